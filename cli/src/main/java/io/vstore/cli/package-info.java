@@ -1,0 +1,2 @@
+/** The {@code vstore} command: picocli subcommands over the vstore modules. */
+package io.vstore.cli;
