@@ -62,7 +62,8 @@ public final class Datastore implements Closeable {
       m = new MetaStore(dir.resolve("meta"));
       long nextSegment = Math.max(1, counter(m, COUNTER_NEXT_SEGMENT));
       nextVolumeId = Math.max(1, counter(m, COUNTER_NEXT_VOLUME));
-      s = new SegmentFiles(dir.resolve("segments"), descriptor.uuid(), options.segmentBytes(), nextSegment);
+      s = new SegmentFiles(dir.resolve("segments"), descriptor.uuid(), options.segmentBytes(), nextSegment,
+          options.channels());
       this.meta = m;
       this.segments = s;
       loadCatalog();
@@ -522,6 +523,27 @@ public final class Datastore implements Closeable {
       throw failure;
     }
     LOG.log(System.Logger.Level.DEBUG, "closed {0}", this);
+  }
+
+  /**
+   * Drops this datastore as a crash would: no flush, pending map changes are lost, files and the
+   * lock are released. RocksDB only ever holds synced commits, so closing it adds nothing a crash
+   * would not have kept. For crash tests.
+   */
+  void abandon() throws IOException {
+    cleaner.stopBackground();
+    commitLock.writeLock().lock();
+    try {
+      open = false;
+      try {
+        segments.close();
+      } finally {
+        meta.close();
+        fileLock.close();
+      }
+    } finally {
+      commitLock.writeLock().unlock();
+    }
   }
 
   private static IOException chain(IOException first, IOException next) {

@@ -38,6 +38,7 @@ final class SegmentFiles implements AutoCloseable {
   private final Path dir;
   private final UUID datastore;
   private final long maxSegmentBytes;
+  private final ChannelOpener opener;
   private final Map<Long, FileChannel> channels = new ConcurrentHashMap<>();
   private final Set<Long> unsynced = ConcurrentHashMap.newKeySet();
   private final Map<Long, AtomicLong> sizes = new ConcurrentHashMap<>();
@@ -51,8 +52,10 @@ final class SegmentFiles implements AutoCloseable {
    * Opens the segments in {@code dir}; files with ids at or above {@code committedNextId} were
    * never referenced by a commit and are deleted.
    */
-  SegmentFiles(Path dir, UUID datastore, long maxSegmentBytes, long committedNextId) throws IOException {
+  SegmentFiles(Path dir, UUID datastore, long maxSegmentBytes, long committedNextId, ChannelOpener opener)
+      throws IOException {
     this.dir = dir;
+    this.opener = opener;
     this.datastore = datastore;
     this.maxSegmentBytes = maxSegmentBytes;
     this.nextId = committedNextId;
@@ -127,8 +130,8 @@ final class SegmentFiles implements AutoCloseable {
   private void startSegment() throws IOException {
     long id = nextId++;
     Path p = path(id);
-    FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-        StandardOpenOption.READ, StandardOpenOption.WRITE);
+    FileChannel ch = opener.open(p, Set.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+        StandardOpenOption.READ, StandardOpenOption.WRITE));
     ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     header.put(MAGIC).putInt(1).putInt(0).putLong(id)
         .putLong(datastore.getMostSignificantBits()).putLong(datastore.getLeastSignificantBits());
@@ -198,7 +201,7 @@ final class SegmentFiles implements AutoCloseable {
     try {
       return channels.computeIfAbsent(segment, id -> {
         try {
-          return FileChannel.open(path(id), StandardOpenOption.READ);
+          return opener.open(path(id), Set.of(StandardOpenOption.READ));
         } catch (IOException e) {
           throw new UncheckedIOException(e);
         }
