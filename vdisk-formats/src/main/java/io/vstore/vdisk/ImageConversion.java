@@ -63,29 +63,38 @@ public final class ImageConversion {
 
   /** Copies {@code src} into {@code dst}, which must read zeros everywhere, with up to {@code threads} workers. */
   public static Result copy(BlockDevice src, DiskImage dst, int threads) throws IOException {
+    long cluster = dst.info().clusterSize();
+    // A cluster is the target's unit of allocation: skip whole ones.
+    int granule = cluster > 0 && cluster <= CHUNK ? (int) cluster : DEFAULT_ZERO_GRANULE;
+    return copy(src, dst, threads, granule, dst.sequentialWritesOnly(), done -> { });
+  }
+
+  /**
+   * Copies {@code src} into {@code dst}, which must read zeros everywhere: holes are not read,
+   * zero runs of {@code granule} bytes are not written, and {@code progress} hears of every chunk
+   * done (bytes of the source covered so far, in no particular order).
+   */
+  public static Result copy(BlockDevice src, BlockDevice dst, int threads, int granule, boolean sequentialOnly,
+      java.util.function.LongConsumer progress) throws IOException {
     if (dst.size() < src.size()) {
       throw new IllegalArgumentException("target " + dst + " (" + dst.size() + " bytes) is smaller than the source "
           + src + " (" + src.size() + " bytes)");
     }
-    long granule = DEFAULT_ZERO_GRANULE;
-    long cluster = dst.info().clusterSize();
-    if (cluster > 0 && cluster <= CHUNK) {
-      granule = cluster; // a cluster is the target's unit of allocation: skip whole ones
-    }
-    int chunk = (int) Math.max(CHUNK, granule);
+    int chunk = Math.max(CHUNK, granule);
     long chunks = (src.size() + chunk - 1) / chunk;
     AtomicLong next = new AtomicLong();
     AtomicLong written = new AtomicLong();
-    int workers = dst.sequentialWritesOnly() ? 1 : (int) Math.max(1, Math.min(threads, chunks));
-    int g = (int) granule;
+    int workers = sequentialOnly ? 1 : (int) Math.max(1, Math.min(threads, chunks));
+    int g = granule;
+    AtomicLong covered = new AtomicLong();
     if (workers == 1) {
-      new Worker(src, dst, chunk, g, chunks, next, written).call();
+      new Worker(src, dst, chunk, g, chunks, next, written, covered, progress).call();
     } else {
       ExecutorService pool = Executors.newFixedThreadPool(workers);
       try {
         List<Future<Void>> futures = new ArrayList<>();
         for (int i = 0; i < workers; i++) {
-          futures.add(pool.submit(new Worker(src, dst, chunk, g, chunks, next, written)));
+          futures.add(pool.submit(new Worker(src, dst, chunk, g, chunks, next, written, covered, progress)));
         }
         for (Future<Void> f : futures) {
           try {
@@ -116,8 +125,9 @@ public final class ImageConversion {
   }
 
   /** Takes chunks in ascending order and copies their non-zero granules. */
-  private record Worker(BlockDevice src, DiskImage dst, int chunk, int granule, long chunks, AtomicLong next,
-      AtomicLong written) implements java.util.concurrent.Callable<Void> {
+  private record Worker(BlockDevice src, BlockDevice dst, int chunk, int granule, long chunks, AtomicLong next,
+      AtomicLong written, AtomicLong covered, java.util.function.LongConsumer progress)
+      implements java.util.concurrent.Callable<Void> {
 
     @Override
     public Void call() throws IOException {
@@ -135,6 +145,7 @@ public final class ImageConversion {
           }
         }
         if (!anyData) {
+          progress.accept(covered.addAndGet(len));
           continue;
         }
         src.read(start, ByteBuffer.wrap(buf, 0, len));
@@ -152,6 +163,7 @@ public final class ImageConversion {
         if (runStart >= 0) {
           write(start, buf, runStart, len);
         }
+        progress.accept(covered.addAndGet(len));
       }
       return null;
     }
