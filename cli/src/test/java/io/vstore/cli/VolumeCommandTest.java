@@ -94,9 +94,9 @@ final class VolumeCommandTest {
     assertThat(Files.size(out)).isEqualTo(64L << 20);
     assertThat(Files.mismatch(raw, out)).isEqualTo(-1);
     try (var image = io.vstore.vdisk.ImageFormats.open(out, true)) {
-      long data = image.allocation(0, image.size()).stream()
+      long dataBytes = image.allocation(0, image.size()).stream()
           .filter(e -> e.kind() == io.vstore.blockstore.Extent.Kind.DATA).mapToLong(io.vstore.blockstore.Extent::length).sum();
-      assertThat(data).as("exported file is sparse: only the data region is allocated").isLessThanOrEqualTo(2L << 20);
+      assertThat(dataBytes).as("exported file is sparse: only the data region is allocated").isLessThanOrEqualTo(2L << 20);
     }
     assertThat(vstore("volume", "export", "-D", ds(), "disk", out.toString()).err()).contains("will not overwrite");
   }
