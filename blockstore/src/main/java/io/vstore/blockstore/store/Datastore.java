@@ -384,6 +384,7 @@ public final class Datastore implements Closeable {
         }
         v.refs.clearPending();
         v.changes.clear();
+        v.recordChanged = false;
         v.committedGeneration++;
       } finally {
         v.lock.writeLock().unlock();
@@ -449,10 +450,15 @@ public final class Datastore implements Closeable {
     return volumes.values().stream().map(this::info).sorted(Comparator.comparing(VolumeInfo::name)).toList();
   }
 
-  /** Returns volume {@code name}'s figures. */
+  /**
+   * Returns volume {@code name}'s figures. Flushes first, so that its change id names exactly the
+   * state the caller has seen.
+   */
   public VolumeInfo volumeInfo(String name) throws IOException {
     checkOpen();
-    return info(state(name));
+    VolumeState v = state(name);
+    flush();
+    return info(v);
   }
 
   VolumeInfo info(VolumeState v) {

@@ -30,10 +30,10 @@ public final class Volume implements BlockDevice {
     return snapshot == null ? state.name : state.name + "@" + snapshot.name();
   }
 
-  /** Returns the volume's figures as they stand, unflushed writes included. */
-  public VolumeInfo info() {
+  /** Returns the volume's figures, flushing first so that the change id names the current state. */
+  public VolumeInfo info() throws IOException {
     checkOpen();
-    return state.store.info(state);
+    return state.store.volumeInfo(state.name);
   }
 
   @Override

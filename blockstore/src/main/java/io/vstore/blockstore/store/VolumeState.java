@@ -57,6 +57,8 @@ final class VolumeState {
   BlockMap base;
   /** Blocks changed since the last flush: the next generation's change-log entry; guarded by lock. */
   final BlockRanges changes = new BlockRanges();
+  /** Set when the catalog entry itself changed (parent link, base map); guarded by lock. */
+  boolean recordChanged;
   /** The last generation committed by a flush; guarded by the datastore's commit lock. */
   long committedGeneration;
   final AtomicLong allocated;
@@ -109,7 +111,7 @@ final class VolumeState {
         return true;
       }
     }
-    return refs.pendingChanges() > 0 || !changes.isEmpty();
+    return recordChanged || refs.pendingChanges() > 0 || !changes.isEmpty();
   }
 
   /** Returns whether reads can fall through to data below the head, so zeros must be recorded. */
@@ -550,6 +552,7 @@ final class VolumeState {
       base = newBase;
       parent = null;
       parentSnapshot = null;
+      recordChanged = true;
       store.noteChange();
     } finally {
       lock.writeLock().unlock();
