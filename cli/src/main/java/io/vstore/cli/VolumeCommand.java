@@ -30,7 +30,7 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     subcommands = {VolumeCommand.Create.class, VolumeCommand.ListCmd.class, VolumeCommand.Info.class,
         VolumeCommand.Delete.class, VolumeCommand.Import.class, VolumeCommand.Export.class, VolumeCommand.Read.class,
-        VolumeCommand.Write.class})
+        VolumeCommand.Write.class, VolumeCommand.Flatten.class})
 final class VolumeCommand {
   private static final int COPY_BUFFER = 4 << 20;
 
@@ -96,7 +96,13 @@ final class VolumeCommand {
         out.println("size: " + DatastoreCommand.human(v.size()));
         out.println("allocated: " + DatastoreCommand.human(v.allocated()) + " (stored, after compression)");
         out.println("mapped: " + DatastoreCommand.human(v.mapped()) + " (holding data, before compression)");
-        out.println("generation: " + v.generation());
+        out.println("unique: " + DatastoreCommand.human(v.unique()) + " (only the volume references it)");
+        out.println("shared: " + DatastoreCommand.human(v.shared()) + " (shared with snapshots or the parent)");
+        if (v.parent() != null) {
+          out.println("parent: " + v.parent() + " (linked clone)");
+        }
+        out.println("snapshots: " + v.snapshots());
+        out.println("change id: " + v.changeId());
         out.println("created: " + v.created());
       }
       return 0;
@@ -252,6 +258,23 @@ final class VolumeCommand {
         }
         v.flush();
         spec.commandLine().getOut().println("wrote " + length + " bytes to volume " + name + " at offset " + offset);
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "flatten", description = "Copy up what a linked clone shares with its parent snapshot, "
+      + "so that it no longer depends on it.")
+  static final class Flatten implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin DatastoreLocation location;
+    @Parameters(index = "0", paramLabel = "NAME") String name;
+
+    @Override
+    public Integer call() throws Exception {
+      try (Datastore ds = location.open()) {
+        ds.flatten(name);
+        spec.commandLine().getOut().println("flattened volume " + name + ": it no longer depends on its parent");
       }
       return 0;
     }
