@@ -11,9 +11,15 @@ import org.rocksdb.RocksIterator;
 import org.rocksdb.WriteBatch;
 
 /**
- * One volume's block map: non-overlapping extents keyed by their first block. The committed map
- * lives in RocksDB; changes since the last flush live in an in-memory overlay (entries and
- * tombstones) that every lookup consults first.
+ * One block map (a volume's head, a snapshot's delta, a clone's base): non-overlapping extents.
+ * The committed map lives in RocksDB; changes since the last flush live in an in-memory overlay
+ * (entries and tombstones) that every lookup consults first.
+ *
+ * <p>Entries are keyed by their <em>end</em> block, not their start: the entries overlapping
+ * {@code [from, to)} are then exactly those from the first key above {@code from} onwards, found
+ * with one forward seek. Keying by start would need a backward seek to find an entry that begins
+ * before {@code from}, and RocksDB's backward seeks over the tombstones that overwrites leave are
+ * slow.
  *
  * <p>Not thread-safe: the owning volume's lock guards it (shared for lookups, exclusive for
  * changes); flush writes the overlay out while holding the datastore's commit lock.
@@ -22,18 +28,18 @@ final class BlockMap {
   /** Marks an overlay key whose committed entry is gone. */
   private static final MapEntry TOMBSTONE = new MapEntry(-1, 1, MapEntry.Kind.ZERO, null, 0, -1);
 
-  private final long volume;
+  private final long id;
   private final MetaStore meta;
-  private final TreeMap<Long, MapEntry> overlay = new TreeMap<>();
+  private final TreeMap<Long, MapEntry> overlay = new TreeMap<>(); // end block -> entry or TOMBSTONE
 
-  BlockMap(long volume, MetaStore meta) {
-    this.volume = volume;
+  BlockMap(long id, MetaStore meta) {
+    this.id = id;
     this.meta = meta;
   }
 
   /** Returns the map's id: the first half of its keys. */
   long id() {
-    return volume;
+    return id;
   }
 
   /** Returns the entries that intersect blocks {@code [from, to)}, in order. */
@@ -45,83 +51,49 @@ final class BlockMap {
 
   /** Calls {@code action} for each entry intersecting {@code [from, to)}, in order. */
   void forEach(long from, long to, Consumer<MapEntry> action) {
+    if (from >= to) {
+      return;
+    }
     try (RocksIterator it = meta.iterator(meta.maps)) {
-      MapEntry before = lowerLive(it, from);
-      if (before != null && before.end() > from) {
-        action.accept(before);
-      }
-      it.seek(Keys.pair(volume, from));
-      var pending = overlay.subMap(from, true, to, false).entrySet().iterator();
+      it.seek(Keys.pair(id, from + 1));
+      var pending = overlay.tailMap(from, false).entrySet().iterator();
       Map.Entry<Long, MapEntry> o = pending.hasNext() ? pending.next() : null;
       while (true) {
-        long kr = committedKey(it, to);
+        long kr = it.isValid() && Keys.first(it.key()) == id ? Keys.second(it.key()) : Long.MAX_VALUE;
         long ko = o == null ? Long.MAX_VALUE : o.getKey();
         if (kr == Long.MAX_VALUE && ko == Long.MAX_VALUE) {
           return;
         }
+        MapEntry e;
         if (ko <= kr) {
-          if (o.getValue() != TOMBSTONE) {
-            action.accept(o.getValue());
-          }
+          e = o.getValue();
           if (ko == kr) {
             it.next();
           }
           o = pending.hasNext() ? pending.next() : null;
+          if (e == TOMBSTONE) {
+            continue;
+          }
         } else {
-          action.accept(MapEntry.decode(kr, it.value()));
+          e = MapEntry.decodeEnding(kr, it.value());
           it.next();
         }
-      }
-    }
-  }
-
-  /** Returns the key of the iterator's entry if it belongs to this volume and is below {@code to}. */
-  private long committedKey(RocksIterator it, long to) {
-    if (!it.isValid()) {
-      return Long.MAX_VALUE;
-    }
-    byte[] key = it.key();
-    if (Keys.first(key) != volume) {
-      return Long.MAX_VALUE;
-    }
-    long block = Keys.second(key);
-    return block < to ? block : Long.MAX_VALUE;
-  }
-
-  /** Returns the live entry with the greatest start below {@code block}, or null. */
-  private MapEntry lowerLive(RocksIterator it, long block) {
-    long probe = block - 1;
-    while (probe >= 0) {
-      Map.Entry<Long, MapEntry> o = overlay.floorEntry(probe);
-      long ko = o == null ? -1 : o.getKey();
-      it.seekForPrev(Keys.pair(volume, probe));
-      long kr = -1;
-      if (it.isValid() && Keys.first(it.key()) == volume) {
-        kr = Keys.second(it.key());
-      }
-      if (ko < 0 && kr < 0) {
-        return null;
-      }
-      if (ko >= kr) {
-        if (o.getValue() != TOMBSTONE) {
-          return o.getValue();
+        if (e.start() >= to) {
+          return; // entries are disjoint, so ordered by end they are ordered by start too
         }
-        probe = ko - 1;
-      } else {
-        return MapEntry.decode(kr, it.value());
+        action.accept(e);
       }
     }
-    return null;
   }
 
   /** Adds {@code e}; the caller has removed whatever it overlaps. */
   void put(MapEntry e) {
-    overlay.put(e.start(), e);
+    overlay.put(e.end(), e);
   }
 
-  /** Removes the entry starting at {@code start}. */
-  void remove(long start) {
-    overlay.put(start, TOMBSTONE);
+  /** Removes entry {@code e}. */
+  void remove(MapEntry e) {
+    overlay.put(e.end(), TOMBSTONE);
   }
 
   /** Returns the number of changes waiting for the next flush. */
@@ -133,7 +105,7 @@ final class BlockMap {
   void writeTo(WriteBatch batch) throws IOException {
     try {
       for (Map.Entry<Long, MapEntry> e : overlay.entrySet()) {
-        byte[] key = Keys.pair(volume, e.getKey());
+        byte[] key = Keys.pair(id, e.getKey());
         if (e.getValue() == TOMBSTONE) {
           batch.delete(meta.maps, key);
         } else {
@@ -141,7 +113,7 @@ final class BlockMap {
         }
       }
     } catch (RocksDBException ex) {
-      throw new IOException("cannot stage map changes of volume " + volume + ": " + ex.getMessage(), ex);
+      throw new IOException("cannot stage changes of map " + id + ": " + ex.getMessage(), ex);
     }
   }
 

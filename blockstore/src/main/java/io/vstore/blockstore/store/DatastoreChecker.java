@@ -66,7 +66,7 @@ final class DatastoreChecker {
         long mapId = Keys.first(it.key());
         MapUnderCheck m = maps.get(mapId);
         if (m == null) {
-          problem("map entry at block " + Keys.second(it.key()) + " belongs to map id " + mapId
+          problem("map entry ending at block " + Keys.second(it.key()) + " belongs to map id " + mapId
               + " which no volume or snapshot owns");
           continue;
         }
@@ -159,15 +159,16 @@ final class DatastoreChecker {
   }
 
   /** Checks one committed map entry and returns the end of the map's covered blocks so far. */
-  private long checkEntry(MapUnderCheck m, long start, byte[] value, long previousEnd, long[] totals) throws IOException {
+  private long checkEntry(MapUnderCheck m, long end, byte[] value, long previousEnd, long[] totals) throws IOException {
     entries++;
     MapEntry e;
     try {
-      e = MapEntry.decode(start, value);
+      e = MapEntry.decodeEnding(end, value);
     } catch (IllegalStateException ex) {
-      problem(m.label() + " block " + start + ": " + ex.getMessage());
+      problem(m.label() + ": " + ex.getMessage());
       return previousEnd;
     }
+    long start = e.start();
     VolumeState v = m.owner();
     if (e.length() <= 0 || start < previousEnd || e.end() > v.blocks) {
       problem(m.label() + " map entry at block " + start + " (length " + e.length()

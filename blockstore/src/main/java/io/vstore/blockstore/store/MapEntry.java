@@ -8,6 +8,7 @@ import java.nio.ByteOrder;
  * from a record, or read as zeros.
  *
  * <pre>
+ * key: map id and the entry's end block (its first block after it), both big-endian
  * value layout (little-endian, 33 bytes):
  *   0  u8  kind (1 = DATA, 2 = ZERO)
  *   1  u32 length in blocks
@@ -64,14 +65,19 @@ record MapEntry(long start, int length, Kind kind, RecordKey record, int recordB
     return b.array();
   }
 
-  /** Decodes the value stored under the key of block {@code start}. */
-  static MapEntry decode(long start, byte[] value) {
+  /** Decodes the value stored under the key of block {@code end}, the entry's first block after it. */
+  static MapEntry decodeEnding(long end, byte[] value) {
     if (value.length != VALUE_BYTES) {
-      throw new IllegalStateException("map entry at block " + start + " has " + value.length + " bytes, expected " + VALUE_BYTES);
+      throw new IllegalStateException("map entry ending at block " + end + " has " + value.length + " bytes, expected "
+          + VALUE_BYTES);
     }
     ByteBuffer b = ByteBuffer.wrap(value).order(ByteOrder.LITTLE_ENDIAN);
     byte kindCode = b.get();
     int length = b.getInt();
+    if (length <= 0 || length > end) {
+      throw new IllegalStateException("map entry ending at block " + end + " has length " + length);
+    }
+    long start = end - length;
     long segment = b.getLong();
     long offset = b.getLong();
     int recordBlock = b.getInt();

@@ -416,7 +416,7 @@ final class VolumeState {
     try {
       long generation = committedGeneration + 1;
       for (MapEntry e : head.overlapping(from, to)) {
-        head.remove(e.start());
+        head.remove(e);
         if (e.start() < from) {
           head.put(e.slice(e.start(), from));
         }
@@ -509,7 +509,7 @@ final class VolumeState {
       long generation = committedGeneration + 1;
       for (MapEntry e : head.overlapping(0, blocks)) {
         if (e.generation() > s.generation()) {
-          head.remove(e.start());
+          head.remove(e);
           leaveHead(e);
           changes.add(e.start(), e.end());
         }
