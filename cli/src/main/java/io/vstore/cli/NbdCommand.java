@@ -1,0 +1,145 @@
+package io.vstore.cli;
+
+import io.vstore.blockstore.BlockDevice;
+import io.vstore.nbd.Export;
+import io.vstore.nbd.ExportRegistry;
+import io.vstore.nbd.NbdServer;
+import io.vstore.nbd.ScratchDevice;
+import io.vstore.nbd.TlsContexts;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLContext;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code vstore nbd}: exports devices over the NBD protocol. */
+@Command(name = "nbd", description = "Export disks over NBD.", mixinStandardHelpOptions = true,
+    subcommands = {NbdCommand.Serve.class})
+public final class NbdCommand {
+
+  /** {@code vstore nbd serve}: serves exports until interrupted. */
+  @Command(name = "serve", mixinStandardHelpOptions = true,
+      description = {"Serve EXPORTs over NBD until interrupted (Ctrl-C or SIGTERM).",
+          "EXPORT is [NAME=]SPEC; SPEC is memory:SIZE (a scratch disk in memory, lost on exit)."})
+  static final class Serve implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--bind", description = "Address to listen on (default: ${DEFAULT-VALUE}).", defaultValue = "127.0.0.1")
+    String bind;
+
+    @Option(names = "--port", description = "TCP port, 0 for any free port (default: ${DEFAULT-VALUE}).", defaultValue = "10809")
+    int port;
+
+    @Option(names = "--tls-cert", description = "PEM certificate chain for STARTTLS.")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", description = "PEM PKCS#8 private key for STARTTLS.")
+    Path tlsKey;
+
+    @Option(names = "--tls-require", description = "Refuse clients that do not start TLS.")
+    boolean tlsRequire;
+
+    @Option(names = "--read-only", description = "Refuse writes to every export.")
+    boolean readOnly;
+
+    @Parameters(arity = "1..*", paramLabel = "EXPORT", description = "[NAME=]SPEC")
+    List<String> exports;
+
+    @Override
+    public Integer call() throws Exception {
+      if ((tlsCert == null) != (tlsKey == null)) {
+        throw new IllegalArgumentException("--tls-cert and --tls-key go together");
+      }
+      if (tlsRequire && tlsCert == null) {
+        throw new IllegalArgumentException("--tls-require needs --tls-cert and --tls-key");
+      }
+      SSLContext tls = tlsCert == null ? null : TlsContexts.fromPem(tlsCert, tlsKey);
+      PrintWriter out = spec.commandLine().getOut();
+      ExportRegistry registry = new ExportRegistry();
+      List<BlockDevice> opened = new ArrayList<>();
+      NbdServer[] server = new NbdServer[1];
+      AtomicBoolean cleaned = new AtomicBoolean();
+      // Runs once, from the shutdown hook on SIGTERM/Ctrl-C or below on errors: the JVM halts
+      // when its hooks end, so flushing the devices must happen inside the hook itself.
+      Callable<Void> cleanup = () -> {
+        if (!cleaned.compareAndSet(false, true)) {
+          return null;
+        }
+        IOException failure = null;
+        if (server[0] != null) {
+          server[0].close();
+        }
+        for (BlockDevice d : opened) {
+          try (d) {
+            d.flush();
+          } catch (IOException ex) {
+            if (failure == null) {
+              failure = ex;
+            } else {
+              failure.addSuppressed(ex);
+            }
+          }
+        }
+        if (failure != null) {
+          throw failure;
+        }
+        return null;
+      };
+      try {
+        for (String e : exports) {
+          int eq = e.indexOf('=');
+          String name = eq < 0 ? "" : e.substring(0, eq);
+          String source = eq < 0 ? e : e.substring(eq + 1);
+          BlockDevice device = open(source, name);
+          opened.add(device);
+          if (name.isEmpty() && exports.size() > 1) {
+            name = source;
+          }
+          registry.add(new Export(name, source, device, readOnly || device.isReadOnly(), List.of()));
+        }
+        server[0] = NbdServer.start(registry, new NbdServer.Options(InetAddress.getByName(bind), port, tls, tlsRequire));
+        for (Export x : registry.list()) {
+          out.printf("serving %s (%s, %s) at nbd%s://%s:%d/%s%n", x.name().isEmpty() ? "(default)" : x.name(),
+              Sizes.format(x.device().size()), x.readOnly() ? "read-only" : "read-write", tls == null ? "" : "s",
+              server[0].address().getAddress().getHostAddress(), server[0].port(), x.name());
+        }
+        out.flush();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+          try {
+            cleanup.call();
+          } catch (Exception ex) {
+            System.err.println("vstore: " + Vstore.describe(ex));
+          } finally {
+            stopped.countDown();
+          }
+        }));
+        stopped.await();
+        return 0;
+      } finally {
+        cleanup.call();
+      }
+    }
+
+    /** Opens the device an export SPEC names. */
+    private static BlockDevice open(String source, String name) {
+      if (source.startsWith("memory:")) {
+        long size = Sizes.parse(source.substring("memory:".length()));
+        // The scratch disk may fill up to its size, but never beyond what the heap can hold.
+        long cap = Math.min(size, Runtime.getRuntime().maxMemory() / 4 * 3);
+        return new ScratchDevice(name.isEmpty() ? source : name, size, cap);
+      }
+      throw new IllegalArgumentException("unknown export '" + source + "': expected memory:SIZE");
+    }
+  }
+}
