@@ -104,10 +104,10 @@ final class Transmission {
       }
       int error = check(flags, type, offset, length);
       if (type == Nbd.CMD_WRITE) {
-        if (error != 0 || length > Nbd.MAX_PAYLOAD) {
+        if (error != 0) {
           // The payload must still be consumed to stay in step with the client.
           skip(length);
-          refuse(cookie, error != 0 ? error : Nbd.EINVAL, offset, length, type);
+          refuse(cookie, error, offset, length, type);
           continue;
         }
         int pages = pages(length);
@@ -154,12 +154,12 @@ final class Transmission {
     if (type == Nbd.CMD_FLUSH) {
       return 0;
     }
+    if ((type == Nbd.CMD_READ || type == Nbd.CMD_WRITE) && length > Nbd.MAX_PAYLOAD) {
+      return Nbd.EINVAL;
+    }
     long size = device.size();
     if (offset < 0 || offset > size || length > size - offset) {
       return type == Nbd.CMD_WRITE || type == Nbd.CMD_WRITE_ZEROES ? Nbd.ENOSPC : Nbd.EINVAL;
-    }
-    if (type == Nbd.CMD_READ && length > Nbd.MAX_PAYLOAD) {
-      return Nbd.EINVAL;
     }
     if (type == Nbd.CMD_BLOCK_STATUS && (contexts.isEmpty() || length == 0)) {
       return Nbd.EINVAL;
