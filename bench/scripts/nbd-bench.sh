@@ -3,18 +3,18 @@
 # qcow2 in the same directory, in the same run, same fio jobs. Prints both and the ratio per line
 # (IOPS for 4 KiB random, MiB/s for 1 MiB sequential; ratio = vstore / qemu-nbd, higher is better).
 #
-# usage: bench/scripts/nbd-bench.sh [VSTORE_EXPORT_SPEC]
-#   VSTORE_EXPORT_SPEC defaults to memory:$SIZE (a scratch disk in vstore's heap); once volumes
-#   exist pass a volume name (and -D via VSTORE_DATASTORE). Env: SIZE (default 1G), RUNTIME
-#   seconds per job (default 15), WORKDIR (default bench/target/nbd-bench; must not be tmpfs,
-#   qemu-nbd --cache=none needs O_DIRECT).
+# usage: bench/scripts/nbd-bench.sh [volume|memory]
+#   volume (default): a fresh datastore in WORKDIR with one empty volume, served by
+#   `vstore nbd serve -D WORKDIR/datastore bench`; memory: a scratch export in vstore's heap.
+#   Env: SIZE (default 1G), RUNTIME seconds per job (default 15), WORKDIR (default
+#   bench/target/nbd-bench; must not be tmpfs: qemu-nbd --cache=none needs O_DIRECT).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SIZE=${SIZE:-1G}
 RUNTIME=${RUNTIME:-15}
 WORKDIR=${WORKDIR:-$ROOT/bench/target/nbd-bench}
-SPEC=${1:-memory:$SIZE}
+MODE=${1:-volume}
 JAVA=${JAVA:-/usr/lib/jvm/temurin-25-jdk-amd64/bin/java}
 JAR=$ROOT/cli/target/vstore.jar
 
@@ -25,7 +25,7 @@ if [[ ! -f $JAR ]]; then
   (cd "$ROOT" && ./mvnw -q -B -pl cli -am package -DskipTests)
 fi
 mkdir -p "$WORKDIR"
-rm -f "$WORKDIR"/*.json "$WORKDIR"/*.qcow2 "$WORKDIR"/*.log
+rm -rf "$WORKDIR"/*.json "$WORKDIR"/*.qcow2 "$WORKDIR"/*.log "$WORKDIR/datastore"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -60,8 +60,15 @@ run_fio() { # side port job...
 }
 
 start_vstore() {
-  local port; port=$(free_port)
-  "$JAVA" -Xmx4g -jar "$JAR" nbd serve --port "$port" "disk=$SPEC" >"$WORKDIR/vstore.log" 2>&1 &
+  local port spec; port=$(free_port)
+  if [[ $MODE == memory ]]; then
+    spec=memory:$SIZE
+  else
+    local bytes; bytes=$(python3 -c "import sys; s=sys.argv[1]; u='KMGT'.find(s[-1].upper()); print(int(s[:-1])<<(10*(u+1)) if u>=0 else int(s))" "$SIZE")
+    "$JAVA" -cp "$JAR:$ROOT/cli/target/lib/*" "$ROOT/bench/scripts/NbdBenchVolume.java" "$WORKDIR/datastore" bench "$bytes" >/dev/null
+    spec=bench
+  fi
+  "$JAVA" -Xmx4g -jar "$JAR" nbd serve -D "$WORKDIR/datastore" --port "$port" "disk=$spec" >"$WORKDIR/vstore.log" 2>&1 &
   SERVER_PID=$!
   wait_port "$port" "$WORKDIR/vstore.log"
   PORT=$port
@@ -85,12 +92,13 @@ for side in vstore qemu; do
     run_fio "$side" "$PORT" $job
   done
   stop_server
-  rm -f "$WORKDIR/fresh.qcow2"
+  rm -rf "$WORKDIR/fresh.qcow2" "$WORKDIR/datastore"
 done
 
-python3 - "$WORKDIR" "$SPEC" <<'PY'
+python3 - "$WORKDIR" "$MODE" <<'PY'
 import json, sys
-d, spec = sys.argv[1], sys.argv[2]
+d, mode = sys.argv[1], sys.argv[2]
+spec = "fresh volume in a fresh datastore" if mode == "volume" else "memory (scratch export in the JVM heap)"
 def metric(side, name):
     j = json.load(open(f"{d}/{side}-{name}.json"))["jobs"][0]
     part = j["write"] if "write" in name else j["read"]

@@ -1,6 +1,8 @@
 package io.vstore.cli;
 
 import io.vstore.blockstore.BlockDevice;
+import io.vstore.blockstore.store.Datastore;
+import io.vstore.blockstore.store.DatastoreOptions;
 import io.vstore.nbd.Export;
 import io.vstore.nbd.ExportRegistry;
 import io.vstore.nbd.NbdServer;
@@ -30,8 +32,11 @@ public final class NbdCommand {
   /** {@code vstore nbd serve}: serves exports until interrupted. */
   @Command(name = "serve", mixinStandardHelpOptions = true,
       description = {"Serve EXPORTs over NBD until interrupted (Ctrl-C or SIGTERM).",
-          "EXPORT is [NAME=]SPEC; SPEC is memory:SIZE (a scratch disk in memory, lost on exit)."})
+          "EXPORT is [NAME=]SPEC; SPEC is a VOLUME of the datastore (read-write unless --read-only)",
+          "or memory:SIZE (a scratch disk in memory, lost on exit). NAME defaults to the volume name."})
   static final class Serve implements Callable<Integer> {
+    private static final String MEMORY = "memory:";
+
     @Spec CommandSpec spec;
 
     @Option(names = "--bind", description = "Address to listen on (default: ${DEFAULT-VALUE}).", defaultValue = "127.0.0.1")
@@ -51,6 +56,13 @@ public final class NbdCommand {
 
     @Option(names = "--read-only", description = "Refuse writes to every export.")
     boolean readOnly;
+
+    @Option(names = {"-D", "--datastore"}, description = "Datastore directory (default: $VSTORE_DATASTORE or "
+        + "$XDG_DATA_HOME/vstore/default).")
+    Path datastorePath;
+
+    /** Opened on the first volume export; closed after the server and the volumes. */
+    private Datastore datastore;
 
     @Parameters(arity = "1..*", paramLabel = "EXPORT", description = "[NAME=]SPEC")
     List<String> exports;
@@ -81,7 +93,20 @@ public final class NbdCommand {
         }
         for (BlockDevice d : opened) {
           try (d) {
-            d.flush();
+            if (!d.isReadOnly()) {
+              d.flush();
+            }
+          } catch (IOException ex) {
+            if (failure == null) {
+              failure = ex;
+            } else {
+              failure.addSuppressed(ex);
+            }
+          }
+        }
+        if (datastore != null) {
+          try {
+            datastore.close();
           } catch (IOException ex) {
             if (failure == null) {
               failure = ex;
@@ -102,7 +127,7 @@ public final class NbdCommand {
           String source = eq < 0 ? e : e.substring(eq + 1);
           BlockDevice device = open(source, name);
           opened.add(device);
-          if (name.isEmpty() && exports.size() > 1) {
+          if (name.isEmpty() && (exports.size() > 1 || !source.startsWith(MEMORY))) {
             name = source;
           }
           registry.add(new Export(name, source, device, readOnly || device.isReadOnly(), List.of()));
@@ -132,14 +157,33 @@ public final class NbdCommand {
     }
 
     /** Opens the device an export SPEC names. */
-    private static BlockDevice open(String source, String name) {
-      if (source.startsWith("memory:")) {
-        long size = Sizes.parse(source.substring("memory:".length()));
+    private BlockDevice open(String source, String name) throws IOException {
+      if (source.startsWith(MEMORY)) {
+        long size = Sizes.parse(source.substring(MEMORY.length()));
         // The scratch disk may fill up to its size, but never beyond what the heap can hold.
         long cap = Math.min(size, Runtime.getRuntime().maxMemory() / 4 * 3);
         return new ScratchDevice(name.isEmpty() ? source : name, size, cap);
       }
-      throw new IllegalArgumentException("unknown export '" + source + "': expected memory:SIZE");
+      if (source.contains("@")) {
+        throw new IllegalArgumentException("cannot export '" + source + "': the datastore has no snapshots yet");
+      }
+      if (datastore == null) {
+        datastore = Datastore.open(datastoreDir(), DatastoreOptions.defaults());
+      }
+      return datastore.volume(source, readOnly);
+    }
+
+    private Path datastoreDir() {
+      if (datastorePath != null) {
+        return datastorePath;
+      }
+      String env = System.getenv("VSTORE_DATASTORE");
+      if (env != null && !env.isBlank()) {
+        return Path.of(env);
+      }
+      String xdg = System.getenv("XDG_DATA_HOME");
+      Path data = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".local", "share");
+      return data.resolve("vstore").resolve("default");
     }
   }
 }

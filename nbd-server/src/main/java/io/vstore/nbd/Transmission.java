@@ -11,18 +11,19 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
 
 /**
  * The transmission phase of one connection. One thread reads requests (and write payloads, in full,
  * before anything is applied: a client that vanishes mid-payload changes nothing); each request
- * then runs on its own virtual thread and replies as soon as it is done, so replies go out of order
+ * then runs on its own worker thread and replies as soon as it is done, so replies go out of order
  * and a slow request never holds up the others.
  */
 final class Transmission {
   private static final System.Logger LOG = System.getLogger(Transmission.class.getName());
-  /** Most requests of one connection being served at once. */
-  static final int MAX_IN_FLIGHT = 256;
+  /** Most requests of one connection being served at once (each holds a worker thread). */
+  static final int MAX_IN_FLIGHT = 64;
   /** Payload bytes one connection may hold at once, in pages; bounds memory per client. */
   private static final int BUDGET_PAGE = 4096;
   private static final int BUDGET_PAGES = (64 << 20) / BUDGET_PAGE;
@@ -35,6 +36,7 @@ final class Transmission {
   private final boolean structured;
   private final List<Handshake.SelectedContext> contexts;
   private final BufferPool pool;
+  private final Executor workers;
   private final Replies replies;
   private final Semaphore inFlight = new Semaphore(MAX_IN_FLIGHT);
   private final Semaphore budget = new Semaphore(BUDGET_PAGES);
@@ -44,7 +46,8 @@ final class Transmission {
   /** A request read off the wire, with its payload for writes. */
   private record Request(int flags, int type, long cookie, long offset, long length, ByteBuffer payload, int pages) {}
 
-  Transmission(Handshake.Agreement agreement, BufferPool pool) {
+  Transmission(Handshake.Agreement agreement, BufferPool pool, Executor workers) {
+    this.workers = workers;
     this.transport = agreement.transport();
     this.export = agreement.export();
     this.device = export.device();
@@ -178,7 +181,7 @@ final class Transmission {
 
   private void dispatch(Request r) {
     inFlight.acquireUninterruptibly();
-    Thread.ofVirtual().name("nbd-request").start(() -> {
+    workers.execute(() -> {
       try {
         handle(r);
       } finally {
