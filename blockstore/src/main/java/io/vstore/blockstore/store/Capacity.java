@@ -65,7 +65,7 @@ final class Capacity {
 
   /** Returns the space kept back from users so that the cleaner can always make progress. */
   long reserve() {
-    return Math.min(segmentBytes / 2, limit() / 10);
+    return Math.min(segmentBytes / 2, limit() / 20);
   }
 
   /** Returns whether {@code bytes} more may be allocated (by the cleaner, the reserve too). */
@@ -76,7 +76,15 @@ final class Capacity {
 
   /** Returns the error a refused allocation of {@code bytes} gets. */
   OutOfSpaceException full(long bytes) {
-    evaluate();
+    synchronized (this) {
+      if (level != Alarm.Level.CRITICAL) {
+        level = Alarm.Level.CRITICAL;
+        alarms.clear();
+        String message = "datastore is full: an allocation of " + bytes + " bytes was refused";
+        alarms.add(new Alarm(Alarm.Level.CRITICAL, message, Instant.now().toString()));
+        LOG.log(System.Logger.Level.ERROR, "datastore {0}: {1}", dir, message);
+      }
+    }
     return new OutOfSpaceException("datastore " + dir + " is full: " + segments.totalBytes() + " bytes used of capacity "
         + limit() + " (reserve " + reserve() + "), cannot allocate " + bytes
         + " more; delete volumes or raise the capacity");
