@@ -8,9 +8,12 @@ import io.vstore.nbd.ExportRegistry;
 import io.vstore.nbd.NbdServer;
 import io.vstore.nbd.ScratchDevice;
 import io.vstore.nbd.TlsContexts;
+import io.vstore.vdisk.DiskImage;
+import io.vstore.vdisk.ImageFormats;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +22,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLContext;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -32,8 +36,9 @@ public final class NbdCommand {
   /** {@code vstore nbd serve}: serves exports until interrupted. */
   @Command(name = "serve", mixinStandardHelpOptions = true,
       description = {"Serve EXPORTs over NBD until interrupted (Ctrl-C or SIGTERM).",
-          "EXPORT is [NAME=]SPEC; SPEC is a VOLUME of the datastore (read-write unless --read-only)",
-          "or memory:SIZE (a scratch disk in memory, lost on exit). NAME defaults to the volume name."})
+          "EXPORT is [NAME=]SPEC; SPEC is a VOLUME of the datastore, an image FILE of any supported",
+          "format (both read-write unless --read-only), or memory:SIZE (a scratch disk in memory,",
+          "lost on exit). NAME defaults to the volume name or the file name."})
   static final class Serve implements Callable<Integer> {
     private static final String MEMORY = "memory:";
 
@@ -57,9 +62,7 @@ public final class NbdCommand {
     @Option(names = "--read-only", description = "Refuse writes to every export.")
     boolean readOnly;
 
-    @Option(names = {"-D", "--datastore"}, description = "Datastore directory (default: $VSTORE_DATASTORE or "
-        + "$XDG_DATA_HOME/vstore/default).")
-    Path datastorePath;
+    @Mixin DatastoreLocation location;
 
     /** Opened on the first volume export; closed after the server and the volumes. */
     private Datastore datastore;
@@ -128,7 +131,7 @@ public final class NbdCommand {
           BlockDevice device = open(source, name);
           opened.add(device);
           if (name.isEmpty() && (exports.size() > 1 || !source.startsWith(MEMORY))) {
-            name = source;
+            name = device instanceof DiskImage image ? image.path().getFileName().toString() : source;
           }
           registry.add(new Export(name, source, device, readOnly || device.isReadOnly(), List.of()));
         }
@@ -158,6 +161,9 @@ public final class NbdCommand {
 
     /** Opens the device an export SPEC names. */
     private BlockDevice open(String source, String name) throws IOException {
+      if (source.isEmpty()) {
+        throw new IllegalArgumentException("empty export spec");
+      }
       if (source.startsWith(MEMORY)) {
         long size = Sizes.parse(source.substring(MEMORY.length()));
         // The scratch disk may fill up to its size, but never beyond what the heap can hold.
@@ -167,23 +173,17 @@ public final class NbdCommand {
       if (source.contains("@")) {
         throw new IllegalArgumentException("cannot export '" + source + "': the datastore has no snapshots yet");
       }
+      Path file = Path.of(source);
+      if (source.contains("/") || Files.isRegularFile(file)) {
+        return ImageFormats.open(file, readOnly);
+      }
       if (datastore == null) {
-        datastore = Datastore.open(datastoreDir(), DatastoreOptions.defaults());
+        // A server runs for long: unlike one-shot commands it keeps the background cleaner.
+        Path dir = location.path();
+        datastore = location.isDefault() ? Datastore.openOrCreate(dir, DatastoreOptions.defaults())
+            : Datastore.open(dir, DatastoreOptions.defaults());
       }
       return datastore.volume(source, readOnly);
-    }
-
-    private Path datastoreDir() {
-      if (datastorePath != null) {
-        return datastorePath;
-      }
-      String env = System.getenv("VSTORE_DATASTORE");
-      if (env != null && !env.isBlank()) {
-        return Path.of(env);
-      }
-      String xdg = System.getenv("XDG_DATA_HOME");
-      Path data = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".local", "share");
-      return data.resolve("vstore").resolve("default");
     }
   }
 }

@@ -195,11 +195,10 @@ public final class NbdServer implements Closeable {
         }
         transport = agreed.get().transport();
         Transmission t = new Transmission(agreed.get(), pool, workers);
-        if (registry.find(t.export().name()).orElse(null) != t.export()) {
-          return; // removed while this client negotiated
-        }
+        // Publish first, then re-check: a concurrent remove() either sees this connection and
+        // stops it, or removed the export before the check below.
         transmission = t;
-        if (stopped) {
+        if (stopped || registry.find(t.export().name()).orElse(null) != t.export()) {
           return;
         }
         t.serve();

@@ -16,7 +16,7 @@ import javax.net.ssl.SSLSocket;
  * straight to the socket), or TLS through an {@link SSLSocket} layered on it after STARTTLS.
  * Reads come from one thread; writes are serialized by the caller.
  */
-sealed interface Transport extends Closeable {
+interface Transport extends Closeable {
 
   /** Fills {@code dst} completely; throws {@link EOFException} if the peer closes first. */
   void readFully(ByteBuffer dst) throws IOException;
