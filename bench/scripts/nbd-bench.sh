@@ -21,7 +21,8 @@ JAR=$ROOT/cli/target/vstore.jar
 for tool in fio qemu-nbd qemu-img python3; do
   command -v "$tool" >/dev/null || { echo "nbd-bench: $tool is not installed" >&2; exit 1; }
 done
-if [[ ! -f $JAR ]]; then
+# Always rebuild: a stale jar would benchmark old code.
+if true; then
   (cd "$ROOT" && ./mvnw -q -B -pl cli -am package -DskipTests)
 fi
 mkdir -p "$WORKDIR"
@@ -64,8 +65,8 @@ start_vstore() {
   if [[ $MODE == memory ]]; then
     spec=memory:$SIZE
   else
-    local bytes; bytes=$(python3 -c "import sys; s=sys.argv[1]; u='KMGT'.find(s[-1].upper()); print(int(s[:-1])<<(10*(u+1)) if u>=0 else int(s))" "$SIZE")
-    "$JAVA" -cp "$JAR:$ROOT/cli/target/lib/*" "$ROOT/bench/scripts/NbdBenchVolume.java" "$WORKDIR/datastore" bench "$bytes" >/dev/null
+    "$JAVA" -jar "$JAR" datastore init -D "$WORKDIR/datastore" >/dev/null
+    "$JAVA" -jar "$JAR" volume create -D "$WORKDIR/datastore" bench "$SIZE" >/dev/null
     spec=bench
   fi
   "$JAVA" -Xmx4g -jar "$JAR" nbd serve -D "$WORKDIR/datastore" --port "$port" "disk=$spec" >"$WORKDIR/vstore.log" 2>&1 &
