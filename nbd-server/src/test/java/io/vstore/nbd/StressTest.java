@@ -2,8 +2,13 @@ package io.vstore.nbd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vstore.blockstore.BlockDevice;
+import io.vstore.blockstore.store.Datastore;
+import io.vstore.blockstore.store.DatastoreOptions;
+import io.vstore.blockstore.store.Volume;
 import io.vstore.blockstore.testing.MemoryBlockDevice;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -16,9 +21,10 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
- * 64 connections at once, each pipelining writes, trims and zeroes into its own slice of one export
+ * 64 connections at once (to a memory device and to a datastore volume), each pipelining writes, trims and zeroes into its own slice of one export
  * and mixing in bad requests (errors expected, connection kept) and malformed headers (connection
  * dropped, client reconnects); afterwards the export must equal a model built from the
  * acknowledged operations.
@@ -31,9 +37,21 @@ class StressTest {
   private static final int ITERATIONS = "true".equals(System.getenv("CI")) ? 60 : 200;
 
   @Test
-  void sixtyFourConnectionsMixingValidAndMalformedRequests() throws Exception {
+  void sixtyFourConnectionsOnAMemoryDevice() throws Exception {
+    stress(new MemoryBlockDevice("stress", (long) CONNECTIONS * SLICE));
+  }
+
+  @Test
+  void sixtyFourConnectionsOnADatastoreVolume(@TempDir Path dir) throws Exception {
+    try (Datastore ds = Datastore.create(dir.resolve("ds"), DatastoreOptions.defaults(), 0);
+        Volume volume = ds.createVolume("stress", (long) CONNECTIONS * SLICE)) {
+      stress(volume);
+      assertThat(ds.check().problems()).as("datastore check after the stress run").isEmpty();
+    }
+  }
+
+  private void stress(BlockDevice disk) throws Exception {
     long seed = System.nanoTime();
-    MemoryBlockDevice disk = new MemoryBlockDevice("stress", (long) CONNECTIONS * SLICE);
     MemoryBlockDevice model = new MemoryBlockDevice("model", disk.size());
     ExportRegistry registry = new ExportRegistry();
     registry.add(Export.of("stress", disk));
