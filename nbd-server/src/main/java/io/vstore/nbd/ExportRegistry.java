@@ -63,4 +63,9 @@ public final class ExportRegistry {
   void onRemove(Consumer<Export> listener) {
     removalListeners.add(listener);
   }
+
+  /** Unregisters a listener given to {@link #onRemove}. */
+  void removeListener(Consumer<Export> listener) {
+    removalListeners.remove(listener);
+  }
 }

@@ -6,6 +6,7 @@ import java.lang.System.Logger.Level;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
+import java.time.Duration;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -14,6 +15,10 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import javax.net.ssl.SSLContext;
@@ -34,8 +39,13 @@ public final class NbdServer implements Closeable {
    * @param port TCP port, 0 for any free port
    * @param tls context for STARTTLS, or null for a server without TLS
    * @param requireTls whether clients must start TLS before anything else (needs {@code tls})
+   * @param handshakeTimeout how long a client may take to reach the transmission phase before
+   *     it is disconnected, so idle half-open connections cannot pile up
    */
-  public record Options(InetAddress bind, int port, SSLContext tls, boolean requireTls) {
+  public record Options(InetAddress bind, int port, SSLContext tls, boolean requireTls, Duration handshakeTimeout) {
+    /** Default time a client gets to finish negotiation. */
+    public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(30);
+
     public Options {
       Objects.requireNonNull(bind, "bind");
       if (port < 0 || port > 65535) {
@@ -44,11 +54,24 @@ public final class NbdServer implements Closeable {
       if (requireTls && tls == null) {
         throw new IllegalArgumentException("requiring TLS needs a certificate and key");
       }
+      if (handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {
+        throw new IllegalArgumentException("bad handshake timeout " + handshakeTimeout);
+      }
+    }
+
+    /** Returns options with the default handshake timeout. */
+    public Options(InetAddress bind, int port, SSLContext tls, boolean requireTls) {
+      this(bind, port, tls, requireTls, DEFAULT_HANDSHAKE_TIMEOUT);
     }
 
     /** Returns options for a plain server on the loopback address and a free port. */
     public static Options loopback() {
       return new Options(InetAddress.getLoopbackAddress(), 0, null, false);
+    }
+
+    /** Returns these options with {@code timeout} for negotiation. */
+    public Options withHandshakeTimeout(Duration timeout) {
+      return new Options(bind, port, tls, requireTls, timeout);
     }
   }
 
@@ -67,6 +90,10 @@ public final class NbdServer implements Closeable {
       Executors.newCachedThreadPool(Thread.ofPlatform().daemon().name("nbd-worker-", 0).factory());
   private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
   private final Thread acceptor;
+  private final Consumer<Export> removalListener = this::disconnect;
+  /** Closes connections that are still negotiating when their handshake time is up. */
+  private final ScheduledExecutorService timer =
+      Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("nbd-handshake-timer").factory());
   private volatile boolean closed;
 
   private NbdServer(ExportRegistry registry, Options options) throws IOException {
@@ -82,7 +109,7 @@ public final class NbdServer implements Closeable {
         listener.close();
       }
     }
-    registry.onRemove(this::disconnect);
+    registry.onRemove(removalListener);
     this.acceptor = Thread.ofVirtual().name("nbd-accept-" + port()).unstarted(this::acceptLoop);
   }
 
@@ -165,6 +192,8 @@ public final class NbdServer implements Closeable {
       Thread.currentThread().interrupt();
     }
     workers.shutdown();
+    timer.shutdownNow();
+    registry.removeListener(removalListener);
   }
 
   @Override
@@ -188,8 +217,14 @@ public final class NbdServer implements Closeable {
       try {
         channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
         transport = new Transport.Plain(channel);
-        Optional<Handshake.Agreement> agreed =
-            new Handshake(transport, registry, options.tls(), options.requireTls()).run();
+        ScheduledFuture<?> deadline = timer.schedule(this::handshakeTimedOut,
+            options.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        Optional<Handshake.Agreement> agreed;
+        try {
+          agreed = new Handshake(transport, registry, options.tls(), options.requireTls()).run();
+        } finally {
+          deadline.cancel(false);
+        }
         if (agreed.isEmpty() || stopped) {
           return;
         }
@@ -221,6 +256,15 @@ public final class NbdServer implements Closeable {
         }
         connections.remove(this);
         closedLatch.countDown();
+      }
+    }
+
+    private void handshakeTimedOut() {
+      LOG.log(Level.INFO, "nbd: dropping " + transport + ": no agreement within " + options.handshakeTimeout());
+      try {
+        channel.close();
+      } catch (IOException ignored) {
+        // Closing is all we wanted.
       }
     }
 

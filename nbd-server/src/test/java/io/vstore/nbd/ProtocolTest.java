@@ -376,4 +376,15 @@ class ProtocolTest {
       return d.toString();
     }
   }
+
+  @Test
+  void clientsThatNeverFinishNegotiatingAreDropped() throws Exception {
+    try (NbdServer quick = NbdServer.start(registry, NbdServer.Options.loopback().withHandshakeTimeout(java.time.Duration.ofMillis(300)));
+        TestClient idle = new TestClient(quick.port()).greet();
+        TestClient fine = TestClient.open(quick.port(), "disk", true)) {
+      assertThat(idle.closedByServer()).isTrue();
+      Thread.sleep(500);
+      assertThat(fine.read(1, 0, 512, 0).error()).as("the deadline ends with negotiation").isZero();
+    }
+  }
 }
