@@ -12,6 +12,7 @@ import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 
 /**
@@ -179,19 +180,29 @@ final class Transmission {
     replies.error(cookie, structured, error, why);
   }
 
-  private void dispatch(Request r) {
+  private void dispatch(Request r) throws IOException {
     inFlight.acquireUninterruptibly();
-    workers.execute(() -> {
-      try {
-        handle(r);
-      } finally {
-        if (r.payload() != null) {
-          pool.release(r.payload());
+    try {
+      workers.execute(() -> {
+        try {
+          handle(r);
+        } finally {
+          done(r);
         }
-        budget.release(r.pages());
-        inFlight.release();
-      }
-    });
+      });
+    } catch (RejectedExecutionException e) {
+      // The server is shutting down: proto.md's answer is ESHUTDOWN.
+      done(r);
+      replies.error(r.cookie(), structured, Nbd.ESHUTDOWN, "server is shutting down");
+    }
+  }
+
+  private void done(Request r) {
+    if (r.payload() != null) {
+      pool.release(r.payload());
+    }
+    budget.release(r.pages());
+    inFlight.release();
   }
 
   private void handle(Request r) {
