@@ -31,6 +31,11 @@ final class BlockMap {
     this.meta = meta;
   }
 
+  /** Returns the map's id: the first half of its keys. */
+  long id() {
+    return volume;
+  }
+
   /** Returns the entries that intersect blocks {@code [from, to)}, in order. */
   List<MapEntry> overlapping(long from, long to) {
     List<MapEntry> out = new ArrayList<>();

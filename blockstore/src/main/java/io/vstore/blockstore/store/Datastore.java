@@ -42,6 +42,7 @@ public final class Datastore implements Closeable {
   private final SegmentFiles segments;
   private final Capacity capacity;
   private final SegmentCleaner cleaner;
+  private final Snapshots snapshots = new Snapshots(this);
   /** Taken shared by every map change and exclusively by flush, volume deletion and check. */
   private final ReentrantReadWriteLock commitLock = new ReentrantReadWriteLock();
   private final Map<String, VolumeState> volumes = new ConcurrentHashMap<>();
@@ -154,10 +155,35 @@ public final class Datastore implements Closeable {
   }
 
   private void loadCatalog() throws IOException {
+    Map<Long, VolumeRecord> records = new java.util.HashMap<>();
+    Map<Long, SnapshotState> snapshotsById = new java.util.HashMap<>();
     try (RocksIterator it = meta.iterator(meta.catalog)) {
       for (it.seek(Keys.catalogPrefix('v')); it.isValid() && it.key()[0] == 'v'; it.next()) {
         VolumeRecord r = VolumeRecord.decode(it.value());
+        records.put(r.id(), r);
         volumes.put(r.name(), new VolumeState(this, r));
+      }
+      for (it.seek(Keys.catalogPrefix('n')); it.isValid() && it.key()[0] == 'n'; it.next()) {
+        SnapshotRecord r = SnapshotRecord.decode(it.value());
+        VolumeState v = stateById(r.volume());
+        if (v == null) {
+          throw new DatastoreException("bad datastore: " + dir + " has snapshot " + r.name() + " of missing volume id "
+              + r.volume());
+        }
+        SnapshotState snap = new SnapshotState(r, meta);
+        v.addSnapshot(snap);
+        snapshotsById.put(r.id(), snap);
+      }
+      for (VolumeState v : volumes.values()) {
+        VolumeRecord r = records.get(v.id);
+        if (r.parentVolume() != 0) {
+          v.parent = stateById(r.parentVolume());
+          v.parentSnapshot = snapshotsById.get(r.parentSnapshot());
+          if (v.parent == null || v.parentSnapshot == null) {
+            throw new DatastoreException("bad datastore: " + dir + " clone " + v.name + " has a missing parent (volume id "
+                + r.parentVolume() + ", snapshot id " + r.parentSnapshot() + ")");
+          }
+        }
       }
       for (it.seek(Keys.catalogPrefix('s')); it.isValid() && it.key()[0] == 's'; it.next()) {
         long live = ByteBuffer.wrap(it.value()).order(ByteOrder.LITTLE_ENDIAN).getLong();
@@ -196,6 +222,48 @@ public final class Datastore implements Closeable {
   void segmentLive(long segment, long delta) {
     segmentLive.computeIfAbsent(segment, s -> new AtomicLong()).addAndGet(delta);
     pendingChanges.incrementAndGet();
+  }
+
+  /** Counts a map change towards the next automatic flush. */
+  void noteChange() {
+    pendingChanges.incrementAndGet();
+  }
+
+  /** A catalog change to commit with the next flush's batch. */
+  @FunctionalInterface
+  interface CatalogOp {
+    void stage(WriteBatch batch) throws RocksDBException;
+  }
+
+  private final List<CatalogOp> pendingOps = new ArrayList<>(); // guarded by commitLock (write)
+
+  /** Queues {@code op} for the next flush; the caller holds the commit lock exclusively. */
+  void stage(CatalogOp op) {
+    assert commitLock.isWriteLockedByCurrentThread();
+    pendingOps.add(op);
+  }
+
+  /** Returns a fresh id for a volume or a map; the caller holds the commit lock exclusively. */
+  long newId() {
+    assert commitLock.isWriteLockedByCurrentThread();
+    long id = nextVolumeId++;
+    long next = nextVolumeId;
+    pendingOps.add(batch -> batch.put(meta.catalog, Keys.catalog('c', COUNTER_NEXT_VOLUME), longValue(next)));
+    return id;
+  }
+
+  /** Registers a new volume state; the caller holds the commit lock exclusively. */
+  void register(VolumeState v) {
+    volumes.put(v.name, v);
+  }
+
+  /** Returns the state of volume {@code name}, or throws naming it. */
+  VolumeState state(String name) throws DatastoreException {
+    VolumeState v = volumes.get(name);
+    if (v == null) {
+      throw new DatastoreException("no volume " + name + " in datastore " + dir);
+    }
+    return v;
   }
 
   /** Reserves {@code bytes} in a segment for a user write, reclaiming dead space when full. */
@@ -281,14 +349,24 @@ public final class Datastore implements Closeable {
         changed.add(v);
       }
     }
-    if (changed.isEmpty() && pendingChanges.get() == 0 && counter(meta, COUNTER_NEXT_SEGMENT) == segments.nextId()) {
+    if (changed.isEmpty() && pendingChanges.get() == 0 && pendingOps.isEmpty()
+        && counter(meta, COUNTER_NEXT_SEGMENT) == segments.nextId()) {
       return;
     }
     try (WriteBatch batch = new WriteBatch()) {
       for (VolumeState v : changed) {
-        v.map.writeTo(batch);
+        long generation = v.committedGeneration + 1;
+        for (BlockMap m : v.maps()) {
+          m.writeTo(batch);
+        }
         v.refs.writeTo(batch);
-        batch.put(meta.catalog, Keys.catalog('v', v.id), v.record(v.committedGeneration + 1).encode());
+        if (!v.changes.isEmpty()) {
+          batch.put(meta.changes, Keys.pair(v.id, generation), v.changes.encode());
+        }
+        batch.put(meta.catalog, Keys.catalog('v', v.id), v.record(generation).encode());
+      }
+      for (CatalogOp op : pendingOps) {
+        op.stage(batch);
       }
       for (Map.Entry<Long, AtomicLong> e : segmentLive.entrySet()) {
         batch.put(meta.catalog, Keys.catalog('s', e.getKey()), longValue(e.getValue().get()));
@@ -301,13 +379,17 @@ public final class Datastore implements Closeable {
     for (VolumeState v : changed) {
       v.lock.writeLock().lock();
       try {
-        v.map.clearPending();
+        for (BlockMap m : v.maps()) {
+          m.clearPending();
+        }
         v.refs.clearPending();
+        v.changes.clear();
         v.committedGeneration++;
       } finally {
         v.lock.writeLock().unlock();
       }
     }
+    pendingOps.clear();
     pendingChanges.set(0);
   }
 
@@ -327,18 +409,13 @@ public final class Datastore implements Closeable {
       if (volumes.containsKey(name)) {
         throw new DatastoreException("volume " + name + " already exists in " + dir);
       }
-      long id = nextVolumeId++;
-      VolumeRecord r = new VolumeRecord(id, name, UUID.randomUUID().toString(), size, Instant.now().toString(), 0, 0, 0);
-      try (WriteBatch batch = new WriteBatch()) {
-        batch.put(meta.catalog, Keys.catalog('v', id), r.encode());
-        batch.put(meta.catalog, Keys.catalog('c', COUNTER_NEXT_VOLUME), longValue(nextVolumeId));
-        meta.commit(batch);
-      } catch (RocksDBException e) {
-        throw new IOException("cannot create volume " + name + ": " + e.getMessage(), e);
-      }
+      VolumeRecord r = new VolumeRecord(newId(), name, UUID.randomUUID().toString(), size, Instant.now().toString(), 0, 0,
+          0, 0, 0, 0);
+      stage(batch -> batch.put(meta.catalog, Keys.catalog('v', r.id()), r.encode()));
+      flushLocked();
       VolumeState state = new VolumeState(this, r);
       volumes.put(name, state);
-      return new Volume(state, false);
+      return new Volume(state, null, false);
     } finally {
       commitLock.writeLock().unlock();
     }
@@ -349,19 +426,17 @@ public final class Datastore implements Closeable {
     return volume(name, false);
   }
 
-  /** Opens a handle on volume {@code name}, read-only if asked. */
+  /** Opens a handle on volume {@code name} or snapshot {@code volume@snapshot}, read-only if asked. */
   public Volume volume(String name, boolean readOnly) throws IOException {
     checkOpen();
-    return new Volume(state(name), readOnly);
+    int at = name.indexOf('@');
+    if (at < 0) {
+      return new Volume(state(name), null, readOnly);
+    }
+    VolumeState v = state(name.substring(0, at));
+    return new Volume(v, snapshots.find(v, name.substring(at + 1)), true);
   }
 
-  private VolumeState state(String name) throws DatastoreException {
-    VolumeState v = volumes.get(name);
-    if (v == null) {
-      throw new DatastoreException("no volume " + name + " in datastore " + dir);
-    }
-    return v;
-  }
 
   /** Returns whether volume {@code name} exists. */
   public boolean hasVolume(String name) {
@@ -381,53 +456,124 @@ public final class Datastore implements Closeable {
   }
 
   VolumeInfo info(VolumeState v) {
+    long[] space = v.space(null);
+    String parent;
+    int snapshotCount;
+    v.lock.readLock().lock();
+    try {
+      parent = v.parent == null ? null : v.parent.name + "@" + v.parentSnapshot.name();
+      snapshotCount = v.snapshots.size();
+    } finally {
+      v.lock.readLock().unlock();
+    }
     return new VolumeInfo(v.name, v.uuid.toString(), v.size, v.allocated.get(), v.mappedBlocks.get() * VolumeState.BLOCK,
-        v.committedGeneration, v.created);
+        space[1], space[2], ChangeTracking.changeId(v, null), v.committedGeneration, parent, snapshotCount, v.created);
   }
 
-  /** Deletes volume {@code name} and releases all its space; open handles on it become unusable. */
+  /**
+   * Deletes volume {@code name}, its snapshots and all their space; refused while a snapshot has
+   * linked clones. Open handles on it become unusable.
+   */
   public void deleteVolume(String name) throws IOException {
     commitLock.writeLock().lock();
     try {
       checkOpen();
       VolumeState v = state(name);
-      flushLocked();
-      try (WriteBatch batch = new WriteBatch();
-          ReadOptions bounds = new ReadOptions();
-          Slice upper = new Slice(Keys.pair(v.id + 1, 0))) {
-        bounds.setIterateUpperBound(upper);
-        java.util.Set<RecordKey> records = new java.util.HashSet<>();
-        try (RocksIterator it = meta.iterator(meta.maps, bounds)) {
-          for (it.seek(Keys.pair(v.id, 0)); it.isValid(); it.next()) {
-            MapEntry e = MapEntry.decode(Keys.second(it.key()), it.value());
-            if (e.record() != null) {
-              records.add(e.record());
-            }
-          }
+      for (SnapshotState snap : v.snapshots) {
+        List<String> clones = snapshots.clonesOf(snap);
+        if (!clones.isEmpty()) {
+          throw new DatastoreException("cannot delete volume " + name + ": snapshot " + name + "@" + snap.name()
+              + " has linked clones " + String.join(", ", clones) + " (flatten or delete them first)");
         }
-        for (RecordKey k : records) {
-          byte[] value = meta.get(meta.records, k.key());
-          if (value != null) {
-            segmentLive(k.segment(), -RecordState.decode(value).storedBytes());
-            batch.delete(meta.records, k.key());
-          }
-        }
-        batch.deleteRange(meta.maps, Keys.pair(v.id, 0), Keys.pair(v.id + 1, 0));
-        batch.delete(meta.catalog, Keys.catalog('v', v.id));
-        for (Map.Entry<Long, AtomicLong> e : segmentLive.entrySet()) {
-          batch.put(meta.catalog, Keys.catalog('s', e.getKey()), longValue(e.getValue().get()));
-        }
-        meta.commit(batch);
-      } catch (RocksDBException e) {
-        throw new IOException("cannot delete volume " + name + ": " + e.getMessage(), e);
       }
+      flushLocked();
+      java.util.Set<RecordKey> records = new java.util.HashSet<>();
+      List<BlockMap> maps = v.maps();
+      for (BlockMap m : maps) {
+        for (MapEntry e : m.overlapping(0, v.blocks)) {
+          if (e.record() != null) {
+            records.add(e.record());
+          }
+        }
+      }
+      for (RecordKey k : records) {
+        byte[] value = meta.get(meta.records, k.key());
+        if (value != null) {
+          segmentLive(k.segment(), -RecordState.decode(value).storedBytes());
+          stage(batch -> batch.delete(meta.records, k.key()));
+        }
+      }
+      for (BlockMap m : maps) {
+        stage(batch -> batch.deleteRange(meta.maps, Keys.pair(m.id(), 0), Keys.pair(m.id() + 1, 0)));
+      }
+      for (SnapshotState snap : v.snapshots) {
+        stage(batch -> batch.delete(meta.catalog, Keys.catalog('n', snap.record.id())));
+        snap.deleted = true;
+      }
+      stage(batch -> batch.deleteRange(meta.changes, Keys.pair(v.id, 0), Keys.pair(v.id + 1, 0)));
+      stage(batch -> batch.delete(meta.catalog, Keys.catalog('v', v.id)));
       volumes.remove(name);
       v.deleted = true;
-      pendingChanges.set(0);
+      flushLocked();
     } finally {
       commitLock.writeLock().unlock();
     }
     capacity.evaluate();
+  }
+
+  /** Snapshots volume {@code volume} as {@code snapshot}: O(1), whatever its size. */
+  public SnapshotInfo createSnapshot(String volume, String snapshot) throws IOException {
+    checkOpen();
+    return snapshots.create(Map.of(volume, snapshot)).getFirst();
+  }
+
+  /** Snapshots several volumes at one instant (a consistency group): volume name to snapshot name. */
+  public List<SnapshotInfo> createSnapshots(Map<String, String> group) throws IOException {
+    checkOpen();
+    return snapshots.create(group);
+  }
+
+  /** Returns volume {@code volume}'s snapshots, oldest first, with their figures. */
+  public List<SnapshotInfo> snapshots(String volume) throws IOException {
+    checkOpen();
+    return snapshots.list(volume);
+  }
+
+  /** Deletes a snapshot, reclaiming what only it referenced; refused while it has linked clones. */
+  public void deleteSnapshot(String volume, String snapshot) throws IOException {
+    checkOpen();
+    snapshots.delete(volume, snapshot);
+  }
+
+  /** Makes volume {@code volume} hold what {@code snapshot} holds; the snapshot stays. */
+  public void revert(String volume, String snapshot) throws IOException {
+    checkOpen();
+    snapshots.revert(volume, snapshot);
+  }
+
+  /** Creates writable linked clones of {@code volume@snapshot}, one per name, each O(1). */
+  public List<Volume> cloneSnapshot(String volume, String snapshot, List<String> names) throws IOException {
+    checkOpen();
+    return snapshots.clone(volume, snapshot, names);
+  }
+
+  /** Copies up what a linked clone shares with its parent so that it no longer depends on it. */
+  public void flatten(String volume) throws IOException {
+    checkOpen();
+    snapshots.flatten(volume);
+  }
+
+  /**
+   * Returns the byte ranges of {@code [offset, offset + length)} of {@code spec} (a volume or
+   * {@code volume@snapshot}) that changed since change id {@code since} ({@code *}: all data).
+   */
+  public ChangedAreas changedAreas(String spec, String since, long offset, long length) throws IOException {
+    checkOpen();
+    int at = spec.indexOf('@');
+    VolumeState v = state(at < 0 ? spec : spec.substring(0, at));
+    SnapshotState snap = at < 0 ? null : snapshots.find(v, spec.substring(at + 1));
+    io.vstore.blockstore.OutOfRangeException.check(new Volume(v, snap, true), offset, length);
+    return ChangeTracking.changedAreas(this, v, snap, since, offset, length);
   }
 
   /** Sets the capacity limit (0: the file system's free space) and the alarm thresholds in percent. */

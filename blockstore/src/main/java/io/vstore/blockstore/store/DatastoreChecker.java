@@ -42,11 +42,52 @@ final class DatastoreChecker {
     }
   }
 
+  /** A map to check: whose it is, what it is called in reports, the newest birth it may hold. */
+  private record MapUnderCheck(VolumeState owner, String label, long maxGeneration, boolean head) {}
+
   CheckReport run() throws IOException {
     List<VolumeState> volumes = store.states();
     Map<Long, long[]> volumeTotals = new HashMap<>(); // id -> {mapped blocks, allocated bytes}
+    Map<Long, MapUnderCheck> maps = new HashMap<>();
     for (VolumeState v : volumes) {
-      volumeTotals.put(v.id, new long[] {checkMap(v), 0});
+      volumeTotals.put(v.id, new long[] {0, 0});
+      maps.put(v.id, new MapUnderCheck(v, "volume " + v.name, v.committedGeneration, true));
+      for (SnapshotState snap : v.snapshots) {
+        maps.put(snap.record.id(), new MapUnderCheck(v, "snapshot " + v.name + "@" + snap.name(), snap.generation(), false));
+      }
+      if (v.base != null) {
+        maps.put(v.base.id(), new MapUnderCheck(v, "base of volume " + v.name, 0, false));
+      }
+    }
+    try (RocksIterator it = meta.iterator(meta.maps)) {
+      long current = -1;
+      long previousEnd = 0;
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        long mapId = Keys.first(it.key());
+        MapUnderCheck m = maps.get(mapId);
+        if (m == null) {
+          problem("map entry at block " + Keys.second(it.key()) + " belongs to map id " + mapId
+              + " which no volume or snapshot owns");
+          continue;
+        }
+        if (mapId != current) {
+          current = mapId;
+          previousEnd = 0;
+        }
+        previousEnd = checkEntry(m, Keys.second(it.key()), it.value(), previousEnd, volumeTotals.get(m.owner().id));
+      }
+    }
+    try (RocksIterator it = meta.iterator(meta.changes)) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        VolumeState v = store.stateById(Keys.first(it.key()));
+        if (v == null) {
+          problem("change log entry of generation " + Keys.second(it.key()) + " belongs to missing volume id "
+              + Keys.first(it.key()));
+        } else if (Keys.second(it.key()) > v.committedGeneration) {
+          problem("change log of volume " + v.name + " has generation " + Keys.second(it.key()) + ", beyond the committed "
+              + v.committedGeneration);
+        }
+      }
     }
     TreeMap<Long, Long> sizes = segments.sizes();
     Map<Long, Long> liveBySegment = new HashMap<>();
@@ -117,53 +158,45 @@ final class DatastoreChecker {
     return new CheckReport(volumes.size(), entries, records, sizes.size(), verified, problems);
   }
 
-  /** Checks volume {@code v}'s committed map and returns its mapped blocks. */
-  private long checkMap(VolumeState v) throws IOException {
-    long volumeBlocks = (v.size + VolumeState.BLOCK - 1) / VolumeState.BLOCK;
-    long previousEnd = 0;
-    long mapped = 0;
-    try (ReadOptions bounds = new ReadOptions();
-        Slice upper = new Slice(Keys.pair(v.id + 1, 0));
-        RocksIterator it = meta.iterator(meta.maps, bounds.setIterateUpperBound(upper))) {
-      for (it.seek(Keys.pair(v.id, 0)); it.isValid(); it.next()) {
-        entries++;
-        long start = Keys.second(it.key());
-        MapEntry e;
-        try {
-          e = MapEntry.decode(start, it.value());
-        } catch (IllegalStateException ex) {
-          problem("volume " + v.name + " block " + start + ": " + ex.getMessage());
-          continue;
-        }
-        if (e.length() <= 0 || start < previousEnd || e.end() > volumeBlocks) {
-          problem("volume " + v.name + " map entry at block " + start + " (length " + e.length()
-              + ") overlaps the previous entry (ending at " + previousEnd + ") or the end of the volume (" + volumeBlocks
-              + " blocks)");
-        }
-        previousEnd = Math.max(previousEnd, e.end());
-        if (e.generation() > v.committedGeneration) {
-          problem("volume " + v.name + " map entry at block " + start + " has generation " + e.generation()
-              + ", beyond the committed generation " + v.committedGeneration);
-        }
-        if (e.kind() != MapEntry.Kind.DATA) {
-          continue;
-        }
-        mapped += e.length();
-        long[] ref = referenced.computeIfAbsent(e.record(), k -> new long[] {0, v.id});
-        ref[0] += e.length();
-        byte[] stateValue = meta.get(meta.records, e.record().key());
-        if (stateValue != null) {
-          RecordState s = RecordState.decode(stateValue);
-          if (e.recordBlock() < 0 || e.recordBlock() + e.length() > s.blocks()
-              || s.firstBlock() + e.recordBlock() != e.start()) {
-            problem("volume " + v.name + " map entry at block " + start + " maps record blocks " + e.recordBlock() + ".."
-                + (e.recordBlock() + e.length()) + " of " + e.record() + ", which holds blocks " + s.firstBlock() + ".."
-                + (s.firstBlock() + s.blocks()));
-          }
-        }
+  /** Checks one committed map entry and returns the end of the map's covered blocks so far. */
+  private long checkEntry(MapUnderCheck m, long start, byte[] value, long previousEnd, long[] totals) throws IOException {
+    entries++;
+    MapEntry e;
+    try {
+      e = MapEntry.decode(start, value);
+    } catch (IllegalStateException ex) {
+      problem(m.label() + " block " + start + ": " + ex.getMessage());
+      return previousEnd;
+    }
+    VolumeState v = m.owner();
+    if (e.length() <= 0 || start < previousEnd || e.end() > v.blocks) {
+      problem(m.label() + " map entry at block " + start + " (length " + e.length()
+          + ") overlaps the previous entry (ending at " + previousEnd + ") or the end of the volume (" + v.blocks
+          + " blocks)");
+    }
+    if (e.generation() > m.maxGeneration()) {
+      problem(m.label() + " map entry at block " + start + " was born in generation " + e.generation()
+          + ", after the newest it may hold (" + m.maxGeneration() + ")");
+    }
+    if (e.kind() != MapEntry.Kind.DATA) {
+      return Math.max(previousEnd, e.end());
+    }
+    if (m.head()) {
+      totals[0] += e.length();
+    }
+    long[] ref = referenced.computeIfAbsent(e.record(), k -> new long[] {0, v.id});
+    ref[0] += e.length();
+    byte[] stateValue = meta.get(meta.records, e.record().key());
+    if (stateValue != null) {
+      RecordState s = RecordState.decode(stateValue);
+      if (e.recordBlock() < 0 || e.recordBlock() + e.length() > s.blocks()
+          || s.firstBlock() + e.recordBlock() != e.start()) {
+        problem(m.label() + " map entry at block " + start + " maps record blocks " + e.recordBlock() + ".."
+            + (e.recordBlock() + e.length()) + " of " + e.record() + ", which holds blocks " + s.firstBlock() + ".."
+            + (s.firstBlock() + s.blocks()));
       }
     }
-    return mapped;
+    return Math.max(previousEnd, e.end());
   }
 
   /** Reads the whole record, verifying its header against its state and every chunk checksum. */

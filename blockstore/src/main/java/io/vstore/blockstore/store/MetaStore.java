@@ -37,6 +37,8 @@ final class MetaStore implements AutoCloseable {
   final ColumnFamilyHandle maps;
   /** Records: segment id + offset to the record's reference state. */
   final ColumnFamilyHandle records;
+  /** Change log: volume id + generation to the block ranges that generation changed. */
+  final ColumnFamilyHandle changes;
 
   MetaStore(Path dir) throws IOException {
     this.dir = dir;
@@ -46,7 +48,8 @@ final class MetaStore implements AutoCloseable {
     List<ColumnFamilyDescriptor> descriptors = List.of(
         new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
         new ColumnFamilyDescriptor(bytes("maps"), cfOptions),
-        new ColumnFamilyDescriptor(bytes("records"), cfOptions));
+        new ColumnFamilyDescriptor(bytes("records"), cfOptions),
+        new ColumnFamilyDescriptor(bytes("changes"), cfOptions));
     try {
       db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);
     } catch (RocksDBException e) {
@@ -57,6 +60,7 @@ final class MetaStore implements AutoCloseable {
     catalog = handles.get(0);
     maps = handles.get(1);
     records = handles.get(2);
+    changes = handles.get(3);
   }
 
   private static byte[] bytes(String s) {

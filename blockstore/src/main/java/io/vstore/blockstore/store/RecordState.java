@@ -5,8 +5,9 @@ import java.nio.ByteOrder;
 
 /**
  * The reference state of one record: which volume owns it, which blocks it holds, how many bytes
- * it occupies in its segment and how many of its blocks the owner's map still references. A
- * record whose live count reaches zero is dead space for the cleaner.
+ * it occupies in its segment and how many block references the owner's maps (head, snapshot
+ * deltas, base) hold on it; a block shared by the head and a snapshot after a revert counts twice.
+ * A record whose reference count reaches zero is dead space for the cleaner.
  *
  * <pre>
  * value layout (little-endian, 28 bytes):
@@ -19,7 +20,7 @@ record RecordState(long volume, long firstBlock, int blocks, int storedBytes, in
   /** Returns this state with {@code delta} more live blocks. */
   RecordState withLive(int delta) {
     int live = liveBlocks + delta;
-    assert live >= 0 && live <= blocks : "record live blocks " + live + " of " + blocks;
+    assert live >= 0 : "record references " + live;
     return new RecordState(volume, firstBlock, blocks, storedBytes, live);
   }
 

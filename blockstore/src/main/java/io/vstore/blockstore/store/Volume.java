@@ -15,17 +15,19 @@ import java.util.List;
  */
 public final class Volume implements BlockDevice {
   private final VolumeState state;
+  private final SnapshotState snapshot;
   private final boolean readOnly;
   private volatile boolean closed;
 
-  Volume(VolumeState state, boolean readOnly) {
+  Volume(VolumeState state, SnapshotState snapshot, boolean readOnly) {
     this.state = state;
-    this.readOnly = readOnly;
+    this.snapshot = snapshot;
+    this.readOnly = readOnly || snapshot != null;
   }
 
-  /** Returns the volume's name. */
+  /** Returns the device's name: the volume's, or {@code volume@snapshot}. */
   public String name() {
-    return state.name;
+    return snapshot == null ? state.name : state.name + "@" + snapshot.name();
   }
 
   /** Returns the volume's figures as they stand, unflushed writes included. */
@@ -43,7 +45,7 @@ public final class Volume implements BlockDevice {
   public void read(long offset, ByteBuffer dst) throws IOException {
     checkOpen();
     OutOfRangeException.check(this, offset, dst.remaining());
-    state.read(offset, dst);
+    state.read(snapshot, offset, dst);
   }
 
   @Override
@@ -78,7 +80,7 @@ public final class Volume implements BlockDevice {
   public List<Extent> allocation(long offset, long length) throws IOException {
     checkOpen();
     OutOfRangeException.check(this, offset, length);
-    return state.allocation(offset, length);
+    return state.allocation(snapshot, offset, length);
   }
 
   @Override
@@ -98,7 +100,7 @@ public final class Volume implements BlockDevice {
   }
 
   private void checkOpen() {
-    if (closed || state.deleted || !state.store.isOpen()) {
+    if (closed || state.deleted || !state.store.isOpen() || (snapshot != null && snapshot.deleted)) {
       throw new AlreadyClosedException(this);
     }
   }
@@ -112,6 +114,6 @@ public final class Volume implements BlockDevice {
 
   @Override
   public String toString() {
-    return "volume " + state.name;
+    return (snapshot == null ? "volume " : "snapshot ") + name();
   }
 }

@@ -15,10 +15,13 @@ import java.io.UncheckedIOException;
  * @param created creation time, ISO-8601
  * @param generation last committed generation
  * @param allocated bytes of live records
- * @param mappedBlocks 4 KiB blocks mapped to data
+ * @param mappedBlocks 4 KiB blocks the head maps to data
+ * @param parentVolume id of the volume this is a linked clone of, or 0
+ * @param parentSnapshot id of the snapshot of {@code parentVolume} it was cloned from, or 0
+ * @param baseMap id of the map holding the parent's content copied up by a flatten, or 0
  */
 record VolumeRecord(long id, String name, String uuid, long size, String created, long generation, long allocated,
-    long mappedBlocks) {
+    long mappedBlocks, long parentVolume, long parentSnapshot, long baseMap) {
   private static final ObjectMapper JSON = new ObjectMapper()
       .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
