@@ -3,7 +3,12 @@ package io.vstore.cli;
 import io.vstore.blockstore.BlockDevice;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.DatastoreOptions;
+import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.store.Volume;
+import io.vstore.nbd.ChangedAreas;
 import io.vstore.nbd.Export;
+import io.vstore.nbd.MetaContextSource;
+import io.vstore.nbd.MetaContexts;
 import io.vstore.nbd.ExportRegistry;
 import io.vstore.nbd.NbdServer;
 import io.vstore.nbd.ScratchDevice;
@@ -36,9 +41,9 @@ public final class NbdCommand {
   /** {@code vstore nbd serve}: serves exports until interrupted. */
   @Command(name = "serve", mixinStandardHelpOptions = true,
       description = {"Serve EXPORTs over NBD until interrupted (Ctrl-C or SIGTERM).",
-          "EXPORT is [NAME=]SPEC; SPEC is a VOLUME of the datastore, an image FILE of any supported",
-          "format (both read-write unless --read-only), or memory:SIZE (a scratch disk in memory,",
-          "lost on exit). NAME defaults to the volume name or the file name."})
+          "EXPORT is [NAME=]SPEC; SPEC is a VOLUME of the datastore, a snapshot VOLUME@SNAP (read-only),",
+          "an image FILE of any supported format (read-write unless --read-only), or memory:SIZE",
+          "(a scratch disk in memory, lost on exit). NAME defaults to the volume, snapshot or file name."})
   static final class Serve implements Callable<Integer> {
     private static final String MEMORY = "memory:";
 
@@ -63,6 +68,10 @@ public final class NbdCommand {
     boolean readOnly;
 
     @Mixin DatastoreLocation location;
+
+    @Option(names = "--dirty-bitmap", paramLabel = "CHANGEID",
+        description = "Offer qemu:dirty-bitmap:CHANGEID on volume and snapshot exports: what changed since CHANGEID (repeatable).")
+    List<String> dirtyBitmaps = new ArrayList<>();
 
     /** Opened on the first volume export; closed after the server and the volumes. */
     private Datastore datastore;
@@ -133,7 +142,7 @@ public final class NbdCommand {
           if (name.isEmpty() && (exports.size() > 1 || !source.startsWith(MEMORY))) {
             name = device instanceof DiskImage image ? image.path().getFileName().toString() : source;
           }
-          registry.add(new Export(name, source, device, readOnly || device.isReadOnly(), List.of()));
+          registry.add(new Export(name, source, device, readOnly || device.isReadOnly(), bitmaps(source, device)));
         }
         server[0] = NbdServer.start(registry, new NbdServer.Options(InetAddress.getByName(bind), port, tls, tlsRequire));
         for (Export x : registry.list()) {
@@ -159,6 +168,30 @@ public final class NbdCommand {
       }
     }
 
+    /** Returns the dirty-bitmap contexts of a volume or snapshot export, checking each change id now. */
+    private List<MetaContextSource> bitmaps(String spec, BlockDevice device) throws IOException {
+      if (!(device instanceof Volume)) {
+        if (!dirtyBitmaps.isEmpty() && exports.size() == 1) {
+          throw new IllegalArgumentException("--dirty-bitmap needs a volume or snapshot export, not '" + spec + "'");
+        }
+        return List.of();
+      }
+      List<MetaContextSource> out = new ArrayList<>();
+      for (String since : dirtyBitmaps) {
+        // Fails now, with the datastore's message, if the change id cannot be answered exactly.
+        datastore.changedAreas(spec, since, 0, 0);
+        Datastore ds = datastore;
+        out.add(MetaContexts.dirtyBitmap(since, device.size(), (offset, length) -> {
+          List<ChangedAreas.Area> areas = new ArrayList<>();
+          for (Extent e : ds.changedAreas(spec, since, offset, length).extents()) {
+            areas.add(new ChangedAreas.Area(e.offset(), e.length()));
+          }
+          return areas;
+        }));
+      }
+      return out;
+    }
+
     /** Opens the device an export SPEC names. */
     private BlockDevice open(String source, String name) throws IOException {
       if (source.isEmpty()) {
@@ -169,9 +202,6 @@ public final class NbdCommand {
         // The scratch disk may fill up to its size, but never beyond what the heap can hold.
         long cap = Math.min(size, Runtime.getRuntime().maxMemory() / 4 * 3);
         return new ScratchDevice(name.isEmpty() ? source : name, size, cap);
-      }
-      if (source.contains("@")) {
-        throw new IllegalArgumentException("cannot export '" + source + "': the datastore has no snapshots yet");
       }
       Path file = Path.of(source);
       if (source.contains("/") || Files.isRegularFile(file)) {

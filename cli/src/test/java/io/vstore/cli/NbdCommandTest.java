@@ -118,9 +118,46 @@ final class NbdCommandTest {
   void badExportSpecsFailWithOneLine() {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int exit = Vstore.run(new String[] {"nbd", "serve", "--port", "0", "vol@snap"}, new PrintWriter(out, true),
-        new PrintWriter(err, true));
+    int exit = Vstore.run(new String[] {"nbd", "serve", "--port", "0", "-D", tmp.resolve("none").toString(), "vol@snap"},
+        new PrintWriter(out, true), new PrintWriter(err, true));
     assertThat(exit).isNotZero();
-    assertThat(err.toString()).startsWith("vstore: ").contains("vol@snap").hasLineCount(1);
+    assertThat(err.toString()).startsWith("vstore: ").hasLineCount(1);
+  }
+
+  @Test
+  void servesSnapshotsAndDirtyBitmapsFromChangedBlockTracking() throws Exception {
+    Path ds = tmp.resolve("ds");
+    String since;
+    try (Datastore d = Datastore.create(ds, DatastoreOptions.defaults(), 0); Volume v = d.createVolume("vm1", 64L << 20)) {
+      v.write(0, ByteBuffer.wrap(new byte[65536]).put(0, (byte) 1));
+      since = d.createSnapshot("vm1", "base").changeId();
+      byte[] later = new byte[2 << 20];
+      java.util.Arrays.fill(later, (byte) 9);
+      v.write(8L << 20, ByteBuffer.wrap(later));
+      v.flush();
+    }
+    try (Server s = serve("-D", ds.toString(), "--dirty-bitmap", since, "vm1", "vm1@base")) {
+      String base = "nbd://127.0.0.1:" + s.port() + "/";
+      String map = run("nbdinfo", "--map=qemu:dirty-bitmap:" + since, base + "vm1");
+      assertThat(map).containsPattern("\\s+8388608\\s+2097152\\s+1\\s+dirty").containsPattern("\\s+0\\s+8388608\\s+0\\s+clean");
+      assertThat(run("nbdinfo", base + "vm1@base")).contains("is_read_only: true");
+      run("qemu-io", "-r", "-f", "raw", "-c", "read -P 0 8M 2M", base + "vm1@base");
+      run("qemu-io", "-r", "-f", "raw", "-c", "read -P 9 8M 2M", base + "vm1");
+      assertThat(s.stop()).isIn(0, 143);
+    }
+  }
+
+  @Test
+  void unknownChangeIdsFailAtStartup() throws Exception {
+    Path ds = tmp.resolve("ds");
+    try (Datastore d = Datastore.create(ds, DatastoreOptions.defaults(), 0); Volume v = d.createVolume("vm1", 1 << 20)) {
+      assertThat(v.size()).isPositive();
+    }
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int exit = Vstore.run(new String[] {"nbd", "serve", "--port", "0", "-D", ds.toString(), "--dirty-bitmap", "nope/1", "vm1"},
+        new PrintWriter(out, true), new PrintWriter(err, true));
+    assertThat(exit).isNotZero();
+    assertThat(err.toString()).startsWith("vstore: ").hasLineCount(1);
   }
 }
