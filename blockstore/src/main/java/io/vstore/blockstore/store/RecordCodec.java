@@ -11,8 +11,8 @@ import net.jpountz.lz4.LZ4Factory;
 import net.jpountz.lz4.LZ4SafeDecompressor;
 
 /**
- * Encodes blocks into records (chunked, LZ4 when it pays, CRC32C per chunk) and reads blocks
- * back out of them, verifying every checksum it passes.
+ * Encodes blocks into records (chunked, LZ4 when it pays, CRC32C per compressed chunk and per
+ * stored block) and reads blocks back out of them, verifying every checksum it passes.
  */
 final class RecordCodec {
   private static final LZ4Factory LZ4 = LZ4Factory.fastestInstance();
@@ -48,11 +48,13 @@ final class RecordCodec {
     int[] lengths = new int[chunks];
     boolean[] compressed = new boolean[chunks];
     int[] crcs = new int[chunks];
-    int headerBytes = RecordHeader.FIXED_BYTES + 8 * chunks;
-    int pos = headerBytes;
+    // Compress into place after a worst-case header; the header is written once its size is known.
+    int maxHeader = RecordHeader.FIXED_BYTES + 8 * chunks + 4 * blocks;
+    int pos = maxHeader;
+    int storedBlocks = 0;
     CRC32C crc = new CRC32C();
     for (int i = 0; i < chunks; i++) {
-      int raw = Math.min(RecordHeader.CHUNK_BLOCKS, blocks - i * RecordHeader.CHUNK_BLOCKS) * RecordHeader.BLOCK;
+      int raw = RecordHeader.blocksIn(blocks, i) * RecordHeader.BLOCK;
       int srcOff = src.position() + i * RecordHeader.CHUNK_BYTES;
       int n = COMPRESSOR.compress(src, srcOff, raw, out, pos, out.capacity() - pos);
       if (n <= raw - raw / MIN_SAVING_DIVISOR) {
@@ -60,6 +62,7 @@ final class RecordCodec {
       } else {
         out.put(pos, src, srcOff, raw);
         n = raw;
+        storedBlocks += RecordHeader.blocksIn(blocks, i);
       }
       crc.reset();
       crc.update(out.duplicate().position(pos).limit(pos + n));
@@ -67,17 +70,41 @@ final class RecordCodec {
       lengths[i] = n;
       pos += n;
     }
+    int[] blockCrcs = new int[storedBlocks];
+    int b = 0;
+    for (int i = 0; i < chunks; i++) {
+      if (compressed[i]) {
+        continue;
+      }
+      int srcOff = src.position() + i * RecordHeader.CHUNK_BYTES;
+      for (int k = 0; k < RecordHeader.blocksIn(blocks, i); k++) {
+        crc.reset();
+        crc.update(src.duplicate().position(srcOff + k * RecordHeader.BLOCK).limit(srcOff + (k + 1) * RecordHeader.BLOCK));
+        blockCrcs[b++] = (int) crc.getValue();
+      }
+    }
+    RecordHeader header = new RecordHeader(volume, firstBlock, blocks, generation, lengths, compressed, crcs, blockCrcs);
+    int headerBytes = header.headerBytes();
+    if (headerBytes < maxHeader) {
+      out.put(headerBytes, out, maxHeader, pos - maxHeader); // close the gap left for the worst case
+    }
     out.clear();
-    new RecordHeader(volume, firstBlock, blocks, generation, lengths, compressed, crcs).write(out);
-    out.position(0).limit(pos);
+    header.write(out);
+    out.position(0).limit(headerBytes + pos - maxHeader);
   }
 
-  /** Reads and validates the header of the record at {@code key}. */
+  /** Reads and validates the header of the record at {@code key}, or returns it from the cache. */
   static RecordHeader readHeader(SegmentFiles segments, RecordKey key) throws IOException {
+    RecordHeader cached = segments.cachedHeader(key);
+    if (cached != null) {
+      return cached;
+    }
     ByteBuffer head = ByteBuffer.allocate(RecordHeader.MAX_HEADER_BYTES);
     segments.readSome(key.segment(), key.offset(), head);
     head.flip();
-    return RecordHeader.read(head, describe(segments, key));
+    RecordHeader header = RecordHeader.read(head, describe(segments, key));
+    segments.cacheHeader(key, header);
+    return header;
   }
 
   private static String describe(SegmentFiles segments, RecordKey key) {
@@ -96,28 +123,24 @@ final class RecordCodec {
     }
     int block = first;
     int end = first + count;
-    ByteBuffer chunk = null;
+    CRC32C crc = new CRC32C();
     while (block < end) {
       int c = block / RecordHeader.CHUNK_BLOCKS;
       int inChunk = block % RecordHeader.CHUNK_BLOCKS;
-      int take = Math.min(end - block, Math.min(RecordHeader.CHUNK_BLOCKS, header.blocks() - c * RecordHeader.CHUNK_BLOCKS) - inChunk);
-      int stored = header.chunkLengths()[c];
-      if (chunk == null) {
-        chunk = ByteBuffer.allocate(RecordHeader.CHUNK_BYTES + RecordHeader.CHUNK_BYTES / 255 + 16);
-      }
-      chunk.clear().limit(stored);
-      segments.read(key.segment(), key.offset() + header.chunkOffset(c), chunk);
-      chunk.flip();
-      CRC32C crc = new CRC32C();
-      crc.update(chunk.duplicate());
-      if ((int) crc.getValue() != header.chunkCrcs()[c]) {
-        throw new CorruptDataException(String.format("bad record: %s chunk %d checksum 0x%08x, computed 0x%08x",
-            describe(segments, key), c, header.chunkCrcs()[c], (int) crc.getValue()));
-      }
+      int take = Math.min(end - block, RecordHeader.blocksIn(header.blocks(), c) - inChunk);
       int bytes = take * RecordHeader.BLOCK;
+      long chunkAt = key.offset() + header.chunkOffset(c);
       if (header.compressed()[c]) {
+        ByteBuffer chunk = ByteBuffer.allocate(header.chunkLengths()[c]);
+        segments.read(key.segment(), chunkAt, chunk);
+        chunk.flip();
+        crc.update(chunk.duplicate());
+        if ((int) crc.getValue() != header.chunkCrcs()[c]) {
+          throw new CorruptDataException(String.format("bad record: %s chunk %d checksum 0x%08x, computed 0x%08x",
+              describe(segments, key), c, header.chunkCrcs()[c], (int) crc.getValue()));
+        }
         int raw = header.chunkRawBytes(c);
-        if (inChunk == 0 && take * RecordHeader.BLOCK == raw) {
+        if (inChunk == 0 && bytes == raw) {
           decompress(chunk, dst, raw, segments, key, c);
         } else {
           ByteBuffer plain = ByteBuffer.allocate(raw);
@@ -125,8 +148,22 @@ final class RecordCodec {
           dst.put(plain.array(), inChunk * RecordHeader.BLOCK, bytes);
         }
       } else {
-        dst.put(chunk.array(), inChunk * RecordHeader.BLOCK, bytes);
+        // Read straight into the caller's buffer, then verify each block against the block table.
+        int at = dst.position();
+        ByteBuffer target = dst.duplicate().limit(at + bytes);
+        segments.read(key.segment(), chunkAt + (long) inChunk * RecordHeader.BLOCK, target);
+        int index = header.blockCrcIndex(c) + inChunk;
+        for (int k = 0; k < take; k++) {
+          crc.reset();
+          crc.update(dst.duplicate().position(at + k * RecordHeader.BLOCK).limit(at + (k + 1) * RecordHeader.BLOCK));
+          if ((int) crc.getValue() != header.blockCrcs()[index + k]) {
+            throw new CorruptDataException(String.format("bad record: %s block %d checksum 0x%08x, computed 0x%08x",
+                describe(segments, key), block + k, header.blockCrcs()[index + k], (int) crc.getValue()));
+          }
+        }
+        dst.position(at + bytes);
       }
+      crc.reset();
       block += take;
     }
   }

@@ -6,23 +6,24 @@ import java.nio.ByteOrder;
 import java.util.zip.CRC32C;
 
 /**
- * The header of a data record in a segment file, with its chunk table. A record holds up to
- * {@link #MAX_BLOCKS} consecutive 4 KiB blocks of one volume, stored as 64 KiB chunks that are
- * each LZ4-compressed when that pays and each carry their own CRC32C, so a 4 KiB read touches
- * one chunk, not the whole record.
+ * The header of a data record in a segment file. A record holds up to {@link #MAX_BLOCKS}
+ * consecutive 4 KiB blocks of one volume, stored as 64 KiB chunks, each LZ4-compressed when that
+ * pays. A compressed chunk carries one CRC32C (it must be inflated whole anyway); a stored chunk
+ * carries one per block, so a 4 KiB read reads and verifies 4 KiB, not the whole chunk.
  *
  * <pre>
  * little-endian:
  *   0 u32 magic "REC1"       4 u16 version (1)        6 u16 chunk count
  *   8 u64 volume id         16 u64 first block       24 u32 blocks
  *  28 u32 payload bytes     32 u64 generation        40 u32 reserved (0)
- *  44 u32 CRC32C of bytes [0, 44) followed by the chunk table
+ *  44 u32 CRC32C of bytes [0, 44) followed by the rest of the header
  *  48 chunk table, per chunk: u32 stored length (bit 31 set: LZ4), u32 CRC32C of the stored bytes
+ *     block table: for each stored (uncompressed) chunk in order, one u32 CRC32C per block
  *  then the chunks' stored bytes, back to back
  * </pre>
  */
 record RecordHeader(long volume, long firstBlock, int blocks, long generation, int[] chunkLengths, boolean[] compressed,
-    int[] chunkCrcs) {
+    int[] chunkCrcs, int[] blockCrcs) {
   static final int MAGIC = 0x31434552; // "REC1" read little-endian
   static final int VERSION = 1;
   static final int FIXED_BYTES = 48;
@@ -31,7 +32,7 @@ record RecordHeader(long volume, long firstBlock, int blocks, long generation, i
   static final int CHUNK_BYTES = CHUNK_BLOCKS * BLOCK;
   static final int MAX_BLOCKS = 256;
   static final int MAX_CHUNKS = MAX_BLOCKS / CHUNK_BLOCKS;
-  static final int MAX_HEADER_BYTES = FIXED_BYTES + 8 * MAX_CHUNKS;
+  static final int MAX_HEADER_BYTES = FIXED_BYTES + 8 * MAX_CHUNKS + 4 * MAX_BLOCKS;
   private static final int COMPRESSED_BIT = 0x8000_0000;
 
   /** Returns the number of chunks a record of {@code blocks} blocks has. */
@@ -39,9 +40,14 @@ record RecordHeader(long volume, long firstBlock, int blocks, long generation, i
     return (blocks + CHUNK_BLOCKS - 1) / CHUNK_BLOCKS;
   }
 
-  /** Returns the header size, table included. */
+  /** Returns the number of blocks in chunk {@code i} of a record of {@code blocks} blocks. */
+  static int blocksIn(int blocks, int i) {
+    return Math.min(CHUNK_BLOCKS, blocks - i * CHUNK_BLOCKS);
+  }
+
+  /** Returns the header size: fixed part, chunk table and block table. */
   int headerBytes() {
-    return FIXED_BYTES + 8 * chunkLengths.length;
+    return FIXED_BYTES + 8 * chunkLengths.length + 4 * blockCrcs.length;
   }
 
   /** Returns the sum of the chunks' stored lengths. */
@@ -69,10 +75,21 @@ record RecordHeader(long volume, long firstBlock, int blocks, long generation, i
 
   /** Returns the raw (uncompressed) length of chunk {@code i}. */
   int chunkRawBytes(int i) {
-    return Math.min(CHUNK_BLOCKS, blocks - i * CHUNK_BLOCKS) * BLOCK;
+    return blocksIn(blocks, i) * BLOCK;
   }
 
-  /** Writes the header and chunk table at {@code out}'s position, advancing it. */
+  /** Returns the index in the block table of the first block of stored chunk {@code i}. */
+  int blockCrcIndex(int i) {
+    int index = 0;
+    for (int c = 0; c < i; c++) {
+      if (!compressed[c]) {
+        index += blocksIn(blocks, c);
+      }
+    }
+    return index;
+  }
+
+  /** Writes the header at {@code out}'s position, advancing it. */
   void write(ByteBuffer out) {
     ByteBuffer b = out.slice().order(ByteOrder.LITTLE_ENDIAN);
     b.putInt(MAGIC).putShort((short) VERSION).putShort((short) chunkLengths.length);
@@ -80,6 +97,9 @@ record RecordHeader(long volume, long firstBlock, int blocks, long generation, i
     b.position(FIXED_BYTES);
     for (int i = 0; i < chunkLengths.length; i++) {
       b.putInt(chunkLengths[i] | (compressed[i] ? COMPRESSED_BIT : 0)).putInt(chunkCrcs[i]);
+    }
+    for (int crc : blockCrcs) {
+      b.putInt(crc);
     }
     CRC32C crc = new CRC32C();
     crc.update(b.duplicate().position(0).limit(44));
@@ -89,8 +109,8 @@ record RecordHeader(long volume, long firstBlock, int blocks, long generation, i
   }
 
   /**
-   * Parses and validates a header from {@code in} (at least {@link #FIXED_BYTES}; the table must
-   * follow when the chunk count says so). {@code where} names the record in errors.
+   * Parses and validates a header from {@code in}, which holds at least the whole header (up to
+   * {@link #MAX_HEADER_BYTES}). {@code where} names the record in errors.
    */
   static RecordHeader read(ByteBuffer in, String where) throws CorruptDataException {
     ByteBuffer b = in.slice().order(ByteOrder.LITTLE_ENDIAN);
@@ -110,9 +130,32 @@ record RecordHeader(long volume, long firstBlock, int blocks, long generation, i
     if (blocks <= 0 || blocks > MAX_BLOCKS || chunks != chunksFor(blocks)) {
       throw new CorruptDataException("bad record: " + where + " has " + blocks + " blocks in " + chunks + " chunks");
     }
-    int headerBytes = FIXED_BYTES + 8 * chunks;
-    if (b.remaining() < headerBytes) {
+    int tableEnd = FIXED_BYTES + 8 * chunks;
+    if (b.remaining() < tableEnd) {
       throw new CorruptDataException("bad record: " + where + " chunk table is truncated");
+    }
+    int[] lengths = new int[chunks];
+    boolean[] compressed = new boolean[chunks];
+    int[] crcs = new int[chunks];
+    long payload = 0;
+    int storedBlocks = 0;
+    for (int i = 0; i < chunks; i++) {
+      int word = b.getInt(FIXED_BYTES + 8 * i);
+      lengths[i] = word & ~COMPRESSED_BIT;
+      compressed[i] = (word & COMPRESSED_BIT) != 0;
+      crcs[i] = b.getInt(FIXED_BYTES + 8 * i + 4);
+      int raw = blocksIn(blocks, i) * BLOCK;
+      if (lengths[i] <= 0 || (!compressed[i] && lengths[i] != raw) || lengths[i] > raw + raw / 255 + 16) {
+        throw new CorruptDataException("bad record: " + where + " chunk " + i + " has stored length " + lengths[i]);
+      }
+      if (!compressed[i]) {
+        storedBlocks += blocksIn(blocks, i);
+      }
+      payload += lengths[i];
+    }
+    int headerBytes = tableEnd + 4 * storedBlocks;
+    if (b.remaining() < headerBytes) {
+      throw new CorruptDataException("bad record: " + where + " block table is truncated");
     }
     CRC32C crc = new CRC32C();
     crc.update(b.duplicate().position(0).limit(44));
@@ -122,25 +165,14 @@ record RecordHeader(long volume, long firstBlock, int blocks, long generation, i
       throw new CorruptDataException(String.format("bad record: %s header checksum 0x%08x, computed 0x%08x", where, stored,
           (int) crc.getValue()));
     }
-    int[] lengths = new int[chunks];
-    boolean[] compressed = new boolean[chunks];
-    int[] crcs = new int[chunks];
-    long payload = 0;
-    for (int i = 0; i < chunks; i++) {
-      int word = b.getInt(FIXED_BYTES + 8 * i);
-      lengths[i] = word & ~COMPRESSED_BIT;
-      compressed[i] = (word & COMPRESSED_BIT) != 0;
-      crcs[i] = b.getInt(FIXED_BYTES + 8 * i + 4);
-      int raw = Math.min(CHUNK_BLOCKS, blocks - i * CHUNK_BLOCKS) * BLOCK;
-      if (lengths[i] <= 0 || (!compressed[i] && lengths[i] != raw) || lengths[i] > raw + raw / 255 + 16) {
-        throw new CorruptDataException("bad record: " + where + " chunk " + i + " has stored length " + lengths[i]);
-      }
-      payload += lengths[i];
-    }
     if (payload != Integer.toUnsignedLong(b.getInt(28))) {
       throw new CorruptDataException("bad record: " + where + " payload " + Integer.toUnsignedLong(b.getInt(28))
           + " bytes, chunk table sums to " + payload);
     }
-    return new RecordHeader(b.getLong(8), b.getLong(16), blocks, b.getLong(32), lengths, compressed, crcs);
+    int[] blockCrcs = new int[storedBlocks];
+    for (int i = 0; i < storedBlocks; i++) {
+      blockCrcs[i] = b.getInt(tableEnd + 4 * i);
+    }
+    return new RecordHeader(b.getLong(8), b.getLong(16), blocks, b.getLong(32), lengths, compressed, crcs, blockCrcs);
   }
 }

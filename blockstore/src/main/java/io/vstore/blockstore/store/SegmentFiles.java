@@ -43,6 +43,9 @@ final class SegmentFiles implements AutoCloseable {
   private final Set<Long> unsynced = ConcurrentHashMap.newKeySet();
   private final Map<Long, AtomicLong> sizes = new ConcurrentHashMap<>();
   private final AtomicLong totalBytes = new AtomicLong();
+  /** Record headers recently read; records never change once written, so entries never go stale. */
+  private final Map<RecordKey, RecordHeader> headers = new ConcurrentHashMap<>();
+  private static final int HEADER_CACHE_ENTRIES = 1 << 16;
   /** Ids at or above this are not committed yet; guarded by this. */
   private long nextId;
   private long currentId = -1; // guarded by this
@@ -233,6 +236,19 @@ final class SegmentFiles implements AutoCloseable {
     }
   }
 
+  /** Returns the cached header of the record at {@code key}, or null. */
+  RecordHeader cachedHeader(RecordKey key) {
+    return headers.get(key);
+  }
+
+  /** Caches the header of the record at {@code key}. */
+  void cacheHeader(RecordKey key, RecordHeader header) {
+    if (headers.size() >= HEADER_CACHE_ENTRIES) {
+      headers.clear(); // crude but bounded; hot headers come back on their next read
+    }
+    headers.put(key, header);
+  }
+
   /** Makes every completed write durable. */
   void sync() throws IOException {
     for (Long id : unsynced.toArray(Long[]::new)) {
@@ -255,6 +271,7 @@ final class SegmentFiles implements AutoCloseable {
     if (ch != null) {
       ch.close();
     }
+    headers.keySet().removeIf(k -> k.segment() == id);
     AtomicLong size = sizes.remove(id);
     if (size != null) {
       totalBytes.addAndGet(-size.get());
