@@ -5,11 +5,11 @@ import io.vstore.blockstore.Extent;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -121,8 +121,10 @@ public final class ImageConversion {
 
     @Override
     public Void call() throws IOException {
-      byte[] buf = new byte[chunk];
-      byte[] zeros = new byte[granule];
+      // Direct buffers: the file channels then copy once (kernel to user and back), not three times.
+      ByteBuffer buf = ByteBuffer.allocateDirect(chunk);
+      MemorySegment seg = MemorySegment.ofBuffer(buf);
+      MemorySegment zeros = MemorySegment.ofBuffer(ByteBuffer.allocateDirect(granule));
       long size = src.size();
       for (long c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
         long start = c * chunk;
@@ -137,11 +139,11 @@ public final class ImageConversion {
         if (!anyData) {
           continue;
         }
-        src.read(start, ByteBuffer.wrap(buf, 0, len));
+        src.read(start, buf.clear().limit(len));
         int runStart = -1;
         for (int off = 0; off < len; off += granule) {
           int n = Math.min(granule, len - off);
-          boolean zero = Arrays.mismatch(buf, off, off + n, zeros, 0, n) == -1;
+          boolean zero = seg.asSlice(off, n).mismatch(zeros.asSlice(0, n)) == -1;
           if (!zero && runStart < 0) {
             runStart = off;
           } else if (zero && runStart >= 0) {
@@ -156,8 +158,8 @@ public final class ImageConversion {
       return null;
     }
 
-    private void write(long base, byte[] buf, int from, int to) throws IOException {
-      dst.write(base + from, ByteBuffer.wrap(buf, from, to - from));
+    private void write(long base, ByteBuffer buf, int from, int to) throws IOException {
+      dst.write(base + from, buf.slice(from, to - from));
       written.addAndGet(to - from);
     }
   }
