@@ -10,7 +10,9 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -27,6 +29,8 @@ public final class ImageConversion {
   /** Bytes each worker reads and scans at a time. */
   static final int CHUNK = 2 << 20;
   private static final int DEFAULT_ZERO_GRANULE = 4096;
+  /** Create option naming the target's cache mode: {@code writeback} (syncs) or {@code unsafe} (does not). */
+  public static final String CACHE = "cache";
 
   /**
    * What a conversion did.
@@ -48,7 +52,7 @@ public final class ImageConversion {
       boolean success = false;
       try {
         Result r;
-        try (DiskImage dst = ImageFormats.create(out, outFormat, src.size(), options)) {
+        try (DiskImage dst = createTarget(out, outFormat, src.size(), options)) {
           r = copy(src, dst, Runtime.getRuntime().availableProcessors());
         }
         success = true;
@@ -58,6 +62,25 @@ public final class ImageConversion {
           Files.deleteIfExists(out);
         }
       }
+    }
+  }
+
+  /**
+   * Creates the target. The {@code cache} option ({@code unsafe}: no syncs, as qemu-img convert
+   * does by default) is a request: a format that does not know it gets its default, syncing.
+   */
+  private static DiskImage createTarget(Path out, String format, long size, CreateOptions options)
+      throws IOException {
+    try {
+      return ImageFormats.create(out, format, size, options);
+    } catch (UnsupportedFormatException e) {
+      if (!options.options().containsKey(CACHE) || e.getMessage() == null || !e.getMessage().contains(CACHE)) {
+        throw e;
+      }
+      Map<String, String> rest = new HashMap<>(options.options());
+      rest.remove(CACHE);
+      return ImageFormats.create(out, format, size, new CreateOptions(rest, options.backingFile(),
+          options.backingFormat()));
     }
   }
 

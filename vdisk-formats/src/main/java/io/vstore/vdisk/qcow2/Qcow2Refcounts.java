@@ -291,13 +291,13 @@ final class Qcow2Refcounts {
    * block) the table if it changed. The caller syncs afterwards and rewrites the header if the table
    * moved.
    */
-  void writeDirty() throws IOException {
+  void writeDirty(Sync sync) throws IOException {
     for (Long bi : dirtyBlocks.keySet()) {
       Qcow2Io.writeFully(channel, table[(int) (long) bi] & OFFSET_MASK, ByteBuffer.wrap(blocks.get(bi)));
     }
     dirtyBlocks.clear();
     if (tableDirty) {
-      channel.force(false);
+      sync.run();
       ByteBuffer buf = ByteBuffer.allocate(table.length * 8).order(ByteOrder.BIG_ENDIAN);
       for (long e : table) {
         buf.putLong(e);
@@ -305,6 +305,12 @@ final class Qcow2Refcounts {
       Qcow2Io.writeFully(channel, tableOffset, buf.flip());
       tableDirty = false;
     }
+  }
+
+  /** Makes what was written durable (or, for {@code cache=unsafe} images, does nothing). */
+  @FunctionalInterface
+  interface Sync {
+    void run() throws IOException;
   }
 
   /** Marks the header as matching the table's location. */

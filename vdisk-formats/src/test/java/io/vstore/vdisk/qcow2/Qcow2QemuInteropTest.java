@@ -314,4 +314,23 @@ class Qcow2QemuInteropTest {
     assertThat(corrupt.exitCode()).isEqualTo(q.exitCode()).isEqualTo(2);
     assertThat(corrupt.corruptions()).anySatisfy(m -> assertThat(m).contains("refcount=0 reference=1"));
   }
+
+  @Test
+  void imagesWithInternalSnapshotsReadAndCheckButRefuseWrites() throws Exception {
+    Path img = dir.resolve("snap.qcow2");
+    ok("qemu-img", "create", "-q", "-f", "qcow2", img.toString(), "2M");
+    qemuIo(img, "qcow2", "write -P 0x01 0 1M");
+    ok("qemu-img", "snapshot", "-c", "s1", img.toString());
+    qemuIo(img, "qcow2", "write -P 0x02 512k 1M");
+    byte[] expected = rawContent(img, "qcow2", dir);
+    try (DiskImage d = ImageFormats.open(img, true)) {
+      assertSameBytes(readAll(d), expected, "active layer");
+      assertThat(d.info().details()).containsEntry("snapshots", 1);
+    }
+    CheckResult c = new Qcow2Format().check(img);
+    assertThat(c.corruptions()).isEmpty();
+    assertThat(c.leaks()).isEmpty();
+    assertThatThrownBy(() -> ImageFormats.open(img, false)).isInstanceOf(UnsupportedFormatException.class)
+        .hasMessageContaining("internal snapshots");
+  }
 }
