@@ -117,4 +117,34 @@ class ImageConversionTest {
     }
     assertThat(store).isEqualTo(model);
   }
+
+  @Test
+  void sequentialTargetsGetAscendingWritesFromOneThread() throws Exception {
+    Path src = source();
+    Path out = dir.resolve("seq.raw");
+    List<Long> offsets = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.Set<Thread> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    try (DiskImage s = ImageFormats.open(src, true);
+        DiskImage raw = ImageFormats.create(out, "raw", s.size(), CreateOptions.none())) {
+      DiskImage sequential = (DiskImage) java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+          new Class<?>[] {DiskImage.class}, (proxy, method, args) -> {
+            if (method.getName().equals("sequentialWritesOnly")) {
+              return true;
+            }
+            if (method.getName().equals("write")) {
+              offsets.add((Long) args[0]);
+              threads.add(Thread.currentThread());
+            }
+            try {
+              return method.invoke(raw, args);
+            } catch (java.lang.reflect.InvocationTargetException e) {
+              throw e.getCause();
+            }
+          });
+      ImageConversion.copy(s, sequential, 4);
+      assertThat(ImageComparison.compare(s, raw).identical()).isTrue();
+    }
+    assertThat(offsets).isSorted().doesNotHaveDuplicates().isNotEmpty();
+    assertThat(threads).hasSize(1);
+  }
 }
