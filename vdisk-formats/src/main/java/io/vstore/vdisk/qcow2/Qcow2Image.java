@@ -200,11 +200,6 @@ final class Qcow2Image implements DiskImage {
           throw new UnsupportedFormatException("unsupported qcow2: " + file
               + " is marked corrupt; open it read-only or repair it (qemu-img check -r all)");
         }
-        if ((h.incompatibleFeatures() & Qcow2Header.INCOMPAT_DIRTY) != 0) {
-          throw new UnsupportedFormatException("unsupported qcow2: " + file
-              + " has the dirty bit set (lazy refcounts need repair); open it read-only or repair it"
-              + " (qemu-img check -r all)");
-        }
         if (h.nbSnapshots() > 0) {
           throw new UnsupportedFormatException("unsupported qcow2: " + file + " has " + h.nbSnapshots()
               + " internal snapshots; vstore writes only images without them (open read-only)");
@@ -216,6 +211,9 @@ final class Qcow2Image implements DiskImage {
       }
       Qcow2Image img = new Qcow2Image(path, ch, readOnly, h, l1, backing, ext.backingName(), ext.backingFormat(),
           compressWrites, syncs, fileSize);
+      if (!readOnly && (h.incompatibleFeatures() & Qcow2Header.INCOMPAT_DIRTY) != 0) {
+        img.rebuildRefcounts(fileSize);
+      }
       if (!readOnly && h.autoclearFeatures() != 0) {
         // Autoclear features (bitmaps, raw data file) describe data vstore does not keep up to date.
         img.header = h.withFeatures(h.incompatibleFeatures(), 0);
@@ -259,6 +257,35 @@ final class Qcow2Image implements DiskImage {
       l1[i] = buf.getLong();
     }
     return l1;
+  }
+
+  /**
+   * Repairs the refcounts of an image left dirty (lazy refcounts: a writer may have allocated
+   * clusters without counting them): counts every reference, stores the counts, then clears the
+   * dirty bit. Done before any write, as QEMU does on opening such an image read-write.
+   */
+  private void rebuildRefcounts(long fileSize) throws IOException {
+    char[] refs = Qcow2Check.references(file, channel, header, fileSize);
+    meta.lock();
+    try {
+      for (long c = 0; c < refs.length; c++) {
+        if (refcounts.refcount(c) != refs[(int) c]) {
+          refcounts.set(c, refs[(int) c]);
+        }
+      }
+      refcounts.writeDirty(this::sync);
+      sync();
+      if (refcounts.tableMoved()) {
+        header = header.withRefcountTable(refcounts.tableOffset(), refcounts.tableClusters());
+        refcounts.headerWritten();
+      }
+      header = header.withFeatures(header.incompatibleFeatures() & ~Qcow2Header.INCOMPAT_DIRTY,
+          header.autoclearFeatures());
+      writeHeader();
+      sync();
+    } finally {
+      meta.unlock();
+    }
   }
 
   // ---- lookups ----

@@ -150,6 +150,26 @@ final class Qcow2Refcounts {
     }
   }
 
+  /** Sets the refcount of {@code cluster} (repair of stale lazy refcounts), creating its block if needed. */
+  void set(long cluster, long value) throws IOException {
+    long bi = cluster / entriesPerBlock;
+    if (value == 0 && (bi >= table.length || table[(int) bi] == 0)) {
+      return;
+    }
+    if (value > maxRefcount) {
+      throw new UnsupportedFormatException("unsupported qcow2: " + file + " cluster " + cluster + " has " + value
+          + " references, more than refcount_order " + refcountOrder + " can count");
+    }
+    if (bi >= table.length) {
+      growTable(bi + 1);
+    }
+    if (table[(int) bi] == 0) {
+      newBlock(bi);
+    }
+    set(block(bi), (int) (cluster % entriesPerBlock), value);
+    dirtyBlocks.put(bi, Boolean.TRUE);
+  }
+
   /** Adds one reference to {@code cluster}, creating its refcount block (and growing the table) if needed. */
   void increment(long cluster) throws IOException {
     long bi = cluster / entriesPerBlock;
