@@ -154,7 +154,8 @@ final class Qcow2Check {
     long perBlock = ((long) cs * 8) >>> order;
     byte[] block = null;
     long blockIndex = -1;
-    long[] stored = new long[1];
+    // Stored refcounts, kept for the COPIED checks (saturating: only "is it 1" matters there).
+    char[] stored = new char[(int) clusters];
     for (long c = 0; c < clusters; c++) {
       long bi = c / perBlock;
       long s;
@@ -175,15 +176,15 @@ final class Qcow2Check {
       } else if (s > r) {
         leak("Leaked cluster " + c + " refcount=" + s + " reference=" + r);
       }
-      stored[0] = s;
+      stored[(int) c] = (char) Math.min(s, Character.MAX_VALUE);
     }
     for (long[] check : copiedChecks) {
       long c = check[0];
       long bi = c / perBlock;
-      if (c >= clusters || bi >= table.length || table[(int) bi] <= 0) {
+      if (c >= clusters || bi >= table.length || table[(int) bi] < 0) {
         continue;
       }
-      long s = entry(read(table[(int) bi], cs).array(), (int) (c % perBlock), order);
+      long s = stored[(int) c];
       boolean copied = check[1] != 0;
       if (copied != (s == 1)) {
         corrupt("ERROR OFLAG_COPIED " + (check[2] != 0 ? "L2 cluster" : "data cluster") + " at 0x"

@@ -346,4 +346,32 @@ class Qcow2QemuInteropTest {
     assertThatThrownBy(() -> ImageFormats.open(img, false)).isInstanceOf(UnsupportedFormatException.class)
         .hasMessageContaining("internal snapshots");
   }
+
+  @Test
+  void writingPastWhatQemusRefcountTableCoversGrowsTheTable() throws Exception {
+    // qemu sizes the refcount table for the file it creates: with 512-byte clusters one table
+    // cluster covers 8 MiB of file, so writing 24 MiB makes vstore move the table (twice).
+    Path img = dir.resolve("grow.qcow2");
+    ok("qemu-img", "create", "-q", "-f", "qcow2", "-o", "cluster_size=512", img.toString(), "32M");
+    byte[] model = new byte[32 << 20];
+    Random r = new Random(11);
+    try (DiskImage d = ImageFormats.open(img, false)) {
+      for (int i = 0; i < 24; i++) {
+        byte[] data = new byte[1 << 20];
+        r.nextBytes(data);
+        long off = (long) i << 20;
+        d.write(off, ByteBuffer.wrap(data));
+        System.arraycopy(data, 0, model, (int) off, data.length);
+        if (i % 7 == 0) {
+          d.flush();
+        }
+      }
+    }
+    assertCheckClean(img, "qcow2");
+    Path expected = dir.resolve("expected.raw");
+    Files.write(expected, model);
+    ok("qemu-img", "compare", "-f", "qcow2", "-F", "raw", img.toString(), expected.toString());
+    String info = ok("qemu-img", "info", "--output=json", img.toString());
+    assertThat(info).contains("\"virtual-size\": 33554432");
+  }
 }
