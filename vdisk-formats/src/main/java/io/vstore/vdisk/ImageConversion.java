@@ -53,7 +53,7 @@ public final class ImageConversion {
       try {
         Result r;
         try (DiskImage dst = createTarget(out, outFormat, src.size(), options)) {
-          r = copy(src, dst, Runtime.getRuntime().availableProcessors());
+          r = copy(src, dst, workers());
         }
         success = true;
         return r;
@@ -82,6 +82,16 @@ public final class ImageConversion {
       return ImageFormats.create(out, format, size, new CreateOptions(rest, options.backingFile(),
           options.backingFormat()));
     }
+  }
+
+  /**
+   * Returns how many workers a conversion uses: more than the cores, like qemu-img's 8 coroutines
+   * over its thread pool, so one waiting on I/O leaves the cores to the others and compression
+   * keeps every core busy.
+   */
+  static int workers() {
+    int cores = Runtime.getRuntime().availableProcessors();
+    return Integer.getInteger("vstore.convert.workers", Math.min(64, Math.max(8, 2 * cores)));
   }
 
   /** Copies {@code src} into {@code dst}, which must read zeros everywhere, with up to {@code threads} workers. */
@@ -148,31 +158,56 @@ public final class ImageConversion {
       ByteBuffer buf = ByteBuffer.allocateDirect(chunk);
       MemorySegment seg = MemorySegment.ofBuffer(buf);
       MemorySegment zeros = MemorySegment.ofBuffer(ByteBuffer.allocateDirect(granule));
+      boolean[] dataGranule = new boolean[(chunk + granule - 1) / granule];
       long size = src.size();
       for (long c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
         long start = c * chunk;
         int len = (int) Math.min(chunk, size - start);
+        // Only granules that touch a data extent are read and scanned; holes and zero extents
+        // are known zeros and cost neither a read nor a scan.
+        int granules = (len + granule - 1) / granule;
+        java.util.Arrays.fill(dataGranule, 0, granules, false);
         boolean anyData = false;
         for (Extent e : src.allocation(start, len)) {
-          if (e.kind() == Extent.Kind.DATA) {
+          if (!e.kind().readsAsZeros()) {
             anyData = true;
-            break;
+            int first = (int) ((e.offset() - start) / granule);
+            int last = (int) ((e.end() - start - 1) / granule);
+            java.util.Arrays.fill(dataGranule, first, last + 1, true);
           }
         }
         if (!anyData) {
           continue;
         }
-        src.read(start, buf.clear().limit(len));
         int runStart = -1;
-        for (int off = 0; off < len; off += granule) {
-          int n = Math.min(granule, len - off);
-          boolean zero = seg.asSlice(off, n).mismatch(zeros.asSlice(0, n)) == -1;
-          if (!zero && runStart < 0) {
-            runStart = off;
-          } else if (zero && runStart >= 0) {
-            write(start, buf, runStart, off);
-            runStart = -1;
+        int g = 0;
+        while (g < granules) {
+          if (!dataGranule[g]) {
+            if (runStart >= 0) {
+              write(start, buf, runStart, g * granule);
+              runStart = -1;
+            }
+            g++;
+            continue;
           }
+          int h = g;
+          while (h < granules && dataGranule[h]) {
+            h++;
+          }
+          int from = g * granule;
+          int to = Math.min(len, h * granule);
+          src.read(start + from, buf.clear().position(from).limit(to));
+          for (int off = from; off < to; off += granule) {
+            int n = Math.min(granule, to - off);
+            boolean zero = seg.asSlice(off, n).mismatch(zeros.asSlice(0, n)) == -1;
+            if (!zero && runStart < 0) {
+              runStart = off;
+            } else if (zero && runStart >= 0) {
+              write(start, buf, runStart, off);
+              runStart = -1;
+            }
+          }
+          g = h;
         }
         if (runStart >= 0) {
           write(start, buf, runStart, len);
