@@ -87,7 +87,7 @@ public final class ImageConversion {
   /**
    * Returns how many workers a conversion uses: more than the cores, like qemu-img's 8 coroutines
    * over its thread pool, so one waiting on I/O leaves the cores to the others and compression
-   * keeps every core busy.
+   * keeps every core busy. The system property {@code vstore.convert.workers} overrides the count.
    */
   static int workers() {
     int cores = Runtime.getRuntime().availableProcessors();
