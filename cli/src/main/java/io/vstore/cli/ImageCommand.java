@@ -177,6 +177,9 @@ public final class ImageCommand {
     @Option(names = "-O", paramLabel = "FORMAT", required = true) String outFormat;
     @Option(names = "-o", paramLabel = "KEY=VALUE,...") List<String> options = new ArrayList<>();
     @Option(names = "-c", description = "Compress the output (formats that support it).") boolean compress;
+    @Option(names = "-t", paramLabel = "CACHE", defaultValue = "unsafe",
+        description = "Output cache mode: unsafe (default, as qemu-img convert: no sync at the end) or writeback"
+            + " (sync before exit).") String cache;
 
     @Override
     public Integer call() throws Exception {
@@ -184,6 +187,7 @@ public final class ImageCommand {
       if (compress) {
         o.put("compress", "on");
       }
+      o.put(ImageConversion.CACHE, cache);
       ImageConversion.convert(in, inFormat, out, outFormat, new CreateOptions(o, null, null));
       return 0;
     }

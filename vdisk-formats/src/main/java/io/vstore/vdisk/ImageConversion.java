@@ -5,12 +5,14 @@ import io.vstore.blockstore.Extent;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -27,6 +29,8 @@ public final class ImageConversion {
   /** Bytes each worker reads and scans at a time. */
   static final int CHUNK = 2 << 20;
   private static final int DEFAULT_ZERO_GRANULE = 4096;
+  /** Create option naming the target's cache mode: {@code writeback} (syncs) or {@code unsafe} (does not). */
+  public static final String CACHE = "cache";
 
   /**
    * What a conversion did.
@@ -48,8 +52,8 @@ public final class ImageConversion {
       boolean success = false;
       try {
         Result r;
-        try (DiskImage dst = ImageFormats.create(out, outFormat, src.size(), options)) {
-          r = copy(src, dst, Runtime.getRuntime().availableProcessors());
+        try (DiskImage dst = createTarget(out, outFormat, src.size(), options)) {
+          r = copy(src, dst, workers());
         }
         success = true;
         return r;
@@ -59,6 +63,35 @@ public final class ImageConversion {
         }
       }
     }
+  }
+
+  /**
+   * Creates the target. The {@code cache} option ({@code unsafe}: no syncs, as qemu-img convert
+   * does by default) is a request: a format that does not know it gets its default, syncing.
+   */
+  private static DiskImage createTarget(Path out, String format, long size, CreateOptions options)
+      throws IOException {
+    try {
+      return ImageFormats.create(out, format, size, options);
+    } catch (UnsupportedFormatException e) {
+      if (!options.options().containsKey(CACHE) || e.getMessage() == null || !e.getMessage().contains(CACHE)) {
+        throw e;
+      }
+      Map<String, String> rest = new HashMap<>(options.options());
+      rest.remove(CACHE);
+      return ImageFormats.create(out, format, size, new CreateOptions(rest, options.backingFile(),
+          options.backingFormat()));
+    }
+  }
+
+  /**
+   * Returns how many workers a conversion uses: more than the cores, like qemu-img's 8 coroutines
+   * over its thread pool, so one waiting on I/O leaves the cores to the others and compression
+   * keeps every core busy. The system property {@code vstore.convert.workers} overrides the count.
+   */
+  static int workers() {
+    int cores = Runtime.getRuntime().availableProcessors();
+    return Integer.getInteger("vstore.convert.workers", Math.min(64, Math.max(8, 2 * cores)));
   }
 
   /** Copies {@code src} into {@code dst}, which must read zeros everywhere, with up to {@code threads} workers. */
@@ -131,34 +164,61 @@ public final class ImageConversion {
 
     @Override
     public Void call() throws IOException {
-      byte[] buf = new byte[chunk];
-      byte[] zeros = new byte[granule];
+      // Direct buffers: the file channels then copy once (kernel to user and back), not three times.
+      ByteBuffer buf = ByteBuffer.allocateDirect(chunk);
+      MemorySegment seg = MemorySegment.ofBuffer(buf);
+      MemorySegment zeros = MemorySegment.ofBuffer(ByteBuffer.allocateDirect(granule));
+      boolean[] dataGranule = new boolean[(chunk + granule - 1) / granule];
       long size = src.size();
       for (long c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
         long start = c * chunk;
         int len = (int) Math.min(chunk, size - start);
+        // Only granules that touch a data extent are read and scanned; holes and zero extents
+        // are known zeros and cost neither a read nor a scan.
+        int granules = (len + granule - 1) / granule;
+        java.util.Arrays.fill(dataGranule, 0, granules, false);
         boolean anyData = false;
         for (Extent e : src.allocation(start, len)) {
-          if (e.kind() == Extent.Kind.DATA) {
+          if (!e.kind().readsAsZeros()) {
             anyData = true;
-            break;
+            int first = (int) ((e.offset() - start) / granule);
+            int last = (int) ((e.end() - start - 1) / granule);
+            java.util.Arrays.fill(dataGranule, first, last + 1, true);
           }
         }
         if (!anyData) {
           progress.accept(covered.addAndGet(len));
           continue;
         }
-        src.read(start, ByteBuffer.wrap(buf, 0, len));
         int runStart = -1;
-        for (int off = 0; off < len; off += granule) {
-          int n = Math.min(granule, len - off);
-          boolean zero = Arrays.mismatch(buf, off, off + n, zeros, 0, n) == -1;
-          if (!zero && runStart < 0) {
-            runStart = off;
-          } else if (zero && runStart >= 0) {
-            write(start, buf, runStart, off);
-            runStart = -1;
+        int g = 0;
+        while (g < granules) {
+          if (!dataGranule[g]) {
+            if (runStart >= 0) {
+              write(start, buf, runStart, g * granule);
+              runStart = -1;
+            }
+            g++;
+            continue;
           }
+          int h = g;
+          while (h < granules && dataGranule[h]) {
+            h++;
+          }
+          int from = g * granule;
+          int to = Math.min(len, h * granule);
+          src.read(start + from, buf.clear().position(from).limit(to));
+          for (int off = from; off < to; off += granule) {
+            int n = Math.min(granule, to - off);
+            boolean zero = seg.asSlice(off, n).mismatch(zeros.asSlice(0, n)) == -1;
+            if (!zero && runStart < 0) {
+              runStart = off;
+            } else if (zero && runStart >= 0) {
+              write(start, buf, runStart, off);
+              runStart = -1;
+            }
+          }
+          g = h;
         }
         if (runStart >= 0) {
           write(start, buf, runStart, len);
@@ -168,8 +228,8 @@ public final class ImageConversion {
       return null;
     }
 
-    private void write(long base, byte[] buf, int from, int to) throws IOException {
-      dst.write(base + from, ByteBuffer.wrap(buf, from, to - from));
+    private void write(long base, ByteBuffer buf, int from, int to) throws IOException {
+      dst.write(base + from, buf.slice(from, to - from));
       written.addAndGet(to - from);
     }
   }

@@ -37,6 +37,7 @@ final class Qcow2Check {
   private final List<String> corruptions = new ArrayList<>();
   private final List<String> leaks = new ArrayList<>();
   private int moreCorruptions;
+  private int structuralErrors; // problems other than refcount mismatches
   private int moreLeaks;
   private final List<long[]> copiedChecks = new ArrayList<>(); // {cluster, hasCopiedFlag, isL2}
 
@@ -96,12 +97,14 @@ final class Qcow2Check {
   /** Counts one reference to every cluster of {@code [offset, offset + length)}. */
   private boolean reference(long offset, long length, String what) {
     if (offset < 0 || length <= 0 || offset > fileSize || length > fileSize - offset + cs) {
+      structuralErrors++;
       corrupt("ERROR " + what + " at 0x" + Long.toHexString(offset) + " length " + length
           + " is beyond the end of file (size " + fileSize + ")");
       return false;
     }
     for (long c = offset >>> bits; c <= (offset + length - 1) >>> bits; c++) {
       if (c >= clusters) {
+        structuralErrors++;
         corrupt("ERROR " + what + ": cluster " + c + " is beyond the end of file");
         return false;
       }
@@ -114,6 +117,7 @@ final class Qcow2Check {
 
   private boolean aligned(long offset, String what) {
     if ((offset & (cs - 1)) != 0) {
+      structuralErrors++;
       corrupt("ERROR " + what + " at 0x" + Long.toHexString(offset) + " is not cluster-aligned");
       return false;
     }
@@ -150,7 +154,8 @@ final class Qcow2Check {
     long perBlock = ((long) cs * 8) >>> order;
     byte[] block = null;
     long blockIndex = -1;
-    long[] stored = new long[1];
+    // Stored refcounts, kept for the COPIED checks (saturating: only "is it 1" matters there).
+    char[] stored = new char[(int) clusters];
     for (long c = 0; c < clusters; c++) {
       long bi = c / perBlock;
       long s;
@@ -171,21 +176,35 @@ final class Qcow2Check {
       } else if (s > r) {
         leak("Leaked cluster " + c + " refcount=" + s + " reference=" + r);
       }
-      stored[0] = s;
+      stored[(int) c] = (char) Math.min(s, Character.MAX_VALUE);
     }
     for (long[] check : copiedChecks) {
       long c = check[0];
       long bi = c / perBlock;
-      if (c >= clusters || bi >= table.length || table[(int) bi] <= 0) {
+      if (c >= clusters || bi >= table.length || table[(int) bi] < 0) {
         continue;
       }
-      long s = entry(read(table[(int) bi], cs).array(), (int) (c % perBlock), order);
+      long s = stored[(int) c];
       boolean copied = check[1] != 0;
       if (copied != (s == 1)) {
         corrupt("ERROR OFLAG_COPIED " + (check[2] != 0 ? "L2 cluster" : "data cluster") + " at 0x"
             + Long.toHexString(c << bits) + ": refcount=" + s + " but COPIED is " + (copied ? "set" : "clear"));
       }
     }
+  }
+
+  /**
+   * Counts the references in {@code ch} (an image whose refcounts may be stale: the dirty bit) and
+   * returns them per cluster, or throws when the tables themselves are damaged.
+   */
+  static char[] references(String file, FileChannel ch, Qcow2Header h, long fileSize) throws IOException {
+    Qcow2Check c = new Qcow2Check(file, ch, h, fileSize);
+    c.run();
+    if (c.structuralErrors > 0) {
+      throw new CorruptImageException("bad qcow2: " + file + " has damaged tables, refcounts cannot be rebuilt: "
+          + c.corruptions.getFirst());
+    }
+    return c.refs;
   }
 
   private static long entry(byte[] b, int i, int order) {

@@ -25,8 +25,9 @@ import java.util.Set;
  * <p>Create options, as qemu-img spells them: {@code compat}, {@code cluster_size} (512 B to
  * 2 MiB), {@code refcount_bits} (1 to 64), {@code compression_type} (zlib or zstd),
  * {@code backing_file}, {@code backing_fmt}, {@code preallocation=off}, {@code lazy_refcounts=off},
- * {@code extended_l2=off}; and vstore's {@code compress=on}, which stores every whole-cluster
- * write of the returned handle compressed (what {@code convert -c} uses).
+ * {@code extended_l2=off}; and for the returned handle only: vstore's {@code compress=on}, which
+ * stores every whole-cluster write compressed (what {@code convert -c} uses), and {@code cache=unsafe},
+ * which keeps the safe write order but skips syncs (the default of {@code qemu-img convert}).
  */
 public final class Qcow2Format implements ImageFormat {
   /** The format's name as qemu-img spells it. */
@@ -35,7 +36,7 @@ public final class Qcow2Format implements ImageFormat {
   public static final String COMPRESS = "compress";
 
   private static final Set<String> KNOWN = Set.of("compat", "cluster_size", "refcount_bits", "compression_type",
-      "backing_file", "backing_fmt", "preallocation", "lazy_refcounts", "extended_l2", COMPRESS, "size");
+      "backing_file", "backing_fmt", "preallocation", "lazy_refcounts", "extended_l2", COMPRESS, "size", "cache");
 
   @Override
   public String name() {
@@ -115,7 +116,7 @@ public final class Qcow2Format implements ImageFormat {
         Integer.numberOfTrailingZeros(refcountBits), compressionType, backingFile, backingFormat);
     boolean success = false;
     try {
-      DiskImage img = Qcow2Image.open(path, false, chain, compress);
+      DiskImage img = Qcow2Image.open(path, false, chain, compress, syncs(options));
       success = true;
       return img;
     } finally {
@@ -123,6 +124,16 @@ public final class Qcow2Format implements ImageFormat {
         Files.deleteIfExists(path);
       }
     }
+  }
+
+  /** Reads the {@code cache} option: {@code unsafe} skips syncs (as qemu-img convert does by default). */
+  static boolean syncs(CreateOptions options) throws UnsupportedFormatException {
+    return switch (options.get("cache", "writeback")) {
+      case "writeback", "writethrough", "none", "directsync" -> true;
+      case "unsafe" -> false;
+      default -> throw new UnsupportedFormatException("unsupported option: cache=" + options.get("cache", "")
+          + " (writeback, writethrough, none, directsync or unsafe)");
+    };
   }
 
   private static void requireOff(CreateOptions options, String key) throws UnsupportedFormatException {

@@ -67,6 +67,7 @@ final class Qcow2Image implements DiskImage {
   private final String backingName;
   private final String backingFormat;
   private final boolean compressWrites;
+  private final boolean syncs;
 
   private final ReentrantLock meta = new ReentrantLock();
   private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
@@ -93,8 +94,8 @@ final class Qcow2Image implements DiskImage {
   }
 
   private Qcow2Image(Path path, FileChannel channel, boolean readOnly, Qcow2Header header, long[] l1,
-      DiskImage backing, String backingName, String backingFormat, boolean compressWrites, long fileSize)
-      throws IOException {
+      DiskImage backing, String backingName, String backingFormat, boolean compressWrites, boolean syncs,
+      long fileSize) throws IOException {
     this.path = path;
     this.file = path.toString();
     this.channel = channel;
@@ -113,6 +114,7 @@ final class Qcow2Image implements DiskImage {
     this.backingName = backingName;
     this.backingFormat = backingFormat;
     this.compressWrites = compressWrites;
+    this.syncs = syncs;
     this.l2CacheCapacity = (int) Math.max(16, L2_CACHE_BYTES >>> clusterBits);
     for (int i = 0; i < STRIPES; i++) {
       stripes[i] = new ReentrantLock();
@@ -167,8 +169,18 @@ final class Qcow2Image implements DiskImage {
     return new Extensions(backingName, backingFormat, names);
   }
 
-  /** Opens {@code path}; with {@code compressWrites}, whole-cluster writes are stored compressed. */
+  /** Opens {@code path}, syncing at every flush. */
   static Qcow2Image open(Path path, boolean readOnly, ImageChainOpener chain, boolean compressWrites)
+      throws IOException {
+    return open(path, readOnly, chain, compressWrites, true);
+  }
+
+  /**
+   * Opens {@code path}; with {@code compressWrites}, whole-cluster writes are stored compressed;
+   * without {@code syncs}, flushes write in the safe order but do not wait for the disk (qemu's
+   * {@code cache=unsafe}, the default of {@code qemu-img convert}).
+   */
+  static Qcow2Image open(Path path, boolean readOnly, ImageChainOpener chain, boolean compressWrites, boolean syncs)
       throws IOException {
     FileChannel ch = readOnly ? FileChannel.open(path, StandardOpenOption.READ)
         : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -188,11 +200,6 @@ final class Qcow2Image implements DiskImage {
           throw new UnsupportedFormatException("unsupported qcow2: " + file
               + " is marked corrupt; open it read-only or repair it (qemu-img check -r all)");
         }
-        if ((h.incompatibleFeatures() & Qcow2Header.INCOMPAT_DIRTY) != 0) {
-          throw new UnsupportedFormatException("unsupported qcow2: " + file
-              + " has the dirty bit set (lazy refcounts need repair); open it read-only or repair it"
-              + " (qemu-img check -r all)");
-        }
         if (h.nbSnapshots() > 0) {
           throw new UnsupportedFormatException("unsupported qcow2: " + file + " has " + h.nbSnapshots()
               + " internal snapshots; vstore writes only images without them (open read-only)");
@@ -203,7 +210,10 @@ final class Qcow2Image implements DiskImage {
         backing = chain.openBacking(ImageFormats.resolveBacking(path, ext.backingName()), ext.backingFormat());
       }
       Qcow2Image img = new Qcow2Image(path, ch, readOnly, h, l1, backing, ext.backingName(), ext.backingFormat(),
-          compressWrites, fileSize);
+          compressWrites, syncs, fileSize);
+      if (!readOnly && (h.incompatibleFeatures() & Qcow2Header.INCOMPAT_DIRTY) != 0) {
+        img.rebuildRefcounts(fileSize);
+      }
       if (!readOnly && h.autoclearFeatures() != 0) {
         // Autoclear features (bitmaps, raw data file) describe data vstore does not keep up to date.
         img.header = h.withFeatures(h.incompatibleFeatures(), 0);
@@ -247,6 +257,35 @@ final class Qcow2Image implements DiskImage {
       l1[i] = buf.getLong();
     }
     return l1;
+  }
+
+  /**
+   * Repairs the refcounts of an image left dirty (lazy refcounts: a writer may have allocated
+   * clusters without counting them): counts every reference, stores the counts, then clears the
+   * dirty bit. Done before any write, as QEMU does on opening such an image read-write.
+   */
+  private void rebuildRefcounts(long fileSize) throws IOException {
+    char[] refs = Qcow2Check.references(file, channel, header, fileSize);
+    meta.lock();
+    try {
+      for (long c = 0; c < refs.length; c++) {
+        if (refcounts.refcount(c) != refs[(int) c]) {
+          refcounts.set(c, refs[(int) c]);
+        }
+      }
+      refcounts.writeDirty(this::sync);
+      sync();
+      if (refcounts.tableMoved()) {
+        header = header.withRefcountTable(refcounts.tableOffset(), refcounts.tableClusters());
+        refcounts.headerWritten();
+      }
+      header = header.withFeatures(header.incompatibleFeatures() & ~Qcow2Header.INCOMPAT_DIRTY,
+          header.autoclearFeatures());
+      writeHeader();
+      sync();
+    } finally {
+      meta.unlock();
+    }
   }
 
   // ---- lookups ----
@@ -840,14 +879,14 @@ final class Qcow2Image implements DiskImage {
    * before the header), then L2 tables, then L1, and only then the decrements. Caller holds meta.
    */
   private void flushLocked() throws IOException {
-    channel.force(false);
+    sync();
     if (refcounts.isDirty()) {
-      refcounts.writeDirty();
-      channel.force(false);
+      refcounts.writeDirty(this::sync);
+      sync();
       if (refcounts.tableMoved()) {
         header = header.withRefcountTable(refcounts.tableOffset(), refcounts.tableClusters());
         writeHeader();
-        channel.force(false);
+        sync();
         refcounts.headerWritten();
       }
     }
@@ -862,18 +901,25 @@ final class Qcow2Image implements DiskImage {
       }
     }
     if (wroteL2) {
-      channel.force(false);
+      sync();
     }
     if (l1Dirty) {
       ByteBuffer buf = ByteBuffer.allocate(l1.length * 8).order(ByteOrder.BIG_ENDIAN);
       buf.asLongBuffer().put(l1);
       Qcow2Io.writeFully(channel, header.l1TableOffset(), buf);
       l1Dirty = false;
-      channel.force(false);
+      sync();
     }
     if (refcounts.hasPendingFrees()) {
       refcounts.applyPendingFrees();
-      refcounts.writeDirty();
+      refcounts.writeDirty(this::sync);
+      sync();
+    }
+  }
+
+  /** Syncs the file, unless the image was created with {@code cache=unsafe} (then order is kept, not durability). */
+  private void sync() throws IOException {
+    if (syncs) {
       channel.force(false);
     }
   }

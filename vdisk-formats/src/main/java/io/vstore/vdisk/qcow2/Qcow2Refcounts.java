@@ -150,6 +150,26 @@ final class Qcow2Refcounts {
     }
   }
 
+  /** Sets the refcount of {@code cluster} (repair of stale lazy refcounts), creating its block if needed. */
+  void set(long cluster, long value) throws IOException {
+    long bi = cluster / entriesPerBlock;
+    if (value == 0 && (bi >= table.length || table[(int) bi] == 0)) {
+      return;
+    }
+    if (value > maxRefcount) {
+      throw new UnsupportedFormatException("unsupported qcow2: " + file + " cluster " + cluster + " has " + value
+          + " references, more than refcount_order " + refcountOrder + " can count");
+    }
+    if (bi >= table.length) {
+      growTable(bi + 1);
+    }
+    if (table[(int) bi] == 0) {
+      newBlock(bi);
+    }
+    set(block(bi), (int) (cluster % entriesPerBlock), value);
+    dirtyBlocks.put(bi, Boolean.TRUE);
+  }
+
   /** Adds one reference to {@code cluster}, creating its refcount block (and growing the table) if needed. */
   void increment(long cluster) throws IOException {
     long bi = cluster / entriesPerBlock;
@@ -291,13 +311,13 @@ final class Qcow2Refcounts {
    * block) the table if it changed. The caller syncs afterwards and rewrites the header if the table
    * moved.
    */
-  void writeDirty() throws IOException {
+  void writeDirty(Sync sync) throws IOException {
     for (Long bi : dirtyBlocks.keySet()) {
       Qcow2Io.writeFully(channel, table[(int) (long) bi] & OFFSET_MASK, ByteBuffer.wrap(blocks.get(bi)));
     }
     dirtyBlocks.clear();
     if (tableDirty) {
-      channel.force(false);
+      sync.run();
       ByteBuffer buf = ByteBuffer.allocate(table.length * 8).order(ByteOrder.BIG_ENDIAN);
       for (long e : table) {
         buf.putLong(e);
@@ -305,6 +325,12 @@ final class Qcow2Refcounts {
       Qcow2Io.writeFully(channel, tableOffset, buf.flip());
       tableDirty = false;
     }
+  }
+
+  /** Makes what was written durable (or, for {@code cache=unsafe} images, does nothing). */
+  @FunctionalInterface
+  interface Sync {
+    void run() throws IOException;
   }
 
   /** Marks the header as matching the table's location. */

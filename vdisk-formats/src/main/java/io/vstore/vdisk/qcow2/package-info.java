@@ -20,7 +20,8 @@
  *
  * Refused with {@link io.vstore.vdisk.UnsupportedFormatException}: encryption, external data
  * files, extended L2 entries, unknown incompatible features; writing to images with internal
- * snapshots, the dirty bit (lazy refcounts awaiting repair) or the corrupt bit (they open
- * read-only).
+ * snapshots or the corrupt bit (they open read-only). An image with the dirty bit (lazy refcounts
+ * left by a killed writer) opens read-only as it is, and read-write after its refcounts are
+ * rebuilt from the tables and the bit is cleared, as QEMU does.
  */
 package io.vstore.vdisk.qcow2;

@@ -38,12 +38,16 @@ public final class RawFormat implements ImageFormat {
     if (options.backingFile() != null) {
       throw new UnsupportedFormatException("unsupported raw: a raw image cannot have a backing file");
     }
+    boolean syncs = true;
     for (String key : options.options().keySet()) {
-      if (!key.equals("preallocation") || !options.get(key, "off").equals("off")) {
-        throw new UnsupportedFormatException("unsupported raw: option '" + key + "' (raw accepts preallocation=off)");
+      if (key.equals("cache")) {
+        syncs = !options.get(key, "").equals("unsafe");
+      } else if (!key.equals("preallocation") || !options.get(key, "off").equals("off")) {
+        throw new UnsupportedFormatException("unsupported raw: option '" + key
+            + "' (raw accepts preallocation=off and cache=writeback|unsafe)");
       }
     }
-    return RawImage.create(path, size);
+    return RawImage.create(path, size, syncs);
   }
 
   @Override

@@ -31,9 +31,11 @@ final class RawImage implements DiskImage {
   private final SparseFile sparse; // null where hole queries are unavailable
   private final boolean readOnly;
   private final long size;
+  private final boolean syncs;
   private volatile boolean closed;
 
-  private RawImage(Path path, FileChannel channel, SparseFile sparse, boolean readOnly, long size) {
+  private RawImage(Path path, FileChannel channel, SparseFile sparse, boolean readOnly, long size, boolean syncs) {
+    this.syncs = syncs;
     this.path = path;
     this.channel = channel;
     this.sparse = sparse;
@@ -43,10 +45,15 @@ final class RawImage implements DiskImage {
 
   /** Opens an existing raw file. */
   static RawImage open(Path path, boolean readOnly) throws IOException {
+    return open(path, readOnly, true);
+  }
+
+  /** Opens an existing raw file; without {@code syncs}, flush does not wait for the disk (cache=unsafe). */
+  static RawImage open(Path path, boolean readOnly, boolean syncs) throws IOException {
     FileChannel ch = readOnly ? FileChannel.open(path, StandardOpenOption.READ)
         : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
     try {
-      return new RawImage(path, ch, SparseFile.open(path, !readOnly), readOnly, ch.size());
+      return new RawImage(path, ch, SparseFile.open(path, !readOnly), readOnly, ch.size(), syncs);
     } catch (IOException | RuntimeException e) {
       ch.close();
       throw e;
@@ -54,13 +61,13 @@ final class RawImage implements DiskImage {
   }
 
   /** Creates (or truncates) {@code path} as a sparse file of {@code size} bytes and opens it. */
-  static RawImage create(Path path, long size) throws IOException {
+  static RawImage create(Path path, long size, boolean syncs) throws IOException {
     // setLength is ftruncate: the file grows as one hole, nothing is allocated.
     try (RandomAccessFile f = new RandomAccessFile(path.toFile(), "rw")) {
       f.setLength(0);
       f.setLength(size);
     }
-    return open(path, false);
+    return open(path, false, syncs);
   }
 
   @Override
@@ -127,7 +134,7 @@ final class RawImage implements DiskImage {
   @Override
   public void flush() throws IOException {
     checkOpen();
-    if (!readOnly) {
+    if (!readOnly && syncs) {
       channel.force(false);
     }
   }
@@ -196,7 +203,7 @@ final class RawImage implements DiskImage {
     }
     closed = true;
     try (channel; SparseFile s = sparse) {
-      if (!readOnly) {
+      if (!readOnly && syncs) {
         channel.force(false);
       }
     }

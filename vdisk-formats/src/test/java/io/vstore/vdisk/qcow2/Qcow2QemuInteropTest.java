@@ -262,13 +262,22 @@ class Qcow2QemuInteropTest {
   }
 
   @Test
-  void dirtyImagesOpenReadOnlyButRefuseWrites() throws Exception {
+  void dirtyImagesAreReadAsTheyAreAndRepairedBeforeWriting() throws Exception {
     Path img = dir.resolve("dirty.qcow2");
     ok("qemu-img", "create", "-q", "-f", "qcow2", "-o", "lazy_refcounts=on", img.toString(), "1M");
-    qemuIo(img, "qcow2", "write -P 0x42 0 64k");
+    qemuIo(img, "qcow2", "write -P 0x42 0 64k", "write -P 0x43 512k 128k");
+    // what a killed qemu with lazy refcounts leaves: the dirty bit, refcounts not counting new clusters
+    long rtOffset;
     try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
       f.seek(72);
-      f.writeLong(1L); // the dirty bit, as a killed qemu with lazy refcounts leaves it
+      f.writeLong(1L);
+      f.seek(48);
+      rtOffset = f.readLong();
+      f.seek(rtOffset);
+      long block = f.readLong();
+      long last = (f.length() - 1) / 65536;
+      f.seek(block + 2 * last);
+      f.writeShort(0);
     }
     try (DiskImage d = ImageFormats.open(img, true)) {
       assertThat(d.info().details()).containsEntry("dirty", true);
@@ -276,8 +285,12 @@ class Qcow2QemuInteropTest {
       d.read(0, b);
       assertThat(b.array()).containsOnly(0x42);
     }
-    assertThatThrownBy(() -> ImageFormats.open(img, false)).isInstanceOf(UnsupportedFormatException.class)
-        .hasMessageContaining("dirty");
+    try (DiskImage d = ImageFormats.open(img, false)) {
+      assertThat(d.info().details()).containsEntry("dirty", false);
+      d.write(700 * 1024, ByteBuffer.wrap(new byte[] {7}));
+    }
+    assertCheckClean(img, "qcow2");
+    assertThat(rawContent(img, "qcow2", dir)[512 * 1024]).isEqualTo((byte) 0x43);
   }
 
   @Test
@@ -313,5 +326,52 @@ class Qcow2QemuInteropTest {
     CheckResult corrupt = new Qcow2Format().check(img);
     assertThat(corrupt.exitCode()).isEqualTo(q.exitCode()).isEqualTo(2);
     assertThat(corrupt.corruptions()).anySatisfy(m -> assertThat(m).contains("refcount=0 reference=1"));
+  }
+
+  @Test
+  void imagesWithInternalSnapshotsReadAndCheckButRefuseWrites() throws Exception {
+    Path img = dir.resolve("snap.qcow2");
+    ok("qemu-img", "create", "-q", "-f", "qcow2", img.toString(), "2M");
+    qemuIo(img, "qcow2", "write -P 0x01 0 1M");
+    ok("qemu-img", "snapshot", "-c", "s1", img.toString());
+    qemuIo(img, "qcow2", "write -P 0x02 512k 1M");
+    byte[] expected = rawContent(img, "qcow2", dir);
+    try (DiskImage d = ImageFormats.open(img, true)) {
+      assertSameBytes(readAll(d), expected, "active layer");
+      assertThat(d.info().details()).containsEntry("snapshots", 1);
+    }
+    CheckResult c = new Qcow2Format().check(img);
+    assertThat(c.corruptions()).isEmpty();
+    assertThat(c.leaks()).isEmpty();
+    assertThatThrownBy(() -> ImageFormats.open(img, false)).isInstanceOf(UnsupportedFormatException.class)
+        .hasMessageContaining("internal snapshots");
+  }
+
+  @Test
+  void writingPastWhatQemusRefcountTableCoversGrowsTheTable() throws Exception {
+    // qemu sizes the refcount table for the file it creates: with 512-byte clusters one table
+    // cluster covers 8 MiB of file, so writing 24 MiB makes vstore move the table (twice).
+    Path img = dir.resolve("grow.qcow2");
+    ok("qemu-img", "create", "-q", "-f", "qcow2", "-o", "cluster_size=512", img.toString(), "32M");
+    byte[] model = new byte[32 << 20];
+    Random r = new Random(11);
+    try (DiskImage d = ImageFormats.open(img, false)) {
+      for (int i = 0; i < 24; i++) {
+        byte[] data = new byte[1 << 20];
+        r.nextBytes(data);
+        long off = (long) i << 20;
+        d.write(off, ByteBuffer.wrap(data));
+        System.arraycopy(data, 0, model, (int) off, data.length);
+        if (i % 7 == 0) {
+          d.flush();
+        }
+      }
+    }
+    assertCheckClean(img, "qcow2");
+    Path expected = dir.resolve("expected.raw");
+    Files.write(expected, model);
+    ok("qemu-img", "compare", "-f", "qcow2", "-F", "raw", img.toString(), expected.toString());
+    String info = ok("qemu-img", "info", "--output=json", img.toString());
+    assertThat(info).contains("\"virtual-size\": 33554432");
   }
 }
