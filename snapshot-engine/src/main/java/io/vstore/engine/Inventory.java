@@ -28,7 +28,7 @@ public final class Inventory {
   private final DesktopPools pools;
   private final List<String> problems = new ArrayList<>(); // guarded by this
   private InventoryDocument doc; // guarded by this
-  /** Called after each datastore step of an operation; crash tests throw from it. */
+  /** Called after each datastore step and each inventory write; crash tests throw from it. */
   volatile Consumer<String> checkpoints;
 
   private Inventory(Datastore store, InventoryDocument doc) {
@@ -121,6 +121,7 @@ public final class Inventory {
   synchronized void save(InventoryDocument next) throws IOException {
     file.write(next);
     doc = next;
+    checkpoint("inventory saved");
   }
 
   /** Marks the end of one datastore step (a crash test may stop here). */
