@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     versionProvider = Vstore.Version.class,
     description = "Storage virtualization for virtual machines.",
-    subcommands = {CommandLine.HelpCommand.class, DatastoreCommand.class, VolumeCommand.class, ImageCommand.class})
+    subcommands = {CommandLine.HelpCommand.class, DatastoreCommand.class, VolumeCommand.class, ImageCommand.class, VmCommand.class, PoolCommand.class})
 public final class Vstore {
 
   @Option(names = "--debug", description = "Show stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
