@@ -29,10 +29,12 @@ public final class DesktopPools {
     this.inv = inv;
   }
 
+  /** Returns the volume name of disk {@code disk} of the pool's replica of generation {@code generation}. */
   static String replicaName(String pool, long generation, int disk) {
     return pool + "-replica" + generation + "-disk" + disk;
   }
 
+  /** Returns the name of desktop {@code n} of pool {@code pool}. */
   static String desktopName(String pool, int n) {
     return pool + "-" + n;
   }

@@ -23,6 +23,68 @@ record InventoryDocument(String format, int version, Map<String, VirtualMachine>
     pools = Collections.unmodifiableMap(new TreeMap<>(pools == null ? Map.of() : pools));
   }
 
+  /**
+   * Throws unless every record is whole and refers only to what exists: names valid and equal to
+   * their keys, snapshot parents and the current snapshot present, no null entries.
+   */
+  void validate(Object file) throws InventoryException {
+    for (Map.Entry<String, VirtualMachine> e : vms.entrySet()) {
+      VirtualMachine vm = e.getValue();
+      String where = "bad inventory: " + file + ": VM " + e.getKey();
+      if (vm == null || !e.getKey().equals(vm.name()) || !Inventory.OBJECT_NAME.matcher(vm.name()).matches()) {
+        throw new InventoryException(where + " is missing or misnamed");
+      }
+      if (vm.disks().isEmpty()) {
+        throw new InventoryException(where + " has no disks");
+      }
+      for (String d : vm.disks()) {
+        if (!Inventory.SNAPSHOT_NAME.matcher(d).matches()) {
+          throw new InventoryException(where + " has a bad disk name '" + d + "'");
+        }
+      }
+      java.util.Set<String> names = new java.util.HashSet<>();
+      for (VmSnapshot s : vm.snapshots()) {
+        if (s == null || s.name() == null || !Inventory.SNAPSHOT_NAME.matcher(s.name()).matches()
+            || !names.add(s.name())) {
+          throw new InventoryException(where + " has a missing, misnamed or repeated snapshot");
+        }
+      }
+      for (VmSnapshot s : vm.snapshots()) {
+        if (s.parent() != null && !names.contains(s.parent())) {
+          throw new InventoryException(where + ": snapshot " + s.name() + " has unknown parent " + s.parent());
+        }
+      }
+      if (vm.current() != null && !names.contains(vm.current())) {
+        throw new InventoryException(where + " has unknown current snapshot " + vm.current());
+      }
+      checkPending(where, vm.pending());
+    }
+    for (Map.Entry<String, DesktopPool> e : pools.entrySet()) {
+      DesktopPool p = e.getValue();
+      String where = "bad inventory: " + file + ": pool " + e.getKey();
+      if (p == null || !e.getKey().equals(p.name()) || !Inventory.OBJECT_NAME.matcher(p.name()).matches()) {
+        throw new InventoryException(where + " is missing or misnamed");
+      }
+      if (p.base() == null || p.base().indexOf('@') <= 0 || p.generation() < 1 || p.replica().isEmpty()
+          || p.persistentSize() < 0 || p.disposableSize() < 0) {
+        throw new InventoryException(where + " has a bad base, generation, replica or disk size");
+      }
+      for (Desktop d : p.desktops()) {
+        if (d == null || d.name() == null || d.systemDisks().size() != p.replica().size()) {
+          throw new InventoryException(where + " has a desktop that is missing, unnamed or has "
+              + (d == null ? 0 : d.systemDisks().size()) + " system disks for a replica of " + p.replica().size());
+        }
+      }
+      checkPending(where, p.pending());
+    }
+  }
+
+  private static void checkPending(String where, Pending p) throws InventoryException {
+    if (p != null && p.operation() == null) {
+      throw new InventoryException(where + " has a pending operation without a name");
+    }
+  }
+
   /** Returns an empty inventory. */
   static InventoryDocument empty() {
     return new InventoryDocument(FORMAT, VERSION, Map.of(), Map.of());

@@ -67,6 +67,7 @@ final class InventoryFile {
       throw new InventoryException("unsupported inventory: " + file + " has version " + d.version()
           + ", this vstore reads versions " + InventoryDocument.MIN_VERSION + " to " + InventoryDocument.VERSION);
     }
+    d.validate(file);
     return d;
   }
 

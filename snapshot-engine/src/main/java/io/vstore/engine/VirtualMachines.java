@@ -94,9 +94,11 @@ public final class VirtualMachines {
     synchronized (inv) {
       VirtualMachine vm = ready(name);
       for (DesktopPool p : inv.document().pools().values()) {
-        if (p.base().startsWith(name + "@")) {
-          throw new InventoryException("cannot delete VM " + name + ": pool " + p.name() + " is built from "
-              + p.base() + " (delete or recompose the pool first)");
+        for (String base : bases(p)) {
+          if (base.startsWith(name + "@")) {
+            throw new InventoryException("cannot delete VM " + name + ": pool " + p.name() + " is built from "
+                + base + " (delete or recompose the pool first)");
+          }
         }
       }
       VirtualMachine marked = vm.withPending(Pending.of("delete"));
@@ -169,7 +171,7 @@ public final class VirtualMachines {
       VirtualMachine m = ready(vm);
       requireSnapshot(m, snap);
       for (DesktopPool p : inv.document().pools().values()) {
-        if (p.base().equals(vm + "@" + snap)) {
+        if (bases(p).contains(vm + "@" + snap)) {
           throw new InventoryException("cannot delete snapshot " + vm + "@" + snap + ": pool " + p.name()
               + " is built from it (delete or recompose the pool first)");
         }
@@ -269,6 +271,15 @@ public final class VirtualMachines {
           + " (it is finished when the datastore is next opened)");
     }
     return vm;
+  }
+
+  /** Returns the bases pool {@code p} depends on: its own and one an unfinished recompose moves it to. */
+  private static List<String> bases(DesktopPool p) {
+    List<String> out = new ArrayList<>(List.of(p.base()));
+    if (p.pending() != null && "recompose".equals(p.pending().operation())) {
+      out.addAll(p.pending().args());
+    }
+    return out;
   }
 
   private static void requireSnapshot(VirtualMachine vm, String snap) throws InventoryException {
