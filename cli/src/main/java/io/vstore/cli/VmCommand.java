@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "vm", description = "Create, list, inspect, snapshot and delete VMs (a name, disks and a JSON config).",
     mixinStandardHelpOptions = true,
     subcommands = {VmCommand.Create.class, VmCommand.ListCmd.class, VmCommand.Info.class, VmCommand.Delete.class,
-        VmCommand.Snapshot.class})
+        VmCommand.Snapshot.class, VmCommand.Revert.class})
 final class VmCommand {
   /** Largest configuration file read: a VM's configuration is a few kilobytes. */
   private static final long MAX_CONFIG_BYTES = 1 << 20;
@@ -223,6 +223,22 @@ final class VmCommand {
         spec.commandLine().getOut().println("reverted VM " + vs[0] + " to " + vs[1]);
       }
       return 0;
+    }
+  }
+
+  @Command(name = "revert", description = "Revert every disk of a VM to a snapshot (same as 'vm snapshot revert').")
+  static final class Revert implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin DatastoreLocation location;
+    @Parameters(index = "0", paramLabel = "VM@SNAP") String target;
+
+    @Override
+    public Integer call() throws Exception {
+      SnapRevert r = new SnapRevert();
+      r.spec = spec;
+      r.location = location;
+      r.target = target;
+      return r.call();
     }
   }
 

@@ -58,7 +58,7 @@ final class EngineCommandTest {
     ok("volume", "write", "-D", ds, "gold-disk0", "0", Files.write(tmp.resolve("data"), data).toString());
     ok("vm", "snapshot", "create", "-D", ds, "gold@v1", "-m", "clean install");
     ok("vm", "snapshot", "create", "-D", ds, "gold@v2");
-    ok("vm", "snapshot", "revert", "-D", ds, "gold@v1");
+    ok("vm", "revert", "-D", ds, "gold@v1");
     ok("vm", "snapshot", "create", "-D", ds, "gold@v3");
     Run tree = ok("vm", "snapshot", "list", "-D", ds, "gold");
     assertThat(tree.out()).contains("v1").contains("  v2").contains("  v3 (current)");
