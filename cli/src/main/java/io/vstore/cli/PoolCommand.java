@@ -71,8 +71,8 @@ final class PoolCommand {
         }
         out.printf("%-24s %-32s %8s %12s %12s %8s%n", "NAME", "BASE", "DESKTOPS", "PROVISIONED", "ALLOCATED", "RATIO");
         for (PoolReport r : reports) {
-          out.printf(Locale.ROOT, "%-24s %-32s %8d %12s %12s %7.1fx%n", r.name(), r.base(), r.desktops(),
-              Sizes.format(r.provisioned()), Sizes.format(r.allocated()), r.ratio());
+          out.printf(Locale.ROOT, "%-24s %-32s %8d %12s %12s %8s%n", r.name(), r.base(), r.desktops(),
+              Sizes.format(r.provisioned()), Sizes.format(r.allocated()), ratio(r));
         }
       }
       return 0;
@@ -112,10 +112,15 @@ final class PoolCommand {
         out.println("provisioned: " + Sizes.format(r.provisioned()) + " (" + r.provisioned() + " bytes)");
         out.println("allocated: " + Sizes.format(r.allocated()) + " (" + r.allocated() + " bytes: pool "
             + Sizes.format(r.poolAllocated()) + ", base " + Sizes.format(r.baseAllocated()) + ")");
-        out.println(String.format(Locale.ROOT, "savings ratio: %.2fx", r.ratio()));
+        out.println("savings ratio: " + ratio(r) + " (provisioned / allocated)");
       }
       return 0;
     }
+  }
+
+  /** Formats the savings ratio; with nothing allocated yet there is no ratio to show. */
+  static String ratio(PoolReport r) {
+    return r.allocated() == 0 ? "-" : String.format(Locale.ROOT, "%.1fx", r.ratio());
   }
 
   @Command(name = "recompose", description = "Move every desktop to a new base snapshot; persistent disks are kept.")
