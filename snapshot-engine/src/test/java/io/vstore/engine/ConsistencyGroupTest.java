@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * snapshot disk 1 holds n and disk 0 holds n or n + 1 (never more: that would mean disk 0 was
  * captured later than disk 1; never less: the writes are dependent).
  */
+@Tag("slow")
 final class ConsistencyGroupTest {
   private static final int SNAPSHOTS = "true".equals(System.getenv("CI")) ? 20 : 60;
   @TempDir Path tmp;

@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -25,6 +26,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * inventory, every volume, its parent, its snapshots and its content — with no orphan volume and
  * a clean datastore check.
  */
+@Tag("slow")
 final class CrashRecoveryTest {
   private static final long DISK = 256 << 10;
   @TempDir Path tmp;

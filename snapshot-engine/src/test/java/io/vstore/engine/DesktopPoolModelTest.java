@@ -14,6 +14,7 @@ import java.util.Random;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.ShrinkingMode;
+import net.jqwik.api.Tag;
 import net.jqwik.api.lifecycle.AfterProperty;
 import net.jqwik.api.lifecycle.BeforeProperty;
 
@@ -23,9 +24,11 @@ import net.jqwik.api.lifecycle.BeforeProperty;
  * reopen, against a model of every desktop disk and every base snapshot. Persistent disks must
  * survive everything; system disks follow the pool's base; disposable disks empty at refresh.
  */
+@Tag("slow")
 final class DesktopPoolModelTest {
   private static final int SIZE = 128 << 10;
   private static final int DESKTOPS = 3;
+  private static final boolean CI = "true".equals(System.getenv("CI"));
   private Path dir;
   private int tryCount;
 
@@ -63,7 +66,7 @@ final class DesktopPoolModelTest {
         disks.put("p-" + n + "-persistent", new byte[SIZE]);
         disks.put("p-" + n + "-disposable", new byte[SIZE]);
       }
-      int steps = 20 + r.nextInt(25);
+      int steps = CI ? 10 + r.nextInt(10) : 20 + r.nextInt(25);
       for (int step = 0; step < steps; step++) {
         String where = "seed " + seed + " step " + step;
         int op = r.nextInt(12);

@@ -15,6 +15,7 @@ import java.util.Random;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.ShrinkingMode;
+import net.jqwik.api.Tag;
 import net.jqwik.api.lifecycle.AfterProperty;
 import net.jqwik.api.lifecycle.BeforeProperty;
 
@@ -23,9 +24,11 @@ import net.jqwik.api.lifecycle.BeforeProperty;
  * VM, against a model of the snapshot tree (parents, current) and of every disk's content at the
  * head and in every snapshot. The datastore check stays clean.
  */
+@Tag("slow")
 final class VmSnapshotTreeModelTest {
   private static final int SIZE = 256 << 10;
   private static final int DISKS = 2;
+  private static final boolean CI = "true".equals(System.getenv("CI"));
   private Path dir;
   private int tryCount;
 
@@ -56,7 +59,7 @@ final class VmSnapshotTreeModelTest {
     int made = 0;
     try (Fixture f = new Fixture(dir.resolve("ds" + tryCount++))) {
       f.vms().create("vm", List.of((long) SIZE, (long) SIZE), null);
-      int steps = 30 + r.nextInt(40);
+      int steps = CI ? 15 + r.nextInt(15) : 30 + r.nextInt(40);
       for (int step = 0; step < steps; step++) {
         String where = "seed " + seed + " step " + step;
         int op = r.nextInt(10);
