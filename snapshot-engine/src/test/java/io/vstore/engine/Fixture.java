@@ -26,6 +26,17 @@ final class Fixture implements AutoCloseable {
     this.inventory = Inventory.open(store);
   }
 
+  private Fixture(Path dir, Datastore store) throws IOException {
+    this.dir = dir;
+    this.store = store;
+    this.inventory = Inventory.open(store);
+  }
+
+  /** Opens the existing datastore in {@code dir} and its inventory (reconciling it). */
+  static Fixture reopen(Path dir) throws IOException {
+    return new Fixture(dir, Datastore.open(dir, options()));
+  }
+
   static DatastoreOptions options() {
     return DatastoreOptions.defaults().withSegmentBytes(4L << 20).withCleanerInterval(Duration.ZERO);
   }
