@@ -52,6 +52,7 @@ final class VmCommand {
     }
   }
 
+  /** Reads a VM configuration file: a JSON object of at most 1 MiB. */
   static JsonNode readConfig(Path file) throws IOException {
     if (!Files.isRegularFile(file)) {
       throw new IllegalArgumentException("bad config: " + file + " is not a file");

@@ -47,6 +47,7 @@ public record DesktopPool(String name, String base, long generation, List<String
     return out;
   }
 
+  /** Returns this pool with pending operation {@code p} (null: none). */
   DesktopPool withPending(Pending p) {
     return new DesktopPool(name, base, generation, replica, persistentSize, disposableSize, desktops, created, p);
   }

@@ -25,6 +25,7 @@ public final class DesktopPools {
   public static final int MAX_DESKTOPS = 10_000;
   private final Inventory inv;
 
+  /** Creates the pool workflows of {@code inv}. */
   DesktopPools(Inventory inv) {
     this.inv = inv;
   }

@@ -32,6 +32,7 @@ final class InventoryFile {
 
   private final Path file;
 
+  /** Creates the handle of the inventory file inside datastore directory {@code datastoreDir}. */
   InventoryFile(Path datastoreDir) {
     this.file = datastoreDir.resolve(DIRECTORY).resolve(NAME);
   }

@@ -49,14 +49,17 @@ public record VirtualMachine(String name, List<String> disks, JsonNode config, S
     return out;
   }
 
+  /** Returns this VM with pending operation {@code p} (null: none). */
   VirtualMachine withPending(Pending p) {
     return new VirtualMachine(name, disks, config, created, current, snapshots, p);
   }
 
+  /** Returns this VM with current snapshot {@code snap}. */
   VirtualMachine withCurrent(String snap) {
     return new VirtualMachine(name, disks, config, created, snap, snapshots, pending);
   }
 
+  /** Returns this VM with snapshot tree {@code list}. */
   VirtualMachine withSnapshots(List<VmSnapshot> list) {
     return new VirtualMachine(name, disks, config, created, current, list, pending);
   }

@@ -20,6 +20,7 @@ public final class VirtualMachines {
   public static final int MAX_DISKS = 64;
   private final Inventory inv;
 
+  /** Creates the VM workflows of {@code inv}. */
   VirtualMachines(Inventory inv) {
     this.inv = inv;
   }
