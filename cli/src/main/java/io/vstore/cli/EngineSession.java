@@ -1,0 +1,53 @@
+package io.vstore.cli;
+
+import io.vstore.blockstore.store.Datastore;
+import io.vstore.engine.Inventory;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.PrintWriter;
+
+/**
+ * A datastore opened for one command together with its engine inventory; warns on stderr about
+ * what the inventory could not reconcile.
+ */
+final class EngineSession implements Closeable {
+  final Datastore store;
+  final Inventory inventory;
+
+  private EngineSession(Datastore store, Inventory inventory) {
+    this.store = store;
+    this.inventory = inventory;
+  }
+
+  /** Opens the datastore at {@code location} and its inventory. */
+  static EngineSession open(DatastoreLocation location, PrintWriter err) throws IOException {
+    Datastore ds = location.open();
+    boolean success = false;
+    try {
+      Inventory inv = Inventory.open(ds);
+      for (String problem : inv.problems()) {
+        err.println("vstore: warning: " + problem);
+      }
+      success = true;
+      return new EngineSession(ds, inv);
+    } finally {
+      if (!success) {
+        ds.close();
+      }
+    }
+  }
+
+  /** Splits {@code VM@SNAP} into its two names, or throws naming the bad value. */
+  static String[] vmSnapshot(String spec) {
+    int at = spec.indexOf('@');
+    if (at <= 0 || at == spec.length() - 1 || spec.indexOf('@', at + 1) >= 0) {
+      throw new IllegalArgumentException("'" + spec + "' is not VM@SNAPSHOT");
+    }
+    return new String[] {spec.substring(0, at), spec.substring(at + 1)};
+  }
+
+  @Override
+  public void close() throws IOException {
+    store.close();
+  }
+}

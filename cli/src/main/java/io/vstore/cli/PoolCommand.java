@@ -1,0 +1,180 @@
+package io.vstore.cli;
+
+import io.vstore.engine.Desktop;
+import io.vstore.engine.DesktopPool;
+import io.vstore.engine.PoolReport;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code vstore pool ...}: linked-clone desktop pools. */
+@Command(name = "pool", description = "Linked-clone desktop pools: create, list, info, recompose, refresh, delete.",
+    mixinStandardHelpOptions = true,
+    subcommands = {PoolCommand.Create.class, PoolCommand.ListCmd.class, PoolCommand.Info.class,
+        PoolCommand.Recompose.class, PoolCommand.Refresh.class, PoolCommand.Delete.class})
+final class PoolCommand {
+
+  @Command(name = "create", description = "Create a pool of linked-clone desktops from a VM snapshot.")
+  static final class Create implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin DatastoreLocation location;
+    @Parameters(index = "0", paramLabel = "NAME") String name;
+    @Option(names = "--from", paramLabel = "VM@SNAP", required = true, description = "The base VM snapshot.")
+    String from;
+    @Option(names = "--count", paramLabel = "N", required = true, description = "Number of desktops.") int count;
+    @Option(names = "--persistent-disk", paramLabel = "SIZE", defaultValue = "0",
+        description = "Give each desktop a data disk of this size that survives recompose and refresh.")
+    long persistent;
+    @Option(names = "--disposable-disk", paramLabel = "SIZE", defaultValue = "0",
+        description = "Give each desktop a scratch disk of this size, emptied at refresh.")
+    long disposable;
+
+    @Override
+    public Integer call() throws Exception {
+      String[] vs = EngineSession.vmSnapshot(from);
+      try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
+        DesktopPool p = s.inventory.pools().create(name, vs[0], vs[1], count, persistent, disposable);
+        spec.commandLine().getOut().println("created pool " + p.name() + ": " + p.desktops().size()
+            + " desktops from " + p.base() + " (replica " + String.join(", ", p.replica()) + ")");
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "list", description = "List pools with their space savings.")
+  static final class ListCmd implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin DatastoreLocation location;
+    @Option(names = "--json", description = "Print JSON.") boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+      PrintWriter out = spec.commandLine().getOut();
+      try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
+        List<PoolReport> reports = new ArrayList<>();
+        for (DesktopPool p : s.inventory.pools().list()) {
+          reports.add(s.inventory.pools().report(p.name()));
+        }
+        if (json) {
+          Output.json(out, reports);
+          return 0;
+        }
+        out.printf("%-24s %-32s %8s %12s %12s %8s%n", "NAME", "BASE", "DESKTOPS", "PROVISIONED", "ALLOCATED", "RATIO");
+        for (PoolReport r : reports) {
+          out.printf(Locale.ROOT, "%-24s %-32s %8d %12s %12s %8s%n", r.name(), r.base(), r.desktops(),
+              Sizes.format(r.provisioned()), Sizes.format(r.allocated()), ratio(r));
+        }
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "info", description = "Show a pool's desktops and space-savings report.")
+  static final class Info implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin DatastoreLocation location;
+    @Parameters(index = "0", paramLabel = "NAME") String name;
+    @Option(names = "--json", description = "Print JSON.") boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+      PrintWriter out = spec.commandLine().getOut();
+      try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
+        DesktopPool p = s.inventory.pools().get(name);
+        PoolReport r = s.inventory.pools().report(name);
+        if (json) {
+          Map<String, Object> m = new LinkedHashMap<>();
+          m.put("pool", p);
+          m.put("space", r);
+          Output.json(out, m);
+          return 0;
+        }
+        out.println("pool: " + p.name());
+        out.println("base: " + p.base() + " (generation " + p.generation() + ")");
+        out.println("replica: " + String.join(", ", p.replica()));
+        out.println("created: " + p.created());
+        out.println("desktops: " + p.desktops().size());
+        for (Desktop d : p.desktops()) {
+          out.println("  " + d.name() + ": system " + String.join(", ", d.systemDisks())
+              + (d.persistentDisk() == null ? "" : ", persistent " + d.persistentDisk())
+              + (d.disposableDisk() == null ? "" : ", disposable " + d.disposableDisk()));
+        }
+        out.println("provisioned: " + Sizes.format(r.provisioned()) + " (" + r.provisioned() + " bytes)");
+        out.println("allocated: " + Sizes.format(r.allocated()) + " (" + r.allocated() + " bytes: pool "
+            + Sizes.format(r.poolAllocated()) + ", base " + Sizes.format(r.baseAllocated()) + ")");
+        out.println("savings ratio: " + ratio(r) + " (provisioned / allocated)");
+      }
+      return 0;
+    }
+  }
+
+  /** Formats the savings ratio; with nothing allocated yet there is no ratio to show. */
+  static String ratio(PoolReport r) {
+    return r.allocated() == 0 ? "-" : String.format(Locale.ROOT, "%.1fx", r.ratio());
+  }
+
+  @Command(name = "recompose", description = "Move every desktop to a new base snapshot; persistent disks are kept.")
+  static final class Recompose implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin DatastoreLocation location;
+    @Parameters(index = "0", paramLabel = "NAME") String name;
+    @Option(names = "--from", paramLabel = "VM@SNAP", required = true, description = "The new base VM snapshot.")
+    String from;
+
+    @Override
+    public Integer call() throws Exception {
+      String[] vs = EngineSession.vmSnapshot(from);
+      try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
+        s.inventory.pools().recompose(name, vs[0], vs[1]);
+        spec.commandLine().getOut().println("recomposed pool " + name + " onto " + from);
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "refresh", description = "Reset desktops' system disks to the replica and empty their disposable "
+      + "disks; persistent disks are kept.")
+  static final class Refresh implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin DatastoreLocation location;
+    @Parameters(index = "0", paramLabel = "NAME") String name;
+    @Option(names = "--desktop", paramLabel = "DESKTOP", description = "Refresh only this desktop (default: all).")
+    String desktop;
+
+    @Override
+    public Integer call() throws Exception {
+      try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
+        s.inventory.pools().refresh(name, desktop);
+        spec.commandLine().getOut().println("refreshed " + (desktop == null ? "every desktop of pool " + name
+            : "desktop " + desktop + " of pool " + name));
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "delete", description = "Delete a pool: its desktops' disks (persistent ones included) and replica.")
+  static final class Delete implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin DatastoreLocation location;
+    @Parameters(index = "0", paramLabel = "NAME") String name;
+
+    @Override
+    public Integer call() throws Exception {
+      try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
+        s.inventory.pools().delete(name);
+        spec.commandLine().getOut().println("deleted pool " + name);
+      }
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,390 @@
+package io.vstore.engine;
+
+import io.vstore.blockstore.store.Datastore;
+import io.vstore.blockstore.store.Volume;
+import io.vstore.blockstore.store.VolumeInfo;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Linked-clone desktop pools, as View Composer builds them: the base VM snapshot's disks are
+ * cloned once into a replica, which is snapshotted; every desktop's system disks are linked clones
+ * of that snapshot, so N desktops cost one base plus what each desktop writes. The replica's
+ * volumes are never opened for writing by the engine; the desktops only ever see its snapshot.
+ */
+public final class DesktopPools {
+  /** The replica's snapshot that desktops are cloned from. */
+  public static final String REPLICA_SNAPSHOT = "replica";
+  /** Most desktops in one pool. */
+  public static final int MAX_DESKTOPS = 10_000;
+  private final Inventory inv;
+
+  /** Creates the pool workflows of {@code inv}. */
+  DesktopPools(Inventory inv) {
+    this.inv = inv;
+  }
+
+  /** Returns the volume name of disk {@code disk} of the pool's replica of generation {@code generation}. */
+  static String replicaName(String pool, long generation, int disk) {
+    return pool + "-replica" + generation + "-disk" + disk;
+  }
+
+  /** Returns the name of desktop {@code n} of pool {@code pool}. */
+  static String desktopName(String pool, int n) {
+    return pool + "-" + n;
+  }
+
+  /**
+   * Creates pool {@code name} of {@code count} desktops from snapshot {@code snap} of VM
+   * {@code vm}; each desktop gets a persistent and a disposable disk of the given sizes (0: none).
+   */
+  public DesktopPool create(String name, String vm, String snap, int count, long persistentSize, long disposableSize)
+      throws IOException {
+    Inventory.checkObjectName("pool", name);
+    if (count < 1 || count > MAX_DESKTOPS) {
+      throw new IllegalArgumentException("pool " + name + " needs 1 to " + MAX_DESKTOPS + " desktops, not " + count);
+    }
+    if (persistentSize != 0) {
+      Inventory.checkSize("persistent disk", persistentSize);
+    }
+    if (disposableSize != 0) {
+      Inventory.checkSize("disposable disk", disposableSize);
+    }
+    synchronized (inv) {
+      if (inv.document().pools().containsKey(name)) {
+        throw new InventoryException("pool " + name + " already exists");
+      }
+      VirtualMachine base = baseVm(vm, snap);
+      List<String> replica = replicaNames(name, 1, base.disks().size());
+      List<Desktop> desktops = new ArrayList<>();
+      for (int n = 1; n <= count; n++) {
+        String d = desktopName(name, n);
+        desktops.add(new Desktop(d, systemDisks(d, base.disks().size()), persistentSize == 0 ? null : d + "-persistent",
+            disposableSize == 0 ? null : d + "-disposable"));
+      }
+      DesktopPool pool = new DesktopPool(name, vm + "@" + snap, 1, replica, persistentSize, disposableSize, desktops,
+          Instant.now().toString(), Pending.of("create"));
+      for (String v : pool.volumes()) {
+        if (inv.datastore().hasVolume(v)) {
+          throw new InventoryException("cannot create pool " + name + ": volume " + v + " already exists in "
+              + inv.datastore());
+        }
+      }
+      inv.save(inv.document().with(pool));
+      try {
+        buildReplica(replica, base.disks(), snap);
+        cloneSystemDisks(replica, desktops);
+        for (Desktop d : desktops) {
+          createIfMissing(d.persistentDisk(), persistentSize);
+          createIfMissing(d.disposableDisk(), disposableSize);
+        }
+        inv.checkpoint("pool-create:data-disks");
+      } catch (IOException | RuntimeException e) {
+        undoAfter(e, pool);
+        throw e;
+      }
+      DesktopPool done = pool.withPending(null);
+      inv.save(inv.document().with(done));
+      return done;
+    }
+  }
+
+  /** Returns every pool, sorted by name. */
+  public List<DesktopPool> list() {
+    return List.copyOf(inv.document().pools().values());
+  }
+
+  /** Returns pool {@code name}, or throws naming it. */
+  public DesktopPool get(String name) throws InventoryException {
+    DesktopPool p = inv.document().pools().get(name);
+    if (p == null) {
+      throw new InventoryException("no pool " + name + " in the inventory of " + inv.datastore());
+    }
+    return p;
+  }
+
+  /** Returns pool {@code name}'s space-savings report. */
+  public PoolReport report(String name) throws IOException {
+    DesktopPool p = get(name);
+    Datastore ds = inv.datastore();
+    long provisioned = 0;
+    for (Desktop d : p.desktops()) {
+      for (String v : d.volumes()) {
+        provisioned += ds.hasVolume(v) ? ds.volumeInfo(v).size() : 0;
+      }
+    }
+    long own = 0;
+    for (String v : p.volumes()) {
+      own += ds.hasVolume(v) ? ds.volumeInfo(v).allocated() : 0;
+    }
+    long base = 0;
+    VirtualMachine vm = inv.document().vms().get(p.base().substring(0, p.base().indexOf('@')));
+    if (vm != null) {
+      for (String v : vm.disks()) {
+        base += ds.hasVolume(v) ? ds.volumeInfo(v).allocated() : 0;
+      }
+    }
+    long allocated = own + base;
+    return new PoolReport(p.name(), p.base(), p.desktops().size(), provisioned, own, base, allocated,
+        allocated == 0 ? 0 : (double) provisioned / allocated);
+  }
+
+  /**
+   * Moves every desktop of pool {@code name} to snapshot {@code snap} of VM {@code vm}: a new
+   * replica, new system disks cloned from it; persistent and disposable disks are kept.
+   */
+  public void recompose(String name, String vm, String snap) throws IOException {
+    synchronized (inv) {
+      DesktopPool p = ready(name);
+      baseVm(vm, snap);
+      DesktopPool marked = p.withPending(Pending.of("recompose", vm + "@" + snap));
+      inv.save(inv.document().with(marked));
+      finish(marked);
+    }
+  }
+
+  /**
+   * Refreshes desktop {@code desktop} of pool {@code name} (null: every desktop): its system disks
+   * go back to the replica's state and its disposable disk is emptied; its persistent disk stays.
+   */
+  public void refresh(String name, String desktop) throws IOException {
+    synchronized (inv) {
+      DesktopPool p = ready(name);
+      List<String> targets = new ArrayList<>();
+      if (desktop == null) {
+        p.desktops().forEach(d -> targets.add(d.name()));
+      } else if (p.desktop(desktop) == null) {
+        throw new InventoryException("pool " + name + " has no desktop " + desktop);
+      } else {
+        targets.add(desktop);
+      }
+      DesktopPool marked = p.withPending(new Pending("refresh", targets));
+      inv.save(inv.document().with(marked));
+      finish(marked);
+    }
+  }
+
+  /** Deletes pool {@code name}: every desktop's disks, persistent ones included, and the replica. */
+  public void delete(String name) throws IOException {
+    synchronized (inv) {
+      DesktopPool marked = ready(name).withPending(Pending.of("delete"));
+      inv.save(inv.document().with(marked));
+      finish(marked);
+    }
+  }
+
+  /** Finishes or undoes {@code pool}'s pending operation and saves the outcome. */
+  void finish(DesktopPool pool) throws IOException {
+    Pending p = pool.pending();
+    switch (p.operation()) {
+      // Undo a creation (the pool was never reported as created); finish a deletion.
+      case "create", "delete" -> {
+        deleteVolumes(pool);
+        inv.save(inv.document().withoutPool(pool.name()));
+      }
+      case "recompose" -> finishRecompose(pool, p);
+      case "refresh" -> {
+        Set<String> targets = new LinkedHashSet<>(p.args());
+        List<Desktop> chosen = new ArrayList<>();
+        for (Desktop d : pool.desktops()) {
+          if (targets.contains(d.name())) {
+            chosen.add(d);
+          }
+        }
+        // Redoing a refresh a crash interrupted resets again what was already reset: same result.
+        for (Desktop d : chosen) {
+          for (String s : d.systemDisks()) {
+            inv.deleteIfPresent(s);
+          }
+        }
+        inv.checkpoint("pool-refresh:deleted");
+        cloneSystemDisks(pool.replica(), chosen);
+        for (Desktop d : chosen) {
+          empty(d.disposableDisk(), pool.disposableSize());
+        }
+        inv.checkpoint("pool-refresh:disposable");
+        inv.save(inv.document().with(pool.withPending(null)));
+      }
+      default -> throw new InventoryException("bad inventory: pool " + pool.name()
+          + " has unknown pending operation '" + p.operation() + "'");
+    }
+  }
+
+  private void finishRecompose(DesktopPool pool, Pending p) throws IOException {
+    Datastore ds = inv.datastore();
+    if (p.args().size() != 1 || p.args().getFirst().indexOf('@') <= 0) {
+      throw new InventoryException("bad inventory: pool " + pool.name() + " pending recompose has arguments "
+          + p.args() + ", expected one VM@SNAP");
+    }
+    String spec = p.args().getFirst();
+    String vm = spec.substring(0, spec.indexOf('@'));
+    String snap = spec.substring(spec.indexOf('@') + 1);
+    VirtualMachine base = baseVm(vm, snap);
+    long generation = pool.generation() + 1;
+    List<String> replica = replicaNames(pool.name(), generation, base.disks().size());
+    buildReplica(replica, base.disks(), snap);
+    List<Desktop> moved = new ArrayList<>();
+    for (Desktop d : pool.desktops()) {
+      moved.add(new Desktop(d.name(), systemDisks(d.name(), base.disks().size()), d.persistentDisk(),
+          d.disposableDisk()));
+    }
+    // A system disk already cloned from the new replica survives a redo; every other one goes.
+    for (int i = 0; i < pool.desktops().size(); i++) {
+      Set<String> keep = new LinkedHashSet<>();
+      List<String> newDisks = moved.get(i).systemDisks();
+      for (int k = 0; k < newDisks.size(); k++) {
+        String disk = newDisks.get(k);
+        if (ds.hasVolume(disk) && (replica.get(k) + "@" + REPLICA_SNAPSHOT).equals(ds.volumeInfo(disk).parent())) {
+          keep.add(disk);
+        }
+      }
+      for (String disk : pool.desktops().get(i).systemDisks()) {
+        if (!keep.contains(disk)) {
+          inv.deleteIfPresent(disk);
+        }
+      }
+      for (String disk : newDisks) {
+        if (!keep.contains(disk)) {
+          inv.deleteIfPresent(disk);
+        }
+      }
+    }
+    inv.checkpoint("pool-recompose:deleted");
+    cloneSystemDisks(replica, moved);
+    for (String old : pool.replica()) {
+      if (!replica.contains(old)) {
+        inv.deleteIfPresent(old);
+      }
+    }
+    inv.checkpoint("pool-recompose:old-replica");
+    inv.save(inv.document().with(new DesktopPool(pool.name(), spec, generation, replica, pool.persistentSize(),
+        pool.disposableSize(), moved, pool.created(), null)));
+  }
+
+  /** Clones the base disks' snapshot into the replica and snapshots it; skips what exists. */
+  private void buildReplica(List<String> replica, List<String> baseDisks, String snap) throws IOException {
+    Datastore ds = inv.datastore();
+    for (int i = 0; i < replica.size(); i++) {
+      if (!ds.hasVolume(replica.get(i))) {
+        for (Volume v : ds.cloneSnapshot(baseDisks.get(i), snap, List.of(replica.get(i)))) {
+          v.close();
+        }
+      }
+    }
+    inv.checkpoint("pool-replica:cloned");
+    Map<String, String> group = new LinkedHashMap<>();
+    for (String r : replica) {
+      if (!inv.hasSnapshot(r, REPLICA_SNAPSHOT)) {
+        group.put(r, REPLICA_SNAPSHOT);
+      }
+    }
+    if (!group.isEmpty()) {
+      ds.createSnapshots(group);
+    }
+    inv.checkpoint("pool-replica:snapshotted");
+  }
+
+  /** Clones the missing system disks of {@code desktops}: one datastore commit per base disk. */
+  private void cloneSystemDisks(List<String> replica, List<Desktop> desktops) throws IOException {
+    Datastore ds = inv.datastore();
+    for (int k = 0; k < replica.size(); k++) {
+      List<String> names = new ArrayList<>();
+      for (Desktop d : desktops) {
+        String disk = d.systemDisks().get(k);
+        if (!ds.hasVolume(disk)) {
+          names.add(disk);
+        }
+      }
+      if (!names.isEmpty()) {
+        for (Volume v : ds.cloneSnapshot(replica.get(k), REPLICA_SNAPSHOT, names)) {
+          v.close();
+        }
+      }
+      inv.checkpoint("pool-clones:disk" + k);
+    }
+  }
+
+  private void createIfMissing(String volume, long size) throws IOException {
+    if (volume != null && !inv.datastore().hasVolume(volume)) {
+      inv.datastore().createVolume(volume, size).close();
+    }
+  }
+
+  /** Empties a disposable disk (creating it if a crash lost it). */
+  private void empty(String volume, long size) throws IOException {
+    if (volume == null) {
+      return;
+    }
+    if (!inv.datastore().hasVolume(volume)) {
+      createIfMissing(volume, size);
+      return;
+    }
+    try (Volume v = inv.datastore().volume(volume)) {
+      v.discard(0, v.size());
+      v.flush();
+    }
+  }
+
+  /** Deletes every volume of {@code pool} that exists: clones before the replica they depend on. */
+  private void deleteVolumes(DesktopPool pool) throws IOException {
+    for (Desktop d : pool.desktops()) {
+      for (String v : d.volumes()) {
+        inv.deleteIfPresent(v);
+      }
+    }
+    inv.checkpoint("pool-delete:desktops");
+    for (String r : pool.replica()) {
+      inv.deleteIfPresent(r);
+    }
+  }
+
+  private void undoAfter(Exception failure, DesktopPool marked) {
+    try {
+      finish(marked);
+    } catch (IOException | RuntimeException e) {
+      failure.addSuppressed(e);
+    }
+  }
+
+  private DesktopPool ready(String name) throws InventoryException {
+    DesktopPool p = get(name);
+    if (p.pending() != null) {
+      throw new InventoryException("pool " + name + " has an unfinished " + p.pending().operation()
+          + " (it is finished when the datastore is next opened)");
+    }
+    return p;
+  }
+
+  private VirtualMachine baseVm(String vm, String snap) throws InventoryException {
+    VirtualMachine base = inv.document().vms().get(vm);
+    if (base == null) {
+      throw new InventoryException("no VM " + vm + " in the inventory of " + inv.datastore());
+    }
+    if (base.snapshot(snap) == null) {
+      throw new InventoryException("VM " + vm + " has no snapshot " + snap);
+    }
+    return base;
+  }
+
+  private static List<String> replicaNames(String pool, long generation, int disks) {
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < disks; i++) {
+      out.add(replicaName(pool, generation, i));
+    }
+    return out;
+  }
+
+  private static List<String> systemDisks(String desktop, int disks) {
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < disks; i++) {
+      out.add(desktop + "-disk" + i);
+    }
+    return out;
+  }
+}

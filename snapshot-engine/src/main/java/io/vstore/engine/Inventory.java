@@ -1,0 +1,183 @@
+package io.vstore.engine;
+
+import io.vstore.blockstore.store.Datastore;
+import io.vstore.blockstore.store.SnapshotInfo;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+
+/**
+ * The engine's inventory of VMs and desktop pools in one open datastore, kept in
+ * {@code <datastore>/engine/inventory.json}. Opening it finishes or undoes the operations a crash
+ * interrupted (see the package documentation). Use it from the process that owns the datastore;
+ * its operations are serialized on this object.
+ */
+public final class Inventory {
+  /** VM and pool names: short enough that the volume names derived from them stay valid. */
+  static final Pattern OBJECT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+  /** Snapshot names, as the datastore accepts them. */
+  static final Pattern SNAPSHOT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+
+  private final Datastore store;
+  private final InventoryFile file;
+  private final VirtualMachines vms;
+  private final DesktopPools pools;
+  private final List<String> problems = new ArrayList<>(); // guarded by this
+  private InventoryDocument doc; // guarded by this
+  /** Called after each datastore step and each inventory write; crash tests throw from it. */
+  volatile Consumer<String> checkpoints;
+
+  private Inventory(Datastore store, InventoryDocument doc) {
+    this.store = store;
+    this.file = new InventoryFile(store.path());
+    this.doc = doc;
+    this.vms = new VirtualMachines(this);
+    this.pools = new DesktopPools(this);
+  }
+
+  /** Opens the inventory of {@code store}, finishing or undoing what a crash interrupted. */
+  public static Inventory open(Datastore store) throws IOException {
+    Inventory inv = new Inventory(store, new InventoryFile(store.path()).read());
+    inv.reconcile();
+    return inv;
+  }
+
+  /** Returns the VM workflows. */
+  public VirtualMachines vms() {
+    return vms;
+  }
+
+  /** Returns the desktop pool workflows. */
+  public DesktopPools pools() {
+    return pools;
+  }
+
+  /** Returns the datastore this inventory lives in. */
+  public Datastore datastore() {
+    return store;
+  }
+
+  /**
+   * Returns what the last open could not reconcile: unfinished operations that failed again and
+   * records whose volumes are missing from the datastore.
+   */
+  public synchronized List<String> problems() {
+    return List.copyOf(problems);
+  }
+
+  /** Returns every volume the inventory's VMs and pools own. */
+  public synchronized Set<String> volumes() {
+    Set<String> out = new LinkedHashSet<>();
+    for (VirtualMachine vm : doc.vms().values()) {
+      out.addAll(vm.disks());
+    }
+    for (DesktopPool p : doc.pools().values()) {
+      out.addAll(p.volumes());
+    }
+    return out;
+  }
+
+  private synchronized void reconcile() throws IOException {
+    // Pools first: finishing a pool's deletion may release the VM snapshot a VM operation needs.
+    for (DesktopPool p : List.copyOf(doc.pools().values())) {
+      if (p.pending() != null) {
+        try {
+          pools.finish(p);
+        } catch (IOException | RuntimeException e) {
+          problems.add("pool " + p.name() + ": cannot finish interrupted " + p.pending().operation() + ": "
+              + e.getMessage());
+        }
+      }
+    }
+    for (VirtualMachine vm : List.copyOf(doc.vms().values())) {
+      if (vm.pending() != null) {
+        try {
+          vms.finish(vm);
+        } catch (IOException | RuntimeException e) {
+          problems.add("VM " + vm.name() + ": cannot finish interrupted " + vm.pending().operation() + ": "
+              + e.getMessage());
+        }
+      }
+    }
+    for (String v : volumes()) {
+      if (!store.hasVolume(v)) {
+        problems.add("volume " + v + " of the inventory is missing from " + store);
+      }
+    }
+  }
+
+  // ---- for the workflow classes ----
+
+  /** Returns the current document. */
+  synchronized InventoryDocument document() {
+    return doc;
+  }
+
+  /** Writes {@code next} durably and makes it current. */
+  synchronized void save(InventoryDocument next) throws IOException {
+    file.write(next);
+    doc = next;
+    checkpoint("inventory saved");
+  }
+
+  /** Marks the end of one datastore step (a crash test may stop here). */
+  void checkpoint(String step) {
+    Consumer<String> c = checkpoints;
+    if (c != null) {
+      c.accept(step);
+    }
+  }
+
+  /** Returns whether volume {@code volume} has snapshot {@code snap}. */
+  boolean hasSnapshot(String volume, String snap) throws IOException {
+    if (!store.hasVolume(volume)) {
+      return false;
+    }
+    for (SnapshotInfo s : store.snapshots(volume)) {
+      if (s.name().equals(snap)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Deletes volume {@code volume} if it exists. */
+  void deleteIfPresent(String volume) throws IOException {
+    if (store.hasVolume(volume)) {
+      store.deleteVolume(volume);
+    }
+  }
+
+  /** Throws unless {@code name} is a valid VM or pool name. */
+  static void checkObjectName(String kind, String name) {
+    if (name == null || !OBJECT_NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException("bad " + kind + " name '" + name
+          + "': use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+    }
+  }
+
+  /** Throws unless {@code name} is a valid snapshot name. */
+  static void checkSnapshotName(String name) {
+    if (name == null || !SNAPSHOT_NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException("bad snapshot name '" + name
+          + "': use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit");
+    }
+  }
+
+  /** Throws unless {@code size} is a valid volume size. */
+  static void checkSize(String what, long size) {
+    if (size <= 0 || size % 512 != 0 || size > Datastore.MAX_VOLUME_SIZE) {
+      throw new IllegalArgumentException(what + " size " + size
+          + " must be a positive multiple of 512 bytes, at most 64 TiB");
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "inventory " + file.path();
+  }
+}
