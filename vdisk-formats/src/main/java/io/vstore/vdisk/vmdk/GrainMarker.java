@@ -26,6 +26,8 @@ record GrainMarker(long value, int size, int type) {
   static final int METADATA_SIZE = 512;
   /** Type of a grain marker (not stored: a grain marker has no type field). */
   static final int TYPE_GRAIN = -1;
+  /** Type of a metadata marker whose type field was not available. */
+  static final int TYPE_UNKNOWN = -2;
   /** End-of-stream marker type. */
   static final int TYPE_EOS = 0;
   /** Grain table marker type. */
@@ -35,7 +37,7 @@ record GrainMarker(long value, int size, int type) {
   /** Footer marker type. */
   static final int TYPE_FOOTER = 3;
 
-  /** Reads a marker from {@code b} (at least 16 bytes remaining, or 12 for a grain marker). */
+  /** Reads a marker from {@code b}, which holds at least 12 bytes (16 to learn a metadata marker's type). */
   static GrainMarker read(ByteBuffer b) {
     ByteBuffer m = b.slice(b.position(), b.remaining()).order(ByteOrder.LITTLE_ENDIAN);
     long value = m.getLong(0);
@@ -44,7 +46,8 @@ record GrainMarker(long value, int size, int type) {
       b.position(b.position() + GRAIN_HEADER);
       return new GrainMarker(value, size, TYPE_GRAIN);
     }
-    int type = m.getInt(12);
+    // A grain marker read with only its 12 bytes at hand cannot tell its type: report it unknown.
+    int type = m.remaining() >= 16 ? m.getInt(12) : TYPE_UNKNOWN;
     b.position(b.position() + Math.min(METADATA_SIZE, b.remaining()));
     return new GrainMarker(value, 0, type);
   }

@@ -256,15 +256,25 @@ final class SparseExtent implements ExtentData {
   public Run run(long offset, long max) throws IOException {
     long grain = offset / grainBytes;
     Extent.Kind kind = kindOf(entry(grain));
-    long len = Math.min(max, (grain + 1) * grainBytes - offset);
-    while (len < max) {
-      grain++;
-      if (kindOf(entry(grain)) != kind) {
+    long end = offset + max;
+    long pos = (grain + 1) * grainBytes;
+    while (pos < end) {
+      grain = pos / grainBytes;
+      int[] t = table((int) (grain / gtes));
+      if (t == null) {
+        // A whole unallocated table is one hole: skip it without visiting its grains.
+        if (kind != Extent.Kind.HOLE) {
+          break;
+        }
+        pos = (grain / gtes + 1) * gtes * grainBytes;
+        continue;
+      }
+      if (kindOf(Integer.toUnsignedLong(t[(int) (grain % gtes)])) != kind) {
         break;
       }
-      len = Math.min(max, len + grainBytes);
+      pos += grainBytes;
     }
-    return new Run(kind, len);
+    return new Run(kind, Math.min(end, pos) - offset);
   }
 
   @Override
@@ -315,7 +325,7 @@ final class SparseExtent implements ExtentData {
             + ", expected " + grain * header.grainSize());
       }
       long sz = Integer.toUnsignedLong(marker.size());
-      if (sz > bound || pos + headerLen + sz > fileSize) {
+      if (sz == 0 || sz > bound || pos + headerLen + sz > fileSize) {
         throw new CorruptImageException("bad vmdk: " + file + ": grain marker at sector " + gte + " has size " + sz
             + " (at most " + bound + ", within the file of " + fileSize + " bytes)");
       }
@@ -332,8 +342,8 @@ final class SparseExtent implements ExtentData {
       int got = 0;
       while (got < out.length && !inflater.finished()) {
         int n = inflater.inflate(out, got, out.length - got);
-        if (n == 0 && (inflater.needsInput() || inflater.needsDictionary())) {
-          break;
+        if (n == 0) {
+          break; // input exhausted or a dictionary wanted: a short grain
         }
         got += n;
       }

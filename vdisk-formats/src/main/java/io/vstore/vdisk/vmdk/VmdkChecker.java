@@ -119,8 +119,8 @@ final class VmdkChecker {
         }
         long length = h.compressed() ? compressedSectors(s, gte) : grainSectors;
         if (length < 0 || gte * SECTOR >= fileSize) {
-          corruptions.add("bad vmdk: " + file + ": grain " + grain + " at sector " + gte + " lies past end of file (size "
-              + fileSize + ")");
+          corruptions.add("bad vmdk: " + file + ": grain " + grain + " at sector " + gte
+              + (length < 0 ? " has no valid grain marker or" : "") + " lies past end of file (size " + fileSize + ")");
           continue;
         }
         used.add(new Range(gte, gte + length, "grain " + grain));
@@ -163,7 +163,7 @@ final class VmdkChecker {
     ChannelIo.readFully(s.channel(), gte * SECTOR, m, s.file() + ": grain marker");
     GrainMarker marker = GrainMarker.read(m.flip());
     long bytes = GrainMarker.GRAIN_HEADER + Integer.toUnsignedLong(marker.size());
-    if (gte * SECTOR + bytes > s.fileSize()) {
+    if (marker.size() == 0 || gte * SECTOR + bytes > s.fileSize()) {
       return -1;
     }
     return (bytes + SECTOR - 1) / SECTOR;
