@@ -1,6 +1,7 @@
 package io.vstore.vdisk.vmdk;
 
 import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.ReadOnlyDeviceException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -15,12 +16,20 @@ final class FlatExtent implements ExtentData {
   private final FileChannel channel;
   private final long start;
   private final long size;
+  private final boolean writable;
 
-  FlatExtent(Path file, FileChannel channel, long start, long size) {
+  FlatExtent(Path file, FileChannel channel, long start, long size, boolean writable) {
     this.file = file;
     this.channel = channel;
     this.start = start;
     this.size = size;
+    this.writable = writable;
+  }
+
+  private void checkWritable() throws ReadOnlyDeviceException {
+    if (!writable) {
+      throw new ReadOnlyDeviceException(file + " is opened read-only (RDONLY extent or read-only image)");
+    }
   }
 
   @Override
@@ -46,11 +55,13 @@ final class FlatExtent implements ExtentData {
 
   @Override
   public void write(long offset, ByteBuffer src, Underlay under) throws IOException {
+    checkWritable();
     ChannelIo.writeFully(channel, start + offset, src);
   }
 
   @Override
   public void zero(long offset, long length, boolean hasParent, Underlay under) throws IOException {
+    checkWritable();
     long done = 0;
     while (done < length) {
       int n = (int) Math.min(ZERO_CHUNK, length - done);
@@ -61,7 +72,9 @@ final class FlatExtent implements ExtentData {
 
   @Override
   public void flush() throws IOException {
-    channel.force(true);
+    if (writable) {
+      channel.force(true);
+    }
   }
 
   @Override

@@ -160,11 +160,15 @@ final class VmdkImage implements DiskImage {
       return new ZeroExtent(bytes, name);
     }
     Path file = resolve(descriptorPath, line.fileName());
+    if (line.access() == ExtentLine.Access.NOACCESS) {
+      throw new UnsupportedFormatException("unsupported vmdk: " + descriptorPath + ": extent \"" + line.fileName()
+          + "\" is NOACCESS");
+    }
     boolean ro = readOnly || line.access() != ExtentLine.Access.RW;
     switch (line.type()) {
       case FLAT, VMFS -> {
         FileChannel ch = FileChannel.open(file, channelOptions(ro));
-        return new FlatExtent(file, ch, line.offset() * SECTOR, bytes);
+        return new FlatExtent(file, ch, line.offset() * SECTOR, bytes, !ro);
       }
       case SPARSE -> {
         FileChannel ch = FileChannel.open(file, channelOptions(ro));

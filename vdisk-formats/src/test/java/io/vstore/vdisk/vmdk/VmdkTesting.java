@@ -74,6 +74,14 @@ final class VmdkTesting {
     return b.array();
   }
 
+  /** Asserts equal arrays, naming the first differing byte instead of printing both arrays. */
+  static void assertSameBytes(byte[] actual, byte[] expected, String what) {
+    assertThat(actual.length).as(what + ": length").isEqualTo(expected.length);
+    int at = java.util.Arrays.mismatch(actual, expected);
+    assertThat(at).as("%s: first difference at byte %d (actual %s, expected %s)", what, at,
+        at >= 0 ? actual[at] : "-", at >= 0 ? expected[at] : "-").isEqualTo(-1);
+  }
+
   /** Result of a peer command. */
   record Result(int exit, String stdout, String stderr) {}
 
