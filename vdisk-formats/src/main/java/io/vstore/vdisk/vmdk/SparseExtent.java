@@ -72,8 +72,21 @@ final class SparseExtent implements ExtentData {
     ByteBuffer b = ByteBuffer.allocate(SparseHeader.SIZE);
     ChannelIo.readFully(channel, 0, b, file + ": sparse header");
     b.flip();
+    if (CowdHeader.hasMagic(b)) {
+      CowdHeader c = CowdHeader.read(b);
+      if (c.version() != 1) {
+        throw new UnsupportedFormatException("vmdk VMFSSPARSE extent " + file, c.version(), 1, 1);
+      }
+      SparseHeader h = c.asSparseHeader();
+      validate(file, h, fileSize);
+      if (c.gdEntries() < gdEntries(h)) {
+        throw new CorruptImageException("bad vmdk: " + file + ": COWD grain directory has " + c.gdEntries()
+            + " entries, the capacity needs " + gdEntries(h));
+      }
+      return h;
+    }
     if (!SparseHeader.hasMagic(b)) {
-      throw new CorruptImageException("bad vmdk: " + file + ": sparse extent lacks the KDMV magic");
+      throw new CorruptImageException("bad vmdk: " + file + ": sparse extent lacks the KDMV or COWD magic");
     }
     SparseHeader h = SparseHeader.read(b);
     if (h.gdOffset() == SparseHeader.GD_AT_END) {

@@ -70,15 +70,15 @@ final class VmdkImage implements DiskImage {
     try {
       Descriptor d;
       boolean embedded;
+      boolean cowd;
       try (FileChannel probe = FileChannel.open(path, StandardOpenOption.READ)) {
         ByteBuffer head = ByteBuffer.allocate((int) Math.min(SECTOR, probe.size()));
         ChannelIo.readPadded(probe, 0, head);
         head.flip();
-        embedded = SparseHeader.hasMagic(head);
+        cowd = CowdHeader.hasMagic(head);
+        embedded = SparseHeader.hasMagic(head) || cowd;
         if (embedded) {
           d = null;
-        } else if (CowdHeader.hasMagic(head)) {
-          throw new UnsupportedFormatException("unsupported vmdk: " + path + ": VMFSSPARSE (COWD) extents are not supported");
         } else {
           d = readTextDescriptor(path, probe);
         }
@@ -88,8 +88,8 @@ final class VmdkImage implements DiskImage {
         SparseExtent sparse;
         try {
           SparseHeader h = SparseExtent.readHeader(path, ch);
-          d = readEmbedded(path, ch, h);
-          sparse = SparseExtent.open(path, ch, !readOnly, h.capacity() * SECTOR);
+          d = readEmbedded(path, ch, h, cowd);
+          sparse = SparseExtent.open(path, ch, !readOnly && !cowd, h.capacity() * SECTOR);
         } catch (IOException | RuntimeException e) {
           ch.close();
           throw e;
@@ -128,15 +128,15 @@ final class VmdkImage implements DiskImage {
     return Descriptor.parse(new String(b.array(), StandardCharsets.UTF_8), path.toString());
   }
 
-  private static Descriptor readEmbedded(Path path, FileChannel ch, SparseHeader h) throws IOException {
+  private static Descriptor readEmbedded(Path path, FileChannel ch, SparseHeader h, boolean cowd) throws IOException {
     long off = h.descriptorOffset();
     long len = h.descriptorSize();
     if (off == 0 || len == 0) {
-      // A bare extent (as in twoGbMaxExtentSparse) opened alone: describe it as a single extent.
-      String type = h.compressed() ? "streamOptimized" : "monolithicSparse";
+      // A bare extent (as in twoGbMaxExtentSparse, or a VMFS delta) opened alone: describe it as one extent.
+      String type = cowd ? "vmfsSparse" : h.compressed() ? "streamOptimized" : "monolithicSparse";
+      ExtentLine.Type kind = cowd ? ExtentLine.Type.VMFSSPARSE : ExtentLine.Type.SPARSE;
       return new Descriptor(1, 0, Descriptor.NO_PARENT, type, null,
-          List.of(new ExtentLine(ExtentLine.Access.RW, h.capacity(), ExtentLine.Type.SPARSE, path.getFileName().toString(), 0)),
-          Map.of());
+          List.of(new ExtentLine(ExtentLine.Access.RW, h.capacity(), kind, path.getFileName().toString(), 0)), Map.of());
     }
     long fileSize = ch.size();
     if (len > Descriptor.MAX_SIZE / SECTOR || off > fileSize / SECTOR || (off + len) * SECTOR > fileSize) {
@@ -146,7 +146,7 @@ final class VmdkImage implements DiskImage {
     ByteBuffer b = ByteBuffer.allocate((int) (len * SECTOR));
     ChannelIo.readFully(ch, off * SECTOR, b, path + ": embedded descriptor");
     Descriptor d = Descriptor.parse(new String(b.array(), StandardCharsets.UTF_8), path + " (embedded descriptor)");
-    if (d.extents().size() != 1 || d.extents().getFirst().type() != ExtentLine.Type.SPARSE) {
+    if (d.extents().size() != 1 || d.extents().getFirst().type() != ExtentLine.Type.SPARSE && !cowd) {
       throw new CorruptImageException("bad vmdk: " + path + ": embedded descriptor must describe one SPARSE extent, found "
           + d.extents().size() + " extent(s)");
     }
@@ -170,10 +170,12 @@ final class VmdkImage implements DiskImage {
         FileChannel ch = FileChannel.open(file, channelOptions(ro));
         return new FlatExtent(file, ch, line.offset() * SECTOR, bytes, !ro);
       }
-      case SPARSE -> {
-        FileChannel ch = FileChannel.open(file, channelOptions(ro));
+      case SPARSE, VMFSSPARSE -> {
+        // VMFSSPARSE (COWD) deltas are read-only here: vstore writes hosted sparse deltas instead.
+        boolean writable = !ro && line.type() == ExtentLine.Type.SPARSE;
+        FileChannel ch = FileChannel.open(file, channelOptions(!writable));
         try {
-          return SparseExtent.open(file, ch, !ro, bytes);
+          return SparseExtent.open(file, ch, writable, bytes);
         } catch (IOException | RuntimeException e) {
           ch.close();
           throw e;

@@ -1,6 +1,22 @@
 /**
  * VMDK (VMware virtual disk) read and write: the text descriptor, hosted sparse extents
  * (monolithicSparse, twoGbMaxExtentSparse, streamOptimized), flat and zero extents, VMFS flat
- * descriptors, delta disks with CID/parentCID checking, creation and consistency checking.
+ * descriptors (vmfs, vmfsThin), ESX VMFSSPARSE ("COWD") deltas (read-only), delta disks with
+ * CID/parentCID checking, creation and consistency checking. SESparse extents are refused with
+ * an {@link io.vstore.vdisk.UnsupportedFormatException} naming them.
+ *
+ * <p>What an interrupted write leaves behind, per subformat:
+ *
+ * <ul>
+ *   <li>Hosted sparse (monolithicSparse, twoGbMaxExtentSparse): a new grain's data is written
+ *       before the grain table entries that point at it, so a killed writer leaves a valid image;
+ *       at worst a grain-sized tail of the file is referenced by no table, which {@code check}
+ *       reports as a leak (exit code 3), never as corruption. Grains freed by discard in one
+ *       session are reused in that session only; afterwards they too show as leaks.
+ *   <li>Flat extents: plain files, always valid; unflushed writes may be lost.
+ *   <li>streamOptimized being created: the grain tables, directory and footer are written on
+ *       close, so an interrupted stream has no footer; opening it fails and {@code check} reports
+ *       it as incomplete (exit code 2).
+ * </ul>
  */
 package io.vstore.vdisk.vmdk;

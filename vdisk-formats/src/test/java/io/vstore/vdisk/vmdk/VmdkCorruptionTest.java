@@ -177,10 +177,10 @@ class VmdkCorruptionTest {
         .hasMessageContaining("SESPARSE");
     Path cowd = dir.resolve("cowd-delta.vmdk");
     byte[] b = new byte[2048];
-    ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(CowdHeader.MAGIC).putInt(1);
+    ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(CowdHeader.MAGIC).putInt(2);
     Files.write(cowd, b);
     assertThatThrownBy(() -> FORMAT.open(cowd, true, NO_PARENTS)).isInstanceOf(UnsupportedFormatException.class)
-        .hasMessageContaining("COWD");
+        .hasMessageContaining("VMFSSPARSE").hasMessageContaining("version 2");
   }
 
   @Test
