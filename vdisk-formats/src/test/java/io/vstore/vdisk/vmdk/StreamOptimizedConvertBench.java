@@ -2,6 +2,7 @@ package io.vstore.vdisk.vmdk;
 
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
+import io.vstore.vdisk.ImageConversion;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -20,7 +21,8 @@ import java.util.Map;
  * in order into the stream writer. Used by {@code bench/scripts/vmdk-stream-bench.sh} until the
  * generic convert lands; prints the elapsed seconds and the output size.
  *
- * <p>Usage: {@code StreamOptimizedConvertBench RAW OUT.vmdk}
+ * <p>Usage: {@code StreamOptimizedConvertBench RAW OUT.vmdk [generic]}; with {@code generic} the
+ * conversion goes through {@link ImageConversion#convert} (what {@code vstore image convert} runs).
  */
 public final class StreamOptimizedConvertBench {
   private static final int SEEK_DATA = 3;
@@ -35,6 +37,13 @@ public final class StreamOptimizedConvertBench {
     Path out = Path.of(args[1]);
     Files.deleteIfExists(out);
     long start = System.nanoTime();
+    if (args.length > 2 && args[2].equals("generic")) {
+      ImageConversion.Result r = ImageConversion.convert(raw, "raw", out, "vmdk",
+          new CreateOptions(Map.of("subformat", "streamOptimized"), null, null));
+      System.out.printf("vstore (image convert) seconds=%.2f bytes=%d written=%d%n", (System.nanoTime() - start) / 1e9,
+          Files.size(out), r.bytesWritten());
+      return;
+    }
     long size = Files.size(raw);
     long copied = 0;
     try (FileChannel in = FileChannel.open(raw, StandardOpenOption.READ);
