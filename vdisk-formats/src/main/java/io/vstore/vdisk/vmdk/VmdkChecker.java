@@ -43,6 +43,8 @@ final class VmdkChecker {
       for (ExtentData e : image.extents()) {
         if (e instanceof SparseExtent s) {
           checkSparse(s, corruptions, leaks);
+        } else if (e instanceof SeSparseExtent se) {
+          se.check(corruptions);
         } else if (e instanceof FlatExtent f && Files.size(f.file()) < f.size()) {
           // Shorter flat files read as zeros past their end (qemu does the same); worth reporting.
           leaks.add("vmdk: " + f.file() + ": flat extent file is " + Files.size(f.file()) + " bytes, extent is " + f.size());

@@ -181,6 +181,19 @@ final class VmdkImage implements DiskImage {
           throw e;
         }
       }
+      case SESPARSE -> {
+        if (!readOnly) {
+          throw new UnsupportedFormatException("unsupported vmdk: " + descriptorPath + ": SESparse extent \"" + line.fileName()
+              + "\" opens read-only only (no write support for SESparse)");
+        }
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+        try {
+          return SeSparseExtent.open(file, ch, bytes);
+        } catch (IOException | RuntimeException e) {
+          ch.close();
+          throw e;
+        }
+      }
       default -> throw new UnsupportedFormatException("unsupported vmdk: " + descriptorPath + ": extent type " + line.type()
           + " (\"" + line.fileName() + "\") is not supported");
     }

@@ -1,9 +1,9 @@
 /**
  * VMDK (VMware virtual disk) read and write: the text descriptor, hosted sparse extents
  * (monolithicSparse, twoGbMaxExtentSparse, streamOptimized), flat and zero extents, VMFS flat
- * descriptors (vmfs, vmfsThin), ESX VMFSSPARSE ("COWD") deltas (read-only), delta disks with
- * CID/parentCID checking, creation and consistency checking. SESparse extents are refused with
- * an {@link io.vstore.vdisk.UnsupportedFormatException} naming them.
+ * descriptors (vmfs, vmfsThin), ESX snapshot deltas in VMFSSPARSE ("COWD") and SESparse extents
+ * (both read-only, as in qemu), delta disks with CID/parentCID checking, creation and
+ * consistency checking.
  *
  * <p>What an interrupted write leaves behind, per subformat:
  *
