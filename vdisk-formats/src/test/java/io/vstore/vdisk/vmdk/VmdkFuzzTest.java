@@ -15,7 +15,7 @@ import java.nio.file.Path;
 
 /**
  * Fuzzes the VMDK parsers: the descriptor, the sparse header with its grain directory and
- * tables, and the streamOptimized markers and footer. Malformed input may only raise
+ * tables, the streamOptimized markers and footer, and SESparse headers and tables. Malformed input may only raise
  * IOException subclasses, never a runtime exception, a hang or a huge allocation. The seeds in
  * {@code VmdkFuzzTestInputs/} are tiny valid images ({@code make-fuzz-seeds.py}) and descriptors.
  */
@@ -53,6 +53,35 @@ class VmdkFuzzTest {
       assertThat(m.size() == 0 || m.type() == GrainMarker.TYPE_GRAIN).isTrue();
     }
     exercise(data);
+  }
+
+  @FuzzTest(maxDuration = "30s")
+  void seSparse(byte[] data) throws IOException {
+    Path dir = Files.createTempDirectory("vmdk-fuzz");
+    Path extent = dir.resolve("d-sesparse.vmdk");
+    Path descriptor = dir.resolve("d.vmdk");
+    try {
+      Files.write(extent, data);
+      Files.writeString(descriptor, "# Disk DescriptorFile\nversion=1\nCID=1\nparentCID=ffffffff\ncreateType=\"seSparse\"\n"
+          + "RW 64 SESPARSE \"d-sesparse.vmdk\"\n");
+      try (DiskImage d = VmdkTesting.FORMAT.open(descriptor, true, NO_PARENTS)) {
+        VmdkTesting.readAll(d);
+        for (Extent e : d.allocation(0, d.size())) {
+          assertThat(e.length()).isPositive();
+        }
+      } catch (IOException expected) {
+        // Malformed input: a checked, descriptive error is the required outcome.
+      }
+      try {
+        VmdkTesting.FORMAT.check(descriptor);
+      } catch (IOException expected) {
+        // Same.
+      }
+    } finally {
+      Files.deleteIfExists(extent);
+      Files.deleteIfExists(descriptor);
+      Files.deleteIfExists(dir);
+    }
   }
 
   private static void exercise(byte[] data) throws IOException {
