@@ -124,6 +124,22 @@ class VmdkCorruptionTest {
   }
 
   @Test
+  void grainWrittenWithoutItsTableEntryIsALeakNotCorruption() throws IOException {
+    // What a writer killed between the grain write and the table update leaves behind.
+    byte[] good = sample("monolithicSparse");
+    byte[] interrupted = Arrays.copyOf(good, good.length + 65536);
+    Arrays.fill(interrupted, good.length, interrupted.length, (byte) 0x5a);
+    CheckResult r = check("interrupted.vmdk", interrupted);
+    assertThat(r.corruptions()).isEmpty();
+    assertThat(r.leaks()).singleElement().asString().contains("1 grain(s)");
+    assertThat(r.exitCode()).isEqualTo(3);
+    try (DiskImage d = FORMAT.open(dir.resolve("interrupted.vmdk"), true, NO_PARENTS);
+        DiskImage original = FORMAT.open(dir.resolve("sample-monolithicSparse.vmdk"), true, NO_PARENTS)) {
+      assertThat(VmdkTesting.readAll(d)).isEqualTo(VmdkTesting.readAll(original));
+    }
+  }
+
+  @Test
   void grainDirectoryPastEndOfFileIsNamed() throws IOException {
     byte[] bad = sample("monolithicSparse");
     ByteBuffer.wrap(bad).order(ByteOrder.LITTLE_ENDIAN).putLong(56, 1L << 30);
