@@ -218,10 +218,10 @@ final class VmdkCreator {
   }
 
   private static void writeFlatExtent(Path file, long bytes) throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-      if (bytes > 0) {
-        ChannelIo.writeFully(ch, bytes - 1, ByteBuffer.allocate(1));
-      }
+    Files.createFile(file);
+    // setLength extends without writing: the whole extent starts as one hole.
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+      f.setLength(bytes);
     }
   }
 }
