@@ -35,10 +35,12 @@ import java.util.Map;
  * @param parentFileNameHint the parent's descriptor path, or null
  * @param extents the extents in guest order
  * @param ddb the disk database entries in file order
+ * @param otherKeys other header keys ({@code encoding}, {@code isNativeSnapshot}, ...) kept so a
+ *     rewritten descriptor loses nothing VMware wrote
  */
 record Descriptor(
     int version, long cid, long parentCid, String createType, String parentFileNameHint, List<ExtentLine> extents,
-    Map<String, String> ddb) {
+    Map<String, String> ddb, Map<String, String> otherKeys) {
 
   /** parentCID value meaning "no parent". */
   static final long NO_PARENT = 0xffffffffL;
@@ -52,6 +54,7 @@ record Descriptor(
   Descriptor {
     extents = List.copyOf(extents);
     ddb = Collections.unmodifiableMap(new LinkedHashMap<>(ddb));
+    otherKeys = Collections.unmodifiableMap(new LinkedHashMap<>(otherKeys));
   }
 
   /**
@@ -73,6 +76,7 @@ record Descriptor(
     String hint = null;
     List<ExtentLine> extents = new ArrayList<>();
     Map<String, String> ddb = new LinkedHashMap<>();
+    Map<String, String> other = new LinkedHashMap<>();
     for (String raw : text.split("\r?\n|\r")) {
       String line = raw.strip();
       if (line.isEmpty() || line.startsWith("#")) {
@@ -102,7 +106,7 @@ record Descriptor(
         case "parentCID" -> parentCid = parseLong(value, 16, source, key, 0xffffffffL);
         case "createType" -> createType = value;
         case "parentFileNameHint" -> hint = value;
-        default -> { } // encoding, isNativeSnapshot and vendor keys carry nothing we need
+        default -> other.put(key, value); // encoding, isNativeSnapshot, vendor keys: kept for rewriting
       }
     }
     if (createType == null) {
@@ -111,7 +115,8 @@ record Descriptor(
     if (extents.isEmpty()) {
       throw new CorruptImageException("bad vmdk: " + source + ": descriptor has no extent lines");
     }
-    return new Descriptor(version == null ? 1 : version, cid == null ? 0 : cid, parentCid, createType, hint, extents, ddb);
+    return new Descriptor(version == null ? 1 : version, cid == null ? 0 : cid, parentCid, createType, hint, extents, ddb,
+        other);
   }
 
   private static String abbreviate(String line) {
@@ -153,7 +158,7 @@ record Descriptor(
 
   /** Returns a copy with another content id. */
   Descriptor withCid(long newCid) {
-    return new Descriptor(version, newCid, parentCid, createType, parentFileNameHint, extents, ddb);
+    return new Descriptor(version, newCid, parentCid, createType, parentFileNameHint, extents, ddb, otherKeys);
   }
 
   /** Returns the descriptor text in the layout qemu and VMware write. */
@@ -163,6 +168,7 @@ record Descriptor(
     b.append("version=").append(version).append('\n');
     b.append("CID=").append(String.format("%08x", cid)).append('\n');
     b.append("parentCID=").append(String.format("%08x", parentCid)).append('\n');
+    otherKeys.forEach((k, v) -> b.append(k).append("=\"").append(v).append("\"\n"));
     b.append("createType=\"").append(createType).append("\"\n");
     if (parentFileNameHint != null) {
       b.append("parentFileNameHint=\"").append(parentFileNameHint).append("\"\n");

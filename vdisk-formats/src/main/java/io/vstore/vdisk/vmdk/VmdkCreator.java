@@ -105,7 +105,7 @@ final class VmdkCreator {
       switch (subformat) {
         case "monolithicSparse" -> {
           Descriptor d = new Descriptor(1, cid, parentCid, subformat, hint,
-              List.of(new ExtentLine(ExtentLine.Access.RW, sectors, ExtentLine.Type.SPARSE, name, 0)), ddb);
+              List.of(new ExtentLine(ExtentLine.Access.RW, sectors, ExtentLine.Type.SPARSE, name, 0)), ddb, Map.of());
           created.add(path);
           writeSparseExtent(path, sectors, d, zeroedGrain);
           image = VmdkImage.open(path, false, chain);
@@ -131,14 +131,14 @@ final class VmdkCreator {
             lines.add(new ExtentLine(ExtentLine.Access.RW, n, flat ? ExtentLine.Type.FLAT : ExtentLine.Type.SPARSE, file, 0));
             left -= n;
           }
-          Descriptor d = new Descriptor(1, cid, parentCid, subformat, hint, lines, ddb);
+          Descriptor d = new Descriptor(1, cid, parentCid, subformat, hint, lines, ddb, Map.of());
           created.add(path);
           Files.writeString(path, d.toText(), StandardCharsets.UTF_8, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
           image = VmdkImage.open(path, false, chain);
         }
         case "streamOptimized" -> {
           Descriptor d = new Descriptor(1, cid, parentCid, subformat, hint,
-              List.of(new ExtentLine(ExtentLine.Access.RW, sectors, ExtentLine.Type.SPARSE, name, 0)), ddb);
+              List.of(new ExtentLine(ExtentLine.Access.RW, sectors, ExtentLine.Type.SPARSE, name, 0)), ddb, Map.of());
           created.add(path);
           image = StreamOptimizedWriter.create(path, sectors, d);
         }

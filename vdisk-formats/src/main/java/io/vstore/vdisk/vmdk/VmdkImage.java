@@ -136,7 +136,7 @@ final class VmdkImage implements DiskImage {
       String type = cowd ? "vmfsSparse" : h.compressed() ? "streamOptimized" : "monolithicSparse";
       ExtentLine.Type kind = cowd ? ExtentLine.Type.VMFSSPARSE : ExtentLine.Type.SPARSE;
       return new Descriptor(1, 0, Descriptor.NO_PARENT, type, null,
-          List.of(new ExtentLine(ExtentLine.Access.RW, h.capacity(), kind, path.getFileName().toString(), 0)), Map.of());
+          List.of(new ExtentLine(ExtentLine.Access.RW, h.capacity(), kind, path.getFileName().toString(), 0)), Map.of(), Map.of());
     }
     long fileSize = ch.size();
     if (len > Descriptor.MAX_SIZE / SECTOR || off > fileSize / SECTOR || (off + len) * SECTOR > fileSize) {

@@ -58,6 +58,29 @@ class VmdkCorpusTest {
   }
 
   @Test
+  void writingToAVmwareImageChangesOnlyTheCidOfItsDescriptor(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+    Path p = tmp.resolve("vmware.vmdk");
+    Files.copy(VmdkTesting.corpus().resolve("disks/vmdk-rs/monolithicSparse.vmdk"), p);
+    p.toFile().setWritable(true);
+    Descriptor before;
+    try (DiskImage image = VmdkTesting.FORMAT.open(p, false, VmdkTesting.chain())) {
+      before = ((VmdkImage) image).descriptor();
+      image.write(12345, ByteBuffer.wrap(new byte[] {1, 2, 3}));
+    }
+    try (DiskImage image = VmdkTesting.open(p)) {
+      Descriptor after = ((VmdkImage) image).descriptor();
+      assertThat(after.cid()).isNotEqualTo(before.cid());
+      assertThat(after.withCid(before.cid())).isEqualTo(before);
+      assertThat(after.otherKeys()).containsEntry("isNativeSnapshot", "no");
+      assertThat(after.ddb()).containsEntry("ddb.uuid", "60 00 C2 9f 48 66 ae a5-2f 18 d3 03 0b a9 14 ff");
+      byte[] got = new byte[3];
+      image.read(12345, ByteBuffer.wrap(got));
+      assertThat(got).containsExactly(1, 2, 3);
+    }
+    assertThat(VmdkTesting.run("qemu-img", "check", "-f", "vmdk", p.toString()).stdout()).contains("No errors");
+  }
+
+  @Test
   void afl9IsRejectedWithoutALargeAllocation() {
     Path p = VmdkTesting.corpus().resolve("disks/qemu-samples/afl9.vmdk");
     assertThatThrownBy(() -> VmdkTesting.open(p)).isInstanceOf(CorruptImageException.class)
