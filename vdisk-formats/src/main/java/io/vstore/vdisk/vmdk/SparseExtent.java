@@ -41,7 +41,10 @@ final class SparseExtent implements ExtentData {
   private final int[] rgd; // null without a redundant directory
   private final AtomicReferenceArray<int[]> tables;
   private final AtomicReferenceArray<int[]> redundantTables;
+  /** Largest directory whose tables are scanned for reusable space before the first change. */
+  static final int MAX_SCANNED_TABLES = 1 << 14;
   private final TreeSet<Long> freeGrains = new TreeSet<>(); // guarded by the image's write lock
+  private boolean freeScanned; // guarded by the image's write lock
   private long fileSize; // guarded by the image's write lock for writes
   private volatile CachedGrain cached; // last inflated grain of a compressed extent
 
@@ -377,9 +380,66 @@ final class SparseExtent implements ExtentData {
     }
   }
 
+  /**
+   * Finds grain-sized space past the metadata that no table references (left by discards in
+   * earlier sessions or by an interrupted writer) so new grains reuse it. Runs once, before the
+   * first change: slots found here are gaps between referenced ranges, and slots freed later are
+   * whole former grains, so no two free slots can overlap.
+   */
+  private void scanFreeGrains() throws IOException {
+    freeScanned = true;
+    if (gd.length > MAX_SCANNED_TABLES) {
+      return; // too many tables to read for a convenience: such space stays a leak
+    }
+    long gtSectors = ((long) gtes * 4 + SECTOR - 1) / SECTOR;
+    long gdSectors = ((long) gd.length * 4 + SECTOR - 1) / SECTOR;
+    java.util.List<long[]> used = new java.util.ArrayList<>();
+    long start = Math.max(header.overhead(), 1);
+    start = Math.max(start, header.gdOffset() + gdSectors);
+    start = Math.max(start, header.descriptorOffset() + header.descriptorSize());
+    if (rgd != null) {
+      start = Math.max(start, header.rgdOffset() + gdSectors);
+    }
+    for (int i = 0; i < gd.length; i++) {
+      addTable(used, gd[i], gtSectors, table(i));
+      if (rgd != null) {
+        addTable(used, rgd[i], gtSectors, redundantTable(i));
+      }
+    }
+    used.sort((a, b) -> Long.compare(a[0], b[0]));
+    long cursor = start;
+    long end = fileSize / SECTOR;
+    for (long[] r : used) {
+      for (long slot = cursor; slot + header.grainSize() <= Math.min(r[0], end); slot += header.grainSize()) {
+        freeGrains.add(slot);
+      }
+      cursor = Math.max(cursor, r[1]);
+    }
+    for (long slot = cursor; slot + header.grainSize() <= end; slot += header.grainSize()) {
+      freeGrains.add(slot);
+    }
+  }
+
+  private void addTable(java.util.List<long[]> used, int tableSector, long gtSectors, int[] t) {
+    if (t == null) {
+      return;
+    }
+    long at = Integer.toUnsignedLong(tableSector);
+    used.add(new long[] {at, at + gtSectors});
+    for (int e : t) {
+      long gte = Integer.toUnsignedLong(e);
+      if (kindOf(gte) == Extent.Kind.DATA) {
+        used.add(new long[] {gte, gte + header.grainSize()});
+      }
+    }
+  }
+
   @Override
   public void write(long offset, ByteBuffer src, Underlay under) throws IOException {
     checkWritable();
+    if (!freeScanned) {
+      scanFreeGrains();
+    }
     while (src.hasRemaining()) {
       long grain = offset / grainBytes;
       int in = (int) (offset % grainBytes);
@@ -464,6 +524,9 @@ final class SparseExtent implements ExtentData {
   @Override
   public void zero(long offset, long length, boolean hasParent, Underlay under) throws IOException {
     checkWritable();
+    if (!freeScanned) {
+      scanFreeGrains();
+    }
     long end = offset + length;
     while (offset < end) {
       long grain = offset / grainBytes;

@@ -205,6 +205,37 @@ class VmdkSubformatTest {
   }
 
   @Test
+  void spaceFreedInAnEarlierSessionIsReused() throws Exception {
+    Path p = dir.resolve("reuse.vmdk");
+    byte[] data = new byte[8 << 20];
+    new Random(10).nextBytes(data);
+    try (DiskImage d = create("reuse.vmdk", 32L << 20, Map.of())) {
+      d.write(0, ByteBuffer.wrap(data));
+    }
+    long full = Files.size(p);
+    try (DiskImage d = FORMAT.open(p, false, chain())) {
+      d.discard(1 << 20, 4 << 20);
+    }
+    assertThat(FORMAT.check(p).leaks()).singleElement().asString().contains("64 grain(s)");
+    try (DiskImage d = FORMAT.open(p, false, chain())) {
+      d.write(16L << 20, ByteBuffer.wrap(data, 0, 3 << 20));
+      VmdkTesting.assertSameBytes(VmdkTesting.readAll(d), expectedAfterReuse(data), "after reuse");
+    }
+    assertThat(Files.size(p)).isEqualTo(full);
+    assertThat(FORMAT.check(p).leaks()).singleElement().asString().contains("16 grain(s)");
+    assertThat(run("qemu-img", "check", "-f", "vmdk", p.toString()).stdout()).contains("No errors");
+    VmdkTesting.assertSameBytes(qemuRaw(p, dir), expectedAfterReuse(data), "qemu after reuse");
+  }
+
+  private static byte[] expectedAfterReuse(byte[] data) {
+    byte[] expected = new byte[32 << 20];
+    System.arraycopy(data, 0, expected, 0, data.length);
+    Arrays.fill(expected, 1 << 20, 5 << 20, (byte) 0);
+    System.arraycopy(data, 0, expected, 16 << 20, 3 << 20);
+    return expected;
+  }
+
+  @Test
   void infoDescribesTheImage() throws Exception {
     try (DiskImage d = create("i.vmdk", 5L << 20, Map.of("subformat", "twoGbMaxExtentSparse", "adapter_type", "buslogic"))) {
       ImageInfo info = d.info();
