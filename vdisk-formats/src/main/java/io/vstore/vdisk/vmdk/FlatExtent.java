@@ -26,6 +26,7 @@ final class FlatExtent implements ExtentData {
   private final boolean writable;
   private final DiskImage rawView; // null when the extent is not the whole file or raw is unavailable
 
+  /** Wraps {@code channel}; the extent is {@code size} bytes from {@code start} of {@code file}. */
   FlatExtent(Path file, FileChannel channel, long start, long size, boolean writable) throws IOException {
     this.file = file;
     this.channel = channel;

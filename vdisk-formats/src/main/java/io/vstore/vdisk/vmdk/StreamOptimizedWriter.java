@@ -126,7 +126,7 @@ final class StreamOptimizedWriter implements DiskImage {
   }
 
   @Override
-  public boolean sequentialWritesOnly() {
+  public synchronized boolean sequentialWritesOnly() {
     return !closed;
   }
 
@@ -386,7 +386,7 @@ final class StreamOptimizedWriter implements DiskImage {
   }
 
   @Override
-  public ImageInfo info() throws IOException {
+  public synchronized ImageInfo info() throws IOException {
     Map<String, Object> details = new LinkedHashMap<>();
     details.put("cid", descriptor.cid());
     details.put("parentCid", descriptor.parentCid());

@@ -10,6 +10,7 @@ final class ZeroExtent implements ExtentData {
   private final long size;
   private final String name;
 
+  /** Makes a zero extent of {@code size} bytes named {@code name} in errors. */
   ZeroExtent(long size, String name) {
     this.size = size;
     this.name = name;
