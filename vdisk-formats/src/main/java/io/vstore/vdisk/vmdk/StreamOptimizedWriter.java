@@ -67,14 +67,21 @@ final class StreamOptimizedWriter implements DiskImage {
   private final ArrayDeque<Pending> inflight = new ArrayDeque<>();
   private final int[][] tables;
   private final ByteBuffer out = ByteBuffer.allocateDirect(OUT_BUFFER);
+  // Grain buffers go round between the writing thread and the compressors instead of being
+  // allocated (and zeroed) per grain: at 64 KiB a grain, that churn would cost more than deflate.
+  private final ArrayDeque<byte[]> spare = new ArrayDeque<>(); // guarded by this
   private long outPos; // file offset of out's first byte
   private byte[] current;
   private long currentGrain = -1;
   private long watermark;
   private boolean closed;
 
-  private record Pending(long grain, Future<byte[]> data) {}
+  private record Pending(long grain, byte[] input, Future<byte[]> data) {}
 
+  private static final byte[] ZERO_GRAIN = new byte[GRAIN];
+  /** Per-compressor output buffer, large enough for any deflate of one grain plus its marker. */
+  private static final ThreadLocal<byte[]> SCRATCH =
+      ThreadLocal.withInitial(() -> new byte[GrainMarker.GRAIN_HEADER + GRAIN + GRAIN / 8 + 1024]);
   private static final ThreadLocal<Deflater[]> DEFLATERS = ThreadLocal.withInitial(
       () -> new Deflater[] {new Deflater(Deflater.BEST_SPEED), new Deflater(LEVEL), new Deflater(Deflater.NO_COMPRESSION)});
 
@@ -175,7 +182,7 @@ final class StreamOptimizedWriter implements DiskImage {
       if (grain != currentGrain) {
         emitCurrent();
         currentGrain = grain;
-        current = new byte[GRAIN];
+        current = takeBuffer();
       }
       src.get(current, in, n);
       offset += n;
@@ -197,6 +204,16 @@ final class StreamOptimizedWriter implements DiskImage {
     writeZeroes(offset, length, true);
   }
 
+  /** Returns a zeroed grain buffer, reusing one whose grain is already written. */
+  private byte[] takeBuffer() {
+    byte[] b = spare.poll();
+    if (b == null) {
+      return new byte[GRAIN];
+    }
+    java.util.Arrays.fill(b, (byte) 0);
+    return b;
+  }
+
   private void emitCurrent() throws IOException {
     if (currentGrain < 0) {
       return;
@@ -205,7 +222,7 @@ final class StreamOptimizedWriter implements DiskImage {
     long grain = currentGrain;
     current = null;
     currentGrain = -1;
-    inflight.add(new Pending(grain, pool.submit(() -> compress(grain, data))));
+    inflight.add(new Pending(grain, data, pool.submit(() -> compress(grain, data))));
     while (inflight.size() >= maxInflight || (!inflight.isEmpty() && inflight.peek().data().isDone())) {
       append(inflight.poll());
     }
@@ -217,8 +234,8 @@ final class StreamOptimizedWriter implements DiskImage {
       return null;
     }
     Deflater[] d = DEFLATERS.get();
-    Deflater deflater = incompressible(d[0], data) ? d[2] : d[1];
-    byte[] buf = new byte[GrainMarker.GRAIN_HEADER + GRAIN + GRAIN / 8 + 1024];
+    byte[] buf = SCRATCH.get();
+    Deflater deflater = incompressible(d[0], data, buf) ? d[2] : d[1];
     deflater.reset();
     deflater.setInput(data);
     deflater.finish();
@@ -235,13 +252,12 @@ final class StreamOptimizedWriter implements DiskImage {
     return result;
   }
 
-  private static boolean incompressible(Deflater fast, byte[] data) {
-    byte[] scratch = new byte[SAMPLE + 256];
+  private static boolean incompressible(Deflater fast, byte[] data, byte[] scratch) {
     for (int at : new int[] {0, data.length / 2}) {
       fast.reset();
       fast.setInput(data, at, SAMPLE);
       fast.finish();
-      int n = fast.deflate(scratch);
+      int n = fast.deflate(scratch, 0, SAMPLE + 256);
       if (!fast.finished() || n < SAMPLE * INCOMPRESSIBLE) {
         return false;
       }
@@ -250,13 +266,7 @@ final class StreamOptimizedWriter implements DiskImage {
   }
 
   private static boolean isZero(byte[] data) {
-    ByteBuffer b = ByteBuffer.wrap(data);
-    while (b.remaining() >= 8) {
-      if (b.getLong() != 0) {
-        return false;
-      }
-    }
-    return true;
+    return java.util.Arrays.mismatch(data, ZERO_GRAIN) < 0;
   }
 
   private void append(Pending p) throws IOException {
@@ -268,6 +278,9 @@ final class StreamOptimizedWriter implements DiskImage {
       throw new InterruptedIOException(this + ": interrupted while compressing");
     } catch (ExecutionException e) {
       throw new IOException(this + ": compressing grain " + p.grain() + " failed", e.getCause());
+    }
+    if (spare.size() < maxInflight + 2) {
+      spare.push(p.input());
     }
     if (data == null) {
       return;
