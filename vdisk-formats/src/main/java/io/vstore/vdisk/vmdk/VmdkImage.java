@@ -1,0 +1,565 @@
+package io.vstore.vdisk.vmdk;
+
+import io.vstore.blockstore.AlreadyClosedException;
+import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.OutOfRangeException;
+import io.vstore.blockstore.ReadOnlyDeviceException;
+import io.vstore.vdisk.CorruptImageException;
+import io.vstore.vdisk.DiskImage;
+import io.vstore.vdisk.ImageChainOpener;
+import io.vstore.vdisk.ImageInfo;
+import io.vstore.vdisk.UnsupportedFormatException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * An open VMDK: its descriptor, its extents laid end to end, and its parent for delta disks.
+ * Unallocated grains read through to the parent; writes to them copy the rest of the grain from
+ * the parent first. The first write after opening gives the image a new CID, as VMware and qemu
+ * do, so children made from this image can tell it changed.
+ */
+final class VmdkImage implements DiskImage {
+  private static final int SECTOR = 512;
+
+  private final Path path;
+  private final boolean embedded;
+  private final List<ExtentData> extents;
+  private final long[] starts;
+  private final long size;
+  private final DiskImage parent;
+  private final boolean readOnly;
+  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private Descriptor descriptor; // guarded by lock (write)
+  private boolean cidUpdated; // guarded by lock (write)
+  private boolean closed; // guarded by lock (write)
+
+  private VmdkImage(Path path, Descriptor descriptor, boolean embedded, List<ExtentData> extents, DiskImage parent, boolean readOnly) {
+    this.path = path;
+    this.descriptor = descriptor;
+    this.embedded = embedded;
+    this.extents = List.copyOf(extents);
+    this.starts = new long[extents.size() + 1];
+    for (int i = 0; i < extents.size(); i++) {
+      starts[i + 1] = starts[i] + extents.get(i).size();
+    }
+    this.size = starts[extents.size()];
+    this.parent = parent;
+    this.readOnly = readOnly;
+  }
+
+  /** Opens {@code path}: a text descriptor, or a sparse extent with or without an embedded one. */
+  static VmdkImage open(Path path, boolean readOnly, ImageChainOpener chain) throws IOException {
+    return open(path, readOnly, chain, true);
+  }
+
+  /** Opens {@code path}, without its parent when {@code withParent} is false (for check). */
+  static VmdkImage open(Path path, boolean readOnly, ImageChainOpener chain, boolean withParent) throws IOException {
+    List<ExtentData> opened = new ArrayList<>();
+    boolean success = false;
+    try {
+      Descriptor d;
+      boolean embedded;
+      boolean cowd;
+      try (FileChannel probe = FileChannel.open(path, StandardOpenOption.READ)) {
+        ByteBuffer head = ByteBuffer.allocate((int) Math.min(SECTOR, probe.size()));
+        ChannelIo.readPadded(probe, 0, head);
+        head.flip();
+        cowd = CowdHeader.hasMagic(head);
+        embedded = SparseHeader.hasMagic(head) || cowd;
+        if (embedded) {
+          d = null;
+        } else {
+          d = readTextDescriptor(path, probe);
+        }
+      }
+      if (embedded) {
+        FileChannel ch = FileChannel.open(path, channelOptions(readOnly));
+        SparseExtent sparse;
+        try {
+          SparseHeader h = SparseExtent.readHeader(path, ch);
+          d = readEmbedded(path, ch, h, cowd);
+          sparse = SparseExtent.open(path, ch, !readOnly && !cowd, h.capacity() * SECTOR);
+        } catch (IOException | RuntimeException e) {
+          ch.close();
+          throw e;
+        }
+        opened.add(sparse);
+      } else {
+        for (ExtentLine line : d.extents()) {
+          opened.add(openExtent(path, line, readOnly));
+        }
+      }
+      DiskImage parent = withParent && d.hasParent() ? openParent(path, d, chain) : null;
+      VmdkImage image = new VmdkImage(path, d, embedded, opened, parent, readOnly);
+      success = true;
+      return image;
+    } finally {
+      if (!success) {
+        for (ExtentData e : opened) {
+          e.close();
+        }
+      }
+    }
+  }
+
+  private static StandardOpenOption[] channelOptions(boolean readOnly) {
+    return readOnly ? new StandardOpenOption[] {StandardOpenOption.READ}
+        : new StandardOpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE};
+  }
+
+  private static Descriptor readTextDescriptor(Path path, FileChannel ch) throws IOException {
+    long n = ch.size();
+    if (n > Descriptor.MAX_SIZE) {
+      throw new UnsupportedFormatException("not a vmdk: " + path + ": no sparse magic and too large (" + n + " bytes) for a descriptor");
+    }
+    ByteBuffer b = ByteBuffer.allocate((int) n);
+    ChannelIo.readFully(ch, 0, b, path + ": descriptor");
+    return Descriptor.parse(new String(b.array(), StandardCharsets.UTF_8), path.toString());
+  }
+
+  private static Descriptor readEmbedded(Path path, FileChannel ch, SparseHeader h, boolean cowd) throws IOException {
+    long off = h.descriptorOffset();
+    long len = h.descriptorSize();
+    if (off == 0 || len == 0) {
+      // A bare extent (as in twoGbMaxExtentSparse, or a VMFS delta) opened alone: describe it as one extent.
+      String type = cowd ? "vmfsSparse" : h.compressed() ? "streamOptimized" : "monolithicSparse";
+      ExtentLine.Type kind = cowd ? ExtentLine.Type.VMFSSPARSE : ExtentLine.Type.SPARSE;
+      return new Descriptor(1, 0, Descriptor.NO_PARENT, type, null,
+          List.of(new ExtentLine(ExtentLine.Access.RW, h.capacity(), kind, path.getFileName().toString(), 0)), Map.of(), Map.of());
+    }
+    long fileSize = ch.size();
+    if (len > Descriptor.MAX_SIZE / SECTOR || off > fileSize / SECTOR || (off + len) * SECTOR > fileSize) {
+      throw new CorruptImageException("bad vmdk: " + path + ": embedded descriptor at sector " + off + " (" + len
+          + " sectors) lies outside the file (size " + fileSize + ")");
+    }
+    ByteBuffer b = ByteBuffer.allocate((int) (len * SECTOR));
+    ChannelIo.readFully(ch, off * SECTOR, b, path + ": embedded descriptor");
+    Descriptor d = Descriptor.parse(new String(b.array(), StandardCharsets.UTF_8), path + " (embedded descriptor)");
+    if (d.extents().size() != 1 || d.extents().getFirst().type() != ExtentLine.Type.SPARSE && !cowd) {
+      throw new CorruptImageException("bad vmdk: " + path + ": embedded descriptor must describe one SPARSE extent, found "
+          + d.extents().size() + " extent(s)");
+    }
+    return d;
+  }
+
+  private static ExtentData openExtent(Path descriptorPath, ExtentLine line, boolean readOnly) throws IOException {
+    long bytes = line.sectors() * SECTOR;
+    String name = descriptorPath + " extent \"" + line.fileName() + "\"";
+    if (line.type() == ExtentLine.Type.ZERO) {
+      return new ZeroExtent(bytes, name);
+    }
+    Path file = resolve(descriptorPath, line.fileName());
+    if (line.access() == ExtentLine.Access.NOACCESS) {
+      throw new UnsupportedFormatException("unsupported vmdk: " + descriptorPath + ": extent \"" + line.fileName()
+          + "\" is NOACCESS");
+    }
+    boolean ro = readOnly || line.access() != ExtentLine.Access.RW;
+    switch (line.type()) {
+      case FLAT, VMFS -> {
+        FileChannel ch = FileChannel.open(file, channelOptions(ro));
+        return new FlatExtent(file, ch, line.offset() * SECTOR, bytes, !ro);
+      }
+      case SPARSE, VMFSSPARSE -> {
+        // VMFSSPARSE (COWD) deltas are read-only here: vstore writes hosted sparse deltas instead.
+        boolean writable = !ro && line.type() == ExtentLine.Type.SPARSE;
+        FileChannel ch = FileChannel.open(file, channelOptions(!writable));
+        try {
+          return SparseExtent.open(file, ch, writable, bytes);
+        } catch (IOException | RuntimeException e) {
+          ch.close();
+          throw e;
+        }
+      }
+      case SESPARSE -> {
+        if (!readOnly) {
+          throw new UnsupportedFormatException("unsupported vmdk: " + descriptorPath + ": SESparse extent \"" + line.fileName()
+              + "\" opens read-only only (no write support for SESparse)");
+        }
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+        try {
+          return SeSparseExtent.open(file, ch, bytes);
+        } catch (IOException | RuntimeException e) {
+          ch.close();
+          throw e;
+        }
+      }
+      default -> throw new UnsupportedFormatException("unsupported vmdk: " + descriptorPath + ": extent type " + line.type()
+          + " (\"" + line.fileName() + "\") is not supported");
+    }
+  }
+
+  private static Path resolve(Path descriptorPath, String name) {
+    Path p = Path.of(name);
+    Path dir = descriptorPath.toAbsolutePath().getParent();
+    return p.isAbsolute() || dir == null ? p : dir.resolve(p);
+  }
+
+  private static DiskImage openParent(Path path, Descriptor d, ImageChainOpener chain) throws IOException {
+    if (d.parentFileNameHint() == null) {
+      throw new CorruptImageException("bad vmdk: " + path + ": parentCID " + String.format("%08x", d.parentCid())
+          + " but no parentFileNameHint");
+    }
+    if (chain == null) {
+      throw new UnsupportedFormatException("unsupported vmdk: " + path + ": delta disk opened without a chain opener");
+    }
+    Path parentPath = resolve(path, d.parentFileNameHint());
+    DiskImage parent = chain.openBacking(parentPath, "vmdk");
+    try {
+      Object cid = parent.info().details().get("cid");
+      if (cid instanceof Long parentCid && parentCid != d.parentCid()) {
+        throw new CorruptImageException("bad vmdk: " + path + ": parentCID " + String.format("%08x", d.parentCid())
+            + " does not match the CID " + String.format("%08x", parentCid) + " of parent " + parentPath
+            + " (the parent changed after this delta disk was made)");
+      }
+      return parent;
+    } catch (IOException | RuntimeException e) {
+      parent.close();
+      throw e;
+    }
+  }
+
+  /** Returns the descriptor in effect. */
+  Descriptor descriptor() {
+    lock.readLock().lock();
+    try {
+      return descriptor;
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /** Returns the extents in guest order. */
+  List<ExtentData> extents() {
+    return extents;
+  }
+
+  @Override
+  public Path path() {
+    return path;
+  }
+
+  @Override
+  public long size() {
+    return size;
+  }
+
+  @Override
+  public boolean isReadOnly() {
+    return readOnly;
+  }
+
+  @Override
+  public Optional<DiskImage> backing() {
+    return Optional.ofNullable(parent);
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new AlreadyClosedException(this);
+    }
+  }
+
+  private int extentAt(long offset) {
+    int lo = 0;
+    int hi = extents.size() - 1;
+    while (lo < hi) {
+      int mid = (lo + hi + 1) >>> 1;
+      if (starts[mid] <= offset) {
+        lo = mid;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return lo;
+  }
+
+  @Override
+  public void read(long offset, ByteBuffer dst) throws IOException {
+    OutOfRangeException.check(this, offset, dst.remaining());
+    lock.readLock().lock();
+    try {
+      checkOpen();
+      long pos = offset;
+      while (dst.hasRemaining()) {
+        int i = extentAt(pos);
+        ExtentData e = extents.get(i);
+        long in = pos - starts[i];
+        long max = Math.min(dst.remaining(), e.size() - in);
+        ExtentData.Run run = e.run(in, max);
+        int n = (int) run.length();
+        ByteBuffer part = dst.slice(dst.position(), n);
+        switch (run.kind()) {
+          case DATA -> e.readData(in, part);
+          case ZERO -> ChannelIo.zero(part);
+          case HOLE -> readBeneath(pos, part);
+        }
+        dst.position(dst.position() + n);
+        pos += n;
+      }
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /** Reads what lies beneath this image at {@code offset}: the parent's bytes, zeros past its end. */
+  private void readBeneath(long offset, ByteBuffer dst) throws IOException {
+    if (parent == null) {
+      ChannelIo.zero(dst);
+      return;
+    }
+    long fromParent = Math.max(0, Math.min(dst.remaining(), parent.size() - offset));
+    if (fromParent > 0) {
+      parent.read(offset, dst.slice(dst.position(), (int) fromParent));
+    }
+    ChannelIo.zero(dst.position(dst.position() + (int) fromParent));
+  }
+
+  private void checkWritable() throws ReadOnlyDeviceException {
+    if (readOnly) {
+      throw new ReadOnlyDeviceException(this);
+    }
+  }
+
+  @Override
+  public void write(long offset, ByteBuffer src) throws IOException {
+    OutOfRangeException.check(this, offset, src.remaining());
+    checkWritable();
+    lock.writeLock().lock();
+    try {
+      checkOpen();
+      touchCid();
+      long pos = offset;
+      while (src.hasRemaining()) {
+        int i = extentAt(pos);
+        ExtentData e = extents.get(i);
+        long in = pos - starts[i];
+        int n = (int) Math.min(src.remaining(), e.size() - in);
+        long base = starts[i];
+        e.write(in, src.slice(src.position(), n), (o, d) -> readBeneath(base + o, d));
+        src.position(src.position() + n);
+        pos += n;
+      }
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  @Override
+  public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
+    OutOfRangeException.check(this, offset, length);
+    checkWritable();
+    lock.writeLock().lock();
+    try {
+      checkOpen();
+      touchCid();
+      long pos = offset;
+      long end = offset + length;
+      while (pos < end) {
+        int i = extentAt(pos);
+        ExtentData e = extents.get(i);
+        long in = pos - starts[i];
+        long n = Math.min(end - pos, e.size() - in);
+        long base = starts[i];
+        e.zero(in, n, parent != null, (o, d) -> readBeneath(base + o, d));
+        pos += n;
+      }
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  @Override
+  public void discard(long offset, long length) throws IOException {
+    writeZeroes(offset, length, true);
+  }
+
+  /** Gives the image a new CID on its first change, rewriting the descriptor. */
+  private void touchCid() throws IOException {
+    if (cidUpdated) {
+      return;
+    }
+    long cid;
+    do {
+      cid = VmdkCreator.newCid();
+    } while (cid == descriptor.cid());
+    Descriptor next = descriptor.withCid(cid);
+    writeDescriptor(next);
+    descriptor = next;
+    cidUpdated = true;
+  }
+
+  private void writeDescriptor(Descriptor d) throws IOException {
+    byte[] text = d.toText().getBytes(StandardCharsets.UTF_8);
+    if (embedded) {
+      SparseExtent s = (SparseExtent) extents.getFirst();
+      SparseHeader h = s.header();
+      long room = h.descriptorSize() * SECTOR;
+      if (h.descriptorOffset() == 0 || room == 0) {
+        return; // a bare extent carries no descriptor to update
+      }
+      if (text.length > room) {
+        throw new IOException("vmdk: " + path + ": descriptor (" + text.length + " bytes) no longer fits the embedded space of " + room);
+      }
+      ByteBuffer b = ByteBuffer.allocate((int) room);
+      b.put(text).clear();
+      ChannelIo.writeFully(s.channel(), h.descriptorOffset() * SECTOR, b);
+    } else {
+      Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
+      Files.write(tmp, text);
+      Files.move(tmp, path, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+  }
+
+  @Override
+  public List<Extent> allocation(long offset, long length) throws IOException {
+    OutOfRangeException.check(this, offset, length);
+    lock.readLock().lock();
+    try {
+      checkOpen();
+      List<Extent> out = new ArrayList<>();
+      long pos = offset;
+      long end = offset + length;
+      while (pos < end) {
+        int i = extentAt(pos);
+        ExtentData e = extents.get(i);
+        long in = pos - starts[i];
+        long max = Math.min(end - pos, e.size() - in);
+        ExtentData.Run run = e.run(in, max);
+        if (run.kind() == Extent.Kind.HOLE && parent != null) {
+          long fromParent = Math.max(0, Math.min(run.length(), parent.size() - pos));
+          if (fromParent > 0) {
+            for (Extent pe : parent.allocation(pos, fromParent)) {
+              add(out, pe.offset(), pe.length(), pe.kind());
+            }
+          }
+          if (fromParent < run.length()) {
+            add(out, pos + fromParent, run.length() - fromParent, Extent.Kind.HOLE);
+          }
+        } else {
+          add(out, pos, run.length(), run.kind());
+        }
+        pos += run.length();
+      }
+      return out;
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  private static void add(List<Extent> out, long offset, long length, Extent.Kind kind) {
+    if (!out.isEmpty() && out.getLast().kind() == kind) {
+      Extent last = out.removeLast();
+      out.add(new Extent(last.offset(), last.length() + length, kind));
+    } else {
+      out.add(new Extent(offset, length, kind));
+    }
+  }
+
+  @Override
+  public void flush() throws IOException {
+    lock.readLock().lock();
+    try {
+      checkOpen();
+      if (!readOnly) {
+        for (ExtentData e : extents) {
+          e.flush();
+        }
+      }
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  @Override
+  public ImageInfo info() throws IOException {
+    Descriptor d = descriptor();
+    long allocated = 0;
+    List<String> files = new ArrayList<>();
+    long grain = 0;
+    for (ExtentData e : extents) {
+      if (e.file() != null) {
+        files.add(e.file().toString());
+        allocated += allocatedBytes(e.file());
+      }
+      if (e instanceof SparseExtent s && grain == 0) {
+        grain = s.grainBytes();
+      }
+    }
+    if (!embedded) {
+      allocated += Files.size(path);
+    }
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("cid", d.cid());
+    details.put("parentCid", d.parentCid());
+    details.put("createType", d.createType());
+    d.ddb().forEach(details::put);
+    return new ImageInfo(path.toString(), "vmdk", d.createType(), size, allocated, grain, d.parentFileNameHint(), files, details);
+  }
+
+  private static long allocatedBytes(Path file) throws IOException {
+    try {
+      Object blocks = Files.getAttribute(file, "unix:blocks");
+      return ((Number) blocks).longValue() * 512;
+    } catch (UnsupportedOperationException | IllegalArgumentException e) {
+      return Files.size(file);
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    lock.writeLock().lock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      IOException failure = null;
+      for (ExtentData e : extents) {
+        try {
+          if (!readOnly) {
+            e.flush();
+          }
+          e.close();
+        } catch (IOException ex) {
+          if (failure == null) {
+            failure = ex;
+          } else {
+            failure.addSuppressed(ex);
+          }
+        }
+      }
+      if (parent != null) {
+        try {
+          parent.close();
+        } catch (IOException ex) {
+          if (failure == null) {
+            failure = ex;
+          } else {
+            failure.addSuppressed(ex);
+          }
+        }
+      }
+      if (failure != null) {
+        throw failure;
+      }
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "vmdk " + path;
+  }
+}
