@@ -90,8 +90,22 @@ final class Capacity {
         + " more; delete volumes or raise the capacity");
   }
 
+  private volatile long evaluatedAt = -1;
+
+  /**
+   * Recomputes the alarms when usage moved by more than 1/1000 of the limit since the last time:
+   * the write path calls this on every allocation and must not contend on the lock.
+   */
+  void evaluateIfMoved() {
+    long used = segments.totalBytes();
+    if (Math.abs(used - evaluatedAt) * 1000 >= Math.max(1, limit())) {
+      evaluate();
+    }
+  }
+
   /** Recomputes the alarm level, raising or clearing alarms and logging every change. */
   synchronized void evaluate() {
+    evaluatedAt = segments.totalBytes();
     long limit = Math.max(1, limit());
     double percent = 100.0 * segments.totalBytes() / limit;
     Alarm.Level now = percent >= descriptor.criticalPercent() ? Alarm.Level.CRITICAL

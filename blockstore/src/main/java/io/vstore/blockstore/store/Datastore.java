@@ -275,7 +275,7 @@ public final class Datastore implements Closeable {
       }
     }
     RecordKey key = segments.reserve(bytes);
-    capacity.evaluate();
+    capacity.evaluateIfMoved();
     return key;
   }
 
