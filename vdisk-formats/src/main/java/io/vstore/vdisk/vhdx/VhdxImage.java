@@ -443,7 +443,13 @@ final class VhdxImage implements DiskImage {
           bitmap = bitmap(block / chunkRatio);
         }
         switch (state(entry)) {
-          case FULLY_PRESENT -> out.add(pos, n, Extent.Kind.DATA);
+          case FULLY_PRESENT -> {
+            if (metadata.leaveBlocksAllocated()) {
+              allocationByContent(offset(entry) + inBlock, pos, n, out);
+            } else {
+              out.add(pos, n, Extent.Kind.DATA);
+            }
+          }
           case ZERO -> out.add(pos, n, Extent.Kind.ZERO);
           case PARTIALLY_PRESENT -> {
             long firstSector = (block % chunkRatio) * (blockSize / sectorSize);
@@ -479,6 +485,25 @@ final class VhdxImage implements DiskImage {
       pos += n;
     }
     return out.toList();
+  }
+
+  /**
+   * Describes a block of a fixed disk, where every block stays allocated: runs of zeros show as
+   * ZERO so that copies can skip them; this costs a read of the range.
+   */
+  private void allocationByContent(long fileOffset, long guestOffset, long length, ExtentList out) throws IOException {
+    int chunk = ZEROS.length;
+    ByteBuffer buf = ByteBuffer.allocate(chunk);
+    for (long done = 0; done < length; ) {
+      long g = guestOffset + done;
+      long next = Math.min(guestOffset + length, (g / chunk + 1) * chunk);
+      buf.clear().limit((int) (next - g));
+      readFully(fileOffset + done, buf);
+      buf.flip();
+      boolean zeros = buf.mismatch(ByteBuffer.wrap(ZEROS, 0, buf.remaining())) < 0;
+      out.add(g, next - g, zeros ? Extent.Kind.ZERO : Extent.Kind.DATA);
+      done += next - g;
+    }
   }
 
   @Override
