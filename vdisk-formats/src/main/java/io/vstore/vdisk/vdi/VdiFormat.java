@@ -27,7 +27,7 @@ public final class VdiFormat implements ImageFormat {
   /** The banner VirtualBox writes; readers look only at the signature after it. */
   static final String BANNER = "<<< Oracle VM VirtualBox Disk Image >>>\n";
 
-  private static final Set<String> OPTIONS = Set.of("static", "subformat");
+  private static final Set<String> OPTIONS = Set.of("cache", "static", "subformat");
   private static final long MIB = 1 << 20;
 
   /** Creates the format; it is stateless. */
@@ -144,6 +144,7 @@ public final class VdiFormat implements ImageFormat {
         throw new IllegalArgumentException("unknown vdi option '" + key + "' (known: " + OPTIONS + ")");
       }
     }
+    unsafeCache(options); // validated before anything is written
     if (options.backingFile() != null) {
       throw new IllegalArgumentException("vdi images with a parent are not supported");
     }
@@ -187,7 +188,20 @@ public final class VdiFormat implements ImageFormat {
         Files.deleteIfExists(path);
       }
     }
-    return open(path, false, chain);
+    DiskImage image = open(path, false, chain);
+    if (unsafeCache(options)) {
+      ((VdiImage) image).skipSyncOnFlush();
+    }
+    return image;
+  }
+
+  /** Returns whether the {@code cache} option asks for qemu's "unsafe" mode (no sync on flush). */
+  private static boolean unsafeCache(CreateOptions options) {
+    return switch (options.get("cache", "writeback")) {
+      case "writeback" -> false;
+      case "unsafe" -> true;
+      default -> throw new IllegalArgumentException("cache must be writeback or unsafe, not '" + options.get("cache", "") + "'");
+    };
   }
 
   @Override

@@ -43,6 +43,7 @@ final class VdiImage implements DiskImage {
   private VdiHeader header; // guarded by lock
   private boolean headerDirty; // guarded by lock (write)
   private volatile boolean closed;
+  private volatile boolean syncOnFlush = true;
 
   VdiImage(Path path, FileChannel channel, boolean readOnly, VdiHeader header, int[] map) {
     this.path = path;
@@ -318,7 +319,7 @@ final class VdiImage implements DiskImage {
     }
     lock.writeLock().lock();
     try {
-      channel.force(false);
+      sync();
       if (dirty.isEmpty() && !headerDirty) {
         return;
       }
@@ -339,9 +340,24 @@ final class VdiImage implements DiskImage {
         writeFully(0, header.toBuffer());
         headerDirty = false;
       }
-      channel.force(false);
+      sync();
     } finally {
       lock.writeLock().unlock();
+    }
+  }
+
+  /**
+   * Makes {@link #flush()} write metadata without syncing, like qemu-img's {@code -t unsafe}: for
+   * conversions whose output is discarded when they fail. A killed process still leaves a valid
+   * file (the page cache keeps every write); a power loss may not.
+   */
+  void skipSyncOnFlush() {
+    syncOnFlush = false;
+  }
+
+  private void sync() throws IOException {
+    if (syncOnFlush) {
+      channel.force(false);
     }
   }
 

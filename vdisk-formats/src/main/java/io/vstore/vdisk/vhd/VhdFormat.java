@@ -34,7 +34,7 @@ public final class VhdFormat implements ImageFormat {
   /** Largest dynamic disk, 2040 GiB, as Windows and qemu limit it. */
   static final long MAX_DYNAMIC_SIZE = 0xFF00_0000L * 512;
 
-  private static final Set<String> OPTIONS = Set.of("subformat", "force_size", "block_size");
+  private static final Set<String> OPTIONS = Set.of("cache", "subformat", "force_size", "block_size");
 
   /** Creates the format; it is stateless. */
   public VhdFormat() {}
@@ -299,6 +299,7 @@ public final class VhdFormat implements ImageFormat {
         throw new IllegalArgumentException("unknown vpc option '" + key + "' (known: " + OPTIONS + ")");
       }
     }
+    unsafeCache(options); // validated before anything is written
     String sub = options.get("subformat", options.backingFile() != null ? "differencing" : "dynamic");
     boolean forceSize = isOn(options.get("force_size", "off"));
     long blockSize = Long.parseLong(options.get("block_size", String.valueOf(VhdDynamicHeader.DEFAULT_BLOCK_SIZE)));
@@ -350,7 +351,11 @@ public final class VhdFormat implements ImageFormat {
         Files.deleteIfExists(path);
       }
     }
-    return open(path, false, chain);
+    DiskImage image = open(path, false, chain);
+    if (unsafeCache(options)) {
+      ((VhdImage) image).skipSyncOnFlush();
+    }
+    return image;
   }
 
   private DiskImage createDifferencing(Path path, CreateOptions options, ImageChainOpener chain, long blockSize)
@@ -394,7 +399,11 @@ public final class VhdFormat implements ImageFormat {
         Files.deleteIfExists(path);
       }
     }
-    return open(path, false, chain);
+    DiskImage image = open(path, false, chain);
+    if (unsafeCache(options)) {
+      ((VhdImage) image).skipSyncOnFlush();
+    }
+    return image;
   }
 
   /** Writes footer copy, dynamic header, an empty BAT, locator data and the trailing footer. */
@@ -429,6 +438,15 @@ public final class VhdFormat implements ImageFormat {
       case "on", "true", "yes", "1" -> true;
       case "off", "false", "no", "0" -> false;
       default -> throw new IllegalArgumentException("expected on or off, got '" + v + "'");
+    };
+  }
+
+  /** Returns whether the {@code cache} option asks for qemu's "unsafe" mode (no sync on flush). */
+  private static boolean unsafeCache(CreateOptions options) {
+    return switch (options.get("cache", "writeback")) {
+      case "writeback" -> false;
+      case "unsafe" -> true;
+      default -> throw new IllegalArgumentException("cache must be writeback or unsafe, not '" + options.get("cache", "") + "'");
     };
   }
 

@@ -48,6 +48,7 @@ final class VhdImage implements DiskImage {
   private long nextFree; // guarded by lock (write): where the next block goes (the footer's position)
   private boolean footerDirty; // guarded by lock (write)
   private volatile boolean closed;
+  private volatile boolean syncOnFlush = true;
 
   VhdImage(Path path, FileChannel channel, boolean readOnly, VhdFooter footer, VhdDynamicHeader header,
       int[] bat, long nextFree, DiskImage parent, String parentPath) {
@@ -395,7 +396,7 @@ final class VhdImage implements DiskImage {
       if (start + header.bitmapSize() + header.blockSize() == nextFree) {
         // Write the BAT now: the block's space is about to be reused for the footer.
         writeBat();
-        channel.force(false);
+        sync();
         nextFree = start;
         writeFully(start, footer.toBuffer());
         channel.truncate(start + VhdFooter.SIZE);
@@ -505,16 +506,16 @@ final class VhdImage implements DiskImage {
   /** Makes data durable before the BAT that points at it, then the BAT and footer. */
   private void flushLocked() throws IOException {
     if (dirtyBat.isEmpty() && !footerDirty) {
-      channel.force(false);
+      sync();
       return;
     }
-    channel.force(false);
+    sync();
     writeBat();
     if (footerDirty) {
       writeFully(nextFree, footer.toBuffer());
       footerDirty = false;
     }
-    channel.force(false);
+    sync();
   }
 
   /** Writes the BAT sectors that hold changed entries, one write per run of changed sectors. */
@@ -535,6 +536,21 @@ final class VhdImage implements DiskImage {
     }
     writeFully(header.tableOffset() + (long) first * SECTOR, buf.flip());
     dirtyBat.clear();
+  }
+
+  /**
+   * Makes {@link #flush()} write metadata without syncing, like qemu-img's {@code -t unsafe}: for
+   * conversions whose output is discarded when they fail. A killed process still leaves a valid
+   * file (the page cache keeps every write); a power loss may not.
+   */
+  void skipSyncOnFlush() {
+    syncOnFlush = false;
+  }
+
+  private void sync() throws IOException {
+    if (syncOnFlush) {
+      channel.force(false);
+    }
   }
 
   @Override

@@ -38,7 +38,7 @@ public final class VhdxFormat implements ImageFormat {
   static final long MAX_METADATA_REGION = 64L << 20;
 
   private static final long MIB = 1 << 20;
-  private static final Set<String> OPTIONS = Set.of("subformat", "block_size", "log_size", "block_state_zero");
+  private static final Set<String> OPTIONS = Set.of("cache", "subformat", "block_size", "log_size", "block_state_zero");
 
   /** Creates the format; it is stateless. */
   public VhdxFormat() {}
@@ -338,6 +338,7 @@ public final class VhdxFormat implements ImageFormat {
         throw new IllegalArgumentException("unknown vhdx option '" + key + "' (known: " + OPTIONS + ")");
       }
     }
+    unsafeCache(options); // validated before anything is written
     String sub = options.get("subformat", "dynamic");
     if (!sub.equals("dynamic") && !sub.equals("fixed")) {
       throw new IllegalArgumentException("unknown vhdx subformat '" + sub + "' (dynamic or fixed)");
@@ -447,7 +448,11 @@ public final class VhdxFormat implements ImageFormat {
         Files.deleteIfExists(path);
       }
     }
-    return open(path, false, chain);
+    DiskImage image = open(path, false, chain);
+    if (unsafeCache(options)) {
+      ((VhdxImage) image).skipSyncOnFlush();
+    }
+    return image;
   }
 
   private static long parseSize(String s) {
@@ -468,6 +473,15 @@ public final class VhdxFormat implements ImageFormat {
 
   private static void write(FileChannel ch, long position, ByteBuffer src) throws IOException {
     VhdxLog.writeFully(ch, position, src);
+  }
+
+  /** Returns whether the {@code cache} option asks for qemu's "unsafe" mode (no sync on flush). */
+  private static boolean unsafeCache(CreateOptions options) {
+    return switch (options.get("cache", "writeback")) {
+      case "writeback" -> false;
+      case "unsafe" -> true;
+      default -> throw new IllegalArgumentException("cache must be writeback or unsafe, not '" + options.get("cache", "") + "'");
+    };
   }
 
   @Override

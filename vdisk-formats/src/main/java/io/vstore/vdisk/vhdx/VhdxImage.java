@@ -59,6 +59,7 @@ final class VhdxImage implements DiskImage {
   private boolean guidsUpdated; // guarded by lock (write)
   private long nextFree; // guarded by lock (write)
   private volatile boolean closed;
+  private volatile boolean syncOnFlush = true;
 
   VhdxImage(Path path, FileChannel channel, boolean readOnly, VhdxHeader header, int headerSlot, VhdxMetadata metadata,
       long batOffset, long[] bat, long nextFree, DiskImage parent, String parentPath) {
@@ -526,14 +527,14 @@ final class VhdxImage implements DiskImage {
    */
   private void flushLocked() throws IOException {
     if (dirtyBat.isEmpty() && dirtyBitmaps.isEmpty()) {
-      channel.force(false);
+      sync();
       return;
     }
     if (channel.size() < nextFree) {
       // Extend the file over every block a BAT entry will point at, so none lies past the end.
       writeFully(nextFree - 1, ByteBuffer.allocate(1));
     }
-    channel.force(false);
+    sync();
     for (int c = dirtyBitmaps.nextSetBit(0); c >= 0; c = dirtyBitmaps.nextSetBit(c + 1)) {
       long entry = bat[(int) bitmapIndex(c)];
       writeFully(offset(entry), ByteBuffer.wrap(bitmaps.get((long) c)));
@@ -553,7 +554,22 @@ final class VhdxImage implements DiskImage {
       writeFully(batOffset + (long) from * 8, buf.flip());
       dirtyBat.clear();
     }
-    channel.force(false);
+    sync();
+  }
+
+  /**
+   * Makes {@link #flush()} write metadata without syncing, like qemu-img's {@code -t unsafe}: for
+   * conversions whose output is discarded when they fail. A killed process still leaves a valid
+   * file (the page cache keeps every write); a power loss may not.
+   */
+  void skipSyncOnFlush() {
+    syncOnFlush = false;
+  }
+
+  private void sync() throws IOException {
+    if (syncOnFlush) {
+      channel.force(false);
+    }
   }
 
   @Override
