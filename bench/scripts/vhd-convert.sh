@@ -23,9 +23,10 @@ java=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java
 cat "$raw" > /dev/null # every run reads from the page cache
 
 now() { date +%s.%N; }
-# Each run starts with no dirty pages of another run's output (sync, untimed), so none pays for
-# another's write-back; the order rotates between rounds.
-timed() { rm -f "$2"; sync; local t0; t0=$(now); "${@:3}"; echo "$(now) - $t0" | bc -l; }
+# Each run starts with no dirty pages of another run's output (sync, untimed) and with the source
+# in the page cache (re-read, untimed: the machine is shared and evicts it), so none pays for
+# another's write-back or read; the order rotates between rounds.
+timed() { rm -f "$2"; sync; cat "$raw" > /dev/null; local t0; t0=$(now); "${@:3}"; echo "$(now) - $t0" | bc -l; }
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(qemu-img --version | head -n 1); $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for fmt in vpc vhdx; do
   for round in $(seq 1 "$rounds"); do

@@ -43,8 +43,16 @@ public final class VdiFormat implements ImageFormat {
     return VdiHeader.hasSignature(probe.head());
   }
 
+  /**
+   * A VDI file's metadata.
+   *
+   * @param header the header
+   * @param map the block map: per guest block, its index in the data area, or FREE or ZERO
+   */
+  record Layout(VdiHeader header, int[] map) {}
+
   /** Reads and validates the header and the block map, bounding both by the file size. */
-  static Object[] readLayout(Path path, FileChannel ch) throws IOException {
+  static Layout readLayout(Path path, FileChannel ch) throws IOException {
     long fileSize = ch.size();
     ByteBuffer hb = ByteBuffer.allocate(VdiHeader.SIZE);
     readFully(ch, 0, hb);
@@ -94,7 +102,7 @@ public final class VdiFormat implements ImageFormat {
     for (int i = 0; i < map.length; i++) {
       map[i] = raw.getInt(i * 4);
     }
-    return new Object[] {h, map};
+    return new Layout(h, map);
   }
 
   @Override
@@ -104,9 +112,9 @@ public final class VdiFormat implements ImageFormat {
         : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
     boolean success = false;
     try {
-      Object[] layout = readLayout(path, ch);
-      VdiHeader h = (VdiHeader) layout[0];
-      int[] map = (int[]) layout[1];
+      Layout layout = readLayout(path, ch);
+      VdiHeader h = layout.header();
+      int[] map = layout.map();
       long used = 0;
       for (int i = 0; i < map.length; i++) {
         if (map[i] != VdiImage.FREE && map[i] != VdiImage.ZERO) {
@@ -209,15 +217,15 @@ public final class VdiFormat implements ImageFormat {
     List<String> corruptions = new ArrayList<>();
     boolean incomplete = false;
     try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-      Object[] layout;
+      Layout layout;
       try {
         layout = readLayout(path, ch);
       } catch (CorruptImageException | UnsupportedFormatException e) {
         corruptions.add(e.getMessage());
         return new CheckResult(path.toString(), NAME, corruptions, List.of(), false);
       }
-      VdiHeader h = (VdiHeader) layout[0];
-      int[] map = (int[]) layout[1];
+      VdiHeader h = layout.header();
+      int[] map = layout.map();
       int[] owner = new int[map.length];
       java.util.Arrays.fill(owner, -1);
       long allocated = 0;

@@ -63,8 +63,16 @@ public final class VhdxFormat implements ImageFormat {
   record Layout(VhdxHeader header, int headerSlot, List<VhdxLog.Entry> log, VhdxRegionTable regions,
       VhdxMetadata metadata, Region batRegion, long[] bat, long nextFree) {}
 
+  /**
+   * The header in force and where it is.
+   *
+   * @param header the valid header with the highest sequence number
+   * @param slot 0 for the header at 64 KiB, 1 for the one at 128 KiB
+   */
+  record CurrentHeader(VhdxHeader header, int slot) {}
+
   /** Reads the current header, or throws naming both headers' problems. */
-  static Object[] readHeader(Path path, FileChannel ch) throws IOException {
+  static CurrentHeader readHeader(Path path, FileChannel ch) throws IOException {
     long fileSize = ch.size();
     if (fileSize < VhdxRegionTable.OFFSET_2 + VhdxRegionTable.SIZE) {
       throw new CorruptImageException("bad vhdx: " + path + ": file of " + fileSize + " bytes is shorter than the header section");
@@ -95,14 +103,14 @@ public final class VhdxFormat implements ImageFormat {
     if (best.version() != VhdxHeader.VERSION) {
       throw new UnsupportedFormatException("vhdx " + path, best.version(), 1, 1);
     }
-    return new Object[] {best, slot, problems};
+    return new CurrentHeader(best, slot);
   }
 
   /** Reads and validates everything but the log's effect; the log is returned to replay. */
   static Layout readLayout(Path path, FileChannel ch, boolean replayAllowed) throws IOException {
-    Object[] hs = readHeader(path, ch);
-    VhdxHeader header = (VhdxHeader) hs[0];
-    int slot = (int) hs[1];
+    CurrentHeader current = readHeader(path, ch);
+    VhdxHeader header = current.header();
+    int slot = current.slot();
     List<VhdxLog.Entry> log = VhdxLog.activeSequence(ch, header, path.toString());
     if (!log.isEmpty() && !replayAllowed) {
       return new Layout(header, slot, log, null, null, null, null, 0);
@@ -193,8 +201,8 @@ public final class VhdxFormat implements ImageFormat {
         }
         present = state == VhdxImage.FULLY_PRESENT || state == VhdxImage.PARTIALLY_PRESENT;
         if (state == VhdxImage.PARTIALLY_PRESENT) {
-          long sb = bat.length > i ? (i / (chunkRatio + 1)) * (chunkRatio + 1) + chunkRatio : -1;
-          long sbEntry = raw.getLong((int) sb * 8);
+          long sb = (i / (chunkRatio + 1)) * (chunkRatio + 1) + chunkRatio;
+          long sbEntry = sb < bat.length ? raw.getLong((int) sb * 8) : 0;
           if ((sbEntry & 7) != VhdxImage.SB_PRESENT) {
             throw new CorruptImageException("bad vhdx: " + path + ": BAT entry " + i
                 + " is partially present but its chunk has no sector bitmap block");

@@ -38,8 +38,8 @@ class VhdxLogTest {
   /** Writes one log entry holding {@code changes} at the start of the log and marks the log dirty. */
   static void writeDirtyLog(Path file, List<Change> changes, long sequence) throws IOException {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-      Object[] hs = VhdxFormat.readHeader(file, ch);
-      VhdxHeader h = (VhdxHeader) hs[0];
+      VhdxFormat.CurrentHeader current = VhdxFormat.readHeader(file, ch);
+      VhdxHeader h = current.header();
       UUID logGuid = UUID.randomUUID();
       int dataSectors = (int) changes.stream().filter(c -> c.data() != null).count();
       int headerSectors = (64 + 32 * changes.size() + 4095) / 4096;
@@ -78,7 +78,7 @@ class VhdxLogTest {
       crc.update(e.duplicate().clear());
       e.putInt(4, (int) crc.getValue());
       VhdxLog.writeFully(ch, h.logOffset(), e.clear());
-      VhdxHeader.writeBoth(ch, h, (int) hs[1], logGuid);
+      VhdxHeader.writeBoth(ch, h, current.slot(), logGuid);
     }
   }
 
@@ -146,7 +146,7 @@ class VhdxLogTest {
     VhdxQemuTest.FORMAT.create(img, 8 << 20, CreateOptions.none(), VhdxQemuTest.CHAIN).close();
     long logOffset;
     try (FileChannel ch = FileChannel.open(img, StandardOpenOption.READ)) {
-      logOffset = ((VhdxHeader) VhdxFormat.readHeader(img, ch)[0]).logOffset();
+      logOffset = VhdxFormat.readHeader(img, ch).header().logOffset();
     }
     writeDirtyLog(img, List.of(new Change(3 << 20, null, 4096)), 3);
     try (FileChannel ch = FileChannel.open(img, StandardOpenOption.WRITE)) {
