@@ -25,7 +25,7 @@ import java.util.concurrent.Future;
  */
 public final class ConvertBench {
   private static final int PIECE = 1 << 20;
-  private static final int CHUNK = 8 << 20;
+  private static final int CHUNK = 2 << 20;
 
   private ConvertBench() {}
 
@@ -49,7 +49,7 @@ public final class ConvertBench {
         DiskImage dst = format.create(out, size, new CreateOptions(java.util.Map.of("cache", args.length == 4 ? args[3] : "writeback"), null, null), (p, f) -> {
           throw new IOException("no backing");
         })) {
-      int threads = Runtime.getRuntime().availableProcessors();
+      int threads = Integer.getInteger("threads", Runtime.getRuntime().availableProcessors());
       long chunks = (size + CHUNK - 1) / CHUNK;
       try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
         List<Future<?>> work = new ArrayList<>();
