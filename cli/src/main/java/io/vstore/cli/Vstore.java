@@ -11,7 +11,8 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     versionProvider = Vstore.Version.class,
     description = "Storage virtualization for virtual machines.",
-    subcommands = {CommandLine.HelpCommand.class})
+    subcommands = {CommandLine.HelpCommand.class, DatastoreCommand.class, VolumeCommand.class, SnapshotCommand.class,
+        CloneCommand.class, CbtCommand.class, ImageCommand.class, NbdCommand.class})
 public final class Vstore {
 
   @Option(names = "--debug", description = "Show stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
@@ -34,6 +35,7 @@ public final class Vstore {
   static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Vstore());
     cl.registerConverter(Long.class, new Sizes());
+    cl.registerConverter(long.class, new Sizes());
     cl.setExecutionExceptionHandler((ex, line, parseResult) -> {
       boolean debug = parseResult.hasMatchedOption("--debug")
           || parseResult.subcommands().stream().anyMatch(p -> p.hasMatchedOption("--debug"));

@@ -1,0 +1,2 @@
+/** JMH microbenchmarks of vstore's hot paths. */
+package io.vstore.bench;

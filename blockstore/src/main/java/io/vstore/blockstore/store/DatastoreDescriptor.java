@@ -1,0 +1,62 @@
+package io.vstore.blockstore.store;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.UUID;
+
+/**
+ * The datastore's small JSON descriptor ({@code datastore.json}): what the directory is, its
+ * identity and its capacity settings. Written atomically (temp file, fsync, rename).
+ *
+ * @param format always {@value #FORMAT}
+ * @param version descriptor version, {@value #VERSION}
+ * @param uuid the datastore's identity, stamped into every segment header
+ * @param created creation time, ISO-8601
+ * @param capacity capacity limit in bytes, or 0 for the free space of the file system
+ * @param warningPercent usage that raises a warning alarm
+ * @param criticalPercent usage that raises a critical alarm
+ */
+record DatastoreDescriptor(String format, int version, UUID uuid, String created, long capacity, int warningPercent,
+    int criticalPercent) {
+  static final String FORMAT = "vstore-datastore";
+  static final int VERSION = 1;
+  static final String FILE = "datastore.json";
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+  static DatastoreDescriptor read(Path dir) throws IOException {
+    Path file = dir.resolve(FILE);
+    DatastoreDescriptor d;
+    try {
+      d = JSON.readValue(file.toFile(), DatastoreDescriptor.class);
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw new DatastoreException("bad datastore: " + file + " is not a datastore descriptor: " + e.getOriginalMessage());
+    }
+    if (!FORMAT.equals(d.format()) || d.uuid() == null) {
+      throw new DatastoreException("bad datastore: " + file + " has format " + d.format() + ", expected " + FORMAT);
+    }
+    if (d.version() != VERSION) {
+      throw new DatastoreException("unsupported datastore: " + file + " has version " + d.version() + " (supported "
+          + VERSION + ")");
+    }
+    return d;
+  }
+
+  void write(Path dir) throws IOException {
+    Path tmp = dir.resolve(FILE + ".tmp");
+    Files.write(tmp, JSON.writeValueAsBytes(this));
+    try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+      ch.force(true);
+    }
+    Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  DatastoreDescriptor withCapacity(long bytes, int warning, int critical) {
+    return new DatastoreDescriptor(format, version, uuid, created, bytes, warning, critical);
+  }
+}

@@ -1,0 +1,146 @@
+package io.vstore.blockstore.store;
+
+import io.vstore.blockstore.CorruptDataException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.zip.CRC32C;
+
+/**
+ * The header of a data record in a segment file, with its chunk table. A record holds up to
+ * {@link #MAX_BLOCKS} consecutive 4 KiB blocks of one volume, stored as 64 KiB chunks that are
+ * each LZ4-compressed when that pays and each carry their own CRC32C, so a 4 KiB read touches
+ * one chunk, not the whole record.
+ *
+ * <pre>
+ * little-endian:
+ *   0 u32 magic "REC1"       4 u16 version (1)        6 u16 chunk count
+ *   8 u64 volume id         16 u64 first block       24 u32 blocks
+ *  28 u32 payload bytes     32 u64 generation        40 u32 reserved (0)
+ *  44 u32 CRC32C of bytes [0, 44) followed by the chunk table
+ *  48 chunk table, per chunk: u32 stored length (bit 31 set: LZ4), u32 CRC32C of the stored bytes
+ *  then the chunks' stored bytes, back to back
+ * </pre>
+ */
+record RecordHeader(long volume, long firstBlock, int blocks, long generation, int[] chunkLengths, boolean[] compressed,
+    int[] chunkCrcs) {
+  static final int MAGIC = 0x31434552; // "REC1" read little-endian
+  static final int VERSION = 1;
+  static final int FIXED_BYTES = 48;
+  static final int BLOCK = 4096;
+  static final int CHUNK_BLOCKS = 16;
+  static final int CHUNK_BYTES = CHUNK_BLOCKS * BLOCK;
+  static final int MAX_BLOCKS = 256;
+  static final int MAX_CHUNKS = MAX_BLOCKS / CHUNK_BLOCKS;
+  static final int MAX_HEADER_BYTES = FIXED_BYTES + 8 * MAX_CHUNKS;
+  private static final int COMPRESSED_BIT = 0x8000_0000;
+
+  /** Returns the number of chunks a record of {@code blocks} blocks has. */
+  static int chunksFor(int blocks) {
+    return (blocks + CHUNK_BLOCKS - 1) / CHUNK_BLOCKS;
+  }
+
+  /** Returns the header size, table included. */
+  int headerBytes() {
+    return FIXED_BYTES + 8 * chunkLengths.length;
+  }
+
+  /** Returns the sum of the chunks' stored lengths. */
+  int payloadBytes() {
+    int sum = 0;
+    for (int n : chunkLengths) {
+      sum += n;
+    }
+    return sum;
+  }
+
+  /** Returns the record's whole size in its segment. */
+  int storedBytes() {
+    return headerBytes() + payloadBytes();
+  }
+
+  /** Returns the offset of chunk {@code i}'s stored bytes from the start of the record. */
+  int chunkOffset(int i) {
+    int off = headerBytes();
+    for (int c = 0; c < i; c++) {
+      off += chunkLengths[c];
+    }
+    return off;
+  }
+
+  /** Returns the raw (uncompressed) length of chunk {@code i}. */
+  int chunkRawBytes(int i) {
+    return Math.min(CHUNK_BLOCKS, blocks - i * CHUNK_BLOCKS) * BLOCK;
+  }
+
+  /** Writes the header and chunk table at {@code out}'s position, advancing it. */
+  void write(ByteBuffer out) {
+    ByteBuffer b = out.slice().order(ByteOrder.LITTLE_ENDIAN);
+    b.putInt(MAGIC).putShort((short) VERSION).putShort((short) chunkLengths.length);
+    b.putLong(volume).putLong(firstBlock).putInt(blocks).putInt(payloadBytes()).putLong(generation).putInt(0);
+    b.position(FIXED_BYTES);
+    for (int i = 0; i < chunkLengths.length; i++) {
+      b.putInt(chunkLengths[i] | (compressed[i] ? COMPRESSED_BIT : 0)).putInt(chunkCrcs[i]);
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(b.duplicate().position(0).limit(44));
+    crc.update(b.duplicate().position(FIXED_BYTES).limit(headerBytes()));
+    b.putInt(44, (int) crc.getValue());
+    out.position(out.position() + headerBytes());
+  }
+
+  /**
+   * Parses and validates a header from {@code in} (at least {@link #FIXED_BYTES}; the table must
+   * follow when the chunk count says so). {@code where} names the record in errors.
+   */
+  static RecordHeader read(ByteBuffer in, String where) throws CorruptDataException {
+    ByteBuffer b = in.slice().order(ByteOrder.LITTLE_ENDIAN);
+    if (b.remaining() < FIXED_BYTES) {
+      throw new CorruptDataException("bad record: " + where + " is truncated (" + b.remaining() + " header bytes)");
+    }
+    int magic = b.getInt(0);
+    if (magic != MAGIC) {
+      throw new CorruptDataException(String.format("bad record: %s has magic 0x%08x, expected 0x%08x", where, magic, MAGIC));
+    }
+    int version = Short.toUnsignedInt(b.getShort(4));
+    if (version != VERSION) {
+      throw new CorruptDataException("bad record: " + where + " has version " + version + " (supported " + VERSION + ")");
+    }
+    int chunks = Short.toUnsignedInt(b.getShort(6));
+    int blocks = b.getInt(24);
+    if (blocks <= 0 || blocks > MAX_BLOCKS || chunks != chunksFor(blocks)) {
+      throw new CorruptDataException("bad record: " + where + " has " + blocks + " blocks in " + chunks + " chunks");
+    }
+    int headerBytes = FIXED_BYTES + 8 * chunks;
+    if (b.remaining() < headerBytes) {
+      throw new CorruptDataException("bad record: " + where + " chunk table is truncated");
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(b.duplicate().position(0).limit(44));
+    crc.update(b.duplicate().position(FIXED_BYTES).limit(headerBytes));
+    int stored = b.getInt(44);
+    if (stored != (int) crc.getValue()) {
+      throw new CorruptDataException(String.format("bad record: %s header checksum 0x%08x, computed 0x%08x", where, stored,
+          (int) crc.getValue()));
+    }
+    int[] lengths = new int[chunks];
+    boolean[] compressed = new boolean[chunks];
+    int[] crcs = new int[chunks];
+    long payload = 0;
+    for (int i = 0; i < chunks; i++) {
+      int word = b.getInt(FIXED_BYTES + 8 * i);
+      lengths[i] = word & ~COMPRESSED_BIT;
+      compressed[i] = (word & COMPRESSED_BIT) != 0;
+      crcs[i] = b.getInt(FIXED_BYTES + 8 * i + 4);
+      int raw = Math.min(CHUNK_BLOCKS, blocks - i * CHUNK_BLOCKS) * BLOCK;
+      if (lengths[i] <= 0 || (!compressed[i] && lengths[i] != raw) || lengths[i] > raw + raw / 255 + 16) {
+        throw new CorruptDataException("bad record: " + where + " chunk " + i + " has stored length " + lengths[i]);
+      }
+      payload += lengths[i];
+    }
+    if (payload != Integer.toUnsignedLong(b.getInt(28))) {
+      throw new CorruptDataException("bad record: " + where + " payload " + Integer.toUnsignedLong(b.getInt(28))
+          + " bytes, chunk table sums to " + payload);
+    }
+    return new RecordHeader(b.getLong(8), b.getLong(16), blocks, b.getLong(32), lengths, compressed, crcs);
+  }
+}

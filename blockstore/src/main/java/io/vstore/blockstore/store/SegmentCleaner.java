@@ -1,0 +1,152 @@
+package io.vstore.blockstore.store;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.rocksdb.RocksIterator;
+
+/**
+ * Reclaims dead space, log-structured style: copies the live records of mostly-dead segments to
+ * the end of the log, commits the new locations, and only then deletes the old segment. A crash
+ * at any point leaves either the old or the new location referenced, never neither.
+ */
+final class SegmentCleaner {
+  private static final System.Logger LOG = System.getLogger("io.vstore.blockstore.cleaner");
+  private final Datastore store;
+  private Thread background; // guarded by this
+  private volatile boolean stopping;
+
+  SegmentCleaner(Datastore store) {
+    this.store = store;
+  }
+
+  /** Starts cleaning every {@code interval} in a background thread (no-op for zero). */
+  synchronized void startBackground(Duration interval) {
+    if (interval.isZero() || interval.isNegative()) {
+      return;
+    }
+    background = Thread.ofVirtual().name("vstore-cleaner").start(() -> {
+      while (!stopping) {
+        try {
+          Thread.sleep(interval);
+          if (!stopping) {
+            CleanerReport r = clean(store.options().cleanBelowLiveRatio(), false);
+            if (r.segmentsCleaned() > 0) {
+              LOG.log(System.Logger.Level.INFO, "cleaned {0} segments of {1}, reclaimed {2} bytes",
+                  r.segmentsCleaned(), store, r.bytesReclaimed());
+            }
+          }
+        } catch (InterruptedException e) {
+          return;
+        } catch (IOException | RuntimeException e) {
+          if (!stopping) {
+            LOG.log(System.Logger.Level.ERROR, "background cleaning of " + store + " failed", e);
+          }
+        }
+      }
+    });
+  }
+
+  /** Stops the background thread and waits for it. */
+  void stopBackground() {
+    Thread t;
+    synchronized (this) {
+      stopping = true;
+      t = background;
+    }
+    if (t != null) {
+      t.interrupt();
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** Cleans every segment with any dead space, the current one included: the datastore is full. */
+  void reclaimForSpace() throws IOException {
+    clean(0.999, true);
+  }
+
+  /**
+   * Cleans the segments whose live fraction is below {@code belowRatio}, least live first; with
+   * {@code includeCurrent} the segment being appended to is sealed and considered too.
+   */
+  synchronized CleanerReport clean(double belowRatio, boolean includeCurrent) throws IOException {
+    store.flush();
+    SegmentFiles segments = store.segments();
+    if (includeCurrent) {
+      segments.sealCurrent();
+    }
+    long current = segments.currentId();
+    Map<Long, AtomicLong> live = store.segmentLiveBytes();
+    List<long[]> victims = new ArrayList<>(); // {id, size, live}
+    segments.sizes().forEach((id, size) -> {
+      if (id == current) {
+        return;
+      }
+      AtomicLong l = live.get(id);
+      long liveBytes = l == null ? 0 : l.get();
+      long payload = Math.max(1, size - SegmentFiles.HEADER_BYTES);
+      if ((double) liveBytes / payload < belowRatio) {
+        victims.add(new long[] {id, size, liveBytes});
+      }
+    });
+    victims.sort(Comparator.comparingDouble(v -> (double) v[2] / Math.max(1, v[1])));
+    int cleaned = 0;
+    long records = 0;
+    long moved = 0;
+    long reclaimed = 0;
+    for (long[] v : victims) {
+      if (stopping && !includeCurrent) {
+        break;
+      }
+      long[] counts = evacuate(v[0]);
+      records += counts[0];
+      moved += counts[1];
+      store.flush(); // the copies and their map entries are durable before the original goes
+      segments.delete(v[0]);
+      store.forgetSegment(v[0]);
+      cleaned++;
+      reclaimed += v[1];
+    }
+    return new CleanerReport(cleaned, records, moved, reclaimed - moved);
+  }
+
+  /** Copies the live records of segment {@code victim}; returns {records, bytes} copied. */
+  private long[] evacuate(long victim) throws IOException {
+    List<Map.Entry<RecordKey, RecordState>> liveRecords = new ArrayList<>();
+    MetaStore meta = store.meta();
+    try (RocksIterator it = meta.iterator(meta.records)) {
+      for (it.seek(Keys.pair(victim, 0)); it.isValid() && Keys.first(it.key()) == victim; it.next()) {
+        liveRecords.add(Map.entry(new RecordKey(victim, Keys.second(it.key())), RecordState.decode(it.value())));
+      }
+    }
+    long records = 0;
+    long bytes = 0;
+    for (Map.Entry<RecordKey, RecordState> r : liveRecords) {
+      RecordState state = r.getValue();
+      VolumeState volume = store.stateById(state.volume());
+      if (volume == null) {
+        continue;
+      }
+      ByteBuffer copy = ByteBuffer.allocate(state.storedBytes());
+      store.segments().read(victim, r.getKey().offset(), copy);
+      copy.flip();
+      RecordHeader.read(copy, "record at offset " + r.getKey().offset() + " of " + store.segments().path(victim));
+      RecordKey to = store.allocateForCleaner(state.storedBytes());
+      store.segments().write(to, copy);
+      if (volume.relocate(r.getKey(), to, state) > 0) {
+        records++;
+        bytes += state.storedBytes();
+      }
+    }
+    return new long[] {records, bytes};
+  }
+}

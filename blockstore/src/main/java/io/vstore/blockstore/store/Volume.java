@@ -1,0 +1,119 @@
+package io.vstore.blockstore.store;
+
+import io.vstore.blockstore.AlreadyClosedException;
+import io.vstore.blockstore.BlockDevice;
+import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.OutOfRangeException;
+import io.vstore.blockstore.ReadOnlyDeviceException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * A handle on a thin volume of a {@link Datastore}. Many handles may share one volume; closing a
+ * handle flushes and invalidates that handle only.
+ */
+public final class Volume implements BlockDevice {
+  private final VolumeState state;
+  private final SnapshotState snapshot;
+  private final boolean readOnly;
+  private volatile boolean closed;
+
+  Volume(VolumeState state, SnapshotState snapshot, boolean readOnly) {
+    this.state = state;
+    this.snapshot = snapshot;
+    this.readOnly = readOnly || snapshot != null;
+  }
+
+  /** Returns the device's name: the volume's, or {@code volume@snapshot}. */
+  public String name() {
+    return snapshot == null ? state.name : state.name + "@" + snapshot.name();
+  }
+
+  /** Returns the volume's figures, flushing first so that the change id names the current state. */
+  public VolumeInfo info() throws IOException {
+    checkOpen();
+    return state.store.volumeInfo(state.name);
+  }
+
+  @Override
+  public long size() {
+    return state.size;
+  }
+
+  @Override
+  public void read(long offset, ByteBuffer dst) throws IOException {
+    checkOpen();
+    OutOfRangeException.check(this, offset, dst.remaining());
+    state.read(snapshot, offset, dst);
+  }
+
+  @Override
+  public void write(long offset, ByteBuffer src) throws IOException {
+    checkWritable();
+    OutOfRangeException.check(this, offset, src.remaining());
+    state.write(offset, src);
+  }
+
+  @Override
+  public void flush() throws IOException {
+    checkOpen();
+    state.store.flush();
+  }
+
+  @Override
+  public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
+    checkWritable();
+    OutOfRangeException.check(this, offset, length);
+    // A thin volume holds zeros by holding nothing, so zeroing always releases whole blocks.
+    state.zero(offset, length);
+  }
+
+  @Override
+  public void discard(long offset, long length) throws IOException {
+    checkWritable();
+    OutOfRangeException.check(this, offset, length);
+    state.zero(offset, length);
+  }
+
+  @Override
+  public List<Extent> allocation(long offset, long length) throws IOException {
+    checkOpen();
+    OutOfRangeException.check(this, offset, length);
+    return state.allocation(snapshot, offset, length);
+  }
+
+  @Override
+  public boolean isReadOnly() {
+    return readOnly;
+  }
+
+  @Override
+  public void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (!readOnly && state.store.isOpen()) {
+      state.store.flush();
+    }
+  }
+
+  private void checkOpen() {
+    if (closed || state.deleted || !state.store.isOpen() || (snapshot != null && snapshot.deleted)) {
+      throw new AlreadyClosedException(this);
+    }
+  }
+
+  private void checkWritable() throws ReadOnlyDeviceException {
+    checkOpen();
+    if (readOnly) {
+      throw new ReadOnlyDeviceException(this);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return (snapshot == null ? "volume " : "snapshot ") + name();
+  }
+}

@@ -1,0 +1,21 @@
+package io.vstore.blockstore.store;
+
+/**
+ * What {@code volume info} reports about one volume.
+ *
+ * @param name the volume's name
+ * @param uuid its identity (the first half of its change ids)
+ * @param size virtual size in bytes
+ * @param allocated bytes its live records occupy in the datastore (after compression), snapshots
+ *     included
+ * @param mapped bytes of data the head holds itself (before compression)
+ * @param unique bytes of data only the head references (before compression)
+ * @param shared bytes of data the head shares with its snapshots or a parent (before compression)
+ * @param changeId the change id of the current state, for changed-block tracking
+ * @param generation the last committed generation
+ * @param parent the snapshot this is a linked clone of ({@code volume@snapshot}), or null
+ * @param snapshots number of snapshots
+ * @param created creation time, ISO-8601
+ */
+public record VolumeInfo(String name, String uuid, long size, long allocated, long mapped, long unique, long shared,
+    String changeId, long generation, String parent, int snapshots, String created) {}

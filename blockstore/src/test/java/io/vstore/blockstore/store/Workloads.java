@@ -1,0 +1,40 @@
+package io.vstore.blockstore.store;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
+
+/** Test data with the shapes real disks hold: random, zeros, text, and mixes. */
+final class Workloads {
+  private Workloads() {}
+
+  /** Returns {@code n} bytes of a randomly chosen kind. */
+  static ByteBuffer data(Random r, int n) {
+    byte[] b = new byte[n];
+    switch (r.nextInt(4)) {
+      case 0 -> r.nextBytes(b);
+      case 1 -> { } // zeros
+      case 2 -> {
+        byte[] line = ("line " + r.nextInt(1000) + " of some compressible text\n").getBytes(StandardCharsets.US_ASCII);
+        for (int i = 0; i < n; i++) {
+          b[i] = line[i % line.length];
+        }
+      }
+      default -> {
+        for (int i = 0; i < n; i += 4096) {
+          if (r.nextBoolean()) {
+            byte[] chunk = new byte[Math.min(4096, n - i)];
+            r.nextBytes(chunk);
+            System.arraycopy(chunk, 0, b, i, chunk.length);
+          }
+        }
+      }
+    }
+    return ByteBuffer.wrap(b);
+  }
+
+  /** Returns how many iterations a randomized test runs: fewer under CI. */
+  static int iterations(int local, int ci) {
+    return "true".equals(System.getenv("CI")) ? ci : local;
+  }
+}

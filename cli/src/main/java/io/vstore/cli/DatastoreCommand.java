@@ -1,0 +1,132 @@
+package io.vstore.cli;
+
+import io.vstore.blockstore.store.Alarm;
+import io.vstore.blockstore.store.CheckReport;
+import io.vstore.blockstore.store.CleanerReport;
+import io.vstore.blockstore.store.Datastore;
+import io.vstore.blockstore.store.DatastoreInfo;
+import io.vstore.blockstore.store.DatastoreOptions;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code vstore datastore ...}: create, inspect, check and clean a datastore. */
+@Command(name = "datastore", description = "Create, inspect, check and clean a datastore.", mixinStandardHelpOptions = true,
+    subcommands = {DatastoreCommand.Init.class, DatastoreCommand.Info.class, DatastoreCommand.Check.class,
+        DatastoreCommand.Clean.class})
+final class DatastoreCommand {
+
+  @Command(name = "init", description = "Create a datastore.")
+  static final class Init implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin DatastoreLocation location;
+    @Option(names = "--capacity", paramLabel = "SIZE",
+        description = "Capacity limit (default: the free space of the file system).") long capacity;
+    @Option(names = "--warning", paramLabel = "PERCENT", defaultValue = "75",
+        description = "Usage that raises a warning alarm (default: ${DEFAULT-VALUE}).") int warning;
+    @Option(names = "--critical", paramLabel = "PERCENT", defaultValue = "90",
+        description = "Usage that raises a critical alarm (default: ${DEFAULT-VALUE}).") int critical;
+
+    @Override
+    public Integer call() throws Exception {
+      try (Datastore ds = Datastore.create(location.path(),
+          DatastoreOptions.defaults().withCleanerInterval(Duration.ZERO), capacity)) {
+        ds.setCapacity(capacity, warning, critical);
+        spec.commandLine().getOut().println("created datastore " + ds.path());
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "info", description = "Show capacity, provisioned and allocated space, and alarms.")
+  static final class Info implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin DatastoreLocation location;
+    @Option(names = "--json", description = "Print JSON.") boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+      PrintWriter out = spec.commandLine().getOut();
+      try (Datastore ds = location.open()) {
+        DatastoreInfo i = ds.info();
+        if (json) {
+          Output.json(out, i);
+          return 0;
+        }
+        out.println("datastore: " + i.path());
+        out.println("uuid: " + i.uuid());
+        out.println("capacity: " + human(i.capacity()));
+        out.println("provisioned: " + human(i.provisioned()));
+        out.println("allocated: " + human(i.allocated()));
+        out.println("used: " + human(i.used()) + " (allocated plus space not yet reclaimed)");
+        out.println(String.format(Locale.ROOT, "overcommit ratio: %.2f", i.overcommitRatio()));
+        out.println("volumes: " + i.volumes() + ", segments: " + i.segments());
+        out.println("thresholds: warning " + i.warningPercent() + "%, critical " + i.criticalPercent() + "%");
+        if (i.alarms().isEmpty()) {
+          out.println("alarms: none");
+        }
+        for (Alarm a : i.alarms()) {
+          out.println("alarm: " + a.level() + " " + a.message() + " (since " + a.raisedAt() + ")");
+        }
+      }
+      return 0;
+    }
+  }
+
+  static String human(long bytes) {
+    return Sizes.format(bytes) + " (" + bytes + " bytes)";
+  }
+
+  @Command(name = "check", description = "Verify every invariant and checksum; changes nothing. Exit code 2 if problems.")
+  static final class Check implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin DatastoreLocation location;
+    @Option(names = "--json", description = "Print JSON.") boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+      PrintWriter out = spec.commandLine().getOut();
+      try (Datastore ds = location.open()) {
+        CheckReport r = ds.check();
+        if (json) {
+          Output.json(out, r);
+        } else {
+          out.println("checked " + r.volumes() + " volumes, " + r.mapEntries() + " map entries, " + r.records()
+              + " records (" + Sizes.format(r.bytesVerified()) + " verified), " + r.segments() + " segments");
+          for (String p : r.problems()) {
+            out.println("problem: " + p);
+          }
+          out.println(r.clean() ? "no problems found" : r.problems().size() + " problems found");
+        }
+        return r.clean() ? 0 : 2;
+      }
+    }
+  }
+
+  @Command(name = "clean", description = "Reclaim dead space now (the daemon also does it in the background).")
+  static final class Clean implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin DatastoreLocation location;
+    @Option(names = "--json", description = "Print JSON.") boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+      try (Datastore ds = location.open()) {
+        CleanerReport r = ds.clean();
+        if (json) {
+          Output.json(spec.commandLine().getOut(), r);
+        } else {
+          spec.commandLine().getOut().println("cleaned " + r.segmentsCleaned() + " segments, moved " + r.recordsMoved()
+              + " records (" + Sizes.format(r.bytesMoved()) + "), reclaimed " + Sizes.format(r.bytesReclaimed()));
+        }
+      }
+      return 0;
+    }
+  }
+}

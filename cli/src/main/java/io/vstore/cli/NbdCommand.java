@@ -1,0 +1,219 @@
+package io.vstore.cli;
+
+import io.vstore.blockstore.BlockDevice;
+import io.vstore.blockstore.store.Datastore;
+import io.vstore.blockstore.store.DatastoreOptions;
+import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.store.Volume;
+import io.vstore.nbd.ChangedAreas;
+import io.vstore.nbd.Export;
+import io.vstore.nbd.MetaContextSource;
+import io.vstore.nbd.MetaContexts;
+import io.vstore.nbd.ExportRegistry;
+import io.vstore.nbd.NbdServer;
+import io.vstore.nbd.ScratchDevice;
+import io.vstore.nbd.TlsContexts;
+import io.vstore.vdisk.DiskImage;
+import io.vstore.vdisk.ImageFormats;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLContext;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code vstore nbd}: exports devices over the NBD protocol. */
+@Command(name = "nbd", description = "Export disks over NBD.", mixinStandardHelpOptions = true,
+    subcommands = {NbdCommand.Serve.class})
+public final class NbdCommand {
+
+  /** {@code vstore nbd serve}: serves exports until interrupted. */
+  @Command(name = "serve", mixinStandardHelpOptions = true,
+      description = {"Serve EXPORTs over NBD until interrupted (Ctrl-C or SIGTERM).",
+          "EXPORT is [NAME=]SPEC; SPEC is a VOLUME of the datastore, a snapshot VOLUME@SNAP (read-only),",
+          "an image FILE of any supported format (read-write unless --read-only), or memory:SIZE",
+          "(a scratch disk in memory, lost on exit). NAME defaults to the volume, snapshot or file name."})
+  static final class Serve implements Callable<Integer> {
+    private static final String MEMORY = "memory:";
+
+    @Spec CommandSpec spec;
+
+    @Option(names = "--bind", description = "Address to listen on (default: ${DEFAULT-VALUE}).", defaultValue = "127.0.0.1")
+    String bind;
+
+    @Option(names = "--port", description = "TCP port, 0 for any free port (default: ${DEFAULT-VALUE}).", defaultValue = "10809")
+    int port;
+
+    @Option(names = "--tls-cert", description = "PEM certificate chain for STARTTLS.")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", description = "PEM PKCS#8 private key for STARTTLS.")
+    Path tlsKey;
+
+    @Option(names = "--tls-require", description = "Refuse clients that do not start TLS.")
+    boolean tlsRequire;
+
+    @Option(names = "--read-only", description = "Refuse writes to every export.")
+    boolean readOnly;
+
+    @Mixin DatastoreLocation location;
+
+    @Option(names = "--dirty-bitmap", paramLabel = "CHANGEID",
+        description = "Offer qemu:dirty-bitmap:CHANGEID on volume and snapshot exports: what changed since CHANGEID (repeatable).")
+    List<String> dirtyBitmaps = new ArrayList<>();
+
+    /** Opened on the first volume export; closed after the server and the volumes. */
+    private Datastore datastore;
+
+    @Parameters(arity = "1..*", paramLabel = "EXPORT", description = "[NAME=]SPEC")
+    List<String> exports;
+
+    @Override
+    public Integer call() throws Exception {
+      if ((tlsCert == null) != (tlsKey == null)) {
+        throw new IllegalArgumentException("--tls-cert and --tls-key go together");
+      }
+      if (tlsRequire && tlsCert == null) {
+        throw new IllegalArgumentException("--tls-require needs --tls-cert and --tls-key");
+      }
+      SSLContext tls = tlsCert == null ? null : TlsContexts.fromPem(tlsCert, tlsKey);
+      PrintWriter out = spec.commandLine().getOut();
+      ExportRegistry registry = new ExportRegistry();
+      List<BlockDevice> opened = new ArrayList<>();
+      NbdServer[] server = new NbdServer[1];
+      AtomicBoolean cleaned = new AtomicBoolean();
+      // Runs once, from the shutdown hook on SIGTERM/Ctrl-C or below on errors: the JVM halts
+      // when its hooks end, so flushing the devices must happen inside the hook itself.
+      Callable<Void> cleanup = () -> {
+        if (!cleaned.compareAndSet(false, true)) {
+          return null;
+        }
+        IOException failure = null;
+        if (server[0] != null) {
+          server[0].close();
+        }
+        for (BlockDevice d : opened) {
+          try (d) {
+            if (!d.isReadOnly()) {
+              d.flush();
+            }
+          } catch (IOException ex) {
+            if (failure == null) {
+              failure = ex;
+            } else {
+              failure.addSuppressed(ex);
+            }
+          }
+        }
+        if (datastore != null) {
+          try {
+            datastore.close();
+          } catch (IOException ex) {
+            if (failure == null) {
+              failure = ex;
+            } else {
+              failure.addSuppressed(ex);
+            }
+          }
+        }
+        if (failure != null) {
+          throw failure;
+        }
+        return null;
+      };
+      try {
+        for (String e : exports) {
+          int eq = e.indexOf('=');
+          String name = eq < 0 ? "" : e.substring(0, eq);
+          String source = eq < 0 ? e : e.substring(eq + 1);
+          BlockDevice device = open(source, name);
+          opened.add(device);
+          if (name.isEmpty() && (exports.size() > 1 || !source.startsWith(MEMORY))) {
+            name = device instanceof DiskImage image ? image.path().getFileName().toString() : source;
+          }
+          registry.add(new Export(name, source, device, readOnly || device.isReadOnly(), bitmaps(source, device)));
+        }
+        server[0] = NbdServer.start(registry, new NbdServer.Options(InetAddress.getByName(bind), port, tls, tlsRequire));
+        for (Export x : registry.list()) {
+          out.printf("serving %s (%s, %s) at nbd%s://%s:%d/%s%n", x.name().isEmpty() ? "(default)" : x.name(),
+              Sizes.format(x.device().size()), x.readOnly() ? "read-only" : "read-write", tls == null ? "" : "s",
+              server[0].address().getAddress().getHostAddress(), server[0].port(), x.name());
+        }
+        out.flush();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+          try {
+            cleanup.call();
+          } catch (Exception ex) {
+            System.err.println("vstore: " + Vstore.describe(ex));
+          } finally {
+            stopped.countDown();
+          }
+        }));
+        stopped.await();
+        return 0;
+      } finally {
+        cleanup.call();
+      }
+    }
+
+    /** Returns the dirty-bitmap contexts of a volume or snapshot export, checking each change id now. */
+    private List<MetaContextSource> bitmaps(String spec, BlockDevice device) throws IOException {
+      if (!(device instanceof Volume)) {
+        if (!dirtyBitmaps.isEmpty() && exports.size() == 1) {
+          throw new IllegalArgumentException("--dirty-bitmap needs a volume or snapshot export, not '" + spec + "'");
+        }
+        return List.of();
+      }
+      List<MetaContextSource> out = new ArrayList<>();
+      for (String since : dirtyBitmaps) {
+        // Fails now, with the datastore's message, if the change id cannot be answered exactly.
+        datastore.changedAreas(spec, since, 0, 0);
+        Datastore ds = datastore;
+        out.add(MetaContexts.dirtyBitmap(since, device.size(), (offset, length) -> {
+          List<ChangedAreas.Area> areas = new ArrayList<>();
+          for (Extent e : ds.changedAreas(spec, since, offset, length).extents()) {
+            areas.add(new ChangedAreas.Area(e.offset(), e.length()));
+          }
+          return areas;
+        }));
+      }
+      return out;
+    }
+
+    /** Opens the device an export SPEC names. */
+    private BlockDevice open(String source, String name) throws IOException {
+      if (source.isEmpty()) {
+        throw new IllegalArgumentException("empty export spec");
+      }
+      if (source.startsWith(MEMORY)) {
+        long size = Sizes.parse(source.substring(MEMORY.length()));
+        // The scratch disk may fill up to its size, but never beyond what the heap can hold.
+        long cap = Math.min(size, Runtime.getRuntime().maxMemory() / 4 * 3);
+        return new ScratchDevice(name.isEmpty() ? source : name, size, cap);
+      }
+      Path file = Path.of(source);
+      if (source.contains("/") || Files.isRegularFile(file)) {
+        return ImageFormats.open(file, readOnly);
+      }
+      if (datastore == null) {
+        // A server runs for long: unlike one-shot commands it keeps the background cleaner.
+        Path dir = location.path();
+        datastore = location.isDefault() ? Datastore.openOrCreate(dir, DatastoreOptions.defaults())
+            : Datastore.open(dir, DatastoreOptions.defaults());
+      }
+      return datastore.volume(source, readOnly);
+    }
+  }
+}

@@ -1,0 +1,107 @@
+package io.vstore.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** snapshot, clone, cbt and volume flatten end to end. */
+final class SnapshotCommandTest {
+  @TempDir Path tmp;
+
+  private record Run(int exit, String out, String err) {
+    JsonNode json() throws IOException {
+      return new ObjectMapper().readTree(out);
+    }
+  }
+
+  private Run vstore(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    String[] all = new String[args.length + 2];
+    System.arraycopy(args, 0, all, 0, args.length);
+    all[args.length] = "-D";
+    all[args.length + 1] = tmp.resolve("ds").toString();
+    int exit = Vstore.run(all, new PrintWriter(out, true), new PrintWriter(err, true));
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  private Path file(String name, int size, long seed) throws IOException {
+    byte[] b = new byte[size];
+    new Random(seed).nextBytes(b);
+    return Files.write(tmp.resolve(name), b);
+  }
+
+  @Test
+  void snapshotCloneChangesRevertFlattenDelete() throws IOException {
+    assertThat(vstore("datastore", "init").exit()).isZero();
+    assertThat(vstore("volume", "create", "vm", "64M").exit()).isZero();
+    Path a = file("a.bin", 1 << 20, 1);
+    Path b = file("b.bin", 8192, 2);
+    vstore("volume", "write", "vm", "0", a.toString());
+    String firstId = vstore("volume", "info", "vm", "--json").json().get("changeId").asText();
+    assertThat(vstore("snapshot", "create", "vm@base").exit()).isZero();
+    vstore("volume", "write", "vm", "32M", b.toString());
+
+    JsonNode changes = vstore("cbt", "changes", "vm", "--since", firstId, "--json").json();
+    assertThat(changes.get("extents")).hasSize(1);
+    assertThat(changes.get("extents").get(0).get("offset").asLong()).isEqualTo(32L << 20);
+    assertThat(changes.get("extents").get(0).get("length").asLong()).isEqualTo(8192);
+    assertThat(changes.get("changeId").asText()).startsWith(firstId.substring(0, firstId.indexOf('/') + 1));
+    JsonNode all = vstore("cbt", "changes", "vm@base", "--since", "*", "--json").json();
+    assertThat(all.get("extents")).hasSize(1);
+    assertThat(all.get("extents").get(0).get("length").asLong()).isEqualTo(1L << 20);
+
+    assertThat(vstore("clone", "create", "vm@base", "desk", "--count", "3").out()).contains("desk-1 ... desk-3");
+    JsonNode clone = vstore("volume", "info", "desk-2", "--json").json();
+    assertThat(clone.get("parent").asText()).isEqualTo("vm@base");
+    assertThat(clone.get("shared").asLong()).isEqualTo(1L << 20);
+    assertThat(clone.get("unique").asLong()).isZero();
+    Path back = tmp.resolve("back.bin");
+    vstore("volume", "read", "desk-2", "0", "1M", back.toString());
+    assertThat(Files.mismatch(a, back)).isEqualTo(-1);
+
+    Run refused = vstore("snapshot", "delete", "vm@base");
+    assertThat(refused.exit()).isNotZero();
+    assertThat(refused.err()).contains("desk-1, desk-2, desk-3");
+
+    JsonNode snaps = vstore("snapshot", "list", "vm", "--json").json();
+    assertThat(snaps).hasSize(1);
+    assertThat(snaps.get(0).get("clones")).hasSize(3);
+
+    assertThat(vstore("snapshot", "revert", "vm@base").exit()).isZero();
+    vstore("volume", "read", "vm", "32M", "8192", back.toString());
+    assertThat(Files.readAllBytes(back)).containsOnly(0);
+
+    for (String d : new String[] {"desk-1", "desk-2"}) {
+      assertThat(vstore("volume", "delete", d).exit()).isZero();
+    }
+    assertThat(vstore("volume", "flatten", "desk-3").exit()).isZero();
+    assertThat(vstore("volume", "info", "desk-3", "--json").json().get("parent").isNull()).isTrue();
+    assertThat(vstore("snapshot", "delete", "vm@base").exit()).isZero();
+    vstore("volume", "read", "desk-3", "0", "1M", back.toString());
+    assertThat(Files.mismatch(a, back)).isEqualTo(-1);
+    assertThat(vstore("datastore", "check").exit()).isZero();
+  }
+
+  @Test
+  void badSnapshotAndChangeIdInputGetsOneLine() {
+    vstore("datastore", "init");
+    vstore("volume", "create", "vm", "1M");
+    assertThat(vstore("snapshot", "create", "vm").err()).contains("expected VOLUME@SNAPSHOT");
+    assertThat(vstore("snapshot", "create", "vm@bad/name").err()).contains("bad snapshot name");
+    assertThat(vstore("snapshot", "delete", "vm@none").err()).contains("no snapshot vm@none");
+    assertThat(vstore("cbt", "changes", "vm", "--since", "nonsense").err()).contains("bad change id");
+    assertThat(vstore("cbt", "changes", "vm", "--since", "00000000-0000-0000-0000-000000000000/0").err())
+        .contains("not valid for volume vm");
+    assertThat(vstore("clone", "create", "vm@none", "x").err()).contains("no snapshot vm@none");
+  }
+}

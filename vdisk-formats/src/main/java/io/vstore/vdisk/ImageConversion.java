@@ -1,0 +1,176 @@
+package io.vstore.vdisk;
+
+import io.vstore.blockstore.BlockDevice;
+import io.vstore.blockstore.Extent;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * {@code image convert}: copies one device's content into a fresh image, sparse-preserving. Holes
+ * are never read and all-zero blocks are never written (a fresh image reads zeros there). A target
+ * that takes writes in any order gets them from one thread per core; a target whose
+ * {@link DiskImage#sequentialWritesOnly()} is true gets them in ascending order from one thread.
+ */
+public final class ImageConversion {
+  /** Bytes each worker reads and scans at a time. */
+  static final int CHUNK = 2 << 20;
+  private static final int DEFAULT_ZERO_GRANULE = 4096;
+
+  /**
+   * What a conversion did.
+   *
+   * @param bytesWritten bytes written to the target
+   * @param bytesSkipped bytes not written because they were holes or zeros
+   */
+  public record Result(long bytesWritten, long bytesSkipped) {}
+
+  private ImageConversion() {}
+
+  /**
+   * Converts the image at {@code in} (format {@code inFormat}, null to detect, with its chain) into
+   * a new image at {@code out}; on failure the partial output is deleted.
+   */
+  public static Result convert(Path in, String inFormat, Path out, String outFormat, CreateOptions options)
+      throws IOException {
+    try (DiskImage src = ImageFormats.open(in, inFormat, true)) {
+      boolean success = false;
+      try {
+        Result r;
+        try (DiskImage dst = ImageFormats.create(out, outFormat, src.size(), options)) {
+          r = copy(src, dst, Runtime.getRuntime().availableProcessors());
+        }
+        success = true;
+        return r;
+      } finally {
+        if (!success) {
+          Files.deleteIfExists(out);
+        }
+      }
+    }
+  }
+
+  /** Copies {@code src} into {@code dst}, which must read zeros everywhere, with up to {@code threads} workers. */
+  public static Result copy(BlockDevice src, DiskImage dst, int threads) throws IOException {
+    long cluster = dst.info().clusterSize();
+    // A cluster is the target's unit of allocation: skip whole ones.
+    int granule = cluster > 0 && cluster <= CHUNK ? (int) cluster : DEFAULT_ZERO_GRANULE;
+    return copy(src, dst, threads, granule, dst.sequentialWritesOnly(), done -> { });
+  }
+
+  /**
+   * Copies {@code src} into {@code dst}, which must read zeros everywhere: holes are not read,
+   * zero runs of {@code granule} bytes are not written, and {@code progress} hears of every chunk
+   * done (bytes of the source covered so far, in no particular order).
+   */
+  public static Result copy(BlockDevice src, BlockDevice dst, int threads, int granule, boolean sequentialOnly,
+      java.util.function.LongConsumer progress) throws IOException {
+    if (dst.size() < src.size()) {
+      throw new IllegalArgumentException("target " + dst + " (" + dst.size() + " bytes) is smaller than the source "
+          + src + " (" + src.size() + " bytes)");
+    }
+    int chunk = Math.max(CHUNK, granule);
+    long chunks = (src.size() + chunk - 1) / chunk;
+    AtomicLong next = new AtomicLong();
+    AtomicLong written = new AtomicLong();
+    int workers = sequentialOnly ? 1 : (int) Math.max(1, Math.min(threads, chunks));
+    int g = granule;
+    AtomicLong covered = new AtomicLong();
+    if (workers == 1) {
+      new Worker(src, dst, chunk, g, chunks, next, written, covered, progress).call();
+    } else {
+      ExecutorService pool = Executors.newFixedThreadPool(workers);
+      try {
+        List<Future<Void>> futures = new ArrayList<>();
+        for (int i = 0; i < workers; i++) {
+          futures.add(pool.submit(new Worker(src, dst, chunk, g, chunks, next, written, covered, progress)));
+        }
+        for (Future<Void> f : futures) {
+          try {
+            f.get();
+          } catch (ExecutionException e) {
+            next.set(Long.MAX_VALUE / 2); // let the other workers stop early
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException io) {
+              throw io;
+            }
+            if (cause instanceof UncheckedIOException u) {
+              throw u.getCause();
+            }
+            if (cause instanceof RuntimeException r) {
+              throw r;
+            }
+            throw new IOException("conversion failed: " + cause, cause);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("conversion interrupted");
+          }
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+    }
+    return new Result(written.get(), src.size() - written.get());
+  }
+
+  /** Takes chunks in ascending order and copies their non-zero granules. */
+  private record Worker(BlockDevice src, BlockDevice dst, int chunk, int granule, long chunks, AtomicLong next,
+      AtomicLong written, AtomicLong covered, java.util.function.LongConsumer progress)
+      implements java.util.concurrent.Callable<Void> {
+
+    @Override
+    public Void call() throws IOException {
+      byte[] buf = new byte[chunk];
+      byte[] zeros = new byte[granule];
+      long size = src.size();
+      for (long c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
+        long start = c * chunk;
+        int len = (int) Math.min(chunk, size - start);
+        boolean anyData = false;
+        for (Extent e : src.allocation(start, len)) {
+          if (e.kind() == Extent.Kind.DATA) {
+            anyData = true;
+            break;
+          }
+        }
+        if (!anyData) {
+          progress.accept(covered.addAndGet(len));
+          continue;
+        }
+        src.read(start, ByteBuffer.wrap(buf, 0, len));
+        int runStart = -1;
+        for (int off = 0; off < len; off += granule) {
+          int n = Math.min(granule, len - off);
+          boolean zero = Arrays.mismatch(buf, off, off + n, zeros, 0, n) == -1;
+          if (!zero && runStart < 0) {
+            runStart = off;
+          } else if (zero && runStart >= 0) {
+            write(start, buf, runStart, off);
+            runStart = -1;
+          }
+        }
+        if (runStart >= 0) {
+          write(start, buf, runStart, len);
+        }
+        progress.accept(covered.addAndGet(len));
+      }
+      return null;
+    }
+
+    private void write(long base, byte[] buf, int from, int to) throws IOException {
+      dst.write(base + from, ByteBuffer.wrap(buf, from, to - from));
+      written.addAndGet(to - from);
+    }
+  }
+}

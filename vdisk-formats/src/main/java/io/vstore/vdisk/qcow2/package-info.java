@@ -1,0 +1,26 @@
+/**
+ * QEMU's qcow2 format, versions 2 and 3: reading and writing, backing chains, compressed clusters
+ * (deflate, and zstd when the header says so), zero clusters, internal-snapshot images read-only,
+ * and a {@code check} that counts references as {@code qemu-img check} does.
+ *
+ * <h2>What an interrupted write leaves</h2>
+ *
+ * vstore never sets the dirty bit: refcounts are kept exact on disk, in this order at every flush
+ * (and whenever the L2 cache must write a dirty table): new data clusters, then refcount blocks
+ * with the new references, then (after a sync) the refcount table and header when the table moved,
+ * then L2 tables, then (after a sync) the L1 table, and only then the refcount decrements for
+ * clusters that the tables stopped using. A cluster freed this way is reused only after that. So
+ * a process killed or a machine stopped at any moment leaves an image whose refcounts are never
+ * lower than the references: {@code qemu-img check} (and {@code vstore image check}) may report
+ * leaked clusters (exit code 3, harmless, repairable with {@code qemu-img check -r leaks}), never
+ * corruption. Writes not followed by a completed flush may be lost, partly or wholly; a cluster
+ * reads either its old or its new content.
+ *
+ * <h2>Limits</h2>
+ *
+ * Refused with {@link io.vstore.vdisk.UnsupportedFormatException}: encryption, external data
+ * files, extended L2 entries, unknown incompatible features; writing to images with internal
+ * snapshots, the dirty bit (lazy refcounts awaiting repair) or the corrupt bit (they open
+ * read-only).
+ */
+package io.vstore.vdisk.qcow2;
