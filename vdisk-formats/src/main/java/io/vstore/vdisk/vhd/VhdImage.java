@@ -1,0 +1,625 @@
+package io.vstore.vdisk.vhd;
+
+import io.vstore.blockstore.AlreadyClosedException;
+import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.OutOfRangeException;
+import io.vstore.blockstore.ReadOnlyDeviceException;
+import io.vstore.vdisk.CorruptImageException;
+import io.vstore.vdisk.DiskImage;
+import io.vstore.vdisk.ImageInfo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * An open VHD file: fixed, dynamic or differencing. Guest bytes map to the file one to one inside
+ * a block, so unaligned requests need no read-modify-write except for differencing disks, where a
+ * partly written sector whose bitmap bit is clear is first filled from the parent.
+ */
+final class VhdImage implements DiskImage {
+  private static final int UNALLOCATED = -1;
+  private static final int SECTOR = 512;
+  private static final byte[] ZEROS = new byte[64 * 1024];
+
+  private final Path path;
+  private final FileChannel channel;
+  private final boolean readOnly;
+  private final VhdFooter footer;
+  private final VhdDynamicHeader header; // null for fixed disks
+  private final DiskImage parent; // differencing disks only; owned
+  private final String parentPath;
+  private final long size;
+
+  /** Guards the BAT, the bitmaps and the end of the file; data I/O to allocated blocks shares it. */
+  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private final int[] bat; // guarded by lock; sector index of each block, or UNALLOCATED
+  private final BitSet dirtyBat = new BitSet(); // guarded by lock (write)
+  private final Map<Integer, byte[]> bitmaps = new HashMap<>(); // guarded by lock (write); differencing only
+  private long nextFree; // guarded by lock (write): where the next block goes (the footer's position)
+  private boolean footerDirty; // guarded by lock (write)
+  private volatile boolean closed;
+  private volatile boolean syncOnFlush = true;
+
+  VhdImage(Path path, FileChannel channel, boolean readOnly, VhdFooter footer, VhdDynamicHeader header,
+      int[] bat, long nextFree, DiskImage parent, String parentPath) {
+    this.path = path;
+    this.channel = channel;
+    this.readOnly = readOnly;
+    this.footer = footer;
+    this.header = header;
+    this.bat = bat;
+    this.nextFree = nextFree;
+    this.parent = parent;
+    this.parentPath = parentPath;
+    this.size = footer.virtualSize();
+  }
+
+  /** Returns the footer this handle was opened with. */
+  VhdFooter footer() {
+    return footer;
+  }
+
+  @Override
+  public Path path() {
+    return path;
+  }
+
+  @Override
+  public long size() {
+    return size;
+  }
+
+  @Override
+  public boolean isReadOnly() {
+    return readOnly;
+  }
+
+  @Override
+  public Optional<DiskImage> backing() {
+    return Optional.ofNullable(parent);
+  }
+
+  @Override
+  public String toString() {
+    return "vpc " + path;
+  }
+
+  private boolean differencing() {
+    return footer.diskType() == VhdFooter.DIFFERENCING;
+  }
+
+  private void ensureOpen() {
+    if (closed) {
+      throw new AlreadyClosedException(this);
+    }
+  }
+
+  private void ensureWritable() throws ReadOnlyDeviceException {
+    if (readOnly) {
+      throw new ReadOnlyDeviceException(this);
+    }
+  }
+
+  @Override
+  public ImageInfo info() throws IOException {
+    ensureOpen();
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("uuid", footer.uuid().toString());
+    details.put("creator", footer.creatorApp().replace('\0', ' ').strip());
+    details.put("cylinders", footer.geometry().cylinders());
+    details.put("heads", footer.geometry().heads());
+    details.put("sectorsPerTrack", footer.geometry().sectorsPerTrack());
+    details.put("currentSize", footer.currentSize());
+    if (header != null) {
+      details.put("maxTableEntries", header.maxTableEntries());
+      if (differencing()) {
+        details.put("parentUuid", header.parentUuid().toString());
+        details.put("parentName", header.parentName());
+      }
+    }
+    String sub = switch (footer.diskType()) {
+      case VhdFooter.FIXED -> "fixed";
+      case VhdFooter.DYNAMIC -> "dynamic";
+      default -> "differencing";
+    };
+    return new ImageInfo(path.toString(), VhdFormat.NAME, sub, size, channel.size(),
+        header == null ? 0 : header.blockSize(), parentPath, List.of(path.toString()), details);
+  }
+
+  @Override
+  public void read(long offset, ByteBuffer dst) throws IOException {
+    ensureOpen();
+    OutOfRangeException.check(this, offset, dst.remaining());
+    if (header == null) {
+      readFully(offset, dst);
+      return;
+    }
+    long pos = offset;
+    while (dst.hasRemaining()) {
+      long blockSize = header.blockSize();
+      int block = (int) (pos / blockSize);
+      long inBlock = pos % blockSize;
+      int n = (int) Math.min(dst.remaining(), blockSize - inBlock);
+      ByteBuffer part = dst.slice(dst.position(), n);
+      readInBlock(block, inBlock, pos, part);
+      dst.position(dst.position() + n);
+      pos += n;
+    }
+  }
+
+  private void readInBlock(int block, long inBlock, long guestOffset, ByteBuffer part) throws IOException {
+    if (!differencing()) {
+      lock.readLock().lock();
+      try {
+        int sector = bat[block];
+        if (sector == UNALLOCATED) {
+          zero(part);
+        } else {
+          readFully(dataOffset(sector) + inBlock, part);
+        }
+      } finally {
+        lock.readLock().unlock();
+      }
+      return;
+    }
+    lock.writeLock().lock(); // the bitmap cache is filled lazily
+    try {
+      int sector = bat[block];
+      if (sector == UNALLOCATED) {
+        parent.read(guestOffset, part);
+        return;
+      }
+      byte[] bitmap = bitmap(block);
+      long from = inBlock;
+      long end = inBlock + part.remaining();
+      while (from < end) {
+        boolean present = bit(bitmap, (int) (from / SECTOR));
+        long runEnd = Math.min(end, (from / SECTOR + 1) * SECTOR);
+        while (runEnd < end && bit(bitmap, (int) (runEnd / SECTOR)) == present) {
+          runEnd = Math.min(end, runEnd + SECTOR);
+        }
+        ByteBuffer run = part.slice(part.position(), (int) (runEnd - from));
+        if (present) {
+          readFully(dataOffset(sector) + from, run);
+        } else {
+          parent.read(guestOffset + (from - inBlock), run);
+        }
+        part.position(part.position() + (int) (runEnd - from));
+        from = runEnd;
+      }
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  @Override
+  public void write(long offset, ByteBuffer src) throws IOException {
+    ensureOpen();
+    ensureWritable();
+    OutOfRangeException.check(this, offset, src.remaining());
+    if (header == null) {
+      writeFully(offset, src);
+      return;
+    }
+    long pos = offset;
+    while (src.hasRemaining()) {
+      long blockSize = header.blockSize();
+      int block = (int) (pos / blockSize);
+      long inBlock = pos % blockSize;
+      int n = (int) Math.min(src.remaining(), blockSize - inBlock);
+      ByteBuffer part = src.slice(src.position(), n);
+      if (differencing()) {
+        writeDifferencing(block, inBlock, pos, part);
+      } else {
+        writeDynamic(block, inBlock, part);
+      }
+      src.position(src.position() + n);
+      pos += n;
+    }
+  }
+
+  private void writeDynamic(int block, long inBlock, ByteBuffer part) throws IOException {
+    lock.readLock().lock();
+    try {
+      int sector = bat[block];
+      if (sector != UNALLOCATED) {
+        writeFully(dataOffset(sector) + inBlock, part);
+        return;
+      }
+    } finally {
+      lock.readLock().unlock();
+    }
+    int sector;
+    lock.writeLock().lock();
+    try {
+      sector = bat[block] == UNALLOCATED ? allocate(block) : bat[block];
+      // Downgrade: the data write needs no exclusive access, only a BAT that does not move.
+      lock.readLock().lock();
+    } finally {
+      lock.writeLock().unlock();
+    }
+    try {
+      writeFully(dataOffset(sector) + inBlock, part);
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  private void writeDifferencing(int block, long inBlock, long guestOffset, ByteBuffer part) throws IOException {
+    lock.writeLock().lock();
+    try {
+      int sector = bat[block] == UNALLOCATED ? allocate(block) : bat[block];
+      byte[] bitmap = bitmap(block);
+      long end = inBlock + part.remaining();
+      int firstSector = (int) (inBlock / SECTOR);
+      int lastSector = (int) ((end - 1) / SECTOR);
+      // A sector the parent still provides must be completed from the parent before its bit is set.
+      for (int s : new int[] {firstSector, lastSector}) {
+        long sStart = (long) s * SECTOR;
+        boolean partial = inBlock > sStart || end < sStart + SECTOR;
+        if (partial && !bit(bitmap, s)) {
+          ByteBuffer fill = ByteBuffer.allocate(SECTOR);
+          parent.read(guestOffset - inBlock + sStart, fill);
+          writeFully(dataOffset(sector) + sStart, fill.flip());
+          setBit(bitmap, s);
+        }
+      }
+      writeFully(dataOffset(sector) + inBlock, part);
+      boolean changed = false;
+      for (int s = firstSector; s <= lastSector; s++) {
+        if (!bit(bitmap, s)) {
+          setBit(bitmap, s);
+          changed = true;
+        }
+      }
+      if (changed) {
+        writeBitmap(block, sector, bitmap);
+      }
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /** Appends a new block for {@code block}; the caller holds the write lock. */
+  private int allocate(int block) throws IOException {
+    assert lock.isWriteLockedByCurrentThread();
+    long bitmapSize = header.bitmapSize();
+    long at = nextFree;
+    long blockEnd = at + bitmapSize + header.blockSize();
+    if (blockEnd / SECTOR > 0xFFFF_FFFEL) {
+      throw new io.vstore.blockstore.OutOfSpaceException(this + ": file would exceed the 2 TiB a VHD BAT can address");
+    }
+    // The footer moves first, so that an interrupted allocation still ends in a valid footer; the
+    // block's bitmap then overwrites the old footer and the data area stays a sparse run of zeros.
+    writeFully(blockEnd, footer.toBuffer());
+    byte[] bitmap = new byte[(int) bitmapSize];
+    if (!differencing()) {
+      Arrays.fill(bitmap, (byte) 0xFF);
+    } else {
+      bitmaps.put(block, bitmap);
+    }
+    writeFully(at, ByteBuffer.wrap(bitmap));
+    int sector = (int) (at / SECTOR);
+    bat[block] = sector;
+    dirtyBat.set(block);
+    nextFree = blockEnd;
+    footerDirty = true;
+    return sector;
+  }
+
+  private byte[] bitmap(int block) throws IOException {
+    assert lock.isWriteLockedByCurrentThread();
+    byte[] b = bitmaps.get(block);
+    if (b == null) {
+      b = new byte[(int) header.bitmapSize()];
+      readFully((long) Integer.toUnsignedLong(bat[block]) * SECTOR, ByteBuffer.wrap(b));
+      bitmaps.put(block, b);
+    }
+    return b;
+  }
+
+  private void writeBitmap(int block, int sector, byte[] bitmap) throws IOException {
+    writeFully(Integer.toUnsignedLong(sector) * SECTOR, ByteBuffer.wrap(bitmap));
+  }
+
+  private long dataOffset(int sector) {
+    return Integer.toUnsignedLong(sector) * SECTOR + header.bitmapSize();
+  }
+
+  private static boolean bit(byte[] bitmap, int sector) {
+    return (bitmap[sector >>> 3] & (0x80 >>> (sector & 7))) != 0;
+  }
+
+  private static void setBit(byte[] bitmap, int sector) {
+    bitmap[sector >>> 3] |= (byte) (0x80 >>> (sector & 7));
+  }
+
+  @Override
+  public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
+    ensureOpen();
+    ensureWritable();
+    OutOfRangeException.check(this, offset, length);
+    long pos = offset;
+    long end = offset + length;
+    while (pos < end) {
+      long blockSize = header == null ? 1 << 20 : header.blockSize();
+      long n = Math.min(end - pos, blockSize - pos % blockSize);
+      if (header != null && n == blockSize && mayUnmap && (!differencing() || parentReadsZeros(pos, n))) {
+        unmap((int) (pos / blockSize));
+      } else if (header != null && !differencing() && isUnallocated((int) (pos / blockSize))) {
+        // Already reads as zeros.
+      } else {
+        ByteBuffer zeros = ByteBuffer.allocate((int) n);
+        write(pos, zeros);
+      }
+      pos += n;
+    }
+  }
+
+  private boolean parentReadsZeros(long offset, long length) throws IOException {
+    return parent.allocation(offset, length).stream().allMatch(e -> e.kind().readsAsZeros());
+  }
+
+  private boolean isUnallocated(int block) {
+    lock.readLock().lock();
+    try {
+      return bat[block] == UNALLOCATED;
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /**
+   * Drops a whole block from the BAT. The space stays in the file (VHD cannot free the middle of a
+   * file) unless the block is the last one, which is cut off; check reports the rest as leaks.
+   */
+  private void unmap(int block) throws IOException {
+    lock.writeLock().lock();
+    try {
+      int sector = bat[block];
+      if (sector == UNALLOCATED) {
+        return;
+      }
+      bat[block] = UNALLOCATED;
+      dirtyBat.set(block);
+      long start = Integer.toUnsignedLong(sector) * SECTOR;
+      if (start + header.bitmapSize() + header.blockSize() == nextFree) {
+        // Write the BAT now: the block's space is about to be reused for the footer.
+        writeBat();
+        sync();
+        nextFree = start;
+        writeFully(start, footer.toBuffer());
+        channel.truncate(start + VhdFooter.SIZE);
+        footerDirty = false;
+      }
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  @Override
+  public void discard(long offset, long length) throws IOException {
+    writeZeroes(offset, length, true);
+  }
+
+  @Override
+  public List<Extent> allocation(long offset, long length) throws IOException {
+    ensureOpen();
+    OutOfRangeException.check(this, offset, length);
+    ExtentList out = new ExtentList();
+    if (header == null) {
+      allocationByContent(offset, length, out);
+      return out.toList();
+    }
+    long pos = offset;
+    long end = offset + length;
+    while (pos < end) {
+      long blockSize = header.blockSize();
+      int block = (int) (pos / blockSize);
+      long inBlock = pos % blockSize;
+      long n = Math.min(end - pos, blockSize - inBlock);
+      int sector;
+      byte[] bitmap = null;
+      lock.writeLock().lock();
+      try {
+        sector = bat[block];
+        if (sector != UNALLOCATED && differencing()) {
+          bitmap = bitmap(block).clone();
+        }
+      } finally {
+        lock.writeLock().unlock();
+      }
+      if (sector == UNALLOCATED) {
+        if (differencing()) {
+          out.addAll(parent.allocation(pos, n));
+        } else {
+          out.add(pos, n, Extent.Kind.HOLE);
+        }
+      } else if (bitmap == null) {
+        out.add(pos, n, Extent.Kind.DATA);
+      } else {
+        long from = inBlock;
+        long stop = inBlock + n;
+        while (from < stop) {
+          boolean present = bit(bitmap, (int) (from / SECTOR));
+          long runEnd = Math.min(stop, (from / SECTOR + 1) * SECTOR);
+          while (runEnd < stop && bit(bitmap, (int) (runEnd / SECTOR)) == present) {
+            runEnd = Math.min(stop, runEnd + SECTOR);
+          }
+          long g = pos - inBlock + from;
+          if (present) {
+            out.add(g, runEnd - from, Extent.Kind.DATA);
+          } else {
+            out.addAll(parent.allocation(g, runEnd - from));
+          }
+          from = runEnd;
+        }
+      }
+      pos += n;
+    }
+    return out.toList();
+  }
+
+  /**
+   * Describes a fixed disk, whose every byte is allocated: runs of zeros show as ZERO, so that
+   * copies can skip them; this costs a read of the range.
+   */
+  private void allocationByContent(long offset, long length, ExtentList out) throws IOException {
+    int chunk = 64 * 1024;
+    ByteBuffer buf = ByteBuffer.allocate(chunk);
+    long end = offset + length;
+    for (long pos = offset; pos < end; ) {
+      long next = Math.min(end, (pos / chunk + 1) * chunk);
+      buf.clear().limit((int) (next - pos));
+      readFully(pos, buf);
+      buf.flip();
+      boolean zeros = buf.mismatch(ByteBuffer.wrap(ZEROS, 0, buf.remaining())) < 0;
+      out.add(pos, next - pos, zeros ? Extent.Kind.ZERO : Extent.Kind.DATA);
+      pos = next;
+    }
+  }
+
+  @Override
+  public void flush() throws IOException {
+    ensureOpen();
+    if (readOnly) {
+      return;
+    }
+    lock.writeLock().lock();
+    try {
+      flushLocked();
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /** Makes data durable before the BAT that points at it, then the BAT and footer. */
+  private void flushLocked() throws IOException {
+    if (dirtyBat.isEmpty() && !footerDirty) {
+      sync();
+      return;
+    }
+    sync();
+    writeBat();
+    if (footerDirty) {
+      writeFully(nextFree, footer.toBuffer());
+      footerDirty = false;
+    }
+    sync();
+  }
+
+  /** Writes the BAT sectors that hold changed entries, one write per run of changed sectors. */
+  private void writeBat() throws IOException {
+    if (dirtyBat.isEmpty()) {
+      return;
+    }
+    int perSector = SECTOR / 4;
+    int first = dirtyBat.nextSetBit(0) / perSector;
+    int last = dirtyBat.previousSetBit(dirtyBat.length()) / perSector;
+    int entries = Math.min(bat.length - first * perSector, (last - first + 1) * perSector);
+    ByteBuffer buf = ByteBuffer.allocate((last - first + 1) * SECTOR).order(ByteOrder.BIG_ENDIAN);
+    for (int i = 0; i < entries; i++) {
+      buf.putInt(bat[first * perSector + i]);
+    }
+    while (buf.hasRemaining()) {
+      buf.putInt(UNALLOCATED);
+    }
+    writeFully(header.tableOffset() + (long) first * SECTOR, buf.flip());
+    dirtyBat.clear();
+  }
+
+  /**
+   * Makes {@link #flush()} write metadata without syncing, like qemu-img's {@code -t unsafe}: for
+   * conversions whose output is discarded when they fail. A killed process still leaves a valid
+   * file (the page cache keeps every write); a power loss may not.
+   */
+  void skipSyncOnFlush() {
+    syncOnFlush = false;
+  }
+
+  private void sync() throws IOException {
+    if (syncOnFlush) {
+      channel.force(false);
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    IOException failure = null;
+    try {
+      if (!readOnly) {
+        flush();
+      }
+    } catch (IOException e) {
+      failure = e;
+    }
+    closed = true;
+    try {
+      channel.close();
+    } catch (IOException e) {
+      if (failure == null) {
+        failure = e;
+      } else {
+        failure.addSuppressed(e);
+      }
+    }
+    if (parent != null) {
+      try {
+        parent.close();
+      } catch (IOException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  private void readFully(long position, ByteBuffer dst) throws IOException {
+    long pos = position;
+    while (dst.hasRemaining()) {
+      int n = channel.read(dst, pos);
+      if (n < 0) {
+        // Past the end of the file: a sparse tail or a truncated file; the header checks caught
+        // truncation of metadata, so what remains reads as zeros, as qemu does.
+        zero(dst);
+        return;
+      }
+      pos += n;
+    }
+  }
+
+  private void writeFully(long position, ByteBuffer src) throws IOException {
+    long pos = position;
+    while (src.hasRemaining()) {
+      pos += channel.write(src, pos);
+    }
+  }
+
+  private static void zero(ByteBuffer b) {
+    while (b.hasRemaining()) {
+      b.put(ZEROS, 0, Math.min(ZEROS.length, b.remaining()));
+    }
+  }
+
+  static CorruptImageException corrupt(Path path, String what) {
+    return new CorruptImageException("bad vpc: " + path + ": " + what);
+  }
+}

@@ -1,0 +1,650 @@
+package io.vstore.vdisk.vhdx;
+
+import io.vstore.blockstore.AlreadyClosedException;
+import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.OutOfRangeException;
+import io.vstore.blockstore.ReadOnlyDeviceException;
+import io.vstore.vdisk.DiskImage;
+import io.vstore.vdisk.ImageInfo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * An open VHDX file. Payload blocks map guest bytes to the file one to one, so unaligned requests
+ * need no read-modify-write except in differencing disks, where a partly written logical sector
+ * the parent still provides is first completed from the parent.
+ */
+final class VhdxImage implements DiskImage {
+  static final int NOT_PRESENT = 0;
+  static final int UNDEFINED = 1;
+  static final int ZERO = 2;
+  static final int UNMAPPED = 5;
+  static final int FULLY_PRESENT = 6;
+  static final int PARTIALLY_PRESENT = 7;
+  static final int SB_PRESENT = 6;
+  static final long OFFSET_MASK = 0xFFFF_FFFF_FFF0_0000L;
+  static final long MIB = 1 << 20;
+  private static final byte[] ZEROS = new byte[64 * 1024];
+
+  private final Path path;
+  private final FileChannel channel;
+  private final boolean readOnly;
+  private final VhdxMetadata metadata;
+  private final long batOffset;
+  private final long chunkRatio;
+  private final DiskImage parent; // owned; differencing only
+  private final String parentPath;
+  private final long blockSize;
+  private final int sectorSize;
+
+  /** Guards the BAT, bitmaps, headers and the end of file; data I/O to present blocks shares it. */
+  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private final long[] bat; // guarded by lock
+  private final BitSet dirtyBat = new BitSet(); // guarded by lock (write)
+  private final Map<Long, byte[]> bitmaps = new HashMap<>(); // guarded by lock (write); chunk -> bitmap
+  private final BitSet dirtyBitmaps = new BitSet(); // guarded by lock (write)
+  private VhdxHeader header; // guarded by lock (write)
+  private final int headerSlot; // 0 or 1: header updates write the other slot first, then this one
+  private boolean guidsUpdated; // guarded by lock (write)
+  private long nextFree; // guarded by lock (write)
+  private volatile boolean closed;
+  private volatile boolean syncOnFlush = true;
+
+  VhdxImage(Path path, FileChannel channel, boolean readOnly, VhdxHeader header, int headerSlot, VhdxMetadata metadata,
+      long batOffset, long[] bat, long nextFree, DiskImage parent, String parentPath) {
+    this.path = path;
+    this.channel = channel;
+    this.readOnly = readOnly;
+    this.header = header;
+    this.headerSlot = headerSlot;
+    this.metadata = metadata;
+    this.batOffset = batOffset;
+    this.bat = bat;
+    this.nextFree = nextFree;
+    this.parent = parent;
+    this.parentPath = parentPath;
+    this.blockSize = metadata.blockSize();
+    this.sectorSize = metadata.logicalSectorSize();
+    this.chunkRatio = chunkRatio(metadata);
+  }
+
+  /** Returns how many payload blocks share one sector bitmap block. */
+  static long chunkRatio(VhdxMetadata m) {
+    return (1L << 23) * m.logicalSectorSize() / m.blockSize();
+  }
+
+  /** Returns the BAT index of payload block {@code block}: a bitmap entry follows every chunk. */
+  long payloadIndex(long block) {
+    return block + block / chunkRatio;
+  }
+
+  /** Returns the BAT index of the sector bitmap block of chunk {@code chunk}. */
+  long bitmapIndex(long chunk) {
+    return chunk * (chunkRatio + 1) + chunkRatio;
+  }
+
+  /** Returns the data write GUID, which a child's parent linkage names. */
+  UUID dataWriteGuid() {
+    lock.readLock().lock();
+    try {
+      return header.dataWriteGuid();
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  @Override
+  public Path path() {
+    return path;
+  }
+
+  @Override
+  public long size() {
+    return metadata.virtualSize();
+  }
+
+  @Override
+  public boolean isReadOnly() {
+    return readOnly;
+  }
+
+  @Override
+  public Optional<DiskImage> backing() {
+    return Optional.ofNullable(parent);
+  }
+
+  @Override
+  public String toString() {
+    return "vhdx " + path;
+  }
+
+  private void ensureOpen() {
+    if (closed) {
+      throw new AlreadyClosedException(this);
+    }
+  }
+
+  @Override
+  public ImageInfo info() throws IOException {
+    ensureOpen();
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("logicalSectorSize", metadata.logicalSectorSize());
+    details.put("physicalSectorSize", metadata.physicalSectorSize());
+    details.put("diskId", metadata.diskId().toString());
+    details.put("dataWriteGuid", dataWriteGuid().toString());
+    if (metadata.hasParent()) {
+      details.put("parentLocator", metadata.parentLocator());
+    }
+    String sub = metadata.hasParent() ? "differencing" : metadata.leaveBlocksAllocated() ? "fixed" : "dynamic";
+    return new ImageInfo(path.toString(), VhdxFormat.NAME, sub, size(), channel.size(), blockSize, parentPath,
+        List.of(path.toString()), details);
+  }
+
+  private static int state(long entry) {
+    return (int) (entry & 7);
+  }
+
+  private static long offset(long entry) {
+    return entry & OFFSET_MASK;
+  }
+
+  @Override
+  public void read(long offset, ByteBuffer dst) throws IOException {
+    ensureOpen();
+    OutOfRangeException.check(this, offset, dst.remaining());
+    long pos = offset;
+    while (dst.hasRemaining()) {
+      long block = pos / blockSize;
+      long inBlock = pos % blockSize;
+      int n = (int) Math.min(dst.remaining(), blockSize - inBlock);
+      ByteBuffer part = dst.slice(dst.position(), n);
+      readInBlock(block, inBlock, pos, part);
+      dst.position(dst.position() + n);
+      pos += n;
+    }
+  }
+
+  private void readInBlock(long block, long inBlock, long guestOffset, ByteBuffer part) throws IOException {
+    long entry;
+    lock.readLock().lock();
+    try {
+      entry = bat[(int) payloadIndex(block)];
+      if (state(entry) == FULLY_PRESENT) {
+        readFully(offset(entry) + inBlock, part);
+        return;
+      }
+    } finally {
+      lock.readLock().unlock();
+    }
+    int state = state(entry);
+    if (state == NOT_PRESENT && parent != null) {
+      parent.read(guestOffset, part);
+    } else if (state != PARTIALLY_PRESENT) {
+      zero(part);
+    } else {
+      lock.writeLock().lock(); // the bitmap cache fills lazily
+      try {
+        byte[] bitmap = bitmap(block / chunkRatio);
+        long firstSector = (block % chunkRatio) * (blockSize / sectorSize);
+        long from = inBlock;
+        long end = inBlock + part.remaining();
+        while (from < end) {
+          boolean present = bit(bitmap, firstSector + from / sectorSize);
+          long runEnd = Math.min(end, (from / sectorSize + 1) * sectorSize);
+          while (runEnd < end && bit(bitmap, firstSector + runEnd / sectorSize) == present) {
+            runEnd = Math.min(end, runEnd + sectorSize);
+          }
+          ByteBuffer run = part.slice(part.position(), (int) (runEnd - from));
+          if (present) {
+            readFully(offset(bat[(int) payloadIndex(block)]) + from, run);
+          } else {
+            parent.read(guestOffset + from - inBlock, run);
+          }
+          part.position(part.position() + run.capacity());
+          from = runEnd;
+        }
+      } finally {
+        lock.writeLock().unlock();
+      }
+    }
+  }
+
+  @Override
+  public void write(long offset, ByteBuffer src) throws IOException {
+    ensureOpen();
+    ensureWritable();
+    OutOfRangeException.check(this, offset, src.remaining());
+    long pos = offset;
+    while (src.hasRemaining()) {
+      long block = pos / blockSize;
+      long inBlock = pos % blockSize;
+      int n = (int) Math.min(src.remaining(), blockSize - inBlock);
+      ByteBuffer part = src.slice(src.position(), n);
+      writeInBlock(block, inBlock, pos, part);
+      src.position(src.position() + n);
+      pos += n;
+    }
+  }
+
+  private void ensureWritable() throws ReadOnlyDeviceException {
+    if (readOnly) {
+      throw new ReadOnlyDeviceException(this);
+    }
+  }
+
+  private void writeInBlock(long block, long inBlock, long guestOffset, ByteBuffer part) throws IOException {
+    int index = (int) payloadIndex(block);
+    lock.readLock().lock();
+    try {
+      long entry = bat[index];
+      if (state(entry) == FULLY_PRESENT && guidsUpdated) {
+        writeFully(offset(entry) + inBlock, part);
+        return;
+      }
+    } finally {
+      lock.readLock().unlock();
+    }
+    lock.writeLock().lock();
+    boolean downgraded = false;
+    try {
+      updateGuids();
+      long entry = bat[index];
+      int state = state(entry);
+      if (state == FULLY_PRESENT) {
+        // fall through to the data write below
+      } else if (parent != null && (state == NOT_PRESENT || state == PARTIALLY_PRESENT)) {
+        writePartial(block, inBlock, guestOffset, part);
+        return;
+      } else {
+        // Every other state reads as zeros, and a block appended past the end of the file does too.
+        entry = allocate(block, FULLY_PRESENT);
+      }
+      lock.readLock().lock();
+      downgraded = true;
+      lock.writeLock().unlock();
+      writeFully(offset(entry) + inBlock, part);
+    } finally {
+      if (downgraded) {
+        lock.readLock().unlock();
+      } else {
+        lock.writeLock().unlock();
+      }
+    }
+  }
+
+  /** Writes into a block of a differencing disk whose sectors may come from the parent. */
+  private void writePartial(long block, long inBlock, long guestOffset, ByteBuffer part) throws IOException {
+    assert lock.isWriteLockedByCurrentThread();
+    int index = (int) payloadIndex(block);
+    long chunk = block / chunkRatio;
+    byte[] bitmap = bitmap(chunk);
+    long entry = bat[index];
+    if (state(entry) == NOT_PRESENT) {
+      entry = allocate(block, PARTIALLY_PRESENT);
+    }
+    long firstSector = (block % chunkRatio) * (blockSize / sectorSize);
+    long end = inBlock + part.remaining();
+    long s0 = inBlock / sectorSize;
+    long s1 = (end - 1) / sectorSize;
+    for (long s : new long[] {s0, s1}) {
+      long sStart = s * sectorSize;
+      boolean partial = inBlock > sStart || end < sStart + sectorSize;
+      if (partial && !bit(bitmap, firstSector + s)) {
+        ByteBuffer fill = ByteBuffer.allocate(sectorSize);
+        parent.read(guestOffset - inBlock + sStart, fill);
+        writeFully(offset(entry) + sStart, fill.flip());
+        setBit(bitmap, firstSector + s);
+      }
+    }
+    writeFully(offset(entry) + inBlock, part);
+    for (long s = s0; s <= s1; s++) {
+      setBit(bitmap, firstSector + s);
+    }
+    dirtyBitmaps.set((int) chunk);
+  }
+
+  /** Appends a payload block for {@code block} in {@code state}; returns its new BAT entry. */
+  private long allocate(long block, int state) throws IOException {
+    assert lock.isWriteLockedByCurrentThread();
+    long at = nextFree;
+    nextFree += blockSize;
+    extendTo(nextFree);
+    long entry = at | state;
+    bat[(int) payloadIndex(block)] = entry;
+    dirtyBat.set((int) payloadIndex(block));
+    return entry;
+  }
+
+  /**
+   * Grows the file to {@code end} with one byte at its last position, once per new block: the
+   * block's own writes then land inside the file and do not each extend it, which on journaling
+   * file systems costs a metadata transaction per write. The block reads zeros where unwritten.
+   */
+  private void extendTo(long end) throws IOException {
+    assert lock.isWriteLockedByCurrentThread();
+    writeFully(end - 1, ByteBuffer.allocate(1));
+  }
+
+  /** Returns the sector bitmap of {@code chunk}, creating its block when the chunk has none. */
+  private byte[] bitmap(long chunk) throws IOException {
+    assert lock.isWriteLockedByCurrentThread();
+    byte[] b = bitmaps.get(chunk);
+    if (b != null) {
+      return b;
+    }
+    b = new byte[(int) MIB];
+    int index = (int) bitmapIndex(chunk);
+    long entry = index < bat.length ? bat[index] : 0;
+    if (state(entry) == SB_PRESENT) {
+      readFully(offset(entry), ByteBuffer.wrap(b));
+    } else if (!readOnly) {
+      bat[index] = nextFree | SB_PRESENT;
+      nextFree += MIB;
+      extendTo(nextFree);
+      dirtyBat.set(index);
+      dirtyBitmaps.set((int) chunk);
+    }
+    bitmaps.put(chunk, b);
+    return b;
+  }
+
+  private static boolean bit(byte[] bitmap, long sector) {
+    return (bitmap[(int) (sector >>> 3)] & (1 << (sector & 7))) != 0;
+  }
+
+  private static void setBit(byte[] bitmap, long sector) {
+    bitmap[(int) (sector >>> 3)] |= (byte) (1 << (sector & 7));
+  }
+
+  /**
+   * Gives the file new write GUIDs before its first change in this session, as the format asks,
+   * writing the non-current header first so that one valid header always exists.
+   */
+  private void updateGuids() throws IOException {
+    assert lock.isWriteLockedByCurrentThread();
+    if (guidsUpdated) {
+      return;
+    }
+    writeHeaders(header.logGuid());
+    guidsUpdated = true;
+  }
+
+  private void writeHeaders(UUID logGuid) throws IOException {
+    header = VhdxHeader.writeBoth(channel, header, headerSlot, logGuid);
+  }
+
+  @Override
+  public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
+    ensureOpen();
+    ensureWritable();
+    OutOfRangeException.check(this, offset, length);
+    long pos = offset;
+    long end = offset + length;
+    while (pos < end) {
+      long n = Math.min(end - pos, blockSize - pos % blockSize);
+      long block = pos / blockSize;
+      if (n == blockSize && !metadata.leaveBlocksAllocated()) {
+        lock.writeLock().lock();
+        try {
+          updateGuids();
+          int index = (int) payloadIndex(block);
+          if (state(bat[index]) != ZERO) {
+            // The block's space stays in the file unreferenced: VHDX cannot shrink the middle of a
+            // file, and the ZERO state reads zeros with or without a parent.
+            bat[index] = ZERO;
+            dirtyBat.set(index);
+          }
+        } finally {
+          lock.writeLock().unlock();
+        }
+      } else if (parent == null && readsZeros(block)) {
+        // Nothing to do: the block reads zeros already.
+      } else {
+        for (long done = 0; done < n; ) {
+          int k = (int) Math.min(ZEROS.length, n - done);
+          write(pos + done, ByteBuffer.wrap(ZEROS, 0, k));
+          done += k;
+        }
+      }
+      pos += n;
+    }
+  }
+
+  private boolean readsZeros(long block) {
+    lock.readLock().lock();
+    try {
+      int s = state(bat[(int) payloadIndex(block)]);
+      return s != FULLY_PRESENT && s != PARTIALLY_PRESENT;
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  @Override
+  public void discard(long offset, long length) throws IOException {
+    writeZeroes(offset, length, true);
+  }
+
+  @Override
+  public List<Extent> allocation(long offset, long length) throws IOException {
+    ensureOpen();
+    OutOfRangeException.check(this, offset, length);
+    ExtentList out = new ExtentList();
+    long pos = offset;
+    long end = offset + length;
+    while (pos < end) {
+      long block = pos / blockSize;
+      long inBlock = pos % blockSize;
+      long n = Math.min(end - pos, blockSize - inBlock);
+      long entry;
+      byte[] bitmap = null;
+      lock.writeLock().lock();
+      try {
+        entry = bat[(int) payloadIndex(block)];
+        if (state(entry) == PARTIALLY_PRESENT) {
+          bitmap = bitmap(block / chunkRatio);
+        }
+        switch (state(entry)) {
+          case FULLY_PRESENT -> {
+            if (metadata.leaveBlocksAllocated()) {
+              allocationByContent(offset(entry) + inBlock, pos, n, out);
+            } else {
+              out.add(pos, n, Extent.Kind.DATA);
+            }
+          }
+          case ZERO -> out.add(pos, n, Extent.Kind.ZERO);
+          case PARTIALLY_PRESENT -> {
+            long firstSector = (block % chunkRatio) * (blockSize / sectorSize);
+            long from = inBlock;
+            long stop = inBlock + n;
+            while (from < stop) {
+              boolean present = bit(bitmap, firstSector + from / sectorSize);
+              long runEnd = Math.min(stop, (from / sectorSize + 1) * sectorSize);
+              while (runEnd < stop && bit(bitmap, firstSector + runEnd / sectorSize) == present) {
+                runEnd = Math.min(stop, runEnd + sectorSize);
+              }
+              long g = pos - inBlock + from;
+              if (present) {
+                out.add(g, runEnd - from, Extent.Kind.DATA);
+              } else {
+                out.addAll(parent.allocation(g, runEnd - from));
+              }
+              from = runEnd;
+            }
+          }
+          case NOT_PRESENT -> {
+            if (parent != null) {
+              out.addAll(parent.allocation(pos, n));
+            } else {
+              out.add(pos, n, Extent.Kind.HOLE);
+            }
+          }
+          default -> out.add(pos, n, Extent.Kind.HOLE);
+        }
+      } finally {
+        lock.writeLock().unlock();
+      }
+      pos += n;
+    }
+    return out.toList();
+  }
+
+  /**
+   * Describes a block of a fixed disk, where every block stays allocated: runs of zeros show as
+   * ZERO so that copies can skip them; this costs a read of the range.
+   */
+  private void allocationByContent(long fileOffset, long guestOffset, long length, ExtentList out) throws IOException {
+    int chunk = ZEROS.length;
+    ByteBuffer buf = ByteBuffer.allocate(chunk);
+    for (long done = 0; done < length; ) {
+      long g = guestOffset + done;
+      long next = Math.min(guestOffset + length, (g / chunk + 1) * chunk);
+      buf.clear().limit((int) (next - g));
+      readFully(fileOffset + done, buf);
+      buf.flip();
+      boolean zeros = buf.mismatch(ByteBuffer.wrap(ZEROS, 0, buf.remaining())) < 0;
+      out.add(g, next - g, zeros ? Extent.Kind.ZERO : Extent.Kind.DATA);
+      done += next - g;
+    }
+  }
+
+  @Override
+  public void flush() throws IOException {
+    ensureOpen();
+    if (readOnly) {
+      return;
+    }
+    lock.writeLock().lock();
+    try {
+      flushLocked();
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /**
+   * Makes payload data durable before the bitmaps and BAT entries that expose it: an interrupted
+   * write leaves either the old BAT (new blocks unreferenced) or the new one over durable data.
+   */
+  private void flushLocked() throws IOException {
+    if (dirtyBat.isEmpty() && dirtyBitmaps.isEmpty()) {
+      sync();
+      return;
+    }
+    if (channel.size() < nextFree) {
+      // Extend the file over every block a BAT entry will point at, so none lies past the end.
+      writeFully(nextFree - 1, ByteBuffer.allocate(1));
+    }
+    sync();
+    for (int c = dirtyBitmaps.nextSetBit(0); c >= 0; c = dirtyBitmaps.nextSetBit(c + 1)) {
+      long entry = bat[(int) bitmapIndex(c)];
+      writeFully(offset(entry), ByteBuffer.wrap(bitmaps.get((long) c)));
+    }
+    dirtyBitmaps.clear();
+    if (!dirtyBat.isEmpty()) {
+      int first = dirtyBat.nextSetBit(0);
+      int last = dirtyBat.previousSetBit(dirtyBat.length());
+      // One write per 4 KiB-aligned span keeps the update to whole sectors.
+      int perSector = 4096 / 8;
+      int from = first / perSector * perSector;
+      int to = Math.min(bat.length, (last / perSector + 1) * perSector);
+      ByteBuffer buf = ByteBuffer.allocate((to - from) * 8).order(ByteOrder.LITTLE_ENDIAN);
+      for (int i = from; i < to; i++) {
+        buf.putLong(bat[i]);
+      }
+      writeFully(batOffset + (long) from * 8, buf.flip());
+      dirtyBat.clear();
+    }
+    sync();
+  }
+
+  /**
+   * Makes {@link #flush()} write metadata without syncing, like qemu-img's {@code -t unsafe}: for
+   * conversions whose output is discarded when they fail. A killed process still leaves a valid
+   * file (the page cache keeps every write); a power loss may not.
+   */
+  void skipSyncOnFlush() {
+    syncOnFlush = false;
+  }
+
+  private void sync() throws IOException {
+    if (syncOnFlush) {
+      channel.force(false);
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    IOException failure = null;
+    try {
+      if (!readOnly) {
+        flush();
+      }
+    } catch (IOException e) {
+      failure = e;
+    }
+    closed = true;
+    for (AutoCloseableIo c : new AutoCloseableIo[] {channel::close, () -> {
+      if (parent != null) {
+        parent.close();
+      }
+    }}) {
+      try {
+        c.close();
+      } catch (IOException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  /** A close action that may fail with an IOException. */
+  private interface AutoCloseableIo {
+    void close() throws IOException;
+  }
+
+  private void readFully(long position, ByteBuffer dst) throws IOException {
+    long pos = position;
+    while (dst.hasRemaining()) {
+      int n = channel.read(dst, pos);
+      if (n < 0) {
+        zero(dst);
+        return;
+      }
+      pos += n;
+    }
+  }
+
+  private void writeFully(long position, ByteBuffer src) throws IOException {
+    long pos = position;
+    while (src.hasRemaining()) {
+      pos += channel.write(src, pos);
+    }
+  }
+
+  private static void zero(ByteBuffer b) {
+    while (b.hasRemaining()) {
+      b.put(ZEROS, 0, Math.min(ZEROS.length, b.remaining()));
+    }
+  }
+}

@@ -1,0 +1,183 @@
+package io.vstore.vdisk.vhdx;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.vstore.blockstore.Extent;
+import io.vstore.vdisk.CorruptImageException;
+import io.vstore.vdisk.CreateOptions;
+import io.vstore.vdisk.DiskImage;
+import io.vstore.vdisk.ImageChainOpener;
+import io.vstore.vdisk.vhd.Peers;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** VHDX images made by qemu and Hyper-V read through vstore, and vstore's images read by qemu. */
+class VhdxQemuTest {
+  static final VhdxFormat FORMAT = new VhdxFormat();
+  static final ImageChainOpener CHAIN = new ImageChainOpener() {
+    @Override
+    public DiskImage openBacking(Path path, String expectedFormat) throws IOException {
+      return FORMAT.open(path, true, this);
+    }
+  };
+
+  @TempDir Path dir;
+
+  private static final long[][] PATTERNS = {
+      {0, 4096, 0x11}, {65536, 512, 0x22}, {3 << 20, 1 << 20, 0x33}, {(9 << 20) + 1536, 70000, 0x44},
+      {(40L << 20) - 512, 512, 0x55}};
+
+  @ParameterizedTest
+  @ValueSource(strings = {"subformat=dynamic", "subformat=fixed", "subformat=dynamic,block_size=1M",
+      "subformat=dynamic,block_state_zero=off", "subformat=dynamic,block_size=32M,log_size=2M"})
+  void qemuWrittenImagesReadLikeQemuConvert(String opts) throws Exception {
+    Path img = dir.resolve("q.vhdx");
+    Peers.ok("qemu-img", "create", "-q", "-f", "vhdx", "-o", opts, img.toString(), "40M");
+    List<String> io = new ArrayList<>(List.of("qemu-io", "-f", "vhdx"));
+    io.addAll(Peers.qemuIoWrites(PATTERNS));
+    io.add(img.toString());
+    Peers.ok(io.toArray(String[]::new));
+    Path raw = dir.resolve("q.raw");
+    Peers.ok("qemu-img", "convert", "-f", "vhdx", "-O", "raw", img.toString(), raw.toString());
+    try (DiskImage d = FORMAT.open(img, true, CHAIN)) {
+      assertThat(d.size()).isEqualTo(40L << 20);
+      assertThat(Peers.sha256(d)).isEqualTo(Peers.sha256(raw));
+    }
+    assertThat(FORMAT.check(img).exitCode()).isZero();
+    // And vstore writes into qemu's image, qemu reads it.
+    byte[] model = Files.readAllBytes(raw);
+    try (DiskImage d = FORMAT.open(img, false, CHAIN)) {
+      byte[] data = new byte[300_000];
+      new Random(3).nextBytes(data);
+      d.write(17_000_001, ByteBuffer.wrap(data));
+      System.arraycopy(data, 0, model, 17_000_001, data.length);
+    }
+    Files.write(raw, model);
+    Peers.ok("qemu-img", "compare", "-f", "vhdx", "-F", "raw", img.toString(), raw.toString());
+    Peers.ok("qemu-img", "check", "-f", "vhdx", img.toString());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"dynamic", "fixed"})
+  void vstoreWrittenImagesPassQemuCheckAndCompare(String subformat) throws Exception {
+    Path img = dir.resolve("v.vhdx");
+    Path raw = dir.resolve("v.raw");
+    Random r = new Random(42);
+    long size = 50L << 20;
+    byte[] model = new byte[(int) size];
+    try (DiskImage d = FORMAT.create(img, size, new CreateOptions(Map.of("subformat", subformat, "block_size", "1M"),
+        null, null), CHAIN)) {
+      assertThat(d.size()).isEqualTo(size);
+      for (int i = 0; i < 40; i++) {
+        int n = 1 + r.nextInt(300_000);
+        int off = r.nextInt((int) size - n);
+        byte[] data = new byte[n];
+        r.nextBytes(data);
+        d.write(off, ByteBuffer.wrap(data));
+        System.arraycopy(data, 0, model, off, n);
+      }
+      d.writeZeroes(4 << 20, 2 << 20, true);
+      Arrays.fill(model, 4 << 20, 6 << 20, (byte) 0);
+    }
+    Files.write(raw, model);
+    Peers.ok("qemu-img", "check", "-f", "vhdx", img.toString());
+    Peers.ok("qemu-img", "compare", "-f", "vhdx", "-F", "raw", img.toString(), raw.toString());
+    assertThat(FORMAT.check(img).exitCode()).isZero();
+    String info = Peers.ok("qemu-img", "info", "-f", "vhdx", img.toString());
+    assertThat(info).contains("virtual size: 50 MiB");
+  }
+
+  @Test
+  void corpusHyperVDynamicImageReadsToTheCorpusDigest() throws Exception {
+    Path img = Peers.bunzip2(Peers.corpusFile("disks/qemu-samples/iotest-dynamic-1G.vhdx.bz2"), dir.resolve("hv.vhdx"));
+    try (DiskImage d = FORMAT.open(img, true, CHAIN)) {
+      assertThat(d.size()).isEqualTo(1L << 30);
+      assertThat(d.info().clusterSize()).isEqualTo(32L << 20);
+      assertThat(d.info().details()).containsEntry("physicalSectorSize", 4096);
+      assertThat(Peers.sha256(d)).isEqualTo("d3d112d8dab7fd360609f7d5a7b769904b7a2a7d7b6b8c535f65a23293c05478");
+    }
+    assertThat(FORMAT.check(img).exitCode()).isZero();
+  }
+
+  @Test
+  void differencingChainReadsThroughParentAndChecksLinkage() throws Exception {
+    Path base = dir.resolve("base.vhdx");
+    Path child = dir.resolve("child.vhdx");
+    Random r = new Random(7);
+    byte[] model = new byte[24 << 20];
+    Peers.ok("qemu-img", "create", "-q", "-f", "vhdx", base.toString(), String.valueOf(model.length));
+    try (DiskImage d = FORMAT.open(base, false, CHAIN)) {
+      byte[] data = new byte[6 << 20];
+      r.nextBytes(data);
+      d.write(1 << 20, ByteBuffer.wrap(data));
+      System.arraycopy(data, 0, model, 1 << 20, data.length);
+    }
+    try (DiskImage d = FORMAT.create(child, 0, new CreateOptions(Map.of(), "base.vhdx", "vhdx"), CHAIN)) {
+      assertThat(d.size()).isEqualTo(model.length);
+      assertThat(d.info().subformat()).isEqualTo("differencing");
+      for (int i = 0; i < 40; i++) {
+        int n = 1 + r.nextInt(100_000);
+        int off = r.nextInt(model.length - n);
+        byte[] data = new byte[n];
+        r.nextBytes(data);
+        d.write(off, ByteBuffer.wrap(data));
+        System.arraycopy(data, 0, model, off, n);
+      }
+      d.writeZeroes(4 << 20, 2 << 20, true);
+      Arrays.fill(model, 4 << 20, 6 << 20, (byte) 0);
+    }
+    try (DiskImage d = FORMAT.open(child, true, CHAIN)) {
+      byte[] back = new byte[model.length];
+      d.read(0, ByteBuffer.wrap(back));
+      assertThat(Arrays.mismatch(back, model)).isEqualTo(-1);
+      for (Extent e : d.allocation(0, d.size())) {
+        if (e.kind().readsAsZeros()) {
+          assertThat(Arrays.copyOfRange(back, (int) e.offset(), (int) e.end())).containsOnly(0);
+        }
+      }
+      // Flattened by vstore into a dynamic VHDX, the chain compares identical in qemu.
+      Path flat = dir.resolve("flat.vhdx");
+      try (DiskImage out = FORMAT.create(flat, d.size(), CreateOptions.none(), CHAIN)) {
+        copy(d, out);
+      }
+      Path raw = dir.resolve("model.raw");
+      Files.write(raw, model);
+      Peers.ok("qemu-img", "compare", "-f", "vhdx", "-F", "raw", flat.toString(), raw.toString());
+    }
+    assertThat(FORMAT.check(child).exitCode()).isZero();
+    // Writing to the parent changes its data write GUID: the child no longer matches.
+    try (DiskImage d = FORMAT.open(base, false, CHAIN)) {
+      d.write(0, ByteBuffer.wrap(new byte[] {1}));
+    }
+    assertThatThrownBy(() -> FORMAT.open(child, true, CHAIN))
+        .isInstanceOf(CorruptImageException.class).hasMessageContaining("parent_linkage");
+  }
+
+  static void copy(DiskImage from, DiskImage to) throws IOException {
+    ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+    for (Extent e : from.allocation(0, from.size())) {
+      if (e.kind() != Extent.Kind.DATA) {
+        continue;
+      }
+      for (long pos = e.offset(); pos < e.end(); ) {
+        buf.clear().limit((int) Math.min(buf.capacity(), e.end() - pos));
+        from.read(pos, buf);
+        buf.flip();
+        to.write(pos, buf);
+        pos += buf.limit();
+      }
+    }
+  }
+}
