@@ -10,6 +10,7 @@
 # neither tool always inherits the other's writeback. vstore's time includes JVM start-up.
 #
 # Usage: bench/scripts/convert-bench.sh [SIZE_MIB] [ROUNDS]   (defaults: 4096 = the 4 GiB image, 3)
+#        ONLY=REGEX limits the run to the targets whose name matches.
 # Needs: python3, qemu-img, bc; builds vstore on first use through ./vstore.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -57,6 +58,9 @@ echo "convert-bench: $(date -u +%Y-%m-%dT%H:%M:%SZ), image $size_mib MiB, $round
 printf '%-24s %10s %10s %8s %14s %14s\n' "target" "vstore s" "qemu-img s" "ratio" "vstore bytes" "qemu bytes"
 for c in "${cases[@]}"; do
   IFS='|' read -r name vargs qargs <<<"$c"
+  if [ -n "${ONLY:-}" ] && ! grep -qE "$ONLY" <<<"$name"; then
+    continue # ONLY=REGEX limits the run to matching targets
+  fi
   out_v="$work/out.vstore"
   out_q="$work/out.qemu"
   # shellcheck disable=SC2086

@@ -106,8 +106,12 @@ final class StreamOptimizedWriter implements DiskImage {
     this.outPos = OVERHEAD * SECTOR;
   }
 
-  /** Creates {@code path} and returns the open stream. */
-  static StreamOptimizedWriter create(Path path, long capacity, Descriptor descriptor) throws IOException {
+  /** Whether close() syncs the file; false with {@code cache=unsafe}, as qemu-img convert's default. */
+  private boolean syncOnClose = true;
+
+  /** Creates {@code path} and returns the open stream; {@code syncOnClose} false skips the final fsync. */
+  static StreamOptimizedWriter create(Path path, long capacity, Descriptor descriptor, boolean syncOnClose)
+      throws IOException {
     long grains = (capacity + GRAIN_SECTORS - 1) / GRAIN_SECTORS;
     long gtCount = (grains + GTES - 1) / GTES;
     if (gtCount * 4 > Integer.MAX_VALUE / 2) {
@@ -117,6 +121,7 @@ final class StreamOptimizedWriter implements DiskImage {
     StreamOptimizedWriter w;
     try {
       w = new StreamOptimizedWriter(path, ch, capacity, descriptor);
+      w.syncOnClose = syncOnClose;
       ByteBuffer head = ByteBuffer.allocate((int) (OVERHEAD * SECTOR));
       w.header.write(head);
       byte[] text = descriptor.toText().getBytes(StandardCharsets.UTF_8);
@@ -421,7 +426,9 @@ final class StreamOptimizedWriter implements DiskImage {
       drainPipeline();
       finish();
       drainOut();
-      channel.force(true);
+      if (syncOnClose) {
+        channel.force(true);
+      }
     } finally {
       pool.shutdownNow();
       channel.close();

@@ -36,7 +36,7 @@ final class VmdkCreator {
   /** Size of each extent of the twoGbMaxExtent subformats (qemu splits at 2 GiB). */
   static final long SPLIT_BYTES = 2L << 30;
   private static final Set<String> KNOWN =
-      Set.of("subformat", "adapter_type", "hwversion", "toolsversion", "zeroed_grain", "compat6");
+      Set.of("subformat", "adapter_type", "hwversion", "toolsversion", "zeroed_grain", "compat6", "cache");
   private static final Set<String> ADAPTERS = Set.of("ide", "buslogic", "lsilogic", "legacyESX");
 
   private VmdkCreator() {}
@@ -48,6 +48,13 @@ final class VmdkCreator {
         throw new IllegalArgumentException("vmdk: unknown create option '" + key + "' (known: " + KNOWN + ")");
       }
     }
+    String cache = options.get("cache", "writeback");
+    if (!cache.equals("writeback") && !cache.equals("unsafe")) {
+      throw new IllegalArgumentException("vmdk: cache must be writeback or unsafe, not '" + cache + "'");
+    }
+    // cache=unsafe lets the stream writer skip its final fsync, as qemu-img convert does by
+    // default; the other subformats keep syncing, which unsafe permits.
+    boolean syncOnClose = cache.equals("writeback");
     String subformat = options.get("subformat", "monolithicSparse");
     String adapter = options.get("adapter_type", "ide");
     if (!ADAPTERS.contains(adapter)) {
@@ -140,7 +147,7 @@ final class VmdkCreator {
           Descriptor d = new Descriptor(1, cid, parentCid, subformat, hint,
               List.of(new ExtentLine(ExtentLine.Access.RW, sectors, ExtentLine.Type.SPARSE, name, 0)), ddb, Map.of());
           created.add(path);
-          image = StreamOptimizedWriter.create(path, sectors, d);
+          image = StreamOptimizedWriter.create(path, sectors, d, syncOnClose);
         }
         default -> throw new IllegalArgumentException("vmdk: unknown subformat '" + subformat
             + "' (monolithicSparse, streamOptimized, monolithicFlat, twoGbMaxExtentSparse, twoGbMaxExtentFlat)");
