@@ -3,6 +3,7 @@ package io.vstore.nbd;
 import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.BlockDevice;
 import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.ExtentList;
 import io.vstore.blockstore.OutOfRangeException;
 import io.vstore.blockstore.OutOfSpaceException;
 import java.nio.ByteBuffer;
@@ -144,22 +145,16 @@ public final class ScratchDevice implements BlockDevice {
   public List<Extent> allocation(long offset, long length) {
     checkOpen();
     OutOfRangeException.check(this, offset, length);
-    List<Extent> out = new ArrayList<>();
+    ExtentList out = new ExtentList();
     long pos = offset;
     long end = offset + length;
     while (pos < end) {
       long index = pos / PAGE;
       long pageEnd = Math.min(end, (index + 1) * PAGE);
-      Extent.Kind kind = pages.containsKey(index) ? Extent.Kind.DATA : Extent.Kind.HOLE;
-      if (!out.isEmpty() && out.getLast().kind() == kind) {
-        Extent last = out.getLast();
-        out.set(out.size() - 1, new Extent(last.offset(), pageEnd - last.offset(), kind));
-      } else {
-        out.add(new Extent(pos, pageEnd - pos, kind));
-      }
+      out.add(pos, pageEnd - pos, pages.containsKey(index) ? Extent.Kind.DATA : Extent.Kind.HOLE);
       pos = pageEnd;
     }
-    return out;
+    return out.toList();
   }
 
   /** Returns the bytes of memory holding data. */

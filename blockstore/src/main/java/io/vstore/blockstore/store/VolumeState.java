@@ -2,6 +2,7 @@ package io.vstore.blockstore.store;
 
 import io.vstore.blockstore.CorruptDataException;
 import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.ExtentList;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -258,9 +259,9 @@ final class VolumeState {
   }
 
   List<Extent> allocation(SnapshotState snap, long offset, long length) {
-    List<Extent> out = new ArrayList<>();
+    ExtentList out = new ExtentList();
     if (length == 0) {
-      return out;
+      return out.toList();
     }
     long end = offset + length;
     List<Piece> pieces = new ArrayList<>();
@@ -276,20 +277,9 @@ final class VolumeState {
       long b = Math.min(p.to() * BLOCK, end);
       Extent.Kind kind = p.entry() == null ? Extent.Kind.HOLE
           : p.entry().kind() == MapEntry.Kind.DATA ? Extent.Kind.DATA : Extent.Kind.ZERO;
-      add(out, new Extent(a, b - a, kind));
+      out.add(a, b - a, kind);
     }
-    return out;
-  }
-
-  private static void add(List<Extent> out, Extent e) {
-    if (!out.isEmpty()) {
-      Extent last = out.getLast();
-      if (last.kind() == e.kind() && last.end() == e.offset()) {
-        out.set(out.size() - 1, new Extent(last.offset(), last.length() + e.length(), e.kind()));
-        return;
-      }
-    }
-    out.add(e);
+    return out.toList();
   }
 
   // ---- writes (head only) ----

@@ -3,10 +3,10 @@ package io.vstore.blockstore.testing;
 import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.BlockDevice;
 import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.ExtentList;
 import io.vstore.blockstore.OutOfRangeException;
 import io.vstore.blockstore.ReadOnlyDeviceException;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -122,29 +122,16 @@ public final class MemoryBlockDevice implements BlockDevice {
   public synchronized List<Extent> allocation(long offset, long length) {
     checkOpen();
     OutOfRangeException.check(this, offset, length);
-    List<Extent> out = new ArrayList<>();
+    ExtentList out = new ExtentList();
     long pos = offset;
     long end = offset + length;
     while (pos < end) {
       long page = pos / PAGE;
       long pageEnd = Math.min(end, (page + 1) * PAGE);
-      Extent.Kind kind = pages.containsKey(page) ? Extent.Kind.DATA : Extent.Kind.HOLE;
-      add(out, new Extent(pos, pageEnd - pos, kind));
+      out.add(pos, pageEnd - pos, pages.containsKey(page) ? Extent.Kind.DATA : Extent.Kind.HOLE);
       pos = pageEnd;
     }
-    return out;
-  }
-
-  /** Appends {@code e} to {@code out}, merging it into the last extent when the kinds match. */
-  static void add(List<Extent> out, Extent e) {
-    if (!out.isEmpty()) {
-      Extent last = out.getLast();
-      if (last.kind() == e.kind() && last.end() == e.offset()) {
-        out.set(out.size() - 1, new Extent(last.offset(), last.length() + e.length(), e.kind()));
-        return;
-      }
-    }
-    out.add(e);
+    return out.toList();
   }
 
   /** Returns the number of pages holding data. */

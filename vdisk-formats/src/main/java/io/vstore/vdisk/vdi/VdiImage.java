@@ -1,5 +1,6 @@
 package io.vstore.vdisk.vdi;
 
+import io.vstore.blockstore.ExtentList;
 import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.OutOfRangeException;

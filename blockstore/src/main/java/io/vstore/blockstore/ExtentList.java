@@ -1,15 +1,14 @@
-package io.vstore.vdisk.vhd;
+package io.vstore.blockstore;
 
-import io.vstore.blockstore.Extent;
 import java.util.ArrayList;
 import java.util.List;
 
 /** Builds a sorted list of extents, merging neighbours of the same kind as they are appended. */
-final class ExtentList {
+public final class ExtentList {
   private final List<Extent> extents = new ArrayList<>();
 
   /** Appends {@code [offset, offset + length)} of {@code kind}; empty ranges are ignored. */
-  void add(long offset, long length, Extent.Kind kind) {
+  public void add(long offset, long length, Extent.Kind kind) {
     if (length <= 0) {
       return;
     }
@@ -24,14 +23,14 @@ final class ExtentList {
   }
 
   /** Appends every extent of {@code more}. */
-  void addAll(List<Extent> more) {
+  public void addAll(List<Extent> more) {
     for (Extent e : more) {
       add(e.offset(), e.length(), e.kind());
     }
   }
 
   /** Returns the extents appended so far. */
-  List<Extent> toList() {
+  public List<Extent> toList() {
     return List.copyOf(extents);
   }
 }
