@@ -126,7 +126,8 @@ final class VolumeCommand {
   }
 
   @Command(name = "import", description = "Create a volume from a disk image file of any supported format "
-      + "(detected from its content); holes and zeros are not copied.")
+      + "(detected from its content); holes and zeros are not copied. A backing chain becomes the volume's "
+      + "history: one snapshot per level below the top.")
   static final class Import implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
@@ -141,18 +142,19 @@ final class VolumeCommand {
         long size = (src.size() + 511) / 512 * 512;
         Volume created = ds.createVolume(name, size);
         boolean success = false;
-        ImageConversion.Result r;
+        List<String> history;
         try (Volume v = created; Progress progress = new Progress("import " + name, src.size())) {
-          r = ImageConversion.copy(src, v, Runtime.getRuntime().availableProcessors(), 4096, false, progress);
+          history = ChainImport.run(ds, v, src, progress);
           v.flush();
           success = true;
         } finally {
           if (!success) {
-            ds.deleteVolume(name); // the half-imported volume this command created
+            ds.deleteVolume(name); // the half-imported volume (and snapshots) this command created
           }
         }
         spec.commandLine().getOut().println("imported " + file + " (" + src.info().format() + ") into volume " + name
-            + ": " + Sizes.format(r.bytesWritten()) + " of data, allocated " + Sizes.format(ds.volumeInfo(name).allocated()));
+            + ": allocated " + Sizes.format(ds.volumeInfo(name).allocated())
+            + (history.isEmpty() ? "" : "; its backing chain became snapshots " + String.join(", ", history)));
       }
       return 0;
     }

@@ -126,4 +126,38 @@ final class VolumeCommandTest {
     assertThat(vstore("volume", "import", "-D", ds(), tmp.resolve("nonexistent").toString(), "w").exit()).isNotZero();
     assertThat(vstore("volume", "list", "-D", ds(), "--json").json()).hasSize(1);
   }
+
+  private static void run(Path dir, String... command) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor()).as("%s: %s", String.join(" ", command), out).isZero();
+  }
+
+  @Test
+  void aBackingChainBecomesTheVolumesHistory() throws Exception {
+    // A three-level qcow2 chain made by qemu-img and qemu-io; each level writes over the one below.
+    run(tmp, "qemu-img", "create", "-q", "-f", "qcow2", "base.qcow2", "16M");
+    run(tmp, "qemu-io", "-f", "qcow2", "-c", "write -P 0x11 0 4M", "-c", "write -P 0x22 8M 1M", "base.qcow2");
+    run(tmp, "qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", "mid.qcow2");
+    run(tmp, "qemu-io", "-f", "qcow2", "-c", "write -P 0x33 1M 64k", "-c", "write -z 8M 512k", "mid.qcow2");
+    run(tmp, "qemu-img", "create", "-q", "-f", "qcow2", "-b", "mid.qcow2", "-F", "qcow2", "top.qcow2");
+    run(tmp, "qemu-io", "-f", "qcow2", "-c", "write -P 0x44 12M 4097", "top.qcow2");
+    for (String level : new String[] {"base", "mid", "top"}) {
+      run(tmp, "qemu-img", "convert", "-f", "qcow2", "-O", "raw", level + ".qcow2", level + ".raw");
+    }
+    vstore("datastore", "init", "-D", ds());
+    Run imported = vstore("volume", "import", "-D", ds(), tmp.resolve("top.qcow2").toString(), "vm");
+    assertThat(imported.err()).isEmpty();
+    assertThat(imported.out()).contains("snapshots base.qcow2, mid.qcow2");
+    String[][] views = {{"vm@base.qcow2", "base.raw"}, {"vm@mid.qcow2", "mid.raw"}, {"vm", "top.raw"}};
+    for (String[] view : views) {
+      Path out = tmp.resolve(view[0].replace('@', '_') + ".out");
+      assertThat(vstore("volume", "read", "-D", ds(), view[0], "0", "16M", out.toString()).exit()).isZero();
+      assertThat(Files.mismatch(out, tmp.resolve(view[1]))).as("%s reads as %s", view[0], view[1]).isEqualTo(-1);
+    }
+    JsonNode changes = vstore("cbt", "changes", "-D", ds(), "vm", "--since",
+        vstore("snapshot", "list", "-D", ds(), "vm", "--json").json().get(1).get("changeId").asText(), "--json").json();
+    assertThat(changes.get("extents")).hasSize(1); // only the top level's write
+    assertThat(vstore("datastore", "check", "-D", ds()).exit()).isZero();
+  }
 }
