@@ -170,9 +170,21 @@ final class VolumeCommand {
         description = "Output format: raw, qcow2, vmdk, vpc, vhdx, vdi (default: ${DEFAULT-VALUE}).") String format;
     @Option(names = "-o", paramLabel = "KEY=VALUE,...", description = "Format options, as qemu-img's -o.")
     List<String> options = new ArrayList<>();
+    @Option(names = "--chain", description = "Export the snapshots too, as a chain of delta images (FILE is the top;"
+        + " each snapshot goes to FILE's name with -SNAPSHOT; qcow2, vmdk, vpc).")
+    boolean chain;
 
     @Override
     public Integer call() throws Exception {
+      if (chain) {
+        try (Datastore ds = location.open()) {
+          List<Path> files = ChainExport.run(ds, name, file, format, ImageCommand.options(options));
+          spec.commandLine().getOut().println("exported volume " + name + " as a chain of " + files.size() + " "
+              + format + " images: " + files.stream().map(p -> p.getFileName().toString())
+              .collect(java.util.stream.Collectors.joining(" <- ")));
+        }
+        return 0;
+      }
       if (Files.exists(file)) {
         throw new IllegalArgumentException("will not overwrite " + file + ": it exists");
       }

@@ -104,4 +104,55 @@ final class SnapshotCommandTest {
         .contains("not valid for volume vm");
     assertThat(vstore("clone", "create", "vm@none", "x").err()).contains("no snapshot vm@none");
   }
+
+  private void run(String... command) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(command).directory(tmp.toFile()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor()).as("%s: %s", String.join(" ", command), out).isZero();
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"qcow2", "vmdk", "vpc"})
+  void aVolumeWithSnapshotsExportsAsADeltaChain(String format) throws Exception {
+    vstore("datastore", "init");
+    vstore("volume", "create", "vm", "32M");
+    vstore("volume", "write", "vm", "0", file("a.bin", 3 << 20, 1).toString());
+    vstore("snapshot", "create", "vm@one");
+    vstore("volume", "write", "vm", "1M", file("b.bin", 100_000, 2).toString());
+    vstore("volume", "write", "vm", "20M", file("c.bin", 1 << 20, 3).toString());
+    vstore("snapshot", "create", "vm@two");
+    vstore("volume", "write", "vm", "2M", Files.write(tmp.resolve("zeros.bin"), new byte[1 << 20]).toString());
+    vstore("volume", "write", "vm", "30M", file("d.bin", 5000, 4).toString());
+    String ext = format.equals("vpc") ? "vhd" : format;
+    Run exported = vstore("volume", "export", "vm", tmp.resolve("disk." + ext).toString(), "-O", format, "--chain");
+    assertThat(exported.err()).isEmpty();
+    assertThat(exported.out()).contains("disk-one." + ext + " <- disk-two." + ext + " <- disk." + ext);
+    String[][] levels = {{"vm@one", "disk-one." + ext}, {"vm@two", "disk-two." + ext}, {"vm", "disk." + ext}};
+    for (String[] level : levels) {
+      Path raw = tmp.resolve(level[0].replace('@', '_') + ".raw");
+      assertThat(vstore("volume", "export", level[0], raw.toString()).exit()).isZero();
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      int exit = Vstore.run(new String[] {"image", "compare", tmp.resolve(level[1]).toString(), raw.toString()},
+          new PrintWriter(out, true), new PrintWriter(err, true));
+      Run same = new Run(exit, out.toString(), err.toString());
+      assertThat(same.exit()).as("vstore reads %s as %s: %s", level[1], level[0], same.out() + same.err()).isZero();
+      if (!format.equals("vpc")) { // qemu reads neither VHD differencing images nor writes them
+        run("qemu-img", "compare", "-f", format, "-F", "raw", level[1], raw.getFileName().toString());
+        if (format.equals("qcow2")) {
+          run("qemu-img", "check", "-f", format, level[1]);
+        }
+      }
+    }
+    // The head changed two ranges since vm@two (1 MiB zeroed, 5000 bytes written). qcow2 records the
+    // zeros as zero clusters, a VMDK delta as zero grains, VHD allocates two 2 MiB blocks; none
+    // holds the 4 MiB of data below it.
+    long limit = switch (format) {
+      case "qcow2" -> 1L << 20;
+      case "vmdk" -> 2L << 20;
+      default -> (4L << 20) + (256 << 10);
+    };
+    assertThat(java.nio.file.Files.size(tmp.resolve("disk." + ext)))
+        .as("the top of the chain holds only the last changes").isLessThan(limit);
+  }
 }
