@@ -122,8 +122,15 @@ public final class ImageFormats {
    * Resolves a backing file name as recorded in {@code child}: absolute names stay, relative ones
    * are relative to the child's directory (as qemu resolves them).
    */
-  public static Path resolveBacking(Path child, String backingName) {
-    Path b = Path.of(backingName);
+  public static Path resolveBacking(Path child, String backingName) throws CorruptImageException {
+    Path b;
+    try {
+      b = Path.of(backingName);
+    } catch (java.nio.file.InvalidPathException e) {
+      // The name comes from the file: a NUL or the like is bad data, not a caller's mistake.
+      throw new CorruptImageException("bad image: " + child + ": backing file name '"
+          + backingName.replaceAll("\\p{Cntrl}", "?") + "' is not a valid path: " + e.getReason());
+    }
     if (b.isAbsolute()) {
       return b;
     }

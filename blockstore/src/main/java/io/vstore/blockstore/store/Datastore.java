@@ -266,25 +266,26 @@ public final class Datastore implements Closeable {
     return v;
   }
 
-  /** Reserves {@code bytes} in a segment for a user write, reclaiming dead space when full. */
-  RecordKey allocate(int bytes) throws IOException {
+  /** Appends a user write's record to the segments, reclaiming dead space when full. */
+  RecordKey append(ByteBuffer record) throws IOException {
+    int bytes = record.remaining();
     if (!capacity.fits(bytes, false)) {
       cleaner.reclaimForSpace();
       if (!capacity.fits(bytes, false)) {
         throw capacity.full(bytes);
       }
     }
-    RecordKey key = segments.reserve(bytes);
+    RecordKey key = segments.append(record);
     capacity.evaluateIfMoved();
     return key;
   }
 
-  /** Reserves {@code bytes} for the cleaner, which may use the reserve kept back from users. */
-  RecordKey allocateForCleaner(int bytes) throws IOException {
-    if (!capacity.fits(bytes, true)) {
-      throw capacity.full(bytes);
+  /** Appends a record the cleaner moves, which may use the reserve kept back from users. */
+  RecordKey appendForCleaner(ByteBuffer record) throws IOException {
+    if (!capacity.fits(record.remaining(), true)) {
+      throw capacity.full(record.remaining());
     }
-    return segments.reserve(bytes);
+    return segments.append(record);
   }
 
   /** Forgets the statistics of deleted segment {@code id}. */
@@ -688,7 +689,7 @@ public final class Datastore implements Closeable {
     try {
       open = false;
       try {
-        segments.close();
+        segments.abandon();
       } finally {
         meta.close();
         fileLock.close();

@@ -41,9 +41,11 @@ final class RecordCodec {
 
   /**
    * Encodes the {@code blocks} 4 KiB blocks at {@code src}'s position into {@code out} from
-   * position 0, and flips {@code out} for writing.
+   * position 0, and flips {@code out} for writing; with {@code tryCompress} false every chunk is
+   * stored as is. Returns how many chunks compression shrank.
    */
-  static void encode(ByteBuffer src, int blocks, long volume, long firstBlock, long generation, ByteBuffer out) {
+  static int encode(ByteBuffer src, int blocks, long volume, long firstBlock, long generation, ByteBuffer out,
+      boolean tryCompress) {
     int chunks = RecordHeader.chunksFor(blocks);
     int[] lengths = new int[chunks];
     boolean[] compressed = new boolean[chunks];
@@ -52,13 +54,15 @@ final class RecordCodec {
     int maxHeader = RecordHeader.FIXED_BYTES + 8 * chunks + 4 * blocks;
     int pos = maxHeader;
     int storedBlocks = 0;
+    int shrunk = 0;
     CRC32C crc = new CRC32C();
     for (int i = 0; i < chunks; i++) {
       int raw = RecordHeader.blocksIn(blocks, i) * RecordHeader.BLOCK;
       int srcOff = src.position() + i * RecordHeader.CHUNK_BYTES;
-      int n = COMPRESSOR.compress(src, srcOff, raw, out, pos, out.capacity() - pos);
-      if (n <= raw - raw / MIN_SAVING_DIVISOR) {
+      int n = tryCompress ? COMPRESSOR.compress(src, srcOff, raw, out, pos, out.capacity() - pos) : raw;
+      if (tryCompress && n <= raw - raw / MIN_SAVING_DIVISOR) {
         compressed[i] = true;
+        shrunk++;
       } else {
         out.put(pos, src, srcOff, raw);
         n = raw;
@@ -91,6 +95,7 @@ final class RecordCodec {
     out.clear();
     header.write(out);
     out.position(0).limit(headerBytes + pos - maxHeader);
+    return shrunk;
   }
 
   /** Reads and validates the header of the record at {@code key}, or returns it from the cache. */

@@ -140,8 +140,7 @@ final class SegmentCleaner {
       store.segments().read(victim, r.getKey().offset(), copy);
       copy.flip();
       RecordHeader.read(copy, "record at offset " + r.getKey().offset() + " of " + store.segments().path(victim));
-      RecordKey to = store.allocateForCleaner(state.storedBytes());
-      store.segments().write(to, copy);
+      RecordKey to = store.appendForCleaner(copy);
       if (volume.relocate(r.getKey(), to, state) > 0) {
         records++;
         bytes += state.storedBytes();

@@ -50,6 +50,12 @@ final class SegmentFiles implements AutoCloseable {
   private long nextId;
   private long currentId = -1; // guarded by this
   private long currentEnd; // guarded by this
+  private static final int APPEND_BUFFER_BYTES = 1 << 20;
+  /** Records appended but not yet written to the file; guarded by this. */
+  private final ByteBuffer appendBuffer = ByteBuffer.allocateDirect(APPEND_BUFFER_BYTES);
+  /** The segment the append buffer belongs to and the file offset of its first byte. */
+  private volatile long bufferedSegment = -1;
+  private volatile long bufferStart;
 
   /**
    * Opens the segments in {@code dir}; files with ids at or above {@code committedNextId} were
@@ -118,19 +124,36 @@ final class SegmentFiles implements AutoCloseable {
     return currentId;
   }
 
-  /** Reserves {@code bytes} at the end of the current segment, starting a new one when it is full. */
-  synchronized RecordKey reserve(int bytes) throws IOException {
-    if (currentId < 0 || currentEnd + bytes > maxSegmentBytes) {
+  /**
+   * Appends {@code src} at the end of the current segment, starting a new one when it is full, and
+   * returns where it went. Small records are gathered in an append buffer and written to the file
+   * together (one pwrite for many 4 KiB records); large ones are written at once.
+   */
+  synchronized RecordKey append(ByteBuffer src) throws IOException {
+    int n = src.remaining();
+    if (currentId < 0 || currentEnd + n > maxSegmentBytes) {
       startSegment();
     }
     RecordKey key = new RecordKey(currentId, currentEnd);
-    currentEnd += bytes;
-    sizes.get(currentId).addAndGet(bytes);
-    totalBytes.addAndGet(bytes);
+    if (n > APPEND_BUFFER_BYTES / 4) {
+      drainAppendBuffer();
+      writeFully(channel(currentId), src, currentEnd, path(currentId));
+      bufferStart = currentEnd + n;
+    } else {
+      if (appendBuffer.remaining() < n) {
+        drainAppendBuffer();
+      }
+      appendBuffer.put(src);
+    }
+    currentEnd += n;
+    sizes.get(currentId).addAndGet(n);
+    totalBytes.addAndGet(n);
+    unsynced.add(currentId);
     return key;
   }
 
   private void startSegment() throws IOException {
+    drainAppendBuffer();
     long id = nextId++;
     Path p = path(id);
     FileChannel ch = opener.open(p, Set.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
@@ -148,15 +171,38 @@ final class SegmentFiles implements AutoCloseable {
     unsynced.add(id);
     currentId = id;
     currentEnd = HEADER_BYTES;
+    bufferedSegment = id;
+    bufferStart = HEADER_BYTES;
     // The directory entry must be durable too, or a synced segment could vanish after a crash.
     syncDirectory();
   }
 
-  /** Writes all of {@code src} at a reserved place. */
-  void write(RecordKey at, ByteBuffer src) throws IOException {
-    FileChannel ch = channel(at.segment());
-    writeFully(ch, src, at.offset(), path(at.segment()));
-    unsynced.add(at.segment());
+  /** Writes what the append buffer holds to the current segment; the caller holds this lock. */
+  private void drainAppendBuffer() throws IOException {
+    if (appendBuffer.position() == 0) {
+      return;
+    }
+    appendBuffer.flip();
+    int n = appendBuffer.remaining();
+    writeFully(channel(bufferedSegment), appendBuffer, bufferStart, path(bufferedSegment));
+    appendBuffer.clear();
+    bufferStart += n;
+  }
+
+  /**
+   * Makes sure bytes {@code [offset, offset + length)} of {@code segment} are in the file before a
+   * read: a read of records still in the append buffer drains it first. The unlocked check is safe
+   * because the buffer only ever moves forward and a record is appended before anything can point
+   * at it.
+   */
+  private void readable(long segment, long offset, int length) throws IOException {
+    if (segment == bufferedSegment && offset + length > bufferStart) {
+      synchronized (this) {
+        if (segment == bufferedSegment && offset + length > bufferStart) {
+          drainAppendBuffer();
+        }
+      }
+    }
   }
 
   private static void writeFully(FileChannel ch, ByteBuffer src, long position, Path p) throws IOException {
@@ -168,6 +214,7 @@ final class SegmentFiles implements AutoCloseable {
 
   /** Reads exactly {@code dst.remaining()} bytes at {@code offset} of segment {@code segment}. */
   void read(long segment, long offset, ByteBuffer dst) throws IOException {
+    readable(segment, offset, dst.remaining());
     FileChannel ch = channel(segment);
     long pos = offset;
     while (dst.hasRemaining()) {
@@ -182,6 +229,7 @@ final class SegmentFiles implements AutoCloseable {
 
   /** Reads up to {@code dst.remaining()} bytes; returns how many (fewer only at the end of the file). */
   int readSome(long segment, long offset, ByteBuffer dst) throws IOException {
+    readable(segment, offset, dst.remaining());
     FileChannel ch = channel(segment);
     int total = 0;
     long pos = offset;
@@ -251,6 +299,9 @@ final class SegmentFiles implements AutoCloseable {
 
   /** Makes every completed write durable. */
   void sync() throws IOException {
+    synchronized (this) {
+      drainAppendBuffer();
+    }
     for (Long id : unsynced.toArray(Long[]::new)) {
       unsynced.remove(id); // before force: a write landing meanwhile marks it again
       FileChannel ch = channels.get(id);
@@ -281,7 +332,8 @@ final class SegmentFiles implements AutoCloseable {
   }
 
   /** Stops appending to the current segment so that it can be cleaned. */
-  synchronized void sealCurrent() {
+  synchronized void sealCurrent() throws IOException {
+    drainAppendBuffer();
     currentId = -1;
   }
 
@@ -293,9 +345,24 @@ final class SegmentFiles implements AutoCloseable {
     }
   }
 
+  /** Closes the files as a crash would: what the append buffer holds is lost, like unsynced bytes. */
+  void abandon() throws IOException {
+    synchronized (this) {
+      appendBuffer.clear();
+    }
+    close();
+  }
+
   @Override
   public void close() throws IOException {
     IOException failure = null;
+    synchronized (this) {
+      try {
+        drainAppendBuffer();
+      } catch (IOException e) {
+        failure = e;
+      }
+    }
     for (FileChannel ch : channels.values()) {
       try {
         ch.close();

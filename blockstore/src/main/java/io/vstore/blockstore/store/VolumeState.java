@@ -49,6 +49,9 @@ final class VolumeState {
   final RecordRefs refs;
   final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private final StripedLocks stripes = new StripedLocks();
+  private static final int COMPRESSION_BACKOFF_RECORDS = 8;
+  /** Records left to store without trying to compress; approximate across threads by design. */
+  private final java.util.concurrent.atomic.AtomicInteger compressionBackoff = new java.util.concurrent.atomic.AtomicInteger();
   /** Snapshots, oldest first; guarded by lock. */
   final List<SnapshotState> snapshots = new ArrayList<>();
   /** The snapshot this volume is a linked clone of, or null; guarded by lock. */
@@ -336,11 +339,18 @@ final class VolumeState {
       if (!zero) {
         ByteBuffer out = RecordCodec.borrow();
         try {
-          RecordCodec.encode(data.duplicate().position(data.position() + i * BLOCK), j - i, id, first + i, generation,
-              out);
+          // Early abort for small records, as ZFS does: after one that would not compress
+          // (encrypted or already compressed data), store the next few as they are, then try
+          // again. Larger records decide chunk by chunk, so mixed data still compresses.
+          boolean small = j - i <= RecordHeader.CHUNK_BLOCKS;
+          boolean attempt = !small || compressionBackoff.get() <= 0 || compressionBackoff.decrementAndGet() < 0;
+          int shrunk = RecordCodec.encode(data.duplicate().position(data.position() + i * BLOCK), j - i, id, first + i,
+              generation, out, attempt);
+          if (small && attempt) {
+            compressionBackoff.set(shrunk == 0 ? COMPRESSION_BACKOFF_RECORDS : 0);
+          }
           int stored = out.remaining();
-          RecordKey key = store.allocate(stored);
-          store.segments().write(key, out);
+          RecordKey key = store.append(out);
           entries.add(new MapEntry(first + i, j - i, MapEntry.Kind.DATA, key, 0, generation));
           states.add(new RecordState(id, first + i, j - i, stored, j - i));
         } finally {

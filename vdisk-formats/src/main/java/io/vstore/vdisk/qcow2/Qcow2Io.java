@@ -11,6 +11,11 @@ final class Qcow2Io {
 
   /** Reads {@code dst.remaining()} bytes at {@code pos}; a structure cut off by the end of file is corrupt. */
   static void readFully(FileChannel ch, long pos, ByteBuffer dst, String file, String what) throws IOException {
+    if (pos < 0) {
+      // Offsets are unsigned 64-bit in the format; one with the top bit set points nowhere.
+      throw new CorruptImageException("bad qcow2: " + file + " " + what + " at 0x" + Long.toHexString(pos)
+          + " is beyond the end of file");
+    }
     long p = pos;
     while (dst.hasRemaining()) {
       int n = ch.read(dst, p);
@@ -24,6 +29,9 @@ final class Qcow2Io {
 
   /** Reads at {@code pos}, filling what lies past the end of file with zeros (as QEMU reads data). */
   static void readOrZero(FileChannel ch, long pos, ByteBuffer dst) throws IOException {
+    if (pos < 0) {
+      throw new CorruptImageException("bad qcow2: data at 0x" + Long.toHexString(pos) + " is beyond the end of file");
+    }
     long p = pos;
     while (dst.hasRemaining()) {
       int n = ch.read(dst, p);

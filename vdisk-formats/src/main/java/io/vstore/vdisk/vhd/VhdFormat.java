@@ -212,7 +212,12 @@ public final class VhdFormat implements ImageFormat {
       }
     }
     if (!header.parentName().isEmpty()) {
-      Path p = dir.resolve(baseName(header.parentName()));
+      Path p;
+      try {
+        p = dir.resolve(baseName(header.parentName()));
+      } catch (java.nio.file.InvalidPathException e) {
+        throw new CorruptImageException("bad vpc: " + child + ": parent name is not a valid path: " + e.getReason());
+      }
       tried.add(p.toString());
       if (Files.isRegularFile(p)) {
         return p;

@@ -5,6 +5,7 @@ import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.OutOfRangeException;
 import io.vstore.blockstore.ReadOnlyDeviceException;
 import io.vstore.vdisk.CorruptImageException;
+import io.vstore.vdisk.ImageFormats;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
 import io.vstore.vdisk.ImageInfo;
@@ -199,10 +200,8 @@ final class VmdkImage implements DiskImage {
     }
   }
 
-  private static Path resolve(Path descriptorPath, String name) {
-    Path p = Path.of(name);
-    Path dir = descriptorPath.toAbsolutePath().getParent();
-    return p.isAbsolute() || dir == null ? p : dir.resolve(p);
+  private static Path resolve(Path descriptorPath, String name) throws CorruptImageException {
+    return ImageFormats.resolveBacking(descriptorPath, name);
   }
 
   private static DiskImage openParent(Path path, Descriptor d, ImageChainOpener chain) throws IOException {
