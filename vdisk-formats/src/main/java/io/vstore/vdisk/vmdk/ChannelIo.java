@@ -13,6 +13,11 @@ final class ChannelIo {
    * as zeros. Returns how many bytes came from the file.
    */
   static int readPadded(FileChannel ch, long position, ByteBuffer dst) throws IOException {
+    if (position < 0) {
+      // Offsets come from the file as unsigned sector or byte numbers; a set top bit points nowhere.
+      throw new io.vstore.vdisk.CorruptImageException("bad vmdk: a structure points at offset 0x"
+          + Long.toHexString(position) + ", beyond the end of file");
+    }
     int got = 0;
     while (dst.hasRemaining()) {
       int n = ch.read(dst, position + got);

@@ -140,7 +140,9 @@ final class VmdkImage implements DiskImage {
           List.of(new ExtentLine(ExtentLine.Access.RW, h.capacity(), kind, path.getFileName().toString(), 0)), Map.of(), Map.of());
     }
     long fileSize = ch.size();
-    if (len > Descriptor.MAX_SIZE / SECTOR || off > fileSize / SECTOR || (off + len) * SECTOR > fileSize) {
+    // Both fields are unsigned 64-bit on disk: a set top bit reads as negative here.
+    if (off < 0 || len < 0 || len > Descriptor.MAX_SIZE / SECTOR || off > fileSize / SECTOR
+        || (off + len) * SECTOR > fileSize) {
       throw new CorruptImageException("bad vmdk: " + path + ": embedded descriptor at sector " + off + " (" + len
           + " sectors) lies outside the file (size " + fileSize + ")");
     }
