@@ -1,6 +1,7 @@
 package io.vstore.vdisk.vdi;
 
 import io.vstore.blockstore.ExtentList;
+import io.vstore.vdisk.FileContent;
 import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.OutOfRangeException;
@@ -130,7 +131,7 @@ final class VdiImage implements DiskImage {
         if (e == FREE || e == ZERO) {
           zero(part);
         } else {
-          readFully(blockOffset(e) + in, part);
+          FileContent.readOrZero(channel, blockOffset(e) + in, part);
         }
       } finally {
         lock.readLock().unlock();
@@ -240,7 +241,7 @@ final class VdiImage implements DiskImage {
       int last = (int) header.blocksAllocated() - 1;
       if (index != last) {
         ByteBuffer buf = ByteBuffer.allocate((int) blockSize);
-        readFully(blockOffset(last), buf);
+        FileContent.readOrZero(channel, blockOffset(last), buf);
         writeFully(blockOffset(index), buf.flip());
         int moved = owner[last];
         map[moved] = index;
@@ -285,7 +286,7 @@ final class VdiImage implements DiskImage {
         int e = map[(int) (pos / blockSize)];
         if (e != FREE && e != ZERO && header.imageType() == VdiHeader.FIXED) {
           // Every block of a fixed image stays allocated: zero runs show as ZERO so copies skip them.
-          allocationByContent(blockOffset(e) + pos % blockSize, pos, n, out);
+          FileContent.describeByContent(channel, blockOffset(e) + pos % blockSize, pos, n, out);
         } else {
           out.add(pos, n, e == FREE ? Extent.Kind.HOLE : e == ZERO ? Extent.Kind.ZERO : Extent.Kind.DATA);
         }
@@ -297,20 +298,6 @@ final class VdiImage implements DiskImage {
     return out.toList();
   }
 
-  private void allocationByContent(long fileOffset, long guestOffset, long length, ExtentList out) throws IOException {
-    int chunk = ZEROS.length;
-    ByteBuffer buf = ByteBuffer.allocate(chunk);
-    for (long done = 0; done < length; ) {
-      long g = guestOffset + done;
-      long next = Math.min(guestOffset + length, (g / chunk + 1) * chunk);
-      buf.clear().limit((int) (next - g));
-      readFully(fileOffset + done, buf);
-      buf.flip();
-      boolean zeros = buf.mismatch(ByteBuffer.wrap(ZEROS, 0, buf.remaining())) < 0;
-      out.add(g, next - g, zeros ? Extent.Kind.ZERO : Extent.Kind.DATA);
-      done += next - g;
-    }
-  }
 
   @Override
   public void flush() throws IOException {
@@ -390,17 +377,6 @@ final class VdiImage implements DiskImage {
     }
   }
 
-  private void readFully(long position, ByteBuffer dst) throws IOException {
-    long pos = position;
-    while (dst.hasRemaining()) {
-      int n = channel.read(dst, pos);
-      if (n < 0) {
-        zero(dst);
-        return;
-      }
-      pos += n;
-    }
-  }
 
   private void writeFully(long position, ByteBuffer src) throws IOException {
     long pos = position;

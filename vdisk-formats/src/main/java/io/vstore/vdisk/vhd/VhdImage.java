@@ -1,6 +1,7 @@
 package io.vstore.vdisk.vhd;
 
 import io.vstore.blockstore.ExtentList;
+import io.vstore.vdisk.FileContent;
 import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.OutOfRangeException;
@@ -142,7 +143,7 @@ final class VhdImage implements DiskImage {
     ensureOpen();
     OutOfRangeException.check(this, offset, dst.remaining());
     if (header == null) {
-      readFully(offset, dst);
+      FileContent.readOrZero(channel, offset, dst);
       return;
     }
     long pos = offset;
@@ -166,7 +167,7 @@ final class VhdImage implements DiskImage {
         if (sector == UNALLOCATED) {
           zero(part);
         } else {
-          readFully(dataOffset(sector) + inBlock, part);
+          FileContent.readOrZero(channel, dataOffset(sector) + inBlock, part);
         }
       } finally {
         lock.readLock().unlock();
@@ -191,7 +192,7 @@ final class VhdImage implements DiskImage {
         }
         ByteBuffer run = part.slice(part.position(), (int) (runEnd - from));
         if (present) {
-          readFully(dataOffset(sector) + from, run);
+          FileContent.readOrZero(channel, dataOffset(sector) + from, run);
         } else {
           parent.read(guestOffset + (from - inBlock), run);
         }
@@ -323,7 +324,7 @@ final class VhdImage implements DiskImage {
     byte[] b = bitmaps.get(block);
     if (b == null) {
       b = new byte[(int) header.bitmapSize()];
-      readFully((long) Integer.toUnsignedLong(bat[block]) * SECTOR, ByteBuffer.wrap(b));
+      FileContent.readOrZero(channel, (long) Integer.toUnsignedLong(bat[block]) * SECTOR, ByteBuffer.wrap(b));
       bitmaps.put(block, b);
     }
     return b;
@@ -419,7 +420,7 @@ final class VhdImage implements DiskImage {
     OutOfRangeException.check(this, offset, length);
     ExtentList out = new ExtentList();
     if (header == null) {
-      allocationByContent(offset, length, out);
+      FileContent.describeByContent(channel, offset, offset, length, out);
       return out.toList();
     }
     long pos = offset;
@@ -469,25 +470,6 @@ final class VhdImage implements DiskImage {
       pos += n;
     }
     return out.toList();
-  }
-
-  /**
-   * Describes a fixed disk, whose every byte is allocated: runs of zeros show as ZERO, so that
-   * copies can skip them; this costs a read of the range.
-   */
-  private void allocationByContent(long offset, long length, ExtentList out) throws IOException {
-    int chunk = 64 * 1024;
-    ByteBuffer buf = ByteBuffer.allocate(chunk);
-    long end = offset + length;
-    for (long pos = offset; pos < end; ) {
-      long next = Math.min(end, (pos / chunk + 1) * chunk);
-      buf.clear().limit((int) (next - pos));
-      readFully(pos, buf);
-      buf.flip();
-      boolean zeros = buf.mismatch(ByteBuffer.wrap(ZEROS, 0, buf.remaining())) < 0;
-      out.add(pos, next - pos, zeros ? Extent.Kind.ZERO : Extent.Kind.DATA);
-      pos = next;
-    }
   }
 
   @Override
@@ -593,19 +575,6 @@ final class VhdImage implements DiskImage {
     }
   }
 
-  private void readFully(long position, ByteBuffer dst) throws IOException {
-    long pos = position;
-    while (dst.hasRemaining()) {
-      int n = channel.read(dst, pos);
-      if (n < 0) {
-        // Past the end of the file: a sparse tail or a truncated file; the header checks caught
-        // truncation of metadata, so what remains reads as zeros, as qemu does.
-        zero(dst);
-        return;
-      }
-      pos += n;
-    }
-  }
 
   private void writeFully(long position, ByteBuffer src) throws IOException {
     long pos = position;

@@ -1,6 +1,7 @@
 package io.vstore.vdisk.vhdx;
 
 import io.vstore.blockstore.ExtentList;
+import io.vstore.vdisk.FileContent;
 import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.OutOfRangeException;
@@ -182,7 +183,7 @@ final class VhdxImage implements DiskImage {
     try {
       entry = bat[(int) payloadIndex(block)];
       if (state(entry) == FULLY_PRESENT) {
-        readFully(offset(entry) + inBlock, part);
+        FileContent.readOrZero(channel, offset(entry) + inBlock, part);
         return;
       }
     } finally {
@@ -208,7 +209,7 @@ final class VhdxImage implements DiskImage {
           }
           ByteBuffer run = part.slice(part.position(), (int) (runEnd - from));
           if (present) {
-            readFully(offset(bat[(int) payloadIndex(block)]) + from, run);
+            FileContent.readOrZero(channel, offset(bat[(int) payloadIndex(block)]) + from, run);
           } else {
             parent.read(guestOffset + from - inBlock, run);
           }
@@ -348,7 +349,7 @@ final class VhdxImage implements DiskImage {
     int index = (int) bitmapIndex(chunk);
     long entry = index < bat.length ? bat[index] : 0;
     if (state(entry) == SB_PRESENT) {
-      readFully(offset(entry), ByteBuffer.wrap(b));
+      FileContent.readOrZero(channel, offset(entry), ByteBuffer.wrap(b));
     } else if (!readOnly) {
       bat[index] = nextFree | SB_PRESENT;
       nextFree += MIB;
@@ -459,7 +460,7 @@ final class VhdxImage implements DiskImage {
         switch (state(entry)) {
           case FULLY_PRESENT -> {
             if (metadata.leaveBlocksAllocated()) {
-              allocationByContent(offset(entry) + inBlock, pos, n, out);
+              FileContent.describeByContent(channel, offset(entry) + inBlock, pos, n, out);
             } else {
               out.add(pos, n, Extent.Kind.DATA);
             }
@@ -499,25 +500,6 @@ final class VhdxImage implements DiskImage {
       pos += n;
     }
     return out.toList();
-  }
-
-  /**
-   * Describes a block of a fixed disk, where every block stays allocated: runs of zeros show as
-   * ZERO so that copies can skip them; this costs a read of the range.
-   */
-  private void allocationByContent(long fileOffset, long guestOffset, long length, ExtentList out) throws IOException {
-    int chunk = ZEROS.length;
-    ByteBuffer buf = ByteBuffer.allocate(chunk);
-    for (long done = 0; done < length; ) {
-      long g = guestOffset + done;
-      long next = Math.min(guestOffset + length, (g / chunk + 1) * chunk);
-      buf.clear().limit((int) (next - g));
-      readFully(fileOffset + done, buf);
-      buf.flip();
-      boolean zeros = buf.mismatch(ByteBuffer.wrap(ZEROS, 0, buf.remaining())) < 0;
-      out.add(g, next - g, zeros ? Extent.Kind.ZERO : Extent.Kind.DATA);
-      done += next - g;
-    }
   }
 
   @Override
@@ -624,17 +606,6 @@ final class VhdxImage implements DiskImage {
     void close() throws IOException;
   }
 
-  private void readFully(long position, ByteBuffer dst) throws IOException {
-    long pos = position;
-    while (dst.hasRemaining()) {
-      int n = channel.read(dst, pos);
-      if (n < 0) {
-        zero(dst);
-        return;
-      }
-      pos += n;
-    }
-  }
 
   private void writeFully(long position, ByteBuffer src) throws IOException {
     long pos = position;
