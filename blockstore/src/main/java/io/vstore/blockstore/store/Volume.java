@@ -83,6 +83,17 @@ public final class Volume implements BlockDevice {
     return state.allocation(snapshot, offset, length);
   }
 
+  /**
+   * Returns which layer of the volume's clone chain holds each run of {@code [offset, offset + length)},
+   * in order and without gaps: 1 for this volume (or snapshot view) itself, 2 for the snapshot it is a
+   * linked clone of, and so on, 0 where no layer holds anything. Recorded zeros count as held.
+   */
+  public List<DepthExtent> allocationDepth(long offset, long length) throws IOException {
+    checkOpen();
+    OutOfRangeException.check(this, offset, length);
+    return state.allocationDepth(snapshot, offset, length);
+  }
+
   @Override
   public boolean isReadOnly() {
     return readOnly;

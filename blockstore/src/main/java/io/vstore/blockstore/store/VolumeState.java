@@ -146,9 +146,10 @@ final class VolumeState {
 
   /**
    * A resolved part of a view: blocks {@code [from, to)} map to {@code entry} (already sliced to
-   * the part) found in {@code source}, or to nothing (a hole) when entry is null.
+   * the part) found in {@code source} of the layer {@code depth} levels down the clone chain (1:
+   * the volume itself, 2: its parent, ...), or to nothing (a hole, depth 0) when entry is null.
    */
-  record Piece(long from, long to, MapEntry entry, BlockMap source) {}
+  record Piece(long from, long to, MapEntry entry, BlockMap source, int depth) {}
 
   /**
    * Resolves blocks {@code [from, to)} of the view {@code snap} (null: the head), appending the
@@ -156,36 +157,49 @@ final class VolumeState {
    * falls through to, adding them to {@code held}; the caller releases them.
    */
   void resolve(SnapshotState snap, long from, long to, List<Piece> out, List<Lock> held) {
+    resolve(snap, from, to, 1, out, held);
+  }
+
+  /**
+   * Resolves as {@link #resolve(SnapshotState, long, long, List, List)} does, for this volume
+   * seen as layer {@code depth} of a clone chain: its own maps (head, snapshot deltas, base) are
+   * that layer, its parent the next.
+   */
+  private void resolve(SnapshotState snap, long from, long to, int depth, List<Piece> out, List<Lock> held) {
     Lock l = lock.readLock();
     l.lock();
     held.add(l);
     List<long[]> gaps = new ArrayList<>();
     gaps.add(new long[] {from, to});
     if (snap == null) {
-      gaps = fill(head, Long.MAX_VALUE, gaps, out);
+      gaps = fill(head, Long.MAX_VALUE, depth, gaps, out);
     } else {
       long g = snap.generation();
       for (int i = snapshots.indexOf(snap); i < snapshots.size() && !gaps.isEmpty(); i++) {
-        gaps = fill(snapshots.get(i).delta, g, gaps, out);
+        gaps = fill(snapshots.get(i).delta, g, depth, gaps, out);
       }
       if (!gaps.isEmpty()) {
-        gaps = fill(head, g, gaps, out);
+        gaps = fill(head, g, depth, gaps, out);
       }
     }
     if (!gaps.isEmpty() && base != null) {
-      gaps = fill(base, Long.MAX_VALUE, gaps, out);
+      // A flattened clone's copy of its parent is part of its own layer, as after qemu-img rebase.
+      gaps = fill(base, Long.MAX_VALUE, depth, gaps, out);
     }
     for (long[] gap : gaps) {
       if (parent != null) {
-        parent.resolve(parentSnapshot, gap[0], gap[1], out, held);
+        parent.resolve(parentSnapshot, gap[0], gap[1], depth + 1, out, held);
       } else {
-        out.add(new Piece(gap[0], gap[1], null, null));
+        out.add(new Piece(gap[0], gap[1], null, null, 0));
       }
     }
   }
 
-  /** Covers what it can of {@code gaps} with entries of {@code map} born at or before {@code maxBirth}. */
-  private static List<long[]> fill(BlockMap map, long maxBirth, List<long[]> gaps, List<Piece> out) {
+  /**
+   * Covers what it can of {@code gaps} with entries of {@code map} born at or before {@code maxBirth},
+   * as pieces of layer {@code depth}.
+   */
+  private static List<long[]> fill(BlockMap map, long maxBirth, int depth, List<long[]> gaps, List<Piece> out) {
     List<long[]> left = new ArrayList<>();
     for (long[] gap : gaps) {
       long pos = gap[0];
@@ -198,7 +212,7 @@ final class VolumeState {
         if (a > pos) {
           left.add(new long[] {pos, a});
         }
-        out.add(new Piece(a, b, e.slice(a, b), map));
+        out.add(new Piece(a, b, e.slice(a, b), map, depth));
         pos = b;
       }
       if (pos < gap[1]) {
@@ -283,6 +297,37 @@ final class VolumeState {
       out.add(a, b - a, kind);
     }
     return out.toList();
+  }
+
+  /**
+   * Returns, for the bytes {@code [offset, offset + length)} of the view {@code snap} (null: the
+   * head), the clone-chain layer each run is allocated in, in order, neighbours of equal depth merged.
+   */
+  List<DepthExtent> allocationDepth(SnapshotState snap, long offset, long length) {
+    List<DepthExtent> out = new ArrayList<>();
+    if (length == 0) {
+      return out;
+    }
+    long end = offset + length;
+    List<Piece> pieces = new ArrayList<>();
+    List<Lock> held = new ArrayList<>(2);
+    try {
+      resolve(snap, offset / BLOCK, (end + BLOCK - 1) / BLOCK, pieces, held);
+    } finally {
+      unlock(held);
+    }
+    pieces.sort(Comparator.comparingLong(Piece::from));
+    for (Piece p : pieces) {
+      long a = Math.max(p.from() * BLOCK, offset);
+      long b = Math.min(p.to() * BLOCK, end);
+      if (!out.isEmpty() && out.getLast().depth() == p.depth() && out.getLast().end() == a) {
+        DepthExtent last = out.removeLast();
+        out.add(new DepthExtent(last.offset(), b - last.offset(), p.depth()));
+      } else {
+        out.add(new DepthExtent(a, b - a, p.depth()));
+      }
+    }
+    return out;
   }
 
   // ---- writes (head only) ----
