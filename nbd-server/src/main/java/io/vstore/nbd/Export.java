@@ -16,7 +16,8 @@ import java.util.Objects;
  * @param readOnly whether writes are refused even if the device accepts them
  * @param contexts extra metadata contexts (dirty bitmaps, a history-aware allocation depth);
  *     {@code base:allocation} and {@code qemu:allocation-depth} are provided from the device
- *     unless a context of the same name is given here
+ *     (for a vstore volume, the depth in its clone chain) unless a context of the same name is
+ *     given here
  */
 public record Export(String name, String description, BlockDevice device, boolean readOnly, List<MetaContextSource> contexts) {
 

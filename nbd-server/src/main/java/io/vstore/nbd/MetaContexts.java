@@ -2,6 +2,8 @@ package io.vstore.nbd;
 
 import io.vstore.blockstore.BlockDevice;
 import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.store.DepthExtent;
+import io.vstore.blockstore.store.Volume;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,10 +44,14 @@ public final class MetaContexts {
   }
 
   /**
-   * Returns {@code qemu:allocation-depth} for a device without history: depth 1 where allocated
-   * (data or recorded zeros), 0 for holes. Devices with a backing chain supply their own source.
+   * Returns {@code qemu:allocation-depth} for {@code device}: for a vstore volume or snapshot, the
+   * layer of its clone chain (see {@link #allocationDepth(Volume)}); for any other device, which
+   * has no history, depth 1 where allocated (data or recorded zeros) and 0 for holes.
    */
   public static MetaContextSource allocationDepth(BlockDevice device) {
+    if (device instanceof Volume volume) {
+      return allocationDepth(volume);
+    }
     return new MetaContextSource() {
       @Override
       public String name() {
@@ -60,6 +66,35 @@ public final class MetaContexts {
       @Override
       public String toString() {
         return ALLOCATION_DEPTH + " of " + device;
+      }
+    };
+  }
+
+  /**
+   * Returns {@code qemu:allocation-depth} for a volume or {@code VOLUME@SNAP} view, with QEMU's
+   * meaning: 0 where no layer holds the range, 1 where the volume itself does, 2 where the
+   * snapshot it is a linked clone of does, 3 for that snapshot's parent, and so on.
+   */
+  public static MetaContextSource allocationDepth(Volume volume) {
+    return new MetaContextSource() {
+      @Override
+      public String name() {
+        return ALLOCATION_DEPTH;
+      }
+
+      @Override
+      public List<StatusExtent> status(long offset, long length) throws IOException {
+        List<DepthExtent> depths = volume.allocationDepth(offset, length);
+        List<StatusExtent> out = new ArrayList<>(depths.size());
+        for (DepthExtent d : depths) {
+          out.add(new StatusExtent(d.length(), d.depth()));
+        }
+        return merge(out);
+      }
+
+      @Override
+      public String toString() {
+        return ALLOCATION_DEPTH + " of " + volume;
       }
     };
   }
