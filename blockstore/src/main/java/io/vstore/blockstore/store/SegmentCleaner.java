@@ -20,6 +20,8 @@ final class SegmentCleaner {
   private final Datastore store;
   private Thread background; // guarded by this
   private volatile boolean stopping;
+  /** Where the background thread waits between rounds; stopping wakes it. */
+  private final Object wakeup = new Object();
 
   SegmentCleaner(Datastore store) {
     this.store = store;
@@ -33,7 +35,11 @@ final class SegmentCleaner {
     background = Thread.ofVirtual().name("vstore-cleaner").start(() -> {
       while (!stopping) {
         try {
-          Thread.sleep(interval);
+          synchronized (wakeup) {
+            if (!stopping) {
+              wakeup.wait(interval.toMillis());
+            }
+          }
           if (!stopping) {
             CleanerReport r = clean(store.options().cleanBelowLiveRatio(), false);
             if (r.segmentsCleaned() > 0) {
@@ -59,8 +65,11 @@ final class SegmentCleaner {
       stopping = true;
       t = background;
     }
+    synchronized (wakeup) {
+      wakeup.notifyAll();
+    }
     if (t != null) {
-      t.interrupt();
+      // No interrupt: one landing in file I/O would close the segment's channel under everyone.
       try {
         t.join();
       } catch (InterruptedException e) {

@@ -306,7 +306,14 @@ final class SegmentFiles implements AutoCloseable {
       unsynced.remove(id); // before force: a write landing meanwhile marks it again
       FileChannel ch = channels.get(id);
       if (ch != null) {
-        ch.force(false);
+        try {
+          ch.force(false);
+        } catch (java.nio.channels.ClosedChannelException e) {
+          if (channels.get(id) == ch) {
+            throw e;
+          }
+          // The cleaner deleted the segment meanwhile: nothing refers to it, nothing to sync.
+        }
       }
     }
   }
