@@ -2,35 +2,41 @@ package io.vstore.blockstore.store;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.Consumer;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
 import org.rocksdb.WriteBatch;
 
 /**
  * One block map (a volume's head, a snapshot's delta, a clone's base): non-overlapping extents.
- * The committed map lives in RocksDB; changes since the last flush live in an in-memory overlay
- * (entries and tombstones) that every lookup consults first.
+ * The whole map lives in memory, loaded from RocksDB on first use; RocksDB is its durable copy,
+ * written at each flush with the changes made since the previous one. Lookups therefore never
+ * touch RocksDB: a 4 KiB write that had to seek RocksDB for the entries it replaces spent a fifth
+ * of its time there, and far more once the map outgrew RocksDB's memtable. The price is memory,
+ * about 150 bytes per extent (a fully fragmented 4 GiB volume: about 160 MB).
  *
  * <p>Entries are keyed by their <em>end</em> block, not their start: the entries overlapping
  * {@code [from, to)} are then exactly those from the first key above {@code from} onwards, found
- * with one forward seek. Keying by start would need a backward seek to find an entry that begins
- * before {@code from}, and RocksDB's backward seeks over the tombstones that overwrites leave are
- * slow.
+ * with one forward lookup. RocksDB keys use the same order.
  *
  * <p>Not thread-safe: the owning volume's lock guards it (shared for lookups, exclusive for
- * changes); flush writes the overlay out while holding the datastore's commit lock.
+ * changes); a flush stages the changes while holding the datastore's commit lock exclusively.
+ * Loading is safe under the shared lock. A map is loaded before its first change, so what it
+ * loads is never older than what a flush in progress is committing.
  */
 final class BlockMap {
-  /** Marks an overlay key whose committed entry is gone. */
+  /** Marks a changed key whose committed entry is gone. */
   private static final MapEntry TOMBSTONE = new MapEntry(-1, 1, MapEntry.Kind.ZERO, null, 0, -1);
 
   private final long id;
   private final MetaStore meta;
-  private final TreeMap<Long, MapEntry> overlay = new TreeMap<>(); // end block -> entry or TOMBSTONE
+  /** Every entry, committed or not, by end block; null until loaded. */
+  private volatile TreeMap<Long, MapEntry> entries;
+  /** Keys changed since the last flush: end block to entry or TOMBSTONE. */
+  private final Map<Long, MapEntry> changed = new HashMap<>();
 
   BlockMap(long id, MetaStore meta) {
     this.id = id;
@@ -42,69 +48,77 @@ final class BlockMap {
     return id;
   }
 
-  /** Returns the entries that intersect blocks {@code [from, to)}, in order. */
-  List<MapEntry> overlapping(long from, long to) {
-    List<MapEntry> out = new ArrayList<>();
-    forEach(from, to, out::add);
+  private TreeMap<Long, MapEntry> entries() {
+    TreeMap<Long, MapEntry> e = entries;
+    if (e == null) {
+      synchronized (this) {
+        e = entries;
+        if (e == null) {
+          e = load();
+          entries = e;
+        }
+      }
+    }
+    return e;
+  }
+
+  private TreeMap<Long, MapEntry> load() {
+    TreeMap<Long, MapEntry> out = new TreeMap<>();
+    try (RocksIterator it = meta.iterator(meta.maps)) {
+      for (it.seek(Keys.pair(id, 0)); it.isValid() && Keys.first(it.key()) == id; it.next()) {
+        long end = Keys.second(it.key());
+        out.put(end, MapEntry.decodeEnding(end, it.value()));
+      }
+    }
     return out;
   }
 
-  /** Calls {@code action} for each entry intersecting {@code [from, to)}, in order. */
-  void forEach(long from, long to, Consumer<MapEntry> action) {
+  /** Returns the entries that intersect blocks {@code [from, to)}, in order. */
+  List<MapEntry> overlapping(long from, long to) {
+    List<MapEntry> out = new ArrayList<>();
     if (from >= to) {
-      return;
+      return out;
     }
-    try (RocksIterator it = meta.iterator(meta.maps)) {
-      it.seek(Keys.pair(id, from + 1));
-      var pending = overlay.tailMap(from, false).entrySet().iterator();
-      Map.Entry<Long, MapEntry> o = pending.hasNext() ? pending.next() : null;
-      while (true) {
-        long kr = it.isValid() && Keys.first(it.key()) == id ? Keys.second(it.key()) : Long.MAX_VALUE;
-        long ko = o == null ? Long.MAX_VALUE : o.getKey();
-        if (kr == Long.MAX_VALUE && ko == Long.MAX_VALUE) {
-          return;
-        }
-        MapEntry e;
-        if (ko <= kr) {
-          e = o.getValue();
-          if (ko == kr) {
-            it.next();
-          }
-          o = pending.hasNext() ? pending.next() : null;
-          if (e == TOMBSTONE) {
-            continue;
-          }
-        } else {
-          e = MapEntry.decodeEnding(kr, it.value());
-          it.next();
-        }
-        if (e.start() >= to) {
-          return; // entries are disjoint, so ordered by end they are ordered by start too
-        }
-        action.accept(e);
+    for (MapEntry e : entries().tailMap(from, false).values()) {
+      if (e.start() >= to) {
+        break; // entries are disjoint, so ordered by end they are ordered by start too
       }
+      out.add(e);
     }
+    return out;
+  }
+
+  /** Returns the entry ending at block {@code end}, or null. */
+  MapEntry entryEnding(long end) {
+    return entries().get(end);
+  }
+
+  /** Returns the number of entries. */
+  int size() {
+    return entries().size();
   }
 
   /** Adds {@code e}; the caller has removed whatever it overlaps. */
   void put(MapEntry e) {
-    overlay.put(e.end(), e);
+    entries().put(e.end(), e);
+    changed.put(e.end(), e);
   }
 
   /** Removes entry {@code e}. */
   void remove(MapEntry e) {
-    overlay.put(e.end(), TOMBSTONE);
+    entries().remove(e.end());
+    changed.put(e.end(), TOMBSTONE);
   }
 
   /** Returns the number of changes waiting for the next flush. */
   int pendingChanges() {
-    return overlay.size();
+    return changed.size();
   }
 
   /** Adds the pending changes to {@code batch}. */
   void writeTo(WriteBatch batch) throws IOException {
     try {
-      for (Map.Entry<Long, MapEntry> e : overlay.entrySet()) {
+      for (Map.Entry<Long, MapEntry> e : changed.entrySet()) {
         byte[] key = Keys.pair(id, e.getKey());
         if (e.getValue() == TOMBSTONE) {
           batch.delete(meta.maps, key);
@@ -117,8 +131,8 @@ final class BlockMap {
     }
   }
 
-  /** Forgets the pending changes once they are committed (or abandoned). */
+  /** Forgets the pending changes once they are staged for commit. */
   void clearPending() {
-    overlay.clear();
+    changed.clear();
   }
 }

@@ -48,7 +48,12 @@ public final class Datastore implements Closeable {
   private final Map<String, VolumeState> volumes = new ConcurrentHashMap<>();
   private final Map<Long, AtomicLong> segmentLive = new ConcurrentHashMap<>();
   private final AtomicLong pendingChanges = new AtomicLong();
+  private final CommitOrder commitOrder = new CommitOrder();
+  private final BackgroundFlusher flusher = new BackgroundFlusher(this);
+  private RecordTable recordTable;
   private long nextVolumeId; // guarded by commitLock (write)
+  /** The next-segment counter in the newest staged batch; guarded by commitLock (write). */
+  private long stagedNextSegment;
   private volatile boolean open = true;
 
   private Datastore(Path dir, DatastoreOptions options, DatastoreLock fileLock, DatastoreDescriptor descriptor)
@@ -63,10 +68,12 @@ public final class Datastore implements Closeable {
       m = new MetaStore(dir.resolve("meta"));
       long nextSegment = Math.max(1, counter(m, COUNTER_NEXT_SEGMENT));
       nextVolumeId = Math.max(1, counter(m, COUNTER_NEXT_VOLUME));
+      stagedNextSegment = counter(m, COUNTER_NEXT_SEGMENT);
       s = new SegmentFiles(dir.resolve("segments"), descriptor.uuid(), options.segmentBytes(), nextSegment,
           options.channels());
       this.meta = m;
       this.segments = s;
+      this.recordTable = new RecordTable(m);
       loadCatalog();
       this.capacity = new Capacity(dir, descriptor, s, options.segmentBytes());
       this.cleaner = new SegmentCleaner(this);
@@ -84,6 +91,7 @@ public final class Datastore implements Closeable {
       }
     }
     cleaner.startBackground(options.cleanerInterval());
+    flusher.start();
   }
 
   /** Creates a datastore in {@code dir}, which must not exist or be empty. */
@@ -202,6 +210,10 @@ public final class Datastore implements Closeable {
     return segments;
   }
 
+  RecordTable recordTable() {
+    return recordTable;
+  }
+
   ReentrantReadWriteLock commitLock() {
     return commitLock;
   }
@@ -268,6 +280,7 @@ public final class Datastore implements Closeable {
 
   /** Appends a user write's record to the segments, reclaiming dead space when full. */
   RecordKey append(ByteBuffer record) throws IOException {
+    commitOrder.checkHealthy();
     int bytes = record.remaining();
     if (!capacity.fits(bytes, false)) {
       cleaner.reclaimForSpace();
@@ -291,12 +304,10 @@ public final class Datastore implements Closeable {
   /** Forgets the statistics of deleted segment {@code id}. */
   void forgetSegment(long id) throws IOException {
     commitLock.writeLock().lock();
-    try (WriteBatch batch = new WriteBatch()) {
+    try {
       segmentLive.remove(id);
-      batch.delete(meta.catalog, Keys.catalog('s', id));
-      meta.commit(batch);
-    } catch (RocksDBException e) {
-      throw new IOException("cannot forget segment " + id + ": " + e.getMessage(), e);
+      stage(batch -> batch.delete(meta.catalog, Keys.catalog('s', id)));
+      flushLocked();
     } finally {
       commitLock.writeLock().unlock();
     }
@@ -316,11 +327,18 @@ public final class Datastore implements Closeable {
     return List.copyOf(volumes.values());
   }
 
-  /** Flushes when enough changes are pending, so that memory and replay work stay bounded. */
+  /**
+   * Flushes when enough changes are pending, so that memory and the work a crash loses stay
+   * bounded: in the background at the threshold, by the writer itself at twice the threshold.
+   */
   void flushIfLarge() throws IOException {
-    if (pendingChanges.get() >= options.flushThreshold()) {
+    long pending = pendingChanges.get();
+    if (pending >= 2L * options.flushThreshold()) {
       flush();
+    } else if (pending >= options.flushThreshold()) {
+      flusher.request();
     }
+    commitOrder.checkHealthy();
   }
 
   // ---- public API ----
@@ -332,29 +350,48 @@ public final class Datastore implements Closeable {
 
   /** Makes every completed write to every volume durable. */
   public void flush() throws IOException {
+    StagedCommit staged;
     commitLock.writeLock().lock();
     try {
       checkOpen();
-      flushLocked();
+      staged = stageCommit();
     } finally {
       commitLock.writeLock().unlock();
     }
+    // Writers go on while the segments sync and the batch commits.
+    completeCommit(staged);
   }
 
-  /** Flushes with the commit lock held exclusively: segments first, then one synced batch. */
+  /** Flushes with the commit lock held exclusively, returning once the commit is durable. */
   void flushLocked() throws IOException {
-    segments.sync();
+    assert commitLock.isWriteLockedByCurrentThread();
+    completeCommit(stageCommit());
+  }
+
+  /**
+   * A flush's metadata changes, staged in memory: {@code batch} (null when nothing changed) commits
+   * as ticket {@code ticket}; with no batch, the flush waits for {@code ticket}, the newest one.
+   */
+  private record StagedCommit(long ticket, WriteBatch batch) {}
+
+  /**
+   * Moves every pending change into a batch and takes its ticket; the caller holds the commit
+   * lock exclusively, so the batch holds all or none of each write.
+   */
+  private StagedCommit stageCommit() throws IOException {
+    commitOrder.checkHealthy();
     List<VolumeState> changed = new ArrayList<>();
     for (VolumeState v : volumes.values()) {
       if (v.hasPendingChanges()) {
         changed.add(v);
       }
     }
-    if (changed.isEmpty() && pendingChanges.get() == 0 && pendingOps.isEmpty()
-        && counter(meta, COUNTER_NEXT_SEGMENT) == segments.nextId()) {
-      return;
+    long nextSegment = segments.nextId();
+    if (changed.isEmpty() && pendingChanges.get() == 0 && pendingOps.isEmpty() && stagedNextSegment == nextSegment) {
+      return new StagedCommit(commitOrder.newest(), null);
     }
-    try (WriteBatch batch = new WriteBatch()) {
+    WriteBatch batch = new WriteBatch();
+    try {
       for (VolumeState v : changed) {
         long generation = v.committedGeneration + 1;
         for (BlockMap m : v.maps()) {
@@ -372,10 +409,13 @@ public final class Datastore implements Closeable {
       for (Map.Entry<Long, AtomicLong> e : segmentLive.entrySet()) {
         batch.put(meta.catalog, Keys.catalog('s', e.getKey()), longValue(e.getValue().get()));
       }
-      batch.put(meta.catalog, Keys.catalog('c', COUNTER_NEXT_SEGMENT), longValue(segments.nextId()));
-      meta.commit(batch);
-    } catch (RocksDBException e) {
-      throw new IOException("cannot stage commit of " + this + ": " + e.getMessage(), e);
+      batch.put(meta.catalog, Keys.catalog('c', COUNTER_NEXT_SEGMENT), longValue(nextSegment));
+    } catch (RocksDBException | IOException | RuntimeException e) {
+      batch.close();
+      IOException failure = e instanceof IOException io ? io
+          : new IOException("cannot stage commit of " + this + ": " + e.getMessage(), e);
+      commitOrder.failed(failure);
+      throw failure;
     }
     for (VolumeState v : changed) {
       v.lock.writeLock().lock();
@@ -393,6 +433,29 @@ public final class Datastore implements Closeable {
     }
     pendingOps.clear();
     pendingChanges.set(0);
+    stagedNextSegment = nextSegment;
+    return new StagedCommit(commitOrder.issue(), batch);
+  }
+
+  /**
+   * Makes a staged commit durable: the segment bytes its entries point at first, then the batch,
+   * after every earlier batch. Returns once it and every earlier commit are durable.
+   */
+  private void completeCommit(StagedCommit staged) throws IOException {
+    if (staged.batch() == null) {
+      commitOrder.awaitCommitted(staged.ticket());
+      return;
+    }
+    try (WriteBatch batch = staged.batch()) {
+      segments.sync();
+      commitOrder.awaitTurn(staged.ticket());
+      meta.commit(batch);
+      commitOrder.committed(staged.ticket());
+    } catch (IOException | RuntimeException e) {
+      IOException failure = e instanceof IOException io ? io : new IOException("commit of " + this + " failed: " + e, e);
+      commitOrder.failed(failure);
+      throw failure;
+    }
   }
 
   /** Creates a thin volume of {@code size} bytes (a multiple of 512, at most 64 TiB). */
@@ -504,12 +567,14 @@ public final class Datastore implements Closeable {
         }
       }
       for (RecordKey k : records) {
-        byte[] value = meta.get(meta.records, k.key());
-        if (value != null) {
-          segmentLive(k.segment(), -RecordState.decode(value).storedBytes());
+        RecordState state = v.refs.get(k);
+        if (state != null) {
+          segmentLive(k.segment(), -state.storedBytes());
+          v.refs.put(k, state.withLive(-state.liveBlocks()));
           stage(batch -> batch.delete(meta.records, k.key()));
         }
       }
+      v.refs.clearPending(); // staged above; the volume is gone from the next flush's view
       for (BlockMap m : maps) {
         stage(batch -> batch.deleteRange(meta.maps, Keys.pair(m.id(), 0), Keys.pair(m.id() + 1, 0)));
       }
@@ -649,6 +714,7 @@ public final class Datastore implements Closeable {
       return;
     }
     cleaner.stopBackground();
+    flusher.stop();
     IOException failure = null;
     commitLock.writeLock().lock();
     try {
@@ -685,6 +751,7 @@ public final class Datastore implements Closeable {
    */
   void abandon() throws IOException {
     cleaner.stopBackground();
+    flusher.stop();
     commitLock.writeLock().lock();
     try {
       open = false;

@@ -43,7 +43,22 @@ final class DatastoreChecker {
   }
 
   /** A map to check: whose it is, what it is called in reports, the newest birth it may hold. */
-  private record MapUnderCheck(VolumeState owner, String label, long maxGeneration, boolean head) {}
+  private record MapUnderCheck(VolumeState owner, String label, long maxGeneration, boolean head, BlockMap map) {}
+
+  /** Reports a committed entry that the in-memory map, which every read uses, does not hold alike. */
+  private void compareWithMemory(MapUnderCheck m, long end, byte[] value) {
+    MapEntry memory = m.map().entryEnding(end);
+    MapEntry rocks;
+    try {
+      rocks = MapEntry.decodeEnding(end, value);
+    } catch (IllegalStateException e) {
+      return; // checkEntry reports it
+    }
+    if (!rocks.equals(memory)) {
+      problem(m.label() + " entry ending at block " + end + " is " + rocks + " in the metadata store but " + memory
+          + " in memory");
+    }
+  }
 
   CheckReport run() throws IOException {
     List<VolumeState> volumes = store.states();
@@ -51,14 +66,16 @@ final class DatastoreChecker {
     Map<Long, MapUnderCheck> maps = new HashMap<>();
     for (VolumeState v : volumes) {
       volumeTotals.put(v.id, new long[] {0, 0});
-      maps.put(v.id, new MapUnderCheck(v, "volume " + v.name, v.committedGeneration, true));
+      maps.put(v.id, new MapUnderCheck(v, "volume " + v.name, v.committedGeneration, true, v.head));
       for (SnapshotState snap : v.snapshots) {
-        maps.put(snap.record.id(), new MapUnderCheck(v, "snapshot " + v.name + "@" + snap.name(), snap.generation(), false));
+        maps.put(snap.record.id(), new MapUnderCheck(v, "snapshot " + v.name + "@" + snap.name(), snap.generation(), false,
+            snap.delta));
       }
       if (v.base != null) {
-        maps.put(v.base.id(), new MapUnderCheck(v, "base of volume " + v.name, 0, false));
+        maps.put(v.base.id(), new MapUnderCheck(v, "base of volume " + v.name, 0, false, v.base));
       }
     }
+    Map<Long, Integer> inRocks = new HashMap<>();
     try (RocksIterator it = meta.iterator(meta.maps)) {
       long current = -1;
       long previousEnd = 0;
@@ -75,6 +92,15 @@ final class DatastoreChecker {
           previousEnd = 0;
         }
         previousEnd = checkEntry(m, Keys.second(it.key()), it.value(), previousEnd, volumeTotals.get(m.owner().id));
+        inRocks.merge(mapId, 1, Integer::sum);
+        compareWithMemory(m, Keys.second(it.key()), it.value());
+      }
+    }
+    for (MapUnderCheck m : maps.values()) {
+      int memory = m.map().size();
+      int rocks = inRocks.getOrDefault(m.map().id(), 0);
+      if (memory != rocks) {
+        problem(m.label() + " holds " + memory + " entries in memory but " + rocks + " in the metadata store");
       }
     }
     try (RocksIterator it = meta.iterator(meta.changes)) {
@@ -98,6 +124,9 @@ final class DatastoreChecker {
         records++;
         RecordKey key = new RecordKey(Keys.first(it.key()), Keys.second(it.key()));
         RecordState state = RecordState.decode(it.value());
+        if (!state.equals(store.recordTable().get(key))) {
+          problem(key + " has state " + state + " in the metadata store but " + store.recordTable().get(key) + " in memory");
+        }
         long[] ref = referenced.remove(key);
         long refBlocks = ref == null ? 0 : ref[0];
         if (refBlocks != state.liveBlocks()) {
@@ -124,6 +153,9 @@ final class DatastoreChecker {
           totals[1] += state.storedBytes();
         }
       }
+    }
+    if (store.recordTable().size() != records) {
+      problem("memory holds " + store.recordTable().size() + " record states but the metadata store " + records);
     }
     for (Map.Entry<RecordKey, long[]> missing : referenced.entrySet()) {
       problem("volume id " + missing.getValue()[1] + " references " + missing.getKey() + " which has no record state");

@@ -1,51 +1,51 @@
 package io.vstore.blockstore.store;
 
 import java.io.IOException;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.HashSet;
+import java.util.Set;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.WriteBatch;
 
 /**
- * The reference states of one volume's records, with changes since the last flush kept in memory.
+ * The reference states of one volume's records: reads and changes go to the datastore's
+ * {@link RecordTable}; the keys changed since the last flush are kept here for the next commit.
  * Guarded like {@link BlockMap}, by the owning volume's lock.
  */
 final class RecordRefs {
   private final MetaStore meta;
-  private final Map<RecordKey, RecordState> pending = new HashMap<>();
+  private final RecordTable table;
+  private final Set<RecordKey> changed = new HashSet<>();
 
-  RecordRefs(MetaStore meta) {
+  RecordRefs(MetaStore meta, RecordTable table) {
     this.meta = meta;
+    this.table = table;
   }
 
-  /** Returns the state of {@code key}, or null when no such record is known. */
-  RecordState get(RecordKey key) throws IOException {
-    RecordState s = pending.get(key);
-    if (s != null) {
-      return s;
-    }
-    byte[] value = meta.get(meta.records, key.key());
-    return value == null ? null : RecordState.decode(value);
+  /** Returns the state of {@code key}, or null when no such record is alive. */
+  RecordState get(RecordKey key) {
+    return table.get(key);
   }
 
   /** Records the new state of {@code key}; a state with no live blocks is deleted at commit. */
   void put(RecordKey key, RecordState state) {
-    pending.put(key, state);
+    table.put(key, state);
+    changed.add(key);
   }
 
   /** Returns the number of changes waiting for the next flush. */
   int pendingChanges() {
-    return pending.size();
+    return changed.size();
   }
 
   /** Adds the pending changes to {@code batch}. */
   void writeTo(WriteBatch batch) throws IOException {
     try {
-      for (Map.Entry<RecordKey, RecordState> e : pending.entrySet()) {
-        if (e.getValue().liveBlocks() == 0) {
-          batch.delete(meta.records, e.getKey().key());
+      for (RecordKey key : changed) {
+        RecordState s = table.get(key);
+        if (s == null) {
+          batch.delete(meta.records, key.key());
         } else {
-          batch.put(meta.records, e.getKey().key(), e.getValue().encode());
+          batch.put(meta.records, key.key(), s.encode());
         }
       }
     } catch (RocksDBException ex) {
@@ -53,8 +53,8 @@ final class RecordRefs {
     }
   }
 
-  /** Forgets the pending changes once they are committed. */
+  /** Forgets the pending changes once they are staged for commit. */
   void clearPending() {
-    pending.clear();
+    changed.clear();
   }
 }

@@ -82,7 +82,7 @@ final class VolumeState {
     this.allocated = new AtomicLong(record.allocated());
     this.mappedBlocks = new AtomicLong(record.mappedBlocks());
     this.head = new BlockMap(id, store.meta());
-    this.refs = new RecordRefs(store.meta());
+    this.refs = new RecordRefs(store.meta(), store.recordTable());
     if (record.baseMap() != 0) {
       this.base = new BlockMap(record.baseMap(), store.meta());
     }
