@@ -108,6 +108,10 @@ final class SegmentCleaner {
       }
     });
     victims.sort(Comparator.comparingDouble(v -> (double) v[2] / Math.max(1, v[1])));
+    // Victims take no more appends, but writers may have filled them since the flush above: this
+    // flush commits those records' states, so that evacuate, which lists the committed ones, sees
+    // every record the victims hold.
+    store.flush();
     int cleaned = 0;
     long records = 0;
     long moved = 0;

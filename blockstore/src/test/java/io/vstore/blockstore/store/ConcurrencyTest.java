@@ -101,10 +101,13 @@ final class ConcurrencyTest {
             }));
           }
         }
-        for (int i = 1; i < futures.size(); i++) {
-          futures.get(i).get();
+        try {
+          for (int i = 1; i < futures.size(); i++) {
+            futures.get(i).get();
+          }
+        } finally {
+          done.set(true); // a failed worker must not leave the flushing task running forever
         }
-        done.set(true);
         futures.getFirst().get();
       }
       for (int vi = 0; vi < volumes; vi++) {
