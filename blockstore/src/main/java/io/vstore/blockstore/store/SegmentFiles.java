@@ -62,7 +62,10 @@ final class SegmentFiles implements AutoCloseable {
   private final Map<Long, FileChannel> channels = new ConcurrentHashMap<>();
   /** Channels for writing, direct where possible, until the segment is synced and no longer current. */
   private final Map<Long, FileChannel> writers = new ConcurrentHashMap<>();
-  private final Set<Long> unsynced = ConcurrentHashMap.newKeySet();
+  /** Segments appended to since they were last synced; guarded by this. */
+  private final Set<Long> unsynced = new java.util.HashSet<>();
+  /** Whether the current segment is in {@link #unsynced}: saves a set update per append. */
+  private boolean currentUnsynced; // guarded by this
   private final Map<Long, AtomicLong> sizes = new ConcurrentHashMap<>();
   private final AtomicLong totalBytes = new AtomicLong();
   /** Record headers recently read; records never change once written, so entries never go stale. */
@@ -240,7 +243,10 @@ final class SegmentFiles implements AutoCloseable {
     currentEnd += n;
     sizes.get(currentId).addAndGet(n);
     totalBytes.addAndGet(n);
-    unsynced.add(currentId);
+    if (!currentUnsynced) {
+      unsynced.add(currentId);
+      currentUnsynced = true;
+    }
   }
 
   /**
@@ -392,6 +398,7 @@ final class SegmentFiles implements AutoCloseable {
     sizes.put(id, new AtomicLong());
     currentId = id;
     currentEnd = 0;
+    currentUnsynced = false;
     // The directory entry must be durable too, or a synced segment could vanish after a crash.
     syncDirectory();
   }
@@ -526,8 +533,13 @@ final class SegmentFiles implements AutoCloseable {
   /** Makes every completed append durable. */
   void sync() throws IOException {
     Block full;
+    Long[] toSync;
     synchronized (this) {
       full = seal();
+      // Taken with the block: appends from here on mark their segment again for the next sync.
+      toSync = unsynced.toArray(Long[]::new);
+      unsynced.clear();
+      currentUnsynced = false;
     }
     if (full != null) {
       write(full);
@@ -540,8 +552,7 @@ final class SegmentFiles implements AutoCloseable {
         throw new IOException("cannot sync " + this + ": a segment write failed", writeFailure);
       }
     }
-    for (Long id : unsynced.toArray(Long[]::new)) {
-      unsynced.remove(id); // before force: an append landing meanwhile marks it again
+    for (Long id : toSync) {
       FileChannel ch = writers.get(id);
       if (ch == null) {
         continue; // deleted by the cleaner meanwhile: nothing refers to it, nothing to sync
@@ -550,19 +561,28 @@ final class SegmentFiles implements AutoCloseable {
         ch.force(false);
       } catch (java.nio.channels.ClosedChannelException e) {
         if (writers.get(id) == ch) {
+          remark(id);
           throw e;
         }
         continue; // deleted meanwhile, as above
+      } catch (IOException e) {
+        remark(id);
+        throw e;
       }
       retireWriter(id);
     }
+  }
+
+  /** Marks {@code id} unsynced again after a failed sync. */
+  private synchronized void remark(long id) {
+    unsynced.add(id);
   }
 
   /** Closes the writer of a synced segment that takes no more appends. */
   private void retireWriter(long id) throws IOException {
     FileChannel ch;
     synchronized (this) {
-      if (id == currentId || unsynced.contains(id)) {
+      if (id == currentId || unsynced.contains(id)) { // still current, or appended to since
         return;
       }
       for (Block b : inFlight) {
@@ -599,7 +619,9 @@ final class SegmentFiles implements AutoCloseable {
     if (size != null) {
       totalBytes.addAndGet(-size.get());
     }
-    unsynced.remove(id);
+    synchronized (this) {
+      unsynced.remove(id);
+    }
     Files.deleteIfExists(path(id));
   }
 

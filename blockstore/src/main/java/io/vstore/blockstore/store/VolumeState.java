@@ -256,8 +256,7 @@ final class VolumeState {
       for (Piece p : pieces) {
         MapEntry e = p.entry();
         if (e != null && e.kind() == MapEntry.Kind.DATA) {
-          RecordHeader header = RecordCodec.readHeader(store.segments(), e.record());
-          RecordCodec.readBlocks(store.segments(), e.record(), header, e.recordBlock(), (int) (p.to() - p.from()), out);
+          RecordCodec.readBlocks(store.segments(), e.record(), e.recordBlock(), (int) (p.to() - p.from()), out);
         } else {
           zeroFill(out, (p.to() - p.from()) * BLOCK);
         }
