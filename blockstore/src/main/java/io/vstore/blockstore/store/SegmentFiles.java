@@ -84,6 +84,8 @@ final class SegmentFiles implements AutoCloseable {
     final long segment;
     final long fileOffset;
     int used;
+    /** Appends that reserved space here and are still copying their bytes in. */
+    int copying;
 
     Block(ByteBuffer buffer, long segment, long fileOffset) {
       this.buffer = buffer;
@@ -201,7 +203,10 @@ final class SegmentFiles implements AutoCloseable {
       throw new IllegalArgumentException("record of " + n + " bytes is larger than a segment block");
     }
     while (true) {
-      Block full;
+      Block full = null;
+      Block target = null;
+      int at = 0;
+      RecordKey key = null;
       synchronized (this) {
         if (writeFailure != null) {
           throw new IOException("cannot append to " + this + ": an earlier segment write failed", writeFailure);
@@ -215,25 +220,29 @@ final class SegmentFiles implements AutoCloseable {
           awaitBlockWritten();
           continue;
         } else {
-          RecordKey key = new RecordKey(currentId, currentEnd);
-          open.buffer.put(open.used, src, src.position(), n);
-          src.position(src.limit());
-          open.used += n;
+          // Reserve under the lock, copy outside it: eight NBD workers appending 1 MiB records
+          // spent their time spinning on this lock while one of them copied.
+          key = new RecordKey(currentId, currentEnd);
+          target = open;
+          at = target.used;
+          target.used += n;
+          target.copying++;
           grow(n);
-          return key;
         }
+      }
+      if (target != null) {
+        try {
+          target.buffer.put(at, src, src.position(), n);
+          src.position(src.limit());
+        } finally {
+          copied(target);
+        }
+        return key;
       }
       // Written by the block writers: the appender, often the only thread writing, goes on
       // filling the next block meanwhile (a 2 MiB direct write takes about 2 ms).
       if (full != null) {
-        Block sealed = full;
-        blockWriters.execute(() -> {
-          try {
-            write(sealed);
-          } catch (IOException e) {
-            // write() recorded it: the next sync and append report it.
-          }
-        });
+        writeInBackground(full);
       }
     }
   }
@@ -301,8 +310,39 @@ final class SegmentFiles implements AutoCloseable {
     return b;
   }
 
-  /** Writes a sealed block to its segment, then frees its buffer. */
+  /** Hands a sealed block to the block writers; a failure is recorded for the next sync and append. */
+  private void writeInBackground(Block b) {
+    blockWriters.execute(() -> {
+      try {
+        write(b);
+      } catch (IOException e) {
+        // write() recorded it.
+      }
+    });
+  }
+
+  /** Marks one copy into {@code b} done. */
+  private synchronized void copied(Block b) {
+    if (--b.copying == 0) {
+      notifyAll();
+    }
+  }
+
+  /** Writes a sealed block to its segment, once every copy into it is done, then frees its buffer. */
   private void write(Block b) throws IOException {
+    synchronized (this) {
+      boolean interrupted = false;
+      while (b.copying > 0) {
+        try {
+          wait(); // never given up: the block must be written and freed, or syncs would wait forever
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
     IOException failure = null;
     try {
       writeFully(writer(b.segment), b.buffer.duplicate().position(0).limit((int) alignUp(b.used)), b.fileOffset,
@@ -324,7 +364,7 @@ final class SegmentFiles implements AutoCloseable {
     }
   }
 
-  /** Waits for a block write to finish; the caller holds this lock. */
+  /** Waits for a block write (or a copy into a block) to finish; the caller holds this lock. */
   private void awaitBlockWritten() throws IOException {
     try {
       wait();
@@ -542,11 +582,20 @@ final class SegmentFiles implements AutoCloseable {
       currentUnsynced = false;
     }
     if (full != null) {
-      write(full);
+      // Not on this thread: an interrupt landing in its write would close the segment's channel.
+      writeInBackground(full);
     }
     synchronized (this) {
+      boolean interrupted = false;
       while (!inFlight.isEmpty()) {
-        awaitBlockWritten();
+        try {
+          wait(); // not given up on an interrupt: a failed sync fails the datastore until reopened
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
       }
       if (writeFailure != null) {
         throw new IOException("cannot sync " + this + ": a segment write failed", writeFailure);
