@@ -77,9 +77,12 @@ final class RecordCodec {
         n = raw;
         storedBlocks += RecordHeader.blocksIn(blocks, i);
       }
-      crc.reset();
-      crc.update(out.duplicate().position(pos).limit(pos + n));
-      crcs[i] = (int) crc.getValue();
+      if (compressed[i]) {
+        // A stored chunk's blocks carry their own checksums below; one pass over them is enough.
+        crc.reset();
+        crc.update(out.duplicate().position(pos).limit(pos + n));
+        crcs[i] = (int) crc.getValue();
+      }
       lengths[i] = n;
       pos += n;
     }

@@ -18,6 +18,7 @@ import java.util.zip.CRC32C;
  *  28 u32 payload bytes     32 u64 generation        40 u32 reserved (0)
  *  44 u32 CRC32C of bytes [0, 44) followed by the rest of the header
  *  48 chunk table, per chunk: u32 stored length (bit 31 set: LZ4), u32 CRC32C of the stored bytes
+ *     of an LZ4 chunk (a stored chunk: 0, or that CRC in records written before 2026-11-22; unread)
  *     block table: for each stored (uncompressed) chunk in order, one u32 CRC32C per block
  *  then the chunks' stored bytes, back to back
  * </pre>
