@@ -19,28 +19,41 @@ public final class MetaContexts {
 
   private MetaContexts() {}
 
-  /** Returns {@code base:allocation} for {@code device}: holes are HOLE|ZERO, zero extents ZERO. */
-  public static MetaContextSource baseAllocation(BlockDevice device) {
+  /** How a context describes a range; see {@link MetaContextSource#status}. */
+  @FunctionalInterface
+  private interface Status {
+    List<StatusExtent> of(long offset, long length) throws IOException;
+  }
+
+  /** Returns the context {@code name} of {@code owner} (an export's device, for messages). */
+  private static MetaContextSource source(String name, Object owner, Status status) {
     return new MetaContextSource() {
       @Override
       public String name() {
-        return BASE_ALLOCATION;
+        return name;
       }
 
       @Override
       public List<StatusExtent> status(long offset, long length) throws IOException {
-        return fromExtents(device.allocation(offset, length), kind -> switch (kind) {
-          case DATA -> 0;
-          case ZERO -> Nbd.STATE_ZERO;
-          case HOLE -> Nbd.STATE_HOLE | Nbd.STATE_ZERO;
-        });
+        return status.of(offset, length);
       }
 
       @Override
       public String toString() {
-        return BASE_ALLOCATION + " of " + device;
+        return name + " of " + owner;
       }
     };
+  }
+
+  /** Returns {@code base:allocation} for {@code device}: holes are HOLE|ZERO, zero extents ZERO. */
+  public static MetaContextSource baseAllocation(BlockDevice device) {
+    return source(BASE_ALLOCATION, device, (offset, length) -> {
+      return fromExtents(device.allocation(offset, length), kind -> switch (kind) {
+        case DATA -> 0;
+        case ZERO -> Nbd.STATE_ZERO;
+        case HOLE -> Nbd.STATE_HOLE | Nbd.STATE_ZERO;
+      });
+    });
   }
 
   /**
@@ -52,22 +65,9 @@ public final class MetaContexts {
     if (device instanceof Volume volume) {
       return allocationDepth(volume);
     }
-    return new MetaContextSource() {
-      @Override
-      public String name() {
-        return ALLOCATION_DEPTH;
-      }
-
-      @Override
-      public List<StatusExtent> status(long offset, long length) throws IOException {
-        return fromExtents(device.allocation(offset, length), kind -> kind == Extent.Kind.HOLE ? 0 : 1);
-      }
-
-      @Override
-      public String toString() {
-        return ALLOCATION_DEPTH + " of " + device;
-      }
-    };
+    return source(ALLOCATION_DEPTH, device, (offset, length) -> {
+      return fromExtents(device.allocation(offset, length), kind -> kind == Extent.Kind.HOLE ? 0 : 1);
+    });
   }
 
   /**
@@ -76,27 +76,14 @@ public final class MetaContexts {
    * snapshot it is a linked clone of does, 3 for that snapshot's parent, and so on.
    */
   public static MetaContextSource allocationDepth(Volume volume) {
-    return new MetaContextSource() {
-      @Override
-      public String name() {
-        return ALLOCATION_DEPTH;
+    return source(ALLOCATION_DEPTH, volume, (offset, length) -> {
+      List<DepthExtent> depths = volume.allocationDepth(offset, length);
+      List<StatusExtent> out = new ArrayList<>(depths.size());
+      for (DepthExtent d : depths) {
+        out.add(new StatusExtent(d.length(), d.depth()));
       }
-
-      @Override
-      public List<StatusExtent> status(long offset, long length) throws IOException {
-        List<DepthExtent> depths = volume.allocationDepth(offset, length);
-        List<StatusExtent> out = new ArrayList<>(depths.size());
-        for (DepthExtent d : depths) {
-          out.add(new StatusExtent(d.length(), d.depth()));
-        }
-        return merge(out);
-      }
-
-      @Override
-      public String toString() {
-        return ALLOCATION_DEPTH + " of " + volume;
-      }
-    };
+      return merge(out);
+    });
   }
 
   /**

@@ -219,13 +219,22 @@ class ProtocolTest {
     registry.add(Export.of("gated", gated));
     try (TestClient slow = TestClient.open(server.port(), "gated", true);
         TestClient other = TestClient.open(server.port(), "gated", true)) {
-      slow.send(Nbd.CMD_READ, 0, 1, 0, 4096, null); // blocks in the device
-      slow.send(Nbd.CMD_READ, 0, 2, 8192, 4096, null);
-      TestClient.Chunk first = slow.readChunk(4096);
-      assertThat(first.cookie()).as("the later request is answered first").isEqualTo(2);
-      assertThat(other.read(3, 65536, 4096, 0).error()).isZero();
-      assertThat(blocked.get()).isEqualTo(1);
-      release.countDown();
+      try {
+        slow.send(Nbd.CMD_READ, 0, 1, 0, 4096, null); // blocks in the device
+        slow.send(Nbd.CMD_READ, 0, 2, 8192, 4096, null);
+        TestClient.Chunk first = slow.readChunk(4096);
+        assertThat(first.cookie()).as("the later request is answered first").isEqualTo(2);
+        assertThat(other.read(3, 65536, 4096, 0).error()).isZero();
+        // The gated read may still be on its way to the device: the reply to cookie 2 can
+        // overtake it before it starts, so wait for it to arrive rather than race it.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (blocked.get() == 0 && System.nanoTime() < deadline) {
+          Thread.sleep(5);
+        }
+        assertThat(blocked.get()).isEqualTo(1);
+      } finally {
+        release.countDown(); // a failure above must not leave the server's close waiting forever
+      }
       TestClient.Chunk second = slow.readChunk(4096);
       assertThat(second.cookie()).isEqualTo(1);
     }

@@ -211,7 +211,8 @@ final class SegmentFiles implements AutoCloseable {
         if (writeFailure != null) {
           throw new IOException("cannot append to " + this + ": an earlier segment write failed", writeFailure);
         }
-        if (currentId < 0 || currentEnd + n > maxSegmentBytes) {
+        if (currentId < 0 || currentEnd > HEADER_BYTES && currentEnd + n > maxSegmentBytes) {
+          // A segment takes at least one record, however small the configured size.
           full = seal();
           startSegment();
         } else if (open != null && open.used + n > BLOCK_BYTES) {

@@ -274,12 +274,8 @@ final class VolumeState {
     }
   }
 
-  List<Extent> allocation(SnapshotState snap, long offset, long length) {
-    ExtentList out = new ExtentList();
-    if (length == 0) {
-      return out.toList();
-    }
-    long end = offset + length;
+  /** Returns the pieces of the view {@code snap} covering bytes {@code [offset, end)}, in order. */
+  private List<Piece> piecesCovering(SnapshotState snap, long offset, long end) {
     List<Piece> pieces = new ArrayList<>();
     List<Lock> held = new ArrayList<>(2);
     try {
@@ -288,7 +284,16 @@ final class VolumeState {
       unlock(held);
     }
     pieces.sort(Comparator.comparingLong(Piece::from));
-    for (Piece p : pieces) {
+    return pieces;
+  }
+
+  List<Extent> allocation(SnapshotState snap, long offset, long length) {
+    ExtentList out = new ExtentList();
+    if (length == 0) {
+      return out.toList();
+    }
+    long end = offset + length;
+    for (Piece p : piecesCovering(snap, offset, end)) {
       long a = Math.max(p.from() * BLOCK, offset);
       long b = Math.min(p.to() * BLOCK, end);
       Extent.Kind kind = p.entry() == null ? Extent.Kind.HOLE
@@ -308,15 +313,7 @@ final class VolumeState {
       return out;
     }
     long end = offset + length;
-    List<Piece> pieces = new ArrayList<>();
-    List<Lock> held = new ArrayList<>(2);
-    try {
-      resolve(snap, offset / BLOCK, (end + BLOCK - 1) / BLOCK, pieces, held);
-    } finally {
-      unlock(held);
-    }
-    pieces.sort(Comparator.comparingLong(Piece::from));
-    for (Piece p : pieces) {
+    for (Piece p : piecesCovering(snap, offset, end)) {
       long a = Math.max(p.from() * BLOCK, offset);
       long b = Math.min(p.to() * BLOCK, end);
       if (!out.isEmpty() && out.getLast().depth() == p.depth() && out.getLast().end() == a) {
