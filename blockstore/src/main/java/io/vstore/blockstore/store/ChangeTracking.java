@@ -41,21 +41,14 @@ final class ChangeTracking {
     long generation = parse(v, snap, since);
     long upper = snap == null ? Long.MAX_VALUE : snap.generation();
     BlockRanges changed = new BlockRanges();
-    v.lock.readLock().lock();
-    try (RocksIterator it = store.meta().iterator(store.meta().changes)) {
-      for (it.seek(Keys.pair(v.id, generation + 1)); it.isValid() && Keys.first(it.key()) == v.id; it.next()) {
-        if (Keys.second(it.key()) > upper) {
-          break;
-        }
-        changed.addEncoded(it.value());
-      }
-      if (snap == null) {
-        for (long[] r : v.changes.list()) {
-          changed.add(r[0], r[1]);
-        }
-      }
+    // A flush moves the pending changes into its batch before the batch is committed: hold off new
+    // flushes and wait for those in progress, or their generations would be in neither place.
+    store.commitLock().readLock().lock();
+    try {
+      store.awaitCommitted();
+      collect(store, v, generation, upper, snap == null, changed);
     } finally {
-      v.lock.readLock().unlock();
+      store.commitLock().readLock().unlock();
     }
     long end = offset + length;
     List<Extent> out = new ArrayList<>();
@@ -67,6 +60,27 @@ final class ChangeTracking {
       }
     }
     return new ChangedAreas(current, out);
+  }
+
+  /** Adds the logged changes of generations after {@code generation} up to {@code upper}, and the pending ones. */
+  private static void collect(Datastore store, VolumeState v, long generation, long upper, boolean withPending,
+      BlockRanges changed) {
+    v.lock.readLock().lock();
+    try (RocksIterator it = store.meta().iterator(store.meta().changes)) {
+      for (it.seek(Keys.pair(v.id, generation + 1)); it.isValid() && Keys.first(it.key()) == v.id; it.next()) {
+        if (Keys.second(it.key()) > upper) {
+          break;
+        }
+        changed.addEncoded(it.value());
+      }
+      if (withPending) {
+        for (long[] r : v.changes.list()) {
+          changed.add(r[0], r[1]);
+        }
+      }
+    } finally {
+      v.lock.readLock().unlock();
+    }
   }
 
   /** Validates change id {@code since} against the volume and view, returning its generation. */

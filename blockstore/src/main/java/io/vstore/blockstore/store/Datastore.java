@@ -362,6 +362,11 @@ public final class Datastore implements Closeable {
     completeCommit(staged);
   }
 
+  /** Waits until every flush staged so far is committed; with the commit lock held, none can start. */
+  void awaitCommitted() throws IOException {
+    commitOrder.awaitCommitted(commitOrder.newest());
+  }
+
   /** Flushes with the commit lock held exclusively, returning once the commit is durable. */
   void flushLocked() throws IOException {
     assert commitLock.isWriteLockedByCurrentThread();

@@ -26,6 +26,8 @@ public final class PowerCutChannels {
   private final Random random;
   private final List<Channel> channels = new ArrayList<>();
   private int forcesUntilFailure = -1;
+  private volatile java.util.concurrent.CountDownLatch held;
+  private final java.util.concurrent.atomic.AtomicInteger waiting = new java.util.concurrent.atomic.AtomicInteger();
   private boolean cut;
 
   public PowerCutChannels(long seed) {
@@ -45,6 +47,16 @@ public final class PowerCutChannels {
     Channel c = new Channel(path, FileChannel.open(path, withRead));
     channels.add(c);
     return c;
+  }
+
+  /** Makes every force wait for {@code gate} (null: no more waiting), as a slow disk would. */
+  public void holdForces(java.util.concurrent.CountDownLatch gate) {
+    held = gate;
+  }
+
+  /** Returns how many forces are waiting at the gate of {@link #holdForces}. */
+  public int forcesHeld() {
+    return waiting.get();
   }
 
   /** Makes the {@code n}-th next force (counting from 1) fail, and every one after it. */
@@ -145,6 +157,18 @@ public final class PowerCutChannels {
 
     @Override
     public void force(boolean metaData) throws IOException {
+      java.util.concurrent.CountDownLatch gate = held;
+      if (gate != null) {
+        waiting.incrementAndGet();
+        try {
+          gate.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("interrupted while held before syncing " + path);
+        } finally {
+          waiting.decrementAndGet();
+        }
+      }
       beforeForce(path);
       synchronized (this) {
         alive();
