@@ -1,6 +1,7 @@
 package io.vstore.vdisk.vdi;
 
 import io.vstore.blockstore.ExtentList;
+import io.vstore.vdisk.CloseSteps;
 import io.vstore.vdisk.FileContent;
 import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.Extent;
@@ -354,27 +355,13 @@ final class VdiImage implements DiskImage {
     if (closed) {
       return;
     }
-    IOException failure = null;
-    try {
-      if (!readOnly) {
-        flush();
-      }
-    } catch (IOException e) {
-      failure = e;
+    CloseSteps steps = new CloseSteps();
+    if (!readOnly) {
+      steps.run(this::flush);
     }
     closed = true;
-    try {
-      channel.close();
-    } catch (IOException e) {
-      if (failure == null) {
-        failure = e;
-      } else {
-        failure.addSuppressed(e);
-      }
-    }
-    if (failure != null) {
-      throw failure;
-    }
+    steps.run(channel::close);
+    steps.finish();
   }
 
 

@@ -1,6 +1,7 @@
 package io.vstore.vdisk.vhdx;
 
 import io.vstore.blockstore.ExtentList;
+import io.vstore.vdisk.CloseSteps;
 import io.vstore.vdisk.FileContent;
 import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.Extent;
@@ -572,40 +573,17 @@ final class VhdxImage implements DiskImage {
     if (closed) {
       return;
     }
-    IOException failure = null;
-    try {
-      if (!readOnly) {
-        flush();
-      }
-    } catch (IOException e) {
-      failure = e;
+    CloseSteps steps = new CloseSteps();
+    if (!readOnly) {
+      steps.run(this::flush);
     }
     closed = true;
-    for (AutoCloseableIo c : new AutoCloseableIo[] {channel::close, () -> {
-      if (parent != null) {
-        parent.close();
-      }
-    }}) {
-      try {
-        c.close();
-      } catch (IOException e) {
-        if (failure == null) {
-          failure = e;
-        } else {
-          failure.addSuppressed(e);
-        }
-      }
+    steps.run(channel::close);
+    if (parent != null) {
+      steps.run(parent::close);
     }
-    if (failure != null) {
-      throw failure;
-    }
+    steps.finish();
   }
-
-  /** A close action that may fail with an IOException. */
-  private interface AutoCloseableIo {
-    void close() throws IOException;
-  }
-
 
   private void writeFully(long position, ByteBuffer src) throws IOException {
     long pos = position;

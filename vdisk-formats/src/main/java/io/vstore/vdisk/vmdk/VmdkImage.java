@@ -4,6 +4,7 @@ import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.OutOfRangeException;
 import io.vstore.blockstore.ReadOnlyDeviceException;
+import io.vstore.vdisk.CloseSteps;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.ImageFormats;
 import io.vstore.vdisk.DiskImage;
@@ -525,35 +526,19 @@ final class VmdkImage implements DiskImage {
         return;
       }
       closed = true;
-      IOException failure = null;
+      CloseSteps steps = new CloseSteps();
       for (ExtentData e : extents) {
-        try {
+        steps.run(() -> {
           if (!readOnly) {
             e.flush();
           }
           e.close();
-        } catch (IOException ex) {
-          if (failure == null) {
-            failure = ex;
-          } else {
-            failure.addSuppressed(ex);
-          }
-        }
+        });
       }
       if (parent != null) {
-        try {
-          parent.close();
-        } catch (IOException ex) {
-          if (failure == null) {
-            failure = ex;
-          } else {
-            failure.addSuppressed(ex);
-          }
-        }
+        steps.run(parent::close);
       }
-      if (failure != null) {
-        throw failure;
-      }
+      steps.finish();
     } finally {
       lock.writeLock().unlock();
     }
