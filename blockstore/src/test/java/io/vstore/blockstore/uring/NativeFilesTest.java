@@ -1,0 +1,52 @@
+package io.vstore.blockstore.uring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class NativeFilesTest {
+  @TempDir Path dir;
+
+  @Test
+  void missingFileNamesTheFileAndErrno() {
+    Path missing = dir.resolve("no-such-file");
+    assertThatThrownBy(() -> NativeFiles.openReadOnly(missing))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining(missing.toString())
+        .hasMessageContaining("(ENOENT)");
+  }
+
+  @Test
+  void openAndCloseReleaseTheDescriptor() throws IOException {
+    Path file = Files.write(dir.resolve("f"), new byte[] {1, 2, 3});
+    long before = Rings.openDescriptors();
+    int fd = NativeFiles.openReadOnly(file);
+    assertThat(fd).isNotNegative();
+    assertThat(Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd))).isEqualTo(file);
+    assertThat(Rings.openDescriptors()).isEqualTo(before + 1);
+    NativeFiles.close(fd);
+    assertThat(Rings.openDescriptors()).isEqualTo(before);
+  }
+
+  @Test
+  void closingAClosedDescriptorFailsWithEbadf() throws IOException {
+    int fd = NativeFiles.openReadOnly(Files.write(dir.resolve("f"), new byte[1]));
+    NativeFiles.close(fd);
+    assertThatThrownBy(() -> NativeFiles.close(fd))
+        .isInstanceOf(IOException.class)
+        .hasMessage("close fd " + fd + ": Bad file descriptor (EBADF)");
+    assertThatThrownBy(() -> NativeFiles.close(-1)).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void directoryOpensReadOnly() throws IOException {
+    // O_RDONLY without O_DIRECTORY still opens directories; reading one fails later with EISDIR.
+    int fd = NativeFiles.openReadOnly(dir);
+    NativeFiles.close(fd);
+  }
+}
