@@ -95,6 +95,8 @@ public final class IoUring implements AutoCloseable {
   /** Operations the kernel took whose completions have not been drained yet. */
   private int inFlight;
   private boolean closed;
+  /** Whether close saw the completion of everything that was in flight (see {@link #close()}). */
+  private boolean closedCleanly;
 
   private IoUring(int ringFd, RingParams p, Arena arena, MemorySegment sqRing,
       MemorySegment cqRing, MemorySegment sqes) {
@@ -454,7 +456,7 @@ public final class IoUring implements AutoCloseable {
       return;
     }
     try {
-      quiesce();
+      closedCleanly = quiesce();
     } finally {
       closed = true;
       arena.close();
@@ -462,27 +464,27 @@ public final class IoUring implements AutoCloseable {
     }
   }
 
-  private void quiesce() {
+  /** Cancels and awaits what is in flight; returns whether every completion came back. */
+  private boolean quiesce() {
     sqTail = (int) INT.getAcquire(sqRing, sqHeadOffset);
-    if (inFlight == 0) {
-      return;
-    }
     Completions discard = (userData, result) -> { };
     try {
-      // Reads of eventfds and pipes may never complete on their own; cancel whatever is in flight.
-      if (freeSlots() > 0) {
-        writeSqe(OP_ASYNC_CANCEL, 0, 0, 0, 0, ASYNC_CANCEL_ANY, 0);
-        enter(false, 0);
+      drainCompletions(discard);
+      if (inFlight == 0) {
+        return true;
       }
+      // Reads of eventfds and pipes may never complete on their own; cancel whatever is in flight.
+      writeSqe(OP_ASYNC_CANCEL, 0, 0, 0, 0, ASYNC_CANCEL_ANY, 0);
+      enter(false, 0);
       if ((features & FEAT_EXT_ARG) == 0) {
-        return;
+        return false; // no timed wait on this kernel, and an untimed one might never return
       }
       long deadline = System.nanoTime() + CLOSE_WAIT_NANOS;
       drainCompletions(discard);
       while (inFlight > 0) {
         long remaining = deadline - System.nanoTime();
         if (remaining <= 0) {
-          return;
+          return false;
         }
         waitArg.fill((byte) 0);
         waitArg.set(JAVA_LONG, GETEVENTS_ARG_TS, waitArg.address() + TIMESPEC_OFFSET);
@@ -493,14 +495,21 @@ public final class IoUring implements AutoCloseable {
         if (r < 0) {
           int errno = LibC.errno();
           if (errno != Errno.EINTR && errno != Errno.EAGAIN && errno != Errno.EBUSY) {
-            return; // ETIME, or a ring we cannot wait in (EEXIST: not the owner thread)
+            return false; // ETIME, or a ring we cannot wait in (EEXIST: not the owner thread)
           }
         }
         drainCompletions(discard);
       }
+      return true;
     } catch (IOException | RuntimeException e) {
       // Closing goes on regardless: the kernel cancels what is left when the ring fd closes.
+      return false;
     }
+  }
+
+  /** Returns whether {@link #close()} saw every operation in flight complete before unmapping. */
+  boolean closedCleanly() {
+    return closedCleanly;
   }
 
   private int queued() {
