@@ -411,7 +411,8 @@ public final class IoUring implements AutoCloseable {
    * Hands every ready completion to {@code consumer} (userData, result: bytes read, or -errno) in
    * ring order and frees their slots; does not wait. Each completion is consumed before its
    * callback runs, so a callback that throws loses only its own completion, and a callback may
-   * queue and submit new reads.
+   * queue and submit new reads. On a {@link #SETUP_DEFER_TASKRUN} ring only completions the
+   * kernel processed during a {@link #submitAndWait(int)} are ready.
    *
    * @return how many completions were handed over
    */
@@ -554,8 +555,11 @@ public final class IoUring implements AutoCloseable {
       } catch (IOException e) {
         return e.getMessage();
       } catch (RuntimeException | LinkageError e) {
-        // No native access, an unsupported linker, or a libc without these symbols.
-        return "io_uring binding unusable: " + e;
+        // No native access, an unsupported linker, or a libc without these symbols; the cause of
+        // a failed class initialization says which.
+        Throwable cause = e instanceof ExceptionInInitializerError && e.getCause() != null
+            ? e.getCause() : e;
+        return "io_uring binding unusable: " + cause;
       }
     }
   }

@@ -22,6 +22,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class IoUringTest {
@@ -51,8 +53,9 @@ class IoUringTest {
   /** One read: where, how much, and the buffer slot it fills. */
   private record Read(long offset, int length, int slot) {}
 
-  @Test
-  void randomReadsWithManyInFlightMatchFileChannel() throws IOException {
+  @ParameterizedTest(name = "singleIssuer={0}")
+  @ValueSource(booleans = {false, true})
+  void randomReadsWithManyInFlightMatchFileChannel(boolean singleIssuer) throws IOException {
     if (!Rings.required()) {
       return;
     }
@@ -60,7 +63,7 @@ class IoUringTest {
     Random random = new Random(seed);
     int maxLength = 64 << 10;
     int reads = Boolean.parseBoolean(System.getenv("CI")) ? 1000 : 3000;
-    try (IoUring ring = IoUring.open(64, false);
+    try (IoUring ring = IoUring.open(64, singleIssuer);
         FileChannel channel = FileChannel.open(file)) {
       int slots = ring.entries() * 2;
       MemorySegment buffer = arena.allocate((long) slots * maxLength, 4096);
