@@ -127,6 +127,11 @@ final class Capacity {
         "datastore {0}: {1}", dir, message);
   }
 
+  /** Returns whether usage is at the warning level or above. */
+  synchronized boolean alarmed() {
+    return level != null;
+  }
+
   /** Returns the alarms currently raised. */
   synchronized List<Alarm> alarms() {
     return List.copyOf(alarms);

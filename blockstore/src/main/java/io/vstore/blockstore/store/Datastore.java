@@ -42,6 +42,7 @@ public final class Datastore implements Closeable {
   private final SegmentFiles segments;
   private final Capacity capacity;
   private final SegmentCleaner cleaner;
+  private final java.util.concurrent.atomic.LongAdder foregroundOps = new java.util.concurrent.atomic.LongAdder();
   private final Snapshots snapshots = new Snapshots(this);
   /** Taken shared by every map change and exclusively by flush, volume deletion and check. */
   private final ReentrantReadWriteLock commitLock = new ReentrantReadWriteLock();
@@ -220,6 +221,21 @@ public final class Datastore implements Closeable {
 
   DatastoreOptions options() {
     return options;
+  }
+
+  /** Counts one read, write or zeroing by a volume's user; the cleaner yields to busy volumes. */
+  void noteForegroundOp() {
+    foregroundOps.increment();
+  }
+
+  /** Returns how many foreground operations volumes have done since the datastore opened. */
+  long foregroundOps() {
+    return foregroundOps.sum();
+  }
+
+  /** Returns whether a capacity alarm (warning or critical) is raised. */
+  boolean capacityAlarmed() {
+    return capacity.alarmed();
   }
 
   Map<Long, AtomicLong> segmentLiveBytes() {

@@ -119,13 +119,18 @@ final class RecordCodec {
     ByteBuffer head = ByteBuffer.allocate(RecordHeader.MAX_HEADER_BYTES);
     segments.readSome(key.segment(), key.offset(), head);
     head.flip();
-    RecordHeader header = RecordHeader.read(head, describe(segments, key));
+    RecordHeader header = RecordHeader.read(head, () -> describe(segments, key));
     segments.cacheHeader(key, header);
     return header;
   }
 
   /** Reads of at most this many blocks fetch an uncached header together with the data. */
-  private static final int COMBINED_READ_BLOCKS = 4;
+  static final int COMBINED_READ_BLOCKS = 4;
+
+  /** Returns the bytes a combined read of a record's header and its blocks {@code [0, endBlock)} fetches. */
+  static int combinedSpan(int endBlock) {
+    return RecordHeader.MAX_HEADER_BYTES + endBlock * RecordHeader.BLOCK;
+  }
 
   /**
    * Copies {@code count} blocks starting at record block {@code first} of the record at {@code key}
@@ -139,32 +144,85 @@ final class RecordCodec {
       readBlocks(segments, key, cached != null ? cached : readHeader(segments, key), first, count, dst);
       return;
     }
-    ByteBuffer span = ByteBuffer.allocate(RecordHeader.MAX_HEADER_BYTES + (first + count) * RecordHeader.BLOCK);
-    int got = segments.readSome(key.segment(), key.offset(), span);
-    span.flip();
-    RecordHeader header = RecordHeader.read(span.duplicate(), describe(segments, key));
+    ByteBuffer span = ByteBuffer.allocate(combinedSpan(first + count));
+    segments.readSome(key.segment(), key.offset(), span);
+    fromSpan(segments, key, span.flip(), first, count, dst);
+  }
+
+  /**
+   * Copies blocks {@code [first, first + count)} into {@code dst} out of {@code span}, the bytes
+   * from the start of the record at {@code key} (as many as the file had), caching its header.
+   * Reads what the span lacks (compressed chunks, blocks past it) from the segment.
+   */
+  static void fromSpan(SegmentFiles segments, RecordKey key, ByteBuffer span, int first, int count, ByteBuffer dst)
+      throws IOException {
+    RecordHeader header = RecordHeader.read(span.duplicate(), () -> describe(segments, key));
     segments.cacheHeader(key, header);
-    int at = header.chunkOffset(0) + first * RecordHeader.BLOCK;
-    if (first + count > header.blocks() || header.compressed()[0] || first + count > RecordHeader.blocksIn(header.blocks(), 0)
-        || at + count * RecordHeader.BLOCK > got) {
+    int at = span.position() + header.chunkOffset(0) + first * RecordHeader.BLOCK;
+    int bytes = count * RecordHeader.BLOCK;
+    if (first < 0 || first + count > header.blocks() || header.compressed()[0]
+        || first + count > RecordHeader.blocksIn(header.blocks(), 0) || at + bytes > span.limit()) {
       readBlocks(segments, key, header, first, count, dst); // checks the range, reads what the span missed
       return;
     }
+    ByteBuffer blocks = span.duplicate().limit(at + bytes).position(at);
+    checkBlocks(segments, key, header, first, first, blocks);
+    dst.put(blocks);
+  }
+
+  /**
+   * Checks the stored blocks in {@code data} (its remaining bytes, whole blocks), record blocks
+   * from {@code block} on, against the header's block table from entry {@code index} on.
+   */
+  static void checkBlocks(SegmentFiles segments, RecordKey key, RecordHeader header, int index, int block, ByteBuffer data)
+      throws CorruptDataException {
     CRC32C crc = new CRC32C();
+    ByteBuffer view = data.duplicate();
+    int at = data.position();
+    int count = data.remaining() / RecordHeader.BLOCK;
     for (int k = 0; k < count; k++) {
-      ByteBuffer block = span.duplicate().position(at + k * RecordHeader.BLOCK).limit(at + (k + 1) * RecordHeader.BLOCK);
       crc.reset();
-      crc.update(block.duplicate());
-      if ((int) crc.getValue() != header.blockCrcs()[first + k]) {
+      crc.update(view.limit(at + (k + 1) * RecordHeader.BLOCK).position(at + k * RecordHeader.BLOCK));
+      if ((int) crc.getValue() != header.blockCrcs()[index + k]) {
         throw new CorruptDataException(String.format("bad record: %s block %d checksum 0x%08x, computed 0x%08x",
-            describe(segments, key), first + k, header.blockCrcs()[first + k], (int) crc.getValue()));
+            describe(segments, key), block + k, header.blockCrcs()[index + k], (int) crc.getValue()));
       }
-      dst.put(block);
     }
   }
 
-  private static String describe(SegmentFiles segments, RecordKey key) {
+  /**
+   * Checks compressed chunk {@code c} (the remaining bytes of {@code chunk}) and inflates its blocks
+   * {@code [inChunk, inChunk + bytes / 4096)} into {@code dst}, advancing it.
+   */
+  static void inflateChunk(SegmentFiles segments, RecordKey key, RecordHeader header, int c, ByteBuffer chunk, int inChunk,
+      int bytes, ByteBuffer dst) throws CorruptDataException {
+    CRC32C crc = new CRC32C();
+    crc.update(chunk.duplicate());
+    if ((int) crc.getValue() != header.chunkCrcs()[c]) {
+      throw new CorruptDataException(String.format("bad record: %s chunk %d checksum 0x%08x, computed 0x%08x",
+          describe(segments, key), c, header.chunkCrcs()[c], (int) crc.getValue()));
+    }
+    int raw = header.chunkRawBytes(c);
+    if (inChunk == 0 && bytes == raw) {
+      decompress(chunk, dst, raw, segments, key, c);
+    } else {
+      ByteBuffer plain = ByteBuffer.allocate(raw);
+      decompress(chunk, plain, raw, segments, key, c);
+      dst.put(plain.array(), inChunk * RecordHeader.BLOCK, bytes);
+    }
+  }
+
+  static String describe(SegmentFiles segments, RecordKey key) {
     return "record at offset " + key.offset() + " of " + segments.path(key.segment());
+  }
+
+  /** Checks that blocks {@code [first, first + count)} exist in the record {@code header} describes. */
+  static void checkRange(SegmentFiles segments, RecordKey key, RecordHeader header, int first, int count)
+      throws CorruptDataException {
+    if (first < 0 || count < 0 || first + count > header.blocks()) {
+      throw new CorruptDataException("bad map: blocks " + first + ".." + (first + count) + " of " + describe(segments, key)
+          + " which holds " + header.blocks());
+    }
   }
 
   /**
@@ -173,13 +231,9 @@ final class RecordCodec {
    */
   static void readBlocks(SegmentFiles segments, RecordKey key, RecordHeader header, int first, int count, ByteBuffer dst)
       throws IOException {
-    if (first < 0 || count < 0 || first + count > header.blocks()) {
-      throw new CorruptDataException("bad map: blocks " + first + ".." + (first + count) + " of " + describe(segments, key)
-          + " which holds " + header.blocks());
-    }
+    checkRange(segments, key, header, first, count);
     int block = first;
     int end = first + count;
-    CRC32C crc = new CRC32C();
     while (block < end) {
       int c = block / RecordHeader.CHUNK_BLOCKS;
       int inChunk = block % RecordHeader.CHUNK_BLOCKS;
@@ -189,41 +243,18 @@ final class RecordCodec {
       if (header.compressed()[c]) {
         ByteBuffer chunk = ByteBuffer.allocate(header.chunkLengths()[c]);
         segments.read(key.segment(), chunkAt, chunk);
-        chunk.flip();
-        crc.update(chunk.duplicate());
-        if ((int) crc.getValue() != header.chunkCrcs()[c]) {
-          throw new CorruptDataException(String.format("bad record: %s chunk %d checksum 0x%08x, computed 0x%08x",
-              describe(segments, key), c, header.chunkCrcs()[c], (int) crc.getValue()));
-        }
-        int raw = header.chunkRawBytes(c);
-        if (inChunk == 0 && bytes == raw) {
-          decompress(chunk, dst, raw, segments, key, c);
-        } else {
-          ByteBuffer plain = ByteBuffer.allocate(raw);
-          decompress(chunk, plain, raw, segments, key, c);
-          dst.put(plain.array(), inChunk * RecordHeader.BLOCK, bytes);
-        }
+        inflateChunk(segments, key, header, c, chunk.flip(), inChunk, bytes, dst);
       } else {
         // Read straight into the caller's buffer, then verify each block against the block table.
         int at = dst.position();
         ByteBuffer target = dst.duplicate().limit(at + bytes);
         segments.read(key.segment(), chunkAt + (long) inChunk * RecordHeader.BLOCK, target);
-        int index = header.blockCrcIndex(c) + inChunk;
-        for (int k = 0; k < take; k++) {
-          crc.reset();
-          crc.update(dst.duplicate().position(at + k * RecordHeader.BLOCK).limit(at + (k + 1) * RecordHeader.BLOCK));
-          if ((int) crc.getValue() != header.blockCrcs()[index + k]) {
-            throw new CorruptDataException(String.format("bad record: %s block %d checksum 0x%08x, computed 0x%08x",
-                describe(segments, key), block + k, header.blockCrcs()[index + k], (int) crc.getValue()));
-          }
-        }
+        checkBlocks(segments, key, header, header.blockCrcIndex(c) + inChunk, block, dst.duplicate().limit(at + bytes));
         dst.position(at + bytes);
       }
-      crc.reset();
       block += take;
     }
   }
-
   /**
    * Returns whether a chunk looks compressible: for a chunk of more than {@link #PROBE_BYTES},
    * whether its first {@code PROBE_BYTES} compress by an eighth (into {@code out} at {@code pos}, scratch space

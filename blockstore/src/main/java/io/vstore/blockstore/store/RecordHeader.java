@@ -111,29 +111,30 @@ record RecordHeader(long volume, long firstBlock, int blocks, long generation, i
 
   /**
    * Parses and validates a header from {@code in}, which holds at least the whole header (up to
-   * {@link #MAX_HEADER_BYTES}). {@code where} names the record in errors.
+   * {@link #MAX_HEADER_BYTES}). {@code record} names the record in errors; built only then,
+   * because headers are parsed on every uncached random read.
    */
-  static RecordHeader read(ByteBuffer in, String where) throws CorruptDataException {
+  static RecordHeader read(ByteBuffer in, java.util.function.Supplier<String> record) throws CorruptDataException {
     ByteBuffer b = in.slice().order(ByteOrder.LITTLE_ENDIAN);
     if (b.remaining() < FIXED_BYTES) {
-      throw new CorruptDataException("bad record: " + where + " is truncated (" + b.remaining() + " header bytes)");
+      throw new CorruptDataException("bad record: " + record.get() + " is truncated (" + b.remaining() + " header bytes)");
     }
     int magic = b.getInt(0);
     if (magic != MAGIC) {
-      throw new CorruptDataException(String.format("bad record: %s has magic 0x%08x, expected 0x%08x", where, magic, MAGIC));
+      throw new CorruptDataException(String.format("bad record: %s has magic 0x%08x, expected 0x%08x", record.get(), magic, MAGIC));
     }
     int version = Short.toUnsignedInt(b.getShort(4));
     if (version != VERSION) {
-      throw new CorruptDataException("bad record: " + where + " has version " + version + " (supported " + VERSION + ")");
+      throw new CorruptDataException("bad record: " + record.get() + " has version " + version + " (supported " + VERSION + ")");
     }
     int chunks = Short.toUnsignedInt(b.getShort(6));
     int blocks = b.getInt(24);
     if (blocks <= 0 || blocks > MAX_BLOCKS || chunks != chunksFor(blocks)) {
-      throw new CorruptDataException("bad record: " + where + " has " + blocks + " blocks in " + chunks + " chunks");
+      throw new CorruptDataException("bad record: " + record.get() + " has " + blocks + " blocks in " + chunks + " chunks");
     }
     int tableEnd = FIXED_BYTES + 8 * chunks;
     if (b.remaining() < tableEnd) {
-      throw new CorruptDataException("bad record: " + where + " chunk table is truncated");
+      throw new CorruptDataException("bad record: " + record.get() + " chunk table is truncated");
     }
     int[] lengths = new int[chunks];
     boolean[] compressed = new boolean[chunks];
@@ -147,7 +148,7 @@ record RecordHeader(long volume, long firstBlock, int blocks, long generation, i
       crcs[i] = b.getInt(FIXED_BYTES + 8 * i + 4);
       int raw = blocksIn(blocks, i) * BLOCK;
       if (lengths[i] <= 0 || (!compressed[i] && lengths[i] != raw) || lengths[i] > raw + raw / 255 + 16) {
-        throw new CorruptDataException("bad record: " + where + " chunk " + i + " has stored length " + lengths[i]);
+        throw new CorruptDataException("bad record: " + record.get() + " chunk " + i + " has stored length " + lengths[i]);
       }
       if (!compressed[i]) {
         storedBlocks += blocksIn(blocks, i);
@@ -156,18 +157,18 @@ record RecordHeader(long volume, long firstBlock, int blocks, long generation, i
     }
     int headerBytes = tableEnd + 4 * storedBlocks;
     if (b.remaining() < headerBytes) {
-      throw new CorruptDataException("bad record: " + where + " block table is truncated");
+      throw new CorruptDataException("bad record: " + record.get() + " block table is truncated");
     }
     CRC32C crc = new CRC32C();
     crc.update(b.duplicate().position(0).limit(44));
     crc.update(b.duplicate().position(FIXED_BYTES).limit(headerBytes));
     int stored = b.getInt(44);
     if (stored != (int) crc.getValue()) {
-      throw new CorruptDataException(String.format("bad record: %s header checksum 0x%08x, computed 0x%08x", where, stored,
+      throw new CorruptDataException(String.format("bad record: %s header checksum 0x%08x, computed 0x%08x", record.get(), stored,
           (int) crc.getValue()));
     }
     if (payload != Integer.toUnsignedLong(b.getInt(28))) {
-      throw new CorruptDataException("bad record: " + where + " payload " + Integer.toUnsignedLong(b.getInt(28))
+      throw new CorruptDataException("bad record: " + record.get() + " payload " + Integer.toUnsignedLong(b.getInt(28))
           + " bytes, chunk table sums to " + payload);
     }
     int[] blockCrcs = new int[storedBlocks];

@@ -77,6 +77,11 @@ final class SegmentFiles implements AutoCloseable {
   private long currentEnd; // guarded by this
   /** Cleared when a file system refuses O_DIRECT; writes then go through the page cache. */
   private volatile boolean direct = true;
+  /**
+   * Descriptors for reads issued by the caller's own I/O engine; null when the segments are not
+   * plain files of this machine (an in-memory file system, or channels that simulate crashes).
+   */
+  private final SegmentFds fds;
 
   /** Records gathered for one write: where they go and what they hold. */
   private static final class Block {
@@ -121,6 +126,8 @@ final class SegmentFiles implements AutoCloseable {
     this.datastore = datastore;
     this.maxSegmentBytes = maxSegmentBytes;
     this.nextId = committedNextId;
+    this.fds = opener == ChannelOpener.DEFAULT && dir.getFileSystem() == java.nio.file.FileSystems.getDefault()
+        ? new SegmentFds() : null;
     Files.createDirectories(dir);
     this.alignment = alignmentOf(dir);
     try (Stream<Path> files = Files.list(dir)) {
@@ -498,6 +505,42 @@ final class SegmentFiles implements AutoCloseable {
     }
   }
 
+  /** Returns whether {@link #nativeFile} can give descriptors for reads by the caller's own I/O engine. */
+  boolean nativeReads() {
+    return fds != null;
+  }
+
+  /**
+   * Returns a counted reference on segment {@code segment}'s read descriptor, which stays valid
+   * (even if the segment is deleted) until released. Only when {@link #nativeReads()}.
+   */
+  SegmentFds.Handle nativeFile(long segment) throws IOException {
+    return fds.acquire(segment, path(segment));
+  }
+
+  /** Returns whether the bytes at {@code offset} of {@code segment} are still in memory, not in the file. */
+  boolean inMemory(long segment, long offset) {
+    long[] pairs = inMemory;
+    boolean maybe = false;
+    for (int i = 0; i < pairs.length; i += 2) {
+      maybe |= pairs[i] == segment && offset >= pairs[i + 1];
+    }
+    if (!maybe) {
+      return false;
+    }
+    synchronized (this) {
+      if (open != null && open.holds(segment, offset)) {
+        return true;
+      }
+      for (Block b : inFlight) {
+        if (b.holds(segment, offset)) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+
   /** Reads up to {@code dst.remaining()} bytes; returns how many (fewer only at the end of the file). */
   int readSome(long segment, long offset, ByteBuffer dst) throws IOException {
     int before = dst.position();
@@ -664,6 +707,9 @@ final class SegmentFiles implements AutoCloseable {
         ch.close();
       }
     }
+    if (fds != null) {
+      fds.retire(id); // reads in flight keep the file until they finish
+    }
     headers.keySet().removeIf(k -> k.segment() == id);
     AtomicLong size = sizes.remove(id);
     if (size != null) {
@@ -736,6 +782,9 @@ final class SegmentFiles implements AutoCloseable {
           break;
         }
       }
+    }
+    if (fds != null) {
+      fds.retireAll();
     }
     for (Map<Long, FileChannel> m : java.util.List.of(channels, writers)) {
       for (FileChannel ch : m.values()) {

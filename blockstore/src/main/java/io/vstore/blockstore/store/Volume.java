@@ -45,13 +45,34 @@ public final class Volume implements BlockDevice {
   public void read(long offset, ByteBuffer dst) throws IOException {
     checkOpen();
     OutOfRangeException.check(this, offset, dst.remaining());
+    state.store.noteForegroundOp();
     state.read(snapshot, offset, dst);
+  }
+
+  /**
+   * Plans the read of {@code dst.remaining()} bytes at {@code offset} for a caller that performs
+   * the file reads itself ({@link ReadPlan}), many at once; zeros and data still in memory are in
+   * {@code dst} on return, the rest once the plan is finished. Returns null when this read cannot
+   * be planned (not whole 4 KiB blocks, a heap buffer, or segments that are not plain files);
+   * {@link #read} then does it. {@code dst}'s position does not move.
+   */
+  public ReadPlan planRead(long offset, ByteBuffer dst, ReadPlan.Scratch scratch) throws IOException {
+    checkOpen();
+    OutOfRangeException.check(this, offset, dst.remaining());
+    state.store.noteForegroundOp();
+    return dst.isDirect() ? state.planRead(snapshot, offset, dst, scratch) : null;
+  }
+
+  /** Returns whether {@link #planRead} can plan reads here (the segments are plain files of this machine). */
+  public boolean plansReads() {
+    return state.store.segments().nativeReads();
   }
 
   @Override
   public void write(long offset, ByteBuffer src) throws IOException {
     checkWritable();
     OutOfRangeException.check(this, offset, src.remaining());
+    state.store.noteForegroundOp();
     state.write(offset, src);
   }
 
@@ -66,6 +87,7 @@ public final class Volume implements BlockDevice {
     checkWritable();
     OutOfRangeException.check(this, offset, length);
     // A thin volume holds zeros by holding nothing, so zeroing always releases whole blocks.
+    state.store.noteForegroundOp();
     state.zero(offset, length);
   }
 

@@ -266,6 +266,48 @@ final class VolumeState {
     }
   }
 
+  /**
+   * Plans the read of {@code dst.remaining()} bytes at {@code offset} of a view: one resolution of
+   * the maps gives both the file reads and the range's allocation. Returns null when the read
+   * cannot be planned (not whole blocks, or segments that are not plain files here); the caller
+   * then reads as usual.
+   */
+  ReadPlan planRead(SnapshotState snap, long offset, ByteBuffer dst, ReadPlan.Scratch scratch) throws IOException {
+    int len = dst.remaining();
+    if (offset % BLOCK != 0 || len % BLOCK != 0 || !store.segments().nativeReads()) {
+      return null;
+    }
+    ReadPlan plan = new ReadPlan(store.segments(), scratch);
+    ExtentList extents = new ExtentList();
+    List<Lock> held = new ArrayList<>(2);
+    boolean planned = false;
+    try {
+      List<Piece> pieces = new ArrayList<>();
+      resolve(snap, offset / BLOCK, (offset + len) / BLOCK, pieces, held);
+      pieces.sort(Comparator.comparingLong(Piece::from));
+      ByteBuffer out = dst.duplicate();
+      for (Piece p : pieces) {
+        MapEntry e = p.entry();
+        long bytes = (p.to() - p.from()) * BLOCK;
+        if (e != null && e.kind() == MapEntry.Kind.DATA) {
+          plan.addRecord(e.record(), e.recordBlock(), (int) (p.to() - p.from()), out);
+          extents.add(p.from() * BLOCK, bytes, Extent.Kind.DATA);
+        } else {
+          zeroFill(out, bytes);
+          extents.add(p.from() * BLOCK, bytes, e == null ? Extent.Kind.HOLE : Extent.Kind.ZERO);
+        }
+      }
+      plan.allocation(extents.toList());
+      planned = true;
+      return plan;
+    } finally {
+      unlock(held);
+      if (!planned) {
+        plan.release();
+      }
+    }
+  }
+
   private static void zeroFill(ByteBuffer out, long bytes) {
     while (bytes > 0) {
       int n = (int) Math.min(bytes, ZEROS.capacity());

@@ -63,6 +63,10 @@ final class LibC {
       FunctionDescriptor.of(JAVA_INT, JAVA_INT), ERRNO);
   private static final MethodHandle EVENTFD = downcall("eventfd",
       FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), ERRNO);
+  // posix_fadvise returns the error number itself and leaves errno alone.
+  private static final MethodHandle FADVISE = downcall("posix_fadvise",
+      FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+  static final int POSIX_FADV_RANDOM = 1;
   private static final MethodHandle WRITE = downcall("write",
       FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG), ERRNO);
   // glibc 2.32 and later; strerror is the fallback for the description.
@@ -133,6 +137,15 @@ final class LibC {
   static int close(int fd) {
     try {
       return (int) CLOSE.invokeExact(CAPTURE.get(), fd);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /** Gives the kernel {@code advice} about the whole of {@code fd}; returns 0 or an error number. */
+  static int fadvise(int fd, int advice) {
+    try {
+      return (int) FADVISE.invokeExact(fd, 0L, 0L, advice);
     } catch (Throwable t) {
       throw rethrow(t);
     }

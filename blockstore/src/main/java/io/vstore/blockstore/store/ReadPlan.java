@@ -1,0 +1,166 @@
+package io.vstore.blockstore.store;
+
+import io.vstore.blockstore.CorruptDataException;
+import io.vstore.blockstore.Extent;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A read of a volume range resolved into the file reads it needs, for callers that do their file
+ * I/O themselves, many requests at once (the NBD server, through io_uring): no thread waits for
+ * the disk. Zeros, and data still in memory, are in place when the plan is made; {@link #finish}
+ * checks what the file reads brought and puts it in place. The segment files stay open until the
+ * plan is finished or released, even if the cleaner deletes them meanwhile.
+ */
+public final class ReadPlan {
+  /** Where a plan takes the buffers for data that is checked or inflated before it is placed. */
+  public interface Scratch {
+    /** Returns a direct buffer with position 0 and limit {@code bytes}. */
+    ByteBuffer acquire(int bytes);
+
+    /** Takes back a buffer from {@link #acquire}. */
+    void release(ByteBuffer buffer);
+  }
+
+  /**
+   * One positional read the caller performs: {@code target.remaining()} bytes at {@code position}
+   * of file descriptor {@code fd}, into {@code target} (a direct buffer) from its position.
+   */
+  public record FileRead(int fd, long position, ByteBuffer target) {}
+
+  /** What to do with the bytes one file read brought. */
+  @FunctionalInterface
+  private interface Step {
+    void complete(ByteBuffer got) throws IOException;
+  }
+
+  private final SegmentFiles segments;
+  private final Scratch scratch;
+  private final List<FileRead> reads = new ArrayList<>(2);
+  private final List<Step> steps = new ArrayList<>(2);
+  /** Whether each read must bring all its bytes (false: up to the end of the file is enough). */
+  private final List<Boolean> exact = new ArrayList<>(2);
+  private final List<SegmentFds.Handle> files = new ArrayList<>(2);
+  private final List<ByteBuffer> scratchHeld = new ArrayList<>(2);
+  private List<Extent> allocation = List.of();
+  private boolean released;
+
+  ReadPlan(SegmentFiles segments, Scratch scratch) {
+    this.segments = segments;
+    this.scratch = scratch;
+  }
+
+  /** Returns the file reads to perform, in no particular order; empty when nothing is left to read. */
+  public List<FileRead> fileReads() {
+    return reads;
+  }
+
+  /** Returns the extents of the range read (data, zeros, holes), as {@code BlockDevice.allocation} would. */
+  public List<Extent> allocation() {
+    return allocation;
+  }
+
+  void allocation(List<Extent> extents) {
+    allocation = extents;
+  }
+
+  /**
+   * Completes the read: {@code results[i]} is what {@code fileReads().get(i)} returned (bytes read,
+   * or a negated errno). Checks every block against its checksum and puts it in place; releases
+   * the plan whatever happens.
+   *
+   * @throws CorruptDataException when a checksum fails or a file ends before a record does
+   * @throws IOException when a file read failed
+   */
+  public void finish(int[] results) throws IOException {
+    try {
+      if (results.length != reads.size()) {
+        throw new IllegalArgumentException(results.length + " results for " + reads.size() + " reads");
+      }
+      for (int i = 0; i < results.length; i++) {
+        FileRead r = reads.get(i);
+        int n = results[i];
+        if (n < 0) {
+          throw new IOException("read of " + files.get(i).path() + " at offset " + r.position() + " failed: errno " + -n);
+        }
+        if (exact.get(i) && n < r.target().remaining()) {
+          throw new CorruptDataException("bad segment: " + files.get(i).path() + " ends before offset " + (r.position() + n)
+              + " (a map entry points past its end)");
+        }
+        ByteBuffer got = r.target().duplicate();
+        got.limit(got.position() + Math.min(n, got.remaining()));
+        steps.get(i).complete(got);
+      }
+    } finally {
+      release();
+    }
+  }
+
+  /** Gives back the plan's files and buffers without finishing; idempotent. */
+  public void release() {
+    if (released) {
+      return;
+    }
+    released = true;
+    files.forEach(SegmentFds.Handle::release);
+    scratchHeld.forEach(scratch::release);
+  }
+
+  /**
+   * Plans blocks {@code [first, first + count)} of the record at {@code key} into {@code dst}'s
+   * next {@code count * 4096} bytes. Called with the locks held that keep the record referenced.
+   */
+  void addRecord(RecordKey key, int first, int count, ByteBuffer dst) throws IOException {
+    ByteBuffer out = dst.slice(dst.position(), count * RecordHeader.BLOCK);
+    dst.position(dst.position() + out.capacity());
+    if (segments.inMemory(key.segment(), key.offset())) {
+      RecordCodec.readBlocks(segments, key, first, count, out); // a copy, no I/O
+      return;
+    }
+    RecordHeader header = segments.cachedHeader(key);
+    if (header == null && first + count <= RecordCodec.COMBINED_READ_BLOCKS) {
+      ByteBuffer span = scratch(RecordCodec.combinedSpan(first + count));
+      add(key, key.offset(), span, false, got -> RecordCodec.fromSpan(segments, key, got, first, count, out));
+      return;
+    }
+    if (header == null) {
+      header = RecordCodec.readHeader(segments, key); // large reads: the header read waits, the data does not
+    }
+    RecordCodec.checkRange(segments, key, header, first, count);
+    RecordHeader h = header;
+    for (int block = first, end = first + count; block < end; ) {
+      int c = block / RecordHeader.CHUNK_BLOCKS;
+      int inChunk = block % RecordHeader.CHUNK_BLOCKS;
+      int take = Math.min(end - block, RecordHeader.blocksIn(h.blocks(), c) - inChunk);
+      int bytes = take * RecordHeader.BLOCK;
+      ByteBuffer part = out.slice((block - first) * RecordHeader.BLOCK, bytes);
+      long chunkAt = key.offset() + h.chunkOffset(c);
+      if (h.compressed()[c]) {
+        ByteBuffer chunk = scratch(h.chunkLengths()[c]);
+        add(key, chunkAt, chunk, true, got -> RecordCodec.inflateChunk(segments, key, h, c, got, inChunk, bytes, part));
+      } else {
+        int index = h.blockCrcIndex(c) + inChunk;
+        int firstBlock = block;
+        add(key, chunkAt + (long) inChunk * RecordHeader.BLOCK, part, true,
+            got -> RecordCodec.checkBlocks(segments, key, h, index, firstBlock, got));
+      }
+      block += take;
+    }
+  }
+
+  private ByteBuffer scratch(int bytes) {
+    ByteBuffer b = scratch.acquire(bytes);
+    scratchHeld.add(b);
+    return b;
+  }
+
+  private void add(RecordKey key, long position, ByteBuffer target, boolean mustFill, Step step) throws IOException {
+    SegmentFds.Handle file = segments.nativeFile(key.segment());
+    files.add(file);
+    reads.add(new FileRead(file.fd(), position, target));
+    exact.add(mustFill);
+    steps.add(step);
+  }
+}
