@@ -1,5 +1,6 @@
 package io.vstore.nbd;
 
+import io.vstore.blockstore.store.ReadPlan;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
@@ -8,7 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * Recycles direct buffers for request and reply payloads, in power-of-two size classes from 4 KiB
  * to the 32 MiB maximum payload, so the hot path allocates nothing once warm.
  */
-final class BufferPool {
+final class BufferPool implements ReadPlan.Scratch {
   private static final int MIN_SHIFT = 12;
   private static final int MAX_SHIFT = 25;
 
@@ -26,7 +27,8 @@ final class BufferPool {
   }
 
   /** Returns a direct buffer with position 0 and limit {@code size}, at most 32 MiB. */
-  ByteBuffer acquire(int size) {
+  @Override
+  public ByteBuffer acquire(int size) {
     if (size < 0 || size > 1 << MAX_SHIFT) {
       throw new IllegalArgumentException("buffer size " + size + " outside [0, " + (1 << MAX_SHIFT) + "]");
     }
@@ -42,7 +44,8 @@ final class BufferPool {
   }
 
   /** Gives {@code b} back for reuse, or drops it when the pool holds enough already. */
-  void release(ByteBuffer b) {
+  @Override
+  public void release(ByteBuffer b) {
     if (b == null || !b.isDirect() || Integer.bitCount(b.capacity()) != 1 || b.capacity() < 1 << MIN_SHIFT) {
       return;
     }

@@ -6,6 +6,8 @@ import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.OutOfRangeException;
 import io.vstore.blockstore.OutOfSpaceException;
 import io.vstore.blockstore.ReadOnlyDeviceException;
+import io.vstore.blockstore.store.ReadPlan;
+import io.vstore.blockstore.store.Volume;
 import java.io.EOFException;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -41,6 +43,8 @@ final class Transmission {
   /** Writes up to this size are applied on the connection's own thread. */
   private static final int INLINE_WRITE_BYTES = 64 << 10;
   private final Replies replies;
+  /** Serves small reads of a volume with asynchronous I/O; null: workers serve every read. */
+  private final ReadRing ring;
   private final Semaphore inFlight = new Semaphore(MAX_IN_FLIGHT);
   private final Semaphore budget = new Semaphore(BUDGET_PAGES);
   private final ByteBuffer header = ByteBuffer.allocateDirect(Nbd.REQUEST_HEADER_SIZE); // reader thread only
@@ -49,7 +53,7 @@ final class Transmission {
   /** A request read off the wire, with its payload for writes. */
   private record Request(int flags, int type, long cookie, long offset, long length, ByteBuffer payload, int pages) {}
 
-  Transmission(Handshake.Agreement agreement, BufferPool pool, Executor workers) {
+  Transmission(Handshake.Agreement agreement, BufferPool pool, Executor workers, java.util.concurrent.atomic.LongAdder ringReads) {
     this.workers = workers;
     this.transport = agreement.transport();
     this.export = agreement.export();
@@ -58,6 +62,7 @@ final class Transmission {
     this.contexts = agreement.contexts();
     this.pool = pool;
     this.replies = new Replies(transport);
+    this.ring = device instanceof Volume v && v.plansReads() ? ReadRing.start(transport.toString(), replies, ringReads) : null;
   }
 
   /** Returns the export this connection serves. */
@@ -79,6 +84,9 @@ final class Transmission {
       // Every request already read is answered (or fails to reply to a gone client) before close.
       inFlight.acquireUninterruptibly(MAX_IN_FLIGHT);
       inFlight.release(MAX_IN_FLIGHT);
+      if (ring != null) {
+        ring.close();
+      }
     }
   }
 
@@ -197,6 +205,9 @@ final class Transmission {
       return;
     }
     inFlight.acquireUninterruptibly();
+    if (r.type() == Nbd.CMD_READ && ring != null && ringReadable(r) && viaRing(r)) {
+      return;
+    }
     try {
       workers.execute(() -> {
         try {
@@ -209,6 +220,77 @@ final class Transmission {
       // The server is shutting down: proto.md's answer is ESHUTDOWN.
       done(r);
       replies.error(r.cookie(), structured, Nbd.ESHUTDOWN, "server is shutting down");
+    }
+  }
+
+  /**
+   * Plans read {@code r} here and hands it to the ring; returns false when a worker must serve
+   * it instead (not plannable, or the ring failed). Planning here, not on the ring's thread,
+   * spreads one connection's reads over two cores.
+   */
+  private boolean viaRing(Request r) {
+    RingRead job = new RingRead(r);
+    try {
+      if (job.makePlan() && ring.offer(job)) {
+        return true;
+      }
+    } catch (Exception e) {
+      fail(r, e);
+      job.release(true);
+      return true;
+    }
+    if (job.plan != null) {
+      job.plan.release();
+    }
+    pool.release(job.buffer);
+    return false;
+  }
+
+  /** Returns whether the ring can serve read {@code r}: small, whole blocks, in a structured or simple reply. */
+  private static boolean ringReadable(Request r) {
+    return r.length() > 0 && r.length() <= ReadRing.MAX_READ_BYTES && r.offset() % BLOCK == 0 && r.length() % BLOCK == 0;
+  }
+
+  private static final int BLOCK = 4096;
+
+  /** A read served by the ring: planned by the reader, completed and answered on the ring's thread. */
+  private final class RingRead implements ReadRing.Job {
+    private final Request request;
+    private final ByteBuffer buffer;
+    private ReadPlan plan;
+
+    RingRead(Request request) {
+      this.request = request;
+      this.buffer = pool.acquire((int) request.length());
+    }
+
+    /** Plans the read; returns false when it cannot be planned (then a worker reads it). */
+    boolean makePlan() throws IOException {
+      plan = ((Volume) device).planRead(request.offset(), buffer, pool);
+      return plan != null;
+    }
+
+    @Override
+    public ReadPlan plan() {
+      return plan;
+    }
+
+    @Override
+    public void reply(Exception failure) throws IOException {
+      if (failure != null) {
+        fail(request, failure);
+        return;
+      }
+      boolean df = (request.flags() & Nbd.CMD_FLAG_DF) != 0;
+      replyRead(request, buffer.clear().limit((int) request.length()), df ? null : plan.allocation());
+    }
+
+    @Override
+    public void release(boolean buffersReusable) {
+      if (buffersReusable) {
+        pool.release(buffer);
+      }
+      done(request);
     }
   }
 
@@ -249,19 +331,24 @@ final class Transmission {
         default -> throw new AssertionError("unchecked request type " + r.type());
       }
     } catch (Exception e) {
-      if (replies.broken()) {
-        LOG.log(Level.DEBUG, () -> transport + ": client gone before the reply to request " + r.type());
-        return;
-      }
-      int error = errno(e);
-      if (error == Nbd.EIO) {
-        LOG.log(Level.WARNING, transport + ": request " + r.type() + " on " + export.name() + " failed", e);
-      }
-      try {
-        replies.error(r.cookie(), structured, error, e.getMessage() == null ? e.toString() : e.getMessage());
-      } catch (IOException gone) {
-        LOG.log(Level.DEBUG, () -> transport + ": client gone before an error reply");
-      }
+      fail(r, e);
+    }
+  }
+
+  /** Answers {@code r} with the error {@code e} maps to; logs failures that are not the client's doing. */
+  private void fail(Request r, Exception e) {
+    if (replies.broken()) {
+      LOG.log(Level.DEBUG, () -> transport + ": client gone before the reply to request " + r.type());
+      return;
+    }
+    int error = errno(e);
+    if (error == Nbd.EIO) {
+      LOG.log(Level.WARNING, transport + ": request " + r.type() + " on " + export.name() + " failed", e);
+    }
+    try {
+      replies.error(r.cookie(), structured, error, e.getMessage() == null ? e.toString() : e.getMessage());
+    } catch (IOException gone) {
+      LOG.log(Level.DEBUG, () -> transport + ": client gone before an error reply");
     }
   }
 
@@ -289,38 +376,49 @@ final class Transmission {
     int length = (int) r.length();
     ByteBuffer buffer = pool.acquire(length);
     try {
-      if (!structured) {
-        device.read(r.offset(), buffer);
-        replies.simpleRead(r.cookie(), buffer.flip());
-        return;
-      }
-      if (length == 0) {
-        replies.none(r.cookie());
-        return;
-      }
-      List<Extent> extents = (r.flags() & Nbd.CMD_FLAG_DF) != 0 ? null : device.allocation(r.offset(), length);
+      List<Extent> extents = !structured || length == 0 || (r.flags() & Nbd.CMD_FLAG_DF) != 0 ? null
+          : device.allocation(r.offset(), length);
       if (extents == null || extents.size() == 1 && extents.getFirst().kind() == Extent.Kind.DATA) {
         device.read(r.offset(), buffer);
-        replies.offsetData(r.cookie(), true, r.offset(), buffer.flip());
-        return;
-      }
-      // Read every data extent first so that no chunk is sent before an error could still occur.
-      for (Extent e : extents) {
-        if (e.kind() == Extent.Kind.DATA) {
-          device.read(e.offset(), buffer.slice((int) (e.offset() - r.offset()), (int) e.length()));
+      } else {
+        for (Extent e : extents) {
+          if (e.kind() == Extent.Kind.DATA) {
+            device.read(e.offset(), buffer.slice((int) (e.offset() - r.offset()), (int) e.length()));
+          }
         }
       }
-      for (int i = 0; i < extents.size(); i++) {
-        Extent e = extents.get(i);
-        boolean done = i == extents.size() - 1;
-        if (e.kind() == Extent.Kind.DATA) {
-          replies.offsetData(r.cookie(), done, e.offset(), buffer.slice((int) (e.offset() - r.offset()), (int) e.length()));
-        } else {
-          replies.offsetHole(r.cookie(), done, e.offset(), (int) e.length());
-        }
-      }
+      replyRead(r, buffer.clear().limit(length), extents);
     } finally {
       pool.release(buffer);
+    }
+  }
+
+  /**
+   * Sends the data of read {@code r}, all of it in {@code buffer}: holes of {@code extents} as
+   * hole chunks in a structured reply (every data extent was read before, so no chunk goes out
+   * before an error could still occur); null extents send everything as data.
+   */
+  private void replyRead(Request r, ByteBuffer buffer, List<Extent> extents) throws IOException {
+    if (!structured) {
+      replies.simpleRead(r.cookie(), buffer);
+      return;
+    }
+    if (r.length() == 0) {
+      replies.none(r.cookie());
+      return;
+    }
+    if (extents == null || extents.size() == 1 && extents.getFirst().kind() == Extent.Kind.DATA) {
+      replies.offsetData(r.cookie(), true, r.offset(), buffer);
+      return;
+    }
+    for (int i = 0; i < extents.size(); i++) {
+      Extent e = extents.get(i);
+      boolean done = i == extents.size() - 1;
+      if (e.kind() == Extent.Kind.DATA) {
+        replies.offsetData(r.cookie(), done, e.offset(), buffer.slice((int) (e.offset() - r.offset()), (int) e.length()));
+      } else {
+        replies.offsetHole(r.cookie(), done, e.offset(), (int) e.length());
+      }
     }
   }
 

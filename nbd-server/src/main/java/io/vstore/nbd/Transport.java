@@ -36,6 +36,11 @@ interface Transport extends Closeable {
   /** The plain TCP stream. */
   final class Plain implements Transport {
     private final SocketChannel channel;
+    /**
+     * Bytes received and not yet consumed (read mode). A client with many requests in flight
+     * sends them back to back: one receive then serves many 28-byte request headers.
+     */
+    private final ByteBuffer in = ByteBuffer.allocateDirect(64 << 10).flip();
 
     Plain(SocketChannel channel) {
       this.channel = channel;
@@ -44,8 +49,21 @@ interface Transport extends Closeable {
     @Override
     public void readFully(ByteBuffer dst) throws IOException {
       while (dst.hasRemaining()) {
-        if (channel.read(dst) < 0) {
-          throw new EOFException("connection closed by the client");
+        if (in.hasRemaining()) {
+          int n = Math.min(in.remaining(), dst.remaining());
+          dst.put(in.slice(in.position(), n));
+          in.position(in.position() + n);
+        } else if (dst.remaining() >= in.capacity()) {
+          if (channel.read(dst) < 0) { // a large payload goes straight to its buffer
+            throw new EOFException("connection closed by the client");
+          }
+        } else {
+          in.clear();
+          int n = channel.read(in);
+          in.flip();
+          if (n < 0) {
+            throw new EOFException("connection closed by the client");
+          }
         }
       }
     }
@@ -74,6 +92,10 @@ interface Transport extends Closeable {
 
     @Override
     public Transport startTls(SSLContext context) throws IOException {
+      if (in.hasRemaining()) {
+        // The client must wait for the reply to STARTTLS; bytes sent before it are not TLS.
+        throw new NbdProtocolException("client sent " + in.remaining() + " bytes before the reply to STARTTLS");
+      }
       InetSocketAddress peer = (InetSocketAddress) channel.getRemoteAddress();
       SSLSocket ssl = (SSLSocket) context.getSocketFactory()
           .createSocket(channel.socket(), peer.getHostString(), peer.getPort(), true);

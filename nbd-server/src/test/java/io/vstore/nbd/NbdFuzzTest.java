@@ -28,7 +28,7 @@ class NbdFuzzTest {
       Optional<Handshake.Agreement> agreed = new Handshake(transport, registry, null, false).run();
       if (agreed.isPresent()) {
         // Run workers inline so the whole session is deterministic for one input.
-        new Transmission(agreed.get(), new BufferPool(64L << 20), Runnable::run).serve();
+        new Transmission(agreed.get(), new BufferPool(64L << 20), Runnable::run, new java.util.concurrent.atomic.LongAdder()).serve();
       }
     } catch (IOException expected) {
       // End of input or a protocol violation: the connection would be closed.

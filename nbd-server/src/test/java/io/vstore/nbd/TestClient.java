@@ -191,11 +191,19 @@ final class TestClient implements Closeable {
    * structured replies are off (simple replies carry no length).
    */
   Chunk readChunk(int readLength) throws IOException {
+    return readChunk(cookie -> readLength);
+  }
+
+  /**
+   * Reads one reply message; a simple reply's data length is {@code readLength} of its cookie
+   * (for replies to pipelined reads of different lengths).
+   */
+  Chunk readChunk(java.util.function.LongToIntFunction readLength) throws IOException {
     int magic = in.readInt();
     if (magic == Nbd.SIMPLE_REPLY_MAGIC) {
       int error = in.readInt();
       long cookie = in.readLong();
-      byte[] data = new byte[error == 0 ? readLength : 0];
+      byte[] data = new byte[error == 0 ? readLength.applyAsInt(cookie) : 0];
       in.readFully(data);
       return new Chunk(cookie, Nbd.REPLY_FLAG_DONE, -1, error, 0, data, null);
     }
