@@ -65,13 +65,15 @@ final class SegmentFds {
   private final Map<Long, Handle> open = new ConcurrentHashMap<>();
 
   /**
-   * Returns a new reference on segment {@code id}'s descriptor, opening {@code path} on first use.
-   * The caller holds the locks that keep the segment referenced, so it cannot be deleted meanwhile.
+   * Returns a new reference on segment {@code id}'s descriptor, opening the file {@code paths}
+   * names on first use. The caller holds the locks that keep the segment referenced, so it cannot
+   * be deleted meanwhile.
    */
-  Handle acquire(long id, Path path) throws IOException {
+  Handle acquire(long id, java.util.function.LongFunction<Path> paths) throws IOException {
     while (true) {
       Handle h = open.get(id);
       if (h == null) {
+        Path path = paths.apply(id);
         int fd;
         try {
           fd = NativeFiles.openReadOnly(path);

@@ -515,7 +515,7 @@ final class SegmentFiles implements AutoCloseable {
    * (even if the segment is deleted) until released. Only when {@link #nativeReads()}.
    */
   SegmentFds.Handle nativeFile(long segment) throws IOException {
-    return fds.acquire(segment, path(segment));
+    return fds.acquire(segment, this::path); // the path is formatted only when the file is opened
   }
 
   /** Returns whether the bytes at {@code offset} of {@code segment} are still in memory, not in the file. */
