@@ -34,7 +34,7 @@ public final class NativeFiles {
         }
         int errno = LibC.errno();
         if (errno == Errno.ENOENT) {
-          throw new java.nio.file.NoSuchFileException(name);
+          throw new java.nio.file.NoSuchFileException(name, null, "open: " + Errno.describe(errno));
         }
         if (errno != Errno.EINTR) {
           throw new IOException("open " + file + ": " + Errno.describe(errno));

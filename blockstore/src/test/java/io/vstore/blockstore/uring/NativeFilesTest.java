@@ -16,7 +16,7 @@ class NativeFilesTest {
   void missingFileNamesTheFileAndErrno() {
     Path missing = dir.resolve("no-such-file");
     assertThatThrownBy(() -> NativeFiles.openReadOnly(missing))
-        .isInstanceOf(IOException.class)
+        .isInstanceOf(java.nio.file.NoSuchFileException.class)
         .hasMessageContaining(missing.toString())
         .hasMessageContaining("(ENOENT)");
   }
