@@ -88,7 +88,7 @@ class EventFdTest {
     if (!Rings.required()) {
       return;
     }
-    long descriptors = Rings.openDescriptors();
+    long descriptors = Rings.ringDescriptors();
     try (EventFd event = EventFd.create(); Arena arena = Arena.ofConfined()) {
       MemorySegment counter = arena.allocate(Long.BYTES);
       IoUring ring = IoUring.open(2, false);
@@ -99,7 +99,7 @@ class EventFdTest {
       assertThat(ring.closedCleanly()).as("pending read cancelled and reaped by close").isTrue();
       event.signal();
     }
-    assertThat(Rings.openDescriptors()).isEqualTo(descriptors);
+    assertThat(Rings.ringDescriptors()).isEqualTo(descriptors);
   }
 
   @Test

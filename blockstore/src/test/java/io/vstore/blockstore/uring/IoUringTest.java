@@ -257,8 +257,8 @@ class IoUringTest {
     MemorySegment buffer = arena.allocate(512);
     // Warm up class loading and thread-local buffers so they do not count as leaks.
     IoUring.open(8, true).close();
-    long descriptors = Rings.openDescriptors();
-    long mappings = Rings.mappings();
+    long descriptors = Rings.ringDescriptors();
+    long mappings = Rings.ringMappings();
     for (int i = 0; i < 200; i++) {
       try (IoUring ring = IoUring.open(1 + i % 300, i % 2 == 0)) {
         ring.prepareRead(fd, buffer, i, i);
@@ -275,8 +275,8 @@ class IoUringTest {
       ring.close();
       assertThat(ring.closedCleanly()).as("close of %s reaped its read", ring).isTrue();
     }
-    assertThat(Rings.openDescriptors()).isEqualTo(descriptors);
-    assertThat(Rings.mappings()).isEqualTo(mappings);
+    assertThat(Rings.ringDescriptors()).isEqualTo(descriptors);
+    assertThat(Rings.ringMappings()).isEqualTo(mappings);
   }
 
   @Test
