@@ -102,8 +102,13 @@ final class SnapshotCommand {
     @Override
     public Integer call() throws Exception {
       String[] parts = split(snapshot);
-      try (Datastore ds = location.open()) {
-        ds.deleteSnapshot(parts[0], parts[1]);
+      try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
+        String owner = s.inventory.owner(parts[0], parts[1]);
+        if (owner != null) {
+          throw new IllegalStateException("snapshot " + snapshot + " belongs to " + owner + "; delete it through 'vstore "
+              + (owner.startsWith("VM") ? "vm" : "pool") + "'");
+        }
+        s.store.deleteSnapshot(parts[0], parts[1]);
         spec.commandLine().getOut().println("deleted snapshot " + snapshot);
       }
       return 0;

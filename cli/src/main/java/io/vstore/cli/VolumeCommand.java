@@ -117,8 +117,13 @@ final class VolumeCommand {
 
     @Override
     public Integer call() throws Exception {
-      try (Datastore ds = location.open()) {
-        ds.deleteVolume(name);
+      try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
+        String owner = s.inventory.owner(name, null);
+        if (owner != null) {
+          throw new IllegalStateException("volume " + name + " belongs to " + owner + "; delete it through 'vstore "
+              + (owner.startsWith("VM") ? "vm" : "pool") + "'");
+        }
+        s.store.deleteVolume(name);
         spec.commandLine().getOut().println("deleted volume " + name);
       }
       return 0;

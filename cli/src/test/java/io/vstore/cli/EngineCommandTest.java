@@ -92,6 +92,20 @@ final class EngineCommandTest {
     fails("no pool nope", "pool", "refresh", "-D", ds, "nope");
     fails("no desktop lab-9", "pool", "refresh", "-D", ds, "lab", "--desktop", "lab-9");
 
+    // What the inventory owns is deleted through vm and pool, never behind their back.
+    fails("volume gold-disk0 belongs to VM gold", "volume", "delete", "-D", ds, "gold-disk0");
+    fails("snapshot gold-disk0@v1 belongs to VM gold", "snapshot", "delete", "-D", ds, "gold-disk0@v1");
+    String desktopVolume = null;
+    for (JsonNode v : ok("volume", "list", "-D", ds, "--json").json()) {
+      if (v.get("name").asText().startsWith("lab-1-")) {
+        desktopVolume = v.get("name").asText();
+      }
+    }
+    assertThat(desktopVolume).as("a volume of desktop lab-1").isNotNull();
+    fails("belongs to desktop pool lab", "volume", "delete", "-D", ds, desktopVolume);
+    ok("snapshot", "create", "-D", ds, "gold-disk0@manual");
+    ok("snapshot", "delete", "-D", ds, "gold-disk0@manual"); // a snapshot the user took stays theirs
+
     ok("pool", "delete", "-D", ds, "lab");
     ok("vm", "snapshot", "delete", "-D", ds, "gold@v1");
     assertThat(ok("vm", "snapshot", "list", "-D", ds, "gold", "--json").json()).hasSize(2);

@@ -81,6 +81,29 @@ public final class Inventory {
     return out;
   }
 
+  /**
+   * Returns what owns volume {@code volume} (with {@code snapshot} null) or its snapshot
+   * {@code snapshot}, as words for an error message ("VM web1", "desktop pool eng"), or null when
+   * nothing in the inventory does. Deleting what the inventory owns behind its back would leave
+   * records pointing at nothing.
+   */
+  public synchronized String owner(String volume, String snapshot) {
+    for (VirtualMachine vm : doc.vms().values()) {
+      if (vm.disks().contains(volume)
+          && (snapshot == null || vm.snapshots().stream().anyMatch(s -> s.name().equals(snapshot)))) {
+        return "VM " + vm.name();
+      }
+    }
+    for (DesktopPool p : doc.pools().values()) {
+      boolean owned = snapshot == null ? p.volumes().contains(volume)
+          : p.replica().contains(volume) && snapshot.equals(DesktopPools.REPLICA_SNAPSHOT);
+      if (owned) {
+        return "desktop pool " + p.name();
+      }
+    }
+    return null;
+  }
+
   private synchronized void reconcile() throws IOException {
     // Pools first: finishing a pool's deletion may release the VM snapshot a VM operation needs.
     for (DesktopPool p : List.copyOf(doc.pools().values())) {
