@@ -180,7 +180,7 @@ final class ReadRing implements AutoCloseable {
       for (Job j = queue.poll(); j != null; j = queue.poll()) {
         start(j);
       }
-      if (closing && slots.size() == freeSlots.size()) {
+      if (closing && slots.size() == freeSlots.size() && finished.isEmpty()) {
         return; // every job was answered; closing the ring cancels the pending wakeup read
       }
       sleeping.set(true);
