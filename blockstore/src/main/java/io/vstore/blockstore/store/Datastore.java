@@ -48,6 +48,12 @@ public final class Datastore implements Closeable {
   private final ReentrantReadWriteLock commitLock = new ReentrantReadWriteLock();
   private final Map<String, VolumeState> volumes = new ConcurrentHashMap<>();
   private final Map<Long, AtomicLong> segmentLive = new ConcurrentHashMap<>();
+  /**
+   * Records appended and not yet published (entered in a map with their state), by segment: a
+   * write appends before it takes the volume's lock to remap, and flatten appends a whole volume
+   * before installing it. The cleaner must not delete a segment such a record is in.
+   */
+  private final Map<Long, java.util.concurrent.atomic.AtomicInteger> unpublished = new ConcurrentHashMap<>();
   private final AtomicLong pendingChanges = new AtomicLong();
   private final CommitOrder commitOrder = new CommitOrder();
   private final BackgroundFlusher flusher = new BackgroundFlusher(this);
@@ -246,6 +252,32 @@ public final class Datastore implements Closeable {
     return open;
   }
 
+  /**
+   * Marks the records of {@code entries} (from {@link #append}) published: entered in a map, or
+   * abandoned after a failure. Called after the map change, so that the cleaner, which reads the
+   * unpublished count before the live bytes, sees one or the other.
+   */
+  void published(List<MapEntry> entries) {
+    for (MapEntry e : entries) {
+      if (e.record() != null) {
+        unpublished.get(e.record().segment()).decrementAndGet();
+      }
+    }
+  }
+
+  /**
+   * Returns whether segment {@code id} may be deleted: no record in it is on its way into a map,
+   * and no live record is left in it.
+   */
+  boolean segmentUnused(long id) {
+    java.util.concurrent.atomic.AtomicInteger pending = unpublished.get(id);
+    if (pending != null && pending.get() > 0) {
+      return false;
+    }
+    AtomicLong live = segmentLive.get(id);
+    return live == null || live.get() == 0;
+  }
+
   /** Adds {@code delta} to the live bytes of segment {@code segment}. */
   void segmentLive(long segment, long delta) {
     segmentLive.computeIfAbsent(segment, s -> new AtomicLong()).addAndGet(delta);
@@ -305,6 +337,7 @@ public final class Datastore implements Closeable {
       }
     }
     RecordKey key = segments.append(record);
+    unpublished.computeIfAbsent(key.segment(), id -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
     capacity.evaluateIfMoved();
     return key;
   }
@@ -322,6 +355,7 @@ public final class Datastore implements Closeable {
     commitLock.writeLock().lock();
     try {
       segmentLive.remove(id);
+      unpublished.remove(id);
       stage(batch -> batch.delete(meta.catalog, Keys.catalog('s', id)));
       flushLocked();
     } finally {

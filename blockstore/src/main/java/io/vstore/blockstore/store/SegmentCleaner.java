@@ -160,6 +160,11 @@ final class SegmentCleaner {
       records += counts[0];
       moved += counts[1];
       store.flush(); // the copies and their map entries are durable before the original goes
+      if (!store.segmentUnused(v[0])) {
+        // A write appended here before the victims were chosen and entered its record in a map
+        // only after evacuate listed the segment's records: the segment waits for a later round.
+        continue;
+      }
       segments.delete(v[0]);
       store.forgetSegment(v[0]);
       cleaned++;

@@ -211,28 +211,32 @@ final class Snapshots {
     List<RecordState> states = new ArrayList<>();
     int step = RecordHeader.MAX_BLOCKS;
     ByteBuffer chunk = ByteBuffer.allocateDirect(step * VolumeState.BLOCK);
-    for (long b = 0; b < c.blocks; b += step) {
-      long end = Math.min(c.blocks, b + step);
-      boolean data = parent.allocation(parentSnapshot, b * VolumeState.BLOCK, (end - b) * VolumeState.BLOCK).stream()
-          .anyMatch(x -> x.kind() == io.vstore.blockstore.Extent.Kind.DATA);
-      if (!data) {
-        continue;
-      }
-      chunk.clear().limit((int) ((end - b) * VolumeState.BLOCK));
-      parent.readBlocks(parentSnapshot, b, end, chunk);
-      chunk.flip();
-      // Born at generation 0: every snapshot of the clone saw the parent's content where it had none.
-      c.encode(b, chunk, false, 0, entries, states);
-    }
-    store.commitLock().writeLock().lock();
     try {
-      if (c.parent != parent || c.deleted) {
-        throw new DatastoreException("volume " + volume + " changed while being flattened; try again");
+      for (long b = 0; b < c.blocks; b += step) {
+        long end = Math.min(c.blocks, b + step);
+        boolean data = parent.allocation(parentSnapshot, b * VolumeState.BLOCK, (end - b) * VolumeState.BLOCK).stream()
+            .anyMatch(x -> x.kind() == io.vstore.blockstore.Extent.Kind.DATA);
+        if (!data) {
+          continue;
+        }
+        chunk.clear().limit((int) ((end - b) * VolumeState.BLOCK));
+        parent.readBlocks(parentSnapshot, b, end, chunk);
+        chunk.flip();
+        // Born at generation 0: every snapshot of the clone saw the parent's content where it had none.
+        c.encode(b, chunk, false, 0, entries, states);
       }
-      c.installBase(new BlockMap(store.newId(), store.meta()), entries, states);
-      store.flushLocked();
+      store.commitLock().writeLock().lock();
+      try {
+        if (c.parent != parent || c.deleted) {
+          throw new DatastoreException("volume " + volume + " changed while being flattened; try again");
+        }
+        c.installBase(new BlockMap(store.newId(), store.meta()), entries, states);
+        store.flushLocked();
+      } finally {
+        store.commitLock().writeLock().unlock();
+      }
     } finally {
-      store.commitLock().writeLock().unlock();
+      store.published(entries); // in the new base now, or never: the cleaner may have their segments
     }
   }
 }

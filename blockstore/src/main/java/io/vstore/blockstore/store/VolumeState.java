@@ -395,8 +395,12 @@ final class VolumeState {
       }
       List<MapEntry> entries = new ArrayList<>();
       List<RecordState> states = new ArrayList<>();
-      encode(first, data, layered(), committedGeneration + 1, entries, states);
-      remap(first, first + (data.remaining() / BLOCK), entries, states);
+      try {
+        encode(first, data, layered(), committedGeneration + 1, entries, states);
+        remap(first, first + (data.remaining() / BLOCK), entries, states);
+      } finally {
+        store.published(entries); // in the map now, or never: the cleaner may have their segments
+      }
       src.position(src.position() + len);
     } finally {
       stripes.unlock(mask);

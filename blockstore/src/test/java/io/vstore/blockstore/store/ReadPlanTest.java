@@ -167,6 +167,87 @@ class ReadPlanTest {
     }
   }
 
+  /**
+   * Planned reads race writers, flushes and the cleaner: every block read back must be one that
+   * was written to that place (each block carries its own index and a version), never a block of
+   * another place, a stale file page or garbage, and the segments a plan holds must stay readable
+   * while the cleaner deletes them.
+   */
+  @Test
+  void plannedReadsRacingWritesAndTheCleanerReadWhatWasWrittenThere(@TempDir Path dir) throws Exception {
+    DatastoreOptions small = options().withSegmentBytes(4 << 20);
+    int blocks = 256;
+    try (Datastore ds = Datastore.create(dir.resolve("ds"), small, 0)) {
+      Volume v = ds.createVolume("v", (long) blocks * BLOCK);
+      for (int b = 0; b < blocks; b++) {
+        v.write((long) b * BLOCK, ByteBuffer.wrap(stamped(b, 0)));
+      }
+      v.flush();
+      java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+      try {
+        java.util.concurrent.Future<?> writer = pool.submit(() -> {
+          Random rnd = new Random(5);
+          for (int version = 1; !stop.get(); version++) {
+            int b = rnd.nextInt(blocks);
+            v.write((long) b * BLOCK, ByteBuffer.wrap(stamped(b, version)));
+            if (version % 97 == 0) {
+              v.flush();
+            }
+          }
+          return null;
+        });
+        java.util.concurrent.Future<?> cleaner = pool.submit(() -> {
+          while (!stop.get()) {
+            ds.clean();
+          }
+          return null;
+        });
+        Random rnd = new Random(6);
+        CountingScratch scratch = new CountingScratch();
+        int rounds = "true".equals(System.getenv("CI")) ? 1500 : 4000;
+        for (int i = 0; i < rounds; i++) {
+          int first = rnd.nextInt(blocks - 8);
+          int count = 1 + rnd.nextInt(8);
+          ByteBuffer dst = ByteBuffer.allocateDirect(count * BLOCK);
+          ReadPlan plan = v.planRead((long) first * BLOCK, dst, scratch);
+          if (i % 3 == 0) {
+            Thread.yield(); // let the cleaner move and delete what the plan points at
+          }
+          plan.finish(perform(plan));
+          for (int k = 0; k < count; k++) {
+            ByteBuffer block = dst.slice(k * BLOCK, BLOCK);
+            assertThat(block.getInt(0)).as("round %d: block %d holds the index of the place it was written to", i, first + k)
+                .isEqualTo(first + k);
+            int version = block.getInt(4);
+            byte[] got = new byte[BLOCK];
+            block.get(0, got);
+            assertThat(got).as("round %d: block %d version %d intact", i, first + k, version)
+                .isEqualTo(stamped(first + k, version));
+          }
+        }
+        stop.set(true);
+        writer.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        cleaner.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(scratch.out).isZero();
+      } finally {
+        stop.set(true);
+        pool.shutdownNow();
+      }
+      assertThat(ds.check().problems()).isEmpty();
+    }
+  }
+
+  /** A block for place {@code index}, version {@code version}: both stamped in front, a pattern after. */
+  private static byte[] stamped(int index, int version) {
+    ByteBuffer b = ByteBuffer.allocate(BLOCK);
+    b.putInt(index).putInt(version);
+    Random r = new Random(index * 1_000_003L + version);
+    byte[] rest = new byte[BLOCK - 8];
+    r.nextBytes(rest);
+    return b.put(rest).array();
+  }
+
   @Test
   void aDamagedBlockFailsThePlanWithAChecksumError(@TempDir Path dir) throws Exception {
     try (Datastore ds = Datastore.create(dir.resolve("ds"), options(), 0)) {
