@@ -40,6 +40,8 @@ final class Transmission {
   private final List<Handshake.SelectedContext> contexts;
   private final BufferPool pool;
   private final Executor workers;
+  /** Reads that start and end on this boundary can be planned (a volume's block). */
+  private static final int BLOCK = 4096;
   /** Writes up to this size are applied on the connection's own thread. */
   private static final int INLINE_WRITE_BYTES = 64 << 10;
   private final Replies replies;
@@ -250,8 +252,6 @@ final class Transmission {
   private static boolean ringReadable(Request r) {
     return r.length() > 0 && r.length() <= ReadRing.MAX_READ_BYTES && r.offset() % BLOCK == 0 && r.length() % BLOCK == 0;
   }
-
-  private static final int BLOCK = 4096;
 
   /** A read served by the ring: planned by the reader, completed and answered on the ring's thread. */
   private final class RingRead implements ReadRing.Job {

@@ -38,11 +38,14 @@ public final class ReadPlan {
 
   private final SegmentFiles segments;
   private final Scratch scratch;
+  /**
+   * What the plan keeps for one file read: the descriptor it holds, whether the read must bring
+   * all its bytes (false: up to the end of the file is enough), and what to do with them.
+   */
+  private record Part(SegmentFds.Handle file, boolean exact, Step step) {}
+
   private final List<FileRead> reads = new ArrayList<>(2);
-  private final List<Step> steps = new ArrayList<>(2);
-  /** Whether each read must bring all its bytes (false: up to the end of the file is enough). */
-  private final List<Boolean> exact = new ArrayList<>(2);
-  private final List<SegmentFds.Handle> files = new ArrayList<>(2);
+  private final List<Part> parts = new ArrayList<>(2); // one per read
   private final List<ByteBuffer> scratchHeld = new ArrayList<>(2);
   private List<Extent> allocation = List.of();
   private boolean released;
@@ -81,17 +84,18 @@ public final class ReadPlan {
       }
       for (int i = 0; i < results.length; i++) {
         FileRead r = reads.get(i);
+        Part p = parts.get(i);
         int n = results[i];
         if (n < 0) {
-          throw new IOException("read of " + files.get(i).path() + " at offset " + r.position() + " failed: errno " + -n);
+          throw new IOException("read of " + p.file().path() + " at offset " + r.position() + " failed: errno " + -n);
         }
-        if (exact.get(i) && n < r.target().remaining()) {
-          throw new CorruptDataException("bad segment: " + files.get(i).path() + " ends before offset " + (r.position() + n)
+        if (p.exact() && n < r.target().remaining()) {
+          throw new CorruptDataException("bad segment: " + p.file().path() + " ends before offset " + (r.position() + n)
               + " (a map entry points past its end)");
         }
         ByteBuffer got = r.target().duplicate();
         got.limit(got.position() + Math.min(n, got.remaining()));
-        steps.get(i).complete(got);
+        p.step().complete(got);
       }
     } finally {
       release();
@@ -104,7 +108,7 @@ public final class ReadPlan {
       return;
     }
     released = true;
-    files.forEach(SegmentFds.Handle::release);
+    parts.forEach(p -> p.file().release());
     scratchHeld.forEach(scratch::release);
   }
 
@@ -130,10 +134,7 @@ public final class ReadPlan {
     }
     RecordCodec.checkRange(segments, key, header, first, count);
     RecordHeader h = header;
-    for (int block = first, end = first + count; block < end; ) {
-      int c = block / RecordHeader.CHUNK_BLOCKS;
-      int inChunk = block % RecordHeader.CHUNK_BLOCKS;
-      int take = Math.min(end - block, RecordHeader.blocksIn(h.blocks(), c) - inChunk);
+    RecordCodec.forEachChunkPart(h, first, count, (c, inChunk, block, take) -> {
       int bytes = take * RecordHeader.BLOCK;
       ByteBuffer part = out.slice((block - first) * RecordHeader.BLOCK, bytes);
       long chunkAt = key.offset() + h.chunkOffset(c);
@@ -142,12 +143,10 @@ public final class ReadPlan {
         add(key, chunkAt, chunk, true, got -> RecordCodec.inflateChunk(segments, key, h, c, got, inChunk, bytes, part));
       } else {
         int index = h.blockCrcIndex(c) + inChunk;
-        int firstBlock = block;
         add(key, chunkAt + (long) inChunk * RecordHeader.BLOCK, part, true,
-            got -> RecordCodec.checkBlocks(segments, key, h, index, firstBlock, got));
+            got -> RecordCodec.checkBlocks(segments, key, h, index, block, got));
       }
-      block += take;
-    }
+    });
   }
 
   private ByteBuffer scratch(int bytes) {
@@ -158,9 +157,7 @@ public final class ReadPlan {
 
   private void add(RecordKey key, long position, ByteBuffer target, boolean mustFill, Step step) throws IOException {
     SegmentFds.Handle file = segments.nativeFile(key.segment());
-    files.add(file);
     reads.add(new FileRead(file.fd(), position, target));
-    exact.add(mustFill);
-    steps.add(step);
+    parts.add(new Part(file, mustFill, step));
   }
 }

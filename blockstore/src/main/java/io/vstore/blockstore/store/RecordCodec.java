@@ -232,12 +232,7 @@ final class RecordCodec {
   static void readBlocks(SegmentFiles segments, RecordKey key, RecordHeader header, int first, int count, ByteBuffer dst)
       throws IOException {
     checkRange(segments, key, header, first, count);
-    int block = first;
-    int end = first + count;
-    while (block < end) {
-      int c = block / RecordHeader.CHUNK_BLOCKS;
-      int inChunk = block % RecordHeader.CHUNK_BLOCKS;
-      int take = Math.min(end - block, RecordHeader.blocksIn(header.blocks(), c) - inChunk);
+    forEachChunkPart(header, first, count, (c, inChunk, block, take) -> {
       int bytes = take * RecordHeader.BLOCK;
       long chunkAt = key.offset() + header.chunkOffset(c);
       if (header.compressed()[c]) {
@@ -252,6 +247,23 @@ final class RecordCodec {
         checkBlocks(segments, key, header, header.blockCrcIndex(c) + inChunk, block, dst.duplicate().limit(at + bytes));
         dst.position(at + bytes);
       }
+    });
+  }
+
+  /** Receives one part of a block range that lies in a single chunk. */
+  @FunctionalInterface
+  interface ChunkPart {
+    /** Record blocks {@code [block, block + take)}, from block {@code inChunk} of chunk {@code c} on. */
+    void accept(int c, int inChunk, int block, int take) throws IOException;
+  }
+
+  /** Splits record blocks {@code [first, first + count)} of {@code header}'s record at its chunk boundaries, in order. */
+  static void forEachChunkPart(RecordHeader header, int first, int count, ChunkPart part) throws IOException {
+    for (int block = first, end = first + count; block < end; ) {
+      int c = block / RecordHeader.CHUNK_BLOCKS;
+      int inChunk = block % RecordHeader.CHUNK_BLOCKS;
+      int take = Math.min(end - block, RecordHeader.blocksIn(header.blocks(), c) - inChunk);
+      part.accept(c, inChunk, block, take);
       block += take;
     }
   }
