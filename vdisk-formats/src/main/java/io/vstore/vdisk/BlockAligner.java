@@ -1,8 +1,8 @@
 package io.vstore.vdisk;
 
+import io.vstore.blockstore.StripedLocks;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Turns byte-granular reads and writes into whole-block ones for formats that store fixed-size
@@ -24,12 +24,10 @@ public final class BlockAligner {
     void writeBlocks(long offset, ByteBuffer src) throws IOException;
   }
 
-  private static final int STRIPES = 64;
-
   private final int blockSize;
   private final long size;
   private final Blocks blocks;
-  private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
+  private final StripedLocks stripes = new StripedLocks(1);
 
   /** Creates an aligner for a device of {@code size} bytes stored in blocks of {@code blockSize} bytes. */
   public BlockAligner(int blockSize, long size, Blocks blocks) {
@@ -39,9 +37,6 @@ public final class BlockAligner {
     this.blockSize = blockSize;
     this.size = size;
     this.blocks = blocks;
-    for (int i = 0; i < STRIPES; i++) {
-      stripes[i] = new ReentrantLock();
-    }
   }
 
   /** Reads {@code dst.remaining()} bytes at any {@code offset} (the caller has range-checked it). */
@@ -79,19 +74,18 @@ public final class BlockAligner {
         // read-modify-write of one of them cannot put stale bytes back over this write.
         long whole = src.remaining() >= blockSize ? src.remaining() & -blockSize : blockLen;
         int n = (int) Math.min(whole, 1 << 24);
-        ReentrantLock[] held = lockRange(pos, n);
+        long held = stripes.lock(pos / blockSize, (pos + n - 1) / blockSize + 1);
         try {
           blocks.writeBlocks(pos, src.slice(src.position(), n));
         } finally {
-          unlock(held);
+          stripes.unlock(held);
         }
         src.position(src.position() + n);
         pos += n;
         continue;
       }
       int n = Math.min(src.remaining(), blockLen - inBlock);
-      ReentrantLock lock = stripes[(int) Math.floorMod(blockStart / blockSize, (long) STRIPES)];
-      lock.lock();
+      long held = stripes.lock(blockStart / blockSize, blockStart / blockSize + 1);
       try {
         ByteBuffer tmp = ByteBuffer.allocate(blockLen);
         blocks.readBlocks(blockStart, tmp);
@@ -99,47 +93,11 @@ public final class BlockAligner {
         tmp.put(inBlock, src, src.position(), n);
         blocks.writeBlocks(blockStart, tmp);
       } finally {
-        lock.unlock();
+        stripes.unlock(held);
       }
       src.position(src.position() + n);
       pos += n;
     }
   }
 
-  private ReentrantLock[] lockRange(long pos, int length) {
-    long first = pos / blockSize;
-    long last = (pos + length - 1) / blockSize;
-    ReentrantLock[] held;
-    if (last - first + 1 >= STRIPES) {
-      held = stripes.clone();
-    } else {
-      // Always in ascending stripe order, so two writers never wait on each other in a cycle.
-      boolean[] want = new boolean[STRIPES];
-      int count = 0;
-      for (long b = first; b <= last; b++) {
-        int s = (int) Math.floorMod(b, (long) STRIPES);
-        if (!want[s]) {
-          want[s] = true;
-          count++;
-        }
-      }
-      held = new ReentrantLock[count];
-      int i = 0;
-      for (int s = 0; s < STRIPES; s++) {
-        if (want[s]) {
-          held[i++] = stripes[s];
-        }
-      }
-    }
-    for (ReentrantLock l : held) {
-      l.lock();
-    }
-    return held;
-  }
-
-  private static void unlock(ReentrantLock[] held) {
-    for (int i = held.length - 1; i >= 0; i--) {
-      held[i].unlock();
-    }
-  }
 }

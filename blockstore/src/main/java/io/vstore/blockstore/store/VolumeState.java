@@ -3,6 +3,7 @@ package io.vstore.blockstore.store;
 import io.vstore.blockstore.CorruptDataException;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.ExtentList;
+import io.vstore.blockstore.StripedLocks;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -48,7 +49,8 @@ final class VolumeState {
   final BlockMap head;
   final RecordRefs refs;
   final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-  private final StripedLocks stripes = new StripedLocks();
+  // A stripe is 1 MiB of blocks, the largest record, so an aligned record write takes one or two.
+  private final StripedLocks stripes = new StripedLocks(256);
   private static final int COMPRESSION_BACKOFF_RECORDS = 8;
   /** Records left to store without trying to compress; approximate across threads by design. */
   private final java.util.concurrent.atomic.AtomicInteger compressionBackoff = new java.util.concurrent.atomic.AtomicInteger();

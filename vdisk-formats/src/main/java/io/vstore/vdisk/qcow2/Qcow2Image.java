@@ -4,6 +4,7 @@ import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.OutOfRangeException;
 import io.vstore.blockstore.ReadOnlyDeviceException;
+import io.vstore.blockstore.StripedLocks;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
@@ -45,7 +46,6 @@ final class Qcow2Image implements DiskImage {
   static final int EXT_END = 0;
   static final int EXT_BACKING_FORMAT = 0xE2792ACA;
   static final int EXT_FEATURE_NAMES = 0x6803f857;
-  private static final int STRIPES = 256;
   private static final long L2_CACHE_BYTES = 32L << 20;
 
   /** Kinds of L2 entry. */
@@ -70,7 +70,7 @@ final class Qcow2Image implements DiskImage {
   private final boolean syncs;
 
   private final ReentrantLock meta = new ReentrantLock();
-  private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
+  private final StripedLocks stripes = new StripedLocks(1);
   private Qcow2Header header; // guarded by meta
   private final long[] l1; // guarded by meta
   private boolean l1Dirty; // guarded by meta
@@ -116,9 +116,6 @@ final class Qcow2Image implements DiskImage {
     this.compressWrites = compressWrites;
     this.syncs = syncs;
     this.l2CacheCapacity = (int) Math.max(16, L2_CACHE_BYTES >>> clusterBits);
-    for (int i = 0; i < STRIPES; i++) {
-      stripes[i] = new ReentrantLock();
-    }
     this.refcounts = readOnly ? null : new Qcow2Refcounts(file, channel, header, fileSize);
   }
 
@@ -501,11 +498,11 @@ final class Qcow2Image implements DiskImage {
     if (!src.hasRemaining()) {
       return;
     }
-    ReentrantLock[] held = lockRange(offset, src.remaining());
+    long held = lockRange(offset, src.remaining());
     try {
       writeLocked(offset, src);
     } finally {
-      unlock(held);
+      stripes.unlock(held);
     }
   }
 
@@ -749,7 +746,7 @@ final class Qcow2Image implements DiskImage {
     while (done < count) {
       long cluster = first + done;
       int n = clustersInTable(cluster, count - done);
-      ReentrantLock[] held = lockRange(cluster << clusterBits, (long) n << clusterBits);
+      long held = lockRange(cluster << clusterBits, (long) n << clusterBits);
       List<Long> physical = new ArrayList<>();
       try {
         meta.lock();
@@ -788,7 +785,7 @@ final class Qcow2Image implements DiskImage {
           writeLocked(c << clusterBits, zeros.clear().limit((int) Math.min(clusterSize, size - (c << clusterBits))));
         }
       } finally {
-        unlock(held);
+        stripes.unlock(held);
       }
       done += n;
     }
@@ -996,42 +993,11 @@ final class Qcow2Image implements DiskImage {
         backingName, List.of(file), details);
   }
 
-  private ReentrantLock[] lockRange(long offset, long length) {
-    long first = offset >>> clusterBits;
-    long last = (offset + length - 1) >>> clusterBits;
-    ReentrantLock[] held;
-    if (last - first + 1 >= STRIPES) {
-      held = stripes.clone();
-    } else {
-      // Ascending stripe order, so two writers never wait on each other in a cycle.
-      boolean[] want = new boolean[STRIPES];
-      int count = 0;
-      for (long c = first; c <= last; c++) {
-        int s = (int) (c % STRIPES);
-        if (!want[s]) {
-          want[s] = true;
-          count++;
-        }
-      }
-      held = new ReentrantLock[count];
-      int i = 0;
-      for (int s = 0; s < STRIPES; s++) {
-        if (want[s]) {
-          held[i++] = stripes[s];
-        }
-      }
-    }
-    for (ReentrantLock l : held) {
-      l.lock();
-    }
-    return held;
+  /** Locks the clusters of {@code [offset, offset + length)}; returns the mask for {@code stripes.unlock}. */
+  private long lockRange(long offset, long length) {
+    return stripes.lock(offset >>> clusterBits, ((offset + length - 1) >>> clusterBits) + 1);
   }
 
-  private static void unlock(ReentrantLock[] held) {
-    for (int i = held.length - 1; i >= 0; i--) {
-      held[i].unlock();
-    }
-  }
 
   private void checkOpen() {
     if (closed) {
