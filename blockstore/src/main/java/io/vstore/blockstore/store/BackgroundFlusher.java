@@ -1,5 +1,6 @@
 package io.vstore.blockstore.store;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.io.IOException;
 
 /**
@@ -9,16 +10,22 @@ import java.io.IOException;
  */
 final class BackgroundFlusher {
   private static final System.Logger LOG = System.getLogger("io.vstore.blockstore");
-  private final Datastore store;
+  private final CommitPipeline commits;
+  private final Object owner;
   private final Thread thread;
-  private volatile boolean requested; // written under this
-  private boolean stopping; // guarded by this
+  /** Written under this, read without it by every writer that crosses the threshold. */
+  private volatile boolean requested;
+  @GuardedBy("this")
+  private boolean stopping;
 
-  BackgroundFlusher(Datastore store) {
-    this.store = store;
+  /** Creates the (unstarted) flusher of {@code commits}; {@code owner} is named in messages. */
+  BackgroundFlusher(CommitPipeline commits, Object owner) {
+    this.commits = commits;
+    this.owner = owner;
     this.thread = Thread.ofPlatform().daemon().name("vstore-flusher").unstarted(this::run);
   }
 
+  /** Starts the flusher thread. */
   void start() {
     thread.start();
   }
@@ -50,10 +57,10 @@ final class BackgroundFlusher {
         requested = false;
       }
       try {
-        store.flush();
+        commits.flush();
       } catch (IOException | RuntimeException e) {
         // The commit order records the failure; writers and the next flush report it.
-        LOG.log(System.Logger.Level.ERROR, "background flush of " + store + " failed", e);
+        LOG.log(System.Logger.Level.ERROR, "background flush of " + owner + " failed", e);
       }
     }
   }

@@ -19,19 +19,19 @@ final class ChangeTracking {
 
   /** Returns the change id of the head ({@code snap} null) or of a snapshot. */
   static String changeId(VolumeState v, SnapshotState snap) {
-    return v.uuid + "/" + (snap == null ? v.committedGeneration : snap.generation());
+    return v.uuid + "/" + (snap == null ? v.committedGeneration() : snap.generation());
   }
 
   /**
    * Returns the byte ranges of {@code [offset, offset + length)} that changed since {@code since}
    * ({@code *}: every range holding data).
    */
-  static ChangedAreas changedAreas(Datastore store, VolumeState v, SnapshotState snap, String since, long offset,
+  static ChangedAreas changedAreas(StoreParts parts, VolumeState v, SnapshotState snap, String since, long offset,
       long length) throws IOException {
     String current = changeId(v, snap);
     if ("*".equals(since)) {
       List<Extent> data = new ArrayList<>();
-      for (Extent e : v.allocation(snap, offset, length)) {
+      for (Extent e : (snap == null ? v.headView() : v.view(snap)).allocation(offset, length)) {
         if (e.kind() == Extent.Kind.DATA) {
           data.add(e);
         }
@@ -43,12 +43,13 @@ final class ChangeTracking {
     BlockRanges changed = new BlockRanges();
     // A flush moves the pending changes into its batch before the batch is committed: hold off new
     // flushes and wait for those in progress, or their generations would be in neither place.
-    store.commitLock().readLock().lock();
+    CommitPipeline commits = parts.commits();
+    commits.lock().readLock().lock();
     try {
-      store.awaitCommitted();
-      collect(store, v, generation, upper, snap == null, changed);
+      commits.awaitCommitted();
+      collect(parts.meta(), v, generation, upper, snap == null, changed);
     } finally {
-      store.commitLock().readLock().unlock();
+      commits.lock().readLock().unlock();
     }
     long end = offset + length;
     List<Extent> out = new ArrayList<>();
@@ -63,10 +64,10 @@ final class ChangeTracking {
   }
 
   /** Adds the logged changes of generations after {@code generation} up to {@code upper}, and the pending ones. */
-  private static void collect(Datastore store, VolumeState v, long generation, long upper, boolean withPending,
+  private static void collect(MetaStore meta, VolumeState v, long generation, long upper, boolean withPending,
       BlockRanges changed) {
     v.lock.readLock().lock();
-    try (RocksIterator it = store.meta().iterator(store.meta().changes)) {
+    try (RocksIterator it = meta.iterator(meta.changes)) {
       for (it.seek(Keys.pair(v.id, generation + 1)); it.isValid() && Keys.first(it.key()) == v.id; it.next()) {
         if (Keys.second(it.key()) > upper) {
           break;
@@ -74,7 +75,7 @@ final class ChangeTracking {
         changed.addEncoded(it.value());
       }
       if (withPending) {
-        for (long[] r : v.changes.list()) {
+        for (long[] r : v.unflushedChanges()) {
           changed.add(r[0], r[1]);
         }
       }
@@ -97,9 +98,9 @@ final class ChangeTracking {
       throw new ChangeIdException("change id " + since + " is not valid for volume " + v.name + " (its change ids start "
           + v.uuid + "/): it belongs to another volume, or the volume was recreated");
     }
-    if (generation < 0 || generation > v.committedGeneration) {
+    if (generation < 0 || generation > v.committedGeneration()) {
       throw new ChangeIdException("change id " + since + " is no longer valid for volume " + v.name
-          + ": generation " + generation + " is beyond the volume's " + v.committedGeneration);
+          + ": generation " + generation + " is beyond the volume's " + v.committedGeneration());
     }
     if (snap != null && generation > snap.generation()) {
       throw new ChangeIdException("change id " + since + " is newer than snapshot " + v.name + "@" + snap.name()

@@ -7,7 +7,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.atomic.AtomicLong;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksIterator;
 import org.rocksdb.Slice;
@@ -21,14 +20,15 @@ import org.rocksdb.Slice;
  */
 final class DatastoreChecker {
   private static final int MAX_PROBLEMS = 1000;
-  private final Datastore store;
+  private final StoreParts store;
   private final MetaStore meta;
   private final SegmentFiles segments;
   private final List<String> problems = new ArrayList<>();
   private final Map<RecordKey, long[]> referenced = new HashMap<>(); // {blocks, volume id}
   private long entries;
 
-  DatastoreChecker(Datastore store) {
+  /** Creates a checker of the datastore made of {@code store}; the caller holds the commit lock exclusively. */
+  DatastoreChecker(StoreParts store) {
     this.store = store;
     this.meta = store.meta();
     this.segments = store.segments();
@@ -60,19 +60,21 @@ final class DatastoreChecker {
     }
   }
 
+  /** Checks everything, after a flush with the commit lock still held exclusively, and reports. */
   CheckReport run() throws IOException {
-    List<VolumeState> volumes = store.states();
+    List<VolumeState> volumes = store.volumes().list();
     Map<Long, long[]> volumeTotals = new HashMap<>(); // id -> {mapped blocks, allocated bytes}
     Map<Long, MapUnderCheck> maps = new HashMap<>();
     for (VolumeState v : volumes) {
       volumeTotals.put(v.id, new long[] {0, 0});
-      maps.put(v.id, new MapUnderCheck(v, "volume " + v.name, v.committedGeneration, true, v.head));
-      for (SnapshotState snap : v.snapshots) {
+      maps.put(v.id, new MapUnderCheck(v, "volume " + v.name, v.committedGeneration(), true, v.head()));
+      for (SnapshotState snap : v.snapshots()) {
         maps.put(snap.record.id(), new MapUnderCheck(v, "snapshot " + v.name + "@" + snap.name(), snap.generation(), false,
             snap.delta));
       }
-      if (v.base != null) {
-        maps.put(v.base.id(), new MapUnderCheck(v, "base of volume " + v.name, 0, false, v.base));
+      BlockMap base = v.base();
+      if (base != null) {
+        maps.put(base.id(), new MapUnderCheck(v, "base of volume " + v.name, 0, false, base));
       }
     }
     Map<Long, Integer> inRocks = new HashMap<>();
@@ -105,13 +107,13 @@ final class DatastoreChecker {
     }
     try (RocksIterator it = meta.iterator(meta.changes)) {
       for (it.seekToFirst(); it.isValid(); it.next()) {
-        VolumeState v = store.stateById(Keys.first(it.key()));
+        VolumeState v = store.volumes().byId(Keys.first(it.key()));
         if (v == null) {
           problem("change log entry of generation " + Keys.second(it.key()) + " belongs to missing volume id "
               + Keys.first(it.key()));
-        } else if (Keys.second(it.key()) > v.committedGeneration) {
+        } else if (Keys.second(it.key()) > v.committedGeneration()) {
           problem("change log of volume " + v.name + " has generation " + Keys.second(it.key()) + ", beyond the committed "
-              + v.committedGeneration);
+              + v.committedGeneration());
         }
       }
     }
@@ -124,8 +126,8 @@ final class DatastoreChecker {
         records++;
         RecordKey key = new RecordKey(Keys.first(it.key()), Keys.second(it.key()));
         RecordState state = RecordState.decode(it.value());
-        if (!state.equals(store.recordTable().get(key))) {
-          problem(key + " has state " + state + " in the metadata store but " + store.recordTable().get(key) + " in memory");
+        if (!state.equals(store.records().get(key))) {
+          problem(key + " has state " + state + " in the metadata store but " + store.records().get(key) + " in memory");
         }
         long[] ref = referenced.remove(key);
         long refBlocks = ref == null ? 0 : ref[0];
@@ -154,29 +156,30 @@ final class DatastoreChecker {
         }
       }
     }
-    if (store.recordTable().size() != records) {
-      problem("memory holds " + store.recordTable().size() + " record states but the metadata store " + records);
+    if (store.records().size() != records) {
+      problem("memory holds " + store.records().size() + " record states but the metadata store " + records);
     }
     for (Map.Entry<RecordKey, long[]> missing : referenced.entrySet()) {
       problem("volume id " + missing.getValue()[1] + " references " + missing.getKey() + " which has no record state");
     }
     for (VolumeState v : volumes) {
       long[] totals = volumeTotals.get(v.id);
-      if (totals[0] != v.mappedBlocks.get()) {
-        problem("volume " + v.name + " counts " + v.mappedBlocks.get() + " mapped blocks, its map has " + totals[0]);
+      if (totals[0] != v.mappedBlocks()) {
+        problem("volume " + v.name + " counts " + v.mappedBlocks() + " mapped blocks, its map has " + totals[0]);
       }
-      if (totals[1] != v.allocated.get()) {
-        problem("volume " + v.name + " counts " + v.allocated.get() + " allocated bytes, its records hold " + totals[1]);
+      if (totals[1] != v.allocatedBytes()) {
+        problem("volume " + v.name + " counts " + v.allocatedBytes() + " allocated bytes, its records hold " + totals[1]);
       }
     }
-    for (Map.Entry<Long, AtomicLong> e : store.segmentLiveBytes().entrySet()) {
+    Map<Long, Long> counted = store.usage().liveBySegment();
+    for (Map.Entry<Long, Long> e : counted.entrySet()) {
       long expected = liveBySegment.getOrDefault(e.getKey(), 0L);
-      if (e.getValue().get() != expected) {
-        problem("segment " + e.getKey() + " counts " + e.getValue().get() + " live bytes, its records hold " + expected);
+      if (e.getValue() != expected) {
+        problem("segment " + e.getKey() + " counts " + e.getValue() + " live bytes, its records hold " + expected);
       }
     }
     for (Map.Entry<Long, Long> e : liveBySegment.entrySet()) {
-      if (!store.segmentLiveBytes().containsKey(e.getKey())) {
+      if (!counted.containsKey(e.getKey())) {
         problem("segment " + e.getKey() + " holds " + e.getValue() + " live bytes but has no statistics");
       }
     }

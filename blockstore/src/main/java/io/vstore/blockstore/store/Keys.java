@@ -39,4 +39,14 @@ final class Keys {
   static long catalogId(byte[] key) {
     return ByteBuffer.wrap(key).getLong(2);
   }
+
+  /** Encodes a catalog number (a counter, a segment's live bytes): 8 bytes, little-endian. */
+  static byte[] catalogLong(long v) {
+    return ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(v).array();
+  }
+
+  /** Decodes a catalog number made by {@link #catalogLong(long)}. */
+  static long catalogLong(byte[] value) {
+    return ByteBuffer.wrap(value).order(ByteOrder.LITTLE_ENDIAN).getLong();
+  }
 }

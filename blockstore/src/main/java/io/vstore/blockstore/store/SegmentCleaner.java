@@ -1,5 +1,6 @@
 package io.vstore.blockstore.store;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -7,7 +8,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import org.rocksdb.RocksIterator;
 
 /**
@@ -17,14 +18,35 @@ import org.rocksdb.RocksIterator;
  */
 final class SegmentCleaner {
   private static final System.Logger LOG = System.getLogger("io.vstore.blockstore.cleaner");
-  private final Datastore store;
-  private Thread background; // guarded by this
+  private final Object owner;
+  private final MetaStore meta;
+  private final SegmentFiles segments;
+  private final SegmentUsage usage;
+  private final CommitPipeline commits;
+  private final VolumeCatalog volumes;
+  private final Capacity capacity;
+  private final double cleanBelowLiveRatio;
+  private final LongAdder foregroundOps;
+  @GuardedBy("this")
+  private Thread background;
   private volatile boolean stopping;
   /** Where the background thread waits between rounds; stopping wakes it. */
   private final Object wakeup = new Object();
 
-  SegmentCleaner(Datastore store) {
-    this.store = store;
+  /**
+   * Creates the cleaner of {@code owner} (named in messages); background rounds clean below
+   * {@code cleanBelowLiveRatio} and count volumes busy by {@code foregroundOps}.
+   */
+  SegmentCleaner(Object owner, StoreParts parts, double cleanBelowLiveRatio, LongAdder foregroundOps) {
+    this.owner = owner;
+    this.meta = parts.meta();
+    this.segments = parts.segments();
+    this.usage = parts.usage();
+    this.commits = parts.commits();
+    this.volumes = parts.volumes();
+    this.capacity = parts.capacity();
+    this.cleanBelowLiveRatio = cleanBelowLiveRatio;
+    this.foregroundOps = foregroundOps;
   }
 
   /** Starts cleaning every {@code interval} in a background thread (no-op for zero). */
@@ -41,19 +63,19 @@ final class SegmentCleaner {
             }
           }
           if (!stopping && yieldsToForeground(interval)) {
-            LOG.log(System.Logger.Level.DEBUG, "{0} is busy and its dead space within bounds: cleaning waits", store);
+            LOG.log(System.Logger.Level.DEBUG, "{0} is busy and its dead space within bounds: cleaning waits", owner);
           } else if (!stopping) {
-            CleanerReport r = clean(store.options().cleanBelowLiveRatio(), false);
+            CleanerReport r = clean(cleanBelowLiveRatio, false);
             if (r.segmentsCleaned() > 0) {
               LOG.log(System.Logger.Level.INFO, "cleaned {0} segments of {1}, reclaimed {2} bytes",
-                  r.segmentsCleaned(), store, r.bytesReclaimed());
+                  r.segmentsCleaned(), owner, r.bytesReclaimed());
             }
           }
         } catch (InterruptedException e) {
           return;
         } catch (IOException | RuntimeException e) {
           if (!stopping) {
-            LOG.log(System.Logger.Level.ERROR, "background cleaning of " + store + " failed", e);
+            LOG.log(System.Logger.Level.ERROR, "background cleaning of " + owner + " failed", e);
           }
         }
       }
@@ -64,7 +86,8 @@ final class SegmentCleaner {
   static final long BUSY_OPS_PER_SECOND = 100;
   /** Dead space the cleaner lets a busy datastore keep: this much at least, or twice the live data. */
   static final long MIN_DEAD_BYTES_WHILE_BUSY = 1L << 30;
-  private long opsAtLastRound; // background thread only
+  /** Read and written by the background thread only. */
+  private long opsAtLastRound;
 
   /**
    * Returns whether this background round should let busy volumes go first. Cleaning copies live
@@ -73,14 +96,10 @@ final class SegmentCleaner {
    * space stays within bounds and no capacity alarm is raised, it waits for a quieter round.
    */
   private boolean yieldsToForeground(Duration interval) {
-    long ops = store.foregroundOps();
+    long ops = foregroundOps.sum();
     long recent = ops - opsAtLastRound;
     opsAtLastRound = ops;
-    long live = 0;
-    for (AtomicLong l : store.segmentLiveBytes().values()) {
-      live += l.get();
-    }
-    return yields(recent, interval, store.segments().totalBytes(), live, store.capacityAlarmed());
+    return yields(recent, interval, segments.totalBytes(), usage.totalLive(), capacity.alarmed());
   }
 
   /**
@@ -124,20 +143,17 @@ final class SegmentCleaner {
    * {@code includeCurrent} the segment being appended to is sealed and considered too.
    */
   synchronized CleanerReport clean(double belowRatio, boolean includeCurrent) throws IOException {
-    store.flush();
-    SegmentFiles segments = store.segments();
+    commits.flush();
     if (includeCurrent) {
       segments.sealCurrent();
     }
     long current = segments.currentId();
-    Map<Long, AtomicLong> live = store.segmentLiveBytes();
     List<long[]> victims = new ArrayList<>(); // {id, size, live}
     segments.sizes().forEach((id, size) -> {
       if (id == current) {
         return;
       }
-      AtomicLong l = live.get(id);
-      long liveBytes = l == null ? 0 : l.get();
+      long liveBytes = usage.live(id);
       long payload = Math.max(1, size - SegmentFiles.HEADER_BYTES);
       if ((double) liveBytes / payload < belowRatio) {
         victims.add(new long[] {id, size, liveBytes});
@@ -147,7 +163,7 @@ final class SegmentCleaner {
     // Victims take no more appends, but writers may have filled them since the flush above: this
     // flush commits those records' states, so that evacuate, which lists the committed ones, sees
     // every record the victims hold.
-    store.flush();
+    commits.flush();
     int cleaned = 0;
     long records = 0;
     long moved = 0;
@@ -159,24 +175,36 @@ final class SegmentCleaner {
       long[] counts = evacuate(v[0]);
       records += counts[0];
       moved += counts[1];
-      store.flush(); // the copies and their map entries are durable before the original goes
-      if (!store.segmentUnused(v[0])) {
+      commits.flush(); // the copies and their map entries are durable before the original goes
+      if (!usage.unused(v[0])) {
         // A write appended here before the victims were chosen and entered its record in a map
         // only after evacuate listed the segment's records: the segment waits for a later round.
         continue;
       }
       segments.delete(v[0]);
-      store.forgetSegment(v[0]);
+      forget(v[0]);
       cleaned++;
       reclaimed += v[1];
     }
     return new CleanerReport(cleaned, records, moved, reclaimed - moved);
   }
 
+  /** Forgets the statistics of deleted segment {@code id}, durably. */
+  private void forget(long id) throws IOException {
+    commits.lock().writeLock().lock();
+    try {
+      usage.forget(id);
+      commits.stage(batch -> batch.delete(meta.catalog, Keys.catalog('s', id)));
+      commits.flushLocked();
+    } finally {
+      commits.lock().writeLock().unlock();
+    }
+    capacity.evaluate();
+  }
+
   /** Copies the live records of segment {@code victim}; returns {records, bytes} copied. */
   private long[] evacuate(long victim) throws IOException {
     List<Map.Entry<RecordKey, RecordState>> liveRecords = new ArrayList<>();
-    MetaStore meta = store.meta();
     try (RocksIterator it = meta.iterator(meta.records)) {
       for (it.seek(Keys.pair(victim, 0)); it.isValid() && Keys.first(it.key()) == victim; it.next()) {
         liveRecords.add(Map.entry(new RecordKey(victim, Keys.second(it.key())), RecordState.decode(it.value())));
@@ -186,15 +214,15 @@ final class SegmentCleaner {
     long bytes = 0;
     for (Map.Entry<RecordKey, RecordState> r : liveRecords) {
       RecordState state = r.getValue();
-      VolumeState volume = store.stateById(state.volume());
+      VolumeState volume = volumes.byId(state.volume());
       if (volume == null) {
         continue;
       }
       ByteBuffer copy = ByteBuffer.allocate(state.storedBytes());
-      store.segments().read(victim, r.getKey().offset(), copy);
+      segments.read(victim, r.getKey().offset(), copy);
       copy.flip();
-      RecordHeader.read(copy, () -> "record at offset " + r.getKey().offset() + " of " + store.segments().path(victim));
-      RecordKey to = store.appendForCleaner(copy);
+      RecordHeader.read(copy, () -> "record at offset " + r.getKey().offset() + " of " + segments.path(victim));
+      RecordKey to = usage.appendForCleaner(copy);
       if (volume.relocate(r.getKey(), to, state) > 0) {
         records++;
         bytes += state.storedBytes();

@@ -1,5 +1,7 @@
 package io.vstore.blockstore.store;
 
+import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.SnapshotRef;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Instant;
@@ -8,7 +10,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.regex.Pattern;
 
 /**
  * The copy-on-write operations on volumes: snapshot (one volume or a consistency group), delete,
@@ -17,18 +18,19 @@ import java.util.regex.Pattern;
  * after state, never a mix.
  */
 final class Snapshots {
-  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
   private final Datastore store;
+  private final StoreParts parts;
+  private final CommitPipeline commits;
+  private final VolumeCatalog volumes;
+  private final MetaStore meta;
 
-  Snapshots(Datastore store) {
+  /** Creates the snapshot operations of {@code store}, whose parts are {@code parts}. */
+  Snapshots(Datastore store, StoreParts parts) {
     this.store = store;
-  }
-
-  static void checkName(String kind, String name) {
-    if (name == null || !NAME.matcher(name).matches()) {
-      throw new IllegalArgumentException("bad " + kind + " name '" + name
-          + "': use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit");
-    }
+    this.parts = parts;
+    this.commits = parts.commits();
+    this.volumes = parts.volumes();
+    this.meta = parts.meta();
   }
 
   /** Returns snapshot {@code name} of {@code v}, or throws naming it. */
@@ -37,7 +39,7 @@ final class Snapshots {
     try {
       SnapshotState s = v.snapshot(name);
       if (s == null) {
-        throw new DatastoreException("no snapshot " + v.name + "@" + name + " in datastore " + store.path());
+        throw new DatastoreException("no snapshot " + v.name + "@" + name + " in datastore " + parts.dir());
       }
       return s;
     } finally {
@@ -48,8 +50,8 @@ final class Snapshots {
   /** Returns the names of the linked clones of {@code s}. */
   List<String> clonesOf(SnapshotState s) {
     List<String> out = new ArrayList<>();
-    for (VolumeState v : store.states()) {
-      if (v.parentSnapshot == s) {
+    for (VolumeState v : volumes.all()) {
+      if (v.parentSnapshot() == s) {
         out.add(v.name);
       }
     }
@@ -61,35 +63,30 @@ final class Snapshots {
   List<SnapshotInfo> create(Map<String, String> group) throws IOException {
     List<SnapshotInfo> out = new ArrayList<>();
     Map<VolumeState, SnapshotState> made = new LinkedHashMap<>();
-    store.commitLock().writeLock().lock();
+    commits.lock().writeLock().lock();
     try {
       for (Map.Entry<String, String> e : group.entrySet()) {
-        checkName("snapshot", e.getValue());
-        VolumeState v = store.state(e.getKey());
+        SnapshotRef.checkName("snapshot", e.getValue());
+        VolumeState v = volumes.get(e.getKey());
         if (v.snapshot(e.getValue()) != null) {
           throw new DatastoreException("snapshot " + v.name + "@" + e.getValue() + " already exists");
         }
       }
       // Every write that completed before this point is in the flush; none can start until we
       // release the commit lock, so all volumes of the group are captured at the same instant.
-      store.flushLocked();
+      commits.flushLocked();
       for (Map.Entry<String, String> e : group.entrySet()) {
-        VolumeState v = store.state(e.getKey());
-        SnapshotRecord r = new SnapshotRecord(store.newId(), v.id, e.getValue(), v.committedGeneration,
+        VolumeState v = volumes.get(e.getKey());
+        SnapshotRecord r = new SnapshotRecord(commits.newId(), v.id, e.getValue(), v.committedGeneration(),
             Instant.now().toString());
-        store.stage(batch -> batch.put(store.meta().catalog, Keys.catalog('n', r.id()), r.encode()));
-        SnapshotState s = new SnapshotState(r, store.meta());
-        v.lock.writeLock().lock();
-        try {
-          v.addSnapshot(s);
-        } finally {
-          v.lock.writeLock().unlock();
-        }
+        commits.stage(batch -> batch.put(meta.catalog, Keys.catalog('n', r.id()), r.encode()));
+        SnapshotState s = new SnapshotState(r, meta);
+        v.addSnapshot(s);
         made.put(v, s);
       }
-      store.flushLocked();
+      commits.flushLocked();
     } finally {
-      store.commitLock().writeLock().unlock();
+      commits.lock().writeLock().unlock();
     }
     for (Map.Entry<VolumeState, SnapshotState> e : made.entrySet()) {
       out.add(info(e.getKey(), e.getValue()));
@@ -99,17 +96,17 @@ final class Snapshots {
 
   /** Returns the figures of snapshot {@code s} of {@code v}. */
   SnapshotInfo info(VolumeState v, SnapshotState s) {
-    long[] space = v.space(s);
+    long[] space = v.view(s).space();
     return new SnapshotInfo(v.name, s.name(), ChangeTracking.changeId(v, s), s.record.created(), space[0], space[1],
         space[2], clonesOf(s));
   }
 
   List<SnapshotInfo> list(String volume) throws IOException {
-    VolumeState v = store.state(volume);
+    VolumeState v = volumes.get(volume);
     List<SnapshotState> all;
     v.lock.readLock().lock();
     try {
-      all = List.copyOf(v.snapshots);
+      all = List.copyOf(v.snapshots());
     } finally {
       v.lock.readLock().unlock();
     }
@@ -122,68 +119,66 @@ final class Snapshots {
 
   /** Deletes a snapshot; refused while it has linked clones. */
   void delete(String volume, String name) throws IOException {
-    store.commitLock().writeLock().lock();
+    commits.lock().writeLock().lock();
     try {
-      VolumeState v = store.state(volume);
+      VolumeState v = volumes.get(volume);
       SnapshotState s = find(v, name);
       List<String> clones = clonesOf(s);
       if (!clones.isEmpty()) {
         throw new DatastoreException("cannot delete snapshot " + volume + "@" + name + ": it has linked clones "
             + String.join(", ", clones) + " (flatten or delete them first)");
       }
-      store.flushLocked();
+      commits.flushLocked();
       v.dropSnapshot(s);
       long id = s.record.id();
-      store.stage(batch -> batch.deleteRange(store.meta().maps, Keys.pair(id, 0), Keys.pair(id + 1, 0)));
-      store.stage(batch -> batch.delete(store.meta().catalog, Keys.catalog('n', id)));
-      s.deleted = true;
-      store.flushLocked();
+      commits.stage(batch -> batch.deleteRange(meta.maps, Keys.pair(id, 0), Keys.pair(id + 1, 0)));
+      commits.stage(batch -> batch.delete(meta.catalog, Keys.catalog('n', id)));
+      commits.flushLocked();
     } finally {
-      store.commitLock().writeLock().unlock();
+      commits.lock().writeLock().unlock();
     }
   }
 
   /** Makes the volume's content what snapshot {@code name} holds; the snapshot stays. */
   void revert(String volume, String name) throws IOException {
-    store.commitLock().writeLock().lock();
+    commits.lock().writeLock().lock();
     try {
-      VolumeState v = store.state(volume);
+      VolumeState v = volumes.get(volume);
       SnapshotState s = find(v, name);
-      store.flushLocked();
+      commits.flushLocked();
       v.revertTo(s);
-      store.flushLocked();
+      commits.flushLocked();
     } finally {
-      store.commitLock().writeLock().unlock();
+      commits.lock().writeLock().unlock();
     }
   }
 
   /** Creates linked clones of a snapshot, one per name, in one commit; each is O(1). */
   List<Volume> clone(String volume, String name, List<String> names) throws IOException {
     List<Volume> out = new ArrayList<>();
-    store.commitLock().writeLock().lock();
+    commits.lock().writeLock().lock();
     try {
-      VolumeState v = store.state(volume);
+      VolumeState v = volumes.get(volume);
       SnapshotState s = find(v, name);
       java.util.Set<String> seen = new java.util.HashSet<>();
       for (String n : names) {
-        checkName("volume", n);
-        if (store.hasVolume(n) || !seen.add(n)) {
-          throw new DatastoreException("volume " + n + " already exists in " + store.path());
+        SnapshotRef.checkName("volume", n);
+        if (volumes.contains(n) || !seen.add(n)) {
+          throw new DatastoreException("volume " + n + " already exists in " + parts.dir());
         }
       }
       for (String n : names) {
-        VolumeRecord r = new VolumeRecord(store.newId(), n, UUID.randomUUID().toString(), v.size,
+        VolumeRecord r = new VolumeRecord(commits.newId(), n, UUID.randomUUID().toString(), v.size,
             Instant.now().toString(), 0, 0, 0, v.id, s.record.id(), 0);
-        store.stage(batch -> batch.put(store.meta().catalog, Keys.catalog('v', r.id()), r.encode()));
-        VolumeState c = new VolumeState(store, r);
-        c.parent = v;
-        c.parentSnapshot = s;
-        store.register(c);
-        out.add(new Volume(c, null, false));
+        commits.stage(batch -> batch.put(meta.catalog, Keys.catalog('v', r.id()), r.encode()));
+        VolumeState c = new VolumeState(parts, r);
+        c.linkParent(v, s);
+        volumes.add(c);
+        out.add(new Volume(store, c, null, false));
       }
-      store.flushLocked();
+      commits.flushLocked();
     } finally {
-      store.commitLock().writeLock().unlock();
+      commits.lock().writeLock().unlock();
     }
     return out;
   }
@@ -194,19 +189,20 @@ final class Snapshots {
    * the switch is one commit.
    */
   void flatten(String volume) throws IOException {
-    VolumeState c = store.state(volume);
+    VolumeState c = volumes.get(volume);
     VolumeState parent;
     SnapshotState parentSnapshot;
     c.lock.readLock().lock();
     try {
-      parent = c.parent;
-      parentSnapshot = c.parentSnapshot;
+      parent = c.parent();
+      parentSnapshot = c.parentSnapshot();
     } finally {
       c.lock.readLock().unlock();
     }
     if (parent == null) {
       throw new DatastoreException("volume " + volume + " is not a linked clone: nothing to flatten");
     }
+    VolumeView source = parent.view(parentSnapshot);
     List<MapEntry> entries = new ArrayList<>();
     List<RecordState> states = new ArrayList<>();
     int step = RecordHeader.MAX_BLOCKS;
@@ -214,29 +210,29 @@ final class Snapshots {
     try {
       for (long b = 0; b < c.blocks; b += step) {
         long end = Math.min(c.blocks, b + step);
-        boolean data = parent.allocation(parentSnapshot, b * VolumeState.BLOCK, (end - b) * VolumeState.BLOCK).stream()
-            .anyMatch(x -> x.kind() == io.vstore.blockstore.Extent.Kind.DATA);
+        boolean data = source.allocation(b * VolumeState.BLOCK, (end - b) * VolumeState.BLOCK).stream()
+            .anyMatch(x -> x.kind() == Extent.Kind.DATA);
         if (!data) {
           continue;
         }
         chunk.clear().limit((int) ((end - b) * VolumeState.BLOCK));
-        parent.readBlocks(parentSnapshot, b, end, chunk);
+        source.readBlocks(b, end, chunk);
         chunk.flip();
         // Born at generation 0: every snapshot of the clone saw the parent's content where it had none.
         c.encode(b, chunk, false, 0, entries, states);
       }
-      store.commitLock().writeLock().lock();
+      commits.lock().writeLock().lock();
       try {
-        if (c.parent != parent || c.deleted) {
+        if (c.parent() != parent || c.isDeleted()) {
           throw new DatastoreException("volume " + volume + " changed while being flattened; try again");
         }
-        c.installBase(new BlockMap(store.newId(), store.meta()), entries, states);
-        store.flushLocked();
+        c.installBase(new BlockMap(commits.newId(), meta), entries, states);
+        commits.flushLocked();
       } finally {
-        store.commitLock().writeLock().unlock();
+        commits.lock().writeLock().unlock();
       }
     } finally {
-      store.published(entries); // in the new base now, or never: the cleaner may have their segments
+      parts.usage().published(entries); // in the new base now, or never: the cleaner may have their segments
     }
   }
 }

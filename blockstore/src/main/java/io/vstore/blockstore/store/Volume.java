@@ -14,14 +14,19 @@ import java.util.List;
  * handle flushes and invalidates that handle only.
  */
 public final class Volume implements BlockDevice {
+  private final Datastore store;
   private final VolumeState state;
   private final SnapshotState snapshot;
+  private final VolumeView view;
   private final boolean readOnly;
   private volatile boolean closed;
 
-  Volume(VolumeState state, SnapshotState snapshot, boolean readOnly) {
+  /** Opens a handle on {@code state}'s head, or on its snapshot {@code snapshot} (always read-only). */
+  Volume(Datastore store, VolumeState state, SnapshotState snapshot, boolean readOnly) {
+    this.store = store;
     this.state = state;
     this.snapshot = snapshot;
+    this.view = snapshot == null ? state.headView() : state.view(snapshot);
     this.readOnly = readOnly || snapshot != null;
   }
 
@@ -33,7 +38,7 @@ public final class Volume implements BlockDevice {
   /** Returns the volume's figures, flushing first so that the change id names the current state. */
   public VolumeInfo info() throws IOException {
     checkOpen();
-    return state.store.volumeInfo(state.name);
+    return store.volumeInfo(state.name);
   }
 
   @Override
@@ -45,8 +50,8 @@ public final class Volume implements BlockDevice {
   public void read(long offset, ByteBuffer dst) throws IOException {
     checkOpen();
     OutOfRangeException.check(this, offset, dst.remaining());
-    state.store.noteForegroundOp();
-    state.read(snapshot, offset, dst);
+    store.noteForegroundOp();
+    view.read(offset, dst);
   }
 
   /**
@@ -59,27 +64,27 @@ public final class Volume implements BlockDevice {
   public ReadPlan planRead(long offset, ByteBuffer dst, ReadPlan.Scratch scratch) throws IOException {
     checkOpen();
     OutOfRangeException.check(this, offset, dst.remaining());
-    state.store.noteForegroundOp();
-    return dst.isDirect() ? state.planRead(snapshot, offset, dst, scratch) : null;
+    store.noteForegroundOp();
+    return dst.isDirect() ? view.planRead(offset, dst, scratch) : null;
   }
 
   /** Returns whether {@link #planRead} can plan reads here (the segments are plain files of this machine). */
   public boolean plansReads() {
-    return state.store.segments().nativeReads();
+    return view.plansReads();
   }
 
   @Override
   public void write(long offset, ByteBuffer src) throws IOException {
     checkWritable();
     OutOfRangeException.check(this, offset, src.remaining());
-    state.store.noteForegroundOp();
+    store.noteForegroundOp();
     state.write(offset, src);
   }
 
   @Override
   public void flush() throws IOException {
     checkOpen();
-    state.store.flush();
+    store.flush();
   }
 
   @Override
@@ -87,7 +92,7 @@ public final class Volume implements BlockDevice {
     checkWritable();
     OutOfRangeException.check(this, offset, length);
     // A thin volume holds zeros by holding nothing, so zeroing always releases whole blocks.
-    state.store.noteForegroundOp();
+    store.noteForegroundOp();
     state.zero(offset, length);
   }
 
@@ -102,7 +107,7 @@ public final class Volume implements BlockDevice {
   public List<Extent> allocation(long offset, long length) throws IOException {
     checkOpen();
     OutOfRangeException.check(this, offset, length);
-    return state.allocation(snapshot, offset, length);
+    return view.allocation(offset, length);
   }
 
   /**
@@ -113,7 +118,7 @@ public final class Volume implements BlockDevice {
   public List<DepthExtent> allocationDepth(long offset, long length) throws IOException {
     checkOpen();
     OutOfRangeException.check(this, offset, length);
-    return state.allocationDepth(snapshot, offset, length);
+    return view.allocationDepth(offset, length);
   }
 
   @Override
@@ -127,13 +132,13 @@ public final class Volume implements BlockDevice {
       return;
     }
     closed = true;
-    if (!readOnly && state.store.isOpen()) {
-      state.store.flush();
+    if (!readOnly && store.isOpen()) {
+      store.flush();
     }
   }
 
   private void checkOpen() {
-    if (closed || state.deleted || !state.store.isOpen() || (snapshot != null && snapshot.deleted)) {
+    if (closed || state.isDeleted() || !store.isOpen() || (snapshot != null && snapshot.deleted)) {
       throw new AlreadyClosedException(this);
     }
   }

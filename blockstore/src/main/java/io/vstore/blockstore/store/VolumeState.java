@@ -1,23 +1,29 @@
 package io.vstore.blockstore.store;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.CorruptDataException;
-import io.vstore.blockstore.Extent;
-import io.vstore.blockstore.ExtentList;
 import io.vstore.blockstore.StripedLocks;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.WriteBatch;
 
 /**
- * The shared state of one volume: its head map, its snapshots' delta maps, its link to a parent
+ * One volume and everything it owns: its head map, its snapshots' delta maps, its link to a parent
  * snapshot (linked clone) or to a base map (flattened clone), its records' reference states, its
- * pending change set, and the read and write paths. {@link Volume} handles delegate here.
+ * pending change set, and the write path. Every change to these goes through this class, which
+ * also stages its own part of a flush. Lookups are {@link VolumeView}'s; {@link Volume} handles
+ * delegate to both.
  *
  * <p><b>Snapshots.</b> Every map entry carries its birth generation. A snapshot taken at generation
  * {@code g} sees the entries born at or before {@code g} that were alive at {@code g}. The head
@@ -37,64 +43,154 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 final class VolumeState {
   static final int BLOCK = RecordHeader.BLOCK;
   private static final ByteBuffer ZERO_BLOCK = ByteBuffer.allocateDirect(BLOCK).asReadOnlyBuffer();
-  private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
+  private static final int COMPRESSION_BACKOFF_RECORDS = 8;
 
-  final Datastore store;
   final long id;
   final String name;
   final UUID uuid;
   final long size;
   final long blocks;
   final String created;
-  final BlockMap head;
-  final RecordRefs refs;
+  /** Shared for lookups, exclusive for changes; see the class comment. */
   final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private final MetaStore meta;
+  private final SegmentFiles segments;
+  private final SegmentUsage usage;
+  private final CommitPipeline commits;
+  private final BlockMap head;
+  @GuardedBy("lock")
+  private final RecordRefs refs;
+  private final VolumeView headView;
   // A stripe is 1 MiB of blocks, the largest record, so an aligned record write takes one or two.
   private final StripedLocks stripes = new StripedLocks(256);
-  private static final int COMPRESSION_BACKOFF_RECORDS = 8;
   /** Records left to store without trying to compress; approximate across threads by design. */
-  private final java.util.concurrent.atomic.AtomicInteger compressionBackoff = new java.util.concurrent.atomic.AtomicInteger();
-  /** Snapshots, oldest first; guarded by lock. */
-  final List<SnapshotState> snapshots = new ArrayList<>();
-  /** The snapshot this volume is a linked clone of, or null; guarded by lock. */
-  VolumeState parent;
-  SnapshotState parentSnapshot;
-  /** The parent's content copied up by a flatten, or null; guarded by lock. */
-  BlockMap base;
-  /** Blocks changed since the last flush: the next generation's change-log entry; guarded by lock. */
-  final BlockRanges changes = new BlockRanges();
-  /** Set when the catalog entry itself changed (parent link, base map); guarded by lock. */
-  boolean recordChanged;
-  /** The last generation committed by a flush; guarded by the datastore's commit lock. */
-  long committedGeneration;
-  final AtomicLong allocated;
-  final AtomicLong mappedBlocks;
+  private final AtomicInteger compressionBackoff = new AtomicInteger();
+  /** Snapshots, oldest first. */
+  @GuardedBy("lock")
+  private final List<SnapshotState> snapshots = new ArrayList<>();
+  private final List<SnapshotState> snapshotsView = Collections.unmodifiableList(snapshots);
+  /** The snapshot this volume is a linked clone of, or null. */
+  @GuardedBy("lock")
+  private VolumeState parent;
+  @GuardedBy("lock")
+  private SnapshotState parentSnapshot;
+  /** The parent's content copied up by a flatten, or null. */
+  @GuardedBy("lock")
+  private BlockMap base;
+  /** Blocks changed since the last flush: the next generation's change-log entry. */
+  @GuardedBy("lock")
+  private final BlockRanges changes = new BlockRanges();
+  /** Set when the catalog entry itself changed (parent link, base map). */
+  @GuardedBy("lock")
+  private boolean recordChanged;
+  /**
+   * The last generation committed by a flush: changed with the commit lock held exclusively and
+   * this volume's lock, read under either, and (for figures) under none.
+   */
+  private volatile long committedGeneration;
+  private final AtomicLong allocated;
+  private final AtomicLong mappedBlocks;
   /** Set when the volume is deleted; handles then refuse every call. */
-  volatile boolean deleted;
+  private volatile boolean deleted;
 
-  VolumeState(Datastore store, VolumeRecord record) {
-    this.store = store;
+  /** Creates the in-memory state of the volume {@code record} describes, its maps loaded on first use. */
+  VolumeState(StoreParts parts, VolumeRecord record) {
     this.id = record.id();
     this.name = record.name();
     this.uuid = UUID.fromString(record.uuid());
     this.size = record.size();
     this.blocks = (size + BLOCK - 1) / BLOCK;
     this.created = record.created();
+    this.meta = parts.meta();
+    this.segments = parts.segments();
+    this.usage = parts.usage();
+    this.commits = parts.commits();
     this.committedGeneration = record.generation();
     this.allocated = new AtomicLong(record.allocated());
     this.mappedBlocks = new AtomicLong(record.mappedBlocks());
-    this.head = new BlockMap(id, store.meta());
-    this.refs = new RecordRefs(store.meta(), store.recordTable());
+    this.head = new BlockMap(id, meta);
+    this.refs = new RecordRefs(meta, parts.records());
     if (record.baseMap() != 0) {
-      this.base = new BlockMap(record.baseMap(), store.meta());
+      this.base = new BlockMap(record.baseMap(), meta);
     }
+    this.headView = new VolumeView(this, null, segments);
   }
 
-  /** Returns the catalog entry describing the current (in-memory) state. */
-  VolumeRecord record(long generation) {
-    return new VolumeRecord(id, name, uuid.toString(), size, created, generation, allocated.get(), mappedBlocks.get(),
-        parent == null ? 0 : parent.id, parentSnapshot == null ? 0 : parentSnapshot.record.id(),
-        base == null ? 0 : base.id());
+  // ---- what others read ----
+
+  /** Returns the view of the head. */
+  VolumeView headView() {
+    return headView;
+  }
+
+  /** Returns a new view of snapshot {@code snap}. */
+  VolumeView view(SnapshotState snap) {
+    return new VolumeView(this, snap, segments);
+  }
+
+  /** Returns the head map; the caller holds {@code lock}. */
+  BlockMap head() {
+    return head;
+  }
+
+  /** Returns the base map of a flattened clone, or null; the caller holds {@code lock}. */
+  BlockMap base() {
+    return base;
+  }
+
+  /** Returns the volume this is a linked clone of, or null; the caller holds {@code lock}. */
+  VolumeState parent() {
+    return parent;
+  }
+
+  /** Returns the snapshot this is a linked clone of, or null; the caller holds {@code lock}. */
+  SnapshotState parentSnapshot() {
+    return parentSnapshot;
+  }
+
+  /** Returns the snapshots, oldest first, as an unmodifiable live list; the caller holds {@code lock}. */
+  List<SnapshotState> snapshots() {
+    return snapshotsView;
+  }
+
+  /** Returns the newest snapshot, or null; the caller holds {@code lock}. */
+  SnapshotState latestSnapshot() {
+    return snapshots.isEmpty() ? null : snapshots.getLast();
+  }
+
+  /** Returns snapshot {@code snapshotName}, or null; the caller holds {@code lock}. */
+  SnapshotState snapshot(String snapshotName) {
+    for (SnapshotState s : snapshots) {
+      if (s.name().equals(snapshotName)) {
+        return s;
+      }
+    }
+    return null;
+  }
+
+  /** Returns the block ranges changed since the last flush; the caller holds {@code lock}. */
+  List<long[]> unflushedChanges() {
+    return changes.list();
+  }
+
+  /** Returns the last generation a flush committed. */
+  long committedGeneration() {
+    return committedGeneration;
+  }
+
+  /** Returns the bytes the volume's live records take in the segments. */
+  long allocatedBytes() {
+    return allocated.get();
+  }
+
+  /** Returns the number of head blocks that map data. */
+  long mappedBlocks() {
+    return mappedBlocks.get();
+  }
+
+  /** Returns whether the volume was deleted. */
+  boolean isDeleted() {
+    return deleted;
   }
 
   /** Returns every map this volume owns: head, snapshot deltas, base. */
@@ -110,6 +206,78 @@ final class VolumeState {
     return out;
   }
 
+  /** Returns whether reads can fall through to data below the head, so zeros must be recorded. */
+  private boolean layered() {
+    return parent != null || base != null;
+  }
+
+  // ---- catalog changes: while loading, or with the commit lock held exclusively ----
+
+  /** Adds a snapshot in generation order. */
+  void addSnapshot(SnapshotState s) {
+    lock.writeLock().lock();
+    try {
+      snapshots.add(s);
+      snapshots.sort(Comparator.comparingLong(SnapshotState::generation).thenComparingLong(x -> x.record.id()));
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /** Links this clone, before anyone else sees it, to snapshot {@code snap} of {@code v}. */
+  void linkParent(VolumeState v, SnapshotState snap) {
+    lock.writeLock().lock();
+    try {
+      parent = v;
+      parentSnapshot = snap;
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /**
+   * Releases every record of this volume and stages the removal of its maps, record states,
+   * snapshots, change log and catalog entry; handles on it and its snapshots become unusable. The
+   * caller holds the commit lock exclusively, after a flush.
+   */
+  void delete() throws IOException {
+    lock.writeLock().lock();
+    try {
+      Set<RecordKey> records = new HashSet<>();
+      List<BlockMap> maps = maps();
+      for (BlockMap m : maps) {
+        for (MapEntry e : m.overlapping(0, blocks)) {
+          if (e.record() != null) {
+            records.add(e.record());
+          }
+        }
+      }
+      for (RecordKey k : records) {
+        RecordState state = refs.get(k);
+        if (state != null) {
+          addLive(k.segment(), -state.storedBytes());
+          refs.put(k, state.withLive(-state.liveBlocks()));
+          commits.stage(batch -> batch.delete(meta.records, k.key()));
+        }
+      }
+      refs.clearPending(); // staged above; the volume is gone from the next flush's view
+      for (BlockMap m : maps) {
+        commits.stage(batch -> batch.deleteRange(meta.maps, Keys.pair(m.id(), 0), Keys.pair(m.id() + 1, 0)));
+      }
+      for (SnapshotState snap : snapshots) {
+        commits.stage(batch -> batch.delete(meta.catalog, Keys.catalog('n', snap.record.id())));
+        snap.deleted = true;
+      }
+      commits.stage(batch -> batch.deleteRange(meta.changes, Keys.pair(id, 0), Keys.pair(id + 1, 0)));
+      commits.stage(batch -> batch.delete(meta.catalog, Keys.catalog('v', id)));
+      deleted = true;
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  // ---- staged commit: with the commit lock held exclusively ----
+
   /** Returns whether changes wait for the next flush. */
   boolean hasPendingChanges() {
     for (BlockMap m : maps()) {
@@ -120,258 +288,55 @@ final class VolumeState {
     return recordChanged || refs.pendingChanges() > 0 || !changes.isEmpty();
   }
 
-  /** Returns whether reads can fall through to data below the head, so zeros must be recorded. */
-  private boolean layered() {
-    return parent != null || base != null;
-  }
-
-  SnapshotState latestSnapshot() {
-    return snapshots.isEmpty() ? null : snapshots.getLast();
-  }
-
-  SnapshotState snapshot(String snapshotName) {
-    for (SnapshotState s : snapshots) {
-      if (s.name().equals(snapshotName)) {
-        return s;
-      }
-    }
-    return null;
-  }
-
-  /** Adds a snapshot in generation order. */
-  void addSnapshot(SnapshotState s) {
-    snapshots.add(s);
-    snapshots.sort(Comparator.comparingLong(SnapshotState::generation).thenComparingLong(x -> x.record.id()));
-  }
-
-  // ---- views ----
-
   /**
-   * A resolved part of a view: blocks {@code [from, to)} map to {@code entry} (already sliced to
-   * the part) found in {@code source} of the layer {@code depth} levels down the clone chain (1:
-   * the volume itself, 2: its parent, ...), or to nothing (a hole, depth 0) when entry is null.
+   * Adds this volume's pending changes to {@code batch} as its next generation: map and record
+   * state changes, the change-log entry and the catalog entry. Nothing is forgotten until
+   * {@link #staged}, so a failure here leaves the changes pending.
    */
-  record Piece(long from, long to, MapEntry entry, BlockMap source, int depth) {}
-
-  /**
-   * Resolves blocks {@code [from, to)} of the view {@code snap} (null: the head), appending the
-   * pieces in no particular order. Takes the read lock of this volume and of every ancestor it
-   * falls through to, adding them to {@code held}; the caller releases them.
-   */
-  void resolve(SnapshotState snap, long from, long to, List<Piece> out, List<Lock> held) {
-    resolve(snap, from, to, 1, out, held);
+  void stageCommit(WriteBatch batch) throws IOException, RocksDBException {
+    long generation = committedGeneration + 1;
+    for (BlockMap m : maps()) {
+      m.writeTo(batch);
+    }
+    refs.writeTo(batch);
+    if (!changes.isEmpty()) {
+      batch.put(meta.changes, Keys.pair(id, generation), changes.encode());
+    }
+    batch.put(meta.catalog, Keys.catalog('v', id), record(generation).encode());
   }
 
-  /**
-   * Resolves as {@link #resolve(SnapshotState, long, long, List, List)} does, for this volume
-   * seen as layer {@code depth} of a clone chain: its own maps (head, snapshot deltas, base) are
-   * that layer, its parent the next.
-   */
-  private void resolve(SnapshotState snap, long from, long to, int depth, List<Piece> out, List<Lock> held) {
-    Lock l = lock.readLock();
-    l.lock();
-    held.add(l);
-    List<long[]> gaps = new ArrayList<>();
-    gaps.add(new long[] {from, to});
-    if (snap == null) {
-      gaps = fill(head, Long.MAX_VALUE, depth, gaps, out);
-    } else {
-      long g = snap.generation();
-      for (int i = snapshots.indexOf(snap); i < snapshots.size() && !gaps.isEmpty(); i++) {
-        gaps = fill(snapshots.get(i).delta, g, depth, gaps, out);
-      }
-      if (!gaps.isEmpty()) {
-        gaps = fill(head, g, depth, gaps, out);
-      }
-    }
-    if (!gaps.isEmpty() && base != null) {
-      // A flattened clone's copy of its parent is part of its own layer, as after qemu-img rebase.
-      gaps = fill(base, Long.MAX_VALUE, depth, gaps, out);
-    }
-    for (long[] gap : gaps) {
-      if (parent != null) {
-        parent.resolve(parentSnapshot, gap[0], gap[1], depth + 1, out, held);
-      } else {
-        out.add(new Piece(gap[0], gap[1], null, null, 0));
-      }
-    }
-  }
-
-  /**
-   * Covers what it can of {@code gaps} with entries of {@code map} born at or before {@code maxBirth},
-   * as pieces of layer {@code depth}.
-   */
-  private static List<long[]> fill(BlockMap map, long maxBirth, int depth, List<long[]> gaps, List<Piece> out) {
-    List<long[]> left = new ArrayList<>();
-    for (long[] gap : gaps) {
-      long pos = gap[0];
-      for (MapEntry e : map.overlapping(gap[0], gap[1])) {
-        if (e.generation() > maxBirth) {
-          continue; // born after the view: not part of it
-        }
-        long a = Math.max(e.start(), gap[0]);
-        long b = Math.min(e.end(), gap[1]);
-        if (a > pos) {
-          left.add(new long[] {pos, a});
-        }
-        out.add(new Piece(a, b, e.slice(a, b), map, depth));
-        pos = b;
-      }
-      if (pos < gap[1]) {
-        left.add(new long[] {pos, gap[1]});
-      }
-    }
-    return left;
-  }
-
-  private static void unlock(List<Lock> held) {
-    for (int i = held.size() - 1; i >= 0; i--) {
-      held.get(i).unlock();
-    }
-  }
-
-  // ---- reads ----
-
-  void read(SnapshotState snap, long offset, ByteBuffer dst) throws IOException {
-    int len = dst.remaining();
-    if (len == 0) {
-      return;
-    }
-    if (offset % BLOCK == 0 && len % BLOCK == 0) {
-      readBlocks(snap, offset / BLOCK, (offset + len) / BLOCK, dst);
-      return;
-    }
-    long first = offset / BLOCK;
-    long end = (offset + len + BLOCK - 1) / BLOCK;
-    ByteBuffer span = ByteBuffer.allocate((int) ((end - first) * BLOCK));
-    readBlocks(snap, first, end, span);
-    dst.put(span.array(), (int) (offset - first * BLOCK), len);
-  }
-
-  /** Reads blocks {@code [from, to)} of a view into {@code out}, advancing it. */
-  void readBlocks(SnapshotState snap, long from, long to, ByteBuffer out) throws IOException {
-    List<Lock> held = new ArrayList<>(2);
+  /** Forgets the changes {@link #stageCommit} put in the batch and moves on to the next generation. */
+  void staged() {
+    lock.writeLock().lock();
     try {
-      List<Piece> pieces = new ArrayList<>();
-      resolve(snap, from, to, pieces, held);
-      pieces.sort(Comparator.comparingLong(Piece::from));
-      for (Piece p : pieces) {
-        MapEntry e = p.entry();
-        if (e != null && e.kind() == MapEntry.Kind.DATA) {
-          RecordCodec.readBlocks(store.segments(), e.record(), e.recordBlock(), (int) (p.to() - p.from()), out);
-        } else {
-          zeroFill(out, (p.to() - p.from()) * BLOCK);
-        }
+      for (BlockMap m : maps()) {
+        m.clearPending();
       }
+      refs.clearPending();
+      changes.clear();
+      recordChanged = false;
+      committedGeneration++;
     } finally {
-      unlock(held);
+      lock.writeLock().unlock();
     }
   }
 
-  /**
-   * Plans the read of {@code dst.remaining()} bytes at {@code offset} of a view: one resolution of
-   * the maps gives both the file reads and the range's allocation. Returns null when the read
-   * cannot be planned (not whole blocks, or segments that are not plain files here); the caller
-   * then reads as usual.
-   */
-  ReadPlan planRead(SnapshotState snap, long offset, ByteBuffer dst, ReadPlan.Scratch scratch) throws IOException {
-    int len = dst.remaining();
-    if (offset % BLOCK != 0 || len % BLOCK != 0 || !store.segments().nativeReads()) {
-      return null;
-    }
-    ReadPlan plan = new ReadPlan(store.segments(), scratch);
-    ExtentList extents = new ExtentList();
-    List<Lock> held = new ArrayList<>(2);
-    boolean planned = false;
-    try {
-      List<Piece> pieces = new ArrayList<>();
-      resolve(snap, offset / BLOCK, (offset + len) / BLOCK, pieces, held);
-      pieces.sort(Comparator.comparingLong(Piece::from));
-      ByteBuffer out = dst.duplicate();
-      for (Piece p : pieces) {
-        MapEntry e = p.entry();
-        long bytes = (p.to() - p.from()) * BLOCK;
-        if (e != null && e.kind() == MapEntry.Kind.DATA) {
-          plan.addRecord(e.record(), e.recordBlock(), (int) (p.to() - p.from()), out);
-          extents.add(p.from() * BLOCK, bytes, Extent.Kind.DATA);
-        } else {
-          zeroFill(out, bytes);
-          extents.add(p.from() * BLOCK, bytes, e == null ? Extent.Kind.HOLE : Extent.Kind.ZERO);
-        }
-      }
-      plan.allocation(extents.toList());
-      planned = true;
-      return plan;
-    } finally {
-      unlock(held);
-      if (!planned) {
-        plan.release();
-      }
-    }
+  /** Returns the catalog entry describing the current (in-memory) state. */
+  private VolumeRecord record(long generation) {
+    return new VolumeRecord(id, name, uuid.toString(), size, created, generation, allocated.get(), mappedBlocks.get(),
+        parent == null ? 0 : parent.id, parentSnapshot == null ? 0 : parentSnapshot.record.id(),
+        base == null ? 0 : base.id());
   }
 
-  private static void zeroFill(ByteBuffer out, long bytes) {
-    while (bytes > 0) {
-      int n = (int) Math.min(bytes, ZEROS.capacity());
-      out.put(ZEROS.duplicate().limit(n));
-      bytes -= n;
-    }
-  }
-
-  /** Returns the pieces of the view {@code snap} covering bytes {@code [offset, end)}, in order. */
-  private List<Piece> piecesCovering(SnapshotState snap, long offset, long end) {
-    List<Piece> pieces = new ArrayList<>();
-    List<Lock> held = new ArrayList<>(2);
-    try {
-      resolve(snap, offset / BLOCK, (end + BLOCK - 1) / BLOCK, pieces, held);
-    } finally {
-      unlock(held);
-    }
-    pieces.sort(Comparator.comparingLong(Piece::from));
-    return pieces;
-  }
-
-  List<Extent> allocation(SnapshotState snap, long offset, long length) {
-    ExtentList out = new ExtentList();
-    if (length == 0) {
-      return out.toList();
-    }
-    long end = offset + length;
-    for (Piece p : piecesCovering(snap, offset, end)) {
-      long a = Math.max(p.from() * BLOCK, offset);
-      long b = Math.min(p.to() * BLOCK, end);
-      Extent.Kind kind = p.entry() == null ? Extent.Kind.HOLE
-          : p.entry().kind() == MapEntry.Kind.DATA ? Extent.Kind.DATA : Extent.Kind.ZERO;
-      out.add(a, b - a, kind);
-    }
-    return out.toList();
-  }
-
-  /**
-   * Returns, for the bytes {@code [offset, offset + length)} of the view {@code snap} (null: the
-   * head), the clone-chain layer each run is allocated in, in order, neighbours of equal depth merged.
-   */
-  List<DepthExtent> allocationDepth(SnapshotState snap, long offset, long length) {
-    List<DepthExtent> out = new ArrayList<>();
-    if (length == 0) {
-      return out;
-    }
-    long end = offset + length;
-    for (Piece p : piecesCovering(snap, offset, end)) {
-      long a = Math.max(p.from() * BLOCK, offset);
-      long b = Math.min(p.to() * BLOCK, end);
-      if (!out.isEmpty() && out.getLast().depth() == p.depth() && out.getLast().end() == a) {
-        DepthExtent last = out.removeLast();
-        out.add(new DepthExtent(last.offset(), b - last.offset(), p.depth()));
-      } else {
-        out.add(new DepthExtent(a, b - a, p.depth()));
-      }
-    }
-    return out;
+  /** Adds {@code delta} to a segment's live bytes, a change towards the next automatic flush. */
+  private void addLive(long segment, long delta) {
+    usage.addLive(segment, delta);
+    commits.noteChange();
   }
 
   // ---- writes (head only) ----
 
+  /** Writes {@code src}'s remaining bytes at byte {@code offset} of the head, advancing it. */
   void write(long offset, ByteBuffer src) throws IOException {
     int len = src.remaining();
     if (len == 0) {
@@ -388,10 +353,10 @@ final class VolumeState {
         // Partial blocks: merge the new bytes into the blocks' current content.
         data = ByteBuffer.allocate((int) ((end - first) * BLOCK));
         if (offset % BLOCK != 0) {
-          readBlocks(null, first, first + 1, data.duplicate());
+          headView.readBlocks(first, first + 1, data.duplicate());
         }
         if ((offset + len) % BLOCK != 0 && (end - 1 > first || offset % BLOCK == 0)) {
-          readBlocks(null, end - 1, end, data.duplicate().position((int) ((end - 1 - first) * BLOCK)));
+          headView.readBlocks(end - 1, end, data.duplicate().position((int) ((end - 1 - first) * BLOCK)));
         }
         data.put((int) (offset - first * BLOCK), src, src.position(), len);
       }
@@ -401,13 +366,13 @@ final class VolumeState {
         encode(first, data, layered(), committedGeneration + 1, entries, states);
         remap(first, first + (data.remaining() / BLOCK), entries, states);
       } finally {
-        store.published(entries); // in the map now, or never: the cleaner may have their segments
+        usage.published(entries); // in the map now, or never: the cleaner may have their segments
       }
       src.position(src.position() + len);
     } finally {
       stripes.unlock(mask);
     }
-    store.flushIfLarge();
+    commits.flushIfLarge();
   }
 
   /**
@@ -439,7 +404,8 @@ final class VolumeState {
             compressionBackoff.set(shrunk == 0 ? COMPRESSION_BACKOFF_RECORDS : 0);
           }
           int stored = out.remaining();
-          RecordKey key = store.append(out);
+          commits.checkHealthy();
+          RecordKey key = usage.append(out);
           entries.add(new MapEntry(first + i, j - i, MapEntry.Kind.DATA, key, 0, generation));
           states.add(new RecordState(id, first + i, j - i, stored, j - i));
         } finally {
@@ -491,7 +457,7 @@ final class VolumeState {
     } finally {
       stripes.unlock(mask);
     }
-    store.flushIfLarge();
+    commits.flushIfLarge();
   }
 
   /**
@@ -500,7 +466,7 @@ final class VolumeState {
    * entries that leave the head move to the newest snapshot if it can see them, else are released.
    */
   private void remap(long from, long to, List<MapEntry> entries, List<RecordState> states) throws IOException {
-    store.commitLock().readLock().lock();
+    commits.lock().readLock().lock();
     lock.writeLock().lock();
     try {
       long generation = committedGeneration + 1;
@@ -522,14 +488,14 @@ final class VolumeState {
           refs.put(e.record(), s);
           mappedBlocks.addAndGet(e.length());
           allocated.addAndGet(s.storedBytes());
-          store.segmentLive(e.record().segment(), s.storedBytes());
+          addLive(e.record().segment(), s.storedBytes());
         }
       }
       changes.add(from, to);
-      store.noteChange();
+      commits.noteChange();
     } finally {
       lock.writeLock().unlock();
-      store.commitLock().readLock().unlock();
+      commits.lock().readLock().unlock();
     }
   }
 
@@ -566,7 +532,7 @@ final class VolumeState {
     refs.put(key, next);
     if (next.liveBlocks() == 0) {
       allocated.addAndGet(-s.storedBytes());
-      store.segmentLive(key.segment(), -s.storedBytes());
+      addLive(key.segment(), -s.storedBytes());
     }
   }
 
@@ -586,6 +552,7 @@ final class VolumeState {
         }
       }
       snapshots.remove(i);
+      s.deleted = true;
     } finally {
       lock.writeLock().unlock();
     }
@@ -618,7 +585,7 @@ final class VolumeState {
           changes.add(e.start(), e.end());
         }
       }
-      store.noteChange();
+      commits.noteChange();
     } finally {
       lock.writeLock().unlock();
     }
@@ -635,14 +602,14 @@ final class VolumeState {
         if (s != null) {
           refs.put(e.record(), s);
           allocated.addAndGet(s.storedBytes());
-          store.segmentLive(e.record().segment(), s.storedBytes());
+          addLive(e.record().segment(), s.storedBytes());
         }
       }
       base = newBase;
       parent = null;
       parentSnapshot = null;
       recordChanged = true;
-      store.noteChange();
+      commits.noteChange();
     } finally {
       lock.writeLock().unlock();
     }
@@ -653,7 +620,7 @@ final class VolumeState {
    * and returns how many block references moved (0 when the record died meanwhile). Used by the cleaner.
    */
   int relocate(RecordKey from, RecordKey to, RecordState state) throws IOException {
-    store.commitLock().readLock().lock();
+    commits.lock().readLock().lock();
     lock.writeLock().lock();
     try {
       RecordState current = refs.get(from);
@@ -675,50 +642,13 @@ final class VolumeState {
       }
       refs.put(from, current.withLive(-moved));
       refs.put(to, new RecordState(id, current.firstBlock(), current.blocks(), current.storedBytes(), moved));
-      store.segmentLive(from.segment(), -current.storedBytes());
-      store.segmentLive(to.segment(), current.storedBytes());
-      store.noteChange();
+      addLive(from.segment(), -current.storedBytes());
+      addLive(to.segment(), current.storedBytes());
+      commits.noteChange();
       return moved;
     } finally {
       lock.writeLock().unlock();
-      store.commitLock().readLock().unlock();
-    }
-  }
-
-  // ---- space figures ----
-
-  /**
-   * Returns {data, unique, shared} in bytes for the view {@code snap} (null: the head): data the
-   * view reads, the part only it references, and the rest (shared with snapshots, the head or a
-   * parent).
-   */
-  long[] space(SnapshotState snap) {
-    List<Piece> pieces = new ArrayList<>();
-    List<Lock> held = new ArrayList<>(2);
-    try {
-      resolve(snap, 0, blocks, pieces, held);
-      long data = 0;
-      long unique = 0;
-      SnapshotState latest = latestSnapshot();
-      int index = snap == null ? -1 : snapshots.indexOf(snap);
-      SnapshotState previous = index > 0 ? snapshots.get(index - 1) : null;
-      for (Piece p : pieces) {
-        if (p.entry() == null || p.entry().kind() != MapEntry.Kind.DATA) {
-          continue;
-        }
-        long n = p.to() - p.from();
-        data += n;
-        long birth = p.entry().generation();
-        boolean only = snap == null
-            ? p.source() == head && (latest == null || birth > latest.generation())
-            : p.source() == snap.delta && (previous == null || birth > previous.generation());
-        if (only) {
-          unique += n;
-        }
-      }
-      return new long[] {data * BLOCK, unique * BLOCK, (data - unique) * BLOCK};
-    } finally {
-      unlock(held);
+      commits.lock().readLock().unlock();
     }
   }
 

@@ -1,0 +1,248 @@
+package io.vstore.blockstore.store;
+
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import io.vstore.blockstore.AlreadyClosedException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.WriteBatch;
+
+/**
+ * How a datastore's in-memory changes become durable. Map changes hold the commit lock shared; a
+ * flush takes it exclusively just long enough to stage every pending change (each volume stages
+ * its own, then the queued catalog changes and the segments' live bytes) into one RocksDB batch
+ * and take a ticket. It then syncs the segments and commits the batch outside the lock, in ticket
+ * order ({@link CommitOrder}), so writers go on while the disk works. Also counts the changes that
+ * trigger automatic flushes ({@link BackgroundFlusher}) and hands out volume and map ids.
+ */
+final class CommitPipeline {
+  private static final long COUNTER_NEXT_SEGMENT = 0;
+  private static final long COUNTER_NEXT_VOLUME = 1;
+
+  private final Object owner;
+  private final MetaStore meta;
+  private final SegmentFiles segments;
+  private final SegmentUsage usage;
+  private final Collection<VolumeState> volumes;
+  private final long flushThreshold;
+  /** Taken shared by every map change and exclusively by flush, volume deletion and check. */
+  private final ReentrantReadWriteLock commitLock = new ReentrantReadWriteLock();
+  private final CommitOrder order = new CommitOrder();
+  /** Map changes since the last staged flush, counted towards the next automatic one. */
+  private final AtomicLong pendingChanges = new AtomicLong();
+  private final BackgroundFlusher flusher;
+  /** Catalog changes queued for the next batch. */
+  @GuardedBy("commitLock")
+  private final List<CatalogOp> pendingOps = new ArrayList<>();
+  @GuardedBy("commitLock")
+  private long nextId;
+  /** The next-segment counter in the newest staged batch. */
+  @GuardedBy("commitLock")
+  private long stagedNextSegment;
+  private volatile boolean open = true;
+
+  /**
+   * Creates the pipeline of {@code owner} (named in messages), which stages the changes of every
+   * volume in {@code volumes} (a live view) and of {@code usage}.
+   */
+  CommitPipeline(Object owner, MetaStore meta, SegmentFiles segments, SegmentUsage usage,
+      Collection<VolumeState> volumes, long flushThreshold) throws IOException {
+    this.owner = owner;
+    this.meta = meta;
+    this.segments = segments;
+    this.usage = usage;
+    this.volumes = volumes;
+    this.flushThreshold = flushThreshold;
+    this.nextId = Math.max(1, counter(meta, COUNTER_NEXT_VOLUME));
+    this.stagedNextSegment = counter(meta, COUNTER_NEXT_SEGMENT);
+    this.flusher = new BackgroundFlusher(this, owner);
+  }
+
+  /** Returns the first segment id a datastore opened on {@code meta} may use. */
+  static long nextSegment(MetaStore meta) throws IOException {
+    return Math.max(1, counter(meta, COUNTER_NEXT_SEGMENT));
+  }
+
+  private static long counter(MetaStore m, long which) throws IOException {
+    byte[] v = m.get(m.catalog, Keys.catalog('c', which));
+    return v == null ? 0 : Keys.catalogLong(v);
+  }
+
+  /** A catalog change to commit with the next flush's batch. */
+  @FunctionalInterface
+  interface CatalogOp {
+    /** Adds the change to {@code batch}. */
+    void stage(WriteBatch batch) throws RocksDBException;
+  }
+
+  /** Returns the commit lock: shared for map changes, exclusive to stage a flush or change the catalog. */
+  ReentrantReadWriteLock lock() {
+    return commitLock;
+  }
+
+  /** Starts the background flusher. */
+  void start() {
+    flusher.start();
+  }
+
+  /** Stops the background flusher after the flush it may be running. */
+  void stopFlusher() {
+    flusher.stop();
+  }
+
+  /** Returns whether the datastore is still open. */
+  boolean isOpen() {
+    return open;
+  }
+
+  /** Throws unless the datastore is open. */
+  void checkOpen() {
+    if (!open) {
+      throw new AlreadyClosedException(owner);
+    }
+  }
+
+  /** Marks the datastore closed: flushes after this fail. The caller holds the commit lock exclusively. */
+  void markClosed() {
+    assert commitLock.isWriteLockedByCurrentThread();
+    open = false;
+  }
+
+  /** Throws if a commit has failed: memory is then ahead of the disk until the datastore reopens. */
+  void checkHealthy() throws IOException {
+    order.checkHealthy();
+  }
+
+  /** Queues {@code op} for the next flush; the caller holds the commit lock exclusively. */
+  void stage(CatalogOp op) {
+    assert commitLock.isWriteLockedByCurrentThread();
+    pendingOps.add(op);
+  }
+
+  /** Returns a fresh id for a volume or a map; the caller holds the commit lock exclusively. */
+  long newId() {
+    assert commitLock.isWriteLockedByCurrentThread();
+    long id = nextId++;
+    long next = nextId;
+    pendingOps.add(batch -> batch.put(meta.catalog, Keys.catalog('c', COUNTER_NEXT_VOLUME), Keys.catalogLong(next)));
+    return id;
+  }
+
+  /** Counts a map change towards the next automatic flush. */
+  void noteChange() {
+    pendingChanges.incrementAndGet();
+  }
+
+  /**
+   * Flushes when enough changes are pending, so that memory and the work a crash loses stay
+   * bounded: in the background at the threshold, by the writer itself at twice the threshold.
+   */
+  void flushIfLarge() throws IOException {
+    long pending = pendingChanges.get();
+    if (pending >= 2L * flushThreshold) {
+      flush();
+    } else if (pending >= flushThreshold) {
+      flusher.request();
+    }
+    order.checkHealthy();
+  }
+
+  /** Makes every completed change durable. */
+  void flush() throws IOException {
+    StagedCommit staged;
+    commitLock.writeLock().lock();
+    try {
+      checkOpen();
+      staged = stageCommit();
+    } finally {
+      commitLock.writeLock().unlock();
+    }
+    // Writers go on while the segments sync and the batch commits.
+    completeCommit(staged);
+  }
+
+  /** Flushes with the commit lock held exclusively, returning once the commit is durable. */
+  void flushLocked() throws IOException {
+    assert commitLock.isWriteLockedByCurrentThread();
+    completeCommit(stageCommit());
+  }
+
+  /** Waits until every flush staged so far is committed; with the commit lock held, none can start. */
+  void awaitCommitted() throws IOException {
+    order.awaitCommitted(order.newest());
+  }
+
+  /**
+   * A flush's metadata changes, staged in memory: {@code batch} (null when nothing changed) commits
+   * as ticket {@code ticket}; with no batch, the flush waits for {@code ticket}, the newest one.
+   */
+  private record StagedCommit(long ticket, WriteBatch batch) {}
+
+  /**
+   * Moves every pending change into a batch and takes its ticket; the caller holds the commit
+   * lock exclusively, so the batch holds all or none of each write.
+   */
+  @GuardedBy("commitLock")
+  private StagedCommit stageCommit() throws IOException {
+    order.checkHealthy();
+    List<VolumeState> changed = new ArrayList<>();
+    for (VolumeState v : volumes) {
+      if (v.hasPendingChanges()) {
+        changed.add(v);
+      }
+    }
+    long nextSegment = segments.nextId();
+    if (changed.isEmpty() && pendingChanges.get() == 0 && pendingOps.isEmpty() && stagedNextSegment == nextSegment) {
+      return new StagedCommit(order.newest(), null);
+    }
+    WriteBatch batch = new WriteBatch();
+    try {
+      for (VolumeState v : changed) {
+        v.stageCommit(batch);
+      }
+      for (CatalogOp op : pendingOps) {
+        op.stage(batch);
+      }
+      usage.writeTo(batch, meta);
+      batch.put(meta.catalog, Keys.catalog('c', COUNTER_NEXT_SEGMENT), Keys.catalogLong(nextSegment));
+    } catch (RocksDBException | IOException | RuntimeException e) {
+      batch.close();
+      IOException failure = e instanceof IOException io ? io
+          : new IOException("cannot stage commit of " + owner + ": " + e.getMessage(), e);
+      order.failed(failure);
+      throw failure;
+    }
+    for (VolumeState v : changed) {
+      v.staged();
+    }
+    pendingOps.clear();
+    pendingChanges.set(0);
+    stagedNextSegment = nextSegment;
+    return new StagedCommit(order.issue(), batch);
+  }
+
+  /**
+   * Makes a staged commit durable: the segment bytes its entries point at first, then the batch,
+   * after every earlier batch. Returns once it and every earlier commit are durable.
+   */
+  private void completeCommit(StagedCommit staged) throws IOException {
+    if (staged.batch() == null) {
+      order.awaitCommitted(staged.ticket());
+      return;
+    }
+    try (WriteBatch batch = staged.batch()) {
+      segments.sync();
+      order.awaitTurn(staged.ticket());
+      meta.commit(batch);
+      order.committed(staged.ticket());
+    } catch (IOException | RuntimeException e) {
+      IOException failure = e instanceof IOException io ? io : new IOException("commit of " + owner + " failed: " + e, e);
+      order.failed(failure);
+      throw failure;
+    }
+  }
+}

@@ -1,0 +1,111 @@
+package io.vstore.blockstore.store;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.rocksdb.RocksIterator;
+
+/**
+ * The volumes of a datastore by name, loaded from the catalog at open. Thread-safe; volumes are
+ * added and removed with the commit lock held exclusively.
+ */
+final class VolumeCatalog {
+  private final Path dir;
+  private final Map<String, VolumeState> byName = new ConcurrentHashMap<>();
+  private final Collection<VolumeState> all = Collections.unmodifiableCollection(byName.values());
+
+  VolumeCatalog(Path dir) {
+    this.dir = dir;
+  }
+
+  /** Loads every volume and snapshot from the catalog and links clones to their parents. */
+  void load(StoreParts parts) throws IOException {
+    MetaStore meta = parts.meta();
+    Map<Long, VolumeRecord> records = new HashMap<>();
+    Map<Long, SnapshotState> snapshotsById = new HashMap<>();
+    try (RocksIterator it = meta.iterator(meta.catalog)) {
+      for (it.seek(Keys.catalogPrefix('v')); it.isValid() && it.key()[0] == 'v'; it.next()) {
+        VolumeRecord r = VolumeRecord.decode(it.value());
+        records.put(r.id(), r);
+        byName.put(r.name(), new VolumeState(parts, r));
+      }
+      for (it.seek(Keys.catalogPrefix('n')); it.isValid() && it.key()[0] == 'n'; it.next()) {
+        SnapshotRecord r = SnapshotRecord.decode(it.value());
+        VolumeState v = byId(r.volume());
+        if (v == null) {
+          throw new DatastoreException("bad datastore: " + dir + " has snapshot " + r.name() + " of missing volume id "
+              + r.volume());
+        }
+        SnapshotState snap = new SnapshotState(r, meta);
+        v.addSnapshot(snap);
+        snapshotsById.put(r.id(), snap);
+      }
+    }
+    for (VolumeState v : byName.values()) {
+      VolumeRecord r = records.get(v.id);
+      if (r.parentVolume() != 0) {
+        VolumeState parent = byId(r.parentVolume());
+        SnapshotState parentSnapshot = snapshotsById.get(r.parentSnapshot());
+        if (parent == null || parentSnapshot == null) {
+          throw new DatastoreException("bad datastore: " + dir + " clone " + v.name + " has a missing parent (volume id "
+              + r.parentVolume() + ", snapshot id " + r.parentSnapshot() + ")");
+        }
+        v.linkParent(parent, parentSnapshot);
+      }
+    }
+  }
+
+  /** Returns volume {@code name}, or throws naming it. */
+  VolumeState get(String name) throws DatastoreException {
+    VolumeState v = byName.get(name);
+    if (v == null) {
+      throw new DatastoreException("no volume " + name + " in datastore " + dir);
+    }
+    return v;
+  }
+
+  /** Returns the volume with id {@code id}, or null. */
+  VolumeState byId(long id) {
+    for (VolumeState v : byName.values()) {
+      if (v.id == id) {
+        return v;
+      }
+    }
+    return null;
+  }
+
+  /** Returns whether volume {@code name} exists. */
+  boolean contains(String name) {
+    return byName.containsKey(name);
+  }
+
+  /** Returns every volume: a live, unmodifiable view. */
+  Collection<VolumeState> all() {
+    return all;
+  }
+
+  /** Returns a copy of the current volumes. */
+  List<VolumeState> list() {
+    return List.copyOf(byName.values());
+  }
+
+  /** Adds a new volume; the caller holds the commit lock exclusively. */
+  void add(VolumeState v) {
+    byName.put(v.name, v);
+  }
+
+  /** Removes volume {@code name}; the caller holds the commit lock exclusively. */
+  void remove(String name) {
+    byName.remove(name);
+  }
+
+  /** Returns the number of volumes. */
+  int size() {
+    return byName.size();
+  }
+}
