@@ -39,6 +39,7 @@ final class SegmentUsage {
    */
   private final Map<Long, AtomicInteger> unpublished = new ConcurrentHashMap<>();
 
+  /** Creates the usage of {@code segments}, admitting appends against {@code capacity}. */
   SegmentUsage(SegmentFiles segments, Capacity capacity, Reclaimer reclaimer) {
     this.segments = segments;
     this.capacity = capacity;

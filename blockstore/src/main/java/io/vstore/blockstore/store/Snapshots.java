@@ -101,6 +101,7 @@ final class Snapshots {
         space[2], clonesOf(s));
   }
 
+  /** Returns volume {@code volume}'s snapshots, oldest first, with their figures. */
   List<SnapshotInfo> list(String volume) throws IOException {
     VolumeState v = volumes.get(volume);
     List<SnapshotState> all;
@@ -219,7 +220,7 @@ final class Snapshots {
         source.readBlocks(b, end, chunk);
         chunk.flip();
         // Born at generation 0: every snapshot of the clone saw the parent's content where it had none.
-        c.encode(b, chunk, false, 0, entries, states);
+        c.writer().encode(b, chunk, false, 0, entries, states);
       }
       commits.lock().writeLock().lock();
       try {

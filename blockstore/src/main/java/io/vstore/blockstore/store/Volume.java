@@ -78,7 +78,7 @@ public final class Volume implements BlockDevice {
     checkWritable();
     OutOfRangeException.check(this, offset, src.remaining());
     store.noteForegroundOp();
-    state.write(offset, src);
+    state.writer().write(offset, src);
   }
 
   @Override
@@ -93,14 +93,14 @@ public final class Volume implements BlockDevice {
     OutOfRangeException.check(this, offset, length);
     // A thin volume holds zeros by holding nothing, so zeroing always releases whole blocks.
     store.noteForegroundOp();
-    state.zero(offset, length);
+    state.writer().zero(offset, length);
   }
 
   @Override
   public void discard(long offset, long length) throws IOException {
     checkWritable();
     OutOfRangeException.check(this, offset, length);
-    state.zero(offset, length);
+    state.writer().zero(offset, length);
   }
 
   @Override

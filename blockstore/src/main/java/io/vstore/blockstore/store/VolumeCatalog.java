@@ -19,6 +19,7 @@ final class VolumeCatalog {
   private final Map<String, VolumeState> byName = new ConcurrentHashMap<>();
   private final Collection<VolumeState> all = Collections.unmodifiableCollection(byName.values());
 
+  /** Creates an empty catalog of the datastore in {@code dir}. */
   VolumeCatalog(Path dir) {
     this.dir = dir;
   }

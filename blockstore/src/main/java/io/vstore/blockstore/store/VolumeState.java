@@ -2,9 +2,7 @@ package io.vstore.blockstore.store;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.CorruptDataException;
-import io.vstore.blockstore.StripedLocks;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -12,7 +10,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.rocksdb.RocksDBException;
@@ -21,9 +18,9 @@ import org.rocksdb.WriteBatch;
 /**
  * One volume and everything it owns: its head map, its snapshots' delta maps, its link to a parent
  * snapshot (linked clone) or to a base map (flattened clone), its records' reference states, its
- * pending change set, and the write path. Every change to these goes through this class, which
- * also stages its own part of a flush. Lookups are {@link VolumeView}'s; {@link Volume} handles
- * delegate to both.
+ * pending change set and counters. Every change to these goes through this class, which also
+ * stages its own part of a flush. Lookups are {@link VolumeView}'s and the write path up to the map
+ * change {@link VolumeWriter}'s; {@link Volume} handles delegate to them.
  *
  * <p><b>Snapshots.</b> Every map entry carries its birth generation. A snapshot taken at generation
  * {@code g} sees the entries born at or before {@code g} that were alive at {@code g}. The head
@@ -37,19 +34,23 @@ import org.rocksdb.WriteBatch;
  * states and the change set (shared for reads, exclusive for changes); map changes also hold the
  * datastore's commit lock in shared mode, so a flush sees all or none of a write. Reads of a clone
  * take the parent's lock after their own; writers never hold two volume locks, so this cannot
- * deadlock. {@code stripes} serializes writes to the same blocks, making partial-block
- * read-modify-write atomic.
+ * deadlock. The commit lock is always taken before a volume's lock.
  */
 final class VolumeState {
+  /** The block size in bytes. */
   static final int BLOCK = RecordHeader.BLOCK;
-  private static final ByteBuffer ZERO_BLOCK = ByteBuffer.allocateDirect(BLOCK).asReadOnlyBuffer();
-  private static final int COMPRESSION_BACKOFF_RECORDS = 8;
 
+  /** The volume's id, also the id of its head map. */
   final long id;
+  /** The volume's name. */
   final String name;
+  /** The volume's UUID, which starts its change ids. */
   final UUID uuid;
+  /** The size in bytes. */
   final long size;
+  /** The size in blocks, rounded up. */
   final long blocks;
+  /** When the volume was created, ISO-8601. */
   final String created;
   /** Shared for lookups, exclusive for changes; see the class comment. */
   final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
@@ -57,14 +58,12 @@ final class VolumeState {
   private final SegmentFiles segments;
   private final SegmentUsage usage;
   private final CommitPipeline commits;
+  @GuardedBy("lock")
   private final BlockMap head;
   @GuardedBy("lock")
   private final RecordRefs refs;
   private final VolumeView headView;
-  // A stripe is 1 MiB of blocks, the largest record, so an aligned record write takes one or two.
-  private final StripedLocks stripes = new StripedLocks(256);
-  /** Records left to store without trying to compress; approximate across threads by design. */
-  private final AtomicInteger compressionBackoff = new AtomicInteger();
+  private final VolumeWriter writer;
   /** Snapshots, oldest first. */
   @GuardedBy("lock")
   private final List<SnapshotState> snapshots = new ArrayList<>();
@@ -114,6 +113,7 @@ final class VolumeState {
       this.base = new BlockMap(record.baseMap(), meta);
     }
     this.headView = new VolumeView(this, null, segments);
+    this.writer = new VolumeWriter(this, parts.usage(), parts.commits());
   }
 
   // ---- what others read ----
@@ -121,6 +121,11 @@ final class VolumeState {
   /** Returns the view of the head. */
   VolumeView headView() {
     return headView;
+  }
+
+  /** Returns the write path of the head. */
+  VolumeWriter writer() {
+    return writer;
   }
 
   /** Returns a new view of snapshot {@code snap}. */
@@ -207,7 +212,7 @@ final class VolumeState {
   }
 
   /** Returns whether reads can fall through to data below the head, so zeros must be recorded. */
-  private boolean layered() {
+  boolean layered() {
     return parent != null || base != null;
   }
 
@@ -334,138 +339,14 @@ final class VolumeState {
     commits.noteChange();
   }
 
-  // ---- writes (head only) ----
-
-  /** Writes {@code src}'s remaining bytes at byte {@code offset} of the head, advancing it. */
-  void write(long offset, ByteBuffer src) throws IOException {
-    int len = src.remaining();
-    if (len == 0) {
-      return;
-    }
-    long first = offset / BLOCK;
-    long end = (offset + len + BLOCK - 1) / BLOCK;
-    long mask = stripes.lock(first, end);
-    try {
-      ByteBuffer data;
-      if (offset % BLOCK == 0 && len % BLOCK == 0) {
-        data = src.slice();
-      } else {
-        // Partial blocks: merge the new bytes into the blocks' current content.
-        data = ByteBuffer.allocate((int) ((end - first) * BLOCK));
-        if (offset % BLOCK != 0) {
-          headView.readBlocks(first, first + 1, data.duplicate());
-        }
-        if ((offset + len) % BLOCK != 0 && (end - 1 > first || offset % BLOCK == 0)) {
-          headView.readBlocks(end - 1, end, data.duplicate().position((int) ((end - 1 - first) * BLOCK)));
-        }
-        data.put((int) (offset - first * BLOCK), src, src.position(), len);
-      }
-      List<MapEntry> entries = new ArrayList<>();
-      List<RecordState> states = new ArrayList<>();
-      try {
-        encode(first, data, layered(), committedGeneration + 1, entries, states);
-        remap(first, first + (data.remaining() / BLOCK), entries, states);
-      } finally {
-        usage.published(entries); // in the map now, or never: the cleaner may have their segments
-      }
-      src.position(src.position() + len);
-    } finally {
-      stripes.unlock(mask);
-    }
-    commits.flushIfLarge();
-  }
-
-  /**
-   * Encodes whole blocks starting at block {@code first} into records appended to the segments,
-   * describing them as map entries (DATA, and ZERO for zero runs when {@code zeroEntries}) with
-   * the matching new record states (null for ZERO entries).
-   */
-  void encode(long first, ByteBuffer data, boolean zeroEntries, long generation, List<MapEntry> entries,
-      List<RecordState> states) throws IOException {
-    int n = data.remaining() / BLOCK;
-    int i = 0;
-    while (i < n) {
-      boolean zero = isZero(data, i);
-      int j = i + 1;
-      while (j < n && isZero(data, j) == zero && (zero || j - i < RecordHeader.MAX_BLOCKS)) {
-        j++;
-      }
-      if (!zero) {
-        ByteBuffer out = RecordCodec.borrow();
-        try {
-          // Early abort for small records, as ZFS does: after one that would not compress
-          // (encrypted or already compressed data), store the next few as they are, then try
-          // again. Larger records decide chunk by chunk, so mixed data still compresses.
-          boolean small = j - i <= RecordHeader.CHUNK_BLOCKS;
-          boolean attempt = !small || compressionBackoff.get() <= 0 || compressionBackoff.decrementAndGet() < 0;
-          int shrunk = RecordCodec.encode(data.duplicate().position(data.position() + i * BLOCK), j - i, id, first + i,
-              generation, out, attempt);
-          if (small && attempt) {
-            compressionBackoff.set(shrunk == 0 ? COMPRESSION_BACKOFF_RECORDS : 0);
-          }
-          int stored = out.remaining();
-          commits.checkHealthy();
-          RecordKey key = usage.append(out);
-          entries.add(new MapEntry(first + i, j - i, MapEntry.Kind.DATA, key, 0, generation));
-          states.add(new RecordState(id, first + i, j - i, stored, j - i));
-        } finally {
-          RecordCodec.giveBack(out);
-        }
-      } else if (zeroEntries) {
-        entries.add(new MapEntry(first + i, j - i, MapEntry.Kind.ZERO, null, 0, generation));
-        states.add(null);
-      }
-      i = j;
-    }
-  }
-
-  private static boolean isZero(ByteBuffer blocks, int block) {
-    int at = blocks.position() + block * BLOCK;
-    return blocks.slice(at, BLOCK).mismatch(ZERO_BLOCK) < 0;
-  }
-
-  /** Makes {@code [offset, offset + length)} read as zeros, releasing whole blocks. */
-  void zero(long offset, long length) throws IOException {
-    if (length == 0) {
-      return;
-    }
-    long end = offset + length;
-    long firstWhole = (offset + BLOCK - 1) / BLOCK;
-    long endWhole = end / BLOCK;
-    if (firstWhole >= endWhole) {
-      write(offset, ByteBuffer.allocate((int) length));
-      return;
-    }
-    if (offset < firstWhole * BLOCK) {
-      write(offset, ByteBuffer.allocate((int) (firstWhole * BLOCK - offset)));
-    }
-    if (endWhole * BLOCK < end) {
-      write(endWhole * BLOCK, ByteBuffer.allocate((int) (end - endWhole * BLOCK)));
-    }
-    long mask = stripes.lock(firstWhole, endWhole);
-    try {
-      List<MapEntry> entries = new ArrayList<>();
-      List<RecordState> states = new ArrayList<>();
-      if (layered()) {
-        // A clone must hide its parent's data behind explicit zero entries.
-        for (long b = firstWhole; b < endWhole; b += 1 << 20) {
-          entries.add(new MapEntry(b, (int) Math.min(1 << 20, endWhole - b), MapEntry.Kind.ZERO, null, 0, 0));
-          states.add(null);
-        }
-      }
-      remap(firstWhole, endWhole, entries, states);
-    } finally {
-      stripes.unlock(mask);
-    }
-    commits.flushIfLarge();
-  }
+  // ---- map changes ----
 
   /**
    * Replaces whatever the head maps at blocks {@code [from, to)} with {@code entries} (new records
    * described by {@code states}, in the same order; null for ZERO entries). The parts of older
    * entries that leave the head move to the newest snapshot if it can see them, else are released.
    */
-  private void remap(long from, long to, List<MapEntry> entries, List<RecordState> states) throws IOException {
+  void remap(long from, long to, List<MapEntry> entries, List<RecordState> states) throws IOException {
     commits.lock().readLock().lock();
     lock.writeLock().lock();
     try {
@@ -522,7 +403,7 @@ final class VolumeState {
   }
 
   /** Drops {@code blocks} references to {@code key}; a record left with none is dead space. */
-  void release(RecordKey key, int blockCount) throws IOException {
+  private void release(RecordKey key, int blockCount) throws IOException {
     RecordState s = refs.get(key);
     if (s == null || s.liveBlocks() < blockCount) {
       throw new CorruptDataException("bad map: volume " + name + " references " + key + " which has "

@@ -1,0 +1,159 @@
+package io.vstore.blockstore.store;
+
+import io.vstore.blockstore.StripedLocks;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The write path of a volume's head: merges partial blocks with what the head holds, finds zero
+ * runs, encodes the rest into records (compressed when that pays), appends them, and hands the
+ * new entries to {@link VolumeState#remap}. Writes to the same blocks are serialized by stripe
+ * locks, which makes partial-block read-modify-write atomic; different blocks go in parallel.
+ */
+final class VolumeWriter {
+  private static final int BLOCK = VolumeState.BLOCK;
+  private static final ByteBuffer ZERO_BLOCK = ByteBuffer.allocateDirect(BLOCK).asReadOnlyBuffer();
+  private static final int COMPRESSION_BACKOFF_RECORDS = 8;
+
+  private final VolumeState volume;
+  private final SegmentUsage usage;
+  private final CommitPipeline commits;
+  // A stripe is 1 MiB of blocks, the largest record, so an aligned record write takes one or two.
+  private final StripedLocks stripes = new StripedLocks(256);
+  /** Records left to store without trying to compress; approximate across threads by design. */
+  private final AtomicInteger compressionBackoff = new AtomicInteger();
+
+  /** Creates the write path of {@code volume}, appending through {@code usage}. */
+  VolumeWriter(VolumeState volume, SegmentUsage usage, CommitPipeline commits) {
+    this.volume = volume;
+    this.usage = usage;
+    this.commits = commits;
+  }
+
+  /** Writes {@code src}'s remaining bytes at byte {@code offset} of the head, advancing it. */
+  void write(long offset, ByteBuffer src) throws IOException {
+    int len = src.remaining();
+    if (len == 0) {
+      return;
+    }
+    long first = offset / BLOCK;
+    long end = (offset + len + BLOCK - 1) / BLOCK;
+    long mask = stripes.lock(first, end);
+    try {
+      ByteBuffer data;
+      if (offset % BLOCK == 0 && len % BLOCK == 0) {
+        data = src.slice();
+      } else {
+        // Partial blocks: merge the new bytes into the blocks' current content.
+        data = ByteBuffer.allocate((int) ((end - first) * BLOCK));
+        if (offset % BLOCK != 0) {
+          volume.headView().readBlocks(first, first + 1, data.duplicate());
+        }
+        if ((offset + len) % BLOCK != 0 && (end - 1 > first || offset % BLOCK == 0)) {
+          volume.headView().readBlocks(end - 1, end, data.duplicate().position((int) ((end - 1 - first) * BLOCK)));
+        }
+        data.put((int) (offset - first * BLOCK), src, src.position(), len);
+      }
+      List<MapEntry> entries = new ArrayList<>();
+      List<RecordState> states = new ArrayList<>();
+      try {
+        encode(first, data, volume.layered(), volume.committedGeneration() + 1, entries, states);
+        volume.remap(first, first + (data.remaining() / BLOCK), entries, states);
+      } finally {
+        usage.published(entries); // in the map now, or never: the cleaner may have their segments
+      }
+      src.position(src.position() + len);
+    } finally {
+      stripes.unlock(mask);
+    }
+    commits.flushIfLarge();
+  }
+
+  /**
+   * Encodes whole blocks starting at block {@code first} into records appended to the segments,
+   * describing them as map entries (DATA, and ZERO for zero runs when {@code zeroEntries}) with
+   * the matching new record states (null for ZERO entries).
+   */
+  void encode(long first, ByteBuffer data, boolean zeroEntries, long generation, List<MapEntry> entries,
+      List<RecordState> states) throws IOException {
+    int n = data.remaining() / BLOCK;
+    int i = 0;
+    while (i < n) {
+      boolean zero = isZero(data, i);
+      int j = i + 1;
+      while (j < n && isZero(data, j) == zero && (zero || j - i < RecordHeader.MAX_BLOCKS)) {
+        j++;
+      }
+      if (!zero) {
+        ByteBuffer out = RecordCodec.borrow();
+        try {
+          // Early abort for small records, as ZFS does: after one that would not compress
+          // (encrypted or already compressed data), store the next few as they are, then try
+          // again. Larger records decide chunk by chunk, so mixed data still compresses.
+          boolean small = j - i <= RecordHeader.CHUNK_BLOCKS;
+          boolean attempt = !small || compressionBackoff.get() <= 0 || compressionBackoff.decrementAndGet() < 0;
+          int shrunk = RecordCodec.encode(data.duplicate().position(data.position() + i * BLOCK), j - i, volume.id,
+              first + i, generation, out, attempt);
+          if (small && attempt) {
+            compressionBackoff.set(shrunk == 0 ? COMPRESSION_BACKOFF_RECORDS : 0);
+          }
+          int stored = out.remaining();
+          commits.checkHealthy();
+          RecordKey key = usage.append(out);
+          entries.add(new MapEntry(first + i, j - i, MapEntry.Kind.DATA, key, 0, generation));
+          states.add(new RecordState(volume.id, first + i, j - i, stored, j - i));
+        } finally {
+          RecordCodec.giveBack(out);
+        }
+      } else if (zeroEntries) {
+        entries.add(new MapEntry(first + i, j - i, MapEntry.Kind.ZERO, null, 0, generation));
+        states.add(null);
+      }
+      i = j;
+    }
+  }
+
+  private static boolean isZero(ByteBuffer blocks, int block) {
+    int at = blocks.position() + block * BLOCK;
+    return blocks.slice(at, BLOCK).mismatch(ZERO_BLOCK) < 0;
+  }
+
+  /** Makes {@code [offset, offset + length)} read as zeros, releasing whole blocks. */
+  void zero(long offset, long length) throws IOException {
+    if (length == 0) {
+      return;
+    }
+    long end = offset + length;
+    long firstWhole = (offset + BLOCK - 1) / BLOCK;
+    long endWhole = end / BLOCK;
+    if (firstWhole >= endWhole) {
+      write(offset, ByteBuffer.allocate((int) length));
+      return;
+    }
+    if (offset < firstWhole * BLOCK) {
+      write(offset, ByteBuffer.allocate((int) (firstWhole * BLOCK - offset)));
+    }
+    if (endWhole * BLOCK < end) {
+      write(endWhole * BLOCK, ByteBuffer.allocate((int) (end - endWhole * BLOCK)));
+    }
+    long mask = stripes.lock(firstWhole, endWhole);
+    try {
+      List<MapEntry> entries = new ArrayList<>();
+      List<RecordState> states = new ArrayList<>();
+      if (volume.layered()) {
+        // A clone must hide its parent's data behind explicit zero entries.
+        for (long b = firstWhole; b < endWhole; b += 1 << 20) {
+          entries.add(new MapEntry(b, (int) Math.min(1 << 20, endWhole - b), MapEntry.Kind.ZERO, null, 0, 0));
+          states.add(null);
+        }
+      }
+      volume.remap(firstWhole, endWhole, entries, states);
+    } finally {
+      stripes.unlock(mask);
+    }
+    commits.flushIfLarge();
+  }
+}
