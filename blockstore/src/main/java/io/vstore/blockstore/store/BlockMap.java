@@ -38,6 +38,7 @@ final class BlockMap {
   /** Keys changed since the last flush: end block to entry or TOMBSTONE. */
   private final Map<Long, MapEntry> changed = new HashMap<>();
 
+  /** Creates map {@code id}, loaded from {@code meta} on first use. */
   BlockMap(long id, MetaStore meta) {
     this.id = id;
     this.meta = meta;

@@ -1,5 +1,6 @@
 package io.vstore.blockstore.store;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.OutOfSpaceException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,9 +26,13 @@ final class Capacity {
   private volatile DatastoreDescriptor descriptor;
   private volatile long cachedUsable = -1;
   private volatile long cachedAt;
-  private final List<Alarm> alarms = new ArrayList<>(); // guarded by this
-  private Alarm.Level level; // guarded by this; null when usage is normal
+  @GuardedBy("this")
+  private final List<Alarm> alarms = new ArrayList<>();
+  /** The alarm level raised, or null when usage is normal. */
+  @GuardedBy("this")
+  private Alarm.Level level;
 
+  /** Creates the capacity of the datastore in {@code dir}, whose segments are {@code segments}. */
   Capacity(Path dir, DatastoreDescriptor descriptor, SegmentFiles segments, long segmentBytes) {
     this.dir = dir;
     this.descriptor = descriptor;
@@ -35,10 +40,12 @@ final class Capacity {
     this.segmentBytes = segmentBytes;
   }
 
+  /** Returns the descriptor holding the limit and thresholds. */
   DatastoreDescriptor descriptor() {
     return descriptor;
   }
 
+  /** Replaces the descriptor (new limit or thresholds) and re-evaluates the alarms. */
   void setDescriptor(DatastoreDescriptor d) {
     descriptor = d;
     evaluate();

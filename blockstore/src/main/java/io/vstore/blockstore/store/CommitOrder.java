@@ -1,5 +1,6 @@
 package io.vstore.blockstore.store;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.io.IOException;
 
 /**
@@ -10,8 +11,10 @@ import java.io.IOException;
  * of the disk, and only reopening the datastore brings the two together again.
  */
 final class CommitOrder {
-  private long issued; // guarded by this
-  private long committed; // guarded by this
+  @GuardedBy("this")
+  private long issued;
+  @GuardedBy("this")
+  private long committed;
   /** Written under this, read without it by every write. */
   private volatile IOException failure;
 

@@ -40,6 +40,7 @@ final class MetaStore implements AutoCloseable {
   /** Change log: volume id + generation to the block ranges that generation changed. */
   final ColumnFamilyHandle changes;
 
+  /** Opens (creating if missing) the metadata store in {@code dir}. */
   MetaStore(Path dir) throws IOException {
     this.dir = dir;
     cfOptions = new ColumnFamilyOptions().optimizeLevelStyleCompaction();
