@@ -1,6 +1,7 @@
 package io.vstore.cli;
 
 import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.store.ChangedAreas;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.Volume;
@@ -40,13 +41,14 @@ final class CbtCommand {
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
+      String ref = SnapshotRef.parse(device).toString(); // a malformed name fails before the datastore opens
       try (Datastore ds = location.open()) {
         long size;
-        try (Volume v = ds.volume(device, true)) {
+        try (Volume v = ds.volume(ref, true)) {
           size = v.size();
         }
         long len = length != null ? length : Math.max(0, size - offset);
-        ChangedAreas changes = ds.changedAreas(device, since, offset, len);
+        ChangedAreas changes = ds.changedAreas(ref, since, offset, len);
         if (json) {
           List<Map<String, Long>> extents = new ArrayList<>();
           for (Extent e : changes.extents()) {

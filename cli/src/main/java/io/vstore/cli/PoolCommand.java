@@ -1,5 +1,6 @@
 package io.vstore.cli;
 
+import io.vstore.blockstore.SnapshotRef;
 import io.vstore.engine.Desktop;
 import io.vstore.engine.DesktopPool;
 import io.vstore.engine.PoolReport;
@@ -41,9 +42,9 @@ final class PoolCommand {
 
     @Override
     public Integer call() throws Exception {
-      String[] vs = EngineSession.vmSnapshot(from);
+      SnapshotRef ref = EngineSession.vmSnapshot(from);
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
-        DesktopPool p = s.inventory.pools().create(name, vs[0], vs[1], count, persistent, disposable);
+        DesktopPool p = s.inventory.pools().create(name, ref.volume(), ref.snapshot(), count, persistent, disposable);
         spec.commandLine().getOut().println("created pool " + p.name() + ": " + p.desktops().size()
             + " desktops from " + p.base() + " (replica " + String.join(", ", p.replica()) + ")");
       }
@@ -133,9 +134,9 @@ final class PoolCommand {
 
     @Override
     public Integer call() throws Exception {
-      String[] vs = EngineSession.vmSnapshot(from);
+      SnapshotRef ref = EngineSession.vmSnapshot(from);
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
-        s.inventory.pools().recompose(name, vs[0], vs[1]);
+        s.inventory.pools().recompose(name, ref.volume(), ref.snapshot());
         spec.commandLine().getOut().println("recomposed pool " + name + " onto " + from);
       }
       return 0;

@@ -3,6 +3,7 @@ package io.vstore.cli;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.store.VolumeInfo;
 import io.vstore.engine.VirtualMachine;
 import io.vstore.engine.VmSnapshot;
@@ -178,9 +179,9 @@ final class VmCommand {
 
     @Override
     public Integer call() throws Exception {
-      String[] vs = EngineSession.vmSnapshot(target);
+      SnapshotRef ref = EngineSession.vmSnapshot(target);
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
-        VmSnapshot snap = s.inventory.vms().snapshot(vs[0], vs[1], description);
+        VmSnapshot snap = s.inventory.vms().snapshot(ref.volume(), ref.snapshot(), description);
         spec.commandLine().getOut().println("created snapshot " + target
             + (snap.parent() == null ? "" : " (child of " + snap.parent() + ")"));
       }
@@ -218,10 +219,10 @@ final class VmCommand {
 
     @Override
     public Integer call() throws Exception {
-      String[] vs = EngineSession.vmSnapshot(target);
+      SnapshotRef ref = EngineSession.vmSnapshot(target);
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
-        s.inventory.vms().revert(vs[0], vs[1]);
-        spec.commandLine().getOut().println("reverted VM " + vs[0] + " to " + vs[1]);
+        s.inventory.vms().revert(ref.volume(), ref.snapshot());
+        spec.commandLine().getOut().println("reverted VM " + ref.volume() + " to " + ref.snapshot());
       }
       return 0;
     }
@@ -251,9 +252,9 @@ final class VmCommand {
 
     @Override
     public Integer call() throws Exception {
-      String[] vs = EngineSession.vmSnapshot(target);
+      SnapshotRef ref = EngineSession.vmSnapshot(target);
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
-        s.inventory.vms().deleteSnapshot(vs[0], vs[1]);
+        s.inventory.vms().deleteSnapshot(ref.volume(), ref.snapshot());
         spec.commandLine().getOut().println("deleted snapshot " + target);
       }
       return 0;
