@@ -1,5 +1,6 @@
 package io.vstore.engine;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.SnapshotInfo;
@@ -29,8 +30,10 @@ public final class Inventory {
   private final InventoryFile file;
   private final VirtualMachines vms;
   private final DesktopPools pools;
-  private final List<String> problems = new ArrayList<>(); // guarded by this
-  private InventoryDocument doc; // guarded by this
+  @GuardedBy("this")
+  private final List<String> problems = new ArrayList<>();
+  @GuardedBy("this")
+  private InventoryDocument doc;
   /** Called after each datastore step and each inventory write; crash tests throw from it. */
   volatile Consumer<String> checkpoints;
 
