@@ -8,6 +8,8 @@ import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageConversion;
 import io.vstore.vdisk.ImageFormats;
+import io.vstore.vdisk.chain.ChainExport;
+import io.vstore.vdisk.chain.ChainImport;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
@@ -144,18 +146,9 @@ final class VolumeCommand {
     @Override
     public Integer call() throws Exception {
       try (Datastore ds = location.open(); DiskImage src = ImageFormats.open(file, format, true)) {
-        long size = (src.size() + 511) / 512 * 512;
-        Volume created = ds.createVolume(name, size);
-        boolean success = false;
         List<String> history;
-        try (Volume v = created; Progress progress = new Progress("import " + name, src.size())) {
-          history = ChainImport.run(ds, v, src, progress);
-          v.flush();
-          success = true;
-        } finally {
-          if (!success) {
-            ds.deleteVolume(name); // the half-imported volume (and snapshots) this command created
-          }
+        try (Progress progress = new Progress("import " + name, src.size())) {
+          history = ChainImport.run(ds, name, src, progress.scaled());
         }
         spec.commandLine().getOut().println("imported " + file + " (" + src.info().format() + ") into volume " + name
             + ": allocated " + Sizes.format(ds.volumeInfo(name).allocated())
@@ -183,7 +176,10 @@ final class VolumeCommand {
     public Integer call() throws Exception {
       if (chain) {
         try (Datastore ds = location.open()) {
-          List<Path> files = ChainExport.run(ds, name, file, format, ImageCommand.options(options));
+          List<Path> files;
+          try (Progress progress = new Progress("export " + name, ds.volumeInfo(name).size())) {
+            files = ChainExport.run(ds, name, file, format, ImageCommand.options(options), progress.scaled());
+          }
           spec.commandLine().getOut().println("exported volume " + name + " as a chain of " + files.size() + " "
               + format + " images: " + files.stream().map(p -> p.getFileName().toString())
               .collect(java.util.stream.Collectors.joining(" <- ")));
