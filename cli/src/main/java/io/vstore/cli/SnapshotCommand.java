@@ -9,7 +9,6 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -22,21 +21,16 @@ final class SnapshotCommand {
 
   @Command(name = "create", description = "Snapshot a volume (O(1), whatever its size).")
   static final class Create implements Callable<Integer> {
-    @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
     @Parameters(index = "0", paramLabel = "VOLUME@SNAP") String snapshot;
-    @Option(names = "--json", description = "Print JSON.") boolean json;
+    @Mixin OutputOptions output;
 
     @Override
     public Integer call() throws Exception {
       SnapshotRef ref = SnapshotRef.parseSnapshot(snapshot, "volume");
       try (Datastore ds = location.open()) {
-        SnapshotInfo s = ds.createSnapshot(ref.volume(), ref.snapshot());
-        if (json) {
-          Output.json(spec.commandLine().getOut(), s);
-        } else {
-          spec.commandLine().getOut().println("created snapshot " + snapshot + " (change id " + s.changeId() + ")");
-        }
+        output.print(ds.createSnapshot(ref.volume(), ref.snapshot()),
+            (out, s) -> out.println("created snapshot " + snapshot + " (change id " + s.changeId() + ")"));
       }
       return 0;
     }
@@ -44,27 +38,25 @@ final class SnapshotCommand {
 
   @Command(name = "list", description = "List a volume's snapshots, oldest first, with their space figures.")
   static final class ListCmd implements Callable<Integer> {
-    @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
     @Parameters(index = "0", paramLabel = "VOLUME") String volume;
-    @Option(names = "--json", description = "Print JSON.") boolean json;
+    @Mixin OutputOptions output;
 
     @Override
     public Integer call() throws Exception {
-      PrintWriter out = spec.commandLine().getOut();
       try (Datastore ds = location.open()) {
-        List<SnapshotInfo> list = ds.snapshots(volume);
-        if (json) {
-          Output.json(out, list);
-          return 0;
-        }
-        out.printf("%-40s %10s %10s %10s  %s%n", "SNAPSHOT", "DATA", "UNIQUE", "SHARED", "CLONES");
-        for (SnapshotInfo s : list) {
-          out.printf("%-40s %10s %10s %10s  %s%n", new SnapshotRef(s.volume(), s.name()), Sizes.format(s.allocated()),
-              Sizes.format(s.unique()), Sizes.format(s.shared()), String.join(",", s.clones()));
-        }
+        output.print(ds.snapshots(volume), ListCmd::print);
       }
       return 0;
+    }
+
+    /** Prints {@code list} as a table. */
+    static void print(PrintWriter out, List<SnapshotInfo> list) {
+      out.printf("%-40s %10s %10s %10s  %s%n", "SNAPSHOT", "DATA", "UNIQUE", "SHARED", "CLONES");
+      for (SnapshotInfo s : list) {
+        out.printf("%-40s %10s %10s %10s  %s%n", new SnapshotRef(s.volume(), s.name()), Sizes.format(s.allocated()),
+            Sizes.format(s.unique()), Sizes.format(s.shared()), String.join(",", s.clones()));
+      }
     }
   }
 

@@ -55,59 +55,55 @@ final class VolumeCommand {
 
   @Command(name = "list", description = "List volumes.")
   static final class ListCmd implements Callable<Integer> {
-    @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Option(names = "--json", description = "Print JSON.") boolean json;
+    @Mixin OutputOptions output;
 
     @Override
     public Integer call() throws Exception {
-      PrintWriter out = spec.commandLine().getOut();
       try (Datastore ds = location.open()) {
-        List<VolumeInfo> volumes = ds.volumes();
-        if (json) {
-          Output.json(out, volumes);
-          return 0;
-        }
-        out.printf("%-32s %12s %12s%n", "NAME", "SIZE", "ALLOCATED");
-        for (VolumeInfo v : volumes) {
-          out.printf("%-32s %12s %12s%n", v.name(), Sizes.format(v.size()), Sizes.format(v.allocated()));
-        }
+        output.print(ds.volumes(), ListCmd::print);
       }
       return 0;
+    }
+
+    /** Prints {@code volumes} as a table. */
+    static void print(PrintWriter out, List<VolumeInfo> volumes) {
+      out.printf("%-32s %12s %12s%n", "NAME", "SIZE", "ALLOCATED");
+      for (VolumeInfo v : volumes) {
+        out.printf("%-32s %12s %12s%n", v.name(), Sizes.format(v.size()), Sizes.format(v.allocated()));
+      }
     }
   }
 
   @Command(name = "info", description = "Show a volume's sizes, allocation and change id.")
   static final class Info implements Callable<Integer> {
-    @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
     @Parameters(index = "0", paramLabel = "NAME") String name;
-    @Option(names = "--json", description = "Print JSON.") boolean json;
+    @Mixin OutputOptions output;
 
     @Override
     public Integer call() throws Exception {
-      PrintWriter out = spec.commandLine().getOut();
       try (Datastore ds = location.open()) {
-        VolumeInfo v = ds.volumeInfo(name);
-        if (json) {
-          Output.json(out, v);
-          return 0;
-        }
-        out.println("volume: " + v.name());
-        out.println("uuid: " + v.uuid());
-        out.println("size: " + DatastoreCommand.human(v.size()));
-        out.println("allocated: " + DatastoreCommand.human(v.allocated()) + " (stored, after compression)");
-        out.println("mapped: " + DatastoreCommand.human(v.mapped()) + " (holding data, before compression)");
-        out.println("unique: " + DatastoreCommand.human(v.unique()) + " (only the volume references it)");
-        out.println("shared: " + DatastoreCommand.human(v.shared()) + " (shared with snapshots or the parent)");
-        if (v.parent() != null) {
-          out.println("parent: " + v.parent() + " (linked clone)");
-        }
-        out.println("snapshots: " + v.snapshots());
-        out.println("change id: " + v.changeId());
-        out.println("created: " + v.created());
+        output.print(ds.volumeInfo(name), Info::print);
       }
       return 0;
+    }
+
+    /** Prints {@code v} as text. */
+    static void print(PrintWriter out, VolumeInfo v) {
+      out.println("volume: " + v.name());
+      out.println("uuid: " + v.uuid());
+      out.println("size: " + DatastoreCommand.human(v.size()));
+      out.println("allocated: " + DatastoreCommand.human(v.allocated()) + " (stored, after compression)");
+      out.println("mapped: " + DatastoreCommand.human(v.mapped()) + " (holding data, before compression)");
+      out.println("unique: " + DatastoreCommand.human(v.unique()) + " (only the volume references it)");
+      out.println("shared: " + DatastoreCommand.human(v.shared()) + " (shared with snapshots or the parent)");
+      if (v.parent() != null) {
+        out.println("parent: " + v.parent() + " (linked clone)");
+      }
+      out.println("snapshots: " + v.snapshots());
+      out.println("change id: " + v.changeId());
+      out.println("created: " + v.created());
     }
   }
 
