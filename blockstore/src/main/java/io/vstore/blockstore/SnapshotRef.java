@@ -42,6 +42,7 @@ public record SnapshotRef(String volume, String snapshot) {
       String left = kind.toUpperCase(java.util.Locale.ROOT);
       throw new IllegalArgumentException("'" + spec + "' is not a snapshot: expected " + left + "@SNAPSHOT");
     }
+    checkName(kind, spec.substring(0, at)); // "bad VM name", not "bad volume name", when a VM is meant
     return new SnapshotRef(spec.substring(0, at), spec.substring(at + 1));
   }
 

@@ -27,5 +27,6 @@ final class SnapshotRefTest {
     assertThatThrownBy(() -> SnapshotRef.parseSnapshot("vm1", "vm"))
         .hasMessage("'vm1' is not a snapshot: expected VM@SNAPSHOT");
     assertThatThrownBy(() -> SnapshotRef.parse("a".repeat(129))).hasMessageStartingWith("bad volume name");
+    assertThatThrownBy(() -> SnapshotRef.parseSnapshot("a b@s", "VM")).hasMessageStartingWith("bad VM name 'a b'");
   }
 }

@@ -1,21 +1,18 @@
 package io.vstore.cli;
 
 import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.store.ChangedAreas;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.Volume;
 import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code vstore cbt changes VOLUME[@SNAP] --since CHANGEID}: changed-block tracking. */
 @Command(name = "cbt", description = "Changed-block tracking.", mixinStandardHelpOptions = true,
@@ -23,9 +20,8 @@ import picocli.CommandLine.Spec;
 final class CbtCommand {
 
   @Command(name = "changes", description = "List the areas of a volume or snapshot changed since a change id "
-      + "('*' for every area holding data).")
+      + "('*' for every area holding data). JSON: {\"changeId\": ..., \"extents\": [{\"offset\", \"length\"}]}.")
   static final class Changes implements Callable<Integer> {
-    @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
     @Parameters(index = "0", paramLabel = "VOLUME[@SNAP]") String device;
     @Option(names = "--since", required = true, paramLabel = "CHANGEID",
@@ -34,42 +30,42 @@ final class CbtCommand {
     long offset;
     @Option(names = "--length", paramLabel = "BYTES", description = "Length of the range (default: to the end).")
     Long length;
-    @Option(names = "--json", description = "Print JSON: {\"changeId\": ..., \"extents\": [{\"offset\", \"length\"}]}.")
-    boolean json;
+    @Mixin OutputOptions output;
+
+    /** What changed: the change id to ask from next time and the changed areas, in order. */
+    record Result(String changeId, List<Area> extents) {}
+
+    /** One changed area. */
+    record Area(long offset, long length) {}
 
     @Override
     public Integer call() throws Exception {
-      PrintWriter out = spec.commandLine().getOut();
+      String ref = SnapshotRef.parse(device).toString(); // a malformed name fails before the datastore opens
       try (Datastore ds = location.open()) {
         long size;
-        try (Volume v = ds.volume(device, true)) {
+        try (Volume v = ds.volume(ref, true)) {
           size = v.size();
         }
         long len = length != null ? length : Math.max(0, size - offset);
-        ChangedAreas changes = ds.changedAreas(device, since, offset, len);
-        if (json) {
-          List<Map<String, Long>> extents = new ArrayList<>();
-          for (Extent e : changes.extents()) {
-            Map<String, Long> m = new LinkedHashMap<>();
-            m.put("offset", e.offset());
-            m.put("length", e.length());
-            extents.add(m);
-          }
-          Map<String, Object> result = new LinkedHashMap<>();
-          result.put("changeId", changes.changeId());
-          result.put("extents", extents);
-          Output.json(out, result);
-          return 0;
-        }
-        long total = 0;
+        ChangedAreas changes = ds.changedAreas(ref, since, offset, len);
+        List<Area> areas = new ArrayList<>();
         for (Extent e : changes.extents()) {
-          out.println(e.offset() + " " + e.length());
-          total += e.length();
+          areas.add(new Area(e.offset(), e.length()));
         }
-        out.println("# " + changes.extents().size() + " extents, " + Sizes.format(total) + " changed; change id now "
-            + changes.changeId());
+        output.print(new Result(changes.changeId(), areas), Changes::print);
       }
       return 0;
+    }
+
+    /** Prints {@code c} as one "offset length" line per area and a summary comment. */
+    static void print(PrintWriter out, Result c) {
+      long total = 0;
+      for (Area a : c.extents()) {
+        out.println(a.offset() + " " + a.length());
+        total += a.length();
+      }
+      out.println("# " + c.extents().size() + " extents, " + Sizes.format(total) + " changed; change id now "
+          + c.changeId());
     }
   }
 }

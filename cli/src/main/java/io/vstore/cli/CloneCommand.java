@@ -1,5 +1,6 @@
 package io.vstore.cli;
 
+import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.Volume;
 import java.util.ArrayList;
@@ -28,7 +29,7 @@ final class CloneCommand {
 
     @Override
     public Integer call() throws Exception {
-      String[] parts = SnapshotCommand.split(snapshot);
+      SnapshotRef ref = SnapshotRef.parseSnapshot(snapshot, "volume");
       if (count < 0 || count > 100_000) {
         throw new IllegalArgumentException("--count " + count + " must be between 1 and 100000");
       }
@@ -41,7 +42,7 @@ final class CloneCommand {
         }
       }
       try (Datastore ds = location.open()) {
-        for (Volume v : ds.cloneSnapshot(parts[0], parts[1], names)) {
+        for (Volume v : ds.cloneSnapshot(ref.volume(), ref.snapshot(), names)) {
           v.close();
         }
       }

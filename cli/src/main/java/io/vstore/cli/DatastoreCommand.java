@@ -2,7 +2,6 @@ package io.vstore.cli;
 
 import io.vstore.blockstore.store.Alarm;
 import io.vstore.blockstore.store.CheckReport;
-import io.vstore.blockstore.store.CleanerReport;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.DatastoreInfo;
 import io.vstore.blockstore.store.DatastoreOptions;
@@ -46,36 +45,34 @@ final class DatastoreCommand {
 
   @Command(name = "info", description = "Show capacity, provisioned and allocated space, and alarms.")
   static final class Info implements Callable<Integer> {
-    @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Option(names = "--json", description = "Print JSON.") boolean json;
+    @Mixin OutputOptions output;
 
     @Override
     public Integer call() throws Exception {
-      PrintWriter out = spec.commandLine().getOut();
       try (Datastore ds = location.open()) {
-        DatastoreInfo i = ds.info();
-        if (json) {
-          Output.json(out, i);
-          return 0;
-        }
-        out.println("datastore: " + i.path());
-        out.println("uuid: " + i.uuid());
-        out.println("capacity: " + human(i.capacity()));
-        out.println("provisioned: " + human(i.provisioned()));
-        out.println("allocated: " + human(i.allocated()));
-        out.println("used: " + human(i.used()) + " (allocated plus space not yet reclaimed)");
-        out.println(String.format(Locale.ROOT, "overcommit ratio: %.2f", i.overcommitRatio()));
-        out.println("volumes: " + i.volumes() + ", segments: " + i.segments());
-        out.println("thresholds: warning " + i.warningPercent() + "%, critical " + i.criticalPercent() + "%");
-        if (i.alarms().isEmpty()) {
-          out.println("alarms: none");
-        }
-        for (Alarm a : i.alarms()) {
-          out.println("alarm: " + a.level() + " " + a.message() + " (since " + a.raisedAt() + ")");
-        }
+        output.print(ds.info(), Info::print);
       }
       return 0;
+    }
+
+    /** Prints {@code i} as text. */
+    static void print(PrintWriter out, DatastoreInfo i) {
+      out.println("datastore: " + i.path());
+      out.println("uuid: " + i.uuid());
+      out.println("capacity: " + human(i.capacity()));
+      out.println("provisioned: " + human(i.provisioned()));
+      out.println("allocated: " + human(i.allocated()));
+      out.println("used: " + human(i.used()) + " (allocated plus space not yet reclaimed)");
+      out.println(String.format(Locale.ROOT, "overcommit ratio: %.2f", i.overcommitRatio()));
+      out.println("volumes: " + i.volumes() + ", segments: " + i.segments());
+      out.println("thresholds: warning " + i.warningPercent() + "%, critical " + i.criticalPercent() + "%");
+      if (i.alarms().isEmpty()) {
+        out.println("alarms: none");
+      }
+      for (Alarm a : i.alarms()) {
+        out.println("alarm: " + a.level() + " " + a.message() + " (since " + a.raisedAt() + ")");
+      }
     }
   }
 
@@ -85,46 +82,40 @@ final class DatastoreCommand {
 
   @Command(name = "check", description = "Verify every invariant and checksum; changes nothing. Exit code 2 if problems.")
   static final class Check implements Callable<Integer> {
-    @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Option(names = "--json", description = "Print JSON.") boolean json;
+    @Mixin OutputOptions output;
 
     @Override
     public Integer call() throws Exception {
-      PrintWriter out = spec.commandLine().getOut();
       try (Datastore ds = location.open()) {
         CheckReport r = ds.check();
-        if (json) {
-          Output.json(out, r);
-        } else {
-          out.println("checked " + r.volumes() + " volumes, " + r.mapEntries() + " map entries, " + r.records()
-              + " records (" + Sizes.format(r.bytesVerified()) + " verified), " + r.segments() + " segments");
-          for (String p : r.problems()) {
-            out.println("problem: " + p);
-          }
-          out.println(r.clean() ? "no problems found" : r.problems().size() + " problems found");
-        }
+        output.print(r, Check::print);
         return r.clean() ? 0 : 2;
       }
+    }
+
+    /** Prints {@code r} as text. */
+    static void print(PrintWriter out, CheckReport r) {
+      out.println("checked " + r.volumes() + " volumes, " + r.mapEntries() + " map entries, " + r.records()
+          + " records (" + Sizes.format(r.bytesVerified()) + " verified), " + r.segments() + " segments");
+      for (String p : r.problems()) {
+        out.println("problem: " + p);
+      }
+      out.println(r.clean() ? "no problems found" : r.problems().size() + " problems found");
     }
   }
 
   @Command(name = "clean", description = "Reclaim dead space now (the daemon also does it in the background).")
   static final class Clean implements Callable<Integer> {
-    @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Option(names = "--json", description = "Print JSON.") boolean json;
+    @Mixin OutputOptions output;
 
     @Override
     public Integer call() throws Exception {
       try (Datastore ds = location.open()) {
-        CleanerReport r = ds.clean();
-        if (json) {
-          Output.json(spec.commandLine().getOut(), r);
-        } else {
-          spec.commandLine().getOut().println("cleaned " + r.segmentsCleaned() + " segments, moved " + r.recordsMoved()
-              + " records (" + Sizes.format(r.bytesMoved()) + "), reclaimed " + Sizes.format(r.bytesReclaimed()));
-        }
+        output.print(ds.clean(), (out, r) -> out.println("cleaned " + r.segmentsCleaned() + " segments, moved "
+            + r.recordsMoved() + " records (" + Sizes.format(r.bytesMoved()) + "), reclaimed "
+            + Sizes.format(r.bytesReclaimed())));
       }
       return 0;
     }

@@ -1,5 +1,6 @@
 package io.vstore.cli;
 
+import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.engine.Inventory;
 import java.io.Closeable;
@@ -37,13 +38,9 @@ final class EngineSession implements Closeable {
     }
   }
 
-  /** Splits {@code VM@SNAP} into its two names, or throws naming the bad value. */
-  static String[] vmSnapshot(String spec) {
-    int at = spec.indexOf('@');
-    if (at <= 0 || at == spec.length() - 1 || spec.indexOf('@', at + 1) >= 0) {
-      throw new IllegalArgumentException("'" + spec + "' is not VM@SNAPSHOT");
-    }
-    return new String[] {spec.substring(0, at), spec.substring(at + 1)};
+  /** Parses {@code VM@SNAP}, or throws naming the bad value. */
+  static SnapshotRef vmSnapshot(String spec) {
+    return SnapshotRef.parseSnapshot(spec, "VM");
   }
 
   @Override

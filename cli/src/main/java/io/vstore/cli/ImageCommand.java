@@ -1,5 +1,7 @@
 package io.vstore.cli;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import io.vstore.vdisk.CheckResult;
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
@@ -17,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -51,77 +54,81 @@ public final class ImageCommand {
 
   @Command(name = "info", description = "Show an image's format, sizes and backing file.")
   static final class Info implements Callable<Integer> {
-    @Spec CommandSpec spec;
     @Parameters(index = "0", paramLabel = "FILE") Path file;
     @Option(names = "-f", paramLabel = "FMT", description = "Format (default: detected from content).") String format;
-    @Option(names = "--json", description = "Print JSON.") boolean json;
+    @Mixin OutputOptions output;
     @Option(names = "--backing-chain", description = "Show every image of the backing chain.") boolean chain;
 
     @Override
     public Integer call() throws Exception {
-      PrintWriter out = spec.commandLine().getOut();
       try (DiskImage img = ImageFormats.open(file, format, true)) {
-        List<ImageInfo> infos = new ArrayList<>();
-        for (DiskImage d : chain ? ImageFormats.chain(img) : List.of(img)) {
-          infos.add(d.info());
-        }
-        if (json) {
-          Output.json(out, chain ? infos : infos.getFirst());
+        if (!chain) {
+          output.print(img.info(), (out, i) -> print(out, List.of(i)));
           return 0;
         }
-        boolean first = true;
-        for (ImageInfo i : infos) {
-          if (!first) {
-            out.println();
-          }
-          first = false;
-          out.println("image: " + i.path());
-          out.println("file format: " + i.format() + (i.subformat() != null ? " (" + i.subformat() + ")" : ""));
-          out.println("virtual size: " + Sizes.format(i.virtualSize()) + " (" + i.virtualSize() + " bytes)");
-          out.println("disk size: " + Sizes.format(i.allocatedSize()));
-          if (i.clusterSize() > 0) {
-            out.println("cluster_size: " + i.clusterSize());
-          }
-          if (i.backingFile() != null) {
-            out.println("backing file: " + i.backingFile());
-          }
-          if (!i.details().isEmpty()) {
-            out.println("Format specific information:");
-            i.details().forEach((k, v) -> out.println("    " + k + ": " + v));
-          }
+        List<ImageInfo> infos = new ArrayList<>();
+        for (DiskImage d : ImageFormats.chain(img)) {
+          infos.add(d.info());
         }
-        out.flush();
+        output.print(infos, Info::print);
       }
       return 0;
+    }
+
+    /** Prints {@code infos} as text, as qemu-img info does, a blank line between images. */
+    static void print(PrintWriter out, List<ImageInfo> infos) {
+      boolean first = true;
+      for (ImageInfo i : infos) {
+        if (!first) {
+          out.println();
+        }
+        first = false;
+        out.println("image: " + i.path());
+        out.println("file format: " + i.format() + (i.subformat() != null ? " (" + i.subformat() + ")" : ""));
+        out.println("virtual size: " + Sizes.format(i.virtualSize()) + " (" + i.virtualSize() + " bytes)");
+        out.println("disk size: " + Sizes.format(i.allocatedSize()));
+        if (i.clusterSize() > 0) {
+          out.println("cluster_size: " + i.clusterSize());
+        }
+        if (i.backingFile() != null) {
+          out.println("backing file: " + i.backingFile());
+        }
+        if (!i.details().isEmpty()) {
+          out.println("Format specific information:");
+          i.details().forEach((k, v) -> out.println("    " + k + ": " + v));
+        }
+      }
     }
   }
 
   @Command(name = "check", description = "Check an image's consistency. Exit 0 clean, 2 corrupt, 3 leaks only, 1 error.")
   static final class Check implements Callable<Integer> {
-    @Spec CommandSpec spec;
     @Parameters(index = "0", paramLabel = "FILE") Path file;
     @Option(names = "-f", paramLabel = "FMT") String format;
-    @Option(names = "--json", description = "Print JSON.") boolean json;
+    @Mixin OutputOptions output;
+
+    /** A check's outcome under qemu-img check's JSON names. */
+    record Result(String filename, String format, @JsonProperty("check-errors") int checkErrors,
+        int corruptions, int leaks, boolean incomplete,
+        @JsonProperty("corruption-details") List<String> corruptionDetails,
+        @JsonProperty("leak-details") List<String> leakDetails, @JsonProperty("exit-code") int exitCode,
+        @JsonIgnore CheckResult check) {
+      Result(CheckResult r) {
+        this(r.path(), r.format(), 0, r.corruptions().size(), r.leaks().size(), r.incomplete(), r.corruptions(),
+            r.leaks(), r.exitCode(), r);
+      }
+    }
 
     @Override
     public Integer call() throws Exception {
-      PrintWriter out = spec.commandLine().getOut();
       ImageFormat f = format == null ? ImageFormats.detect(file) : ImageFormats.byName(format);
       CheckResult r = f.check(file);
-      if (json) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("filename", r.path());
-        m.put("format", r.format());
-        m.put("check-errors", 0);
-        m.put("corruptions", r.corruptions().size());
-        m.put("leaks", r.leaks().size());
-        m.put("incomplete", r.incomplete());
-        m.put("corruption-details", r.corruptions());
-        m.put("leak-details", r.leaks());
-        m.put("exit-code", r.exitCode());
-        Output.json(out, m);
-        return r.exitCode();
-      }
+      output.print(new Result(r), (out, result) -> print(out, result.check()));
+      return r.exitCode();
+    }
+
+    /** Prints {@code r} as qemu-img check does. */
+    static void print(PrintWriter out, CheckResult r) {
       r.corruptions().forEach(out::println);
       r.leaks().forEach(out::println);
       if (r.incomplete()) {
@@ -140,8 +147,6 @@ public final class ImageCommand {
       if (r.exitCode() == 0) {
         out.println("No errors were found on the image.");
       }
-      out.flush();
-      return r.exitCode();
     }
   }
 
@@ -218,27 +223,24 @@ public final class ImageCommand {
 
   @Command(name = "map", description = "Show an image's allocation: data, zero and hole extents.")
   static final class MapCmd implements Callable<Integer> {
-    @Spec CommandSpec spec;
     @Parameters(index = "0", paramLabel = "FILE") Path file;
     @Option(names = "-f", paramLabel = "FMT") String format;
-    @Option(names = "--json", description = "Print JSON.") boolean json;
+    @Mixin OutputOptions output;
 
     @Override
     public Integer call() throws Exception {
-      PrintWriter out = spec.commandLine().getOut();
       try (DiskImage img = ImageFormats.open(file, format, true)) {
-        List<ImageMap.Entry> map = ImageMap.of(img);
-        if (json) {
-          Output.json(out, map);
-        } else {
-          out.printf("%-20s%-20s%s%n", "Offset", "Length", "Kind");
-          for (ImageMap.Entry e : map) {
-            out.printf("0x%-18x0x%-18x%s%n", e.start(), e.length(), e.kind());
-          }
-          out.flush();
-        }
+        output.print(ImageMap.of(img), MapCmd::print);
       }
       return 0;
+    }
+
+    /** Prints {@code map} as a table with hexadecimal offsets, as qemu-img map does. */
+    static void print(PrintWriter out, List<ImageMap.Entry> map) {
+      out.printf("%-20s%-20s%s%n", "Offset", "Length", "Kind");
+      for (ImageMap.Entry e : map) {
+        out.printf("0x%-18x0x%-18x%s%n", e.start(), e.length(), e.kind());
+      }
     }
   }
 }

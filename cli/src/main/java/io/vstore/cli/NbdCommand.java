@@ -4,6 +4,7 @@ import io.vstore.blockstore.BlockDevice;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.DatastoreOptions;
 import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.store.Volume;
 import io.vstore.nbd.ChangedAreas;
 import io.vstore.nbd.Export;
@@ -207,13 +208,14 @@ public final class NbdCommand {
       if (source.contains("/") || Files.isRegularFile(file)) {
         return ImageFormats.open(file, readOnly);
       }
+      SnapshotRef ref = SnapshotRef.parse(source); // VOLUME or VOLUME@SNAP; a bad name fails before opening
       if (datastore == null) {
         // A server runs for long: unlike one-shot commands it keeps the background cleaner.
         Path dir = location.path();
         datastore = location.isDefault() ? Datastore.openOrCreate(dir, DatastoreOptions.defaults())
             : Datastore.open(dir, DatastoreOptions.defaults());
       }
-      return datastore.volume(source, readOnly);
+      return datastore.volume(ref.toString(), readOnly);
     }
   }
 }

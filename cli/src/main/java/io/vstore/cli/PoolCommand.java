@@ -1,14 +1,13 @@
 package io.vstore.cli;
 
+import io.vstore.blockstore.SnapshotRef;
 import io.vstore.engine.Desktop;
 import io.vstore.engine.DesktopPool;
 import io.vstore.engine.PoolReport;
 import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -41,9 +40,9 @@ final class PoolCommand {
 
     @Override
     public Integer call() throws Exception {
-      String[] vs = EngineSession.vmSnapshot(from);
+      SnapshotRef ref = EngineSession.vmSnapshot(from);
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
-        DesktopPool p = s.inventory.pools().create(name, vs[0], vs[1], count, persistent, disposable);
+        DesktopPool p = s.inventory.pools().create(name, ref.volume(), ref.snapshot(), count, persistent, disposable);
         spec.commandLine().getOut().println("created pool " + p.name() + ": " + p.desktops().size()
             + " desktops from " + p.base() + " (replica " + String.join(", ", p.replica()) + ")");
       }
@@ -55,27 +54,27 @@ final class PoolCommand {
   static final class ListCmd implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Option(names = "--json", description = "Print JSON.") boolean json;
+    @Mixin OutputOptions output;
 
     @Override
     public Integer call() throws Exception {
-      PrintWriter out = spec.commandLine().getOut();
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
         List<PoolReport> reports = new ArrayList<>();
         for (DesktopPool p : s.inventory.pools().list()) {
           reports.add(s.inventory.pools().report(p.name()));
         }
-        if (json) {
-          Output.json(out, reports);
-          return 0;
-        }
-        out.printf("%-24s %-32s %8s %12s %12s %8s%n", "NAME", "BASE", "DESKTOPS", "PROVISIONED", "ALLOCATED", "RATIO");
-        for (PoolReport r : reports) {
-          out.printf(Locale.ROOT, "%-24s %-32s %8d %12s %12s %8s%n", r.name(), r.base(), r.desktops(),
-              Sizes.format(r.provisioned()), Sizes.format(r.allocated()), ratio(r));
-        }
+        output.print(reports, ListCmd::print);
       }
       return 0;
+    }
+
+    /** Prints {@code reports} as a table. */
+    static void print(PrintWriter out, List<PoolReport> reports) {
+      out.printf("%-24s %-32s %8s %12s %12s %8s%n", "NAME", "BASE", "DESKTOPS", "PROVISIONED", "ALLOCATED", "RATIO");
+      for (PoolReport r : reports) {
+        out.printf(Locale.ROOT, "%-24s %-32s %8d %12s %12s %8s%n", r.name(), r.base(), r.desktops(),
+            Sizes.format(r.provisioned()), Sizes.format(r.allocated()), ratio(r));
+      }
     }
   }
 
@@ -84,37 +83,37 @@ final class PoolCommand {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
     @Parameters(index = "0", paramLabel = "NAME") String name;
-    @Option(names = "--json", description = "Print JSON.") boolean json;
+    @Mixin OutputOptions output;
+
+    /** A pool and its space-savings report. */
+    record Result(DesktopPool pool, PoolReport space) {}
 
     @Override
     public Integer call() throws Exception {
-      PrintWriter out = spec.commandLine().getOut();
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
-        DesktopPool p = s.inventory.pools().get(name);
-        PoolReport r = s.inventory.pools().report(name);
-        if (json) {
-          Map<String, Object> m = new LinkedHashMap<>();
-          m.put("pool", p);
-          m.put("space", r);
-          Output.json(out, m);
-          return 0;
-        }
-        out.println("pool: " + p.name());
-        out.println("base: " + p.base() + " (generation " + p.generation() + ")");
-        out.println("replica: " + String.join(", ", p.replica()));
-        out.println("created: " + p.created());
-        out.println("desktops: " + p.desktops().size());
-        for (Desktop d : p.desktops()) {
-          out.println("  " + d.name() + ": system " + String.join(", ", d.systemDisks())
-              + (d.persistentDisk() == null ? "" : ", persistent " + d.persistentDisk())
-              + (d.disposableDisk() == null ? "" : ", disposable " + d.disposableDisk()));
-        }
-        out.println("provisioned: " + Sizes.format(r.provisioned()) + " (" + r.provisioned() + " bytes)");
-        out.println("allocated: " + Sizes.format(r.allocated()) + " (" + r.allocated() + " bytes: pool "
-            + Sizes.format(r.poolAllocated()) + ", base " + Sizes.format(r.baseAllocated()) + ")");
-        out.println("savings ratio: " + ratio(r) + " (provisioned / allocated)");
+        output.print(new Result(s.inventory.pools().get(name), s.inventory.pools().report(name)), Info::print);
       }
       return 0;
+    }
+
+    /** Prints the pool, its desktops and its space figures as text. */
+    static void print(PrintWriter out, Result result) {
+      DesktopPool p = result.pool();
+      PoolReport r = result.space();
+      out.println("pool: " + p.name());
+      out.println("base: " + p.base() + " (generation " + p.generation() + ")");
+      out.println("replica: " + String.join(", ", p.replica()));
+      out.println("created: " + p.created());
+      out.println("desktops: " + p.desktops().size());
+      for (Desktop d : p.desktops()) {
+        out.println("  " + d.name() + ": system " + String.join(", ", d.systemDisks())
+            + (d.persistentDisk() == null ? "" : ", persistent " + d.persistentDisk())
+            + (d.disposableDisk() == null ? "" : ", disposable " + d.disposableDisk()));
+      }
+      out.println("provisioned: " + Sizes.format(r.provisioned()) + " (" + r.provisioned() + " bytes)");
+      out.println("allocated: " + Sizes.format(r.allocated()) + " (" + r.allocated() + " bytes: pool "
+          + Sizes.format(r.poolAllocated()) + ", base " + Sizes.format(r.baseAllocated()) + ")");
+      out.println("savings ratio: " + ratio(r) + " (provisioned / allocated)");
     }
   }
 
@@ -133,9 +132,9 @@ final class PoolCommand {
 
     @Override
     public Integer call() throws Exception {
-      String[] vs = EngineSession.vmSnapshot(from);
+      SnapshotRef ref = EngineSession.vmSnapshot(from);
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
-        s.inventory.pools().recompose(name, vs[0], vs[1]);
+        s.inventory.pools().recompose(name, ref.volume(), ref.snapshot());
         spec.commandLine().getOut().println("recomposed pool " + name + " onto " + from);
       }
       return 0;

@@ -1,5 +1,6 @@
 package io.vstore.cli;
 
+import io.vstore.vdisk.chain.ChainProgress;
 import java.io.PrintStream;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
@@ -24,6 +25,11 @@ final class Progress implements LongConsumer, AutoCloseable {
     this.err = System.err;
     var console = System.console();
     this.enabled = console != null && console.isTerminal();
+  }
+
+  /** Returns a listener that shows a library workflow's {@code done} of {@code total} as the same fraction of this bar. */
+  ChainProgress scaled() {
+    return (workDone, workTotal) -> accept((long) ((double) workDone / Math.max(1, workTotal) * total));
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.vstore.cli;
 
+import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.SnapshotInfo;
 import java.io.PrintWriter;
@@ -8,7 +9,6 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -19,32 +19,18 @@ import picocli.CommandLine.Spec;
         SnapshotCommand.Delete.class})
 final class SnapshotCommand {
 
-  /** Splits {@code VOLUME@SNAP}, or fails saying what was expected. */
-  static String[] split(String spec) {
-    int at = spec.indexOf('@');
-    if (at <= 0 || at == spec.length() - 1 || spec.indexOf('@', at + 1) >= 0) {
-      throw new IllegalArgumentException("'" + spec + "' is not a snapshot: expected VOLUME@SNAPSHOT");
-    }
-    return new String[] {spec.substring(0, at), spec.substring(at + 1)};
-  }
-
   @Command(name = "create", description = "Snapshot a volume (O(1), whatever its size).")
   static final class Create implements Callable<Integer> {
-    @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
     @Parameters(index = "0", paramLabel = "VOLUME@SNAP") String snapshot;
-    @Option(names = "--json", description = "Print JSON.") boolean json;
+    @Mixin OutputOptions output;
 
     @Override
     public Integer call() throws Exception {
-      String[] parts = split(snapshot);
+      SnapshotRef ref = SnapshotRef.parseSnapshot(snapshot, "volume");
       try (Datastore ds = location.open()) {
-        SnapshotInfo s = ds.createSnapshot(parts[0], parts[1]);
-        if (json) {
-          Output.json(spec.commandLine().getOut(), s);
-        } else {
-          spec.commandLine().getOut().println("created snapshot " + snapshot + " (change id " + s.changeId() + ")");
-        }
+        output.print(ds.createSnapshot(ref.volume(), ref.snapshot()),
+            (out, s) -> out.println("created snapshot " + snapshot + " (change id " + s.changeId() + ")"));
       }
       return 0;
     }
@@ -52,27 +38,25 @@ final class SnapshotCommand {
 
   @Command(name = "list", description = "List a volume's snapshots, oldest first, with their space figures.")
   static final class ListCmd implements Callable<Integer> {
-    @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
     @Parameters(index = "0", paramLabel = "VOLUME") String volume;
-    @Option(names = "--json", description = "Print JSON.") boolean json;
+    @Mixin OutputOptions output;
 
     @Override
     public Integer call() throws Exception {
-      PrintWriter out = spec.commandLine().getOut();
       try (Datastore ds = location.open()) {
-        List<SnapshotInfo> list = ds.snapshots(volume);
-        if (json) {
-          Output.json(out, list);
-          return 0;
-        }
-        out.printf("%-40s %10s %10s %10s  %s%n", "SNAPSHOT", "DATA", "UNIQUE", "SHARED", "CLONES");
-        for (SnapshotInfo s : list) {
-          out.printf("%-40s %10s %10s %10s  %s%n", s.volume() + "@" + s.name(), Sizes.format(s.allocated()),
-              Sizes.format(s.unique()), Sizes.format(s.shared()), String.join(",", s.clones()));
-        }
+        output.print(ds.snapshots(volume), ListCmd::print);
       }
       return 0;
+    }
+
+    /** Prints {@code list} as a table. */
+    static void print(PrintWriter out, List<SnapshotInfo> list) {
+      out.printf("%-40s %10s %10s %10s  %s%n", "SNAPSHOT", "DATA", "UNIQUE", "SHARED", "CLONES");
+      for (SnapshotInfo s : list) {
+        out.printf("%-40s %10s %10s %10s  %s%n", new SnapshotRef(s.volume(), s.name()), Sizes.format(s.allocated()),
+            Sizes.format(s.unique()), Sizes.format(s.shared()), String.join(",", s.clones()));
+      }
     }
   }
 
@@ -84,10 +68,10 @@ final class SnapshotCommand {
 
     @Override
     public Integer call() throws Exception {
-      String[] parts = split(snapshot);
+      SnapshotRef ref = SnapshotRef.parseSnapshot(snapshot, "volume");
       try (Datastore ds = location.open()) {
-        ds.revert(parts[0], parts[1]);
-        spec.commandLine().getOut().println("reverted volume " + parts[0] + " to " + snapshot);
+        ds.revert(ref.volume(), ref.snapshot());
+        spec.commandLine().getOut().println("reverted volume " + ref.volume() + " to " + snapshot);
       }
       return 0;
     }
@@ -101,14 +85,14 @@ final class SnapshotCommand {
 
     @Override
     public Integer call() throws Exception {
-      String[] parts = split(snapshot);
+      SnapshotRef ref = SnapshotRef.parseSnapshot(snapshot, "volume");
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
-        String owner = s.inventory.owner(parts[0], parts[1]);
+        String owner = s.inventory.owner(ref.volume(), ref.snapshot());
         if (owner != null) {
           throw new IllegalStateException("snapshot " + snapshot + " belongs to " + owner + "; delete it through 'vstore "
               + (owner.startsWith("VM") ? "vm" : "pool") + "'");
         }
-        s.store.deleteSnapshot(parts[0], parts[1]);
+        s.store.deleteSnapshot(ref.volume(), ref.snapshot());
         spec.commandLine().getOut().println("deleted snapshot " + snapshot);
       }
       return 0;

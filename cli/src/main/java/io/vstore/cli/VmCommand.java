@@ -1,8 +1,10 @@
 package io.vstore.cli;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.store.VolumeInfo;
 import io.vstore.engine.VirtualMachine;
 import io.vstore.engine.VmSnapshot;
@@ -11,9 +13,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -77,24 +77,23 @@ final class VmCommand {
   static final class ListCmd implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Option(names = "--json", description = "Print JSON.") boolean json;
+    @Mixin OutputOptions output;
 
     @Override
     public Integer call() throws Exception {
-      PrintWriter out = spec.commandLine().getOut();
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
-        List<VirtualMachine> vms = s.inventory.vms().list();
-        if (json) {
-          Output.json(out, vms);
-          return 0;
-        }
-        out.printf("%-32s %5s %10s %-20s%n", "NAME", "DISKS", "SNAPSHOTS", "CURRENT");
-        for (VirtualMachine vm : vms) {
-          out.printf("%-32s %5d %10d %-20s%n", vm.name(), vm.disks().size(), vm.snapshots().size(),
-              vm.current() == null ? "-" : vm.current());
-        }
+        output.print(s.inventory.vms().list(), ListCmd::print);
       }
       return 0;
+    }
+
+    /** Prints {@code vms} as a table. */
+    static void print(PrintWriter out, List<VirtualMachine> vms) {
+      out.printf("%-32s %5s %10s %-20s%n", "NAME", "DISKS", "SNAPSHOTS", "CURRENT");
+      for (VirtualMachine vm : vms) {
+        out.printf("%-32s %5d %10d %-20s%n", vm.name(), vm.disks().size(), vm.snapshots().size(),
+            vm.current() == null ? "-" : vm.current());
+      }
     }
   }
 
@@ -103,39 +102,37 @@ final class VmCommand {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
     @Parameters(index = "0", paramLabel = "NAME") String name;
-    @Option(names = "--json", description = "Print JSON.") boolean json;
+    @Mixin OutputOptions output;
+
+    /** A VM with its disks' space figures. */
+    record Result(String name, String created, String current, JsonNode config, List<VolumeInfo> disks,
+        List<VmSnapshot> snapshots, @JsonIgnore VirtualMachine vm) {}
 
     @Override
     public Integer call() throws Exception {
-      PrintWriter out = spec.commandLine().getOut();
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
         VirtualMachine vm = s.inventory.vms().get(name);
         List<VolumeInfo> disks = new ArrayList<>();
         for (String d : vm.disks()) {
           disks.add(s.store.volumeInfo(d));
         }
-        if (json) {
-          Map<String, Object> m = new LinkedHashMap<>();
-          m.put("name", vm.name());
-          m.put("created", vm.created());
-          m.put("current", vm.current());
-          m.put("config", vm.config());
-          m.put("disks", disks);
-          m.put("snapshots", vm.snapshots());
-          Output.json(out, m);
-          return 0;
-        }
-        out.println("VM: " + vm.name());
-        out.println("created: " + vm.created());
-        out.println("current snapshot: " + (vm.current() == null ? "-" : vm.current()));
-        for (VolumeInfo d : disks) {
-          out.println("disk " + d.name() + ": " + Sizes.format(d.size()) + ", allocated " + Sizes.format(d.allocated()));
-        }
-        out.println("config: " + vm.config());
-        out.println("snapshots:");
-        printTree(out, vm, null, "  ");
+        output.print(new Result(vm.name(), vm.created(), vm.current(), vm.config(), disks, vm.snapshots(), vm),
+            Info::print);
       }
       return 0;
+    }
+
+    /** Prints {@code r} as text, its snapshots as an indented tree. */
+    static void print(PrintWriter out, Result r) {
+      out.println("VM: " + r.name());
+      out.println("created: " + r.created());
+      out.println("current snapshot: " + (r.current() == null ? "-" : r.current()));
+      for (VolumeInfo d : r.disks()) {
+        out.println("disk " + d.name() + ": " + Sizes.format(d.size()) + ", allocated " + Sizes.format(d.allocated()));
+      }
+      out.println("config: " + r.config());
+      out.println("snapshots:");
+      printTree(out, r.vm(), null, "  ");
     }
   }
 
@@ -178,9 +175,9 @@ final class VmCommand {
 
     @Override
     public Integer call() throws Exception {
-      String[] vs = EngineSession.vmSnapshot(target);
+      SnapshotRef ref = EngineSession.vmSnapshot(target);
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
-        VmSnapshot snap = s.inventory.vms().snapshot(vs[0], vs[1], description);
+        VmSnapshot snap = s.inventory.vms().snapshot(ref.volume(), ref.snapshot(), description);
         spec.commandLine().getOut().println("created snapshot " + target
             + (snap.parent() == null ? "" : " (child of " + snap.parent() + ")"));
       }
@@ -193,18 +190,13 @@ final class VmCommand {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
     @Parameters(index = "0", paramLabel = "VM") String name;
-    @Option(names = "--json", description = "Print JSON.") boolean json;
+    @Mixin OutputOptions output;
 
     @Override
     public Integer call() throws Exception {
-      PrintWriter out = spec.commandLine().getOut();
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
         VirtualMachine vm = s.inventory.vms().get(name);
-        if (json) {
-          Output.json(out, vm.snapshots());
-          return 0;
-        }
-        printTree(out, vm, null, "");
+        output.print(vm.snapshots(), (out, snapshots) -> printTree(out, vm, null, ""));
       }
       return 0;
     }
@@ -218,10 +210,10 @@ final class VmCommand {
 
     @Override
     public Integer call() throws Exception {
-      String[] vs = EngineSession.vmSnapshot(target);
+      SnapshotRef ref = EngineSession.vmSnapshot(target);
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
-        s.inventory.vms().revert(vs[0], vs[1]);
-        spec.commandLine().getOut().println("reverted VM " + vs[0] + " to " + vs[1]);
+        s.inventory.vms().revert(ref.volume(), ref.snapshot());
+        spec.commandLine().getOut().println("reverted VM " + ref.volume() + " to " + ref.snapshot());
       }
       return 0;
     }
@@ -251,9 +243,9 @@ final class VmCommand {
 
     @Override
     public Integer call() throws Exception {
-      String[] vs = EngineSession.vmSnapshot(target);
+      SnapshotRef ref = EngineSession.vmSnapshot(target);
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
-        s.inventory.vms().deleteSnapshot(vs[0], vs[1]);
+        s.inventory.vms().deleteSnapshot(ref.volume(), ref.snapshot());
         spec.commandLine().getOut().println("deleted snapshot " + target);
       }
       return 0;

@@ -8,6 +8,8 @@ import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageConversion;
 import io.vstore.vdisk.ImageFormats;
+import io.vstore.vdisk.chain.ChainExport;
+import io.vstore.vdisk.chain.ChainImport;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
@@ -53,59 +55,55 @@ final class VolumeCommand {
 
   @Command(name = "list", description = "List volumes.")
   static final class ListCmd implements Callable<Integer> {
-    @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Option(names = "--json", description = "Print JSON.") boolean json;
+    @Mixin OutputOptions output;
 
     @Override
     public Integer call() throws Exception {
-      PrintWriter out = spec.commandLine().getOut();
       try (Datastore ds = location.open()) {
-        List<VolumeInfo> volumes = ds.volumes();
-        if (json) {
-          Output.json(out, volumes);
-          return 0;
-        }
-        out.printf("%-32s %12s %12s%n", "NAME", "SIZE", "ALLOCATED");
-        for (VolumeInfo v : volumes) {
-          out.printf("%-32s %12s %12s%n", v.name(), Sizes.format(v.size()), Sizes.format(v.allocated()));
-        }
+        output.print(ds.volumes(), ListCmd::print);
       }
       return 0;
+    }
+
+    /** Prints {@code volumes} as a table. */
+    static void print(PrintWriter out, List<VolumeInfo> volumes) {
+      out.printf("%-32s %12s %12s%n", "NAME", "SIZE", "ALLOCATED");
+      for (VolumeInfo v : volumes) {
+        out.printf("%-32s %12s %12s%n", v.name(), Sizes.format(v.size()), Sizes.format(v.allocated()));
+      }
     }
   }
 
   @Command(name = "info", description = "Show a volume's sizes, allocation and change id.")
   static final class Info implements Callable<Integer> {
-    @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
     @Parameters(index = "0", paramLabel = "NAME") String name;
-    @Option(names = "--json", description = "Print JSON.") boolean json;
+    @Mixin OutputOptions output;
 
     @Override
     public Integer call() throws Exception {
-      PrintWriter out = spec.commandLine().getOut();
       try (Datastore ds = location.open()) {
-        VolumeInfo v = ds.volumeInfo(name);
-        if (json) {
-          Output.json(out, v);
-          return 0;
-        }
-        out.println("volume: " + v.name());
-        out.println("uuid: " + v.uuid());
-        out.println("size: " + DatastoreCommand.human(v.size()));
-        out.println("allocated: " + DatastoreCommand.human(v.allocated()) + " (stored, after compression)");
-        out.println("mapped: " + DatastoreCommand.human(v.mapped()) + " (holding data, before compression)");
-        out.println("unique: " + DatastoreCommand.human(v.unique()) + " (only the volume references it)");
-        out.println("shared: " + DatastoreCommand.human(v.shared()) + " (shared with snapshots or the parent)");
-        if (v.parent() != null) {
-          out.println("parent: " + v.parent() + " (linked clone)");
-        }
-        out.println("snapshots: " + v.snapshots());
-        out.println("change id: " + v.changeId());
-        out.println("created: " + v.created());
+        output.print(ds.volumeInfo(name), Info::print);
       }
       return 0;
+    }
+
+    /** Prints {@code v} as text. */
+    static void print(PrintWriter out, VolumeInfo v) {
+      out.println("volume: " + v.name());
+      out.println("uuid: " + v.uuid());
+      out.println("size: " + DatastoreCommand.human(v.size()));
+      out.println("allocated: " + DatastoreCommand.human(v.allocated()) + " (stored, after compression)");
+      out.println("mapped: " + DatastoreCommand.human(v.mapped()) + " (holding data, before compression)");
+      out.println("unique: " + DatastoreCommand.human(v.unique()) + " (only the volume references it)");
+      out.println("shared: " + DatastoreCommand.human(v.shared()) + " (shared with snapshots or the parent)");
+      if (v.parent() != null) {
+        out.println("parent: " + v.parent() + " (linked clone)");
+      }
+      out.println("snapshots: " + v.snapshots());
+      out.println("change id: " + v.changeId());
+      out.println("created: " + v.created());
     }
   }
 
@@ -144,18 +142,9 @@ final class VolumeCommand {
     @Override
     public Integer call() throws Exception {
       try (Datastore ds = location.open(); DiskImage src = ImageFormats.open(file, format, true)) {
-        long size = (src.size() + 511) / 512 * 512;
-        Volume created = ds.createVolume(name, size);
-        boolean success = false;
         List<String> history;
-        try (Volume v = created; Progress progress = new Progress("import " + name, src.size())) {
-          history = ChainImport.run(ds, v, src, progress);
-          v.flush();
-          success = true;
-        } finally {
-          if (!success) {
-            ds.deleteVolume(name); // the half-imported volume (and snapshots) this command created
-          }
+        try (Progress progress = new Progress("import " + name, src.size())) {
+          history = ChainImport.run(ds, name, src, progress.scaled());
         }
         spec.commandLine().getOut().println("imported " + file + " (" + src.info().format() + ") into volume " + name
             + ": allocated " + Sizes.format(ds.volumeInfo(name).allocated())
@@ -183,7 +172,10 @@ final class VolumeCommand {
     public Integer call() throws Exception {
       if (chain) {
         try (Datastore ds = location.open()) {
-          List<Path> files = ChainExport.run(ds, name, file, format, ImageCommand.options(options));
+          List<Path> files;
+          try (Progress progress = new Progress("export " + name, ds.volumeInfo(name).size())) {
+            files = ChainExport.run(ds, name, file, format, ImageCommand.options(options), progress.scaled());
+          }
           spec.commandLine().getOut().println("exported volume " + name + " as a chain of " + files.size() + " "
               + format + " images: " + files.stream().map(p -> p.getFileName().toString())
               .collect(java.util.stream.Collectors.joining(" <- ")));

@@ -84,7 +84,7 @@ final class EngineCommandTest {
         .isEqualTo("gold@v3");
 
     fails("bad VM name", "vm", "create", "-D", ds, "no/slash", "--disk", "1M");
-    fails("not VM@SNAPSHOT", "vm", "snapshot", "create", "-D", ds, "gold");
+    fails("expected VM@SNAPSHOT", "vm", "snapshot", "create", "-D", ds, "gold");
     fails("no VM ghost", "vm", "info", "-D", ds, "ghost");
     fails("is not valid JSON", "vm", "create", "-D", ds, "x", "--disk", "1M", "--config",
         Files.writeString(tmp.resolve("bad.json"), "{").toString());

@@ -1,5 +1,6 @@
 package io.vstore.nbd;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,7 +15,8 @@ import java.util.function.Consumer;
  * may then close the device.
  */
 public final class ExportRegistry {
-  private final Map<String, Export> exports = new LinkedHashMap<>(); // guarded by this
+  @GuardedBy("this")
+  private final Map<String, Export> exports = new LinkedHashMap<>();
   private final List<Consumer<Export>> removalListeners = new CopyOnWriteArrayList<>();
 
   /** Adds {@code export}; throws if an export of that name already exists. */

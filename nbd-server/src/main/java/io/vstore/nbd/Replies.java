@@ -1,5 +1,6 @@
 package io.vstore.nbd;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -16,15 +17,20 @@ final class Replies {
   private static final int MAX_MESSAGE = 1024;
 
   private final ReentrantLock lock = new ReentrantLock();
-  /** Header scratch (room for an error chunk with its message), reused for every reply. Guarded by lock. */
+  /** Header scratch (room for an error chunk with its message), reused for every reply. */
+  @GuardedBy("lock")
   private final ByteBuffer header = ByteBuffer.allocateDirect(Nbd.CHUNK_HEADER_SIZE + 6 + MAX_MESSAGE);
-  private final ByteBuffer[] two = new ByteBuffer[2]; // guarded by lock
+  @GuardedBy("lock")
+  private final ByteBuffer[] two = new ByteBuffer[2];
   private volatile boolean broken;
-  /** The thread whose replies are held for one gathering write, or null. Guarded by lock. */
+  /** The thread whose replies are held for one gathering write, or null. */
+  @GuardedBy("lock")
   private Thread corkedBy;
-  /** Headers of held replies, copied here; payloads stay in their buffers. Guarded by lock. */
+  /** Headers of held replies, copied here; payloads stay in their buffers. */
+  @GuardedBy("lock")
   private ByteBuffer corkedHeaders;
-  private final java.util.ArrayList<ByteBuffer> corked = new java.util.ArrayList<>(); // guarded by lock
+  @GuardedBy("lock")
+  private final java.util.ArrayList<ByteBuffer> corked = new java.util.ArrayList<>();
   /** Bounds one gathering write (the kernel takes at most 1024 buffers per call). */
   private static final int MAX_CORKED_BUFFERS = 512;
 

@@ -128,7 +128,8 @@ interface Transport extends Closeable {
     private final InputStream in;
     private final OutputStream out;
     private final byte[] readScratch = new byte[SCRATCH]; // used by the one reading thread
-    private final byte[] writeScratch = new byte[SCRATCH]; // guarded by the caller's write lock
+    // Used only under the caller's write lock (Replies.lock); not an @GuardedBy, as that lock is not this object's.
+    private final byte[] writeScratch = new byte[SCRATCH];
 
     Tls(SSLSocket socket, SocketChannel channel) throws IOException {
       this.socket = socket;

@@ -1,5 +1,6 @@
 package io.vstore.engine;
 
+import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.Volume;
 import io.vstore.blockstore.store.VolumeInfo;
@@ -35,6 +36,16 @@ public final class DesktopPools {
     return pool + "-replica" + generation + "-disk" + disk;
   }
 
+  /** Returns whether {@code spec} is a well-formed {@code VM@SNAP} (SnapshotRef's rule), as a pool's base must be. */
+  static boolean isVmSnapshot(String spec) {
+    try {
+      SnapshotRef.parseSnapshot(spec, "VM");
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
   /** Returns the name of desktop {@code n} of pool {@code pool}. */
   static String desktopName(String pool, int n) {
     return pool + "-" + n;
@@ -68,7 +79,7 @@ public final class DesktopPools {
         desktops.add(new Desktop(d, systemDisks(d, base.disks().size()), persistentSize == 0 ? null : d + "-persistent",
             disposableSize == 0 ? null : d + "-disposable"));
       }
-      DesktopPool pool = new DesktopPool(name, vm + "@" + snap, 1, replica, persistentSize, disposableSize, desktops,
+      DesktopPool pool = new DesktopPool(name, new SnapshotRef(vm, snap).toString(), 1, replica, persistentSize, disposableSize, desktops,
           Instant.now().toString(), Pending.of("create"));
       for (String v : pool.volumes()) {
         if (inv.datastore().hasVolume(v)) {
@@ -124,7 +135,7 @@ public final class DesktopPools {
       own += ds.hasVolume(v) ? ds.volumeInfo(v).allocated() : 0;
     }
     long base = 0;
-    VirtualMachine vm = inv.document().vms().get(p.base().substring(0, p.base().indexOf('@')));
+    VirtualMachine vm = inv.document().vms().get(SnapshotRef.parseSnapshot(p.base(), "VM").volume());
     if (vm != null) {
       for (String v : vm.disks()) {
         base += ds.hasVolume(v) ? ds.volumeInfo(v).allocated() : 0;
@@ -143,7 +154,7 @@ public final class DesktopPools {
     synchronized (inv) {
       DesktopPool p = ready(name);
       baseVm(vm, snap);
-      DesktopPool marked = p.withPending(Pending.of("recompose", vm + "@" + snap));
+      DesktopPool marked = p.withPending(Pending.of("recompose", new SnapshotRef(vm, snap).toString()));
       inv.save(inv.document().with(marked));
       finish(marked);
     }
@@ -218,13 +229,13 @@ public final class DesktopPools {
 
   private void finishRecompose(DesktopPool pool, Pending p) throws IOException {
     Datastore ds = inv.datastore();
-    if (p.args().size() != 1 || p.args().getFirst().indexOf('@') <= 0) {
+    if (p.args().size() != 1 || !isVmSnapshot(p.args().getFirst())) {
       throw new InventoryException("bad inventory: pool " + pool.name() + " pending recompose has arguments "
           + p.args() + ", expected one VM@SNAP");
     }
-    String spec = p.args().getFirst();
-    String vm = spec.substring(0, spec.indexOf('@'));
-    String snap = spec.substring(spec.indexOf('@') + 1);
+    SnapshotRef spec = SnapshotRef.parseSnapshot(p.args().getFirst(), "VM");
+    String vm = spec.volume();
+    String snap = spec.snapshot();
     VirtualMachine base = baseVm(vm, snap);
     long generation = pool.generation() + 1;
     List<String> replica = replicaNames(pool.name(), generation, base.disks().size());
@@ -263,7 +274,7 @@ public final class DesktopPools {
       }
     }
     inv.checkpoint("pool-recompose:old-replica");
-    inv.save(inv.document().with(new DesktopPool(pool.name(), spec, generation, replica, pool.persistentSize(),
+    inv.save(inv.document().with(new DesktopPool(pool.name(), spec.toString(), generation, replica, pool.persistentSize(),
         pool.disposableSize(), moved, pool.created(), null)));
   }
 

@@ -1,5 +1,7 @@
 package io.vstore.engine;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.SnapshotInfo;
 import java.io.IOException;
@@ -17,17 +19,21 @@ import java.util.regex.Pattern;
  * its operations are serialized on this object.
  */
 public final class Inventory {
-  /** VM and pool names: short enough that the volume names derived from them stay valid. */
+  /**
+   * VM and pool names: SnapshotRef's characters but at most 64 of them, not 128, because volume
+   * names are derived from them ({@code VM-disk12}, {@code POOL-replica3-disk0}, {@code POOL-17-persistent})
+   * and those must still pass SnapshotRef's 128-character rule.
+   */
   static final Pattern OBJECT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
-  /** Snapshot names, as the datastore accepts them. */
-  static final Pattern SNAPSHOT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
   private final Datastore store;
   private final InventoryFile file;
   private final VirtualMachines vms;
   private final DesktopPools pools;
-  private final List<String> problems = new ArrayList<>(); // guarded by this
-  private InventoryDocument doc; // guarded by this
+  @GuardedBy("this")
+  private final List<String> problems = new ArrayList<>();
+  @GuardedBy("this")
+  private InventoryDocument doc;
   /** Called after each datastore step and each inventory write; crash tests throw from it. */
   volatile Consumer<String> checkpoints;
 
@@ -183,11 +189,13 @@ public final class Inventory {
     }
   }
 
-  /** Throws unless {@code name} is a valid snapshot name. */
-  static void checkSnapshotName(String name) {
-    if (name == null || !SNAPSHOT_NAME.matcher(name).matches()) {
-      throw new IllegalArgumentException("bad snapshot name '" + name
-          + "': use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit");
+  /** Returns whether {@code name} is a valid volume or snapshot name (SnapshotRef's rule). */
+  static boolean isStoreName(String name) {
+    try {
+      SnapshotRef.checkName("snapshot", name);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
     }
   }
 

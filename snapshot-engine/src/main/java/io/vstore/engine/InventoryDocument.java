@@ -38,13 +38,13 @@ record InventoryDocument(String format, int version, Map<String, VirtualMachine>
         throw new InventoryException(where + " has no disks");
       }
       for (String d : vm.disks()) {
-        if (!Inventory.SNAPSHOT_NAME.matcher(d).matches()) {
+        if (!Inventory.isStoreName(d)) {
           throw new InventoryException(where + " has a bad disk name '" + d + "'");
         }
       }
       java.util.Set<String> names = new java.util.HashSet<>();
       for (VmSnapshot s : vm.snapshots()) {
-        if (s == null || s.name() == null || !Inventory.SNAPSHOT_NAME.matcher(s.name()).matches()
+        if (s == null || s.name() == null || !Inventory.isStoreName(s.name())
             || !names.add(s.name())) {
           throw new InventoryException(where + " has a missing, misnamed or repeated snapshot");
         }
@@ -65,7 +65,7 @@ record InventoryDocument(String format, int version, Map<String, VirtualMachine>
       if (p == null || !e.getKey().equals(p.name()) || !Inventory.OBJECT_NAME.matcher(p.name()).matches()) {
         throw new InventoryException(where + " is missing or misnamed");
       }
-      if (p.base() == null || p.base().indexOf('@') <= 0 || p.generation() < 1 || p.replica().isEmpty()
+      if (!DesktopPools.isVmSnapshot(p.base()) || p.generation() < 1 || p.replica().isEmpty()
           || p.persistentSize() < 0 || p.disposableSize() < 0) {
         throw new InventoryException(where + " has a bad base, generation, replica or disk size");
       }

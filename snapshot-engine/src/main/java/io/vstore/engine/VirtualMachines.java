@@ -1,6 +1,7 @@
 package io.vstore.engine;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.Volume;
 import java.io.IOException;
@@ -95,8 +96,8 @@ public final class VirtualMachines {
     synchronized (inv) {
       VirtualMachine vm = ready(name);
       for (DesktopPool p : inv.document().pools().values()) {
-        for (String base : bases(p)) {
-          if (base.startsWith(name + "@")) {
+        for (SnapshotRef base : bases(p)) {
+          if (base.volume().equals(name)) {
             throw new InventoryException("cannot delete VM " + name + ": pool " + p.name() + " is built from "
                 + base + " (delete or recompose the pool first)");
           }
@@ -118,7 +119,7 @@ public final class VirtualMachines {
    * current snapshot, which it then becomes.
    */
   public VmSnapshot snapshot(String vm, String snap, String description) throws IOException {
-    Inventory.checkSnapshotName(snap);
+    SnapshotRef.checkName("snapshot", snap);
     synchronized (inv) {
       VirtualMachine m = ready(vm);
       if (m.snapshot(snap) != null) {
@@ -172,7 +173,7 @@ public final class VirtualMachines {
       VirtualMachine m = ready(vm);
       requireSnapshot(m, snap);
       for (DesktopPool p : inv.document().pools().values()) {
-        if (bases(p).contains(vm + "@" + snap)) {
+        if (bases(p).contains(new SnapshotRef(vm, snap))) {
           throw new InventoryException("cannot delete snapshot " + vm + "@" + snap + ": pool " + p.name()
               + " is built from it (delete or recompose the pool first)");
         }
@@ -275,10 +276,16 @@ public final class VirtualMachines {
   }
 
   /** Returns the bases pool {@code p} depends on: its own and one an unfinished recompose moves it to. */
-  private static List<String> bases(DesktopPool p) {
-    List<String> out = new ArrayList<>(List.of(p.base()));
+  private static List<SnapshotRef> bases(DesktopPool p) {
+    List<String> specs = new ArrayList<>(List.of(p.base()));
     if (p.pending() != null && "recompose".equals(p.pending().operation())) {
-      out.addAll(p.pending().args());
+      specs.addAll(p.pending().args());
+    }
+    List<SnapshotRef> out = new ArrayList<>();
+    for (String s : specs) {
+      if (DesktopPools.isVmSnapshot(s)) { // a malformed pending recompose names no VM: reconcile reports it
+        out.add(SnapshotRef.parseSnapshot(s, "VM"));
+      }
     }
     return out;
   }

@@ -1,4 +1,4 @@
-package io.vstore.cli;
+package io.vstore.vdisk.chain;
 
 import io.vstore.blockstore.BlockDevice;
 import io.vstore.blockstore.Extent;
@@ -11,45 +11,72 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.function.LongConsumer;
 
 /**
  * Imports an image with a backing chain as a volume whose history is the chain: the base level is
  * copied, snapshotted, and every level above it adds only the blocks in which it differs from the
  * level below, then is snapshotted too; the top level is the volume's head.
  */
-final class ChainImport {
+public final class ChainImport {
   private static final int CHUNK = 1 << 20;
   private static final int BLOCK = 4096;
 
   private ChainImport() {}
 
   /**
-   * Copies {@code top} (with its chain) into the new volume {@code v} of {@code ds} and returns the
-   * snapshots made, oldest first (none when {@code top} has no backing file).
+   * Creates volume {@code name} in {@code ds} holding {@code top} (its size rounded up to 512
+   * bytes) with the chain below it as snapshots, flushes it and returns the snapshots made, oldest
+   * first (none when {@code top} has no backing file). On failure the volume is deleted again.
+   * Progress counts the bytes of every level scanned, out of {@code levels * top.size()}.
    */
-  static List<String> run(Datastore ds, Volume v, DiskImage top, LongConsumer progress) throws IOException {
+  public static List<String> run(Datastore ds, String name, DiskImage top, ChainProgress progress)
+      throws IOException {
+    long size = (top.size() + 511) / 512 * 512;
+    Volume created = ds.createVolume(name, size);
+    boolean success = false;
+    try (Volume v = created) {
+      List<String> snapshots = copy(ds, v, top, progress);
+      v.flush();
+      success = true;
+      return snapshots;
+    } finally {
+      if (!success) {
+        ds.deleteVolume(name); // the half-imported volume and the snapshots made so far
+      }
+    }
+  }
+
+  /**
+   * Copies {@code top} (with its chain) into the new, empty volume {@code v} of {@code ds} and
+   * returns the snapshots made, oldest first; the caller flushes and closes {@code v}.
+   */
+  private static List<String> copy(Datastore ds, Volume v, DiskImage top, ChainProgress progress) throws IOException {
     List<DiskImage> levels = new ArrayList<>(ImageFormats.chain(top));
-    java.util.Collections.reverse(levels); // base first
+    Collections.reverse(levels); // base first
+    long levelSize = top.size();
+    long total = Math.max(1, levels.size() * levelSize);
     int threads = Runtime.getRuntime().availableProcessors();
-    ImageConversion.copy(levels.getFirst(), v, threads, BLOCK, false, levels.size() == 1 ? progress : done -> { });
+    ImageConversion.copy(levels.getFirst(), v, threads, BLOCK, false, done -> progress.progressed(done, total));
     List<String> snapshots = new ArrayList<>();
     Set<String> used = new HashSet<>();
     for (int i = 1; i < levels.size(); i++) {
       String snap = snapshotName(levels.get(i - 1).path(), i - 1, used);
       ds.createSnapshot(v.name(), snap);
       snapshots.add(snap);
-      copyDifferences(levels.get(i - 1), levels.get(i), v, i == levels.size() - 1 ? progress : done -> { });
+      long before = i * levelSize;
+      copyDifferences(levels.get(i - 1), levels.get(i), v, done -> progress.progressed(before + done, total));
     }
+    progress.progressed(total, total);
     return snapshots;
   }
 
   /** Writes into {@code v} every block where {@code upper} reads differently from {@code lower}. */
-  private static void copyDifferences(BlockDevice lower, BlockDevice upper, Volume v, LongConsumer progress)
-      throws IOException {
+  private static void copyDifferences(BlockDevice lower, BlockDevice upper, Volume v,
+      java.util.function.LongConsumer progress) throws IOException {
     ByteBuffer a = ByteBuffer.allocateDirect(CHUNK);
     ByteBuffer b = ByteBuffer.allocateDirect(CHUNK);
     long size = Math.min(upper.size(), v.size());
@@ -93,7 +120,7 @@ final class ChainImport {
   }
 
   /** Names the snapshot of a level after its file, made valid and unique. */
-  private static String snapshotName(Path file, int level, Set<String> used) {
+  static String snapshotName(Path file, int level, Set<String> used) {
     String name = file.getFileName().toString().replaceAll("[^A-Za-z0-9._-]", "_");
     if (name.isEmpty() || !Character.isLetterOrDigit(name.charAt(0)) || name.length() > 128 || !used.add(name)) {
       name = "level-" + level;
