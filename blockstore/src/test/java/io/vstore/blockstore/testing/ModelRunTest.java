@@ -9,14 +9,23 @@ import org.junit.jupiter.api.Test;
 
 final class ModelRunTest {
   @Test
-  void seedsDefaultToTheTestsCount() {
-    assertThat(ModelRun.seeds(3, null, null)).containsExactly(0L, 1L, 2L);
-    assertThat(ModelRun.seeds(3, "", " ")).containsExactly(0L, 1L, 2L);
+  void seedsDefaultToTheTestsCountOfDistinctSeeds() {
+    long[] seeds = ModelRun.seeds(30, null, null).toArray();
+    assertThat(seeds).hasSize(30).doesNotHaveDuplicates();
+    assertThat(ModelRun.seeds(30, "", " ").toArray()).isEqualTo(seeds);
+    assertThat(ModelRun.seeds(30, null, null).toArray()).as("the same every run").isEqualTo(seeds);
   }
 
   @Test
-  void casesSetsTheCount() {
-    assertThat(ModelRun.seeds(3, null, "5")).containsExactly(0L, 1L, 2L, 3L, 4L);
+  void casesSetsTheCountAndKeepsTheDefaultSeedsFirst() {
+    long[] more = ModelRun.seeds(3, null, "50").toArray();
+    assertThat(more).hasSize(50).startsWith(ModelRun.seeds(3, null, null).toArray());
+  }
+
+  @Test
+  void theDefaultSeedsDrawDifferentFirstValues() {
+    // Seeds 0..11 would all draw the same first nextInt(4) from java.util.Random.
+    assertThat(ModelRun.seeds(12, null, null).map(s -> new Random(s).nextInt(4)).distinct().count()).isEqualTo(4);
   }
 
   @Test
