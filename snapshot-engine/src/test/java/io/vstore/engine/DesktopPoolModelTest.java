@@ -2,8 +2,8 @@ package io.vstore.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vstore.blockstore.testing.ModelRun;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -11,50 +11,43 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.ShrinkingMode;
-import net.jqwik.api.Tag;
-import net.jqwik.api.lifecycle.AfterProperty;
-import net.jqwik.api.lifecycle.BeforeProperty;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Random sequences of desktop writes (system, persistent and disposable disks), base VM writes
  * and snapshots, refresh of one or every desktop, recompose onto a random base snapshot and
  * reopen, against a model of every desktop disk and every base snapshot. Persistent disks must
  * survive everything; system disks follow the pool's base; disposable disks empty at refresh.
+ * One case per seed; see {@link ModelRun} to replay one.
  */
 @Tag("slow")
 final class DesktopPoolModelTest {
   private static final int SIZE = 128 << 10;
   private static final int DESKTOPS = 3;
   private static final boolean CI = "true".equals(System.getenv("CI"));
-  private Path dir;
-  private int tryCount;
+  @TempDir Path dir;
 
-  @BeforeProperty
-  void makeDir() throws IOException {
-    dir = Files.createTempDirectory("vstore-engine-pool-model");
+  static LongStream seeds() {
+    return ModelRun.seeds(8);
   }
 
-  @AfterProperty
-  void removeDir() throws IOException {
-    try (var walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void desktopsBehaveLikeTheModel(long seed) {
+    ModelRun.run(seed, this::oneRun);
   }
 
-  // Shrinking a seed means nothing; the seed and step in the failure message reproduce the run.
-  @Property(tries = 8, shrinking = ShrinkingMode.OFF)
-  void desktopsBehaveLikeTheModel(@ForAll long seed) throws IOException {
-    Random r = new Random(seed);
+  private void oneRun(ModelRun run) throws IOException {
+    Random r = run.random();
     byte[] baseHead = new byte[SIZE];
     Map<String, byte[]> baseSnapshots = new HashMap<>();
     Map<String, byte[]> disks = new HashMap<>();
     String poolBase;
-    try (Fixture f = new Fixture(dir.resolve("ds" + tryCount++))) {
+    try (Fixture f = new Fixture(dir.resolve("ds"))) {
       f.vms().create("gold", List.of((long) SIZE), null);
       write(f, r, "gold-disk0", baseHead);
       f.vms().snapshot("gold", "s0", "");
@@ -68,21 +61,24 @@ final class DesktopPoolModelTest {
       }
       int steps = CI ? 10 + r.nextInt(10) : 20 + r.nextInt(25);
       for (int step = 0; step < steps; step++) {
-        String where = "seed " + seed + " step " + step;
         int op = r.nextInt(12);
         List<String> names = new ArrayList<>(disks.keySet());
         names.sort(null);
         if (op < 5) {
           String disk = names.get(r.nextInt(names.size()));
+          run.step(step, "write to " + disk);
           write(f, r, disk, disks.get(disk));
         } else if (op < 6) {
+          run.step(step, "write to gold-disk0");
           write(f, r, "gold-disk0", baseHead);
         } else if (op < 7) {
           String s = "s" + baseSnapshots.size();
+          run.step(step, "snapshot gold@" + s);
           f.vms().snapshot("gold", s, "");
           baseSnapshots.put(s, baseHead.clone());
         } else if (op < 9) {
           String desktop = r.nextBoolean() ? null : "p-" + (1 + r.nextInt(DESKTOPS));
+          run.step(step, "refresh " + (desktop == null ? "every desktop" : desktop));
           f.pools().refresh("p", desktop);
           for (int n = 1; n <= DESKTOPS; n++) {
             if (desktop == null || desktop.equals("p-" + n)) {
@@ -94,18 +90,20 @@ final class DesktopPoolModelTest {
           List<String> snaps = new ArrayList<>(baseSnapshots.keySet());
           snaps.sort(null);
           poolBase = snaps.get(r.nextInt(snaps.size()));
+          run.step(step, "recompose onto gold@" + poolBase);
           f.pools().recompose("p", "gold", poolBase);
           for (int n = 1; n <= DESKTOPS; n++) {
             disks.put("p-" + n + "-disk0", baseSnapshots.get(poolBase).clone());
           }
         } else {
+          run.step(step, "reopen");
           f.reopen();
         }
-        assertThat(f.pools().get("p").base()).as(where).isEqualTo("gold@" + poolBase);
+        assertThat(f.pools().get("p").base()).as("pool base").isEqualTo("gold@" + poolBase);
         for (Map.Entry<String, byte[]> e : disks.entrySet()) {
-          assertThat(Arrays.equals(f.read(e.getKey(), 0, SIZE), e.getValue())).as(where + ": " + e.getKey()).isTrue();
+          assertThat(Arrays.equals(f.read(e.getKey(), 0, SIZE), e.getValue())).as(e.getKey()).isTrue();
         }
-        assertThat(Arrays.equals(f.read("gold-disk0", 0, SIZE), baseHead)).as(where + ": base head").isTrue();
+        assertThat(Arrays.equals(f.read("gold-disk0", 0, SIZE), baseHead)).as("base head").isTrue();
       }
     }
   }

@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.testing.MemoryBlockDevice;
+import io.vstore.blockstore.testing.ModelRun;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,35 +18,23 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.ShrinkingMode;
-import net.jqwik.api.lifecycle.AfterProperty;
-import net.jqwik.api.lifecycle.BeforeProperty;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Random sequences of writes, zeroing, snapshots, reverts, snapshot deletions, linked clones,
  * flattens, close/reopen and changed-block queries against a model that keeps a full copy of
  * every volume and snapshot. Checks every read, every changed-areas answer (it must contain every
  * block that differs and nothing that was not touched since the change id), space figures and
- * {@code datastore check}.
+ * {@code datastore check}. One case per seed; see {@link ModelRun} to replay one.
  */
 final class SnapshotModelTest {
   private static final long SIZE = 2L << 20;
   private static final int BLOCK = 4096;
   private static final int BLOCKS = (int) (SIZE / BLOCK);
-  private Path dir;
-  private int tryCount;
-
-  @BeforeProperty
-  void makeDir() throws IOException {
-    dir = Files.createTempDirectory("vstore-snapshots");
-  }
-
-  @AfterProperty
-  void removeDir() throws IOException {
-    org.apache.commons.io.FileUtils.deleteDirectory(dir.toFile());
-  }
+  @TempDir Path dir;
 
   /** A point a changed-areas query can start from: the content then, and the blocks touched since. */
   private record ChangePoint(String device, String changeId, MemoryBlockDevice content, BitSet touched) {}
@@ -93,11 +81,19 @@ final class SnapshotModelTest {
     return c;
   }
 
-  @Property(tries = 20, shrinking = ShrinkingMode.OFF)
-  void snapshotsClonesAndChangeTrackingAgreeWithTheModel(@ForAll long seed) throws IOException {
-    handles.clear();
-    Random r = new Random(seed);
-    Path path = dir.resolve("ds" + tryCount++);
+  static LongStream seeds() {
+    return ModelRun.seeds(20);
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void snapshotsClonesAndChangeTrackingAgreeWithTheModel(long seed) {
+    ModelRun.run(seed, this::oneRun);
+  }
+
+  private void oneRun(ModelRun run) throws IOException {
+    Random r = run.random();
+    Path path = dir.resolve("ds");
     Model model = new Model();
     Datastore store = Datastore.create(path, options(r), 0);
     int names = 0;
@@ -106,7 +102,6 @@ final class SnapshotModelTest {
       model.devices.put("v0", new MemoryBlockDevice("v0", SIZE));
       int steps = 60 + r.nextInt(100);
       for (int step = 0; step < steps; step++) {
-        String where = "seed " + seed + " step " + step;
         List<String> volumes = model.volumes();
         String vol = volumes.get(r.nextInt(volumes.size()));
         List<String> snaps = model.snapshotsOf(vol);
@@ -114,6 +109,7 @@ final class SnapshotModelTest {
         if (op < 35) {
           int n = r.nextInt(3) == 0 ? 1 + r.nextInt(9000) : BLOCK * (1 + r.nextInt(64));
           long off = r.nextInt(3) == 0 ? r.nextLong(SIZE - n) : BLOCK * r.nextLong((SIZE - n) / BLOCK);
+          run.step(step, "write " + n + " at " + off + " to " + vol);
           ByteBuffer data = Workloads.data(r, n);
           model.devices.get(vol).write(off, data.duplicate());
           model.touch(vol, off / BLOCK, (off + n + BLOCK - 1) / BLOCK);
@@ -121,21 +117,27 @@ final class SnapshotModelTest {
         } else if (op < 42) {
           long n = 1 + r.nextLong(SIZE / 3);
           long off = r.nextLong(SIZE - n);
+          boolean discard = r.nextBoolean();
+          boolean mayUnmap = !discard && r.nextBoolean();
+          run.step(step, (discard ? "discard " : "write zeroes ") + n + " at " + off + " of " + vol
+              + (mayUnmap ? " (may unmap)" : ""));
           model.devices.get(vol).writeZeroes(off, n, true);
           model.touch(vol, off / BLOCK, (off + n + BLOCK - 1) / BLOCK);
           Volume v = handle(store, vol);
-          if (r.nextBoolean()) {
+          if (discard) {
             v.discard(off, n);
           } else {
-            v.writeZeroes(off, n, r.nextBoolean());
+            v.writeZeroes(off, n, mayUnmap);
           }
         } else if (op < 52) {
           String snap = "s" + names++;
+          run.step(step, "snapshot " + vol + "@" + snap);
           store.createSnapshot(vol, snap);
           model.devices.put(vol + "@" + snap, copy(model.devices.get(vol), vol + "@" + snap));
           model.touchedSinceSnapshot.put(vol + "@" + snap, new BitSet());
         } else if (op < 57 && !snaps.isEmpty()) {
           String full = snaps.get(r.nextInt(snaps.size()));
+          run.step(step, "revert to " + full);
           store.revert(vol, full.substring(full.indexOf('@') + 1));
           BitSet since = model.touchedSinceSnapshot.get(full);
           since.stream().forEach(b -> model.touch(vol, b, b + 1));
@@ -143,6 +145,7 @@ final class SnapshotModelTest {
         } else if (op < 63 && !snaps.isEmpty()) {
           String full = snaps.get(r.nextInt(snaps.size()));
           String snap = full.substring(full.indexOf('@') + 1);
+          run.step(step, "delete snapshot " + full);
           if (model.parentOf.containsValue(full)) {
             Datastore current = store;
             assertThatThrownBy(() -> current.deleteSnapshot(vol, snap)).hasMessageContaining("linked clones");
@@ -155,36 +158,43 @@ final class SnapshotModelTest {
         } else if (op < 69 && !snaps.isEmpty() && volumes.size() < 6) {
           String full = snaps.get(r.nextInt(snaps.size()));
           String clone = "c" + names++;
+          run.step(step, "clone " + full + " as " + clone);
           store.cloneSnapshot(vol, full.substring(full.indexOf('@') + 1), List.of(clone)).forEach(this::close);
           model.devices.put(clone, copy(model.devices.get(full), clone));
           model.parentOf.put(clone, full);
         } else if (op < 72 && model.parentOf.containsKey(vol)) {
+          run.step(step, "flatten " + vol);
           store.flatten(vol);
           model.parentOf.remove(vol);
         } else if (op < 76) {
+          run.step(step, "change point of " + vol);
           VolumeInfo info = store.volumeInfo(vol);
           model.points.add(new ChangePoint(vol, info.changeId(), copy(model.devices.get(vol), "point"), new BitSet()));
         } else if (op < 86 && !model.points.isEmpty()) {
           ChangePoint p = model.points.get(r.nextInt(model.points.size()));
+          run.step(step, "changed areas of " + p.device() + " since " + p.changeId());
           if (model.devices.containsKey(p.device())) {
-            checkChanges(store, model, p, where);
+            checkChanges(store, model, p, "changes");
           }
         } else if (op < 94) {
           List<String> all = new ArrayList<>(model.devices.keySet());
           String device = all.get(r.nextInt(all.size()));
           int n = 1 + r.nextInt((int) SIZE / 2);
           long off = r.nextLong(SIZE - n);
+          run.step(step, "read " + n + " at " + off + " of " + device);
           byte[] expected = new byte[n];
           byte[] actual = new byte[n];
           model.devices.get(device).read(off, ByteBuffer.wrap(expected));
           handle(store, device).read(off, ByteBuffer.wrap(actual));
-          assertThat(Arrays.mismatch(actual, expected)).as("%s: %s at %d", where, device, off).isEqualTo(-1);
+          assertThat(Arrays.mismatch(actual, expected)).as("%s at %d", device, off).isEqualTo(-1);
         } else {
+          run.step(step, "close and reopen");
           handles.clear(); // a handle does not outlive its datastore
           store.close();
           store = Datastore.open(path, options(r));
         }
       }
+      run.finish("final checks");
       for (String device : model.devices.keySet()) {
         byte[] expected = new byte[(int) SIZE];
         byte[] actual = new byte[(int) SIZE];
@@ -198,16 +208,16 @@ final class SnapshotModelTest {
             }
           }
         }
-        assertThat(Arrays.mismatch(actual, expected)).as("seed %d: final content of %s", seed, device).isEqualTo(-1);
+        assertThat(Arrays.mismatch(actual, expected)).as("final content of %s", device).isEqualTo(-1);
       }
       for (ChangePoint p : model.points) {
         if (model.devices.containsKey(p.device())) {
-          checkChanges(store, model, p, "seed " + seed + " final");
+          checkChanges(store, model, p, "final");
         }
       }
       long allocated = store.volumes().stream().mapToLong(VolumeInfo::allocated).sum();
       assertThat(store.info().allocated()).as("datastore allocated is the sum of its volumes'").isEqualTo(allocated);
-      assertThat(store.check().problems()).as("check, seed %d", seed).isEmpty();
+      assertThat(store.check().problems()).as("check").isEmpty();
     } finally {
       store.close();
     }

@@ -4,50 +4,46 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.testing.MemoryBlockDevice;
+import io.vstore.blockstore.testing.ModelRun;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.lifecycle.AfterProperty;
-import net.jqwik.api.lifecycle.BeforeProperty;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Random sequences of write, write-zeroes, discard, flush, clean and close-and-reopen on two
  * volumes, against a reference model of each; every read and allocation result is checked, and
- * the datastore check must stay clean.
+ * the datastore check must stay clean. One case per seed; see {@link ModelRun} to replay one.
  */
 final class VolumeModelTest {
   private static final long SIZE = 6L << 20;
-  private Path dir;
-
-  @BeforeProperty
-  void makeDir() throws IOException {
-    dir = Files.createTempDirectory("vstore-model");
-  }
-
-  @AfterProperty
-  void removeDir() throws IOException {
-    org.apache.commons.io.FileUtils.deleteDirectory(dir.toFile());
-  }
+  @TempDir Path dir;
 
   private static DatastoreOptions options(Random r) {
     return DatastoreOptions.defaults().withSegmentBytes(2L << 20).withCleanerInterval(Duration.ZERO)
         .withFlushThreshold(10 + r.nextInt(500));
   }
 
-  private int tryCount;
+  static LongStream seeds() {
+    return ModelRun.seeds(30);
+  }
 
-  // Shrinking a seed means nothing; the seed in the failure message reproduces the run.
-  @Property(tries = 30, shrinking = net.jqwik.api.ShrinkingMode.OFF)
-  void volumesBehaveLikeTheModel(@ForAll long seed) throws IOException {
-    Random r = new Random(seed);
-    Path ds = dir.resolve("ds" + tryCount++);
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void volumesBehaveLikeTheModel(long seed) {
+    ModelRun.run(seed, this::oneRun);
+  }
+
+  private void oneRun(ModelRun run) throws IOException {
+    Random r = run.random();
+    Path ds = dir.resolve("ds");
     MemoryBlockDevice[] models = {new MemoryBlockDevice("a", SIZE), new MemoryBlockDevice("b", SIZE)};
     Datastore store = Datastore.create(ds, options(r), 0);
     try {
@@ -57,12 +53,13 @@ final class VolumeModelTest {
       for (int step = 0; step < steps; step++) {
         int which = r.nextInt(2);
         MemoryBlockDevice model = models[which];
-        Volume v = store.volume(which == 0 ? "a" : "b");
-        String where = "seed " + seed + " step " + step;
+        String name = which == 0 ? "a" : "b";
+        Volume v = store.volume(name);
         int op = r.nextInt(20);
         if (op < 8) {
           int n = r.nextInt(3) == 0 ? 1 + r.nextInt(9000) : 4096 * (1 + r.nextInt(300));
           long off = r.nextInt(3) == 0 ? r.nextLong(SIZE - n) : 4096 * r.nextLong((SIZE - n) / 4096);
+          run.step(step, "write " + n + " at " + off + " to " + name);
           ByteBuffer data = Workloads.data(r, n);
           model.write(off, data.duplicate());
           v.write(off, data);
@@ -70,45 +67,54 @@ final class VolumeModelTest {
           long n = 1 + r.nextLong(SIZE / 2);
           long off = r.nextLong(SIZE - n);
           boolean discard = r.nextBoolean();
+          boolean mayUnmap = !discard && r.nextBoolean();
+          run.step(step, (discard ? "discard " : "write zeroes ") + n + " at " + off + " of " + name
+              + (mayUnmap ? " (may unmap)" : ""));
           model.writeZeroes(off, n, true);
           if (discard) {
             v.discard(off, n);
           } else {
-            v.writeZeroes(off, n, r.nextBoolean());
+            v.writeZeroes(off, n, mayUnmap);
           }
         } else if (op < 14) {
           int n = 1 + r.nextInt(400_000);
           long off = r.nextLong(SIZE - n);
+          run.step(step, "read " + n + " at " + off + " of " + name);
           byte[] expected = new byte[n];
           byte[] actual = new byte[n];
           model.read(off, ByteBuffer.wrap(expected));
           v.read(off, ByteBuffer.wrap(actual));
-          assertThat(Arrays.mismatch(actual, expected)).as("%s read at %d", where, off).isEqualTo(-1);
+          assertThat(Arrays.mismatch(actual, expected)).as("read at %d", off).isEqualTo(-1);
         } else if (op < 16) {
           long n = 1 + r.nextLong(SIZE);
           long off = r.nextLong(SIZE - n + 1);
-          checkAllocation(v, model, off, n, where);
+          run.step(step, "allocation " + n + " at " + off + " of " + name);
+          checkAllocation(v, model, off, n, "allocation");
         } else if (op == 16) {
+          run.step(step, "flush " + name);
           v.flush();
         } else if (op == 17) {
+          run.step(step, "clean");
           store.clean();
         } else {
+          run.step(step, "close and reopen");
           store.close();
           store = Datastore.open(ds, options(r));
         }
       }
+      run.finish("final checks");
       for (int i = 0; i < 2; i++) {
         Volume v = store.volume(i == 0 ? "a" : "b");
         byte[] expected = new byte[(int) SIZE];
         byte[] actual = new byte[(int) SIZE];
         models[i].read(0, ByteBuffer.wrap(expected));
         v.read(0, ByteBuffer.wrap(actual));
-        assertThat(Arrays.mismatch(actual, expected)).as("seed %d final content of %s", seed, v).isEqualTo(-1);
-        checkAllocation(v, models[i], 0, SIZE, "seed " + seed + " final");
+        assertThat(Arrays.mismatch(actual, expected)).as("final content of %s", v).isEqualTo(-1);
+        checkAllocation(v, models[i], 0, SIZE, "final");
         long nonZeroPages = models[i].pages().values().stream().filter(p -> !Arrays.equals(p, new byte[4096])).count();
         assertThat(v.info().mapped()).as("mapped bytes").isEqualTo(4096L * nonZeroPages);
       }
-      assertThat(store.check().problems()).as("check, seed %d", seed).isEmpty();
+      assertThat(store.check().problems()).as("check").isEmpty();
     } finally {
       store.close();
     }
