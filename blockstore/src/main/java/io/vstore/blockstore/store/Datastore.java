@@ -77,7 +77,7 @@ public final class Datastore implements Closeable {
       nextVolumeId = Math.max(1, counter(m, COUNTER_NEXT_VOLUME));
       stagedNextSegment = counter(m, COUNTER_NEXT_SEGMENT);
       s = new SegmentFiles(dir.resolve("segments"), descriptor.uuid(), options.segmentBytes(), nextSegment,
-          options.channels());
+          options.channels(), SegmentScan.recordsIn(m));
       this.meta = m;
       this.segments = s;
       this.recordTable = new RecordTable(m);

@@ -18,7 +18,6 @@ import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 
 /**
@@ -116,11 +115,12 @@ final class SegmentFiles implements AutoCloseable {
       Thread.ofPlatform().daemon().name("vstore-segment-writer-", 0).factory());
 
   /**
-   * Opens the segments in {@code dir}; files with ids at or above {@code committedNextId} were
-   * never referenced by a commit and are deleted.
+   * Opens the segments in {@code dir}, deleting those no commit can reference (see
+   * {@link SegmentScan}): ids at or above {@code committedNextId}, and segments a crash left with
+   * an incomplete header that hold no record ({@code holdsRecords} says which hold records).
    */
-  SegmentFiles(Path dir, UUID datastore, long maxSegmentBytes, long committedNextId, ChannelOpener opener)
-      throws IOException {
+  SegmentFiles(Path dir, UUID datastore, long maxSegmentBytes, long committedNextId, ChannelOpener opener,
+      java.util.function.LongPredicate holdsRecords) throws IOException {
     this.dir = dir;
     this.opener = opener;
     this.datastore = datastore;
@@ -130,33 +130,10 @@ final class SegmentFiles implements AutoCloseable {
         ? new SegmentFds() : null;
     Files.createDirectories(dir);
     this.alignment = alignmentOf(dir);
-    try (Stream<Path> files = Files.list(dir)) {
-      for (Path p : (Iterable<Path>) files::iterator) {
-        Long id = idOf(p);
-        if (id == null) {
-          continue;
-        }
-        if (id >= committedNextId) {
-          Files.delete(p); // written after the last commit: nothing refers to it
-          continue;
-        }
-        long size = Files.size(p);
-        sizes.put(id, new AtomicLong(size));
-        totalBytes.addAndGet(size);
-      }
-    }
-  }
-
-  private static Long idOf(Path p) {
-    String name = p.getFileName().toString();
-    if (!name.endsWith(".seg") || name.length() != 20) {
-      return null;
-    }
-    try {
-      return Long.parseLong(name.substring(0, 16), 16);
-    } catch (NumberFormatException e) {
-      return null;
-    }
+    SegmentScan.recover(dir, committedNextId, opener, holdsRecords).forEach((id, size) -> {
+      sizes.put(id, new AtomicLong(size));
+      totalBytes.addAndGet(size);
+    });
   }
 
   Path path(long id) {
@@ -580,6 +557,13 @@ final class SegmentFiles implements AutoCloseable {
       }
       throw e.getCause();
     }
+  }
+
+  /** Returns whether the 64-byte segment header in {@code header} carries the checksum of its bytes. */
+  static boolean headerChecksumMatches(ByteBuffer header) {
+    CRC32C crc = new CRC32C();
+    crc.update(header.duplicate().limit(header.position() + 60));
+    return header.order(ByteOrder.LITTLE_ENDIAN).getInt(header.position() + 60) == (int) crc.getValue();
   }
 
   /** Validates segment {@code id}'s header. */
