@@ -2,11 +2,9 @@ package io.vstore.blockstore.store;
 
 import com.sun.nio.file.ExtendedOpenOption;
 import io.vstore.blockstore.CorruptDataException;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.OpenOption;
@@ -18,7 +16,6 @@ import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.zip.CRC32C;
 
 /**
  * The datastore's append-only segment files. Appended records are gathered in aligned memory
@@ -36,19 +33,15 @@ import java.util.zip.CRC32C;
  * A segment is never modified after its blocks are written; the cleaner deletes it whole once
  * nothing refers to it.
  *
- * <pre>
- * segment header, little-endian, 64 bytes:
- *   0 "VSTORSEG"   8 u32 version (1)   12 u32 reserved   16 u64 segment id
- *  24 16 bytes datastore uuid   40..59 reserved   60 u32 CRC32C of bytes [0, 60)
- * </pre>
+ * <p>Every segment starts with a {@link SegmentHeader}. The headers are checked when the
+ * datastore opens ({@link SegmentScan}); reads of a segment whose header failed fail, saying why.
  */
 final class SegmentFiles implements AutoCloseable {
-  static final int HEADER_BYTES = 64;
+  static final int HEADER_BYTES = SegmentHeader.BYTES;
   /** The largest block of records written at once; a record is never larger. */
   static final int BLOCK_BYTES = 2 << 20;
   /** Blocks that may be filled or in flight at once. */
   private static final int BLOCK_POOL = 4;
-  private static final byte[] MAGIC = "VSTORSEG".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
   private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 16);
 
   private final Path dir;
@@ -76,6 +69,8 @@ final class SegmentFiles implements AutoCloseable {
   private long currentEnd; // guarded by this
   /** Cleared when a file system refuses O_DIRECT; writes then go through the page cache. */
   private volatile boolean direct = true;
+  /** Segments whose header failed its check when the datastore opened: reads of them fail, saying why. */
+  private final Set<Long> badHeaders = ConcurrentHashMap.newKeySet();
   /**
    * Descriptors for reads issued by the caller's own I/O engine; null when the segments are not
    * plain files of this machine (an in-memory file system, or channels that simulate crashes).
@@ -130,10 +125,12 @@ final class SegmentFiles implements AutoCloseable {
         ? new SegmentFds() : null;
     Files.createDirectories(dir);
     this.alignment = alignmentOf(dir);
-    SegmentScan.recover(dir, committedNextId, opener, holdsRecords).forEach((id, size) -> {
+    SegmentScan.Result found = SegmentScan.recover(dir, datastore, committedNextId, opener, holdsRecords);
+    found.sizes().forEach((id, size) -> {
       sizes.put(id, new AtomicLong(size));
       totalBytes.addAndGet(size);
     });
+    badHeaders.addAll(found.badHeaders());
   }
 
   Path path(long id) {
@@ -260,8 +257,7 @@ final class SegmentFiles implements AutoCloseable {
     }
     if (currentEnd == 0) {
       open = new Block(buffer, currentId, 0);
-      ByteBuffer header = segmentHeader(currentId);
-      open.buffer.put(0, header, 0, HEADER_BYTES);
+      open.buffer.put(0, SegmentHeader.of(currentId, datastore), 0, HEADER_BYTES);
       open.used = HEADER_BYTES;
       grow(HEADER_BYTES);
     } else {
@@ -407,15 +403,6 @@ final class SegmentFiles implements AutoCloseable {
     }
   }
 
-  private ByteBuffer segmentHeader(long id) {
-    ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-    header.put(MAGIC).putInt(1).putInt(0).putLong(id)
-        .putLong(datastore.getMostSignificantBits()).putLong(datastore.getLeastSignificantBits());
-    CRC32C crc = new CRC32C();
-    crc.update(header.array(), 0, 60);
-    return header.putInt(60, (int) crc.getValue()).clear();
-  }
-
   /** Creates the next segment's file and makes it current; its header goes into its first block. */
   private void startSegment() throws IOException {
     long id = nextId++;
@@ -492,6 +479,7 @@ final class SegmentFiles implements AutoCloseable {
    * (even if the segment is deleted) until released. Only when {@link #nativeReads()}.
    */
   SegmentFds.Handle nativeFile(long segment) throws IOException {
+    recheckBadHeader(segment);
     return fds.acquire(segment, this::path); // the path is formatted only when the file is opened
   }
 
@@ -524,7 +512,11 @@ final class SegmentFiles implements AutoCloseable {
     if (readInMemory(segment, offset, dst, false)) {
       return dst.position() - before;
     }
-    FileChannel ch = channel(segment);
+    return readFile(channel(segment), offset, dst);
+  }
+
+  /** Reads from {@code ch} at {@code offset} until {@code dst} is full or the file ends; returns the bytes read. */
+  private static int readFile(FileChannel ch, long offset, ByteBuffer dst) throws IOException {
     int total = 0;
     long pos = offset;
     while (dst.hasRemaining()) {
@@ -543,6 +535,12 @@ final class SegmentFiles implements AutoCloseable {
     if (ch != null) {
       return ch;
     }
+    recheckBadHeader(segment);
+    return openChannel(segment);
+  }
+
+  /** Returns the read channel of {@code segment}, opening it if needed; its header is not checked here. */
+  private FileChannel openChannel(long segment) throws IOException {
     try {
       return channels.computeIfAbsent(segment, id -> {
         try {
@@ -559,29 +557,20 @@ final class SegmentFiles implements AutoCloseable {
     }
   }
 
-  /** Returns whether the 64-byte segment header in {@code header} carries the checksum of its bytes. */
-  static boolean headerChecksumMatches(ByteBuffer header) {
-    CRC32C crc = new CRC32C();
-    crc.update(header.duplicate().limit(header.position() + 60));
-    return header.order(ByteOrder.LITTLE_ENDIAN).getInt(header.position() + 60) == (int) crc.getValue();
+  /** Validates segment {@code id}'s header, as it is now in its file (or in memory, not yet written). */
+  void checkHeader(long id) throws IOException {
+    ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES);
+    if (!readInMemory(id, 0, header, false)) {
+      readFile(openChannel(id), 0, header);
+    }
+    SegmentHeader.check(header.flip(), path(id), id, datastore);
   }
 
-  /** Validates segment {@code id}'s header. */
-  void checkHeader(long id) throws IOException {
-    ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-    if (readSome(id, 0, header) < HEADER_BYTES) {
-      throw new EOFException("bad segment: " + path(id) + " is shorter than its header");
-    }
-    header.flip();
-    byte[] magic = new byte[8];
-    header.get(magic);
-    CRC32C crc = new CRC32C();
-    crc.update(header.array(), 0, 60);
-    if (!java.util.Arrays.equals(magic, MAGIC) || header.getInt(60) != (int) crc.getValue()
-        || header.getLong(16) != id
-        || header.getLong(24) != datastore.getMostSignificantBits()
-        || header.getLong(32) != datastore.getLeastSignificantBits()) {
-      throw new CorruptDataException("bad segment: " + path(id) + " header is not segment " + id + " of datastore " + datastore);
+  /** Re-checks the header of {@code segment} if it failed at open; throws why it still fails. */
+  private void recheckBadHeader(long segment) throws IOException {
+    if (!badHeaders.isEmpty() && badHeaders.contains(segment)) {
+      checkHeader(segment);
+      badHeaders.remove(segment); // repaired since the datastore opened
     }
   }
 
@@ -695,6 +684,7 @@ final class SegmentFiles implements AutoCloseable {
       fds.retire(id); // reads in flight keep the file until they finish
     }
     headers.keySet().removeIf(k -> k.segment() == id);
+    badHeaders.remove(id);
     AtomicLong size = sizes.remove(id);
     if (size != null) {
       totalBytes.addAndGet(-size.get());

@@ -6,8 +6,10 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.HashSet;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.UUID;
 import java.util.function.LongPredicate;
 import java.util.stream.Stream;
 import org.rocksdb.RocksIterator;
@@ -45,13 +47,21 @@ final class SegmentScan {
   }
 
   /**
-   * Lists the segments in {@code dir} and returns their sizes by id, after deleting the files that
-   * no commit can reference: ids at or above {@code committedNextId}, and incomplete segments
-   * without records ({@code holdsRecords} says which segments hold committed records).
+   * What the scan found: the sizes of the segments kept, by id, and the ids of those whose header
+   * failed its check (damaged, or from a newer vstore), which are read only to report why not.
    */
-  static TreeMap<Long, Long> recover(Path dir, long committedNextId, ChannelOpener opener, LongPredicate holdsRecords)
-      throws IOException {
+  record Result(TreeMap<Long, Long> sizes, Set<Long> badHeaders) {}
+
+  /**
+   * Lists the segments of datastore {@code datastore} in {@code dir} and checks their headers, after
+   * deleting the files that no commit can reference: ids at or above {@code committedNextId}, and
+   * incomplete segments without records ({@code holdsRecords} says which segments hold committed
+   * records).
+   */
+  static Result recover(Path dir, UUID datastore, long committedNextId, ChannelOpener opener,
+      LongPredicate holdsRecords) throws IOException {
     TreeMap<Long, Long> sizes = new TreeMap<>();
+    Set<Long> bad = new HashSet<>();
     boolean deleted = false;
     try (Stream<Path> files = Files.list(dir)) {
       for (Path p : (Iterable<Path>) files::iterator) {
@@ -65,12 +75,19 @@ final class SegmentScan {
           continue;
         }
         long size = Files.size(p);
-        if (!headerComplete(p, size, opener) && !holdsRecords.test(id)) {
+        ByteBuffer header = readHeader(p, opener);
+        if (!SegmentHeader.complete(header) && !holdsRecords.test(id)) {
           LOG.log(System.Logger.Level.INFO, "{0}: removing a segment a crash left without a complete header ({1} bytes)",
               p, size);
           Files.delete(p);
           deleted = true;
           continue;
+        }
+        try {
+          SegmentHeader.check(header, p, id, datastore);
+        } catch (IOException e) {
+          LOG.log(System.Logger.Level.WARNING, "{0}", e.getMessage());
+          bad.add(id);
         }
         sizes.put(id, size);
       }
@@ -78,7 +95,7 @@ final class SegmentScan {
     if (deleted) {
       syncDirectory(dir);
     }
-    return sizes;
+    return new Result(sizes, bad);
   }
 
   /** Returns the id of segment file {@code p}, or null when the name is not a segment's. */
@@ -94,18 +111,15 @@ final class SegmentScan {
     }
   }
 
-  /** Returns whether the file of {@code size} bytes at {@code p} holds a whole header with a matching checksum. */
-  private static boolean headerComplete(Path p, long size, ChannelOpener opener) throws IOException {
-    if (size < SegmentFiles.HEADER_BYTES) {
-      return false;
-    }
-    ByteBuffer header = ByteBuffer.allocate(SegmentFiles.HEADER_BYTES);
+  /** Returns the first {@link SegmentHeader#BYTES} of {@code p}, fewer when the file is shorter, flipped for reading. */
+  static ByteBuffer readHeader(Path p, ChannelOpener opener) throws IOException {
+    ByteBuffer header = ByteBuffer.allocate(SegmentHeader.BYTES);
     try (FileChannel ch = opener.open(p, Set.of(StandardOpenOption.READ))) {
       while (header.hasRemaining() && ch.read(header, header.position()) >= 0) {
         // read on: a short read is not the end of the file
       }
     }
-    return !header.hasRemaining() && SegmentFiles.headerChecksumMatches(header.flip());
+    return header.flip();
   }
 
   /** Makes deletions in {@code dir} durable, where the file system can open a directory. */
