@@ -103,11 +103,14 @@ final class FormatCodec {
     return (int) found;
   }
 
-  /** Throws a corruption error naming {@code where} unless the {@code stored} checksum equals the {@code computed} one. */
-  void checkChecksum(int stored, int computed, Supplier<String> where) throws CorruptDataException {
+  /**
+   * Throws a corruption error naming {@code where} and its {@code part} ("header") unless the
+   * {@code stored} checksum equals the {@code computed} one.
+   */
+  void checkChecksum(int stored, int computed, Supplier<String> where, String part) throws CorruptDataException {
     if (stored != computed) {
-      throw new CorruptDataException(String.format("bad %s: %s checksum 0x%08x, computed 0x%08x", kind, where.get(),
-          stored, computed));
+      throw new CorruptDataException(String.format("bad %s: %s %s checksum 0x%08x, computed 0x%08x", kind, where.get(),
+          part, stored, computed));
     }
   }
 

@@ -160,7 +160,7 @@ record RecordHeader(long volume, long firstBlock, int blocks, long generation, i
     CRC32C crc = new CRC32C();
     crc.update(b.duplicate().position(0).limit(44));
     crc.update(b.duplicate().position(FIXED_BYTES).limit(headerBytes));
-    CODEC.checkChecksum(b.getInt(44), (int) crc.getValue(), () -> record.get() + " header");
+    CODEC.checkChecksum(b.getInt(44), (int) crc.getValue(), record, "header");
     if (payload != Integer.toUnsignedLong(b.getInt(28))) {
       throw new CorruptDataException("bad record: " + record.get() + " payload " + Integer.toUnsignedLong(b.getInt(28))
           + " bytes, chunk table sums to " + payload);

@@ -67,7 +67,7 @@ final class SegmentHeader {
     }
     CODEC.checkMagic(h, 0, path::toString);
     CODEC.checkVersion(Integer.toUnsignedLong(h.getInt(VERSION_AT)), path::toString);
-    CODEC.checkChecksum(h.getInt(CHECKSUM_AT), FormatCodec.checksum(h, 0, CHECKSUM_AT), () -> path + " header");
+    CODEC.checkChecksum(h.getInt(CHECKSUM_AT), FormatCodec.checksum(h, 0, CHECKSUM_AT), path::toString, "header");
     UUID owner = new UUID(h.getLong(24), h.getLong(32));
     if (h.getLong(16) != id || !owner.equals(datastore)) {
       throw new CorruptDataException("bad segment: " + path + " header says segment " + h.getLong(16) + " of datastore "
