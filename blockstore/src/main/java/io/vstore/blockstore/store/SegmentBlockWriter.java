@@ -59,12 +59,14 @@ final class SegmentBlockWriter {
     @GuardedBy("SegmentBlockWriter.this.lock")
     long end;
 
+    /** Creates an empty block of {@code buffer} for {@code segment} from {@code fileOffset} on. */
     Block(ByteBuffer buffer, long segment, long fileOffset) {
       this.buffer = buffer;
       this.segment = segment;
       this.fileOffset = fileOffset;
     }
 
+    /** Returns whether the block holds the byte at {@code offset} of segment {@code segmentId}; the caller holds the lock. */
     boolean holds(long segmentId, long offset) {
       return segment == segmentId && offset >= fileOffset && offset < fileOffset + used;
     }
