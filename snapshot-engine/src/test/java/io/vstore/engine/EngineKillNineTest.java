@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * datastore. After each kill, opening the inventory finishes or undoes the interrupted operation:
  * nothing is left pending, every volume belongs to the inventory, the datastore check is clean,
  * the desktops' system disks hold their base's content and persistent disks are intact.
+ * {@code -Dvstore.killIterations=N} sets the number of kills (default 8, 3 under CI).
  */
 @Tag("slow")
 final class EngineKillNineTest {
@@ -31,6 +32,24 @@ final class EngineKillNineTest {
     byte[] b = new byte[SIZE];
     new Random(seed).nextBytes(b);
     return b;
+  }
+
+  /** Returns the number of kills: {@code -Dvstore.killIterations} when set, else 8 (3 under CI). */
+  private static int iterations() {
+    String set = System.getProperty("vstore.killIterations", "").strip();
+    if (set.isEmpty()) {
+      return "true".equals(System.getenv("CI")) ? 3 : 8;
+    }
+    int n;
+    try {
+      n = Integer.parseInt(set);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("-Dvstore.killIterations=" + set + " is not a number of iterations", e);
+    }
+    if (n <= 0) {
+      throw new IllegalArgumentException("-Dvstore.killIterations=" + set + " must be positive");
+    }
+    return n;
   }
 
   @Test
@@ -50,7 +69,8 @@ final class EngineKillNineTest {
       }
     }
     Random timing = new Random(42);
-    int iterations = "true".equals(System.getenv("CI")) ? 3 : 8;
+    int iterations = iterations();
+    System.out.println("kill -9 loop: " + iterations + " iterations");
     int completed = 0;
     for (int k = 0; k < iterations; k++) {
       int finished = runAndKill(dir, "k" + k + "-", 300 + timing.nextInt(2500));

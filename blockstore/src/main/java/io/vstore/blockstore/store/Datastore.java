@@ -53,7 +53,7 @@ public final class Datastore implements Closeable {
     try {
       m = new MetaStore(dir.resolve("meta"));
       s = new SegmentFiles(dir.resolve("segments"), descriptor.uuid(), options.segmentBytes(),
-          CommitPipeline.nextSegment(m), options.channels());
+          CommitPipeline.nextSegment(m), options.channels(), SegmentScan.recordsIn(m));
       this.meta = m;
       this.segments = s;
       this.capacity = new Capacity(dir, descriptor, s, options.segmentBytes());
@@ -378,6 +378,11 @@ public final class Datastore implements Closeable {
 
   private void checkOpen() {
     commits.checkOpen();
+  }
+
+  /** Returns the segment files, for tests that damage or inspect them. */
+  SegmentFiles segments() {
+    return segments;
   }
 
   @Override

@@ -11,7 +11,10 @@ import java.util.UUID;
 
 /**
  * The datastore's small JSON descriptor ({@code datastore.json}): what the directory is, its
- * identity and its capacity settings. Written atomically (temp file, fsync, rename).
+ * identity and its capacity settings. Written atomically (temp file, fsync, rename), so it needs
+ * no checksum of its own: a torn file cannot appear, and a damaged one fails to parse or to name
+ * its format. The {@code format} and {@code version} fields go through the same
+ * {@link FormatCodec} checks as the binary formats.
  *
  * @param format always {@value #FORMAT}
  * @param version descriptor version, {@value #VERSION}
@@ -23,8 +26,10 @@ import java.util.UUID;
  */
 record DatastoreDescriptor(String format, int version, UUID uuid, String created, long capacity, int warningPercent,
     int criticalPercent) {
-  static final String FORMAT = "vstore-datastore";
-  static final int VERSION = 1;
+  /** The descriptor's format; its codec name is the {@code format} field, checked with the version. */
+  static final FormatCodec CODEC = new FormatCodec("vstore-datastore", "datastore", "", 1, 1);
+  static final String FORMAT = CODEC.name();
+  static final int VERSION = CODEC.version();
   static final String FILE = "datastore.json";
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
       .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -38,12 +43,10 @@ record DatastoreDescriptor(String format, int version, UUID uuid, String created
       throw new DatastoreException("bad datastore: " + file + " is not a datastore descriptor: " + e.getOriginalMessage());
     }
     if (!FORMAT.equals(d.format()) || d.uuid() == null) {
-      throw new DatastoreException("bad datastore: " + file + " has format " + d.format() + ", expected " + FORMAT);
+      throw new DatastoreException("bad datastore: " + file + " is not a vstore datastore descriptor (format "
+          + d.format() + ", expected " + FORMAT + ")");
     }
-    if (d.version() != VERSION) {
-      throw new DatastoreException("unsupported datastore: " + file + " has version " + d.version() + " (supported "
-          + VERSION + ")");
-    }
+    CODEC.checkVersion(d.version(), file::toString);
     return d;
   }
 

@@ -1,6 +1,7 @@
 package io.vstore.blockstore.store;
 
 import io.vstore.blockstore.CorruptDataException;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.zip.CRC32C;
@@ -25,8 +26,8 @@ import java.util.zip.CRC32C;
  */
 record RecordHeader(long volume, long firstBlock, int blocks, long generation, int[] chunkLengths, boolean[] compressed,
     int[] chunkCrcs, int[] blockCrcs) {
-  static final int MAGIC = 0x31434552; // "REC1" read little-endian
-  static final int VERSION = 1;
+  /** The record format: version 1 is the layout above; "REC1" is its magic, whatever the version. */
+  static final FormatCodec CODEC = new FormatCodec("vstore-record", "record", "REC1", 1, 1);
   static final int FIXED_BYTES = 48;
   static final int BLOCK = 4096;
   static final int CHUNK_BLOCKS = 16;
@@ -93,7 +94,8 @@ record RecordHeader(long volume, long firstBlock, int blocks, long generation, i
   /** Writes the header at {@code out}'s position, advancing it. */
   void write(ByteBuffer out) {
     ByteBuffer b = out.slice().order(ByteOrder.LITTLE_ENDIAN);
-    b.putInt(MAGIC).putShort((short) VERSION).putShort((short) chunkLengths.length);
+    CODEC.putMagic(b, 0);
+    b.position(CODEC.magicBytes()).putShort((short) CODEC.version()).putShort((short) chunkLengths.length);
     b.putLong(volume).putLong(firstBlock).putInt(blocks).putInt(payloadBytes()).putLong(generation).putInt(0);
     b.position(FIXED_BYTES);
     for (int i = 0; i < chunkLengths.length; i++) {
@@ -112,21 +114,17 @@ record RecordHeader(long volume, long firstBlock, int blocks, long generation, i
   /**
    * Parses and validates a header from {@code in}, which holds at least the whole header (up to
    * {@link #MAX_HEADER_BYTES}). {@code record} names the record in errors; built only then,
-   * because headers are parsed on every uncached random read.
+   * because headers are parsed on every uncached random read. Throws {@link CorruptDataException}
+   * for damage and {@link io.vstore.blockstore.UnsupportedFormatException} for a record of a
+   * version this vstore does not read.
    */
-  static RecordHeader read(ByteBuffer in, java.util.function.Supplier<String> record) throws CorruptDataException {
+  static RecordHeader read(ByteBuffer in, java.util.function.Supplier<String> record) throws IOException {
     ByteBuffer b = in.slice().order(ByteOrder.LITTLE_ENDIAN);
     if (b.remaining() < FIXED_BYTES) {
       throw new CorruptDataException("bad record: " + record.get() + " is truncated (" + b.remaining() + " header bytes)");
     }
-    int magic = b.getInt(0);
-    if (magic != MAGIC) {
-      throw new CorruptDataException(String.format("bad record: %s has magic 0x%08x, expected 0x%08x", record.get(), magic, MAGIC));
-    }
-    int version = Short.toUnsignedInt(b.getShort(4));
-    if (version != VERSION) {
-      throw new CorruptDataException("bad record: " + record.get() + " has version " + version + " (supported " + VERSION + ")");
-    }
+    CODEC.checkMagic(b, 0, record);
+    CODEC.checkVersion(Short.toUnsignedInt(b.getShort(4)), record);
     int chunks = Short.toUnsignedInt(b.getShort(6));
     int blocks = b.getInt(24);
     if (blocks <= 0 || blocks > MAX_BLOCKS || chunks != chunksFor(blocks)) {
@@ -162,11 +160,7 @@ record RecordHeader(long volume, long firstBlock, int blocks, long generation, i
     CRC32C crc = new CRC32C();
     crc.update(b.duplicate().position(0).limit(44));
     crc.update(b.duplicate().position(FIXED_BYTES).limit(headerBytes));
-    int stored = b.getInt(44);
-    if (stored != (int) crc.getValue()) {
-      throw new CorruptDataException(String.format("bad record: %s header checksum 0x%08x, computed 0x%08x", record.get(), stored,
-          (int) crc.getValue()));
-    }
+    CODEC.checkChecksum(b.getInt(44), (int) crc.getValue(), record, "header");
     if (payload != Integer.toUnsignedLong(b.getInt(28))) {
       throw new CorruptDataException("bad record: " + record.get() + " payload " + Integer.toUnsignedLong(b.getInt(28))
           + " bytes, chunk table sums to " + payload);

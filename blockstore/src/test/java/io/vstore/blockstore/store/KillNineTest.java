@@ -25,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Kills a child JVM with SIGKILL in the middle of a workload, over and over on the same
  * datastore. After each kill: datastore check is clean, every operation acknowledged as flushed
  * is there, and every block holds either its flushed content or a content written after it.
+ * {@code -Dvstore.killIterations=N} sets the number of kills (default 15, 6 under CI).
  */
 @Tag("slow")
 final class KillNineTest {
@@ -36,7 +37,9 @@ final class KillNineTest {
     Path dir = tmp.resolve("ds");
     MemoryBlockDevice baseline = new MemoryBlockDevice("baseline", KillWorkload.SIZE);
     Random timing = new Random(42);
-    int iterations = Workloads.iterations(15, 6);
+    // -Dvstore.killIterations=N runs N kills; seed 7000 + i is kill i, so 266 reach seed 7265.
+    int iterations = Workloads.iterations("vstore.killIterations", 15, 6);
+    System.out.println("kill -9 loop: " + iterations + " iterations");
     int totalFlushedOps = 0;
     for (int iteration = 0; iteration < iterations; iteration++) {
       long seed = 7000 + iteration;

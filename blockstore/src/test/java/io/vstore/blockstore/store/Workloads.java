@@ -37,4 +37,25 @@ final class Workloads {
   static int iterations(int local, int ci) {
     return "true".equals(System.getenv("CI")) ? ci : local;
   }
+
+  /**
+   * Returns how many iterations a randomized test runs: the system property {@code property} when
+   * set (long runs on demand, e.g. {@code -Dvstore.killIterations=1000}), else as {@link #iterations(int, int)}.
+   */
+  static int iterations(String property, int local, int ci) {
+    String set = System.getProperty(property, "").strip();
+    if (set.isEmpty()) {
+      return iterations(local, ci);
+    }
+    int n;
+    try {
+      n = Integer.parseInt(set);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("-D" + property + "=" + set + " is not a number of iterations", e);
+    }
+    if (n <= 0) {
+      throw new IllegalArgumentException("-D" + property + "=" + set + " must be positive");
+    }
+    return n;
+  }
 }
