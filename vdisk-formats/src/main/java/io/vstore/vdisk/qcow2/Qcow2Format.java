@@ -179,9 +179,9 @@ public final class Qcow2Format implements ImageFormat {
       int cs = 1 << clusterBits;
       long l2Coverage = 1L << (clusterBits + clusterBits - 3);
       long l1Size = Math.max(1, (size + l2Coverage - 1) / l2Coverage);
-      if (l1Size * 8 > Qcow2Image.MAX_L1_BYTES) {
+      if (l1Size * 8 > Qcow2L2Cache.MAX_L1_BYTES) {
         throw new UnsupportedFormatException("unsupported qcow2: " + size + " bytes need an L1 table larger than "
-            + Qcow2Image.MAX_L1_BYTES + " bytes with cluster_size " + cs + "; use a larger cluster size");
+            + Qcow2L2Cache.MAX_L1_BYTES + " bytes with cluster_size " + cs + "; use a larger cluster size");
       }
       long l1Clusters = (l1Size * 8 + cs - 1) >>> clusterBits;
       long perBlock = ((long) cs * 8) >>> refcountOrder;
@@ -217,11 +217,11 @@ public final class Qcow2Format implements ImageFormat {
       if (backingFormat != null) {
         byte[] f = backingFormat.getBytes(StandardCharsets.UTF_8);
         ensureRoom(first, 8 + ((f.length + 7) & ~7) + 8, path);
-        first.putInt(Qcow2Image.EXT_BACKING_FORMAT).putInt(f.length).put(f);
+        first.putInt(Qcow2Extensions.EXT_BACKING_FORMAT).putInt(f.length).put(f);
         first.position((first.position() + 7) & ~7);
       }
       ensureRoom(first, 8, path);
-      first.putInt(Qcow2Image.EXT_END).putInt(0);
+      first.putInt(Qcow2Extensions.EXT_END).putInt(0);
       long backingOffset = 0;
       int backingSize = 0;
       if (backingFile != null) {
