@@ -257,9 +257,15 @@ final class Qcow2Check {
         copiedChecks.add(new long[] {l2Off >>> bits, e < 0 ? 1 : 0, 1});
       }
       ByteBuffer l2 = read(l2Off, cs);
-      for (int j = 0; j < cs / 8; j++) {
+      boolean extended = h.extendedL2();
+      int l2Bits = bits - (extended ? 4 : 3);
+      for (int j = 0; j < 1 << l2Bits; j++) {
         long x = l2.getLong();
-        long guest = ((i << (bits - 3)) + j) << bits;
+        long bitmap = extended ? l2.getLong() : 0;
+        long guest = ((i << l2Bits) + j) << bits;
+        if (extended) {
+          checkBitmap(x, bitmap, guest, which);
+        }
         if ((x & Qcow2Entries.OFLAG_COMPRESSED) != 0) {
           long coff = x & coffMask;
           long sectors = ((x >>> csizeShift) & csizeMask) + 1;
@@ -275,6 +281,24 @@ final class Qcow2Check {
           copiedChecks.add(new long[] {off >>> bits, x < 0 ? 1 : 0, 0});
         }
       }
+    }
+  }
+
+  /** Reports a subcluster bitmap that the spec forbids, as qemu-img check does. */
+  private void checkBitmap(long e, long bitmap, long guest, String which) {
+    String what = which + " L2 entry for guest offset " + guest;
+    if ((e & Qcow2Entries.OFLAG_COMPRESSED) != 0) {
+      if (bitmap != 0) {
+        corrupt("ERROR " + what + ": compressed cluster has subcluster bitmap 0x" + Long.toHexString(bitmap));
+      }
+      return;
+    }
+    long alloc = bitmap & Qcow2Entries.ALLOC_ALL;
+    if ((alloc & (bitmap >>> 32)) != 0) {
+      corrupt("ERROR " + what + ": subclusters both allocated and zero, bitmap 0x" + Long.toHexString(bitmap));
+    } else if (alloc != 0 && (e & Qcow2Entries.OFFSET_MASK) == 0) {
+      corrupt("ERROR " + what + ": allocated subclusters without a host cluster, bitmap 0x"
+          + Long.toHexString(bitmap));
     }
   }
 

@@ -1,17 +1,18 @@
 package io.vstore.vdisk.qcow2;
 
-import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.OutOfRangeException;
 import io.vstore.blockstore.ReadOnlyDeviceException;
 import io.vstore.blockstore.StripedLocks;
+import io.vstore.blockstore.store.ChannelOpener;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
 import io.vstore.vdisk.ImageFormats;
 import io.vstore.vdisk.ImageInfo;
 import io.vstore.vdisk.UnsupportedFormatException;
 import io.vstore.vdisk.qcow2.Qcow2Entries.Kind;
+import io.vstore.vdisk.qcow2.Qcow2Entries.State;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -22,16 +23,18 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * An open qcow2 image (version 2 or 3) with its backing chain, as a {@link DiskImage}.
+ * An open qcow2 image (version 2 or 3, plain or extended L2 entries) with its backing chain, as a
+ * {@link DiskImage}.
  *
- * <p>Locking: {@link #meta} guards the L1 table, the L2 cache, the refcounts and the header; data
- * I/O happens outside it. Writers also hold the striped locks of the guest clusters they touch, so
- * the decision "write in place or allocate" and the table update that follows cannot interleave
- * with another writer of the same cluster. Readers take only {@link #meta}, for the lookup: a
- * new cluster's data is written before the table entry that points at it.
+ * <p>Locking: the tables' {@code meta} lock guards the L1 table, the L2 cache, the refcounts and
+ * the header; data I/O happens outside it. Writers also hold the striped locks of the guest
+ * clusters they touch, so the decision "write in place or allocate" and the table update that
+ * follows cannot interleave with another writer of the same cluster. Readers take only meta, for
+ * the lookup: new data is written before the table entry (or subcluster bit) that points at it.
  */
 final class Qcow2Image implements DiskImage {
   private final Path path;
@@ -46,59 +49,50 @@ final class Qcow2Image implements DiskImage {
   private final String backingName;
   private final String backingFormat;
   private final boolean compressWrites;
-  private final boolean syncs;
-
-  private final ReentrantLock meta = new ReentrantLock();
+  private final Qcow2Tables tables;
+  private final ReentrantLock meta;
   private final StripedLocks stripes = new StripedLocks(1);
-  @GuardedBy("meta")
-  private Qcow2Header header;
-  @GuardedBy("meta")
-  private final Qcow2L2Cache l2;
-  /** Null when read-only. */
-  @GuardedBy("meta")
-  private final Qcow2Refcounts refcounts;
   private final Qcow2CompressedWriter compressed; // null when read-only
   private final Qcow2Reader reader;
   private volatile boolean closed;
 
-  private Qcow2Image(Path path, FileChannel channel, boolean readOnly, Qcow2Header header, Qcow2Entries entries,
-      long[] l1, DiskImage backing, String backingName, String backingFormat, boolean compressWrites, boolean syncs,
-      long fileSize) throws IOException {
+  private Qcow2Image(Path path, FileChannel channel, boolean readOnly, Qcow2Header header, Qcow2Entries layout,
+      long[] l1, DiskImage backing, Qcow2Extensions ext, boolean compressWrites, boolean syncs, long fileSize)
+      throws IOException {
     this.path = path;
     this.file = path.toString();
     this.channel = channel;
     this.readOnly = readOnly;
-    this.header = header;
     this.clusterBits = header.clusterBits();
     this.clusterSize = header.clusterSize();
     this.size = header.size();
-    this.layout = entries;
+    this.layout = layout;
     this.backing = backing;
-    this.backingName = backingName;
-    this.backingFormat = backingFormat;
+    this.backingName = ext.backingName();
+    this.backingFormat = ext.backingFormat();
     this.compressWrites = compressWrites;
-    this.syncs = syncs;
-    this.refcounts = readOnly ? null : new Qcow2Refcounts(file, channel, header, fileSize);
-    this.l2 = new Qcow2L2Cache(meta, file, channel, header, entries, l1, refcounts, this::flushLocked);
-    this.reader = new Qcow2Reader(file, channel, header, entries, backing, this::lookup);
-    this.compressed = readOnly ? null : new Qcow2CompressedWriter(meta, channel, refcounts, entries, header);
+    this.tables = new Qcow2Tables(file, channel, header, layout, l1, readOnly, syncs, fileSize);
+    this.meta = tables.meta;
+    this.reader = new Qcow2Reader(file, channel, header, layout, backing, this::lookup);
+    this.compressed = readOnly ? null
+        : new Qcow2CompressedWriter(meta, channel, tables.refcounts(), layout, header);
   }
 
-  /** Opens {@code path}, syncing at every flush. */
+  /** Opens {@code path} with the platform's channels, syncing at every flush. */
   static Qcow2Image open(Path path, boolean readOnly, ImageChainOpener chain, boolean compressWrites)
       throws IOException {
-    return open(path, readOnly, chain, compressWrites, true);
+    return open(path, readOnly, chain, compressWrites, true, ChannelOpener.DEFAULT);
   }
 
   /**
-   * Opens {@code path}; with {@code compressWrites}, whole-cluster writes are stored compressed;
-   * without {@code syncs}, flushes write in the safe order but do not wait for the disk (qemu's
-   * {@code cache=unsafe}, the default of {@code qemu-img convert}).
+   * Opens {@code path} through {@code channels}; with {@code compressWrites}, whole-cluster writes
+   * are stored compressed; without {@code syncs}, flushes write in the safe order but do not wait
+   * for the disk (qemu's {@code cache=unsafe}, the default of {@code qemu-img convert}).
    */
-  static Qcow2Image open(Path path, boolean readOnly, ImageChainOpener chain, boolean compressWrites, boolean syncs)
-      throws IOException {
-    FileChannel ch = readOnly ? FileChannel.open(path, StandardOpenOption.READ)
-        : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+  static Qcow2Image open(Path path, boolean readOnly, ImageChainOpener chain, boolean compressWrites, boolean syncs,
+      ChannelOpener channels) throws IOException {
+    FileChannel ch = channels.open(path, readOnly ? Set.of(StandardOpenOption.READ)
+        : Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE));
     DiskImage backing = null;
     boolean success = false;
     try {
@@ -120,21 +114,17 @@ final class Qcow2Image implements DiskImage {
               + " internal snapshots; vstore writes only images without them (open read-only)");
         }
       }
-      Qcow2Entries entries = new Qcow2Entries(file, h.clusterBits());
-      long[] l1 = Qcow2L2Cache.readL1(ch, h, entries.l2Entries, file, fileSize);
+      Qcow2Entries layout = new Qcow2Entries(file, h.clusterBits(), h.extendedL2());
+      long[] l1 = Qcow2L2Cache.readL1(ch, h, layout.l2Entries, file, fileSize);
       if (ext.backingName() != null) {
         backing = chain.openBacking(ImageFormats.resolveBacking(path, ext.backingName()), ext.backingFormat());
       }
-      Qcow2Image img = new Qcow2Image(path, ch, readOnly, h, entries, l1, backing, ext.backingName(), ext.backingFormat(),
-          compressWrites, syncs, fileSize);
+      Qcow2Image img = new Qcow2Image(path, ch, readOnly, h, layout, l1, backing, ext, compressWrites, syncs, fileSize);
       if (!readOnly && (h.incompatibleFeatures() & Qcow2Header.INCOMPAT_DIRTY) != 0) {
-        img.rebuildRefcounts(fileSize);
+        img.tables.rebuildRefcounts(fileSize);
       }
       if (!readOnly && h.autoclearFeatures() != 0) {
-        // Autoclear features (bitmaps, raw data file) describe data vstore does not keep up to date.
-        img.header = h.withFeatures(h.incompatibleFeatures(), 0);
-        img.writeHeader();
-        ch.force(false);
+        img.tables.clearAutoclear();
       }
       success = true;
       return img;
@@ -147,43 +137,23 @@ final class Qcow2Image implements DiskImage {
     }
   }
 
-  /**
-   * Repairs the refcounts of an image left dirty (lazy refcounts: a writer may have allocated
-   * clusters without counting them): counts every reference, stores the counts, then clears the
-   * dirty bit. Done before any write, as QEMU does on opening such an image read-write.
-   */
-  private void rebuildRefcounts(long fileSize) throws IOException {
-    char[] refs = Qcow2Check.references(file, channel, header, fileSize);
+  /** Copies the L2 words of {@code count} clusters from {@code cluster} (all in one L2 table). */
+  private long[] lookup(long cluster, int count) throws IOException {
     meta.lock();
     try {
-      for (long c = 0; c < refs.length; c++) {
-        if (refcounts.refcount(c) != refs[(int) c]) {
-          refcounts.set(c, refs[(int) c]);
-        }
-      }
-      refcounts.writeDirty(this::sync);
-      sync();
-      if (refcounts.tableMoved()) {
-        header = header.withRefcountTable(refcounts.tableOffset(), refcounts.tableClusters());
-        refcounts.headerWritten();
-      }
-      header = header.withFeatures(header.incompatibleFeatures() & ~Qcow2Header.INCOMPAT_DIRTY,
-          header.autoclearFeatures());
-      writeHeader();
-      sync();
+      checkOpen();
+      return tables.lookup(cluster, count);
     } finally {
       meta.unlock();
     }
   }
 
-  // ---- lookups ----
-
-  /** Copies the L2 entries of {@code count} clusters from {@code cluster} (all in one L2 table). */
-  private long[] lookup(long cluster, int count) throws IOException {
+  /** Points {@code cluster} at {@code word} and {@code bitmap}, taking meta. */
+  private void setEntry(long cluster, long word, long bitmap) throws IOException {
     meta.lock();
     try {
       checkOpen();
-      return l2.lookup(cluster, count);
+      tables.set(cluster, word, bitmap);
     } finally {
       meta.unlock();
     }
@@ -223,32 +193,43 @@ final class Qcow2Image implements DiskImage {
   }
 
   private void writeLocked(long offset, ByteBuffer src) throws IOException {
+    int st = layout.stride;
     long pos = offset;
     while (src.hasRemaining()) {
       long cluster = pos >>> clusterBits;
       long last = (pos + src.remaining() - 1) >>> clusterBits;
       int count = layout.clustersInTable(cluster, last - cluster + 1);
-      long[] entries = lookup(cluster, count);
+      long[] words = lookup(cluster, count);
       int i = 0;
       while (i < count && src.hasRemaining()) {
-        long e = entries[i];
+        long e = words[i * st];
+        long bitmap = layout.extended ? words[i * st + 1] : 0;
         int inCluster = (int) (pos & (clusterSize - 1));
         int n = Math.min(src.remaining(), clusterSize - inCluster);
-        if (layout.inPlace(e)) {
+        if (layout.inPlace(e) && allocated(bitmap, inCluster, n)) {
           int j = i + 1;
           long total = n;
-          while (j < count && total < src.remaining() && layout.inPlace(entries[j])
-              && (entries[j] & Qcow2Entries.OFFSET_MASK) == (entries[j - 1] & Qcow2Entries.OFFSET_MASK) + clusterSize) {
+          while (j < count && total < src.remaining() && layout.inPlace(words[j * st])
+              && (words[j * st] & Qcow2Entries.OFFSET_MASK) == (words[(j - 1) * st] & Qcow2Entries.OFFSET_MASK)
+                  + clusterSize
+              && allocated(layout.extended ? words[j * st + 1] : 0, 0,
+                  (int) Math.min(clusterSize, src.remaining() - total))) {
             total += Math.min(clusterSize, src.remaining() - total);
             j++;
           }
-          Qcow2Io.writeFully(channel, layout.hostOffset(e, cluster + i) + inCluster, src.slice(src.position(), (int) total));
+          Qcow2Io.writeFully(channel, layout.hostOffset(e, cluster + i) + inCluster,
+              src.slice(src.position(), (int) total));
           src.position(src.position() + (int) total);
           pos += total;
           i = j;
+          continue;
+        }
+        if (layout.inPlace(e)) {
+          // Extended entry, host cluster ours, some touched subclusters not allocated yet.
+          writeSubclusters(cluster + i, layout.hostOffset(e, cluster + i), e, bitmap, inCluster, n, src);
         } else if (n == clusterSize) {
           int j = i + 1;
-          while (j < count && src.remaining() >= (long) (j - i + 1) * clusterSize && !layout.inPlace(entries[j])) {
+          while (j < count && src.remaining() >= (long) (j - i + 1) * clusterSize && !layout.inPlace(words[j * st])) {
             j++;
           }
           int k = j - i;
@@ -264,22 +245,79 @@ final class Qcow2Image implements DiskImage {
           src.position(src.position() + k * clusterSize);
           pos += (long) k * clusterSize;
           i = j;
+          continue;
+        } else if (layout.extended && layout.kind(e) == Kind.UNALLOCATED) {
+          // A new host cluster of which only the touched subclusters become allocated (as QEMU does).
+          long host;
+          meta.lock();
+          try {
+            checkOpen();
+            host = tables.allocate(1);
+          } finally {
+            meta.unlock();
+          }
+          writeSubclusters(cluster + i, host, host | Qcow2Entries.OFLAG_COPIED, bitmap & Qcow2Entries.ZERO_ALL,
+              inCluster, n, src);
         } else {
+          // Copy on write of the whole cluster: compressed, shared, or (version 3) a zero cluster.
           byte[] data = reader.cluster(cluster + i);
           src.get(src.position(), data, inCluster, n);
           if (layout.kind(e) == Kind.ZERO_ALLOC && (e & Qcow2Entries.OFLAG_COPIED) != 0) {
             long host = layout.hostOffset(e, cluster + i);
             Qcow2Io.writeFully(channel, host, ByteBuffer.wrap(data));
-            setEntry(cluster + i, host | Qcow2Entries.OFLAG_COPIED);
+            setEntry(cluster + i, host | Qcow2Entries.OFLAG_COPIED, 0);
           } else {
             writeNewClusters(cluster + i, 1, ByteBuffer.wrap(data));
           }
-          src.position(src.position() + n);
-          pos += n;
-          i++;
         }
+        src.position(src.position() + n);
+        pos += n;
+        i++;
       }
     }
+  }
+
+  /** Returns whether {@code [inCluster, inCluster + n)} lies in allocated subclusters (always, without them). */
+  private boolean allocated(long bitmap, int inCluster, int n) {
+    if (!layout.extended) {
+      return true;
+    }
+    long m = subclusterBits(inCluster, inCluster + n, false);
+    return (bitmap & m) == m;
+  }
+
+  /** Returns the allocation bits of the subclusters that {@code [from, to)} touches (or only covers wholly). */
+  private long subclusterBits(int from, int to, boolean wholeOnly) {
+    int sb = layout.subclusterBits;
+    int scs = 1 << sb;
+    int first = (wholeOnly ? from + scs - 1 : from) >>> sb;
+    int end = (wholeOnly ? to : to + scs - 1) >>> sb;
+    return end <= first ? 0 : Qcow2Entries.allocBits(first, end);
+  }
+
+  /**
+   * Writes {@code n} bytes of {@code src} at {@code inCluster} of guest {@code cluster} into host
+   * cluster {@code host}, filling the rest of the touched subclusters with what they read now, and
+   * marks those subclusters allocated.
+   */
+  private void writeSubclusters(long cluster, long host, long word, long bitmap, int inCluster, int n, ByteBuffer src)
+      throws IOException {
+    int scs = 1 << layout.subclusterBits;
+    int a = inCluster & -scs;
+    int b = (inCluster + n + scs - 1) & -scs;
+    byte[] buf = new byte[b - a];
+    long guest = cluster << clusterBits;
+    if (a < inCluster) {
+      reader.read(guest + a, ByteBuffer.wrap(buf, 0, (int) Math.min(scs, size - guest - a)));
+    }
+    if (inCluster + n < b) {
+      long tail = guest + b - scs;
+      reader.read(tail, ByteBuffer.wrap(buf, b - scs - a, (int) Math.min(scs, size - tail)));
+    }
+    src.get(src.position(), buf, inCluster - a, n);
+    Qcow2Io.writeFully(channel, host + a, ByteBuffer.wrap(buf));
+    long m = subclusterBits(a, b, true);
+    setEntry(cluster, word, (bitmap | m) & ~(m << 32));
   }
 
   private void writeNewClusters(long firstCluster, int count, ByteBuffer data) throws IOException {
@@ -287,15 +325,17 @@ final class Qcow2Image implements DiskImage {
     meta.lock();
     try {
       checkOpen();
-      host = refcounts.allocate(count);
+      host = tables.allocate(count);
     } finally {
       meta.unlock();
     }
     Qcow2Io.writeFully(channel, host, data);
     meta.lock();
     try {
+      checkOpen();
       for (int m = 0; m < count; m++) {
-        setEntry(firstCluster + m, (host + ((long) m << clusterBits)) | Qcow2Entries.OFLAG_COPIED);
+        tables.set(firstCluster + m, (host + ((long) m << clusterBits)) | Qcow2Entries.OFLAG_COPIED,
+            Qcow2Entries.ALLOC_ALL);
       }
     } finally {
       meta.unlock();
@@ -306,49 +346,12 @@ final class Qcow2Image implements DiskImage {
     long e = compressed.write(data);
     if (e < 0) {
       writeNewClusters(cluster, 1, ByteBuffer.wrap(data));
-      return;
-    }
-    meta.lock();
-    try {
-      setEntry(cluster, e);
-    } finally {
-      meta.unlock();
+    } else {
+      setEntry(cluster, e, 0); // compressed clusters have no subclusters: bitmap 0
     }
   }
 
-  /** Points guest {@code cluster} at {@code value}, releasing what the old entry held. Caller holds meta. */
-  private void setEntry(long cluster, long value) throws IOException {
-    checkOpen();
-    Qcow2L2Cache.L2Table t = l2.getForWrite(layout.l1Index(cluster));
-    int idx = layout.l2Index(cluster);
-    long old = t.words[idx];
-    t.words[idx] = value;
-    t.dirty = true;
-    release(old, value);
-  }
-
-  private void release(long old, long replacement) {
-    switch (layout.kind(old)) {
-      case NORMAL, ZERO_ALLOC -> {
-        Kind nk = layout.kind(replacement);
-        boolean kept = (nk == Kind.NORMAL || nk == Kind.ZERO_ALLOC)
-            && (replacement & Qcow2Entries.OFFSET_MASK) == (old & Qcow2Entries.OFFSET_MASK);
-        if (!kept) {
-          refcounts.release(old & Qcow2Entries.OFFSET_MASK);
-        }
-      }
-      case COMPRESSED -> {
-        long start = layout.compressedOffset(old) & ~511L;
-        long end = start + (long) layout.compressedSectors(old) * 512;
-        for (long c = start >>> clusterBits; c <= (end - 1) >>> clusterBits; c++) {
-          refcounts.release(c << clusterBits);
-        }
-      }
-      default -> {
-        // nothing allocated
-      }
-    }
-  }
+  // ---- zeroes ----
 
   @Override
   public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
@@ -381,17 +384,71 @@ final class Qcow2Image implements DiskImage {
     writeZeroes(offset, length, true);
   }
 
+  /** Zeroes {@code [offset, offset + length)}, which lies inside one cluster. */
   private void zeroPartial(long offset, long length) throws IOException {
     if (length == 0) {
       return;
     }
     long cluster = offset >>> clusterBits;
-    long e = lookup(cluster, 1)[0];
-    Kind k = layout.kind(e);
-    if (k == Kind.ZERO_PLAIN || k == Kind.ZERO_ALLOC || k == Kind.UNALLOCATED && backingReadsZeros(cluster)) {
-      return; // already reads as zeros
+    if (!layout.extended) {
+      long e = lookup(cluster, 1)[0];
+      Kind k = layout.kind(e);
+      if (k == Kind.ZERO_PLAIN || k == Kind.ZERO_ALLOC || k == Kind.UNALLOCATED && backingReadsZeros(cluster)) {
+        return; // already reads as zeros
+      }
+      write(offset, ByteBuffer.allocate((int) length));
+      return;
     }
-    write(offset, ByteBuffer.allocate((int) length));
+    long guest = cluster << clusterBits;
+    int from = (int) (offset - guest);
+    int to = (int) (offset + length == size ? ((offset + length - guest + clusterSize - 1) & -clusterSize)
+        : offset + length - guest);
+    to = Math.min(to, clusterSize);
+    long whole = subclusterBits(from, to, true);
+    int scs = 1 << layout.subclusterBits;
+    int a = whole == 0 ? to : Long.numberOfTrailingZeros(whole) * scs;
+    int b = whole == 0 ? to : (64 - Long.numberOfLeadingZeros(whole)) * scs;
+    // The parts of subclusters the range only touches are written as zeros unless they read so already.
+    zeroBytes(cluster, from, Math.min(a, to));
+    zeroBytes(cluster, Math.max(b, from), (int) Math.min(to, offset + length - guest));
+    if (whole != 0) {
+      long held = lockRange(guest, clusterSize);
+      try {
+        long[] w = lookup(cluster, 1);
+        if (layout.kind(w[0]) == Kind.COMPRESSED) {
+          writeLocked(guest + a, ByteBuffer.allocate((int) Math.min(b - a, size - guest - a)));
+          return;
+        }
+        long change = 0;
+        for (int sc = a / scs; sc < b / scs; sc++) {
+          State s = layout.state(w[0], w[1], sc, cluster);
+          if (s == State.DATA || s == State.BACKING && !backingReadsZeros(guest + (long) sc * scs, scs)) {
+            change |= 1L << sc;
+          }
+        }
+        if (change != 0) {
+          setEntry(cluster, w[0], (w[1] & ~change) | (change << 32));
+        }
+      } finally {
+        stripes.unlock(held);
+      }
+    }
+  }
+
+  /** Writes zeros to {@code [from, to)} of {@code cluster} unless every subcluster it touches reads zeros already. */
+  private void zeroBytes(long cluster, int from, int to) throws IOException {
+    if (from >= to) {
+      return;
+    }
+    long guest = cluster << clusterBits;
+    long[] w = lookup(cluster, 1);
+    for (int sc = from >>> layout.subclusterBits; sc <= (to - 1) >>> layout.subclusterBits; sc++) {
+      State s = layout.state(w[0], w[1], sc, cluster);
+      if (s != State.ZERO && !(s == State.BACKING && backingReadsZeros(guest + from, to - from))) {
+        write(guest + from, ByteBuffer.allocate(to - from));
+        return;
+      }
+    }
   }
 
   /** Returns whether guest cluster {@code c} reads zeros when unallocated here (no backing data behind it). */
@@ -399,8 +456,13 @@ final class Qcow2Image implements DiskImage {
     return reader.backingReadsZeros(c << clusterBits, clusterSize);
   }
 
+  private boolean backingReadsZeros(long offset, long length) throws IOException {
+    return reader.backingReadsZeros(offset, length);
+  }
+
   private void zeroClusters(long first, long count, boolean unmap) throws IOException {
-    boolean v3 = header.version() >= 3;
+    boolean v3 = tables.header().version() >= 3;
+    int st = layout.stride;
     long done = 0;
     while (done < count) {
       long cluster = first + done;
@@ -411,18 +473,23 @@ final class Qcow2Image implements DiskImage {
         meta.lock();
         try {
           checkOpen();
-          Qcow2L2Cache.L2Table t = l2.get(layout.l1Index(cluster));
+          long[] words = tables.lookup(cluster, n);
           for (int i = 0; i < n; i++) {
             long c = cluster + i;
-            long e = t == null ? 0 : t.words[layout.l2Index(c)];
+            long e = words[i * st];
+            long bitmap = layout.extended ? words[i * st + 1] : 0;
             Kind k = layout.kind(e);
             boolean underBacking = !backingReadsZeros(c);
             long target;
+            long targetBitmap = 0;
             if (v3) {
-              if (unmap || k == Kind.COMPRESSED || k == Kind.UNALLOCATED || k == Kind.ZERO_PLAIN) {
-                target = underBacking ? Qcow2Entries.OFLAG_ZERO : 0;
+              boolean drop = unmap || k == Kind.COMPRESSED || k == Kind.UNALLOCATED || k == Kind.ZERO_PLAIN;
+              long kept = e & (Qcow2Entries.OFFSET_MASK | Qcow2Entries.OFLAG_COPIED); // keep the allocation
+              if (layout.extended) {
+                target = drop ? 0 : kept;
+                targetBitmap = drop && !underBacking ? 0 : Qcow2Entries.ZERO_ALL;
               } else {
-                target = (e & (Qcow2Entries.OFFSET_MASK | Qcow2Entries.OFLAG_COPIED)) | Qcow2Entries.OFLAG_ZERO; // keep the allocation
+                target = drop ? (underBacking ? Qcow2Entries.OFLAG_ZERO : 0) : kept | Qcow2Entries.OFLAG_ZERO;
               }
             } else if (!underBacking && (unmap || !layout.inPlace(e))) {
               target = 0;
@@ -432,8 +499,8 @@ final class Qcow2Image implements DiskImage {
               physical.add(c); // version 2 has no zero flag: zeros must be stored
               continue;
             }
-            if (target != e) {
-              setEntry(c, target);
+            if (target != e || targetBitmap != bitmap) {
+              tables.set(c, target, targetBitmap);
             }
           }
         } finally {
@@ -460,53 +527,10 @@ final class Qcow2Image implements DiskImage {
     }
     meta.lock();
     try {
-      flushLocked();
+      tables.flushLocked();
     } finally {
       meta.unlock();
     }
-  }
-
-  /**
-   * Makes everything durable in the order that keeps the image consistent after a crash at any
-   * point: data, then refcount increments (blocks before the table that points at them, the table
-   * before the header), then L2 tables, then L1, and only then the decrements. Caller holds meta.
-   */
-  private void flushLocked() throws IOException {
-    sync();
-    if (refcounts.isDirty()) {
-      refcounts.writeDirty(this::sync);
-      sync();
-      if (refcounts.tableMoved()) {
-        header = header.withRefcountTable(refcounts.tableOffset(), refcounts.tableClusters());
-        writeHeader();
-        sync();
-        refcounts.headerWritten();
-      }
-    }
-    if (l2.writeDirtyTables()) {
-      sync();
-    }
-    if (l2.writeL1IfDirty()) {
-      sync();
-    }
-    if (refcounts.hasPendingFrees()) {
-      refcounts.applyPendingFrees();
-      refcounts.writeDirty(this::sync);
-      sync();
-    }
-  }
-
-  /** Syncs the file, unless the image was created with {@code cache=unsafe} (then order is kept, not durability). */
-  private void sync() throws IOException {
-    if (syncs) {
-      channel.force(false);
-    }
-  }
-
-  private void writeHeader() throws IOException {
-    ByteBuffer buf = ByteBuffer.allocate(header.encodedLength());
-    header.write(buf);
-    Qcow2Io.writeFully(channel, 0, buf.flip());
   }
 
   @Override
@@ -518,7 +542,7 @@ final class Qcow2Image implements DiskImage {
       }
       try (channel; DiskImage b = backing) {
         if (!readOnly) {
-          flushLocked();
+          tables.flushLocked();
         }
       } finally {
         closed = true;
@@ -553,18 +577,13 @@ final class Qcow2Image implements DiskImage {
   @Override
   public ImageInfo info() throws IOException {
     checkOpen();
-    Qcow2Header h;
-    meta.lock();
-    try {
-      h = header;
-    } finally {
-      meta.unlock();
-    }
+    Qcow2Header h = tables.header();
     Map<String, Object> details = new LinkedHashMap<>();
     details.put("compat", h.version() == 3 ? "1.1" : "0.10");
     details.put("refcount_bits", 1 << h.refcountOrder());
     details.put("compression_type", h.compressionType() == Qcow2Header.COMPRESSION_ZSTD ? "zstd" : "zlib");
     details.put("lazy_refcounts", (h.compatibleFeatures() & Qcow2Header.COMPAT_LAZY_REFCOUNTS) != 0);
+    details.put("extended_l2", h.extendedL2());
     details.put("dirty", (h.incompatibleFeatures() & Qcow2Header.INCOMPAT_DIRTY) != 0);
     details.put("corrupt", (h.incompatibleFeatures() & Qcow2Header.INCOMPAT_CORRUPT) != 0);
     details.put("snapshots", h.nbSnapshots());
@@ -579,7 +598,6 @@ final class Qcow2Image implements DiskImage {
   private long lockRange(long offset, long length) {
     return stripes.lock(offset >>> clusterBits, ((offset + length - 1) >>> clusterBits) + 1);
   }
-
 
   private void checkOpen() {
     if (closed) {

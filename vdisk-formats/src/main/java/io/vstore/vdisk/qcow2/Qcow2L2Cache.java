@@ -162,13 +162,16 @@ final class Qcow2L2Cache {
     }
   }
 
-  /** Copies the words of {@code count} entries from guest {@code cluster} (all in one L2 table). */
+  /**
+   * Copies the words of {@code count} entries from guest {@code cluster} (all in one L2 table):
+   * {@code stride} words per entry.
+   */
   @GuardedBy("meta")
   long[] lookup(long cluster, int count) throws IOException {
-    long[] out = new long[count];
+    long[] out = new long[count * entries.stride];
     L2Table t = get(entries.l1Index(cluster));
     if (t != null) {
-      System.arraycopy(t.words, entries.l2Index(cluster), out, 0, count);
+      System.arraycopy(t.words, entries.wordIndex(cluster), out, 0, out.length);
     }
     return out;
   }

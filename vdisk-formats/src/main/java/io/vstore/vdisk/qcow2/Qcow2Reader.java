@@ -70,24 +70,38 @@ final class Qcow2Reader {
       long[] words = lookup.lookup(cluster, count);
       for (int i = 0; i < count && pos < end; i++) {
         long c = cluster + i;
-        long e = words[i];
-        long next = Math.min((c + 1) << clusterBits, end);
-        State s = layout.state(e);
-        long host = s == State.DATA ? layout.hostOffset(e, c) + (pos & (clusterSize - 1)) : 0;
-        boolean joins = s == runState && s != State.COMPRESSED && (s != State.DATA || runHost + runLength == host);
-        if (joins) {
-          runLength += next - pos;
-        } else {
-          if (runState != null) {
-            sink.run(runStart, runLength, runState, runHost, runEntry);
+        long e = words[i * layout.stride];
+        long bitmap = layout.extended ? words[i * 2 + 1] : 0;
+        long clusterStart = c << clusterBits;
+        long clusterEnd = Math.min(clusterStart + clusterSize, end);
+        while (pos < clusterEnd) {
+          int sc = (int) ((pos - clusterStart) >>> layout.subclusterBits);
+          State s = layout.state(e, bitmap, sc, c);
+          long next = clusterEnd;
+          if (layout.extended && s != State.COMPRESSED) {
+            int k = sc + 1;
+            while (k < Qcow2Entries.SUBCLUSTERS && layout.state(e, bitmap, k, c) == s) {
+              k++;
+            }
+            next = Math.min(clusterStart + ((long) k << layout.subclusterBits), clusterEnd);
           }
-          runStart = pos;
-          runLength = next - pos;
-          runState = s;
-          runHost = host;
-          runEntry = e;
+          long host = s == State.DATA ? layout.hostOffset(e, c) + (pos - clusterStart) : 0;
+          boolean joins = s == runState && s != State.COMPRESSED
+              && (s != State.DATA || runHost + runLength == host);
+          if (joins) {
+            runLength += next - pos;
+          } else {
+            if (runState != null) {
+              sink.run(runStart, runLength, runState, runHost, runEntry);
+            }
+            runStart = pos;
+            runLength = next - pos;
+            runState = s;
+            runHost = host;
+            runEntry = e;
+          }
+          pos = next;
         }
-        pos = next;
       }
     }
     if (runState != null) {
