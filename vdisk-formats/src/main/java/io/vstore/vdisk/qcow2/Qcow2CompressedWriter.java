@@ -24,6 +24,7 @@ final class Qcow2CompressedWriter {
   @GuardedBy("meta")
   private int compUsed;
 
+  /** Creates a writer that allocates from {@code refcounts} under {@code meta}. */
   Qcow2CompressedWriter(ReentrantLock meta, FileChannel channel, Qcow2Refcounts refcounts, Qcow2Entries entries,
       Qcow2Header header) {
     this.meta = meta;

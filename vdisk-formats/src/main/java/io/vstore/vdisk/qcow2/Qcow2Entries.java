@@ -21,9 +21,13 @@ import io.vstore.vdisk.CorruptImageException;
  * the backing file. The bitmap of a compressed cluster is 0: it has no subclusters.
  */
 final class Qcow2Entries {
+  /** Host offset bits of a standard descriptor (and of L1 and refcount table entries). */
   static final long OFFSET_MASK = 0x00fffffffffffe00L;
+  /** Refcount is exactly 1: the cluster may be written in place. */
   static final long OFLAG_COPIED = 1L << 63;
+  /** The cluster is compressed. */
   static final long OFLAG_COMPRESSED = 1L << 62;
+  /** The cluster reads as zeros (version 3, without extended entries). */
   static final long OFLAG_ZERO = 1L;
   /** Subclusters per cluster with extended L2 entries. */
   static final int SUBCLUSTERS = 32;
@@ -64,6 +68,7 @@ final class Qcow2Entries {
   /** log2 of the unit of allocation state: the subcluster, or the cluster without extended entries. */
   final int subclusterBits;
 
+  /** Creates the layout for clusters of {@code 2^clusterBits} bytes, with or without extended entries. */
   Qcow2Entries(String file, int clusterBits, boolean extended) {
     this.file = file;
     this.extended = extended;

@@ -16,8 +16,11 @@ import java.util.TreeMap;
  * @param featureNames the feature name table: {@code kind * 64 + bit} to name
  */
 record Qcow2Extensions(String backingName, String backingFormat, Map<Integer, String> featureNames) {
+  /** Type of the end marker. */
   static final int EXT_END = 0;
+  /** Type of the backing format name. */
   static final int EXT_BACKING_FORMAT = 0xE2792ACA;
+  /** Type of the feature name table. */
   static final int EXT_FEATURE_NAMES = 0x6803f857;
 
   /** Reads the header extensions and backing file name from {@code first}, the first cluster of {@code file}. */

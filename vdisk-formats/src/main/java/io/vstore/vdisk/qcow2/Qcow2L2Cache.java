@@ -29,8 +29,11 @@ final class Qcow2L2Cache {
 
   /** One cached L2 table: its host offset and its raw 64-bit words. */
   static final class L2Table {
+    /** Host offset of the table. */
     final long offset;
+    /** The table's 64-bit words, one or two per entry. */
     final long[] words;
+    /** Whether the words changed since the table was last written. */
     boolean dirty;
 
     L2Table(long offset, long[] words) {
@@ -55,6 +58,7 @@ final class Qcow2L2Cache {
   @GuardedBy("meta")
   private final LinkedHashMap<Integer, L2Table> tables = new LinkedHashMap<>(64, 0.75f, true);
 
+  /** Creates the cache over {@code l1}; {@code flusher} writes everything in order when dirty tables overflow it. */
   Qcow2L2Cache(ReentrantLock meta, String file, FileChannel channel, Qcow2Header header, Qcow2Entries entries,
       long[] l1, Qcow2Refcounts refcounts, Flusher flusher) {
     this.meta = meta;

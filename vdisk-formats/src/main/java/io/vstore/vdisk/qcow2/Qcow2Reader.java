@@ -42,6 +42,7 @@ final class Qcow2Reader {
   private final int compressionType;
   private final long size;
 
+  /** Creates a reader of {@code channel} that finds entries through {@code lookup}. */
   Qcow2Reader(String file, FileChannel channel, Qcow2Header header, Qcow2Entries layout, DiskImage backing,
       Lookup lookup) {
     this.file = file;

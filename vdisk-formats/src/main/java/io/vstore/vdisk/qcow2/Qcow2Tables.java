@@ -27,6 +27,7 @@ final class Qcow2Tables {
   @GuardedBy("meta")
   private final Qcow2Refcounts refcounts;
 
+  /** Creates the metadata of an opened image; {@code l1} is its L1 table as read. */
   Qcow2Tables(String file, FileChannel channel, Qcow2Header header, Qcow2Entries layout, long[] l1, boolean readOnly,
       boolean syncs, long fileSize) throws IOException {
     this.file = file;
