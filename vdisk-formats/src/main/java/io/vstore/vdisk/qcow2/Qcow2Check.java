@@ -142,7 +142,7 @@ final class Qcow2Check {
     ByteBuffer t = read(rtOffset, (int) rtBytes);
     long[] table = new long[(int) (rtBytes / 8)];
     for (int i = 0; i < table.length; i++) {
-      table[i] = t.getLong() & Qcow2Image.OFFSET_MASK;
+      table[i] = t.getLong() & Qcow2Entries.OFFSET_MASK;
       if (table[i] != 0) {
         if (!aligned(table[i], "refcount block " + i) || table[i] + cs > fileSize + 0L
             || !reference(table[i], cs, "refcount block " + i)) {
@@ -232,7 +232,7 @@ final class Qcow2Check {
     if (l1Size == 0) {
       return;
     }
-    if (l1Size * 8 > Qcow2Image.MAX_L1_BYTES || !aligned(l1Offset, which + " L1 table")
+    if (l1Size * 8 > Qcow2L2Cache.MAX_L1_BYTES || !aligned(l1Offset, which + " L1 table")
         || !reference(l1Offset, l1Size * 8, which + " L1 table") || l1Offset + l1Size * 8 > fileSize) {
       return;
     }
@@ -242,7 +242,7 @@ final class Qcow2Check {
     long coffMask = (1L << csizeShift) - 1;
     for (long i = 0; i < l1Size; i++) {
       long e = l1.getLong();
-      long l2Off = e & Qcow2Image.OFFSET_MASK;
+      long l2Off = e & Qcow2Entries.OFFSET_MASK;
       if (l2Off == 0) {
         continue;
       }
@@ -257,16 +257,22 @@ final class Qcow2Check {
         copiedChecks.add(new long[] {l2Off >>> bits, e < 0 ? 1 : 0, 1});
       }
       ByteBuffer l2 = read(l2Off, cs);
-      for (int j = 0; j < cs / 8; j++) {
+      boolean extended = h.extendedL2();
+      int l2Bits = bits - (extended ? 4 : 3);
+      for (int j = 0; j < 1 << l2Bits; j++) {
         long x = l2.getLong();
-        long guest = ((i << (bits - 3)) + j) << bits;
-        if ((x & Qcow2Image.OFLAG_COMPRESSED) != 0) {
+        long bitmap = extended ? l2.getLong() : 0;
+        long guest = ((i << l2Bits) + j) << bits;
+        if (extended) {
+          checkBitmap(x, bitmap, guest, which);
+        }
+        if ((x & Qcow2Entries.OFLAG_COMPRESSED) != 0) {
           long coff = x & coffMask;
           long sectors = ((x >>> csizeShift) & csizeMask) + 1;
           reference(coff & ~511L, sectors * 512, "compressed cluster for guest offset " + guest);
           continue;
         }
-        long off = x & Qcow2Image.OFFSET_MASK;
+        long off = x & Qcow2Entries.OFFSET_MASK;
         if (off == 0) {
           continue;
         }
@@ -275,6 +281,24 @@ final class Qcow2Check {
           copiedChecks.add(new long[] {off >>> bits, x < 0 ? 1 : 0, 0});
         }
       }
+    }
+  }
+
+  /** Reports a subcluster bitmap that the spec forbids, as qemu-img check does. */
+  private void checkBitmap(long e, long bitmap, long guest, String which) {
+    String what = which + " L2 entry for guest offset " + guest;
+    if ((e & Qcow2Entries.OFLAG_COMPRESSED) != 0) {
+      if (bitmap != 0) {
+        corrupt("ERROR " + what + ": compressed cluster has subcluster bitmap 0x" + Long.toHexString(bitmap));
+      }
+      return;
+    }
+    long alloc = bitmap & Qcow2Entries.ALLOC_ALL;
+    if ((alloc & (bitmap >>> 32)) != 0) {
+      corrupt("ERROR " + what + ": subclusters both allocated and zero, bitmap 0x" + Long.toHexString(bitmap));
+    } else if (alloc != 0 && (e & Qcow2Entries.OFFSET_MASK) == 0) {
+      corrupt("ERROR " + what + ": allocated subclusters without a host cluster, bitmap 0x"
+          + Long.toHexString(bitmap));
     }
   }
 

@@ -1,5 +1,6 @@
 package io.vstore.vdisk.qcow2;
 
+import io.vstore.blockstore.store.ChannelOpener;
 import io.vstore.vdisk.CheckResult;
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
@@ -25,7 +26,7 @@ import java.util.Set;
  * <p>Create options, as qemu-img spells them: {@code compat}, {@code cluster_size} (512 B to
  * 2 MiB), {@code refcount_bits} (1 to 64), {@code compression_type} (zlib or zstd),
  * {@code backing_file}, {@code backing_fmt}, {@code preallocation=off}, {@code lazy_refcounts=off},
- * {@code extended_l2=off}; and for the returned handle only: vstore's {@code compress=on}, which
+ * {@code extended_l2} (on needs compat=1.1 and clusters of at least 16 KiB); and for the returned handle only: vstore's {@code compress=on}, which
  * stores every whole-cluster write compressed (what {@code convert -c} uses), and {@code cache=unsafe},
  * which keeps the safe write order but skips syncs (the default of {@code qemu-img convert}).
  */
@@ -34,6 +35,18 @@ public final class Qcow2Format implements ImageFormat {
   public static final String NAME = "qcow2";
   /** Option that makes the created handle compress whole-cluster writes. */
   public static final String COMPRESS = "compress";
+
+  private final ChannelOpener channels;
+
+  /** Creates the format with the platform's file channels. */
+  public Qcow2Format() {
+    this(ChannelOpener.DEFAULT);
+  }
+
+  /** Creates the format opening every image file through {@code channels} (crash tests pass a lossy opener). */
+  public Qcow2Format(ChannelOpener channels) {
+    this.channels = channels;
+  }
 
   private static final Set<String> KNOWN = Set.of("compat", "cluster_size", "refcount_bits", "compression_type",
       "backing_file", "backing_fmt", "preallocation", "lazy_refcounts", "extended_l2", COMPRESS, "size", "cache");
@@ -51,7 +64,7 @@ public final class Qcow2Format implements ImageFormat {
 
   @Override
   public DiskImage open(Path path, boolean readOnly, ImageChainOpener chain) throws IOException {
-    return Qcow2Image.open(path, readOnly, chain, false);
+    return Qcow2Image.open(path, readOnly, chain, false, true, channels);
   }
 
   @Override
@@ -89,12 +102,13 @@ public final class Qcow2Format implements ImageFormat {
     }
     requireOff(options, "preallocation");
     requireOff(options, "lazy_refcounts");
-    requireOff(options, "extended_l2");
-    boolean compress = switch (options.get(COMPRESS, "off").toLowerCase(Locale.ROOT)) {
-      case "on", "true", "yes" -> true;
-      case "off", "false", "no" -> false;
-      default -> throw new UnsupportedFormatException("unsupported qcow2 option: compress=" + options.get(COMPRESS, ""));
-    };
+    boolean extendedL2 = onOff(options, "extended_l2");
+    if (extendedL2 && (version != 3 || clusterSize < (1 << Qcow2Header.MIN_EXTL2_CLUSTER_BITS))) {
+      throw new UnsupportedFormatException("unsupported qcow2 option: extended_l2=on needs compat=1.1 and cluster_size"
+          + " of at least " + (1 << Qcow2Header.MIN_EXTL2_CLUSTER_BITS) + " (got compat=" + compat + ", cluster_size="
+          + clusterSize + ")");
+    }
+    boolean compress = onOff(options, COMPRESS);
     String backingFile = options.backingFile() != null ? options.backingFile() : options.options().get("backing_file");
     String backingFormat = options.backingFormat() != null ? options.backingFormat()
         : options.options().get("backing_fmt");
@@ -113,10 +127,10 @@ public final class Qcow2Format implements ImageFormat {
       throw new IllegalArgumentException("image size must not be negative: " + size);
     }
     Qcow2Layout.write(path, size, version, Integer.numberOfTrailingZeros(clusterSize),
-        Integer.numberOfTrailingZeros(refcountBits), compressionType, backingFile, backingFormat);
+        Integer.numberOfTrailingZeros(refcountBits), compressionType, extendedL2, backingFile, backingFormat, channels);
     boolean success = false;
     try {
-      DiskImage img = Qcow2Image.open(path, false, chain, compress, syncs(options));
+      DiskImage img = Qcow2Image.open(path, false, chain, compress, syncs(options), channels);
       success = true;
       return img;
     } finally {
@@ -141,6 +155,15 @@ public final class Qcow2Format implements ImageFormat {
     if (!v.equals("off")) {
       throw new UnsupportedFormatException("unsupported qcow2 option: " + key + "=" + v + " (only off)");
     }
+  }
+
+  private static boolean onOff(CreateOptions options, String key) throws UnsupportedFormatException {
+    return switch (options.get(key, "off").toLowerCase(Locale.ROOT)) {
+      case "on", "true", "yes" -> true;
+      case "off", "false", "no" -> false;
+      default -> throw new UnsupportedFormatException("unsupported qcow2 option: " + key + "=" + options.get(key, "")
+          + " (on or off)");
+    };
   }
 
   private static int parseInt(String v, String key) throws UnsupportedFormatException {
@@ -175,13 +198,13 @@ public final class Qcow2Format implements ImageFormat {
     private Qcow2Layout() {}
 
     static void write(Path path, long size, int version, int clusterBits, int refcountOrder, int compressionType,
-        String backingFile, String backingFormat) throws IOException {
+        boolean extendedL2, String backingFile, String backingFormat, ChannelOpener channels) throws IOException {
       int cs = 1 << clusterBits;
-      long l2Coverage = 1L << (clusterBits + clusterBits - 3);
+      long l2Coverage = 1L << (clusterBits + clusterBits - (extendedL2 ? 4 : 3));
       long l1Size = Math.max(1, (size + l2Coverage - 1) / l2Coverage);
-      if (l1Size * 8 > Qcow2Image.MAX_L1_BYTES) {
+      if (l1Size * 8 > Qcow2L2Cache.MAX_L1_BYTES) {
         throw new UnsupportedFormatException("unsupported qcow2: " + size + " bytes need an L1 table larger than "
-            + Qcow2Image.MAX_L1_BYTES + " bytes with cluster_size " + cs + "; use a larger cluster size");
+            + Qcow2L2Cache.MAX_L1_BYTES + " bytes with cluster_size " + cs + "; use a larger cluster size");
       }
       long l1Clusters = (l1Size * 8 + cs - 1) >>> clusterBits;
       long perBlock = ((long) cs * 8) >>> refcountOrder;
@@ -217,11 +240,11 @@ public final class Qcow2Format implements ImageFormat {
       if (backingFormat != null) {
         byte[] f = backingFormat.getBytes(StandardCharsets.UTF_8);
         ensureRoom(first, 8 + ((f.length + 7) & ~7) + 8, path);
-        first.putInt(Qcow2Image.EXT_BACKING_FORMAT).putInt(f.length).put(f);
+        first.putInt(Qcow2Extensions.EXT_BACKING_FORMAT).putInt(f.length).put(f);
         first.position((first.position() + 7) & ~7);
       }
       ensureRoom(first, 8, path);
-      first.putInt(Qcow2Image.EXT_END).putInt(0);
+      first.putInt(Qcow2Extensions.EXT_END).putInt(0);
       long backingOffset = 0;
       int backingSize = 0;
       if (backingFile != null) {
@@ -234,7 +257,8 @@ public final class Qcow2Format implements ImageFormat {
         backingSize = b.length;
         first.put(b);
       }
-      long incompat = compressionType == Qcow2Header.COMPRESSION_ZSTD ? Qcow2Header.INCOMPAT_COMPRESSION : 0;
+      long incompat = (compressionType == Qcow2Header.COMPRESSION_ZSTD ? Qcow2Header.INCOMPAT_COMPRESSION : 0)
+          | (extendedL2 ? Qcow2Header.INCOMPAT_EXTL2 : 0);
       Qcow2Header h = new Qcow2Header(version, backingOffset, backingSize, clusterBits, size, 0, (int) l1Size, l1Offset,
           rtOffset, (int) rt, 0, 0, incompat, 0, 0, refcountOrder, headerLength, compressionType);
       h.write(first.position(0));
@@ -257,8 +281,8 @@ public final class Qcow2Format implements ImageFormat {
           refBlocks.put((int) ((bitPos + bits) >>> 3) - 1, (byte) 1);
         }
       }
-      try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-          StandardOpenOption.TRUNCATE_EXISTING)) {
+      try (FileChannel ch = channels.open(path, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+          StandardOpenOption.TRUNCATE_EXISTING))) {
         Qcow2Io.writeFully(ch, 0, first);
         Qcow2Io.writeFully(ch, rtOffset, table);
         Qcow2Io.writeFully(ch, blocksOffset, refBlocks);

@@ -57,11 +57,18 @@ record Qcow2Header(
   static final long INCOMPAT_COMPRESSION = 1L << 3;
   static final long INCOMPAT_EXTL2 = 1L << 4;
   /** The incompatible bits vstore understands; any other set bit is refused. */
-  static final long INCOMPAT_KNOWN = INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_COMPRESSION;
+  static final long INCOMPAT_KNOWN = INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_COMPRESSION | INCOMPAT_EXTL2;
+  /** Smallest cluster_bits with extended L2 entries (subclusters of at least 512 bytes). */
+  static final int MIN_EXTL2_CLUSTER_BITS = 14;
   static final long COMPAT_LAZY_REFCOUNTS = 1L;
 
   static final int COMPRESSION_ZLIB = 0;
   static final int COMPRESSION_ZSTD = 1;
+
+  /** Returns whether L2 entries are extended (128 bits, with a subcluster bitmap). */
+  boolean extendedL2() {
+    return (incompatibleFeatures & INCOMPAT_EXTL2) != 0;
+  }
 
   /** Returns the cluster size in bytes. */
   int clusterSize() {
@@ -130,10 +137,13 @@ record Qcow2Header(
       int bit = Long.numberOfTrailingZeros(unknown);
       String what = switch (bit) {
         case 2 -> " (external data file)";
-        case 4 -> " (extended L2 entries)";
         default -> "";
       };
       throw new UnsupportedFormatException("unsupported qcow2: " + file + " incompatible feature bit " + bit + what);
+    }
+    if (extendedL2() && clusterBits < MIN_EXTL2_CLUSTER_BITS) {
+      throw new CorruptImageException("bad qcow2: " + file + " has extended L2 entries with cluster_bits " + clusterBits
+          + " (at least " + MIN_EXTL2_CLUSTER_BITS + ")");
     }
     if ((incompatibleFeatures & INCOMPAT_COMPRESSION) == 0 ? compressionType != COMPRESSION_ZLIB
         : compressionType != COMPRESSION_ZSTD && compressionType != COMPRESSION_ZLIB) {

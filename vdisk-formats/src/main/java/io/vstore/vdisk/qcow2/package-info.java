@@ -1,7 +1,9 @@
 /**
  * QEMU's qcow2 format, versions 2 and 3: reading and writing, backing chains, compressed clusters
- * (deflate, and zstd when the header says so), zero clusters, internal-snapshot images read-only,
- * and a {@code check} that counts references as {@code qemu-img check} does.
+ * (deflate, and zstd when the header says so), zero clusters, extended L2 entries (32 subclusters
+ * per cluster, each allocated, zero or unallocated on its own; created with {@code extended_l2=on}),
+ * internal-snapshot images read-only, and a {@code check} that counts references as
+ * {@code qemu-img check} does.
  *
  * <h2>What an interrupted write leaves</h2>
  *
@@ -14,12 +16,14 @@
  * lower than the references: {@code qemu-img check} (and {@code vstore image check}) may report
  * leaked clusters (exit code 3, harmless, repairable with {@code qemu-img check -r leaks}), never
  * corruption. Writes not followed by a completed flush may be lost, partly or wholly; a cluster
- * reads either its old or its new content.
+ * reads either its old or its new content. Every file is opened through a
+ * {@link io.vstore.blockstore.store.ChannelOpener} ({@link Qcow2Format#Qcow2Format(io.vstore.blockstore.store.ChannelOpener)}),
+ * so power-cut tests can drop unsynced writes and check this.
  *
  * <h2>Limits</h2>
  *
  * Refused with {@link io.vstore.vdisk.UnsupportedFormatException}: encryption, external data
- * files, extended L2 entries, unknown incompatible features; writing to images with internal
+ * files, unknown incompatible features; writing to images with internal
  * snapshots or the corrupt bit (they open read-only). An image with the dirty bit (lazy refcounts
  * left by a killed writer) opens read-only as it is, and read-write after its refcounts are
  * rebuilt from the tables and the bit is cleared, as QEMU does.

@@ -12,7 +12,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The BlockDevice contract for qcow2 in its variants: versions, cluster sizes, refcount widths, backing files. */
+/**
+ * The BlockDevice contract for qcow2 in its variants: versions, cluster sizes, refcount widths,
+ * extended L2 entries, backing files.
+ */
 class Qcow2ContractTest {
   @TempDir static Path dir;
   private static final AtomicInteger N = new AtomicInteger();
@@ -115,4 +118,27 @@ class Qcow2ContractTest {
     }
   }
 
+  @Nested class ExtendedL2Cluster64K extends Variant {
+    @Override Map<String, String> options() {
+      return Map.of("extended_l2", "on");
+    }
+
+    @Override protected int allocationGranularity() {
+      return 2048; // subclusters of 64K / 32
+    }
+  }
+
+  @Nested class ExtendedL2Cluster16KOverBacking extends Variant {
+    @Override Map<String, String> options() {
+      return Map.of("extended_l2", "on", "cluster_size", "16K");
+    }
+
+    @Override protected int allocationGranularity() {
+      return 512;
+    }
+
+    @Override boolean withBacking() {
+      return true;
+    }
+  }
 }
