@@ -16,10 +16,12 @@ import java.util.Set;
  * @param source how qemu puts the data in
  * @param baseFormat for {@link Source#CHAIN}, the backing file's format
  * @param baseOptions for {@link Source#CHAIN}, the backing file's {@code -o} value
+ * @param after for {@link Source#REWORKED}, the qemu-img command run on the written image
+ *     ({@code {img}} stands for its path)
  * @param ci whether the variant belongs to the reduced set run when {@code CI=true}
  */
 record LayoutVariant(String format, String options, long size, Source source, String baseFormat,
-    String baseOptions, boolean ci) {
+    String baseOptions, String after, boolean ci) {
 
   /** How qemu puts the data into the image. */
   enum Source {
@@ -34,7 +36,9 @@ record LayoutVariant(String format, String options, long size, Source source, St
     /** qemu-io writes, qemu-img snapshot -c takes an internal snapshot, qemu-io writes more. */
     SNAPSHOT,
     /** qemu-io writes and then aborts, leaving the image dirty (lazy refcounts not yet written). */
-    DIRTY
+    DIRTY,
+    /** qemu-io writes, a qemu-img command ({@code resize}, {@code amend}) reworks the image, qemu-io writes more. */
+    REWORKED
   }
 
   /** qcow2 create options vstore's own create accepts (anything else it must refuse). */
@@ -57,7 +61,9 @@ record LayoutVariant(String format, String options, long size, Source source, St
     }
     b.append(' ').append(options.isEmpty() ? "defaults" : options.replace("{dir}/", ""));
     b.append(" size=").append(size % MIB == 0 ? size / MIB + "M" : size / MIB + "M+" + size % MIB);
-    if (source != Source.QEMU_IO && source != Source.CHAIN) {
+    if (source == Source.REWORKED) {
+      b.append(" then qemu-img ").append(after.replace(" {img}", ""));
+    } else if (source != Source.QEMU_IO && source != Source.CHAIN) {
       b.append(" via ").append(source.name().toLowerCase(java.util.Locale.ROOT));
     }
     return b.toString();
@@ -104,20 +110,24 @@ record LayoutVariant(String format, String options, long size, Source source, St
    * shutdown is a state, not a layout vstore's create could be asked for).
    */
   boolean isCreatable() {
-    return source != Source.SNAPSHOT && source != Source.DIRTY;
+    return source != Source.SNAPSHOT && source != Source.DIRTY && source != Source.REWORKED;
   }
 
   private static LayoutVariant io(String format, String options, long size, boolean ci) {
-    return new LayoutVariant(format, options, size, Source.QEMU_IO, null, null, ci);
+    return new LayoutVariant(format, options, size, Source.QEMU_IO, null, null, null, ci);
   }
 
   private static LayoutVariant via(Source source, String format, String options, long size, boolean ci) {
-    return new LayoutVariant(format, options, size, source, null, null, ci);
+    return new LayoutVariant(format, options, size, source, null, null, null, ci);
   }
 
   private static LayoutVariant chain(String format, String options, String baseFormat, String baseOptions,
       long size, boolean ci) {
-    return new LayoutVariant(format, options, size, Source.CHAIN, baseFormat, baseOptions, ci);
+    return new LayoutVariant(format, options, size, Source.CHAIN, baseFormat, baseOptions, null, ci);
+  }
+
+  private static LayoutVariant reworked(String format, String options, long size, String after, boolean ci) {
+    return new LayoutVariant(format, options, size, Source.REWORKED, null, null, after, ci);
   }
 
   /** Returns every variant of the matrix; those with {@code ci} make up the reduced set. */
@@ -156,6 +166,14 @@ record LayoutVariant(String format, String options, long size, Source source, St
     v.add(io("qcow2", "data_file={dir}/ext.data,data_file_raw=on", odd, true));
     v.add(io("qcow2", "data_file={dir}/ext.data,data_file_raw=off", odd, true));
     v.add(via(Source.SNAPSHOT, "qcow2", "compat=1.1", odd, true));
+    // Layouts qemu-img reaches only by reworking an image: a relocated, longer L1 table, refcount
+    // blocks rewritten at another width, zero clusters expanded by a downgrade, a v2 image upgraded.
+    v.add(reworked("qcow2", "cluster_size=512", m16, "resize {img} +24M", true));
+    v.add(reworked("qcow2", "compat=1.1", odd, "resize {img} 1G", false));
+    v.add(reworked("qcow2", "compat=1.1", odd, "amend -o refcount_bits=1 {img}", false));
+    v.add(reworked("qcow2", "compat=1.1,cluster_size=4k", odd, "amend -o compat=0.10 {img}", true));
+    v.add(reworked("qcow2", "compat=0.10", odd, "amend -o compat=1.1,lazy_refcounts=on {img}", false));
+    v.add(reworked("raw", "preallocation=off", odd, "resize -f raw {img} +7M", false));
     v.add(chain("qcow2", "compat=1.1", "qcow2", "compat=1.1", odd, true));
     v.add(chain("qcow2", "compat=0.10", "qcow2", "compat=0.10", odd, false));
     v.add(chain("qcow2", "cluster_size=4k", "qcow2", "cluster_size=64k", odd, true));

@@ -234,7 +234,7 @@ class LayoutVariantsTest {
     Path img = dir.resolve("img." + extension(v.format()));
     String fmt = v.format();
     switch (v.source()) {
-      case QEMU_IO, SNAPSHOT, DIRTY -> {
+      case QEMU_IO, SNAPSHOT, DIRTY, REWORKED -> {
         qemuCreate(fmt, v.options(dir), img, v.size());
         long size = LayoutChecks.qemuVirtualSize(img, fmt);
         if (v.source() == Source.DIRTY) {
@@ -251,6 +251,14 @@ class LayoutVariantsTest {
         if (v.source() == Source.SNAPSHOT) {
           ok("qemu-img", "snapshot", "-c", "s1", img.toString());
           qemuIo(img, fmt, LayoutOp.second(size));
+        }
+        if (v.source() == Source.REWORKED) {
+          List<String> cmd = new ArrayList<>(List.of("qemu-img"));
+          for (String word : v.after().split(" ")) {
+            cmd.add(word.equals("{img}") ? img.toString() : word);
+          }
+          ok(cmd.toArray(String[]::new));
+          qemuIo(img, fmt, LayoutOp.second(LayoutChecks.qemuVirtualSize(img, fmt)));
         }
       }
       case CONVERT, COMPRESSED -> {
