@@ -32,6 +32,7 @@ final class LayoutChecks {
    * @param data whether qemu says the range holds data
    */
   record MapEntry(long start, long length, boolean zero, boolean data) {
+    /** Returns the first byte after the range. */
     long end() {
       return start + length;
     }

@@ -41,9 +41,13 @@ record LayoutVariant(String format, String options, long size, Source source, St
     REWORKED
   }
 
-  /** qcow2 create options vstore's own create accepts (anything else it must refuse). */
+  /**
+   * Create options vstore's own create accepts per format (anything else it must refuse by name).
+   * extended_l2 is listed because the qcow2 work that reads and creates it is being merged; until
+   * then its create tests fail, as they should.
+   */
   private static final Map<String, Set<String>> VSTORE_CREATE = Map.of(
-      "qcow2", Set.of("compat", "cluster_size", "refcount_bits", "compression_type"),
+      "qcow2", Set.of("compat", "cluster_size", "refcount_bits", "compression_type", "extended_l2"),
       "vmdk", Set.of("subformat", "adapter_type", "compat6", "hwversion", "zeroed_grain"),
       "vpc", Set.of("subformat", "force_size"),
       "vhdx", Set.of("subformat", "block_size", "log_size", "block_state_zero"),

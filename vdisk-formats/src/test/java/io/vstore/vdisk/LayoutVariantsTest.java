@@ -34,14 +34,17 @@ class LayoutVariantsTest {
 
   @TempDir Path dir;
 
+  /** Returns every variant of the matrix. */
   static Stream<LayoutVariant> variants() {
     return LayoutVariant.all().stream();
   }
 
+  /** Returns the layouts vstore's own create and convert can make. */
   static Stream<LayoutVariant> creatableByVstore() {
     return variants().filter(v -> v.isCreatable() && v.optionsVstoreCannotCreate().isEmpty());
   }
 
+  /** Returns the layouts vstore's create must refuse, naming the option it cannot honour. */
   static Stream<LayoutVariant> notCreatableByVstore() {
     return variants().filter(v -> v.isCreatable() && !v.optionsVstoreCannotCreate().isEmpty());
   }
@@ -52,7 +55,7 @@ class LayoutVariantsTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("variants")
-  void vstoreReadsWhatQemuWrote(LayoutVariant v) throws Exception {
+  void vstoreReadsWhatQemuWrote(LayoutVariant v) {
     reduceOnCi(v);
     naming(v, () -> {
       Path img = qemuImage(v);
