@@ -1,5 +1,6 @@
 package io.vstore.vdisk.vdi;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.ExtentList;
 import io.vstore.vdisk.CloseSteps;
 import io.vstore.vdisk.FileContent;
@@ -40,11 +41,16 @@ final class VdiImage implements DiskImage {
 
   /** Guards the block map and the header; data I/O to allocated blocks shares it. */
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-  private final int[] map; // guarded by lock
-  private final int[] owner; // guarded by lock: for each allocated block index, the entry using it
-  private final BitSet dirty = new BitSet(); // guarded by lock (write)
-  private VdiHeader header; // guarded by lock
-  private boolean headerDirty; // guarded by lock (write)
+  @GuardedBy("lock")
+  private final int[] map;
+  @GuardedBy("lock")
+  private final int[] owner; // for each allocated block index, the entry using it
+  @GuardedBy("lock")
+  private final BitSet dirty = new BitSet(); // changed under the write lock
+  @GuardedBy("lock")
+  private VdiHeader header;
+  @GuardedBy("lock")
+  private boolean headerDirty; // changed under the write lock
   private volatile boolean closed;
   private volatile boolean syncOnFlush = true;
 

@@ -1,5 +1,6 @@
 package io.vstore.vdisk.vhd;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.ExtentList;
 import io.vstore.vdisk.CloseSteps;
 import io.vstore.vdisk.FileContent;
@@ -45,11 +46,16 @@ final class VhdImage implements DiskImage {
 
   /** Guards the BAT, the bitmaps and the end of the file; data I/O to allocated blocks shares it. */
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-  private final int[] bat; // guarded by lock; sector index of each block, or UNALLOCATED
-  private final BitSet dirtyBat = new BitSet(); // guarded by lock (write)
-  private final Map<Integer, byte[]> bitmaps = new HashMap<>(); // guarded by lock (write); differencing only
-  private long nextFree; // guarded by lock (write): where the next block goes (the footer's position)
-  private boolean footerDirty; // guarded by lock (write)
+  @GuardedBy("lock")
+  private final int[] bat; // sector index of each block, or UNALLOCATED
+  @GuardedBy("lock")
+  private final BitSet dirtyBat = new BitSet(); // changed under the write lock
+  @GuardedBy("lock")
+  private final Map<Integer, byte[]> bitmaps = new HashMap<>(); // changed under the write lock; differencing only
+  @GuardedBy("lock")
+  private long nextFree; // changed under the write lock; where the next block goes (the footer's position)
+  @GuardedBy("lock")
+  private boolean footerDirty; // changed under the write lock
   private volatile boolean closed;
   private volatile boolean syncOnFlush = true;
 

@@ -1,5 +1,6 @@
 package io.vstore.vdisk.vhdx;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.ExtentList;
 import io.vstore.vdisk.CloseSteps;
 import io.vstore.vdisk.FileContent;
@@ -53,14 +54,21 @@ final class VhdxImage implements DiskImage {
 
   /** Guards the BAT, bitmaps, headers and the end of file; data I/O to present blocks shares it. */
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-  private final long[] bat; // guarded by lock
-  private final BitSet dirtyBat = new BitSet(); // guarded by lock (write)
-  private final Map<Long, byte[]> bitmaps = new HashMap<>(); // guarded by lock (write); chunk -> bitmap
-  private final BitSet dirtyBitmaps = new BitSet(); // guarded by lock (write)
-  private VhdxHeader header; // guarded by lock (write)
+  @GuardedBy("lock")
+  private final long[] bat;
+  @GuardedBy("lock")
+  private final BitSet dirtyBat = new BitSet(); // changed under the write lock
+  @GuardedBy("lock")
+  private final Map<Long, byte[]> bitmaps = new HashMap<>(); // changed under the write lock; chunk -> bitmap
+  @GuardedBy("lock")
+  private final BitSet dirtyBitmaps = new BitSet(); // changed under the write lock
+  @GuardedBy("lock")
+  private VhdxHeader header; // changed under the write lock
   private final int headerSlot; // 0 or 1: header updates write the other slot first, then this one
-  private boolean guidsUpdated; // guarded by lock (write)
-  private long nextFree; // guarded by lock (write)
+  @GuardedBy("lock")
+  private boolean guidsUpdated; // changed under the write lock
+  @GuardedBy("lock")
+  private long nextFree; // changed under the write lock
   private volatile boolean closed;
   private volatile boolean syncOnFlush = true;
 

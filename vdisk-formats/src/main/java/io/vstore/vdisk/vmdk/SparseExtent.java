@@ -1,5 +1,6 @@
 package io.vstore.vdisk.vmdk;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.ReadOnlyDeviceException;
 import io.vstore.vdisk.CorruptImageException;
@@ -43,9 +44,12 @@ final class SparseExtent implements ExtentData {
   private final AtomicReferenceArray<int[]> redundantTables;
   /** Largest directory whose tables are scanned for reusable space before the first change. */
   static final int MAX_SCANNED_TABLES = 1 << 14;
-  private final TreeSet<Long> freeGrains = new TreeSet<>(); // guarded by the image's write lock
-  private boolean freeScanned; // guarded by the image's write lock
-  private long fileSize; // guarded by the image's write lock for writes
+  @GuardedBy("VmdkImage.lock")
+  private final TreeSet<Long> freeGrains = new TreeSet<>(); // the owning image's lock, held for writing
+  @GuardedBy("VmdkImage.lock")
+  private boolean freeScanned; // the owning image's lock, held for writing
+  @GuardedBy("VmdkImage.lock")
+  private long fileSize; // the owning image's lock, held for writing when written
   private volatile CachedGrain cached; // last inflated grain of a compressed extent
 
   private record CachedGrain(long index, byte[] data) {}

@@ -1,5 +1,6 @@
 package io.vstore.vdisk.vmdk;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.OutOfRangeException;
@@ -69,7 +70,8 @@ final class StreamOptimizedWriter implements DiskImage {
   private final ByteBuffer out = ByteBuffer.allocateDirect(OUT_BUFFER);
   // Grain buffers go round between the writing thread and the compressors instead of being
   // allocated (and zeroed) per grain: at 64 KiB a grain, that churn would cost more than deflate.
-  private final ArrayDeque<byte[]> spare = new ArrayDeque<>(); // guarded by this
+  @GuardedBy("this")
+  private final ArrayDeque<byte[]> spare = new ArrayDeque<>();
   private long outPos; // file offset of out's first byte
   private byte[] current;
   private long currentGrain = -1;

@@ -1,5 +1,6 @@
 package io.vstore.vdisk.vmdk;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.OutOfRangeException;
@@ -42,9 +43,12 @@ final class VmdkImage implements DiskImage {
   private final DiskImage parent;
   private final boolean readOnly;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-  private Descriptor descriptor; // guarded by lock (write)
-  private boolean cidUpdated; // guarded by lock (write)
-  private boolean closed; // guarded by lock (write)
+  @GuardedBy("lock")
+  private Descriptor descriptor; // changed under the write lock
+  @GuardedBy("lock")
+  private boolean cidUpdated; // changed under the write lock
+  @GuardedBy("lock")
+  private boolean closed; // changed under the write lock
 
   private VmdkImage(Path path, Descriptor descriptor, boolean embedded, List<ExtentData> extents, DiskImage parent, boolean readOnly) {
     this.path = path;
