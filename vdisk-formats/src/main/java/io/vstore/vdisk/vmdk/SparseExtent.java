@@ -3,6 +3,7 @@ package io.vstore.vdisk.vmdk;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.ReadOnlyDeviceException;
+import io.vstore.vdisk.FileContent;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.UnsupportedFormatException;
 import java.io.IOException;
@@ -451,7 +452,7 @@ final class SparseExtent implements ExtentData {
       ByteBuffer part = src.slice(src.position(), n);
       long gte = entry(grain);
       if (kindOf(gte) == Extent.Kind.DATA) {
-        ChannelIo.writeFully(channel, gte * SECTOR + in, part);
+        FileContent.writeFully(channel, gte * SECTOR + in, part);
       } else {
         ByteBuffer whole;
         if (n == grainBytes) {
@@ -484,7 +485,7 @@ final class SparseExtent implements ExtentData {
       throw new io.vstore.blockstore.OutOfSpaceException(file + ": sparse extent full (grain offsets are 32-bit sectors)");
     }
     // Data before the table entry: a crash in between leaks the grain but never maps garbage.
-    ChannelIo.writeFully(channel, sector * SECTOR, data);
+    FileContent.writeFully(channel, sector * SECTOR, data);
     fileSize = Math.max(fileSize, sector * SECTOR + grainBytes);
     setEntry(grain, sector);
   }
@@ -509,17 +510,17 @@ final class SparseExtent implements ExtentData {
   private void writeEntry(int[] table, int tableSector, int slot, long value) throws IOException {
     table[slot] = (int) value;
     ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, (int) value);
-    ChannelIo.writeFully(channel, Integer.toUnsignedLong(tableSector) * SECTOR + slot * 4L, b);
+    FileContent.writeFully(channel, Integer.toUnsignedLong(tableSector) * SECTOR + slot * 4L, b);
   }
 
   private int[] allocateTable(int index, int[] dir, AtomicReferenceArray<int[]> cache, long dirSector) throws IOException {
     long bytes = ((long) gtes * 4 + SECTOR - 1) / SECTOR * SECTOR;
     long sector = (fileSize + SECTOR - 1) / SECTOR;
-    ChannelIo.writeFully(channel, sector * SECTOR, ByteBuffer.allocate((int) bytes));
+    FileContent.writeFully(channel, sector * SECTOR, ByteBuffer.allocate((int) bytes));
     fileSize = sector * SECTOR + bytes;
     dir[index] = (int) sector;
     ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, (int) sector);
-    ChannelIo.writeFully(channel, dirSector * SECTOR + index * 4L, b);
+    FileContent.writeFully(channel, dirSector * SECTOR + index * 4L, b);
     int[] t = new int[gtes];
     cache.set(index, t);
     return t;

@@ -4,6 +4,7 @@ import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.OutOfRangeException;
+import io.vstore.vdisk.FileContent;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageInfo;
@@ -131,7 +132,7 @@ final class StreamOptimizedWriter implements DiskImage {
         throw new IllegalArgumentException("vmdk: descriptor too long");
       }
       head.put(text);
-      ChannelIo.writeFully(ch, 0, head.clear());
+      FileContent.writeFully(ch, 0, head.clear());
     } catch (IOException | RuntimeException e) {
       ch.close();
       throw e;
@@ -316,7 +317,7 @@ final class StreamOptimizedWriter implements DiskImage {
   private void drainOut() throws IOException {
     out.flip();
     int n = out.remaining();
-    ChannelIo.writeFully(channel, outPos, out);
+    FileContent.writeFully(channel, outPos, out);
     outPos += n;
     out.clear();
   }
@@ -351,7 +352,7 @@ final class StreamOptimizedWriter implements DiskImage {
         int[] t = tables[(int) (grain / GTES)];
         long gte = t == null ? 0 : Integer.toUnsignedLong(t[(int) (grain % GTES)]);
         if (gte == 0) {
-          ChannelIo.zero(dst.slice(dst.position(), n));
+          FileContent.zero(dst.slice(dst.position(), n));
           dst.position(dst.position() + n);
         } else {
           dst.put(readGrain(grain, gte), in, n);

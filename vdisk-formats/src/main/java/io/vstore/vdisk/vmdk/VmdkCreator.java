@@ -1,5 +1,6 @@
 package io.vstore.vdisk.vmdk;
 
+import io.vstore.vdisk.FileContent;
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
@@ -199,18 +200,18 @@ final class VmdkCreator {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
       ByteBuffer hb = ByteBuffer.allocate(SparseHeader.SIZE);
       h.write(hb);
-      ChannelIo.writeFully(ch, 0, hb.flip());
+      FileContent.writeFully(ch, 0, hb.flip());
       if (embedded != null) {
         byte[] text = embedded.toText().getBytes(StandardCharsets.UTF_8);
         if (text.length > descSectors * SECTOR) {
           throw new IllegalArgumentException("vmdk: descriptor of " + text.length + " bytes does not fit " + descSectors + " sectors");
         }
-        ChannelIo.writeFully(ch, descOffset * SECTOR, ByteBuffer.wrap(text));
+        FileContent.writeFully(ch, descOffset * SECTOR, ByteBuffer.wrap(text));
       }
       writeDirectory(ch, rgdOffset, gdSectors, gtCount, gtSectors);
       writeDirectory(ch, gdOffset, gdSectors, gtCount, gtSectors);
       // The tables and the padding up to the first grain are zeros: extend the file sparsely.
-      ChannelIo.writeFully(ch, overhead * SECTOR - 1, ByteBuffer.allocate(1));
+      FileContent.writeFully(ch, overhead * SECTOR - 1, ByteBuffer.allocate(1));
     }
   }
 
@@ -221,7 +222,7 @@ final class VmdkCreator {
       b.putInt((int) (first + i * gtSectors));
     }
     b.clear();
-    ChannelIo.writeFully(ch, dirSector * SECTOR, b);
+    FileContent.writeFully(ch, dirSector * SECTOR, b);
   }
 
   private static void writeFlatExtent(Path file, long bytes) throws IOException {

@@ -1,10 +1,9 @@
 package io.vstore.vdisk.vmdk;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
-import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.Extent;
-import io.vstore.blockstore.OutOfRangeException;
-import io.vstore.blockstore.ReadOnlyDeviceException;
+import io.vstore.vdisk.FileContent;
+import io.vstore.vdisk.FileImage;
 import io.vstore.vdisk.CloseSteps;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.ImageFormats;
@@ -23,7 +22,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -32,26 +30,20 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * the parent first. The first write after opening gives the image a new CID, as VMware and qemu
  * do, so children made from this image can tell it changed.
  */
-final class VmdkImage implements DiskImage {
+final class VmdkImage extends FileImage {
   private static final int SECTOR = 512;
 
-  private final Path path;
   private final boolean embedded;
   private final List<ExtentData> extents;
   private final long[] starts;
-  private final long size;
-  private final DiskImage parent;
-  private final boolean readOnly;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   @GuardedBy("lock")
   private Descriptor descriptor; // changed under the write lock
   @GuardedBy("lock")
   private boolean cidUpdated; // changed under the write lock
-  @GuardedBy("lock")
-  private boolean closed; // changed under the write lock
 
   private VmdkImage(Path path, Descriptor descriptor, boolean embedded, List<ExtentData> extents, DiskImage parent, boolean readOnly) {
-    this.path = path;
+    super("vmdk", path, totalSize(extents), readOnly, parent);
     this.descriptor = descriptor;
     this.embedded = embedded;
     this.extents = List.copyOf(extents);
@@ -59,9 +51,14 @@ final class VmdkImage implements DiskImage {
     for (int i = 0; i < extents.size(); i++) {
       starts[i + 1] = starts[i] + extents.get(i).size();
     }
-    this.size = starts[extents.size()];
-    this.parent = parent;
-    this.readOnly = readOnly;
+  }
+
+  private static long totalSize(List<ExtentData> extents) {
+    long total = 0;
+    for (ExtentData e : extents) {
+      total += e.size();
+    }
+    return total;
   }
 
   /** Opens {@code path}: a text descriptor, or a sparse extent with or without an embedded one. */
@@ -250,32 +247,6 @@ final class VmdkImage implements DiskImage {
     return extents;
   }
 
-  @Override
-  public Path path() {
-    return path;
-  }
-
-  @Override
-  public long size() {
-    return size;
-  }
-
-  @Override
-  public boolean isReadOnly() {
-    return readOnly;
-  }
-
-  @Override
-  public Optional<DiskImage> backing() {
-    return Optional.ofNullable(parent);
-  }
-
-  private void checkOpen() {
-    if (closed) {
-      throw new AlreadyClosedException(this);
-    }
-  }
-
   private int extentAt(long offset) {
     int lo = 0;
     int hi = extents.size() - 1;
@@ -291,11 +262,10 @@ final class VmdkImage implements DiskImage {
   }
 
   @Override
-  public void read(long offset, ByteBuffer dst) throws IOException {
-    OutOfRangeException.check(this, offset, dst.remaining());
+  protected void readRange(long offset, ByteBuffer dst) throws IOException {
     lock.readLock().lock();
     try {
-      checkOpen();
+      ensureOpen(); // again under the lock: close takes the write lock
       long pos = offset;
       while (dst.hasRemaining()) {
         int i = extentAt(pos);
@@ -307,7 +277,7 @@ final class VmdkImage implements DiskImage {
         ByteBuffer part = dst.slice(dst.position(), n);
         switch (run.kind()) {
           case DATA -> e.readData(in, part);
-          case ZERO -> ChannelIo.zero(part);
+          case ZERO -> FileContent.zero(part);
           case HOLE -> readBeneath(pos, part);
         }
         dst.position(dst.position() + n);
@@ -320,30 +290,22 @@ final class VmdkImage implements DiskImage {
 
   /** Reads what lies beneath this image at {@code offset}: the parent's bytes, zeros past its end. */
   private void readBeneath(long offset, ByteBuffer dst) throws IOException {
-    if (parent == null) {
-      ChannelIo.zero(dst);
+    if (parent() == null) {
+      FileContent.zero(dst);
       return;
     }
-    long fromParent = Math.max(0, Math.min(dst.remaining(), parent.size() - offset));
+    long fromParent = Math.max(0, Math.min(dst.remaining(), parent().size() - offset));
     if (fromParent > 0) {
-      parent.read(offset, dst.slice(dst.position(), (int) fromParent));
+      parent().read(offset, dst.slice(dst.position(), (int) fromParent));
     }
-    ChannelIo.zero(dst.position(dst.position() + (int) fromParent));
-  }
-
-  private void checkWritable() throws ReadOnlyDeviceException {
-    if (readOnly) {
-      throw new ReadOnlyDeviceException(this);
-    }
+    FileContent.zero(dst.position(dst.position() + (int) fromParent));
   }
 
   @Override
-  public void write(long offset, ByteBuffer src) throws IOException {
-    OutOfRangeException.check(this, offset, src.remaining());
-    checkWritable();
+  protected void writeRange(long offset, ByteBuffer src) throws IOException {
     lock.writeLock().lock();
     try {
-      checkOpen();
+      ensureOpen();
       touchCid();
       long pos = offset;
       while (src.hasRemaining()) {
@@ -362,12 +324,10 @@ final class VmdkImage implements DiskImage {
   }
 
   @Override
-  public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
-    OutOfRangeException.check(this, offset, length);
-    checkWritable();
+  protected void zeroRange(long offset, long length, boolean mayUnmap) throws IOException {
     lock.writeLock().lock();
     try {
-      checkOpen();
+      ensureOpen();
       touchCid();
       long pos = offset;
       long end = offset + length;
@@ -377,17 +337,12 @@ final class VmdkImage implements DiskImage {
         long in = pos - starts[i];
         long n = Math.min(end - pos, e.size() - in);
         long base = starts[i];
-        e.zero(in, n, parent != null, (o, d) -> readBeneath(base + o, d));
+        e.zero(in, n, parent() != null, (o, d) -> readBeneath(base + o, d));
         pos += n;
       }
     } finally {
       lock.writeLock().unlock();
     }
-  }
-
-  @Override
-  public void discard(long offset, long length) throws IOException {
-    writeZeroes(offset, length, true);
   }
 
   /** Gives the image a new CID on its first change, rewriting the descriptor. */
@@ -415,24 +370,23 @@ final class VmdkImage implements DiskImage {
         return; // a bare extent carries no descriptor to update
       }
       if (text.length > room) {
-        throw new IOException("vmdk: " + path + ": descriptor (" + text.length + " bytes) no longer fits the embedded space of " + room);
+        throw new IOException("vmdk: " + path() + ": descriptor (" + text.length + " bytes) no longer fits the embedded space of " + room);
       }
       ByteBuffer b = ByteBuffer.allocate((int) room);
       b.put(text).clear();
-      ChannelIo.writeFully(s.channel(), h.descriptorOffset() * SECTOR, b);
+      FileContent.writeFully(s.channel(), h.descriptorOffset() * SECTOR, b);
     } else {
-      Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
+      Path tmp = path().resolveSibling(path().getFileName() + ".tmp");
       Files.write(tmp, text);
-      Files.move(tmp, path, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      Files.move(tmp, path(), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
   }
 
   @Override
-  public List<Extent> allocation(long offset, long length) throws IOException {
-    OutOfRangeException.check(this, offset, length);
+  protected List<Extent> allocationRange(long offset, long length) throws IOException {
     lock.readLock().lock();
     try {
-      checkOpen();
+      ensureOpen();
       List<Extent> out = new ArrayList<>();
       long pos = offset;
       long end = offset + length;
@@ -442,10 +396,10 @@ final class VmdkImage implements DiskImage {
         long in = pos - starts[i];
         long max = Math.min(end - pos, e.size() - in);
         ExtentData.Run run = e.run(in, max);
-        if (run.kind() == Extent.Kind.HOLE && parent != null) {
-          long fromParent = Math.max(0, Math.min(run.length(), parent.size() - pos));
+        if (run.kind() == Extent.Kind.HOLE && parent() != null) {
+          long fromParent = Math.max(0, Math.min(run.length(), parent().size() - pos));
           if (fromParent > 0) {
-            for (Extent pe : parent.allocation(pos, fromParent)) {
+            for (Extent pe : parent().allocation(pos, fromParent)) {
               add(out, pe.offset(), pe.length(), pe.kind());
             }
           }
@@ -473,14 +427,12 @@ final class VmdkImage implements DiskImage {
   }
 
   @Override
-  public void flush() throws IOException {
+  protected void flushFiles() throws IOException {
     lock.readLock().lock();
     try {
-      checkOpen();
-      if (!readOnly) {
-        for (ExtentData e : extents) {
-          e.flush();
-        }
+      ensureOpen();
+      for (ExtentData e : extents) {
+        e.flush();
       }
     } finally {
       lock.readLock().unlock();
@@ -488,7 +440,7 @@ final class VmdkImage implements DiskImage {
   }
 
   @Override
-  public ImageInfo info() throws IOException {
+  protected ImageInfo describe() throws IOException {
     Descriptor d = descriptor();
     long allocated = 0;
     List<String> files = new ArrayList<>();
@@ -503,14 +455,14 @@ final class VmdkImage implements DiskImage {
       }
     }
     if (!embedded) {
-      allocated += Files.size(path);
+      allocated += Files.size(path());
     }
     Map<String, Object> details = new LinkedHashMap<>();
     details.put("cid", d.cid());
     details.put("parentCid", d.parentCid());
     details.put("createType", d.createType());
     d.ddb().forEach(details::put);
-    return new ImageInfo(path.toString(), "vmdk", d.createType(), size, allocated, grain, d.parentFileNameHint(), files, details);
+    return new ImageInfo(path().toString(), "vmdk", d.createType(), size(), allocated, grain, d.parentFileNameHint(), files, details);
   }
 
   private static long allocatedBytes(Path file) throws IOException {
@@ -523,33 +475,16 @@ final class VmdkImage implements DiskImage {
   }
 
   @Override
-  public void close() throws IOException {
-    lock.writeLock().lock();
+  protected void closeFiles() throws IOException {
+    lock.writeLock().lock(); // waits for requests under way
     try {
-      if (closed) {
-        return;
-      }
-      closed = true;
       CloseSteps steps = new CloseSteps();
       for (ExtentData e : extents) {
-        steps.run(() -> {
-          if (!readOnly) {
-            e.flush();
-          }
-          e.close();
-        });
-      }
-      if (parent != null) {
-        steps.run(parent::close);
+        steps.run(e::close);
       }
       steps.finish();
     } finally {
       lock.writeLock().unlock();
     }
-  }
-
-  @Override
-  public String toString() {
-    return "vmdk " + path;
   }
 }
