@@ -51,6 +51,17 @@ final class SparseExtent implements ExtentData {
   private boolean freeScanned; // the owning image's lock, held for writing
   @GuardedBy("VmdkImage.lock")
   private long fileSize; // the owning image's lock, held for writing when written
+  // Table and directory changes reach the file only at flush, after the data they point at is
+  // durable; grains freed since the last flush are reused only after it, once no durable table
+  // still points at them.
+  @GuardedBy("VmdkImage.lock")
+  private final java.util.BitSet dirtyTables = new java.util.BitSet(); // the owning image's lock, held for writing
+  @GuardedBy("VmdkImage.lock")
+  private final java.util.BitSet dirtyRedundantTables = new java.util.BitSet(); // likewise
+  @GuardedBy("VmdkImage.lock")
+  private boolean dirtyDirectories; // likewise
+  @GuardedBy("VmdkImage.lock")
+  private final java.util.List<Long> freedSinceFlush = new java.util.ArrayList<>(); // likewise
   private volatile CachedGrain cached; // last inflated grain of a compressed extent
 
   private record CachedGrain(long index, byte[] data) {}
@@ -497,20 +508,16 @@ final class SparseExtent implements ExtentData {
     if (t == null) {
       t = allocateTable(index, gd, tables, header.gdOffset());
     }
-    writeEntry(t, gd[index], slot, value);
+    t[slot] = (int) value;
+    dirtyTables.set(index);
     if (rgd != null) {
       int[] r = redundantTable(index);
       if (r == null) {
         r = allocateTable(index, rgd, redundantTables, header.rgdOffset());
       }
-      writeEntry(r, rgd[index], slot, value);
+      r[slot] = (int) value;
+      dirtyRedundantTables.set(index);
     }
-  }
-
-  private void writeEntry(int[] table, int tableSector, int slot, long value) throws IOException {
-    table[slot] = (int) value;
-    ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, (int) value);
-    FileContent.writeFully(channel, Integer.toUnsignedLong(tableSector) * SECTOR + slot * 4L, b);
   }
 
   private int[] allocateTable(int index, int[] dir, AtomicReferenceArray<int[]> cache, long dirSector) throws IOException {
@@ -519,8 +526,7 @@ final class SparseExtent implements ExtentData {
     FileContent.writeFully(channel, sector * SECTOR, ByteBuffer.allocate((int) bytes));
     fileSize = sector * SECTOR + bytes;
     dir[index] = (int) sector;
-    ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, (int) sector);
-    FileContent.writeFully(channel, dirSector * SECTOR + index * 4L, b);
+    dirtyDirectories = true;
     int[] t = new int[gtes];
     cache.set(index, t);
     return t;
@@ -542,7 +548,7 @@ final class SparseExtent implements ExtentData {
       boolean whole = offset == grainStart && (n == grainBytes || offset + n == size);
       if (whole && (header.zeroGrain() || !hasParent)) {
         if (kind == Extent.Kind.DATA) {
-          freeGrains.add(gte);
+          freedSinceFlush.add(gte);
         }
         long marker = header.zeroGrain() ? 1 : 0;
         if (gte != marker) {
@@ -555,11 +561,49 @@ final class SparseExtent implements ExtentData {
     }
   }
 
+  /**
+   * Makes the data durable, then writes the changed grain tables and directories and makes them
+   * durable too, so that no durable table entry ever points at data that a power cut lost.
+   */
   @Override
   public void flush() throws IOException {
-    if (writable) {
-      channel.force(true);
+    if (!writable) {
+      return;
     }
+    channel.force(true);
+    if (dirtyTables.isEmpty() && dirtyRedundantTables.isEmpty() && !dirtyDirectories) {
+      return;
+    }
+    writeTables(dirtyTables, gd, tables);
+    if (rgd != null) {
+      writeTables(dirtyRedundantTables, rgd, redundantTables);
+    }
+    if (dirtyDirectories) {
+      writeDirectory(gd, header.gdOffset());
+      if (rgd != null) {
+        writeDirectory(rgd, header.rgdOffset());
+      }
+      dirtyDirectories = false;
+    }
+    channel.force(true);
+    freeGrains.addAll(freedSinceFlush);
+    freedSinceFlush.clear();
+  }
+
+  private void writeTables(java.util.BitSet dirty, int[] dir, AtomicReferenceArray<int[]> cache) throws IOException {
+    for (int i = dirty.nextSetBit(0); i >= 0; i = dirty.nextSetBit(i + 1)) {
+      int[] t = cache.get(i);
+      ByteBuffer b = ByteBuffer.allocate(t.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+      b.asIntBuffer().put(t);
+      FileContent.writeFully(channel, Integer.toUnsignedLong(dir[i]) * SECTOR, b);
+    }
+    dirty.clear();
+  }
+
+  private void writeDirectory(int[] dir, long dirSector) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(dir.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    b.asIntBuffer().put(dir);
+    FileContent.writeFully(channel, dirSector * SECTOR, b);
   }
 
   @Override

@@ -5,6 +5,7 @@ import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.OutOfRangeException;
 import io.vstore.vdisk.FileContent;
+import io.vstore.vdisk.ImageFiles;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageInfo;
@@ -113,14 +114,14 @@ final class StreamOptimizedWriter implements DiskImage {
   private boolean syncOnClose = true;
 
   /** Creates {@code path} and returns the open stream; {@code syncOnClose} false skips the final fsync. */
-  static StreamOptimizedWriter create(Path path, long capacity, Descriptor descriptor, boolean syncOnClose)
+  static StreamOptimizedWriter create(Path path, long capacity, Descriptor descriptor, boolean syncOnClose, ImageFiles files)
       throws IOException {
     long grains = (capacity + GRAIN_SECTORS - 1) / GRAIN_SECTORS;
     long gtCount = (grains + GTES - 1) / GTES;
     if (gtCount * 4 > Integer.MAX_VALUE / 2) {
       throw new IllegalArgumentException("vmdk: streamOptimized size of " + capacity + " sectors too large");
     }
-    FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    FileChannel ch = files.create(path);
     StreamOptimizedWriter w;
     try {
       w = new StreamOptimizedWriter(path, ch, capacity, descriptor);

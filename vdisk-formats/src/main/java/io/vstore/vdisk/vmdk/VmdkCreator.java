@@ -4,6 +4,7 @@ import io.vstore.vdisk.FileContent;
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
+import io.vstore.vdisk.ImageFiles;
 import io.vstore.vdisk.UnsupportedFormatException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -43,7 +44,8 @@ final class VmdkCreator {
   private VmdkCreator() {}
 
   /** Creates the image and opens it read-write. */
-  static DiskImage create(Path path, long size, CreateOptions options, ImageChainOpener chain) throws IOException {
+  static DiskImage create(Path path, long size, CreateOptions options, ImageChainOpener chain, ImageFiles files)
+      throws IOException {
     for (String key : options.options().keySet()) {
       if (!KNOWN.contains(key)) {
         throw new IllegalArgumentException("vmdk: unknown create option '" + key + "' (known: " + KNOWN + ")");
@@ -116,7 +118,7 @@ final class VmdkCreator {
               List.of(new ExtentLine(ExtentLine.Access.RW, sectors, ExtentLine.Type.SPARSE, name, 0)), ddb, Map.of());
           created.add(path);
           writeSparseExtent(path, sectors, d, zeroedGrain);
-          image = VmdkImage.open(path, false, chain);
+          image = VmdkImage.open(path, false, chain, true, files);
         }
         case "twoGbMaxExtentSparse", "twoGbMaxExtentFlat", "monolithicFlat" -> {
           boolean flat = !subformat.equals("twoGbMaxExtentSparse");
@@ -142,13 +144,13 @@ final class VmdkCreator {
           Descriptor d = new Descriptor(1, cid, parentCid, subformat, hint, lines, ddb, Map.of());
           created.add(path);
           Files.writeString(path, d.toText(), StandardCharsets.UTF_8, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-          image = VmdkImage.open(path, false, chain);
+          image = VmdkImage.open(path, false, chain, true, files);
         }
         case "streamOptimized" -> {
           Descriptor d = new Descriptor(1, cid, parentCid, subformat, hint,
               List.of(new ExtentLine(ExtentLine.Access.RW, sectors, ExtentLine.Type.SPARSE, name, 0)), ddb, Map.of());
           created.add(path);
-          image = StreamOptimizedWriter.create(path, sectors, d, syncOnClose);
+          image = StreamOptimizedWriter.create(path, sectors, d, syncOnClose, files);
         }
         default -> throw new IllegalArgumentException("vmdk: unknown subformat '" + subformat
             + "' (monolithicSparse, streamOptimized, monolithicFlat, twoGbMaxExtentSparse, twoGbMaxExtentFlat)");

@@ -4,6 +4,7 @@ import io.vstore.vdisk.CheckResult;
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
+import io.vstore.vdisk.ImageFiles;
 import io.vstore.vdisk.ImageFormat;
 import io.vstore.vdisk.ImageProbe;
 import java.io.IOException;
@@ -16,8 +17,17 @@ import java.nio.file.Path;
 /** The VMDK format: VMware's virtual disk, in every subformat qemu-img reads and writes. */
 public final class VmdkFormat implements ImageFormat {
 
-  /** Creates the format; instances are stateless. */
-  public VmdkFormat() {}
+  private final ImageFiles files;
+
+  /** Creates the format on the platform's files; instances are stateless. */
+  public VmdkFormat() {
+    this(ImageFiles.PLATFORM);
+  }
+
+  /** Creates the format on files opened through {@code files} (crash tests pass failing ones). */
+  public VmdkFormat(ImageFiles files) {
+    this.files = files;
+  }
 
   @Override
   public String name() {
@@ -86,12 +96,12 @@ public final class VmdkFormat implements ImageFormat {
 
   @Override
   public DiskImage open(Path path, boolean readOnly, ImageChainOpener chain) throws IOException {
-    return VmdkImage.open(path, readOnly, chain);
+    return VmdkImage.open(path, readOnly, chain, true, files);
   }
 
   @Override
   public DiskImage create(Path path, long size, CreateOptions options, ImageChainOpener chain) throws IOException {
-    return VmdkCreator.create(path, size, options, chain);
+    return VmdkCreator.create(path, size, options, chain, files);
   }
 
   @Override

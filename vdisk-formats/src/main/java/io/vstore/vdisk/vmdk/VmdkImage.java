@@ -9,6 +9,7 @@ import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.ImageFormats;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
+import io.vstore.vdisk.ImageFiles;
 import io.vstore.vdisk.ImageInfo;
 import io.vstore.vdisk.UnsupportedFormatException;
 import java.io.IOException;
@@ -61,20 +62,19 @@ final class VmdkImage extends FileImage {
     return total;
   }
 
-  /** Opens {@code path}: a text descriptor, or a sparse extent with or without an embedded one. */
-  static VmdkImage open(Path path, boolean readOnly, ImageChainOpener chain) throws IOException {
-    return open(path, readOnly, chain, true);
-  }
-
-  /** Opens {@code path}, without its parent when {@code withParent} is false (for check). */
-  static VmdkImage open(Path path, boolean readOnly, ImageChainOpener chain, boolean withParent) throws IOException {
+  /**
+   * Opens {@code path} (a text descriptor, or a sparse extent with or without an embedded one) and
+   * its extents through {@code files}; without its parent when {@code withParent} is false (check).
+   */
+  static VmdkImage open(Path path, boolean readOnly, ImageChainOpener chain, boolean withParent, ImageFiles files)
+      throws IOException {
     List<ExtentData> opened = new ArrayList<>();
     boolean success = false;
     try {
       Descriptor d;
       boolean embedded;
       boolean cowd;
-      try (FileChannel probe = FileChannel.open(path, StandardOpenOption.READ)) {
+      try (FileChannel probe = files.open(path, true)) {
         ByteBuffer head = ByteBuffer.allocate((int) Math.min(SECTOR, probe.size()));
         ChannelIo.readPadded(probe, 0, head);
         head.flip();
@@ -87,20 +87,16 @@ final class VmdkImage extends FileImage {
         }
       }
       if (embedded) {
-        FileChannel ch = FileChannel.open(path, channelOptions(readOnly));
-        SparseExtent sparse;
-        try {
+        Descriptor[] found = new Descriptor[1];
+        opened.add(files.open(path, readOnly || cowd, ch -> {
           SparseHeader h = SparseExtent.readHeader(path, ch);
-          d = readEmbedded(path, ch, h, cowd);
-          sparse = SparseExtent.open(path, ch, !readOnly && !cowd, h.capacity() * SECTOR);
-        } catch (IOException | RuntimeException e) {
-          ch.close();
-          throw e;
-        }
-        opened.add(sparse);
+          found[0] = readEmbedded(path, ch, h, cowd);
+          return SparseExtent.open(path, ch, !readOnly && !cowd, h.capacity() * SECTOR);
+        }));
+        d = found[0];
       } else {
         for (ExtentLine line : d.extents()) {
-          opened.add(openExtent(path, line, readOnly));
+          opened.add(openExtent(path, line, readOnly, files));
         }
       }
       DiskImage parent = withParent && d.hasParent() ? openParent(path, d, chain) : null;
@@ -114,11 +110,6 @@ final class VmdkImage extends FileImage {
         }
       }
     }
-  }
-
-  private static StandardOpenOption[] channelOptions(boolean readOnly) {
-    return readOnly ? new StandardOpenOption[] {StandardOpenOption.READ}
-        : new StandardOpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE};
   }
 
   private static Descriptor readTextDescriptor(Path path, FileChannel ch) throws IOException {
@@ -158,7 +149,8 @@ final class VmdkImage extends FileImage {
     return d;
   }
 
-  private static ExtentData openExtent(Path descriptorPath, ExtentLine line, boolean readOnly) throws IOException {
+  private static ExtentData openExtent(Path descriptorPath, ExtentLine line, boolean readOnly, ImageFiles files)
+      throws IOException {
     long bytes = line.sectors() * SECTOR;
     String name = descriptorPath + " extent \"" + line.fileName() + "\"";
     if (line.type() == ExtentLine.Type.ZERO) {
@@ -172,32 +164,19 @@ final class VmdkImage extends FileImage {
     boolean ro = readOnly || line.access() != ExtentLine.Access.RW;
     switch (line.type()) {
       case FLAT, VMFS -> {
-        FileChannel ch = FileChannel.open(file, channelOptions(ro));
-        return new FlatExtent(file, ch, line.offset() * SECTOR, bytes, !ro);
+        return files.open(file, ro, ch -> new FlatExtent(file, ch, line.offset() * SECTOR, bytes, !ro));
       }
       case SPARSE, VMFSSPARSE -> {
         // VMFSSPARSE (COWD) deltas are read-only here: vstore writes hosted sparse deltas instead.
         boolean writable = !ro && line.type() == ExtentLine.Type.SPARSE;
-        FileChannel ch = FileChannel.open(file, channelOptions(!writable));
-        try {
-          return SparseExtent.open(file, ch, writable, bytes);
-        } catch (IOException | RuntimeException e) {
-          ch.close();
-          throw e;
-        }
+        return files.open(file, !writable, ch -> SparseExtent.open(file, ch, writable, bytes));
       }
       case SESPARSE -> {
         if (!readOnly) {
           throw new UnsupportedFormatException("unsupported vmdk: " + descriptorPath + ": SESparse extent \"" + line.fileName()
               + "\" opens read-only only (no write support for SESparse)");
         }
-        FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
-        try {
-          return SeSparseExtent.open(file, ch, bytes);
-        } catch (IOException | RuntimeException e) {
-          ch.close();
-          throw e;
-        }
+        return files.open(file, true, ch -> SeSparseExtent.open(file, ch, bytes));
       }
       default -> throw new UnsupportedFormatException("unsupported vmdk: " + descriptorPath + ": extent type " + line.type()
           + " (\"" + line.fileName() + "\") is not supported");
@@ -428,14 +407,14 @@ final class VmdkImage extends FileImage {
 
   @Override
   protected void flushFiles() throws IOException {
-    lock.readLock().lock();
+    lock.writeLock().lock(); // extents write their tables at flush
     try {
       ensureOpen();
       for (ExtentData e : extents) {
         e.flush();
       }
     } finally {
-      lock.readLock().unlock();
+      lock.writeLock().unlock();
     }
   }
 
