@@ -19,6 +19,8 @@ import java.util.Optional;
  * called only with checked arguments on an open image (and, for changes, a writable one).
  */
 public abstract class FileImage implements DiskImage {
+  private static final byte[] ZEROS = new byte[64 * 1024];
+
   private final String kind;
   private final Path path;
   private final long size;
@@ -163,6 +165,18 @@ public abstract class FileImage implements DiskImage {
   protected final void sync(FileChannel channel) throws IOException {
     if (syncOnFlush) {
       channel.force(false);
+    }
+  }
+
+  /**
+   * Writes zeros over {@code [offset, offset + length)} through {@link #writeRange}, 64 KiB at a time:
+   * for ranges the format cannot unmap.
+   */
+  protected final void writeZerosThrough(long offset, long length) throws IOException {
+    for (long done = 0; done < length; ) {
+      int n = (int) Math.min(ZEROS.length, length - done);
+      writeRange(offset + done, ByteBuffer.wrap(ZEROS, 0, n));
+      done += n;
     }
   }
 

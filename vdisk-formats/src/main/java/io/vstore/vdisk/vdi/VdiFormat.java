@@ -1,5 +1,6 @@
 package io.vstore.vdisk.vdi;
 
+import io.vstore.vdisk.FileContent;
 import io.vstore.vdisk.CheckResult;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.CreateOptions;
@@ -64,7 +65,7 @@ public final class VdiFormat implements ImageFormat {
   static Layout readLayout(Path path, FileChannel ch) throws IOException {
     long fileSize = ch.size();
     ByteBuffer hb = ByteBuffer.allocate(VdiHeader.SIZE);
-    readFully(ch, 0, hb);
+    FileContent.readOrZero(ch, 0, hb);
     if (fileSize < 72) {
       throw new CorruptImageException("not a vdi: " + path + ": file of " + fileSize + " bytes is too short");
     }
@@ -105,7 +106,7 @@ public final class VdiFormat implements ImageFormat {
           + " does not fit before the data at " + h.dataOffset() + " inside the file (size " + fileSize + ")");
     }
     ByteBuffer raw = ByteBuffer.allocate((int) mapBytes).order(ByteOrder.LITTLE_ENDIAN);
-    readFully(ch, h.blockMapOffset(), raw);
+    FileContent.readOrZero(ch, h.blockMapOffset(), raw);
     raw.clear();
     int[] map = new int[(int) h.blocks()];
     for (int i = 0; i < map.length; i++) {
@@ -172,7 +173,7 @@ public final class VdiFormat implements ImageFormat {
         0, mapOffset, dataOffset, 512, diskSize, VdiHeader.BLOCK_SIZE, 0, blocks, fixed ? blocks : 0,
         UUID.randomUUID(), UUID.randomUUID(), zero, zero);
     files.create(path, ch -> {
-      writeFully(ch, 0, h.toBuffer());
+      FileContent.writeFully(ch, 0, h.toBuffer());
       ByteBuffer map = ByteBuffer.allocate((int) Math.min(blocks * 4, 4 * MIB)).order(ByteOrder.LITTLE_ENDIAN);
       for (long i = 0; i < blocks; ) {
         map.clear();
@@ -181,10 +182,10 @@ public final class VdiFormat implements ImageFormat {
           map.putInt(fixed ? (int) i : VdiImage.FREE);
           i++;
         }
-        writeFully(ch, mapOffset + start * 4, map.flip());
+        FileContent.writeFully(ch, mapOffset + start * 4, map.flip());
       }
       long end = fixed ? dataOffset + blocks * MIB : dataOffset;
-      writeFully(ch, end - 1, ByteBuffer.allocate(1));
+      FileContent.writeFully(ch, end - 1, ByteBuffer.allocate(1));
     });
     return ImageFiles.applyCache((VdiImage) open(path, false, chain), options);
   }
@@ -234,23 +235,5 @@ public final class VdiFormat implements ImageFormat {
       }
     }
     return new CheckResult(path.toString(), NAME, corruptions, List.of(), incomplete);
-  }
-
-  static void readFully(FileChannel ch, long position, ByteBuffer dst) throws IOException {
-    long pos = position;
-    while (dst.hasRemaining()) {
-      int n = ch.read(dst, pos);
-      if (n < 0) {
-        break;
-      }
-      pos += n;
-    }
-  }
-
-  static void writeFully(FileChannel ch, long position, ByteBuffer src) throws IOException {
-    long pos = position;
-    while (src.hasRemaining()) {
-      pos += ch.write(src, pos);
-    }
   }
 }

@@ -27,7 +27,6 @@ final class VdiImage extends FileImage {
   static final int FREE = -1;
   /** Block map entry of a block discarded: reads zeros. */
   static final int ZERO = -2;
-  private static final byte[] ZEROS = new byte[64 * 1024];
 
   private final FileChannel channel;
   private final long blockSize;
@@ -148,11 +147,7 @@ final class VdiImage extends FileImage {
       if (n == blockSize && header.imageType() != VdiHeader.FIXED) {
         release((int) block);
       } else if (!readsZeros((int) block)) {
-        for (long done = 0; done < n; ) {
-          int k = (int) Math.min(ZEROS.length, n - done);
-          write(pos + done, ByteBuffer.wrap(ZEROS, 0, k));
-          done += k;
-        }
+        writeZerosThrough(pos, n);
       }
     });
   }

@@ -8,6 +8,7 @@ import io.vstore.blockstore.Extent;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageInfo;
+import io.vstore.vdisk.SectorRuns;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -125,23 +126,14 @@ final class VhdImage extends FileImage {
         return;
       }
       byte[] bitmap = bitmap(block);
-      long from = inBlock;
-      long end = inBlock + part.remaining();
-      while (from < end) {
-        boolean present = bit(bitmap, (int) (from / SECTOR));
-        long runEnd = Math.min(end, (from / SECTOR + 1) * SECTOR);
-        while (runEnd < end && bit(bitmap, (int) (runEnd / SECTOR)) == present) {
-          runEnd = Math.min(end, runEnd + SECTOR);
-        }
-        ByteBuffer run = part.slice(part.position(), (int) (runEnd - from));
+      SectorRuns.each(inBlock, inBlock + part.remaining(), SECTOR, s -> bit(bitmap, (int) s), (from, to, present) -> {
+        ByteBuffer run = part.slice(part.position() + (int) (from - inBlock), (int) (to - from));
         if (present) {
           FileContent.readOrZero(channel, dataOffset(sector) + from, run);
         } else {
           parent().read(guestOffset + (from - inBlock), run);
         }
-        part.position(part.position() + (int) (runEnd - from));
-        from = runEnd;
-      }
+      });
     } finally {
       lock.writeLock().unlock();
     }
@@ -287,7 +279,7 @@ final class VhdImage extends FileImage {
       } else if (header != null && !differencing() && isUnallocated((int) block)) {
         // Already reads as zeros.
       } else {
-        write(pos, ByteBuffer.allocate((int) n));
+        writeZerosThrough(pos, n);
       }
     });
   }
@@ -367,22 +359,15 @@ final class VhdImage extends FileImage {
       } else if (bitmap == null) {
         out.add(pos, n, Extent.Kind.DATA);
       } else {
-        long from = inBlock;
-        long stop = inBlock + n;
-        while (from < stop) {
-          boolean present = bit(bitmap, (int) (from / SECTOR));
-          long runEnd = Math.min(stop, (from / SECTOR + 1) * SECTOR);
-          while (runEnd < stop && bit(bitmap, (int) (runEnd / SECTOR)) == present) {
-            runEnd = Math.min(stop, runEnd + SECTOR);
-          }
-          long g = pos - inBlock + from;
+        byte[] bits = bitmap;
+        long blockStart = pos - inBlock;
+        SectorRuns.each(inBlock, inBlock + n, SECTOR, s -> bit(bits, (int) s), (from, to, present) -> {
           if (present) {
-            out.add(g, runEnd - from, Extent.Kind.DATA);
+            out.add(blockStart + from, to - from, Extent.Kind.DATA);
           } else {
-            out.addAll(parent().allocation(g, runEnd - from));
+            out.addAll(parent().allocation(blockStart + from, to - from));
           }
-          from = runEnd;
-        }
+        });
       }
       pos += n;
     }

@@ -1,6 +1,7 @@
 package io.vstore.vdisk.vhdx;
 
 import io.vstore.blockstore.ReadOnlyDeviceException;
+import io.vstore.vdisk.FileContent;
 import io.vstore.vdisk.CheckResult;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.CreateOptions;
@@ -332,7 +333,7 @@ public final class VhdxFormat implements ImageFormat {
 
   static ByteBuffer readAt(FileChannel ch, long position, int length) throws IOException {
     ByteBuffer b = ByteBuffer.allocate(length);
-    VhdxLog.readFully(ch, position, b);
+    FileContent.readOrZero(ch, position, b);
     return b.clear();
   }
 
@@ -460,7 +461,7 @@ public final class VhdxFormat implements ImageFormat {
   }
 
   private static void write(FileChannel ch, long position, ByteBuffer src) throws IOException {
-    VhdxLog.writeFully(ch, position, src);
+    FileContent.writeFully(ch, position, src);
   }
 
   @Override

@@ -7,6 +7,7 @@ import io.vstore.vdisk.FileImage;
 import io.vstore.blockstore.Extent;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageInfo;
+import io.vstore.vdisk.SectorRuns;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -35,7 +36,6 @@ final class VhdxImage extends FileImage {
   static final int SB_PRESENT = 6;
   static final long OFFSET_MASK = 0xFFFF_FFFF_FFF0_0000L;
   static final long MIB = 1 << 20;
-  private static final byte[] ZEROS = new byte[64 * 1024];
 
   private final FileChannel channel;
   private final VhdxMetadata metadata;
@@ -154,23 +154,15 @@ final class VhdxImage extends FileImage {
       try {
         byte[] bitmap = bitmap(block / chunkRatio);
         long firstSector = (block % chunkRatio) * (blockSize / sectorSize);
-        long from = inBlock;
-        long end = inBlock + part.remaining();
-        while (from < end) {
-          boolean present = bit(bitmap, firstSector + from / sectorSize);
-          long runEnd = Math.min(end, (from / sectorSize + 1) * sectorSize);
-          while (runEnd < end && bit(bitmap, firstSector + runEnd / sectorSize) == present) {
-            runEnd = Math.min(end, runEnd + sectorSize);
-          }
-          ByteBuffer run = part.slice(part.position(), (int) (runEnd - from));
-          if (present) {
-            FileContent.readOrZero(channel, offset(bat[(int) payloadIndex(block)]) + from, run);
-          } else {
-            parent().read(guestOffset + from - inBlock, run);
-          }
-          part.position(part.position() + run.capacity());
-          from = runEnd;
-        }
+        SectorRuns.each(inBlock, inBlock + part.remaining(), sectorSize, s -> bit(bitmap, firstSector + s),
+            (from, to, present) -> {
+              ByteBuffer run = part.slice(part.position() + (int) (from - inBlock), (int) (to - from));
+              if (present) {
+                FileContent.readOrZero(channel, offset(bat[(int) payloadIndex(block)]) + from, run);
+              } else {
+                parent().read(guestOffset + from - inBlock, run);
+              }
+            });
       } finally {
         lock.writeLock().unlock();
       }
@@ -343,11 +335,7 @@ final class VhdxImage extends FileImage {
       } else if (parent() == null && readsZeros(block)) {
         // Nothing to do: the block reads zeros already.
       } else {
-        for (long done = 0; done < n; ) {
-          int k = (int) Math.min(ZEROS.length, n - done);
-          write(pos + done, ByteBuffer.wrap(ZEROS, 0, k));
-          done += k;
-        }
+        writeZerosThrough(pos, n);
       }
     });
   }
@@ -390,22 +378,15 @@ final class VhdxImage extends FileImage {
           case ZERO -> out.add(pos, n, Extent.Kind.ZERO);
           case PARTIALLY_PRESENT -> {
             long firstSector = (block % chunkRatio) * (blockSize / sectorSize);
-            long from = inBlock;
-            long stop = inBlock + n;
-            while (from < stop) {
-              boolean present = bit(bitmap, firstSector + from / sectorSize);
-              long runEnd = Math.min(stop, (from / sectorSize + 1) * sectorSize);
-              while (runEnd < stop && bit(bitmap, firstSector + runEnd / sectorSize) == present) {
-                runEnd = Math.min(stop, runEnd + sectorSize);
-              }
-              long g = pos - inBlock + from;
+            byte[] bits = bitmap;
+            long blockStart = pos - inBlock;
+            SectorRuns.each(inBlock, inBlock + n, sectorSize, s -> bit(bits, firstSector + s), (from, to, present) -> {
               if (present) {
-                out.add(g, runEnd - from, Extent.Kind.DATA);
+                out.add(blockStart + from, to - from, Extent.Kind.DATA);
               } else {
-                out.addAll(parent().allocation(g, runEnd - from));
+                out.addAll(parent().allocation(blockStart + from, to - from));
               }
-              from = runEnd;
-            }
+            });
           }
           case NOT_PRESENT -> {
             if (parent() != null) {

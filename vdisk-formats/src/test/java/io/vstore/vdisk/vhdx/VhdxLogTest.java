@@ -77,7 +77,7 @@ class VhdxLogTest {
       CRC32C crc = new CRC32C();
       crc.update(e.duplicate().clear());
       e.putInt(4, (int) crc.getValue());
-      VhdxLog.writeFully(ch, h.logOffset(), e.clear());
+      io.vstore.vdisk.FileContent.writeFully(ch, h.logOffset(), e.clear());
       VhdxHeader.writeBoth(ch, h, current.slot(), logGuid);
     }
   }
