@@ -1,6 +1,7 @@
 package io.vstore.vdisk;
 
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Options for creating an image, as qemu-img's {@code -o key=value,...}: for example
@@ -18,6 +19,15 @@ public record CreateOptions(Map<String, String> options, String backingFile, Str
   /** Returns options with nothing set. */
   public static CreateOptions none() {
     return new CreateOptions(Map.of(), null, null);
+  }
+
+  /** Throws naming the first option that is not among {@code known} for {@code format}. */
+  public void requireKnown(String format, Set<String> known) {
+    for (String key : options.keySet()) {
+      if (!known.contains(key)) {
+        throw new IllegalArgumentException("unknown " + format + " option '" + key + "' (known: " + known + ")");
+      }
+    }
   }
 
   /** Returns the value of {@code key}, or {@code fallback} when it is not set. */

@@ -6,7 +6,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 
-/** Reads of an image file's bytes that the block-table formats (VHD, VHDX, VDI) share. */
+/** Positional reads and writes of an image file's bytes that every format shares. */
 public final class FileContent {
   private static final int SCAN_CHUNK = 64 * 1024;
   private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(SCAN_CHUNK).asReadOnlyBuffer();
@@ -16,18 +16,33 @@ public final class FileContent {
   /**
    * Reads {@code dst.remaining()} bytes at {@code position}; what lies past the end of the file
    * reads as zeros (a sparse tail, as qemu reads it; metadata truncation is caught by the headers).
+   * Returns how many bytes came from the file.
    */
-  public static void readOrZero(FileChannel ch, long position, ByteBuffer dst) throws IOException {
-    long pos = position;
+  public static int readOrZero(FileChannel ch, long position, ByteBuffer dst) throws IOException {
+    int got = 0;
     while (dst.hasRemaining()) {
-      int n = ch.read(dst, pos);
+      int n = ch.read(dst, position + got);
       if (n < 0) {
-        while (dst.hasRemaining()) {
-          dst.put((byte) 0);
-        }
-        return;
+        zero(dst);
+        break;
       }
-      pos += n;
+      got += n;
+    }
+    return got;
+  }
+
+  /** Writes all of {@code src} at {@code position}. */
+  public static void writeFully(FileChannel ch, long position, ByteBuffer src) throws IOException {
+    long pos = position;
+    while (src.hasRemaining()) {
+      pos += ch.write(src, pos);
+    }
+  }
+
+  /** Fills the remaining bytes of {@code dst} with zeros. */
+  public static void zero(ByteBuffer dst) {
+    while (dst.hasRemaining()) {
+      dst.put(ZEROS.duplicate().limit(Math.min(SCAN_CHUNK, dst.remaining())));
     }
   }
 

@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 
 /** Runs qemu-img / qemu-io as the real peer in tests, with a timeout; failures carry the tool's stderr. */
 public final class QemuTool {
-  private static final long TIMEOUT_SECONDS = 120;
+  private static final long TIMEOUT_SECONDS = 300;
 
   /** What a finished tool run printed and returned. */
   public record Run(int exitCode, String stdout, String stderr) {}
@@ -50,8 +50,11 @@ public final class QemuTool {
     return r.stdout();
   }
 
-  /** Runs qemu-io on {@code image} (format {@code format}) with each of {@code commands} as a -c option. */
-  public static void qemuIo(Path image, String format, String... commands) throws IOException, InterruptedException {
+  /**
+   * Runs qemu-io on {@code image} (format {@code format}) with each of {@code commands} as a -c
+   * option, failing if any of them reports an error; returns what it printed.
+   */
+  public static String qemuIo(Path image, String format, String... commands) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>(List.of("qemu-io", "-f", format));
     for (String c : commands) {
       cmd.add("-c");
@@ -62,11 +65,23 @@ public final class QemuTool {
     if (out.contains("failed") || out.contains("error")) {
       throw new AssertionError("qemu-io " + String.join(" ; ", commands) + " on " + image + ": " + out);
     }
+    return out;
+  }
+
+  /** Returns qemu-io's {@code -c} arguments for writing each pattern: offset, length, byte. */
+  public static List<String> qemuIoWrites(long[][] patterns) {
+    List<String> args = new ArrayList<>();
+    for (long[] p : patterns) {
+      args.add("-c");
+      args.add("write -P 0x" + Long.toHexString(p[2]) + " " + p[0] + " " + p[1]);
+    }
+    return args;
   }
 
   /** Returns qemu-img's raw reading of {@code image}. */
   public static byte[] rawContent(Path image, String format, Path scratch) throws IOException, InterruptedException {
     Path raw = scratch.resolve(image.getFileName() + ".qemu.raw");
+    Files.deleteIfExists(raw);
     ok("qemu-img", "convert", "-f", format, "-O", "raw", image.toString(), raw.toString());
     byte[] b = Files.readAllBytes(raw);
     Files.delete(raw);

@@ -20,10 +20,13 @@ import java.util.Set;
  * File channels that can suffer a simulated power cut: every write not yet made durable by
  * {@code force} is then kept, dropped, or cut short at random (H2's FilePathReorderWrites).
  * Optionally, {@code force} fails after a countdown, as a dying disk would. Lost bytes read back
- * as zeros, which is what a lost append leaves; it is meant for append-only files.
+ * as zeros, which is what a lost append leaves; it is meant for append-only files. Files updated
+ * in place (disk images) use {@link #inPlace}: there a lost write leaves the bytes it overwrote,
+ * and a write cut short keeps whole 512-byte sectors, as a disk does.
  */
 public final class PowerCutChannels {
   private final Random random;
+  private final boolean inPlace;
   private final List<Channel> channels = new ArrayList<>();
   private int forcesUntilFailure = -1;
   private volatile java.util.concurrent.CountDownLatch held;
@@ -31,7 +34,20 @@ public final class PowerCutChannels {
   private boolean cut;
 
   public PowerCutChannels(long seed) {
+    this(seed, false);
+  }
+
+  private PowerCutChannels(long seed, boolean inPlace) {
     this.random = new Random(seed);
+    this.inPlace = inPlace;
+  }
+
+  /**
+   * Returns channels for files that are overwritten in place: a lost write reads back as the bytes
+   * it overwrote (zeros past the old end), and a partly lost one keeps whole sectors.
+   */
+  public static PowerCutChannels inPlace(long seed) {
+    return new PowerCutChannels(seed, true);
   }
 
   /** Opens {@code path} through a channel that remembers its unsynced writes. */
@@ -87,8 +103,11 @@ public final class PowerCutChannels {
     }
   }
 
-  /** A write that has not been forced yet: where, how long, and the file size before it. */
-  private record Pending(long position, int length) {}
+  /**
+   * A write that has not been forced yet: where and how long; in place, also the bytes it wrote
+   * and the bytes it overwrote (up to the end of the file as it was).
+   */
+  private record Pending(long position, int length, byte[] data, byte[] before) {}
 
   private final class Channel extends FileChannel {
     private final Path path;
@@ -119,6 +138,10 @@ public final class PowerCutChannels {
         return;
       }
       long keepEnd = syncedSize;
+      if (inPlace) {
+        keepEnd = cutInPlace(r);
+        pending.clear();
+      }
       for (Pending p : pending) {
         int choice = r.nextInt(3);
         long end = p.position() + p.length();
@@ -141,11 +164,69 @@ public final class PowerCutChannels {
       dead = true;
     }
 
+    /**
+     * Puts back what each pending write overwrote (latest first), then replays the part of each
+     * that reached the disk (in order): whole writes, or a prefix cut at a sector boundary.
+     * Returns the end of the kept data.
+     */
+    private long cutInPlace(Random r) throws IOException {
+      long[] keptUpTo = new long[pending.size()];
+      for (int i = 0; i < keptUpTo.length; i++) {
+        Pending p = pending.get(i);
+        int choice = r.nextInt(3);
+        long cutAt = p.position() + r.nextInt(p.length() + 1);
+        keptUpTo[i] = switch (choice) {
+          case 0 -> p.position() + p.length();
+          case 1 -> p.position();
+          default -> Math.max(p.position(), cutAt / 512 * 512);
+        };
+      }
+      for (int i = pending.size() - 1; i >= 0; i--) {
+        Pending p = pending.get(i);
+        delegate.write(ByteBuffer.wrap(p.before()), p.position());
+        if (p.before().length < p.length()) {
+          delegate.write(ByteBuffer.allocate(p.length() - p.before().length), p.position() + p.before().length);
+        }
+      }
+      long keepEnd = syncedSize;
+      for (int i = 0; i < keptUpTo.length; i++) {
+        Pending p = pending.get(i);
+        int kept = (int) (keptUpTo[i] - p.position());
+        delegate.write(ByteBuffer.wrap(p.data(), 0, kept), p.position());
+        keepEnd = Math.max(keepEnd, keptUpTo[i]);
+      }
+      return keepEnd;
+    }
+
+    private Pending record(long position, ByteBuffer src) throws IOException {
+      if (!inPlace) {
+        return null;
+      }
+      byte[] data = new byte[src.remaining()];
+      src.duplicate().get(data);
+      ByteBuffer before = ByteBuffer.allocate((int) Math.max(0, Math.min(data.length, delegate.size() - position)));
+      while (before.hasRemaining() && delegate.read(before, position + before.position()) >= 0) {
+        // reads until the old end
+      }
+      return new Pending(position, data.length, data, before.array());
+    }
+
+    private void remember(Pending recorded, long position, int n) {
+      if (recorded == null) {
+        pending.add(new Pending(position, n, null, null));
+      } else {
+        // A short write wrote only the first n bytes.
+        pending.add(new Pending(position, n, java.util.Arrays.copyOf(recorded.data(), n),
+            java.util.Arrays.copyOf(recorded.before(), Math.min(n, recorded.before().length))));
+      }
+    }
+
     @Override
     public synchronized int write(ByteBuffer src, long position) throws IOException {
       alive();
+      Pending recorded = record(position, src);
       int n = delegate.write(src, position);
-      pending.add(new Pending(position, n));
+      remember(recorded, position, n);
       return n;
     }
 
@@ -193,8 +274,9 @@ public final class PowerCutChannels {
     public synchronized int write(ByteBuffer src) throws IOException {
       alive();
       long pos = delegate.position();
+      Pending recorded = record(pos, src);
       int n = delegate.write(src);
-      pending.add(new Pending(pos, n));
+      remember(recorded, pos, n);
       return n;
     }
 

@@ -1,5 +1,6 @@
 package io.vstore.vdisk.raw;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -34,7 +35,8 @@ final class SparseFile implements AutoCloseable {
 
   private final Path path;
   private final int fd;
-  private boolean closed; // guarded by this
+  @GuardedBy("this")
+  private boolean closed;
 
   private SparseFile(Path path, int fd) {
     this.path = path;

@@ -1,10 +1,12 @@
 package io.vstore.vdisk.vdi;
 
+import io.vstore.vdisk.FileContent;
 import io.vstore.vdisk.CheckResult;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
+import io.vstore.vdisk.ImageFiles;
 import io.vstore.vdisk.ImageFormat;
 import io.vstore.vdisk.ImageProbe;
 import io.vstore.vdisk.UnsupportedFormatException;
@@ -29,9 +31,17 @@ public final class VdiFormat implements ImageFormat {
 
   private static final Set<String> OPTIONS = Set.of("cache", "static", "subformat");
   private static final long MIB = 1 << 20;
+  private final ImageFiles files;
 
   /** Creates the format; it is stateless. */
-  public VdiFormat() {}
+  public VdiFormat() {
+    this(ImageFiles.PLATFORM);
+  }
+
+  /** Creates the format on files opened through {@code files} (crash tests pass failing ones). */
+  public VdiFormat(ImageFiles files) {
+    this.files = files;
+  }
 
   @Override
   public String name() {
@@ -55,7 +65,7 @@ public final class VdiFormat implements ImageFormat {
   static Layout readLayout(Path path, FileChannel ch) throws IOException {
     long fileSize = ch.size();
     ByteBuffer hb = ByteBuffer.allocate(VdiHeader.SIZE);
-    readFully(ch, 0, hb);
+    FileContent.readOrZero(ch, 0, hb);
     if (fileSize < 72) {
       throw new CorruptImageException("not a vdi: " + path + ": file of " + fileSize + " bytes is too short");
     }
@@ -96,7 +106,7 @@ public final class VdiFormat implements ImageFormat {
           + " does not fit before the data at " + h.dataOffset() + " inside the file (size " + fileSize + ")");
     }
     ByteBuffer raw = ByteBuffer.allocate((int) mapBytes).order(ByteOrder.LITTLE_ENDIAN);
-    readFully(ch, h.blockMapOffset(), raw);
+    FileContent.readOrZero(ch, h.blockMapOffset(), raw);
     raw.clear();
     int[] map = new int[(int) h.blocks()];
     for (int i = 0; i < map.length; i++) {
@@ -107,52 +117,40 @@ public final class VdiFormat implements ImageFormat {
 
   @Override
   public DiskImage open(Path path, boolean readOnly, ImageChainOpener chain) throws IOException {
-    FileChannel ch = readOnly
-        ? FileChannel.open(path, StandardOpenOption.READ)
-        : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-    boolean success = false;
-    try {
-      Layout layout = readLayout(path, ch);
-      VdiHeader h = layout.header();
-      int[] map = layout.map();
-      long used = 0;
-      for (int i = 0; i < map.length; i++) {
-        if (map[i] != VdiImage.FREE && map[i] != VdiImage.ZERO) {
-          long e = Integer.toUnsignedLong(map[i]);
-          if (e >= h.blocks()) {
-            throw new CorruptImageException("bad vdi: " + path + ": block map entry " + i + " points at block " + e
-                + ", beyond the " + h.blocks() + " blocks of the image");
-          }
-          used = Math.max(used, e + 1);
+    return files.open(path, readOnly, ch -> open(path, ch, readOnly));
+  }
+
+  private static VdiImage open(Path path, FileChannel ch, boolean readOnly) throws IOException {
+    Layout layout = readLayout(path, ch);
+    VdiHeader h = layout.header();
+    int[] map = layout.map();
+    long used = 0;
+    for (int i = 0; i < map.length; i++) {
+      if (map[i] != VdiImage.FREE && map[i] != VdiImage.ZERO) {
+        long e = Integer.toUnsignedLong(map[i]);
+        if (e >= h.blocks()) {
+          throw new CorruptImageException("bad vdi: " + path + ": block map entry " + i + " points at block " + e
+              + ", beyond the " + h.blocks() + " blocks of the image");
         }
-      }
-      if (h.dataOffset() + used * h.blockSize() > ch.size()) {
-        throw new CorruptImageException("bad vdi: " + path + ": " + used + " blocks of data from offset "
-            + h.dataOffset() + " do not fit in the file (size " + ch.size() + "); the image has been truncated");
-      }
-      if (used > h.blocksAllocated()) {
-        // An interrupted flush wrote the block map but not the count: allocate after every block the
-        // map uses, so that none is handed out twice; the next flush writes the corrected count.
-        h = h.withBlocksAllocated(used);
-      }
-      VdiImage image = new VdiImage(path, ch, readOnly, h, map);
-      success = true;
-      return image;
-    } finally {
-      if (!success) {
-        ch.close();
+        used = Math.max(used, e + 1);
       }
     }
+    if (h.dataOffset() + used * h.blockSize() > ch.size()) {
+      throw new CorruptImageException("bad vdi: " + path + ": " + used + " blocks of data from offset "
+          + h.dataOffset() + " do not fit in the file (size " + ch.size() + "); the image has been truncated");
+    }
+    if (used > h.blocksAllocated()) {
+      // An interrupted flush wrote the block map but not the count: allocate after every block the
+      // map uses, so that none is handed out twice; the next flush writes the corrected count.
+      h = h.withBlocksAllocated(used);
+    }
+    return new VdiImage(path, ch, readOnly, h, map);
   }
 
   @Override
   public DiskImage create(Path path, long size, CreateOptions options, ImageChainOpener chain) throws IOException {
-    for (String key : options.options().keySet()) {
-      if (!OPTIONS.contains(key)) {
-        throw new IllegalArgumentException("unknown vdi option '" + key + "' (known: " + OPTIONS + ")");
-      }
-    }
-    unsafeCache(options); // validated before anything is written
+    options.requireKnown(NAME, OPTIONS);
+    ImageFiles.unsafeCache(options); // validated before anything is written
     if (options.backingFile() != null) {
       throw new IllegalArgumentException("vdi images with a parent are not supported");
     }
@@ -174,9 +172,8 @@ public final class VdiFormat implements ImageFormat {
     VdiHeader h = new VdiHeader(VdiFormat.BANNER, VdiHeader.HEADER_SIZE_V11, fixed ? VdiHeader.FIXED : VdiHeader.DYNAMIC,
         0, mapOffset, dataOffset, 512, diskSize, VdiHeader.BLOCK_SIZE, 0, blocks, fixed ? blocks : 0,
         UUID.randomUUID(), UUID.randomUUID(), zero, zero);
-    boolean success = false;
-    try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-      writeFully(ch, 0, h.toBuffer());
+    files.create(path, ch -> {
+      FileContent.writeFully(ch, 0, h.toBuffer());
       ByteBuffer map = ByteBuffer.allocate((int) Math.min(blocks * 4, 4 * MIB)).order(ByteOrder.LITTLE_ENDIAN);
       for (long i = 0; i < blocks; ) {
         map.clear();
@@ -185,31 +182,12 @@ public final class VdiFormat implements ImageFormat {
           map.putInt(fixed ? (int) i : VdiImage.FREE);
           i++;
         }
-        writeFully(ch, mapOffset + start * 4, map.flip());
+        FileContent.writeFully(ch, mapOffset + start * 4, map.flip());
       }
       long end = fixed ? dataOffset + blocks * MIB : dataOffset;
-      writeFully(ch, end - 1, ByteBuffer.allocate(1));
-      ch.force(true);
-      success = true;
-    } finally {
-      if (!success) {
-        Files.deleteIfExists(path);
-      }
-    }
-    DiskImage image = open(path, false, chain);
-    if (unsafeCache(options)) {
-      ((VdiImage) image).skipSyncOnFlush();
-    }
-    return image;
-  }
-
-  /** Returns whether the {@code cache} option asks for qemu's "unsafe" mode (no sync on flush). */
-  private static boolean unsafeCache(CreateOptions options) {
-    return switch (options.get("cache", "writeback")) {
-      case "writeback" -> false;
-      case "unsafe" -> true;
-      default -> throw new IllegalArgumentException("cache must be writeback or unsafe, not '" + options.get("cache", "") + "'");
-    };
+      FileContent.writeFully(ch, end - 1, ByteBuffer.allocate(1));
+    });
+    return ImageFiles.applyCache((VdiImage) open(path, false, chain), options);
   }
 
   @Override
@@ -257,23 +235,5 @@ public final class VdiFormat implements ImageFormat {
       }
     }
     return new CheckResult(path.toString(), NAME, corruptions, List.of(), incomplete);
-  }
-
-  static void readFully(FileChannel ch, long position, ByteBuffer dst) throws IOException {
-    long pos = position;
-    while (dst.hasRemaining()) {
-      int n = ch.read(dst, pos);
-      if (n < 0) {
-        break;
-      }
-      pos += n;
-    }
-  }
-
-  static void writeFully(FileChannel ch, long position, ByteBuffer src) throws IOException {
-    long pos = position;
-    while (src.hasRemaining()) {
-      pos += ch.write(src, pos);
-    }
   }
 }

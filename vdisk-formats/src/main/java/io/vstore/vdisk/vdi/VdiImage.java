@@ -1,13 +1,10 @@
 package io.vstore.vdisk.vdi;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.ExtentList;
-import io.vstore.vdisk.CloseSteps;
 import io.vstore.vdisk.FileContent;
-import io.vstore.blockstore.AlreadyClosedException;
+import io.vstore.vdisk.FileImage;
 import io.vstore.blockstore.Extent;
-import io.vstore.blockstore.OutOfRangeException;
-import io.vstore.blockstore.ReadOnlyDeviceException;
-import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -18,7 +15,6 @@ import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -26,32 +22,31 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * read-modify-write; a newly allocated block is written whole (zeros around the new bytes) because
  * its space may hold the leftovers of an interrupted earlier allocation.
  */
-final class VdiImage implements DiskImage {
+final class VdiImage extends FileImage {
   /** Block map entry of a block never written. */
   static final int FREE = -1;
   /** Block map entry of a block discarded: reads zeros. */
   static final int ZERO = -2;
-  private static final byte[] ZEROS = new byte[64 * 1024];
 
-  private final Path path;
   private final FileChannel channel;
-  private final boolean readOnly;
   private final long blockSize;
 
   /** Guards the block map and the header; data I/O to allocated blocks shares it. */
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-  private final int[] map; // guarded by lock
-  private final int[] owner; // guarded by lock: for each allocated block index, the entry using it
-  private final BitSet dirty = new BitSet(); // guarded by lock (write)
-  private VdiHeader header; // guarded by lock
-  private boolean headerDirty; // guarded by lock (write)
-  private volatile boolean closed;
-  private volatile boolean syncOnFlush = true;
+  @GuardedBy("lock")
+  private final int[] map;
+  @GuardedBy("lock")
+  private final int[] owner; // for each allocated block index, the entry using it
+  @GuardedBy("lock")
+  private final BitSet dirty = new BitSet(); // changed under the write lock
+  @GuardedBy("lock")
+  private VdiHeader header;
+  @GuardedBy("lock")
+  private boolean headerDirty; // changed under the write lock
 
   VdiImage(Path path, FileChannel channel, boolean readOnly, VdiHeader header, int[] map) {
-    this.path = path;
+    super(VdiFormat.NAME, path, header.diskSize(), readOnly, null);
     this.channel = channel;
-    this.readOnly = readOnly;
     this.header = header;
     this.map = map;
     this.blockSize = header.blockSize();
@@ -65,39 +60,7 @@ final class VdiImage implements DiskImage {
   }
 
   @Override
-  public Path path() {
-    return path;
-  }
-
-  @Override
-  public long size() {
-    return header.diskSize();
-  }
-
-  @Override
-  public boolean isReadOnly() {
-    return readOnly;
-  }
-
-  @Override
-  public Optional<DiskImage> backing() {
-    return Optional.empty();
-  }
-
-  @Override
-  public String toString() {
-    return "vdi " + path;
-  }
-
-  private void ensureOpen() {
-    if (closed) {
-      throw new AlreadyClosedException(this);
-    }
-  }
-
-  @Override
-  public ImageInfo info() throws IOException {
-    ensureOpen();
+  protected ImageInfo describe() throws IOException {
     Map<String, Object> details = new LinkedHashMap<>();
     lock.readLock().lock();
     try {
@@ -108,8 +71,8 @@ final class VdiImage implements DiskImage {
       lock.readLock().unlock();
     }
     String sub = header.imageType() == VdiHeader.FIXED ? "fixed" : "dynamic";
-    return new ImageInfo(path.toString(), VdiFormat.NAME, sub, size(), channel.size(), blockSize, null,
-        List.of(path.toString()), details);
+    return new ImageInfo(path().toString(), VdiFormat.NAME, sub, size(), channel.size(), blockSize, null,
+        List.of(path().toString()), details);
   }
 
   private long blockOffset(int index) {
@@ -117,48 +80,25 @@ final class VdiImage implements DiskImage {
   }
 
   @Override
-  public void read(long offset, ByteBuffer dst) throws IOException {
-    ensureOpen();
-    OutOfRangeException.check(this, offset, dst.remaining());
-    long pos = offset;
-    while (dst.hasRemaining()) {
-      int block = (int) (pos / blockSize);
-      long in = pos % blockSize;
-      int n = (int) Math.min(dst.remaining(), blockSize - in);
-      ByteBuffer part = dst.slice(dst.position(), n);
+  protected void readRange(long offset, ByteBuffer dst) throws IOException {
+    eachBlock(offset, dst, blockSize, (block, in, guest, part) -> {
       lock.readLock().lock();
       try {
-        int e = map[block];
+        int e = map[(int) block];
         if (e == FREE || e == ZERO) {
-          zero(part);
+          FileContent.zero(part);
         } else {
           FileContent.readOrZero(channel, blockOffset(e) + in, part);
         }
       } finally {
         lock.readLock().unlock();
       }
-      dst.position(dst.position() + n);
-      pos += n;
-    }
+    });
   }
 
   @Override
-  public void write(long offset, ByteBuffer src) throws IOException {
-    ensureOpen();
-    if (readOnly) {
-      throw new ReadOnlyDeviceException(this);
-    }
-    OutOfRangeException.check(this, offset, src.remaining());
-    long pos = offset;
-    while (src.hasRemaining()) {
-      int block = (int) (pos / blockSize);
-      long in = pos % blockSize;
-      int n = (int) Math.min(src.remaining(), blockSize - in);
-      ByteBuffer part = src.slice(src.position(), n);
-      writeInBlock(block, in, part);
-      src.position(src.position() + n);
-      pos += n;
-    }
+  protected void writeRange(long offset, ByteBuffer src) throws IOException {
+    eachBlock(offset, src, blockSize, (block, in, guest, part) -> writeInBlock((int) block, in, part));
   }
 
   private void writeInBlock(int block, long in, ByteBuffer part) throws IOException {
@@ -202,28 +142,14 @@ final class VdiImage implements DiskImage {
   }
 
   @Override
-  public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
-    ensureOpen();
-    if (readOnly) {
-      throw new ReadOnlyDeviceException(this);
-    }
-    OutOfRangeException.check(this, offset, length);
-    long pos = offset;
-    long end = offset + length;
-    while (pos < end) {
-      long n = Math.min(end - pos, blockSize - pos % blockSize);
-      int block = (int) (pos / blockSize);
+  protected void zeroRange(long offset, long length, boolean mayUnmap) throws IOException {
+    eachBlock(offset, length, blockSize, (block, in, pos, n) -> {
       if (n == blockSize && header.imageType() != VdiHeader.FIXED) {
-        release(block);
-      } else if (!readsZeros(block)) {
-        for (long done = 0; done < n; ) {
-          int k = (int) Math.min(ZEROS.length, n - done);
-          write(pos + done, ByteBuffer.wrap(ZEROS, 0, k));
-          done += k;
-        }
+        release((int) block);
+      } else if (!readsZeros((int) block)) {
+        writeZerosThrough(pos, n);
       }
-      pos += n;
-    }
+    });
   }
 
   /**
@@ -269,14 +195,7 @@ final class VdiImage implements DiskImage {
   }
 
   @Override
-  public void discard(long offset, long length) throws IOException {
-    writeZeroes(offset, length, true);
-  }
-
-  @Override
-  public List<Extent> allocation(long offset, long length) throws IOException {
-    ensureOpen();
-    OutOfRangeException.check(this, offset, length);
+  protected List<Extent> allocationRange(long offset, long length) throws IOException {
     ExtentList out = new ExtentList();
     long pos = offset;
     long end = offset + length;
@@ -301,14 +220,10 @@ final class VdiImage implements DiskImage {
 
 
   @Override
-  public void flush() throws IOException {
-    ensureOpen();
-    if (readOnly) {
-      return;
-    }
+  protected void flushFiles() throws IOException {
     lock.writeLock().lock();
     try {
-      sync();
+      sync(channel);
       if (dirty.isEmpty() && !headerDirty) {
         return;
       }
@@ -329,52 +244,18 @@ final class VdiImage implements DiskImage {
         writeFully(0, header.toBuffer());
         headerDirty = false;
       }
-      sync();
+      sync(channel);
     } finally {
       lock.writeLock().unlock();
     }
   }
 
-  /**
-   * Makes {@link #flush()} write metadata without syncing, like qemu-img's {@code -t unsafe}: for
-   * conversions whose output is discarded when they fail. A killed process still leaves a valid
-   * file (the page cache keeps every write); a power loss may not.
-   */
-  void skipSyncOnFlush() {
-    syncOnFlush = false;
-  }
-
-  private void sync() throws IOException {
-    if (syncOnFlush) {
-      channel.force(false);
-    }
-  }
-
   @Override
-  public void close() throws IOException {
-    if (closed) {
-      return;
-    }
-    CloseSteps steps = new CloseSteps();
-    if (!readOnly) {
-      steps.run(this::flush);
-    }
-    closed = true;
-    steps.run(channel::close);
-    steps.finish();
+  protected void closeFiles() throws IOException {
+    channel.close();
   }
-
 
   private void writeFully(long position, ByteBuffer src) throws IOException {
-    long pos = position;
-    while (src.hasRemaining()) {
-      pos += channel.write(src, pos);
-    }
-  }
-
-  private static void zero(ByteBuffer b) {
-    while (b.hasRemaining()) {
-      b.put(ZEROS, 0, Math.min(ZEROS.length, b.remaining()));
-    }
+    FileContent.writeFully(channel, position, src);
   }
 }

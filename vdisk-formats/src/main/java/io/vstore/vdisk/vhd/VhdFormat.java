@@ -5,6 +5,7 @@ import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
+import io.vstore.vdisk.ImageFiles;
 import io.vstore.vdisk.ImageFormat;
 import io.vstore.vdisk.ImageProbe;
 import io.vstore.vdisk.UnsupportedFormatException;
@@ -36,8 +37,17 @@ public final class VhdFormat implements ImageFormat {
 
   private static final Set<String> OPTIONS = Set.of("cache", "subformat", "force_size", "block_size");
 
-  /** Creates the format; it is stateless. */
-  public VhdFormat() {}
+  private final ImageFiles files;
+
+  /** Creates the format on the platform's files; it is stateless. */
+  public VhdFormat() {
+    this(ImageFiles.PLATFORM);
+  }
+
+  /** Creates the format on files opened through {@code files} (crash tests pass failing ones). */
+  public VhdFormat(ImageFiles files) {
+    this.files = files;
+  }
 
   @Override
   public String name() {
@@ -54,19 +64,7 @@ public final class VhdFormat implements ImageFormat {
 
   @Override
   public DiskImage open(Path path, boolean readOnly, ImageChainOpener chain) throws IOException {
-    FileChannel ch = readOnly
-        ? FileChannel.open(path, StandardOpenOption.READ)
-        : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-    boolean success = false;
-    try {
-      VhdImage image = open(path, ch, readOnly, chain);
-      success = true;
-      return image;
-    } finally {
-      if (!success) {
-        ch.close();
-      }
-    }
+    return files.open(path, readOnly, ch -> open(path, ch, readOnly, chain));
   }
 
   /** The parsed and validated metadata of a VHD file. */
@@ -299,12 +297,8 @@ public final class VhdFormat implements ImageFormat {
 
   @Override
   public DiskImage create(Path path, long size, CreateOptions options, ImageChainOpener chain) throws IOException {
-    for (String key : options.options().keySet()) {
-      if (!OPTIONS.contains(key)) {
-        throw new IllegalArgumentException("unknown vpc option '" + key + "' (known: " + OPTIONS + ")");
-      }
-    }
-    unsafeCache(options); // validated before anything is written
+    options.requireKnown(NAME, OPTIONS);
+    ImageFiles.unsafeCache(options); // validated before anything is written
     String sub = options.get("subformat", options.backingFile() != null ? "differencing" : "dynamic");
     boolean forceSize = isOn(options.get("force_size", "off"));
     long blockSize = Long.parseLong(options.get("block_size", String.valueOf(VhdDynamicHeader.DEFAULT_BLOCK_SIZE)));
@@ -339,8 +333,7 @@ public final class VhdFormat implements ImageFormat {
     long dataOffset = type == VhdFooter.FIXED ? -1 : VhdFooter.SIZE;
     VhdFooter footer = new VhdFooter(dataOffset, VhdFooter.now(), CREATOR, 0x0001_0000, "Wi2k", currentSize,
         currentSize, geometry, type, 0, UUID.randomUUID(), false);
-    boolean success = false;
-    try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+    files.create(path, ch -> {
       if (type == VhdFooter.FIXED) {
         write(ch, currentSize, footer.toBuffer());
       } else {
@@ -349,18 +342,8 @@ public final class VhdFormat implements ImageFormat {
             List.of());
         writeDynamicSkeleton(ch, footer, header, List.of());
       }
-      ch.force(true);
-      success = true;
-    } finally {
-      if (!success) {
-        Files.deleteIfExists(path);
-      }
-    }
-    DiskImage image = open(path, false, chain);
-    if (unsafeCache(options)) {
-      ((VhdImage) image).skipSyncOnFlush();
-    }
-    return image;
+    });
+    return ImageFiles.applyCache((VhdImage) open(path, false, chain), options);
   }
 
   private DiskImage createDifferencing(Path path, CreateOptions options, ImageChainOpener chain, long blockSize)
@@ -394,21 +377,8 @@ public final class VhdFormat implements ImageFormat {
     long parentTime = Files.getLastModifiedTime(parentPath).toMillis() / 1000 - VhdFooter.EPOCH_OFFSET;
     VhdDynamicHeader header = new VhdDynamicHeader(3 * 512, entries, blockSize, 0, pf.uuid(),
         Math.max(0, parentTime), parentPath.getFileName().toString(), locators);
-    boolean success = false;
-    try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-      writeDynamicSkeleton(ch, footer, header, data);
-      ch.force(true);
-      success = true;
-    } finally {
-      if (!success) {
-        Files.deleteIfExists(path);
-      }
-    }
-    DiskImage image = open(path, false, chain);
-    if (unsafeCache(options)) {
-      ((VhdImage) image).skipSyncOnFlush();
-    }
-    return image;
+    files.create(path, ch -> writeDynamicSkeleton(ch, footer, header, data));
+    return ImageFiles.applyCache((VhdImage) open(path, false, chain), options);
   }
 
   /** Writes footer copy, dynamic header, an empty BAT, locator data and the trailing footer. */
@@ -443,15 +413,6 @@ public final class VhdFormat implements ImageFormat {
       case "on", "true", "yes", "1" -> true;
       case "off", "false", "no", "0" -> false;
       default -> throw new IllegalArgumentException("expected on or off, got '" + v + "'");
-    };
-  }
-
-  /** Returns whether the {@code cache} option asks for qemu's "unsafe" mode (no sync on flush). */
-  private static boolean unsafeCache(CreateOptions options) {
-    return switch (options.get("cache", "writeback")) {
-      case "writeback" -> false;
-      case "unsafe" -> true;
-      default -> throw new IllegalArgumentException("cache must be writeback or unsafe, not '" + options.get("cache", "") + "'");
     };
   }
 

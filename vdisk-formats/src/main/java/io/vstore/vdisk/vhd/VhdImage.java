@@ -1,15 +1,14 @@
 package io.vstore.vdisk.vhd;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.ExtentList;
-import io.vstore.vdisk.CloseSteps;
 import io.vstore.vdisk.FileContent;
-import io.vstore.blockstore.AlreadyClosedException;
+import io.vstore.vdisk.FileImage;
 import io.vstore.blockstore.Extent;
-import io.vstore.blockstore.OutOfRangeException;
-import io.vstore.blockstore.ReadOnlyDeviceException;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageInfo;
+import io.vstore.vdisk.SectorRuns;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -21,7 +20,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -29,42 +27,37 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * a block, so unaligned requests need no read-modify-write except for differencing disks, where a
  * partly written sector whose bitmap bit is clear is first filled from the parent.
  */
-final class VhdImage implements DiskImage {
+final class VhdImage extends FileImage {
   private static final int UNALLOCATED = -1;
   private static final int SECTOR = 512;
-  private static final byte[] ZEROS = new byte[64 * 1024];
 
-  private final Path path;
   private final FileChannel channel;
-  private final boolean readOnly;
   private final VhdFooter footer;
   private final VhdDynamicHeader header; // null for fixed disks
-  private final DiskImage parent; // differencing disks only; owned
   private final String parentPath;
-  private final long size;
 
   /** Guards the BAT, the bitmaps and the end of the file; data I/O to allocated blocks shares it. */
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-  private final int[] bat; // guarded by lock; sector index of each block, or UNALLOCATED
-  private final BitSet dirtyBat = new BitSet(); // guarded by lock (write)
-  private final Map<Integer, byte[]> bitmaps = new HashMap<>(); // guarded by lock (write); differencing only
-  private long nextFree; // guarded by lock (write): where the next block goes (the footer's position)
-  private boolean footerDirty; // guarded by lock (write)
-  private volatile boolean closed;
-  private volatile boolean syncOnFlush = true;
+  @GuardedBy("lock")
+  private final int[] bat; // sector index of each block, or UNALLOCATED
+  @GuardedBy("lock")
+  private final BitSet dirtyBat = new BitSet(); // changed under the write lock
+  @GuardedBy("lock")
+  private final Map<Integer, byte[]> bitmaps = new HashMap<>(); // changed under the write lock; differencing only
+  @GuardedBy("lock")
+  private long nextFree; // changed under the write lock; where the next block goes (the footer's position)
+  @GuardedBy("lock")
+  private boolean footerDirty; // changed under the write lock
 
   VhdImage(Path path, FileChannel channel, boolean readOnly, VhdFooter footer, VhdDynamicHeader header,
       int[] bat, long nextFree, DiskImage parent, String parentPath) {
-    this.path = path;
+    super(VhdFormat.NAME, path, footer.virtualSize(), readOnly, parent);
     this.channel = channel;
-    this.readOnly = readOnly;
     this.footer = footer;
     this.header = header;
     this.bat = bat;
     this.nextFree = nextFree;
-    this.parent = parent;
     this.parentPath = parentPath;
-    this.size = footer.virtualSize();
   }
 
   /** Returns the footer this handle was opened with. */
@@ -72,50 +65,12 @@ final class VhdImage implements DiskImage {
     return footer;
   }
 
-  @Override
-  public Path path() {
-    return path;
-  }
-
-  @Override
-  public long size() {
-    return size;
-  }
-
-  @Override
-  public boolean isReadOnly() {
-    return readOnly;
-  }
-
-  @Override
-  public Optional<DiskImage> backing() {
-    return Optional.ofNullable(parent);
-  }
-
-  @Override
-  public String toString() {
-    return "vpc " + path;
-  }
-
   private boolean differencing() {
     return footer.diskType() == VhdFooter.DIFFERENCING;
   }
 
-  private void ensureOpen() {
-    if (closed) {
-      throw new AlreadyClosedException(this);
-    }
-  }
-
-  private void ensureWritable() throws ReadOnlyDeviceException {
-    if (readOnly) {
-      throw new ReadOnlyDeviceException(this);
-    }
-  }
-
   @Override
-  public ImageInfo info() throws IOException {
-    ensureOpen();
+  protected ImageInfo describe() throws IOException {
     Map<String, Object> details = new LinkedHashMap<>();
     details.put("uuid", footer.uuid().toString());
     details.put("creator", footer.creatorApp().replace('\0', ' ').strip());
@@ -135,29 +90,17 @@ final class VhdImage implements DiskImage {
       case VhdFooter.DYNAMIC -> "dynamic";
       default -> "differencing";
     };
-    return new ImageInfo(path.toString(), VhdFormat.NAME, sub, size, channel.size(),
-        header == null ? 0 : header.blockSize(), parentPath, List.of(path.toString()), details);
+    return new ImageInfo(path().toString(), VhdFormat.NAME, sub, size(), channel.size(),
+        header == null ? 0 : header.blockSize(), parentPath, List.of(path().toString()), details);
   }
 
   @Override
-  public void read(long offset, ByteBuffer dst) throws IOException {
-    ensureOpen();
-    OutOfRangeException.check(this, offset, dst.remaining());
+  protected void readRange(long offset, ByteBuffer dst) throws IOException {
     if (header == null) {
       FileContent.readOrZero(channel, offset, dst);
       return;
     }
-    long pos = offset;
-    while (dst.hasRemaining()) {
-      long blockSize = header.blockSize();
-      int block = (int) (pos / blockSize);
-      long inBlock = pos % blockSize;
-      int n = (int) Math.min(dst.remaining(), blockSize - inBlock);
-      ByteBuffer part = dst.slice(dst.position(), n);
-      readInBlock(block, inBlock, pos, part);
-      dst.position(dst.position() + n);
-      pos += n;
-    }
+    eachBlock(offset, dst, header.blockSize(), (block, inBlock, guest, part) -> readInBlock((int) block, inBlock, guest, part));
   }
 
   private void readInBlock(int block, long inBlock, long guestOffset, ByteBuffer part) throws IOException {
@@ -166,7 +109,7 @@ final class VhdImage implements DiskImage {
       try {
         int sector = bat[block];
         if (sector == UNALLOCATED) {
-          zero(part);
+          FileContent.zero(part);
         } else {
           FileContent.readOrZero(channel, dataOffset(sector) + inBlock, part);
         }
@@ -179,56 +122,36 @@ final class VhdImage implements DiskImage {
     try {
       int sector = bat[block];
       if (sector == UNALLOCATED) {
-        parent.read(guestOffset, part);
+        parent().read(guestOffset, part);
         return;
       }
       byte[] bitmap = bitmap(block);
-      long from = inBlock;
-      long end = inBlock + part.remaining();
-      while (from < end) {
-        boolean present = bit(bitmap, (int) (from / SECTOR));
-        long runEnd = Math.min(end, (from / SECTOR + 1) * SECTOR);
-        while (runEnd < end && bit(bitmap, (int) (runEnd / SECTOR)) == present) {
-          runEnd = Math.min(end, runEnd + SECTOR);
-        }
-        ByteBuffer run = part.slice(part.position(), (int) (runEnd - from));
+      SectorRuns.each(inBlock, inBlock + part.remaining(), SECTOR, s -> bit(bitmap, (int) s), (from, to, present) -> {
+        ByteBuffer run = part.slice(part.position() + (int) (from - inBlock), (int) (to - from));
         if (present) {
           FileContent.readOrZero(channel, dataOffset(sector) + from, run);
         } else {
-          parent.read(guestOffset + (from - inBlock), run);
+          parent().read(guestOffset + (from - inBlock), run);
         }
-        part.position(part.position() + (int) (runEnd - from));
-        from = runEnd;
-      }
+      });
     } finally {
       lock.writeLock().unlock();
     }
   }
 
   @Override
-  public void write(long offset, ByteBuffer src) throws IOException {
-    ensureOpen();
-    ensureWritable();
-    OutOfRangeException.check(this, offset, src.remaining());
+  protected void writeRange(long offset, ByteBuffer src) throws IOException {
     if (header == null) {
       writeFully(offset, src);
       return;
     }
-    long pos = offset;
-    while (src.hasRemaining()) {
-      long blockSize = header.blockSize();
-      int block = (int) (pos / blockSize);
-      long inBlock = pos % blockSize;
-      int n = (int) Math.min(src.remaining(), blockSize - inBlock);
-      ByteBuffer part = src.slice(src.position(), n);
+    eachBlock(offset, src, header.blockSize(), (block, inBlock, guest, part) -> {
       if (differencing()) {
-        writeDifferencing(block, inBlock, pos, part);
+        writeDifferencing((int) block, inBlock, guest, part);
       } else {
-        writeDynamic(block, inBlock, part);
+        writeDynamic((int) block, inBlock, part);
       }
-      src.position(src.position() + n);
-      pos += n;
-    }
+    });
   }
 
   private void writeDynamic(int block, long inBlock, ByteBuffer part) throws IOException {
@@ -272,7 +195,7 @@ final class VhdImage implements DiskImage {
         boolean partial = inBlock > sStart || end < sStart + SECTOR;
         if (partial && !bit(bitmap, s)) {
           ByteBuffer fill = ByteBuffer.allocate(SECTOR);
-          parent.read(guestOffset - inBlock + sStart, fill);
+          parent().read(guestOffset - inBlock + sStart, fill);
           writeFully(dataOffset(sector) + sStart, fill.flip());
           setBit(bitmap, s);
         }
@@ -348,29 +271,21 @@ final class VhdImage implements DiskImage {
   }
 
   @Override
-  public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
-    ensureOpen();
-    ensureWritable();
-    OutOfRangeException.check(this, offset, length);
-    long pos = offset;
-    long end = offset + length;
-    while (pos < end) {
-      long blockSize = header == null ? 1 << 20 : header.blockSize();
-      long n = Math.min(end - pos, blockSize - pos % blockSize);
+  protected void zeroRange(long offset, long length, boolean mayUnmap) throws IOException {
+    long blockSize = header == null ? 1 << 20 : header.blockSize();
+    eachBlock(offset, length, blockSize, (block, inBlock, pos, n) -> {
       if (header != null && n == blockSize && mayUnmap && (!differencing() || parentReadsZeros(pos, n))) {
-        unmap((int) (pos / blockSize));
-      } else if (header != null && !differencing() && isUnallocated((int) (pos / blockSize))) {
+        unmap((int) block);
+      } else if (header != null && !differencing() && isUnallocated((int) block)) {
         // Already reads as zeros.
       } else {
-        ByteBuffer zeros = ByteBuffer.allocate((int) n);
-        write(pos, zeros);
+        writeZerosThrough(pos, n);
       }
-      pos += n;
-    }
+    });
   }
 
   private boolean parentReadsZeros(long offset, long length) throws IOException {
-    return parent.allocation(offset, length).stream().allMatch(e -> e.kind().readsAsZeros());
+    return parent().allocation(offset, length).stream().allMatch(e -> e.kind().readsAsZeros());
   }
 
   private boolean isUnallocated(int block) {
@@ -399,7 +314,7 @@ final class VhdImage implements DiskImage {
       if (start + header.bitmapSize() + header.blockSize() == nextFree) {
         // Write the BAT now: the block's space is about to be reused for the footer.
         writeBat();
-        sync();
+        sync(channel);
         nextFree = start;
         writeFully(start, footer.toBuffer());
         channel.truncate(start + VhdFooter.SIZE);
@@ -411,14 +326,7 @@ final class VhdImage implements DiskImage {
   }
 
   @Override
-  public void discard(long offset, long length) throws IOException {
-    writeZeroes(offset, length, true);
-  }
-
-  @Override
-  public List<Extent> allocation(long offset, long length) throws IOException {
-    ensureOpen();
-    OutOfRangeException.check(this, offset, length);
+  protected List<Extent> allocationRange(long offset, long length) throws IOException {
     ExtentList out = new ExtentList();
     if (header == null) {
       FileContent.describeByContent(channel, offset, offset, length, out);
@@ -444,29 +352,22 @@ final class VhdImage implements DiskImage {
       }
       if (sector == UNALLOCATED) {
         if (differencing()) {
-          out.addAll(parent.allocation(pos, n));
+          out.addAll(parent().allocation(pos, n));
         } else {
           out.add(pos, n, Extent.Kind.HOLE);
         }
       } else if (bitmap == null) {
         out.add(pos, n, Extent.Kind.DATA);
       } else {
-        long from = inBlock;
-        long stop = inBlock + n;
-        while (from < stop) {
-          boolean present = bit(bitmap, (int) (from / SECTOR));
-          long runEnd = Math.min(stop, (from / SECTOR + 1) * SECTOR);
-          while (runEnd < stop && bit(bitmap, (int) (runEnd / SECTOR)) == present) {
-            runEnd = Math.min(stop, runEnd + SECTOR);
-          }
-          long g = pos - inBlock + from;
+        byte[] bits = bitmap;
+        long blockStart = pos - inBlock;
+        SectorRuns.each(inBlock, inBlock + n, SECTOR, s -> bit(bits, (int) s), (from, to, present) -> {
           if (present) {
-            out.add(g, runEnd - from, Extent.Kind.DATA);
+            out.add(blockStart + from, to - from, Extent.Kind.DATA);
           } else {
-            out.addAll(parent.allocation(g, runEnd - from));
+            out.addAll(parent().allocation(blockStart + from, to - from));
           }
-          from = runEnd;
-        }
+        });
       }
       pos += n;
     }
@@ -474,11 +375,7 @@ final class VhdImage implements DiskImage {
   }
 
   @Override
-  public void flush() throws IOException {
-    ensureOpen();
-    if (readOnly) {
-      return;
-    }
+  protected void flushFiles() throws IOException {
     lock.writeLock().lock();
     try {
       flushLocked();
@@ -490,16 +387,16 @@ final class VhdImage implements DiskImage {
   /** Makes data durable before the BAT that points at it, then the BAT and footer. */
   private void flushLocked() throws IOException {
     if (dirtyBat.isEmpty() && !footerDirty) {
-      sync();
+      sync(channel);
       return;
     }
-    sync();
+    sync(channel);
     writeBat();
     if (footerDirty) {
       writeFully(nextFree, footer.toBuffer());
       footerDirty = false;
     }
-    sync();
+    sync(channel);
   }
 
   /** Writes the BAT sectors that hold changed entries, one write per run of changed sectors. */
@@ -522,53 +419,12 @@ final class VhdImage implements DiskImage {
     dirtyBat.clear();
   }
 
-  /**
-   * Makes {@link #flush()} write metadata without syncing, like qemu-img's {@code -t unsafe}: for
-   * conversions whose output is discarded when they fail. A killed process still leaves a valid
-   * file (the page cache keeps every write); a power loss may not.
-   */
-  void skipSyncOnFlush() {
-    syncOnFlush = false;
-  }
-
-  private void sync() throws IOException {
-    if (syncOnFlush) {
-      channel.force(false);
-    }
-  }
-
   @Override
-  public void close() throws IOException {
-    if (closed) {
-      return;
-    }
-    CloseSteps steps = new CloseSteps();
-    if (!readOnly) {
-      steps.run(this::flush);
-    }
-    closed = true;
-    steps.run(channel::close);
-    if (parent != null) {
-      steps.run(parent::close);
-    }
-    steps.finish();
+  protected void closeFiles() throws IOException {
+    channel.close();
   }
-
 
   private void writeFully(long position, ByteBuffer src) throws IOException {
-    long pos = position;
-    while (src.hasRemaining()) {
-      pos += channel.write(src, pos);
-    }
-  }
-
-  private static void zero(ByteBuffer b) {
-    while (b.hasRemaining()) {
-      b.put(ZEROS, 0, Math.min(ZEROS.length, b.remaining()));
-    }
-  }
-
-  static CorruptImageException corrupt(Path path, String what) {
-    return new CorruptImageException("bad vpc: " + path + ": " + what);
+    FileContent.writeFully(channel, position, src);
   }
 }

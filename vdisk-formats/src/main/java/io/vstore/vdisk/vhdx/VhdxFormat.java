@@ -1,11 +1,13 @@
 package io.vstore.vdisk.vhdx;
 
 import io.vstore.blockstore.ReadOnlyDeviceException;
+import io.vstore.vdisk.FileContent;
 import io.vstore.vdisk.CheckResult;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
+import io.vstore.vdisk.ImageFiles;
 import io.vstore.vdisk.ImageFormat;
 import io.vstore.vdisk.ImageProbe;
 import io.vstore.vdisk.UnsupportedFormatException;
@@ -39,9 +41,17 @@ public final class VhdxFormat implements ImageFormat {
 
   private static final long MIB = 1 << 20;
   private static final Set<String> OPTIONS = Set.of("cache", "subformat", "block_size", "log_size", "block_state_zero");
+  private final ImageFiles files;
 
   /** Creates the format; it is stateless. */
-  public VhdxFormat() {}
+  public VhdxFormat() {
+    this(ImageFiles.PLATFORM);
+  }
+
+  /** Creates the format on files opened through {@code files} (crash tests pass failing ones). */
+  public VhdxFormat(ImageFiles files) {
+    this.files = files;
+  }
 
   @Override
   public String name() {
@@ -238,19 +248,7 @@ public final class VhdxFormat implements ImageFormat {
 
   @Override
   public DiskImage open(Path path, boolean readOnly, ImageChainOpener chain) throws IOException {
-    FileChannel ch = readOnly
-        ? FileChannel.open(path, StandardOpenOption.READ)
-        : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-    boolean success = false;
-    try {
-      DiskImage image = open(path, ch, readOnly, chain);
-      success = true;
-      return image;
-    } finally {
-      if (!success) {
-        ch.close();
-      }
-    }
+    return files.open(path, readOnly, ch -> open(path, ch, readOnly, chain));
   }
 
   private static DiskImage open(Path path, FileChannel ch, boolean readOnly, ImageChainOpener chain) throws IOException {
@@ -335,18 +333,14 @@ public final class VhdxFormat implements ImageFormat {
 
   static ByteBuffer readAt(FileChannel ch, long position, int length) throws IOException {
     ByteBuffer b = ByteBuffer.allocate(length);
-    VhdxLog.readFully(ch, position, b);
+    FileContent.readOrZero(ch, position, b);
     return b.clear();
   }
 
   @Override
   public DiskImage create(Path path, long size, CreateOptions options, ImageChainOpener chain) throws IOException {
-    for (String key : options.options().keySet()) {
-      if (!OPTIONS.contains(key)) {
-        throw new IllegalArgumentException("unknown vhdx option '" + key + "' (known: " + OPTIONS + ")");
-      }
-    }
-    unsafeCache(options); // validated before anything is written
+    options.requireKnown(NAME, OPTIONS);
+    ImageFiles.unsafeCache(options); // validated before anything is written
     String sub = options.get("subformat", "dynamic");
     if (!sub.equals("dynamic") && !sub.equals("fixed")) {
       throw new IllegalArgumentException("unknown vhdx subformat '" + sub + "' (dynamic or fixed)");
@@ -386,12 +380,10 @@ public final class VhdxFormat implements ImageFormat {
       throw new IllegalArgumentException("vhdx size " + size + " must be from 1 byte to 64 TiB");
     }
     size = (size + 511) / 512 * 512;
-    long blockSize = parseSize(options.get("block_size", "0"));
-    if (blockSize == 0) {
-      // qemu's choice, so that both tools make the same files from the same request.
-      blockSize = parentGuid != null ? 2 * MIB
-          : size > (32L << 40) ? 64 * MIB : size > (100L << 30) ? 32 * MIB : size > (1L << 30) ? 16 * MIB : 8 * MIB;
-    }
+    long requested = parseSize(options.get("block_size", "0"));
+    // Without a request, qemu's choice, so that both tools make the same files from the same request.
+    long blockSize = requested != 0 ? requested : parentGuid != null ? 2 * MIB
+        : size > (32L << 40) ? 64 * MIB : size > (100L << 30) ? 32 * MIB : size > (1L << 30) ? 16 * MIB : 8 * MIB;
     if (blockSize < MIB || blockSize > 256 * MIB || Long.bitCount(blockSize) != 1) {
       throw new IllegalArgumentException("vhdx block_size " + blockSize + " is not a power of two from 1 MiB to 256 MiB");
     }
@@ -407,8 +399,7 @@ public final class VhdxFormat implements ImageFormat {
     long batOffset = metaOffset + MIB;
     long batLength = (entries * 8 + MIB - 1) / MIB * MIB;
     long payload = batOffset + batLength;
-    boolean success = false;
-    try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+    files.create(path, ch -> {
       ByteBuffer id = ByteBuffer.allocate(64 * 1024);
       id.put(FILE_SIGNATURE);
       id.put("vstore".getBytes(StandardCharsets.UTF_16LE));
@@ -449,18 +440,8 @@ public final class VhdxFormat implements ImageFormat {
       }
       // The file must reach past its last structure and every preallocated block (sparse).
       write(ch, fileEnd - 1, ByteBuffer.allocate(1));
-      ch.force(true);
-      success = true;
-    } finally {
-      if (!success) {
-        Files.deleteIfExists(path);
-      }
-    }
-    DiskImage image = open(path, false, chain);
-    if (unsafeCache(options)) {
-      ((VhdxImage) image).skipSyncOnFlush();
-    }
-    return image;
+    });
+    return ImageFiles.applyCache((VhdxImage) open(path, false, chain), options);
   }
 
   private static long parseSize(String s) {
@@ -480,16 +461,7 @@ public final class VhdxFormat implements ImageFormat {
   }
 
   private static void write(FileChannel ch, long position, ByteBuffer src) throws IOException {
-    VhdxLog.writeFully(ch, position, src);
-  }
-
-  /** Returns whether the {@code cache} option asks for qemu's "unsafe" mode (no sync on flush). */
-  private static boolean unsafeCache(CreateOptions options) {
-    return switch (options.get("cache", "writeback")) {
-      case "writeback" -> false;
-      case "unsafe" -> true;
-      default -> throw new IllegalArgumentException("cache must be writeback or unsafe, not '" + options.get("cache", "") + "'");
-    };
+    FileContent.writeFully(ch, position, src);
   }
 
   @Override

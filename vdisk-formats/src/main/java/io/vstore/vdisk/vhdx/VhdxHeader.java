@@ -1,5 +1,6 @@
 package io.vstore.vdisk.vhdx;
 
+import io.vstore.vdisk.FileContent;
 import io.vstore.vdisk.CorruptImageException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -95,7 +96,7 @@ record VhdxHeader(long sequence, UUID fileWriteGuid, UUID dataWriteGuid, UUID lo
     for (int i = 0; i < 2; i++) {
       int target = i == 0 ? 1 - slot : slot;
       h = h.with(h.sequence() + 1, fileWrite, dataWrite, logGuid);
-      VhdxLog.writeFully(ch, target == 0 ? OFFSET_1 : OFFSET_2, h.toBuffer());
+      FileContent.writeFully(ch, target == 0 ? OFFSET_1 : OFFSET_2, h.toBuffer());
       ch.force(false);
     }
     return h;

@@ -1,14 +1,13 @@
 package io.vstore.vdisk.vhdx;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.ExtentList;
-import io.vstore.vdisk.CloseSteps;
 import io.vstore.vdisk.FileContent;
-import io.vstore.blockstore.AlreadyClosedException;
+import io.vstore.vdisk.FileImage;
 import io.vstore.blockstore.Extent;
-import io.vstore.blockstore.OutOfRangeException;
-import io.vstore.blockstore.ReadOnlyDeviceException;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageInfo;
+import io.vstore.vdisk.SectorRuns;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -19,7 +18,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -28,7 +26,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * need no read-modify-write except in differencing disks, where a partly written logical sector
  * the parent still provides is first completed from the parent.
  */
-final class VhdxImage implements DiskImage {
+final class VhdxImage extends FileImage {
   static final int NOT_PRESENT = 0;
   static final int UNDEFINED = 1;
   static final int ZERO = 2;
@@ -38,44 +36,43 @@ final class VhdxImage implements DiskImage {
   static final int SB_PRESENT = 6;
   static final long OFFSET_MASK = 0xFFFF_FFFF_FFF0_0000L;
   static final long MIB = 1 << 20;
-  private static final byte[] ZEROS = new byte[64 * 1024];
 
-  private final Path path;
   private final FileChannel channel;
-  private final boolean readOnly;
   private final VhdxMetadata metadata;
   private final long batOffset;
   private final long chunkRatio;
-  private final DiskImage parent; // owned; differencing only
   private final String parentPath;
   private final long blockSize;
   private final int sectorSize;
 
   /** Guards the BAT, bitmaps, headers and the end of file; data I/O to present blocks shares it. */
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-  private final long[] bat; // guarded by lock
-  private final BitSet dirtyBat = new BitSet(); // guarded by lock (write)
-  private final Map<Long, byte[]> bitmaps = new HashMap<>(); // guarded by lock (write); chunk -> bitmap
-  private final BitSet dirtyBitmaps = new BitSet(); // guarded by lock (write)
-  private VhdxHeader header; // guarded by lock (write)
+  @GuardedBy("lock")
+  private final long[] bat;
+  @GuardedBy("lock")
+  private final BitSet dirtyBat = new BitSet(); // changed under the write lock
+  @GuardedBy("lock")
+  private final Map<Long, byte[]> bitmaps = new HashMap<>(); // changed under the write lock; chunk -> bitmap
+  @GuardedBy("lock")
+  private final BitSet dirtyBitmaps = new BitSet(); // changed under the write lock
+  @GuardedBy("lock")
+  private VhdxHeader header; // changed under the write lock
   private final int headerSlot; // 0 or 1: header updates write the other slot first, then this one
-  private boolean guidsUpdated; // guarded by lock (write)
-  private long nextFree; // guarded by lock (write)
-  private volatile boolean closed;
-  private volatile boolean syncOnFlush = true;
+  @GuardedBy("lock")
+  private boolean guidsUpdated; // changed under the write lock
+  @GuardedBy("lock")
+  private long nextFree; // changed under the write lock
 
   VhdxImage(Path path, FileChannel channel, boolean readOnly, VhdxHeader header, int headerSlot, VhdxMetadata metadata,
       long batOffset, long[] bat, long nextFree, DiskImage parent, String parentPath) {
-    this.path = path;
+    super(VhdxFormat.NAME, path, metadata.virtualSize(), readOnly, parent);
     this.channel = channel;
-    this.readOnly = readOnly;
     this.header = header;
     this.headerSlot = headerSlot;
     this.metadata = metadata;
     this.batOffset = batOffset;
     this.bat = bat;
     this.nextFree = nextFree;
-    this.parent = parent;
     this.parentPath = parentPath;
     this.blockSize = metadata.blockSize();
     this.sectorSize = metadata.logicalSectorSize();
@@ -108,39 +105,7 @@ final class VhdxImage implements DiskImage {
   }
 
   @Override
-  public Path path() {
-    return path;
-  }
-
-  @Override
-  public long size() {
-    return metadata.virtualSize();
-  }
-
-  @Override
-  public boolean isReadOnly() {
-    return readOnly;
-  }
-
-  @Override
-  public Optional<DiskImage> backing() {
-    return Optional.ofNullable(parent);
-  }
-
-  @Override
-  public String toString() {
-    return "vhdx " + path;
-  }
-
-  private void ensureOpen() {
-    if (closed) {
-      throw new AlreadyClosedException(this);
-    }
-  }
-
-  @Override
-  public ImageInfo info() throws IOException {
-    ensureOpen();
+  protected ImageInfo describe() throws IOException {
     Map<String, Object> details = new LinkedHashMap<>();
     details.put("logicalSectorSize", metadata.logicalSectorSize());
     details.put("physicalSectorSize", metadata.physicalSectorSize());
@@ -150,8 +115,8 @@ final class VhdxImage implements DiskImage {
       details.put("parentLocator", metadata.parentLocator());
     }
     String sub = metadata.hasParent() ? "differencing" : metadata.leaveBlocksAllocated() ? "fixed" : "dynamic";
-    return new ImageInfo(path.toString(), VhdxFormat.NAME, sub, size(), channel.size(), blockSize, parentPath,
-        List.of(path.toString()), details);
+    return new ImageInfo(path().toString(), VhdxFormat.NAME, sub, size(), channel.size(), blockSize, parentPath,
+        List.of(path().toString()), details);
   }
 
   private static int state(long entry) {
@@ -163,19 +128,8 @@ final class VhdxImage implements DiskImage {
   }
 
   @Override
-  public void read(long offset, ByteBuffer dst) throws IOException {
-    ensureOpen();
-    OutOfRangeException.check(this, offset, dst.remaining());
-    long pos = offset;
-    while (dst.hasRemaining()) {
-      long block = pos / blockSize;
-      long inBlock = pos % blockSize;
-      int n = (int) Math.min(dst.remaining(), blockSize - inBlock);
-      ByteBuffer part = dst.slice(dst.position(), n);
-      readInBlock(block, inBlock, pos, part);
-      dst.position(dst.position() + n);
-      pos += n;
-    }
+  protected void readRange(long offset, ByteBuffer dst) throws IOException {
+    eachBlock(offset, dst, blockSize, this::readInBlock);
   }
 
   private void readInBlock(long block, long inBlock, long guestOffset, ByteBuffer part) throws IOException {
@@ -191,32 +145,24 @@ final class VhdxImage implements DiskImage {
       lock.readLock().unlock();
     }
     int state = state(entry);
-    if (state == NOT_PRESENT && parent != null) {
-      parent.read(guestOffset, part);
+    if (state == NOT_PRESENT && parent() != null) {
+      parent().read(guestOffset, part);
     } else if (state != PARTIALLY_PRESENT) {
-      zero(part);
+      FileContent.zero(part);
     } else {
       lock.writeLock().lock(); // the bitmap cache fills lazily
       try {
         byte[] bitmap = bitmap(block / chunkRatio);
         long firstSector = (block % chunkRatio) * (blockSize / sectorSize);
-        long from = inBlock;
-        long end = inBlock + part.remaining();
-        while (from < end) {
-          boolean present = bit(bitmap, firstSector + from / sectorSize);
-          long runEnd = Math.min(end, (from / sectorSize + 1) * sectorSize);
-          while (runEnd < end && bit(bitmap, firstSector + runEnd / sectorSize) == present) {
-            runEnd = Math.min(end, runEnd + sectorSize);
-          }
-          ByteBuffer run = part.slice(part.position(), (int) (runEnd - from));
-          if (present) {
-            FileContent.readOrZero(channel, offset(bat[(int) payloadIndex(block)]) + from, run);
-          } else {
-            parent.read(guestOffset + from - inBlock, run);
-          }
-          part.position(part.position() + run.capacity());
-          from = runEnd;
-        }
+        SectorRuns.each(inBlock, inBlock + part.remaining(), sectorSize, s -> bit(bitmap, firstSector + s),
+            (from, to, present) -> {
+              ByteBuffer run = part.slice(part.position() + (int) (from - inBlock), (int) (to - from));
+              if (present) {
+                FileContent.readOrZero(channel, offset(bat[(int) payloadIndex(block)]) + from, run);
+              } else {
+                parent().read(guestOffset + from - inBlock, run);
+              }
+            });
       } finally {
         lock.writeLock().unlock();
       }
@@ -224,26 +170,8 @@ final class VhdxImage implements DiskImage {
   }
 
   @Override
-  public void write(long offset, ByteBuffer src) throws IOException {
-    ensureOpen();
-    ensureWritable();
-    OutOfRangeException.check(this, offset, src.remaining());
-    long pos = offset;
-    while (src.hasRemaining()) {
-      long block = pos / blockSize;
-      long inBlock = pos % blockSize;
-      int n = (int) Math.min(src.remaining(), blockSize - inBlock);
-      ByteBuffer part = src.slice(src.position(), n);
-      writeInBlock(block, inBlock, pos, part);
-      src.position(src.position() + n);
-      pos += n;
-    }
-  }
-
-  private void ensureWritable() throws ReadOnlyDeviceException {
-    if (readOnly) {
-      throw new ReadOnlyDeviceException(this);
-    }
+  protected void writeRange(long offset, ByteBuffer src) throws IOException {
+    eachBlock(offset, src, blockSize, this::writeInBlock);
   }
 
   private void writeInBlock(long block, long inBlock, long guestOffset, ByteBuffer part) throws IOException {
@@ -266,7 +194,7 @@ final class VhdxImage implements DiskImage {
       int state = state(entry);
       if (state == FULLY_PRESENT) {
         // fall through to the data write below
-      } else if (parent != null && (state == NOT_PRESENT || state == PARTIALLY_PRESENT)) {
+      } else if (parent() != null && (state == NOT_PRESENT || state == PARTIALLY_PRESENT)) {
         writePartial(block, inBlock, guestOffset, part);
         return;
       } else {
@@ -305,7 +233,7 @@ final class VhdxImage implements DiskImage {
       boolean partial = inBlock > sStart || end < sStart + sectorSize;
       if (partial && !bit(bitmap, firstSector + s)) {
         ByteBuffer fill = ByteBuffer.allocate(sectorSize);
-        parent.read(guestOffset - inBlock + sStart, fill);
+        parent().read(guestOffset - inBlock + sStart, fill);
         writeFully(offset(entry) + sStart, fill.flip());
         setBit(bitmap, firstSector + s);
       }
@@ -351,7 +279,7 @@ final class VhdxImage implements DiskImage {
     long entry = index < bat.length ? bat[index] : 0;
     if (state(entry) == SB_PRESENT) {
       FileContent.readOrZero(channel, offset(entry), ByteBuffer.wrap(b));
-    } else if (!readOnly) {
+    } else if (!isReadOnly()) {
       bat[index] = nextFree | SB_PRESENT;
       nextFree += MIB;
       extendTo(nextFree);
@@ -388,15 +316,8 @@ final class VhdxImage implements DiskImage {
   }
 
   @Override
-  public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
-    ensureOpen();
-    ensureWritable();
-    OutOfRangeException.check(this, offset, length);
-    long pos = offset;
-    long end = offset + length;
-    while (pos < end) {
-      long n = Math.min(end - pos, blockSize - pos % blockSize);
-      long block = pos / blockSize;
+  protected void zeroRange(long offset, long length, boolean mayUnmap) throws IOException {
+    eachBlock(offset, length, blockSize, (block, inBlock, pos, n) -> {
       if (n == blockSize && !metadata.leaveBlocksAllocated()) {
         lock.writeLock().lock();
         try {
@@ -411,17 +332,12 @@ final class VhdxImage implements DiskImage {
         } finally {
           lock.writeLock().unlock();
         }
-      } else if (parent == null && readsZeros(block)) {
+      } else if (parent() == null && readsZeros(block)) {
         // Nothing to do: the block reads zeros already.
       } else {
-        for (long done = 0; done < n; ) {
-          int k = (int) Math.min(ZEROS.length, n - done);
-          write(pos + done, ByteBuffer.wrap(ZEROS, 0, k));
-          done += k;
-        }
+        writeZerosThrough(pos, n);
       }
-      pos += n;
-    }
+    });
   }
 
   private boolean readsZeros(long block) {
@@ -435,14 +351,7 @@ final class VhdxImage implements DiskImage {
   }
 
   @Override
-  public void discard(long offset, long length) throws IOException {
-    writeZeroes(offset, length, true);
-  }
-
-  @Override
-  public List<Extent> allocation(long offset, long length) throws IOException {
-    ensureOpen();
-    OutOfRangeException.check(this, offset, length);
+  protected List<Extent> allocationRange(long offset, long length) throws IOException {
     ExtentList out = new ExtentList();
     long pos = offset;
     long end = offset + length;
@@ -469,26 +378,19 @@ final class VhdxImage implements DiskImage {
           case ZERO -> out.add(pos, n, Extent.Kind.ZERO);
           case PARTIALLY_PRESENT -> {
             long firstSector = (block % chunkRatio) * (blockSize / sectorSize);
-            long from = inBlock;
-            long stop = inBlock + n;
-            while (from < stop) {
-              boolean present = bit(bitmap, firstSector + from / sectorSize);
-              long runEnd = Math.min(stop, (from / sectorSize + 1) * sectorSize);
-              while (runEnd < stop && bit(bitmap, firstSector + runEnd / sectorSize) == present) {
-                runEnd = Math.min(stop, runEnd + sectorSize);
-              }
-              long g = pos - inBlock + from;
+            byte[] bits = bitmap;
+            long blockStart = pos - inBlock;
+            SectorRuns.each(inBlock, inBlock + n, sectorSize, s -> bit(bits, firstSector + s), (from, to, present) -> {
               if (present) {
-                out.add(g, runEnd - from, Extent.Kind.DATA);
+                out.add(blockStart + from, to - from, Extent.Kind.DATA);
               } else {
-                out.addAll(parent.allocation(g, runEnd - from));
+                out.addAll(parent().allocation(blockStart + from, to - from));
               }
-              from = runEnd;
-            }
+            });
           }
           case NOT_PRESENT -> {
-            if (parent != null) {
-              out.addAll(parent.allocation(pos, n));
+            if (parent() != null) {
+              out.addAll(parent().allocation(pos, n));
             } else {
               out.add(pos, n, Extent.Kind.HOLE);
             }
@@ -504,11 +406,7 @@ final class VhdxImage implements DiskImage {
   }
 
   @Override
-  public void flush() throws IOException {
-    ensureOpen();
-    if (readOnly) {
-      return;
-    }
+  protected void flushFiles() throws IOException {
     lock.writeLock().lock();
     try {
       flushLocked();
@@ -523,14 +421,14 @@ final class VhdxImage implements DiskImage {
    */
   private void flushLocked() throws IOException {
     if (dirtyBat.isEmpty() && dirtyBitmaps.isEmpty()) {
-      sync();
+      sync(channel);
       return;
     }
     if (channel.size() < nextFree) {
       // Extend the file over every block a BAT entry will point at, so none lies past the end.
       writeFully(nextFree - 1, ByteBuffer.allocate(1));
     }
-    sync();
+    sync(channel);
     for (int c = dirtyBitmaps.nextSetBit(0); c >= 0; c = dirtyBitmaps.nextSetBit(c + 1)) {
       long entry = bat[(int) bitmapIndex(c)];
       writeFully(offset(entry), ByteBuffer.wrap(bitmaps.get((long) c)));
@@ -550,51 +448,15 @@ final class VhdxImage implements DiskImage {
       writeFully(batOffset + (long) from * 8, buf.flip());
       dirtyBat.clear();
     }
-    sync();
-  }
-
-  /**
-   * Makes {@link #flush()} write metadata without syncing, like qemu-img's {@code -t unsafe}: for
-   * conversions whose output is discarded when they fail. A killed process still leaves a valid
-   * file (the page cache keeps every write); a power loss may not.
-   */
-  void skipSyncOnFlush() {
-    syncOnFlush = false;
-  }
-
-  private void sync() throws IOException {
-    if (syncOnFlush) {
-      channel.force(false);
-    }
+    sync(channel);
   }
 
   @Override
-  public void close() throws IOException {
-    if (closed) {
-      return;
-    }
-    CloseSteps steps = new CloseSteps();
-    if (!readOnly) {
-      steps.run(this::flush);
-    }
-    closed = true;
-    steps.run(channel::close);
-    if (parent != null) {
-      steps.run(parent::close);
-    }
-    steps.finish();
+  protected void closeFiles() throws IOException {
+    channel.close();
   }
 
   private void writeFully(long position, ByteBuffer src) throws IOException {
-    long pos = position;
-    while (src.hasRemaining()) {
-      pos += channel.write(src, pos);
-    }
-  }
-
-  private static void zero(ByteBuffer b) {
-    while (b.hasRemaining()) {
-      b.put(ZEROS, 0, Math.min(ZEROS.length, b.remaining()));
-    }
+    FileContent.writeFully(channel, position, src);
   }
 }

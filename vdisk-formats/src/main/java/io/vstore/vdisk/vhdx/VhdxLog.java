@@ -1,5 +1,6 @@
 package io.vstore.vdisk.vhdx;
 
+import io.vstore.vdisk.FileContent;
 import io.vstore.vdisk.CorruptImageException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -177,7 +178,7 @@ final class VhdxLog {
     while (b.hasRemaining()) {
       int n = (int) Math.min(b.remaining(), h.logLength() - pos);
       ByteBuffer part = b.slice(b.position(), n);
-      readFully(ch, h.logOffset() + pos, part);
+      FileContent.readOrZero(ch, h.logOffset() + pos, part);
       b.position(b.position() + n);
       pos = (pos + n) % h.logLength();
     }
@@ -193,41 +194,20 @@ final class VhdxLog {
         if (d.zero()) {
           for (long done = 0; done < d.length(); ) {
             int n = (int) Math.min(zeros.capacity(), d.length() - done);
-            writeFully(ch, d.fileOffset() + done, zeros.clear().limit(n));
+            FileContent.writeFully(ch, d.fileOffset() + done, zeros.clear().limit(n));
             done += n;
           }
         } else {
           ByteBuffer sector = readLog(ch, h, d.logPosition(), SECTOR);
           sector.putLong(0, d.leading());
           sector.putInt(SECTOR - 4, d.trailing());
-          writeFully(ch, d.fileOffset(), sector);
+          FileContent.writeFully(ch, d.fileOffset(), sector);
         }
       }
       lastFileOffset = Math.max(lastFileOffset, e.lastFileOffset());
     }
     if (ch.size() < lastFileOffset) {
-      writeFully(ch, lastFileOffset - 1, ByteBuffer.allocate(1));
-    }
-  }
-
-  static void readFully(FileChannel ch, long position, ByteBuffer dst) throws IOException {
-    long pos = position;
-    while (dst.hasRemaining()) {
-      int n = ch.read(dst, pos);
-      if (n < 0) {
-        while (dst.hasRemaining()) {
-          dst.put((byte) 0);
-        }
-        return;
-      }
-      pos += n;
-    }
-  }
-
-  static void writeFully(FileChannel ch, long position, ByteBuffer src) throws IOException {
-    long pos = position;
-    while (src.hasRemaining()) {
-      pos += ch.write(src, pos);
+      FileContent.writeFully(ch, lastFileOffset - 1, ByteBuffer.allocate(1));
     }
   }
 }

@@ -1,10 +1,11 @@
 package io.vstore.vdisk.vmdk;
 
+import io.vstore.vdisk.FileContent;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 
-/** Positional whole-buffer reads and writes on a file channel. */
+/** Reads of VMDK structures whose offsets come from the file: checked, with VMDK error messages. */
 final class ChannelIo {
   private ChannelIo() {}
 
@@ -18,18 +19,7 @@ final class ChannelIo {
       throw new io.vstore.vdisk.CorruptImageException("bad vmdk: a structure points at offset 0x"
           + Long.toHexString(position) + ", beyond the end of file");
     }
-    int got = 0;
-    while (dst.hasRemaining()) {
-      int n = ch.read(dst, position + got);
-      if (n < 0) {
-        while (dst.hasRemaining()) {
-          dst.put((byte) 0);
-        }
-        break;
-      }
-      got += n;
-    }
-    return got;
+    return FileContent.readOrZero(ch, position, dst);
   }
 
   /** Reads exactly {@code dst.remaining()} bytes at {@code position}, or throws naming {@code what}. */
@@ -39,24 +29,6 @@ final class ChannelIo {
     if (got < want) {
       throw new io.vstore.vdisk.CorruptImageException(
           "bad vmdk: " + what + " at 0x" + Long.toHexString(position) + " (" + want + " bytes) extends past end of file");
-    }
-  }
-
-  /** Writes all of {@code src} at {@code position}. */
-  static void writeFully(FileChannel ch, long position, ByteBuffer src) throws IOException {
-    long pos = position;
-    while (src.hasRemaining()) {
-      pos += ch.write(src, pos);
-    }
-  }
-
-  /** Fills {@code dst}'s remaining bytes with zeros. */
-  static void zero(ByteBuffer dst) {
-    while (dst.remaining() >= 8) {
-      dst.putLong(0L);
-    }
-    while (dst.hasRemaining()) {
-      dst.put((byte) 0);
     }
   }
 

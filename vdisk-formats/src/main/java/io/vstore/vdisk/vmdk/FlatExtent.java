@@ -2,6 +2,7 @@ package io.vstore.vdisk.vmdk;
 
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.ReadOnlyDeviceException;
+import io.vstore.vdisk.FileContent;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageFormats;
 import java.io.IOException;
@@ -78,7 +79,7 @@ final class FlatExtent implements ExtentData {
   @Override
   public void write(long offset, ByteBuffer src, Underlay under) throws IOException {
     checkWritable();
-    ChannelIo.writeFully(channel, start + offset, src);
+    FileContent.writeFully(channel, start + offset, src);
   }
 
   @Override
@@ -91,7 +92,7 @@ final class FlatExtent implements ExtentData {
     long done = 0;
     while (done < length) {
       int n = (int) Math.min(ZERO_CHUNK, length - done);
-      ChannelIo.writeFully(channel, start + offset + done, ZEROS.duplicate().limit(n));
+      FileContent.writeFully(channel, start + offset + done, ZEROS.duplicate().limit(n));
       done += n;
     }
   }

@@ -1,7 +1,9 @@
 package io.vstore.vdisk.vmdk;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.ReadOnlyDeviceException;
+import io.vstore.vdisk.FileContent;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.UnsupportedFormatException;
 import java.io.IOException;
@@ -43,9 +45,23 @@ final class SparseExtent implements ExtentData {
   private final AtomicReferenceArray<int[]> redundantTables;
   /** Largest directory whose tables are scanned for reusable space before the first change. */
   static final int MAX_SCANNED_TABLES = 1 << 14;
-  private final TreeSet<Long> freeGrains = new TreeSet<>(); // guarded by the image's write lock
-  private boolean freeScanned; // guarded by the image's write lock
-  private long fileSize; // guarded by the image's write lock for writes
+  @GuardedBy("VmdkImage.lock")
+  private final TreeSet<Long> freeGrains = new TreeSet<>(); // the owning image's lock, held for writing
+  @GuardedBy("VmdkImage.lock")
+  private boolean freeScanned; // the owning image's lock, held for writing
+  @GuardedBy("VmdkImage.lock")
+  private long fileSize; // the owning image's lock, held for writing when written
+  // Table and directory changes reach the file only at flush, after the data they point at is
+  // durable; grains freed since the last flush are reused only after it, once no durable table
+  // still points at them.
+  @GuardedBy("VmdkImage.lock")
+  private final java.util.BitSet dirtyTables = new java.util.BitSet(); // the owning image's lock, held for writing
+  @GuardedBy("VmdkImage.lock")
+  private final java.util.BitSet dirtyRedundantTables = new java.util.BitSet(); // likewise
+  @GuardedBy("VmdkImage.lock")
+  private boolean dirtyDirectories; // likewise
+  @GuardedBy("VmdkImage.lock")
+  private final java.util.List<Long> freedSinceFlush = new java.util.ArrayList<>(); // likewise
   private volatile CachedGrain cached; // last inflated grain of a compressed extent
 
   private record CachedGrain(long index, byte[] data) {}
@@ -447,7 +463,7 @@ final class SparseExtent implements ExtentData {
       ByteBuffer part = src.slice(src.position(), n);
       long gte = entry(grain);
       if (kindOf(gte) == Extent.Kind.DATA) {
-        ChannelIo.writeFully(channel, gte * SECTOR + in, part);
+        FileContent.writeFully(channel, gte * SECTOR + in, part);
       } else {
         ByteBuffer whole;
         if (n == grainBytes) {
@@ -480,7 +496,7 @@ final class SparseExtent implements ExtentData {
       throw new io.vstore.blockstore.OutOfSpaceException(file + ": sparse extent full (grain offsets are 32-bit sectors)");
     }
     // Data before the table entry: a crash in between leaks the grain but never maps garbage.
-    ChannelIo.writeFully(channel, sector * SECTOR, data);
+    FileContent.writeFully(channel, sector * SECTOR, data);
     fileSize = Math.max(fileSize, sector * SECTOR + grainBytes);
     setEntry(grain, sector);
   }
@@ -492,30 +508,25 @@ final class SparseExtent implements ExtentData {
     if (t == null) {
       t = allocateTable(index, gd, tables, header.gdOffset());
     }
-    writeEntry(t, gd[index], slot, value);
+    t[slot] = (int) value;
+    dirtyTables.set(index);
     if (rgd != null) {
       int[] r = redundantTable(index);
       if (r == null) {
         r = allocateTable(index, rgd, redundantTables, header.rgdOffset());
       }
-      writeEntry(r, rgd[index], slot, value);
+      r[slot] = (int) value;
+      dirtyRedundantTables.set(index);
     }
-  }
-
-  private void writeEntry(int[] table, int tableSector, int slot, long value) throws IOException {
-    table[slot] = (int) value;
-    ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, (int) value);
-    ChannelIo.writeFully(channel, Integer.toUnsignedLong(tableSector) * SECTOR + slot * 4L, b);
   }
 
   private int[] allocateTable(int index, int[] dir, AtomicReferenceArray<int[]> cache, long dirSector) throws IOException {
     long bytes = ((long) gtes * 4 + SECTOR - 1) / SECTOR * SECTOR;
     long sector = (fileSize + SECTOR - 1) / SECTOR;
-    ChannelIo.writeFully(channel, sector * SECTOR, ByteBuffer.allocate((int) bytes));
+    FileContent.writeFully(channel, sector * SECTOR, ByteBuffer.allocate((int) bytes));
     fileSize = sector * SECTOR + bytes;
     dir[index] = (int) sector;
-    ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, (int) sector);
-    ChannelIo.writeFully(channel, dirSector * SECTOR + index * 4L, b);
+    dirtyDirectories = true;
     int[] t = new int[gtes];
     cache.set(index, t);
     return t;
@@ -537,7 +548,7 @@ final class SparseExtent implements ExtentData {
       boolean whole = offset == grainStart && (n == grainBytes || offset + n == size);
       if (whole && (header.zeroGrain() || !hasParent)) {
         if (kind == Extent.Kind.DATA) {
-          freeGrains.add(gte);
+          freedSinceFlush.add(gte);
         }
         long marker = header.zeroGrain() ? 1 : 0;
         if (gte != marker) {
@@ -550,11 +561,49 @@ final class SparseExtent implements ExtentData {
     }
   }
 
+  /**
+   * Makes the data durable, then writes the changed grain tables and directories and makes them
+   * durable too, so that no durable table entry ever points at data that a power cut lost.
+   */
   @Override
   public void flush() throws IOException {
-    if (writable) {
-      channel.force(true);
+    if (!writable) {
+      return;
     }
+    channel.force(true);
+    if (dirtyTables.isEmpty() && dirtyRedundantTables.isEmpty() && !dirtyDirectories) {
+      return;
+    }
+    writeTables(dirtyTables, gd, tables);
+    if (rgd != null) {
+      writeTables(dirtyRedundantTables, rgd, redundantTables);
+    }
+    if (dirtyDirectories) {
+      writeDirectory(gd, header.gdOffset());
+      if (rgd != null) {
+        writeDirectory(rgd, header.rgdOffset());
+      }
+      dirtyDirectories = false;
+    }
+    channel.force(true);
+    freeGrains.addAll(freedSinceFlush);
+    freedSinceFlush.clear();
+  }
+
+  private void writeTables(java.util.BitSet dirty, int[] dir, AtomicReferenceArray<int[]> cache) throws IOException {
+    for (int i = dirty.nextSetBit(0); i >= 0; i = dirty.nextSetBit(i + 1)) {
+      int[] t = cache.get(i);
+      ByteBuffer b = ByteBuffer.allocate(t.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+      b.asIntBuffer().put(t);
+      FileContent.writeFully(channel, Integer.toUnsignedLong(dir[i]) * SECTOR, b);
+    }
+    dirty.clear();
+  }
+
+  private void writeDirectory(int[] dir, long dirSector) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(dir.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    b.asIntBuffer().put(dir);
+    FileContent.writeFully(channel, dirSector * SECTOR, b);
   }
 
   @Override

@@ -1,8 +1,11 @@
 package io.vstore.vdisk.vmdk;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.OutOfRangeException;
+import io.vstore.vdisk.FileContent;
+import io.vstore.vdisk.ImageFiles;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageInfo;
@@ -69,7 +72,8 @@ final class StreamOptimizedWriter implements DiskImage {
   private final ByteBuffer out = ByteBuffer.allocateDirect(OUT_BUFFER);
   // Grain buffers go round between the writing thread and the compressors instead of being
   // allocated (and zeroed) per grain: at 64 KiB a grain, that churn would cost more than deflate.
-  private final ArrayDeque<byte[]> spare = new ArrayDeque<>(); // guarded by this
+  @GuardedBy("this")
+  private final ArrayDeque<byte[]> spare = new ArrayDeque<>();
   private long outPos; // file offset of out's first byte
   private byte[] current;
   private long currentGrain = -1;
@@ -110,14 +114,14 @@ final class StreamOptimizedWriter implements DiskImage {
   private boolean syncOnClose = true;
 
   /** Creates {@code path} and returns the open stream; {@code syncOnClose} false skips the final fsync. */
-  static StreamOptimizedWriter create(Path path, long capacity, Descriptor descriptor, boolean syncOnClose)
+  static StreamOptimizedWriter create(Path path, long capacity, Descriptor descriptor, boolean syncOnClose, ImageFiles files)
       throws IOException {
     long grains = (capacity + GRAIN_SECTORS - 1) / GRAIN_SECTORS;
     long gtCount = (grains + GTES - 1) / GTES;
     if (gtCount * 4 > Integer.MAX_VALUE / 2) {
       throw new IllegalArgumentException("vmdk: streamOptimized size of " + capacity + " sectors too large");
     }
-    FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    FileChannel ch = files.create(path);
     StreamOptimizedWriter w;
     try {
       w = new StreamOptimizedWriter(path, ch, capacity, descriptor);
@@ -129,7 +133,7 @@ final class StreamOptimizedWriter implements DiskImage {
         throw new IllegalArgumentException("vmdk: descriptor too long");
       }
       head.put(text);
-      ChannelIo.writeFully(ch, 0, head.clear());
+      FileContent.writeFully(ch, 0, head.clear());
     } catch (IOException | RuntimeException e) {
       ch.close();
       throw e;
@@ -314,7 +318,7 @@ final class StreamOptimizedWriter implements DiskImage {
   private void drainOut() throws IOException {
     out.flip();
     int n = out.remaining();
-    ChannelIo.writeFully(channel, outPos, out);
+    FileContent.writeFully(channel, outPos, out);
     outPos += n;
     out.clear();
   }
@@ -349,7 +353,7 @@ final class StreamOptimizedWriter implements DiskImage {
         int[] t = tables[(int) (grain / GTES)];
         long gte = t == null ? 0 : Integer.toUnsignedLong(t[(int) (grain % GTES)]);
         if (gte == 0) {
-          ChannelIo.zero(dst.slice(dst.position(), n));
+          FileContent.zero(dst.slice(dst.position(), n));
           dst.position(dst.position() + n);
         } else {
           dst.put(readGrain(grain, gte), in, n);

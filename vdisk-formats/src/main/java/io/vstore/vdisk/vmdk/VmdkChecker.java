@@ -1,6 +1,7 @@
 package io.vstore.vdisk.vmdk;
 
 import io.vstore.vdisk.CheckResult;
+import io.vstore.vdisk.ImageFiles;
 import io.vstore.vdisk.CorruptImageException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -28,7 +29,7 @@ final class VmdkChecker {
     boolean incomplete = false;
     VmdkImage image;
     try {
-      image = VmdkImage.open(path, true, null, false);
+      image = VmdkImage.open(path, true, null, false, ImageFiles.PLATFORM);
     } catch (CorruptImageException e) {
       String m = e.getMessage();
       incomplete = m.contains("no footer") || m.contains("end-of-stream");

@@ -1,8 +1,10 @@
 package io.vstore.vdisk.vmdk;
 
+import io.vstore.vdisk.FileContent;
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
+import io.vstore.vdisk.ImageFiles;
 import io.vstore.vdisk.UnsupportedFormatException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -42,7 +44,8 @@ final class VmdkCreator {
   private VmdkCreator() {}
 
   /** Creates the image and opens it read-write. */
-  static DiskImage create(Path path, long size, CreateOptions options, ImageChainOpener chain) throws IOException {
+  static DiskImage create(Path path, long size, CreateOptions options, ImageChainOpener chain, ImageFiles files)
+      throws IOException {
     for (String key : options.options().keySet()) {
       if (!KNOWN.contains(key)) {
         throw new IllegalArgumentException("vmdk: unknown create option '" + key + "' (known: " + KNOWN + ")");
@@ -115,7 +118,7 @@ final class VmdkCreator {
               List.of(new ExtentLine(ExtentLine.Access.RW, sectors, ExtentLine.Type.SPARSE, name, 0)), ddb, Map.of());
           created.add(path);
           writeSparseExtent(path, sectors, d, zeroedGrain);
-          image = VmdkImage.open(path, false, chain);
+          image = VmdkImage.open(path, false, chain, true, files);
         }
         case "twoGbMaxExtentSparse", "twoGbMaxExtentFlat", "monolithicFlat" -> {
           boolean flat = !subformat.equals("twoGbMaxExtentSparse");
@@ -141,13 +144,13 @@ final class VmdkCreator {
           Descriptor d = new Descriptor(1, cid, parentCid, subformat, hint, lines, ddb, Map.of());
           created.add(path);
           Files.writeString(path, d.toText(), StandardCharsets.UTF_8, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-          image = VmdkImage.open(path, false, chain);
+          image = VmdkImage.open(path, false, chain, true, files);
         }
         case "streamOptimized" -> {
           Descriptor d = new Descriptor(1, cid, parentCid, subformat, hint,
               List.of(new ExtentLine(ExtentLine.Access.RW, sectors, ExtentLine.Type.SPARSE, name, 0)), ddb, Map.of());
           created.add(path);
-          image = StreamOptimizedWriter.create(path, sectors, d, syncOnClose);
+          image = StreamOptimizedWriter.create(path, sectors, d, syncOnClose, files);
         }
         default -> throw new IllegalArgumentException("vmdk: unknown subformat '" + subformat
             + "' (monolithicSparse, streamOptimized, monolithicFlat, twoGbMaxExtentSparse, twoGbMaxExtentFlat)");
@@ -199,18 +202,18 @@ final class VmdkCreator {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
       ByteBuffer hb = ByteBuffer.allocate(SparseHeader.SIZE);
       h.write(hb);
-      ChannelIo.writeFully(ch, 0, hb.flip());
+      FileContent.writeFully(ch, 0, hb.flip());
       if (embedded != null) {
         byte[] text = embedded.toText().getBytes(StandardCharsets.UTF_8);
         if (text.length > descSectors * SECTOR) {
           throw new IllegalArgumentException("vmdk: descriptor of " + text.length + " bytes does not fit " + descSectors + " sectors");
         }
-        ChannelIo.writeFully(ch, descOffset * SECTOR, ByteBuffer.wrap(text));
+        FileContent.writeFully(ch, descOffset * SECTOR, ByteBuffer.wrap(text));
       }
       writeDirectory(ch, rgdOffset, gdSectors, gtCount, gtSectors);
       writeDirectory(ch, gdOffset, gdSectors, gtCount, gtSectors);
       // The tables and the padding up to the first grain are zeros: extend the file sparsely.
-      ChannelIo.writeFully(ch, overhead * SECTOR - 1, ByteBuffer.allocate(1));
+      FileContent.writeFully(ch, overhead * SECTOR - 1, ByteBuffer.allocate(1));
     }
   }
 
@@ -221,7 +224,7 @@ final class VmdkCreator {
       b.putInt((int) (first + i * gtSectors));
     }
     b.clear();
-    ChannelIo.writeFully(ch, dirSector * SECTOR, b);
+    FileContent.writeFully(ch, dirSector * SECTOR, b);
   }
 
   private static void writeFlatExtent(Path file, long bytes) throws IOException {

@@ -4,18 +4,30 @@ import io.vstore.vdisk.CheckResult;
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
+import io.vstore.vdisk.ImageFiles;
 import io.vstore.vdisk.ImageFormat;
 import io.vstore.vdisk.ImageProbe;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /** The VMDK format: VMware's virtual disk, in every subformat qemu-img reads and writes. */
 public final class VmdkFormat implements ImageFormat {
 
-  /** Creates the format; instances are stateless. */
-  public VmdkFormat() {}
+  private final ImageFiles files;
+
+  /** Creates the format on the platform's files; instances are stateless. */
+  public VmdkFormat() {
+    this(ImageFiles.PLATFORM);
+  }
+
+  /** Creates the format on files opened through {@code files} (crash tests pass failing ones). */
+  public VmdkFormat(ImageFiles files) {
+    this.files = files;
+  }
 
   @Override
   public String name() {
@@ -31,27 +43,65 @@ public final class VmdkFormat implements ImageFormat {
     if (probe.fileSize() > Descriptor.MAX_SIZE || !head.hasRemaining()) {
       return false;
     }
-    byte[] bytes = new byte[head.remaining()];
-    head.get(bytes);
-    for (byte b : bytes) {
-      // Descriptors are text; a NUL or control byte means some other format.
-      if (b == 0 || (b < 0x20 && b != '\n' && b != '\r' && b != '\t')) {
+    String text = descriptorText(head, probe.fileSize() > head.remaining() ? probe.tail().duplicate() : null);
+    return text != null && text.contains("createType=")
+        && (text.contains(" SPARSE ") || text.contains(" FLAT ") || text.contains(" VMFS") || text.contains(" ZERO"));
+  }
+
+  /**
+   * Returns the descriptor text of a file whose head is {@code head} (and whose last bytes are
+   * {@code tail} when the head does not reach the end), or null if it cannot be one. As in QEMU, the
+   * text ends at the first NUL: qemu-img and VMware pad descriptor files to a sector with zeros. What
+   * follows that NUL must be zeros too, and the text must be UTF-8 without control bytes, so that a
+   * boot sector or other binary data never passes for a descriptor.
+   */
+  static String descriptorText(ByteBuffer head, ByteBuffer tail) {
+    int start = head.position();
+    int end = head.limit();
+    for (int i = start; i < end; i++) {
+      if (head.get(i) == 0) {
+        end = i;
+        break;
+      }
+    }
+    boolean padded = end < head.limit();
+    if (end == start || padded && (!allZeros(head.duplicate().position(end)) || tail != null && !allZeros(tail))) {
+      return null;
+    }
+    for (int i = start; i < end; i++) {
+      int b = head.get(i) & 0xff;
+      if (b < 0x20 && b != '\n' && b != '\r' && b != '\t' || b == 0x7f) {
+        return null;
+      }
+    }
+    try {
+      return StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(head.duplicate().limit(end))
+          .toString();
+    } catch (CharacterCodingException e) {
+      return null;
+    }
+  }
+
+  private static boolean allZeros(ByteBuffer b) {
+    while (b.hasRemaining()) {
+      if (b.get() != 0) {
         return false;
       }
     }
-    String text = new String(bytes, StandardCharsets.UTF_8);
-    return text.contains("createType=") && (text.contains(" SPARSE ") || text.contains(" FLAT ") || text.contains(" VMFS")
-        || text.contains(" ZERO"));
+    return true;
   }
 
   @Override
   public DiskImage open(Path path, boolean readOnly, ImageChainOpener chain) throws IOException {
-    return VmdkImage.open(path, readOnly, chain);
+    return VmdkImage.open(path, readOnly, chain, true, files);
   }
 
   @Override
   public DiskImage create(Path path, long size, CreateOptions options, ImageChainOpener chain) throws IOException {
-    return VmdkCreator.create(path, size, options, chain);
+    return VmdkCreator.create(path, size, options, chain, files);
   }
 
   @Override

@@ -1,14 +1,15 @@
 package io.vstore.vdisk.vmdk;
 
-import io.vstore.blockstore.AlreadyClosedException;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.Extent;
-import io.vstore.blockstore.OutOfRangeException;
-import io.vstore.blockstore.ReadOnlyDeviceException;
+import io.vstore.vdisk.FileContent;
+import io.vstore.vdisk.FileImage;
 import io.vstore.vdisk.CloseSteps;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.ImageFormats;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
+import io.vstore.vdisk.ImageFiles;
 import io.vstore.vdisk.ImageInfo;
 import io.vstore.vdisk.UnsupportedFormatException;
 import java.io.IOException;
@@ -22,7 +23,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -31,23 +31,20 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * the parent first. The first write after opening gives the image a new CID, as VMware and qemu
  * do, so children made from this image can tell it changed.
  */
-final class VmdkImage implements DiskImage {
+final class VmdkImage extends FileImage {
   private static final int SECTOR = 512;
 
-  private final Path path;
   private final boolean embedded;
   private final List<ExtentData> extents;
   private final long[] starts;
-  private final long size;
-  private final DiskImage parent;
-  private final boolean readOnly;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-  private Descriptor descriptor; // guarded by lock (write)
-  private boolean cidUpdated; // guarded by lock (write)
-  private boolean closed; // guarded by lock (write)
+  @GuardedBy("lock")
+  private Descriptor descriptor; // changed under the write lock
+  @GuardedBy("lock")
+  private boolean cidUpdated; // changed under the write lock
 
   private VmdkImage(Path path, Descriptor descriptor, boolean embedded, List<ExtentData> extents, DiskImage parent, boolean readOnly) {
-    this.path = path;
+    super("vmdk", path, totalSize(extents), readOnly, parent);
     this.descriptor = descriptor;
     this.embedded = embedded;
     this.extents = List.copyOf(extents);
@@ -55,25 +52,29 @@ final class VmdkImage implements DiskImage {
     for (int i = 0; i < extents.size(); i++) {
       starts[i + 1] = starts[i] + extents.get(i).size();
     }
-    this.size = starts[extents.size()];
-    this.parent = parent;
-    this.readOnly = readOnly;
   }
 
-  /** Opens {@code path}: a text descriptor, or a sparse extent with or without an embedded one. */
-  static VmdkImage open(Path path, boolean readOnly, ImageChainOpener chain) throws IOException {
-    return open(path, readOnly, chain, true);
+  private static long totalSize(List<ExtentData> extents) {
+    long total = 0;
+    for (ExtentData e : extents) {
+      total += e.size();
+    }
+    return total;
   }
 
-  /** Opens {@code path}, without its parent when {@code withParent} is false (for check). */
-  static VmdkImage open(Path path, boolean readOnly, ImageChainOpener chain, boolean withParent) throws IOException {
+  /**
+   * Opens {@code path} (a text descriptor, or a sparse extent with or without an embedded one) and
+   * its extents through {@code files}; without its parent when {@code withParent} is false (check).
+   */
+  static VmdkImage open(Path path, boolean readOnly, ImageChainOpener chain, boolean withParent, ImageFiles files)
+      throws IOException {
     List<ExtentData> opened = new ArrayList<>();
     boolean success = false;
     try {
       Descriptor d;
       boolean embedded;
       boolean cowd;
-      try (FileChannel probe = FileChannel.open(path, StandardOpenOption.READ)) {
+      try (FileChannel probe = files.open(path, true)) {
         ByteBuffer head = ByteBuffer.allocate((int) Math.min(SECTOR, probe.size()));
         ChannelIo.readPadded(probe, 0, head);
         head.flip();
@@ -86,20 +87,16 @@ final class VmdkImage implements DiskImage {
         }
       }
       if (embedded) {
-        FileChannel ch = FileChannel.open(path, channelOptions(readOnly));
-        SparseExtent sparse;
-        try {
+        Descriptor[] found = new Descriptor[1];
+        opened.add(files.open(path, readOnly || cowd, ch -> {
           SparseHeader h = SparseExtent.readHeader(path, ch);
-          d = readEmbedded(path, ch, h, cowd);
-          sparse = SparseExtent.open(path, ch, !readOnly && !cowd, h.capacity() * SECTOR);
-        } catch (IOException | RuntimeException e) {
-          ch.close();
-          throw e;
-        }
-        opened.add(sparse);
+          found[0] = readEmbedded(path, ch, h, cowd);
+          return SparseExtent.open(path, ch, !readOnly && !cowd, h.capacity() * SECTOR);
+        }));
+        d = found[0];
       } else {
         for (ExtentLine line : d.extents()) {
-          opened.add(openExtent(path, line, readOnly));
+          opened.add(openExtent(path, line, readOnly, files));
         }
       }
       DiskImage parent = withParent && d.hasParent() ? openParent(path, d, chain) : null;
@@ -113,11 +110,6 @@ final class VmdkImage implements DiskImage {
         }
       }
     }
-  }
-
-  private static StandardOpenOption[] channelOptions(boolean readOnly) {
-    return readOnly ? new StandardOpenOption[] {StandardOpenOption.READ}
-        : new StandardOpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE};
   }
 
   private static Descriptor readTextDescriptor(Path path, FileChannel ch) throws IOException {
@@ -157,7 +149,8 @@ final class VmdkImage implements DiskImage {
     return d;
   }
 
-  private static ExtentData openExtent(Path descriptorPath, ExtentLine line, boolean readOnly) throws IOException {
+  private static ExtentData openExtent(Path descriptorPath, ExtentLine line, boolean readOnly, ImageFiles files)
+      throws IOException {
     long bytes = line.sectors() * SECTOR;
     String name = descriptorPath + " extent \"" + line.fileName() + "\"";
     if (line.type() == ExtentLine.Type.ZERO) {
@@ -171,32 +164,19 @@ final class VmdkImage implements DiskImage {
     boolean ro = readOnly || line.access() != ExtentLine.Access.RW;
     switch (line.type()) {
       case FLAT, VMFS -> {
-        FileChannel ch = FileChannel.open(file, channelOptions(ro));
-        return new FlatExtent(file, ch, line.offset() * SECTOR, bytes, !ro);
+        return files.open(file, ro, ch -> new FlatExtent(file, ch, line.offset() * SECTOR, bytes, !ro));
       }
       case SPARSE, VMFSSPARSE -> {
         // VMFSSPARSE (COWD) deltas are read-only here: vstore writes hosted sparse deltas instead.
         boolean writable = !ro && line.type() == ExtentLine.Type.SPARSE;
-        FileChannel ch = FileChannel.open(file, channelOptions(!writable));
-        try {
-          return SparseExtent.open(file, ch, writable, bytes);
-        } catch (IOException | RuntimeException e) {
-          ch.close();
-          throw e;
-        }
+        return files.open(file, !writable, ch -> SparseExtent.open(file, ch, writable, bytes));
       }
       case SESPARSE -> {
         if (!readOnly) {
           throw new UnsupportedFormatException("unsupported vmdk: " + descriptorPath + ": SESparse extent \"" + line.fileName()
               + "\" opens read-only only (no write support for SESparse)");
         }
-        FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
-        try {
-          return SeSparseExtent.open(file, ch, bytes);
-        } catch (IOException | RuntimeException e) {
-          ch.close();
-          throw e;
-        }
+        return files.open(file, true, ch -> SeSparseExtent.open(file, ch, bytes));
       }
       default -> throw new UnsupportedFormatException("unsupported vmdk: " + descriptorPath + ": extent type " + line.type()
           + " (\"" + line.fileName() + "\") is not supported");
@@ -246,32 +226,6 @@ final class VmdkImage implements DiskImage {
     return extents;
   }
 
-  @Override
-  public Path path() {
-    return path;
-  }
-
-  @Override
-  public long size() {
-    return size;
-  }
-
-  @Override
-  public boolean isReadOnly() {
-    return readOnly;
-  }
-
-  @Override
-  public Optional<DiskImage> backing() {
-    return Optional.ofNullable(parent);
-  }
-
-  private void checkOpen() {
-    if (closed) {
-      throw new AlreadyClosedException(this);
-    }
-  }
-
   private int extentAt(long offset) {
     int lo = 0;
     int hi = extents.size() - 1;
@@ -287,11 +241,10 @@ final class VmdkImage implements DiskImage {
   }
 
   @Override
-  public void read(long offset, ByteBuffer dst) throws IOException {
-    OutOfRangeException.check(this, offset, dst.remaining());
+  protected void readRange(long offset, ByteBuffer dst) throws IOException {
     lock.readLock().lock();
     try {
-      checkOpen();
+      ensureOpen(); // again under the lock: close takes the write lock
       long pos = offset;
       while (dst.hasRemaining()) {
         int i = extentAt(pos);
@@ -303,7 +256,7 @@ final class VmdkImage implements DiskImage {
         ByteBuffer part = dst.slice(dst.position(), n);
         switch (run.kind()) {
           case DATA -> e.readData(in, part);
-          case ZERO -> ChannelIo.zero(part);
+          case ZERO -> FileContent.zero(part);
           case HOLE -> readBeneath(pos, part);
         }
         dst.position(dst.position() + n);
@@ -316,30 +269,22 @@ final class VmdkImage implements DiskImage {
 
   /** Reads what lies beneath this image at {@code offset}: the parent's bytes, zeros past its end. */
   private void readBeneath(long offset, ByteBuffer dst) throws IOException {
-    if (parent == null) {
-      ChannelIo.zero(dst);
+    if (parent() == null) {
+      FileContent.zero(dst);
       return;
     }
-    long fromParent = Math.max(0, Math.min(dst.remaining(), parent.size() - offset));
+    long fromParent = Math.max(0, Math.min(dst.remaining(), parent().size() - offset));
     if (fromParent > 0) {
-      parent.read(offset, dst.slice(dst.position(), (int) fromParent));
+      parent().read(offset, dst.slice(dst.position(), (int) fromParent));
     }
-    ChannelIo.zero(dst.position(dst.position() + (int) fromParent));
-  }
-
-  private void checkWritable() throws ReadOnlyDeviceException {
-    if (readOnly) {
-      throw new ReadOnlyDeviceException(this);
-    }
+    FileContent.zero(dst.position(dst.position() + (int) fromParent));
   }
 
   @Override
-  public void write(long offset, ByteBuffer src) throws IOException {
-    OutOfRangeException.check(this, offset, src.remaining());
-    checkWritable();
+  protected void writeRange(long offset, ByteBuffer src) throws IOException {
     lock.writeLock().lock();
     try {
-      checkOpen();
+      ensureOpen();
       touchCid();
       long pos = offset;
       while (src.hasRemaining()) {
@@ -358,12 +303,10 @@ final class VmdkImage implements DiskImage {
   }
 
   @Override
-  public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
-    OutOfRangeException.check(this, offset, length);
-    checkWritable();
+  protected void zeroRange(long offset, long length, boolean mayUnmap) throws IOException {
     lock.writeLock().lock();
     try {
-      checkOpen();
+      ensureOpen();
       touchCid();
       long pos = offset;
       long end = offset + length;
@@ -373,17 +316,12 @@ final class VmdkImage implements DiskImage {
         long in = pos - starts[i];
         long n = Math.min(end - pos, e.size() - in);
         long base = starts[i];
-        e.zero(in, n, parent != null, (o, d) -> readBeneath(base + o, d));
+        e.zero(in, n, parent() != null, (o, d) -> readBeneath(base + o, d));
         pos += n;
       }
     } finally {
       lock.writeLock().unlock();
     }
-  }
-
-  @Override
-  public void discard(long offset, long length) throws IOException {
-    writeZeroes(offset, length, true);
   }
 
   /** Gives the image a new CID on its first change, rewriting the descriptor. */
@@ -411,24 +349,23 @@ final class VmdkImage implements DiskImage {
         return; // a bare extent carries no descriptor to update
       }
       if (text.length > room) {
-        throw new IOException("vmdk: " + path + ": descriptor (" + text.length + " bytes) no longer fits the embedded space of " + room);
+        throw new IOException("vmdk: " + path() + ": descriptor (" + text.length + " bytes) no longer fits the embedded space of " + room);
       }
       ByteBuffer b = ByteBuffer.allocate((int) room);
       b.put(text).clear();
-      ChannelIo.writeFully(s.channel(), h.descriptorOffset() * SECTOR, b);
+      FileContent.writeFully(s.channel(), h.descriptorOffset() * SECTOR, b);
     } else {
-      Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
+      Path tmp = path().resolveSibling(path().getFileName() + ".tmp");
       Files.write(tmp, text);
-      Files.move(tmp, path, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      Files.move(tmp, path(), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
   }
 
   @Override
-  public List<Extent> allocation(long offset, long length) throws IOException {
-    OutOfRangeException.check(this, offset, length);
+  protected List<Extent> allocationRange(long offset, long length) throws IOException {
     lock.readLock().lock();
     try {
-      checkOpen();
+      ensureOpen();
       List<Extent> out = new ArrayList<>();
       long pos = offset;
       long end = offset + length;
@@ -438,10 +375,10 @@ final class VmdkImage implements DiskImage {
         long in = pos - starts[i];
         long max = Math.min(end - pos, e.size() - in);
         ExtentData.Run run = e.run(in, max);
-        if (run.kind() == Extent.Kind.HOLE && parent != null) {
-          long fromParent = Math.max(0, Math.min(run.length(), parent.size() - pos));
+        if (run.kind() == Extent.Kind.HOLE && parent() != null) {
+          long fromParent = Math.max(0, Math.min(run.length(), parent().size() - pos));
           if (fromParent > 0) {
-            for (Extent pe : parent.allocation(pos, fromParent)) {
+            for (Extent pe : parent().allocation(pos, fromParent)) {
               add(out, pe.offset(), pe.length(), pe.kind());
             }
           }
@@ -469,22 +406,20 @@ final class VmdkImage implements DiskImage {
   }
 
   @Override
-  public void flush() throws IOException {
-    lock.readLock().lock();
+  protected void flushFiles() throws IOException {
+    lock.writeLock().lock(); // extents write their tables at flush
     try {
-      checkOpen();
-      if (!readOnly) {
-        for (ExtentData e : extents) {
-          e.flush();
-        }
+      ensureOpen();
+      for (ExtentData e : extents) {
+        e.flush();
       }
     } finally {
-      lock.readLock().unlock();
+      lock.writeLock().unlock();
     }
   }
 
   @Override
-  public ImageInfo info() throws IOException {
+  protected ImageInfo describe() throws IOException {
     Descriptor d = descriptor();
     long allocated = 0;
     List<String> files = new ArrayList<>();
@@ -499,14 +434,14 @@ final class VmdkImage implements DiskImage {
       }
     }
     if (!embedded) {
-      allocated += Files.size(path);
+      allocated += Files.size(path());
     }
     Map<String, Object> details = new LinkedHashMap<>();
     details.put("cid", d.cid());
     details.put("parentCid", d.parentCid());
     details.put("createType", d.createType());
     d.ddb().forEach(details::put);
-    return new ImageInfo(path.toString(), "vmdk", d.createType(), size, allocated, grain, d.parentFileNameHint(), files, details);
+    return new ImageInfo(path().toString(), "vmdk", d.createType(), size(), allocated, grain, d.parentFileNameHint(), files, details);
   }
 
   private static long allocatedBytes(Path file) throws IOException {
@@ -519,33 +454,16 @@ final class VmdkImage implements DiskImage {
   }
 
   @Override
-  public void close() throws IOException {
-    lock.writeLock().lock();
+  protected void closeFiles() throws IOException {
+    lock.writeLock().lock(); // waits for requests under way
     try {
-      if (closed) {
-        return;
-      }
-      closed = true;
       CloseSteps steps = new CloseSteps();
       for (ExtentData e : extents) {
-        steps.run(() -> {
-          if (!readOnly) {
-            e.flush();
-          }
-          e.close();
-        });
-      }
-      if (parent != null) {
-        steps.run(parent::close);
+        steps.run(e::close);
       }
       steps.finish();
     } finally {
       lock.writeLock().unlock();
     }
-  }
-
-  @Override
-  public String toString() {
-    return "vmdk " + path;
   }
 }

@@ -2,6 +2,7 @@ package io.vstore.vdisk.vmdk;
 
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.ReadOnlyDeviceException;
+import io.vstore.vdisk.FileContent;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 
@@ -33,7 +34,7 @@ final class ZeroExtent implements ExtentData {
 
   @Override
   public void readData(long offset, ByteBuffer dst) {
-    ChannelIo.zero(dst);
+    FileContent.zero(dst);
   }
 
   @Override

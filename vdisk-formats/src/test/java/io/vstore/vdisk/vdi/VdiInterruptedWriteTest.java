@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
-import io.vstore.vdisk.vhd.Peers;
+import io.vstore.vdisk.QemuTool;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +33,7 @@ class VdiInterruptedWriteTest {
       d.write(5 << 20, ByteBuffer.wrap(b)); // a new block, not flushed
       Path copy = dir.resolve("killed.vdi");
       Files.copy(img, copy);
-      Peers.ok("qemu-img", "check", "-f", "vdi", copy.toString());
+      QemuTool.ok("qemu-img", "check", "-f", "vdi", copy.toString());
       assertThat(VdiTest.FORMAT.check(copy).exitCode()).isZero();
       try (DiskImage k = VdiTest.FORMAT.open(copy, false, VdiTest.CHAIN)) {
         byte[] back = new byte[flushed.length];
@@ -45,7 +45,7 @@ class VdiInterruptedWriteTest {
         k.read(3 << 20, one);
         assertThat(Arrays.copyOfRange(one.array(), 1, 1 << 20)).containsOnly(0);
       }
-      Peers.ok("qemu-img", "check", "-f", "vdi", copy.toString());
+      QemuTool.ok("qemu-img", "check", "-f", "vdi", copy.toString());
     }
   }
 }

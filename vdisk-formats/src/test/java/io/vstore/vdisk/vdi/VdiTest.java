@@ -10,10 +10,11 @@ import io.vstore.blockstore.testing.BlockDeviceContract;
 import io.vstore.vdisk.CheckResult;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.CreateOptions;
+import io.vstore.vdisk.DeviceBytes;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
+import io.vstore.vdisk.QemuTool;
 import io.vstore.vdisk.UnsupportedFormatException;
-import io.vstore.vdisk.vhd.Peers;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -50,16 +51,16 @@ class VdiTest {
   @ValueSource(strings = {"static=off", "static=on"})
   void qemuWrittenImagesReadLikeQemuConvert(String opts) throws Exception {
     Path img = dir.resolve("q.vdi");
-    Peers.ok("qemu-img", "create", "-q", "-f", "vdi", "-o", opts, img.toString(), "20M");
+    QemuTool.ok("qemu-img", "create", "-q", "-f", "vdi", "-o", opts, img.toString(), "20M");
     List<String> io = new ArrayList<>(List.of("qemu-io", "-f", "vdi"));
-    io.addAll(Peers.qemuIoWrites(PATTERNS));
+    io.addAll(QemuTool.qemuIoWrites(PATTERNS));
     io.add(img.toString());
-    Peers.ok(io.toArray(String[]::new));
+    QemuTool.ok(io.toArray(String[]::new));
     Path raw = dir.resolve("q.raw");
-    Peers.ok("qemu-img", "convert", "-f", "vdi", "-O", "raw", img.toString(), raw.toString());
+    QemuTool.ok("qemu-img", "convert", "-f", "vdi", "-O", "raw", img.toString(), raw.toString());
     try (DiskImage d = FORMAT.open(img, true, CHAIN)) {
       assertThat(d.size()).isEqualTo(20L << 20);
-      assertThat(Peers.sha256(d)).isEqualTo(Peers.sha256(raw));
+      assertThat(DeviceBytes.sha256(d)).isEqualTo(DeviceBytes.sha256(raw));
       assertThat(d.info().subformat()).isEqualTo(opts.equals("static=on") ? "fixed" : "dynamic");
     }
     assertThat(FORMAT.check(img).exitCode()).isZero();
@@ -71,8 +72,8 @@ class VdiTest {
       System.arraycopy(data, 0, model, 7_000_001, data.length);
     }
     Files.write(raw, model);
-    Peers.ok("qemu-img", "check", "-f", "vdi", img.toString());
-    Peers.ok("qemu-img", "compare", "-f", "vdi", "-F", "raw", img.toString(), raw.toString());
+    QemuTool.ok("qemu-img", "check", "-f", "vdi", img.toString());
+    QemuTool.ok("qemu-img", "compare", "-f", "vdi", "-F", "raw", img.toString(), raw.toString());
   }
 
   @ParameterizedTest
@@ -96,10 +97,10 @@ class VdiTest {
       Arrays.fill(model, 4 << 20, 6 << 20, (byte) 0);
     }
     Files.write(raw, model);
-    Peers.ok("qemu-img", "check", "-f", "vdi", img.toString());
-    Peers.ok("qemu-img", "compare", "-f", "vdi", "-F", "raw", img.toString(), raw.toString());
+    QemuTool.ok("qemu-img", "check", "-f", "vdi", img.toString());
+    QemuTool.ok("qemu-img", "compare", "-f", "vdi", "-F", "raw", img.toString(), raw.toString());
     assertThat(FORMAT.check(img).exitCode()).isZero();
-    assertThat(Peers.ok("qemu-img", "info", "-f", "vdi", img.toString())).contains("virtual size: 30 MiB");
+    assertThat(QemuTool.ok("qemu-img", "info", "-f", "vdi", img.toString())).contains("virtual size: 30 MiB");
   }
 
   private Path written() throws IOException {
@@ -144,7 +145,7 @@ class VdiTest {
     patch(p, 512 + 4, ByteBuffer.allocate(4));
     CheckResult r = FORMAT.check(p);
     assertThat(r.corruptions()).anySatisfy(c -> assertThat(c).contains("used by entries 0 and 1"));
-    assertThat(Peers.run("qemu-img", "check", "-f", "vdi", p.toString()).exitCode()).isEqualTo(2);
+    assertThat(QemuTool.run("qemu-img", "check", "-f", "vdi", p.toString()).exitCode()).isEqualTo(2);
     // The header's count behind the map, as an interrupted flush leaves it: check says incomplete,
     // a read-write open allocates past the map's blocks.
     Path q = written();
@@ -154,7 +155,7 @@ class VdiTest {
       d.write(5 << 20, ByteBuffer.wrap(new byte[] {9}));
     }
     assertThat(FORMAT.check(q).exitCode()).isZero();
-    Peers.ok("qemu-img", "check", "-f", "vdi", q.toString());
+    QemuTool.ok("qemu-img", "check", "-f", "vdi", q.toString());
   }
 
   @Test

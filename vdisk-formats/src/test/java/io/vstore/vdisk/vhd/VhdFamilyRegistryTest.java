@@ -6,6 +6,7 @@ import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageConversion;
 import io.vstore.vdisk.ImageFormats;
+import io.vstore.vdisk.QemuTool;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Map;
@@ -23,7 +24,7 @@ class VhdFamilyRegistryTest {
       "vdi,static=off", "vdi,static=on"})
   void qemuMadeImagesAreDetectedByContentWhateverTheirName(String format, String opts) throws Exception {
     Path img = dir.resolve("image.raw"); // a misleading extension: detection must not look at it
-    Peers.ok("qemu-img", "create", "-q", "-f", format, "-o", opts, img.toString(), "10M");
+    QemuTool.ok("qemu-img", "create", "-q", "-f", format, "-o", opts, img.toString(), "10M");
     assertThat(ImageFormats.detect(img).name()).isEqualTo(format);
   }
 
@@ -52,10 +53,10 @@ class VhdFamilyRegistryTest {
   @CsvSource({"vpc,vhdx", "vhdx,vdi", "vdi,vpc"})
   void genericConvertBetweenTheFormatsComparesIdenticalInQemu(String from, String to) throws Exception {
     Path src = dir.resolve("src." + from);
-    Peers.ok("qemu-img", "create", "-q", "-f", from, src.toString(), "20M");
-    Peers.ok("qemu-io", "-f", from, "-c", "write -P 0x5c 1M 3M", "-c", "write -P 0x11 17M 4096", src.toString());
+    QemuTool.ok("qemu-img", "create", "-q", "-f", from, src.toString(), "20M");
+    QemuTool.ok("qemu-io", "-f", from, "-c", "write -P 0x5c 1M 3M", "-c", "write -P 0x11 17M 4096", src.toString());
     Path out = dir.resolve("out." + to);
     ImageConversion.convert(src, null, out, to, CreateOptions.none());
-    Peers.ok("qemu-img", "compare", "-f", from, "-F", to, src.toString(), out.toString());
+    QemuTool.ok("qemu-img", "compare", "-f", from, "-F", to, src.toString(), out.toString());
   }
 }

@@ -5,10 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vstore.blockstore.Extent;
 import io.vstore.vdisk.CheckResult;
+import io.vstore.vdisk.Corpus;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.CreateOptions;
+import io.vstore.vdisk.DeviceBytes;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
+import io.vstore.vdisk.QemuTool;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -43,16 +46,16 @@ class VhdQemuTest {
   @ValueSource(strings = {"dynamic", "fixed"})
   void qemuWrittenImagesReadLikeQemuConvert(String subformat) throws Exception {
     Path img = dir.resolve("q.vhd");
-    Peers.ok("qemu-img", "create", "-q", "-f", "vpc", "-o", "subformat=" + subformat, img.toString(), "20M");
+    QemuTool.ok("qemu-img", "create", "-q", "-f", "vpc", "-o", "subformat=" + subformat, img.toString(), "20M");
     List<String> io = new ArrayList<>(List.of("qemu-io", "-f", "vpc"));
-    io.addAll(Peers.qemuIoWrites(PATTERNS));
+    io.addAll(QemuTool.qemuIoWrites(PATTERNS));
     io.add(img.toString());
-    Peers.ok(io.toArray(String[]::new));
+    QemuTool.ok(io.toArray(String[]::new));
     Path raw = dir.resolve("q.raw");
-    Peers.ok("qemu-img", "convert", "-f", "vpc", "-O", "raw", img.toString(), raw.toString());
+    QemuTool.ok("qemu-img", "convert", "-f", "vpc", "-O", "raw", img.toString(), raw.toString());
     try (DiskImage d = FORMAT.open(img, true, CHAIN)) {
       assertThat(d.size()).isEqualTo(Files.size(raw));
-      assertThat(Peers.sha256(d)).isEqualTo(Peers.sha256(raw));
+      assertThat(DeviceBytes.sha256(d)).isEqualTo(DeviceBytes.sha256(raw));
       assertThat(d.info().subformat()).isEqualTo(subformat);
     }
     assertThat(FORMAT.check(img).exitCode()).isZero();
@@ -64,7 +67,7 @@ class VhdQemuTest {
     for (long size : sizes) {
       for (String force : List.of("off", "on")) {
         Path q = dir.resolve("q-" + size + force + ".vhd");
-        Peers.ok("qemu-img", "create", "-q", "-f", "vpc", "-o", "force_size=" + force, q.toString(), String.valueOf(size));
+        QemuTool.ok("qemu-img", "create", "-q", "-f", "vpc", "-o", "force_size=" + force, q.toString(), String.valueOf(size));
         Path v = dir.resolve("v-" + size + force + ".vhd");
         long qemuSize = qemuVirtualSize(q);
         try (DiskImage d = FORMAT.open(q, true, CHAIN)) {
@@ -79,7 +82,7 @@ class VhdQemuTest {
   }
 
   static long qemuVirtualSize(Path img) throws Exception {
-    String json = Peers.ok("qemu-img", "info", "-f", "vpc", "--output=json", img.toString());
+    String json = QemuTool.ok("qemu-img", "info", "-f", "vpc", "--output=json", img.toString());
     var m = java.util.regex.Pattern.compile("\"virtual-size\":\\s*(\\d+)").matcher(json);
     assertThat(m.find()).as(json).isTrue();
     return Long.parseLong(m.group(1));
@@ -107,11 +110,11 @@ class VhdQemuTest {
       Arrays.fill(model, 4 << 20, 6 << 20, (byte) 0);
       Files.write(raw, model);
     }
-    Peers.ok("qemu-img", "compare", "-f", "vpc", "-F", "raw", img.toString(), raw.toString());
+    QemuTool.ok("qemu-img", "compare", "-f", "vpc", "-F", "raw", img.toString(), raw.toString());
     CheckResult check = FORMAT.check(img);
     assertThat(check.corruptions()).isEmpty();
     try (DiskImage d = FORMAT.open(img, true, CHAIN)) {
-      assertThat(Peers.sha256(d)).isEqualTo(Peers.sha256(raw));
+      assertThat(DeviceBytes.sha256(d)).isEqualTo(DeviceBytes.sha256(raw));
     }
   }
 
@@ -178,11 +181,11 @@ class VhdQemuTest {
     // qemu writes the parent, vstore layers a child on it, and the flattened child converted by
     // vstore into a dynamic VHD compares identical in qemu to qemu's parent plus the same writes.
     Path base = dir.resolve("qbase.vhd");
-    Peers.ok("qemu-img", "create", "-q", "-f", "vpc", base.toString(), "12M");
+    QemuTool.ok("qemu-img", "create", "-q", "-f", "vpc", base.toString(), "12M");
     List<String> io = new ArrayList<>(List.of("qemu-io", "-f", "vpc"));
-    io.addAll(Peers.qemuIoWrites(new long[][] {{0, 1 << 20, 0x61}, {5 << 20, 3 << 20, 0x62}}));
+    io.addAll(QemuTool.qemuIoWrites(new long[][] {{0, 1 << 20, 0x61}, {5 << 20, 3 << 20, 0x62}}));
     io.add(base.toString());
-    Peers.ok(io.toArray(String[]::new));
+    QemuTool.ok(io.toArray(String[]::new));
     Path child = dir.resolve("child.vhd");
     Path flat = dir.resolve("flat.vhd");
     try (DiskImage d = FORMAT.create(child, 0, new CreateOptions(Map.of(), base.toString(), null), CHAIN)) {
@@ -194,10 +197,10 @@ class VhdQemuTest {
       }
     }
     Path expected = dir.resolve("expected.vhd");
-    Peers.ok("qemu-img", "convert", "-f", "vpc", "-O", "vpc", base.toString(), expected.toString());
-    Peers.ok("qemu-io", "-f", "vpc", "-c", "write -P 0x71 " + (512 * 1000 + 7) + " 9000",
+    QemuTool.ok("qemu-img", "convert", "-f", "vpc", "-O", "vpc", base.toString(), expected.toString());
+    QemuTool.ok("qemu-io", "-f", "vpc", "-c", "write -P 0x71 " + (512 * 1000 + 7) + " 9000",
         "-c", "write -P 0x72 " + (6 << 20) + " " + (1 << 20), expected.toString());
-    Peers.ok("qemu-img", "compare", "-f", "vpc", "-F", "vpc", flat.toString(), expected.toString());
+    QemuTool.ok("qemu-img", "compare", "-f", "vpc", "-F", "vpc", flat.toString(), expected.toString());
   }
 
   static byte[] filled(int n, int value) {
@@ -224,16 +227,16 @@ class VhdQemuTest {
 
   @Test
   void corpusDisk2vhdReadsToTheCorpusDigest() throws Exception {
-    Path img = Peers.bunzip2(Peers.corpusFile("disks/qemu-samples/d2v-zerofilled.vhd.bz2"), dir.resolve("d2v.vhd"));
+    Path img = Corpus.bunzip2(Corpus.file("disks/qemu-samples/d2v-zerofilled.vhd.bz2"), dir.resolve("d2v.vhd"));
     try (DiskImage d = FORMAT.open(img, true, CHAIN)) {
       assertThat(d.size()).isEqualTo(263454720L);
-      assertThat(Peers.sha256(d)).isEqualTo("1ba076be94a8a64541c25aae8d5a5f8b0da758c3797af597e03acb431ff8d143");
+      assertThat(DeviceBytes.sha256(d)).isEqualTo("1ba076be94a8a64541c25aae8d5a5f8b0da758c3797af597e03acb431ff8d143");
     }
   }
 
   @Test
   void corpusAfl5IsRefusedWithoutAHugeAllocation() {
-    Path img = Peers.corpusFile("disks/qemu-samples/afl5.img");
+    Path img = Corpus.file("disks/qemu-samples/afl5.img");
     assertThatThrownBy(() -> FORMAT.open(img, true, CHAIN))
         .isInstanceOf(CorruptImageException.class)
         .hasMessageContaining("Max Table Entries too large")

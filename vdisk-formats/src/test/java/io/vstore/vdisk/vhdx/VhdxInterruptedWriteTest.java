@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
-import io.vstore.vdisk.vhd.Peers;
+import io.vstore.vdisk.QemuTool;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,7 +39,7 @@ class VhdxInterruptedWriteTest {
       d.write(8 << 20, ByteBuffer.wrap(b)); // new blocks, not flushed
       Path copy = dir.resolve("killed.vhdx");
       Files.copy(img, copy);
-      Peers.ok("qemu-img", "check", "-f", "vhdx", copy.toString());
+      QemuTool.ok("qemu-img", "check", "-f", "vhdx", copy.toString());
       assertThat(VhdxQemuTest.FORMAT.check(copy).exitCode()).isZero();
       try (DiskImage k = VhdxQemuTest.FORMAT.open(copy, true, VhdxQemuTest.CHAIN)) {
         byte[] back = new byte[flushed.length];
@@ -50,7 +50,7 @@ class VhdxInterruptedWriteTest {
       try (DiskImage k = VhdxQemuTest.FORMAT.open(copy, false, VhdxQemuTest.CHAIN)) {
         k.write(12 << 20, ByteBuffer.wrap(new byte[] {7}));
       }
-      Peers.ok("qemu-img", "check", "-f", "vhdx", copy.toString());
+      QemuTool.ok("qemu-img", "check", "-f", "vhdx", copy.toString());
     }
   }
 }

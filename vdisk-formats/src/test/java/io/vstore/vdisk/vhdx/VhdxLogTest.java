@@ -7,7 +7,7 @@ import io.vstore.blockstore.ReadOnlyDeviceException;
 import io.vstore.vdisk.CheckResult;
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
-import io.vstore.vdisk.vhd.Peers;
+import io.vstore.vdisk.QemuTool;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -77,7 +77,7 @@ class VhdxLogTest {
       CRC32C crc = new CRC32C();
       crc.update(e.duplicate().clear());
       e.putInt(4, (int) crc.getValue());
-      VhdxLog.writeFully(ch, h.logOffset(), e.clear());
+      io.vstore.vdisk.FileContent.writeFully(ch, h.logOffset(), e.clear());
       VhdxHeader.writeBoth(ch, h, current.slot(), logGuid);
     }
   }
@@ -121,7 +121,7 @@ class VhdxLogTest {
 
     Path byQemu = dir.resolve("qemu.vhdx");
     Files.copy(dirty, byQemu, StandardCopyOption.REPLACE_EXISTING);
-    Peers.Result rq = Peers.run("qemu-img", "check", "-r", "all", "-f", "vhdx", byQemu.toString());
+    QemuTool.Run rq = QemuTool.run("qemu-img", "check", "-r", "all", "-f", "vhdx", byQemu.toString());
     assertThat(rq.exitCode()).as(rq.stderr() + rq.stdout()).isIn(0);
 
     try (DiskImage d = VhdxQemuTest.FORMAT.open(dirty, false, VhdxQemuTest.CHAIN)) {
@@ -131,10 +131,10 @@ class VhdxLogTest {
     }
     Path raw = dir.resolve("model.raw");
     Files.write(raw, model);
-    Peers.ok("qemu-img", "compare", "-f", "vhdx", "-F", "raw", byQemu.toString(), raw.toString());
-    Peers.ok("qemu-img", "compare", "-f", "vhdx", "-F", "raw", dirty.toString(), raw.toString());
+    QemuTool.ok("qemu-img", "compare", "-f", "vhdx", "-F", "raw", byQemu.toString(), raw.toString());
+    QemuTool.ok("qemu-img", "compare", "-f", "vhdx", "-F", "raw", dirty.toString(), raw.toString());
     assertThat(VhdxQemuTest.FORMAT.check(dirty).exitCode()).isZero();
-    Peers.ok("qemu-img", "check", "-f", "vhdx", dirty.toString());
+    QemuTool.ok("qemu-img", "check", "-f", "vhdx", dirty.toString());
     try (DiskImage d = VhdxQemuTest.FORMAT.open(dirty, true, VhdxQemuTest.CHAIN)) {
       assertThat(d.size()).isEqualTo(model.length);
     }

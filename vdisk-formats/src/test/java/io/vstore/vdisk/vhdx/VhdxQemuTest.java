@@ -4,11 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vstore.blockstore.Extent;
+import io.vstore.vdisk.Corpus;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.CreateOptions;
+import io.vstore.vdisk.DeviceBytes;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
-import io.vstore.vdisk.vhd.Peers;
+import io.vstore.vdisk.QemuTool;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -44,16 +46,16 @@ class VhdxQemuTest {
       "subformat=dynamic,block_state_zero=off", "subformat=dynamic,block_size=32M,log_size=2M"})
   void qemuWrittenImagesReadLikeQemuConvert(String opts) throws Exception {
     Path img = dir.resolve("q.vhdx");
-    Peers.ok("qemu-img", "create", "-q", "-f", "vhdx", "-o", opts, img.toString(), "40M");
+    QemuTool.ok("qemu-img", "create", "-q", "-f", "vhdx", "-o", opts, img.toString(), "40M");
     List<String> io = new ArrayList<>(List.of("qemu-io", "-f", "vhdx"));
-    io.addAll(Peers.qemuIoWrites(PATTERNS));
+    io.addAll(QemuTool.qemuIoWrites(PATTERNS));
     io.add(img.toString());
-    Peers.ok(io.toArray(String[]::new));
+    QemuTool.ok(io.toArray(String[]::new));
     Path raw = dir.resolve("q.raw");
-    Peers.ok("qemu-img", "convert", "-f", "vhdx", "-O", "raw", img.toString(), raw.toString());
+    QemuTool.ok("qemu-img", "convert", "-f", "vhdx", "-O", "raw", img.toString(), raw.toString());
     try (DiskImage d = FORMAT.open(img, true, CHAIN)) {
       assertThat(d.size()).isEqualTo(40L << 20);
-      assertThat(Peers.sha256(d)).isEqualTo(Peers.sha256(raw));
+      assertThat(DeviceBytes.sha256(d)).isEqualTo(DeviceBytes.sha256(raw));
     }
     assertThat(FORMAT.check(img).exitCode()).isZero();
     // And vstore writes into qemu's image, qemu reads it.
@@ -65,8 +67,8 @@ class VhdxQemuTest {
       System.arraycopy(data, 0, model, 17_000_001, data.length);
     }
     Files.write(raw, model);
-    Peers.ok("qemu-img", "compare", "-f", "vhdx", "-F", "raw", img.toString(), raw.toString());
-    Peers.ok("qemu-img", "check", "-f", "vhdx", img.toString());
+    QemuTool.ok("qemu-img", "compare", "-f", "vhdx", "-F", "raw", img.toString(), raw.toString());
+    QemuTool.ok("qemu-img", "check", "-f", "vhdx", img.toString());
   }
 
   @ParameterizedTest
@@ -92,21 +94,21 @@ class VhdxQemuTest {
       Arrays.fill(model, 4 << 20, 6 << 20, (byte) 0);
     }
     Files.write(raw, model);
-    Peers.ok("qemu-img", "check", "-f", "vhdx", img.toString());
-    Peers.ok("qemu-img", "compare", "-f", "vhdx", "-F", "raw", img.toString(), raw.toString());
+    QemuTool.ok("qemu-img", "check", "-f", "vhdx", img.toString());
+    QemuTool.ok("qemu-img", "compare", "-f", "vhdx", "-F", "raw", img.toString(), raw.toString());
     assertThat(FORMAT.check(img).exitCode()).isZero();
-    String info = Peers.ok("qemu-img", "info", "-f", "vhdx", img.toString());
+    String info = QemuTool.ok("qemu-img", "info", "-f", "vhdx", img.toString());
     assertThat(info).contains("virtual size: 50 MiB");
   }
 
   @Test
   void corpusHyperVDynamicImageReadsToTheCorpusDigest() throws Exception {
-    Path img = Peers.bunzip2(Peers.corpusFile("disks/qemu-samples/iotest-dynamic-1G.vhdx.bz2"), dir.resolve("hv.vhdx"));
+    Path img = Corpus.bunzip2(Corpus.file("disks/qemu-samples/iotest-dynamic-1G.vhdx.bz2"), dir.resolve("hv.vhdx"));
     try (DiskImage d = FORMAT.open(img, true, CHAIN)) {
       assertThat(d.size()).isEqualTo(1L << 30);
       assertThat(d.info().clusterSize()).isEqualTo(32L << 20);
       assertThat(d.info().details()).containsEntry("physicalSectorSize", 4096);
-      assertThat(Peers.sha256(d)).isEqualTo("d3d112d8dab7fd360609f7d5a7b769904b7a2a7d7b6b8c535f65a23293c05478");
+      assertThat(DeviceBytes.sha256(d)).isEqualTo("d3d112d8dab7fd360609f7d5a7b769904b7a2a7d7b6b8c535f65a23293c05478");
     }
     assertThat(FORMAT.check(img).exitCode()).isZero();
   }
@@ -117,7 +119,7 @@ class VhdxQemuTest {
     Path child = dir.resolve("child.vhdx");
     Random r = new Random(7);
     byte[] model = new byte[24 << 20];
-    Peers.ok("qemu-img", "create", "-q", "-f", "vhdx", base.toString(), String.valueOf(model.length));
+    QemuTool.ok("qemu-img", "create", "-q", "-f", "vhdx", base.toString(), String.valueOf(model.length));
     try (DiskImage d = FORMAT.open(base, false, CHAIN)) {
       byte[] data = new byte[6 << 20];
       r.nextBytes(data);
@@ -154,7 +156,7 @@ class VhdxQemuTest {
       }
       Path raw = dir.resolve("model.raw");
       Files.write(raw, model);
-      Peers.ok("qemu-img", "compare", "-f", "vhdx", "-F", "raw", flat.toString(), raw.toString());
+      QemuTool.ok("qemu-img", "compare", "-f", "vhdx", "-F", "raw", flat.toString(), raw.toString());
     }
     assertThat(FORMAT.check(child).exitCode()).isZero();
     // Writing to the parent changes its data write GUID: the child no longer matches.

@@ -4,9 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vstore.vdisk.CheckResult;
+import io.vstore.vdisk.Corpus;
 import io.vstore.vdisk.CorruptImageException;
+import io.vstore.vdisk.DeviceBytes;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageProbe;
+import io.vstore.vdisk.QemuTool;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,12 +33,12 @@ class VmdkCorpusTest {
     "vmfs_thick.vmdk, 2097152, 8d43c795d24bce01b49f92744f934c1072210dcac170bb1c83a5aa56df46ab7d, vmfs",
   })
   void readsLikeQemu(String file, long size, String sha256, String subformat) throws Exception {
-    Path p = VmdkTesting.corpus().resolve("disks/vmdk-rs").resolve(file);
+    Path p = Corpus.root().resolve("disks/vmdk-rs").resolve(file);
     assertThat(VmdkTesting.FORMAT.probe(probe(p))).as("probe %s", file).isTrue();
     try (DiskImage image = VmdkTesting.open(p)) {
       assertThat(image.size()).isEqualTo(size);
       assertThat(image.info().subformat()).isEqualTo(subformat);
-      assertThat(VmdkTesting.sha256(image)).isEqualTo(sha256);
+      assertThat(DeviceBytes.sha256(image)).isEqualTo(sha256);
     }
     CheckResult check = VmdkTesting.FORMAT.check(p);
     assertThat(check.corruptions()).isEmpty();
@@ -44,9 +47,9 @@ class VmdkCorpusTest {
 
   @Test
   void smallUnalignedReadsOfCompressedGrainsMatchWholeReads() throws Exception {
-    Path p = VmdkTesting.corpus().resolve("disks/vmdk-rs/streamOptimized.vmdk");
+    Path p = Corpus.root().resolve("disks/vmdk-rs/streamOptimized.vmdk");
     try (DiskImage image = VmdkTesting.open(p)) {
-      byte[] all = VmdkTesting.readAll(image);
+      byte[] all = DeviceBytes.readAll(image);
       byte[] pieces = new byte[all.length];
       for (int pos = 0; pos < all.length; ) {
         int n = Math.min(777 + pos % 5000, all.length - pos);
@@ -60,7 +63,7 @@ class VmdkCorpusTest {
   @Test
   void writingToAVmwareImageChangesOnlyTheCidOfItsDescriptor(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
     Path p = tmp.resolve("vmware.vmdk");
-    Files.copy(VmdkTesting.corpus().resolve("disks/vmdk-rs/monolithicSparse.vmdk"), p);
+    Files.copy(Corpus.root().resolve("disks/vmdk-rs/monolithicSparse.vmdk"), p);
     p.toFile().setWritable(true);
     Descriptor before;
     try (DiskImage image = VmdkTesting.FORMAT.open(p, false, VmdkTesting.chain())) {
@@ -77,26 +80,26 @@ class VmdkCorpusTest {
       image.read(12345, ByteBuffer.wrap(got));
       assertThat(got).containsExactly(1, 2, 3);
     }
-    assertThat(VmdkTesting.run("qemu-img", "check", "-f", "vmdk", p.toString()).stdout()).contains("No errors");
+    assertThat(QemuTool.ok("qemu-img", "check", "-f", "vmdk", p.toString())).contains("No errors");
   }
 
   @Test
   void afl9IsRejectedWithoutALargeAllocation() {
-    Path p = VmdkTesting.corpus().resolve("disks/qemu-samples/afl9.vmdk");
+    Path p = Corpus.root().resolve("disks/qemu-samples/afl9.vmdk");
     assertThatThrownBy(() -> VmdkTesting.open(p)).isInstanceOf(CorruptImageException.class)
         .hasMessageContaining("afl9.vmdk").hasMessageContaining("too big");
   }
 
   @Test
   void afl9CheckReportsCorruption() throws Exception {
-    CheckResult r = VmdkTesting.FORMAT.check(VmdkTesting.corpus().resolve("disks/qemu-samples/afl9.vmdk"));
+    CheckResult r = VmdkTesting.FORMAT.check(Corpus.root().resolve("disks/qemu-samples/afl9.vmdk"));
     assertThat(r.exitCode()).isEqualTo(2);
     assertThat(r.corruptions()).anySatisfy(m -> assertThat(m).contains("too big"));
   }
 
   @Test
   void workstationDescriptorParses() throws Exception {
-    Path p = VmdkTesting.corpus().resolve("disks/descriptors/libvmdk_descriptor_file.1.txt");
+    Path p = Corpus.root().resolve("disks/descriptors/libvmdk_descriptor_file.1.txt");
     Descriptor d = Descriptor.parse(Files.readString(p, StandardCharsets.ISO_8859_1), p.toString());
     assertThat(d.createType()).isEqualTo("monolithicSparse");
     assertThat(d.cid()).isEqualTo(0xfffffffeL);
@@ -109,7 +112,7 @@ class VmdkCorpusTest {
 
   @Test
   void esxiSnapshotDeltaDescriptorParses() throws Exception {
-    Path p = VmdkTesting.corpus().resolve("disks/descriptors/vmdk-rs_vmfs_thick-000001.vmdk");
+    Path p = Corpus.root().resolve("disks/descriptors/vmdk-rs_vmfs_thick-000001.vmdk");
     Descriptor d = Descriptor.parse(Files.readString(p), p.toString());
     assertThat(d.createType()).isEqualTo("vmfsSparse");
     assertThat(d.cid()).isEqualTo(0x8f67ca74L);
@@ -123,7 +126,7 @@ class VmdkCorpusTest {
   @Test
   void nonVmdkCorpusFilesAreNotProbedAsVmdk() throws Exception {
     for (String f : new String[] {"grub_mbr.raw", "parallels-v1", "empty.bochs", "afl5.img"}) {
-      Path p = VmdkTesting.corpus().resolve("disks/qemu-samples").resolve(f);
+      Path p = Corpus.root().resolve("disks/qemu-samples").resolve(f);
       assertThat(VmdkTesting.FORMAT.probe(probe(p))).as(f).isFalse();
     }
   }

@@ -8,6 +8,7 @@ import io.vstore.blockstore.Extent;
 import io.vstore.vdisk.CheckResult;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.CreateOptions;
+import io.vstore.vdisk.DeviceBytes;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
 import io.vstore.vdisk.UnsupportedFormatException;
@@ -135,7 +136,7 @@ class VmdkCorruptionTest {
     assertThat(r.exitCode()).isEqualTo(3);
     try (DiskImage d = FORMAT.open(dir.resolve("interrupted.vmdk"), true, NO_PARENTS);
         DiskImage original = FORMAT.open(dir.resolve("sample-monolithicSparse.vmdk"), true, NO_PARENTS)) {
-      assertThat(VmdkTesting.readAll(d)).isEqualTo(VmdkTesting.readAll(original));
+      assertThat(DeviceBytes.readAll(d)).isEqualTo(DeviceBytes.readAll(original));
     }
   }
 

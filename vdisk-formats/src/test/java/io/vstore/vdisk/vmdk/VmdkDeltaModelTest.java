@@ -2,13 +2,14 @@ package io.vstore.vdisk.vmdk;
 
 import static io.vstore.vdisk.vmdk.VmdkTesting.FORMAT;
 import static io.vstore.vdisk.vmdk.VmdkTesting.chain;
-import static io.vstore.vdisk.vmdk.VmdkTesting.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.testing.MemoryBlockDevice;
 import io.vstore.vdisk.CreateOptions;
+import io.vstore.vdisk.DeviceBytes;
 import io.vstore.vdisk.DiskImage;
+import io.vstore.vdisk.QemuTool;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -81,11 +82,11 @@ class VmdkDeltaModelTest {
             d.read(off, got);
             ByteBuffer want = ByteBuffer.allocate(n);
             model.read(off, want);
-            VmdkTesting.assertSameBytes(got.array(), want.array(), where + " read " + off + "+" + n);
+            DeviceBytes.assertSameBytes(got.array(), want.array(), where + " read " + off + "+" + n);
           }
         }
       }
-      VmdkTesting.assertSameBytes(VmdkTesting.readAll(d), VmdkTesting.readAll(model), "seed " + seed + " final");
+      DeviceBytes.assertSameBytes(DeviceBytes.readAll(d), DeviceBytes.readAll(model), "seed " + seed + " final");
       for (Extent e : d.allocation(0, SIZE)) {
         if (e.kind().readsAsZeros()) {
           ByteBuffer z = ByteBuffer.allocate((int) e.length());
@@ -97,9 +98,9 @@ class VmdkDeltaModelTest {
       d.close();
     }
     Path raw = dir.resolve("model.raw");
-    Files.write(raw, VmdkTesting.readAll(model));
-    assertThat(run("qemu-img", "check", "-f", "vmdk", child.toString()).stdout()).contains("No errors");
-    run("qemu-img", "compare", "-f", "vmdk", "-F", "raw", child.toString(), raw.toString());
+    Files.write(raw, DeviceBytes.readAll(model));
+    assertThat(QemuTool.ok("qemu-img", "check", "-f", "vmdk", child.toString())).contains("No errors");
+    QemuTool.ok("qemu-img", "compare", "-f", "vmdk", "-F", "raw", child.toString(), raw.toString());
     assertThat(FORMAT.check(child).corruptions()).isEmpty();
   }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.vstore.blockstore.Extent;
 import io.vstore.vdisk.CorruptImageException;
+import io.vstore.vdisk.DeviceBytes;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
 import java.io.IOException;
@@ -65,7 +66,7 @@ class VmdkFuzzTest {
       Files.writeString(descriptor, "# Disk DescriptorFile\nversion=1\nCID=1\nparentCID=ffffffff\ncreateType=\"seSparse\"\n"
           + "RW 64 SESPARSE \"d-sesparse.vmdk\"\n");
       try (DiskImage d = VmdkTesting.FORMAT.open(descriptor, true, NO_PARENTS)) {
-        VmdkTesting.readAll(d);
+        DeviceBytes.readAll(d);
         for (Extent e : d.allocation(0, d.size())) {
           assertThat(e.length()).isPositive();
         }

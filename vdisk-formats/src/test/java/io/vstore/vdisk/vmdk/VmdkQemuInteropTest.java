@@ -2,15 +2,14 @@ package io.vstore.vdisk.vmdk;
 
 import static io.vstore.vdisk.vmdk.VmdkTesting.FORMAT;
 import static io.vstore.vdisk.vmdk.VmdkTesting.chain;
-import static io.vstore.vdisk.vmdk.VmdkTesting.qemuIo;
-import static io.vstore.vdisk.vmdk.VmdkTesting.qemuRaw;
-import static io.vstore.vdisk.vmdk.VmdkTesting.run;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.CreateOptions;
+import io.vstore.vdisk.DeviceBytes;
 import io.vstore.vdisk.DiskImage;
+import io.vstore.vdisk.QemuTool;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -40,12 +39,12 @@ class VmdkQemuInteropTest {
   @ValueSource(strings = {"monolithicSparse", "monolithicFlat", "twoGbMaxExtentSparse", "twoGbMaxExtentFlat"})
   void readsWhatQemuWrote(String subformat) throws Exception {
     Path p = dir.resolve("q.vmdk");
-    run("qemu-img", "create", "-f", "vmdk", "-o", "subformat=" + subformat, p.toString(), Long.toString(SIZE));
-    run(qemuIo(p.toString(), PATTERN).toArray(String[]::new));
+    QemuTool.ok("qemu-img", "create", "-f", "vmdk", "-o", "subformat=" + subformat, p.toString(), Long.toString(SIZE));
+    QemuTool.qemuIo(p, "vmdk", PATTERN);
     try (DiskImage image = VmdkTesting.open(p)) {
       assertThat(image.size()).isEqualTo(SIZE);
       assertThat(image.info().subformat()).isEqualTo(subformat);
-      assertSame(VmdkTesting.readAll(image), qemuRaw(p, dir), subformat);
+      assertSame(DeviceBytes.readAll(image), QemuTool.rawContent(p, "vmdk", dir), subformat);
     }
     assertThat(FORMAT.check(p).corruptions()).isEmpty();
   }
@@ -53,10 +52,10 @@ class VmdkQemuInteropTest {
   @Test
   void readsQemuZeroedGrains() throws Exception {
     Path p = dir.resolve("z.vmdk");
-    run("qemu-img", "create", "-f", "vmdk", "-o", "zeroed_grain=on", p.toString(), Long.toString(SIZE));
-    run(qemuIo(p.toString(), "write -P 0x66 0 1048576", "write -z 65536 131072", "write -z 5242880 65536").toArray(String[]::new));
+    QemuTool.ok("qemu-img", "create", "-f", "vmdk", "-o", "zeroed_grain=on", p.toString(), Long.toString(SIZE));
+    QemuTool.qemuIo(p, "vmdk", "write -P 0x66 0 1048576", "write -z 65536 131072", "write -z 5242880 65536");
     try (DiskImage image = VmdkTesting.open(p)) {
-      assertSame(VmdkTesting.readAll(image), qemuRaw(p, dir), "zeroed grains");
+      assertSame(DeviceBytes.readAll(image), QemuTool.rawContent(p, "vmdk", dir), "zeroed grains");
       assertThat(image.allocation(65536, 131072)).allSatisfy(e -> assertThat(e.kind().readsAsZeros()).isTrue());
     }
   }
@@ -66,9 +65,9 @@ class VmdkQemuInteropTest {
     Path raw = dir.resolve("src.raw");
     writeRawPattern(raw, SIZE, 7);
     Path p = dir.resolve("so.vmdk");
-    run("qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", raw.toString(), p.toString());
+    QemuTool.ok("qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", raw.toString(), p.toString());
     try (DiskImage image = VmdkTesting.open(p)) {
-      assertSame(VmdkTesting.readAll(image), Files.readAllBytes(raw), "qemu streamOptimized");
+      assertSame(DeviceBytes.readAll(image), Files.readAllBytes(raw), "qemu streamOptimized");
       assertThat(image.isReadOnly()).isTrue();
     }
     assertThat(FORMAT.check(p).exitCode()).isZero();
@@ -101,15 +100,15 @@ class VmdkQemuInteropTest {
     }
     Path raw = dir.resolve("expected.raw");
     Files.write(raw, expected);
-    assertThat(run("qemu-img", "check", "-f", "vmdk", p.toString()).stdout()).contains("No errors");
-    run("qemu-img", "compare", "-f", "vmdk", "-F", "raw", p.toString(), raw.toString());
-    String info = run("qemu-img", "info", "-f", "vmdk", p.toString()).stdout();
+    assertThat(QemuTool.ok("qemu-img", "check", "-f", "vmdk", p.toString())).contains("No errors");
+    QemuTool.ok("qemu-img", "compare", "-f", "vmdk", "-F", "raw", p.toString(), raw.toString());
+    String info = QemuTool.ok("qemu-img", "info", "-f", "vmdk", p.toString());
     assertThat(info).contains("create type: " + subformat);
     try (DiskImage again = VmdkTesting.open(p)) {
       assertThat(again.info().details()).containsEntry("ddb.adapterType", "lsilogic").containsEntry("ddb.virtualHWVersion", "6");
     }
     try (DiskImage again = VmdkTesting.open(p)) {
-      assertSame(VmdkTesting.readAll(again), expected, "reopened " + subformat);
+      assertSame(DeviceBytes.readAll(again), expected, "reopened " + subformat);
     }
     assertThat(FORMAT.check(p).exitCode()).isZero();
   }
@@ -118,14 +117,14 @@ class VmdkQemuInteropTest {
   void qemuDeltaChainReadsInVstore() throws Exception {
     Path base = dir.resolve("base.vmdk");
     Path child = dir.resolve("child.vmdk");
-    run("qemu-img", "create", "-f", "vmdk", base.toString(), Long.toString(SIZE));
-    run(qemuIo(base.toString(), PATTERN).toArray(String[]::new));
-    run("qemu-img", "create", "-f", "vmdk", "-b", "base.vmdk", "-F", "vmdk", child.toString());
-    run(qemuIo(child.toString(), "write -P 0x77 1000 3000", "write -P 0x88 33554000 70000").toArray(String[]::new));
+    QemuTool.ok("qemu-img", "create", "-f", "vmdk", base.toString(), Long.toString(SIZE));
+    QemuTool.qemuIo(base, "vmdk", PATTERN);
+    QemuTool.ok("qemu-img", "create", "-f", "vmdk", "-b", "base.vmdk", "-F", "vmdk", child.toString());
+    QemuTool.qemuIo(child, "vmdk", "write -P 0x77 1000 3000", "write -P 0x88 33554000 70000");
     try (DiskImage image = VmdkTesting.open(child)) {
       assertThat(image.backing()).isPresent();
       assertThat(image.info().backingFile()).isEqualTo("base.vmdk");
-      assertSame(VmdkTesting.readAll(image), qemuRaw(child, dir), "qemu child");
+      assertSame(DeviceBytes.readAll(image), QemuTool.rawContent(child, "vmdk", dir), "qemu child");
       assertThat(image.allocation(0, SIZE)).isNotEmpty();
     }
   }
@@ -150,13 +149,13 @@ class VmdkQemuInteropTest {
       System.arraycopy(data, 0, expected, 3_000_000, data.length);
       image.writeZeroes(2 << 20, 65536, true); // zeros over parent data must stay zeros
       java.util.Arrays.fill(expected, 2 << 20, (2 << 20) + 65536, (byte) 0);
-      assertSame(VmdkTesting.readAll(image), expected, "vstore child before close");
+      assertSame(DeviceBytes.readAll(image), expected, "vstore child before close");
     }
     Path raw = dir.resolve("expected.raw");
     Files.write(raw, expected);
-    assertThat(run("qemu-img", "check", "-f", "vmdk", child.toString()).stdout()).contains("No errors");
-    run("qemu-img", "compare", "-f", "vmdk", "-F", "raw", child.toString(), raw.toString());
-    assertThat(run("qemu-img", "info", "-f", "vmdk", child.toString()).stdout()).contains("backing file: base.vmdk");
+    assertThat(QemuTool.ok("qemu-img", "check", "-f", "vmdk", child.toString())).contains("No errors");
+    QemuTool.ok("qemu-img", "compare", "-f", "vmdk", "-F", "raw", child.toString(), raw.toString());
+    assertThat(QemuTool.ok("qemu-img", "info", "-f", "vmdk", child.toString())).contains("backing file: base.vmdk");
 
     // A write to the parent gives it a new CID; the child must now refuse to open.
     try (DiskImage parent = FORMAT.open(base, false, chain())) {
@@ -178,8 +177,8 @@ class VmdkQemuInteropTest {
     Descriptor d = Descriptor.parse(Files.readString(p), p.toString());
     assertThat(d.extents()).extracting(ExtentLine::sectors).containsExactly(4194304L, 4194304L, 2097153L);
     assertThat(d.extents()).extracting(ExtentLine::fileName).containsExactly("big-f001.vmdk", "big-f002.vmdk", "big-f003.vmdk");
-    String out = run(qemuIo(p.toString(), "read -P 1 " + ((2L << 30) - 2) + " 1", "read -P 4 " + ((2L << 30) + 1) + " 1",
-        "read -P 9 " + (size - 1) + " 1", "read -P 0 " + (4L << 30) + " 65536").toArray(String[]::new)).stdout();
+    String out = QemuTool.qemuIo(p, "vmdk", "read -P 1 " + ((2L << 30) - 2) + " 1", "read -P 4 " + ((2L << 30) + 1) + " 1",
+        "read -P 9 " + (size - 1) + " 1", "read -P 0 " + (4L << 30) + " 65536");
     assertThat(out).doesNotContain("fail").contains("read 65536/65536");
   }
 

@@ -1,12 +1,14 @@
 package io.vstore.vdisk.vmdk;
 
-import static io.vstore.vdisk.vmdk.VmdkTesting.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vstore.vdisk.Corpus;
 import io.vstore.vdisk.CreateOptions;
+import io.vstore.vdisk.DeviceBytes;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageConversion;
 import io.vstore.vdisk.ImageFormats;
+import io.vstore.vdisk.QemuTool;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -20,7 +22,7 @@ class VmdkRegistryTest {
 
   @Test
   void registryDetectsEveryCorpusVmdkByContent() throws Exception {
-    Path disks = VmdkTesting.corpus().resolve("disks/vmdk-rs");
+    Path disks = Corpus.root().resolve("disks/vmdk-rs");
     for (String f : new String[] {"monolithicSparse.vmdk", "monolithicFlat.vmdk", "twoGbMaxExtentSparse.vmdk",
         "twoGbMaxExtentSparse-s001.vmdk", "twoGbMaxExtentFlat.vmdk", "streamOptimized.vmdk", "streamOptimizedWithMarkers.vmdk",
         "vmfs_thick.vmdk"}) {
@@ -36,8 +38,8 @@ class VmdkRegistryTest {
     VmdkQemuInteropTest.writeRawPattern(raw, (40L << 20) + 512, subformat.hashCode());
     Path out = dir.resolve("out.vmdk");
     ImageConversion.convert(raw, "raw", out, "vmdk", new CreateOptions(Map.of("subformat", subformat), null, null));
-    assertThat(run("qemu-img", "check", "-f", "vmdk", out.toString()).stdout()).contains("No errors");
-    run("qemu-img", "compare", "-f", "vmdk", "-F", "raw", out.toString(), raw.toString());
+    assertThat(QemuTool.ok("qemu-img", "check", "-f", "vmdk", out.toString())).contains("No errors");
+    QemuTool.ok("qemu-img", "compare", "-f", "vmdk", "-F", "raw", out.toString(), raw.toString());
     try (DiskImage d = ImageFormats.open(out, true)) {
       assertThat(d.info().subformat()).isEqualTo(subformat);
     }
@@ -46,14 +48,14 @@ class VmdkRegistryTest {
   @Test
   void deltaChainOpensThroughTheRegistry() throws Exception {
     Path base = dir.resolve("base.vmdk");
-    run("qemu-img", "create", "-f", "vmdk", base.toString(), "8M");
-    run(VmdkTesting.qemuIo(base.toString(), "write -P 0x42 0 1M").toArray(String[]::new));
+    QemuTool.ok("qemu-img", "create", "-f", "vmdk", base.toString(), "8M");
+    QemuTool.qemuIo(base, "vmdk", "write -P 0x42 0 1M");
     Path child = dir.resolve("child.vmdk");
-    run("qemu-img", "create", "-f", "vmdk", "-b", "base.vmdk", "-F", "vmdk", child.toString());
-    run(VmdkTesting.qemuIo(child.toString(), "write -P 0x43 512K 4K").toArray(String[]::new));
+    QemuTool.ok("qemu-img", "create", "-f", "vmdk", "-b", "base.vmdk", "-F", "vmdk", child.toString());
+    QemuTool.qemuIo(child, "vmdk", "write -P 0x43 512K 4K");
     try (DiskImage d = ImageFormats.open(child, true)) {
       assertThat(ImageFormats.chain(d)).hasSize(2);
-      VmdkTesting.assertSameBytes(VmdkTesting.readAll(d), VmdkTesting.qemuRaw(child, dir), "chain");
+      DeviceBytes.assertSameBytes(DeviceBytes.readAll(d), QemuTool.rawContent(child, "vmdk", dir), "chain");
     }
   }
 }

@@ -2,14 +2,15 @@ package io.vstore.vdisk.vmdk;
 
 import static io.vstore.vdisk.vmdk.VmdkTesting.FORMAT;
 import static io.vstore.vdisk.vmdk.VmdkTesting.chain;
-import static io.vstore.vdisk.vmdk.VmdkTesting.qemuRaw;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vstore.blockstore.Extent;
 import io.vstore.vdisk.CheckResult;
 import io.vstore.vdisk.CorruptImageException;
+import io.vstore.vdisk.DeviceBytes;
 import io.vstore.vdisk.DiskImage;
+import io.vstore.vdisk.QemuTool;
 import io.vstore.vdisk.UnsupportedFormatException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -50,10 +51,10 @@ class VmdkSeSparseTest {
         + "parentFileNameHint=\"base.vmdk\"\n# Extent description\nRW 40960 SESPARSE \"base-000001-sesparse.vmdk\"\n\n"
         + "# The Disk Data Base\n#DDB\n\nddb.grain = \"8\"\n");
 
-    VmdkTesting.assertSameBytes(qemuRaw(child, dir), expected, "qemu reading of the hand-made SESparse delta");
+    DeviceBytes.assertSameBytes(QemuTool.rawContent(child, "vmdk", dir), expected, "qemu reading of the hand-made SESparse delta");
     try (DiskImage d = VmdkTesting.open(child)) {
       assertThat(d.info().subformat()).isEqualTo("seSparse");
-      VmdkTesting.assertSameBytes(VmdkTesting.readAll(d), expected, "vstore");
+      DeviceBytes.assertSameBytes(DeviceBytes.readAll(d), expected, "vstore");
       assertThat(d.allocation(2L * GRAIN, GRAIN)).containsExactly(new Extent(2L * GRAIN, GRAIN, Extent.Kind.ZERO));
     }
     assertThatThrownBy(() -> FORMAT.open(child, false, chain())).isInstanceOf(UnsupportedFormatException.class);
@@ -61,7 +62,7 @@ class VmdkSeSparseTest {
 
     writeSeSparse(extent, base.clone(), 0x5000000000000000L); // an unknown entry type
     try (DiskImage d = VmdkTesting.open(child)) {
-      assertThatThrownBy(() -> VmdkTesting.readAll(d)).isInstanceOf(CorruptImageException.class)
+      assertThatThrownBy(() -> DeviceBytes.readAll(d)).isInstanceOf(CorruptImageException.class)
           .hasMessageContaining("unknown type");
     }
     CheckResult r = FORMAT.check(child);

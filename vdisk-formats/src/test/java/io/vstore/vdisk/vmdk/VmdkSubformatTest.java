@@ -2,9 +2,6 @@ package io.vstore.vdisk.vmdk;
 
 import static io.vstore.vdisk.vmdk.VmdkTesting.FORMAT;
 import static io.vstore.vdisk.vmdk.VmdkTesting.chain;
-import static io.vstore.vdisk.vmdk.VmdkTesting.qemuIo;
-import static io.vstore.vdisk.vmdk.VmdkTesting.qemuRaw;
-import static io.vstore.vdisk.vmdk.VmdkTesting.run;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -12,8 +9,10 @@ import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.ReadOnlyDeviceException;
 import io.vstore.blockstore.testing.MemoryBlockDevice;
 import io.vstore.vdisk.CreateOptions;
+import io.vstore.vdisk.DeviceBytes;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageInfo;
+import io.vstore.vdisk.QemuTool;
 import io.vstore.vdisk.UnsupportedFormatException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -68,10 +67,10 @@ class VmdkSubformatTest {
       assertThat(d.allocation(2_000_000 / 4096 * 4096 + 4096, 57344)).extracting(Extent::kind).containsExactly(Extent.Kind.ZERO);
     }
     try (DiskImage d = VmdkTesting.open(p)) {
-      assertThat(VmdkTesting.readAll(d)).isEqualTo(VmdkTesting.readAll(model));
+      assertThat(DeviceBytes.readAll(d)).isEqualTo(DeviceBytes.readAll(model));
       assertThat(d.info().subformat()).isEqualTo(subformat);
     }
-    assertThat(qemuRaw(p, dir)).isEqualTo(VmdkTesting.readAll(model));
+    assertThat(QemuTool.rawContent(p, "vmdk", dir)).isEqualTo(DeviceBytes.readAll(model));
   }
 
   @Test
@@ -113,7 +112,7 @@ class VmdkSubformatTest {
       assertThatThrownBy(() -> d.write(2L << 20, ByteBuffer.allocate(1))).isInstanceOf(ReadOnlyDeviceException.class)
           .hasMessageContaining("ZERO extent");
       assertThat(d.allocation(2L << 20, 1 << 19)).containsExactly(new Extent(2L << 20, 1 << 19, Extent.Kind.ZERO));
-      VmdkTesting.assertSameBytes(VmdkTesting.readAll(d), expected, "vstore");
+      DeviceBytes.assertSameBytes(DeviceBytes.readAll(d), expected, "vstore");
       assertThat(d.info().extents()).hasSize(3);
     }
     // qemu 7.2 skips extent lines without a file name, so it drops the ZERO extent and joins the
@@ -121,7 +120,7 @@ class VmdkSubformatTest {
     byte[] withoutZero = new byte[expected.length - (1 << 19)];
     System.arraycopy(expected, 0, withoutZero, 0, 2 << 20);
     System.arraycopy(expected, (2 << 20) + (1 << 19), withoutZero, 2 << 20, 1 << 20);
-    VmdkTesting.assertSameBytes(qemuRaw(p, dir), withoutZero, "qemu");
+    DeviceBytes.assertSameBytes(QemuTool.rawContent(p, "vmdk", dir), withoutZero, "qemu");
     assertThat(FORMAT.check(p).exitCode()).isZero();
   }
 
@@ -133,7 +132,7 @@ class VmdkSubformatTest {
         + "RDONLY 2048 VMFS \"t-flat.vmdk\"\nddb.thinProvisioned = \"1\"\n");
     try (DiskImage d = FORMAT.open(p, false, chain())) {
       assertThat(d.info().subformat()).isEqualTo("vmfsThin");
-      assertThat(VmdkTesting.readAll(d)).containsOnly(0);
+      assertThat(DeviceBytes.readAll(d)).containsOnly(0);
       assertThatThrownBy(() -> d.write(0, ByteBuffer.allocate(1))).isInstanceOf(ReadOnlyDeviceException.class);
     }
   }
@@ -156,30 +155,30 @@ class VmdkSubformatTest {
       byte[] text = "streamOptimized grain ".repeat(20_000).getBytes();
       d.write(3L << 20, ByteBuffer.wrap(text));
       System.arraycopy(text, 0, expected, 3 << 20, text.length);
-      assertThat(VmdkTesting.readAll(d)).isEqualTo(expected);
+      assertThat(DeviceBytes.readAll(d)).isEqualTo(expected);
       List<Extent> map = d.allocation(0, size);
       assertThat(map.getLast().kind()).isEqualTo(Extent.Kind.HOLE);
       assertThat(d.info().details()).containsEntry("streaming", true);
     }
     try (DiskImage d = VmdkTesting.open(p)) {
-      assertThat(VmdkTesting.readAll(d)).isEqualTo(expected);
+      assertThat(DeviceBytes.readAll(d)).isEqualTo(expected);
       assertThat(d.allocation(1 << 20, 1 << 20)).containsExactly(new Extent(1 << 20, 1 << 20, Extent.Kind.HOLE));
     }
     assertThatThrownBy(() -> FORMAT.open(p, false, chain())).isInstanceOf(UnsupportedFormatException.class)
         .hasMessageContaining("read-only");
-    assertThat(run("qemu-img", "check", "-f", "vmdk", p.toString()).stdout()).contains("No errors");
-    assertThat(qemuRaw(p, dir)).isEqualTo(expected);
+    assertThat(QemuTool.ok("qemu-img", "check", "-f", "vmdk", p.toString())).contains("No errors");
+    assertThat(QemuTool.rawContent(p, "vmdk", dir)).isEqualTo(expected);
   }
 
   @Test
   void vstoreWritesIntoImagesQemuCreated() throws Exception {
     Path p = dir.resolve("qz.vmdk");
     long size = 20L << 20;
-    run("qemu-img", "create", "-f", "vmdk", "-o", "zeroed_grain=on", p.toString(), Long.toString(size));
-    run(qemuIo(p.toString(), "write -P 0x5a 0 3145728").toArray(String[]::new));
+    QemuTool.ok("qemu-img", "create", "-f", "vmdk", "-o", "zeroed_grain=on", p.toString(), Long.toString(size));
+    QemuTool.qemuIo(p, "vmdk", "write -P 0x5a 0 3145728");
     Path child = dir.resolve("qc.vmdk");
-    run("qemu-img", "create", "-f", "vmdk", "-b", "qz.vmdk", "-F", "vmdk", child.toString());
-    byte[] expected = qemuRaw(p, dir);
+    QemuTool.ok("qemu-img", "create", "-f", "vmdk", "-b", "qz.vmdk", "-F", "vmdk", child.toString());
+    byte[] expected = QemuTool.rawContent(p, "vmdk", dir);
     try (DiskImage d = FORMAT.open(child, false, chain())) {
       byte[] b = new byte[100_000];
       new Random(2).nextBytes(b);
@@ -192,14 +191,14 @@ class VmdkSubformatTest {
       expected[(int) size - 2] = 8;
       expected[(int) size - 1] = 9;
     }
-    assertThat(run("qemu-img", "check", "-f", "vmdk", child.toString()).stdout()).contains("No errors");
-    assertThat(qemuRaw(child, dir)).isEqualTo(expected);
+    assertThat(QemuTool.ok("qemu-img", "check", "-f", "vmdk", child.toString())).contains("No errors");
+    assertThat(QemuTool.rawContent(child, "vmdk", dir)).isEqualTo(expected);
     try (DiskImage d = FORMAT.open(p, false, chain())) {
       d.writeZeroes(0, 1 << 20, true); // zeroed-grain image: whole grains become GTE 1
       assertThat(d.allocation(0, 1 << 20)).containsExactly(new Extent(0, 1 << 20, Extent.Kind.ZERO));
     }
-    assertThat(run("qemu-img", "check", "-f", "vmdk", p.toString()).stdout()).contains("No errors");
-    byte[] base = qemuRaw(p, dir);
+    assertThat(QemuTool.ok("qemu-img", "check", "-f", "vmdk", p.toString())).contains("No errors");
+    byte[] base = QemuTool.rawContent(p, "vmdk", dir);
     assertThat(Arrays.copyOf(base, 1 << 20)).containsOnly(0);
     assertThat(base[(1 << 20) + 1]).isEqualTo((byte) 0x5a);
   }
@@ -219,12 +218,12 @@ class VmdkSubformatTest {
     assertThat(FORMAT.check(p).leaks()).singleElement().asString().contains("64 grain(s)");
     try (DiskImage d = FORMAT.open(p, false, chain())) {
       d.write(16L << 20, ByteBuffer.wrap(data, 0, 3 << 20));
-      VmdkTesting.assertSameBytes(VmdkTesting.readAll(d), expectedAfterReuse(data), "after reuse");
+      DeviceBytes.assertSameBytes(DeviceBytes.readAll(d), expectedAfterReuse(data), "after reuse");
     }
     assertThat(Files.size(p)).isEqualTo(full);
     assertThat(FORMAT.check(p).leaks()).singleElement().asString().contains("16 grain(s)");
-    assertThat(run("qemu-img", "check", "-f", "vmdk", p.toString()).stdout()).contains("No errors");
-    VmdkTesting.assertSameBytes(qemuRaw(p, dir), expectedAfterReuse(data), "qemu after reuse");
+    assertThat(QemuTool.ok("qemu-img", "check", "-f", "vmdk", p.toString())).contains("No errors");
+    DeviceBytes.assertSameBytes(QemuTool.rawContent(p, "vmdk", dir), expectedAfterReuse(data), "qemu after reuse");
   }
 
   private static byte[] expectedAfterReuse(byte[] data) {

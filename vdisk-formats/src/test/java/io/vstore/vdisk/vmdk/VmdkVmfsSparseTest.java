@@ -2,13 +2,14 @@ package io.vstore.vdisk.vmdk;
 
 import static io.vstore.vdisk.vmdk.VmdkTesting.FORMAT;
 import static io.vstore.vdisk.vmdk.VmdkTesting.chain;
-import static io.vstore.vdisk.vmdk.VmdkTesting.qemuRaw;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.ReadOnlyDeviceException;
+import io.vstore.vdisk.DeviceBytes;
 import io.vstore.vdisk.DiskImage;
+import io.vstore.vdisk.QemuTool;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -47,11 +48,11 @@ class VmdkVmfsSparseTest {
         + "RW 4096 VMFSSPARSE \"vmfs_thick-000001-delta.vmdk\"\n\n# The Disk Data Base\n#DDB\n\n"
         + "ddb.longContentID = \"4b98b55ba6a6bc2e8fd6eb368f67ca74\"\n");
 
-    VmdkTesting.assertSameBytes(qemuRaw(child, dir), expected, "qemu reading of the hand-made delta");
+    DeviceBytes.assertSameBytes(QemuTool.rawContent(child, "vmdk", dir), expected, "qemu reading of the hand-made delta");
     try (DiskImage d = VmdkTesting.open(child)) {
       assertThat(d.info().subformat()).isEqualTo("vmfsSparse");
       assertThat(d.backing()).isPresent();
-      VmdkTesting.assertSameBytes(VmdkTesting.readAll(d), expected, "vstore");
+      DeviceBytes.assertSameBytes(DeviceBytes.readAll(d), expected, "vstore");
       assertThat(d.allocation(0, d.size())).extracting(Extent::kind).containsOnly(Extent.Kind.DATA);
     }
     try (DiskImage d = FORMAT.open(child, false, chain())) {
@@ -59,7 +60,7 @@ class VmdkVmfsSparseTest {
     }
     assertThat(FORMAT.check(child).corruptions()).isEmpty();
     try (DiskImage alone = VmdkTesting.open(dir.resolve("vmfs_thick-000001-delta.vmdk"))) {
-      byte[] own = VmdkTesting.readAll(alone);
+      byte[] own = DeviceBytes.readAll(alone);
       assertThat(Arrays.copyOfRange(own, (int) (GRAIN * SECTOR), (int) (2 * GRAIN * SECTOR))).containsOnly(0);
       assertThat(alone.allocation(0, GRAIN * SECTOR)).extracting(Extent::kind).containsExactly(Extent.Kind.DATA);
     }
