@@ -52,8 +52,9 @@ public final class VmdkFormat implements ImageFormat {
    * Returns the descriptor text of a file whose head is {@code head} (and whose last bytes are
    * {@code tail} when the head does not reach the end), or null if it cannot be one. As in QEMU, the
    * text ends at the first NUL: qemu-img and VMware pad descriptor files to a sector with zeros. What
-   * follows that NUL must be zeros too, and the text must be UTF-8 without control bytes, so that a
-   * boot sector or other binary data never passes for a descriptor.
+   * follows that NUL must be zeros or plain ASCII text (when qemu rewrites a descriptor with a shorter
+   * CID it leaves the tail of the old text behind the new NUL), and the text must be UTF-8 without
+   * control bytes, so that a boot sector or other binary data never passes for a descriptor.
    */
   static String descriptorText(ByteBuffer head, ByteBuffer tail) {
     int start = head.position();
@@ -65,7 +66,7 @@ public final class VmdkFormat implements ImageFormat {
       }
     }
     boolean padded = end < head.limit();
-    if (end == start || padded && (!allZeros(head.duplicate().position(end)) || tail != null && !allZeros(tail))) {
+    if (end == start || padded && (!zerosOrText(head.duplicate().position(end)) || tail != null && !zerosOrText(tail))) {
       return null;
     }
     for (int i = start; i < end; i++) {
@@ -85,13 +86,18 @@ public final class VmdkFormat implements ImageFormat {
     }
   }
 
-  private static boolean allZeros(ByteBuffer b) {
+  private static boolean zerosOrText(ByteBuffer b) {
     while (b.hasRemaining()) {
-      if (b.get() != 0) {
+      int c = b.get() & 0xff;
+      if (c != 0 && !isText(c)) {
         return false;
       }
     }
     return true;
+  }
+
+  private static boolean isText(int c) {
+    return c >= 0x20 && c < 0x7f || c == '\n' || c == '\r' || c == '\t';
   }
 
   @Override

@@ -70,6 +70,29 @@ class VmdkPaddedDescriptorTest {
   }
 
   @Test
+  void leftoverTextAfterTheNulIsIgnoredAsInQemu() throws Exception {
+    // qemu rewrites a descriptor in place when its CID changes; a shorter CID leaves the tail of the
+    // old text behind the new terminating NUL.
+    Path p = dir.resolve("cid.vmdk");
+    QemuTool.ok("qemu-img", "create", "-q", "-f", "vmdk", "-o", "subformat=twoGbMaxExtentSparse", p.toString(),
+        Long.toString(SIZE));
+    QemuTool.qemuIo(p, "vmdk", "write -P 0x44 4096 8192");
+    byte[] text = Files.readAllBytes(p);
+    byte[] withLeftover = Arrays.copyOf(text, (text.length / 512 + 1) * 512);
+    byte[] stray = "ffe\n".getBytes(StandardCharsets.US_ASCII);
+    System.arraycopy(stray, 0, withLeftover, text.length + 1, stray.length);
+    Files.write(p, withLeftover);
+
+    assertThat(ImageFormats.detect(p).name()).isEqualTo("vmdk");
+    byte[] expected = QemuTool.rawContent(p, "vmdk", dir);
+    try (DiskImage image = ImageFormats.open(p, true)) {
+      ByteBuffer all = ByteBuffer.allocate(Math.toIntExact(image.size()));
+      image.read(0, all);
+      assertThat(Arrays.mismatch(all.array(), expected)).isEqualTo(-1);
+    }
+  }
+
+  @Test
   void realBootSectorIsRaw() throws Exception {
     Path mbr = Corpus.file("disks/qemu-samples/grub_mbr.raw");
     assertThat(ImageFormats.detect(mbr).name()).isEqualTo(ImageFormats.RAW);
