@@ -82,9 +82,11 @@ record MapEntry(long start, int length, Kind kind, RecordKey record, int recordB
     long offset = b.getLong();
     int recordBlock = b.getInt();
     long generation = b.getLong();
-    if (kindCode == 1) {
-      return new MapEntry(start, length, Kind.DATA, new RecordKey(segment, offset), recordBlock, generation);
-    }
-    return new MapEntry(start, length, Kind.ZERO, null, 0, generation);
+    return switch (kindCode) {
+      case 1 -> new MapEntry(start, length, Kind.DATA, new RecordKey(segment, offset), recordBlock, generation);
+      case 2 -> new MapEntry(start, length, Kind.ZERO, null, 0, generation);
+      // Reading an unknown kind as zeros would hand back wrong data without a word.
+      default -> throw new IllegalStateException("map entry ending at block " + end + " has unknown kind " + kindCode);
+    };
   }
 }

@@ -1,6 +1,7 @@
 package io.vstore.blockstore.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -134,5 +135,18 @@ class BlockMapTest {
     BlockMap map = new BlockMap(7, meta);
     parts.forEach(map::put);
     assertThat(map.overlapping(11, 13)).extracting(MapEntry::recordBlock).containsExactly(0, 2);
+  }
+
+  @Test
+  void valuesRoundTripAndDamagedValuesAreRefusedNotReadAsZeros() {
+    MapEntry d = data(40, 8, 3, 9);
+    assertThat(MapEntry.decodeEnding(48, d.encodeValue())).isEqualTo(d);
+    MapEntry z = zero(8, 2);
+    assertThat(MapEntry.decodeEnding(10, z.encodeValue())).isEqualTo(z);
+    byte[] unknownKind = d.encodeValue();
+    unknownKind[0] = 7;
+    assertThatThrownBy(() -> MapEntry.decodeEnding(48, unknownKind)).hasMessageContaining("unknown kind 7");
+    assertThatThrownBy(() -> MapEntry.decodeEnding(48, new byte[5])).hasMessageContaining("has 5 bytes");
+    assertThatThrownBy(() -> MapEntry.decodeEnding(4, d.encodeValue())).hasMessageContaining("length 8");
   }
 }
