@@ -112,10 +112,6 @@ final class Qcow2Image implements DiskImage {
           throw new UnsupportedFormatException("unsupported qcow2: " + file
               + " is marked corrupt; open it read-only or repair it (qemu-img check -r all)");
         }
-        if (h.nbSnapshots() > 0) {
-          throw new UnsupportedFormatException("unsupported qcow2: " + file + " has " + h.nbSnapshots()
-              + " internal snapshots; vstore writes only images without them (open read-only)");
-        }
       }
       Qcow2Entries layout = new Qcow2Entries(file, h.clusterBits(), h.extendedL2(), h.hasDataFile());
       long[] l1 = Qcow2L2Cache.readL1(ch, h, layout.l2Entries, file, fileSize);
