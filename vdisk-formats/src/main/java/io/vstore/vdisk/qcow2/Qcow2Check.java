@@ -276,6 +276,9 @@ final class Qcow2Check {
         if (off == 0) {
           continue;
         }
+        if (h.hasDataFile()) {
+          continue; // in the external data file, whose clusters are not refcounted
+        }
         String dw = "data cluster for guest offset " + guest;
         if (aligned(off, dw) && reference(off, cs, dw) && active) {
           copiedChecks.add(new long[] {off >>> bits, x < 0 ? 1 : 0, 0});
@@ -296,7 +299,7 @@ final class Qcow2Check {
     long alloc = bitmap & Qcow2Entries.ALLOC_ALL;
     if ((alloc & (bitmap >>> 32)) != 0) {
       corrupt("ERROR " + what + ": subclusters both allocated and zero, bitmap 0x" + Long.toHexString(bitmap));
-    } else if (alloc != 0 && (e & Qcow2Entries.OFFSET_MASK) == 0) {
+    } else if (alloc != 0 && (e & Qcow2Entries.OFFSET_MASK) == 0 && !(h.hasDataFile() && e < 0)) {
       corrupt("ERROR " + what + ": allocated subclusters without a host cluster, bitmap 0x"
           + Long.toHexString(bitmap));
     }

@@ -63,6 +63,12 @@ final class Qcow2Entries {
   final int l2Entries;
   /** Whether entries carry a subcluster bitmap. */
   final boolean extended;
+  /**
+   * Whether data clusters live in an external data file, where host offset 0 is a real cluster:
+   * an entry with offset 0 is then allocated when its COPIED flag is set (every such cluster has
+   * refcount 1), as in QEMU.
+   */
+  final boolean dataFile;
   /** 64-bit words per entry: 1, or 2 with extended entries. */
   final int stride;
   /** log2 of the unit of allocation state: the subcluster, or the cluster without extended entries. */
@@ -70,7 +76,13 @@ final class Qcow2Entries {
 
   /** Creates the layout for clusters of {@code 2^clusterBits} bytes, with or without extended entries. */
   Qcow2Entries(String file, int clusterBits, boolean extended) {
+    this(file, clusterBits, extended, false);
+  }
+
+  /** Creates the layout as above; with {@code dataFile}, data clusters are in an external data file. */
+  Qcow2Entries(String file, int clusterBits, boolean extended, boolean dataFile) {
     this.file = file;
+    this.dataFile = dataFile;
     this.extended = extended;
     this.stride = extended ? 2 : 1;
     this.subclusterBits = extended ? clusterBits - 5 : clusterBits;
@@ -88,11 +100,16 @@ final class Qcow2Entries {
     if ((e & OFLAG_COMPRESSED) != 0) {
       return Kind.COMPRESSED;
     }
-    long off = e & OFFSET_MASK;
+    boolean none = !hasHostCluster(e);
     if ((e & OFLAG_ZERO) != 0 && !extended) {
-      return off == 0 ? Kind.ZERO_PLAIN : Kind.ZERO_ALLOC;
+      return none ? Kind.ZERO_PLAIN : Kind.ZERO_ALLOC;
     }
-    return off == 0 ? Kind.UNALLOCATED : Kind.NORMAL;
+    return none ? Kind.UNALLOCATED : Kind.NORMAL;
+  }
+
+  /** Returns whether the standard descriptor {@code e} points at a host cluster. */
+  boolean hasHostCluster(long e) {
+    return (e & OFFSET_MASK) != 0 || dataFile && (e & OFLAG_COPIED) != 0;
   }
 
   /** Returns the host offset of the standard descriptor {@code e} for guest {@code cluster}, checked for alignment. */
@@ -117,7 +134,7 @@ final class Qcow2Entries {
   State state(long e, long bitmap, int sc, long cluster) throws CorruptImageException {
     if (extended && (e & OFLAG_COMPRESSED) == 0) {
       if ((bitmap & (1L << sc)) != 0) {
-        if ((e & OFFSET_MASK) == 0) {
+        if (!hasHostCluster(e)) {
           throw new CorruptImageException("bad qcow2: " + file + " L2 entry for guest offset "
               + (cluster << clusterBits) + " has allocated subclusters but no host cluster (bitmap 0x"
               + Long.toHexString(bitmap) + ")");
@@ -150,6 +167,11 @@ final class Qcow2Entries {
     return offset | (sectors << csizeShift) | OFLAG_COMPRESSED;
   }
 
+  /** Returns log2 of the cluster size. */
+  int clusterBits() {
+    return clusterBits;
+  }
+
   /** Returns the index of guest {@code cluster} in the L1 table. */
   int l1Index(long cluster) {
     return (int) (cluster >>> l2Bits);
@@ -158,6 +180,24 @@ final class Qcow2Entries {
   /** Returns the index of the first word of guest {@code cluster}'s entry within its L2 table. */
   int wordIndex(long cluster) {
     return (int) (cluster & (l2Entries - 1)) * stride;
+  }
+
+  /** Returns whether {@code [inCluster, inCluster + n)} lies in allocated subclusters (always, without them). */
+  boolean allocated(long bitmap, int inCluster, int n) {
+    if (!extended) {
+      return true;
+    }
+    long m = subclusterBits(inCluster, inCluster + n, false);
+    return (bitmap & m) == m;
+  }
+
+  /** Returns the allocation bits of the subclusters that {@code [from, to)} touches (or only covers wholly). */
+  long subclusterBits(int from, int to, boolean wholeOnly) {
+    int sb = subclusterBits;
+    int scs = 1 << sb;
+    int first = (wholeOnly ? from + scs - 1 : from) >>> sb;
+    int end = (wholeOnly ? to : to + scs - 1) >>> sb;
+    return end <= first ? 0 : Qcow2Entries.allocBits(first, end);
   }
 
   /** Returns the bitmap bits of subclusters {@code [from, to)} (0 to 32) in the allocation half. */

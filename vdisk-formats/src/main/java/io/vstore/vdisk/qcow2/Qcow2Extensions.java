@@ -14,14 +14,18 @@ import java.util.TreeMap;
  * @param backingName the backing file name as stored, or null
  * @param backingFormat the backing format extension's value, or null
  * @param featureNames the feature name table: {@code kind * 64 + bit} to name
+ * @param dataFileName the external data file name extension's value, or null
  */
-record Qcow2Extensions(String backingName, String backingFormat, Map<Integer, String> featureNames) {
+record Qcow2Extensions(String backingName, String backingFormat, Map<Integer, String> featureNames,
+    String dataFileName) {
   /** Type of the end marker. */
   static final int EXT_END = 0;
   /** Type of the backing format name. */
   static final int EXT_BACKING_FORMAT = 0xE2792ACA;
   /** Type of the feature name table. */
   static final int EXT_FEATURE_NAMES = 0x6803f857;
+  /** Type of the external data file name. */
+  static final int EXT_DATA_FILE = 0x44415441;
 
   /** Reads the header extensions and backing file name from {@code first}, the first cluster of {@code file}. */
   static Qcow2Extensions read(Qcow2Header h, ByteBuffer first, String file) throws CorruptImageException {
@@ -29,6 +33,7 @@ record Qcow2Extensions(String backingName, String backingFormat, Map<Integer, St
     int limit = Math.min(b.limit(), h.clusterSize());
     int pos = h.encodedLength();
     String backingFormat = null;
+    String dataFile = null;
     Map<Integer, String> names = new TreeMap<>();
     while (pos + 8 <= limit) {
       int type = b.getInt(pos);
@@ -44,6 +49,8 @@ record Qcow2Extensions(String backingName, String backingFormat, Map<Integer, St
       b.get(pos + 8, data);
       if (type == EXT_BACKING_FORMAT) {
         backingFormat = new String(data, StandardCharsets.UTF_8).replace("\0", "");
+      } else if (type == EXT_DATA_FILE) {
+        dataFile = new String(data, StandardCharsets.UTF_8);
       } else if (type == EXT_FEATURE_NAMES) {
         for (int i = 0; i + 48 <= len; i += 48) {
           int kind = data[i];
@@ -64,6 +71,6 @@ record Qcow2Extensions(String backingName, String backingFormat, Map<Integer, St
       b.get((int) h.backingFileOffset(), name);
       backingName = new String(name, StandardCharsets.UTF_8);
     }
-    return new Qcow2Extensions(backingName, backingFormat, names);
+    return new Qcow2Extensions(backingName, backingFormat, names, dataFile);
   }
 }

@@ -57,7 +57,10 @@ record Qcow2Header(
   static final long INCOMPAT_COMPRESSION = 1L << 3;
   static final long INCOMPAT_EXTL2 = 1L << 4;
   /** The incompatible bits vstore understands; any other set bit is refused. */
-  static final long INCOMPAT_KNOWN = INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_COMPRESSION | INCOMPAT_EXTL2;
+  static final long INCOMPAT_KNOWN = INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_DATA_FILE | INCOMPAT_COMPRESSION
+      | INCOMPAT_EXTL2;
+  /** Autoclear bit: the external data file reads as the guest disk by itself (a raw image). */
+  static final long AUTOCLEAR_DATA_FILE_RAW = 1L << 1;
   /** Smallest cluster_bits with extended L2 entries (subclusters of at least 512 bytes). */
   static final int MIN_EXTL2_CLUSTER_BITS = 14;
   static final long COMPAT_LAZY_REFCOUNTS = 1L;
@@ -68,6 +71,16 @@ record Qcow2Header(
   /** Returns whether L2 entries are extended (128 bits, with a subcluster bitmap). */
   boolean extendedL2() {
     return (incompatibleFeatures & INCOMPAT_EXTL2) != 0;
+  }
+
+  /** Returns whether guest data lives in an external data file (incompatible feature bit 2). */
+  boolean hasDataFile() {
+    return (incompatibleFeatures & INCOMPAT_DATA_FILE) != 0;
+  }
+
+  /** Returns whether the external data file is kept readable as a raw image by itself (autoclear bit 1). */
+  boolean dataFileRaw() {
+    return hasDataFile() && (autoclearFeatures & AUTOCLEAR_DATA_FILE_RAW) != 0;
   }
 
   /** Returns the cluster size in bytes. */
@@ -135,11 +148,7 @@ record Qcow2Header(
     long unknown = incompatibleFeatures & ~INCOMPAT_KNOWN;
     if (unknown != 0) {
       int bit = Long.numberOfTrailingZeros(unknown);
-      String what = switch (bit) {
-        case 2 -> " (external data file)";
-        default -> "";
-      };
-      throw new UnsupportedFormatException("unsupported qcow2: " + file + " incompatible feature bit " + bit + what);
+      throw new UnsupportedFormatException("unsupported qcow2: " + file + " incompatible feature bit " + bit);
     }
     if (extendedL2() && clusterBits < MIN_EXTL2_CLUSTER_BITS) {
       throw new CorruptImageException("bad qcow2: " + file + " has extended L2 entries with cluster_bits " + clusterBits

@@ -19,9 +19,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
@@ -40,6 +38,8 @@ final class Qcow2Image implements DiskImage {
   private final Path path;
   private final String file;
   private final FileChannel channel;
+  private final Qcow2DataFile data;
+  private final FileChannel dataChannel;
   private final boolean readOnly;
   private final int clusterBits;
   private final int clusterSize;
@@ -57,11 +57,13 @@ final class Qcow2Image implements DiskImage {
   private volatile boolean closed;
 
   private Qcow2Image(Path path, FileChannel channel, boolean readOnly, Qcow2Header header, Qcow2Entries layout,
-      long[] l1, DiskImage backing, Qcow2Extensions ext, boolean compressWrites, boolean syncs, long fileSize)
-      throws IOException {
+      long[] l1, DiskImage backing, Qcow2Extensions ext, boolean compressWrites, boolean syncs, long fileSize,
+      Qcow2DataFile data) throws IOException {
     this.path = path;
     this.file = path.toString();
     this.channel = channel;
+    this.data = data;
+    this.dataChannel = data.channel();
     this.readOnly = readOnly;
     this.clusterBits = header.clusterBits();
     this.clusterSize = header.clusterSize();
@@ -70,10 +72,10 @@ final class Qcow2Image implements DiskImage {
     this.backing = backing;
     this.backingName = ext.backingName();
     this.backingFormat = ext.backingFormat();
-    this.compressWrites = compressWrites;
-    this.tables = new Qcow2Tables(file, channel, header, layout, l1, readOnly, syncs, fileSize);
+    this.compressWrites = compressWrites && !data.external(); // a data file cannot hold compressed clusters
+    this.tables = new Qcow2Tables(file, channel, header, layout, l1, readOnly, syncs, fileSize, data);
     this.meta = tables.meta;
-    this.reader = new Qcow2Reader(file, channel, header, layout, backing, this::lookup);
+    this.reader = new Qcow2Reader(file, channel, dataChannel, header, layout, backing, this::lookup);
     this.compressed = readOnly ? null
         : new Qcow2CompressedWriter(meta, channel, tables.refcounts(), layout, header);
   }
@@ -94,6 +96,7 @@ final class Qcow2Image implements DiskImage {
     FileChannel ch = channels.open(path, readOnly ? Set.of(StandardOpenOption.READ)
         : Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE));
     DiskImage backing = null;
+    Qcow2DataFile data = null;
     boolean success = false;
     try {
       String file = path.toString();
@@ -109,28 +112,26 @@ final class Qcow2Image implements DiskImage {
           throw new UnsupportedFormatException("unsupported qcow2: " + file
               + " is marked corrupt; open it read-only or repair it (qemu-img check -r all)");
         }
-        if (h.nbSnapshots() > 0) {
-          throw new UnsupportedFormatException("unsupported qcow2: " + file + " has " + h.nbSnapshots()
-              + " internal snapshots; vstore writes only images without them (open read-only)");
-        }
       }
-      Qcow2Entries layout = new Qcow2Entries(file, h.clusterBits(), h.extendedL2());
+      Qcow2Entries layout = new Qcow2Entries(file, h.clusterBits(), h.extendedL2(), h.hasDataFile());
       long[] l1 = Qcow2L2Cache.readL1(ch, h, layout.l2Entries, file, fileSize);
+      data = Qcow2DataFile.open(path, ch, h, ext, readOnly, channels);
       if (ext.backingName() != null) {
         backing = chain.openBacking(ImageFormats.resolveBacking(path, ext.backingName()), ext.backingFormat());
       }
-      Qcow2Image img = new Qcow2Image(path, ch, readOnly, h, layout, l1, backing, ext, compressWrites, syncs, fileSize);
+      Qcow2Image img = new Qcow2Image(path, ch, readOnly, h, layout, l1, backing, ext, compressWrites, syncs,
+          fileSize, data);
       if (!readOnly && (h.incompatibleFeatures() & Qcow2Header.INCOMPAT_DIRTY) != 0) {
         img.tables.rebuildRefcounts(fileSize);
       }
-      if (!readOnly && h.autoclearFeatures() != 0) {
+      if (!readOnly && (h.autoclearFeatures() & ~Qcow2Tables.keptAutoclear(h)) != 0) {
         img.tables.clearAutoclear();
       }
       success = true;
       return img;
     } finally {
       if (!success) {
-        try (ch; DiskImage b = backing) {
+        try (ch; DiskImage b = backing; Qcow2DataFile d = data) {
           // closes both, keeping the first failure
         }
       }
@@ -206,18 +207,18 @@ final class Qcow2Image implements DiskImage {
         long bitmap = layout.extended ? words[i * st + 1] : 0;
         int inCluster = (int) (pos & (clusterSize - 1));
         int n = Math.min(src.remaining(), clusterSize - inCluster);
-        if (layout.inPlace(e) && allocated(bitmap, inCluster, n)) {
+        if (layout.inPlace(e) && layout.allocated(bitmap, inCluster, n)) {
           int j = i + 1;
           long total = n;
           while (j < count && total < src.remaining() && layout.inPlace(words[j * st])
               && (words[j * st] & Qcow2Entries.OFFSET_MASK) == (words[(j - 1) * st] & Qcow2Entries.OFFSET_MASK)
                   + clusterSize
-              && allocated(layout.extended ? words[j * st + 1] : 0, 0,
+              && layout.allocated(layout.extended ? words[j * st + 1] : 0, 0,
                   (int) Math.min(clusterSize, src.remaining() - total))) {
             total += Math.min(clusterSize, src.remaining() - total);
             j++;
           }
-          Qcow2Io.writeFully(channel, layout.hostOffset(e, cluster + i) + inCluster,
+          Qcow2Io.writeFully(dataChannel, layout.hostOffset(e, cluster + i) + inCluster,
               src.slice(src.position(), (int) total));
           src.position(src.position() + (int) total);
           pos += total;
@@ -252,7 +253,7 @@ final class Qcow2Image implements DiskImage {
           meta.lock();
           try {
             checkOpen();
-            host = tables.allocate(1);
+            host = allocateData(cluster + i, 1);
           } finally {
             meta.unlock();
           }
@@ -264,7 +265,7 @@ final class Qcow2Image implements DiskImage {
           src.get(src.position(), data, inCluster, n);
           if (layout.kind(e) == Kind.ZERO_ALLOC && (e & Qcow2Entries.OFLAG_COPIED) != 0) {
             long host = layout.hostOffset(e, cluster + i);
-            Qcow2Io.writeFully(channel, host, ByteBuffer.wrap(data));
+            Qcow2Io.writeFully(dataChannel, host, ByteBuffer.wrap(data));
             setEntry(cluster + i, host | Qcow2Entries.OFLAG_COPIED, 0);
           } else {
             writeNewClusters(cluster + i, 1, ByteBuffer.wrap(data));
@@ -275,24 +276,6 @@ final class Qcow2Image implements DiskImage {
         i++;
       }
     }
-  }
-
-  /** Returns whether {@code [inCluster, inCluster + n)} lies in allocated subclusters (always, without them). */
-  private boolean allocated(long bitmap, int inCluster, int n) {
-    if (!layout.extended) {
-      return true;
-    }
-    long m = subclusterBits(inCluster, inCluster + n, false);
-    return (bitmap & m) == m;
-  }
-
-  /** Returns the allocation bits of the subclusters that {@code [from, to)} touches (or only covers wholly). */
-  private long subclusterBits(int from, int to, boolean wholeOnly) {
-    int sb = layout.subclusterBits;
-    int scs = 1 << sb;
-    int first = (wholeOnly ? from + scs - 1 : from) >>> sb;
-    int end = (wholeOnly ? to : to + scs - 1) >>> sb;
-    return end <= first ? 0 : Qcow2Entries.allocBits(first, end);
   }
 
   /**
@@ -315,8 +298,8 @@ final class Qcow2Image implements DiskImage {
       reader.read(tail, ByteBuffer.wrap(buf, b - scs - a, (int) Math.min(scs, size - tail)));
     }
     src.get(src.position(), buf, inCluster - a, n);
-    Qcow2Io.writeFully(channel, host + a, ByteBuffer.wrap(buf));
-    long m = subclusterBits(a, b, true);
+    Qcow2Io.writeFully(dataChannel, host + a, ByteBuffer.wrap(buf));
+    long m = layout.subclusterBits(a, b, true);
     setEntry(cluster, word, (bitmap | m) & ~(m << 32));
   }
 
@@ -325,11 +308,11 @@ final class Qcow2Image implements DiskImage {
     meta.lock();
     try {
       checkOpen();
-      host = tables.allocate(count);
+      host = allocateData(firstCluster, count);
     } finally {
       meta.unlock();
     }
-    Qcow2Io.writeFully(channel, host, data);
+    Qcow2Io.writeFully(dataChannel, host, data);
     meta.lock();
     try {
       checkOpen();
@@ -340,6 +323,14 @@ final class Qcow2Image implements DiskImage {
     } finally {
       meta.unlock();
     }
+  }
+
+  /**
+   * Allocates the host clusters for {@code count} new data clusters from guest {@code firstCluster}:
+   * in an external data file the guest offset itself (1:1, not refcounted), else counted clusters.
+   */
+  private long allocateData(long firstCluster, int count) throws IOException {
+    return data.external() ? firstCluster << clusterBits : tables.allocate(count);
   }
 
   private void writeCompressed(long cluster, byte[] data) throws IOException {
@@ -358,6 +349,14 @@ final class Qcow2Image implements DiskImage {
     checkWritable();
     OutOfRangeException.check(this, offset, length);
     if (length == 0) {
+      return;
+    }
+    if (data.raw()) {
+      // The raw data file must read as the guest disk by itself: zeros go into it (as QEMU does).
+      ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(length, 1 << 20));
+      for (long p = offset; p < offset + length; p += zeros.capacity()) {
+        write(p, zeros.clear().limit((int) Math.min(zeros.capacity(), offset + length - p)));
+      }
       return;
     }
     long end = offset + length;
@@ -404,7 +403,7 @@ final class Qcow2Image implements DiskImage {
     int to = (int) (offset + length == size ? ((offset + length - guest + clusterSize - 1) & -clusterSize)
         : offset + length - guest);
     to = Math.min(to, clusterSize);
-    long whole = subclusterBits(from, to, true);
+    long whole = layout.subclusterBits(from, to, true);
     int scs = 1 << layout.subclusterBits;
     int a = whole == 0 ? to : Long.numberOfTrailingZeros(whole) * scs;
     int b = whole == 0 ? to : (64 - Long.numberOfLeadingZeros(whole)) * scs;
@@ -540,7 +539,7 @@ final class Qcow2Image implements DiskImage {
       if (closed) {
         return;
       }
-      try (channel; DiskImage b = backing) {
+      try (channel; DiskImage b = backing; data) {
         if (!readOnly) {
           tables.flushLocked();
         }
@@ -577,21 +576,7 @@ final class Qcow2Image implements DiskImage {
   @Override
   public ImageInfo info() throws IOException {
     checkOpen();
-    Qcow2Header h = tables.header();
-    Map<String, Object> details = new LinkedHashMap<>();
-    details.put("compat", h.version() == 3 ? "1.1" : "0.10");
-    details.put("refcount_bits", 1 << h.refcountOrder());
-    details.put("compression_type", h.compressionType() == Qcow2Header.COMPRESSION_ZSTD ? "zstd" : "zlib");
-    details.put("lazy_refcounts", (h.compatibleFeatures() & Qcow2Header.COMPAT_LAZY_REFCOUNTS) != 0);
-    details.put("extended_l2", h.extendedL2());
-    details.put("dirty", (h.incompatibleFeatures() & Qcow2Header.INCOMPAT_DIRTY) != 0);
-    details.put("corrupt", (h.incompatibleFeatures() & Qcow2Header.INCOMPAT_CORRUPT) != 0);
-    details.put("snapshots", h.nbSnapshots());
-    if (backingFormat != null) {
-      details.put("backing_format", backingFormat);
-    }
-    return new ImageInfo(file, Qcow2Format.NAME, h.version() == 3 ? "v3" : "v2", size, channel.size(), clusterSize,
-        backingName, List.of(file), details);
+    return Qcow2Info.of(file, tables.header(), channel.size(), backingName, backingFormat, data);
   }
 
   /** Locks the clusters of {@code [offset, offset + length)}; returns the mask for {@code stripes.unlock}. */

@@ -128,10 +128,17 @@ final class Qcow2L2Cache {
     return t;
   }
 
-  /** Returns the L2 table for {@code l1Index}, allocating an empty one if needed. */
+  /**
+   * Returns the L2 table for {@code l1Index} ready to be changed: allocates an empty one if needed,
+   * and copies one shared with an internal snapshot (COPIED clear in the L1 entry) first, so the
+   * snapshot's view stays as it was.
+   */
   @GuardedBy("meta")
   L2Table getForWrite(int l1Index) throws IOException {
     L2Table t = get(l1Index);
+    if (t != null && (l1[l1Index] & Qcow2Entries.OFLAG_COPIED) == 0) {
+      t = copyShared(l1Index, t);
+    }
     if (t == null) {
       long off = refcounts.allocate(1);
       t = new L2Table(off, new long[clusterSize / 8]);
@@ -141,6 +148,30 @@ final class Qcow2L2Cache {
       cache(l1Index, t);
     }
     return t;
+  }
+
+  /**
+   * Gives the active L1 table its own copy of the shared L2 table {@code t}: a new cluster with the
+   * same entries (the data clusters' refcounts do not change: each L1 table still reaches them
+   * once), the L1 entry pointing at it with COPIED set, and one reference to the old table released
+   * once the new L1 is durable. A table whose refcount is already 1 only gets its COPIED flag back.
+   */
+  @GuardedBy("meta")
+  private L2Table copyShared(int l1Index, L2Table t) throws IOException {
+    l1Dirty = true;
+    if (refcounts.refcount(t.offset >>> entries.clusterBits()) == 1) {
+      l1[l1Index] = t.offset | Qcow2Entries.OFLAG_COPIED;
+      return t;
+    }
+    long off = refcounts.allocate(1);
+    L2Table copy = new L2Table(off, t.words.clone());
+    copy.dirty = true;
+    l1[l1Index] = off | Qcow2Entries.OFLAG_COPIED;
+    // The old table may hold unwritten changes only if it was ours; a shared one never has any.
+    tables.remove(l1Index);
+    refcounts.release(t.offset);
+    cache(l1Index, copy);
+    return copy;
   }
 
   @GuardedBy("meta")

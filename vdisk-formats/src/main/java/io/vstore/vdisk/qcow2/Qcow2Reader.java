@@ -1,6 +1,7 @@
 package io.vstore.vdisk.qcow2;
 
 import io.vstore.blockstore.Extent;
+import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.qcow2.Qcow2Entries.State;
 import java.io.IOException;
@@ -34,6 +35,7 @@ final class Qcow2Reader {
 
   private final String file;
   private final FileChannel channel;
+  private final FileChannel data;
   private final Qcow2Entries layout;
   private final DiskImage backing;
   private final Lookup lookup;
@@ -42,11 +44,15 @@ final class Qcow2Reader {
   private final int compressionType;
   private final long size;
 
-  /** Creates a reader of {@code channel} that finds entries through {@code lookup}. */
-  Qcow2Reader(String file, FileChannel channel, Qcow2Header header, Qcow2Entries layout, DiskImage backing,
-      Lookup lookup) {
+  /**
+   * Creates a reader of {@code channel} (compressed clusters) and {@code data} (data clusters, the
+   * same channel unless the image has an external data file) that finds entries through {@code lookup}.
+   */
+  Qcow2Reader(String file, FileChannel channel, FileChannel data, Qcow2Header header, Qcow2Entries layout,
+      DiskImage backing, Lookup lookup) {
     this.file = file;
     this.channel = channel;
+    this.data = data;
     this.layout = layout;
     this.backing = backing;
     this.lookup = lookup;
@@ -116,7 +122,7 @@ final class Qcow2Reader {
     walk(offset, dst.remaining(), (pos, length, state, host, entry) -> {
       ByteBuffer part = dst.slice(base + (int) (pos - offset), (int) length);
       switch (state) {
-        case DATA -> Qcow2Io.readOrZero(channel, host, part);
+        case DATA -> Qcow2Io.readOrZero(data, host, part);
         case BACKING -> readBacking(pos, part);
         case ZERO -> fillZeros(part);
         case COMPRESSED -> part.put(decompress(entry, pos >>> clusterBits), (int) (pos & (clusterSize - 1)),
@@ -198,6 +204,10 @@ final class Qcow2Reader {
   }
 
   private byte[] decompress(long e, long cluster) throws IOException {
+    if (data != channel) {
+      throw new CorruptImageException("bad qcow2: " + file + " has a compressed cluster at guest offset "
+          + (cluster << clusterBits) + " but uses an external data file (the spec allows none)");
+    }
     long off = layout.compressedOffset(e);
     int length = layout.compressedSectors(e) * 512 - (int) (off & 511);
     ByteBuffer src = ByteBuffer.allocate(length);

@@ -19,6 +19,7 @@ final class Qcow2Tables {
   private final Qcow2Entries layout;
   private final int clusterBits;
   private final boolean syncs;
+  private final Qcow2DataFile data;
   @GuardedBy("meta")
   private Qcow2Header header;
   @GuardedBy("meta")
@@ -27,9 +28,10 @@ final class Qcow2Tables {
   @GuardedBy("meta")
   private final Qcow2Refcounts refcounts;
 
-  /** Creates the metadata of an opened image; {@code l1} is its L1 table as read. */
+  /** Creates the metadata of an opened image whose data clusters live in {@code data}; {@code l1} is its L1 table. */
   Qcow2Tables(String file, FileChannel channel, Qcow2Header header, Qcow2Entries layout, long[] l1, boolean readOnly,
-      boolean syncs, long fileSize) throws IOException {
+      boolean syncs, long fileSize, Qcow2DataFile data) throws IOException {
+    this.data = data;
     this.file = file;
     this.channel = channel;
     this.header = header;
@@ -88,6 +90,9 @@ final class Qcow2Tables {
   private void release(long old, long replacement) {
     switch (layout.kind(old)) {
       case NORMAL, ZERO_ALLOC -> {
+        if (data.external()) {
+          return; // clusters of an external data file are not refcounted
+        }
         Kind nk = layout.kind(replacement);
         boolean kept = (nk == Kind.NORMAL || nk == Kind.ZERO_ALLOC)
             && (replacement & Qcow2Entries.OFFSET_MASK) == (old & Qcow2Entries.OFFSET_MASK);
@@ -137,11 +142,14 @@ final class Qcow2Tables {
     }
   }
 
-  /** Clears the autoclear features (bitmaps, raw data file): they describe data vstore does not keep up to date. */
+  /**
+   * Clears the autoclear features vstore does not keep up to date (bitmaps); the raw data file bit
+   * stays, since vstore keeps such a data file readable as a raw image.
+   */
   void clearAutoclear() throws IOException {
     meta.lock();
     try {
-      header = header.withFeatures(header.incompatibleFeatures(), 0);
+      header = header.withFeatures(header.incompatibleFeatures(), header.autoclearFeatures() & keptAutoclear(header));
       writeHeader();
       channel.force(false);
     } finally {
@@ -156,6 +164,9 @@ final class Qcow2Tables {
    */
   @GuardedBy("meta")
   void flushLocked() throws IOException {
+    if (syncs) {
+      data.sync(); // data in an external file must be durable before the tables that point at it
+    }
     sync();
     if (refcounts.isDirty()) {
       refcounts.writeDirty(this::sync);
@@ -178,6 +189,11 @@ final class Qcow2Tables {
       refcounts.writeDirty(this::sync);
       sync();
     }
+  }
+
+  /** Returns the autoclear bits vstore maintains in an image with header {@code h}. */
+  static long keptAutoclear(Qcow2Header h) {
+    return h.dataFileRaw() ? Qcow2Header.AUTOCLEAR_DATA_FILE_RAW : 0;
   }
 
   /** Syncs the file, unless the image was opened with {@code cache=unsafe} (then order is kept, not durability). */

@@ -2,7 +2,10 @@
  * QEMU's qcow2 format, versions 2 and 3: reading and writing, backing chains, compressed clusters
  * (deflate, and zstd when the header says so), zero clusters, extended L2 entries (32 subclusters
  * per cluster, each allocated, zero or unallocated on its own; created with {@code extended_l2=on}),
- * internal-snapshot images read-only, and a {@code check} that counts references as
+ * external data files ({@code data_file}: 1:1 and not refcounted, kept raw-readable when
+ * {@code data_file_raw} is set), images with internal snapshots (written copy-on-write: data
+ * clusters and L2 tables a snapshot shares, COPIED clear, are copied before they change and one
+ * reference to the old one is dropped, so the snapshots stay intact), and a {@code check} that counts references as
  * {@code qemu-img check} does.
  *
  * <h2>What an interrupted write leaves</h2>
@@ -22,9 +25,9 @@
  *
  * <h2>Limits</h2>
  *
- * Refused with {@link io.vstore.vdisk.UnsupportedFormatException}: encryption, external data
- * files, unknown incompatible features; writing to images with internal
- * snapshots or the corrupt bit (they open read-only). An image with the dirty bit (lazy refcounts
+ * Refused with {@link io.vstore.vdisk.UnsupportedFormatException}: encryption, unknown
+ * incompatible features; writing to images with the
+ * corrupt bit (they open read-only). vstore does not create, apply or delete internal snapshots. An image with the dirty bit (lazy refcounts
  * left by a killed writer) opens read-only as it is, and read-write after its refcounts are
  * rebuilt from the tables and the bit is cleared, as QEMU does.
  */
