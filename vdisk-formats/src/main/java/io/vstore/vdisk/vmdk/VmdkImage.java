@@ -89,7 +89,7 @@ final class VmdkImage extends FileImage {
       if (embedded) {
         Descriptor[] found = new Descriptor[1];
         opened.add(files.open(path, readOnly || cowd, ch -> {
-          SparseHeader h = SparseExtent.readHeader(path, ch);
+          SparseHeader h = SparseHeaders.read(path, ch);
           found[0] = readEmbedded(path, ch, h, cowd);
           return SparseExtent.open(path, ch, !readOnly && !cowd, h.capacity() * SECTOR);
         }));
