@@ -197,21 +197,17 @@ final class VdiImage extends FileImage {
   @Override
   protected List<Extent> allocationRange(long offset, long length) throws IOException {
     ExtentList out = new ExtentList();
-    long pos = offset;
-    long end = offset + length;
     lock.readLock().lock();
     try {
-      while (pos < end) {
-        long n = Math.min(end - pos, blockSize - pos % blockSize);
-        int e = map[(int) (pos / blockSize)];
+      eachBlock(offset, length, blockSize, (block, inBlock, pos, n) -> {
+        int e = map[(int) block];
         if (e != FREE && e != ZERO && header.imageType() == VdiHeader.FIXED) {
           // Every block of a fixed image stays allocated: zero runs show as ZERO so copies skip them.
-          FileContent.describeByContent(channel, blockOffset(e) + pos % blockSize, pos, n, out);
+          FileContent.describeByContent(channel, blockOffset(e) + inBlock, pos, n, out);
         } else {
           out.add(pos, n, e == FREE ? Extent.Kind.HOLE : e == ZERO ? Extent.Kind.ZERO : Extent.Kind.DATA);
         }
-        pos += n;
-      }
+      });
     } finally {
       lock.readLock().unlock();
     }

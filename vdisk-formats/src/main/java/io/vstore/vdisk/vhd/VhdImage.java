@@ -332,13 +332,8 @@ final class VhdImage extends FileImage {
       FileContent.describeByContent(channel, offset, offset, length, out);
       return out.toList();
     }
-    long pos = offset;
-    long end = offset + length;
-    while (pos < end) {
-      long blockSize = header.blockSize();
-      int block = (int) (pos / blockSize);
-      long inBlock = pos % blockSize;
-      long n = Math.min(end - pos, blockSize - inBlock);
+    eachBlock(offset, length, header.blockSize(), (b, inBlock, pos, n) -> {
+      int block = (int) b;
       int sector;
       byte[] bitmap = null;
       lock.writeLock().lock();
@@ -351,26 +346,14 @@ final class VhdImage extends FileImage {
         lock.writeLock().unlock();
       }
       if (sector == UNALLOCATED) {
-        if (differencing()) {
-          out.addAll(parent().allocation(pos, n));
-        } else {
-          out.add(pos, n, Extent.Kind.HOLE);
-        }
+        addUnallocated(out, pos, n);
       } else if (bitmap == null) {
         out.add(pos, n, Extent.Kind.DATA);
       } else {
         byte[] bits = bitmap;
-        long blockStart = pos - inBlock;
-        SectorRuns.each(inBlock, inBlock + n, SECTOR, s -> bit(bits, (int) s), (from, to, present) -> {
-          if (present) {
-            out.add(blockStart + from, to - from, Extent.Kind.DATA);
-          } else {
-            out.addAll(parent().allocation(blockStart + from, to - from));
-          }
-        });
+        addSectorRuns(out, pos - inBlock, inBlock, inBlock + n, SECTOR, s -> bit(bits, (int) s));
       }
-      pos += n;
-    }
+    });
     return out.toList();
   }
 

@@ -353,20 +353,10 @@ final class VhdxImage extends FileImage {
   @Override
   protected List<Extent> allocationRange(long offset, long length) throws IOException {
     ExtentList out = new ExtentList();
-    long pos = offset;
-    long end = offset + length;
-    while (pos < end) {
-      long block = pos / blockSize;
-      long inBlock = pos % blockSize;
-      long n = Math.min(end - pos, blockSize - inBlock);
-      long entry;
-      byte[] bitmap = null;
+    eachBlock(offset, length, blockSize, (block, inBlock, pos, n) -> {
       lock.writeLock().lock();
       try {
-        entry = bat[(int) payloadIndex(block)];
-        if (state(entry) == PARTIALLY_PRESENT) {
-          bitmap = bitmap(block / chunkRatio);
-        }
+        long entry = bat[(int) payloadIndex(block)];
         switch (state(entry)) {
           case FULLY_PRESENT -> {
             if (metadata.leaveBlocksAllocated()) {
@@ -377,31 +367,17 @@ final class VhdxImage extends FileImage {
           }
           case ZERO -> out.add(pos, n, Extent.Kind.ZERO);
           case PARTIALLY_PRESENT -> {
+            byte[] bits = bitmap(block / chunkRatio);
             long firstSector = (block % chunkRatio) * (blockSize / sectorSize);
-            byte[] bits = bitmap;
-            long blockStart = pos - inBlock;
-            SectorRuns.each(inBlock, inBlock + n, sectorSize, s -> bit(bits, firstSector + s), (from, to, present) -> {
-              if (present) {
-                out.add(blockStart + from, to - from, Extent.Kind.DATA);
-              } else {
-                out.addAll(parent().allocation(blockStart + from, to - from));
-              }
-            });
+            addSectorRuns(out, pos - inBlock, inBlock, inBlock + n, sectorSize, s -> bit(bits, firstSector + s));
           }
-          case NOT_PRESENT -> {
-            if (parent() != null) {
-              out.addAll(parent().allocation(pos, n));
-            } else {
-              out.add(pos, n, Extent.Kind.HOLE);
-            }
-          }
+          case NOT_PRESENT -> addUnallocated(out, pos, n);
           default -> out.add(pos, n, Extent.Kind.HOLE);
         }
       } finally {
         lock.writeLock().unlock();
       }
-      pos += n;
-    }
+    });
     return out.toList();
   }
 
