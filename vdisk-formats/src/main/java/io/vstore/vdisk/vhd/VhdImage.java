@@ -5,7 +5,6 @@ import io.vstore.blockstore.ExtentList;
 import io.vstore.vdisk.FileContent;
 import io.vstore.vdisk.FileImage;
 import io.vstore.blockstore.Extent;
-import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageInfo;
 import io.vstore.vdisk.SectorRuns;
@@ -357,29 +356,25 @@ final class VhdImage extends FileImage {
     return out.toList();
   }
 
+  /** Makes data durable before the BAT that points at it, then the BAT and footer. */
   @Override
   protected void flushFiles() throws IOException {
     lock.writeLock().lock();
     try {
-      flushLocked();
+      if (dirtyBat.isEmpty() && !footerDirty) {
+        sync(channel);
+        return;
+      }
+      sync(channel);
+      writeBat();
+      if (footerDirty) {
+        writeFully(nextFree, footer.toBuffer());
+        footerDirty = false;
+      }
+      sync(channel);
     } finally {
       lock.writeLock().unlock();
     }
-  }
-
-  /** Makes data durable before the BAT that points at it, then the BAT and footer. */
-  private void flushLocked() throws IOException {
-    if (dirtyBat.isEmpty() && !footerDirty) {
-      sync(channel);
-      return;
-    }
-    sync(channel);
-    writeBat();
-    if (footerDirty) {
-      writeFully(nextFree, footer.toBuffer());
-      footerDirty = false;
-    }
-    sync(channel);
   }
 
   /** Writes the BAT sectors that hold changed entries, one write per run of changed sectors. */

@@ -381,50 +381,46 @@ final class VhdxImage extends FileImage {
     return out.toList();
   }
 
-  @Override
-  protected void flushFiles() throws IOException {
-    lock.writeLock().lock();
-    try {
-      flushLocked();
-    } finally {
-      lock.writeLock().unlock();
-    }
-  }
-
   /**
    * Makes payload data durable before the bitmaps and BAT entries that expose it: an interrupted
    * write leaves either the old BAT (new blocks unreferenced) or the new one over durable data.
    */
-  private void flushLocked() throws IOException {
-    if (dirtyBat.isEmpty() && dirtyBitmaps.isEmpty()) {
-      sync(channel);
-      return;
-    }
-    if (channel.size() < nextFree) {
-      // Extend the file over every block a BAT entry will point at, so none lies past the end.
-      writeFully(nextFree - 1, ByteBuffer.allocate(1));
-    }
-    sync(channel);
-    for (int c = dirtyBitmaps.nextSetBit(0); c >= 0; c = dirtyBitmaps.nextSetBit(c + 1)) {
-      long entry = bat[(int) bitmapIndex(c)];
-      writeFully(offset(entry), ByteBuffer.wrap(bitmaps.get((long) c)));
-    }
-    dirtyBitmaps.clear();
-    if (!dirtyBat.isEmpty()) {
-      int first = dirtyBat.nextSetBit(0);
-      int last = dirtyBat.previousSetBit(dirtyBat.length());
-      // One write per 4 KiB-aligned span keeps the update to whole sectors.
-      int perSector = 4096 / 8;
-      int from = first / perSector * perSector;
-      int to = Math.min(bat.length, (last / perSector + 1) * perSector);
-      ByteBuffer buf = ByteBuffer.allocate((to - from) * 8).order(ByteOrder.LITTLE_ENDIAN);
-      for (int i = from; i < to; i++) {
-        buf.putLong(bat[i]);
+  @Override
+  protected void flushFiles() throws IOException {
+    lock.writeLock().lock();
+    try {
+      if (dirtyBat.isEmpty() && dirtyBitmaps.isEmpty()) {
+        sync(channel);
+        return;
       }
-      writeFully(batOffset + (long) from * 8, buf.flip());
-      dirtyBat.clear();
+      if (channel.size() < nextFree) {
+        // Extend the file over every block a BAT entry will point at, so none lies past the end.
+        writeFully(nextFree - 1, ByteBuffer.allocate(1));
+      }
+      sync(channel);
+      for (int c = dirtyBitmaps.nextSetBit(0); c >= 0; c = dirtyBitmaps.nextSetBit(c + 1)) {
+        long entry = bat[(int) bitmapIndex(c)];
+        writeFully(offset(entry), ByteBuffer.wrap(bitmaps.get((long) c)));
+      }
+      dirtyBitmaps.clear();
+      if (!dirtyBat.isEmpty()) {
+        int first = dirtyBat.nextSetBit(0);
+        int last = dirtyBat.previousSetBit(dirtyBat.length());
+        // One write per 4 KiB-aligned span keeps the update to whole sectors.
+        int perSector = 4096 / 8;
+        int from = first / perSector * perSector;
+        int to = Math.min(bat.length, (last / perSector + 1) * perSector);
+        ByteBuffer buf = ByteBuffer.allocate((to - from) * 8).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = from; i < to; i++) {
+          buf.putLong(bat[i]);
+        }
+        writeFully(batOffset + (long) from * 8, buf.flip());
+        dirtyBat.clear();
+      }
+      sync(channel);
+    } finally {
+      lock.writeLock().unlock();
     }
-    sync(channel);
   }
 
   @Override
