@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
+import io.vstore.vdisk.ImageTesting;
 import io.vstore.vdisk.QemuTool;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -25,8 +26,7 @@ class VdiInterruptedWriteTest {
     try (DiskImage d = VdiTest.FORMAT.create(img, flushed.length, CreateOptions.none(), VdiTest.CHAIN)) {
       byte[] a = new byte[2 << 20];
       r.nextBytes(a);
-      d.write(0, ByteBuffer.wrap(a));
-      System.arraycopy(a, 0, flushed, 0, a.length);
+      ImageTesting.writeBoth(d, flushed, 0, a);
       d.flush();
       byte[] b = new byte[1 << 20];
       r.nextBytes(b);
@@ -36,9 +36,7 @@ class VdiInterruptedWriteTest {
       QemuTool.ok("qemu-img", "check", "-f", "vdi", copy.toString());
       assertThat(VdiTest.FORMAT.check(copy).exitCode()).isZero();
       try (DiskImage k = VdiTest.FORMAT.open(copy, false, VdiTest.CHAIN)) {
-        byte[] back = new byte[flushed.length];
-        k.read(0, ByteBuffer.wrap(back));
-        assertThat(Arrays.mismatch(back, flushed)).isEqualTo(-1);
+        ImageTesting.assertReadsAs(k, flushed);
         // The next allocation takes the unreferenced block's place and must not show its bytes.
         k.write(3 << 20, ByteBuffer.wrap(new byte[] {1}));
         ByteBuffer one = ByteBuffer.allocate(1 << 20);

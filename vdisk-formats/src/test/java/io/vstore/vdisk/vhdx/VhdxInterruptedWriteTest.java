@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
+import io.vstore.vdisk.ImageTesting;
 import io.vstore.vdisk.QemuTool;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -31,8 +31,7 @@ class VhdxInterruptedWriteTest {
         null), VhdxQemuTest.CHAIN)) {
       byte[] a = new byte[3 << 20];
       r.nextBytes(a);
-      d.write(1 << 20, ByteBuffer.wrap(a));
-      System.arraycopy(a, 0, flushed, 1 << 20, a.length);
+      ImageTesting.writeBoth(d, flushed, 1 << 20, a);
       d.flush();
       byte[] b = new byte[5 << 20];
       r.nextBytes(b);
@@ -42,9 +41,7 @@ class VhdxInterruptedWriteTest {
       QemuTool.ok("qemu-img", "check", "-f", "vhdx", copy.toString());
       assertThat(VhdxQemuTest.FORMAT.check(copy).exitCode()).isZero();
       try (DiskImage k = VhdxQemuTest.FORMAT.open(copy, true, VhdxQemuTest.CHAIN)) {
-        byte[] back = new byte[flushed.length];
-        k.read(0, ByteBuffer.wrap(back));
-        assertThat(Arrays.mismatch(back, flushed)).isEqualTo(-1);
+        ImageTesting.assertReadsAs(k, flushed);
       }
       // The interrupted file stays writable: new allocations go past the unreferenced space.
       try (DiskImage k = VhdxQemuTest.FORMAT.open(copy, false, VhdxQemuTest.CHAIN)) {
