@@ -3,7 +3,7 @@ package io.vstore.vdisk.vhd;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.ExtentList;
 import io.vstore.vdisk.FileContent;
-import io.vstore.vdisk.FileImage;
+import io.vstore.vdisk.ChannelImage;
 import io.vstore.blockstore.Extent;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageInfo;
@@ -26,11 +26,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * a block, so unaligned requests need no read-modify-write except for differencing disks, where a
  * partly written sector whose bitmap bit is clear is first filled from the parent.
  */
-final class VhdImage extends FileImage {
+final class VhdImage extends ChannelImage {
   private static final int UNALLOCATED = -1;
   private static final int SECTOR = 512;
 
-  private final FileChannel channel;
   private final VhdFooter footer;
   private final VhdDynamicHeader header; // null for fixed disks
   private final String parentPath;
@@ -50,8 +49,7 @@ final class VhdImage extends FileImage {
 
   VhdImage(Path path, FileChannel channel, boolean readOnly, VhdFooter footer, VhdDynamicHeader header,
       int[] bat, long nextFree, DiskImage parent, String parentPath) {
-    super(VhdFormat.NAME, path, footer.virtualSize(), readOnly, parent);
-    this.channel = channel;
+    super(VhdFormat.NAME, path, footer.virtualSize(), readOnly, parent, channel);
     this.footer = footer;
     this.header = header;
     this.bat = bat;
@@ -395,14 +393,5 @@ final class VhdImage extends FileImage {
     }
     writeFully(header.tableOffset() + (long) first * SECTOR, buf.flip());
     dirtyBat.clear();
-  }
-
-  @Override
-  protected void closeFiles() throws IOException {
-    channel.close();
-  }
-
-  private void writeFully(long position, ByteBuffer src) throws IOException {
-    FileContent.writeFully(channel, position, src);
   }
 }

@@ -3,7 +3,7 @@ package io.vstore.vdisk.vhdx;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.ExtentList;
 import io.vstore.vdisk.FileContent;
-import io.vstore.vdisk.FileImage;
+import io.vstore.vdisk.ChannelImage;
 import io.vstore.blockstore.Extent;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageInfo;
@@ -26,7 +26,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * need no read-modify-write except in differencing disks, where a partly written logical sector
  * the parent still provides is first completed from the parent.
  */
-final class VhdxImage extends FileImage {
+final class VhdxImage extends ChannelImage {
   static final int NOT_PRESENT = 0;
   static final int UNDEFINED = 1;
   static final int ZERO = 2;
@@ -37,7 +37,6 @@ final class VhdxImage extends FileImage {
   static final long OFFSET_MASK = 0xFFFF_FFFF_FFF0_0000L;
   static final long MIB = 1 << 20;
 
-  private final FileChannel channel;
   private final VhdxMetadata metadata;
   private final long batOffset;
   private final long chunkRatio;
@@ -65,8 +64,7 @@ final class VhdxImage extends FileImage {
 
   VhdxImage(Path path, FileChannel channel, boolean readOnly, VhdxHeader header, int headerSlot, VhdxMetadata metadata,
       long batOffset, long[] bat, long nextFree, DiskImage parent, String parentPath) {
-    super(VhdxFormat.NAME, path, metadata.virtualSize(), readOnly, parent);
-    this.channel = channel;
+    super(VhdxFormat.NAME, path, metadata.virtualSize(), readOnly, parent, channel);
     this.header = header;
     this.headerSlot = headerSlot;
     this.metadata = metadata;
@@ -421,14 +419,5 @@ final class VhdxImage extends FileImage {
     } finally {
       lock.writeLock().unlock();
     }
-  }
-
-  @Override
-  protected void closeFiles() throws IOException {
-    channel.close();
-  }
-
-  private void writeFully(long position, ByteBuffer src) throws IOException {
-    FileContent.writeFully(channel, position, src);
   }
 }
