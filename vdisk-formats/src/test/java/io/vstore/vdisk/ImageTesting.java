@@ -1,6 +1,7 @@
 package io.vstore.vdisk;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vstore.blockstore.Extent;
 import java.io.IOException;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import org.assertj.core.api.AbstractThrowableAssert;
 
 /**
  * What the tests of the VHD, VHDX and VDI formats do alike: images written by qemu, random
@@ -53,6 +55,111 @@ public final class ImageTesting {
   public static void writeBoth(DiskImage d, byte[] model, int offset, byte[] data) throws IOException {
     d.write(offset, ByteBuffer.wrap(data));
     System.arraycopy(data, 0, model, offset, data.length);
+  }
+
+  /** Changes made to an open image. */
+  @FunctionalInterface
+  public interface Writes {
+    /** Makes the changes to {@code d}, drawing any random bytes from {@code r}. */
+    void apply(DiskImage d, Random r) throws IOException;
+  }
+
+  /** Creates {@code file} of {@code size} bytes with {@code options}, writes {@code data} at its start and closes it. */
+  public static Path created(ImageFormat format, ImageChainOpener chain, Path file, long size, CreateOptions options,
+      ByteBuffer data) throws IOException {
+    try (DiskImage d = format.create(file, size, options, chain)) {
+      d.write(0, data);
+    }
+    return file;
+  }
+
+  /**
+   * Creates {@code image} of {@code size} bytes with {@code options}, applies {@code flushed} and
+   * flushes, applies {@code unflushed}, and returns the {@link #killedCopy} taken then; both draw
+   * from one random sequence seeded with {@code seed}.
+   */
+  public static Path killedAfter(ImageFormat format, ImageChainOpener chain, Path image, long size, CreateOptions options,
+      long seed, Writes flushed, Writes unflushed) throws IOException, InterruptedException {
+    Random r = new Random(seed);
+    try (DiskImage d = format.create(image, size, options, chain)) {
+      flushed.apply(d, r);
+      d.flush();
+      unflushed.apply(d, r);
+      return killedCopy(image, format, format.name());
+    }
+  }
+
+  /**
+   * Asserts that {@code format} reads qemu's {@code image} of {@code size} bytes as qemu converted
+   * it to {@code raw} and checks it clean; then writes 300,000 random bytes at {@code offset} into
+   * it and asserts that qemu reads them back and checks it clean.
+   */
+  public static void assertReadsLikeQemuAndWritesBack(ImageFormat format, ImageChainOpener chain, Path image, Path raw,
+      long size, int offset) throws IOException, InterruptedException {
+    try (DiskImage d = format.open(image, true, chain)) {
+      assertThat(d.size()).isEqualTo(size);
+      assertThat(DeviceBytes.sha256(d)).isEqualTo(DeviceBytes.sha256(raw));
+    }
+    assertThat(format.check(image).exitCode()).isZero();
+    byte[] model = Files.readAllBytes(raw);
+    try (DiskImage d = format.open(image, false, chain)) {
+      writeBoth(d, model, offset, randomBytes(new Random(3), 300_000));
+    }
+    assertQemuReadsAs(image, format.name(), model, raw);
+  }
+
+  /**
+   * Creates {@code image} of {@code size} bytes (whole MiB) with {@code options}, writes 40 random
+   * runs into it and zeroes 2 MiB at 4 MiB, then asserts that qemu-img reads it as written and checks
+   * it clean, that {@code format} checks it clean, and that qemu-img reports its size.
+   */
+  public static void assertWrittenImageAgreesWithQemu(ImageFormat format, ImageChainOpener chain, Path image, long size,
+      CreateOptions options) throws IOException, InterruptedException {
+    byte[] model = new byte[(int) size];
+    try (DiskImage d = format.create(image, size, options, chain)) {
+      assertThat(d.size()).isEqualTo(size);
+      writeRandomly(d, model, new Random(42), 40, 300_000);
+      zeroBoth(d, model, 4 << 20, 2 << 20);
+    }
+    assertQemuReadsAs(image, format.name(), model, image.resolveSibling("v.raw"));
+    assertThat(format.check(image).exitCode()).isZero();
+    String info = QemuTool.ok("qemu-img", "info", "-f", format.name(), image.toString());
+    assertThat(info).contains("virtual size: " + (size >> 20) + " MiB");
+  }
+
+  /** Returns {@code n} bytes drawn from {@code r}. */
+  public static byte[] randomBytes(Random r, int n) {
+    byte[] b = new byte[n];
+    r.nextBytes(b);
+    return b;
+  }
+
+  /**
+   * Copies {@code image} as a process killed before its next flush leaves it (the page cache holds
+   * every write so far) and asserts that qemu-img ({@code qemuFormat}) and {@code format} both find
+   * the copy clean; returns the copy.
+   */
+  public static Path killedCopy(Path image, ImageFormat format, String qemuFormat) throws IOException, InterruptedException {
+    Path copy = image.resolveSibling("killed." + qemuFormat);
+    Files.copy(image, copy);
+    QemuTool.ok("qemu-img", "check", "-f", qemuFormat, copy.toString());
+    assertThat(format.check(copy).exitCode()).isZero();
+    return copy;
+  }
+
+  /** Writes {@code model} to {@code raw}, then asserts that qemu-img finds {@code image} clean and reading as it. */
+  public static void assertQemuReadsAs(Path image, String qemuFormat, byte[] model, Path raw)
+      throws IOException, InterruptedException {
+    Files.write(raw, model);
+    QemuTool.ok("qemu-img", "check", "-f", qemuFormat, image.toString());
+    QemuTool.ok("qemu-img", "compare", "-f", qemuFormat, "-F", "raw", image.toString(), raw.toString());
+  }
+
+  /** Asserts that opening {@code file} read-only fails as corrupt with a message containing {@code message}. */
+  public static AbstractThrowableAssert<?, ? extends Throwable> assertOpenRefused(ImageFormat format, ImageChainOpener chain,
+      Path file, String message) {
+    return assertThatThrownBy(() -> format.open(file, true, chain)).isInstanceOf(CorruptImageException.class)
+        .hasMessageContaining(message);
   }
 
   /** Writes {@code count} random runs of 1 to {@code maxLength} random bytes to {@code d} and {@code model}. */

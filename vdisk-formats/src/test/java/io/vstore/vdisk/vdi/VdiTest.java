@@ -8,7 +8,6 @@ import io.vstore.blockstore.BlockDevice;
 import io.vstore.vdisk.CheckResult;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.CreateOptions;
-import io.vstore.vdisk.DeviceBytes;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
 import io.vstore.vdisk.ImageContract;
@@ -23,7 +22,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -49,47 +47,21 @@ class VdiTest {
     Path img = dir.resolve("q.vdi");
     Path raw = ImageTesting.qemuWritten(img, "vdi", opts, "20M", PATTERNS);
     try (DiskImage d = FORMAT.open(img, true, CHAIN)) {
-      assertThat(d.size()).isEqualTo(20L << 20);
-      assertThat(DeviceBytes.sha256(d)).isEqualTo(DeviceBytes.sha256(raw));
       assertThat(d.info().subformat()).isEqualTo(opts.equals("static=on") ? "fixed" : "dynamic");
     }
-    assertThat(FORMAT.check(img).exitCode()).isZero();
-    byte[] model = Files.readAllBytes(raw);
-    try (DiskImage d = FORMAT.open(img, false, CHAIN)) {
-      byte[] data = new byte[300_000];
-      new Random(3).nextBytes(data);
-      ImageTesting.writeBoth(d, model, 7_000_001, data);
-    }
-    Files.write(raw, model);
-    QemuTool.ok("qemu-img", "check", "-f", "vdi", img.toString());
-    QemuTool.ok("qemu-img", "compare", "-f", "vdi", "-F", "raw", img.toString(), raw.toString());
+    ImageTesting.assertReadsLikeQemuAndWritesBack(FORMAT, CHAIN, img, raw, 20L << 20, 7_000_001);
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"off", "on"})
   void vstoreWrittenImagesPassQemuCheckAndCompare(String fixed) throws Exception {
-    Path img = dir.resolve("v.vdi");
-    Path raw = dir.resolve("v.raw");
-    Random r = new Random(42);
-    long size = 30L << 20;
-    byte[] model = new byte[(int) size];
-    try (DiskImage d = FORMAT.create(img, size, new CreateOptions(Map.of("static", fixed), null, null), CHAIN)) {
-      ImageTesting.writeRandomly(d, model, r, 40, 300_000);
-      ImageTesting.zeroBoth(d, model, 4 << 20, 2 << 20);
-    }
-    Files.write(raw, model);
-    QemuTool.ok("qemu-img", "check", "-f", "vdi", img.toString());
-    QemuTool.ok("qemu-img", "compare", "-f", "vdi", "-F", "raw", img.toString(), raw.toString());
-    assertThat(FORMAT.check(img).exitCode()).isZero();
-    assertThat(QemuTool.ok("qemu-img", "info", "-f", "vdi", img.toString())).contains("virtual size: 30 MiB");
+    ImageTesting.assertWrittenImageAgreesWithQemu(FORMAT, CHAIN, dir.resolve("v.vdi"), 30L << 20,
+        new CreateOptions(Map.of("static", fixed), null, null));
   }
 
   private Path written() throws IOException {
-    Path p = dir.resolve("w" + COUNTER.incrementAndGet() + ".vdi");
-    try (DiskImage d = FORMAT.create(p, 8 << 20, CreateOptions.none(), CHAIN)) {
-      d.write(0, ByteBuffer.wrap(new byte[3 << 20]).put(7, (byte) 1));
-    }
-    return p;
+    return ImageTesting.created(FORMAT, CHAIN, dir.resolve("w" + COUNTER.incrementAndGet() + ".vdi"), 8 << 20,
+        CreateOptions.none(), ByteBuffer.wrap(new byte[3 << 20]).put(7, (byte) 1));
   }
 
   @Test

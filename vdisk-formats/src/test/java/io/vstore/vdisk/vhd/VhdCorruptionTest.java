@@ -23,12 +23,8 @@ class VhdCorruptionTest {
   @TempDir Path dir;
 
   private Path dynamicImage() throws IOException {
-    Path p = dir.resolve("d.vhd");
-    try (DiskImage d = VhdQemuTest.FORMAT.create(p, 8L << 20, new CreateOptions(Map.of("force_size", "on"), null, null),
-        VhdQemuTest.CHAIN)) {
-      d.write(0, ByteBuffer.wrap(ImageTesting.filled(4 << 20, 0x5a)));
-    }
-    return p;
+    return ImageTesting.created(VhdQemuTest.FORMAT, VhdQemuTest.CHAIN, dir.resolve("d.vhd"), 8L << 20,
+        new CreateOptions(Map.of("force_size", "on"), null, null), ByteBuffer.wrap(ImageTesting.filled(4 << 20, 0x5a)));
   }
 
   @Test
@@ -37,16 +33,14 @@ class VhdCorruptionTest {
     long size = Files.size(p);
     ImageTesting.patch(p, size - 512 + 50, new byte[] {0x7f});
     ImageTesting.patch(p, 50, new byte[] {0x7f});
-    assertThatThrownBy(() -> VhdQemuTest.FORMAT.open(p, true, VhdQemuTest.CHAIN))
-        .isInstanceOf(CorruptImageException.class).hasMessageContaining("checksum").hasMessageContaining(p.toString());
+    ImageTesting.assertOpenRefused(VhdQemuTest.FORMAT, VhdQemuTest.CHAIN, p, "checksum").hasMessageContaining(p.toString());
   }
 
   @Test
   void flippedHeaderBitFailsTheChecksum() throws IOException {
     Path p = dynamicImage();
     ImageTesting.patch(p, 512 + 100, new byte[] {0x01});
-    assertThatThrownBy(() -> VhdQemuTest.FORMAT.open(p, true, VhdQemuTest.CHAIN))
-        .isInstanceOf(CorruptImageException.class).hasMessageContaining("dynamic header checksum");
+    ImageTesting.assertOpenRefused(VhdQemuTest.FORMAT, VhdQemuTest.CHAIN, p, "dynamic header checksum");
     assertThat(VhdQemuTest.FORMAT.check(p).exitCode()).isEqualTo(2);
   }
 
@@ -54,8 +48,7 @@ class VhdCorruptionTest {
   void batEntryPastTheEndIsRefused() throws IOException {
     Path p = dynamicImage();
     ImageTesting.patch(p, 1536 + 4, new byte[] {0x10, 0, 0, 0});
-    assertThatThrownBy(() -> VhdQemuTest.FORMAT.open(p, true, VhdQemuTest.CHAIN))
-        .isInstanceOf(CorruptImageException.class).hasMessageContaining("BAT entry 1");
+    ImageTesting.assertOpenRefused(VhdQemuTest.FORMAT, VhdQemuTest.CHAIN, p, "BAT entry 1");
   }
 
   @Test

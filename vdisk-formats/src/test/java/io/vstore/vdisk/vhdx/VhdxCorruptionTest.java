@@ -23,12 +23,8 @@ class VhdxCorruptionTest {
   @TempDir Path dir;
 
   private Path image() throws IOException {
-    Path p = dir.resolve("d.vhdx");
-    try (DiskImage d = VhdxQemuTest.FORMAT.create(p, 8L << 20, new CreateOptions(Map.of("block_size", "1M"), null, null),
-        VhdxQemuTest.CHAIN)) {
-      d.write(0, ByteBuffer.wrap(new byte[3 << 20]).put(5, (byte) 9));
-    }
-    return p;
+    return ImageTesting.created(VhdxQemuTest.FORMAT, VhdxQemuTest.CHAIN, dir.resolve("d.vhdx"), 8L << 20,
+        new CreateOptions(Map.of("block_size", "1M"), null, null), ByteBuffer.wrap(new byte[3 << 20]).put(5, (byte) 9));
   }
 
   @Test
@@ -39,8 +35,7 @@ class VhdxCorruptionTest {
       assertThat(d.size()).isEqualTo(8L << 20);
     }
     ImageTesting.patch(p, VhdxHeader.OFFSET_2 + 20, new byte[] {0x55});
-    assertThatThrownBy(() -> VhdxQemuTest.FORMAT.open(p, true, VhdxQemuTest.CHAIN))
-        .isInstanceOf(CorruptImageException.class).hasMessageContaining("no valid header")
+    ImageTesting.assertOpenRefused(VhdxQemuTest.FORMAT, VhdxQemuTest.CHAIN, p, "no valid header")
         .hasMessageContaining("header checksum");
   }
 
@@ -49,8 +44,7 @@ class VhdxCorruptionTest {
     Path p = image();
     ImageTesting.patch(p, VhdxRegionTable.OFFSET_1 + 40, new byte[] {0x01});
     ImageTesting.patch(p, VhdxRegionTable.OFFSET_2 + 40, new byte[] {0x01});
-    assertThatThrownBy(() -> VhdxQemuTest.FORMAT.open(p, true, VhdxQemuTest.CHAIN))
-        .isInstanceOf(CorruptImageException.class).hasMessageContaining("region table checksum");
+    ImageTesting.assertOpenRefused(VhdxQemuTest.FORMAT, VhdxQemuTest.CHAIN, p, "region table checksum");
     assertThat(VhdxQemuTest.FORMAT.check(p).exitCode()).isEqualTo(2);
   }
 
@@ -59,14 +53,12 @@ class VhdxCorruptionTest {
     Path p = image();
     long meta = 2 << 20; // where vstore puts the metadata region, after a 1 MiB log
     ImageTesting.patch(p, meta, "metadatX".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-    assertThatThrownBy(() -> VhdxQemuTest.FORMAT.open(p, true, VhdxQemuTest.CHAIN))
-        .isInstanceOf(CorruptImageException.class).hasMessageContaining("metadata table signature");
+    ImageTesting.assertOpenRefused(VhdxQemuTest.FORMAT, VhdxQemuTest.CHAIN, p, "metadata table signature");
     Path q2 = dir.resolve("q.vhdx");
     Files.move(p, dir.resolve("first.vhdx"));
     Files.move(image(), q2);
     ImageTesting.patch(q2, meta + (64 << 10), new byte[] {0, 0, 0x30, 0}); // block size 3 MiB: not a power of two
-    assertThatThrownBy(() -> VhdxQemuTest.FORMAT.open(q2, true, VhdxQemuTest.CHAIN))
-        .isInstanceOf(CorruptImageException.class).hasMessageContaining("block size");
+    ImageTesting.assertOpenRefused(VhdxQemuTest.FORMAT, VhdxQemuTest.CHAIN, q2, "block size");
   }
 
   @Test
@@ -76,8 +68,7 @@ class VhdxCorruptionTest {
     ByteBuffer e = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
     e.putLong(0, (2L << 20) | VhdxImage.FULLY_PRESENT);
     ImageTesting.patch(p, bat + 8, e.array());
-    assertThatThrownBy(() -> VhdxQemuTest.FORMAT.open(p, true, VhdxQemuTest.CHAIN))
-        .isInstanceOf(CorruptImageException.class).hasMessageContaining("overlaps region metadata");
+    ImageTesting.assertOpenRefused(VhdxQemuTest.FORMAT, VhdxQemuTest.CHAIN, p, "overlaps region metadata");
     e.putLong(0, (1L << 40) | VhdxImage.FULLY_PRESENT);
     ImageTesting.patch(p, bat + 8, e.array());
     CheckResult r = VhdxQemuTest.FORMAT.check(p);
@@ -85,8 +76,7 @@ class VhdxCorruptionTest {
     assertThat(r.exitCode()).isEqualTo(2);
     e.putLong(0, 3L | (5L << 20)); // invalid state 3
     ImageTesting.patch(p, bat + 8, e.array());
-    assertThatThrownBy(() -> VhdxQemuTest.FORMAT.open(p, true, VhdxQemuTest.CHAIN))
-        .isInstanceOf(CorruptImageException.class).hasMessageContaining("state 3");
+    ImageTesting.assertOpenRefused(VhdxQemuTest.FORMAT, VhdxQemuTest.CHAIN, p, "state 3");
   }
 
   @Test
