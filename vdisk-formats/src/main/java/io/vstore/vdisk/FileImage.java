@@ -2,6 +2,7 @@ package io.vstore.vdisk;
 
 import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.ExtentList;
 import io.vstore.blockstore.OutOfRangeException;
 import io.vstore.blockstore.ReadOnlyDeviceException;
 import java.io.IOException;
@@ -10,6 +11,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.LongPredicate;
 
 /**
  * What every file-backed image does the same way, so that each format keeps only its own layout:
@@ -178,6 +180,34 @@ public abstract class FileImage implements DiskImage {
       writeRange(offset + done, ByteBuffer.wrap(ZEROS, 0, n));
       done += n;
     }
+  }
+
+  /**
+   * Adds {@code [offset, offset + length)}, which this image does not hold, to {@code out} as the
+   * backing image describes it, or as a hole when there is none.
+   */
+  protected final void addUnallocated(ExtentList out, long offset, long length) throws IOException {
+    if (parent != null) {
+      out.addAll(parent.allocation(offset, length));
+    } else {
+      out.add(offset, length, Extent.Kind.HOLE);
+    }
+  }
+
+  /**
+   * Adds bytes {@code [from, to)} of the block at guest offset {@code blockStart} to {@code out} run
+   * by run of sectors: those {@code present} says this image holds as DATA, the others as the
+   * backing image describes them (for differencing blocks with a per-sector bitmap).
+   */
+  protected final void addSectorRuns(ExtentList out, long blockStart, long from, long to, long sectorSize,
+      LongPredicate present) throws IOException {
+    SectorRuns.each(from, to, sectorSize, present, (a, b, here) -> {
+      if (here) {
+        out.add(blockStart + a, b - a, Extent.Kind.DATA);
+      } else {
+        out.addAll(parent.allocation(blockStart + a, b - a));
+      }
+    });
   }
 
   /** Returns the image's description for {@link #info()}. */

@@ -1,10 +1,7 @@
 package io.vstore.vdisk.raw;
 
-import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.Extent;
-import io.vstore.blockstore.OutOfRangeException;
-import io.vstore.blockstore.ReadOnlyDeviceException;
-import io.vstore.vdisk.DiskImage;
+import io.vstore.vdisk.FileImage;
 import io.vstore.vdisk.ImageInfo;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -15,32 +12,25 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * A raw image: the file is the disk. Positional {@link FileChannel} I/O (thread-safe without
  * locks); holes found with {@code SEEK_DATA/SEEK_HOLE} and made with {@code PUNCH_HOLE} where the
  * platform allows, else the whole file reports as data and zeroing writes zeros.
  */
-final class RawImage implements DiskImage {
+final class RawImage extends FileImage {
   private static final int ZERO_CHUNK = 1 << 20;
   private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(ZERO_CHUNK).asReadOnlyBuffer();
 
-  private final Path path;
   private final FileChannel channel;
   private final SparseFile sparse; // null where hole queries are unavailable
-  private final boolean readOnly;
-  private final long size;
   private final boolean syncs;
-  private volatile boolean closed;
 
   private RawImage(Path path, FileChannel channel, SparseFile sparse, boolean readOnly, long size, boolean syncs) {
+    super("raw image", path, size, readOnly, null);
     this.syncs = syncs;
-    this.path = path;
     this.channel = channel;
     this.sparse = sparse;
-    this.readOnly = readOnly;
-    this.size = size;
   }
 
   /** Opens an existing raw file. */
@@ -71,42 +61,20 @@ final class RawImage implements DiskImage {
   }
 
   @Override
-  public Path path() {
-    return path;
-  }
-
-  @Override
-  public long size() {
-    return size;
-  }
-
-  @Override
-  public boolean isReadOnly() {
-    return readOnly;
-  }
-
-  @Override
-  public Optional<DiskImage> backing() {
-    return Optional.empty();
-  }
-
-  @Override
-  public ImageInfo info() throws IOException {
-    checkOpen();
+  protected ImageInfo describe() throws IOException {
     long allocated = 0;
-    for (Extent e : allocation(0, size)) {
+    for (Extent e : allocation(0, size())) {
       if (e.kind() == Extent.Kind.DATA) {
         allocated += e.length();
       }
     }
-    return new ImageInfo(path.toString(), RawFormat.NAME, null, size, allocated, 0, null,
-        List.of(path.toString()), Map.of("sparse_queries", sparse != null));
+    String file = path().toString();
+    return new ImageInfo(file, RawFormat.NAME, null, size(), allocated, 0, null, List.of(file),
+        Map.of("sparse_queries", sparse != null));
   }
 
   @Override
-  public void read(long offset, ByteBuffer dst) throws IOException {
-    checkOpen();
-    OutOfRangeException.check(this, offset, dst.remaining());
+  protected void readRange(long offset, ByteBuffer dst) throws IOException {
     long pos = offset;
     while (dst.hasRemaining()) {
       int n = channel.read(dst, pos);
@@ -122,9 +90,7 @@ final class RawImage implements DiskImage {
   }
 
   @Override
-  public void write(long offset, ByteBuffer src) throws IOException {
-    checkWritable();
-    OutOfRangeException.check(this, offset, src.remaining());
+  protected void writeRange(long offset, ByteBuffer src) throws IOException {
     long pos = offset;
     while (src.hasRemaining()) {
       pos += channel.write(src, pos);
@@ -132,26 +98,18 @@ final class RawImage implements DiskImage {
   }
 
   @Override
-  public void flush() throws IOException {
-    checkOpen();
-    if (!readOnly && syncs) {
+  protected void flushFiles() throws IOException {
+    if (syncs) {
       channel.force(false);
     }
   }
 
   @Override
-  public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
-    checkWritable();
-    OutOfRangeException.check(this, offset, length);
+  protected void zeroRange(long offset, long length, boolean mayUnmap) throws IOException {
     if (mayUnmap && sparse != null && sparse.punchHole(offset, length)) {
       return;
     }
     writeZeroBytes(offset, length);
-  }
-
-  @Override
-  public void discard(long offset, long length) throws IOException {
-    writeZeroes(offset, length, true);
   }
 
   private void writeZeroBytes(long offset, long length) throws IOException {
@@ -166,9 +124,7 @@ final class RawImage implements DiskImage {
   }
 
   @Override
-  public List<Extent> allocation(long offset, long length) throws IOException {
-    checkOpen();
-    OutOfRangeException.check(this, offset, length);
+  protected List<Extent> allocationRange(long offset, long length) throws IOException {
     List<Extent> out = new ArrayList<>();
     if (length == 0) {
       return out;
@@ -197,33 +153,10 @@ final class RawImage implements DiskImage {
   }
 
   @Override
-  public void close() throws IOException {
-    if (closed) {
-      return;
-    }
-    closed = true;
+  protected void closeFiles() throws IOException {
+    // flush() ran before this, unless the image is read-only.
     try (channel; SparseFile s = sparse) {
-      if (!readOnly && syncs) {
-        channel.force(false);
-      }
+      // Both are closed, the sparse helper too if the channel's close fails.
     }
-  }
-
-  private void checkOpen() {
-    if (closed) {
-      throw new AlreadyClosedException(this);
-    }
-  }
-
-  private void checkWritable() throws ReadOnlyDeviceException {
-    checkOpen();
-    if (readOnly) {
-      throw new ReadOnlyDeviceException(this);
-    }
-  }
-
-  @Override
-  public String toString() {
-    return "raw image " + path;
   }
 }

@@ -7,14 +7,13 @@ import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
 import io.vstore.vdisk.ImageFiles;
-import io.vstore.vdisk.ImageFormat;
+import io.vstore.vdisk.FileBackedFormat;
 import io.vstore.vdisk.ImageProbe;
 import io.vstore.vdisk.UnsupportedFormatException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -23,7 +22,7 @@ import java.util.Set;
 import java.util.UUID;
 
 /** The VirtualBox VDI format: dynamic and fixed images with 1 MiB blocks. */
-public final class VdiFormat implements ImageFormat {
+public final class VdiFormat extends FileBackedFormat {
   /** The format's name as qemu-img spells it. */
   static final String NAME = "vdi";
   /** The banner VirtualBox writes; readers look only at the signature after it. */
@@ -31,7 +30,6 @@ public final class VdiFormat implements ImageFormat {
 
   private static final Set<String> OPTIONS = Set.of("cache", "static", "subformat");
   private static final long MIB = 1 << 20;
-  private final ImageFiles files;
 
   /** Creates the format; it is stateless. */
   public VdiFormat() {
@@ -40,12 +38,7 @@ public final class VdiFormat implements ImageFormat {
 
   /** Creates the format on files opened through {@code files} (crash tests pass failing ones). */
   public VdiFormat(ImageFiles files) {
-    this.files = files;
-  }
-
-  @Override
-  public String name() {
-    return NAME;
+    super(NAME, files);
   }
 
   @Override
@@ -117,7 +110,7 @@ public final class VdiFormat implements ImageFormat {
 
   @Override
   public DiskImage open(Path path, boolean readOnly, ImageChainOpener chain) throws IOException {
-    return files.open(path, readOnly, ch -> open(path, ch, readOnly));
+    return files().open(path, readOnly, ch -> open(path, ch, readOnly));
   }
 
   private static VdiImage open(Path path, FileChannel ch, boolean readOnly) throws IOException {
@@ -172,7 +165,7 @@ public final class VdiFormat implements ImageFormat {
     VdiHeader h = new VdiHeader(VdiFormat.BANNER, VdiHeader.HEADER_SIZE_V11, fixed ? VdiHeader.FIXED : VdiHeader.DYNAMIC,
         0, mapOffset, dataOffset, 512, diskSize, VdiHeader.BLOCK_SIZE, 0, blocks, fixed ? blocks : 0,
         UUID.randomUUID(), UUID.randomUUID(), zero, zero);
-    files.create(path, ch -> {
+    files().create(path, ch -> {
       FileContent.writeFully(ch, 0, h.toBuffer());
       ByteBuffer map = ByteBuffer.allocate((int) Math.min(blocks * 4, 4 * MIB)).order(ByteOrder.LITTLE_ENDIAN);
       for (long i = 0; i < blocks; ) {

@@ -3,7 +3,7 @@ package io.vstore.vdisk.vdi;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.ExtentList;
 import io.vstore.vdisk.FileContent;
-import io.vstore.vdisk.FileImage;
+import io.vstore.vdisk.ChannelImage;
 import io.vstore.blockstore.Extent;
 import io.vstore.vdisk.ImageInfo;
 import java.io.IOException;
@@ -22,13 +22,12 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * read-modify-write; a newly allocated block is written whole (zeros around the new bytes) because
  * its space may hold the leftovers of an interrupted earlier allocation.
  */
-final class VdiImage extends FileImage {
+final class VdiImage extends ChannelImage {
   /** Block map entry of a block never written. */
   static final int FREE = -1;
   /** Block map entry of a block discarded: reads zeros. */
   static final int ZERO = -2;
 
-  private final FileChannel channel;
   private final long blockSize;
 
   /** Guards the block map and the header; data I/O to allocated blocks shares it. */
@@ -45,8 +44,7 @@ final class VdiImage extends FileImage {
   private boolean headerDirty; // changed under the write lock
 
   VdiImage(Path path, FileChannel channel, boolean readOnly, VdiHeader header, int[] map) {
-    super(VdiFormat.NAME, path, header.diskSize(), readOnly, null);
-    this.channel = channel;
+    super(VdiFormat.NAME, path, header.diskSize(), readOnly, null, channel);
     this.header = header;
     this.map = map;
     this.blockSize = header.blockSize();
@@ -197,21 +195,17 @@ final class VdiImage extends FileImage {
   @Override
   protected List<Extent> allocationRange(long offset, long length) throws IOException {
     ExtentList out = new ExtentList();
-    long pos = offset;
-    long end = offset + length;
     lock.readLock().lock();
     try {
-      while (pos < end) {
-        long n = Math.min(end - pos, blockSize - pos % blockSize);
-        int e = map[(int) (pos / blockSize)];
+      eachBlock(offset, length, blockSize, (block, inBlock, pos, n) -> {
+        int e = map[(int) block];
         if (e != FREE && e != ZERO && header.imageType() == VdiHeader.FIXED) {
           // Every block of a fixed image stays allocated: zero runs show as ZERO so copies skip them.
-          FileContent.describeByContent(channel, blockOffset(e) + pos % blockSize, pos, n, out);
+          FileContent.describeByContent(channel, blockOffset(e) + inBlock, pos, n, out);
         } else {
           out.add(pos, n, e == FREE ? Extent.Kind.HOLE : e == ZERO ? Extent.Kind.ZERO : Extent.Kind.DATA);
         }
-        pos += n;
-      }
+      });
     } finally {
       lock.readLock().unlock();
     }
@@ -248,14 +242,5 @@ final class VdiImage extends FileImage {
     } finally {
       lock.writeLock().unlock();
     }
-  }
-
-  @Override
-  protected void closeFiles() throws IOException {
-    channel.close();
-  }
-
-  private void writeFully(long position, ByteBuffer src) throws IOException {
-    FileContent.writeFully(channel, position, src);
   }
 }

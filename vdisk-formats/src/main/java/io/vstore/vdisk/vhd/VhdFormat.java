@@ -6,7 +6,7 @@ import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
 import io.vstore.vdisk.ImageFiles;
-import io.vstore.vdisk.ImageFormat;
+import io.vstore.vdisk.FileBackedFormat;
 import io.vstore.vdisk.ImageProbe;
 import io.vstore.vdisk.UnsupportedFormatException;
 import io.vstore.vdisk.vhd.VhdDynamicHeader.ParentLocator;
@@ -17,7 +17,6 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -27,7 +26,7 @@ import java.util.UUID;
 /**
  * The VHD format (qemu's {@code vpc}): Virtual PC / Hyper-V fixed, dynamic and differencing disks.
  */
-public final class VhdFormat implements ImageFormat {
+public final class VhdFormat extends FileBackedFormat {
   /** The format's name as qemu-img spells it. */
   static final String NAME = "vpc";
   /** Creator application written into new images. */
@@ -37,7 +36,6 @@ public final class VhdFormat implements ImageFormat {
 
   private static final Set<String> OPTIONS = Set.of("cache", "subformat", "force_size", "block_size");
 
-  private final ImageFiles files;
 
   /** Creates the format on the platform's files; it is stateless. */
   public VhdFormat() {
@@ -46,12 +44,7 @@ public final class VhdFormat implements ImageFormat {
 
   /** Creates the format on files opened through {@code files} (crash tests pass failing ones). */
   public VhdFormat(ImageFiles files) {
-    this.files = files;
-  }
-
-  @Override
-  public String name() {
-    return NAME;
+    super(NAME, files);
   }
 
   @Override
@@ -64,7 +57,7 @@ public final class VhdFormat implements ImageFormat {
 
   @Override
   public DiskImage open(Path path, boolean readOnly, ImageChainOpener chain) throws IOException {
-    return files.open(path, readOnly, ch -> open(path, ch, readOnly, chain));
+    return files().open(path, readOnly, ch -> open(path, ch, readOnly, chain));
   }
 
   /** The parsed and validated metadata of a VHD file. */
@@ -333,7 +326,7 @@ public final class VhdFormat implements ImageFormat {
     long dataOffset = type == VhdFooter.FIXED ? -1 : VhdFooter.SIZE;
     VhdFooter footer = new VhdFooter(dataOffset, VhdFooter.now(), CREATOR, 0x0001_0000, "Wi2k", currentSize,
         currentSize, geometry, type, 0, UUID.randomUUID(), false);
-    files.create(path, ch -> {
+    files().create(path, ch -> {
       if (type == VhdFooter.FIXED) {
         write(ch, currentSize, footer.toBuffer());
       } else {
@@ -377,7 +370,7 @@ public final class VhdFormat implements ImageFormat {
     long parentTime = Files.getLastModifiedTime(parentPath).toMillis() / 1000 - VhdFooter.EPOCH_OFFSET;
     VhdDynamicHeader header = new VhdDynamicHeader(3 * 512, entries, blockSize, 0, pf.uuid(),
         Math.max(0, parentTime), parentPath.getFileName().toString(), locators);
-    files.create(path, ch -> writeDynamicSkeleton(ch, footer, header, data));
+    files().create(path, ch -> writeDynamicSkeleton(ch, footer, header, data));
     return ImageFiles.applyCache((VhdImage) open(path, false, chain), options);
   }
 

@@ -3,9 +3,8 @@ package io.vstore.vdisk.vhd;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.ExtentList;
 import io.vstore.vdisk.FileContent;
-import io.vstore.vdisk.FileImage;
+import io.vstore.vdisk.ChannelImage;
 import io.vstore.blockstore.Extent;
-import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageInfo;
 import io.vstore.vdisk.SectorRuns;
@@ -27,11 +26,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * a block, so unaligned requests need no read-modify-write except for differencing disks, where a
  * partly written sector whose bitmap bit is clear is first filled from the parent.
  */
-final class VhdImage extends FileImage {
+final class VhdImage extends ChannelImage {
   private static final int UNALLOCATED = -1;
   private static final int SECTOR = 512;
 
-  private final FileChannel channel;
   private final VhdFooter footer;
   private final VhdDynamicHeader header; // null for fixed disks
   private final String parentPath;
@@ -51,8 +49,7 @@ final class VhdImage extends FileImage {
 
   VhdImage(Path path, FileChannel channel, boolean readOnly, VhdFooter footer, VhdDynamicHeader header,
       int[] bat, long nextFree, DiskImage parent, String parentPath) {
-    super(VhdFormat.NAME, path, footer.virtualSize(), readOnly, parent);
-    this.channel = channel;
+    super(VhdFormat.NAME, path, footer.virtualSize(), readOnly, parent, channel);
     this.footer = footer;
     this.header = header;
     this.bat = bat;
@@ -332,13 +329,8 @@ final class VhdImage extends FileImage {
       FileContent.describeByContent(channel, offset, offset, length, out);
       return out.toList();
     }
-    long pos = offset;
-    long end = offset + length;
-    while (pos < end) {
-      long blockSize = header.blockSize();
-      int block = (int) (pos / blockSize);
-      long inBlock = pos % blockSize;
-      long n = Math.min(end - pos, blockSize - inBlock);
+    eachBlock(offset, length, header.blockSize(), (b, inBlock, pos, n) -> {
+      int block = (int) b;
       int sector;
       byte[] bitmap = null;
       lock.writeLock().lock();
@@ -351,52 +343,36 @@ final class VhdImage extends FileImage {
         lock.writeLock().unlock();
       }
       if (sector == UNALLOCATED) {
-        if (differencing()) {
-          out.addAll(parent().allocation(pos, n));
-        } else {
-          out.add(pos, n, Extent.Kind.HOLE);
-        }
+        addUnallocated(out, pos, n);
       } else if (bitmap == null) {
         out.add(pos, n, Extent.Kind.DATA);
       } else {
         byte[] bits = bitmap;
-        long blockStart = pos - inBlock;
-        SectorRuns.each(inBlock, inBlock + n, SECTOR, s -> bit(bits, (int) s), (from, to, present) -> {
-          if (present) {
-            out.add(blockStart + from, to - from, Extent.Kind.DATA);
-          } else {
-            out.addAll(parent().allocation(blockStart + from, to - from));
-          }
-        });
+        addSectorRuns(out, pos - inBlock, inBlock, inBlock + n, SECTOR, s -> bit(bits, (int) s));
       }
-      pos += n;
-    }
+    });
     return out.toList();
   }
 
+  /** Makes data durable before the BAT that points at it, then the BAT and footer. */
   @Override
   protected void flushFiles() throws IOException {
     lock.writeLock().lock();
     try {
-      flushLocked();
+      if (dirtyBat.isEmpty() && !footerDirty) {
+        sync(channel);
+        return;
+      }
+      sync(channel);
+      writeBat();
+      if (footerDirty) {
+        writeFully(nextFree, footer.toBuffer());
+        footerDirty = false;
+      }
+      sync(channel);
     } finally {
       lock.writeLock().unlock();
     }
-  }
-
-  /** Makes data durable before the BAT that points at it, then the BAT and footer. */
-  private void flushLocked() throws IOException {
-    if (dirtyBat.isEmpty() && !footerDirty) {
-      sync(channel);
-      return;
-    }
-    sync(channel);
-    writeBat();
-    if (footerDirty) {
-      writeFully(nextFree, footer.toBuffer());
-      footerDirty = false;
-    }
-    sync(channel);
   }
 
   /** Writes the BAT sectors that hold changed entries, one write per run of changed sectors. */
@@ -417,14 +393,5 @@ final class VhdImage extends FileImage {
     }
     writeFully(header.tableOffset() + (long) first * SECTOR, buf.flip());
     dirtyBat.clear();
-  }
-
-  @Override
-  protected void closeFiles() throws IOException {
-    channel.close();
-  }
-
-  private void writeFully(long position, ByteBuffer src) throws IOException {
-    FileContent.writeFully(channel, position, src);
   }
 }

@@ -8,7 +8,7 @@ import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
 import io.vstore.vdisk.ImageFiles;
-import io.vstore.vdisk.ImageFormat;
+import io.vstore.vdisk.FileBackedFormat;
 import io.vstore.vdisk.ImageProbe;
 import io.vstore.vdisk.UnsupportedFormatException;
 import io.vstore.vdisk.vhdx.VhdxRegionTable.Region;
@@ -19,7 +19,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -29,7 +28,7 @@ import java.util.Set;
 import java.util.UUID;
 
 /** The VHDX format (Hyper-V): fixed, dynamic and differencing disks. */
-public final class VhdxFormat implements ImageFormat {
+public final class VhdxFormat extends FileBackedFormat {
   /** The format's name as qemu-img spells it. */
   static final String NAME = "vhdx";
   /** "vhdxfile" at offset 0. */
@@ -41,7 +40,6 @@ public final class VhdxFormat implements ImageFormat {
 
   private static final long MIB = 1 << 20;
   private static final Set<String> OPTIONS = Set.of("cache", "subformat", "block_size", "log_size", "block_state_zero");
-  private final ImageFiles files;
 
   /** Creates the format; it is stateless. */
   public VhdxFormat() {
@@ -50,12 +48,7 @@ public final class VhdxFormat implements ImageFormat {
 
   /** Creates the format on files opened through {@code files} (crash tests pass failing ones). */
   public VhdxFormat(ImageFiles files) {
-    this.files = files;
-  }
-
-  @Override
-  public String name() {
-    return NAME;
+    super(NAME, files);
   }
 
   @Override
@@ -248,7 +241,7 @@ public final class VhdxFormat implements ImageFormat {
 
   @Override
   public DiskImage open(Path path, boolean readOnly, ImageChainOpener chain) throws IOException {
-    return files.open(path, readOnly, ch -> open(path, ch, readOnly, chain));
+    return files().open(path, readOnly, ch -> open(path, ch, readOnly, chain));
   }
 
   private static DiskImage open(Path path, FileChannel ch, boolean readOnly, ImageChainOpener chain) throws IOException {
@@ -399,7 +392,7 @@ public final class VhdxFormat implements ImageFormat {
     long batOffset = metaOffset + MIB;
     long batLength = (entries * 8 + MIB - 1) / MIB * MIB;
     long payload = batOffset + batLength;
-    files.create(path, ch -> {
+    files().create(path, ch -> {
       ByteBuffer id = ByteBuffer.allocate(64 * 1024);
       id.put(FILE_SIGNATURE);
       id.put("vstore".getBytes(StandardCharsets.UTF_16LE));

@@ -42,14 +42,7 @@ record VhdxHeader(long sequence, UUID fileWriteGuid, UUID dataWriteGuid, UUID lo
 
   /** Reads and verifies a header from the 4 KiB at {@code buf}'s position. */
   static VhdxHeader read(ByteBuffer buf, String where) throws CorruptImageException {
-    if (buf.remaining() < SIZE) {
-      throw new CorruptImageException("bad vhdx: " + where + ": header truncated");
-    }
-    ByteBuffer b = buf.slice(buf.position(), SIZE).order(ByteOrder.LITTLE_ENDIAN);
-    if (b.getInt(0) != SIGNATURE) {
-      throw new CorruptImageException(String.format("bad vhdx: %s: header signature 0x%08x is not \"head\"", where, b.getInt(0)));
-    }
-    Checksums.verify(b, 4, "header", where);
+    ByteBuffer b = Checksums.signed(buf, SIZE, SIGNATURE, "header", "head", where);
     return new VhdxHeader(b.getLong(8), MsGuid.read(b, 16), MsGuid.read(b, 32), MsGuid.read(b, 48),
         Short.toUnsignedInt(b.getShort(64)), Short.toUnsignedInt(b.getShort(66)),
         Integer.toUnsignedLong(b.getInt(68)), b.getLong(72));
@@ -126,6 +119,25 @@ record VhdxHeader(long sequence, UUID fileWriteGuid, UUID dataWriteGuid, UUID lo
         throw new CorruptImageException(String.format("bad vhdx: %s: %s checksum 0x%08x, computed 0x%08x",
             where, structure, stored, computed));
       }
+    }
+
+    /**
+     * Returns the {@code size} bytes at {@code buf}'s position, little-endian, after checking that
+     * they are all there, start with {@code signature} (the u32 of the four letters {@code name})
+     * and carry a matching checksum at offset 4, as every signed VHDX structure does.
+     */
+    static ByteBuffer signed(ByteBuffer buf, int size, int signature, String structure, String name, String where)
+        throws CorruptImageException {
+      if (buf.remaining() < size) {
+        throw new CorruptImageException("bad vhdx: " + where + ": " + structure + " truncated");
+      }
+      ByteBuffer b = buf.slice(buf.position(), size).order(ByteOrder.LITTLE_ENDIAN);
+      if (b.getInt(0) != signature) {
+        throw new CorruptImageException(String.format("bad vhdx: %s: %s signature 0x%08x is not \"%s\"", where, structure,
+            b.getInt(0), name));
+      }
+      verify(b, 4, structure, where);
+      return b;
     }
 
     /** Computes and stores the checksum at {@code field}. */

@@ -3,7 +3,7 @@ package io.vstore.vdisk.vhdx;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.ExtentList;
 import io.vstore.vdisk.FileContent;
-import io.vstore.vdisk.FileImage;
+import io.vstore.vdisk.ChannelImage;
 import io.vstore.blockstore.Extent;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageInfo;
@@ -26,7 +26,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * need no read-modify-write except in differencing disks, where a partly written logical sector
  * the parent still provides is first completed from the parent.
  */
-final class VhdxImage extends FileImage {
+final class VhdxImage extends ChannelImage {
   static final int NOT_PRESENT = 0;
   static final int UNDEFINED = 1;
   static final int ZERO = 2;
@@ -37,7 +37,6 @@ final class VhdxImage extends FileImage {
   static final long OFFSET_MASK = 0xFFFF_FFFF_FFF0_0000L;
   static final long MIB = 1 << 20;
 
-  private final FileChannel channel;
   private final VhdxMetadata metadata;
   private final long batOffset;
   private final long chunkRatio;
@@ -65,8 +64,7 @@ final class VhdxImage extends FileImage {
 
   VhdxImage(Path path, FileChannel channel, boolean readOnly, VhdxHeader header, int headerSlot, VhdxMetadata metadata,
       long batOffset, long[] bat, long nextFree, DiskImage parent, String parentPath) {
-    super(VhdxFormat.NAME, path, metadata.virtualSize(), readOnly, parent);
-    this.channel = channel;
+    super(VhdxFormat.NAME, path, metadata.virtualSize(), readOnly, parent, channel);
     this.header = header;
     this.headerSlot = headerSlot;
     this.metadata = metadata;
@@ -353,20 +351,10 @@ final class VhdxImage extends FileImage {
   @Override
   protected List<Extent> allocationRange(long offset, long length) throws IOException {
     ExtentList out = new ExtentList();
-    long pos = offset;
-    long end = offset + length;
-    while (pos < end) {
-      long block = pos / blockSize;
-      long inBlock = pos % blockSize;
-      long n = Math.min(end - pos, blockSize - inBlock);
-      long entry;
-      byte[] bitmap = null;
+    eachBlock(offset, length, blockSize, (block, inBlock, pos, n) -> {
       lock.writeLock().lock();
       try {
-        entry = bat[(int) payloadIndex(block)];
-        if (state(entry) == PARTIALLY_PRESENT) {
-          bitmap = bitmap(block / chunkRatio);
-        }
+        long entry = bat[(int) payloadIndex(block)];
         switch (state(entry)) {
           case FULLY_PRESENT -> {
             if (metadata.leaveBlocksAllocated()) {
@@ -377,86 +365,59 @@ final class VhdxImage extends FileImage {
           }
           case ZERO -> out.add(pos, n, Extent.Kind.ZERO);
           case PARTIALLY_PRESENT -> {
+            byte[] bits = bitmap(block / chunkRatio);
             long firstSector = (block % chunkRatio) * (blockSize / sectorSize);
-            byte[] bits = bitmap;
-            long blockStart = pos - inBlock;
-            SectorRuns.each(inBlock, inBlock + n, sectorSize, s -> bit(bits, firstSector + s), (from, to, present) -> {
-              if (present) {
-                out.add(blockStart + from, to - from, Extent.Kind.DATA);
-              } else {
-                out.addAll(parent().allocation(blockStart + from, to - from));
-              }
-            });
+            addSectorRuns(out, pos - inBlock, inBlock, inBlock + n, sectorSize, s -> bit(bits, firstSector + s));
           }
-          case NOT_PRESENT -> {
-            if (parent() != null) {
-              out.addAll(parent().allocation(pos, n));
-            } else {
-              out.add(pos, n, Extent.Kind.HOLE);
-            }
-          }
+          case NOT_PRESENT -> addUnallocated(out, pos, n);
           default -> out.add(pos, n, Extent.Kind.HOLE);
         }
       } finally {
         lock.writeLock().unlock();
       }
-      pos += n;
-    }
+    });
     return out.toList();
-  }
-
-  @Override
-  protected void flushFiles() throws IOException {
-    lock.writeLock().lock();
-    try {
-      flushLocked();
-    } finally {
-      lock.writeLock().unlock();
-    }
   }
 
   /**
    * Makes payload data durable before the bitmaps and BAT entries that expose it: an interrupted
    * write leaves either the old BAT (new blocks unreferenced) or the new one over durable data.
    */
-  private void flushLocked() throws IOException {
-    if (dirtyBat.isEmpty() && dirtyBitmaps.isEmpty()) {
-      sync(channel);
-      return;
-    }
-    if (channel.size() < nextFree) {
-      // Extend the file over every block a BAT entry will point at, so none lies past the end.
-      writeFully(nextFree - 1, ByteBuffer.allocate(1));
-    }
-    sync(channel);
-    for (int c = dirtyBitmaps.nextSetBit(0); c >= 0; c = dirtyBitmaps.nextSetBit(c + 1)) {
-      long entry = bat[(int) bitmapIndex(c)];
-      writeFully(offset(entry), ByteBuffer.wrap(bitmaps.get((long) c)));
-    }
-    dirtyBitmaps.clear();
-    if (!dirtyBat.isEmpty()) {
-      int first = dirtyBat.nextSetBit(0);
-      int last = dirtyBat.previousSetBit(dirtyBat.length());
-      // One write per 4 KiB-aligned span keeps the update to whole sectors.
-      int perSector = 4096 / 8;
-      int from = first / perSector * perSector;
-      int to = Math.min(bat.length, (last / perSector + 1) * perSector);
-      ByteBuffer buf = ByteBuffer.allocate((to - from) * 8).order(ByteOrder.LITTLE_ENDIAN);
-      for (int i = from; i < to; i++) {
-        buf.putLong(bat[i]);
-      }
-      writeFully(batOffset + (long) from * 8, buf.flip());
-      dirtyBat.clear();
-    }
-    sync(channel);
-  }
-
   @Override
-  protected void closeFiles() throws IOException {
-    channel.close();
-  }
-
-  private void writeFully(long position, ByteBuffer src) throws IOException {
-    FileContent.writeFully(channel, position, src);
+  protected void flushFiles() throws IOException {
+    lock.writeLock().lock();
+    try {
+      if (dirtyBat.isEmpty() && dirtyBitmaps.isEmpty()) {
+        sync(channel);
+        return;
+      }
+      if (channel.size() < nextFree) {
+        // Extend the file over every block a BAT entry will point at, so none lies past the end.
+        writeFully(nextFree - 1, ByteBuffer.allocate(1));
+      }
+      sync(channel);
+      for (int c = dirtyBitmaps.nextSetBit(0); c >= 0; c = dirtyBitmaps.nextSetBit(c + 1)) {
+        long entry = bat[(int) bitmapIndex(c)];
+        writeFully(offset(entry), ByteBuffer.wrap(bitmaps.get((long) c)));
+      }
+      dirtyBitmaps.clear();
+      if (!dirtyBat.isEmpty()) {
+        int first = dirtyBat.nextSetBit(0);
+        int last = dirtyBat.previousSetBit(dirtyBat.length());
+        // One write per 4 KiB-aligned span keeps the update to whole sectors.
+        int perSector = 4096 / 8;
+        int from = first / perSector * perSector;
+        int to = Math.min(bat.length, (last / perSector + 1) * perSector);
+        ByteBuffer buf = ByteBuffer.allocate((to - from) * 8).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = from; i < to; i++) {
+          buf.putLong(bat[i]);
+        }
+        writeFully(batOffset + (long) from * 8, buf.flip());
+        dirtyBat.clear();
+      }
+      sync(channel);
+    } finally {
+      lock.writeLock().unlock();
+    }
   }
 }

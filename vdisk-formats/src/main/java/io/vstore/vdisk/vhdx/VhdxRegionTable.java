@@ -56,14 +56,7 @@ record VhdxRegionTable(List<Region> entries) {
 
   /** Reads and verifies a region table from the 64 KiB at {@code buf}'s position. */
   static VhdxRegionTable read(ByteBuffer buf, String where) throws CorruptImageException {
-    if (buf.remaining() < SIZE) {
-      throw new CorruptImageException("bad vhdx: " + where + ": region table truncated");
-    }
-    ByteBuffer b = buf.slice(buf.position(), SIZE).order(ByteOrder.LITTLE_ENDIAN);
-    if (b.getInt(0) != SIGNATURE) {
-      throw new CorruptImageException(String.format("bad vhdx: %s: region table signature 0x%08x is not \"regi\"", where, b.getInt(0)));
-    }
-    VhdxHeader.Checksums.verify(b, 4, "region table", where);
+    ByteBuffer b = VhdxHeader.Checksums.signed(buf, SIZE, SIGNATURE, "region table", "regi", where);
     long count = Integer.toUnsignedLong(b.getInt(8));
     if (count > MAX_ENTRIES) {
       throw new CorruptImageException("bad vhdx: " + where + ": region table has " + count + " entries (at most " + MAX_ENTRIES + ")");

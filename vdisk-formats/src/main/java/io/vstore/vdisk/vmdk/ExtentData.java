@@ -10,7 +10,7 @@ import java.nio.file.Path;
  * The data of one descriptor extent, addressed from 0 to {@link #size()}. The image maps guest
  * offsets onto extents and resolves holes through the parent.
  */
-sealed interface ExtentData extends Closeable permits FlatExtent, ZeroExtent, SparseExtent, SeSparseExtent {
+sealed interface ExtentData extends Closeable permits FileExtent, ZeroExtent {
 
   /** A run of bytes of one kind starting at the asked offset. */
   record Run(Extent.Kind kind, long length) {}

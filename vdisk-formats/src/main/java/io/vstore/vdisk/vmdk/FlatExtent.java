@@ -16,23 +16,18 @@ import java.nio.file.Path;
  * without reading them, and punches holes for zeroing; a hole in a flat extent reads zeros and
  * never falls through to a parent, so it is reported as ZERO.
  */
-final class FlatExtent implements ExtentData {
+final class FlatExtent extends FileExtent {
   private static final int ZERO_CHUNK = 1 << 20;
   private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(ZERO_CHUNK).asReadOnlyBuffer();
 
-  private final Path file;
-  private final FileChannel channel;
   private final long start;
-  private final long size;
   private final boolean writable;
   private final DiskImage rawView; // null when the extent is not the whole file or raw is unavailable
 
   /** Wraps {@code channel}; the extent is {@code size} bytes from {@code start} of {@code file}. */
   FlatExtent(Path file, FileChannel channel, long start, long size, boolean writable) throws IOException {
-    this.file = file;
-    this.channel = channel;
+    super(file, channel, size);
     this.start = start;
-    this.size = size;
     this.writable = writable;
     this.rawView = start == 0 && channel.size() >= size ? openRawView(file, !writable) : null;
   }
@@ -47,18 +42,8 @@ final class FlatExtent implements ExtentData {
 
   private void checkWritable() throws ReadOnlyDeviceException {
     if (!writable) {
-      throw new ReadOnlyDeviceException(file + " is opened read-only (RDONLY extent or read-only image)");
+      throw new ReadOnlyDeviceException(file() + " is opened read-only (RDONLY extent or read-only image)");
     }
-  }
-
-  @Override
-  public long size() {
-    return size;
-  }
-
-  @Override
-  public Path file() {
-    return file;
   }
 
   @Override
@@ -73,13 +58,13 @@ final class FlatExtent implements ExtentData {
   @Override
   public void readData(long offset, ByteBuffer dst) throws IOException {
     // A flat file shorter than its extent line (sparse copy truncated) reads zeros past its end.
-    ChannelIo.readPadded(channel, start + offset, dst);
+    ChannelIo.readPadded(channel(), start + offset, dst);
   }
 
   @Override
   public void write(long offset, ByteBuffer src, Underlay under) throws IOException {
     checkWritable();
-    FileContent.writeFully(channel, start + offset, src);
+    FileContent.writeFully(channel(), start + offset, src);
   }
 
   @Override
@@ -92,7 +77,7 @@ final class FlatExtent implements ExtentData {
     long done = 0;
     while (done < length) {
       int n = (int) Math.min(ZERO_CHUNK, length - done);
-      FileContent.writeFully(channel, start + offset + done, ZEROS.duplicate().limit(n));
+      FileContent.writeFully(channel(), start + offset + done, ZEROS.duplicate().limit(n));
       done += n;
     }
   }
@@ -100,7 +85,7 @@ final class FlatExtent implements ExtentData {
   @Override
   public void flush() throws IOException {
     if (writable) {
-      channel.force(true);
+      channel().force(true);
       if (rawView != null) {
         rawView.flush();
       }
@@ -109,15 +94,10 @@ final class FlatExtent implements ExtentData {
 
   @Override
   public void close() throws IOException {
-    try (channel) {
+    try (FileChannel ch = channel()) {
       if (rawView != null) {
         rawView.close();
       }
     }
-  }
-
-  @Override
-  public String toString() {
-    return file.toString();
   }
 }

@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * 2 zero (both read zeros), 3 allocated, whose grain index is stored with its low 12 bits in bits
  * 48..59 and the rest in bits 0..47.
  */
-final class SeSparseExtent implements ExtentData {
+final class SeSparseExtent extends GrainedExtent {
   private static final int SECTOR = 512;
   private static final long TAG = 0xf000000000000000L;
   private static final long GD_ALLOCATED = 0x1000000000000000L;
@@ -26,24 +26,15 @@ final class SeSparseExtent implements ExtentData {
   private static final long ZERO = 0x2000000000000000L;
   private static final long ALLOCATED = 0x3000000000000000L;
 
-  private final Path file;
-  private final FileChannel channel;
   private final SeSparseHeader header;
-  private final long size;
   private final long fileSize;
-  private final long grainBytes;
-  private final int gtes;
   private final long[] gd;
   private final AtomicReferenceArray<long[]> tables;
 
   private SeSparseExtent(Path file, FileChannel channel, SeSparseHeader header, long size, long fileSize, long[] gd) {
-    this.file = file;
-    this.channel = channel;
+    super(file, channel, size, header.grainSize() * SECTOR, (int) (header.grainTableSize() * SECTOR / 8));
     this.header = header;
-    this.size = size;
     this.fileSize = fileSize;
-    this.grainBytes = header.grainSize() * SECTOR;
-    this.gtes = (int) (header.grainTableSize() * SECTOR / 8);
     this.gd = gd;
     this.tables = new AtomicReferenceArray<>(gd.length);
   }
@@ -84,7 +75,7 @@ final class SeSparseExtent implements ExtentData {
     long perTable = (long) h.grainTableSize() * SECTOR / 8 * h.grainSize();
     long needed = (h.capacity() + perTable - 1) / perTable;
     long entries = h.grainDirSize() * SECTOR / 8;
-    if (h.grainDirSize() < 0 || h.grainDirSize() > SparseExtent.MAX_GD_ENTRIES / 64 || entries < needed) {
+    if (h.grainDirSize() < 0 || h.grainDirSize() > SparseHeaders.MAX_GD_ENTRIES / 64 || entries < needed) {
       throw new CorruptImageException(f + "SESparse grain directory of " + h.grainDirSize() + " sectors, " + needed
           + " entries needed");
     }
@@ -103,16 +94,6 @@ final class SeSparseExtent implements ExtentData {
     }
   }
 
-  @Override
-  public long size() {
-    return size;
-  }
-
-  @Override
-  public Path file() {
-    return file;
-  }
-
   private long[] table(int index) throws IOException {
     long[] t = tables.get(index);
     if (t != null) {
@@ -123,17 +104,17 @@ final class SeSparseExtent implements ExtentData {
       return null;
     }
     if ((e & 0xffffffff00000000L) != GD_ALLOCATED) {
-      throw new CorruptImageException("bad vmdk: " + file + ": SESparse grain directory entry " + index + " is 0x"
+      throw new CorruptImageException("bad vmdk: " + file() + ": SESparse grain directory entry " + index + " is 0x"
           + Long.toHexString(e));
     }
     long sector = header.grainTablesOffset() + (e & 0xffffffffL) * header.grainTableSize();
-    if (sector * SECTOR + (long) gtes * 8 > fileSize) {
-      throw new CorruptImageException("bad vmdk: " + file + ": SESparse grain table " + index + " at sector " + sector
+    if (sector * SECTOR + (long) gtes() * 8 > fileSize) {
+      throw new CorruptImageException("bad vmdk: " + file() + ": SESparse grain table " + index + " at sector " + sector
           + " lies past end of file (size " + fileSize + ")");
     }
-    ByteBuffer b = ByteBuffer.allocate(gtes * 8).order(ByteOrder.LITTLE_ENDIAN);
-    ChannelIo.readFully(channel, sector * SECTOR, b, file + ": SESparse grain table " + index);
-    t = new long[gtes];
+    ByteBuffer b = ByteBuffer.allocate(gtes() * 8).order(ByteOrder.LITTLE_ENDIAN);
+    ChannelIo.readFully(channel(), sector * SECTOR, b, file() + ": SESparse grain table " + index);
+    t = new long[gtes()];
     b.flip().asLongBuffer().get(t);
     tables.compareAndSet(index, null, t);
     return tables.get(index);
@@ -141,15 +122,15 @@ final class SeSparseExtent implements ExtentData {
 
   /** Returns the entry of grain {@code grain}, 0 when its table is unallocated. */
   private long entry(long grain) throws IOException {
-    long[] t = table((int) (grain / gtes));
-    return t == null ? 0 : t[(int) (grain % gtes)];
+    long[] t = table((int) (grain / gtes()));
+    return t == null ? 0 : t[(int) (grain % gtes())];
   }
 
   private Extent.Kind kindOf(long grain, long e) throws CorruptImageException {
     long tag = e & TAG;
     if (tag == 0) {
       if (e != 0) {
-        throw new CorruptImageException("bad vmdk: " + file + ": SESparse grain " + grain + " entry 0x" + Long.toHexString(e)
+        throw new CorruptImageException("bad vmdk: " + file() + ": SESparse grain " + grain + " entry 0x" + Long.toHexString(e)
             + " is unallocated but not zero");
       }
       return Extent.Kind.HOLE;
@@ -160,7 +141,7 @@ final class SeSparseExtent implements ExtentData {
     if (tag == ALLOCATED) {
       return Extent.Kind.DATA;
     }
-    throw new CorruptImageException("bad vmdk: " + file + ": SESparse grain " + grain + " entry 0x" + Long.toHexString(e)
+    throw new CorruptImageException("bad vmdk: " + file() + ": SESparse grain " + grain + " entry 0x" + Long.toHexString(e)
         + " has an unknown type");
   }
 
@@ -168,61 +149,38 @@ final class SeSparseExtent implements ExtentData {
   private long grainOffset(long grain, long e) throws CorruptImageException {
     long index = ((e & 0x0fff000000000000L) >>> 48) | ((e & 0x0000ffffffffffffL) << 12);
     long sector = header.grainsOffset() + index * header.grainSize();
-    if (index < 0 || sector < 0 || sector > fileSize / SECTOR || grainBytes > fileSize - sector * SECTOR) {
-      throw new CorruptImageException("bad vmdk: " + file + ": SESparse grain " + grain + " (index " + index
+    if (index < 0 || sector < 0 || sector > fileSize / SECTOR || grainBytes() > fileSize - sector * SECTOR) {
+      throw new CorruptImageException("bad vmdk: " + file() + ": SESparse grain " + grain + " (index " + index
           + ") lies past end of file (size " + fileSize + ")");
     }
     return sector * SECTOR;
   }
 
   @Override
-  public Run run(long offset, long max) throws IOException {
-    long grain = offset / grainBytes;
-    Extent.Kind kind = kindOf(grain, entry(grain));
-    long end = offset + max;
-    long pos = (grain + 1) * grainBytes;
-    while (pos < end) {
-      grain = pos / grainBytes;
-      long[] t = table((int) (grain / gtes));
-      if (t == null) {
-        if (kind != Extent.Kind.HOLE) {
-          break;
-        }
-        pos = (grain / gtes + 1) * gtes * grainBytes;
-        continue;
-      }
-      if (kindOf(grain, t[(int) (grain % gtes)]) != kind) {
-        break;
-      }
-      pos += grainBytes;
-    }
-    return new Run(kind, Math.min(end, pos) - offset);
+  Extent.Kind grainKind(long grain) throws IOException {
+    long[] t = table((int) (grain / gtes()));
+    return t == null ? null : kindOf(grain, t[(int) (grain % gtes())]);
   }
 
   @Override
   public void readData(long offset, ByteBuffer dst) throws IOException {
-    while (dst.hasRemaining()) {
-      long grain = offset / grainBytes;
-      int in = (int) (offset % grainBytes);
-      int n = (int) Math.min(dst.remaining(), grainBytes - in);
+    eachGrain(offset, dst, (grain, in, part) -> {
       long pos = grainOffset(grain, entry(grain));
-      ChannelIo.readFully(channel, pos + in, dst.slice(dst.position(), n), file + ": SESparse grain " + grain);
-      dst.position(dst.position() + n);
-      offset += n;
-    }
+      ChannelIo.readFully(channel(), pos + in, part, file() + ": SESparse grain " + grain);
+    });
   }
 
   /** Adds every problem of the directory and tables to {@code corruptions}. */
   void check(List<String> corruptions) throws IOException {
-    long grains = (size + grainBytes - 1) / grainBytes;
+    long grains = (size() + grainBytes() - 1) / grainBytes();
     for (long g = 0; g < grains; g++) {
       try {
-        long[] t = table((int) (g / gtes));
+        long[] t = table((int) (g / gtes()));
         if (t == null) {
-          g = (g / gtes + 1) * gtes - 1;
+          g = (g / gtes() + 1) * gtes() - 1;
           continue;
         }
-        long e = t[(int) (g % gtes)];
+        long e = t[(int) (g % gtes())];
         if (kindOf(g, e) == Extent.Kind.DATA) {
           grainOffset(g, e);
         }
@@ -237,24 +195,14 @@ final class SeSparseExtent implements ExtentData {
 
   @Override
   public void write(long offset, ByteBuffer src, Underlay under) throws ReadOnlyDeviceException {
-    throw new ReadOnlyDeviceException(file + ": SESparse extents are read-only");
+    throw new ReadOnlyDeviceException(file() + ": SESparse extents are read-only");
   }
 
   @Override
   public void zero(long offset, long length, boolean hasParent, Underlay under) throws ReadOnlyDeviceException {
-    throw new ReadOnlyDeviceException(file + ": SESparse extents are read-only");
+    throw new ReadOnlyDeviceException(file() + ": SESparse extents are read-only");
   }
 
   @Override
   public void flush() {}
-
-  @Override
-  public void close() throws IOException {
-    channel.close();
-  }
-
-  @Override
-  public String toString() {
-    return file.toString();
-  }
 }

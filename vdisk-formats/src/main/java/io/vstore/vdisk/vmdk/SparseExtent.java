@@ -23,22 +23,11 @@ import java.util.zip.Inflater;
  * <p>Reads run under the image's read lock and may load grain tables concurrently (a load is
  * idempotent, published through an atomic array); writes run under the image's write lock.
  */
-final class SparseExtent implements ExtentData {
-  /** Largest grain accepted, in sectors (16 MiB): bounds the buffers one grain needs. */
-  static final long MAX_GRAIN_SECTORS = 1 << 15;
-  /** Largest grain table accepted, in entries. */
-  static final int MAX_GTES = 1 << 16;
-  /** Largest grain directory accepted, in entries (qemu's limit: 512 MiB of entries). */
-  static final long MAX_GD_ENTRIES = (512L << 20) / 4;
+final class SparseExtent extends GrainedExtent {
   static final int SECTOR = 512;
 
-  private final Path file;
-  private final FileChannel channel;
   private final boolean writable;
   private final SparseHeader header;
-  private final long size;
-  private final long grainBytes;
-  private final int gtes;
   private final int[] gd;
   private final int[] rgd; // null without a redundant directory
   private final AtomicReferenceArray<int[]> tables;
@@ -68,13 +57,9 @@ final class SparseExtent implements ExtentData {
 
   private SparseExtent(Path file, FileChannel channel, boolean writable, SparseHeader header, long size, int[] gd, int[] rgd,
       long fileSize) {
-    this.file = file;
-    this.channel = channel;
+    super(file, channel, size, header.grainSize() * SECTOR, header.numGtesPerGt());
     this.writable = writable;
     this.header = header;
-    this.size = size;
-    this.grainBytes = header.grainSize() * SECTOR;
-    this.gtes = header.numGtesPerGt();
     this.gd = gd;
     this.rgd = rgd;
     this.tables = new AtomicReferenceArray<>(gd.length);
@@ -82,108 +67,9 @@ final class SparseExtent implements ExtentData {
     this.fileSize = fileSize;
   }
 
-  /** Reads and validates the header (or the streamOptimized footer) of {@code file}. */
-  static SparseHeader readHeader(Path file, FileChannel channel) throws IOException {
-    long fileSize = channel.size();
-    if (fileSize < SparseHeader.SIZE) {
-      throw new CorruptImageException("bad vmdk: " + file + ": sparse header needs 512 bytes, file has " + fileSize);
-    }
-    ByteBuffer b = ByteBuffer.allocate(SparseHeader.SIZE);
-    ChannelIo.readFully(channel, 0, b, file + ": sparse header");
-    b.flip();
-    if (CowdHeader.hasMagic(b)) {
-      CowdHeader c = CowdHeader.read(b);
-      if (c.version() != 1) {
-        throw new UnsupportedFormatException("vmdk VMFSSPARSE extent " + file, c.version(), 1, 1);
-      }
-      SparseHeader h = c.asSparseHeader();
-      validate(file, h, fileSize);
-      if (c.gdEntries() < gdEntries(h)) {
-        throw new CorruptImageException("bad vmdk: " + file + ": COWD grain directory has " + c.gdEntries()
-            + " entries, the capacity needs " + gdEntries(h));
-      }
-      return h;
-    }
-    if (!SparseHeader.hasMagic(b)) {
-      throw new CorruptImageException("bad vmdk: " + file + ": sparse extent lacks the KDMV or COWD magic");
-    }
-    SparseHeader h = SparseHeader.read(b);
-    if (h.gdOffset() == SparseHeader.GD_AT_END) {
-      h = readFooter(file, channel, fileSize, h);
-    }
-    validate(file, h, fileSize);
-    return h;
-  }
-
-  private static SparseHeader readFooter(Path file, FileChannel channel, long fileSize, SparseHeader h) throws IOException {
-    // Layout at the end of a finished stream: footer marker, footer (a header copy), EOS marker.
-    if (!h.markers() || fileSize < 3L * SECTOR + SparseHeader.SIZE) {
-      throw new CorruptImageException("bad vmdk: " + file + ": grain directory is at the end of the stream but there is no footer");
-    }
-    ByteBuffer b = ByteBuffer.allocate(3 * SECTOR);
-    ChannelIo.readFully(channel, fileSize - 3L * SECTOR, b, file + ": footer");
-    b.flip();
-    GrainMarker marker = GrainMarker.read(b);
-    if (marker.size() != 0 || marker.type() != GrainMarker.TYPE_FOOTER || !SparseHeader.hasMagic(b)) {
-      throw new CorruptImageException("bad vmdk: " + file + ": no footer marker at 0x" + Long.toHexString(fileSize - 3L * SECTOR)
-          + " (stream incomplete?)");
-    }
-    SparseHeader footer = SparseHeader.read(b);
-    GrainMarker eos = GrainMarker.read(b);
-    if (eos.size() != 0 || eos.type() != GrainMarker.TYPE_EOS) {
-      throw new CorruptImageException("bad vmdk: " + file + ": no end-of-stream marker after the footer");
-    }
-    if (footer.gdOffset() == SparseHeader.GD_AT_END) {
-      throw new CorruptImageException("bad vmdk: " + file + ": footer does not record the grain directory offset");
-    }
-    return footer;
-  }
-
-  private static void validate(Path file, SparseHeader h, long fileSize) throws IOException {
-    String f = "bad vmdk: " + file + ": ";
-    if (h.version() < 1 || h.version() > 3) {
-      throw new UnsupportedFormatException("vmdk sparse extent " + file, h.version(), 1, 3);
-    }
-    if (h.capacity() < 0 || h.capacity() > ExtentLine.MAX_SECTORS) {
-      throw new CorruptImageException(f + "capacity " + h.capacity() + " sectors too big (L1 size too big)");
-    }
-    long g = h.grainSize();
-    if (g < 1 || g > MAX_GRAIN_SECTORS || (g & (g - 1)) != 0) {
-      throw new CorruptImageException(f + "grain size " + g + " sectors is not a power of two in 1.." + MAX_GRAIN_SECTORS);
-    }
-    if (h.numGtesPerGt() < 1 || h.numGtesPerGt() > MAX_GTES) {
-      throw new CorruptImageException(f + "grain table entries per table " + Integer.toUnsignedString(h.numGtesPerGt())
-          + " not in 1.." + MAX_GTES);
-    }
-    if (h.compressed() && h.compressAlgorithm() != SparseHeader.COMPRESS_DEFLATE) {
-      throw new UnsupportedFormatException("unsupported vmdk: " + file + ": compression algorithm " + h.compressAlgorithm());
-    }
-    long entries = gdEntries(h);
-    if (entries > MAX_GD_ENTRIES) {
-      throw new CorruptImageException(f + "grain directory of " + entries + " entries too big (L1 size too big)");
-    }
-    checkTableInFile(file, "grain directory", h.gdOffset(), entries, fileSize);
-    if (h.redundant()) {
-      checkTableInFile(file, "redundant grain directory", h.rgdOffset(), entries, fileSize);
-    }
-  }
-
-  private static void checkTableInFile(Path file, String what, long sector, long entries, long fileSize) throws CorruptImageException {
-    if (sector <= 0 || sector > fileSize / SECTOR || sector * SECTOR + entries * 4 > fileSize) {
-      throw new CorruptImageException("bad vmdk: " + file + ": " + what + " at sector " + sector + " (" + entries
-          + " entries) lies outside the file (size " + fileSize + ")");
-    }
-  }
-
-  /** Returns the number of grain directory entries the header implies. */
-  static long gdEntries(SparseHeader h) {
-    long perTable = h.grainSize() * h.numGtesPerGt();
-    return (h.capacity() + perTable - 1) / perTable;
-  }
-
   /** Opens the sparse extent in {@code file}; the extent line gives its guest size. */
   static SparseExtent open(Path file, FileChannel channel, boolean writable, long size) throws IOException {
-    SparseHeader h = readHeader(file, channel);
+    SparseHeader h = SparseHeaders.read(file, channel);
     if (size > h.capacity() * SECTOR) {
       throw new CorruptImageException("bad vmdk: " + file + ": extent line size " + size + " exceeds the extent capacity "
           + h.capacity() * SECTOR);
@@ -193,7 +79,7 @@ final class SparseExtent implements ExtentData {
           + ": an existing streamOptimized (compressed) extent opens read-only; convert it to write");
     }
     long fileSize = channel.size();
-    int entries = (int) gdEntries(h);
+    int entries = (int) SparseHeaders.gdEntries(h);
     int[] gd = readTable(channel, h.gdOffset(), entries, file + ": grain directory");
     int[] rgd = h.redundant() ? readTable(channel, h.rgdOffset(), entries, file + ": redundant grain directory") : null;
     return new SparseExtent(file, channel, writable, h, size, gd, rgd, fileSize);
@@ -213,11 +99,6 @@ final class SparseExtent implements ExtentData {
     return header;
   }
 
-  /** Returns the grain size in bytes. */
-  long grainBytes() {
-    return grainBytes;
-  }
-
   /** Returns a copy of the grain directory. */
   int[] directory() {
     return gd.clone();
@@ -226,16 +107,6 @@ final class SparseExtent implements ExtentData {
   /** Returns a copy of the redundant grain directory, or null. */
   int[] redundantDirectory() {
     return rgd == null ? null : rgd.clone();
-  }
-
-  @Override
-  public long size() {
-    return size;
-  }
-
-  @Override
-  public Path file() {
-    return file;
   }
 
   /** Returns grain table {@code index}, loading and validating it on first use; null if unallocated. */
@@ -257,12 +128,12 @@ final class SparseExtent implements ExtentData {
     if (sector == 0) {
       return null;
     }
-    long end = sector * SECTOR + (long) gtes * 4;
+    long end = sector * SECTOR + (long) gtes() * 4;
     if (end > fileSize) {
-      throw new CorruptImageException("bad vmdk: " + file + ": " + what + " " + index + " at sector " + sector
+      throw new CorruptImageException("bad vmdk: " + file() + ": " + what + " " + index + " at sector " + sector
           + " lies past end of file (size " + fileSize + ")");
     }
-    t = readTable(channel, sector, gtes, file + ": " + what + " " + index);
+    t = readTable(channel(), sector, gtes(), file() + ": " + what + " " + index);
     // Two readers may load the same table; either copy is the same bytes.
     cache.compareAndSet(index, null, t);
     return cache.get(index);
@@ -270,8 +141,8 @@ final class SparseExtent implements ExtentData {
 
   /** Returns the grain table entry of grain {@code grain} (0 if its table is unallocated). */
   long entry(long grain) throws IOException {
-    int[] t = table((int) (grain / gtes));
-    return t == null ? 0 : Integer.toUnsignedLong(t[(int) (grain % gtes)]);
+    int[] t = table((int) (grain / gtes()));
+    return t == null ? 0 : Integer.toUnsignedLong(t[(int) (grain % gtes())]);
   }
 
   private Extent.Kind kindOf(long gte) {
@@ -285,52 +156,27 @@ final class SparseExtent implements ExtentData {
   }
 
   @Override
-  public Run run(long offset, long max) throws IOException {
-    long grain = offset / grainBytes;
-    Extent.Kind kind = kindOf(entry(grain));
-    long end = offset + max;
-    long pos = (grain + 1) * grainBytes;
-    while (pos < end) {
-      grain = pos / grainBytes;
-      int[] t = table((int) (grain / gtes));
-      if (t == null) {
-        // A whole unallocated table is one hole: skip it without visiting its grains.
-        if (kind != Extent.Kind.HOLE) {
-          break;
-        }
-        pos = (grain / gtes + 1) * gtes * grainBytes;
-        continue;
-      }
-      if (kindOf(Integer.toUnsignedLong(t[(int) (grain % gtes)])) != kind) {
-        break;
-      }
-      pos += grainBytes;
-    }
-    return new Run(kind, Math.min(end, pos) - offset);
+  Extent.Kind grainKind(long grain) throws IOException {
+    int[] t = table((int) (grain / gtes()));
+    return t == null ? null : kindOf(Integer.toUnsignedLong(t[(int) (grain % gtes())]));
   }
 
   @Override
   public void readData(long offset, ByteBuffer dst) throws IOException {
-    while (dst.hasRemaining()) {
-      long grain = offset / grainBytes;
-      int in = (int) (offset % grainBytes);
-      int n = (int) Math.min(dst.remaining(), grainBytes - in);
+    eachGrain(offset, dst, (grain, in, part) -> {
       long gte = entry(grain);
-      ByteBuffer part = dst.slice(dst.position(), n);
       if (header.compressed()) {
         byte[] data = inflate(grain, gte);
-        part.put(data, in, n);
+        part.put(data, in, part.remaining());
       } else {
         long pos = gte * SECTOR;
         if (pos >= fileSize) {
-          throw new CorruptImageException("bad vmdk: " + file + ": grain " + grain + " at sector " + gte
+          throw new CorruptImageException("bad vmdk: " + file() + ": grain " + grain + " at sector " + gte
               + " lies past end of file (size " + fileSize + ")");
         }
-        ChannelIo.readPadded(channel, pos + in, part);
+        ChannelIo.readPadded(channel(), pos + in, part);
       }
-      dst.position(dst.position() + n);
-      offset += n;
-    }
+    });
   }
 
   private byte[] inflate(long grain, long gte) throws IOException {
@@ -341,24 +187,24 @@ final class SparseExtent implements ExtentData {
     long pos = gte * SECTOR;
     int headerLen = header.markers() ? GrainMarker.GRAIN_HEADER : 0;
     if (pos + headerLen >= fileSize) {
-      throw new CorruptImageException("bad vmdk: " + file + ": compressed grain " + grain + " at sector " + gte
+      throw new CorruptImageException("bad vmdk: " + file() + ": compressed grain " + grain + " at sector " + gte
           + " lies past end of file (size " + fileSize + ")");
     }
     // Deflate never grows data by more than a few bytes per 16 KiB block; anything larger is damage.
-    long bound = grainBytes + grainBytes / 8 + 1024;
+    long bound = grainBytes() + grainBytes() / 8 + 1024;
     int compressed;
     if (header.markers()) {
       ByteBuffer m = ByteBuffer.allocate(GrainMarker.GRAIN_HEADER);
-      ChannelIo.readFully(channel, pos, m, file + ": grain marker");
+      ChannelIo.readFully(channel(), pos, m, file() + ": grain marker");
       m.flip();
       GrainMarker marker = GrainMarker.read(m);
       if (marker.value() != grain * header.grainSize()) {
-        throw new CorruptImageException("bad vmdk: " + file + ": grain marker at sector " + gte + " names LBA " + marker.value()
+        throw new CorruptImageException("bad vmdk: " + file() + ": grain marker at sector " + gte + " names LBA " + marker.value()
             + ", expected " + grain * header.grainSize());
       }
       long sz = Integer.toUnsignedLong(marker.size());
       if (sz == 0 || sz > bound || pos + headerLen + sz > fileSize) {
-        throw new CorruptImageException("bad vmdk: " + file + ": grain marker at sector " + gte + " has size " + sz
+        throw new CorruptImageException("bad vmdk: " + file() + ": grain marker at sector " + gte + " has size " + sz
             + " (at most " + bound + ", within the file of " + fileSize + " bytes)");
       }
       compressed = (int) sz;
@@ -366,8 +212,8 @@ final class SparseExtent implements ExtentData {
       compressed = (int) Math.min(bound, fileSize - pos);
     }
     byte[] in = new byte[compressed];
-    ChannelIo.readFully(channel, pos + headerLen, ByteBuffer.wrap(in), file + ": compressed grain " + grain);
-    byte[] out = new byte[(int) grainBytes];
+    ChannelIo.readFully(channel(), pos + headerLen, ByteBuffer.wrap(in), file() + ": compressed grain " + grain);
+    byte[] out = new byte[(int) grainBytes()];
     Inflater inflater = new Inflater();
     try {
       inflater.setInput(in);
@@ -381,7 +227,7 @@ final class SparseExtent implements ExtentData {
       }
       // A short last grain is padded with zeros, as qemu reads it.
     } catch (DataFormatException e) {
-      throw new CorruptImageException("bad vmdk: " + file + ": compressed grain " + grain + " at sector " + gte
+      throw new CorruptImageException("bad vmdk: " + file() + ": compressed grain " + grain + " at sector " + gte
           + " does not inflate: " + e.getMessage(), e);
     } finally {
       inflater.end();
@@ -392,7 +238,7 @@ final class SparseExtent implements ExtentData {
 
   private void checkWritable() throws ReadOnlyDeviceException {
     if (!writable) {
-      throw new ReadOnlyDeviceException(file + " is opened read-only");
+      throw new ReadOnlyDeviceException(file() + " is opened read-only");
     }
   }
 
@@ -407,7 +253,7 @@ final class SparseExtent implements ExtentData {
     if (gd.length > MAX_SCANNED_TABLES) {
       return; // too many tables to read for a convenience: such space stays a leak
     }
-    long gtSectors = ((long) gtes * 4 + SECTOR - 1) / SECTOR;
+    long gtSectors = ((long) gtes() * 4 + SECTOR - 1) / SECTOR;
     long gdSectors = ((long) gd.length * 4 + SECTOR - 1) / SECTOR;
     java.util.List<long[]> used = new java.util.ArrayList<>();
     long start = Math.max(header.overhead(), 1);
@@ -456,20 +302,16 @@ final class SparseExtent implements ExtentData {
     if (!freeScanned) {
       scanFreeGrains();
     }
-    while (src.hasRemaining()) {
-      long grain = offset / grainBytes;
-      int in = (int) (offset % grainBytes);
-      int n = (int) Math.min(src.remaining(), grainBytes - in);
-      ByteBuffer part = src.slice(src.position(), n);
+    eachGrain(offset, src, (grain, in, part) -> {
       long gte = entry(grain);
       if (kindOf(gte) == Extent.Kind.DATA) {
-        FileContent.writeFully(channel, gte * SECTOR + in, part);
+        FileContent.writeFully(channel(), gte * SECTOR + in, part);
       } else {
         ByteBuffer whole;
-        if (n == grainBytes) {
+        if (part.remaining() == grainBytes()) {
           whole = part;
         } else {
-          whole = ByteBuffer.allocate((int) grainBytes);
+          whole = ByteBuffer.allocate((int) grainBytes());
           if (gte == 0) {
             fillUnder(grain, whole, under);
           }
@@ -478,14 +320,12 @@ final class SparseExtent implements ExtentData {
         }
         allocate(grain, whole);
       }
-      src.position(src.position() + n);
-      offset += n;
-    }
+    });
   }
 
   private void fillUnder(long grain, ByteBuffer whole, Underlay under) throws IOException {
-    long start = grain * grainBytes;
-    int inside = (int) Math.min(grainBytes, size - start);
+    long start = grain * grainBytes();
+    int inside = (int) Math.min(grainBytes(), size() - start);
     under.read(start, whole.slice(0, inside));
   }
 
@@ -493,17 +333,17 @@ final class SparseExtent implements ExtentData {
     Long free = freeGrains.pollFirst();
     long sector = free != null ? free : (fileSize + SECTOR - 1) / SECTOR;
     if (sector > 0xffffffffL - header.grainSize()) {
-      throw new io.vstore.blockstore.OutOfSpaceException(file + ": sparse extent full (grain offsets are 32-bit sectors)");
+      throw new io.vstore.blockstore.OutOfSpaceException(file() + ": sparse extent full (grain offsets are 32-bit sectors)");
     }
     // Data before the table entry: a crash in between leaks the grain but never maps garbage.
-    FileContent.writeFully(channel, sector * SECTOR, data);
-    fileSize = Math.max(fileSize, sector * SECTOR + grainBytes);
+    FileContent.writeFully(channel(), sector * SECTOR, data);
+    fileSize = Math.max(fileSize, sector * SECTOR + grainBytes());
     setEntry(grain, sector);
   }
 
   private void setEntry(long grain, long value) throws IOException {
-    int index = (int) (grain / gtes);
-    int slot = (int) (grain % gtes);
+    int index = (int) (grain / gtes());
+    int slot = (int) (grain % gtes());
     int[] t = table(index);
     if (t == null) {
       t = allocateTable(index, gd, tables, header.gdOffset());
@@ -521,13 +361,13 @@ final class SparseExtent implements ExtentData {
   }
 
   private int[] allocateTable(int index, int[] dir, AtomicReferenceArray<int[]> cache, long dirSector) throws IOException {
-    long bytes = ((long) gtes * 4 + SECTOR - 1) / SECTOR * SECTOR;
+    long bytes = ((long) gtes() * 4 + SECTOR - 1) / SECTOR * SECTOR;
     long sector = (fileSize + SECTOR - 1) / SECTOR;
-    FileContent.writeFully(channel, sector * SECTOR, ByteBuffer.allocate((int) bytes));
+    FileContent.writeFully(channel(), sector * SECTOR, ByteBuffer.allocate((int) bytes));
     fileSize = sector * SECTOR + bytes;
     dir[index] = (int) sector;
     dirtyDirectories = true;
-    int[] t = new int[gtes];
+    int[] t = new int[gtes()];
     cache.set(index, t);
     return t;
   }
@@ -540,12 +380,12 @@ final class SparseExtent implements ExtentData {
     }
     long end = offset + length;
     while (offset < end) {
-      long grain = offset / grainBytes;
-      long grainStart = grain * grainBytes;
-      long n = Math.min(end - offset, grainStart + grainBytes - offset);
+      long grain = offset / grainBytes();
+      long grainStart = grain * grainBytes();
+      long n = Math.min(end - offset, grainStart + grainBytes() - offset);
       long gte = entry(grain);
       Extent.Kind kind = kindOf(gte);
-      boolean whole = offset == grainStart && (n == grainBytes || offset + n == size);
+      boolean whole = offset == grainStart && (n == grainBytes() || offset + n == size());
       if (whole && (header.zeroGrain() || !hasParent)) {
         if (kind == Extent.Kind.DATA) {
           freedSinceFlush.add(gte);
@@ -570,7 +410,7 @@ final class SparseExtent implements ExtentData {
     if (!writable) {
       return;
     }
-    channel.force(true);
+    channel().force(true);
     if (dirtyTables.isEmpty() && dirtyRedundantTables.isEmpty() && !dirtyDirectories) {
       return;
     }
@@ -585,7 +425,7 @@ final class SparseExtent implements ExtentData {
       }
       dirtyDirectories = false;
     }
-    channel.force(true);
+    channel().force(true);
     freeGrains.addAll(freedSinceFlush);
     freedSinceFlush.clear();
   }
@@ -595,7 +435,7 @@ final class SparseExtent implements ExtentData {
       int[] t = cache.get(i);
       ByteBuffer b = ByteBuffer.allocate(t.length * 4).order(ByteOrder.LITTLE_ENDIAN);
       b.asIntBuffer().put(t);
-      FileContent.writeFully(channel, Integer.toUnsignedLong(dir[i]) * SECTOR, b);
+      FileContent.writeFully(channel(), Integer.toUnsignedLong(dir[i]) * SECTOR, b);
     }
     dirty.clear();
   }
@@ -603,26 +443,11 @@ final class SparseExtent implements ExtentData {
   private void writeDirectory(int[] dir, long dirSector) throws IOException {
     ByteBuffer b = ByteBuffer.allocate(dir.length * 4).order(ByteOrder.LITTLE_ENDIAN);
     b.asIntBuffer().put(dir);
-    FileContent.writeFully(channel, dirSector * SECTOR, b);
-  }
-
-  @Override
-  public void close() throws IOException {
-    channel.close();
-  }
-
-  /** Returns the channel (for the embedded descriptor rewrite and for check). */
-  FileChannel channel() {
-    return channel;
+    FileContent.writeFully(channel(), dirSector * SECTOR, b);
   }
 
   /** Returns the current file size as this extent knows it. */
   long fileSize() {
     return fileSize;
-  }
-
-  @Override
-  public String toString() {
-    return file.toString();
   }
 }

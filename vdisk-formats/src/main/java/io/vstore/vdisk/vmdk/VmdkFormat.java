@@ -5,7 +5,7 @@ import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
 import io.vstore.vdisk.ImageFiles;
-import io.vstore.vdisk.ImageFormat;
+import io.vstore.vdisk.FileBackedFormat;
 import io.vstore.vdisk.ImageProbe;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -15,9 +15,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /** The VMDK format: VMware's virtual disk, in every subformat qemu-img reads and writes. */
-public final class VmdkFormat implements ImageFormat {
+public final class VmdkFormat extends FileBackedFormat {
 
-  private final ImageFiles files;
 
   /** Creates the format on the platform's files; instances are stateless. */
   public VmdkFormat() {
@@ -26,12 +25,7 @@ public final class VmdkFormat implements ImageFormat {
 
   /** Creates the format on files opened through {@code files} (crash tests pass failing ones). */
   public VmdkFormat(ImageFiles files) {
-    this.files = files;
-  }
-
-  @Override
-  public String name() {
-    return "vmdk";
+    super("vmdk", files);
   }
 
   @Override
@@ -102,12 +96,12 @@ public final class VmdkFormat implements ImageFormat {
 
   @Override
   public DiskImage open(Path path, boolean readOnly, ImageChainOpener chain) throws IOException {
-    return VmdkImage.open(path, readOnly, chain, true, files);
+    return VmdkImage.open(path, readOnly, chain, true, files());
   }
 
   @Override
   public DiskImage create(Path path, long size, CreateOptions options, ImageChainOpener chain) throws IOException {
-    return VmdkCreator.create(path, size, options, chain, files);
+    return VmdkCreator.create(path, size, options, chain, files());
   }
 
   @Override

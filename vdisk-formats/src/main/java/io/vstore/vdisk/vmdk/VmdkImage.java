@@ -18,7 +18,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -89,7 +88,7 @@ final class VmdkImage extends FileImage {
       if (embedded) {
         Descriptor[] found = new Descriptor[1];
         opened.add(files.open(path, readOnly || cowd, ch -> {
-          SparseHeader h = SparseExtent.readHeader(path, ch);
+          SparseHeader h = SparseHeaders.read(path, ch);
           found[0] = readEmbedded(path, ch, h, cowd);
           return SparseExtent.open(path, ch, !readOnly && !cowd, h.capacity() * SECTOR);
         }));
@@ -240,28 +239,44 @@ final class VmdkImage extends FileImage {
     return lo;
   }
 
+  /** One piece of a request that lies inside one extent. */
+  @FunctionalInterface
+  private interface ExtentPiece {
+    /**
+     * Handles up to {@code max} bytes at {@code in} inside extent {@code e}, which starts at guest
+     * offset {@code base}, and returns how many it handled (at least one).
+     */
+    long apply(ExtentData e, long base, long in, long max) throws IOException;
+  }
+
+  /** Walks {@code [offset, offset + length)} extent by extent, as far as each piece gets. */
+  private void eachExtent(long offset, long length, ExtentPiece piece) throws IOException {
+    long end = offset + length;
+    for (long pos = offset; pos < end; ) {
+      int i = extentAt(pos);
+      ExtentData e = extents.get(i);
+      long in = pos - starts[i];
+      pos += piece.apply(e, starts[i], in, Math.min(end - pos, e.size() - in));
+    }
+  }
+
   @Override
   protected void readRange(long offset, ByteBuffer dst) throws IOException {
     lock.readLock().lock();
     try {
       ensureOpen(); // again under the lock: close takes the write lock
-      long pos = offset;
-      while (dst.hasRemaining()) {
-        int i = extentAt(pos);
-        ExtentData e = extents.get(i);
-        long in = pos - starts[i];
-        long max = Math.min(dst.remaining(), e.size() - in);
+      eachExtent(offset, dst.remaining(), (e, base, in, max) -> {
         ExtentData.Run run = e.run(in, max);
         int n = (int) run.length();
         ByteBuffer part = dst.slice(dst.position(), n);
         switch (run.kind()) {
           case DATA -> e.readData(in, part);
           case ZERO -> FileContent.zero(part);
-          case HOLE -> readBeneath(pos, part);
+          case HOLE -> readBeneath(base + in, part);
         }
         dst.position(dst.position() + n);
-        pos += n;
-      }
+        return n;
+      });
     } finally {
       lock.readLock().unlock();
     }
@@ -286,17 +301,12 @@ final class VmdkImage extends FileImage {
     try {
       ensureOpen();
       touchCid();
-      long pos = offset;
-      while (src.hasRemaining()) {
-        int i = extentAt(pos);
-        ExtentData e = extents.get(i);
-        long in = pos - starts[i];
-        int n = (int) Math.min(src.remaining(), e.size() - in);
-        long base = starts[i];
+      eachExtent(offset, src.remaining(), (e, base, in, max) -> {
+        int n = (int) max;
         e.write(in, src.slice(src.position(), n), (o, d) -> readBeneath(base + o, d));
         src.position(src.position() + n);
-        pos += n;
-      }
+        return n;
+      });
     } finally {
       lock.writeLock().unlock();
     }
@@ -308,17 +318,10 @@ final class VmdkImage extends FileImage {
     try {
       ensureOpen();
       touchCid();
-      long pos = offset;
-      long end = offset + length;
-      while (pos < end) {
-        int i = extentAt(pos);
-        ExtentData e = extents.get(i);
-        long in = pos - starts[i];
-        long n = Math.min(end - pos, e.size() - in);
-        long base = starts[i];
-        e.zero(in, n, parent() != null, (o, d) -> readBeneath(base + o, d));
-        pos += n;
-      }
+      eachExtent(offset, length, (e, base, in, max) -> {
+        e.zero(in, max, parent() != null, (o, d) -> readBeneath(base + o, d));
+        return max;
+      });
     } finally {
       lock.writeLock().unlock();
     }
@@ -367,13 +370,8 @@ final class VmdkImage extends FileImage {
     try {
       ensureOpen();
       List<Extent> out = new ArrayList<>();
-      long pos = offset;
-      long end = offset + length;
-      while (pos < end) {
-        int i = extentAt(pos);
-        ExtentData e = extents.get(i);
-        long in = pos - starts[i];
-        long max = Math.min(end - pos, e.size() - in);
+      eachExtent(offset, length, (e, base, in, max) -> {
+        long pos = base + in;
         ExtentData.Run run = e.run(in, max);
         if (run.kind() == Extent.Kind.HOLE && parent() != null) {
           long fromParent = Math.max(0, Math.min(run.length(), parent().size() - pos));
@@ -388,8 +386,8 @@ final class VmdkImage extends FileImage {
         } else {
           add(out, pos, run.length(), run.kind());
         }
-        pos += run.length();
-      }
+        return run.length();
+      });
       return out;
     } finally {
       lock.readLock().unlock();

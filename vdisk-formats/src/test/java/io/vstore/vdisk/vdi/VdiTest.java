@@ -5,28 +5,23 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.vstore.blockstore.BlockDevice;
-import io.vstore.blockstore.Extent;
-import io.vstore.blockstore.testing.BlockDeviceContract;
 import io.vstore.vdisk.CheckResult;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.CreateOptions;
-import io.vstore.vdisk.DeviceBytes;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
+import io.vstore.vdisk.ImageContract;
+import io.vstore.vdisk.ImageFormat;
+import io.vstore.vdisk.ImageTesting;
 import io.vstore.vdisk.QemuTool;
 import io.vstore.vdisk.UnsupportedFormatException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -37,10 +32,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** VDI against qemu-img/qemu-io, the BlockDevice contract, corruption and fuzzing. */
 class VdiTest {
   static final VdiFormat FORMAT = new VdiFormat();
-  static final ImageChainOpener CHAIN = (p, f) -> FORMAT.open(p, true, null);
+  static final ImageChainOpener CHAIN = ImageTesting.chainOf(FORMAT);
   private static final AtomicInteger COUNTER = new AtomicInteger();
 
-  @TempDir static Path shared;
   @TempDir Path dir;
 
   private static final long[][] PATTERNS = {
@@ -51,89 +45,42 @@ class VdiTest {
   @ValueSource(strings = {"static=off", "static=on"})
   void qemuWrittenImagesReadLikeQemuConvert(String opts) throws Exception {
     Path img = dir.resolve("q.vdi");
-    QemuTool.ok("qemu-img", "create", "-q", "-f", "vdi", "-o", opts, img.toString(), "20M");
-    List<String> io = new ArrayList<>(List.of("qemu-io", "-f", "vdi"));
-    io.addAll(QemuTool.qemuIoWrites(PATTERNS));
-    io.add(img.toString());
-    QemuTool.ok(io.toArray(String[]::new));
-    Path raw = dir.resolve("q.raw");
-    QemuTool.ok("qemu-img", "convert", "-f", "vdi", "-O", "raw", img.toString(), raw.toString());
+    Path raw = ImageTesting.qemuWritten(img, "vdi", opts, "20M", PATTERNS);
     try (DiskImage d = FORMAT.open(img, true, CHAIN)) {
-      assertThat(d.size()).isEqualTo(20L << 20);
-      assertThat(DeviceBytes.sha256(d)).isEqualTo(DeviceBytes.sha256(raw));
       assertThat(d.info().subformat()).isEqualTo(opts.equals("static=on") ? "fixed" : "dynamic");
     }
-    assertThat(FORMAT.check(img).exitCode()).isZero();
-    byte[] model = Files.readAllBytes(raw);
-    try (DiskImage d = FORMAT.open(img, false, CHAIN)) {
-      byte[] data = new byte[300_000];
-      new Random(3).nextBytes(data);
-      d.write(7_000_001, ByteBuffer.wrap(data));
-      System.arraycopy(data, 0, model, 7_000_001, data.length);
-    }
-    Files.write(raw, model);
-    QemuTool.ok("qemu-img", "check", "-f", "vdi", img.toString());
-    QemuTool.ok("qemu-img", "compare", "-f", "vdi", "-F", "raw", img.toString(), raw.toString());
+    ImageTesting.assertReadsLikeQemuAndWritesBack(FORMAT, CHAIN, img, raw, 20L << 20, 7_000_001);
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"off", "on"})
   void vstoreWrittenImagesPassQemuCheckAndCompare(String fixed) throws Exception {
-    Path img = dir.resolve("v.vdi");
-    Path raw = dir.resolve("v.raw");
-    Random r = new Random(42);
-    long size = 30L << 20;
-    byte[] model = new byte[(int) size];
-    try (DiskImage d = FORMAT.create(img, size, new CreateOptions(Map.of("static", fixed), null, null), CHAIN)) {
-      for (int i = 0; i < 40; i++) {
-        int n = 1 + r.nextInt(300_000);
-        int off = r.nextInt((int) size - n);
-        byte[] data = new byte[n];
-        r.nextBytes(data);
-        d.write(off, ByteBuffer.wrap(data));
-        System.arraycopy(data, 0, model, off, n);
-      }
-      d.writeZeroes(4 << 20, 2 << 20, true);
-      Arrays.fill(model, 4 << 20, 6 << 20, (byte) 0);
-    }
-    Files.write(raw, model);
-    QemuTool.ok("qemu-img", "check", "-f", "vdi", img.toString());
-    QemuTool.ok("qemu-img", "compare", "-f", "vdi", "-F", "raw", img.toString(), raw.toString());
-    assertThat(FORMAT.check(img).exitCode()).isZero();
-    assertThat(QemuTool.ok("qemu-img", "info", "-f", "vdi", img.toString())).contains("virtual size: 30 MiB");
+    ImageTesting.assertWrittenImageAgreesWithQemu(FORMAT, CHAIN, dir.resolve("v.vdi"), 30L << 20,
+        new CreateOptions(Map.of("static", fixed), null, null));
   }
 
   private Path written() throws IOException {
-    Path p = dir.resolve("w" + COUNTER.incrementAndGet() + ".vdi");
-    try (DiskImage d = FORMAT.create(p, 8 << 20, CreateOptions.none(), CHAIN)) {
-      d.write(0, ByteBuffer.wrap(new byte[3 << 20]).put(7, (byte) 1));
-    }
-    return p;
-  }
-
-  private static void patch(Path p, long offset, ByteBuffer bytes) throws IOException {
-    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
-      ch.write(bytes, offset);
-    }
+    return ImageTesting.created(FORMAT, CHAIN, dir.resolve("w" + COUNTER.incrementAndGet() + ".vdi"), 8 << 20,
+        CreateOptions.none(), ByteBuffer.wrap(new byte[3 << 20]).put(7, (byte) 1));
   }
 
   @Test
   void corruptHeadersAndMapsAreRefused() throws IOException {
     Path p = written();
-    patch(p, 384, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 0x7fffffff));
+    ImageTesting.patch(p, 384, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 0x7fffffff));
     assertThatThrownBy(() -> FORMAT.open(p, true, CHAIN)).isInstanceOf(CorruptImageException.class)
         .hasMessageContaining("block count");
     Path q = written();
-    patch(q, 512 + 4, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 5000));
+    ImageTesting.patch(q, 512 + 4, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 5000));
     assertThatThrownBy(() -> FORMAT.open(q, true, CHAIN)).isInstanceOf(CorruptImageException.class)
         .hasMessageContaining("block map entry 1");
     assertThat(FORMAT.check(q).exitCode()).isEqualTo(2);
     Path s = written();
-    patch(s, 376, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 4096));
+    ImageTesting.patch(s, 376, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 4096));
     assertThatThrownBy(() -> FORMAT.open(s, true, CHAIN)).isInstanceOf(UnsupportedFormatException.class)
         .hasMessageContaining("block size");
     Path t = written();
-    patch(t, 64, ByteBuffer.allocate(4));
+    ImageTesting.patch(t, 64, ByteBuffer.allocate(4));
     assertThatThrownBy(() -> FORMAT.open(t, true, CHAIN)).isInstanceOf(CorruptImageException.class)
         .hasMessageStartingWith("not a vdi");
   }
@@ -142,14 +89,14 @@ class VdiTest {
   void duplicateBlocksAndCountMismatchAreReportedByCheck() throws Exception {
     Path p = written();
     // Entry 1 now shares block 0 with entry 0.
-    patch(p, 512 + 4, ByteBuffer.allocate(4));
+    ImageTesting.patch(p, 512 + 4, ByteBuffer.allocate(4));
     CheckResult r = FORMAT.check(p);
     assertThat(r.corruptions()).anySatisfy(c -> assertThat(c).contains("used by entries 0 and 1"));
     assertThat(QemuTool.run("qemu-img", "check", "-f", "vdi", p.toString()).exitCode()).isEqualTo(2);
     // The header's count behind the map, as an interrupted flush leaves it: check says incomplete,
     // a read-write open allocates past the map's blocks.
     Path q = written();
-    patch(q, 388, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 1));
+    ImageTesting.patch(q, 388, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 1));
     assertThat(FORMAT.check(q).incomplete()).isTrue();
     try (DiskImage d = FORMAT.open(q, false, CHAIN)) {
       d.write(5 << 20, ByteBuffer.wrap(new byte[] {9}));
@@ -165,53 +112,26 @@ class VdiTest {
       Path t = dir.resolve("t" + len + ".vdi");
       Files.write(t, Arrays.copyOf(whole, len));
       assertThatThrownBy(() -> FORMAT.open(t, true, CHAIN)).as("length %d", len).isInstanceOf(IOException.class);
-      exercise(t);
+      ImageTesting.exercise(FORMAT, t, true, CHAIN, Long.MAX_VALUE);
     }
   }
 
   @FuzzTest(maxDuration = "20s")
   void headerAndMap(byte[] data) throws IOException {
-    Path file = Files.createTempFile("vdi-fuzz", ".vdi");
-    try {
-      Files.write(file, data);
-      exercise(file);
-    } finally {
-      Files.deleteIfExists(file);
-    }
+    ImageTesting.exerciseBytes(FORMAT, data, ".vdi", true, CHAIN, Long.MAX_VALUE);
   }
 
-  static void exercise(Path file) throws IOException {
-    try {
-      FORMAT.check(file);
-    } catch (IOException expected) {
-      // Malformed input: a checked, descriptive error is the required outcome.
-    }
-    try (DiskImage d = FORMAT.open(file, true, CHAIN)) {
-      ByteBuffer buf = ByteBuffer.allocate(1 << 16);
-      d.read(0, buf.limit((int) Math.min(buf.capacity(), d.size())));
-      for (Extent e : d.allocation(0, d.size())) {
-        assert e.length() > 0;
-      }
-      d.info();
-    } catch (IOException expected) {
-      // Same.
-    }
-  }
-
-  abstract static class Contract extends BlockDeviceContract {
+  abstract static class Contract extends ImageContract {
     abstract String fixed();
 
     @Override
-    protected BlockDevice create(long size) throws IOException {
-      Path p = shared.resolve("c" + COUNTER.incrementAndGet() + ".vdi");
-      return FORMAT.create(p, size, new CreateOptions(Map.of("static", fixed()), null, null), CHAIN);
+    protected ImageFormat format() {
+      return FORMAT;
     }
 
     @Override
-    protected BlockDevice reopen(BlockDevice device) throws IOException {
-      Path p = ((DiskImage) device).path();
-      device.close();
-      return FORMAT.open(p, false, CHAIN);
+    protected CreateOptions options() {
+      return new CreateOptions(Map.of("static", fixed()), null, null);
     }
 
     @Override

@@ -7,6 +7,7 @@ import io.vstore.vdisk.CheckResult;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
+import io.vstore.vdisk.ImageTesting;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -22,45 +23,32 @@ class VhdCorruptionTest {
   @TempDir Path dir;
 
   private Path dynamicImage() throws IOException {
-    Path p = dir.resolve("d.vhd");
-    try (DiskImage d = VhdQemuTest.FORMAT.create(p, 8L << 20, new CreateOptions(Map.of("force_size", "on"), null, null),
-        VhdQemuTest.CHAIN)) {
-      d.write(0, ByteBuffer.wrap(VhdQemuTest.filled(4 << 20, 0x5a)));
-    }
-    return p;
-  }
-
-  private static void patch(Path p, long offset, byte[] bytes) throws IOException {
-    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
-      ch.write(ByteBuffer.wrap(bytes), offset);
-    }
+    return ImageTesting.created(VhdQemuTest.FORMAT, VhdQemuTest.CHAIN, dir.resolve("d.vhd"), 8L << 20,
+        new CreateOptions(Map.of("force_size", "on"), null, null), ByteBuffer.wrap(ImageTesting.filled(4 << 20, 0x5a)));
   }
 
   @Test
   void flippedFooterBitFailsTheChecksum() throws IOException {
     Path p = dynamicImage();
     long size = Files.size(p);
-    patch(p, size - 512 + 50, new byte[] {0x7f});
-    patch(p, 50, new byte[] {0x7f});
-    assertThatThrownBy(() -> VhdQemuTest.FORMAT.open(p, true, VhdQemuTest.CHAIN))
-        .isInstanceOf(CorruptImageException.class).hasMessageContaining("checksum").hasMessageContaining(p.toString());
+    ImageTesting.patch(p, size - 512 + 50, new byte[] {0x7f});
+    ImageTesting.patch(p, 50, new byte[] {0x7f});
+    ImageTesting.assertOpenRefused(VhdQemuTest.FORMAT, VhdQemuTest.CHAIN, p, "checksum").hasMessageContaining(p.toString());
   }
 
   @Test
   void flippedHeaderBitFailsTheChecksum() throws IOException {
     Path p = dynamicImage();
-    patch(p, 512 + 100, new byte[] {0x01});
-    assertThatThrownBy(() -> VhdQemuTest.FORMAT.open(p, true, VhdQemuTest.CHAIN))
-        .isInstanceOf(CorruptImageException.class).hasMessageContaining("dynamic header checksum");
+    ImageTesting.patch(p, 512 + 100, new byte[] {0x01});
+    ImageTesting.assertOpenRefused(VhdQemuTest.FORMAT, VhdQemuTest.CHAIN, p, "dynamic header checksum");
     assertThat(VhdQemuTest.FORMAT.check(p).exitCode()).isEqualTo(2);
   }
 
   @Test
   void batEntryPastTheEndIsRefused() throws IOException {
     Path p = dynamicImage();
-    patch(p, 1536 + 4, new byte[] {0x10, 0, 0, 0});
-    assertThatThrownBy(() -> VhdQemuTest.FORMAT.open(p, true, VhdQemuTest.CHAIN))
-        .isInstanceOf(CorruptImageException.class).hasMessageContaining("BAT entry 1");
+    ImageTesting.patch(p, 1536 + 4, new byte[] {0x10, 0, 0, 0});
+    ImageTesting.assertOpenRefused(VhdQemuTest.FORMAT, VhdQemuTest.CHAIN, p, "BAT entry 1");
   }
 
   @Test
@@ -70,7 +58,7 @@ class VhdCorruptionTest {
     try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
       ch.read(first, 1536);
     }
-    patch(p, 1536 + 4, first.array());
+    ImageTesting.patch(p, 1536 + 4, first.array());
     CheckResult r = VhdQemuTest.FORMAT.check(p);
     assertThat(r.corruptions()).anySatisfy(c -> assertThat(c).contains("overlaps"));
     assertThat(r.exitCode()).isEqualTo(2);
@@ -136,7 +124,7 @@ class VhdCorruptionTest {
     assertThat(r.leaks()).isNotEmpty();
     assertThat(r.exitCode()).isEqualTo(3);
     try (DiskImage d = VhdQemuTest.FORMAT.open(p, false, VhdQemuTest.CHAIN)) {
-      d.write(6 << 20, ByteBuffer.wrap(VhdQemuTest.filled(4096, 1)));
+      d.write(6 << 20, ByteBuffer.wrap(ImageTesting.filled(4096, 1)));
       ByteBuffer b = ByteBuffer.allocate(4096);
       d.read(6 << 20, b);
       assertThat(b.array()).containsOnly(1);

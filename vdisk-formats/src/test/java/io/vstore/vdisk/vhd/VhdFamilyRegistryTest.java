@@ -7,6 +7,7 @@ import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageConversion;
 import io.vstore.vdisk.ImageFormats;
 import io.vstore.vdisk.QemuTool;
+import io.vstore.vdisk.ImageTesting;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Map;
@@ -32,12 +33,12 @@ class VhdFamilyRegistryTest {
   void differencingChainOpensThroughTheRegistry() throws Exception {
     Path base = dir.resolve("base.vhd");
     try (DiskImage d = ImageFormats.create(base, "vpc", 8 << 20, CreateOptions.none())) {
-      d.write(0, ByteBuffer.wrap(VhdQemuTest.filled(4096, 0x21)));
+      d.write(0, ByteBuffer.wrap(ImageTesting.filled(4096, 0x21)));
     }
     Path child = dir.resolve("child.vhd");
     try (DiskImage d = new VhdFormat().create(child, 0, new CreateOptions(Map.of(), "base.vhd", "vpc"),
         (p, f) -> ImageFormats.open(p, f, true))) {
-      d.write(8192, ByteBuffer.wrap(VhdQemuTest.filled(4096, 0x22)));
+      d.write(8192, ByteBuffer.wrap(ImageTesting.filled(4096, 0x22)));
     }
     try (DiskImage d = ImageFormats.open(child, null, true)) {
       assertThat(d.backing()).isPresent();

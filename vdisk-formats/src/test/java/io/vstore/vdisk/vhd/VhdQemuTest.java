@@ -3,7 +3,6 @@ package io.vstore.vdisk.vhd;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.vstore.blockstore.Extent;
 import io.vstore.vdisk.CheckResult;
 import io.vstore.vdisk.Corpus;
 import io.vstore.vdisk.CorruptImageException;
@@ -11,13 +10,12 @@ import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DeviceBytes;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
+import io.vstore.vdisk.ImageTesting;
 import io.vstore.vdisk.QemuTool;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -29,12 +27,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** VHD images made by qemu read back through vstore, and images vstore writes read by qemu. */
 class VhdQemuTest {
   static final VhdFormat FORMAT = new VhdFormat();
-  static final ImageChainOpener CHAIN = new ImageChainOpener() {
-    @Override
-    public DiskImage openBacking(Path path, String expectedFormat) throws IOException {
-      return FORMAT.open(path, true, this);
-    }
-  };
+  static final ImageChainOpener CHAIN = ImageTesting.chainOf(FORMAT);
 
   @TempDir Path dir;
 
@@ -46,13 +39,7 @@ class VhdQemuTest {
   @ValueSource(strings = {"dynamic", "fixed"})
   void qemuWrittenImagesReadLikeQemuConvert(String subformat) throws Exception {
     Path img = dir.resolve("q.vhd");
-    QemuTool.ok("qemu-img", "create", "-q", "-f", "vpc", "-o", "subformat=" + subformat, img.toString(), "20M");
-    List<String> io = new ArrayList<>(List.of("qemu-io", "-f", "vpc"));
-    io.addAll(QemuTool.qemuIoWrites(PATTERNS));
-    io.add(img.toString());
-    QemuTool.ok(io.toArray(String[]::new));
-    Path raw = dir.resolve("q.raw");
-    QemuTool.ok("qemu-img", "convert", "-f", "vpc", "-O", "raw", img.toString(), raw.toString());
+    Path raw = ImageTesting.qemuWritten(img, "vpc", "subformat=" + subformat, "20M", PATTERNS);
     try (DiskImage d = FORMAT.open(img, true, CHAIN)) {
       assertThat(d.size()).isEqualTo(Files.size(raw));
       assertThat(DeviceBytes.sha256(d)).isEqualTo(DeviceBytes.sha256(raw));
@@ -98,16 +85,8 @@ class VhdQemuTest {
     try (DiskImage d = FORMAT.create(img, 24L << 20, new CreateOptions(Map.of("subformat", subformat), null, null), CHAIN)) {
       size = d.size();
       byte[] model = new byte[(int) size];
-      for (int i = 0; i < 40; i++) {
-        int n = 1 + r.nextInt(300_000);
-        int off = r.nextInt((int) size - n);
-        byte[] data = new byte[n];
-        r.nextBytes(data);
-        d.write(off, ByteBuffer.wrap(data));
-        System.arraycopy(data, 0, model, off, n);
-      }
-      d.writeZeroes(4 << 20, 2 << 20, true);
-      Arrays.fill(model, 4 << 20, 6 << 20, (byte) 0);
+      ImageTesting.writeRandomly(d, model, r, 40, 300_000);
+      ImageTesting.zeroBoth(d, model, 4 << 20, 2 << 20);
       Files.write(raw, model);
     }
     QemuTool.ok("qemu-img", "compare", "-f", "vpc", "-F", "raw", img.toString(), raw.toString());
@@ -128,32 +107,18 @@ class VhdQemuTest {
       model = new byte[(int) d.size()];
       byte[] data = new byte[6 << 20];
       r.nextBytes(data);
-      d.write(1 << 20, ByteBuffer.wrap(data));
-      System.arraycopy(data, 0, model, 1 << 20, data.length);
+      ImageTesting.writeBoth(d, model, 1 << 20, data);
     }
     try (DiskImage d = FORMAT.create(child, 0, new CreateOptions(Map.of(), "base.vhd", "vpc"), CHAIN)) {
       assertThat(d.size()).isEqualTo(model.length);
       assertThat(d.info().subformat()).isEqualTo("differencing");
       assertThat(d.backing()).isPresent();
-      for (int i = 0; i < 30; i++) {
-        int n = 1 + r.nextInt(100_000);
-        int off = r.nextInt(model.length - n);
-        byte[] data = new byte[n];
-        r.nextBytes(data);
-        d.write(off, ByteBuffer.wrap(data));
-        System.arraycopy(data, 0, model, off, n);
-      }
+      ImageTesting.writeRandomly(d, model, r, 30, 100_000);
     }
     try (DiskImage d = FORMAT.open(child, true, CHAIN)) {
-      byte[] back = new byte[model.length];
-      d.read(0, ByteBuffer.wrap(back));
-      assertThat(Arrays.mismatch(back, model)).isEqualTo(-1);
+      byte[] back = ImageTesting.assertReadsAs(d, model);
       // allocation is consistent with content across the chain
-      for (Extent e : d.allocation(0, d.size())) {
-        if (e.kind().readsAsZeros()) {
-          assertThat(Arrays.copyOfRange(back, (int) e.offset(), (int) e.end())).containsOnly(0);
-        }
-      }
+      ImageTesting.assertZeroExtentsReadZeros(d, back);
       assertThat(d.info().backingFile()).isEqualTo(base.toString());
     }
     assertThat(FORMAT.check(child).exitCode()).isZero();
@@ -162,9 +127,7 @@ class VhdQemuTest {
     Files.move(base, moved.resolve("base.vhd"));
     Files.move(child, moved.resolve("child.vhd"));
     try (DiskImage d = FORMAT.open(moved.resolve("child.vhd"), true, CHAIN)) {
-      byte[] back = new byte[model.length];
-      d.read(0, ByteBuffer.wrap(back));
-      assertThat(Arrays.mismatch(back, model)).isEqualTo(-1);
+      ImageTesting.assertReadsAs(d, model);
     }
     // A different disk in the parent's place is refused by its unique id.
     Files.delete(moved.resolve("base.vhd"));
@@ -189,11 +152,11 @@ class VhdQemuTest {
     Path child = dir.resolve("child.vhd");
     Path flat = dir.resolve("flat.vhd");
     try (DiskImage d = FORMAT.create(child, 0, new CreateOptions(Map.of(), base.toString(), null), CHAIN)) {
-      d.write(512 * 1000 + 7, ByteBuffer.wrap(filled(9000, 0x71)));
-      d.write(6 << 20, ByteBuffer.wrap(filled(1 << 20, 0x72)));
+      d.write(512 * 1000 + 7, ByteBuffer.wrap(ImageTesting.filled(9000, 0x71)));
+      d.write(6 << 20, ByteBuffer.wrap(ImageTesting.filled(1 << 20, 0x72)));
       try (DiskImage out = FORMAT.create(flat, d.size(), CreateOptions.none(), CHAIN)) {
         assertThat(out.size()).isEqualTo(d.size());
-        copy(d, out);
+        ImageTesting.copyData(d, out);
       }
     }
     Path expected = dir.resolve("expected.vhd");
@@ -201,28 +164,6 @@ class VhdQemuTest {
     QemuTool.ok("qemu-io", "-f", "vpc", "-c", "write -P 0x71 " + (512 * 1000 + 7) + " 9000",
         "-c", "write -P 0x72 " + (6 << 20) + " " + (1 << 20), expected.toString());
     QemuTool.ok("qemu-img", "compare", "-f", "vpc", "-F", "vpc", flat.toString(), expected.toString());
-  }
-
-  static byte[] filled(int n, int value) {
-    byte[] b = new byte[n];
-    Arrays.fill(b, (byte) value);
-    return b;
-  }
-
-  static void copy(DiskImage from, DiskImage to) throws IOException {
-    ByteBuffer buf = ByteBuffer.allocate(1 << 20);
-    for (Extent e : from.allocation(0, from.size())) {
-      if (e.kind() != Extent.Kind.DATA) {
-        continue;
-      }
-      for (long pos = e.offset(); pos < e.end(); ) {
-        buf.clear().limit((int) Math.min(buf.capacity(), e.end() - pos));
-        from.read(pos, buf);
-        buf.flip();
-        to.write(pos, buf);
-        pos += buf.limit();
-      }
-    }
   }
 
   @Test

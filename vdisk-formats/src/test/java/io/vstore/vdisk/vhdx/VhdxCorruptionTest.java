@@ -7,13 +7,12 @@ import io.vstore.vdisk.CheckResult;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
+import io.vstore.vdisk.ImageTesting;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -24,40 +23,28 @@ class VhdxCorruptionTest {
   @TempDir Path dir;
 
   private Path image() throws IOException {
-    Path p = dir.resolve("d.vhdx");
-    try (DiskImage d = VhdxQemuTest.FORMAT.create(p, 8L << 20, new CreateOptions(Map.of("block_size", "1M"), null, null),
-        VhdxQemuTest.CHAIN)) {
-      d.write(0, ByteBuffer.wrap(new byte[3 << 20]).put(5, (byte) 9));
-    }
-    return p;
-  }
-
-  private static void patch(Path p, long offset, byte[] bytes) throws IOException {
-    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
-      ch.write(ByteBuffer.wrap(bytes), offset);
-    }
+    return ImageTesting.created(VhdxQemuTest.FORMAT, VhdxQemuTest.CHAIN, dir.resolve("d.vhdx"), 8L << 20,
+        new CreateOptions(Map.of("block_size", "1M"), null, null), ByteBuffer.wrap(new byte[3 << 20]).put(5, (byte) 9));
   }
 
   @Test
   void oneFlippedHeaderFallsBackToTheOtherBothFlippedIsRefused() throws IOException {
     Path p = image();
-    patch(p, VhdxHeader.OFFSET_1 + 20, new byte[] {0x55});
+    ImageTesting.patch(p, VhdxHeader.OFFSET_1 + 20, new byte[] {0x55});
     try (DiskImage d = VhdxQemuTest.FORMAT.open(p, true, VhdxQemuTest.CHAIN)) {
       assertThat(d.size()).isEqualTo(8L << 20);
     }
-    patch(p, VhdxHeader.OFFSET_2 + 20, new byte[] {0x55});
-    assertThatThrownBy(() -> VhdxQemuTest.FORMAT.open(p, true, VhdxQemuTest.CHAIN))
-        .isInstanceOf(CorruptImageException.class).hasMessageContaining("no valid header")
+    ImageTesting.patch(p, VhdxHeader.OFFSET_2 + 20, new byte[] {0x55});
+    ImageTesting.assertOpenRefused(VhdxQemuTest.FORMAT, VhdxQemuTest.CHAIN, p, "no valid header")
         .hasMessageContaining("header checksum");
   }
 
   @Test
   void flippedRegionTablesAreRefused() throws IOException {
     Path p = image();
-    patch(p, VhdxRegionTable.OFFSET_1 + 40, new byte[] {0x01});
-    patch(p, VhdxRegionTable.OFFSET_2 + 40, new byte[] {0x01});
-    assertThatThrownBy(() -> VhdxQemuTest.FORMAT.open(p, true, VhdxQemuTest.CHAIN))
-        .isInstanceOf(CorruptImageException.class).hasMessageContaining("region table checksum");
+    ImageTesting.patch(p, VhdxRegionTable.OFFSET_1 + 40, new byte[] {0x01});
+    ImageTesting.patch(p, VhdxRegionTable.OFFSET_2 + 40, new byte[] {0x01});
+    ImageTesting.assertOpenRefused(VhdxQemuTest.FORMAT, VhdxQemuTest.CHAIN, p, "region table checksum");
     assertThat(VhdxQemuTest.FORMAT.check(p).exitCode()).isEqualTo(2);
   }
 
@@ -65,15 +52,13 @@ class VhdxCorruptionTest {
   void metadataProblemsAreRefused() throws IOException {
     Path p = image();
     long meta = 2 << 20; // where vstore puts the metadata region, after a 1 MiB log
-    patch(p, meta, "metadatX".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-    assertThatThrownBy(() -> VhdxQemuTest.FORMAT.open(p, true, VhdxQemuTest.CHAIN))
-        .isInstanceOf(CorruptImageException.class).hasMessageContaining("metadata table signature");
+    ImageTesting.patch(p, meta, "metadatX".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    ImageTesting.assertOpenRefused(VhdxQemuTest.FORMAT, VhdxQemuTest.CHAIN, p, "metadata table signature");
     Path q2 = dir.resolve("q.vhdx");
     Files.move(p, dir.resolve("first.vhdx"));
     Files.move(image(), q2);
-    patch(q2, meta + (64 << 10), new byte[] {0, 0, 0x30, 0}); // block size 3 MiB: not a power of two
-    assertThatThrownBy(() -> VhdxQemuTest.FORMAT.open(q2, true, VhdxQemuTest.CHAIN))
-        .isInstanceOf(CorruptImageException.class).hasMessageContaining("block size");
+    ImageTesting.patch(q2, meta + (64 << 10), new byte[] {0, 0, 0x30, 0}); // block size 3 MiB: not a power of two
+    ImageTesting.assertOpenRefused(VhdxQemuTest.FORMAT, VhdxQemuTest.CHAIN, q2, "block size");
   }
 
   @Test
@@ -82,18 +67,16 @@ class VhdxCorruptionTest {
     long bat = 3 << 20;
     ByteBuffer e = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
     e.putLong(0, (2L << 20) | VhdxImage.FULLY_PRESENT);
-    patch(p, bat + 8, e.array());
-    assertThatThrownBy(() -> VhdxQemuTest.FORMAT.open(p, true, VhdxQemuTest.CHAIN))
-        .isInstanceOf(CorruptImageException.class).hasMessageContaining("overlaps region metadata");
+    ImageTesting.patch(p, bat + 8, e.array());
+    ImageTesting.assertOpenRefused(VhdxQemuTest.FORMAT, VhdxQemuTest.CHAIN, p, "overlaps region metadata");
     e.putLong(0, (1L << 40) | VhdxImage.FULLY_PRESENT);
-    patch(p, bat + 8, e.array());
+    ImageTesting.patch(p, bat + 8, e.array());
     CheckResult r = VhdxQemuTest.FORMAT.check(p);
     assertThat(r.corruptions()).anySatisfy(c -> assertThat(c).contains("beyond the end of the file"));
     assertThat(r.exitCode()).isEqualTo(2);
     e.putLong(0, 3L | (5L << 20)); // invalid state 3
-    patch(p, bat + 8, e.array());
-    assertThatThrownBy(() -> VhdxQemuTest.FORMAT.open(p, true, VhdxQemuTest.CHAIN))
-        .isInstanceOf(CorruptImageException.class).hasMessageContaining("state 3");
+    ImageTesting.patch(p, bat + 8, e.array());
+    ImageTesting.assertOpenRefused(VhdxQemuTest.FORMAT, VhdxQemuTest.CHAIN, p, "state 3");
   }
 
   @Test

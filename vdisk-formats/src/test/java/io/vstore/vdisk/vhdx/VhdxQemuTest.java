@@ -3,21 +3,17 @@ package io.vstore.vdisk.vhdx;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.vstore.blockstore.Extent;
 import io.vstore.vdisk.Corpus;
 import io.vstore.vdisk.CorruptImageException;
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DeviceBytes;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
+import io.vstore.vdisk.ImageTesting;
 import io.vstore.vdisk.QemuTool;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -28,12 +24,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** VHDX images made by qemu and Hyper-V read through vstore, and vstore's images read by qemu. */
 class VhdxQemuTest {
   static final VhdxFormat FORMAT = new VhdxFormat();
-  static final ImageChainOpener CHAIN = new ImageChainOpener() {
-    @Override
-    public DiskImage openBacking(Path path, String expectedFormat) throws IOException {
-      return FORMAT.open(path, true, this);
-    }
-  };
+  static final ImageChainOpener CHAIN = ImageTesting.chainOf(FORMAT);
 
   @TempDir Path dir;
 
@@ -46,59 +37,16 @@ class VhdxQemuTest {
       "subformat=dynamic,block_state_zero=off", "subformat=dynamic,block_size=32M,log_size=2M"})
   void qemuWrittenImagesReadLikeQemuConvert(String opts) throws Exception {
     Path img = dir.resolve("q.vhdx");
-    QemuTool.ok("qemu-img", "create", "-q", "-f", "vhdx", "-o", opts, img.toString(), "40M");
-    List<String> io = new ArrayList<>(List.of("qemu-io", "-f", "vhdx"));
-    io.addAll(QemuTool.qemuIoWrites(PATTERNS));
-    io.add(img.toString());
-    QemuTool.ok(io.toArray(String[]::new));
-    Path raw = dir.resolve("q.raw");
-    QemuTool.ok("qemu-img", "convert", "-f", "vhdx", "-O", "raw", img.toString(), raw.toString());
-    try (DiskImage d = FORMAT.open(img, true, CHAIN)) {
-      assertThat(d.size()).isEqualTo(40L << 20);
-      assertThat(DeviceBytes.sha256(d)).isEqualTo(DeviceBytes.sha256(raw));
-    }
-    assertThat(FORMAT.check(img).exitCode()).isZero();
+    Path raw = ImageTesting.qemuWritten(img, "vhdx", opts, "40M", PATTERNS);
     // And vstore writes into qemu's image, qemu reads it.
-    byte[] model = Files.readAllBytes(raw);
-    try (DiskImage d = FORMAT.open(img, false, CHAIN)) {
-      byte[] data = new byte[300_000];
-      new Random(3).nextBytes(data);
-      d.write(17_000_001, ByteBuffer.wrap(data));
-      System.arraycopy(data, 0, model, 17_000_001, data.length);
-    }
-    Files.write(raw, model);
-    QemuTool.ok("qemu-img", "compare", "-f", "vhdx", "-F", "raw", img.toString(), raw.toString());
-    QemuTool.ok("qemu-img", "check", "-f", "vhdx", img.toString());
+    ImageTesting.assertReadsLikeQemuAndWritesBack(FORMAT, CHAIN, img, raw, 40L << 20, 17_000_001);
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"dynamic", "fixed"})
   void vstoreWrittenImagesPassQemuCheckAndCompare(String subformat) throws Exception {
-    Path img = dir.resolve("v.vhdx");
-    Path raw = dir.resolve("v.raw");
-    Random r = new Random(42);
-    long size = 50L << 20;
-    byte[] model = new byte[(int) size];
-    try (DiskImage d = FORMAT.create(img, size, new CreateOptions(Map.of("subformat", subformat, "block_size", "1M"),
-        null, null), CHAIN)) {
-      assertThat(d.size()).isEqualTo(size);
-      for (int i = 0; i < 40; i++) {
-        int n = 1 + r.nextInt(300_000);
-        int off = r.nextInt((int) size - n);
-        byte[] data = new byte[n];
-        r.nextBytes(data);
-        d.write(off, ByteBuffer.wrap(data));
-        System.arraycopy(data, 0, model, off, n);
-      }
-      d.writeZeroes(4 << 20, 2 << 20, true);
-      Arrays.fill(model, 4 << 20, 6 << 20, (byte) 0);
-    }
-    Files.write(raw, model);
-    QemuTool.ok("qemu-img", "check", "-f", "vhdx", img.toString());
-    QemuTool.ok("qemu-img", "compare", "-f", "vhdx", "-F", "raw", img.toString(), raw.toString());
-    assertThat(FORMAT.check(img).exitCode()).isZero();
-    String info = QemuTool.ok("qemu-img", "info", "-f", "vhdx", img.toString());
-    assertThat(info).contains("virtual size: 50 MiB");
+    ImageTesting.assertWrittenImageAgreesWithQemu(FORMAT, CHAIN, dir.resolve("v.vhdx"), 50L << 20,
+        new CreateOptions(Map.of("subformat", subformat, "block_size", "1M"), null, null));
   }
 
   @Test
@@ -123,36 +71,21 @@ class VhdxQemuTest {
     try (DiskImage d = FORMAT.open(base, false, CHAIN)) {
       byte[] data = new byte[6 << 20];
       r.nextBytes(data);
-      d.write(1 << 20, ByteBuffer.wrap(data));
-      System.arraycopy(data, 0, model, 1 << 20, data.length);
+      ImageTesting.writeBoth(d, model, 1 << 20, data);
     }
     try (DiskImage d = FORMAT.create(child, 0, new CreateOptions(Map.of(), "base.vhdx", "vhdx"), CHAIN)) {
       assertThat(d.size()).isEqualTo(model.length);
       assertThat(d.info().subformat()).isEqualTo("differencing");
-      for (int i = 0; i < 40; i++) {
-        int n = 1 + r.nextInt(100_000);
-        int off = r.nextInt(model.length - n);
-        byte[] data = new byte[n];
-        r.nextBytes(data);
-        d.write(off, ByteBuffer.wrap(data));
-        System.arraycopy(data, 0, model, off, n);
-      }
-      d.writeZeroes(4 << 20, 2 << 20, true);
-      Arrays.fill(model, 4 << 20, 6 << 20, (byte) 0);
+      ImageTesting.writeRandomly(d, model, r, 40, 100_000);
+      ImageTesting.zeroBoth(d, model, 4 << 20, 2 << 20);
     }
     try (DiskImage d = FORMAT.open(child, true, CHAIN)) {
-      byte[] back = new byte[model.length];
-      d.read(0, ByteBuffer.wrap(back));
-      assertThat(Arrays.mismatch(back, model)).isEqualTo(-1);
-      for (Extent e : d.allocation(0, d.size())) {
-        if (e.kind().readsAsZeros()) {
-          assertThat(Arrays.copyOfRange(back, (int) e.offset(), (int) e.end())).containsOnly(0);
-        }
-      }
+      byte[] back = ImageTesting.assertReadsAs(d, model);
+      ImageTesting.assertZeroExtentsReadZeros(d, back);
       // Flattened by vstore into a dynamic VHDX, the chain compares identical in qemu.
       Path flat = dir.resolve("flat.vhdx");
       try (DiskImage out = FORMAT.create(flat, d.size(), CreateOptions.none(), CHAIN)) {
-        copy(d, out);
+        ImageTesting.copyData(d, out);
       }
       Path raw = dir.resolve("model.raw");
       Files.write(raw, model);
@@ -165,21 +98,5 @@ class VhdxQemuTest {
     }
     assertThatThrownBy(() -> FORMAT.open(child, true, CHAIN))
         .isInstanceOf(CorruptImageException.class).hasMessageContaining("parent_linkage");
-  }
-
-  static void copy(DiskImage from, DiskImage to) throws IOException {
-    ByteBuffer buf = ByteBuffer.allocate(1 << 20);
-    for (Extent e : from.allocation(0, from.size())) {
-      if (e.kind() != Extent.Kind.DATA) {
-        continue;
-      }
-      for (long pos = e.offset(); pos < e.end(); ) {
-        buf.clear().limit((int) Math.min(buf.capacity(), e.end() - pos));
-        from.read(pos, buf);
-        buf.flip();
-        to.write(pos, buf);
-        pos += buf.limit();
-      }
-    }
   }
 }
