@@ -442,7 +442,14 @@ final class SegmentBlockWriter {
         }
       }
     }
-    for (FileChannel ch : writers.values()) {
+    failure = closeAll(writers.values(), failure);
+    writers.clear();
+    return failure;
+  }
+
+  /** Closes every channel, returning {@code failure} with each close failure added (or the first of them). */
+  static IOException closeAll(Iterable<FileChannel> channels, IOException failure) {
+    for (FileChannel ch : channels) {
       try {
         ch.close();
       } catch (IOException e) {
@@ -453,7 +460,6 @@ final class SegmentBlockWriter {
         }
       }
     }
-    writers.clear();
     return failure;
   }
 }

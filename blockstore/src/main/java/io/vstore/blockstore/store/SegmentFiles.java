@@ -472,17 +472,7 @@ final class SegmentFiles implements AutoCloseable {
     if (fds != null) {
       fds.retireAll();
     }
-    for (FileChannel ch : channels.values()) {
-      try {
-        ch.close();
-      } catch (IOException e) {
-        if (failure == null) {
-          failure = e;
-        } else {
-          failure.addSuppressed(e);
-        }
-      }
-    }
+    failure = SegmentBlockWriter.closeAll(channels.values(), failure);
     channels.clear();
     if (failure != null) {
       throw failure;
