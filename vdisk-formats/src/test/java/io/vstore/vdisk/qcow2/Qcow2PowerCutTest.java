@@ -1,5 +1,6 @@
 package io.vstore.vdisk.qcow2;
 
+import io.vstore.blockstore.testing.PowerCutChannels;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vstore.vdisk.CheckResult;
@@ -63,12 +64,12 @@ class Qcow2PowerCutTest {
         d.write(1 << 20, ByteBuffer.wrap(base));
       }
       byte[] durable = readAll(img);
-      OverwritePowerCut power = new OverwritePowerCut(r.nextLong());
+      PowerCutChannels power = PowerCutChannels.inPlace(r.nextLong());
       if (r.nextBoolean()) {
         power.failForceAfter(1 + r.nextInt(40));
       }
       List<Op> since = new ArrayList<>();
-      DiskImage d = new Qcow2Format(power).open(img, false, NO_BACKING);
+      DiskImage d = new Qcow2Format(power::open).open(img, false, NO_BACKING);
       int ops = 10 + r.nextInt(80);
       try {
         for (int i = 0; i < ops; i++) {
