@@ -3,6 +3,7 @@ package io.vstore.vdisk;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vstore.blockstore.BlockDevice;
+import io.vstore.blockstore.Extent;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -65,5 +66,22 @@ public final class DeviceBytes {
     int at = Arrays.mismatch(actual, expected);
     assertThat(at).as("%s: first difference at byte %d (actual %s, expected %s)", what, at,
         at >= 0 ? actual[at] : "-", at >= 0 ? expected[at] : "-").isEqualTo(-1);
+  }
+
+  /** Checks that every extent reported as reading zeros does read zeros, and the extents tile the device. */
+  public static void assertAllocationReadsTrue(BlockDevice d, byte[] content) throws IOException {
+    long pos = 0;
+    for (Extent e : d.allocation(0, d.size())) {
+      assertThat(e.offset()).isEqualTo(pos);
+      if (e.kind().readsAsZeros()) {
+        for (long p = e.offset(); p < e.end(); p++) {
+          if (content[(int) p] != 0) {
+            throw new AssertionError(d + " reports " + e + " but byte " + p + " is " + content[(int) p]);
+          }
+        }
+      }
+      pos = e.end();
+    }
+    assertThat(pos).isEqualTo(d.size());
   }
 }

@@ -4,6 +4,8 @@ import static io.vstore.vdisk.QemuTool.assertCheckClean;
 import static io.vstore.vdisk.QemuTool.ok;
 import static io.vstore.vdisk.QemuTool.qemuIo;
 import static io.vstore.vdisk.QemuTool.rawContent;
+import static io.vstore.vdisk.DeviceBytes.readAll;
+import static io.vstore.vdisk.DeviceBytes.assertSameBytes;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vstore.vdisk.CheckResult;
@@ -39,17 +41,6 @@ class Qcow2DataFileTest {
     qemuIo(img, "qcow2", "write -P 0x11 0 100k", "write -P 0x22 1M 64k", "write -z 1088k 64k",
         "write -P 0x33 3M 5k", "discard 3M 64k", "write -P 0x44 5M 1M");
     return img;
-  }
-
-  private static byte[] readAll(DiskImage d) throws IOException {
-    ByteBuffer b = ByteBuffer.allocate((int) d.size());
-    d.read(0, b);
-    return b.array();
-  }
-
-  private static void assertSameBytes(byte[] actual, byte[] expected, String what) {
-    int at = Arrays.mismatch(actual, expected);
-    assertThat(at).as("%s: first difference at byte %d", what, at).isEqualTo(-1);
   }
 
   @ParameterizedTest(name = "{0}")

@@ -4,6 +4,9 @@ import static io.vstore.vdisk.QemuTool.assertCheckClean;
 import static io.vstore.vdisk.QemuTool.ok;
 import static io.vstore.vdisk.QemuTool.qemuIo;
 import static io.vstore.vdisk.QemuTool.rawContent;
+import static io.vstore.vdisk.DeviceBytes.readAll;
+import static io.vstore.vdisk.DeviceBytes.assertSameBytes;
+import static io.vstore.vdisk.DeviceBytes.assertAllocationReadsTrue;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -53,34 +56,6 @@ class Qcow2ExtendedL2Test {
         "write -P 0x44 " + (10 * cs - 1) + " 2",
         "write -P 0x55 5M 300k",
         "write -z -u 5200k 20k"};
-  }
-
-  private static byte[] readAll(BlockDevice d) throws IOException {
-    ByteBuffer b = ByteBuffer.allocate((int) d.size());
-    d.read(0, b);
-    return b.array();
-  }
-
-  private static void assertSameBytes(byte[] actual, byte[] expected, String what) {
-    int at = Arrays.mismatch(actual, expected);
-    assertThat(at).as("%s: first difference at byte %d", what, at).isEqualTo(-1);
-  }
-
-  /** Checks that every extent reported as reading zeros does read zeros, and the extents tile the device. */
-  private static void assertAllocationReadsTrue(BlockDevice d, byte[] content) throws IOException {
-    long pos = 0;
-    for (Extent e : d.allocation(0, d.size())) {
-      assertThat(e.offset()).isEqualTo(pos);
-      if (e.kind().readsAsZeros()) {
-        for (long p = e.offset(); p < e.end(); p++) {
-          if (content[(int) p] != 0) {
-            throw new AssertionError(d + " reports " + e + " but byte " + p + " is " + content[(int) p]);
-          }
-        }
-      }
-      pos = e.end();
-    }
-    assertThat(pos).isEqualTo(d.size());
   }
 
   private static void assertVstoreReadsAsQemu(Path img, Path scratch) throws Exception {

@@ -4,6 +4,9 @@ import static io.vstore.vdisk.QemuTool.assertCheckClean;
 import static io.vstore.vdisk.QemuTool.ok;
 import static io.vstore.vdisk.QemuTool.qemuIo;
 import static io.vstore.vdisk.QemuTool.rawContent;
+import static io.vstore.vdisk.DeviceBytes.readAll;
+import static io.vstore.vdisk.DeviceBytes.assertSameBytes;
+import static io.vstore.vdisk.DeviceBytes.assertAllocationReadsTrue;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -35,33 +38,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** qcow2 against the real qemu-img and qemu-io: each reads what the other writes. */
 class Qcow2QemuInteropTest {
   @TempDir Path dir;
-
-  private static byte[] readAll(BlockDevice d) throws IOException {
-    ByteBuffer b = ByteBuffer.allocate((int) d.size());
-    d.read(0, b);
-    return b.array();
-  }
-
-  private static void assertSameBytes(byte[] actual, byte[] expected, String what) {
-    int at = Arrays.mismatch(actual, expected);
-    assertThat(at).as("%s: first difference at byte %d", what, at).isEqualTo(-1);
-  }
-
-  private static void assertAllocationReadsTrue(BlockDevice d, byte[] content) throws IOException {
-    long pos = 0;
-    for (Extent e : d.allocation(0, d.size())) {
-      assertThat(e.offset()).isEqualTo(pos);
-      if (e.kind().readsAsZeros()) {
-        for (long p = e.offset(); p < e.end(); p++) {
-          if (content[(int) p] != 0) {
-            throw new AssertionError(d + " reports " + e + " but byte " + p + " is " + content[(int) p]);
-          }
-        }
-      }
-      pos = e.end();
-    }
-    assertThat(pos).isEqualTo(d.size());
-  }
 
   @ParameterizedTest(name = "cluster_size={0} compat={1}")
   @CsvSource({"512,1.1", "512,0.10", "4096,1.1", "65536,0.10", "65536,1.1", "2097152,1.1"})

@@ -4,6 +4,8 @@ import static io.vstore.vdisk.QemuTool.assertCheckClean;
 import static io.vstore.vdisk.QemuTool.ok;
 import static io.vstore.vdisk.QemuTool.qemuIo;
 import static io.vstore.vdisk.QemuTool.rawContent;
+import static io.vstore.vdisk.DeviceBytes.readAll;
+import static io.vstore.vdisk.DeviceBytes.assertSameBytes;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vstore.vdisk.CheckResult;
@@ -29,17 +31,6 @@ class Qcow2SnapshotWriteTest {
   private static final int SIZE = 8 << 20;
 
   @TempDir Path dir;
-
-  private static byte[] readAll(DiskImage d) throws IOException {
-    ByteBuffer b = ByteBuffer.allocate((int) d.size());
-    d.read(0, b);
-    return b.array();
-  }
-
-  private static void assertSameBytes(byte[] actual, byte[] expected, String what) {
-    int at = Arrays.mismatch(actual, expected);
-    assertThat(at).as("%s: first difference at byte %d", what, at).isEqualTo(-1);
-  }
 
   private byte[] snapshotContent(Path img, String name) throws Exception {
     Path raw = dir.resolve(name + ".raw");
