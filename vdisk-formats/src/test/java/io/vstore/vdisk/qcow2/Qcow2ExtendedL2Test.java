@@ -115,20 +115,7 @@ class Qcow2ExtendedL2Test {
         int n = 1 + (r.nextInt(4) == 0 ? r.nextInt(3 * clusterSize) : r.nextInt(3 * sub));
         long off = r.nextInt(3) == 0 ? (long) r.nextInt((int) (size / sub) - 4) * sub : r.nextLong(size - n);
         n = (int) Math.min(n, size - off);
-        if (op < 6) {
-          byte[] data = new byte[n];
-          r.nextBytes(data);
-          d.write(off, ByteBuffer.wrap(data));
-          model.write(off, ByteBuffer.wrap(data));
-        } else if (op < 8) {
-          d.writeZeroes(off, n, r.nextBoolean());
-          model.writeZeroes(off, n, false);
-        } else if (op < 9) {
-          d.discard(off, n);
-          model.discard(off, n);
-        } else {
-          d.flush();
-        }
+        ModelOps.apply(d, model, r, op, 6, off, n);
       }
       assertSameBytes(readAll(d), readAll(model), "vstore reading its own writes");
     }

@@ -122,20 +122,7 @@ class Qcow2QemuInteropTest {
         int op = r.nextInt(10);
         int n = 1 + r.nextInt(op < 7 ? 70000 : 600000);
         long off = r.nextLong(size - n);
-        if (op < 7) {
-          byte[] data = new byte[n];
-          r.nextBytes(data);
-          d.write(off, ByteBuffer.wrap(data));
-          model.write(off, ByteBuffer.wrap(data));
-        } else if (op < 8) {
-          d.writeZeroes(off, n, r.nextBoolean());
-          model.writeZeroes(off, n, false);
-        } else if (op < 9) {
-          d.discard(off, n);
-          model.discard(off, n);
-        } else {
-          d.flush();
-        }
+        ModelOps.apply(d, model, r, op, 7, off, n);
       }
     }
     assertCheckClean(img, "qcow2");
