@@ -1,8 +1,16 @@
 package io.vstore.vdisk.qcow2;
 
+import static io.vstore.vdisk.DeviceBytes.readAll;
+import static io.vstore.vdisk.QemuTool.assertCheckClean;
+import static io.vstore.vdisk.QemuTool.ok;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.vstore.blockstore.BlockDevice;
+import io.vstore.vdisk.CheckResult;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Random;
 
 /** Applies one random operation to an image and to its reference model alike. */
@@ -29,5 +37,15 @@ final class ModelOps {
     } else {
       image.flush();
     }
+  }
+
+  /** Asserts that qemu-img and vstore check {@code img} clean and qemu-img reads it as {@code model}. */
+  static void assertQemuAccepts(Path img, BlockDevice model, Path expectedRaw) throws Exception {
+    assertCheckClean(img, "qcow2");
+    CheckResult own = new Qcow2Format().check(img);
+    assertThat(own.corruptions()).isEmpty();
+    assertThat(own.leaks()).isEmpty();
+    Files.write(expectedRaw, readAll(model));
+    ok("qemu-img", "compare", "-f", "qcow2", "-F", "raw", img.toString(), expectedRaw.toString());
   }
 }
