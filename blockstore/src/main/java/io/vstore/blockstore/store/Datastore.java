@@ -38,6 +38,8 @@ public final class Datastore implements Closeable {
   private final StoreParts parts;
   private final SegmentCleaner cleaner;
   private final Snapshots snapshots;
+  /** While true, {@link #close} leaves the datastore open: a long-lived owner holds it (see {@link #holdOpen}). */
+  private volatile boolean held;
   /** Reads, writes and zeroings by volumes' users; the cleaner yields to busy volumes. */
   private final LongAdder foregroundOps = new LongAdder();
 
@@ -385,9 +387,23 @@ public final class Datastore implements Closeable {
     return segments;
   }
 
+  /**
+   * Makes {@link #close} a no-op until the returned hold is closed, which closes the datastore.
+   * A long-lived owner (the daemon) holds its datastores open this way so that the commands it
+   * runs on them can keep their usual try-with-resources without closing the owner's store.
+   */
+  public Closeable holdOpen() {
+    checkOpen();
+    held = true;
+    return () -> {
+      held = false;
+      close();
+    };
+  }
+
   @Override
   public void close() throws IOException {
-    if (!commits.isOpen()) {
+    if (held || !commits.isOpen()) {
       return;
     }
     cleaner.stopBackground();

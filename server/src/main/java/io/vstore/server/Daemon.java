@@ -1,0 +1,216 @@
+package io.vstore.server;
+
+import io.vstore.nbd.TlsContexts;
+import io.vstore.server.auth.Scope;
+import io.vstore.server.auth.TokenStore;
+import io.vstore.server.http.ApiServer;
+import io.vstore.server.http.Router;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import javax.net.ssl.SSLContext;
+
+/**
+ * {@code vstore serve}: owns the configured datastores (each one's lock held for the daemon's
+ * life), serves the HTTP API on a Unix socket inside each and optionally on TCP, and runs the
+ * NBD exports and jobs. {@link #close} stops accepting, ends jobs, flushes and releases the locks.
+ */
+public final class Daemon implements DatastoreHost, Closeable {
+  /** The Unix socket inside each owned datastore. */
+  public static final String SOCKET = "vstore.sock";
+  /** The most HTTP connections served at once, over all listeners. */
+  static final int MAX_CONNECTIONS = 1024;
+  /** How long an HTTP connection may stay idle (or a slow client take to send a request). */
+  static final Duration IDLE_TIMEOUT = Duration.ofSeconds(30);
+  private static final System.Logger LOG = System.getLogger("io.vstore.server");
+
+  private final DaemonConfig config;
+  private final CommandRunner runner;
+  private final List<ManagedDatastore> datastores;
+  private final EventBus events = new EventBus();
+  private final Router router = new Router();
+  private final CountDownLatch stopped = new CountDownLatch(1);
+  private TokenStore tokens;
+  private ApiServer api;
+  private volatile boolean closed;
+
+  private Daemon(DaemonConfig config, CommandRunner runner, List<ManagedDatastore> datastores) {
+    this.config = config;
+    this.runner = runner;
+    this.datastores = datastores;
+  }
+
+  /** Opens the datastores, then starts every listener; on failure, releases what it took. */
+  public static Daemon start(DaemonConfig config, CommandRunner runner) throws IOException {
+    Daemon d = new Daemon(config, runner, openAll(config));
+    try {
+      d.startServices();
+      return d;
+    } catch (IOException | RuntimeException e) {
+      try {
+        d.close();
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+  }
+
+  private static List<ManagedDatastore> openAll(DaemonConfig config) throws IOException {
+    List<ManagedDatastore> opened = new ArrayList<>();
+    Set<String> names = new HashSet<>();
+    try {
+      for (Path dir : config.datastores()) {
+        String base = dir.toAbsolutePath().normalize().getFileName() == null ? "datastore"
+            : dir.toAbsolutePath().normalize().getFileName().toString();
+        String name = base;
+        for (int i = 2; !names.add(name); i++) {
+          name = base + "-" + i;
+        }
+        ManagedDatastore ds = ManagedDatastore.open(name, dir, config.createMissing());
+        opened.add(ds);
+        // Sockets and token files live here: only the owner may enter.
+        Files.setPosixFilePermissions(ds.path(), PosixFilePermissions.fromString("rwx------"));
+      }
+      return opened;
+    } catch (IOException | RuntimeException e) {
+      for (ManagedDatastore ds : opened) {
+        try {
+          ds.close();
+        } catch (IOException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      throw e;
+    }
+  }
+
+  private void startServices() throws IOException {
+    tokens = TokenStore.open(datastores.getFirst().path());
+    router.add("GET", "/api/v1/version", Scope.READ, "The daemon's version and the datastores it owns.",
+        ex -> ex.json(200, Map.of("version", version(), "datastores",
+            datastores.stream().map(ManagedDatastore::name).toList())));
+    SSLContext tls = config.tlsCert() == null ? null : TlsContexts.fromPem(config.tlsCert(), config.tlsKey());
+    List<Path> sockets = datastores.stream().map(ds -> ds.path().resolve(SOCKET)).toList();
+    api = ApiServer.start(router, tokens,
+        new ApiServer.Options(sockets, config.listen(), tls, MAX_CONNECTIONS, IDLE_TIMEOUT));
+    LOG.log(System.Logger.Level.INFO, "serving " + datastores + " on " + sockets
+        + (api.tcpPort() > 0 ? " and TCP port " + api.tcpPort() : ""));
+  }
+
+  /** Returns the version from the jar manifest. */
+  static String version() {
+    String v = Daemon.class.getPackage().getImplementationVersion();
+    return v == null ? "development build" : v;
+  }
+
+  @Override
+  public Optional<ManagedDatastore> find(Path dir) {
+    for (ManagedDatastore ds : datastores) {
+      try {
+        if (Files.isSameFile(ds.path(), dir)) {
+          return Optional.of(ds);
+        }
+      } catch (IOException e) {
+        // not the same file (or not there at all): keep looking
+      }
+    }
+    return Optional.empty();
+  }
+
+  @Override
+  public ManagedDatastore byName(String name) {
+    if (name == null) {
+      return datastores.getFirst();
+    }
+    for (ManagedDatastore ds : datastores) {
+      if (ds.name().equals(name)) {
+        return ds;
+      }
+    }
+    throw io.vstore.server.http.ApiException.notFound("no datastore " + name + " in this daemon (it owns "
+        + String.join(", ", datastores.stream().map(ManagedDatastore::name).toList()) + ")");
+  }
+
+  @Override
+  public List<ManagedDatastore> all() {
+    return List.copyOf(datastores);
+  }
+
+  /** Returns the configuration the daemon runs with. */
+  public DaemonConfig config() {
+    return config;
+  }
+
+  /** Returns what runs forwarded command lines. */
+  public CommandRunner runner() {
+    return runner;
+  }
+
+  /** Returns the event bus. */
+  public EventBus events() {
+    return events;
+  }
+
+  /** Returns the API tokens. */
+  public TokenStore tokens() {
+    return tokens;
+  }
+
+  /** Returns the router, to which each part of the daemon adds its routes. */
+  public Router router() {
+    return router;
+  }
+
+  /** Returns the HTTP server. */
+  public ApiServer api() {
+    return api;
+  }
+
+  /** Blocks until {@link #close} has finished. */
+  public void awaitClose() throws InterruptedException {
+    stopped.await();
+  }
+
+  /** Stops accepting requests, then flushes and closes every datastore, releasing its lock. */
+  @Override
+  public synchronized void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    IOException failure = null;
+    try {
+      if (api != null) {
+        api.close();
+      }
+    } catch (IOException e) {
+      failure = e;
+    }
+    for (ManagedDatastore ds : datastores) {
+      try {
+        ds.close();
+      } catch (IOException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    stopped.countDown();
+    if (failure != null) {
+      throw failure;
+    }
+  }
+}
