@@ -4,6 +4,8 @@ import io.vstore.nbd.TlsContexts;
 import io.vstore.server.auth.Scope;
 import io.vstore.server.auth.TokenStore;
 import io.vstore.server.http.ApiServer;
+import io.vstore.server.http.Exchange;
+import io.vstore.server.http.OpenApiDocument;
 import io.vstore.server.http.Router;
 import java.io.Closeable;
 import java.io.IOException;
@@ -100,6 +102,8 @@ public final class Daemon implements DatastoreHost, Closeable {
     router.add("GET", "/api/v1/version", Scope.READ, "The daemon's version and the datastores it owns.",
         ex -> ex.json(200, Map.of("version", version(), "datastores",
             datastores.stream().map(ManagedDatastore::name).toList())));
+    byte[] openApi = Exchange.JSON.writeValueAsBytes(OpenApiDocument.load());
+    router.add("GET", "/api/v1/openapi.json", null, "This document.", ex -> ex.send(200, "application/json", openApi));
     SSLContext tls = config.tlsCert() == null ? null : TlsContexts.fromPem(config.tlsCert(), config.tlsKey());
     List<Path> sockets = datastores.stream().map(ds -> ds.path().resolve(SOCKET)).toList();
     api = ApiServer.start(router, tokens,

@@ -67,4 +67,14 @@ class DaemonTest {
         new java.net.InetSocketAddress("0.0.0.0", 8443), null, 10, java.time.Duration.ofSeconds(1)))
         .hasMessageContaining("not a loopback address");
   }
+
+  @Test
+  void servesItsOpenApiDocumentWithoutCredentials() throws Exception {
+    try (TestDaemon d = TestDaemon.start(null, tmp.resolve("ds"))) {
+      TestDaemon.Reply doc = d.tcp("GET", "/api/v1/openapi.json", null, null);
+      assertThat(doc.status()).isEqualTo(200);
+      assertThat(doc.json().get("openapi").asText()).isEqualTo("3.1.0");
+      assertThat(doc.json().get("paths").has("/api/v1/version")).isTrue();
+    }
+  }
 }
