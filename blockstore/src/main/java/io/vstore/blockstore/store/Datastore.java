@@ -1,5 +1,6 @@
 package io.vstore.blockstore.store;
 
+import io.vstore.blockstore.IoObserver;
 import io.vstore.blockstore.OutOfRangeException;
 import io.vstore.blockstore.SnapshotRef;
 import java.io.Closeable;
@@ -42,6 +43,8 @@ public final class Datastore implements Closeable {
   private volatile boolean held;
   /** Reads, writes and zeroings by volumes' users; the cleaner yields to busy volumes. */
   private final LongAdder foregroundOps = new LongAdder();
+  /** Hears of every completed volume operation, or null: then the I/O path does not even read the clock. */
+  private volatile IoObserver ioObserver;
 
   private Datastore(Path dir, DatastoreOptions options, DatastoreLock fileLock, DatastoreDescriptor descriptor)
       throws IOException {
@@ -152,6 +155,11 @@ public final class Datastore implements Closeable {
     foregroundOps.increment();
   }
 
+  /** Returns the observer of volume I/O, or null. */
+  IoObserver ioObserver() {
+    return ioObserver;
+  }
+
   /** Returns whether the datastore is open. */
   boolean isOpen() {
     return commits.isOpen();
@@ -162,6 +170,19 @@ public final class Datastore implements Closeable {
   /** Returns the datastore directory. */
   public Path path() {
     return dir;
+  }
+
+  /**
+   * Reports every completed read, write, zeroing, discard and flush of this datastore's volumes,
+   * through any handle, to {@code observer} from now on (null: stop reporting).
+   */
+  public void setIoObserver(IoObserver observer) {
+    ioObserver = observer;
+  }
+
+  /** Returns what the cleaner has done since the datastore was opened. */
+  public CleanerStats cleanerStats() {
+    return cleaner.totals();
   }
 
   /** Makes every completed write to every volume durable. */
@@ -274,6 +295,10 @@ public final class Datastore implements Closeable {
       commits.lock().writeLock().unlock();
     }
     capacity.evaluate();
+    IoObserver o = ioObserver;
+    if (o != null) {
+      o.volumeDeleted(name);
+    }
   }
 
   /** Snapshots volume {@code volume} as {@code snapshot}: O(1), whatever its size. */

@@ -2,6 +2,7 @@ package io.vstore.blockstore.store;
 
 import io.vstore.blockstore.CorruptDataException;
 import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.IoObserver;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -49,6 +50,11 @@ public final class ReadPlan {
   private final List<ByteBuffer> scratchHeld = new ArrayList<>(2);
   private List<Extent> allocation = List.of();
   private boolean released;
+  /** Who hears of the read when it finishes (null: no one), the volume's name, its bytes and start. */
+  private IoObserver observer;
+  private String volume;
+  private int bytes;
+  private long startNanos;
 
   ReadPlan(SegmentFiles segments, Scratch scratch) {
     this.segments = segments;
@@ -97,9 +103,20 @@ public final class ReadPlan {
         got.limit(got.position() + Math.min(n, got.remaining()));
         p.step().complete(got);
       }
+      if (observer != null) {
+        observer.completed(volume, IoObserver.Op.READ, bytes, System.nanoTime() - startNanos);
+      }
     } finally {
       release();
     }
+  }
+
+  /** Reports this read of {@code bytes} bytes of {@code volume}, started at {@code startNanos}, to {@code o} when it finishes. */
+  void observe(IoObserver o, String volume, int bytes, long startNanos) {
+    this.observer = o;
+    this.volume = volume;
+    this.bytes = bytes;
+    this.startNanos = startNanos;
   }
 
   /** Gives back the plan's files and buffers without finishing; idempotent. */

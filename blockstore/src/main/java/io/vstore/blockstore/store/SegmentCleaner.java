@@ -32,6 +32,8 @@ final class SegmentCleaner {
   private volatile boolean stopping;
   /** Where the background thread waits between rounds; stopping wakes it. */
   private final Object wakeup = new Object();
+  /** What every pass so far did; replaced (under this cleaner's lock) at the end of each pass. */
+  private volatile CleanerStats totals = CleanerStats.NONE;
 
   /**
    * Creates the cleaner of {@code owner} (named in messages); background rounds clean below
@@ -168,25 +170,35 @@ final class SegmentCleaner {
     long records = 0;
     long moved = 0;
     long reclaimed = 0;
-    for (long[] v : victims) {
-      if (stopping && !includeCurrent) {
-        break;
+    try {
+      for (long[] v : victims) {
+        if (stopping && !includeCurrent) {
+          break;
+        }
+        long[] counts = evacuate(v[0]);
+        records += counts[0];
+        moved += counts[1];
+        commits.flush(); // the copies and their map entries are durable before the original goes
+        if (!usage.unused(v[0])) {
+          // A write appended here before the victims were chosen and entered its record in a map
+          // only after evacuate listed the segment's records: the segment waits for a later round.
+          continue;
+        }
+        segments.delete(v[0]);
+        forget(v[0]);
+        cleaned++;
+        reclaimed += v[1];
       }
-      long[] counts = evacuate(v[0]);
-      records += counts[0];
-      moved += counts[1];
-      commits.flush(); // the copies and their map entries are durable before the original goes
-      if (!usage.unused(v[0])) {
-        // A write appended here before the victims were chosen and entered its record in a map
-        // only after evacuate listed the segment's records: the segment waits for a later round.
-        continue;
-      }
-      segments.delete(v[0]);
-      forget(v[0]);
-      cleaned++;
-      reclaimed += v[1];
+    } finally {
+      // A pass that failed half way still released what it deleted: count that too.
+      totals = totals.plus(cleaned, moved, Math.max(0, reclaimed - moved));
     }
     return new CleanerReport(cleaned, records, moved, reclaimed - moved);
+  }
+
+  /** Returns what every pass so far did. */
+  CleanerStats totals() {
+    return totals;
   }
 
   /** Forgets the statistics of deleted segment {@code id}, durably. */

@@ -3,6 +3,7 @@ package io.vstore.blockstore.store;
 import io.vstore.blockstore.AlreadyClosedException;
 import io.vstore.blockstore.BlockDevice;
 import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.IoObserver;
 import io.vstore.blockstore.OutOfRangeException;
 import io.vstore.blockstore.ReadOnlyDeviceException;
 import java.io.IOException;
@@ -49,9 +50,15 @@ public final class Volume implements BlockDevice {
   @Override
   public void read(long offset, ByteBuffer dst) throws IOException {
     checkOpen();
-    OutOfRangeException.check(this, offset, dst.remaining());
+    int bytes = dst.remaining();
+    OutOfRangeException.check(this, offset, bytes);
     store.noteForegroundOp();
+    IoObserver o = store.ioObserver();
+    long start = o == null ? 0 : System.nanoTime();
     view.read(offset, dst);
+    if (o != null) {
+      o.completed(state.name, IoObserver.Op.READ, bytes, System.nanoTime() - start);
+    }
   }
 
   /**
@@ -65,7 +72,13 @@ public final class Volume implements BlockDevice {
     checkOpen();
     OutOfRangeException.check(this, offset, dst.remaining());
     store.noteForegroundOp();
-    return dst.isDirect() ? view.planRead(offset, dst, scratch) : null;
+    IoObserver o = store.ioObserver();
+    long start = o == null ? 0 : System.nanoTime();
+    ReadPlan plan = dst.isDirect() ? view.planRead(offset, dst, scratch) : null;
+    if (plan != null && o != null) {
+      plan.observe(o, state.name, dst.remaining(), start); // the read completes when the caller finishes the plan
+    }
+    return plan;
   }
 
   /** Returns whether {@link #planRead} can plan reads here (the segments are plain files of this machine). */
@@ -76,15 +89,26 @@ public final class Volume implements BlockDevice {
   @Override
   public void write(long offset, ByteBuffer src) throws IOException {
     checkWritable();
-    OutOfRangeException.check(this, offset, src.remaining());
+    int bytes = src.remaining();
+    OutOfRangeException.check(this, offset, bytes);
     store.noteForegroundOp();
+    IoObserver o = store.ioObserver();
+    long start = o == null ? 0 : System.nanoTime();
     state.writer().write(offset, src);
+    if (o != null) {
+      o.completed(state.name, IoObserver.Op.WRITE, bytes, System.nanoTime() - start);
+    }
   }
 
   @Override
   public void flush() throws IOException {
     checkOpen();
+    IoObserver o = store.ioObserver();
+    long start = o == null ? 0 : System.nanoTime();
     store.flush();
+    if (o != null) {
+      o.completed(state.name, IoObserver.Op.FLUSH, 0, System.nanoTime() - start);
+    }
   }
 
   @Override
@@ -93,14 +117,24 @@ public final class Volume implements BlockDevice {
     OutOfRangeException.check(this, offset, length);
     // A thin volume holds zeros by holding nothing, so zeroing always releases whole blocks.
     store.noteForegroundOp();
+    IoObserver o = store.ioObserver();
+    long start = o == null ? 0 : System.nanoTime();
     state.writer().zero(offset, length);
+    if (o != null) {
+      o.completed(state.name, IoObserver.Op.ZERO, length, System.nanoTime() - start);
+    }
   }
 
   @Override
   public void discard(long offset, long length) throws IOException {
     checkWritable();
     OutOfRangeException.check(this, offset, length);
+    IoObserver o = store.ioObserver();
+    long start = o == null ? 0 : System.nanoTime();
     state.writer().zero(offset, length);
+    if (o != null) {
+      o.completed(state.name, IoObserver.Op.DISCARD, length, System.nanoTime() - start);
+    }
   }
 
   @Override
