@@ -7,6 +7,7 @@ import io.vstore.server.http.ApiServer;
 import io.vstore.server.http.Exchange;
 import io.vstore.server.http.OpenApiDocument;
 import io.vstore.server.http.Router;
+import io.vstore.server.metrics.Metrics;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -44,6 +45,8 @@ public final class Daemon implements DatastoreHost, Closeable {
   private final CountDownLatch stopped = new CountDownLatch(1);
   private TokenStore tokens;
   private ApiServer api;
+  private Metrics metrics;
+  private EventRoutes eventRoutes;
   private volatile boolean closed;
 
   private Daemon(DaemonConfig config, CommandRunner runner, List<ManagedDatastore> datastores) {
@@ -104,6 +107,10 @@ public final class Daemon implements DatastoreHost, Closeable {
             datastores.stream().map(ManagedDatastore::name).toList())));
     byte[] openApi = Exchange.JSON.writeValueAsBytes(OpenApiDocument.load());
     router.add("GET", "/api/v1/openapi.json", null, "This document.", ex -> ex.send(200, "application/json", openApi));
+    metrics = Metrics.start(datastores, events, config.alarmWebhook());
+    metrics.addRoutes(router);
+    eventRoutes = new EventRoutes(events, EventRoutes.HEARTBEAT);
+    eventRoutes.addRoutes(router);
     SSLContext tls = config.tlsCert() == null ? null : TlsContexts.fromPem(config.tlsCert(), config.tlsKey());
     List<Path> sockets = datastores.stream().map(ds -> ds.path().resolve(SOCKET)).toList();
     api = ApiServer.start(router, tokens,
@@ -176,6 +183,11 @@ public final class Daemon implements DatastoreHost, Closeable {
     return router;
   }
 
+  /** Returns the Prometheus metrics (and the alarm watch). */
+  public Metrics metrics() {
+    return metrics;
+  }
+
   /** Returns the HTTP server. */
   public ApiServer api() {
     return api;
@@ -194,6 +206,12 @@ public final class Daemon implements DatastoreHost, Closeable {
     }
     closed = true;
     IOException failure = null;
+    if (eventRoutes != null) {
+      eventRoutes.close(); // event streams end their responses before the server stops
+    }
+    if (metrics != null) {
+      metrics.close();
+    }
     try {
       if (api != null) {
         api.close();
