@@ -150,6 +150,9 @@ final class AlarmWebhook implements Closeable {
         if (closed) {
           throw new InterruptedException("closed");
         }
+        if (!queue.contains(e)) {
+          return; // dropped meanwhile to make room for newer events: they go first
+        }
       }
       backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
     }
