@@ -20,10 +20,13 @@ import java.util.Locale;
  * bounded too, and when it is full the oldest undelivered event is dropped (and logged).
  */
 final class AlarmWebhook implements Closeable {
-  /** The defaults: 6 attempts, 1 s before the first retry, doubling up to a minute; 100 events queued. */
+  /** How many times an event is tried before it is given up (and logged). */
   static final int ATTEMPTS = 6;
+  /** The wait before the first retry; each later one waits twice as long as the one before. */
   static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
+  /** The longest wait between two attempts. */
   static final Duration MAX_BACKOFF = Duration.ofMinutes(1);
+  /** How many events may wait for delivery; beyond that the oldest is dropped. */
   static final int QUEUE = 100;
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
   private static final System.Logger LOG = System.getLogger("io.vstore.server.alarms");
