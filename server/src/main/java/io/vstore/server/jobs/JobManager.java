@@ -119,6 +119,7 @@ public final class JobManager implements Jobs, Closeable {
         Work work = resumer.resume(job.info());
         if (work != null) {
           job.work = work;
+          job.ended = new CountDownLatch(1); // its record was final (interrupted, to resume)
           job.state = JobState.QUEUED;
           job.error = null;
           job.started = null;
@@ -336,10 +337,12 @@ public final class JobManager implements Jobs, Closeable {
   @Override
   public JobInfo await(String id, Duration timeout) throws InterruptedException {
     Job job;
+    CountDownLatch ended;
     synchronized (lock) {
       job = get(id);
+      ended = job.ended;
     }
-    job.ended.await(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
+    ended.await(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
     synchronized (lock) {
       return job.info();
     }
@@ -369,6 +372,7 @@ public final class JobManager implements Jobs, Closeable {
   @Override
   public void close() {
     List<Job> running = new ArrayList<>();
+    List<CountDownLatch> ends = new ArrayList<>();
     synchronized (lock) {
       if (stopping) {
         return;
@@ -385,13 +389,14 @@ public final class JobManager implements Jobs, Closeable {
           job.cancelled = true;
           interrupt(job);
           running.add(job);
+          ends.add(job.ended);
         }
       }
     }
     long deadline = System.nanoTime() + STOP_WAIT.toNanos();
     try {
-      for (Job job : running) {
-        job.ended.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      for (CountDownLatch ended : ends) {
+        ended.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -433,7 +438,7 @@ public final class JobManager implements Jobs, Closeable {
     final String target;
     final boolean heavy;
     final String created;
-    final CountDownLatch ended = new CountDownLatch(1);
+    CountDownLatch ended = new CountDownLatch(1);
     volatile boolean cancelled;
     JobState state;
     Object result;
