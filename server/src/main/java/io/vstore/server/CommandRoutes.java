@@ -109,7 +109,7 @@ final class CommandRoutes {
           }
           lastProgress[0] = now;
         }
-        lines.tryWrite(Map.of("progress", Map.of("done", done, "total", total)));
+        lines.tryWrite(progressLine(done, total));
       };
       PrintWriter out = new PrintWriter(new ChunkWriter(t -> lines.tryWrite(Map.of("out", t))), true);
       PrintWriter err = new PrintWriter(new ChunkWriter(t -> lines.tryWrite(Map.of("err", t))), true);
@@ -151,7 +151,7 @@ final class CommandRoutes {
           lastWrite = System.nanoTime();
         } else if (System.nanoTime() - lastWrite >= HEARTBEAT_NANOS) {
           JobInfo now = jobs.find(job.id()).orElseThrow();
-          lines.write(Map.of("progress", Map.of("done", now.done(), "total", now.total())));
+          lines.write(progressLine(now.done(), now.total()));
           lastWrite = System.nanoTime();
         }
       }
@@ -180,6 +180,14 @@ final class CommandRoutes {
     } catch (IOException e) {
       output.detach(); // the client went away; the job goes on and keeps its output
     }
+  }
+
+  /** Returns a progress line, its fields in the documented order. */
+  static Map<String, Object> progressLine(long done, long total) {
+    Map<String, Object> p = new LinkedHashMap<>();
+    p.put("done", done);
+    p.put("total", total);
+    return Map.of("progress", p);
   }
 
   /** Returns the name of the datastore the command line works on: its {@code -D} if the daemon owns it, else the first. */
@@ -325,7 +333,7 @@ final class CommandRoutes {
           }
           lastProgress = now;
         }
-        offer(Map.of("progress", Map.of("done", done, "total", total)), 0);
+        offer(progressLine(done, total), 0);
       };
     }
 
