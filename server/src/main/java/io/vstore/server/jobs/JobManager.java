@@ -328,7 +328,7 @@ public final class JobManager implements Jobs, Closeable {
             interrupt(job);
           }
         }
-        default -> throw new IllegalStateException("job " + id + " has already ended: it " + job.state.label());
+        default -> throw new IllegalStateException("job " + id + " has already ended (" + job.state.label() + ")");
       }
       return job.info();
     }
