@@ -100,6 +100,36 @@ class JobRoutesTest {
   }
 
   @Test
+  void theOpenApiDocumentDescribesTheJobAndCommandRoutes() throws Exception {
+    try (TestDaemon d = TestDaemon.start(null, tmp.resolve("ds"))) {
+      JsonNode doc = d.unix("GET", "/api/v1/openapi.json", null).json();
+      JsonNode paths = doc.get("paths");
+      JsonNode schemas = doc.get("components").get("schemas");
+      for (var route : d.daemon().router().routes()) {
+        if (route.pattern().startsWith("/api/v1/jobs") || route.pattern().equals("/api/v1/commands")) {
+          JsonNode op = paths.path(route.pattern()).path(route.method().toLowerCase(java.util.Locale.ROOT));
+          assertThat(op.isObject()).as(route.method() + " " + route.pattern()).isTrue();
+          assertThat(op.get("summary").asText()).isEqualTo(route.summary());
+        }
+      }
+      for (String schema : List.of("Job", "JobState", "CommandRequest", "CommandLine", "CommandResult")) {
+        assertThat(schemas.has(schema)).as(schema).isTrue();
+      }
+      // Every reference in the two fragments resolves in the merged document.
+      for (String part : List.of("jobs", "commands")) {
+        String text = new String(getClass().getClassLoader().getResourceAsStream("openapi/" + part + ".json")
+            .readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        var refs = java.util.regex.Pattern.compile("\"\\$ref\": \"#/components/(\\w+)/(\\w+)\"").matcher(text);
+        int found = 0;
+        for (; refs.find(); found++) {
+          assertThat(doc.path("components").path(refs.group(1)).has(refs.group(2))).as(refs.group()).isTrue();
+        }
+        assertThat(found).as("references in " + part).isPositive();
+      }
+    }
+  }
+
+  @Test
   void jobsOutliveTheDaemonAsRecords() throws Exception {
     Path ds = tmp.resolve("ds");
     String id;

@@ -134,6 +134,10 @@ public final class JobManager implements Jobs, Closeable {
         return;
       }
     }
+    if (job.state == JobState.INTERRUPTED) {
+      persist(job, job.info(), false); // stopped cleanly earlier, and now nothing resumes it: it stays as it ended
+      return;
+    }
     end(job, JobState.INTERRUPTED, null, INTERRUPTED, false);
   }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -123,13 +124,16 @@ final class JobStore {
 
   /** Reads and checks one record. */
   static Stored read(Path f, String datastore) throws IOException {
-    long size = Files.size(f);
-    if (size > MAX_RECORD) {
-      throw new BadJobRecordException(f, "size is " + size + " bytes, over the limit of " + MAX_RECORD);
+    byte[] bytes;
+    try (InputStream in = Files.newInputStream(f)) {
+      bytes = in.readNBytes((int) MAX_RECORD + 1);
+    }
+    if (bytes.length > MAX_RECORD) {
+      throw new BadJobRecordException(f, "size is over the limit of " + MAX_RECORD + " bytes");
     }
     JsonNode n;
     try {
-      n = JSON.readTree(Files.readAllBytes(f));
+      n = JSON.readTree(bytes);
     } catch (IOException e) {
       throw new BadJobRecordException(f, "not JSON: " + e.getMessage().replace('\n', ' '));
     }

@@ -29,7 +29,8 @@ public interface Jobs {
   /**
    * Submits work of {@code kind} (import, export, convert, flatten, clean, check, pool-create, ...)
    * on {@code target} in {@code datastore}; heavy work waits in the datastore's queue while its limit
-   * of concurrent heavy jobs is reached. Returns the job as queued.
+   * of concurrent heavy jobs is reached, light work starts at once. Returns the job as it is once
+   * submitted (queued, or already running).
    */
   JobInfo submit(String datastore, String kind, String target, boolean heavy, Work work);
 

@@ -128,7 +128,7 @@ class JobManagerTest {
       running.countDown();
       while (true) {
         ctx.checkCancelled();
-        Thread.onSpinWait();
+        Thread.sleep(1);
       }
     }).id();
     boolean[] interrupted = {false};
@@ -319,7 +319,7 @@ class JobManagerTest {
     String running = first.submit("ds", "test", null, true, ctx -> {
       started.countDown();
       while (!ctx.isCancelled()) {
-        Thread.onSpinWait();
+        Thread.sleep(1);
       }
       throw new CancellationException();
     }).id();
@@ -334,6 +334,28 @@ class JobManagerTest {
     second.open("ds", ds);
     assertThat(second.find(running).orElseThrow().state()).isEqualTo(JobState.INTERRUPTED);
     assertThat(second.await(queued, LONG).result()).isEqualTo("again");
+  }
+
+  @Test
+  void aJobLeftToResumeStaysInterruptedAsItWasWhenNothingResumesIt() throws Exception {
+    JobManager first = manager(1, JobManager.KEEP_FINISHED);
+    first.registerResumer("resumable", info -> ctx -> "again");
+    first.open("ds", ds);
+    first.submit("ds", "test", null, true, ctx -> {
+      while (!ctx.isCancelled()) {
+        Thread.sleep(1);
+      }
+      throw new CancellationException();
+    });
+    String queued = first.submit("ds", "resumable", null, true, ctx -> null).id();
+    first.close();
+    JobInfo stopped = first.find(queued).orElseThrow();
+
+    JobManager second = opened(1); // no resumer for the kind this time
+    JobInfo j = second.find(queued).orElseThrow();
+    assertThat(j.state()).isEqualTo(JobState.INTERRUPTED);
+    assertThat(j.finished()).isEqualTo(stopped.finished());
+    assertThat(JobStore.read(ds.resolve(JobStore.DIR).resolve(queued + ".json"), "ds").resume()).isFalse();
   }
 
   @Test
