@@ -7,6 +7,7 @@ import io.vstore.server.http.ApiServer;
 import io.vstore.server.http.Exchange;
 import io.vstore.server.http.OpenApiDocument;
 import io.vstore.server.http.Router;
+import io.vstore.server.jobs.JobManager;
 import io.vstore.server.metrics.Metrics;
 import java.io.Closeable;
 import java.io.IOException;
@@ -44,6 +45,7 @@ public final class Daemon implements DatastoreHost, Closeable {
   private final Router router = new Router();
   private final CountDownLatch stopped = new CountDownLatch(1);
   private TokenStore tokens;
+  private JobManager jobs;
   private ApiServer api;
   private Metrics metrics;
   private EventRoutes eventRoutes;
@@ -111,6 +113,13 @@ public final class Daemon implements DatastoreHost, Closeable {
     metrics.addRoutes(router);
     eventRoutes = new EventRoutes(events, EventRoutes.HEARTBEAT);
     eventRoutes.addRoutes(router);
+    jobs = new JobManager(events, config.maxHeavyJobs()); // resumers of job kinds register here, before open
+    for (ManagedDatastore ds : datastores) {
+      jobs.open(ds.name(), ds.path());
+    }
+    metrics.trackJobs(jobs);
+    JobRoutes.register(router, jobs);
+    CommandRoutes.register(this, jobs);
     SSLContext tls = config.tlsCert() == null ? null : TlsContexts.fromPem(config.tlsCert(), config.tlsKey());
     List<Path> sockets = datastores.stream().map(ds -> ds.path().resolve(SOCKET)).toList();
     api = ApiServer.start(router, tokens,
@@ -188,6 +197,11 @@ public final class Daemon implements DatastoreHost, Closeable {
     return metrics;
   }
 
+  /** Returns the job manager. */
+  public JobManager jobs() {
+    return jobs;
+  }
+
   /** Returns the HTTP server. */
   public ApiServer api() {
     return api;
@@ -206,6 +220,9 @@ public final class Daemon implements DatastoreHost, Closeable {
     }
     closed = true;
     IOException failure = null;
+    if (jobs != null) {
+      jobs.close(); // before the API: clients streaming a job's output get its end
+    }
     if (eventRoutes != null) {
       eventRoutes.close(); // event streams end their responses before the server stops
     }
