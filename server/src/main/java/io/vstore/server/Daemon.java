@@ -104,6 +104,7 @@ public final class Daemon implements DatastoreHost, Closeable {
             datastores.stream().map(ManagedDatastore::name).toList())));
     byte[] openApi = Exchange.JSON.writeValueAsBytes(OpenApiDocument.load());
     router.add("GET", "/api/v1/openapi.json", null, "This document.", ex -> ex.send(200, "application/json", openApi));
+    io.vstore.server.api.ApiRoutes.register(router, this, events);
     SSLContext tls = config.tlsCert() == null ? null : TlsContexts.fromPem(config.tlsCert(), config.tlsKey());
     List<Path> sockets = datastores.stream().map(ds -> ds.path().resolve(SOCKET)).toList();
     api = ApiServer.start(router, tokens,
