@@ -11,6 +11,7 @@ import io.vstore.server.DatastoreHost;
 import io.vstore.server.EventBus;
 import io.vstore.server.ManagedDatastore;
 import io.vstore.server.auth.Scope;
+import io.vstore.server.http.ApiException;
 import io.vstore.server.http.Exchange;
 import io.vstore.server.http.Router;
 import java.io.IOException;
@@ -90,6 +91,7 @@ final class VmRoutes {
           ManagedDatastore ds = Requests.datastore(ex, host);
           String vm = vmName(ex);
           String snap = Requests.name(ex, "snap", "snapshot");
+          requireSnapshot(ds, vm, snap);
           ds.inventory().vms().revert(vm, snap);
           events.publish("vm.snapshot.reverted", ds.name(), Map.of("vm", vm, "snapshot", snap));
           ex.json(200, view(ds, ds.inventory().vms().get(vm)));
@@ -99,6 +101,7 @@ final class VmRoutes {
           ManagedDatastore ds = Requests.datastore(ex, host);
           String vm = vmName(ex);
           String snap = Requests.name(ex, "snap", "snapshot");
+          requireSnapshot(ds, vm, snap);
           ds.inventory().vms().deleteSnapshot(vm, snap);
           events.publish("vm.snapshot.deleted", ds.name(), Map.of("vm", vm, "snapshot", snap));
           ex.noContent();
@@ -111,6 +114,16 @@ final class VmRoutes {
 
   private static String vmName(Exchange ex) {
     return Requests.name(ex, "name", "VM");
+  }
+
+  /**
+   * Throws a 404 unless VM {@code vm} has snapshot {@code snap}: the engine says so in an
+   * inventory error that only its wording tells apart from a refusal (a 409).
+   */
+  private static void requireSnapshot(ManagedDatastore ds, String vm, String snap) throws IOException {
+    if (ds.inventory().vms().get(vm).snapshot(snap) == null) {
+      throw ApiException.notFound("VM " + vm + " has no snapshot " + snap);
+    }
   }
 
   /** Returns {@code vm} with its disks' figures. */
