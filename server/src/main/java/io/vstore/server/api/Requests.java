@@ -1,6 +1,10 @@
 package io.vstore.server.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.CoercionAction;
+import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
+import com.fasterxml.jackson.databind.type.LogicalType;
 import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.store.ChangeIdException;
 import io.vstore.engine.InventoryException;
@@ -11,6 +15,7 @@ import io.vstore.server.http.ApiException;
 import io.vstore.server.http.Exchange;
 import io.vstore.server.http.RouteHandler;
 import io.vstore.server.http.Router;
+import java.util.List;
 
 /**
  * What every REST resource does with a request: finds the datastore it addresses, checks names
@@ -21,7 +26,34 @@ final class Requests {
   /** The query parameter naming the datastore a request addresses (default: the first owned one). */
   static final String DATASTORE = "datastore";
 
+  /**
+   * The API's JSON reader made strict about scalar types: {@code "size": "512"} or
+   * {@code "name": 5} is a 400 rather than silently converted, so a client's type error cannot
+   * create an object it did not describe.
+   */
+  private static final ObjectMapper STRICT = strict();
+
   private Requests() {}
+
+  private static ObjectMapper strict() {
+    ObjectMapper m = Exchange.JSON.copy();
+    for (LogicalType scalar : List.of(LogicalType.Textual, LogicalType.Integer, LogicalType.Float,
+        LogicalType.Boolean)) {
+      for (CoercionInputShape shape : List.of(CoercionInputShape.String, CoercionInputShape.Integer,
+          CoercionInputShape.Float, CoercionInputShape.Boolean, CoercionInputShape.EmptyString)) {
+        boolean same = switch (scalar) {
+          case Textual -> shape == CoercionInputShape.String || shape == CoercionInputShape.EmptyString;
+          case Integer -> shape == CoercionInputShape.Integer;
+          case Float -> shape == CoercionInputShape.Float || shape == CoercionInputShape.Integer;
+          default -> shape == CoercionInputShape.Boolean;
+        };
+        if (!same) {
+          m.coercionConfigFor(scalar).setCoercion(shape, CoercionAction.Fail);
+        }
+      }
+    }
+    return m;
+  }
 
   /** Adds a route whose handler's engine failures become the right 4xx (see {@link #translate}). */
   static void add(Router router, String method, String pattern, Scope scope, String summary, RouteHandler handler) {
@@ -66,7 +98,7 @@ final class Requests {
       throw ApiException.badRequest("request body must be a JSON object, not " + tree.getNodeType().name()
           .toLowerCase(java.util.Locale.ROOT));
     }
-    return Exchange.JSON.treeToValue(tree, type);
+    return STRICT.treeToValue(tree, type);
   }
 
   /** Returns query parameter {@code name} as a long, or {@code fallback} when absent. */
