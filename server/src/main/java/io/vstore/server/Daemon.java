@@ -120,6 +120,7 @@ public final class Daemon implements DatastoreHost, Closeable {
     metrics.trackJobs(jobs);
     JobRoutes.register(router, jobs);
     CommandRoutes.register(this, jobs);
+    io.vstore.server.api.ApiRoutes.register(router, this, events);
     SSLContext tls = config.tlsCert() == null ? null : TlsContexts.fromPem(config.tlsCert(), config.tlsKey());
     List<Path> sockets = datastores.stream().map(ds -> ds.path().resolve(SOCKET)).toList();
     api = ApiServer.start(router, tokens,

@@ -1,0 +1,131 @@
+package io.vstore.server.api;
+
+import io.vstore.blockstore.SnapshotRef;
+import io.vstore.blockstore.store.Datastore;
+import io.vstore.blockstore.store.SnapshotInfo;
+import io.vstore.blockstore.store.VolumeInfo;
+import io.vstore.server.DatastoreHost;
+import io.vstore.server.EventBus;
+import io.vstore.server.ManagedDatastore;
+import io.vstore.server.auth.Scope;
+import io.vstore.server.http.ApiException;
+import io.vstore.server.http.Exchange;
+import io.vstore.server.http.Router;
+import java.io.IOException;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+
+/** {@code /api/v1/volumes}: thin volumes, listed, created, shown, deleted and flattened. */
+final class VolumeRoutes {
+  /** The most volumes one page of {@code GET /api/v1/volumes?limit=N} returns. */
+  static final int MAX_LIMIT = 100_000;
+
+  /** The body of {@code POST /api/v1/volumes}. */
+  record Create(String name, Long size) {}
+
+  private VolumeRoutes() {}
+
+  /** Adds the volume routes. */
+  static void register(Router router, DatastoreHost host, EventBus events) {
+    Requests.add(router, "GET", "/api/v1/volumes", Scope.READ,
+        "List volumes sorted by name, optionally a page at a time (limit, after).", ex -> list(ex, host));
+    Requests.add(router, "POST", "/api/v1/volumes", Scope.WRITE, "Create a thin volume.", ex -> {
+      ManagedDatastore ds = Requests.datastore(ex, host);
+      Create c = Requests.body(ex, Create.class);
+      SnapshotRef.checkName("volume", Requests.required(c.name(), "name"));
+      long size = Requests.required(c.size(), "size");
+      ds.store().createVolume(c.name(), size).close();
+      VolumeInfo info = ds.store().volumeInfo(c.name());
+      events.publish("volume.created", ds.name(), Map.of("volume", c.name(), "size", size));
+      ex.json(201, info);
+    });
+    Requests.add(router, "GET", "/api/v1/volumes/{name}", Scope.READ,
+        "Show a volume's sizes, allocation, change id and parent.", ex -> {
+          ManagedDatastore ds = Requests.datastore(ex, host);
+          ex.json(200, ds.store().volumeInfo(Requests.name(ex, "name", "volume")));
+        });
+    Requests.add(router, "DELETE", "/api/v1/volumes/{name}", Scope.WRITE,
+        "Delete a volume; refused while it has snapshots unless recursive=true.", ex -> delete(ex, host, events));
+    Requests.add(router, "POST", "/api/v1/volumes/{name}/flatten", Scope.WRITE,
+        "Copy up what a linked clone shares with its parent snapshot so that it no longer depends on it.", ex -> {
+          ManagedDatastore ds = Requests.datastore(ex, host);
+          String name = Requests.name(ex, "name", "volume");
+          String parent = ds.store().volumeInfo(name).parent();
+          ds.store().flatten(name);
+          events.publish("volume.flattened", ds.name(), parent == null ? Map.of("volume", name)
+              : Map.of("volume", name, "parent", parent));
+          ex.json(200, ds.store().volumeInfo(name));
+        });
+  }
+
+  private static void list(Exchange ex, DatastoreHost host) throws IOException {
+    ManagedDatastore ds = Requests.datastore(ex, host);
+    String after = ex.query("after");
+    long limit = Requests.longQuery(ex, "limit", 0);
+    if (ex.query("limit") != null && (limit < 1 || limit > MAX_LIMIT)) {
+      throw ApiException.badRequest("bad query parameter limit " + limit + ": must be between 1 and " + MAX_LIMIT);
+    }
+    // volumes() reads each volume's figures without a flush (volumeInfo would flush once per volume).
+    List<VolumeInfo> all = ds.store().volumes();
+    int from = 0;
+    if (after != null) {
+      from = firstAfter(all, after);
+    }
+    int to = limit == 0 ? all.size() : (int) Math.min(all.size(), from + limit);
+    List<VolumeInfo> page = all.subList(from, to);
+    if (to < all.size() && limit > 0) {
+      // RFC 8288 paging, as GitHub's API does: the body stays a plain array of volumes.
+      String next = "/api/v1/volumes?limit=" + limit + "&after=" + encode(page.getLast().name())
+          + (ex.query(Requests.DATASTORE) == null ? "" : "&datastore=" + encode(ds.name()));
+      ex.response().getHeaders().put("Link", "<" + next + ">; rel=\"next\"");
+    }
+    ex.json(200, page);
+  }
+
+  /** Returns the index of the first volume of {@code sorted} whose name sorts after {@code name}. */
+  private static int firstAfter(List<VolumeInfo> sorted, String name) {
+    int lo = 0;
+    int hi = sorted.size();
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (sorted.get(mid).name().compareTo(name) <= 0) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  }
+
+  private static String encode(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8);
+  }
+
+  private static void delete(Exchange ex, DatastoreHost host, EventBus events) throws IOException {
+    ManagedDatastore ds = Requests.datastore(ex, host);
+    String name = Requests.name(ex, "name", "volume");
+    boolean recursive = Requests.flagQuery(ex, "recursive");
+    Datastore store = ds.store();
+    String owner = ds.inventory().owner(name, null);
+    if (owner != null) {
+      throw new IllegalStateException("volume " + name + " belongs to " + owner + "; delete it through the "
+          + (owner.startsWith("VM") ? "VM" : "pool") + " API");
+    }
+    // Datastore.deleteVolume drops every snapshot with the volume; like 'zfs destroy' and 'rbd rm',
+    // the API refuses unless asked to, and names what would go.
+    List<SnapshotInfo> snapshots = store.snapshots(name);
+    if (!snapshots.isEmpty() && !recursive) {
+      throw new IllegalStateException("volume " + name + " has snapshots "
+          + String.join(", ", snapshots.stream().map(s -> name + "@" + s.name()).toList())
+          + "; delete them first or pass recursive=true");
+    }
+    store.deleteVolume(name);
+    for (SnapshotInfo s : snapshots) {
+      events.publish("snapshot.deleted", ds.name(), Map.of("volume", name, "snapshot", s.name()));
+    }
+    events.publish("volume.deleted", ds.name(), Map.of("volume", name));
+    ex.noContent();
+  }
+}
