@@ -2,6 +2,8 @@ package io.vstore.server;
 
 import io.vstore.nbd.TlsContexts;
 import io.vstore.server.auth.Scope;
+import io.vstore.server.exports.ExportManager;
+import io.vstore.server.exports.ExportRoutes;
 import io.vstore.server.auth.TokenStore;
 import io.vstore.server.http.ApiServer;
 import io.vstore.server.http.Exchange;
@@ -44,6 +46,7 @@ public final class Daemon implements DatastoreHost, Closeable {
   private final CountDownLatch stopped = new CountDownLatch(1);
   private TokenStore tokens;
   private ApiServer api;
+  private ExportManager exports;
   private volatile boolean closed;
 
   private Daemon(DaemonConfig config, CommandRunner runner, List<ManagedDatastore> datastores) {
@@ -105,6 +108,8 @@ public final class Daemon implements DatastoreHost, Closeable {
     byte[] openApi = Exchange.JSON.writeValueAsBytes(OpenApiDocument.load());
     router.add("GET", "/api/v1/openapi.json", null, "This document.", ex -> ex.send(200, "application/json", openApi));
     SSLContext tls = config.tlsCert() == null ? null : TlsContexts.fromPem(config.tlsCert(), config.tlsKey());
+    exports = ExportManager.start(this, events, config.nbdListen(), tls);
+    ExportRoutes.register(router, exports);
     List<Path> sockets = datastores.stream().map(ds -> ds.path().resolve(SOCKET)).toList();
     api = ApiServer.start(router, tokens,
         new ApiServer.Options(sockets, config.listen(), tls, MAX_CONNECTIONS, IDLE_TIMEOUT));
@@ -181,6 +186,11 @@ public final class Daemon implements DatastoreHost, Closeable {
     return api;
   }
 
+  /** Returns the NBD exports. */
+  public ExportManager exports() {
+    return exports;
+  }
+
   /** Blocks until {@link #close} has finished. */
   public void awaitClose() throws InterruptedException {
     stopped.await();
@@ -200,6 +210,17 @@ public final class Daemon implements DatastoreHost, Closeable {
       }
     } catch (IOException e) {
       failure = e;
+    }
+    try {
+      if (exports != null) {
+        exports.close();
+      }
+    } catch (IOException e) {
+      if (failure == null) {
+        failure = e;
+      } else {
+        failure.addSuppressed(e);
+      }
     }
     for (ManagedDatastore ds : datastores) {
       try {
