@@ -235,6 +235,32 @@ class ExportRoutesTest {
     }
   }
 
+  @Test
+  void theOpenApiDocumentDescribesExactlyTheExportRoutes() throws Exception {
+    try (TestDaemon d = TestDaemon.start(null, tmp.resolve("ds"))) {
+      JsonNode paths = d.unix("GET", "/api/v1/openapi.json", null).json().get("paths");
+      java.util.Set<String> served = new java.util.TreeSet<>();
+      for (io.vstore.server.http.Route r : d.daemon().router().routes()) {
+        if (r.pattern().startsWith("/api/v1/exports")) {
+          served.add(r.method() + " " + r.pattern());
+          JsonNode op = paths.path(r.pattern()).path(r.method().toLowerCase(java.util.Locale.ROOT));
+          assertThat(op.path("summary").asText()).as(r.method() + " " + r.pattern()).isEqualTo(r.summary());
+        }
+      }
+      java.util.Set<String> described = new java.util.TreeSet<>();
+      for (var path : paths.properties()) {
+        if (path.getKey().startsWith("/api/v1/exports")) {
+          for (String method : List.of("get", "post", "put", "patch", "delete")) {
+            if (path.getValue().has(method)) {
+              described.add(method.toUpperCase(java.util.Locale.ROOT) + " " + path.getKey());
+            }
+          }
+        }
+      }
+      assertThat(described).isEqualTo(served).hasSize(4);
+    }
+  }
+
   /** Waits until export {@code name} has a client that wrote {@code bytes} and returns its clients. */
   private static JsonNode awaitClients(TestDaemon d, String name, long bytes) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
