@@ -18,6 +18,7 @@ import java.util.Objects;
 public record NbdClient(long id, String export, InetSocketAddress remote, Instant since, boolean tls, long bytesRead,
     long bytesWritten) {
 
+  /** Checks that the export, address and time are there. */
   public NbdClient {
     Objects.requireNonNull(export, "export");
     Objects.requireNonNull(remote, "remote");

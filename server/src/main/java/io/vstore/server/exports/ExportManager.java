@@ -326,6 +326,17 @@ public final class ExportManager implements Closeable {
     events.publish(type, e == null ? null : e.datastore().name(), data);
   }
 
+  /**
+   * Returns the names of the exports that serve volume {@code volume} of {@code datastore} (its
+   * head or any of its snapshots), so that deleting the volume can be refused while it is exported.
+   */
+  public List<String> exportsOf(ManagedDatastore datastore, String volume) {
+    return sorted().stream()
+        .filter(e -> e.datastore() == datastore && e.opened().source() instanceof ExportSource.VolumeSource v
+            && v.ref().volume().equals(volume))
+        .map(e -> e.saved().name()).toList();
+  }
+
   /** Returns the number of open NBD connections (negotiating or attached), for metrics. */
   public int connectionCount() {
     return server == null ? 0 : server.connectionCount();

@@ -23,6 +23,7 @@ public sealed interface ExportSource {
    * @param ref the volume, or the volume and snapshot
    */
   record VolumeSource(SnapshotRef ref) implements ExportSource {
+    /** Checks that the reference is there. */
     public VolumeSource {
       Objects.requireNonNull(ref, "ref");
     }
@@ -44,6 +45,7 @@ public sealed interface ExportSource {
    * @param path the file, absolute
    */
   record ImageFileSource(Path path) implements ExportSource {
+    /** Checks that the path is absolute and normalizes it. */
     public ImageFileSource {
       if (!path.isAbsolute()) {
         throw new IllegalArgumentException("image file " + path + " must be an absolute path");

@@ -38,6 +38,7 @@ final class ExportStore {
    * @param dirtyBitmaps change ids offered as dirty bitmaps
    */
   record Saved(String name, String spec, boolean readOnly, List<String> dirtyBitmaps) {
+    /** Checks the names and copies the change ids (none when the file omits them). */
     Saved {
       Objects.requireNonNull(name, "name");
       Objects.requireNonNull(spec, "spec");

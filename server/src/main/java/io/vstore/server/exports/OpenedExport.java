@@ -31,6 +31,7 @@ public record OpenedExport(Export export, ExportSource source) implements Closea
     Datastore get() throws IOException;
   }
 
+  /** Checks that both parts are there. */
   public OpenedExport {
     Objects.requireNonNull(export, "export");
     Objects.requireNonNull(source, "source");

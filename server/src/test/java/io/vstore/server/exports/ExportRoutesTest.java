@@ -88,6 +88,8 @@ class ExportRoutesTest {
       Peers.run("qemu-io", "-f", "raw", "-c", "write -P 0x7d 1M 64k", "-c", "write -P 0x11 40M 1M", uri);
 
       JsonNode snap = add(d, "{\"spec\": \"vm1@s1\", \"dirtyBitmaps\": [\"" + since + "\"]}");
+      assertThat(d.daemon().exports().exportsOf(d.daemon().all().getFirst(), "vm1")).containsExactly("vm1", "vm1@s1");
+      assertThat(d.daemon().exports().exportsOf(d.daemon().all().getFirst(), "vm2")).isEmpty();
       assertThat(snap.get("kind").asText()).isEqualTo("snapshot");
       assertThat(snap.get("readOnly").asBoolean()).isTrue();
       String snapUri = snap.get("uri").asText();
