@@ -140,6 +140,9 @@ public final class ExportManager implements Closeable {
   public ExportInfo add(String spec, String name, boolean readOnly, List<String> dirtyBitmaps, String datastore)
       throws IOException {
     ExportSource source = ExportSource.parse(spec, null);
+    if (dirtyBitmaps != null && dirtyBitmaps.contains(null)) {
+      throw new IllegalArgumentException("dirty bitmaps are change ids, not null: " + dirtyBitmaps);
+    }
     List<String> bitmaps = dirtyBitmaps == null ? List.of() : List.copyOf(dirtyBitmaps);
     Entry added;
     synchronized (lock) {
@@ -195,13 +198,15 @@ public final class ExportManager implements Closeable {
       throw e;
     }
     Entry e = new Entry(nextSeq.getAndIncrement(), ds, opened, s);
+    // Known before clients can reach it, so their events name its datastore.
+    entries.put(s.name(), e);
     try {
       registry.add(opened.export());
     } catch (RuntimeException ex) {
+      entries.remove(s.name());
       opened.close();
       throw ex;
     }
-    entries.put(s.name(), e);
     return e;
   }
 

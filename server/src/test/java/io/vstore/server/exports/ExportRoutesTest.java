@@ -147,6 +147,7 @@ class ExportRoutesTest {
       assertBad(d, "{\"spec\": \"vm1\", \"dirtyBitmaps\": [\"nope/1\"]}", "nope/1");
       assertBad(d, "{\"spec\": \"vm1\", \"colour\": \"red\"}", "colour");
       assertBad(d, "{\"spec\": 7}", "");
+      assertBad(d, "{\"spec\": \"vm1\", \"dirtyBitmaps\": [null]}", "not null");
       assertThat(d.unix("POST", "/api/v1/exports", "{\"spec\": \"vm1\", \"datastore\": \"other\"}").status())
           .isEqualTo(404);
       assertThat(d.unix("DELETE", "/api/v1/exports/x?force=maybe", null).status()).isEqualTo(400);
