@@ -3,23 +3,16 @@ package io.vstore.cli;
 import io.vstore.blockstore.BlockDevice;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.DatastoreOptions;
-import io.vstore.blockstore.Extent;
-import io.vstore.blockstore.SnapshotRef;
-import io.vstore.blockstore.store.Volume;
-import io.vstore.nbd.ChangedAreas;
 import io.vstore.nbd.Export;
-import io.vstore.nbd.MetaContextSource;
-import io.vstore.nbd.MetaContexts;
 import io.vstore.nbd.ExportRegistry;
 import io.vstore.nbd.NbdServer;
 import io.vstore.nbd.ScratchDevice;
 import io.vstore.nbd.TlsContexts;
-import io.vstore.vdisk.DiskImage;
-import io.vstore.vdisk.ImageFormats;
+import io.vstore.server.exports.ExportSource;
+import io.vstore.server.exports.OpenedExport;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -138,12 +131,27 @@ public final class NbdCommand {
           int eq = e.indexOf('=');
           String name = eq < 0 ? "" : e.substring(0, eq);
           String source = eq < 0 ? e : e.substring(eq + 1);
-          BlockDevice device = open(source, name);
-          opened.add(device);
-          if (name.isEmpty() && (exports.size() > 1 || !source.startsWith(MEMORY))) {
-            name = device instanceof DiskImage image ? image.path().getFileName().toString() : source;
+          if (source.startsWith(MEMORY)) {
+            BlockDevice device = memory(source, name);
+            opened.add(device);
+            if (name.isEmpty() && exports.size() > 1) {
+              name = source;
+            }
+            if (!dirtyBitmaps.isEmpty() && exports.size() == 1) {
+              throw new IllegalArgumentException("--dirty-bitmap needs a volume or snapshot export, not '" + source + "'");
+            }
+            registry.add(new Export(name, source, device, readOnly || device.isReadOnly(), List.of()));
+            continue;
           }
-          registry.add(new Export(name, source, device, readOnly || device.isReadOnly(), bitmaps(source, device)));
+          // The same spec rules as the daemon's exports; relative image paths are relative to here.
+          ExportSource parsed = ExportSource.parse(source, Path.of("").toAbsolutePath());
+          // With several exports, the change ids apply to the volumes among them.
+          List<String> bitmaps = parsed instanceof ExportSource.VolumeSource || exports.size() == 1 ? dirtyBitmaps
+              : List.of();
+          OpenedExport export = OpenedExport.open(name.isEmpty() ? parsed.defaultName() : name, parsed, readOnly,
+              bitmaps, this::datastore);
+          opened.add(export.device());
+          registry.add(export.export());
         }
         server[0] = NbdServer.start(registry, new NbdServer.Options(InetAddress.getByName(bind), port, tls, tlsRequire));
         for (Export x : registry.list()) {
@@ -169,53 +177,23 @@ public final class NbdCommand {
       }
     }
 
-    /** Returns the dirty-bitmap contexts of a volume or snapshot export, checking each change id now. */
-    private List<MetaContextSource> bitmaps(String spec, BlockDevice device) throws IOException {
-      if (!(device instanceof Volume)) {
-        if (!dirtyBitmaps.isEmpty() && exports.size() == 1) {
-          throw new IllegalArgumentException("--dirty-bitmap needs a volume or snapshot export, not '" + spec + "'");
-        }
-        return List.of();
-      }
-      List<MetaContextSource> out = new ArrayList<>();
-      for (String since : dirtyBitmaps) {
-        // Fails now, with the datastore's message, if the change id cannot be answered exactly.
-        datastore.changedAreas(spec, since, 0, 0);
-        Datastore ds = datastore;
-        out.add(MetaContexts.dirtyBitmap(since, device.size(), (offset, length) -> {
-          List<ChangedAreas.Area> areas = new ArrayList<>();
-          for (Extent e : ds.changedAreas(spec, since, offset, length).extents()) {
-            areas.add(new ChangedAreas.Area(e.offset(), e.length()));
-          }
-          return areas;
-        }));
-      }
-      return out;
+    /** Returns a scratch disk in memory for {@code memory:SIZE}. */
+    private static BlockDevice memory(String source, String name) {
+      long size = Sizes.parse(source.substring(MEMORY.length()));
+      // The scratch disk may fill up to its size, but never beyond what the heap can hold.
+      long cap = Math.min(size, Runtime.getRuntime().maxMemory() / 4 * 3);
+      return new ScratchDevice(name.isEmpty() ? source : name, size, cap);
     }
 
-    /** Opens the device an export SPEC names. */
-    private BlockDevice open(String source, String name) throws IOException {
-      if (source.isEmpty()) {
-        throw new IllegalArgumentException("empty export spec");
-      }
-      if (source.startsWith(MEMORY)) {
-        long size = Sizes.parse(source.substring(MEMORY.length()));
-        // The scratch disk may fill up to its size, but never beyond what the heap can hold.
-        long cap = Math.min(size, Runtime.getRuntime().maxMemory() / 4 * 3);
-        return new ScratchDevice(name.isEmpty() ? source : name, size, cap);
-      }
-      Path file = Path.of(source);
-      if (source.contains("/") || Files.isRegularFile(file)) {
-        return ImageFormats.open(file, readOnly);
-      }
-      SnapshotRef ref = SnapshotRef.parse(source); // VOLUME or VOLUME@SNAP; a bad name fails before opening
+    /** Opens the datastore on the first volume export. */
+    private Datastore datastore() throws IOException {
       if (datastore == null) {
         // A server runs for long: unlike one-shot commands it keeps the background cleaner.
         Path dir = location.path();
         datastore = location.isDefault() ? Datastore.openOrCreate(dir, DatastoreOptions.defaults())
             : Datastore.open(dir, DatastoreOptions.defaults());
       }
-      return datastore.volume(ref.toString(), readOnly);
+      return datastore;
     }
   }
 }

@@ -10,6 +10,10 @@ import java.time.Duration;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -77,6 +81,8 @@ public final class NbdServer implements Closeable {
 
   private final ExportRegistry registry;
   private final Options options;
+  private final ConnectionListener connectionListener;
+  private final java.util.concurrent.atomic.AtomicLong nextConnectionId = new java.util.concurrent.atomic.AtomicLong(1);
   private final ServerSocketChannel listener;
   private final BufferPool pool = new BufferPool(POOL_BYTES);
   /**
@@ -98,9 +104,10 @@ public final class NbdServer implements Closeable {
       Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("nbd-handshake-timer").factory());
   private volatile boolean closed;
 
-  private NbdServer(ExportRegistry registry, Options options) throws IOException {
+  private NbdServer(ExportRegistry registry, Options options, ConnectionListener connectionListener) throws IOException {
     this.registry = registry;
     this.options = options;
+    this.connectionListener = Objects.requireNonNull(connectionListener, "connectionListener");
     this.listener = ServerSocketChannel.open();
     boolean success = false;
     try {
@@ -117,7 +124,13 @@ public final class NbdServer implements Closeable {
 
   /** Starts a server for the exports of {@code registry}. */
   public static NbdServer start(ExportRegistry registry, Options options) throws IOException {
-    NbdServer server = new NbdServer(registry, options);
+    return start(registry, options, ConnectionListener.NONE);
+  }
+
+  /** Starts a server for the exports of {@code registry} that tells {@code listener} about clients. */
+  public static NbdServer start(ExportRegistry registry, Options options, ConnectionListener listener)
+      throws IOException {
+    NbdServer server = new NbdServer(registry, options, listener);
     server.acceptor.start();
     return server;
   }
@@ -141,6 +154,24 @@ public final class NbdServer implements Closeable {
     return connections.size();
   }
 
+  /** Returns the clients attached to an export now, in the order they connected. */
+  public List<NbdClient> clients() {
+    List<NbdClient> out = new ArrayList<>();
+    for (Connection c : connections) {
+      NbdClient client = c.describe();
+      if (client != null) {
+        out.add(client);
+      }
+    }
+    out.sort(Comparator.comparingLong(NbdClient::id));
+    return out;
+  }
+
+  /** Returns the clients attached to the export called {@code name} now. */
+  public List<NbdClient> clients(String name) {
+    return clients().stream().filter(c -> c.export().equals(name)).toList();
+  }
+
   private void acceptLoop() {
     while (!closed) {
       SocketChannel channel;
@@ -154,7 +185,7 @@ public final class NbdServer implements Closeable {
         }
         continue;
       }
-      Connection c = new Connection(channel);
+      Connection c = new Connection(channel, nextConnectionId.getAndIncrement());
       connections.add(c);
       Thread.ofVirtual().name("nbd-connection").start(c::run);
     }
@@ -211,13 +242,34 @@ public final class NbdServer implements Closeable {
   /** One client from accept to close. */
   private final class Connection {
     private final SocketChannel channel;
+    private final long id;
+    private final InetSocketAddress remote;
+    private volatile Instant since;
     private volatile Transport transport;
     private volatile Transmission transmission;
     private volatile boolean stopped;
     private final CountDownLatch closedLatch = new CountDownLatch(1);
 
-    Connection(SocketChannel channel) {
+    Connection(SocketChannel channel, long id) {
       this.channel = channel;
+      this.id = id;
+      InetSocketAddress peer;
+      try {
+        peer = (InetSocketAddress) channel.getRemoteAddress();
+      } catch (IOException e) {
+        peer = new InetSocketAddress(0); // already gone: the handshake will fail at once
+      }
+      this.remote = peer;
+    }
+
+    /** Returns this client as attached to its export, or null while it is still negotiating. */
+    NbdClient describe() {
+      Transmission t = transmission;
+      Instant s = since;
+      if (t == null || s == null) {
+        return null;
+      }
+      return new NbdClient(id, t.export().name(), remote, s, transport.isTls(), t.bytesRead(), t.bytesWritten());
     }
 
     void run() {
@@ -243,7 +295,15 @@ public final class NbdServer implements Closeable {
         if (stopped || registry.find(t.export().name()).orElse(null) != t.export()) {
           return;
         }
-        t.serve();
+        since = Instant.now();
+        NbdClient attached = describe();
+        tell(l -> l.connected(attached));
+        try {
+          t.serve();
+        } finally {
+          NbdClient left = describe();
+          tell(l -> l.disconnected(left));
+        }
       } catch (NbdProtocolException e) {
         LOG.log(Level.INFO, "nbd: dropping " + transport + ": " + e.getMessage());
       } catch (IOException e) {
@@ -263,6 +323,14 @@ public final class NbdServer implements Closeable {
         }
         connections.remove(this);
         closedLatch.countDown();
+      }
+    }
+
+    private void tell(Consumer<ConnectionListener> event) {
+      try {
+        event.accept(connectionListener);
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "nbd: connection listener failed for " + transport, e);
       }
     }
 

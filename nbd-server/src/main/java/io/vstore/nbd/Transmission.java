@@ -51,6 +51,9 @@ final class Transmission {
   private final Semaphore budget = new Semaphore(BUDGET_PAGES);
   private final ByteBuffer header = ByteBuffer.allocateDirect(Nbd.REQUEST_HEADER_SIZE); // reader thread only
   private volatile boolean stopping;
+  /** Bytes clients asked to read and sent to write; only the reader thread adds, others look. */
+  private volatile long bytesRead;
+  private volatile long bytesWritten;
 
   /** A request read off the wire, with its payload for writes. */
   private record Request(int flags, int type, long cookie, long offset, long length, ByteBuffer payload, int pages) {}
@@ -70,6 +73,16 @@ final class Transmission {
   /** Returns the export this connection serves. */
   Export export() {
     return export;
+  }
+
+  /** Returns the bytes of the read requests accepted so far. */
+  long bytesRead() {
+    return bytesRead;
+  }
+
+  /** Returns the bytes of write payloads received so far. */
+  long bytesWritten() {
+    return bytesWritten;
   }
 
   /** Stops reading requests; {@link #serve} returns once the requests in flight are answered. */
@@ -140,11 +153,15 @@ final class Transmission {
           throw e;
         }
         payload.flip();
+        bytesWritten += length;
         dispatch(new Request(flags, type, cookie, offset, length, payload, pages));
       } else if (error != 0) {
         refuse(cookie, error, offset, length, type);
       } else {
         int pages = type == Nbd.CMD_READ ? pages(length) : 0;
+        if (type == Nbd.CMD_READ) {
+          bytesRead += length;
+        }
         budget.acquireUninterruptibly(pages);
         dispatch(new Request(flags, type, cookie, offset, length, null, pages));
       }

@@ -2,6 +2,8 @@ package io.vstore.server;
 
 import io.vstore.nbd.TlsContexts;
 import io.vstore.server.auth.Scope;
+import io.vstore.server.exports.ExportManager;
+import io.vstore.server.exports.ExportRoutes;
 import io.vstore.server.auth.TokenStore;
 import io.vstore.server.http.ApiServer;
 import io.vstore.server.http.Exchange;
@@ -49,6 +51,7 @@ public final class Daemon implements DatastoreHost, Closeable {
   private ApiServer api;
   private Metrics metrics;
   private EventRoutes eventRoutes;
+  private ExportManager exports;
   private volatile boolean closed;
 
   private Daemon(DaemonConfig config, CommandRunner runner, List<ManagedDatastore> datastores) {
@@ -122,6 +125,9 @@ public final class Daemon implements DatastoreHost, Closeable {
     CommandRoutes.register(this, jobs);
     io.vstore.server.api.ApiRoutes.register(router, this, events);
     SSLContext tls = config.tlsCert() == null ? null : TlsContexts.fromPem(config.tlsCert(), config.tlsKey());
+    exports = ExportManager.start(this, events, config.nbdListen(), tls);
+    ExportRoutes.register(router, exports);
+    metrics.trackNbdConnections(exports::connectionCount);
     List<Path> sockets = datastores.stream().map(ds -> ds.path().resolve(SOCKET)).toList();
     api = ApiServer.start(router, tokens,
         new ApiServer.Options(sockets, config.listen(), tls, MAX_CONNECTIONS, IDLE_TIMEOUT));
@@ -208,6 +214,11 @@ public final class Daemon implements DatastoreHost, Closeable {
     return api;
   }
 
+  /** Returns the NBD exports. */
+  public ExportManager exports() {
+    return exports;
+  }
+
   /** Blocks until {@link #close} has finished. */
   public void awaitClose() throws InterruptedException {
     stopped.await();
@@ -236,6 +247,17 @@ public final class Daemon implements DatastoreHost, Closeable {
       }
     } catch (IOException e) {
       failure = e;
+    }
+    try {
+      if (exports != null) {
+        exports.close();
+      }
+    } catch (IOException e) {
+      if (failure == null) {
+        failure = e;
+      } else {
+        failure.addSuppressed(e);
+      }
     }
     for (ManagedDatastore ds : datastores) {
       try {
