@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
@@ -15,7 +16,11 @@ import picocli.CommandLine.Spec;
  * Where the datastore is: the global {@code -D/--datastore}, else {@code VSTORE_DATASTORE}, else
  * {@code $XDG_DATA_HOME/vstore/default} (usually {@code ~/.local/share/vstore/default}), which
  * is created on first use. Inside the daemon it is one of the datastores the daemon holds open.
+ *
+ * <p>A mixin of every command that works on a datastore (the daemon forwards exactly those); the
+ * {@code -D} option itself is the top command's, inherited by every subcommand.
  */
+@Command
 final class DatastoreLocation {
   @Spec(Spec.Target.MIXEE) CommandSpec command;
 
