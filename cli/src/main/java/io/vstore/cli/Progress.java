@@ -15,6 +15,8 @@ final class Progress implements LongConsumer, AutoCloseable {
   private final long total;
   private final PrintStream err;
   private final boolean enabled;
+  /** Where progress goes when the command runs in the daemon (null: a terminal bar, if any). */
+  private final io.vstore.server.ProgressSink sink;
   private final long started = System.nanoTime();
   private final AtomicLong lastShown = new AtomicLong(-INTERVAL_NANOS);
   private volatile long done;
@@ -23,8 +25,9 @@ final class Progress implements LongConsumer, AutoCloseable {
     this.label = label;
     this.total = Math.max(1, total);
     this.err = System.err;
+    this.sink = DaemonContext.current().map(DaemonContext::progress).orElse(null);
     var console = System.console();
-    this.enabled = console != null && console.isTerminal();
+    this.enabled = sink == null && console != null && console.isTerminal();
   }
 
   /** Returns a listener that shows a library workflow's {@code done} of {@code total} as the same fraction of this bar. */
@@ -35,6 +38,9 @@ final class Progress implements LongConsumer, AutoCloseable {
   @Override
   public void accept(long bytesDone) {
     done = Math.max(done, bytesDone);
+    if (sink != null) {
+      sink.update(Math.min(done, total), total);
+    }
     if (!enabled) {
       return;
     }

@@ -1,35 +1,96 @@
 package io.vstore.cli;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalInt;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** The {@code vstore} command: one line of error on stderr and a non-zero exit on failure. */
+/**
+ * The {@code vstore} command: one line of error on stderr and a non-zero exit on failure. A command
+ * on a datastore that a daemon owns is sent to it ({@link ClientDispatch}); otherwise it runs here.
+ */
 @Command(
     name = "vstore",
     mixinStandardHelpOptions = true,
     versionProvider = Vstore.Version.class,
     description = "Storage virtualization for virtual machines.",
+    footerHeading = "%nEnvironment:%n",
+    footer = {
+        "  VSTORE_DATASTORE  Datastore directory when -D is not given (default: $XDG_DATA_HOME/vstore/default).",
+        "  VSTORE_REMOTE     URL of a daemon on another host, as --remote.",
+        "  VSTORE_TOKEN      API token for VSTORE_REMOTE, as --token.",
+        "",
+        "Global options (-D, --debug, --remote, --token, --ca-cert) go before or after the command.",
+        "When 'vstore serve' owns the datastore, commands are sent to it; otherwise they run in this process."},
     subcommands = {CommandLine.HelpCommand.class, DatastoreCommand.class, VolumeCommand.class, SnapshotCommand.class,
-        CloneCommand.class, CbtCommand.class, VmCommand.class, PoolCommand.class, ImageCommand.class, NbdCommand.class, JobCommand.class,
-        ExportCommand.class})
+        CloneCommand.class, CbtCommand.class, VmCommand.class, PoolCommand.class, ImageCommand.class, NbdCommand.class,
+        ServeCommand.class, TokenCommand.class, JobCommand.class, ExportCommand.class})
 public final class Vstore {
+
+  @Option(names = {"-D", "--datastore"}, paramLabel = "PATH", scope = CommandLine.ScopeType.INHERIT,
+      description = "Datastore directory (default: $VSTORE_DATASTORE, else $XDG_DATA_HOME/vstore/default);"
+          + " 'serve' takes several.")
+  List<Path> datastores = new ArrayList<>();
 
   @Option(names = "--debug", description = "Show stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
   boolean debug;
+
+  @Option(names = "--remote", paramLabel = "URL", scope = CommandLine.ScopeType.INHERIT,
+      description = "Send the command to the daemon at URL (http://127.0.0.1:PORT or https://HOST:PORT;"
+          + " default: $VSTORE_REMOTE).")
+  String remote;
+
+  @Option(names = "--token", paramLabel = "TOKEN", scope = CommandLine.ScopeType.INHERIT,
+      description = "API token for --remote (default: $VSTORE_TOKEN).")
+  String token;
+
+  @Option(names = "--ca-cert", paramLabel = "PEM", scope = CommandLine.ScopeType.INHERIT,
+      description = "Trust the daemon's certificate signed by (or being) this PEM certificate, for https --remote.")
+  Path caCert;
+
+  @Option(names = "--no-wait", scope = CommandLine.ScopeType.INHERIT,
+      description = "For a command that runs as a job in the daemon: print the job id and return at once.")
+  boolean noWait;
 
   /** Runs the command line and exits with its code. */
   public static void main(String[] args) {
     System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
   }
 
-  /** Runs the command line with the given streams and returns the exit code. */
+  /**
+   * Runs the command line with the given streams and returns the exit code: through the daemon that
+   * owns the datastore when one answers (or {@code --remote}), else in this process.
+   */
   public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    if (DaemonContext.current().isEmpty()) {
+      OptionalInt forwarded = ClientDispatch.dispatch(args, out, err);
+      if (forwarded.isPresent()) {
+        return forwarded.getAsInt();
+      }
+    }
+    return runHere(args, out, err);
+  }
+
+  /** Runs the command line in this process (in the daemon, on the datastores it holds open). */
+  static int runHere(String[] args, PrintWriter out, PrintWriter err) {
     CommandLine cl = commandLine();
     cl.setOut(out);
     cl.setErr(err);
     return cl.execute(args);
+  }
+
+  /** Returns the global options of the command line {@code spec} belongs to. */
+  static Vstore globals(CommandLine.Model.CommandSpec spec) {
+    return (Vstore) spec.root().userObject();
+  }
+
+  /** Returns the datastore given with -D (the last one when repeated), or null. */
+  Path datastore() {
+    return datastores.isEmpty() ? null : datastores.getLast();
   }
 
   /** Builds the command tree with vstore's converters and error handling. */
@@ -37,6 +98,8 @@ public final class Vstore {
     CommandLine cl = new CommandLine(new Vstore());
     cl.registerConverter(Long.class, new Sizes());
     cl.registerConverter(long.class, new Sizes());
+    // In the daemon, relative paths name files in the client's working directory, not the daemon's.
+    cl.registerConverter(Path.class, s -> DaemonContext.current().map(c -> c.cwd().resolve(s)).orElse(Path.of(s)));
     cl.setExecutionExceptionHandler((ex, line, parseResult) -> {
       boolean debug = parseResult.hasMatchedOption("--debug")
           || parseResult.subcommands().stream().anyMatch(p -> p.hasMatchedOption("--debug"));

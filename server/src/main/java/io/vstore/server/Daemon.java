@@ -110,6 +110,7 @@ public final class Daemon implements DatastoreHost, Closeable {
     router.add("GET", "/api/v1/version", Scope.READ, "The daemon's version and the datastores it owns.",
         ex -> ex.json(200, Map.of("version", version(), "datastores",
             datastores.stream().map(ManagedDatastore::name).toList())));
+    TokenRoutes.register(router, tokens);
     byte[] openApi = Exchange.JSON.writeValueAsBytes(OpenApiDocument.load());
     router.add("GET", "/api/v1/openapi.json", null, "This document.", ex -> ex.send(200, "application/json", openApi));
     metrics = Metrics.start(datastores, events, config.alarmWebhook());

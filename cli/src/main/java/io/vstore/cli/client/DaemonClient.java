@@ -22,6 +22,7 @@ import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.io.Transport;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 
 /**
  * Talks to a {@code vstore serve} daemon: over {@code <datastore>/vstore.sock} when one owns the
@@ -65,17 +66,39 @@ public final class DaemonClient implements Closeable {
 
   /** Returns a client of the daemon at {@code url} ({@code http://127.0.0.1:PORT} or {@code https://...}). */
   public static DaemonClient remote(URI url, String token) throws IOException {
+    return remote(url, token, null);
+  }
+
+  /**
+   * Returns a client of the daemon at {@code url}; over https it speaks TLS 1.3 only and, when
+   * {@code caCert} is given, trusts the certificates in that PEM file (a self-signed daemon's own)
+   * instead of the system's.
+   */
+  public static DaemonClient remote(URI url, String token, Path caCert) throws IOException {
     String scheme = url.getScheme();
     if (!"http".equals(scheme) && !"https".equals(scheme)) {
       throw new IllegalArgumentException("remote " + url + " must be an http:// or https:// URL");
     }
+    if (caCert != null && !"https".equals(scheme)) {
+      throw new IllegalArgumentException("--ca-cert needs an https:// remote, not " + url);
+    }
     String base = url.toString().replaceAll("/+$", "");
-    return new DaemonClient(start(), base, null, token);
+    return new DaemonClient(start(caCert), base, null, token);
   }
 
   private static HttpClient start() throws IOException {
+    return start(null);
+  }
+
+  private static HttpClient start(Path caCert) throws IOException {
     HttpClient http = new HttpClient();
     http.setName("vstore-client");
+    SslContextFactory.Client tls = new SslContextFactory.Client();
+    tls.setIncludeProtocols("TLSv1.3");
+    if (caCert != null) {
+      tls.setTrustStore(PemTrust.load(caCert));
+    }
+    http.setSslContextFactory(tls);
     try {
       http.start();
     } catch (Exception e) {
