@@ -22,6 +22,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -82,7 +83,7 @@ public final class NbdServer implements Closeable {
   private final ExportRegistry registry;
   private final Options options;
   private final ConnectionListener connectionListener;
-  private final java.util.concurrent.atomic.AtomicLong nextConnectionId = new java.util.concurrent.atomic.AtomicLong(1);
+  private final AtomicLong nextConnectionId = new AtomicLong(1);
   private final ServerSocketChannel listener;
   private final BufferPool pool = new BufferPool(POOL_BYTES);
   /**

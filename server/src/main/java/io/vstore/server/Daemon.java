@@ -2,9 +2,9 @@ package io.vstore.server;
 
 import io.vstore.nbd.TlsContexts;
 import io.vstore.server.auth.Scope;
+import io.vstore.server.auth.TokenStore;
 import io.vstore.server.exports.ExportManager;
 import io.vstore.server.exports.ExportRoutes;
-import io.vstore.server.auth.TokenStore;
 import io.vstore.server.http.ApiServer;
 import io.vstore.server.http.Exchange;
 import io.vstore.server.http.OpenApiDocument;

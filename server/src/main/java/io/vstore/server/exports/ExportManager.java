@@ -14,6 +14,7 @@ import io.vstore.server.http.ApiException;
 import java.io.Closeable;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -66,18 +67,28 @@ public final class ExportManager implements Closeable {
     }
     // TLS is offered when the daemon has a certificate, and required off the loopback address.
     boolean require = tls != null && !listen.getAddress().isLoopbackAddress();
-    this.server = NbdServer.start(registry, new NbdServer.Options(listen.getAddress(), listen.getPort(), tls, require),
-        new ConnectionListener() {
-          @Override
-          public void connected(NbdClient client) {
-            announce("nbd.connected", client, false);
-          }
+    NbdServer.Options options = new NbdServer.Options(listen.getAddress(), listen.getPort(), tls, require);
+    try {
+      this.server = NbdServer.start(registry, options, connectionEvents());
+    } catch (BindException e) {
+      throw new BindException("cannot serve NBD on " + ExportInfo.address(listen) + ": " + e.getMessage()
+          + " (another NBD server there? choose another with --nbd-listen HOST:PORT)");
+    }
+  }
 
-          @Override
-          public void disconnected(NbdClient client) {
-            announce("nbd.disconnected", client, true);
-          }
-        });
+  /** Returns the listener that announces clients attaching and leaving as events. */
+  private ConnectionListener connectionEvents() {
+    return new ConnectionListener() {
+      @Override
+      public void connected(NbdClient client) {
+        announce("nbd.connected", client, false);
+      }
+
+      @Override
+      public void disconnected(NbdClient client) {
+        announce("nbd.disconnected", client, true);
+      }
+    };
   }
 
   /**
@@ -140,7 +151,7 @@ public final class ExportManager implements Closeable {
   public ExportInfo add(String spec, String name, boolean readOnly, List<String> dirtyBitmaps, String datastore)
       throws IOException {
     ExportSource source = ExportSource.parse(spec, null);
-    if (dirtyBitmaps != null && dirtyBitmaps.contains(null)) {
+    if (dirtyBitmaps != null && dirtyBitmaps.stream().anyMatch(java.util.Objects::isNull)) {
       throw new IllegalArgumentException("dirty bitmaps are change ids, not null: " + dirtyBitmaps);
     }
     List<String> bitmaps = dirtyBitmaps == null ? List.of() : List.copyOf(dirtyBitmaps);
