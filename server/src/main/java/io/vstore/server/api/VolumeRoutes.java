@@ -16,6 +16,7 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.Lock;
 
 /** {@code /api/v1/volumes}: thin volumes, listed, created, shown, deleted and flattened. */
 final class VolumeRoutes {
@@ -28,7 +29,7 @@ final class VolumeRoutes {
   private VolumeRoutes() {}
 
   /** Adds the volume routes. */
-  static void register(Router router, DatastoreHost host, EventBus events) {
+  static void register(Router router, DatastoreHost host, EventBus events, SnapshotGuard guard) {
     Requests.add(router, "GET", "/api/v1/volumes", Scope.READ,
         "List volumes sorted by name, optionally a page at a time (limit, after).", ex -> list(ex, host));
     Requests.add(router, "POST", "/api/v1/volumes", Scope.WRITE, "Create a thin volume.", ex -> {
@@ -47,7 +48,7 @@ final class VolumeRoutes {
           ex.json(200, ds.store().volumeInfo(Requests.name(ex, "name", "volume")));
         });
     Requests.add(router, "DELETE", "/api/v1/volumes/{name}", Scope.WRITE,
-        "Delete a volume; refused while it has snapshots unless recursive=true.", ex -> delete(ex, host, events));
+        "Delete a volume; refused while it has snapshots unless recursive=true.", ex -> delete(ex, host, events, guard));
     Requests.add(router, "POST", "/api/v1/volumes/{name}/flatten", Scope.WRITE,
         "Copy up what a linked clone shares with its parent snapshot so that it no longer depends on it.", ex -> {
           ManagedDatastore ds = Requests.datastore(ex, host);
@@ -103,7 +104,8 @@ final class VolumeRoutes {
     return URLEncoder.encode(s, StandardCharsets.UTF_8);
   }
 
-  private static void delete(Exchange ex, DatastoreHost host, EventBus events) throws IOException {
+  private static void delete(Exchange ex, DatastoreHost host, EventBus events, SnapshotGuard guard)
+      throws IOException {
     ManagedDatastore ds = Requests.datastore(ex, host);
     String name = Requests.name(ex, "name", "volume");
     boolean recursive = Requests.flagQuery(ex, "recursive");
@@ -115,13 +117,20 @@ final class VolumeRoutes {
     }
     // Datastore.deleteVolume drops every snapshot with the volume; like 'zfs destroy' and 'rbd rm',
     // the API refuses unless asked to, and names what would go.
-    List<SnapshotInfo> snapshots = store.snapshots(name);
-    if (!snapshots.isEmpty() && !recursive) {
-      throw new IllegalStateException("volume " + name + " has snapshots "
-          + String.join(", ", snapshots.stream().map(s -> name + "@" + s.name()).toList())
-          + "; delete them first or pass recursive=true");
+    List<SnapshotInfo> snapshots;
+    Lock lock = guard.of(ds).writeLock();
+    lock.lock();
+    try {
+      snapshots = store.snapshots(name);
+      if (!snapshots.isEmpty() && !recursive) {
+        throw new IllegalStateException("volume " + name + " has snapshots "
+            + String.join(", ", snapshots.stream().map(s -> name + "@" + s.name()).toList())
+            + "; delete them first or pass recursive=true");
+      }
+      store.deleteVolume(name);
+    } finally {
+      lock.unlock();
     }
-    store.deleteVolume(name);
     for (SnapshotInfo s : snapshots) {
       events.publish("snapshot.deleted", ds.name(), Map.of("volume", name, "snapshot", s.name()));
     }
