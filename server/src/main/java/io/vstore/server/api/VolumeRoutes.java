@@ -48,7 +48,8 @@ final class VolumeRoutes {
           ex.json(200, ds.store().volumeInfo(Requests.name(ex, "name", "volume")));
         });
     Requests.add(router, "DELETE", "/api/v1/volumes/{name}", Scope.WRITE,
-        "Delete a volume; refused while it has snapshots unless recursive=true.", ex -> delete(ex, host, events, guard));
+        "Delete a volume; refused while it has snapshots unless recursive=true.",
+        ex -> delete(ex, host, events, guard));
     Requests.add(router, "POST", "/api/v1/volumes/{name}/flatten", Scope.WRITE,
         "Copy up what a linked clone shares with its parent snapshot so that it no longer depends on it.", ex -> {
           ManagedDatastore ds = Requests.datastore(ex, host);

@@ -27,7 +27,8 @@ class InventoryRoutesTest {
       assertThat(d.unix("POST", "/api/v1/vms", "{\"name\": \"bad\", \"disks\": [512], \"config\": [1]}").status())
           .isEqualTo(400);
 
-      TestDaemon.Reply snap = d.unix("POST", "/api/v1/vms/web/snapshots", "{\"name\": \"s1\", \"description\": \"base\"}");
+      TestDaemon.Reply snap = d.unix("POST", "/api/v1/vms/web/snapshots",
+          "{\"name\": \"s1\", \"description\": \"base\"}");
       assertThat(snap.status()).isEqualTo(201);
       assertThat(snap.json().get("parent").isNull()).isTrue();
       d.unix("POST", "/api/v1/vms/web/snapshots", "{\"name\": \"s2\"}");
