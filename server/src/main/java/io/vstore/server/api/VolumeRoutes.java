@@ -14,8 +14,10 @@ import io.vstore.server.http.Router;
 import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.locks.Lock;
 
 /** {@code /api/v1/volumes}: thin volumes, listed, created, shown, deleted and flattened. */
@@ -31,7 +33,8 @@ final class VolumeRoutes {
   /** Adds the volume routes. */
   static void register(Router router, DatastoreHost host, EventBus events, SnapshotGuard guard) {
     Requests.add(router, "GET", "/api/v1/volumes", Scope.READ,
-        "List volumes sorted by name, optionally a page at a time (limit, after).", ex -> list(ex, host));
+        "List volumes sorted by name, optionally a page at a time (limit, after) or only a VM's or pool's.",
+        ex -> list(ex, host));
     Requests.add(router, "POST", "/api/v1/volumes", Scope.WRITE, "Create a thin volume.", ex -> {
       ManagedDatastore ds = Requests.datastore(ex, host);
       Create c = Requests.body(ex, Create.class);
@@ -71,6 +74,10 @@ final class VolumeRoutes {
     }
     // volumes() reads each volume's figures without a flush (volumeInfo would flush once per volume).
     List<VolumeInfo> all = ds.store().volumes();
+    Set<String> owned = ownedBy(ex, ds);
+    if (owned != null) {
+      all = all.stream().filter(v -> owned.contains(v.name())).toList();
+    }
     int from = 0;
     if (after != null) {
       from = firstAfter(all, after);
@@ -79,11 +86,35 @@ final class VolumeRoutes {
     List<VolumeInfo> page = all.subList(from, to);
     if (to < all.size() && limit > 0) {
       // RFC 8288 paging, as GitHub's API does: the body stays a plain array of volumes.
-      String next = "/api/v1/volumes?limit=" + limit + "&after=" + encode(page.getLast().name())
-          + (ex.query(Requests.DATASTORE) == null ? "" : "&datastore=" + encode(ds.name()));
+      StringBuilder next = new StringBuilder("/api/v1/volumes?limit=").append(limit).append("&after=")
+          .append(encode(page.getLast().name()));
+      for (String kept : List.of(Requests.DATASTORE, "vm", "pool")) {
+        if (ex.query(kept) != null) {
+          next.append('&').append(kept).append('=').append(encode(ex.query(kept)));
+        }
+      }
       ex.response().getHeaders().put("Link", "<" + next + ">; rel=\"next\"");
     }
     ex.json(200, page);
+  }
+
+  /**
+   * Returns the volumes of the VM or pool named by the {@code vm} or {@code pool} query parameter
+   * (a pool's: its desktops' disks and its replica), or null when neither is given.
+   */
+  private static Set<String> ownedBy(Exchange ex, ManagedDatastore ds) throws IOException {
+    String vm = ex.query("vm");
+    String pool = ex.query("pool");
+    if (vm != null && pool != null) {
+      throw ApiException.badRequest("give either vm or pool, not both");
+    }
+    if (vm != null) {
+      return new HashSet<>(ds.inventory().vms().get(vm).disks());
+    }
+    if (pool != null) {
+      return new HashSet<>(ds.inventory().pools().get(pool).volumes());
+    }
+    return null;
   }
 
   /** Returns the index of the first volume of {@code sorted} whose name sorts after {@code name}. */
