@@ -34,7 +34,7 @@ final class SnapshotRoutes {
               out.addAll(store.snapshots(v.name()));
             }
           }
-          ex.json(200, out);
+          Requests.jsonList(ex, out);
         });
     Requests.add(router, "GET", "/api/v1/volumes/{name}/snapshots", Scope.READ,
         "List a volume's snapshots, oldest first, with their space figures.", ex -> {

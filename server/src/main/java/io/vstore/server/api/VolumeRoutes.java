@@ -95,7 +95,7 @@ final class VolumeRoutes {
       }
       ex.response().getHeaders().put("Link", "<" + next + ">; rel=\"next\"");
     }
-    ex.json(200, page);
+    Requests.jsonList(ex, page);
   }
 
   /**
