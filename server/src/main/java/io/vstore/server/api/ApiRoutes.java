@@ -16,8 +16,9 @@ public final class ApiRoutes {
   /** Adds every REST resource's routes to {@code router}, serving the datastores of {@code host}. */
   public static void register(Router router, DatastoreHost host, EventBus events) {
     DatastoreRoutes.register(router, host, events);
-    VolumeRoutes.register(router, host, events);
-    SnapshotRoutes.register(router, host, events);
+    SnapshotGuard guard = new SnapshotGuard();
+    VolumeRoutes.register(router, host, events, guard);
+    SnapshotRoutes.register(router, host, events, guard);
     CloneRoutes.register(router, host, events);
     ChangeRoutes.register(router, host, events);
     VmRoutes.register(router, host, events);

@@ -20,6 +20,8 @@ import java.util.Map;
 final class DatastoreRoutes {
   /** The datastore's descriptor, whose {@code capacity} field holds the configured limit (0: free space). */
   private static final String DESCRIPTOR = "datastore.json";
+  /** Serializes PATCHes, which are rare: each reads the settings it does not change, then writes all. */
+  private static final Object SETTINGS_LOCK = new Object();
 
   /**
    * One datastore as the API shows it: {@code datastore info} plus its name in the daemon, its
@@ -75,7 +77,7 @@ final class DatastoreRoutes {
     }
     View after;
     // Read-modify-write of the descriptor: two PATCHes must not undo each other's fields.
-    synchronized (ds) {
+    synchronized (SETTINGS_LOCK) {
       DatastoreInfo now = ds.store().info();
       long capacity = s.capacity() != null ? s.capacity() : configuredCapacity(ds);
       int warning = s.warningPercent() != null ? s.warningPercent() : now.warningPercent();

@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.Lock;
 
 /** {@code /api/v1/volumes/{name}/snapshots} and {@code /api/v1/snapshots}: volume snapshots. */
 final class SnapshotRoutes {
@@ -23,7 +24,7 @@ final class SnapshotRoutes {
   private SnapshotRoutes() {}
 
   /** Adds the snapshot routes. */
-  static void register(Router router, DatastoreHost host, EventBus events) {
+  static void register(Router router, DatastoreHost host, EventBus events, SnapshotGuard guard) {
     Requests.add(router, "GET", "/api/v1/snapshots", Scope.READ,
         "List the snapshots of every volume, by volume name, each volume's oldest first.", ex -> {
           Datastore store = Requests.datastore(ex, host).store();
@@ -33,7 +34,7 @@ final class SnapshotRoutes {
               out.addAll(store.snapshots(v.name()));
             }
           }
-          ex.json(200, out);
+          Requests.jsonList(ex, out);
         });
     Requests.add(router, "GET", "/api/v1/volumes/{name}/snapshots", Scope.READ,
         "List a volume's snapshots, oldest first, with their space figures.", ex -> {
@@ -46,7 +47,14 @@ final class SnapshotRoutes {
           String volume = Requests.name(ex, "name", "volume");
           String snap = Requests.required(Requests.body(ex, Create.class).name(), "name");
           SnapshotRef.checkName("snapshot", snap);
-          SnapshotInfo info = ds.store().createSnapshot(volume, snap);
+          SnapshotInfo info;
+          Lock lock = guard.of(ds).readLock();
+          lock.lock();
+          try {
+            info = ds.store().createSnapshot(volume, snap);
+          } finally {
+            lock.unlock();
+          }
           events.publish("snapshot.created", ds.name(), Map.of("volume", volume, "snapshot", snap,
               "changeId", info.changeId()));
           ex.json(201, info);

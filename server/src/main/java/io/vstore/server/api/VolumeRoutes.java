@@ -14,8 +14,11 @@ import io.vstore.server.http.Router;
 import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.locks.Lock;
 
 /** {@code /api/v1/volumes}: thin volumes, listed, created, shown, deleted and flattened. */
 final class VolumeRoutes {
@@ -28,9 +31,10 @@ final class VolumeRoutes {
   private VolumeRoutes() {}
 
   /** Adds the volume routes. */
-  static void register(Router router, DatastoreHost host, EventBus events) {
+  static void register(Router router, DatastoreHost host, EventBus events, SnapshotGuard guard) {
     Requests.add(router, "GET", "/api/v1/volumes", Scope.READ,
-        "List volumes sorted by name, optionally a page at a time (limit, after).", ex -> list(ex, host));
+        "List volumes sorted by name, optionally a page at a time (limit, after) or only a VM's or pool's.",
+        ex -> list(ex, host));
     Requests.add(router, "POST", "/api/v1/volumes", Scope.WRITE, "Create a thin volume.", ex -> {
       ManagedDatastore ds = Requests.datastore(ex, host);
       Create c = Requests.body(ex, Create.class);
@@ -47,7 +51,8 @@ final class VolumeRoutes {
           ex.json(200, ds.store().volumeInfo(Requests.name(ex, "name", "volume")));
         });
     Requests.add(router, "DELETE", "/api/v1/volumes/{name}", Scope.WRITE,
-        "Delete a volume; refused while it has snapshots unless recursive=true.", ex -> delete(ex, host, events));
+        "Delete a volume; refused while it has snapshots unless recursive=true.",
+        ex -> delete(ex, host, events, guard));
     Requests.add(router, "POST", "/api/v1/volumes/{name}/flatten", Scope.WRITE,
         "Copy up what a linked clone shares with its parent snapshot so that it no longer depends on it.", ex -> {
           ManagedDatastore ds = Requests.datastore(ex, host);
@@ -69,6 +74,10 @@ final class VolumeRoutes {
     }
     // volumes() reads each volume's figures without a flush (volumeInfo would flush once per volume).
     List<VolumeInfo> all = ds.store().volumes();
+    Set<String> owned = ownedBy(ex, ds);
+    if (owned != null) {
+      all = all.stream().filter(v -> owned.contains(v.name())).toList();
+    }
     int from = 0;
     if (after != null) {
       from = firstAfter(all, after);
@@ -77,11 +86,35 @@ final class VolumeRoutes {
     List<VolumeInfo> page = all.subList(from, to);
     if (to < all.size() && limit > 0) {
       // RFC 8288 paging, as GitHub's API does: the body stays a plain array of volumes.
-      String next = "/api/v1/volumes?limit=" + limit + "&after=" + encode(page.getLast().name())
-          + (ex.query(Requests.DATASTORE) == null ? "" : "&datastore=" + encode(ds.name()));
+      StringBuilder next = new StringBuilder("/api/v1/volumes?limit=").append(limit).append("&after=")
+          .append(encode(page.getLast().name()));
+      for (String kept : List.of(Requests.DATASTORE, "vm", "pool")) {
+        if (ex.query(kept) != null) {
+          next.append('&').append(kept).append('=').append(encode(ex.query(kept)));
+        }
+      }
       ex.response().getHeaders().put("Link", "<" + next + ">; rel=\"next\"");
     }
-    ex.json(200, page);
+    Requests.jsonList(ex, page);
+  }
+
+  /**
+   * Returns the volumes of the VM or pool named by the {@code vm} or {@code pool} query parameter
+   * (a pool's: its desktops' disks and its replica), or null when neither is given.
+   */
+  private static Set<String> ownedBy(Exchange ex, ManagedDatastore ds) throws IOException {
+    String vm = ex.query("vm");
+    String pool = ex.query("pool");
+    if (vm != null && pool != null) {
+      throw ApiException.badRequest("give either vm or pool, not both");
+    }
+    if (vm != null) {
+      return new HashSet<>(ds.inventory().vms().get(vm).disks());
+    }
+    if (pool != null) {
+      return new HashSet<>(ds.inventory().pools().get(pool).volumes());
+    }
+    return null;
   }
 
   /** Returns the index of the first volume of {@code sorted} whose name sorts after {@code name}. */
@@ -103,7 +136,8 @@ final class VolumeRoutes {
     return URLEncoder.encode(s, StandardCharsets.UTF_8);
   }
 
-  private static void delete(Exchange ex, DatastoreHost host, EventBus events) throws IOException {
+  private static void delete(Exchange ex, DatastoreHost host, EventBus events, SnapshotGuard guard)
+      throws IOException {
     ManagedDatastore ds = Requests.datastore(ex, host);
     String name = Requests.name(ex, "name", "volume");
     boolean recursive = Requests.flagQuery(ex, "recursive");
@@ -115,13 +149,20 @@ final class VolumeRoutes {
     }
     // Datastore.deleteVolume drops every snapshot with the volume; like 'zfs destroy' and 'rbd rm',
     // the API refuses unless asked to, and names what would go.
-    List<SnapshotInfo> snapshots = store.snapshots(name);
-    if (!snapshots.isEmpty() && !recursive) {
-      throw new IllegalStateException("volume " + name + " has snapshots "
-          + String.join(", ", snapshots.stream().map(s -> name + "@" + s.name()).toList())
-          + "; delete them first or pass recursive=true");
+    List<SnapshotInfo> snapshots;
+    Lock lock = guard.of(ds).writeLock();
+    lock.lock();
+    try {
+      snapshots = store.snapshots(name);
+      if (!snapshots.isEmpty() && !recursive) {
+        throw new IllegalStateException("volume " + name + " has snapshots "
+            + String.join(", ", snapshots.stream().map(s -> name + "@" + s.name()).toList())
+            + "; delete them first or pass recursive=true");
+      }
+      store.deleteVolume(name);
+    } finally {
+      lock.unlock();
     }
-    store.deleteVolume(name);
     for (SnapshotInfo s : snapshots) {
       events.publish("snapshot.deleted", ds.name(), Map.of("volume", name, "snapshot", s.name()));
     }

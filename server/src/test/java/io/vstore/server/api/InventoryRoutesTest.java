@@ -27,7 +27,8 @@ class InventoryRoutesTest {
       assertThat(d.unix("POST", "/api/v1/vms", "{\"name\": \"bad\", \"disks\": [512], \"config\": [1]}").status())
           .isEqualTo(400);
 
-      TestDaemon.Reply snap = d.unix("POST", "/api/v1/vms/web/snapshots", "{\"name\": \"s1\", \"description\": \"base\"}");
+      TestDaemon.Reply snap = d.unix("POST", "/api/v1/vms/web/snapshots",
+          "{\"name\": \"s1\", \"description\": \"base\"}");
       assertThat(snap.status()).isEqualTo(201);
       assertThat(snap.json().get("parent").isNull()).isTrue();
       d.unix("POST", "/api/v1/vms/web/snapshots", "{\"name\": \"s2\"}");
@@ -78,6 +79,16 @@ class InventoryRoutesTest {
       assertThat(pool.get("space").get("desktops").asInt()).isEqualTo(3);
       assertThat(pool.get("space").get("provisioned").asLong()).isEqualTo(3 * (1048576L + 65536));
       assertThat(d.unix("GET", "/api/v1/pools/nope", null).status()).isEqualTo(404);
+
+      JsonNode poolVolumes = d.unix("GET", "/api/v1/volumes?pool=eng", null).json();
+      assertThat(poolVolumes).hasSize(pool.get("replica").size() + 3 * 2);
+      assertThat(poolVolumes).extracting(n -> n.get("name").asText())
+          .contains(pool.get("desktops").get(2).get("persistentDisk").asText())
+          .doesNotContain("gold-disk0");
+      assertThat(d.unix("GET", "/api/v1/volumes?vm=gold", null).json()).extracting(n -> n.get("name").asText())
+          .containsExactly("gold-disk0");
+      assertThat(d.unix("GET", "/api/v1/volumes?vm=nope", null).status()).isEqualTo(404);
+      assertThat(d.unix("GET", "/api/v1/volumes?vm=gold&pool=eng", null).status()).isEqualTo(400);
       assertThat(d.unix("GET", "/api/v1/pools/bad%20name", null).status()).isEqualTo(400);
 
       // A pool is built from the VM's snapshot: neither goes while it exists.

@@ -53,13 +53,13 @@ class VolumeRoutesTest {
     try (TestDaemon d = TestDaemon.start(null, tmp.resolve("ds"))) {
       Datastore store = d.daemon().byName(null).store();
       List<String> names = new ArrayList<>();
-      for (int i = 0; i < 25; i++) {
+      for (int i = 0; i < 300; i++) {
         String name = String.format("v%03d", i);
         store.createVolume(name, 4096).close();
         names.add(name);
       }
       List<String> seen = new ArrayList<>();
-      String next = "/api/v1/volumes?limit=10";
+      String next = "/api/v1/volumes?limit=100";
       int pages = 0;
       while (next != null) {
         var r = d.client().newRequest("http://localhost" + next)
@@ -74,8 +74,12 @@ class VolumeRoutesTest {
       }
       assertThat(pages).isEqualTo(3);
       assertThat(seen).isEqualTo(names);
-      JsonNode afterPage = d.unix("GET", "/api/v1/volumes?after=v020", null).json();
-      assertThat(afterPage).extracting(n -> n.get("name").asText()).containsExactly("v021", "v022", "v023", "v024");
+      JsonNode afterPage = d.unix("GET", "/api/v1/volumes?after=v295", null).json();
+      assertThat(afterPage).extracting(n -> n.get("name").asText()).containsExactly("v296", "v297", "v298", "v299");
+      // The whole list is larger than the buffer a list is streamed through.
+      TestDaemon.Reply all = d.unix("GET", "/api/v1/volumes", null);
+      assertThat(all.body().length()).isGreaterThan(64 << 10);
+      assertThat(all.json()).extracting(n -> n.get("name").asText()).isEqualTo(names);
       assertThat(d.unix("GET", "/api/v1/volumes?limit=0", null).status()).isEqualTo(400);
       assertThat(d.unix("GET", "/api/v1/volumes?limit=ten", null).status()).isEqualTo(400);
     }
