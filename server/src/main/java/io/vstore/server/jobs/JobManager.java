@@ -100,7 +100,9 @@ public final class JobManager implements Jobs, Closeable {
   public void open(String name, Path dir) throws IOException {
     JobStore store = JobStore.open(dir);
     List<JobStore.Stored> records = store.load(name);
-    records.sort(Comparator.comparing((JobStore.Stored s) -> s.info().created()).thenComparing(s -> s.info().id()));
+    // Instants as text do not sort (their fractions vary in length): compare them parsed.
+    records.sort(Comparator.comparing((JobStore.Stored s) -> Instant.parse(s.info().created()))
+        .thenComparing(s -> s.info().id()));
     synchronized (lock) {
       if (lanes.containsKey(name)) {
         throw new IllegalStateException("datastore " + name + " has jobs open already");
@@ -332,7 +334,7 @@ public final class JobManager implements Jobs, Closeable {
   }
 
   private static final Comparator<Job> NEWEST_FIRST =
-      Comparator.comparing((Job j) -> j.created).thenComparing(j -> j.id).reversed();
+      Comparator.comparing((Job j) -> j.createdAt).thenComparing(j -> j.id).reversed();
 
   @Override
   public Optional<JobInfo> find(String id) {
@@ -510,6 +512,7 @@ public final class JobManager implements Jobs, Closeable {
     final String target;
     final boolean heavy;
     final String created;
+    final Instant createdAt;
     CountDownLatch ended = new CountDownLatch(1);
     volatile boolean cancelled;
     JobState state;
@@ -534,6 +537,7 @@ public final class JobManager implements Jobs, Closeable {
       this.target = info.target();
       this.heavy = heavy;
       this.created = info.created();
+      this.createdAt = Instant.parse(info.created());
       this.state = info.state();
       this.result = info.result();
       this.error = info.error();
