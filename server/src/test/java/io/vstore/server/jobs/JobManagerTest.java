@@ -383,9 +383,9 @@ class JobManagerTest {
   @Test
   void ordersJobsByTheirCreationInstantNotItsText() throws Exception {
     JobStore store = JobStore.open(ds);
-    // As text, ".123456789Z" sorts after ".5Z"; as instants it is earlier.
-    for (String[] j : new String[][] {{"0000000000000001", "2026-01-01T00:00:00.5Z"},
-        {"0000000000000002", "2026-01-01T00:00:00.123456789Z"}}) {
+    // As text, ".1Z" sorts after ".100000001Z" ('Z' > '0'); as instants it is earlier.
+    for (String[] j : new String[][] {{"0000000000000001", "2026-01-01T00:00:00.100000001Z"},
+        {"0000000000000002", "2026-01-01T00:00:00.1Z"}}) {
       store.write(new JobStore.Stored(new JobInfo(j[0], "test", "ds", null, JobState.SUCCEEDED, 0, 0, 0, -1, null,
           null, j[1], j[1], j[1]), true, false));
     }
