@@ -4,14 +4,10 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.vstore.blockstore.AtomicFiles;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 
 /**
  * The inventory's JSON file, replaced atomically: the new content goes to a temp file that is
@@ -76,24 +72,6 @@ final class InventoryFile {
   void write(InventoryDocument doc) throws IOException {
     Path dir = file.getParent();
     Files.createDirectories(dir);
-    Path tmp = dir.resolve(NAME + TEMP_SUFFIX);
-    byte[] bytes = JSON.writeValueAsBytes(doc);
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-        StandardOpenOption.TRUNCATE_EXISTING)) {
-      ByteBuffer buf = ByteBuffer.wrap(bytes);
-      while (buf.hasRemaining()) {
-        ch.write(buf);
-      }
-      ch.force(true);
-    }
-    try {
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (AtomicMoveNotSupportedException e) {
-      throw new IOException("cannot replace " + file + " atomically: " + e.getMessage(), e);
-    }
-    // The rename is durable only once the directory entry is.
-    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-      d.force(true);
-    }
+    AtomicFiles.replace(file, JSON.writeValueAsBytes(doc));
   }
 }

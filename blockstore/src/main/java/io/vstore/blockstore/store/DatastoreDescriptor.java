@@ -3,10 +3,9 @@ package io.vstore.blockstore.store;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.vstore.blockstore.AtomicFiles;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.UUID;
 
 /**
@@ -51,12 +50,7 @@ record DatastoreDescriptor(String format, int version, UUID uuid, String created
   }
 
   void write(Path dir) throws IOException {
-    Path tmp = dir.resolve(FILE + ".tmp");
-    Files.write(tmp, JSON.writeValueAsBytes(this));
-    try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
-      ch.force(true);
-    }
-    Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    AtomicFiles.replace(dir.resolve(FILE), JSON.writeValueAsBytes(this));
   }
 
   DatastoreDescriptor withCapacity(long bytes, int warning, int critical) {

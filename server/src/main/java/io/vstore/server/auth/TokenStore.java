@@ -3,14 +3,11 @@ package io.vstore.server.auth;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import io.vstore.blockstore.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
@@ -74,7 +71,7 @@ public final class TokenStore {
     }
     TokenStore store = new TokenStore(file, new ArrayList<>());
     Created admin = store.create("admin", Scope.ADMIN);
-    writePrivate(dir.resolve(ADMIN_FILE), admin.secret() + "\n");
+    AtomicFiles.replacePrivate(dir.resolve(ADMIN_FILE), (admin.secret() + "\n").getBytes(StandardCharsets.UTF_8));
     return store;
   }
 
@@ -132,21 +129,7 @@ public final class TokenStore {
 
   @GuardedBy("this")
   private void save() throws IOException {
-    Path tmp = file.resolveSibling(FILE + ".tmp");
-    Files.deleteIfExists(tmp);
-    writePrivate(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(tokens));
-    try {
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (AtomicMoveNotSupportedException e) {
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-    }
-  }
-
-  /** Creates {@code file} with mode 0600 before writing {@code text}, so no secret is ever readable by others. */
-  static void writePrivate(Path file, String text) throws IOException {
-    Files.deleteIfExists(file);
-    Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(file, text, StandardCharsets.UTF_8, StandardOpenOption.WRITE, StandardOpenOption.SYNC);
+    AtomicFiles.replacePrivate(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(tokens));
   }
 
   private static String sha256(String secret) {

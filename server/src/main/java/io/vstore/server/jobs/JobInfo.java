@@ -6,4 +6,10 @@ package io.vstore.server.jobs;
  * (for a forwarded command: its exit code and output), {@code error} the one-line failure.
  */
 public record JobInfo(String id, String kind, String datastore, String target, JobState state, long done, long total,
-    double rate, long etaSeconds, Object result, String error, String created, String started, String finished) {}
+    double rate, long etaSeconds, Object result, String error, String created, String started, String finished) {
+  /** Returns this job without its result (lists carry many jobs; a command's output may be large). */
+  public JobInfo withoutResult() {
+    return result == null ? this : new JobInfo(id, kind, datastore, target, state, done, total, rate, etaSeconds, null,
+        error, created, started, finished);
+  }
+}

@@ -355,7 +355,7 @@ public final class JobManager implements Jobs, Closeable {
     synchronized (lock) {
       views = jobs.values().stream().sorted(NEWEST_FIRST).map(this::view).toList();
     }
-    return views.stream().map(View::load).toList();
+    return views.stream().map(v -> v.info().withoutResult()).toList();
   }
 
   @Override

@@ -37,7 +37,7 @@ public interface Jobs {
   /** Returns job {@code id}, if known. */
   Optional<JobInfo> find(String id);
 
-  /** Returns every job known, newest first. */
+  /** Returns every job known, newest first, without their results ({@link #find} gives one with its result). */
   List<JobInfo> list();
 
   /**
