@@ -124,7 +124,7 @@ public final class Daemon implements DatastoreHost, Closeable {
     metrics.trackJobs(jobs);
     JobRoutes.register(router, jobs);
     CommandRoutes.register(this, jobs);
-    io.vstore.server.api.ApiRoutes.register(router, this, events);
+    io.vstore.server.api.ApiRoutes.register(router, this, events, jobs);
     SSLContext tls = config.tlsCert() == null ? null : TlsContexts.fromPem(config.tlsCert(), config.tlsKey());
     exports = ExportManager.start(this, events, config.nbdListen(), tls);
     ExportRoutes.register(router, exports);

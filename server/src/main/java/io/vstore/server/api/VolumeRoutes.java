@@ -11,6 +11,7 @@ import io.vstore.server.auth.Scope;
 import io.vstore.server.http.ApiException;
 import io.vstore.server.http.Exchange;
 import io.vstore.server.http.Router;
+import io.vstore.server.jobs.Jobs;
 import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -31,7 +32,7 @@ final class VolumeRoutes {
   private VolumeRoutes() {}
 
   /** Adds the volume routes. */
-  static void register(Router router, DatastoreHost host, EventBus events, SnapshotGuard guard) {
+  static void register(Router router, DatastoreHost host, EventBus events, SnapshotGuard guard, Jobs jobs) {
     Requests.add(router, "GET", "/api/v1/volumes", Scope.READ,
         "List volumes sorted by name, optionally a page at a time (limit, after) or only a VM's or pool's.",
         ex -> list(ex, host));
@@ -54,14 +55,20 @@ final class VolumeRoutes {
         "Delete a volume; refused while it has snapshots unless recursive=true.",
         ex -> delete(ex, host, events, guard));
     Requests.add(router, "POST", "/api/v1/volumes/{name}/flatten", Scope.WRITE,
-        "Copy up what a linked clone shares with its parent snapshot so that it no longer depends on it.", ex -> {
+        "Copy up what a linked clone shares with its parent snapshot so that it no longer depends on it (a job).",
+        ex -> {
           ManagedDatastore ds = Requests.datastore(ex, host);
           String name = Requests.name(ex, "name", "volume");
+          // Refusals are answered now (404, 409), not as failed jobs.
           String parent = ds.store().volumeInfo(name).parent();
-          ds.store().flatten(name);
-          events.publish("volume.flattened", ds.name(), parent == null ? Map.of("volume", name)
-              : Map.of("volume", name, "parent", parent));
-          ex.json(200, ds.store().volumeInfo(name));
+          if (parent == null) {
+            throw new ApiException(409, "volume " + name + " is not a linked clone: nothing to flatten");
+          }
+          ex.json(202, jobs.submit(ds.name(), "flatten", name, true, ctx -> {
+            ds.store().flatten(name);
+            events.publish("volume.flattened", ds.name(), Map.of("volume", name, "parent", parent));
+            return ds.store().volumeInfo(name);
+          }));
         });
   }
 

@@ -114,11 +114,16 @@ class VolumeRoutesTest {
       assertThat(d.unix("GET", "/api/v1/volumes/c1", null).json().get("parent").asText()).isEqualTo("base@gold");
 
       TestDaemon.Reply flat = d.unix("POST", "/api/v1/volumes/c1/flatten", null);
-      assertThat(flat.status()).isEqualTo(200);
-      assertThat(flat.json().get("parent").isNull()).isTrue();
+      assertThat(flat.status()).isEqualTo(202);
+      assertThat(flat.json().get("kind").asText()).isEqualTo("flatten");
+      String job = flat.json().get("id").asText();
+      TestDaemon.Reply done = d.unix("GET", "/api/v1/jobs/" + job + "/wait?timeout=60", null);
+      assertThat(done.json().get("state").asText()).isEqualTo("succeeded");
+      assertThat(done.json().get("result").get("parent").isNull()).isTrue();
+      assertThat(d.unix("GET", "/api/v1/volumes/c1", null).json().get("parent").isNull()).isTrue();
       assertThat(d.unix("POST", "/api/v1/volumes/c1/flatten", null).status()).isEqualTo(409);
       assertThat(d.unix("POST", "/api/v1/volumes/nope/flatten", null).status()).isEqualTo(404);
-      assertThat(d.daemon().events().recent(0).getLast().type()).isEqualTo("volume.flattened");
+      assertThat(d.daemon().events().recent(0)).extracting(io.vstore.server.Event::type).contains("volume.flattened");
     }
   }
 
