@@ -7,6 +7,7 @@ import io.vstore.server.http.ApiServer;
 import io.vstore.server.http.Exchange;
 import io.vstore.server.http.OpenApiDocument;
 import io.vstore.server.http.Router;
+import io.vstore.server.web.Dashboard;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -44,6 +45,7 @@ public final class Daemon implements DatastoreHost, Closeable {
   private final CountDownLatch stopped = new CountDownLatch(1);
   private TokenStore tokens;
   private ApiServer api;
+  private Dashboard dashboard;
   private volatile boolean closed;
 
   private Daemon(DaemonConfig config, CommandRunner runner, List<ManagedDatastore> datastores) {
@@ -104,10 +106,12 @@ public final class Daemon implements DatastoreHost, Closeable {
             datastores.stream().map(ManagedDatastore::name).toList())));
     byte[] openApi = Exchange.JSON.writeValueAsBytes(OpenApiDocument.load());
     router.add("GET", "/api/v1/openapi.json", null, "This document.", ex -> ex.send(200, "application/json", openApi));
+    dashboard = Dashboard.install(router, config.listen(), config.tlsCert() != null, () -> api == null ? -1 : api.tcpPort());
     SSLContext tls = config.tlsCert() == null ? null : TlsContexts.fromPem(config.tlsCert(), config.tlsKey());
     List<Path> sockets = datastores.stream().map(ds -> ds.path().resolve(SOCKET)).toList();
     api = ApiServer.start(router, tokens,
         new ApiServer.Options(sockets, config.listen(), tls, MAX_CONNECTIONS, IDLE_TIMEOUT));
+    api.addAuthenticator(dashboard.authenticator());
     LOG.log(System.Logger.Level.INFO, "serving " + datastores + " on " + sockets
         + (api.tcpPort() > 0 ? " and TCP port " + api.tcpPort() : ""));
   }
@@ -179,6 +183,11 @@ public final class Daemon implements DatastoreHost, Closeable {
   /** Returns the HTTP server. */
   public ApiServer api() {
     return api;
+  }
+
+  /** Returns the web dashboard (its login links and sessions). */
+  public Dashboard dashboard() {
+    return dashboard;
   }
 
   /** Blocks until {@link #close} has finished. */
