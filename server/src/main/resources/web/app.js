@@ -494,7 +494,16 @@ function renderExports() {
 
 function describe(e) {
   const d = e.data || {};
-  const what = d.name || d.volume || d.snapshot || d.target || jobId(d) || d.message || '';
+  let what;
+  if (e.type.startsWith('job.')) {
+    const j = typeof d.job === 'object' && d.job !== null ? d.job : d;
+    what = [j.kind, j.target, j.state ? String(j.state).toLowerCase() : '', j.error || ''].filter(Boolean).join(' ');
+  } else if (e.type.startsWith('snapshot.') && d.volume && d.name) {
+    what = `${d.volume}@${d.name}`;
+  } else {
+    what = d.name || d.names || d.volume || d.snapshot || d.export || d.target || d.message || d.level || '';
+  }
+  if (Array.isArray(what)) what = what.join(', ');
   return [e.datastore ? `${e.datastore}:` : '', typeof what === 'string' ? what : JSON.stringify(what)].join(' ').trim();
 }
 

@@ -12,7 +12,8 @@ import picocli.CommandLine.Option;
     versionProvider = Vstore.Version.class,
     description = "Storage virtualization for virtual machines.",
     subcommands = {CommandLine.HelpCommand.class, DatastoreCommand.class, VolumeCommand.class, SnapshotCommand.class,
-        CloneCommand.class, CbtCommand.class, VmCommand.class, PoolCommand.class, ImageCommand.class, NbdCommand.class})
+        CloneCommand.class, CbtCommand.class, VmCommand.class, PoolCommand.class, ImageCommand.class, NbdCommand.class,
+        DashboardCommand.class})
 public final class Vstore {
 
   @Option(names = "--debug", description = "Show stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)

@@ -1,0 +1,209 @@
+package io.vstore.server.web;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vstore.blockstore.store.SnapshotInfo;
+import io.vstore.server.TestDaemon;
+import io.vstore.server.jobs.JobInfo;
+import io.vstore.server.jobs.Jobs;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The dashboard in a real browser (headless chromium): log in through the one-time link, watch
+ * objects made through the API appear, act from the page, and follow a job to 100%.
+ */
+class DashboardBrowserTest {
+  private static final Duration PATIENCE = Duration.ofSeconds(30);
+  private static WebDriver browser;
+  private static Path profile;
+
+  @TempDir Path tmp;
+  private TestDaemon daemon;
+  private Jobs jobs;
+
+  @BeforeAll
+  static void startBrowser() throws Exception {
+    profile = Files.createTempDirectory("vstore-chromium-");
+    browser = Browser.start(profile);
+  }
+
+  @AfterAll
+  static void stopBrowser() throws Exception {
+    if (browser != null) {
+      browser.quit();
+    }
+    if (profile != null) {
+      try (var files = Files.walk(profile)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+
+  @BeforeEach
+  void startDaemon() throws Exception {
+    daemon = TestDaemon.start(null, tmp.resolve("ds"));
+    jobs = StandInRoutes.install(daemon.daemon());
+    browser.manage().deleteAllCookies();
+  }
+
+  @AfterEach
+  void stopDaemon() throws Exception {
+    browser.get("about:blank"); // closes the page's event stream before the daemon stops
+    daemon.close();
+  }
+
+  private String loginUrl() throws Exception {
+    TestDaemon.Reply r = daemon.unix("POST", "/api/v1/dashboard/logins", null);
+    assertThat(r.status()).as(r.body()).isEqualTo(201);
+    return r.json().get("url").asText();
+  }
+
+  private void logIn() throws Exception {
+    browser.get(loginUrl());
+    waitFor(By.cssSelector("#app:not([hidden])"));
+  }
+
+  private WebElement waitFor(By by) {
+    return new WebDriverWait(browser, PATIENCE).until(ExpectedConditions.visibilityOfElementLocated(by));
+  }
+
+  private void waitForText(By by, String text) {
+    new WebDriverWait(browser, PATIENCE).until(ExpectedConditions.textToBePresentInElementLocated(by, text));
+  }
+
+  private static By volume(String name) {
+    return By.cssSelector("[data-volume=\"" + name + "\"]");
+  }
+
+  private static By snapshot(String ref) {
+    return By.cssSelector("[data-snapshot=\"" + ref + "\"]");
+  }
+
+  @Test
+  void logsInWithTheOneTimeLinkThenSeesAVolumeAndTakesASnapshotFromThePage() throws Exception {
+    browser.get(daemon.baseUrl() + "/");
+    waitFor(By.id("login"));
+    assertThat(browser.findElement(By.id("app")).isDisplayed()).isFalse();
+    Browser.screenshot(browser, "dashboard-logged-out");
+
+    logIn();
+    assertThat(browser.getCurrentUrl()).isEqualTo(daemon.baseUrl() + "/"); // the secret left the address bar
+    assertThat(browser.findElement(By.id("user")).getText()).contains("admin");
+    waitFor(By.cssSelector("[data-datastore=\"ds\"] [data-meter=\"Allocated\"] .bar"));
+
+    TestDaemon.Reply created = daemon.unix("POST", "/api/v1/volumes", "{\"name\": \"vm1-disk0\", \"size\": 1073741824}");
+    assertThat(created.status()).as(created.body()).isEqualTo(201);
+    WebElement node = waitFor(volume("vm1-disk0"));
+    assertThat(node.getText()).contains("vm1-disk0").contains("1.00 GiB");
+    assertThat(browser.findElements(snapshot("vm1-disk0@before-patch"))).isEmpty();
+
+    node.findElement(By.cssSelector("button[data-action=\"snapshot\"]")).click();
+    WebElement input = waitFor(By.cssSelector("form[data-form=\"snapshot:vm1-disk0\"] input"));
+    input.clear();
+    input.sendKeys("before-patch");
+    browser.findElement(By.cssSelector("form[data-form=\"snapshot:vm1-disk0\"] button[type=\"submit\"]")).click();
+    WebElement snap = waitFor(snapshot("vm1-disk0@before-patch"));
+    assertThat(snap.getText()).contains("before-patch");
+    // Drawn as a child of the volume in the tree, and really taken in the datastore.
+    assertThat(browser.findElements(By.cssSelector("ul.tree > li > ul > li > [data-snapshot=\"vm1-disk0@before-patch\"]")))
+        .hasSize(1);
+    assertThat(daemon.daemon().byName(null).store().snapshots("vm1-disk0")).extracting(SnapshotInfo::name)
+        .containsExactly("before-patch");
+
+    snap.findElement(By.cssSelector("button[data-action=\"clone\"]")).click();
+    waitFor(By.cssSelector("form[data-form=\"clone:vm1-disk0@before-patch\"] input[name=\"clone\"]")).sendKeys("desk1");
+    browser.findElement(By.cssSelector("form[data-form=\"clone:vm1-disk0@before-patch\"] button[type=\"submit\"]")).click();
+    // The linked clone hangs under the snapshot it was cloned from.
+    waitFor(By.cssSelector("li:has(> [data-snapshot=\"vm1-disk0@before-patch\"]) > ul > li > [data-volume=\"desk1\"]"));
+    assertThat(daemon.daemon().byName(null).store().volumeInfo("desk1").parent()).isEqualTo("vm1-disk0@before-patch");
+    Browser.screenshot(browser, "dashboard-volume-tree");
+  }
+
+  @Test
+  void showsAJobsProgressLiveUntilItReaches100Percent() throws Exception {
+    logIn();
+    waitForText(By.id("stream"), "live");
+    CountDownLatch halfway = new CountDownLatch(1);
+    JobInfo job = jobs.submit("ds", "check", "vm1-disk0", false, ctx -> {
+      ctx.update(0, 1000);
+      ctx.update(400, 1000);
+      halfway.await(60, TimeUnit.SECONDS);
+      ctx.update(1000, 1000);
+      return Map.of("exit", 0);
+    });
+    By row = By.cssSelector("[data-job=\"" + job.id() + "\"]");
+    waitForText(By.cssSelector("[data-job=\"" + job.id() + "\"] .pct"), "40%");
+    assertThat(browser.findElement(row).getText()).contains("check").contains("vm1-disk0").contains("running");
+    assertThat(browser.findElement(row).findElement(By.cssSelector(".bar")).getAttribute("data-percent")).isEqualTo("40.0");
+    Browser.screenshot(browser, "dashboard-job-running");
+
+    halfway.countDown();
+    waitForText(By.cssSelector("[data-job=\"" + job.id() + "\"] .pct"), "100%");
+    waitForText(row, "succeeded");
+    assertThat(browser.findElement(row).findElements(By.cssSelector("button[data-action=\"cancel\"]"))).isEmpty();
+    Browser.screenshot(browser, "dashboard-job-done");
+  }
+
+  @Test
+  void cancelsARunningJobFromThePage() throws Exception {
+    logIn();
+    JobInfo job = jobs.submit("ds", "check", "vm1-disk0", false, ctx -> {
+      ctx.update(1, 100);
+      for (int i = 0; i < 600 && !ctx.isCancelled(); i++) {
+        Thread.sleep(100); // bounded: a minute at most, if the cancel never came
+      }
+      ctx.checkCancelled();
+      return null;
+    });
+    By row = By.cssSelector("[data-job=\"" + job.id() + "\"]");
+    waitFor(By.cssSelector("[data-job=\"" + job.id() + "\"] button[data-action=\"cancel\"]")).click();
+    waitForText(row, "cancelled");
+    assertThat(jobs.await(job.id(), Duration.ofSeconds(30)).state().label()).isEqualTo("cancelled");
+  }
+
+  @Test
+  void refusesAStateChangeWithoutTheCsrfTokenAndAReusedLoginLink() throws Exception {
+    String url = loginUrl();
+    browser.get(url);
+    waitFor(By.cssSelector("#app:not([hidden])"));
+    JavascriptExecutor js = (JavascriptExecutor) browser;
+    String script = "const done = arguments[arguments.length - 1];"
+        + "const headers = arguments[0] ? {'X-CSRF-Token': arguments[0]} : {};"
+        + "fetch('/api/v1/volumes', {method: 'POST', headers: {...headers, 'Content-Type': 'application/json'},"
+        + " body: JSON.stringify({name: 'forged', size: 1048576})}).then(r => done(r.status), e => done(String(e)));";
+    Object refused = js.executeAsyncScript(script, (Object) null);
+    assertThat(refused).isEqualTo(403L);
+    assertThat(daemon.daemon().byName(null).store().hasVolume("forged")).isFalse();
+
+    Object token = js.executeAsyncScript("const done = arguments[arguments.length - 1];"
+        + "fetch('/api/v1/dashboard/session').then(r => r.json()).then(s => done(s.csrfToken), e => done(String(e)));");
+    assertThat(js.executeAsyncScript(script, token)).isEqualTo(201L);
+    assertThat(daemon.daemon().byName(null).store().hasVolume("forged")).isTrue();
+
+    // The session cookie is invisible to the page's scripts.
+    assertThat((String) js.executeScript("return document.cookie;")).doesNotContain(Sessions.COOKIE);
+
+    browser.get(url);
+    assertThat(browser.findElement(By.tagName("body")).getText()).contains("not valid").contains("already used");
+    Browser.screenshot(browser, "dashboard-login-reused");
+    assertThat(List.of(browser.getCurrentUrl())).allMatch(u -> u.contains("/login"));
+  }
+}
