@@ -244,6 +244,11 @@ function toggleForm(key) {
   if (input) input.focus();
 }
 
+function redrawIfStale() {
+  // After the blur settles: focus may be moving to another field of the same form.
+  setTimeout(() => { if (state.volumesStale) renderVolumes(); }, 0);
+}
+
 function defaultSnapshotName() {
   const d = new Date();
   const two = (n) => String(n).padStart(2, '0');
@@ -255,7 +260,7 @@ function snapshotForm(volume) {
   if (state.openForm !== key) return null;
   const input = h('input', { name: 'snapshot', value: defaultSnapshotName(), required: true, 'aria-label': 'snapshot name' });
   return h('form', {
-    class: 'inline', 'data-form': key,
+    class: 'inline', 'data-form': key, onfocusout: redrawIfStale,
     onsubmit: (e) => {
       e.preventDefault();
       state.openForm = null;
@@ -271,7 +276,7 @@ function cloneForm(volume, snap) {
   const name = h('input', { name: 'clone', placeholder: 'clone name', required: true, 'aria-label': 'clone name' });
   const count = h('input', { name: 'count', type: 'number', min: 1, max: 10000, value: 1, 'aria-label': 'how many clones' });
   return h('form', {
-    class: 'inline', 'data-form': key,
+    class: 'inline', 'data-form': key, onfocusout: redrawIfStale,
     onsubmit: (e) => {
       e.preventDefault();
       state.openForm = null;
@@ -330,6 +335,12 @@ function volumeNode(v, clonesOf, snapsOf, seen) {
 
 function renderVolumes() {
   const body = document.querySelector('#volumes .body');
+  const active = document.activeElement;
+  if (state.openForm && active && body.contains(active) && active.closest('form[data-form]')) {
+    state.volumesStale = true; // redrawn when the form closes or loses focus
+    return;
+  }
+  state.volumesStale = false;
   if (state.missing.has('volumes')) return body.replaceChildren(missingNote());
   const byName = new Map(state.volumes.map((v) => [v.name, v]));
   const snapsOf = new Map();
@@ -386,33 +397,66 @@ function progressOf(j) {
   return j.total > 0 ? Math.min(100, pct(j.done, j.total)) : 0;
 }
 
+/** Builds a job's row once; updateJobRow fills it in, so progress events never replace it under a click. */
+function jobRow(j) {
+  const fill = h('div', { class: 'fill' });
+  const bar = h('div', { class: 'bar' }, fill);
+  const pctText = h('span', { class: 'pct' });
+  const stateBadge = h('span', { class: 'state' });
+  const error = h('div', { class: 'muted' });
+  const detail = h('div', { class: 'muted' });
+  const action = h('td', {});
+  const row = h('tr', { 'data-job': j.id },
+    h('td', {}, h('code', {}, String(j.id))),
+    h('td', {}, j.kind || ''),
+    h('td', {}, j.target || ''),
+    h('td', {}, stateBadge, error),
+    h('td', {}, h('div', { class: 'progress' }, bar, pctText), detail),
+    action);
+  row.parts = { fill, bar, pctText, stateBadge, error, detail, action };
+  return row;
+}
+
+function updateJobRow(row, j) {
+  const { fill, bar, pctText, stateBadge, error, detail, action } = row.parts;
+  const p = progressOf(j);
+  fill.style.width = p.toFixed(1) + '%';
+  bar.setAttribute('data-percent', p.toFixed(1));
+  pctText.textContent = `${Math.floor(p)}%`;
+  stateBadge.textContent = j.state || '?';
+  stateBadge.className = 'state ' + (j.state || '');
+  error.textContent = j.error || '';
+  const running = j.state === 'running' || j.state === 'queued';
+  detail.textContent = running && j.rate > 0
+    ? `${bytes(j.rate)}/s${j.etaSeconds >= 0 ? ', ' + duration(j.etaSeconds) + ' left' : ''}` : '';
+  if (running && !action.firstChild) {
+    action.append(h('button', {
+      type: 'button', class: 'danger', 'data-action': 'cancel',
+      onclick: () => act(`job ${j.id} cancelled`, () => api('POST', `/api/v1/jobs/${enc(j.id)}/cancel`), refreshJobs),
+    }, 'Cancel'));
+  } else if (!running && action.firstChild) {
+    action.replaceChildren();
+  }
+}
+
 function renderJobs() {
   const body = document.querySelector('#jobs .body');
   if (state.missing.has('jobs')) return body.replaceChildren(missingNote());
   const jobs = [...state.jobs.values()].sort((a, b) => String(b.created).localeCompare(String(a.created)));
   if (!jobs.length) return body.replaceChildren(h('p', { class: 'empty' }, 'No jobs.'));
-  body.replaceChildren(h('table', {},
-    h('thead', {}, h('tr', {}, ['Job', 'Kind', 'Target', 'State', 'Progress', ''].map((t) => h('th', {}, t)))),
-    h('tbody', {}, jobs.map((j) => {
-      const p = progressOf(j);
-      const fill = h('div', { class: 'fill' });
-      fill.style.width = p.toFixed(1) + '%';
-      const running = j.state === 'running' || j.state === 'queued';
-      const detail = running && j.rate > 0 ? `${bytes(j.rate)}/s${j.etaSeconds >= 0 ? ', ' + duration(j.etaSeconds) + ' left' : ''}` : '';
-      return h('tr', { 'data-job': j.id },
-        h('td', {}, h('code', {}, String(j.id))),
-        h('td', {}, j.kind || ''),
-        h('td', {}, j.target || ''),
-        h('td', {}, h('span', { class: 'state ' + (j.state || '') }, j.state || '?'), j.error ? h('div', { class: 'muted' }, j.error) : null),
-        h('td', {}, h('div', { class: 'progress' },
-          h('div', { class: 'bar', 'data-percent': p.toFixed(1) }, fill),
-          h('span', { class: 'pct' }, `${Math.floor(p)}%`)),
-          detail ? h('div', { class: 'muted' }, detail) : null),
-        h('td', {}, running ? h('button', {
-          type: 'button', class: 'danger', 'data-action': 'cancel',
-          onclick: () => act(`job ${j.id} cancelled`, () => api('POST', `/api/v1/jobs/${enc(j.id)}/cancel`), refreshJobs),
-        }, 'Cancel') : null));
-    }))));
+  let tbody = body.querySelector('tbody');
+  if (!tbody) {
+    tbody = h('tbody', {});
+    body.replaceChildren(h('table', {},
+      h('thead', {}, h('tr', {}, ['Job', 'Kind', 'Target', 'State', 'Progress', ''].map((t) => h('th', {}, t)))), tbody));
+  }
+  const existing = new Map([...tbody.children].map((r) => [r.getAttribute('data-job'), r]));
+  const rows = jobs.map((j) => {
+    const row = existing.get(String(j.id)) || jobRow(j);
+    updateJobRow(row, j);
+    return row;
+  });
+  if (rows.length !== tbody.children.length || rows.some((r, i) => tbody.children[i] !== r)) tbody.replaceChildren(...rows);
 }
 
 // ---- VMs and pools ----

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.support.ui.ExpectedConditions;
@@ -85,6 +86,14 @@ class DashboardBrowserTest {
     return new WebDriverWait(browser, PATIENCE).until(ExpectedConditions.visibilityOfElementLocated(by));
   }
 
+  /** Clicks what {@code by} finds, finding it again if the page redrew it in between. */
+  private void click(By by) {
+    new WebDriverWait(browser, PATIENCE).ignoring(StaleElementReferenceException.class).until(d -> {
+      d.findElement(by).click();
+      return true;
+    });
+  }
+
   private void waitForText(By by, String text) {
     new WebDriverWait(browser, PATIENCE).until(ExpectedConditions.textToBePresentInElementLocated(by, text));
   }
@@ -115,11 +124,11 @@ class DashboardBrowserTest {
     assertThat(node.getText()).contains("vm1-disk0").contains("1.00 GiB");
     assertThat(browser.findElements(snapshot("vm1-disk0@before-patch"))).isEmpty();
 
-    node.findElement(By.cssSelector("button[data-action=\"snapshot\"]")).click();
+    click(By.cssSelector("[data-volume=\"vm1-disk0\"] button[data-action=\"snapshot\"]"));
     WebElement input = waitFor(By.cssSelector("form[data-form=\"snapshot:vm1-disk0\"] input"));
     input.clear();
     input.sendKeys("before-patch");
-    browser.findElement(By.cssSelector("form[data-form=\"snapshot:vm1-disk0\"] button[type=\"submit\"]")).click();
+    click(By.cssSelector("form[data-form=\"snapshot:vm1-disk0\"] button[type=\"submit\"]"));
     WebElement snap = waitFor(snapshot("vm1-disk0@before-patch"));
     assertThat(snap.getText()).contains("before-patch");
     // Drawn as a child of the volume in the tree, and really taken in the datastore.
@@ -128,9 +137,9 @@ class DashboardBrowserTest {
     assertThat(daemon.daemon().byName(null).store().snapshots("vm1-disk0")).extracting(SnapshotInfo::name)
         .containsExactly("before-patch");
 
-    snap.findElement(By.cssSelector("button[data-action=\"clone\"]")).click();
+    click(By.cssSelector("[data-snapshot=\"vm1-disk0@before-patch\"] button[data-action=\"clone\"]"));
     waitFor(By.cssSelector("form[data-form=\"clone:vm1-disk0@before-patch\"] input[name=\"clone\"]")).sendKeys("desk1");
-    browser.findElement(By.cssSelector("form[data-form=\"clone:vm1-disk0@before-patch\"] button[type=\"submit\"]")).click();
+    click(By.cssSelector("form[data-form=\"clone:vm1-disk0@before-patch\"] button[type=\"submit\"]"));
     // The linked clone hangs under the snapshot it was cloned from.
     waitFor(By.cssSelector("li:has(> [data-snapshot=\"vm1-disk0@before-patch\"]) > ul > li > [data-volume=\"desk1\"]"));
     assertThat(daemon.daemon().byName(null).store().volumeInfo("desk1").parent()).isEqualTo("vm1-disk0@before-patch");
@@ -174,7 +183,9 @@ class DashboardBrowserTest {
       return null;
     });
     By row = By.cssSelector("[data-job=\"" + job.id() + "\"]");
-    waitFor(By.cssSelector("[data-job=\"" + job.id() + "\"] button[data-action=\"cancel\"]")).click();
+    By cancel = By.cssSelector("[data-job=\"" + job.id() + "\"] button[data-action=\"cancel\"]");
+    waitFor(cancel);
+    click(cancel);
     waitForText(row, "cancelled");
     assertThat(jobs.await(job.id(), Duration.ofSeconds(30)).state().label()).isEqualTo("cancelled");
   }
