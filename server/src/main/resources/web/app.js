@@ -213,7 +213,7 @@ function renderDatastores() {
       meter('Allocated', d.allocated, d.capacity, `${bytes(d.allocated)} of ${bytes(d.capacity)} (${pct(d.allocated, d.capacity).toFixed(1)}%)`, thresholds),
       d.used !== undefined ? meter('Used', d.used, d.capacity, `${bytes(d.used)} on disk, cleaner included`, thresholds) : null,
       meter('Provisioned', d.provisioned, d.capacity, `${bytes(d.provisioned)} · overcommit ${(d.overcommitRatio ?? pct(d.provisioned, d.capacity) / 100).toFixed(2)}×`),
-      h('p', { class: 'muted' }, `${d.volumes ?? '?'} volumes · warning at ${thresholds.warning}% · critical at ${thresholds.critical}%`),
+      h('p', { class: 'muted' }, `${d.volumes ?? '?'} volume${d.volumes === 1 ? '' : 's'} · warning at ${thresholds.warning}% · critical at ${thresholds.critical}%`),
       alarms.length
         ? alarms.map((a) => h('div', { class: 'alarm ' + String(a.level).toLowerCase() },
           `${a.level}: ${a.message}`, a.raisedAt ? h('span', { class: 'muted' }, ` (since ${when(a.raisedAt)})`) : null))

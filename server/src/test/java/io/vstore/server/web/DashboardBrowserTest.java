@@ -2,7 +2,10 @@ package io.vstore.server.web;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.SnapshotInfo;
+import io.vstore.blockstore.store.Volume;
+import java.nio.ByteBuffer;
 import io.vstore.server.TestDaemon;
 import io.vstore.server.jobs.JobInfo;
 import io.vstore.server.jobs.Jobs;
@@ -144,6 +147,95 @@ class DashboardBrowserTest {
     waitFor(By.cssSelector("li:has(> [data-snapshot=\"vm1-disk0@before-patch\"]) > ul > li > [data-volume=\"desk1\"]"));
     assertThat(daemon.daemon().byName(null).store().volumeInfo("desk1").parent()).isEqualTo("vm1-disk0@before-patch");
     Browser.screenshot(browser, "dashboard-volume-tree");
+  }
+
+  @Test
+  void createsRevertsAndDeletesFromThePage() throws Exception {
+    logIn();
+    WebElement name = waitFor(By.cssSelector("#create-volume input[name=\"name\"]"));
+    name.sendKeys("scratch");
+    browser.findElement(By.cssSelector("#create-volume input[name=\"size\"]")).sendKeys("2G");
+    click(By.cssSelector("#create-volume button[type=\"submit\"]"));
+    waitForText(volume("scratch"), "2.00 GiB");
+    Datastore store = daemon.daemon().byName(null).store();
+    assertThat(store.volumeInfo("scratch").size()).isEqualTo(2L << 30);
+
+    byte[] first = new byte[4096];
+    java.util.Arrays.fill(first, (byte) 1);
+    write(store, "scratch", first);
+    assertThat(daemon.unix("POST", "/api/v1/volumes/scratch/snapshots", "{\"name\": \"s1\"}").status()).isEqualTo(201);
+    write(store, "scratch", new byte[4096 * 2]);
+    waitFor(snapshot("scratch@s1"));
+
+    // Revert asks first; dismissing the question changes nothing.
+    click(By.cssSelector("[data-snapshot=\"scratch@s1\"] button[data-action=\"revert\"]"));
+    browser.switchTo().alert().dismiss();
+    assertThat(read(store, "scratch")).isEqualTo(0);
+    click(By.cssSelector("[data-snapshot=\"scratch@s1\"] button[data-action=\"revert\"]"));
+    assertThat(browser.switchTo().alert().getText()).contains("Revert scratch to s1");
+    browser.switchTo().alert().accept();
+    waitForText(By.id("message"), "scratch reverted to s1");
+    assertThat(read(store, "scratch")).isEqualTo(1);
+
+    click(By.cssSelector("[data-snapshot=\"scratch@s1\"] button[data-action=\"delete\"]"));
+    browser.switchTo().alert().accept();
+    new WebDriverWait(browser, PATIENCE).until(ExpectedConditions.numberOfElementsToBe(snapshot("scratch@s1"), 0));
+    assertThat(store.snapshots("scratch")).isEmpty();
+
+    click(By.cssSelector("[data-volume=\"scratch\"] button[data-action=\"delete\"]"));
+    browser.switchTo().alert().accept();
+    new WebDriverWait(browser, PATIENCE).until(ExpectedConditions.numberOfElementsToBe(volume("scratch"), 0));
+    assertThat(store.hasVolume("scratch")).isFalse();
+
+    // A refused action shows the daemon's one-line message and changes nothing.
+    browser.findElement(By.cssSelector("#create-volume input[name=\"name\"]")).sendKeys("bad/name");
+    browser.findElement(By.cssSelector("#create-volume input[name=\"size\"]")).sendKeys("1G");
+    click(By.cssSelector("#create-volume button[type=\"submit\"]"));
+    WebElement message = waitFor(By.cssSelector("#message:not(.info)"));
+    assertThat(message.getText()).contains("bad/name").doesNotContain("HTTP");
+    assertThat(store.volumes()).isEmpty();
+    Browser.screenshot(browser, "dashboard-refused-action");
+  }
+
+  @Test
+  void showsCapacityBarsWithThresholdsAndTheRaisedAlarm() throws Exception {
+    Datastore store = daemon.daemon().byName(null).store();
+    store.createVolume("big", 64L << 20).close();
+    byte[] data = new byte[4 << 20];
+    new java.util.Random(7).nextBytes(data); // incompressible
+    write(store, "big", data);
+    store.flush();
+    long allocated = store.info().allocated();
+    store.setCapacity(allocated + allocated / 4, 50, 75); // 80% full: critical
+    assertThat(store.info().alarms()).isNotEmpty();
+
+    logIn();
+    WebElement ds = waitFor(By.cssSelector("[data-datastore=\"ds\"]"));
+    WebElement alarm = waitFor(By.cssSelector("[data-datastore=\"ds\"] .alarm.critical"));
+    assertThat(alarm.getText()).startsWith("CRITICAL");
+    WebElement bar = ds.findElement(By.cssSelector("[data-meter=\"Allocated\"] .bar"));
+    assertThat(Double.parseDouble(bar.getAttribute("data-percent"))).isBetween(79.0, 81.0);
+    assertThat(bar.findElements(By.cssSelector(".fill.critical"))).hasSize(1);
+    assertThat(bar.findElements(By.cssSelector(".tick.warning"))).hasSize(1);
+    assertThat(bar.findElements(By.cssSelector(".tick.critical"))).hasSize(1);
+    assertThat(ds.getText()).contains("warning at 50%").contains("critical at 75%");
+    Browser.screenshot(browser, "dashboard-capacity-alarm");
+  }
+
+  private static void write(Datastore store, String volume, byte[] data) throws Exception {
+    try (Volume v = store.volume(volume)) {
+      v.write(0, ByteBuffer.wrap(data));
+      v.flush();
+    }
+  }
+
+  /** Returns the first byte of {@code volume}. */
+  private static int read(Datastore store, String volume) throws Exception {
+    try (Volume v = store.volume(volume, true)) {
+      ByteBuffer b = ByteBuffer.allocate(1);
+      v.read(0, b);
+      return b.get(0);
+    }
   }
 
   @Test

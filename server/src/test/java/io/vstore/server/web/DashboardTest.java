@@ -186,6 +186,26 @@ class DashboardTest {
   }
 
   @Test
+  void theOpenApiDocumentDescribesEveryDashboardApiRoute() throws Exception {
+    JsonNode paths = daemon.unix("GET", "/api/v1/openapi.json", null).json().get("paths");
+    List<String> served = daemon.daemon().router().routes().stream()
+        .filter(r -> r.pattern().startsWith("/api/v1/dashboard/"))
+        .map(r -> r.method().toLowerCase(java.util.Locale.ROOT) + " " + r.pattern()).sorted().toList();
+    List<String> described = new java.util.ArrayList<>();
+    paths.properties().forEach(p -> {
+      if (p.getKey().startsWith("/api/v1/dashboard/")) {
+        p.getValue().fieldNames().forEachRemaining(m -> described.add(m + " " + p.getKey()));
+      }
+    });
+    assertThat(served).containsExactly("delete /api/v1/dashboard/session", "get /api/v1/dashboard/session",
+        "post /api/v1/dashboard/logins");
+    assertThat(described).containsExactlyInAnyOrderElementsOf(served);
+    // The page and the login link are not part of the documented API.
+    assertThat(paths.has("/login")).isFalse();
+    assertThat(paths.has("/")).isFalse();
+  }
+
+  @Test
   void withoutATcpListenerALoginLinkIsRefusedClearly() throws Exception {
     Path ds = tmp.resolve("local");
     io.vstore.blockstore.store.Datastore.create(ds, io.vstore.blockstore.store.DatastoreOptions.defaults(), 1L << 30)

@@ -89,6 +89,28 @@ final class StandInRoutes {
       }
       ex.json(201, out);
     });
+    add(router, "DELETE", "/api/v1/volumes/{name}", Scope.WRITE, ex -> {
+      Datastore store = store(daemon, ex);
+      String name = ex.path("name");
+      if ("true".equals(ex.query("recursive"))) {
+        for (SnapshotInfo s : store.snapshots(name)) {
+          store.deleteSnapshot(name, s.name());
+        }
+      }
+      store.deleteVolume(name);
+      bus.publish("volume.deleted", null, Map.of("name", name));
+      ex.noContent();
+    });
+    add(router, "POST", "/api/v1/volumes/{name}/snapshots/{snapshot}/revert", Scope.WRITE, ex -> {
+      store(daemon, ex).revert(ex.path("name"), ex.path("snapshot"));
+      bus.publish("snapshot.reverted", null, Map.of("volume", ex.path("name"), "name", ex.path("snapshot")));
+      ex.json(200, store(daemon, ex).volumeInfo(ex.path("name")));
+    });
+    add(router, "DELETE", "/api/v1/volumes/{name}/snapshots/{snapshot}", Scope.WRITE, ex -> {
+      store(daemon, ex).deleteSnapshot(ex.path("name"), ex.path("snapshot"));
+      bus.publish("snapshot.deleted", null, Map.of("volume", ex.path("name"), "name", ex.path("snapshot")));
+      ex.noContent();
+    });
     add(router, "GET", "/api/v1/events", Scope.READ, ex -> events(daemon, ex));
 
     Jobs jobs = realJobs(daemon);
