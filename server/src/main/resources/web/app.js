@@ -614,6 +614,17 @@ function parseMessage(msg) {
 
 let stream = null;
 let pollTimer = null;
+let refreshTimer = null;
+let streamWasOpen = false;
+
+/** Resolves once the event stream is open, or after {@code millis} (a daemon without one). */
+function streamOpen(millis) {
+  return new Promise((resolve) => {
+    if (stream.readyState === EventSource.OPEN) return resolve();
+    stream.addEventListener('open', resolve, { once: true });
+    setTimeout(resolve, millis);
+  });
+}
 
 function connectEvents() {
   const badge = document.getElementById('stream');
@@ -628,6 +639,9 @@ function connectEvents() {
   stream.onopen = () => {
     badge.textContent = 'events: live';
     badge.className = 'stream on';
+    // After a reconnect, reload what the events missed while the stream was down.
+    if (streamWasOpen) soon(...Object.keys(SECTIONS));
+    streamWasOpen = true;
   };
   stream.onerror = () => {
     badge.textContent = 'events: reconnecting';
@@ -683,6 +697,7 @@ function loggedOut() {
   document.getElementById('user').textContent = '';
   if (stream) stream.close();
   clearInterval(pollTimer);
+  clearInterval(refreshTimer);
 }
 
 async function start() {
@@ -697,10 +712,12 @@ async function start() {
   document.getElementById('user').textContent = `${session.user} (${session.scope})`;
   document.getElementById('logout').hidden = false;
   document.getElementById('app').hidden = false;
-  await refreshAll();
+  // Listen first, then load: whatever happens in between arrives as an event, so nothing is missed.
   connectEvents();
-  // Catch what no event announces (another client's writes on a daemon without them).
-  setInterval(() => refresh(['datastores', 'volumes', 'vms', 'pools', 'exports']), 15000);
+  await streamOpen(3000);
+  await refreshAll();
+  // Catch what no event announces (another client's writes on a daemon without events).
+  refreshTimer = setInterval(() => refresh(['datastores', 'volumes', 'jobs', 'vms', 'pools', 'exports']), 15000);
 }
 
 document.addEventListener('DOMContentLoaded', () => {

@@ -54,7 +54,7 @@ public final class Dashboard {
 
   static Dashboard install(Router router, InetSocketAddress listen, boolean tls, IntSupplier tcpPort,
       InstantSource clock) {
-    Dashboard d = new Dashboard(new Sessions(clock), listen, tls, tcpPort, clock);
+    Dashboard d = new Dashboard(new Sessions(clock, tcpPort), listen, tls, tcpPort, clock);
     StaticFiles.register(router);
     router.add("GET", "/login", null, "Redeems a one-time login link for a session cookie.", d::login);
     router.add("POST", "/api/v1/dashboard/logins", Scope.ADMIN,
@@ -119,7 +119,7 @@ public final class Dashboard {
           + "<code>vstore dashboard</code> on the daemon's host for a new one."));
       return;
     }
-    Response.addCookie(ex.response(), HttpCookie.build(Sessions.COOKIE, cookie.get())
+    Response.addCookie(ex.response(), HttpCookie.build(sessions.cookieName(), cookie.get())
         .path("/").httpOnly(true).secure(tls).sameSite(HttpCookie.SameSite.STRICT).build());
     // 303: the browser follows with a GET of "/", and the secret leaves the address bar and history.
     ex.response().getHeaders().put("Location", "/");
@@ -139,7 +139,7 @@ public final class Dashboard {
 
   private void logout(Exchange ex) throws IOException {
     sessions.end(ex.request());
-    Response.addCookie(ex.response(), HttpCookie.build(Sessions.COOKIE, "")
+    Response.addCookie(ex.response(), HttpCookie.build(sessions.cookieName(), "")
         .path("/").httpOnly(true).secure(tls).sameSite(HttpCookie.SameSite.STRICT).maxAge(0).build());
     ex.noContent();
   }

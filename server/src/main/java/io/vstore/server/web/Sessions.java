@@ -17,6 +17,7 @@ import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Optional;
+import java.util.function.IntSupplier;
 import org.eclipse.jetty.http.HttpCookie;
 import org.eclipse.jetty.server.Request;
 
@@ -28,8 +29,11 @@ import org.eclipse.jetty.server.Request;
  * looked up by hash, so neither a heap dump nor a timing difference gives one away.
  */
 final class Sessions implements Authenticator {
-  /** The session cookie's name. */
-  static final String COOKIE = "vstore_session";
+  /**
+   * The start of the session cookie's name, which ends with the daemon's port: browsers keep
+   * cookies per host, not per port, so two daemons on one host would otherwise log each other out.
+   */
+  static final String COOKIE_PREFIX = "vstore_session_";
   /** The header that carries the CSRF token on state-changing requests. */
   static final String CSRF_HEADER = "X-CSRF-Token";
   /** How long a login link stays valid. */
@@ -49,14 +53,21 @@ final class Sessions implements Authenticator {
   private record Login(Scope scope, Instant expires) {}
 
   private final InstantSource clock;
+  private final IntSupplier port;
   @GuardedBy("this")
   private final LinkedHashMap<String, Login> logins = new LinkedHashMap<>();
   /** Sessions by the hash of their cookie, least recently used first. */
   @GuardedBy("this")
   private final LinkedHashMap<String, Session> sessions = new LinkedHashMap<>(16, 0.75f, true);
 
-  Sessions(InstantSource clock) {
+  Sessions(InstantSource clock, IntSupplier port) {
     this.clock = clock;
+    this.port = port;
+  }
+
+  /** Returns the name of this daemon's session cookie. */
+  String cookieName() {
+    return COOKIE_PREFIX + port.getAsInt();
   }
 
   /** Creates a one-time login secret that will open a session of {@code scope}. */
@@ -161,9 +172,10 @@ final class Sessions implements Authenticator {
     return method.equals("GET") || method.equals("HEAD") || method.equals("OPTIONS");
   }
 
-  private static String cookie(Request request) {
+  private String cookie(Request request) {
+    String name = cookieName();
     for (HttpCookie c : Request.getCookies(request)) {
-      if (c.getName().equals(COOKIE)) {
+      if (c.getName().equals(name)) {
         return c.getValue();
       }
     }

@@ -302,7 +302,7 @@ class DashboardBrowserTest {
     assertThat(daemon.daemon().byName(null).store().hasVolume("forged")).isTrue();
 
     // The session cookie is invisible to the page's scripts.
-    assertThat((String) js.executeScript("return document.cookie;")).doesNotContain(Sessions.COOKIE);
+    assertThat((String) js.executeScript("return document.cookie;")).doesNotContain(Sessions.COOKIE_PREFIX);
 
     browser.get(url);
     assertThat(browser.findElement(By.tagName("body")).getText()).contains("not valid").contains("already used");

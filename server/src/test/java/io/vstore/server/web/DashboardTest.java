@@ -39,6 +39,10 @@ class DashboardTest {
     http.close();
   }
 
+  private String cookieName() {
+    return Sessions.COOKIE_PREFIX + daemon.daemon().api().tcpPort();
+  }
+
   private String newLoginUrl() throws Exception {
     TestDaemon.Reply r = daemon.unix("POST", "/api/v1/dashboard/logins", null);
     assertThat(r.status()).as(r.body()).isEqualTo(201);
@@ -88,7 +92,7 @@ class DashboardTest {
     assertThat(first.statusCode()).isEqualTo(303);
     assertThat(first.headers().firstValue("Location")).hasValue("/");
     String cookie = first.headers().firstValue("Set-Cookie").orElseThrow();
-    assertThat(cookie).startsWith(Sessions.COOKIE + "=").containsIgnoringCase("HttpOnly")
+    assertThat(cookie).startsWith(cookieName() + "=").containsIgnoringCase("HttpOnly")
         .containsIgnoringCase("SameSite=Strict").contains("Path=/").doesNotContainIgnoringCase("Secure");
     String secret = url.substring(url.indexOf("t=") + 2);
     assertThat(cookie).doesNotContain(secret);
@@ -129,7 +133,7 @@ class DashboardTest {
 
     HttpResponse<String> logout = send("DELETE", "/api/v1/dashboard/session", cookie, csrf, null);
     assertThat(logout.statusCode()).isEqualTo(204);
-    assertThat(logout.headers().firstValue("Set-Cookie").orElseThrow()).startsWith(Sessions.COOKIE + "=;").contains("Expires=Thu, 01 Jan 1970");
+    assertThat(logout.headers().firstValue("Set-Cookie").orElseThrow()).startsWith(cookieName() + "=;").contains("Expires=Thu, 01 Jan 1970");
     assertThat(get(daemon.baseUrl() + "/api/v1/dashboard/session", cookie).statusCode()).isEqualTo(401);
   }
 
@@ -161,9 +165,9 @@ class DashboardTest {
     assertThat(get(daemon.baseUrl() + "/", null).body()).doesNotContainPattern("(src|href)=\"(https?:)?//");
 
     assertThat(get(daemon.baseUrl() + "/api/v1/dashboard/session", null).statusCode()).isEqualTo(401);
-    assertThat(get(daemon.baseUrl() + "/api/v1/version", Sessions.COOKIE + "=stale").statusCode()).isEqualTo(401);
+    assertThat(get(daemon.baseUrl() + "/api/v1/version", cookieName() + "=stale").statusCode()).isEqualTo(401);
     // A stale cookie does not keep the page itself from loading.
-    assertThat(get(daemon.baseUrl() + "/", Sessions.COOKIE + "=stale").statusCode()).isEqualTo(200);
+    assertThat(get(daemon.baseUrl() + "/", cookieName() + "=stale").statusCode()).isEqualTo(200);
   }
 
   @Test

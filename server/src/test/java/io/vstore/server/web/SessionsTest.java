@@ -27,7 +27,7 @@ class SessionsTest {
   }
 
   private final ManualClock clock = new ManualClock();
-  private final Sessions sessions = new Sessions(clock);
+  private final Sessions sessions = new Sessions(clock, () -> 8080);
 
   @Test
   void aLoginSecretOpensOneSessionOnce() {
