@@ -465,18 +465,43 @@ async function loadVms() {
   state.vms = items(await api('GET', ds('/api/v1/vms')), 'vms');
 }
 
+/** Draws a VM's snapshot tree from each snapshot's parent; the current one is marked. */
+function vmSnapshotTree(vm) {
+  const snaps = Array.isArray(vm.snapshots) ? vm.snapshots : [];
+  if (!snaps.length) return h('span', { class: 'muted' }, 'no snapshots');
+  const names = new Set(snaps.map((s) => s.name));
+  const children = new Map();
+  for (const s of snaps) {
+    const parent = s.parent && names.has(s.parent) ? s.parent : null;
+    if (!children.has(parent)) children.set(parent, []);
+    children.get(parent).push(s);
+  }
+  const seen = new Set();
+  const node = (s) => {
+    seen.add(s.name);
+    const kids = (children.get(s.name) || []).filter((k) => !seen.has(k.name));
+    return h('li', {},
+      h('div', { class: 'node snapshot', 'data-vm-snapshot': `${vm.name}@${s.name}` },
+        h('span', { class: 'name' }, s.name),
+        s.name === vm.current ? h('span', { class: 'kind' }, 'current') : null,
+        s.description ? h('span', { class: 'muted' }, s.description) : null,
+        h('span', { class: 'muted' }, when(s.created))),
+      kids.length ? h('ul', {}, kids.map(node)) : null);
+  };
+  return h('ul', { class: 'tree' }, (children.get(null) || []).map(node));
+}
+
 function renderVms() {
   const body = document.querySelector('#vms .body');
   if (state.missing.has('vms')) return body.replaceChildren(missingNote());
   const vms = state.vms || [];
   if (!vms.length) return body.replaceChildren(h('p', { class: 'empty' }, 'No VMs.'));
   body.replaceChildren(h('table', {},
-    h('thead', {}, h('tr', {}, ['VM', 'Disks', 'Snapshots', 'Current'].map((t) => h('th', {}, t)))),
+    h('thead', {}, h('tr', {}, ['VM', 'Disks', 'Snapshots'].map((t) => h('th', {}, t)))),
     h('tbody', {}, vms.map((vm) => h('tr', { 'data-vm': vm.name },
       h('td', {}, vm.name),
       h('td', {}, (vm.disks || []).join(', ')),
-      h('td', { class: 'num' }, Array.isArray(vm.snapshots) ? vm.snapshots.length : (vm.snapshots ?? '')),
-      h('td', {}, vm.current || ''))))));
+      h('td', {}, Array.isArray(vm.snapshots) ? vmSnapshotTree(vm) : String(vm.snapshots ?? '')))))));
 }
 
 async function loadPools() {

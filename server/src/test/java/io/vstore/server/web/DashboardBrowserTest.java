@@ -222,6 +222,47 @@ class DashboardBrowserTest {
     Browser.screenshot(browser, "dashboard-capacity-alarm");
   }
 
+  @Test
+  void drawsVmSnapshotTreesAndThePoolsSpaceSavings() throws Exception {
+    var inventory = daemon.daemon().byName(null).inventory();
+    inventory.vms().create("web", List.of(256L << 20), null);
+    byte[] data = new byte[4 << 20];
+    new java.util.Random(3).nextBytes(data);
+    write(daemon.daemon().byName(null).store(), "web-disk0", data);
+    inventory.vms().snapshot("web", "gold", "golden image");
+    inventory.vms().snapshot("web", "patch1", null);
+    inventory.vms().revert("web", "gold");
+    inventory.vms().snapshot("web", "patch2", null);
+    inventory.pools().create("desk", "web", "gold", 5, 0, 0);
+
+    logIn();
+    // patch1 and patch2 both grew from gold: siblings under it, patch2 current.
+    By gold = By.cssSelector("[data-vm=\"web\"] li:has(> [data-vm-snapshot=\"web@gold\"])");
+    waitFor(gold);
+    assertThat(browser.findElements(By.cssSelector("[data-vm=\"web\"] li:has(> [data-vm-snapshot=\"web@gold\"]) > ul > li > "
+        + "[data-vm-snapshot]"))).extracting(e -> e.getAttribute("data-vm-snapshot"))
+        .containsExactlyInAnyOrder("web@patch1", "web@patch2");
+    assertThat(browser.findElement(By.cssSelector("[data-vm-snapshot=\"web@patch2\"]")).getText()).contains("CURRENT");
+    assertThat(browser.findElement(By.cssSelector("[data-vm-snapshot=\"web@gold\"]")).getText()).contains("golden image");
+
+    WebElement pool = waitFor(By.cssSelector("[data-pool=\"desk\"]"));
+    var report = inventory.pools().report("desk");
+    assertThat(report.provisioned()).isEqualTo(5 * (256L << 20));
+    assertThat(pool.getText()).contains("web@gold").contains("1.25 GiB"); // five full copies of 256 MiB
+    var savings = java.util.regex.Pattern.compile("\\((\\d+)%").matcher(pool.getText());
+    assertThat(savings.find()).as(pool.getText()).isTrue();
+    long saved = report.provisioned() - report.allocated();
+    assertThat(Long.parseLong(savings.group(1))).isEqualTo(Math.round(100.0 * saved / report.provisioned()));
+
+    // The pool's replica and desktops are linked clones, drawn under the snapshots they came from.
+    waitFor(By.cssSelector("[data-snapshot=\"web-disk0@gold\"]"));
+    assertThat(browser.findElements(By.cssSelector("li:has(> [data-snapshot=\"web-disk0@gold\"]) > ul > li > [data-volume]")))
+        .isNotEmpty();
+    Browser.screenshot(browser, "dashboard-vms-and-trees");
+    ((JavascriptExecutor) browser).executeScript("arguments[0].scrollIntoView()", pool);
+    Browser.screenshot(browser, "dashboard-pools");
+  }
+
   private static void write(Datastore store, String volume, byte[] data) throws Exception {
     try (Volume v = store.volume(volume)) {
       v.write(0, ByteBuffer.wrap(data));

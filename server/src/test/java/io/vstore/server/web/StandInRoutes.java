@@ -111,6 +111,17 @@ final class StandInRoutes {
       bus.publish("snapshot.deleted", null, Map.of("volume", ex.path("name"), "name", ex.path("snapshot")));
       ex.noContent();
     });
+    add(router, "GET", "/api/v1/vms", Scope.READ,
+        ex -> ex.json(200, daemon.byName(ex.query("datastore")).inventory().vms().list()));
+    add(router, "GET", "/api/v1/pools", Scope.READ,
+        ex -> ex.json(200, daemon.byName(ex.query("datastore")).inventory().pools().list()));
+    add(router, "GET", "/api/v1/pools/{name}", Scope.READ, ex -> {
+      var pools = daemon.byName(ex.query("datastore")).inventory().pools();
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.putAll(Exchange.JSON.convertValue(pools.get(ex.path("name")), Map.class));
+      out.putAll(Exchange.JSON.convertValue(pools.report(ex.path("name")), Map.class));
+      ex.json(200, out);
+    });
     add(router, "GET", "/api/v1/events", Scope.READ, ex -> events(daemon, ex));
 
     Jobs jobs = realJobs(daemon);
