@@ -263,6 +263,24 @@ class DashboardBrowserTest {
     Browser.screenshot(browser, "dashboard-pools");
   }
 
+  @Test
+  void listsNbdExportsAsTheyAreAdded() throws Exception {
+    logIn();
+    waitForText(By.id("stream"), "live");
+    assertThat(daemon.unix("POST", "/api/v1/volumes", "{\"name\": \"db\", \"size\": 1073741824}").status()).isEqualTo(201);
+    assertThat(daemon.unix("POST", "/api/v1/volumes/db/snapshots", "{\"name\": \"nightly\"}")
+        .status()).isEqualTo(201);
+    TestDaemon.Reply rw = daemon.unix("POST", "/api/v1/exports", "{\"spec\": \"db\", \"name\": \"db-live\"}");
+    assertThat(rw.status()).as(rw.body()).isEqualTo(201);
+    TestDaemon.Reply ro = daemon.unix("POST", "/api/v1/exports",
+        "{\"spec\": \"db@nightly\", \"name\": \"db-nightly\", \"readOnly\": true}");
+    assertThat(ro.status()).as(ro.body()).isEqualTo(201);
+    WebElement live = waitFor(By.cssSelector("[data-export=\"db-live\"]"));
+    WebElement nightly = waitFor(By.cssSelector("[data-export=\"db-nightly\"]"));
+    assertThat(live.getText()).contains("db").contains("read-write").contains("none");
+    assertThat(nightly.getText()).contains("db@nightly").contains("read-only");
+  }
+
   private static void write(Datastore store, String volume, byte[] data) throws Exception {
     try (Volume v = store.volume(volume)) {
       v.write(0, ByteBuffer.wrap(data));

@@ -122,6 +122,24 @@ final class StandInRoutes {
       out.putAll(Exchange.JSON.convertValue(pools.report(ex.path("name")), Map.class));
       ex.json(200, out);
     });
+    // Exports are only listed here: serving NBD is the exports branch's.
+    List<Map<String, Object>> exports = new java.util.concurrent.CopyOnWriteArrayList<>();
+    add(router, "GET", "/api/v1/exports", Scope.READ, ex -> ex.json(200, exports));
+    add(router, "POST", "/api/v1/exports", Scope.WRITE, ex -> {
+      JsonNode body = ex.bodyTree();
+      String spec = body.path("spec").asText();
+      if (!store(daemon, ex).hasVolume(spec.split("@")[0])) {
+        throw new IllegalArgumentException("no volume " + spec);
+      }
+      Map<String, Object> export = new LinkedHashMap<>();
+      export.put("name", body.path("name").asText(spec));
+      export.put("spec", spec);
+      export.put("readOnly", body.path("readOnly").asBoolean(false));
+      export.put("clients", List.of());
+      exports.add(export);
+      bus.publish("export.added", null, Map.of("name", export.get("name")));
+      ex.json(201, export);
+    });
     add(router, "GET", "/api/v1/events", Scope.READ, ex -> events(daemon, ex));
 
     Jobs jobs = realJobs(daemon);
