@@ -52,6 +52,7 @@ public final class Dashboard {
     return install(router, listen, tls, tcpPort, InstantSource.system());
   }
 
+  /** Adds the dashboard's routes to {@code router}, with sessions timed by {@code clock}. */
   static Dashboard install(Router router, InetSocketAddress listen, boolean tls, IntSupplier tcpPort,
       InstantSource clock) {
     Dashboard d = new Dashboard(new Sessions(clock, tcpPort), listen, tls, tcpPort, clock);

@@ -60,6 +60,7 @@ final class Sessions implements Authenticator {
   @GuardedBy("this")
   private final LinkedHashMap<String, Session> sessions = new LinkedHashMap<>(16, 0.75f, true);
 
+  /** Creates an empty set of sessions timed by {@code clock} for the daemon listening on {@code port}. */
   Sessions(InstantSource clock, IntSupplier port) {
     this.clock = clock;
     this.port = port;
