@@ -17,10 +17,11 @@ const state = {
   missing: new Set(), // sections whose routes this daemon does not serve
 };
 
-const EVENT_TYPES = ['job.progress', 'job.state', 'job.created', 'alarm.raised', 'alarm.cleared',
-  'volume.created', 'volume.deleted', 'volume.changed', 'snapshot.created', 'snapshot.deleted',
-  'snapshot.reverted', 'clone.created', 'export.added', 'export.removed', 'nbd.connected',
-  'nbd.disconnected', 'datastore.changed', 'vm.created', 'vm.deleted', 'pool.changed'];
+const EVENT_TYPES = ['job.progress', 'job.state', 'alarm.raised', 'alarm.cleared', 'datastore.changed',
+  'volume.created', 'volume.deleted', 'volume.flattened', 'snapshot.created', 'snapshot.deleted',
+  'snapshot.reverted', 'clone.created', 'vm.created', 'vm.deleted', 'vm.snapshot.created',
+  'vm.snapshot.deleted', 'vm.snapshot.reverted', 'export.added', 'export.removed', 'export.skipped',
+  'nbd.connected', 'nbd.disconnected'];
 const MAX_EVENTS = 100;
 
 // ---- helpers ----
@@ -507,7 +508,7 @@ function renderVms() {
 async function loadPools() {
   const list = items(await api('GET', ds('/api/v1/pools')), 'pools');
   // The list may carry only names; the space-savings report is on each pool.
-  state.pools = await Promise.all(list.map(async (p) => (p.provisioned === undefined && p.report === undefined
+  state.pools = await Promise.all(list.map(async (p) => (p.provisioned === undefined && p.space === undefined
     ? { ...p, ...(await api('GET', ds('/api/v1/pools/' + enc(p.name)))) } : p)));
 }
 
@@ -519,7 +520,7 @@ function renderPools() {
   body.replaceChildren(h('table', {},
     h('thead', {}, h('tr', {}, ['Pool', 'Base', 'Desktops', 'Full copies', 'Allocated', 'Savings'].map((t) => h('th', {}, t)))),
     h('tbody', {}, pools.map((raw) => {
-      const p = { ...raw, ...(raw.report || raw.savings || {}) };
+      const p = { ...raw, ...(raw.space || {}) }; // the space-savings report, nested or not
       const saved = p.provisioned > 0 ? Math.max(0, p.provisioned - p.allocated) : 0;
       return h('tr', { 'data-pool': p.name },
         h('td', {}, p.name),
@@ -553,8 +554,11 @@ function renderExports() {
         h('td', {}, x.spec || x.volume || ''),
         h('td', {}, x.readOnly ? 'read-only' : 'read-write'),
         h('td', {}, clients.length
-          ? h('ul', {}, clients.map((c) => h('li', {}, c.remote || c.address || JSON.stringify(c),
-            c.since || c.connected ? h('span', { class: 'muted' }, ` since ${when(c.since || c.connected)}`) : null)))
+          ? h('ul', {}, clients.map((c) => h('li', { 'data-client': c.remote || '' }, c.remote || JSON.stringify(c),
+            c.tls ? ' (TLS)' : '',
+            c.connectedSince ? h('span', { class: 'muted' }, ` since ${when(c.connectedSince)}`) : null,
+            typeof c.bytesRead === 'number'
+              ? h('span', { class: 'muted' }, ` · read ${bytes(c.bytesRead)}, wrote ${bytes(c.bytesWritten)}`) : null)))
           : h('span', { class: 'muted' }, 'none')));
     }))));
 }
@@ -567,10 +571,15 @@ function describe(e) {
   if (e.type.startsWith('job.')) {
     const j = typeof d.job === 'object' && d.job !== null ? d.job : d;
     what = [j.kind, j.target, j.state ? String(j.state).toLowerCase() : '', j.error || ''].filter(Boolean).join(' ');
-  } else if (e.type.startsWith('snapshot.') && d.volume && d.name) {
-    what = `${d.volume}@${d.name}`;
+  } else if ((d.volume || d.vm) && (d.snapshot || (e.type.includes('snapshot') && d.name))) {
+    what = `${d.volume || d.vm}@${d.snapshot || d.name}`;
+  } else if (e.type === 'clone.created' && d.parent) {
+    what = `${d.count ?? (d.names || []).length} from ${d.parent}`;
+  } else if (e.type.startsWith('alarm.')) {
+    what = [d.level, d.message].filter(Boolean).join(': ');
   } else {
-    what = d.name || d.names || d.volume || d.snapshot || d.export || d.target || d.message || d.level || '';
+    what = d.name || d.names || d.volume || d.vm || d.export || d.remote || d.target || d.message || '';
+    if (d.reason) what = `${what}: ${d.reason}`;
   }
   if (Array.isArray(what)) what = what.join(', ');
   return [e.datastore ? `${e.datastore}:` : '', typeof what === 'string' ? what : JSON.stringify(what)].join(' ').trim();
@@ -624,7 +633,7 @@ function onEvent(e) {
   } else if (e.type.startsWith('export.') || e.type.startsWith('nbd.')) {
     soon('exports');
   } else if (e.type.startsWith('vm.') || e.type.startsWith('pool.')) {
-    soon('vms', 'pools');
+    soon('vms', 'pools', 'volumes', 'datastores'); // a VM's disks are volumes
   }
   if (e.type !== 'job.progress') renderEvents();
 }

@@ -49,7 +49,7 @@ final class StandInRoutes {
       Datastore store = store(daemon, ex);
       String name = body.path("name").asText();
       store.createVolume(name, body.path("size").asLong()).close();
-      bus.publish("volume.created", null, Map.of("name", name));
+      bus.publish("volume.created", null, Map.of("volume", name));
       ex.json(201, store.volumeInfo(name));
     });
     add(router, "GET", "/api/v1/snapshots", Scope.READ, ex -> {
@@ -63,7 +63,7 @@ final class StandInRoutes {
     add(router, "POST", "/api/v1/volumes/{name}/snapshots", Scope.WRITE, ex -> {
       String snap = ex.bodyTree().path("name").asText();
       SnapshotInfo s = store(daemon, ex).createSnapshot(ex.path("name"), snap);
-      bus.publish("snapshot.created", null, Map.of("volume", s.volume(), "name", s.name()));
+      bus.publish("snapshot.created", null, Map.of("volume", s.volume(), "snapshot", s.name()));
       ex.json(201, s);
     });
     add(router, "POST", "/api/v1/volumes/{name}/snapshots/{snapshot}/clones", Scope.WRITE, ex -> {
@@ -82,7 +82,8 @@ final class StandInRoutes {
           throw new java.io.UncheckedIOException(e);
         }
       });
-      bus.publish("clone.created", null, Map.of("names", names));
+      bus.publish("clone.created", null, Map.of("parent", ex.path("name") + "@" + ex.path("snapshot"),
+          "count", names.size(), "names", names));
       List<VolumeInfo> out = new ArrayList<>();
       for (String n : names) {
         out.add(store.volumeInfo(n));
@@ -98,30 +99,31 @@ final class StandInRoutes {
         }
       }
       store.deleteVolume(name);
-      bus.publish("volume.deleted", null, Map.of("name", name));
+      bus.publish("volume.deleted", null, Map.of("volume", name));
       ex.noContent();
     });
     add(router, "POST", "/api/v1/volumes/{name}/snapshots/{snapshot}/revert", Scope.WRITE, ex -> {
       store(daemon, ex).revert(ex.path("name"), ex.path("snapshot"));
-      bus.publish("snapshot.reverted", null, Map.of("volume", ex.path("name"), "name", ex.path("snapshot")));
+      bus.publish("snapshot.reverted", null, Map.of("volume", ex.path("name"), "snapshot", ex.path("snapshot")));
       ex.json(200, store(daemon, ex).volumeInfo(ex.path("name")));
     });
     add(router, "DELETE", "/api/v1/volumes/{name}/snapshots/{snapshot}", Scope.WRITE, ex -> {
       store(daemon, ex).deleteSnapshot(ex.path("name"), ex.path("snapshot"));
-      bus.publish("snapshot.deleted", null, Map.of("volume", ex.path("name"), "name", ex.path("snapshot")));
+      bus.publish("snapshot.deleted", null, Map.of("volume", ex.path("name"), "snapshot", ex.path("snapshot")));
       ex.noContent();
     });
     add(router, "GET", "/api/v1/vms", Scope.READ,
         ex -> ex.json(200, daemon.byName(ex.query("datastore")).inventory().vms().list()));
-    add(router, "GET", "/api/v1/pools", Scope.READ,
-        ex -> ex.json(200, daemon.byName(ex.query("datastore")).inventory().pools().list()));
-    add(router, "GET", "/api/v1/pools/{name}", Scope.READ, ex -> {
+    add(router, "GET", "/api/v1/pools", Scope.READ, ex -> {
       var pools = daemon.byName(ex.query("datastore")).inventory().pools();
-      Map<String, Object> out = new LinkedHashMap<>();
-      out.putAll(Exchange.JSON.convertValue(pools.get(ex.path("name")), Map.class));
-      out.putAll(Exchange.JSON.convertValue(pools.report(ex.path("name")), Map.class));
+      List<Map<String, Object>> out = new ArrayList<>();
+      for (var p : pools.list()) {
+        out.add(pool(pools, p.name()));
+      }
       ex.json(200, out);
     });
+    add(router, "GET", "/api/v1/pools/{name}", Scope.READ,
+        ex -> ex.json(200, pool(daemon.byName(ex.query("datastore")).inventory().pools(), ex.path("name"))));
     // Exports are only listed here: serving NBD is the exports branch's.
     List<Map<String, Object>> exports = new java.util.concurrent.CopyOnWriteArrayList<>();
     add(router, "GET", "/api/v1/exports", Scope.READ, ex -> ex.json(200, exports));
@@ -160,6 +162,13 @@ final class StandInRoutes {
     } catch (ReflectiveOperationException e) {
       return null;
     }
+  }
+
+  /** Returns a pool with its space-savings report under {@code space}. */
+  private static Map<String, Object> pool(io.vstore.engine.DesktopPools pools, String name) throws IOException {
+    Map<String, Object> out = new LinkedHashMap<>(Exchange.JSON.convertValue(pools.get(name), Map.class));
+    out.put("space", pools.report(name));
+    return out;
   }
 
   private static Datastore store(Daemon daemon, Exchange ex) {
