@@ -123,8 +123,14 @@ async function api(method, path, body) {
   const text = r.status === 204 ? '' : await r.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+  if (r.status === 401) {
+    // The daemon's text asks for a bearer token; a person needs to know how to log in again.
+    throw new ApiError(401, 'not logged in, or the session ended: run vstore dashboard for a new login link');
+  }
   if (!r.ok) {
-    throw new ApiError(r.status, (data && (data.detail || data.title)) || `${method} ${path}: HTTP ${r.status}`);
+    const err = new ApiError(r.status, (data && (data.detail || data.title)) || `${method} ${path}: HTTP ${r.status}`);
+    err.noRoute = r.status === 405 || (r.status === 404 && /^no such API path/.test(err.message));
+    throw err;
   }
   return data;
 }
@@ -156,7 +162,7 @@ async function load(section, fn) {
     await fn();
     state.missing.delete(section);
   } catch (e) {
-    if (e.status === 404 || e.status === 405) {
+    if (e.noRoute) {
       state.missing.add(section);
     } else if (e.status === 401) {
       throw e;
@@ -167,7 +173,7 @@ async function load(section, fn) {
   }
 }
 
-function missingNote(section) {
+function missingNote() {
   return h('p', { class: 'empty' }, 'This daemon does not serve this part of the API.');
 }
 
@@ -229,7 +235,7 @@ async function loadVolumes() {
   try {
     state.snapshots = items(await api('GET', ds('/api/v1/snapshots')), 'snapshots');
   } catch (e) {
-    if (e.status !== 404) throw e;
+    if (!e.noRoute) throw e;
     // No all-volumes listing: ask each volume that has snapshots.
     const per = await Promise.all(state.volumes.filter((v) => v.snapshots !== 0).map(async (v) =>
       items(await api('GET', ds(`/api/v1/volumes/${enc(v.name)}/snapshots`)), 'snapshots')
@@ -725,6 +731,7 @@ function refreshJobs() {
 }
 
 function loggedOut() {
+  show('');
   document.getElementById('app').hidden = true;
   document.getElementById('login').hidden = false;
   document.getElementById('logout').hidden = true;

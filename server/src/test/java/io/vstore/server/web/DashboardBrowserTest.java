@@ -343,6 +343,19 @@ class DashboardBrowserTest {
   }
 
   @Test
+  void logsOutAndTheSessionEnds() throws Exception {
+    logIn();
+    click(By.id("logout"));
+    waitFor(By.id("login"));
+    assertThat(browser.findElement(By.id("app")).isDisplayed()).isFalse();
+    Object status = ((JavascriptExecutor) browser).executeAsyncScript("const done = arguments[arguments.length - 1];"
+        + "fetch('/api/v1/dashboard/session').then(r => done(r.status), e => done(String(e)));");
+    assertThat(status).isEqualTo(401L);
+    browser.navigate().refresh();
+    waitFor(By.id("login"));
+  }
+
+  @Test
   void refusesAStateChangeWithoutTheCsrfTokenAndAReusedLoginLink() throws Exception {
     String url = loginUrl();
     browser.get(url);
