@@ -7,12 +7,20 @@ import io.vstore.server.Daemon;
 import io.vstore.server.DaemonConfig;
 import io.vstore.server.TestDaemon;
 import io.vstore.server.http.Exchange;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 import org.eclipse.jetty.client.ContentResponse;
 import org.eclipse.jetty.client.StringRequestContent;
 import org.eclipse.jetty.io.Transport;
@@ -207,6 +215,47 @@ class DashboardTest {
     // The page and the login link are not part of the documented API.
     assertThat(paths.has("/login")).isFalse();
     assertThat(paths.has("/")).isFalse();
+  }
+
+  @Test
+  void underTlsTheLinkIsHttpsAndTheCookieSecure() throws Exception {
+    Path certs = Files.createDirectories(tmp.resolve("certs"));
+    Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        "-keyout", certs.resolve("key.pem").toString(), "-out", certs.resolve("cert.pem").toString(),
+        "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost")
+        .redirectErrorStream(true).redirectOutput(certs.resolve("openssl.log").toFile()).start();
+    assertThat(openssl.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(openssl.exitValue()).as(Files.readString(certs.resolve("openssl.log"))).isZero();
+    Path ds = tmp.resolve("tls");
+    io.vstore.blockstore.store.Datastore.create(ds, io.vstore.blockstore.store.DatastoreOptions.defaults(), 1L << 30)
+        .close();
+    DaemonConfig config = new DaemonConfig(List.of(ds), false, new InetSocketAddress("127.0.0.1", 0),
+        certs.resolve("cert.pem"), certs.resolve("key.pem"), null, null, 1);
+    try (Daemon tls = Daemon.start(config, null)) {
+      ContentResponse r = daemon.client().newRequest("http://localhost/api/v1/dashboard/logins")
+          .transport(new Transport.TCPUnix(ds.resolve(Daemon.SOCKET))).method("POST").send();
+      assertThat(r.getStatus()).isEqualTo(201);
+      String url = Exchange.JSON.readTree(r.getContentAsString()).get("url").asText();
+      assertThat(url).startsWith("https://127.0.0.1:" + tls.api().tcpPort() + "/login?t=");
+
+      KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+      trust.load(null, null);
+      try (InputStream in = Files.newInputStream(certs.resolve("cert.pem"))) {
+        trust.setCertificateEntry("daemon", CertificateFactory.getInstance("X.509").generateCertificate(in));
+      }
+      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(trust);
+      SSLContext ssl = SSLContext.getInstance("TLSv1.3");
+      ssl.init(null, tmf.getTrustManagers(), null);
+      try (HttpClient https = HttpClient.newBuilder().sslContext(ssl).followRedirects(HttpClient.Redirect.NEVER).build()) {
+        HttpResponse<String> login = https.send(HttpRequest.newBuilder(URI.create(url)).build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertThat(login.statusCode()).isEqualTo(303);
+        assertThat(login.headers().firstValue("Set-Cookie").orElseThrow())
+            .startsWith(Sessions.COOKIE_PREFIX + tls.api().tcpPort() + "=").containsIgnoringCase("; Secure")
+            .containsIgnoringCase("HttpOnly").containsIgnoringCase("SameSite=Strict");
+      }
+    }
   }
 
   @Test
