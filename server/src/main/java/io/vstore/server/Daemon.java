@@ -11,6 +11,7 @@ import io.vstore.server.http.OpenApiDocument;
 import io.vstore.server.http.Router;
 import io.vstore.server.jobs.JobManager;
 import io.vstore.server.metrics.Metrics;
+import io.vstore.server.web.Dashboard;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -52,6 +53,7 @@ public final class Daemon implements DatastoreHost, Closeable {
   private Metrics metrics;
   private EventRoutes eventRoutes;
   private ExportManager exports;
+  private Dashboard dashboard;
   private volatile boolean closed;
 
   private Daemon(DaemonConfig config, CommandRunner runner, List<ManagedDatastore> datastores) {
@@ -125,6 +127,7 @@ public final class Daemon implements DatastoreHost, Closeable {
     JobRoutes.register(router, jobs);
     CommandRoutes.register(this, jobs);
     io.vstore.server.api.ApiRoutes.register(router, this, events, jobs);
+    dashboard = Dashboard.install(router, config.listen(), config.tlsCert() != null, () -> api == null ? -1 : api.tcpPort());
     SSLContext tls = config.tlsCert() == null ? null : TlsContexts.fromPem(config.tlsCert(), config.tlsKey());
     exports = ExportManager.start(this, events, config.nbdListen(), tls);
     ExportRoutes.register(router, exports);
@@ -132,6 +135,7 @@ public final class Daemon implements DatastoreHost, Closeable {
     List<Path> sockets = datastores.stream().map(ds -> ds.path().resolve(SOCKET)).toList();
     api = ApiServer.start(router, tokens,
         new ApiServer.Options(sockets, config.listen(), tls, MAX_CONNECTIONS, IDLE_TIMEOUT));
+    api.addAuthenticator(dashboard.authenticator());
     LOG.log(System.Logger.Level.INFO, "serving " + datastores + " on " + sockets
         + (api.tcpPort() > 0 ? " and TCP port " + api.tcpPort() : ""));
   }
@@ -218,6 +222,11 @@ public final class Daemon implements DatastoreHost, Closeable {
   /** Returns the NBD exports. */
   public ExportManager exports() {
     return exports;
+  }
+
+  /** Returns the web dashboard (its login links and sessions). */
+  public Dashboard dashboard() {
+    return dashboard;
   }
 
   /** Blocks until {@link #close} has finished. */
