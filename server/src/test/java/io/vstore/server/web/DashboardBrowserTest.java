@@ -64,7 +64,7 @@ class DashboardBrowserTest {
   @BeforeEach
   void startDaemon() throws Exception {
     daemon = TestDaemon.start(null, tmp.resolve("ds"));
-    jobs = StandInRoutes.install(daemon.daemon());
+    jobs = daemon.daemon().jobs();
     browser.manage().deleteAllCookies();
   }
 
