@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
         "When 'vstore serve' owns the datastore, commands are sent to it; otherwise they run in this process."},
     subcommands = {CommandLine.HelpCommand.class, DatastoreCommand.class, VolumeCommand.class, SnapshotCommand.class,
         CloneCommand.class, CbtCommand.class, VmCommand.class, PoolCommand.class, ImageCommand.class, NbdCommand.class,
-        ServeCommand.class, TokenCommand.class})
+        ServeCommand.class, TokenCommand.class, JobCommand.class})
 public final class Vstore {
 
   @Option(names = {"-D", "--datastore"}, paramLabel = "PATH", scope = CommandLine.ScopeType.INHERIT,

@@ -7,6 +7,7 @@ import io.vstore.server.http.ApiServer;
 import io.vstore.server.http.Exchange;
 import io.vstore.server.http.OpenApiDocument;
 import io.vstore.server.http.Router;
+import io.vstore.server.jobs.JobManager;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -43,6 +44,7 @@ public final class Daemon implements DatastoreHost, Closeable {
   private final Router router = new Router();
   private final CountDownLatch stopped = new CountDownLatch(1);
   private TokenStore tokens;
+  private JobManager jobs;
   private ApiServer api;
   private volatile boolean closed;
 
@@ -105,6 +107,12 @@ public final class Daemon implements DatastoreHost, Closeable {
     TokenRoutes.register(router, tokens);
     byte[] openApi = Exchange.JSON.writeValueAsBytes(OpenApiDocument.load());
     router.add("GET", "/api/v1/openapi.json", null, "This document.", ex -> ex.send(200, "application/json", openApi));
+    jobs = new JobManager(events, config.maxHeavyJobs()); // resumers of job kinds register here, before open
+    for (ManagedDatastore ds : datastores) {
+      jobs.open(ds.name(), ds.path());
+    }
+    JobRoutes.register(router, jobs);
+    CommandRoutes.register(this, jobs);
     SSLContext tls = config.tlsCert() == null ? null : TlsContexts.fromPem(config.tlsCert(), config.tlsKey());
     List<Path> sockets = datastores.stream().map(ds -> ds.path().resolve(SOCKET)).toList();
     api = ApiServer.start(router, tokens,
@@ -177,6 +185,11 @@ public final class Daemon implements DatastoreHost, Closeable {
     return router;
   }
 
+  /** Returns the job manager. */
+  public JobManager jobs() {
+    return jobs;
+  }
+
   /** Returns the HTTP server. */
   public ApiServer api() {
     return api;
@@ -195,6 +208,9 @@ public final class Daemon implements DatastoreHost, Closeable {
     }
     closed = true;
     IOException failure = null;
+    if (jobs != null) {
+      jobs.close(); // before the API: clients streaming a job's output get its end
+    }
     try {
       if (api != null) {
         api.close();

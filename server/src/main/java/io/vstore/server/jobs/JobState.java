@@ -1,5 +1,7 @@
 package io.vstore.server.jobs;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.Locale;
 
 /** Where a job is in its life; the last four are final. */
@@ -12,7 +14,20 @@ public enum JobState {
   }
 
   /** Returns the lower-case name the API uses. */
+  @JsonValue
   public String label() {
     return name().toLowerCase(Locale.ROOT);
+  }
+
+  /** Parses a lower-case state name ({@code queued}, {@code running}, ...). */
+  @JsonCreator
+  public static JobState parse(String s) {
+    for (JobState state : values()) {
+      if (state.label().equals(s)) {
+        return state;
+      }
+    }
+    throw new IllegalArgumentException("unknown job state '" + s
+        + "' (expected queued, running, succeeded, failed, cancelled or interrupted)");
   }
 }

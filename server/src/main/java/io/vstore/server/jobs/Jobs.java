@@ -18,9 +18,19 @@ public interface Jobs {
   }
 
   /**
+   * Work whose thread may also be interrupted when its job is cancelled (it blocks in sleeps, waits
+   * or sockets). Other work is never interrupted: an interrupt that lands in file-channel I/O closes
+   * the channel, and a datastore's channels are shared by everyone; such work sees cancellation
+   * through {@link JobContext#isCancelled()}.
+   */
+  @FunctionalInterface
+  interface InterruptibleWork extends Work {}
+
+  /**
    * Submits work of {@code kind} (import, export, convert, flatten, clean, check, pool-create, ...)
    * on {@code target} in {@code datastore}; heavy work waits in the datastore's queue while its limit
-   * of concurrent heavy jobs is reached. Returns the job as queued.
+   * of concurrent heavy jobs is reached, light work starts at once. Returns the job as it is once
+   * submitted (queued, or already running).
    */
   JobInfo submit(String datastore, String kind, String target, boolean heavy, Work work);
 
@@ -30,7 +40,11 @@ public interface Jobs {
   /** Returns every job known, newest first. */
   List<JobInfo> list();
 
-  /** Asks job {@code id} to stop; a queued job is cancelled at once. Returns the job as it now is. */
+  /**
+   * Asks job {@code id} to stop: a queued job is cancelled at once; a running one sees
+   * {@link JobContext#isCancelled()} become true (and its thread is interrupted if its work is
+   * {@link InterruptibleWork}). Returns the job as it now is.
+   */
   JobInfo cancel(String id);
 
   /** Waits up to {@code timeout} for job {@code id} to end and returns it as it then is. */
