@@ -92,7 +92,6 @@ final class DaemonEquivalenceTest {
       Datastore.create(root.resolve("ds"), DatastoreOptions.defaults(), 64L << 30).close();
     }
     try (TestDaemon d = TestDaemon.start(new CliCommandRunner(), b.resolve("ds"))) {
-      CommandsEndpointDouble.install(d.daemon());
 
       // datastore
       ok("datastore", "info", "-D", "{ds}");

@@ -45,7 +45,6 @@ final class LiveSnapshotTest {
     Path ds = tmp.resolve("ds");
     String d = ds.toString();
     try (TestDaemon daemon = TestDaemon.start(new CliCommandRunner(), ds)) {
-      CommandsEndpointDouble.install(daemon.daemon());
       ok("volume", "create", "-D", d, "vm1", String.valueOf(SIZE));
       Datastore store = daemon.daemon().find(ds).orElseThrow().store();
       AtomicLong flushed = new AtomicLong(); // blocks 0 .. flushed-1 are written and flushed

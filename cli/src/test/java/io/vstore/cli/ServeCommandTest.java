@@ -54,6 +54,8 @@ final class ServeCommandTest {
 
       // The CLI talks to it over the socket ...
       assertThat(ok("token", "list", "-D", ds.toString()).out()).contains("admin");
+      assertThat(ok("volume", "create", "-D", ds.toString(), "during", "1M").out()).startsWith("created volume during");
+      assertThat(ok("-D", ds.toString(), "volume", "list").out()).contains("during");
       // ... and a second daemon is refused, naming the first.
       CliRun second = CliRun.of("serve", "-D", ds.toString());
       assertThat(second.exit()).isEqualTo(1);
