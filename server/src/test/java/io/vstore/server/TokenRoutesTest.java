@@ -55,4 +55,29 @@ class TokenRoutesTest {
       assertThat(d.tcp("GET", "/api/v1/tokens", null, null).status()).isEqualTo(401);
     }
   }
+
+  @Test
+  void theOpenApiDocumentDescribesTheTokenRoutes() throws Exception {
+    try (TestDaemon d = TestDaemon.start(null, tmp.resolve("ds"))) {
+      JsonNode doc = d.unix("GET", "/api/v1/openapi.json", null).json();
+      int described = 0;
+      for (var route : d.daemon().router().routes()) {
+        if (route.pattern().startsWith("/api/v1/tokens")) {
+          JsonNode op = doc.get("paths").path(route.pattern()).path(route.method().toLowerCase(java.util.Locale.ROOT));
+          assertThat(op.isObject()).as(route.method() + " " + route.pattern()).isTrue();
+          assertThat(op.get("summary").asText()).isEqualTo(route.summary());
+          described++;
+        }
+      }
+      assertThat(described).isEqualTo(3);
+      String text = new String(getClass().getClassLoader().getResourceAsStream("openapi/tokens.json").readAllBytes(),
+          java.nio.charset.StandardCharsets.UTF_8);
+      var refs = java.util.regex.Pattern.compile("\"\\$ref\": \"#/components/(\\w+)/(\\w+)\"").matcher(text);
+      int found = 0;
+      for (; refs.find(); found++) {
+        assertThat(doc.path("components").path(refs.group(1)).has(refs.group(2))).as(refs.group()).isTrue();
+      }
+      assertThat(found).isPositive();
+    }
+  }
 }
