@@ -1,0 +1,76 @@
+package io.vstore.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.vstore.server.CommandRunner.Plan;
+import io.vstore.server.auth.Scope;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** What each command line needs in the daemon: scope, job kind and target, from the one table. */
+final class CliCommandRunnerTest {
+  private final CliCommandRunner runner = new CliCommandRunner();
+
+  private Plan plan(String line) {
+    return runner.plan(List.of(line.split(" ")));
+  }
+
+  @Test
+  void commandsThatOnlyLookNeedRead() {
+    for (String line : List.of("volume list", "volume info vm1 --json", "datastore info", "snapshot list vm1",
+        "cbt changes vm1 --since *", "vm list", "vm info web", "vm snapshot list web", "pool list", "pool info p")) {
+      assertThat(plan(line).scope()).as(line).isEqualTo(Scope.READ);
+      assertThat(plan(line).jobKind()).as(line).isNull();
+    }
+  }
+
+  @Test
+  void commandsThatChangeTheDatastoreNeedWrite() {
+    for (String line : List.of("volume create vm1 1G", "volume delete vm1", "snapshot create vm1@s",
+        "snapshot revert vm1@s", "snapshot delete vm1@s", "clone create vm1@s c --count 100", "vm create web --disk 1G",
+        "vm snapshot create web@s", "vm delete web", "pool delete p", "datastore init")) {
+      assertThat(plan(line).scope()).as(line).isEqualTo(Scope.WRITE);
+    }
+    assertThat(plan("snapshot create vm1@s")).isEqualTo(new Plan(Scope.WRITE, null, "vm1@s"));
+    assertThat(plan("clone create vm1@s c --count 100").target()).isEqualTo("vm1@s");
+  }
+
+  @Test
+  void commandsOnTheHostsFilesNeedAdmin() {
+    for (String line : List.of("volume import disk.qcow2 vm1", "volume export vm1 out.raw", "volume write vm1 0 data",
+        "volume read vm1 0 512 out.bin", "vm create web --disk 1G --config vm.json")) {
+      assertThat(plan(line).scope()).as(line).isEqualTo(Scope.ADMIN);
+    }
+    assertThat(plan("volume import disk.qcow2 vm1").target()).isEqualTo("vm1");
+    // -D names the datastore, not a file the command reads.
+    assertThat(plan("volume list -D /srv/ds").scope()).isEqualTo(Scope.READ);
+    assertThat(plan("-D /srv/ds snapshot create a@b").scope()).isEqualTo(Scope.WRITE);
+  }
+
+  @Test
+  void longWorkRunsAsJobs() {
+    assertThat(plan("volume import disk.qcow2 vm1")).isEqualTo(new Plan(Scope.ADMIN, "import", "vm1"));
+    assertThat(plan("volume export vm1 out.qcow2 -O qcow2").jobKind()).isEqualTo("export");
+    assertThat(plan("volume flatten c-1")).isEqualTo(new Plan(Scope.WRITE, "flatten", "c-1"));
+    assertThat(plan("datastore clean").jobKind()).isEqualTo("clean");
+    assertThat(plan("datastore check --json")).isEqualTo(new Plan(Scope.READ, "check", "datastore check"));
+    assertThat(plan("pool create p --from web@s --count 3").jobKind()).isEqualTo("pool-create");
+    assertThat(plan("pool recompose p --from web@t").jobKind()).isEqualTo("pool-recompose");
+    assertThat(plan("pool refresh p").jobKind()).isEqualTo("pool-refresh");
+  }
+
+  @Test
+  void commandsThatDoNotRunInTheDaemonAndBadLinesAreRefused() {
+    for (String line : List.of("image info disk.qcow2", "nbd serve vm1", "serve", "token list", "job list", "help")) {
+      assertThatThrownBy(() -> plan(line)).as(line).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("does not run in the daemon");
+    }
+    assertThatThrownBy(() -> plan("volume read vm1 0 512 -")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("volume read to stdout ('-') cannot go through the daemon: give a FILE");
+    assertThatThrownBy(() -> plan("volume frobnicate")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("frobnicate");
+    assertThatThrownBy(() -> plan("volume create onlyname")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("SIZE");
+  }
+}
