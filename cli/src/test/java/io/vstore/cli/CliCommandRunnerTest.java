@@ -3,14 +3,68 @@ package io.vstore.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.vstore.server.CommandRunner.Invocation;
 import io.vstore.server.CommandRunner.Plan;
+import io.vstore.server.TestDaemon;
 import io.vstore.server.auth.Scope;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** What each command line needs in the daemon: scope, job kind and target, from the one table. */
 final class CliCommandRunnerTest {
   private final CliCommandRunner runner = new CliCommandRunner();
+  @TempDir Path tmp;
+
+  /** What a command run in the daemon gave: exit code, output, errors and the progress reported. */
+  private record Ran(int exit, String out, String err, List<long[]> progress) {}
+
+  private Ran run(TestDaemon d, Path cwd, String... argv) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    List<long[]> progress = new CopyOnWriteArrayList<>();
+    int exit = runner.run(new Invocation(List.of(argv), cwd, new PrintWriter(out, true), new PrintWriter(err, true),
+        (done, total) -> progress.add(new long[] {done, total}), d.daemon()));
+    return new Ran(exit, out.toString(), err.toString(), progress);
+  }
+
+  @Test
+  void runsOnTheDaemonsDatastoresWithTheClientsDirectoryAndReportsProgress() throws Exception {
+    Path ds = tmp.resolve("ds");
+    Path client = Files.createDirectories(tmp.resolve("client"));
+    byte[] data = new byte[8 << 20];
+    new Random(3).nextBytes(data);
+    Files.write(client.resolve("disk.raw"), data);
+    try (TestDaemon d = TestDaemon.start(null, ds)) {
+      // A relative FILE is the client's; no -D is the daemon's first datastore.
+      Ran imported = run(d, client, "volume", "import", "disk.raw", "vm1");
+      assertThat(imported.exit()).as(imported.err()).isZero();
+      assertThat(imported.out()).startsWith("imported " + client.resolve("disk.raw") + " (raw) into volume vm1");
+      assertThat(imported.progress()).isNotEmpty();
+      long[] last = imported.progress().getLast();
+      assertThat(last[0]).isEqualTo(last[1]).isEqualTo(data.length);
+
+      Ran exported = run(d, client, "volume", "export", "-D", ds.toString(), "vm1", "copy.raw");
+      assertThat(exported.exit()).as(exported.err()).isZero();
+      assertThat(Files.readAllBytes(client.resolve("copy.raw"))).isEqualTo(data);
+
+      // The datastore stays open in the daemon after each command's try-with-resources.
+      assertThat(d.daemon().find(ds).orElseThrow().store().volumeInfo("vm1").size()).isEqualTo(data.length);
+
+      Ran elsewhere = run(d, client, "volume", "list", "-D", tmp.resolve("other").toString());
+      assertThat(elsewhere.exit()).isEqualTo(1);
+      assertThat(elsewhere.err()).isEqualTo("vstore: datastore " + tmp.resolve("other") + " is not owned by this daemon\n");
+      Ran relative = run(d, tmp, "volume", "list", "-D", "ds");
+      assertThat(relative.exit()).as(relative.err()).isZero();
+      assertThat(relative.out()).contains("vm1");
+    }
+  }
 
   private Plan plan(String line) {
     return runner.plan(List.of(line.split(" ")));
