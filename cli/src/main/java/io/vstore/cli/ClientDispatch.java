@@ -40,10 +40,10 @@ final class ClientDispatch {
 
   /**
    * Runs {@code args} through a daemon when one owns the datastore (or {@code --remote} names one)
-   * and returns the exit code; empty when the command is to run in this process.
+   * and returns the exit code; empty when the command is to run in this process. {@code cl} is the
+   * command tree, used here to parse only.
    */
-  static OptionalInt dispatch(String[] args, PrintWriter out, PrintWriter err) {
-    CommandLine cl = Vstore.commandLine();
+  static OptionalInt dispatch(CommandLine cl, String[] args, PrintWriter out, PrintWriter err) {
     ParseResult parsed;
     try {
       parsed = cl.parseArgs(args);

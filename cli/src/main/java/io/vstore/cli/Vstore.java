@@ -66,18 +66,24 @@ public final class Vstore {
    * owns the datastore when one answers (or {@code --remote}), else in this process.
    */
   public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    // Building the command tree costs more than parsing: one tree serves both (picocli resets
+    // every option to its initial value before each parse).
+    CommandLine cl = commandLine();
     if (DaemonContext.current().isEmpty()) {
-      OptionalInt forwarded = ClientDispatch.dispatch(args, out, err);
+      OptionalInt forwarded = ClientDispatch.dispatch(cl, args, out, err);
       if (forwarded.isPresent()) {
         return forwarded.getAsInt();
       }
     }
-    return runHere(args, out, err);
+    return runHere(cl, args, out, err);
   }
 
   /** Runs the command line in this process (in the daemon, on the datastores it holds open). */
   static int runHere(String[] args, PrintWriter out, PrintWriter err) {
-    CommandLine cl = commandLine();
+    return runHere(commandLine(), args, out, err);
+  }
+
+  private static int runHere(CommandLine cl, String[] args, PrintWriter out, PrintWriter err) {
     cl.setOut(out);
     cl.setErr(err);
     return cl.execute(args);
