@@ -359,6 +359,12 @@ public final class Datastore implements Closeable {
     capacity.setDescriptor(d);
   }
 
+  /** Returns the configured capacity limit in bytes; 0 when the limit is the file system's free space. */
+  public long configuredCapacity() {
+    checkOpen();
+    return capacity.descriptor().capacity();
+  }
+
   /** Returns the datastore's figures and alarms. */
   public DatastoreInfo info() {
     checkOpen();
