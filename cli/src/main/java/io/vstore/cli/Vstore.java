@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     versionProvider = Vstore.Version.class,
     description = "Storage virtualization for virtual machines.",
-    subcommands = {CommandLine.HelpCommand.class, DatastoreCommand.class, VolumeCommand.class, SnapshotCommand.class,
+    subcommands = {HelpCommand.class, DatastoreCommand.class, VolumeCommand.class, SnapshotCommand.class,
         CloneCommand.class, CbtCommand.class, VmCommand.class, PoolCommand.class, ImageCommand.class, NbdCommand.class})
 public final class Vstore {
 
@@ -20,6 +20,7 @@ public final class Vstore {
 
   /** Runs the command line and exits with its code. */
   public static void main(String[] args) {
+    Logs.install(System.err, java.util.Arrays.asList(args).contains("--debug"));
     System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
   }
 
@@ -36,6 +37,7 @@ public final class Vstore {
     CommandLine cl = new CommandLine(new Vstore());
     cl.registerConverter(Long.class, new Sizes());
     cl.registerConverter(long.class, new Sizes());
+    CommandLines.configure(cl);
     cl.setExecutionExceptionHandler((ex, line, parseResult) -> {
       boolean debug = parseResult.hasMatchedOption("--debug")
           || parseResult.subcommands().stream().anyMatch(p -> p.hasMatchedOption("--debug"));
@@ -45,18 +47,14 @@ public final class Vstore {
       }
       err.println("vstore: " + describe(ex));
       err.flush();
-      return 1;
+      return line.getCommandSpec().exitCodeOnExecutionException();
     });
     return cl;
   }
 
   /** Returns a one-line description of {@code ex}: its message, or its type when it has none. */
   static String describe(Throwable ex) {
-    String message = ex.getMessage();
-    if (message == null || message.isBlank()) {
-      return ex.getClass().getSimpleName() + (ex.getCause() != null ? ": " + describe(ex.getCause()) : "");
-    }
-    return message.replace('\n', ' ');
+    return CommandLines.describe(ex);
   }
 
   /** Reports the version from the jar manifest. */
