@@ -22,11 +22,11 @@ public final class CliCommandRunner implements CommandRunner {
       throw new IllegalArgumentException("'vstore " + (path.isEmpty() ? String.join(" ", argv) : path)
           + "' does not run in the daemon: run it without a daemon");
     }
-    CommandLine.Model.CommandSpec leaf = CommandPlans.leaf(parsed).commandSpec();
-    if (CommandPlans.path(leaf).equals("volume read") && CommandPlans.leaf(parsed).matchedPositionals().size() > 3
-        && "-".equals(CommandPlans.leaf(parsed).matchedPositionals().get(3).stringValues().getFirst())) {
-      // The bytes would go to the daemon's own stdout, and the command stream carries text.
-      throw new IllegalArgumentException("volume read to stdout ('-') cannot go through the daemon: give a FILE");
+    for (CommandLine.Model.PositionalParamSpec p : CommandPlans.leaf(parsed).matchedPositionals()) {
+      if (p.paramLabel().equals("FILE") && p.stringValues().contains("-")) {
+        // The bytes would be the daemon's own stdin or stdout; the command stream carries text.
+        throw new IllegalArgumentException("'-' (stdin or stdout) cannot go through the daemon: give a FILE");
+      }
     }
     return CommandPlans.plan(parsed);
   }

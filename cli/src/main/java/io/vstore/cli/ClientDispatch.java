@@ -84,7 +84,7 @@ final class ClientDispatch {
         argv.addAll(0, List.of("-D", datastore.toString()));
       }
       try (client) {
-        return OptionalInt.of(send(client, argv, plan, globals.noWait, out, err));
+        return OptionalInt.of(send(client, argv, plan, globals.noWait, showProgress(parsed), out, err));
       }
     } catch (DaemonException e) {
       err.println("vstore: " + e.getMessage());
@@ -98,7 +98,7 @@ final class ClientDispatch {
   }
 
   private static int send(DaemonClient client, List<String> argv, CommandRunner.Plan plan, boolean noWait,
-      PrintWriter out, PrintWriter err) throws IOException {
+      boolean showProgress, PrintWriter out, PrintWriter err) throws IOException {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("argv", argv);
     body.put("cwd", Path.of("").toAbsolutePath().toString());
@@ -128,7 +128,7 @@ final class ClientDispatch {
           JsonNode p = msg.get("progress");
           if (progress == null) {
             progress = new Progress(plan.jobKind() != null ? plan.jobKind() + " " + plan.target() : plan.target(),
-                p.path("total").asLong());
+                p.path("total").asLong(), err, showProgress);
           }
           progress.accept(p.path("done").asLong());
         } else if (msg.has("job")) {
@@ -145,6 +145,13 @@ final class ClientDispatch {
         + (jobId == null ? "" : "; job " + jobId + " goes on: see 'vstore job show " + jobId + "'"));
     err.flush();
     return 1;
+  }
+
+  /** Returns whether to draw the progress of the command here: as its --progress/--no-progress say, else on a terminal. */
+  private static boolean showProgress(ParseResult parsed) {
+    return CommandPlans.leaf(parsed).commandSpec().mixins().values().stream()
+        .map(m -> m.userObject() instanceof ProgressOptions o ? o.progress : null)
+        .filter(java.util.Objects::nonNull).findFirst().orElseGet(Terminal::isInteractive);
   }
 
   /** Returns {@code args} without the options in {@code drop} (name to whether it takes a value), up to {@code --}. */

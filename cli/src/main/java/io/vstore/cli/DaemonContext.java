@@ -22,6 +22,11 @@ record DaemonContext(DatastoreHost host, Path cwd, ProgressSink progress) {
     return CURRENT.isBound() ? Optional.of(CURRENT.get()) : Optional.empty();
   }
 
+  /** Returns the file named {@code name}: relative to the client's directory in the daemon, else as given. */
+  static Path path(String name) {
+    return current().map(c -> c.cwd().resolve(name)).orElseGet(() -> Path.of(name));
+  }
+
   /** Returns the owned datastore at {@code dir} (null: the daemon's first), or fails naming it. */
   ManagedDatastore datastore(Path dir) throws DatastoreException {
     if (dir == null) {

@@ -102,7 +102,7 @@ final class JobCommand {
   @Command(name = "show", description = "Show a job: its state, progress, times, result or error.")
   static final class Show implements Callable<Integer> {
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "ID") String id;
+    @Parameters(index = "0", paramLabel = "ID", description = "The job's id (from 'job list' or --no-wait).") String id;
     @Mixin OutputOptions output;
 
     @Override
@@ -151,7 +151,7 @@ final class JobCommand {
   static final class Wait implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "ID") String id;
+    @Parameters(index = "0", paramLabel = "ID", description = "The job's id (from 'job list' or --no-wait).") String id;
     @Mixin OutputOptions output;
 
     @Override
@@ -169,7 +169,8 @@ final class JobCommand {
           long total = job.path("total").asLong();
           if (bar == null && total > 0) {
             bar = new Progress("job " + id + " " + job.path("kind").asText()
-                + (job.hasNonNull("target") ? " " + job.get("target").asText() : ""), total);
+                + (job.hasNonNull("target") ? " " + job.get("target").asText() : ""), total,
+                spec.commandLine().getErr(), terminal);
           }
           if (bar != null) {
             bar.accept(job.path("done").asLong());
@@ -218,7 +219,7 @@ final class JobCommand {
   @Command(name = "cancel", description = "Cancel a job: a queued one at once, a running one as soon as it checks.")
   static final class Cancel implements Callable<Integer> {
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "ID") String id;
+    @Parameters(index = "0", paramLabel = "ID", description = "The job's id (from 'job list' or --no-wait).") String id;
     @Mixin OutputOptions output;
 
     @Override

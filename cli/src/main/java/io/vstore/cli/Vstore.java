@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
         "",
         "Global options (-D, --debug, --remote, --token, --ca-cert) go before or after the command.",
         "When 'vstore serve' owns the datastore, commands are sent to it; otherwise they run in this process."},
-    subcommands = {CommandLine.HelpCommand.class, DatastoreCommand.class, VolumeCommand.class, SnapshotCommand.class,
+    subcommands = {HelpCommand.class, DatastoreCommand.class, VolumeCommand.class, SnapshotCommand.class,
         CloneCommand.class, CbtCommand.class, VmCommand.class, PoolCommand.class, ImageCommand.class, NbdCommand.class,
         ServeCommand.class, TokenCommand.class, JobCommand.class})
 public final class Vstore {
@@ -58,6 +58,7 @@ public final class Vstore {
 
   /** Runs the command line and exits with its code. */
   public static void main(String[] args) {
+    Logs.install(System.err, java.util.Arrays.asList(args).contains("--debug"));
     System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
   }
 
@@ -106,6 +107,7 @@ public final class Vstore {
     cl.registerConverter(long.class, new Sizes());
     // In the daemon, relative paths name files in the client's working directory, not the daemon's.
     cl.registerConverter(Path.class, s -> DaemonContext.current().map(c -> c.cwd().resolve(s)).orElse(Path.of(s)));
+    CommandLines.configure(cl);
     cl.setExecutionExceptionHandler((ex, line, parseResult) -> {
       boolean debug = parseResult.hasMatchedOption("--debug")
           || parseResult.subcommands().stream().anyMatch(p -> p.hasMatchedOption("--debug"));
@@ -115,18 +117,14 @@ public final class Vstore {
       }
       err.println("vstore: " + describe(ex));
       err.flush();
-      return 1;
+      return line.getCommandSpec().exitCodeOnExecutionException();
     });
     return cl;
   }
 
   /** Returns a one-line description of {@code ex}: its message, or its type when it has none. */
   static String describe(Throwable ex) {
-    String message = ex.getMessage();
-    if (message == null || message.isBlank()) {
-      return ex.getClass().getSimpleName() + (ex.getCause() != null ? ": " + describe(ex.getCause()) : "");
-    }
-    return message.replace('\n', ' ');
+    return CommandLines.describe(ex);
   }
 
   /** Reports the version from the jar manifest. */

@@ -120,8 +120,10 @@ final class CliCommandRunnerTest {
       assertThatThrownBy(() -> plan(line)).as(line).isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("does not run in the daemon");
     }
-    assertThatThrownBy(() -> plan("volume read vm1 0 512 -")).isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("volume read to stdout ('-') cannot go through the daemon: give a FILE");
+    for (String line : List.of("volume read vm1 0 512 -", "volume write vm1 0 -", "volume export vm1 -")) {
+      assertThatThrownBy(() -> plan(line)).as(line).isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("'-' (stdin or stdout) cannot go through the daemon: give a FILE");
+    }
     assertThatThrownBy(() -> plan("volume frobnicate")).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("frobnicate");
     assertThatThrownBy(() -> plan("volume create onlyname")).isInstanceOf(IllegalArgumentException.class)

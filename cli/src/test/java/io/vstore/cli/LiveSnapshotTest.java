@@ -71,7 +71,8 @@ final class LiveSnapshotTest {
 
         JsonNode info = ok("volume", "info", "-D", d, "vm1", "--json").json();
         assertThat(info.get("name").asText()).isEqualTo("vm1");
-        assertThat(info.get("snapshots").asInt()).isEqualTo(1);
+        assertThat(info.get("snapshotCount").asInt())
+            .isEqualTo(1);
         assertThat(ok("clone", "create", "-D", d, "vm1@s", "c", "--count", "100").out())
             .isEqualTo("created 100 clones c-1 ... c-100 of vm1@s\n");
         JsonNode changes = ok("cbt", "changes", "-D", d, "vm1", "--since", "*", "--json").json();

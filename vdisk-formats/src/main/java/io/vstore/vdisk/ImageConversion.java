@@ -48,12 +48,24 @@ public final class ImageConversion {
    */
   public static Result convert(Path in, String inFormat, Path out, String outFormat, CreateOptions options)
       throws IOException {
+    return convert(in, inFormat, out, outFormat, options, (total, done) -> { });
+  }
+
+  /**
+   * Converts as {@link #convert(Path, String, Path, String, CreateOptions)} does, telling
+   * {@code progress} the source's size and then the bytes covered so far ({@code (total, done)}).
+   */
+  public static Result convert(Path in, String inFormat, Path out, String outFormat, CreateOptions options,
+      java.util.function.BiConsumer<Long, Long> progress) throws IOException {
     try (DiskImage src = ImageFormats.open(in, inFormat, true)) {
       boolean success = false;
       try {
         Result r;
-        try (DiskImage dst = createTarget(out, outFormat, src.size(), options)) {
-          r = copy(src, dst, workers());
+        long total = src.size();
+        try (DiskImage dst = createTarget(out, outFormat, total, options)) {
+          long cluster = dst.info().clusterSize();
+          int granule = cluster > 0 && cluster <= CHUNK ? (int) cluster : DEFAULT_ZERO_GRANULE;
+          r = copy(src, dst, workers(), granule, dst.sequentialWritesOnly(), done -> progress.accept(total, done));
         }
         success = true;
         return r;
