@@ -60,7 +60,8 @@ final class ClientDispatch {
       CommandRunner.Plan plan = CommandPlans.plan(parsed);
       if (globals.noWait && plan.jobKind() == null) {
         throw new IllegalArgumentException("--no-wait applies only to commands that run as jobs"
-            + " (import, export, flatten, clean, check, pool create/recompose/refresh), not 'vstore "
+            + " (volume import/export/read/write/flatten, datastore clean/check, pool create/recompose/refresh),"
+            + " not 'vstore "
             + CommandPlans.path(CommandPlans.leaf(parsed).commandSpec()) + "'");
       }
       List<String> argv = withoutOptions(args, CLIENT_OPTIONS);

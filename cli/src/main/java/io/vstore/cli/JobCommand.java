@@ -26,6 +26,10 @@ final class JobCommand {
 
   /** Returns a client of the daemon that owns the chosen datastore, or fails saying none does. */
   static DaemonClient connect(DatastoreLocation location) throws IOException {
+    Vstore globals = Vstore.globals(location.command);
+    if (globals.remote != null || System.getenv("VSTORE_REMOTE") != null) {
+      return ClientDispatch.connect(globals, "job"); // --remote: the daemon on another host
+    }
     Path ds = location.path();
     return DaemonClient.local(ds).orElseThrow(() -> new IllegalStateException("no daemon owns datastore " + ds
         + ": jobs exist only under 'vstore serve'"));

@@ -107,6 +107,8 @@ final class CliCommandRunnerTest {
     assertThat(plan("volume import disk.qcow2 vm1")).isEqualTo(new Plan(Scope.ADMIN, "import", "vm1"));
     assertThat(plan("volume export vm1 out.qcow2 -O qcow2").jobKind()).isEqualTo("export");
     assertThat(plan("volume flatten c-1")).isEqualTo(new Plan(Scope.WRITE, "flatten", "c-1"));
+    assertThat(plan("volume write vm1 0 data")).isEqualTo(new Plan(Scope.ADMIN, "write", "vm1"));
+    assertThat(plan("volume read vm1 0 512 out.bin").jobKind()).isEqualTo("read");
     assertThat(plan("datastore clean").jobKind()).isEqualTo("clean");
     assertThat(plan("datastore check --json")).isEqualTo(new Plan(Scope.READ, "check", "datastore check"));
     assertThat(plan("pool create p --from web@s --count 3").jobKind()).isEqualTo("pool-create");

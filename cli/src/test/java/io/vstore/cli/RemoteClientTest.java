@@ -87,6 +87,7 @@ final class RemoteClientTest {
       assertThat(id).isNotEmpty().doesNotContain(" ");
       assertThat(ok("job", "wait", "-D", d, id).exit()).isZero();
       assertThat(ok("job", "show", "-D", d, id, "--json").json().get("kind").asText()).isEqualTo("check");
+      assertThat(ok("job", "list", "--remote", url, "--token", admin).out()).contains(id);
       // Waiting for a job command streams its output as if it ran here.
       assertThat(ok("datastore", "check", "-D", d).out()).contains("no problems found");
       // --no-wait is for job commands only (and needs a daemon).
