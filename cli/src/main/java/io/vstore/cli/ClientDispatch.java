@@ -128,8 +128,11 @@ final class ClientDispatch {
         } else if (msg.has("progress")) {
           JsonNode p = msg.get("progress");
           if (progress == null) {
-            progress = new Progress(plan.jobKind() != null ? plan.jobKind() + " " + plan.target() : plan.target(),
-                p.path("total").asLong(), err, showProgress);
+            String label = plan.jobKind() != null ? plan.jobKind() : "";
+            if (plan.target() != null) {
+              label = label.isEmpty() ? plan.target() : label + " " + plan.target();
+            }
+            progress = new Progress(label, p.path("total").asLong(), err, showProgress);
           }
           progress.accept(p.path("done").asLong());
         } else if (msg.has("job")) {

@@ -116,7 +116,7 @@ final class CommandPlans {
     return false;
   }
 
-  /** Returns the object the command works on: its first positional that is not a file, else the command. */
+  /** Returns the object the command works on: its first positional that is not a file, else null (the datastore). */
   private static String target(ParseResult leaf) {
     for (ArgSpec arg : leaf.matchedPositionals()) {
       if (arg.type() != Path.class && !arg.paramLabel().equals("FILE")) {
@@ -126,6 +126,6 @@ final class CommandPlans {
         }
       }
     }
-    return path(leaf.commandSpec());
+    return null;
   }
 }

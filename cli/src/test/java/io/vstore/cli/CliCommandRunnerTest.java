@@ -110,7 +110,7 @@ final class CliCommandRunnerTest {
     assertThat(plan("volume write vm1 0 data")).isEqualTo(new Plan(Scope.ADMIN, "write", "vm1"));
     assertThat(plan("volume read vm1 0 512 out.bin").jobKind()).isEqualTo("read");
     assertThat(plan("datastore clean").jobKind()).isEqualTo("clean");
-    assertThat(plan("datastore check --json")).isEqualTo(new Plan(Scope.READ, "check", "datastore check"));
+    assertThat(plan("datastore check --json")).isEqualTo(new Plan(Scope.READ, "check", null));
     assertThat(plan("pool create p --from web@s --count 3").jobKind()).isEqualTo("pool-create");
     assertThat(plan("pool recompose p --from web@t").jobKind()).isEqualTo("pool-recompose");
     assertThat(plan("pool refresh p").jobKind()).isEqualTo("pool-refresh");

@@ -41,7 +41,8 @@ final class ServeCommandTest {
   void serveRunsUntilSigtermThenExitsZeroAndReleasesTheDatastore() throws Exception {
     Path ds = tmp.resolve("ds");
     Datastore.create(ds, DatastoreOptions.defaults(), 1L << 30).close();
-    Process serve = vstore("serve", "-D", ds.toString());
+    // Any free NBD port: the default one may be taken by whatever else runs on this machine.
+    Process serve = vstore("serve", "-D", ds.toString(), "--nbd-listen", "127.0.0.1:0");
     try {
       BufferedReader out = new BufferedReader(new InputStreamReader(serve.getInputStream(), StandardCharsets.UTF_8));
       List<String> lines = new ArrayList<>();
@@ -57,7 +58,7 @@ final class ServeCommandTest {
       assertThat(ok("volume", "create", "-D", ds.toString(), "during", "1M").out()).startsWith("created volume during");
       assertThat(ok("-D", ds.toString(), "volume", "list").out()).contains("during");
       // ... and a second daemon is refused, naming the first.
-      CliRun second = CliRun.of("serve", "-D", ds.toString());
+      CliRun second = CliRun.of("serve", "-D", ds.toString(), "--nbd-listen", "127.0.0.1:0");
       assertThat(second.exit()).isEqualTo(1);
       assertThat(second.err()).isEqualTo("vstore: datastore " + ds + " is owned by vstore serve (pid " + serve.pid()
           + "; socket " + ds.resolve("vstore.sock") + ")\n");
@@ -126,10 +127,11 @@ final class ServeCommandTest {
     CliRun bad = CliRun.of("serve", "-D", ds.toString(), "--listen", "nope");
     assertThat(bad.exit()).isEqualTo(1);
     assertThat(bad.err()).isEqualTo("vstore: --listen nope: expected HOST:PORT\n");
-    CliRun open = CliRun.of("serve", "-D", ds.toString(), "--listen", "0.0.0.0:0");
+    CliRun open = CliRun.of("serve", "-D", ds.toString(), "--listen", "0.0.0.0:0", "--nbd-listen", "127.0.0.1:0");
     assertThat(open.exit()).isEqualTo(1);
     assertThat(open.err()).contains("not a loopback address").contains("--tls-cert");
-    CliRun keyOnly = CliRun.of("serve", "-D", ds.toString(), "--listen", "127.0.0.1:0", "--tls-cert", "c.pem");
+    CliRun keyOnly = CliRun.of("serve", "-D", ds.toString(), "--listen", "127.0.0.1:0", "--tls-cert", "c.pem",
+        "--nbd-listen", "127.0.0.1:0");
     assertThat(keyOnly.err()).isEqualTo("vstore: give both --tls-cert and --tls-key, or neither\n");
     // None of them left the datastore locked.
     ok("volume", "list", "-D", ds.toString());
