@@ -37,6 +37,11 @@ final class CommandLines {
     }
     withHelp(root);
     root.setParameterExceptionHandler(CommandLines::usageError);
+    // "image resize FILE -1G" shrinks by 1G, as with qemu-img: there a leading '-' starts a value.
+    CommandLine image = root.getSubcommands().get("image");
+    if (image != null && image.getSubcommands().containsKey("resize")) {
+      image.getSubcommands().get("resize").setUnmatchedOptionsArePositionalParams(true);
+    }
   }
 
   private static void withHelp(CommandLine line) {
