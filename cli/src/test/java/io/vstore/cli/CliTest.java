@@ -385,6 +385,24 @@ final class CliTest {
   }
 
   @Test
+  void aRunnersProgressSinkHearsOfTheWorkEvenWithoutABar() throws Exception {
+    Path in = tmp.resolve("in.raw");
+    Files.write(in, new byte[8 << 20]);
+    List<long[]> updates = java.util.Collections.synchronizedList(new ArrayList<>());
+    Run r = ScopedValue.where(Progress.SINK, (done, total) -> updates.add(new long[] {done, total}))
+        .call(() -> vstore("image", "convert", "--no-progress", in.toString(), tmp.resolve("out.raw").toString()));
+    assertThat(r.exit()).isZero();
+    assertThat(r.err()).isEmpty();
+    assertThat(updates).isNotEmpty();
+    assertThat(updates.getLast()).containsExactly(8L << 20, 8L << 20);
+  }
+
+  @Test
+  void topLevelHelpNamesTheDatastoreChoiceAndExitCodes() {
+    assertThat(ok("--help").out()).contains("$VSTORE_DATASTORE").contains("-D PATH").contains("2 usage error");
+  }
+
+  @Test
   void aProgressBarNeverWrapsTheTerminal() {
     String longName = "import " + "a-very-long-volume-name-".repeat(6);
     for (int columns : new int[] {20, 40, 80, 200}) {
