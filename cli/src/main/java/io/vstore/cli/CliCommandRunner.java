@@ -45,7 +45,7 @@ public final class CliCommandRunner implements CommandRunner {
   public int run(Invocation invocation) {
     DaemonContext context = new DaemonContext(invocation.host(), invocation.cwd(), invocation.progress());
     String[] args = invocation.argv().toArray(String[]::new);
-    return ScopedValue.where(DaemonContext.CURRENT, context)
+    return ScopedValue.where(DaemonContext.CURRENT, context).where(Progress.SINK, invocation.progress())
         .call(() -> Vstore.runHere(args, invocation.out(), invocation.err()));
   }
 }

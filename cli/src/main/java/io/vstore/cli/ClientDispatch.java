@@ -111,7 +111,10 @@ final class ClientDispatch {
       return 0;
     }
     String jobId = null;
+    Integer exit = null;
     Progress progress = null;
+    // Read to the end, past the exit line: the daemon ends the stream right after it, and closing
+    // earlier would cut its last bytes off (a broken pipe in its log).
     try (InputStream in = client.stream("POST", COMMANDS, body);
         BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
       for (String line = lines.readLine(); line != null; line = lines.readLine()) {
@@ -138,12 +141,16 @@ final class ClientDispatch {
         } else if (msg.has("job")) {
           jobId = msg.get("job").path("id").asText(null);
         } else if (msg.has("exit")) {
-          if (progress != null) {
-            progress.close();
-          }
-          return msg.get("exit").asInt();
+          exit = msg.get("exit").asInt();
         }
       }
+    } finally {
+      if (progress != null) {
+        progress.close();
+      }
+    }
+    if (exit != null) {
+      return exit;
     }
     err.println("vstore: the daemon at " + client.where() + " ended the command's stream before its exit status"
         + (jobId == null ? "" : "; job " + jobId + " goes on: see 'vstore job show " + jobId + "'"));

@@ -36,7 +36,18 @@ final class CommandLines {
       root.addSubcommand("completion", completion);
     }
     withHelp(root);
+    if (root.getCommandSpec().usageMessage().footer().length == 0) {
+      root.getCommandSpec().usageMessage().footer("",
+          "Commands on a datastore use -D PATH, else $VSTORE_DATASTORE, else $XDG_DATA_HOME/vstore/default.",
+          "Exit codes: 0 success, 1 error, 2 usage error (see docs/CLI.md for the exceptions).",
+          "'vstore help COMMAND...' or 'COMMAND --help' shows a command's options.");
+    }
     root.setParameterExceptionHandler(CommandLines::usageError);
+    // "image resize FILE -1G" shrinks by 1G, as with qemu-img: there a leading '-' starts a value.
+    CommandLine image = root.getSubcommands().get("image");
+    if (image != null && image.getSubcommands().containsKey("resize")) {
+      image.getSubcommands().get("resize").setUnmatchedOptionsArePositionalParams(true);
+    }
   }
 
   private static void withHelp(CommandLine line) {

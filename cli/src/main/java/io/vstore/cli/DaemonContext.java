@@ -9,9 +9,9 @@ import java.util.Optional;
 
 /**
  * What a command runs with inside the daemon: the datastores the daemon holds open, the client's
- * working directory (relative paths are the client's) and where progress goes. Bound as a
- * {@link ScopedValue} for the command's thread by {@link CliCommandRunner}; unbound in a plain
- * {@code vstore} process.
+ * working directory (relative paths are the client's) and where progress goes (also bound as
+ * {@link Progress#SINK}). Bound as a {@link ScopedValue} for the command's thread by
+ * {@link CliCommandRunner}; unbound in a plain {@code vstore} process.
  */
 record DaemonContext(DatastoreHost host, Path cwd, ProgressSink progress) {
   /** The context of the command running on this thread, if it runs in the daemon. */

@@ -1,5 +1,6 @@
 package io.vstore.cli;
 
+import io.vstore.server.ProgressSink;
 import io.vstore.vdisk.chain.ChainProgress;
 import java.io.PrintWriter;
 import java.util.Locale;
@@ -9,10 +10,15 @@ import java.util.function.LongConsumer;
 /**
  * A progress bar on the command's stderr for long work, redrawn in place at most ten times a
  * second from any thread, never wider than the terminal (a long label is shortened, the bar
- * narrows); shown only when {@link ProgressOptions} says so.
+ * narrows); shown only when {@link ProgressOptions} says so. A runner executing the command as a
+ * job (the daemon) binds {@link #SINK}, which hears of the progress whether a bar is shown or not.
  */
 final class Progress implements LongConsumer, AutoCloseable {
+  /** Where the current command's progress goes besides the bar, when a runner provides it. */
+  static final ScopedValue<ProgressSink> SINK = ScopedValue.newInstance();
   private static final long INTERVAL_NANOS = 100_000_000L;
+  /** A job's progress travels as events: five a second are enough. */
+  private static final long SINK_INTERVAL_NANOS = 200_000_000L;
   private static final int MAX_BAR = 30;
   private static final int MIN_BAR = 5;
   private final String label;
@@ -20,10 +26,10 @@ final class Progress implements LongConsumer, AutoCloseable {
   private final PrintWriter err;
   private final boolean enabled;
   private final int columns;
-  /** Where progress goes when the command runs in the daemon (null: a terminal bar, if enabled). */
-  private final io.vstore.server.ProgressSink sink;
   private final long started = System.nanoTime();
   private final AtomicLong lastShown = new AtomicLong(-INTERVAL_NANOS);
+  private final AtomicLong lastReported = new AtomicLong(-SINK_INTERVAL_NANOS);
+  private final ProgressSink sink;
   private volatile long done;
 
   /** Creates a bar for {@code total} bytes of work labelled {@code label}, drawn on {@code err} when {@code enabled}. */
@@ -31,9 +37,10 @@ final class Progress implements LongConsumer, AutoCloseable {
     this.label = label;
     this.total = Math.max(1, total);
     this.err = err;
-    this.sink = DaemonContext.current().map(DaemonContext::progress).orElse(null);
-    this.enabled = sink == null && enabled;
+    // In the daemon the bar is the client's to draw, from the sink's progress lines.
+    this.enabled = enabled && DaemonContext.current().isEmpty();
     this.columns = this.enabled ? Terminal.columns() : 80;
+    this.sink = SINK.isBound() ? SINK.get() : null;
   }
 
   /** Returns a listener that shows a library workflow's {@code done} of {@code total} as the same fraction of this bar. */
@@ -44,13 +51,16 @@ final class Progress implements LongConsumer, AutoCloseable {
   @Override
   public void accept(long bytesDone) {
     done = Math.max(done, bytesDone);
+    long now = System.nanoTime();
     if (sink != null) {
-      sink.update(Math.min(done, total), total);
+      long reported = lastReported.get();
+      if (now - reported >= SINK_INTERVAL_NANOS && lastReported.compareAndSet(reported, now)) {
+        sink.update(Math.min(done, total), total);
+      }
     }
     if (!enabled) {
       return;
     }
-    long now = System.nanoTime();
     long last = lastShown.get();
     if (now - last >= INTERVAL_NANOS && lastShown.compareAndSet(last, now)) {
       show(now);
@@ -82,6 +92,9 @@ final class Progress implements LongConsumer, AutoCloseable {
 
   @Override
   public void close() {
+    if (sink != null) {
+      sink.update(total, total);
+    }
     if (enabled) {
       done = total;
       show(System.nanoTime());

@@ -278,6 +278,7 @@ final class CliTest {
     runnable.put("image info FILE", List.of("image", "info", img.toString()));
     runnable.put("image check FILE", List.of("image", "check", img.toString()));
     runnable.put("image map FILE", List.of("image", "map", img.toString()));
+    runnable.put("image measure", List.of("image", "measure", "-O", "qcow2", img.toString()));
 
     Pattern row = Pattern.compile("^\\| `([^`]+)` \\| (object|array) \\| (.+) \\|$", Pattern.MULTILINE);
     Matcher m = row.matcher(Files.readString(DOC));
@@ -387,6 +388,24 @@ final class CliTest {
   }
 
   @Test
+  void aRunnersProgressSinkHearsOfTheWorkEvenWithoutABar() throws Exception {
+    Path in = tmp.resolve("in.raw");
+    Files.write(in, new byte[8 << 20]);
+    List<long[]> updates = java.util.Collections.synchronizedList(new ArrayList<>());
+    Run r = ScopedValue.where(Progress.SINK, (done, total) -> updates.add(new long[] {done, total}))
+        .call(() -> vstore("image", "convert", "--no-progress", in.toString(), tmp.resolve("out.raw").toString()));
+    assertThat(r.exit()).isZero();
+    assertThat(r.err()).isEmpty();
+    assertThat(updates).isNotEmpty();
+    assertThat(updates.getLast()).containsExactly(8L << 20, 8L << 20);
+  }
+
+  @Test
+  void topLevelHelpNamesTheDatastoreChoiceAndExitCodes() {
+    assertThat(ok("--help").out()).contains("$VSTORE_DATASTORE").contains("-D PATH").contains("2 usage error");
+  }
+
+  @Test
   void aProgressBarNeverWrapsTheTerminal() {
     String longName = "import " + "a-very-long-volume-name-".repeat(6);
     for (int columns : new int[] {20, 40, 80, 200}) {
@@ -423,6 +442,55 @@ final class CliTest {
     assertThat(snaps).containsExactly("vm2", "vm10");
     assertThat(NaturalOrder.INSTANCE.compare("disk9", "disk10")).isNegative();
     assertThat(NaturalOrder.INSTANCE.compare("a", "a1")).isNegative();
+  }
+
+  @Test
+  void imageMeasureGivesQemuImgsFigures() throws Exception {
+    Path raw = tmp.resolve("m.raw");
+    byte[] data = new byte[3 << 20];
+    new Random(7).nextBytes(data);
+    try (var f = new java.io.RandomAccessFile(raw.toFile(), "rw")) {
+      f.setLength(64L << 20);
+      f.seek(5L << 20);
+      f.write(data);
+      f.seek((40L << 20) + 100);
+      f.write(data, 0, 5000); // not cluster-aligned: two clusters
+    }
+    List<List<String>> cases = List.of(
+        List.of("-O", "qcow2", raw.toString()), List.of("-O", "raw", raw.toString()),
+        List.of("-O", "qcow2", "--size", "1G"), List.of("-O", "qcow2", "--size", "100G"),
+        List.of("-O", "qcow2", "-o", "cluster_size=4096", "--size", "10G"),
+        List.of("-O", "qcow2", "-o", "cluster_size=2M", raw.toString()));
+    for (List<String> c : cases) {
+      List<String> ours = new ArrayList<>(List.of("image", "measure"));
+      ours.addAll(c);
+      List<String> qemu = new ArrayList<>(List.of("qemu-img", "measure"));
+      qemu.addAll(c);
+      Process p = new ProcessBuilder(qemu).redirectErrorStream(true).start();
+      String expected = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      assertThat(p.waitFor()).as("%s: %s", qemu, expected).isZero();
+      assertThat(ok(ours.toArray(String[]::new)).out()).as(String.join(" ", c)).isEqualTo(expected);
+    }
+    Run vmdk = vstore("image", "measure", "-O", "vmdk", "--size", "1G");
+    assertThat(vmdk.exit()).isEqualTo(1);
+    assertThat(vmdk.err()).contains("unsupported: measure for format vmdk");
+  }
+
+  @Test
+  void imageResizeGrowsRawAndShrinksOnlyWithShrink() throws IOException {
+    Path raw = Files.write(tmp.resolve("r.raw"), new byte[1 << 20]);
+    ok("image", "resize", raw.toString(), "+1M");
+    assertThat(Files.size(raw)).isEqualTo(2L << 20);
+    ok("image", "resize", raw.toString(), "8M");
+    assertThat(Files.size(raw)).isEqualTo(8L << 20);
+    Run refused = vstore("image", "resize", raw.toString(), "-1M");
+    assertThat(refused.exit()).isEqualTo(1);
+    assertThat(refused.err()).contains("use --shrink");
+    ok("image", "resize", "--shrink", raw.toString(), "-1M");
+    assertThat(Files.size(raw)).isEqualTo(7L << 20);
+    Path q = tmp.resolve("q.qcow2");
+    ok("image", "create", "-f", "qcow2", q.toString(), "1M");
+    assertThat(vstore("image", "resize", q.toString(), "2M").err()).contains("unsupported: image resize of qcow2");
   }
 
   @Test

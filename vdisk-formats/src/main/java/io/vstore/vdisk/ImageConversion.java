@@ -53,7 +53,8 @@ public final class ImageConversion {
 
   /**
    * Converts as {@link #convert(Path, String, Path, String, CreateOptions)} does, telling
-   * {@code progress} the source's size and then the bytes covered so far ({@code (total, done)}).
+   * {@code progress} the source's size and the bytes covered so far ({@code (total, done)}):
+   * once with 0 done when the source is open, then as chunks complete.
    */
   public static Result convert(Path in, String inFormat, Path out, String outFormat, CreateOptions options,
       java.util.function.BiConsumer<Long, Long> progress) throws IOException {
@@ -62,6 +63,7 @@ public final class ImageConversion {
       try {
         Result r;
         long total = src.size();
+        progress.accept(total, 0L);
         try (DiskImage dst = createTarget(out, outFormat, total, options)) {
           long cluster = dst.info().clusterSize();
           int granule = cluster > 0 && cluster <= CHUNK ? (int) cluster : DEFAULT_ZERO_GRANULE;
