@@ -162,8 +162,9 @@ final class JobCommand {
     public Integer call() throws Exception {
       var console = System.console();
       boolean terminal = console != null && console.isTerminal();
-      // On a terminal, ask often to move the bar; elsewhere, hold each request as long as the daemon allows.
-      String timeout = terminal ? "0.25" : "60";
+      // On a terminal, ask often to move the bar; elsewhere, hold each request long, but under the
+      // HTTP client's 30-second idle timeout, which would otherwise end a silent long poll.
+      String timeout = terminal ? "0.25" : "25";
       JsonNode job;
       Progress bar = null;
       try (DaemonClient client = connect(location)) {

@@ -1,5 +1,6 @@
 package io.vstore.server.jobs;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.server.EventBus;
 import io.vstore.server.http.ApiException;
@@ -41,9 +42,16 @@ public final class JobManager implements Jobs, Closeable {
   static final long EVENT_NANOS = 250_000_000L;
   /** The least time between two progress writes of one job's record. */
   static final long PERSIST_NANOS = 5_000_000_000L;
+  /**
+   * The largest result (as JSON) a finished job keeps in memory; a larger one (a command's output
+   * runs to 1 MiB) is read back from its record when asked for, so a thousand finished jobs per
+   * datastore cannot fill the heap.
+   */
+  static final int MEMORY_RESULT = 64 << 10;
   /** The error of a job that was running or queued when the daemon stopped. */
   public static final String INTERRUPTED = "the daemon stopped while this job ran";
   private static final System.Logger LOG = System.getLogger("io.vstore.server.jobs");
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   /** Makes the work that continues a job found queued or running when the daemon starts. */
   @FunctionalInterface
@@ -92,7 +100,9 @@ public final class JobManager implements Jobs, Closeable {
   public void open(String name, Path dir) throws IOException {
     JobStore store = JobStore.open(dir);
     List<JobStore.Stored> records = store.load(name);
-    records.sort(Comparator.comparing((JobStore.Stored s) -> s.info().created()).thenComparing(s -> s.info().id()));
+    // Instants as text do not sort (their fractions vary in length): compare them parsed.
+    records.sort(Comparator.comparing((JobStore.Stored s) -> Instant.parse(s.info().created()))
+        .thenComparing(s -> s.info().id()));
     synchronized (lock) {
       if (lanes.containsKey(name)) {
         throw new IllegalStateException("datastore " + name + " has jobs open already");
@@ -103,7 +113,9 @@ public final class JobManager implements Jobs, Closeable {
         Job job = new Job(s.info(), s.heavy());
         jobs.put(job.id, job);
         if (!s.info().state().isFinal() || s.resume()) {
-          recover(lane, job);
+          recover(lane, job, s);
+        } else {
+          spill(job, true);
         }
       }
       prune(lane);
@@ -112,11 +124,11 @@ public final class JobManager implements Jobs, Closeable {
   }
 
   @GuardedBy("lock")
-  private void recover(Lane lane, Job job) {
+  private void recover(Lane lane, Job job, JobStore.Stored record) {
     Resumer resumer = resumers.get(job.kind);
     if (resumer != null) {
       try {
-        Work work = resumer.resume(job.info());
+        Work work = resumer.resume(record.info());
         if (work != null) {
           job.work = work;
           job.ended = new CountDownLatch(1); // its record was final (interrupted, to resume)
@@ -135,7 +147,9 @@ public final class JobManager implements Jobs, Closeable {
       }
     }
     if (job.state == JobState.INTERRUPTED) {
-      persist(job, job.info(), false); // stopped cleanly earlier, and now nothing resumes it: it stays as it ended
+      // Stopped cleanly earlier, and now nothing resumes it: it stays as it ended.
+      persist(job, new JobStore.Stored(record.info(), record.heavy(), false));
+      spill(job, true);
       return;
     }
     end(job, JobState.INTERRUPTED, null, INTERRUPTED, false);
@@ -240,15 +254,32 @@ public final class JobManager implements Jobs, Closeable {
     job.finished = Instant.now().toString();
     job.thread = null;
     job.work = null;
-    changed(job, resume);
+    boolean written = changed(job, resume);
+    spill(job, written);
     job.ended.countDown();
   }
 
-  /** Persists {@code job}'s record and publishes its state. */
+  /** Drops a large result of a finished job from memory when its record holds it (see {@link #MEMORY_RESULT}). */
   @GuardedBy("lock")
-  private void changed(Job job, boolean resume) {
+  private static void spill(Job job, boolean recorded) {
+    if (!recorded || job.result == null) {
+      return;
+    }
+    try {
+      if (JSON.writeValueAsBytes(job.result).length > MEMORY_RESULT) {
+        job.result = null;
+        job.resultOnDisk = true;
+      }
+    } catch (IOException e) {
+      // not serializable: it was not recorded either, keep it
+    }
+  }
+
+  /** Persists {@code job}'s record and publishes its state; returns whether the record was written. */
+  @GuardedBy("lock")
+  private boolean changed(Job job, boolean resume) {
     JobInfo info = job.info();
-    persist(job, info, resume);
+    boolean written = persist(job, new JobStore.Stored(info, job.heavy, resume));
     Map<String, Object> data = new LinkedHashMap<>();
     data.put("id", info.id());
     data.put("kind", info.kind());
@@ -262,17 +293,20 @@ public final class JobManager implements Jobs, Closeable {
       data.put("error", info.error());
     }
     events.publish("job.state", info.datastore(), data);
+    return written;
   }
 
   @GuardedBy("lock")
-  private void persist(Job job, JobInfo info, boolean resume) {
+  private boolean persist(Job job, JobStore.Stored record) {
     Lane lane = lanes.get(job.datastore);
     try {
-      lane.store.write(new JobStore.Stored(info, job.heavy, resume));
+      lane.store.write(record);
+      return true;
     } catch (IOException | RuntimeException e) {
       // The job goes on; its record is only as fresh as the last write that worked.
       LOG.log(System.Logger.Level.WARNING, "cannot write the record of job " + job.id + " in " + lane.store.dir()
           + ": " + message(e));
+      return false;
     }
   }
 
@@ -300,25 +334,33 @@ public final class JobManager implements Jobs, Closeable {
   }
 
   private static final Comparator<Job> NEWEST_FIRST =
-      Comparator.comparing((Job j) -> j.created).thenComparing(j -> j.id).reversed();
+      Comparator.comparing((Job j) -> j.createdAt).thenComparing(j -> j.id).reversed();
 
   @Override
   public Optional<JobInfo> find(String id) {
+    View view;
     synchronized (lock) {
       Job job = jobs.get(id);
-      return job == null ? Optional.empty() : Optional.of(job.info());
+      if (job == null) {
+        return Optional.empty();
+      }
+      view = view(job);
     }
+    return Optional.of(view.load());
   }
 
   @Override
   public List<JobInfo> list() {
+    List<View> views;
     synchronized (lock) {
-      return jobs.values().stream().sorted(NEWEST_FIRST).map(Job::info).toList();
+      views = jobs.values().stream().sorted(NEWEST_FIRST).map(this::view).toList();
     }
+    return views.stream().map(View::load).toList();
   }
 
   @Override
   public JobInfo cancel(String id) {
+    View view;
     synchronized (lock) {
       Job job = get(id);
       switch (job.state) {
@@ -334,8 +376,9 @@ public final class JobManager implements Jobs, Closeable {
         }
         default -> throw new IllegalStateException("job " + id + " has already ended (" + job.state.label() + ")");
       }
-      return job.info();
+      view = view(job);
     }
+    return view.load();
   }
 
   @Override
@@ -347,9 +390,36 @@ public final class JobManager implements Jobs, Closeable {
       ended = job.ended;
     }
     ended.await(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
+    View view;
     synchronized (lock) {
-      return job.info();
+      view = view(job);
     }
+    return view.load();
+  }
+
+  /** A job as it was under the lock, and where its result is when only its record holds it. */
+  private record View(JobInfo info, JobStore store) {
+    /** Returns the job, its result read back from its record if needed (outside the lock: it may be large). */
+    JobInfo load() {
+      if (store == null) {
+        return info;
+      }
+      Object result = null;
+      try {
+        result = JobStore.read(store.dir().resolve(info.id() + ".json"), info.datastore()).info().result();
+      } catch (IOException e) {
+        // deleted meanwhile (only the oldest are) or damaged: show the job without it
+        LOG.log(System.Logger.Level.WARNING, "cannot read the result of job " + info.id() + ": " + message(e));
+      }
+      JobInfo i = info;
+      return new JobInfo(i.id(), i.kind(), i.datastore(), i.target(), i.state(), i.done(), i.total(), i.rate(),
+          i.etaSeconds(), result, i.error(), i.created(), i.started(), i.finished());
+    }
+  }
+
+  @GuardedBy("lock")
+  private View view(Job job) {
+    return new View(job.info(), job.resultOnDisk ? lanes.get(job.datastore).store : null);
   }
 
   /** Interrupts the thread of a running job whose work allows it (see {@link InterruptibleWork}). */
@@ -442,6 +512,7 @@ public final class JobManager implements Jobs, Closeable {
     final String target;
     final boolean heavy;
     final String created;
+    final Instant createdAt;
     CountDownLatch ended = new CountDownLatch(1);
     volatile boolean cancelled;
     JobState state;
@@ -451,6 +522,8 @@ public final class JobManager implements Jobs, Closeable {
     String finished;
     Thread thread;
     Work work;
+    /** Whether the (large) result is only in the record. */
+    boolean resultOnDisk;
     private final RateWindow window = new RateWindow();
     private long done;
     private long total;
@@ -464,6 +537,7 @@ public final class JobManager implements Jobs, Closeable {
       this.target = info.target();
       this.heavy = heavy;
       this.created = info.created();
+      this.createdAt = Instant.parse(info.created());
       this.state = info.state();
       this.result = info.result();
       this.error = info.error();
@@ -520,7 +594,7 @@ public final class JobManager implements Jobs, Closeable {
       if (persistNow) {
         synchronized (lock) {
           if (state == JobState.RUNNING) {
-            persist(this, info(), false);
+            persist(this, new JobStore.Stored(info(), heavy, false));
           }
         }
       }

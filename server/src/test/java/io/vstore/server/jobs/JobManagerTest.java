@@ -359,6 +359,40 @@ class JobManagerTest {
   }
 
   @Test
+  void aLargeResultIsReadBackFromTheRecordRatherThanKeptInMemory() throws Exception {
+    JobManager m = opened(1);
+    String big = "x".repeat(JobManager.MEMORY_RESULT + 1);
+    String id = m.submit("ds", "test", null, true, ctx -> Map.of("out", big)).id();
+    assertThat(m.await(id, LONG).result()).isEqualTo(Map.of("out", big));
+    assertThat(m.list().getFirst().result()).isEqualTo(Map.of("out", big));
+    String small = m.submit("ds", "test", null, true, ctx -> Map.of("out", "small")).id();
+    m.await(small, LONG);
+
+    JobManager again = manager(1, JobManager.KEEP_FINISHED);
+    again.open("ds", ds);
+    assertThat(again.find(id).orElseThrow().result()).isEqualTo(Map.of("out", big));
+
+    // Only the record holds the large one: without it the job shows no result; the small one stays.
+    Files.delete(ds.resolve(JobStore.DIR).resolve(id + ".json"));
+    Files.delete(ds.resolve(JobStore.DIR).resolve(small + ".json"));
+    assertThat(m.find(id).orElseThrow().result()).isNull();
+    assertThat(m.find(id).orElseThrow().state()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(m.find(small).orElseThrow().result()).isEqualTo(Map.of("out", "small"));
+  }
+
+  @Test
+  void ordersJobsByTheirCreationInstantNotItsText() throws Exception {
+    JobStore store = JobStore.open(ds);
+    // As text, ".1Z" sorts after ".100000001Z" ('Z' > '0'); as instants it is earlier.
+    for (String[] j : new String[][] {{"0000000000000001", "2026-01-01T00:00:00.100000001Z"},
+        {"0000000000000002", "2026-01-01T00:00:00.1Z"}}) {
+      store.write(new JobStore.Stored(new JobInfo(j[0], "test", "ds", null, JobState.SUCCEEDED, 0, 0, 0, -1, null,
+          null, j[1], j[1], j[1]), true, false));
+    }
+    assertThat(opened(1).list()).extracting(JobInfo::id).containsExactly("0000000000000001", "0000000000000002");
+  }
+
+  @Test
   void keepsOnlyTheNewestFinishedJobs() throws Exception {
     JobManager m = manager(1, 3);
     m.open("ds", ds);
