@@ -87,7 +87,8 @@ public final class Vstore {
     return runHere(commandLine(), args, out, err);
   }
 
-  private static int runHere(CommandLine cl, String[] args, PrintWriter out, PrintWriter err) {
+  /** Runs the command line in this process with {@code cl}, a command tree built by {@link #commandLine}. */
+  static int runHere(CommandLine cl, String[] args, PrintWriter out, PrintWriter err) {
     cl.setOut(out);
     cl.setErr(err);
     return cl.execute(args);

@@ -71,6 +71,23 @@ final class CliCommandRunnerTest {
   }
 
   @Test
+  void aCommandLeavesNothingBehindForTheNextOne() throws Exception {
+    Path cfg = Files.writeString(tmp.resolve("vm.json"), "{\"cpus\": 2}");
+    try (TestDaemon d = TestDaemon.start(null, tmp.resolve("ds"))) {
+      assertThat(run(d, tmp, "vm", "create", "a", "--disk", "1M", "--disk", "2M", "--config", cfg.toString()).exit())
+          .isZero();
+      assertThat(run(d, tmp, "vm", "create", "b", "--disk", "3M").exit()).isZero();
+      assertThat(run(d, tmp, "volume", "list", "--json").out()).startsWith("[");
+      String table = run(d, tmp, "volume", "list").out();
+      assertThat(table).startsWith("NAME").contains("b-disk0").doesNotContain("b-disk1");
+      String b = run(d, tmp, "vm", "info", "b", "--json").out();
+      assertThat(b).doesNotContain("cpus").contains("b-disk0").doesNotContain("b-disk1");
+      assertThat(run(d, tmp, "volume", "info", "nothere").exit()).isEqualTo(1);
+      assertThat(run(d, tmp, "volume", "info", "a-disk0").out()).contains("a-disk0");
+    }
+  }
+
+  @Test
   void commandsThatOnlyLookNeedRead() {
     for (String line : List.of("volume list", "volume info vm1 --json", "datastore info", "snapshot list vm1",
         "cbt changes vm1 --since *", "vm list", "vm info web", "vm snapshot list web", "pool list", "pool info p")) {
