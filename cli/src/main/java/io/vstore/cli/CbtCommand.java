@@ -23,7 +23,7 @@ final class CbtCommand {
       + "('*' for every area holding data). JSON: {\"changeId\": ..., \"extents\": [{\"offset\", \"length\"}]}.")
   static final class Changes implements Callable<Integer> {
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "VOLUME[@SNAP]") String device;
+    @Parameters(index = "0", paramLabel = "VOLUME[@SNAP]", description = "The volume or snapshot.") String device;
     @Option(names = "--since", required = true, paramLabel = "CHANGEID",
         description = "A change id from 'volume info' or 'snapshot list', or '*'.") String since;
     @Option(names = "--offset", paramLabel = "BYTES", defaultValue = "0", description = "Start of the range asked about.")

@@ -40,10 +40,10 @@ final class ClientDispatch {
 
   /**
    * Runs {@code args} through a daemon when one owns the datastore (or {@code --remote} names one)
-   * and returns the exit code; empty when the command is to run in this process.
+   * and returns the exit code; empty when the command is to run in this process. {@code cl} is the
+   * command tree, used here to parse only.
    */
-  static OptionalInt dispatch(String[] args, PrintWriter out, PrintWriter err) {
-    CommandLine cl = Vstore.commandLine();
+  static OptionalInt dispatch(CommandLine cl, String[] args, PrintWriter out, PrintWriter err) {
     ParseResult parsed;
     try {
       parsed = cl.parseArgs(args);
@@ -60,7 +60,8 @@ final class ClientDispatch {
       CommandRunner.Plan plan = CommandPlans.plan(parsed);
       if (globals.noWait && plan.jobKind() == null) {
         throw new IllegalArgumentException("--no-wait applies only to commands that run as jobs"
-            + " (import, export, flatten, clean, check, pool create/recompose/refresh), not 'vstore "
+            + " (volume import/export/read/write/flatten, datastore clean/check, pool create/recompose/refresh),"
+            + " not 'vstore "
             + CommandPlans.path(CommandPlans.leaf(parsed).commandSpec()) + "'");
       }
       List<String> argv = withoutOptions(args, CLIENT_OPTIONS);
@@ -84,7 +85,7 @@ final class ClientDispatch {
         argv.addAll(0, List.of("-D", datastore.toString()));
       }
       try (client) {
-        return OptionalInt.of(send(client, argv, plan, globals.noWait, out, err));
+        return OptionalInt.of(send(client, argv, plan, globals.noWait, showProgress(parsed), out, err));
       }
     } catch (DaemonException e) {
       err.println("vstore: " + e.getMessage());
@@ -98,7 +99,7 @@ final class ClientDispatch {
   }
 
   private static int send(DaemonClient client, List<String> argv, CommandRunner.Plan plan, boolean noWait,
-      PrintWriter out, PrintWriter err) throws IOException {
+      boolean showProgress, PrintWriter out, PrintWriter err) throws IOException {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("argv", argv);
     body.put("cwd", Path.of("").toAbsolutePath().toString());
@@ -110,7 +111,10 @@ final class ClientDispatch {
       return 0;
     }
     String jobId = null;
+    Integer exit = null;
     Progress progress = null;
+    // Read to the end, past the exit line: the daemon ends the stream right after it, and closing
+    // earlier would cut its last bytes off (a broken pipe in its log).
     try (InputStream in = client.stream("POST", COMMANDS, body);
         BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
       for (String line = lines.readLine(); line != null; line = lines.readLine()) {
@@ -127,24 +131,38 @@ final class ClientDispatch {
         } else if (msg.has("progress")) {
           JsonNode p = msg.get("progress");
           if (progress == null) {
-            progress = new Progress(plan.jobKind() != null ? plan.jobKind() + " " + plan.target() : plan.target(),
-                p.path("total").asLong());
+            String label = plan.jobKind() != null ? plan.jobKind() : "";
+            if (plan.target() != null) {
+              label = label.isEmpty() ? plan.target() : label + " " + plan.target();
+            }
+            progress = new Progress(label, p.path("total").asLong(), err, showProgress);
           }
           progress.accept(p.path("done").asLong());
         } else if (msg.has("job")) {
           jobId = msg.get("job").path("id").asText(null);
         } else if (msg.has("exit")) {
-          if (progress != null) {
-            progress.close();
-          }
-          return msg.get("exit").asInt();
+          exit = msg.get("exit").asInt();
         }
       }
+    } finally {
+      if (progress != null) {
+        progress.close();
+      }
+    }
+    if (exit != null) {
+      return exit;
     }
     err.println("vstore: the daemon at " + client.where() + " ended the command's stream before its exit status"
         + (jobId == null ? "" : "; job " + jobId + " goes on: see 'vstore job show " + jobId + "'"));
     err.flush();
     return 1;
+  }
+
+  /** Returns whether to draw the progress of the command here: as its --progress/--no-progress say, else on a terminal. */
+  private static boolean showProgress(ParseResult parsed) {
+    return CommandPlans.leaf(parsed).commandSpec().mixins().values().stream()
+        .map(m -> m.userObject() instanceof ProgressOptions o ? o.progress : null)
+        .filter(java.util.Objects::nonNull).findFirst().orElseGet(Terminal::isInteractive);
   }
 
   /** Returns {@code args} without the options in {@code drop} (name to whether it takes a value), up to {@code --}. */

@@ -22,8 +22,9 @@ final class CloneCommand {
   static final class Create implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "VOLUME@SNAP") String snapshot;
-    @Parameters(index = "1", paramLabel = "NEW") String name;
+    @Parameters(index = "0", paramLabel = "VOLUME@SNAP", description = "The snapshot to clone.") String snapshot;
+    @Parameters(index = "1", paramLabel = "NEW", description = "Name of the clone (the prefix with --count).")
+    String name;
     @Option(names = "--count", paramLabel = "N", defaultValue = "0",
         description = "Create N clones named NEW-1 ... NEW-N in one commit.") int count;
 

@@ -29,8 +29,9 @@ final class CommandPlans {
       Map.entry("datastore clean", new Kind(Scope.WRITE, "clean")),
       Map.entry("volume import", new Kind(Scope.ADMIN, "import")),
       Map.entry("volume export", new Kind(Scope.ADMIN, "export")),
-      Map.entry("volume read", new Kind(Scope.ADMIN, null)),
-      Map.entry("volume write", new Kind(Scope.ADMIN, null)),
+      // Copies of whole files: long, and silent until done (a job's stream has a heartbeat).
+      Map.entry("volume read", new Kind(Scope.ADMIN, "read")),
+      Map.entry("volume write", new Kind(Scope.ADMIN, "write")),
       Map.entry("volume flatten", new Kind(Scope.WRITE, "flatten")),
       Map.entry("pool create", new Kind(Scope.WRITE, "pool-create")),
       Map.entry("pool recompose", new Kind(Scope.WRITE, "pool-recompose")),
@@ -115,7 +116,7 @@ final class CommandPlans {
     return false;
   }
 
-  /** Returns the object the command works on: its first positional that is not a file, else the command. */
+  /** Returns the object the command works on: its first positional that is not a file, else null (the datastore). */
   private static String target(ParseResult leaf) {
     for (ArgSpec arg : leaf.matchedPositionals()) {
       if (arg.type() != Path.class && !arg.paramLabel().equals("FILE")) {
@@ -125,6 +126,6 @@ final class CommandPlans {
         }
       }
     }
-    return path(leaf.commandSpec());
+    return null;
   }
 }

@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -17,8 +18,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code vstore datastore ...}: create, inspect, check and clean a datastore. */
 @Command(name = "datastore", description = "Create, inspect, check and clean a datastore.", mixinStandardHelpOptions = true,
-    subcommands = {DatastoreCommand.Init.class, DatastoreCommand.Info.class, DatastoreCommand.Check.class,
-        DatastoreCommand.Clean.class})
+    subcommands = {DatastoreCommand.Init.class, DatastoreCommand.Info.class, DatastoreCommand.Set.class,
+        DatastoreCommand.Check.class, DatastoreCommand.Clean.class})
 final class DatastoreCommand {
 
   @Command(name = "init", description = "Create a datastore.")
@@ -34,10 +35,50 @@ final class DatastoreCommand {
 
     @Override
     public Integer call() throws Exception {
-      try (Datastore ds = Datastore.create(location.path(),
-          DatastoreOptions.defaults().withCleanerInterval(Duration.ZERO), capacity)) {
+      Datastore created;
+      try {
+        created = Datastore.create(location.path(), DatastoreOptions.defaults().withCleanerInterval(Duration.ZERO),
+            capacity);
+      } catch (java.nio.file.FileSystemException e) {
+        throw new java.io.IOException("cannot create datastore " + location.path() + ": "
+            + CommandLines.describe(e), e);
+      }
+      try (Datastore ds = created) {
         ds.setCapacity(capacity, warning, critical);
         spec.commandLine().getOut().println("created datastore " + ds.path());
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "set", description = "Change the capacity limit and the alarm thresholds; what is not given stays.")
+  static final class Set implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin DatastoreLocation location;
+    @Option(names = "--capacity", paramLabel = "SIZE",
+        description = "Capacity limit (0: the free space of the file system).") Long capacity;
+    @Option(names = "--warning", paramLabel = "PERCENT", description = "Usage that raises a warning alarm.")
+    Integer warning;
+    @Option(names = "--critical", paramLabel = "PERCENT", description = "Usage that raises a critical alarm.")
+    Integer critical;
+    @Mixin OutputOptions output;
+
+    @Override
+    public Integer call() throws Exception {
+      if (capacity == null && warning == null && critical == null) {
+        throw new CommandLine.ParameterException(spec.commandLine(),
+            "nothing to set: give --capacity, --warning or --critical");
+      }
+      try (Datastore ds = location.open()) {
+        DatastoreInfo before = ds.info();
+        // The stored limit, not the effective one: 0 stays "the file system's free space".
+        long limit = capacity != null ? capacity : ds.configuredCapacity();
+        ds.setCapacity(limit, warning != null ? warning : before.warningPercent(),
+            critical != null ? critical : before.criticalPercent());
+        output.print(ds.info(), (out, i) -> out.println("datastore " + i.path() + ": capacity "
+            + (limit == 0 ? "the file system's free space (now " + Sizes.format(i.capacity()) + ")"
+                : Sizes.format(i.capacity())) + ", warning at " + i.warningPercent() + "%, critical at "
+            + i.criticalPercent() + "%" + (i.alarms().isEmpty() ? "" : "; alarm: " + i.alarms().getFirst().message())));
       }
       return 0;
     }

@@ -26,6 +26,10 @@ final class JobCommand {
 
   /** Returns a client of the daemon that owns the chosen datastore, or fails saying none does. */
   static DaemonClient connect(DatastoreLocation location) throws IOException {
+    Vstore globals = Vstore.globals(location.command);
+    if (globals.remote != null || System.getenv("VSTORE_REMOTE") != null) {
+      return ClientDispatch.connect(globals, "job"); // --remote: the daemon on another host
+    }
     Path ds = location.path();
     return DaemonClient.local(ds).orElseThrow(() -> new IllegalStateException("no daemon owns datastore " + ds
         + ": jobs exist only under 'vstore serve'"));
@@ -102,7 +106,7 @@ final class JobCommand {
   @Command(name = "show", description = "Show a job: its state, progress, times, result or error.")
   static final class Show implements Callable<Integer> {
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "ID") String id;
+    @Parameters(index = "0", paramLabel = "ID", description = "The job's id (from 'job list' or --no-wait).") String id;
     @Mixin OutputOptions output;
 
     @Override
@@ -151,7 +155,7 @@ final class JobCommand {
   static final class Wait implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "ID") String id;
+    @Parameters(index = "0", paramLabel = "ID", description = "The job's id (from 'job list' or --no-wait).") String id;
     @Mixin OutputOptions output;
 
     @Override
@@ -170,7 +174,8 @@ final class JobCommand {
           long total = job.path("total").asLong();
           if (bar == null && total > 0) {
             bar = new Progress("job " + id + " " + job.path("kind").asText()
-                + (job.hasNonNull("target") ? " " + job.get("target").asText() : ""), total);
+                + (job.hasNonNull("target") ? " " + job.get("target").asText() : ""), total,
+                spec.commandLine().getErr(), terminal);
           }
           if (bar != null) {
             bar.accept(job.path("done").asLong());
@@ -219,7 +224,7 @@ final class JobCommand {
   @Command(name = "cancel", description = "Cancel a job: a queued one at once, a running one as soon as it checks.")
   static final class Cancel implements Callable<Integer> {
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "ID") String id;
+    @Parameters(index = "0", paramLabel = "ID", description = "The job's id (from 'job list' or --no-wait).") String id;
     @Mixin OutputOptions output;
 
     @Override

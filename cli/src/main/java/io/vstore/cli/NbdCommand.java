@@ -153,7 +153,12 @@ public final class NbdCommand {
           opened.add(export.device());
           registry.add(export.export());
         }
-        server[0] = NbdServer.start(registry, new NbdServer.Options(InetAddress.getByName(bind), port, tls, tlsRequire));
+        try {
+          server[0] = NbdServer.start(registry, new NbdServer.Options(InetAddress.getByName(bind), port, tls, tlsRequire));
+        } catch (java.net.BindException e) {
+          throw new java.net.BindException("cannot listen on " + bind + ":" + port + ": " + e.getMessage()
+              + (port == 0 ? "" : " (another server holds the port? pick one with --port, 0 for any free port)"));
+        }
         for (Export x : registry.list()) {
           out.printf("serving %s (%s, %s) at nbd%s://%s:%d/%s%n", x.name().isEmpty() ? "(default)" : x.name(),
               Sizes.format(x.device().size()), x.readOnly() ? "read-only" : "read-write", tls == null ? "" : "s",
@@ -161,6 +166,9 @@ public final class NbdCommand {
         }
         out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
+        // Ctrl-C and SIGTERM are the normal way to stop a server: they end the wait below, so the
+        // command cleans up and exits 0 rather than dying with 130 or 143.
+        Signals.onStop(stopped::countDown);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
           try {
             cleanup.call();

@@ -27,7 +27,7 @@ final class PoolCommand {
   static final class Create implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "NAME") String name;
+    @Parameters(index = "0", paramLabel = "NAME", description = "The pool.") String name;
     @Option(names = "--from", paramLabel = "VM@SNAP", required = true, description = "The base VM snapshot.")
     String from;
     @Option(names = "--count", paramLabel = "N", required = true, description = "Number of desktops.") int count;
@@ -82,7 +82,7 @@ final class PoolCommand {
   static final class Info implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "NAME") String name;
+    @Parameters(index = "0", paramLabel = "NAME", description = "The pool.") String name;
     @Mixin OutputOptions output;
 
     /** A pool and its space-savings report. */
@@ -126,7 +126,7 @@ final class PoolCommand {
   static final class Recompose implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "NAME") String name;
+    @Parameters(index = "0", paramLabel = "NAME", description = "The pool.") String name;
     @Option(names = "--from", paramLabel = "VM@SNAP", required = true, description = "The new base VM snapshot.")
     String from;
 
@@ -146,7 +146,7 @@ final class PoolCommand {
   static final class Refresh implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "NAME") String name;
+    @Parameters(index = "0", paramLabel = "NAME", description = "The pool.") String name;
     @Option(names = "--desktop", paramLabel = "DESKTOP", description = "Refresh only this desktop (default: all).")
     String desktop;
 
@@ -165,7 +165,7 @@ final class PoolCommand {
   static final class Delete implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "NAME") String name;
+    @Parameters(index = "0", paramLabel = "NAME", description = "The pool.") String name;
 
     @Override
     public Integer call() throws Exception {

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -20,7 +21,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code vstore serve}: runs the daemon in the foreground until SIGTERM or Ctrl-C, which stop it
- * cleanly (stop accepting, end jobs, flush, release the locks) with exit status 0.
+ * cleanly (stop accepting, end jobs, flush, release the locks) with exit status 0; a failure to
+ * stop cleanly is reported as an error (exit 1).
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
     description = {"Own the datastores (-D, repeatable; default: the default datastore, created on first use) and",
@@ -95,22 +97,24 @@ final class ServeCommand implements Callable<Integer> {
       stop(daemon);
       throw e;
     }
-    // The JVM exits 143 after SIGTERM once its hooks end; a clean stop is a success, so the hook
-    // ends the process itself, with the status of the stop.
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      int status = 0;
+    // Ctrl-C and SIGTERM are the normal stop: they end the wait below, so the daemon closes on
+    // this thread and the command exits 0 (1 if the stop failed), not 130 or 143. The hook covers
+    // other ways the JVM ends (a signal that cannot be handled, System.exit elsewhere).
+    CountDownLatch stopRequested = new CountDownLatch(1);
+    Signals.onStop(stopRequested::countDown);
+    Thread hook = new Thread(() -> {
       try {
         stop(daemon);
-        System.err.println("vstore serve: stopped");
       } catch (IOException | RuntimeException e) {
         System.err.println("vstore: " + Vstore.describe(e));
-        status = 1;
       }
-      System.out.flush();
-      System.err.flush();
-      Runtime.getRuntime().halt(status);
-    }, "vstore-serve-stop"));
-    daemon.awaitClose();
+    }, "vstore-serve-stop");
+    Runtime.getRuntime().addShutdownHook(hook);
+    stopRequested.await();
+    stop(daemon);
+    PrintWriter err = spec.commandLine().getErr();
+    err.println("vstore serve: stopped");
+    err.flush();
     return 0;
   }
 

@@ -16,6 +16,9 @@ public final class Sizes implements ITypeConverter<Long> {
   /** Parses {@code value}: digits with an optional K/M/G/T/P/E suffix (optionally followed by iB or B). */
   public static long parse(String value) {
     String s = value.trim().toUpperCase(Locale.ROOT);
+    if (s.startsWith("-") && s.length() > 1) {
+      throw new TypeConversionException("size '" + value + "' is negative");
+    }
     if (s.endsWith("IB")) {
       s = s.substring(0, s.length() - 2);
     } else if (s.endsWith("B")) {

@@ -4,6 +4,7 @@ import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.SnapshotInfo;
 import java.io.PrintWriter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -22,7 +23,8 @@ final class SnapshotCommand {
   @Command(name = "create", description = "Snapshot a volume (O(1), whatever its size).")
   static final class Create implements Callable<Integer> {
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "VOLUME@SNAP") String snapshot;
+    @Parameters(index = "0", paramLabel = "VOLUME@SNAP", description = "The volume and the new snapshot's name.")
+    String snapshot;
     @Mixin OutputOptions output;
 
     @Override
@@ -36,16 +38,28 @@ final class SnapshotCommand {
     }
   }
 
-  @Command(name = "list", description = "List a volume's snapshots, oldest first, with their space figures.")
+  @Command(name = "list", description = "List snapshots, oldest first, with their space figures: a volume's, or "
+      + "every volume's (in natural order) without VOLUME.")
   static final class ListCmd implements Callable<Integer> {
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "VOLUME") String volume;
+    @Parameters(index = "0", paramLabel = "VOLUME", arity = "0..1", description = "Only this volume's snapshots.")
+    String volume;
     @Mixin OutputOptions output;
 
     @Override
     public Integer call() throws Exception {
       try (Datastore ds = location.open()) {
-        output.print(ds.snapshots(volume), ListCmd::print);
+        List<SnapshotInfo> all = new ArrayList<>();
+        if (volume != null) {
+          all.addAll(ds.snapshots(volume));
+        } else {
+          List<String> names = new ArrayList<>(ds.volumes().stream().map(v -> v.name()).toList());
+          names.sort(NaturalOrder.INSTANCE);
+          for (String v : names) {
+            all.addAll(ds.snapshots(v));
+          }
+        }
+        output.print(all, ListCmd::print);
       }
       return 0;
     }
@@ -64,7 +78,7 @@ final class SnapshotCommand {
   static final class Revert implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "VOLUME@SNAP") String snapshot;
+    @Parameters(index = "0", paramLabel = "VOLUME@SNAP", description = "The snapshot.") String snapshot;
 
     @Override
     public Integer call() throws Exception {
@@ -81,7 +95,7 @@ final class SnapshotCommand {
   static final class Delete implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "VOLUME@SNAP") String snapshot;
+    @Parameters(index = "0", paramLabel = "VOLUME@SNAP", description = "The snapshot.") String snapshot;
 
     @Override
     public Integer call() throws Exception {

@@ -35,7 +35,7 @@ final class VmCommand {
   static final class Create implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "NAME") String name;
+    @Parameters(index = "0", paramLabel = "NAME", description = "Name of the new VM.") String name;
     @Option(names = "--disk", paramLabel = "SIZE", required = true,
         description = "Add a disk of this virtual size (e.g. 20G); repeat for more disks.") List<Long> disks;
     @Option(names = "--config", paramLabel = "FILE", description = "The VM's configuration: a JSON object, kept as is.")
@@ -101,7 +101,7 @@ final class VmCommand {
   static final class Info implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "NAME") String name;
+    @Parameters(index = "0", paramLabel = "NAME", description = "The VM.") String name;
     @Mixin OutputOptions output;
 
     /** A VM with its disks' space figures. */
@@ -149,7 +149,7 @@ final class VmCommand {
   static final class Delete implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "NAME") String name;
+    @Parameters(index = "0", paramLabel = "NAME", description = "The VM.") String name;
 
     @Override
     public Integer call() throws Exception {
@@ -170,8 +170,10 @@ final class VmCommand {
   static final class SnapCreate implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "VM@SNAP") String target;
-    @Option(names = {"-m", "--description"}, paramLabel = "TEXT", defaultValue = "") String description;
+    @Parameters(index = "0", paramLabel = "VM@SNAP", description = "The VM and the snapshot's name.")
+    String target;
+    @Option(names = {"-m", "--description"}, paramLabel = "TEXT", defaultValue = "",
+        description = "A description of the snapshot.") String description;
 
     @Override
     public Integer call() throws Exception {
@@ -189,7 +191,7 @@ final class VmCommand {
   static final class SnapList implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "VM") String name;
+    @Parameters(index = "0", paramLabel = "VM", description = "The VM.") String name;
     @Mixin OutputOptions output;
 
     @Override
@@ -206,7 +208,8 @@ final class VmCommand {
   static final class SnapRevert implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "VM@SNAP") String target;
+    @Parameters(index = "0", paramLabel = "VM@SNAP", description = "The VM and the snapshot's name.")
+    String target;
 
     @Override
     public Integer call() throws Exception {
@@ -223,7 +226,8 @@ final class VmCommand {
   static final class Revert implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "VM@SNAP") String target;
+    @Parameters(index = "0", paramLabel = "VM@SNAP", description = "The VM and the snapshot's name.")
+    String target;
 
     @Override
     public Integer call() throws Exception {
@@ -239,7 +243,8 @@ final class VmCommand {
   static final class SnapDelete implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "VM@SNAP") String target;
+    @Parameters(index = "0", paramLabel = "VM@SNAP", description = "The VM and the snapshot's name.")
+    String target;
 
     @Override
     public Integer call() throws Exception {

@@ -1,9 +1,10 @@
 package io.vstore.cli;
 
 import io.vstore.blockstore.OutOfRangeException;
+import io.vstore.blockstore.SnapshotRef;
+import io.vstore.blockstore.store.SnapshotInfo;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.Volume;
-import io.vstore.blockstore.store.VolumeInfo;
 import io.vstore.vdisk.CreateOptions;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageConversion;
@@ -11,12 +12,12 @@ import io.vstore.vdisk.ImageFormats;
 import io.vstore.vdisk.chain.ChainExport;
 import io.vstore.vdisk.chain.ChainImport;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.NoSuchFileException;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -40,7 +41,7 @@ final class VolumeCommand {
   static final class Create implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "NAME") String name;
+    @Parameters(index = "0", paramLabel = "NAME", description = "Name of the new volume.") String name;
     @Parameters(index = "1", paramLabel = "SIZE", description = "Virtual size (e.g. 10G), a multiple of 512 bytes.")
     long size;
 
@@ -53,44 +54,59 @@ final class VolumeCommand {
     }
   }
 
-  @Command(name = "list", description = "List volumes.")
+  @Command(name = "list", description = "List volumes in natural order (vm2 before vm10) with their origin: the "
+      + "snapshot a linked clone was made from, the VM or the desktop pool a volume belongs to.")
   static final class ListCmd implements Callable<Integer> {
+    @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Option(names = "--pool", paramLabel = "POOL", description = "Only the volumes of this desktop pool.") String pool;
+    @Option(names = "--vm", paramLabel = "VM", description = "Only the disks of this VM.") String vm;
     @Mixin OutputOptions output;
 
     @Override
     public Integer call() throws Exception {
-      try (Datastore ds = location.open()) {
-        output.print(ds.volumes(), ListCmd::print);
+      try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
+        output.print(VolumeEntry.list(s, vm, pool), ListCmd::print);
       }
       return 0;
     }
 
     /** Prints {@code volumes} as a table. */
-    static void print(PrintWriter out, List<VolumeInfo> volumes) {
-      out.printf("%-32s %12s %12s%n", "NAME", "SIZE", "ALLOCATED");
-      for (VolumeInfo v : volumes) {
-        out.printf("%-32s %12s %12s%n", v.name(), Sizes.format(v.size()), Sizes.format(v.allocated()));
+    static void print(PrintWriter out, List<VolumeEntry> volumes) {
+      int width = Math.max(16, volumes.stream().mapToInt(v -> v.name().length()).max().orElse(0));
+      out.printf("%-" + width + "s %12s %12s  %s%n", "NAME", "SIZE", "ALLOCATED", "ORIGIN");
+      for (VolumeEntry v : volumes) {
+        out.printf("%-" + width + "s %12s %12s  %s%n", v.name(), Sizes.format(v.size()), Sizes.format(v.allocated()),
+            v.origin());
       }
     }
   }
 
-  @Command(name = "info", description = "Show a volume's sizes, allocation and change id.")
+  @Command(name = "info", description = "Show a volume's sizes, allocation and change id, or a snapshot's (VOLUME@SNAP).")
   static final class Info implements Callable<Integer> {
+    @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "NAME") String name;
+    @Parameters(index = "0", paramLabel = "VOLUME[@SNAP]", description = "The volume, or one of its snapshots.")
+    String name;
     @Mixin OutputOptions output;
 
     @Override
     public Integer call() throws Exception {
-      try (Datastore ds = location.open()) {
-        output.print(ds.volumeInfo(name), Info::print);
+      SnapshotRef ref = SnapshotRef.parse(name); // a malformed name fails before the datastore opens
+      try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
+        if (ref.isSnapshot()) {
+          SnapshotInfo snap = s.store.snapshots(ref.volume()).stream().filter(x -> x.name().equals(ref.snapshot()))
+              .findFirst().orElseThrow(() -> new IllegalArgumentException("no snapshot " + name));
+          output.print(snap, (out, x) -> SnapshotCommand.ListCmd.print(out, List.of(x)));
+        } else {
+          output.print(VolumeEntry.get(s, name), Info::print);
+        }
       }
       return 0;
     }
 
     /** Prints {@code v} as text. */
-    static void print(PrintWriter out, VolumeInfo v) {
+    static void print(PrintWriter out, VolumeEntry v) {
       out.println("volume: " + v.name());
       out.println("uuid: " + v.uuid());
       out.println("size: " + DatastoreCommand.human(v.size()));
@@ -101,17 +117,22 @@ final class VolumeCommand {
       if (v.parent() != null) {
         out.println("parent: " + v.parent() + " (linked clone)");
       }
-      out.println("snapshots: " + v.snapshots());
+      if (v.vm() != null || v.pool() != null) {
+        out.println("origin: " + v.origin());
+      }
+      out.println("snapshots: " + v.snapshotCount());
       out.println("change id: " + v.changeId());
       out.println("created: " + v.created());
     }
   }
 
-  @Command(name = "delete", description = "Delete a volume and release its space.")
+  @Command(name = "delete", description = "Delete a volume and give its space back; refused while it has snapshots "
+      + "unless -r.")
   static final class Delete implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "NAME") String name;
+    @Parameters(index = "0", paramLabel = "NAME", description = "The volume to delete.") String name;
+    @Option(names = {"-r", "--recursive"}, description = "Delete its snapshots too.") boolean recursive;
 
     @Override
     public Integer call() throws Exception {
@@ -121,7 +142,7 @@ final class VolumeCommand {
           throw new IllegalStateException("volume " + name + " belongs to " + owner + "; delete it through 'vstore "
               + (owner.startsWith("VM") ? "vm" : "pool") + "'");
         }
-        s.store.deleteVolume(name);
+        s.store.deleteVolume(name, recursive);
         spec.commandLine().getOut().println("deleted volume " + name);
       }
       return 0;
@@ -134,16 +155,17 @@ final class VolumeCommand {
   static final class Import implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "FILE") Path file;
-    @Parameters(index = "1", paramLabel = "NAME") String name;
+    @Parameters(index = "0", paramLabel = "FILE", description = "The image file to import.") Path file;
+    @Parameters(index = "1", paramLabel = "NAME", description = "Name of the new volume.") String name;
     @Option(names = "-f", paramLabel = "FORMAT", description = "Source format (default: detected from content).")
     String format;
+    @Mixin ProgressOptions progressOptions;
 
     @Override
     public Integer call() throws Exception {
       try (Datastore ds = location.open(); DiskImage src = ImageFormats.open(file, format, true)) {
         List<String> history;
-        try (Progress progress = new Progress("import " + name, src.size())) {
+        try (Progress progress = progressOptions.bar("import " + name, src.size())) {
           history = ChainImport.run(ds, name, src, progress.scaled());
         }
         spec.commandLine().getOut().println("imported " + file + " (" + src.info().format() + ") into volume " + name
@@ -154,12 +176,15 @@ final class VolumeCommand {
     }
   }
 
-  @Command(name = "export", description = "Write a volume to a disk image file (sparse: holes stay holes).")
+  @Command(name = "export", description = "Write a volume or snapshot to a disk image file (sparse: holes stay holes);"
+      + " FILE '-' writes raw to stdout.")
   static final class Export implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "NAME") String name;
-    @Parameters(index = "1", paramLabel = "FILE") Path file;
+    @Parameters(index = "0", paramLabel = "VOLUME[@SNAP]", description = "The volume or snapshot to export.")
+    String name;
+    @Parameters(index = "1", paramLabel = "FILE", description = "The image file to create, or '-' for stdout (raw).")
+    String file;
     @Option(names = "-O", paramLabel = "FORMAT", defaultValue = "raw",
         description = "Output format: raw, qcow2, vmdk, vpc, vhdx, vdi (default: ${DEFAULT-VALUE}).") String format;
     @Option(names = "-o", paramLabel = "KEY=VALUE,...", description = "Format options, as qemu-img's -o.")
@@ -167,29 +192,46 @@ final class VolumeCommand {
     @Option(names = "--chain", description = "Export the snapshots too, as a chain of delta images (FILE is the top;"
         + " each snapshot goes to FILE's name with -SNAPSHOT; qcow2, vmdk, vpc).")
     boolean chain;
+    @Option(names = "--force", description = "Overwrite FILE if it exists.") boolean force;
+    @Mixin ProgressOptions progressOptions;
 
     @Override
     public Integer call() throws Exception {
+      PrintWriter report = spec.commandLine().getOut();
+      if (StdIo.isStd(file)) {
+        if (chain || !ImageFormats.RAW.equals(format)) {
+          throw new IllegalArgumentException("export to '-' (stdout) writes raw only: drop -O " + format
+              + (chain ? " and --chain" : ""));
+        }
+        try (Datastore ds = location.open(); Volume v = ds.volume(name, true);
+            Progress progress = progressOptions.bar("export " + name, v.size())) {
+          copyOut(v, 0, v.size(), StdIo.out(), progress);
+        }
+        return 0;
+      }
+      Path path = DaemonContext.path(file);
       if (chain) {
         try (Datastore ds = location.open()) {
           List<Path> files;
-          try (Progress progress = new Progress("export " + name, ds.volumeInfo(name).size())) {
-            files = ChainExport.run(ds, name, file, format, ImageCommand.options(options), progress.scaled());
+          if (force) {
+            Files.deleteIfExists(path);
           }
-          spec.commandLine().getOut().println("exported volume " + name + " as a chain of " + files.size() + " "
+          try (Progress progress = progressOptions.bar("export " + name, ds.volumeInfo(name).size())) {
+            files = ChainExport.run(ds, name, path, format, ImageCommand.options(options), progress.scaled());
+          }
+          report.println("exported volume " + name + " as a chain of " + files.size() + " "
               + format + " images: " + files.stream().map(p -> p.getFileName().toString())
               .collect(java.util.stream.Collectors.joining(" <- ")));
         }
         return 0;
       }
-      if (Files.exists(file)) {
-        throw new IllegalArgumentException("will not overwrite " + file + ": it exists");
-      }
+      StdIo.checkOverwrite(path, force);
       try (Datastore ds = location.open(); Volume v = ds.volume(name, true)) {
+        Files.deleteIfExists(path);
         CreateOptions create = new CreateOptions(ImageCommand.options(options), null, null);
         boolean success = false;
-        try (DiskImage dst = ImageFormats.create(file, format, v.size(), create);
-            Progress progress = new Progress("export " + name, v.size())) {
+        try (DiskImage dst = ImageFormats.create(path, format, v.size(), create);
+            Progress progress = progressOptions.bar("export " + name, v.size())) {
           long cluster = dst.info().clusterSize();
           int granule = cluster > 0 && cluster <= (2 << 20) ? (int) cluster : 4096;
           ImageConversion.copy(v, dst, Runtime.getRuntime().availableProcessors(), granule, dst.sequentialWritesOnly(),
@@ -198,77 +240,84 @@ final class VolumeCommand {
           success = true;
         } finally {
           if (!success) {
-            Files.deleteIfExists(file);
+            Files.deleteIfExists(path);
           }
         }
-        spec.commandLine().getOut().println("exported volume " + name + " to " + file + " (" + format + ")");
+        report.println("exported volume " + name + " to " + file + " (" + format + ")");
       }
       return 0;
     }
   }
 
-  @Command(name = "read", description = "Copy LENGTH bytes at OFFSET of a volume into FILE ('-' for stdout).")
+  /** Copies {@code length} bytes at {@code offset} of {@code v} to {@code out} in order, reporting progress. */
+  static void copyOut(Volume v, long offset, long length, java.io.OutputStream out, Progress progress)
+      throws IOException {
+    ByteBuffer buf = ByteBuffer.allocate(COPY_BUFFER);
+    for (long done = 0; done < length; ) {
+      int n = (int) Math.min(COPY_BUFFER, length - done);
+      buf.clear().limit(n);
+      v.read(offset + done, buf);
+      out.write(buf.array(), 0, n);
+      done += n;
+      progress.accept(done);
+    }
+    out.flush();
+  }
+
+  @Command(name = "read", description = "Copy LENGTH bytes at OFFSET of a volume or snapshot into FILE ('-' for stdout).")
   static final class Read implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "NAME") String name;
-    @Parameters(index = "1", paramLabel = "OFFSET") long offset;
-    @Parameters(index = "2", paramLabel = "LENGTH") long length;
-    @Parameters(index = "3", paramLabel = "FILE") String file;
+    @Parameters(index = "0", paramLabel = "VOLUME[@SNAP]", description = "The volume or snapshot to read.") String name;
+    @Parameters(index = "1", paramLabel = "OFFSET", description = "Where to start, in bytes (e.g. 1M).") long offset;
+    @Parameters(index = "2", paramLabel = "LENGTH", description = "How many bytes (e.g. 4K).") long length;
+    @Parameters(index = "3", paramLabel = "FILE", description = "The file to write, or '-' for stdout.") String file;
+    @Option(names = "--force", description = "Overwrite FILE if it exists.") boolean force;
+    @Mixin ProgressOptions progressOptions;
 
     @Override
     public Integer call() throws Exception {
+      if (!StdIo.isStd(file)) {
+        StdIo.checkOverwrite(DaemonContext.path(file), force);
+      }
       try (Datastore ds = location.open(); Volume v = ds.volume(name, true)) {
         OutOfRangeException.check(v, offset, length);
-        var out = "-".equals(file) ? java.nio.channels.Channels.newChannel(System.out)
-            : FileChannel.open(Path.of(file), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING);
-        try (out) {
-          ByteBuffer buf = ByteBuffer.allocateDirect(COPY_BUFFER);
-          for (long done = 0; done < length; ) {
-            int n = (int) Math.min(COPY_BUFFER, length - done);
-            buf.clear().limit(n);
-            v.read(offset + done, buf);
-            buf.flip();
-            while (buf.hasRemaining()) {
-              out.write(buf);
-            }
-            done += n;
-          }
+        try (java.io.OutputStream out = StdIo.isStd(file) ? StdIo.out() : Files.newOutputStream(DaemonContext.path(file));
+            Progress progress = progressOptions.bar("read " + name, length)) {
+          copyOut(v, offset, length, out, progress);
         }
-        System.out.flush();
       }
       return 0;
     }
   }
 
-  @Command(name = "write", description = "Write FILE's bytes into a volume at OFFSET (like dd conv=notrunc).")
+  @Command(name = "write", description = "Write FILE's bytes ('-': stdin's) into a volume at OFFSET (like dd conv=notrunc).")
   static final class Write implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "NAME") String name;
-    @Parameters(index = "1", paramLabel = "OFFSET") long offset;
-    @Parameters(index = "2", paramLabel = "FILE") Path file;
+    @Parameters(index = "0", paramLabel = "NAME", description = "The volume to write.") String name;
+    @Parameters(index = "1", paramLabel = "OFFSET", description = "Where to write, in bytes (e.g. 1M).") long offset;
+    @Parameters(index = "2", paramLabel = "FILE", description = "The file to read, or '-' for stdin.") String file;
 
     @Override
     public Integer call() throws Exception {
+      boolean std = StdIo.isStd(file);
+      if (!std && !Files.exists(DaemonContext.path(file))) {
+        throw new NoSuchFileException(file);
+      }
       try (Datastore ds = location.open(); Volume v = ds.volume(name);
-          FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
-        long length = in.size();
-        OutOfRangeException.check(v, offset, length);
-        ByteBuffer buf = ByteBuffer.allocateDirect(COPY_BUFFER);
-        for (long done = 0; done < length; ) {
-          buf.clear();
-          int n = in.read(buf, done);
-          if (n < 0) {
-            throw new IOException(file + " shrank while being read");
-          }
-          buf.flip();
-          v.write(offset + done, buf);
-          done += n;
+          InputStream in = std ? StdIo.in() : Files.newInputStream(DaemonContext.path(file))) {
+        if (!std) {
+          OutOfRangeException.check(v, offset, Files.size(DaemonContext.path(file))); // all or nothing when the length is known
+        }
+        byte[] chunk = new byte[COPY_BUFFER];
+        long done = 0;
+        for (int n; (n = in.readNBytes(chunk, 0, chunk.length)) > 0; done += n) {
+          OutOfRangeException.check(v, offset + done, n);
+          v.write(offset + done, ByteBuffer.wrap(chunk, 0, n));
         }
         v.flush();
-        spec.commandLine().getOut().println("wrote " + length + " bytes to volume " + name + " at offset " + offset);
+        spec.commandLine().getOut().println("wrote " + done + " bytes to volume " + name + " at offset " + offset);
       }
       return 0;
     }
@@ -279,7 +328,7 @@ final class VolumeCommand {
   static final class Flatten implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "NAME") String name;
+    @Parameters(index = "0", paramLabel = "NAME", description = "The linked clone to flatten.") String name;
 
     @Override
     public Integer call() throws Exception {

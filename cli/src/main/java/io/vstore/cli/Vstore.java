@@ -24,9 +24,12 @@ import picocli.CommandLine.Option;
         "  VSTORE_REMOTE     URL of a daemon on another host, as --remote.",
         "  VSTORE_TOKEN      API token for VSTORE_REMOTE, as --token.",
         "",
+        "Commands on a datastore use -D PATH, else $VSTORE_DATASTORE, else $XDG_DATA_HOME/vstore/default.",
+        "Exit codes: 0 success, 1 error, 2 usage error (see docs/CLI.md for the exceptions).",
+        "'vstore help COMMAND...' or 'COMMAND --help' shows a command's options.",
         "Global options (-D, --debug, --remote, --token, --ca-cert) go before or after the command.",
         "When 'vstore serve' owns the datastore, commands are sent to it; otherwise they run in this process."},
-    subcommands = {CommandLine.HelpCommand.class, DatastoreCommand.class, VolumeCommand.class, SnapshotCommand.class,
+    subcommands = {HelpCommand.class, DatastoreCommand.class, VolumeCommand.class, SnapshotCommand.class,
         CloneCommand.class, CbtCommand.class, VmCommand.class, PoolCommand.class, ImageCommand.class, NbdCommand.class,
         ServeCommand.class, TokenCommand.class, JobCommand.class, ExportCommand.class, DashboardCommand.class})
 public final class Vstore {
@@ -58,6 +61,7 @@ public final class Vstore {
 
   /** Runs the command line and exits with its code. */
   public static void main(String[] args) {
+    Logs.install(System.err, java.util.Arrays.asList(args).contains("--debug"));
     System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
   }
 
@@ -66,18 +70,25 @@ public final class Vstore {
    * owns the datastore when one answers (or {@code --remote}), else in this process.
    */
   public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    // Building the command tree costs more than parsing: one tree serves both (picocli resets
+    // every option to its initial value before each parse).
+    CommandLine cl = commandLine();
     if (DaemonContext.current().isEmpty()) {
-      OptionalInt forwarded = ClientDispatch.dispatch(args, out, err);
+      OptionalInt forwarded = ClientDispatch.dispatch(cl, args, out, err);
       if (forwarded.isPresent()) {
         return forwarded.getAsInt();
       }
     }
-    return runHere(args, out, err);
+    return runHere(cl, args, out, err);
   }
 
   /** Runs the command line in this process (in the daemon, on the datastores it holds open). */
   static int runHere(String[] args, PrintWriter out, PrintWriter err) {
-    CommandLine cl = commandLine();
+    return runHere(commandLine(), args, out, err);
+  }
+
+  /** Runs the command line in this process with {@code cl}, a command tree built by {@link #commandLine}. */
+  static int runHere(CommandLine cl, String[] args, PrintWriter out, PrintWriter err) {
     cl.setOut(out);
     cl.setErr(err);
     return cl.execute(args);
@@ -100,6 +111,7 @@ public final class Vstore {
     cl.registerConverter(long.class, new Sizes());
     // In the daemon, relative paths name files in the client's working directory, not the daemon's.
     cl.registerConverter(Path.class, s -> DaemonContext.current().map(c -> c.cwd().resolve(s)).orElse(Path.of(s)));
+    CommandLines.configure(cl);
     cl.setExecutionExceptionHandler((ex, line, parseResult) -> {
       boolean debug = parseResult.hasMatchedOption("--debug")
           || parseResult.subcommands().stream().anyMatch(p -> p.hasMatchedOption("--debug"));
@@ -109,18 +121,14 @@ public final class Vstore {
       }
       err.println("vstore: " + describe(ex));
       err.flush();
-      return 1;
+      return line.getCommandSpec().exitCodeOnExecutionException();
     });
     return cl;
   }
 
   /** Returns a one-line description of {@code ex}: its message, or its type when it has none. */
   static String describe(Throwable ex) {
-    String message = ex.getMessage();
-    if (message == null || message.isBlank()) {
-      return ex.getClass().getSimpleName() + (ex.getCause() != null ? ": " + describe(ex.getCause()) : "");
-    }
-    return message.replace('\n', ' ');
+    return CommandLines.describe(ex);
   }
 
   /** Reports the version from the jar manifest. */

@@ -76,7 +76,8 @@ final class DaemonEquivalenceTest {
         // The daemon keeps the background cleaner that one-shot commands go without: how many
         // segment files hold the same records depends on when it last ran.
         .replaceAll("\\d+ segments", "N segments")
-        .replaceAll("\"segments\" : \\d+", "\"segments\" : N");
+        .replaceAll("\"(segments|segmentCount)\" : \\d+", "\"$1\" : N")
+        .replaceAll("segments: \\d+", "segments: N");
   }
 
   @Test
@@ -92,7 +93,6 @@ final class DaemonEquivalenceTest {
       Datastore.create(root.resolve("ds"), DatastoreOptions.defaults(), 64L << 30).close();
     }
     try (TestDaemon d = TestDaemon.start(new CliCommandRunner(), b.resolve("ds"))) {
-      CommandsEndpointDouble.install(d.daemon());
 
       // datastore
       ok("datastore", "info", "-D", "{ds}");
@@ -159,7 +159,7 @@ final class DaemonEquivalenceTest {
       fails("pool", "create", "-D", "{ds}", "desk2", "--from", "web@nope", "--count", "1");
       ok("pool", "list", "-D", "{ds}");
       ok("pool", "info", "-D", "{ds}", "desk", "--json");
-      // (recompose fails on this engine version, "cannot delete volume desk-replica1-disk0: it has 1
+      // (on some engine versions recompose fails, "cannot delete volume desk-replica1-disk0: it has 1
       // snapshot"; whatever it does, it must do the same through the daemon)
       both("pool", "recompose", "-D", "{ds}", "desk", "--from", "web@v2");
       ok("pool", "refresh", "-D", "{ds}", "desk");

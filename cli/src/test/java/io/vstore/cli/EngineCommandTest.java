@@ -70,7 +70,7 @@ final class EngineCommandTest {
     ok("pool", "create", "-D", ds, "lab", "--from", "gold@v1", "--count", "4", "--persistent-disk", "1M",
         "--disposable-disk", "1M");
     JsonNode pools = ok("pool", "list", "-D", ds, "--json").json();
-    assertThat(pools.get(0).get("desktops").asInt()).isEqualTo(4);
+    assertThat(pools.get(0).get("desktopCount").asInt()).isEqualTo(4);
     assertThat(pools.get(0).get("provisioned").asLong()).isEqualTo(4 * ((64L << 20) + 3 * (1L << 20)));
     JsonNode pool = ok("pool", "info", "-D", ds, "lab", "--json").json();
     assertThat(pool.get("pool").get("desktops")).hasSize(4);

@@ -38,7 +38,6 @@ final class RemoteClientTest {
     Path ds = tmp.resolve("ds");
     String d = ds.toString();
     try (TestDaemon daemon = TestDaemon.start(new CliCommandRunner(), ds)) {
-      CommandsEndpointDouble.install(daemon.daemon());
       String url = daemon.baseUrl();
       String admin = daemon.adminToken();
 
@@ -83,6 +82,14 @@ final class RemoteClientTest {
       assertThat(fails("token", "revoke", "-D", d, "reader")).isEqualTo("vstore: no token reader");
       assertThat(fails("token", "create", "-D", d, "bad name")).startsWith("vstore: invalid token name 'bad name'");
 
+      // A job command with --no-wait prints the job id and returns; the job runs on in the daemon.
+      String id = ok("datastore", "check", "-D", d, "--no-wait").out().strip();
+      assertThat(id).isNotEmpty().doesNotContain(" ");
+      assertThat(ok("job", "wait", "-D", d, id).exit()).isZero();
+      assertThat(ok("job", "show", "-D", d, id, "--json").json().get("kind").asText()).isEqualTo("check");
+      assertThat(ok("job", "list", "--remote", url, "--token", admin).out()).contains(id);
+      // Waiting for a job command streams its output as if it ran here.
+      assertThat(ok("datastore", "check", "-D", d).out()).contains("no problems found");
       // --no-wait is for job commands only (and needs a daemon).
       assertThat(fails("-D", d, "volume", "list", "--no-wait")).contains("--no-wait applies only to commands that run as jobs");
     }
@@ -106,7 +113,6 @@ final class RemoteClientTest {
     DaemonConfig config = new DaemonConfig(List.of(ds), false, new InetSocketAddress("127.0.0.1", 0), cert, key,
         new InetSocketAddress("127.0.0.1", 0), null, 2);
     try (Daemon daemon = Daemon.start(config, new CliCommandRunner())) {
-      CommandsEndpointDouble.install(daemon);
       String url = "https://127.0.0.1:" + daemon.api().tcpPort();
       String admin = Files.readString(ds.resolve("admin.token")).strip();
       assertThat(ok("--remote", url, "--token", admin, "--ca-cert", cert.toString(), "volume", "create", "t", "1M").out())

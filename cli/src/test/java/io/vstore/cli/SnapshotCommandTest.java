@@ -78,7 +78,7 @@ final class SnapshotCommandTest {
     assertThat(snaps.get(0).get("clones")).hasSize(3);
 
     assertThat(vstore("snapshot", "revert", "vm@base").exit()).isZero();
-    vstore("volume", "read", "vm", "32M", "8192", back.toString());
+    vstore("volume", "read", "vm", "32M", "8192", back.toString(), "--force");
     assertThat(Files.readAllBytes(back)).containsOnly(0);
 
     for (String d : new String[] {"desk-1", "desk-2"}) {
@@ -87,7 +87,7 @@ final class SnapshotCommandTest {
     assertThat(vstore("volume", "flatten", "desk-3").exit()).isZero();
     assertThat(vstore("volume", "info", "desk-3", "--json").json().get("parent").isNull()).isTrue();
     assertThat(vstore("snapshot", "delete", "vm@base").exit()).isZero();
-    vstore("volume", "read", "desk-3", "0", "1M", back.toString());
+    vstore("volume", "read", "desk-3", "0", "1M", back.toString(), "--force");
     assertThat(Files.mismatch(a, back)).isEqualTo(-1);
     assertThat(vstore("datastore", "check").exit()).isZero();
   }

@@ -98,7 +98,8 @@ final class VolumeCommandTest {
           .filter(e -> e.kind() == io.vstore.blockstore.Extent.Kind.DATA).mapToLong(io.vstore.blockstore.Extent::length).sum();
       assertThat(dataBytes).as("exported file is sparse: only the data region is allocated").isLessThanOrEqualTo(2L << 20);
     }
-    assertThat(vstore("volume", "export", "-D", ds(), "disk", out.toString()).err()).contains("will not overwrite");
+    assertThat(vstore("volume", "export", "-D", ds(), "disk", out.toString()).err())
+        .contains(out + " exists; use --force to overwrite it");
   }
 
   @Test

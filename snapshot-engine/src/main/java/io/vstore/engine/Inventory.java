@@ -177,7 +177,7 @@ public final class Inventory {
   /** Deletes volume {@code volume} if it exists. */
   void deleteIfPresent(String volume) throws IOException {
     if (store.hasVolume(volume)) {
-      store.deleteVolume(volume);
+      store.deleteVolume(volume, true);
     }
   }
 

@@ -48,12 +48,26 @@ public final class ImageConversion {
    */
   public static Result convert(Path in, String inFormat, Path out, String outFormat, CreateOptions options)
       throws IOException {
+    return convert(in, inFormat, out, outFormat, options, (total, done) -> { });
+  }
+
+  /**
+   * Converts as {@link #convert(Path, String, Path, String, CreateOptions)} does, telling
+   * {@code progress} the source's size and the bytes covered so far ({@code (total, done)}):
+   * once with 0 done when the source is open, then as chunks complete.
+   */
+  public static Result convert(Path in, String inFormat, Path out, String outFormat, CreateOptions options,
+      java.util.function.BiConsumer<Long, Long> progress) throws IOException {
     try (DiskImage src = ImageFormats.open(in, inFormat, true)) {
       boolean success = false;
       try {
         Result r;
-        try (DiskImage dst = createTarget(out, outFormat, src.size(), options)) {
-          r = copy(src, dst, workers());
+        long total = src.size();
+        progress.accept(total, 0L);
+        try (DiskImage dst = createTarget(out, outFormat, total, options)) {
+          long cluster = dst.info().clusterSize();
+          int granule = cluster > 0 && cluster <= CHUNK ? (int) cluster : DEFAULT_ZERO_GRANULE;
+          r = copy(src, dst, workers(), granule, dst.sequentialWritesOnly(), done -> progress.accept(total, done));
         }
         success = true;
         return r;

@@ -31,6 +31,9 @@ final class Capacity {
   /** The alarm level raised, or null when usage is normal. */
   @GuardedBy("this")
   private Alarm.Level level;
+  /** Whether an evaluation ran already: the first one only finds the level the datastore had. */
+  @GuardedBy("this")
+  private boolean evaluatedOnce;
 
   /** Creates the capacity of the datastore in {@code dir}, whose segments are {@code segments}. */
   Capacity(Path dir, DatastoreDescriptor descriptor, SegmentFiles segments, long segmentBytes) {
@@ -94,7 +97,20 @@ final class Capacity {
     }
     return new OutOfSpaceException("datastore " + dir + " is full: " + segments.totalBytes() + " bytes used of capacity "
         + limit() + " (reserve " + reserve() + "), cannot allocate " + bytes
-        + " more; delete volumes or raise the capacity");
+        + " more; " + remedies());
+  }
+
+  /**
+   * Returns what the user can do about a full datastore: free space by deleting what holds it (the
+   * space comes back when the command ends), or raise the limit, which only a configured limit
+   * allows; a limit set by the file system's free space needs room made on the file system.
+   */
+  private String remedies() {
+    String free = "free space with 'vstore volume delete', 'vstore snapshot delete' or 'vstore vm delete'";
+    if (descriptor.capacity() > 0) {
+      return free + ", or raise the capacity with 'vstore datastore set --capacity SIZE'";
+    }
+    return free + ", or make room on the file system holding " + dir;
   }
 
   private volatile long evaluatedAt = -1;
@@ -117,20 +133,25 @@ final class Capacity {
     double percent = 100.0 * segments.totalBytes() / limit;
     Alarm.Level now = percent >= descriptor.criticalPercent() ? Alarm.Level.CRITICAL
         : percent >= descriptor.warningPercent() ? Alarm.Level.WARNING : null;
+    // The first evaluation finds the level a datastore already had: every command opening it would
+    // repeat the same alarm, so only changes seen by this process are logged above DEBUG.
+    boolean first = !evaluatedOnce;
+    evaluatedOnce = true;
     if (now == level) {
       return;
     }
     level = now;
     alarms.clear();
     if (now == null) {
-      LOG.log(System.Logger.Level.INFO, "datastore {0}: usage back to {1}%, alarms cleared", dir, Math.round(percent));
+      LOG.log(first ? System.Logger.Level.DEBUG : System.Logger.Level.INFO, "datastore {0}: usage back to {1}%, alarms cleared", dir, Math.round(percent));
       return;
     }
     int threshold = now == Alarm.Level.CRITICAL ? descriptor.criticalPercent() : descriptor.warningPercent();
     String message = String.format("usage %.1f%% of capacity %d bytes is at or above the %s threshold of %d%%", percent,
         limit, now.name().toLowerCase(java.util.Locale.ROOT), threshold);
     alarms.add(new Alarm(now, message, Instant.now().toString()));
-    LOG.log(now == Alarm.Level.CRITICAL ? System.Logger.Level.ERROR : System.Logger.Level.WARNING,
+    LOG.log(first ? System.Logger.Level.DEBUG
+        : now == Alarm.Level.CRITICAL ? System.Logger.Level.ERROR : System.Logger.Level.WARNING,
         "datastore {0}: {1}", dir, message);
   }
 

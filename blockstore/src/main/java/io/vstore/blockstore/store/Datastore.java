@@ -41,6 +41,8 @@ public final class Datastore implements Closeable {
   private final Snapshots snapshots;
   /** While true, {@link #close} leaves the datastore open: a long-lived owner holds it (see {@link #holdOpen}). */
   private volatile boolean held;
+  /** Dead bytes (segment bytes not live) when opened: what a handle without a cleaner freed is the growth. */
+  private final long deadAtOpen;
   /** Reads, writes and zeroings by volumes' users; the cleaner yields to busy volumes. */
   private final LongAdder foregroundOps = new LongAdder();
   /** Hears of every completed volume operation, or null: then the I/O path does not even read the clock. */
@@ -70,6 +72,7 @@ public final class Datastore implements Closeable {
       this.cleaner = new SegmentCleaner(this, parts, options.cleanBelowLiveRatio(), foregroundOps);
       this.snapshots = new Snapshots(this, parts);
       capacity.evaluate();
+      this.deadAtOpen = deadBytes();
       success = true;
     } finally {
       if (!success) {
@@ -271,15 +274,28 @@ public final class Datastore implements Closeable {
         space[1], space[2], ChangeTracking.changeId(v, null), v.committedGeneration(), parent, snapshotCount, v.created);
   }
 
-  /**
-   * Deletes volume {@code name}, its snapshots and all their space; refused while a snapshot has
-   * linked clones. Open handles on it become unusable.
-   */
+  /** Deletes volume {@code name} and its space; refused while it has snapshots (see {@link #deleteVolume(String, boolean)}). */
   public void deleteVolume(String name) throws IOException {
+    deleteVolume(name, false);
+  }
+
+  /**
+   * Deletes volume {@code name} and all its space, its snapshots too when {@code recursive};
+   * without it, refused while the volume has snapshots, naming them (as {@code zfs destroy} and
+   * {@code rbd rm} do: a snapshot is kept on purpose, and deleting it must be asked for). Always
+   * refused while a snapshot has linked clones. Open handles on it become unusable.
+   */
+  public void deleteVolume(String name, boolean recursive) throws IOException {
     commits.lock().writeLock().lock();
     try {
       checkOpen();
       VolumeState v = volumes.get(name);
+      if (!recursive && !v.snapshots().isEmpty()) {
+        List<String> names = v.snapshots().stream().map(snap -> name + "@" + snap.name()).toList();
+        throw new IllegalStateException("cannot delete volume " + name + ": it has " + names.size()
+            + (names.size() == 1 ? " snapshot " : " snapshots ") + String.join(", ", names)
+            + " (delete them first, or delete recursively with -r)");
+      }
       for (SnapshotState snap : v.snapshots()) {
         List<String> clones = snapshots.clonesOf(snap);
         if (!clones.isEmpty()) {
@@ -368,6 +384,12 @@ public final class Datastore implements Closeable {
     capacity.setDescriptor(d);
   }
 
+  /** Returns the configured capacity limit in bytes; 0 when the limit is the file system's free space. */
+  public long configuredCapacity() {
+    checkOpen();
+    return capacity.descriptor().capacity();
+  }
+
   /** Returns the datastore's figures and alarms. */
   public DatastoreInfo info() {
     checkOpen();
@@ -407,6 +429,34 @@ public final class Datastore implements Closeable {
     commits.checkOpen();
   }
 
+  /** Returns the bytes of the segment files that hold no live record. */
+  private long deadBytes() {
+    return Math.max(0, segments.totalBytes() - parts.usage().totalLive());
+  }
+
+  /**
+   * Gives back, when a handle without a background cleaner (a one-shot command) closes, the space
+   * its deletes freed: users should not need to know about cleaning. The work is in proportion to
+   * what was freed: only segments mostly dead are rewritten (their live records copied), and the
+   * segment being appended to only when it is itself mostly dead, as after deleting the only volume.
+   */
+  private void reclaimFreed() throws IOException {
+    if (!options.cleanerInterval().isZero() || !commits.isOpen()) {
+      return;
+    }
+    commits.flush();
+    if (deadBytes() <= deadAtOpen) {
+      return;
+    }
+    long current = segments.currentId();
+    Long currentSize = segments.sizes().get(current);
+    long payload = currentSize == null ? 0 : currentSize - SegmentFiles.HEADER_BYTES;
+    boolean currentMostlyDead = payload > 0
+        && (double) parts.usage().live(current) / payload < options.cleanBelowLiveRatio();
+    CleanerReport r = cleaner.clean(options.cleanBelowLiveRatio(), currentMostlyDead);
+    LOG.log(System.Logger.Level.DEBUG, "{0}: reclaimed {1} bytes on close", dir, r.bytesReclaimed());
+  }
+
   /** Returns the segment files, for tests that damage or inspect them. */
   SegmentFiles segments() {
     return segments;
@@ -431,9 +481,15 @@ public final class Datastore implements Closeable {
     if (held || !commits.isOpen()) {
       return;
     }
+    try {
+      reclaimFreed();
+    } catch (IOException | RuntimeException e) {
+      // The space stays dead until the next command that frees some or a daemon's cleaner: no data is at risk.
+      LOG.log(System.Logger.Level.WARNING, "{0}: reclaiming freed space failed: {1}", dir, e.getMessage());
+    }
     cleaner.stopBackground();
-    commits.stopFlusher();
     IOException failure = null;
+    commits.stopFlusher();
     commits.lock().writeLock().lock();
     try {
       try {

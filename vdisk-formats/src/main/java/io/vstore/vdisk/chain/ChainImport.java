@@ -45,7 +45,7 @@ public final class ChainImport {
       return snapshots;
     } finally {
       if (!success) {
-        ds.deleteVolume(name); // the half-imported volume and the snapshots made so far
+        ds.deleteVolume(name, true); // the half-imported volume and the snapshots made so far
       }
     }
   }

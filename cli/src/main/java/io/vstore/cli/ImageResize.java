@@ -1,0 +1,76 @@
+package io.vstore.cli;
+
+import io.vstore.vdisk.ImageFormat;
+import io.vstore.vdisk.ImageFormats;
+import io.vstore.vdisk.UnsupportedFormatException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code vstore image resize FILE [+|-]SIZE}: changes a raw image's virtual size as
+ * {@code qemu-img resize} does; shrinking, which drops the data past the new end, needs
+ * {@code --shrink}. Formats with metadata tables are refused: resizing them is not implemented.
+ */
+@Command(name = "resize", description = "Grow a raw image to SIZE, or by +SIZE; shrink (losing the data past the end)"
+    + " only with --shrink, as qemu-img resize.")
+final class ImageResize implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @Parameters(index = "0", paramLabel = "FILE", description = "The image file.") Path file;
+  @Parameters(index = "1", paramLabel = "[+|-]SIZE", description = "The new size, or +SIZE/-SIZE relative to it.")
+  String size;
+  @Option(names = "-f", paramLabel = "FMT", description = "Format (default: detected from content).") String format;
+  @Option(names = "--shrink", description = "Allow making the image smaller.") boolean shrink;
+
+  @Override
+  public Integer call() throws Exception {
+    ImageFormat f = format == null ? ImageFormats.detect(file) : ImageFormats.byName(format);
+    if (!f.name().equals(ImageFormats.RAW)) {
+      throw new UnsupportedFormatException("unsupported: image resize of " + f.name() + " images (raw only); "
+          + "convert to raw, resize, and convert back");
+    }
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      long current = ch.size();
+      long target = target(current, size);
+      if (target < current && !shrink) {
+        throw new IllegalArgumentException("image resize: " + file + " would shrink from " + current + " to " + target
+            + " bytes, losing the data past the new end; use --shrink to allow it");
+      }
+      if (target < current) {
+        ch.truncate(target);
+      } else if (target > current) {
+        // Extending by writing one zero byte at the end leaves a hole: the file stays sparse.
+        ch.write(java.nio.ByteBuffer.allocate(1), target - 1);
+      }
+      ch.force(true);
+      spec.commandLine().getOut().println("Image resized.");
+    }
+    return 0;
+  }
+
+  /** Returns the size {@code spec} asks for: absolute, or relative to {@code current} with a sign. */
+  static long target(long current, String spec) {
+    String s = spec.strip();
+    long target;
+    if (s.startsWith("+")) {
+      target = Math.addExact(current, Sizes.parse(s.substring(1)));
+    } else if (s.startsWith("-")) {
+      target = current - Sizes.parse(s.substring(1));
+    } else {
+      target = Sizes.parse(s);
+    }
+    if (target < 0) {
+      throw new IllegalArgumentException("image resize: new size " + target + " is negative");
+    }
+    if (target % 512 != 0) {
+      throw new IllegalArgumentException("image resize: new size " + target + " is not a multiple of 512 bytes");
+    }
+    return target;
+  }
+}
