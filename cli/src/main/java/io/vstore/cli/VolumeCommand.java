@@ -29,11 +29,11 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code vstore volume ...}: thin volumes of a datastore. */
-@Command(name = "volume", description = "Create, list, inspect, delete, import, export, read and write volumes.",
+@Command(name = "volume", description = "Create, list, inspect, rename, delete, import, export, read and write volumes.",
     mixinStandardHelpOptions = true,
     subcommands = {VolumeCommand.Create.class, VolumeCommand.ListCmd.class, VolumeCommand.Info.class,
         VolumeCommand.Delete.class, VolumeCommand.Import.class, VolumeCommand.Export.class, VolumeCommand.Read.class,
-        VolumeCommand.Write.class, VolumeCommand.Flatten.class})
+        VolumeCommand.Write.class, VolumeCommand.Flatten.class, VolumeCommand.Rename.class})
 final class VolumeCommand {
   private static final int COPY_BUFFER = 4 << 20;
 
@@ -318,6 +318,29 @@ final class VolumeCommand {
         }
         v.flush();
         spec.commandLine().getOut().println("wrote " + done + " bytes to volume " + name + " at offset " + offset);
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "rename", description = "Rename a volume; its snapshots and clones follow it. A VM's or a pool's "
+      + "volume is named by its owner and cannot be renamed.")
+  static final class Rename implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin DatastoreLocation location;
+    @Parameters(index = "0", paramLabel = "NAME", description = "The volume.") String name;
+    @Parameters(index = "1", paramLabel = "NEW", description = "Its new name.") String newName;
+
+    @Override
+    public Integer call() throws Exception {
+      SnapshotRef.checkName("volume", newName); // a malformed name fails before the datastore opens
+      try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
+        String owner = s.inventory.owner(name, null);
+        if (owner != null) {
+          throw new IllegalStateException("volume " + name + " belongs to " + owner + "; its owner names its volumes");
+        }
+        s.store.renameVolume(name, newName);
+        spec.commandLine().getOut().println("renamed volume " + name + " to " + newName);
       }
       return 0;
     }

@@ -491,6 +491,19 @@ final class CliTest {
   }
 
   @Test
+  void volumeRenameKeepsSnapshotsAndRefusesOwnedVolumes() throws IOException {
+    ok("datastore", "init", "-D", ds());
+    ok("volume", "create", "-D", ds(), "a", "1M");
+    ok("snapshot", "create", "-D", ds(), "a@s");
+    assertThat(ok("volume", "rename", "-D", ds(), "a", "b").out()).isEqualTo("renamed volume a to b\n");
+    assertThat(ok("snapshot", "list", "-D", ds(), "b", "--json").json().get(0).get("volume").asText()).isEqualTo("b");
+    ok("vm", "create", "-D", ds(), "web", "--disk", "1M");
+    Run owned = vstore("volume", "rename", "-D", ds(), "web-disk0", "x");
+    assertThat(owned.exit()).isEqualTo(1);
+    assertThat(owned.err()).contains("volume web-disk0 belongs to VM web");
+  }
+
+  @Test
   void logRecordsAreOneConciseLine() {
     LogRecord r = new LogRecord(Level.WARNING, "datastore {0}: usage {1}% is at or above\nthe warning threshold");
     r.setParameters(new Object[] {"/ds", 80});

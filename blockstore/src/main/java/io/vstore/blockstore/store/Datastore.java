@@ -292,6 +292,30 @@ public final class Datastore implements Closeable {
     capacity.evaluate();
   }
 
+  /**
+   * Renames volume {@code from} to {@code to}, its snapshots and clones following it (they refer to
+   * it by id); open handles keep working under the new name. Durable on return.
+   */
+  public void renameVolume(String from, String to) throws IOException {
+    SnapshotRef.checkName("volume", to);
+    commits.lock().writeLock().lock();
+    try {
+      checkOpen();
+      VolumeState v = volumes.get(from);
+      if (from.equals(to)) {
+        return;
+      }
+      if (volumes.contains(to)) {
+        throw new DatastoreException("cannot rename volume " + from + ": volume " + to + " already exists in " + dir);
+      }
+      v.rename(to);
+      volumes.rename(from, to);
+      commits.flushLocked();
+    } finally {
+      commits.lock().writeLock().unlock();
+    }
+  }
+
   /** Snapshots volume {@code volume} as {@code snapshot}: O(1), whatever its size. */
   public SnapshotInfo createSnapshot(String volume, String snapshot) throws IOException {
     checkOpen();

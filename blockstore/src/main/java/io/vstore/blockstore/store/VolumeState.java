@@ -42,8 +42,8 @@ final class VolumeState {
 
   /** The volume's id, also the id of its head map. */
   final long id;
-  /** The volume's name. */
-  final String name;
+  /** The volume's name; changed only by {@link #rename}, under the commit lock. */
+  volatile String name;
   /** The volume's UUID, which starts its change ids. */
   final UUID uuid;
   /** The size in bytes. */
@@ -321,6 +321,17 @@ final class VolumeState {
       changes.clear();
       recordChanged = false;
       committedGeneration++;
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /** Renames the volume; its catalog entry carries the new name from the next commit on. */
+  void rename(String newName) {
+    lock.writeLock().lock();
+    try {
+      name = newName;
+      recordChanged = true;
     } finally {
       lock.writeLock().unlock();
     }
