@@ -184,7 +184,7 @@ final class VolumeCommand {
     @Parameters(index = "0", paramLabel = "VOLUME[@SNAP]", description = "The volume or snapshot to export.")
     String name;
     @Parameters(index = "1", paramLabel = "FILE", description = "The image file to create, or '-' for stdout (raw).")
-    String file;
+    Path file;
     @Option(names = "-O", paramLabel = "FORMAT", defaultValue = "raw",
         description = "Output format: raw, qcow2, vmdk, vpc, vhdx, vdi (default: ${DEFAULT-VALUE}).") String format;
     @Option(names = "-o", paramLabel = "KEY=VALUE,...", description = "Format options, as qemu-img's -o.")
@@ -198,7 +198,7 @@ final class VolumeCommand {
     @Override
     public Integer call() throws Exception {
       PrintWriter report = spec.commandLine().getOut();
-      if (StdIo.isStd(file)) {
+      if (StdIo.isStd(spec, "FILE")) {
         if (chain || !ImageFormats.RAW.equals(format)) {
           throw new IllegalArgumentException("export to '-' (stdout) writes raw only: drop -O " + format
               + (chain ? " and --chain" : ""));
@@ -209,7 +209,7 @@ final class VolumeCommand {
         }
         return 0;
       }
-      Path path = Path.of(file);
+      Path path = file;
       if (chain) {
         try (Datastore ds = location.open()) {
           List<Path> files;
@@ -271,18 +271,19 @@ final class VolumeCommand {
     @Parameters(index = "0", paramLabel = "VOLUME[@SNAP]", description = "The volume or snapshot to read.") String name;
     @Parameters(index = "1", paramLabel = "OFFSET", description = "Where to start, in bytes (e.g. 1M).") long offset;
     @Parameters(index = "2", paramLabel = "LENGTH", description = "How many bytes (e.g. 4K).") long length;
-    @Parameters(index = "3", paramLabel = "FILE", description = "The file to write, or '-' for stdout.") String file;
+    @Parameters(index = "3", paramLabel = "FILE", description = "The file to write, or '-' for stdout.") Path file;
     @Option(names = "--force", description = "Overwrite FILE if it exists.") boolean force;
     @Mixin ProgressOptions progressOptions;
 
     @Override
     public Integer call() throws Exception {
-      if (!StdIo.isStd(file)) {
-        StdIo.checkOverwrite(Path.of(file), force);
+      boolean std = StdIo.isStd(spec, "FILE");
+      if (!std) {
+        StdIo.checkOverwrite(file, force);
       }
       try (Datastore ds = location.open(); Volume v = ds.volume(name, true)) {
         OutOfRangeException.check(v, offset, length);
-        try (java.io.OutputStream out = StdIo.isStd(file) ? StdIo.out() : Files.newOutputStream(Path.of(file));
+        try (java.io.OutputStream out = std ? StdIo.out() : Files.newOutputStream(file);
             Progress progress = progressOptions.bar("read " + name, length)) {
           copyOut(v, offset, length, out, progress);
         }
@@ -297,18 +298,18 @@ final class VolumeCommand {
     @Mixin DatastoreLocation location;
     @Parameters(index = "0", paramLabel = "NAME", description = "The volume to write.") String name;
     @Parameters(index = "1", paramLabel = "OFFSET", description = "Where to write, in bytes (e.g. 1M).") long offset;
-    @Parameters(index = "2", paramLabel = "FILE", description = "The file to read, or '-' for stdin.") String file;
+    @Parameters(index = "2", paramLabel = "FILE", description = "The file to read, or '-' for stdin.") Path file;
 
     @Override
     public Integer call() throws Exception {
-      boolean std = StdIo.isStd(file);
-      if (!std && !Files.exists(Path.of(file))) {
-        throw new NoSuchFileException(file);
+      boolean std = StdIo.isStd(spec, "FILE");
+      if (!std && !Files.exists(file)) {
+        throw new NoSuchFileException(file.toString());
       }
       try (Datastore ds = location.open(); Volume v = ds.volume(name);
-          InputStream in = std ? StdIo.in() : Files.newInputStream(Path.of(file))) {
+          InputStream in = std ? StdIo.in() : Files.newInputStream(file)) {
         if (!std) {
-          OutOfRangeException.check(v, offset, Files.size(Path.of(file))); // all or nothing when the length is known
+          OutOfRangeException.check(v, offset, Files.size(file)); // all or nothing when the length is known
         }
         byte[] chunk = new byte[COPY_BUFFER];
         long done = 0;

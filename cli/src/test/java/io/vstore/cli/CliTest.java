@@ -347,6 +347,29 @@ final class CliTest {
   }
 
   @Test
+  void filesGoThroughTheRunnersPathConverterAndDashStaysStdout() throws Exception {
+    ok("datastore", "init", "-D", ds());
+    ok("volume", "create", "-D", ds(), "vm1", "1M");
+    Path cwd = Files.createDirectories(tmp.resolve("caller"));
+    // As a runner executing commands for a caller in another directory would set it up.
+    CommandLine cl = Vstore.commandLine();
+    cl.registerConverter(Path.class, cwd::resolve);
+    StringWriter err = new StringWriter();
+    cl.setOut(new PrintWriter(new StringWriter(), true));
+    cl.setErr(new PrintWriter(err, true));
+    assertThat(cl.execute("volume", "read", "-D", ds(), "vm1", "0", "4096", "relative.bin")).as(err.toString()).isZero();
+    assertThat(Files.size(cwd.resolve("relative.bin"))).isEqualTo(4096);
+    ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+    CommandLine again = Vstore.commandLine();
+    again.registerConverter(Path.class, cwd::resolve);
+    int exit = ScopedValue.where(StdIo.STREAMS, new StdIo.Streams(new ByteArrayInputStream(new byte[0]), stdout))
+        .call(() -> again.execute("volume", "read", "-D", ds(), "vm1", "0", "512", "-"));
+    assertThat(exit).isZero();
+    assertThat(stdout.size()).isEqualTo(512);
+    assertThat(cwd.resolve("-")).doesNotExist();
+  }
+
+  @Test
   void anExistingOutputIsOverwrittenOnlyWithForce() throws IOException {
     ok("datastore", "init", "-D", ds());
     ok("volume", "create", "-D", ds(), "vm1", "1M");
