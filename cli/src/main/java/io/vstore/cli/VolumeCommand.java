@@ -29,11 +29,13 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code vstore volume ...}: thin volumes of a datastore. */
-@Command(name = "volume", description = "Create, list, inspect, rename, delete, import, export, read and write volumes.",
+@Command(name = "volume",
+    description = "Create, list, inspect, resize, rename, delete, import, export, read and write volumes.",
     mixinStandardHelpOptions = true,
     subcommands = {VolumeCommand.Create.class, VolumeCommand.ListCmd.class, VolumeCommand.Info.class,
         VolumeCommand.Delete.class, VolumeCommand.Import.class, VolumeCommand.Export.class, VolumeCommand.Read.class,
-        VolumeCommand.Write.class, VolumeCommand.Flatten.class, VolumeCommand.Rename.class})
+        VolumeCommand.Write.class, VolumeCommand.Flatten.class, VolumeCommand.Rename.class,
+        VolumeCommand.Resize.class})
 final class VolumeCommand {
   private static final int COPY_BUFFER = 4 << 20;
 
@@ -319,6 +321,29 @@ final class VolumeCommand {
         }
         v.flush();
         spec.commandLine().getOut().println("wrote " + done + " bytes to volume " + name + " at offset " + offset);
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "resize", description = "Change a volume's virtual size: grow to SIZE or by +SIZE; shrink "
+      + "(losing the data past the new end) only with --allow-shrink. Refused while it has snapshots.")
+  static final class Resize implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin DatastoreLocation location;
+    @Parameters(index = "0", paramLabel = "NAME", description = "The volume.") String name;
+    @Parameters(index = "1", paramLabel = "[+]SIZE", description = "The new size (e.g. 20G), or +SIZE to grow by.")
+    String size;
+    @Option(names = "--allow-shrink", description = "Allow making the volume smaller.") boolean allowShrink;
+
+    @Override
+    public Integer call() throws Exception {
+      try (Datastore ds = location.open()) {
+        long old = ds.volumeInfo(name).size();
+        long target = ImageResize.target(old, size);
+        ds.resizeVolume(name, target, allowShrink);
+        spec.commandLine().getOut().println("resized volume " + name + " from " + Sizes.format(old) + " to "
+            + Sizes.format(target));
       }
       return 0;
     }

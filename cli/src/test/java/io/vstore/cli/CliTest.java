@@ -514,6 +514,21 @@ final class CliTest {
   }
 
   @Test
+  void volumeResizeGrowsAndShrinksOnlyWhenAllowed() throws IOException {
+    ok("datastore", "init", "-D", ds());
+    ok("volume", "create", "-D", ds(), "v", "1M");
+    assertThat(ok("volume", "resize", "-D", ds(), "v", "+1M").out()).isEqualTo("resized volume v from 1.0 MiB to 2.0 MiB\n");
+    ok("volume", "resize", "-D", ds(), "v", "10M");
+    Run refused = vstore("volume", "resize", "-D", ds(), "v", "-2M");
+    assertThat(refused.exit()).isEqualTo(1);
+    assertThat(refused.err()).contains("cannot shrink volume v").contains("without allowing it");
+    ok("volume", "resize", "-D", ds(), "--allow-shrink", "v", "-2M");
+    assertThat(ok("volume", "info", "-D", ds(), "v", "--json").json().get("size").asLong()).isEqualTo(8L << 20);
+    ok("snapshot", "create", "-D", ds(), "v@s");
+    assertThat(vstore("volume", "resize", "-D", ds(), "v", "16M").err()).contains("its snapshots v@s share its size");
+  }
+
+  @Test
   void volumeRenameKeepsSnapshotsAndRefusesOwnedVolumes() throws IOException {
     ok("datastore", "init", "-D", ds());
     ok("volume", "create", "-D", ds(), "a", "1M");
