@@ -44,9 +44,11 @@ final class CommandLines {
     }
     root.setParameterExceptionHandler(CommandLines::usageError);
     // "image resize FILE -1G" shrinks by 1G, as with qemu-img: there a leading '-' starts a value.
-    CommandLine image = root.getSubcommands().get("image");
-    if (image != null && image.getSubcommands().containsKey("resize")) {
-      image.getSubcommands().get("resize").setUnmatchedOptionsArePositionalParams(true);
+    for (String parent : new String[] {"image", "volume"}) {
+      CommandLine p = root.getSubcommands().get(parent);
+      if (p != null && p.getSubcommands().containsKey("resize")) {
+        p.getSubcommands().get("resize").setUnmatchedOptionsArePositionalParams(true);
+      }
     }
   }
 

@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code vstore datastore ...}: create, inspect, check and clean a datastore. */
-@Command(name = "datastore", description = "Create, inspect, check and clean a datastore.", mixinStandardHelpOptions = true,
+@Command(name = "datastore", description = "Create, inspect, configure, check and clean a datastore.",
+    mixinStandardHelpOptions = true,
     subcommands = {DatastoreCommand.Init.class, DatastoreCommand.Info.class, DatastoreCommand.Set.class,
         DatastoreCommand.Check.class, DatastoreCommand.Clean.class})
 final class DatastoreCommand {

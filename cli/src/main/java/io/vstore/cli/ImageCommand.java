@@ -201,7 +201,7 @@ public final class ImageCommand {
     @Spec CommandSpec spec;
     @Parameters(index = "0", paramLabel = "IN", description = "The source image.") Path in;
     @Parameters(index = "1", paramLabel = "OUT", description = "The image to create, or '-' for stdout (raw).")
-    String out;
+    Path out;
     @Option(names = "-f", paramLabel = "FMT", description = "Input format (default: detected).") String inFormat;
     @Option(names = "-O", paramLabel = "FORMAT", defaultValue = "raw",
         description = "Output format: raw, qcow2, vmdk, vpc, vhdx, vdi (default: ${DEFAULT-VALUE}, as qemu-img).")
@@ -217,7 +217,7 @@ public final class ImageCommand {
 
     @Override
     public Integer call() throws Exception {
-      if (StdIo.isStd(out)) {
+      if (StdIo.isStd(spec, "OUT")) {
         if (!ImageFormats.RAW.equals(outFormat) || compress) {
           throw new IllegalArgumentException("convert to '-' (stdout) writes raw only: drop -O " + outFormat
               + (compress ? " and -c" : ""));
@@ -229,7 +229,7 @@ public final class ImageCommand {
         }
         return 0;
       }
-      Path target = Path.of(out);
+      Path target = out;
       StdIo.checkOverwrite(target, force);
       Files.deleteIfExists(target);
       Map<String, String> o = options(options);

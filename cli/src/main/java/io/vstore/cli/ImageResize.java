@@ -54,7 +54,10 @@ final class ImageResize implements Callable<Integer> {
     return 0;
   }
 
-  /** Returns the size {@code spec} asks for: absolute, or relative to {@code current} with a sign. */
+  /**
+   * Returns the size {@code spec} asks for: absolute, or relative to {@code current} with a sign;
+   * a multiple of 512 bytes (shared with {@code volume resize}).
+   */
   static long target(long current, String spec) {
     String s = spec.strip();
     long target;
@@ -66,10 +69,10 @@ final class ImageResize implements Callable<Integer> {
       target = Sizes.parse(s);
     }
     if (target < 0) {
-      throw new IllegalArgumentException("image resize: new size " + target + " is negative");
+      throw new IllegalArgumentException("new size " + target + " is negative");
     }
     if (target % 512 != 0) {
-      throw new IllegalArgumentException("image resize: new size " + target + " is not a multiple of 512 bytes");
+      throw new IllegalArgumentException("new size " + target + " is not a multiple of 512 bytes");
     }
     return target;
   }

@@ -6,6 +6,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
 
 /**
  * The binary streams {@code -} stands for (stdin when read, stdout when written), and the one
@@ -22,9 +24,18 @@ final class StdIo {
 
   private StdIo() {}
 
-  /** Returns whether {@code name} stands for a standard stream. */
-  static boolean isStd(String name) {
-    return "-".equals(name);
+  /**
+   * Returns whether the positional parameter {@code label} of {@code command} was given as
+   * {@code -}. Asked of what the user typed, not of the converted {@link Path}: a runner's
+   * converter resolves relative paths against the caller's directory, {@code -} included.
+   */
+  static boolean isStd(CommandSpec command, String label) {
+    for (PositionalParamSpec p : command.positionalParameters()) {
+      if (p.paramLabel().equals(label)) {
+        return p.originalStringValues().equals(java.util.List.of("-"));
+      }
+    }
+    throw new IllegalStateException(command.qualifiedName() + " has no parameter " + label);
   }
 
   /** Returns binary standard input. */

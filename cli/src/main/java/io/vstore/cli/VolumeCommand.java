@@ -29,11 +29,13 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code vstore volume ...}: thin volumes of a datastore. */
-@Command(name = "volume", description = "Create, list, inspect, delete, import, export, read and write volumes.",
+@Command(name = "volume",
+    description = "Create, list, inspect, resize, rename, delete, import, export, read and write volumes.",
     mixinStandardHelpOptions = true,
     subcommands = {VolumeCommand.Create.class, VolumeCommand.ListCmd.class, VolumeCommand.Info.class,
         VolumeCommand.Delete.class, VolumeCommand.Import.class, VolumeCommand.Export.class, VolumeCommand.Read.class,
-        VolumeCommand.Write.class, VolumeCommand.Flatten.class})
+        VolumeCommand.Write.class, VolumeCommand.Flatten.class, VolumeCommand.Rename.class,
+        VolumeCommand.Resize.class})
 final class VolumeCommand {
   private static final int COPY_BUFFER = 4 << 20;
 
@@ -184,7 +186,7 @@ final class VolumeCommand {
     @Parameters(index = "0", paramLabel = "VOLUME[@SNAP]", description = "The volume or snapshot to export.")
     String name;
     @Parameters(index = "1", paramLabel = "FILE", description = "The image file to create, or '-' for stdout (raw).")
-    String file;
+    Path file;
     @Option(names = "-O", paramLabel = "FORMAT", defaultValue = "raw",
         description = "Output format: raw, qcow2, vmdk, vpc, vhdx, vdi (default: ${DEFAULT-VALUE}).") String format;
     @Option(names = "-o", paramLabel = "KEY=VALUE,...", description = "Format options, as qemu-img's -o.")
@@ -198,7 +200,7 @@ final class VolumeCommand {
     @Override
     public Integer call() throws Exception {
       PrintWriter report = spec.commandLine().getOut();
-      if (StdIo.isStd(file)) {
+      if (StdIo.isStd(spec, "FILE")) {
         if (chain || !ImageFormats.RAW.equals(format)) {
           throw new IllegalArgumentException("export to '-' (stdout) writes raw only: drop -O " + format
               + (chain ? " and --chain" : ""));
@@ -209,7 +211,7 @@ final class VolumeCommand {
         }
         return 0;
       }
-      Path path = DaemonContext.path(file);
+      Path path = file;
       if (chain) {
         try (Datastore ds = location.open()) {
           List<Path> files;
@@ -271,18 +273,19 @@ final class VolumeCommand {
     @Parameters(index = "0", paramLabel = "VOLUME[@SNAP]", description = "The volume or snapshot to read.") String name;
     @Parameters(index = "1", paramLabel = "OFFSET", description = "Where to start, in bytes (e.g. 1M).") long offset;
     @Parameters(index = "2", paramLabel = "LENGTH", description = "How many bytes (e.g. 4K).") long length;
-    @Parameters(index = "3", paramLabel = "FILE", description = "The file to write, or '-' for stdout.") String file;
+    @Parameters(index = "3", paramLabel = "FILE", description = "The file to write, or '-' for stdout.") Path file;
     @Option(names = "--force", description = "Overwrite FILE if it exists.") boolean force;
     @Mixin ProgressOptions progressOptions;
 
     @Override
     public Integer call() throws Exception {
-      if (!StdIo.isStd(file)) {
-        StdIo.checkOverwrite(DaemonContext.path(file), force);
+      boolean std = StdIo.isStd(spec, "FILE");
+      if (!std) {
+        StdIo.checkOverwrite(file, force);
       }
       try (Datastore ds = location.open(); Volume v = ds.volume(name, true)) {
         OutOfRangeException.check(v, offset, length);
-        try (java.io.OutputStream out = StdIo.isStd(file) ? StdIo.out() : Files.newOutputStream(DaemonContext.path(file));
+        try (java.io.OutputStream out = std ? StdIo.out() : Files.newOutputStream(file);
             Progress progress = progressOptions.bar("read " + name, length)) {
           copyOut(v, offset, length, out, progress);
         }
@@ -297,18 +300,18 @@ final class VolumeCommand {
     @Mixin DatastoreLocation location;
     @Parameters(index = "0", paramLabel = "NAME", description = "The volume to write.") String name;
     @Parameters(index = "1", paramLabel = "OFFSET", description = "Where to write, in bytes (e.g. 1M).") long offset;
-    @Parameters(index = "2", paramLabel = "FILE", description = "The file to read, or '-' for stdin.") String file;
+    @Parameters(index = "2", paramLabel = "FILE", description = "The file to read, or '-' for stdin.") Path file;
 
     @Override
     public Integer call() throws Exception {
-      boolean std = StdIo.isStd(file);
-      if (!std && !Files.exists(DaemonContext.path(file))) {
-        throw new NoSuchFileException(file);
+      boolean std = StdIo.isStd(spec, "FILE");
+      if (!std && !Files.exists(file)) {
+        throw new NoSuchFileException(file.toString());
       }
       try (Datastore ds = location.open(); Volume v = ds.volume(name);
-          InputStream in = std ? StdIo.in() : Files.newInputStream(DaemonContext.path(file))) {
+          InputStream in = std ? StdIo.in() : Files.newInputStream(file)) {
         if (!std) {
-          OutOfRangeException.check(v, offset, Files.size(DaemonContext.path(file))); // all or nothing when the length is known
+          OutOfRangeException.check(v, offset, Files.size(file)); // all or nothing when the length is known
         }
         byte[] chunk = new byte[COPY_BUFFER];
         long done = 0;
@@ -318,6 +321,52 @@ final class VolumeCommand {
         }
         v.flush();
         spec.commandLine().getOut().println("wrote " + done + " bytes to volume " + name + " at offset " + offset);
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "resize", description = "Change a volume's virtual size: grow to SIZE or by +SIZE; shrink "
+      + "(losing the data past the new end) only with --allow-shrink. Refused while it has snapshots.")
+  static final class Resize implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin DatastoreLocation location;
+    @Parameters(index = "0", paramLabel = "NAME", description = "The volume.") String name;
+    @Parameters(index = "1", paramLabel = "[+]SIZE", description = "The new size (e.g. 20G), or +SIZE to grow by.")
+    String size;
+    @Option(names = "--allow-shrink", description = "Allow making the volume smaller.") boolean allowShrink;
+
+    @Override
+    public Integer call() throws Exception {
+      try (Datastore ds = location.open()) {
+        long old = ds.volumeInfo(name).size();
+        long target = ImageResize.target(old, size);
+        ds.resizeVolume(name, target, allowShrink);
+        spec.commandLine().getOut().println("resized volume " + name + " from " + Sizes.format(old) + " to "
+            + Sizes.format(target));
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "rename", description = "Rename a volume; its snapshots and clones follow it. A VM's or a pool's "
+      + "volume is named by its owner and cannot be renamed.")
+  static final class Rename implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin DatastoreLocation location;
+    @Parameters(index = "0", paramLabel = "NAME", description = "The volume.") String name;
+    @Parameters(index = "1", paramLabel = "NEW", description = "Its new name.") String newName;
+
+    @Override
+    public Integer call() throws Exception {
+      SnapshotRef.checkName("volume", newName); // a malformed name fails before the datastore opens
+      try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
+        String owner = s.inventory.owner(name, null);
+        if (owner != null) {
+          throw new IllegalStateException("volume " + name + " belongs to " + owner + "; its owner names its volumes");
+        }
+        s.store.renameVolume(name, newName);
+        spec.commandLine().getOut().println("renamed volume " + name + " to " + newName);
       }
       return 0;
     }

@@ -110,7 +110,7 @@ public final class Vstore {
     cl.registerConverter(Long.class, new Sizes());
     cl.registerConverter(long.class, new Sizes());
     // In the daemon, relative paths name files in the client's working directory, not the daemon's.
-    cl.registerConverter(Path.class, s -> DaemonContext.current().map(c -> c.cwd().resolve(s)).orElse(Path.of(s)));
+    cl.registerConverter(Path.class, DaemonContext::path);
     CommandLines.configure(cl);
     cl.setExecutionExceptionHandler((ex, line, parseResult) -> {
       boolean debug = parseResult.hasMatchedOption("--debug")

@@ -350,6 +350,29 @@ final class CliTest {
   }
 
   @Test
+  void filesGoThroughTheRunnersPathConverterAndDashStaysStdout() throws Exception {
+    ok("datastore", "init", "-D", ds());
+    ok("volume", "create", "-D", ds(), "vm1", "1M");
+    Path cwd = Files.createDirectories(tmp.resolve("caller"));
+    // As a runner executing commands for a caller in another directory would set it up.
+    CommandLine cl = Vstore.commandLine();
+    cl.registerConverter(Path.class, cwd::resolve);
+    StringWriter err = new StringWriter();
+    cl.setOut(new PrintWriter(new StringWriter(), true));
+    cl.setErr(new PrintWriter(err, true));
+    assertThat(cl.execute("volume", "read", "-D", ds(), "vm1", "0", "4096", "relative.bin")).as(err.toString()).isZero();
+    assertThat(Files.size(cwd.resolve("relative.bin"))).isEqualTo(4096);
+    ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+    CommandLine again = Vstore.commandLine();
+    again.registerConverter(Path.class, cwd::resolve);
+    int exit = ScopedValue.where(StdIo.STREAMS, new StdIo.Streams(new ByteArrayInputStream(new byte[0]), stdout))
+        .call(() -> again.execute("volume", "read", "-D", ds(), "vm1", "0", "512", "-"));
+    assertThat(exit).isZero();
+    assertThat(stdout.size()).isEqualTo(512);
+    assertThat(cwd.resolve("-")).doesNotExist();
+  }
+
+  @Test
   void anExistingOutputIsOverwrittenOnlyWithForce() throws IOException {
     ok("datastore", "init", "-D", ds());
     ok("volume", "create", "-D", ds(), "vm1", "1M");
@@ -491,6 +514,34 @@ final class CliTest {
     Path q = tmp.resolve("q.qcow2");
     ok("image", "create", "-f", "qcow2", q.toString(), "1M");
     assertThat(vstore("image", "resize", q.toString(), "2M").err()).contains("unsupported: image resize of qcow2");
+  }
+
+  @Test
+  void volumeResizeGrowsAndShrinksOnlyWhenAllowed() throws IOException {
+    ok("datastore", "init", "-D", ds());
+    ok("volume", "create", "-D", ds(), "v", "1M");
+    assertThat(ok("volume", "resize", "-D", ds(), "v", "+1M").out()).isEqualTo("resized volume v from 1.0 MiB to 2.0 MiB\n");
+    ok("volume", "resize", "-D", ds(), "v", "10M");
+    Run refused = vstore("volume", "resize", "-D", ds(), "v", "-2M");
+    assertThat(refused.exit()).isEqualTo(1);
+    assertThat(refused.err()).contains("cannot shrink volume v").contains("without allowing it");
+    ok("volume", "resize", "-D", ds(), "--allow-shrink", "v", "-2M");
+    assertThat(ok("volume", "info", "-D", ds(), "v", "--json").json().get("size").asLong()).isEqualTo(8L << 20);
+    ok("snapshot", "create", "-D", ds(), "v@s");
+    assertThat(vstore("volume", "resize", "-D", ds(), "v", "16M").err()).contains("its snapshots v@s share its size");
+  }
+
+  @Test
+  void volumeRenameKeepsSnapshotsAndRefusesOwnedVolumes() throws IOException {
+    ok("datastore", "init", "-D", ds());
+    ok("volume", "create", "-D", ds(), "a", "1M");
+    ok("snapshot", "create", "-D", ds(), "a@s");
+    assertThat(ok("volume", "rename", "-D", ds(), "a", "b").out()).isEqualTo("renamed volume a to b\n");
+    assertThat(ok("snapshot", "list", "-D", ds(), "b", "--json").json().get(0).get("volume").asText()).isEqualTo("b");
+    ok("vm", "create", "-D", ds(), "web", "--disk", "1M");
+    Run owned = vstore("volume", "rename", "-D", ds(), "web-disk0", "x");
+    assertThat(owned.exit()).isEqualTo(1);
+    assertThat(owned.err()).contains("volume web-disk0 belongs to VM web");
   }
 
   @Test

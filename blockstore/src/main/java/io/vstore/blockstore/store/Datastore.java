@@ -193,9 +193,8 @@ public final class Datastore implements Closeable {
     commits.flush();
   }
 
-  /** Creates a thin volume of {@code size} bytes (a multiple of 512, at most 64 TiB). */
-  public Volume createVolume(String name, long size) throws IOException {
-    SnapshotRef.checkName("volume", name);
+  /** Throws unless {@code size} is a valid volume size: a positive multiple of 512, at most 64 TiB. */
+  private static void checkSize(long size) {
     if (size <= 0 || size % 512 != 0) {
       throw new IllegalArgumentException("volume size " + size + " must be a positive multiple of 512 bytes");
     }
@@ -203,6 +202,12 @@ public final class Datastore implements Closeable {
       throw new IllegalArgumentException("volume size " + size + " is larger than the maximum " + MAX_VOLUME_SIZE
           + " (64 TiB)");
     }
+  }
+
+  /** Creates a thin volume of {@code size} bytes (a multiple of 512, at most 64 TiB). */
+  public Volume createVolume(String name, long size) throws IOException {
+    SnapshotRef.checkName("volume", name);
+    checkSize(size);
     commits.lock().writeLock().lock();
     try {
       checkOpen();
@@ -314,6 +319,71 @@ public final class Datastore implements Closeable {
     IoObserver o = ioObserver;
     if (o != null) {
       o.volumeDeleted(name);
+    }
+  }
+
+  /**
+   * Sets volume {@code name}'s virtual size to {@code newSize}: growing adds zeros at the end;
+   * shrinking, only with {@code allowShrink}, first discards what lies past the new end. Refused
+   * while the volume has snapshots, which share its size (naming them). Durable on return.
+   */
+  public void resizeVolume(String name, long newSize, boolean allowShrink) throws IOException {
+    checkSize(newSize);
+    long oldSize = checkResizable(name, newSize, allowShrink);
+    if (newSize < oldSize) {
+      try (Volume v = volume(name)) {
+        v.discard(newSize, oldSize - newSize);
+        v.flush();
+      }
+    }
+    commits.lock().writeLock().lock();
+    try {
+      checkResizable(name, newSize, allowShrink); // a snapshot may have been taken meanwhile
+      volumes.get(name).resize(newSize);
+      commits.flushLocked();
+    } finally {
+      commits.lock().writeLock().unlock();
+    }
+    capacity.evaluate();
+  }
+
+  /** Returns volume {@code name}'s size after checking that it may be resized to {@code newSize}. */
+  private long checkResizable(String name, long newSize, boolean allowShrink) throws IOException {
+    checkOpen();
+    VolumeState v = volumes.get(name);
+    if (!v.snapshots().isEmpty()) {
+      throw new IllegalStateException("cannot resize volume " + name + ": its snapshots "
+          + String.join(", ", v.snapshots().stream().map(s -> name + "@" + s.name()).toList())
+          + " share its size (delete them first)");
+    }
+    if (newSize < v.size && !allowShrink) {
+      throw new IllegalArgumentException("cannot shrink volume " + name + " from " + v.size + " to " + newSize
+          + " bytes without allowing it: the data past the new end is lost");
+    }
+    return v.size;
+  }
+
+  /**
+   * Renames volume {@code from} to {@code to}, its snapshots and clones following it (they refer to
+   * it by id); open handles keep working under the new name. Durable on return.
+   */
+  public void renameVolume(String from, String to) throws IOException {
+    SnapshotRef.checkName("volume", to);
+    commits.lock().writeLock().lock();
+    try {
+      checkOpen();
+      VolumeState v = volumes.get(from);
+      if (from.equals(to)) {
+        return;
+      }
+      if (volumes.contains(to)) {
+        throw new DatastoreException("cannot rename volume " + from + ": volume " + to + " already exists in " + dir);
+      }
+      v.rename(to);
+      volumes.rename(from, to);
+      commits.flushLocked();
+    } finally {
+      commits.lock().writeLock().unlock();
     }
   }
 

@@ -100,6 +100,12 @@ final class VolumeCatalog {
     byName.put(v.name, v);
   }
 
+  /** Files volume {@code from} under {@code to}; the caller holds the commit lock exclusively. */
+  void rename(String from, String to) {
+    VolumeState v = byName.remove(from);
+    byName.put(to, v);
+  }
+
   /** Removes volume {@code name}; the caller holds the commit lock exclusively. */
   void remove(String name) {
     byName.remove(name);

@@ -42,14 +42,14 @@ final class VolumeState {
 
   /** The volume's id, also the id of its head map. */
   final long id;
-  /** The volume's name. */
-  final String name;
+  /** The volume's name; changed only by {@link #rename}, under the commit lock. */
+  volatile String name;
   /** The volume's UUID, which starts its change ids. */
   final UUID uuid;
-  /** The size in bytes. */
-  final long size;
+  /** The size in bytes; changed only by {@link #resize}, under the commit lock. */
+  volatile long size;
   /** The size in blocks, rounded up. */
-  final long blocks;
+  volatile long blocks;
   /** When the volume was created, ISO-8601. */
   final String created;
   /** Shared for lookups, exclusive for changes; see the class comment. */
@@ -321,6 +321,32 @@ final class VolumeState {
       changes.clear();
       recordChanged = false;
       committedGeneration++;
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /**
+   * Sets the size to {@code newSize}; the caller has checked that nothing is mapped past it and
+   * that no snapshot shares the volume's size. The catalog entry carries it from the next commit on.
+   */
+  void resize(long newSize) {
+    lock.writeLock().lock();
+    try {
+      size = newSize;
+      blocks = (newSize + BLOCK - 1) / BLOCK;
+      recordChanged = true;
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /** Renames the volume; its catalog entry carries the new name from the next commit on. */
+  void rename(String newName) {
+    lock.writeLock().lock();
+    try {
+      name = newName;
+      recordChanged = true;
     } finally {
       lock.writeLock().unlock();
     }
