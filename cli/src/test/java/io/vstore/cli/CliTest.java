@@ -177,7 +177,7 @@ final class CliTest {
     Run refused = vstore("volume", "delete", "-D", ds(), "vm1");
     assertThat(refused.exit()).isEqualTo(1);
     assertThat(refused.err()).isEqualTo("vstore: cannot delete volume vm1: it has 2 snapshots vm1@mon, vm1@tue"
-        + " (delete them first, or delete recursively with -r)\n");
+        + " (delete them first, or delete the volume recursively: -r, recursive=true)\n");
     ok("volume", "delete", "-D", ds(), "-r", "vm1");
     assertThat(ok("volume", "list", "-D", ds(), "--json").json()).isEmpty();
   }

@@ -132,6 +132,9 @@ public final class Daemon implements DatastoreHost, Closeable {
     exports = ExportManager.start(this, events, config.nbdListen(), tls);
     ExportRoutes.register(router, exports);
     metrics.trackNbdConnections(exports::connectionCount);
+    for (ManagedDatastore ds : datastores) {
+      ds.store().setDeletionGuard((volume, snapshot) -> exports.checkDeletable(ds, volume, snapshot));
+    }
     List<Path> sockets = datastores.stream().map(ds -> ds.path().resolve(SOCKET)).toList();
     api = ApiServer.start(router, tokens,
         new ApiServer.Options(sockets, config.listen(), tls, MAX_CONNECTIONS, IDLE_TIMEOUT));

@@ -47,6 +47,7 @@ public final class Datastore implements Closeable {
   private final LongAdder foregroundOps = new LongAdder();
   /** Hears of every completed volume operation, or null: then the I/O path does not even read the clock. */
   private volatile IoObserver ioObserver;
+  private volatile DeletionGuard deletionGuard = DeletionGuard.NONE;
 
   private Datastore(Path dir, DatastoreOptions options, DatastoreLock fileLock, DatastoreDescriptor descriptor)
       throws IOException {
@@ -175,6 +176,11 @@ public final class Datastore implements Closeable {
     return dir;
   }
 
+  /** Sets what is asked before each volume or snapshot deletion (the daemon refuses to delete what it exports). */
+  public void setDeletionGuard(DeletionGuard guard) {
+    deletionGuard = java.util.Objects.requireNonNull(guard);
+  }
+
   /**
    * Reports every completed read, write, zeroing, discard and flush of this datastore's volumes,
    * through any handle, to {@code observer} from now on (null: stop reporting).
@@ -291,6 +297,7 @@ public final class Datastore implements Closeable {
    * refused while a snapshot has linked clones. Open handles on it become unusable.
    */
   public void deleteVolume(String name, boolean recursive) throws IOException {
+    deletionGuard.check(name, null);
     commits.lock().writeLock().lock();
     try {
       checkOpen();
@@ -299,7 +306,7 @@ public final class Datastore implements Closeable {
         List<String> names = v.snapshots().stream().map(snap -> name + "@" + snap.name()).toList();
         throw new IllegalStateException("cannot delete volume " + name + ": it has " + names.size()
             + (names.size() == 1 ? " snapshot " : " snapshots ") + String.join(", ", names)
-            + " (delete them first, or delete recursively with -r)");
+            + " (delete them first, or delete the volume recursively: -r, recursive=true)");
       }
       for (SnapshotState snap : v.snapshots()) {
         List<String> clones = snapshots.clonesOf(snap);
@@ -408,6 +415,7 @@ public final class Datastore implements Closeable {
   /** Deletes a snapshot, reclaiming what only it referenced; refused while it has linked clones. */
   public void deleteSnapshot(String volume, String snapshot) throws IOException {
     checkOpen();
+    deletionGuard.check(volume, snapshot);
     snapshots.delete(volume, snapshot);
   }
 

@@ -35,7 +35,7 @@ final class VolumeDeleteTest {
       ds.createSnapshot("vm1", "b");
       assertThatThrownBy(() -> ds.deleteVolume("vm1")).isInstanceOf(IllegalStateException.class)
           .hasMessage("cannot delete volume vm1: it has 2 snapshots vm1@a, vm1@b"
-              + " (delete them first, or delete recursively with -r)");
+              + " (delete them first, or delete the volume recursively: -r, recursive=true)");
       assertThat(ds.hasVolume("vm1")).isTrue();
       assertThat(ds.snapshots("vm1")).hasSize(2);
       ds.deleteVolume("vm1", true);

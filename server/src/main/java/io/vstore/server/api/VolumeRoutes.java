@@ -154,19 +154,14 @@ final class VolumeRoutes {
       throw new IllegalStateException("volume " + name + " belongs to " + owner + "; delete it through the "
           + (owner.startsWith("VM") ? "VM" : "pool") + " API");
     }
-    // Datastore.deleteVolume drops every snapshot with the volume; like 'zfs destroy' and 'rbd rm',
-    // the API refuses unless asked to, and names what would go.
+    // The engine refuses while snapshots exist unless recursive (as 'zfs destroy' and 'rbd rm'), naming them;
+    // the guard keeps snapshot requests out meanwhile, so the events name exactly what went.
     List<SnapshotInfo> snapshots;
     Lock lock = guard.of(ds).writeLock();
     lock.lock();
     try {
       snapshots = store.snapshots(name);
-      if (!snapshots.isEmpty() && !recursive) {
-        throw new IllegalStateException("volume " + name + " has snapshots "
-            + String.join(", ", snapshots.stream().map(s -> name + "@" + s.name()).toList())
-            + "; delete them first or pass recursive=true");
-      }
-      store.deleteVolume(name);
+      store.deleteVolume(name, recursive);
     } finally {
       lock.unlock();
     }

@@ -343,14 +343,19 @@ public final class ExportManager implements Closeable {
   }
 
   /**
-   * Returns the names of the exports that serve volume {@code volume} of {@code datastore} (its
-   * head or any of its snapshots), so that deleting the volume can be refused while it is exported.
+   * Refuses to delete {@code volume} of {@code datastore} (all of it when {@code snapshot} is null,
+   * else that snapshot) while an export serves it: its clients would lose their disk mid-I/O.
    */
-  public List<String> exportsOf(ManagedDatastore datastore, String volume) {
-    return sorted().stream()
+  public void checkDeletable(ManagedDatastore datastore, String volume, String snapshot) {
+    List<String> names = sorted().stream()
         .filter(e -> e.datastore() == datastore && e.opened().source() instanceof ExportSource.VolumeSource v
-            && v.ref().volume().equals(volume))
+            && v.ref().volume().equals(volume) && (snapshot == null || snapshot.equals(v.ref().snapshot())))
         .map(e -> e.saved().name()).toList();
+    if (!names.isEmpty()) {
+      String what = snapshot == null ? "volume " + volume : "snapshot " + volume + "@" + snapshot;
+      throw new IllegalStateException("cannot delete " + what + ": it is exported over NBD as "
+          + String.join(", ", names) + " (remove the export first: vstore export remove NAME)");
+    }
   }
 
   /** Returns the number of open NBD connections (negotiating or attached), for metrics. */

@@ -94,7 +94,7 @@ class VolumeRoutesTest {
 
       TestDaemon.Reply refused = d.unix("DELETE", "/api/v1/volumes/vm1", null);
       assertThat(refused.status()).isEqualTo(409);
-      assertThat(refused.json().get("detail").asText()).contains("vm1@s1, vm1@s2").contains("recursive=true");
+      assertThat(refused.json().get("detail").asText()).contains("vm1@s1, vm1@s2").contains("recursively");
       assertThat(d.daemon().byName(null).store().snapshots("vm1")).hasSize(2);
 
       assertThat(d.unix("DELETE", "/api/v1/volumes/vm1?recursive=maybe", null).status()).isEqualTo(400);

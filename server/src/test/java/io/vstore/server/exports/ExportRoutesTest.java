@@ -88,8 +88,15 @@ class ExportRoutesTest {
       Peers.run("qemu-io", "-f", "raw", "-c", "write -P 0x7d 1M 64k", "-c", "write -P 0x11 40M 1M", uri);
 
       JsonNode snap = add(d, "{\"spec\": \"vm1@s1\", \"dirtyBitmaps\": [\"" + since + "\"]}");
-      assertThat(d.daemon().exports().exportsOf(d.daemon().all().getFirst(), "vm1")).containsExactly("vm1", "vm1@s1");
-      assertThat(d.daemon().exports().exportsOf(d.daemon().all().getFirst(), "vm2")).isEmpty();
+      // What an export serves cannot be deleted under its clients, through the API or the engine.
+      TestDaemon.Reply refused = d.unix("DELETE", "/api/v1/volumes/vm1?recursive=true", null);
+      assertThat(refused.status()).isEqualTo(409);
+      assertThat(refused.json().get("detail").asText())
+          .isEqualTo("cannot delete volume vm1: it is exported over NBD as vm1, vm1@s1"
+              + " (remove the export first: vstore export remove NAME)");
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> store(d).deleteSnapshot("vm1", "s1"))
+          .hasMessageContaining("snapshot vm1@s1: it is exported over NBD as vm1@s1");
+      assertThat(store(d).snapshots("vm1")).hasSize(1);
       assertThat(snap.get("kind").asText()).isEqualTo("snapshot");
       assertThat(snap.get("readOnly").asBoolean()).isTrue();
       String snapUri = snap.get("uri").asText();
