@@ -84,6 +84,7 @@ record VolumeEntry(String name, String uuid, long size, long allocated, long map
 
   /** Which VM and which pool each volume belongs to, from the inventory. */
   private record Owners(Map<String, String> vmOf, Map<String, String> poolOf, Set<String> replicas) {
+    /** Reads the owners from the session's inventory. */
     static Owners of(EngineSession s) {
       Owners o = new Owners(new HashMap<>(), new HashMap<>(), new HashSet<>());
       for (VirtualMachine m : s.inventory.vms().list()) {
@@ -101,6 +102,7 @@ record VolumeEntry(String name, String uuid, long size, long allocated, long map
       return o;
     }
 
+    /** Returns {@code v}'s entry with its owners. */
     VolumeEntry entry(VolumeInfo v) {
       return VolumeEntry.of(v, vmOf.get(v.name()), poolOf.get(v.name()), replicas.contains(v.name()));
     }
