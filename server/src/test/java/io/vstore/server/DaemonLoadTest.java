@@ -183,6 +183,7 @@ final class DaemonLoadTest {
     Process p = new ProcessBuilder("fio", "--name=" + name, "--ioengine=nbd", "--uri=nbd://127.0.0.1:" + port + "/disk",
         "--rw=randwrite", "--bs=4k", "--iodepth=16", "--size=" + FIO_SIZE, "--verify=crc32c", "--verify_fatal=1",
         "--do_verify=1", "--randseed=" + name.hashCode(), "--output-format=json", "--output=" + json)
+        .directory(dir.toFile()) // fio leaves its verify state files in its working directory
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     assertThat(p.waitFor(600, TimeUnit.SECONDS)).as("fio %s finished", name).isTrue();
     String out = Files.readString(log) + (Files.exists(json) ? Files.readString(json) : "");
