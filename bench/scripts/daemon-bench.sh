@@ -170,9 +170,9 @@ print(f"{statistics.median(times):.3f}")
 PY
 }
 
-start_daemon() { # datastore log
+start_daemon() { # datastore log [extra serve options]
   local nbd; nbd=$(free_port)
-  "$VSTORE" serve -D "$1" --nbd-listen "127.0.0.1:$nbd" >"$2" 2>&1 &
+  "$VSTORE" serve -D "$1" --nbd-listen "127.0.0.1:$nbd" "${@:3}" >"$2" 2>&1 &
   SERVER_PID=$!
   wait_socket "$1/vstore.sock" "$2"
   NBD_PORT=$nbd
@@ -212,13 +212,14 @@ run_fio() { # side port name rw
 DS=$WORKDIR/ds-daemon
 quiet "$VSTORE" datastore init -D "$DS"
 quiet "$VSTORE" volume create -D "$DS" bench "$SIZE"
-start_daemon "$DS" "$WORKDIR/daemon-nbd.log"
+# TCP on loopback too: the dashboard's login link points there.
+start_daemon "$DS" "$WORKDIR/daemon-nbd.log" --listen "127.0.0.1:$(free_port)"
 python3 "$WORKDIR/uds.py" "$DS/vstore.sock" export bench
 python3 "$WORKDIR/uds.py" "$DS/vstore.sock" scrape "$WORKDIR/scrapes.txt" &
 HELPER_PIDS+=($!)
 viewer=
 if command -v chromium >/dev/null && "$VSTORE" dashboard --help >/dev/null 2>&1; then
-  url=$("$VSTORE" dashboard -D "$DS" 2>&1 | grep -o 'http://[^ ]*/login?t=[^ ]*' | head -1 || true)
+  url=$(timeout 60 "$VSTORE" dashboard -D "$DS" 2>&1 | grep -o 'https\?://[^ ]*/login?t=[^ ]*' | head -1 || true)
   if [[ -n $url ]]; then
     chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$WORKDIR/chromium" \
       --remote-debugging-port=0 "$url" >"$WORKDIR/chromium.log" 2>&1 &
