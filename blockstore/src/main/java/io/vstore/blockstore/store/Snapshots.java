@@ -104,18 +104,18 @@ final class Snapshots {
   /** Returns volume {@code volume}'s snapshots, oldest first, with their figures. */
   List<SnapshotInfo> list(String volume) throws IOException {
     VolumeState v = volumes.get(volume);
-    List<SnapshotState> all;
+    // Held across the figures: a snapshot deleted between the listing and its figures would no
+    // longer be in the list its space is computed against.
     v.lock.readLock().lock();
     try {
-      all = List.copyOf(v.snapshots());
+      List<SnapshotInfo> out = new ArrayList<>();
+      for (SnapshotState s : List.copyOf(v.snapshots())) {
+        out.add(info(v, s));
+      }
+      return out;
     } finally {
       v.lock.readLock().unlock();
     }
-    List<SnapshotInfo> out = new ArrayList<>();
-    for (SnapshotState s : all) {
-      out.add(info(v, s));
-    }
-    return out;
   }
 
   /** Deletes a snapshot; refused while it has linked clones. */

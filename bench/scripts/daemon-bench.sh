@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# The daemon's floors (issue 11), in one run, each against its peer in the same run:
+#  (a) `vstore snapshot create` through the daemon, CLI start included, vs a plain `vstore volume
+#      list` without a daemon: medians and ratio (floor <= 1.5);
+#  (b) GET /api/v1/volumes with N_VOLUMES volumes over the Unix socket: p50/p99 (floor p99 <= 50 ms);
+#  (c) N_SNAPSHOTS sequential POST /api/v1/volumes/VOL/snapshots: rate (floor >= 500/s);
+#  (d) fio 4 KiB random write and read through the daemon's export vs `vstore nbd serve` (floor >=
+#      0.95x), with /metrics scraped every second during the daemon's run and the dashboard open
+#      (headless chromium on `vstore dashboard`'s login URL when both exist; otherwise a client
+#      reading /api/v1/events as the page does; the output says which).
+#
+# usage: bench/scripts/daemon-bench.sh
+#   Env: N_VOLUMES (10000), N_REQUESTS (200), N_SNAPSHOTS (1000), RUNS CLI runs per side (11),
+#   SIZE of the fio volume (1G), RUNTIME seconds per fio job (15), WORKDIR (default
+#   bench/target/daemon-bench; not tmpfs), SKIP_BUILD=1 to use the jar as built.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+N_VOLUMES=${N_VOLUMES:-10000}
+N_REQUESTS=${N_REQUESTS:-200}
+N_SNAPSHOTS=${N_SNAPSHOTS:-1000}
+RUNS=${RUNS:-11}
+SIZE=${SIZE:-1G}
+RUNTIME=${RUNTIME:-15}
+WORKDIR=${WORKDIR:-$ROOT/bench/target/daemon-bench}
+VSTORE=$ROOT/vstore
+
+for tool in fio python3; do
+  command -v "$tool" >/dev/null || { echo "daemon-bench: $tool is not installed" >&2; exit 1; }
+done
+# Rebuild unless told not to: a stale jar would benchmark old code.
+if [[ ${SKIP_BUILD:-} != 1 ]]; then
+  (cd "$ROOT" && ./mvnw -q -B -pl cli -am package -DskipTests)
+  touch "$ROOT/cli/target/vstore.jar" # the launcher would otherwise rebuild on its first use
+fi
+mkdir -p "$WORKDIR"
+rm -rf "$WORKDIR"/*.json "$WORKDIR"/*.log "$WORKDIR"/ds-* "$WORKDIR/chromium"
+
+# Runs a setup command quietly; shows its output only when it fails.
+quiet() {
+  "$@" >"$WORKDIR/setup.out" 2>&1 || { cat "$WORKDIR/setup.out" >&2; exit 1; }
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+SERVER_PID=
+HELPER_PIDS=()
+stop_helpers() {
+  for pid in "${HELPER_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  HELPER_PIDS=()
+}
+stop_server() {
+  stop_helpers
+  if [[ -n $SERVER_PID ]]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+  fi
+}
+trap stop_server EXIT
+
+wait_port() {
+  for _ in $(seq 100); do
+    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),1)" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "daemon-bench: server on port $1 did not come up; log:" >&2
+  cat "$2" >&2
+  exit 1
+}
+
+wait_socket() { # socket log
+  for _ in $(seq 300); do
+    if python3 "$WORKDIR/uds.py" "$1" ping 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "daemon-bench: no daemon answered on $1; log:" >&2
+  cat "$2" >&2
+  exit 1
+}
+
+# HTTP over the daemon's Unix socket with http.client, one kept-alive connection per command.
+cat >"$WORKDIR/uds.py" <<'PY'
+import http.client, json, socket, statistics, sys, time
+
+class UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost", timeout=120)
+        self.path = path
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(120)
+        self.sock.connect(self.path)
+
+def call(c, method, path, body=None, expect=200):
+    data = None if body is None else json.dumps(body).encode()
+    c.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
+    r = c.getresponse()
+    text = r.read()
+    if r.status != expect:
+        sys.exit(f"daemon-bench: {method} {path} -> {r.status} (expected {expect}): {text[:300]!r}")
+    return text
+
+def pct(values, p):
+    s = sorted(values)
+    return s[min(len(s) - 1, int(len(s) * p))]
+
+sock, what = sys.argv[1], sys.argv[2]
+c = UnixConnection(sock)
+if what == "ping":
+    call(c, "GET", "/api/v1/version")
+elif what == "volumes":  # create N volumes, then time GETs of the whole list
+    n, requests = int(sys.argv[3]), int(sys.argv[4])
+    t = time.perf_counter()
+    for i in range(n):
+        call(c, "POST", "/api/v1/volumes", {"name": f"v{i:05d}", "size": 1 << 30}, 201)
+    print(f"  created {n} volumes through POST /api/v1/volumes in {time.perf_counter() - t:.1f} s")
+    ms = []
+    for _ in range(requests):
+        t = time.perf_counter()
+        body = call(c, "GET", "/api/v1/volumes")
+        ms.append((time.perf_counter() - t) * 1000)
+    listed = len(json.loads(body))
+    p99 = pct(ms, 0.99)
+    print(f"(b) GET /api/v1/volumes, {listed} volumes, {requests} requests: p50 {statistics.median(ms):.1f} ms,"
+          f" p99 {p99:.1f} ms (floor p99 <= 50 ms: {'met' if p99 <= 50 else 'NOT met'})")
+elif what == "snapshots":  # N sequential snapshot creations of one volume
+    volume, n = sys.argv[3], int(sys.argv[4])
+    t = time.perf_counter()
+    for i in range(n):
+        call(c, "POST", f"/api/v1/volumes/{volume}/snapshots", {"name": f"b{i:05d}"}, 201)
+    rate = n / (time.perf_counter() - t)
+    print(f"(c) {n} sequential POST /api/v1/volumes/{volume}/snapshots: {rate:.0f}/s"
+          f" (floor >= 500/s: {'met' if rate >= 500 else 'NOT met'})")
+elif what == "export":
+    call(c, "POST", "/api/v1/exports", {"spec": sys.argv[3], "name": "disk"}, 201)
+elif what == "scrape":  # GET /metrics every second until killed
+    n = 0
+    while True:
+        call(c, "GET", "/metrics")
+        n += 1
+        with open(sys.argv[3], "w") as f:
+            f.write(str(n))
+        time.sleep(1)
+elif what == "events":  # what the dashboard page does: hold the event stream open and read it
+    c.request("GET", "/api/v1/events", headers={"Accept": "text/event-stream"})
+    r = c.getresponse()
+    if r.status != 200:
+        sys.exit(f"daemon-bench: GET /api/v1/events -> {r.status}")
+    while r.readline():
+        pass
+PY
+
+median_time() { # runs... command: prints the median wall time in seconds of RUNS runs of command
+  python3 - "$RUNS" "$@" <<'PY'
+import statistics, subprocess, sys, time
+runs, cmd = int(sys.argv[1]), sys.argv[2:]
+times = []
+for i in range(runs):
+    argv = [a.replace("{i}", str(i)) for a in cmd]
+    t = time.perf_counter()
+    r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        sys.exit(f"daemon-bench: {' '.join(argv)} exited {r.returncode}: {r.stderr}")
+    times.append(time.perf_counter() - t)
+print(f"{statistics.median(times):.3f}")
+PY
+}
+
+start_daemon() { # datastore log [extra serve options]
+  local nbd; nbd=$(free_port)
+  "$VSTORE" serve -D "$1" --nbd-listen "127.0.0.1:$nbd" "${@:3}" >"$2" 2>&1 &
+  SERVER_PID=$!
+  wait_socket "$1/vstore.sock" "$2"
+  NBD_PORT=$nbd
+}
+
+echo "daemon-bench: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# (a) CLI start included: snapshot create through the daemon vs volume list without one.
+DS=$WORKDIR/ds-api
+quiet "$VSTORE" datastore init -D "$DS"
+quiet "$VSTORE" volume create -D "$DS" vm1 1G
+plain=$(median_time "$VSTORE" volume list -D "$DS")
+start_daemon "$DS" "$WORKDIR/daemon-api.log"
+through=$(median_time "$VSTORE" snapshot create -D "$DS" "vm1@cli{i}")
+python3 - "$plain" "$through" "$RUNS" <<'PY'
+import sys
+plain, through, runs = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+r = through / plain
+print(f"(a) median of {runs}: `vstore snapshot create` through the daemon {through:.3f} s, `vstore volume list`"
+      f" without a daemon {plain:.3f} s: ratio {r:.2f} (floor <= 1.5: {'met' if r <= 1.5 else 'NOT met'})")
+PY
+
+# (b) and (c) on the same daemon.
+python3 "$WORKDIR/uds.py" "$DS/vstore.sock" volumes "$N_VOLUMES" "$N_REQUESTS"
+python3 "$WORKDIR/uds.py" "$DS/vstore.sock" snapshots vm1 "$N_SNAPSHOTS"
+stop_server
+
+# (d) fio through a daemon's export (metrics scraped, dashboard open) vs `vstore nbd serve`, each
+# on a fresh volume in a fresh datastore, writes first so that the reads read data.
+JOBS=("randwrite-4k randwrite" "randread-4k randread")
+run_fio() { # side port name rw
+  fio --name="$3" --ioengine=nbd --uri="nbd://127.0.0.1:$2/disk" --rw="$4" --bs=4k --iodepth=32 --size="$SIZE" \
+    --time_based --runtime="$RUNTIME" --ramp_time=2 --randrepeat=1 --norandommap --output-format=json \
+    --output="$WORKDIR/$1-$3.json" >/dev/null
+}
+
+DS=$WORKDIR/ds-daemon
+quiet "$VSTORE" datastore init -D "$DS"
+quiet "$VSTORE" volume create -D "$DS" bench "$SIZE"
+# TCP on loopback too: the dashboard's login link points there.
+start_daemon "$DS" "$WORKDIR/daemon-nbd.log" --listen "127.0.0.1:$(free_port)"
+python3 "$WORKDIR/uds.py" "$DS/vstore.sock" export bench
+python3 "$WORKDIR/uds.py" "$DS/vstore.sock" scrape "$WORKDIR/scrapes.txt" &
+HELPER_PIDS+=($!)
+viewer=
+if command -v chromium >/dev/null && "$VSTORE" dashboard --help >/dev/null 2>&1; then
+  url=$(timeout 60 "$VSTORE" dashboard -D "$DS" 2>&1 | grep -o 'https\?://[^ ]*/login?t=[^ ]*' | head -1 || true)
+  if [[ -n $url ]]; then
+    chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$WORKDIR/chromium" \
+      --remote-debugging-port=0 "$url" >"$WORKDIR/chromium.log" 2>&1 &
+    HELPER_PIDS+=($!)
+    viewer="the dashboard open in headless chromium"
+  fi
+fi
+if [[ -z $viewer ]]; then
+  python3 "$WORKDIR/uds.py" "$DS/vstore.sock" events &
+  HELPER_PIDS+=($!)
+  viewer="a client reading /api/v1/events as the dashboard page does (chromium or \`vstore dashboard\` unavailable)"
+fi
+for job in "${JOBS[@]}"; do
+  # shellcheck disable=SC2086
+  run_fio daemon "$NBD_PORT" $job
+done
+scrapes=$(cat "$WORKDIR/scrapes.txt" 2>/dev/null || echo 0)
+stop_server
+
+DS=$WORKDIR/ds-nbd
+quiet "$VSTORE" datastore init -D "$DS"
+quiet "$VSTORE" volume create -D "$DS" bench "$SIZE"
+port=$(free_port)
+"$VSTORE" nbd serve -D "$DS" --port "$port" disk=bench >"$WORKDIR/nbd-serve.log" 2>&1 &
+SERVER_PID=$!
+wait_port "$port" "$WORKDIR/nbd-serve.log"
+for job in "${JOBS[@]}"; do
+  # shellcheck disable=SC2086
+  run_fio serve "$port" $job
+done
+stop_server
+
+python3 - "$WORKDIR" "$scrapes" "$viewer" <<'PY'
+import json, sys
+d, scrapes, viewer = sys.argv[1], sys.argv[2], sys.argv[3]
+print(f"(d) fio 4 KiB, iodepth 32, fresh volume each side; daemon side with /metrics scraped {scrapes} times"
+      f" and {viewer}")
+for name in ["randwrite-4k", "randread-4k"]:
+    iops = {}
+    for side in ["daemon", "serve"]:
+        j = json.load(open(f"{d}/{side}-{name}.json"))["jobs"][0]
+        iops[side] = (j["write"] if "write" in name else j["read"])["iops"]
+    r = iops["daemon"] / iops["serve"]
+    print(f"    {name}: daemon export {iops['daemon']:.0f} IOPS, vstore nbd serve {iops['serve']:.0f} IOPS:"
+          f" {r:.2f}x (floor >= 0.95x: {'met' if r >= 0.95 else 'NOT met'})")
+PY

@@ -1,0 +1,70 @@
+package io.vstore.blockstore.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Listing a volume's snapshots while others are created and deleted: each list is a consistent
+ * one (found by the daemon's load test, where a snapshot deleted between the listing and the
+ * computing of its figures made the list fail with an IndexOutOfBoundsException).
+ */
+final class SnapshotListRaceTest {
+  @TempDir Path tmp;
+
+  @Test
+  void listingWhileSnapshotsComeAndGoNeverFails() throws Exception {
+    try (Datastore ds = Datastore.create(tmp.resolve("ds"), DatastoreOptions.defaults(), 0);
+        Volume v = ds.createVolume("vm1", 64L << 20)) {
+      AtomicBoolean done = new AtomicBoolean();
+      int rounds = Workloads.iterations(200, 60);
+      // Platform threads: busy readers on virtual threads could keep the writers off the carriers.
+      try (var pool = Executors.newFixedThreadPool(8)) {
+        List<Future<?>> writers = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+          int id = t;
+          writers.add(pool.submit(() -> {
+            for (int i = 0; i < rounds; i++) {
+              v.write((long) (i % 256) * 4096, ByteBuffer.wrap(new byte[4096]).put(0, (byte) (i + 1)));
+              ds.createSnapshot("vm1", "s" + id + "-" + i);
+              ds.deleteSnapshot("vm1", "s" + id + "-" + i);
+            }
+            return null;
+          }));
+        }
+        List<Future<Integer>> readers = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+          readers.add(pool.submit(() -> {
+            int lists = 0;
+            while (!done.get()) {
+              for (SnapshotInfo s : ds.snapshots("vm1")) {
+                assertThat(s.volume()).isEqualTo("vm1");
+              }
+              lists++;
+            }
+            return lists;
+          }));
+        }
+        try {
+          for (Future<?> f : writers) {
+            f.get();
+          }
+        } finally {
+          done.set(true);
+        }
+        for (Future<Integer> f : readers) {
+          assertThat(f.get()).isPositive();
+        }
+      }
+      assertThat(ds.snapshots("vm1")).isEmpty();
+    }
+  }
+}
