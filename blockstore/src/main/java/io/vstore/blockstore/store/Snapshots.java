@@ -50,8 +50,8 @@ final class Snapshots {
   /** Returns the names of the linked clones of {@code s}. */
   List<String> clonesOf(SnapshotState s) {
     List<String> out = new ArrayList<>();
-    for (VolumeState v : volumes.all()) {
-      if (v.parentSnapshot() == s) {
+    for (VolumeState v : s.clones) {
+      if (!v.isDeleted()) {
         out.add(v.name);
       }
     }

@@ -108,7 +108,11 @@ final class VolumeCatalog {
 
   /** Removes volume {@code name}; the caller holds the commit lock exclusively. */
   void remove(String name) {
-    byName.remove(name);
+    VolumeState v = byName.remove(name);
+    SnapshotState parentSnapshot = v == null ? null : v.parentSnapshot();
+    if (parentSnapshot != null) {
+      parentSnapshot.clones.remove(v);
+    }
   }
 
   /** Returns the number of volumes. */

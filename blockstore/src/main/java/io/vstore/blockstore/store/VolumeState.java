@@ -235,6 +235,7 @@ final class VolumeState {
     try {
       parent = v;
       parentSnapshot = snap;
+      snap.clones.add(this);
     } finally {
       lock.writeLock().unlock();
     }
@@ -513,6 +514,9 @@ final class VolumeState {
         }
       }
       base = newBase;
+      if (parentSnapshot != null) {
+        parentSnapshot.clones.remove(this);
+      }
       parent = null;
       parentSnapshot = null;
       recordChanged = true;
