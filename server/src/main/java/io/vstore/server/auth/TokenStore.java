@@ -67,12 +67,31 @@ public final class TokenStore {
       } catch (IOException e) {
         throw new IOException("bad token file " + file + ": " + e.getMessage().lines().findFirst().orElse(""), e);
       }
+      if (list == null) {
+        throw new IOException("bad token file " + file + ": null instead of a list of tokens");
+      }
+      for (Token t : list) {
+        check(file, t);
+      }
       return new TokenStore(file, new ArrayList<>(list));
     }
     TokenStore store = new TokenStore(file, new ArrayList<>());
     Created admin = store.create("admin", Scope.ADMIN);
     AtomicFiles.replacePrivate(dir.resolve(ADMIN_FILE), (admin.secret() + "\n").getBytes(StandardCharsets.UTF_8));
     return store;
+  }
+
+  /** Checks a token read from {@code file}: every field present and well formed. */
+  private static void check(Path file, Token t) throws IOException {
+    if (t == null || t.id() == null || !t.id().matches("[0-9a-f]{8}") || t.name() == null || t.created() == null
+        || t.sha256() == null || !t.sha256().matches("[0-9a-f]{64}")) {
+      throw new IOException("bad token file " + file + ": a token lacks its id, name, hash or creation time: " + t);
+    }
+    try {
+      t.scopeValue();
+    } catch (IllegalArgumentException e) {
+      throw new IOException("bad token file " + file + ": token " + t.id() + " has " + e.getMessage(), e);
+    }
   }
 
   /** Creates a token named {@code name} with {@code scope}; its secret is returned once and never stored. */
