@@ -4,8 +4,10 @@ import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.AlreadyClosedException;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Collection;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.rocksdb.RocksDBException;
@@ -27,7 +29,12 @@ final class CommitPipeline {
   private final MetaStore meta;
   private final SegmentFiles segments;
   private final SegmentUsage usage;
-  private final Collection<VolumeState> volumes;
+  /**
+   * The volumes changed since they were last staged (marked as they release their exclusive lock,
+   * see {@link VolumeState#lock}): a flush stages these, not every volume of the datastore, so its
+   * cost does not grow with the number of volumes.
+   */
+  private final Set<VolumeState> dirty = ConcurrentHashMap.newKeySet();
   private final long flushThreshold;
   /** Taken shared by every map change and exclusively by flush, volume deletion and check. */
   private final ReentrantReadWriteLock commitLock = new ReentrantReadWriteLock();
@@ -46,16 +53,15 @@ final class CommitPipeline {
   private volatile boolean open = true;
 
   /**
-   * Creates the pipeline of {@code owner} (named in messages), which stages the changes of every
-   * volume in {@code volumes} (a live view) and of {@code usage}.
+   * Creates the pipeline of {@code owner} (named in messages), which stages the changes of the
+   * volumes {@linkplain #markDirty marked} since their last commit and of {@code usage}.
    */
-  CommitPipeline(Object owner, MetaStore meta, SegmentFiles segments, SegmentUsage usage,
-      Collection<VolumeState> volumes, long flushThreshold) throws IOException {
+  CommitPipeline(Object owner, MetaStore meta, SegmentFiles segments, SegmentUsage usage, long flushThreshold)
+      throws IOException {
     this.owner = owner;
     this.meta = meta;
     this.segments = segments;
     this.usage = usage;
-    this.volumes = volumes;
     this.flushThreshold = flushThreshold;
     this.nextId = Math.max(1, counter(meta, COUNTER_NEXT_VOLUME));
     this.stagedNextSegment = counter(meta, COUNTER_NEXT_SEGMENT);
@@ -132,6 +138,14 @@ final class CommitPipeline {
     return id;
   }
 
+  /** Records that volume {@code v} may have changes to stage: the next flush looks at it. */
+  void markDirty(VolumeState v) {
+    if (!v.queuedForCommit) {
+      v.queuedForCommit = true;
+      dirty.add(v);
+    }
+  }
+
   /** Counts a map change towards the next automatic flush. */
   void noteChange() {
     pendingChanges.incrementAndGet();
@@ -190,8 +204,12 @@ final class CommitPipeline {
   private StagedCommit stageCommit() throws IOException {
     order.checkHealthy();
     List<VolumeState> changed = new ArrayList<>();
-    for (VolumeState v : volumes) {
-      if (v.hasPendingChanges()) {
+    for (Iterator<VolumeState> it = dirty.iterator(); it.hasNext(); ) {
+      VolumeState v = it.next();
+      it.remove();
+      // Cleared before looking: a change made after this is marked again (see markDirty).
+      v.queuedForCommit = false;
+      if (!v.isDeleted() && v.hasPendingChanges()) {
         changed.add(v);
       }
     }
@@ -211,6 +229,7 @@ final class CommitPipeline {
       batch.put(meta.catalog, Keys.catalog('c', COUNTER_NEXT_SEGMENT), Keys.catalogLong(nextSegment));
     } catch (RocksDBException | IOException | RuntimeException e) {
       batch.close();
+      changed.forEach(this::markDirty); // still pending: the next flush must see them
       IOException failure = e instanceof IOException io ? io
           : new IOException("cannot stage commit of " + owner + ": " + e.getMessage(), e);
       order.failed(failure);

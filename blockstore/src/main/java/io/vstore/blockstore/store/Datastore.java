@@ -66,7 +66,7 @@ public final class Datastore implements Closeable {
       this.segments = s;
       this.capacity = new Capacity(dir, descriptor, s, options.segmentBytes());
       SegmentUsage usage = new SegmentUsage(s, capacity, this::reclaimForSpace);
-      this.commits = new CommitPipeline(this, m, s, usage, volumes.all(), options.flushThreshold());
+      this.commits = new CommitPipeline(this, m, s, usage, options.flushThreshold());
       this.parts = new StoreParts(dir, m, new RecordTable(m), s, capacity, usage, commits, volumes);
       usage.load(m);
       volumes.load(parts);

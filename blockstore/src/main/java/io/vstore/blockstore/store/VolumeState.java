@@ -52,8 +52,14 @@ final class VolumeState {
   volatile long blocks;
   /** When the volume was created, ISO-8601. */
   final String created;
-  /** Shared for lookups, exclusive for changes; see the class comment. */
-  final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  /**
+   * Shared for lookups, exclusive for changes; see the class comment. Releasing it exclusively marks
+   * the volume for the next flush's staging ({@link CommitPipeline#markDirty}): every change to the
+   * maps, record states, change log and catalog entry happens under it.
+   */
+  final ReentrantReadWriteLock lock = new MarkingLock();
+  /** Whether the volume is in the pipeline's set of volumes to look at; see {@link CommitPipeline#markDirty}. */
+  volatile boolean queuedForCommit;
   private final MetaStore meta;
   private final SegmentFiles segments;
   private final SegmentUsage usage;
@@ -566,5 +572,21 @@ final class VolumeState {
   @Override
   public String toString() {
     return "volume " + name;
+  }
+
+  /** The volume's lock: its exclusive release marks the volume for the next flush. */
+  private final class MarkingLock extends ReentrantReadWriteLock {
+    private final WriteLock marking = new WriteLock(this) {
+      @Override
+      public void unlock() {
+        super.unlock();
+        commits.markDirty(VolumeState.this);
+      }
+    };
+
+    @Override
+    public WriteLock writeLock() {
+      return marking;
+    }
   }
 }
