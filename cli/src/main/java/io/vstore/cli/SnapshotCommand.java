@@ -53,11 +53,8 @@ final class SnapshotCommand {
         if (volume != null) {
           all.addAll(ds.snapshots(volume));
         } else {
-          List<String> names = new ArrayList<>(ds.volumes().stream().map(v -> v.name()).toList());
-          names.sort(NaturalOrder.INSTANCE);
-          for (String v : names) {
-            all.addAll(ds.snapshots(v));
-          }
+          all.addAll(ds.snapshots()); // one consistent listing; then volumes in natural order (a stable sort)
+          all.sort(java.util.Comparator.comparing(SnapshotInfo::volume, NaturalOrder.INSTANCE));
         }
         output.print(all, ListCmd::print);
       }

@@ -256,7 +256,14 @@ public final class Datastore implements Closeable {
   /** Returns every volume's figures, sorted by name. */
   public List<VolumeInfo> volumes() {
     checkOpen();
-    return volumes.all().stream().map(this::info).sorted(Comparator.comparing(VolumeInfo::name)).toList();
+    // Shared with writers, exclusive with deletions: a clone deleted (and then its parent snapshot)
+    // while the list is made would leave figures to compute against a snapshot that is gone.
+    commits.lock().readLock().lock();
+    try {
+      return volumes.all().stream().map(this::info).sorted(Comparator.comparing(VolumeInfo::name)).toList();
+    } finally {
+      commits.lock().readLock().unlock();
+    }
   }
 
   /**
@@ -404,6 +411,12 @@ public final class Datastore implements Closeable {
   public List<SnapshotInfo> createSnapshots(Map<String, String> group) throws IOException {
     checkOpen();
     return snapshots.create(group);
+  }
+
+  /** Returns every volume's snapshots, by volume name and each volume's oldest first, as of one instant. */
+  public List<SnapshotInfo> snapshots() {
+    checkOpen();
+    return snapshots.listAll();
   }
 
   /** Returns volume {@code volume}'s snapshots, oldest first, with their figures. */

@@ -118,6 +118,29 @@ final class Snapshots {
     }
   }
 
+  /** Returns every volume's snapshots, by volume name; no volume or snapshot is deleted meanwhile. */
+  List<SnapshotInfo> listAll() {
+    commits.lock().readLock().lock();
+    try {
+      List<VolumeState> all = new ArrayList<>(volumes.all());
+      all.sort(java.util.Comparator.comparing(v -> v.name));
+      List<SnapshotInfo> out = new ArrayList<>();
+      for (VolumeState v : all) {
+        v.lock.readLock().lock();
+        try {
+          for (SnapshotState s : List.copyOf(v.snapshots())) {
+            out.add(info(v, s));
+          }
+        } finally {
+          v.lock.readLock().unlock();
+        }
+      }
+      return out;
+    } finally {
+      commits.lock().readLock().unlock();
+    }
+  }
+
   /** Deletes a snapshot; refused while it has linked clones. */
   void delete(String volume, String name) throws IOException {
     commits.lock().writeLock().lock();

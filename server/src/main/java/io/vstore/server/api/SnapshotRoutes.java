@@ -1,17 +1,14 @@
 package io.vstore.server.api;
 
 import io.vstore.blockstore.SnapshotRef;
-import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.DatastoreException;
 import io.vstore.blockstore.store.SnapshotInfo;
-import io.vstore.blockstore.store.VolumeInfo;
 import io.vstore.server.DatastoreHost;
 import io.vstore.server.EventBus;
 import io.vstore.server.ManagedDatastore;
 import io.vstore.server.auth.Scope;
 import io.vstore.server.http.Router;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.Lock;
@@ -27,14 +24,7 @@ final class SnapshotRoutes {
   static void register(Router router, DatastoreHost host, EventBus events, SnapshotGuard guard) {
     Requests.add(router, "GET", "/api/v1/snapshots", Scope.READ,
         "List the snapshots of every volume, by volume name, each volume's oldest first.", ex -> {
-          Datastore store = Requests.datastore(ex, host).store();
-          List<SnapshotInfo> out = new ArrayList<>();
-          for (VolumeInfo v : store.volumes()) {
-            if (v.snapshots() > 0) {
-              out.addAll(store.snapshots(v.name()));
-            }
-          }
-          Requests.jsonList(ex, out);
+          Requests.jsonList(ex, Requests.datastore(ex, host).store().snapshots());
         });
     Requests.add(router, "GET", "/api/v1/volumes/{name}/snapshots", Scope.READ,
         "List a volume's snapshots, oldest first, with their space figures.", ex -> {

@@ -211,6 +211,10 @@ public final class ApiServer implements Closeable {
         callback.failed(e); // the body had started: all we can do is cut the connection
         return;
       }
+      if (status == 413) {
+        // The body was not read: the connection cannot carry another request, and a client must not try.
+        response.getHeaders().put(HttpHeader.CONNECTION, "close");
+      }
       if (status == 401) {
         response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer realm=\"vstore\"");
       }
