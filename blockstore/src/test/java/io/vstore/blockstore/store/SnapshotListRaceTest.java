@@ -67,4 +67,58 @@ final class SnapshotListRaceTest {
       assertThat(ds.snapshots("vm1")).isEmpty();
     }
   }
+
+  @Test
+  void listingEveryVolumeWhileClonesAndTheirSnapshotsComeAndGoNeverFails() throws Exception {
+    try (Datastore ds = Datastore.create(tmp.resolve("ds"), DatastoreOptions.defaults(), 0)) {
+      ds.createVolume("vm1", 64L << 20).close();
+      AtomicBoolean done = new AtomicBoolean();
+      int rounds = Workloads.iterations(150, 40);
+      try (var pool = Executors.newFixedThreadPool(6)) {
+        List<Future<?>> writers = new ArrayList<>();
+        for (int t = 0; t < 3; t++) {
+          int id = t;
+          writers.add(pool.submit(() -> {
+            // The daemon's load: snapshot, clone, delete the clone, delete the snapshot.
+            for (int i = 0; i < rounds; i++) {
+              String snap = "s" + id + "-" + i;
+              ds.createSnapshot("vm1", snap);
+              for (Volume c : ds.cloneSnapshot("vm1", snap, List.of("c" + id + "-" + i))) {
+                c.close();
+              }
+              ds.deleteVolume("c" + id + "-" + i);
+              ds.deleteSnapshot("vm1", snap);
+            }
+            return null;
+          }));
+        }
+        List<Future<Integer>> readers = new ArrayList<>();
+        for (int t = 0; t < 3; t++) {
+          readers.add(pool.submit(() -> {
+            int lists = 0;
+            while (!done.get()) {
+              assertThat(ds.volumes()).extracting(VolumeInfo::name).contains("vm1");
+              for (SnapshotInfo s : ds.snapshots()) {
+                assertThat(s.volume()).isEqualTo("vm1");
+              }
+              lists++;
+            }
+            return lists;
+          }));
+        }
+        try {
+          for (Future<?> f : writers) {
+            f.get();
+          }
+        } finally {
+          done.set(true);
+        }
+        for (Future<Integer> f : readers) {
+          assertThat(f.get()).isPositive();
+        }
+      }
+      assertThat(ds.volumes()).hasSize(1);
+      assertThat(ds.snapshots()).isEmpty();
+    }
+  }
 }
