@@ -56,6 +56,6 @@ list=$(median_ms "$vstore" volume list -D "$ds")
 qemu=$(median_ms qemu-img info "$img")
 floor=600
 [ -n "$daemon_pid" ] && floor=250
-echo "vstore volume list ($count volumes, daemon: ${daemon_pid:+yes}${daemon_pid:-no}): median ${list} ms of $runs runs"
+echo "vstore volume list ($count volumes, daemon: $([ -n "$daemon_pid" ] && echo yes || echo no)): median ${list} ms of $runs runs"
 echo "qemu-img info (reference):                      median ${qemu} ms of $runs runs"
 if [ "$list" -le "$floor" ]; then echo "floor ${floor} ms: met"; else echo "floor ${floor} ms: NOT met"; fi
