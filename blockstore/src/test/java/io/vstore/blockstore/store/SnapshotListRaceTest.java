@@ -13,57 +13,42 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Listing a volume's snapshots while others are created and deleted: each list is a consistent
- * one (found by the daemon's load test, where a snapshot deleted between the listing and the
- * computing of its figures made the list fail with an IndexOutOfBoundsException).
+ * Listings while snapshots and clones come and go: each list is a consistent one (found by the
+ * daemon's load test, where a snapshot deleted between the listing and the computing of its
+ * figures, or a clone and then its parent snapshot, made the list fail with an
+ * IndexOutOfBoundsException).
  */
 final class SnapshotListRaceTest {
   @TempDir Path tmp;
+
+  /** One writer's work: {@code rounds} steps of changes, numbered by {@code writer}. */
+  @FunctionalInterface
+  interface Changes {
+    void run(int writer) throws Exception;
+  }
+
+  /** One reader's check, repeated until the writers are done. */
+  @FunctionalInterface
+  interface Listing {
+    void check() throws Exception;
+  }
 
   @Test
   void listingWhileSnapshotsComeAndGoNeverFails() throws Exception {
     try (Datastore ds = Datastore.create(tmp.resolve("ds"), DatastoreOptions.defaults(), 0);
         Volume v = ds.createVolume("vm1", 64L << 20)) {
-      AtomicBoolean done = new AtomicBoolean();
       int rounds = Workloads.iterations(200, 60);
-      // Platform threads: busy readers on virtual threads could keep the writers off the carriers.
-      try (var pool = Executors.newFixedThreadPool(8)) {
-        List<Future<?>> writers = new ArrayList<>();
-        for (int t = 0; t < 4; t++) {
-          int id = t;
-          writers.add(pool.submit(() -> {
-            for (int i = 0; i < rounds; i++) {
-              v.write((long) (i % 256) * 4096, ByteBuffer.wrap(new byte[4096]).put(0, (byte) (i + 1)));
-              ds.createSnapshot("vm1", "s" + id + "-" + i);
-              ds.deleteSnapshot("vm1", "s" + id + "-" + i);
-            }
-            return null;
-          }));
+      race(4, id -> {
+        for (int i = 0; i < rounds; i++) {
+          v.write((long) (i % 256) * 4096, ByteBuffer.wrap(new byte[4096]).put(0, (byte) (i + 1)));
+          ds.createSnapshot("vm1", "s" + id + "-" + i);
+          ds.deleteSnapshot("vm1", "s" + id + "-" + i);
         }
-        List<Future<Integer>> readers = new ArrayList<>();
-        for (int t = 0; t < 4; t++) {
-          readers.add(pool.submit(() -> {
-            int lists = 0;
-            while (!done.get()) {
-              for (SnapshotInfo s : ds.snapshots("vm1")) {
-                assertThat(s.volume()).isEqualTo("vm1");
-              }
-              lists++;
-            }
-            return lists;
-          }));
+      }, () -> {
+        for (SnapshotInfo s : ds.snapshots("vm1")) {
+          assertThat(s.volume()).isEqualTo("vm1");
         }
-        try {
-          for (Future<?> f : writers) {
-            f.get();
-          }
-        } finally {
-          done.set(true);
-        }
-        for (Future<Integer> f : readers) {
-          assertThat(f.get()).isPositive();
-        }
-      }
+      });
       assertThat(ds.snapshots("vm1")).isEmpty();
     }
   }
@@ -72,53 +57,63 @@ final class SnapshotListRaceTest {
   void listingEveryVolumeWhileClonesAndTheirSnapshotsComeAndGoNeverFails() throws Exception {
     try (Datastore ds = Datastore.create(tmp.resolve("ds"), DatastoreOptions.defaults(), 0)) {
       ds.createVolume("vm1", 64L << 20).close();
-      AtomicBoolean done = new AtomicBoolean();
       int rounds = Workloads.iterations(150, 40);
-      try (var pool = Executors.newFixedThreadPool(6)) {
-        List<Future<?>> writers = new ArrayList<>();
-        for (int t = 0; t < 3; t++) {
-          int id = t;
-          writers.add(pool.submit(() -> {
-            // The daemon's load: snapshot, clone, delete the clone, delete the snapshot.
-            for (int i = 0; i < rounds; i++) {
-              String snap = "s" + id + "-" + i;
-              ds.createSnapshot("vm1", snap);
-              for (Volume c : ds.cloneSnapshot("vm1", snap, List.of("c" + id + "-" + i))) {
-                c.close();
-              }
-              ds.deleteVolume("c" + id + "-" + i);
-              ds.deleteSnapshot("vm1", snap);
-            }
-            return null;
-          }));
-        }
-        List<Future<Integer>> readers = new ArrayList<>();
-        for (int t = 0; t < 3; t++) {
-          readers.add(pool.submit(() -> {
-            int lists = 0;
-            while (!done.get()) {
-              assertThat(ds.volumes()).extracting(VolumeInfo::name).contains("vm1");
-              for (SnapshotInfo s : ds.snapshots()) {
-                assertThat(s.volume()).isEqualTo("vm1");
-              }
-              lists++;
-            }
-            return lists;
-          }));
-        }
-        try {
-          for (Future<?> f : writers) {
-            f.get();
+      // The daemon's load: snapshot, clone, delete the clone, delete the snapshot.
+      race(3, id -> {
+        for (int i = 0; i < rounds; i++) {
+          String snap = "s" + id + "-" + i;
+          ds.createSnapshot("vm1", snap);
+          for (Volume c : ds.cloneSnapshot("vm1", snap, List.of("c" + id + "-" + i))) {
+            c.close();
           }
-        } finally {
-          done.set(true);
+          ds.deleteVolume("c" + id + "-" + i);
+          ds.deleteSnapshot("vm1", snap);
         }
-        for (Future<Integer> f : readers) {
-          assertThat(f.get()).isPositive();
+      }, () -> {
+        assertThat(ds.volumes()).extracting(VolumeInfo::name).contains("vm1");
+        for (SnapshotInfo s : ds.snapshots()) {
+          assertThat(s.volume()).isEqualTo("vm1");
         }
-      }
+      });
       assertThat(ds.volumes()).hasSize(1);
       assertThat(ds.snapshots()).isEmpty();
+    }
+  }
+
+  /** Runs {@code n} writers of {@code changes} against {@code n} readers repeating {@code listing}; rethrows what fails. */
+  private static void race(int n, Changes changes, Listing listing) throws Exception {
+    AtomicBoolean done = new AtomicBoolean();
+    // Platform threads: busy readers on virtual threads could keep the writers off the carriers.
+    try (var pool = Executors.newFixedThreadPool(2 * n)) {
+      List<Future<?>> writers = new ArrayList<>();
+      for (int t = 0; t < n; t++) {
+        int id = t;
+        writers.add(pool.submit(() -> {
+          changes.run(id);
+          return null;
+        }));
+      }
+      List<Future<Integer>> readers = new ArrayList<>();
+      for (int t = 0; t < n; t++) {
+        readers.add(pool.submit(() -> {
+          int lists = 0;
+          while (!done.get()) {
+            listing.check();
+            lists++;
+          }
+          return lists;
+        }));
+      }
+      try {
+        for (Future<?> f : writers) {
+          f.get();
+        }
+      } finally {
+        done.set(true);
+      }
+      for (Future<Integer> f : readers) {
+        assertThat(f.get()).isPositive();
+      }
     }
   }
 }
