@@ -39,6 +39,7 @@ public final class Datastore implements Closeable {
   private final StoreParts parts;
   private final SegmentCleaner cleaner;
   private final Snapshots snapshots;
+  private final VolumeAdmin admin;
   /** While true, {@link #close} leaves the datastore open: a long-lived owner holds it (see {@link #holdOpen}). */
   private volatile boolean held;
   /** Dead bytes (segment bytes not live) when opened: what a handle without a cleaner freed is the growth. */
@@ -72,6 +73,7 @@ public final class Datastore implements Closeable {
       volumes.load(parts);
       this.cleaner = new SegmentCleaner(this, parts, options.cleanBelowLiveRatio(), foregroundOps);
       this.snapshots = new Snapshots(this, parts);
+      this.admin = new VolumeAdmin(this, commits, volumes, capacity);
       capacity.evaluate();
       this.deadAtOpen = deadBytes();
       success = true;
@@ -200,7 +202,7 @@ public final class Datastore implements Closeable {
   }
 
   /** Throws unless {@code size} is a valid volume size: a positive multiple of 512, at most 64 TiB. */
-  private static void checkSize(long size) {
+  static void checkSize(long size) {
     if (size <= 0 || size % 512 != 0) {
       throw new IllegalArgumentException("volume size " + size + " must be a positive multiple of 512 bytes");
     }
@@ -342,39 +344,7 @@ public final class Datastore implements Closeable {
    * while the volume has snapshots, which share its size (naming them). Durable on return.
    */
   public void resizeVolume(String name, long newSize, boolean allowShrink) throws IOException {
-    checkSize(newSize);
-    long oldSize = checkResizable(name, newSize, allowShrink);
-    if (newSize < oldSize) {
-      try (Volume v = volume(name)) {
-        v.discard(newSize, oldSize - newSize);
-        v.flush();
-      }
-    }
-    commits.lock().writeLock().lock();
-    try {
-      checkResizable(name, newSize, allowShrink); // a snapshot may have been taken meanwhile
-      volumes.get(name).resize(newSize);
-      commits.flushLocked();
-    } finally {
-      commits.lock().writeLock().unlock();
-    }
-    capacity.evaluate();
-  }
-
-  /** Returns volume {@code name}'s size after checking that it may be resized to {@code newSize}. */
-  private long checkResizable(String name, long newSize, boolean allowShrink) throws IOException {
-    checkOpen();
-    VolumeState v = volumes.get(name);
-    if (!v.snapshots().isEmpty()) {
-      throw new IllegalStateException("cannot resize volume " + name + ": its snapshots "
-          + String.join(", ", v.snapshots().stream().map(s -> name + "@" + s.name()).toList())
-          + " share its size (delete them first)");
-    }
-    if (newSize < v.size && !allowShrink) {
-      throw new IllegalArgumentException("cannot shrink volume " + name + " from " + v.size + " to " + newSize
-          + " bytes without allowing it: the data past the new end is lost");
-    }
-    return v.size;
+    admin.resize(name, newSize, allowShrink);
   }
 
   /**
@@ -382,23 +352,7 @@ public final class Datastore implements Closeable {
    * it by id); open handles keep working under the new name. Durable on return.
    */
   public void renameVolume(String from, String to) throws IOException {
-    SnapshotRef.checkName("volume", to);
-    commits.lock().writeLock().lock();
-    try {
-      checkOpen();
-      VolumeState v = volumes.get(from);
-      if (from.equals(to)) {
-        return;
-      }
-      if (volumes.contains(to)) {
-        throw new DatastoreException("cannot rename volume " + from + ": volume " + to + " already exists in " + dir);
-      }
-      v.rename(to);
-      volumes.rename(from, to);
-      commits.flushLocked();
-    } finally {
-      commits.lock().writeLock().unlock();
-    }
+    admin.rename(from, to);
   }
 
   /** Snapshots volume {@code volume} as {@code snapshot}: O(1), whatever its size. */
@@ -516,7 +470,7 @@ public final class Datastore implements Closeable {
     return cleaner.clean(options.cleanBelowLiveRatio(), false);
   }
 
-  private void checkOpen() {
+  void checkOpen() {
     commits.checkOpen();
   }
 
