@@ -9,7 +9,12 @@ public record JobInfo(String id, String kind, String datastore, String target, J
     double rate, long etaSeconds, Object result, String error, String created, String started, String finished) {
   /** Returns this job without its result (lists carry many jobs; a command's output may be large). */
   public JobInfo withoutResult() {
-    return result == null ? this : new JobInfo(id, kind, datastore, target, state, done, total, rate, etaSeconds, null,
-        error, created, started, finished);
+    return result == null ? this : withResult(null);
+  }
+
+  /** Returns this job with {@code newResult} as its result. */
+  public JobInfo withResult(Object newResult) {
+    return new JobInfo(id, kind, datastore, target, state, done, total, rate, etaSeconds, newResult, error, created,
+        started, finished);
   }
 }

@@ -338,7 +338,7 @@ public final class JobManager implements Jobs, Closeable {
 
   @Override
   public Optional<JobInfo> find(String id) {
-    View view;
+    JobView view;
     synchronized (lock) {
       Job job = jobs.get(id);
       if (job == null) {
@@ -351,7 +351,7 @@ public final class JobManager implements Jobs, Closeable {
 
   @Override
   public List<JobInfo> list() {
-    List<View> views;
+    List<JobView> views;
     synchronized (lock) {
       views = jobs.values().stream().sorted(NEWEST_FIRST).map(this::view).toList();
     }
@@ -360,7 +360,7 @@ public final class JobManager implements Jobs, Closeable {
 
   @Override
   public JobInfo cancel(String id) {
-    View view;
+    JobView view;
     synchronized (lock) {
       Job job = get(id);
       switch (job.state) {
@@ -390,36 +390,16 @@ public final class JobManager implements Jobs, Closeable {
       ended = job.ended;
     }
     ended.await(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
-    View view;
+    JobView view;
     synchronized (lock) {
       view = view(job);
     }
     return view.load();
   }
 
-  /** A job as it was under the lock, and where its result is when only its record holds it. */
-  private record View(JobInfo info, JobStore store) {
-    /** Returns the job, its result read back from its record if needed (outside the lock: it may be large). */
-    JobInfo load() {
-      if (store == null) {
-        return info;
-      }
-      Object result = null;
-      try {
-        result = JobStore.read(store.dir().resolve(info.id() + ".json"), info.datastore()).info().result();
-      } catch (IOException e) {
-        // deleted meanwhile (only the oldest are) or damaged: show the job without it
-        LOG.log(System.Logger.Level.WARNING, "cannot read the result of job " + info.id() + ": " + message(e));
-      }
-      JobInfo i = info;
-      return new JobInfo(i.id(), i.kind(), i.datastore(), i.target(), i.state(), i.done(), i.total(), i.rate(),
-          i.etaSeconds(), result, i.error(), i.created(), i.started(), i.finished());
-    }
-  }
-
   @GuardedBy("lock")
-  private View view(Job job) {
-    return new View(job.info(), job.resultOnDisk ? lanes.get(job.datastore).store : null);
+  private JobView view(Job job) {
+    return new JobView(job.info(), job.resultOnDisk ? lanes.get(job.datastore).store : null);
   }
 
   /** Interrupts the thread of a running job whose work allows it (see {@link InterruptibleWork}). */
