@@ -421,7 +421,7 @@ final class Qcow2Image implements DiskImage {
         long change = 0;
         for (int sc = a / scs; sc < b / scs; sc++) {
           State s = layout.state(w[0], w[1], sc, cluster);
-          if (s == State.DATA || s == State.BACKING && !backingReadsZeros(guest + (long) sc * scs, scs)) {
+          if (s == State.DATA || s == State.BACKING && !reader.backingReadsZeros(guest + (long) sc * scs, scs)) {
             change |= 1L << sc;
           }
         }
@@ -443,7 +443,7 @@ final class Qcow2Image implements DiskImage {
     long[] w = lookup(cluster, 1);
     for (int sc = from >>> layout.subclusterBits; sc <= (to - 1) >>> layout.subclusterBits; sc++) {
       State s = layout.state(w[0], w[1], sc, cluster);
-      if (s != State.ZERO && !(s == State.BACKING && backingReadsZeros(guest + from, to - from))) {
+      if (s != State.ZERO && !(s == State.BACKING && reader.backingReadsZeros(guest + from, to - from))) {
         write(guest + from, ByteBuffer.allocate(to - from));
         return;
       }
@@ -453,10 +453,6 @@ final class Qcow2Image implements DiskImage {
   /** Returns whether guest cluster {@code c} reads zeros when unallocated here (no backing data behind it). */
   private boolean backingReadsZeros(long c) throws IOException {
     return reader.backingReadsZeros(c << clusterBits, clusterSize);
-  }
-
-  private boolean backingReadsZeros(long offset, long length) throws IOException {
-    return reader.backingReadsZeros(offset, length);
   }
 
   private void zeroClusters(long first, long count, boolean unmap) throws IOException {
