@@ -3,7 +3,6 @@ package io.vstore.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -40,25 +39,17 @@ final class CliTest {
   @TempDir Path tmp;
 
   /** The result of one command line. */
-  record Run(int exit, String out, String err) {
-    JsonNode json() throws IOException {
-      return new ObjectMapper().readTree(out);
-    }
-  }
 
-  private static Run vstore(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int exit = Vstore.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-    return new Run(exit, out.toString(), err.toString());
+  private static CliRun vstore(String... args) {
+    return CliRun.of(args);
   }
 
   private String ds() {
     return tmp.resolve("ds").toString();
   }
 
-  private Run ok(String... args) {
-    Run r = vstore(args);
+  private CliRun ok(String... args) {
+    CliRun r = vstore(args);
     assertThat(r.exit()).as("%s: %s", String.join(" ", args), r.err()).isZero();
     return r;
   }
@@ -82,7 +73,7 @@ final class CliTest {
       for (String flag : new String[] {"--help", "-h"}) {
         List<String> args = new ArrayList<>(words);
         args.add(flag);
-        Run r = vstore(args.toArray(String[]::new));
+        CliRun r = vstore(args.toArray(String[]::new));
         assertThat(r.exit()).as("vstore %s", String.join(" ", args)).isZero();
         assertThat(r.out()).as("vstore %s", String.join(" ", args))
             .startsWith("Usage: " + String.join(" ", List.of("vstore", String.join(" ", words))).strip());
@@ -93,7 +84,7 @@ final class CliTest {
 
   @Test
   void helpCommandShowsTheNamedCommandsHelp() {
-    Run r = ok("help", "volume", "create");
+    CliRun r = ok("help", "volume", "create");
     assertThat(r.out()).startsWith("Usage: vstore volume create").contains("SIZE").contains("Virtual size");
   }
 
@@ -120,14 +111,14 @@ final class CliTest {
 
   @Test
   void usageErrorsAreOneLineAndAHintWithExitTwo() {
-    Run unknown = vstore("volume", "list", "-D", ds(), "--bogus");
+    CliRun unknown = vstore("volume", "list", "-D", ds(), "--bogus");
     assertThat(unknown.exit()).isEqualTo(2);
     assertThat(unknown.err().lines().toList()).containsExactly("vstore volume list: Unknown option: '--bogus'",
         "Try 'vstore volume list --help' for more information.");
-    Run typo = vstore("volume", "lst");
+    CliRun typo = vstore("volume", "lst");
     assertThat(typo.exit()).isEqualTo(2);
     assertThat(typo.err()).contains("Did you mean: list?").contains("Try 'vstore volume --help'");
-    Run missing = vstore("volume", "create", "-D", ds(), "vm1");
+    CliRun missing = vstore("volume", "create", "-D", ds(), "vm1");
     assertThat(missing.exit()).isEqualTo(2);
     assertThat(missing.err().lines().toList()).containsExactly(
         "vstore volume create: Missing required parameter: 'SIZE'",
@@ -136,13 +127,13 @@ final class CliTest {
 
   @Test
   void aNegativeSizeSaysItIsNegative() {
-    Run withUnit = vstore("volume", "create", "-D", ds(), "vm1", "-5G");
+    CliRun withUnit = vstore("volume", "create", "-D", ds(), "vm1", "-5G");
     assertThat(withUnit.exit()).isEqualTo(2);
     assertThat(withUnit.err()).startsWith("vstore volume create: '-5G' is negative");
-    Run bare = vstore("volume", "create", "-D", ds(), "vm1", "-4096");
+    CliRun bare = vstore("volume", "create", "-D", ds(), "vm1", "-4096");
     assertThat(bare.exit()).isEqualTo(2);
     assertThat(bare.err()).contains("'-4096' is negative");
-    Run notASize = vstore("volume", "create", "-D", ds(), "vm1", "10X");
+    CliRun notASize = vstore("volume", "create", "-D", ds(), "vm1", "10X");
     assertThat(notASize.exit()).isEqualTo(2);
     assertThat(notASize.err()).contains("'10X' is not a size");
     assertThat(Sizes.parse("1K")).isEqualTo(1024);
@@ -152,17 +143,17 @@ final class CliTest {
   void errorsNameWhatFailedAndWhy() throws IOException {
     ok("datastore", "init", "-D", ds());
     ok("volume", "create", "-D", ds(), "vm1", "1M");
-    Run missingFile = vstore("volume", "write", "-D", ds(), "vm1", "0", tmp.resolve("missing.bin").toString());
+    CliRun missingFile = vstore("volume", "write", "-D", ds(), "vm1", "0", tmp.resolve("missing.bin").toString());
     assertThat(missingFile.exit()).isEqualTo(1);
     assertThat(missingFile.err()).isEqualTo("vstore: " + tmp.resolve("missing.bin") + ": no such file or directory\n");
 
-    Run proc = vstore("datastore", "init", "-D", "/proc/nope");
+    CliRun proc = vstore("datastore", "init", "-D", "/proc/nope");
     assertThat(proc.exit()).isEqualTo(1);
     assertThat(proc.err()).startsWith("vstore: cannot create datastore /proc/nope: /proc/nope: ");
 
     try (ServerSocket busy = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       int port = busy.getLocalPort();
-      Run nbd = vstore("nbd", "serve", "--port", String.valueOf(port), "memory:1M");
+      CliRun nbd = vstore("nbd", "serve", "--port", String.valueOf(port), "memory:1M");
       assertThat(nbd.exit()).isEqualTo(1);
       assertThat(nbd.err()).startsWith("vstore: cannot listen on 127.0.0.1:" + port + ": ");
     }
@@ -174,7 +165,7 @@ final class CliTest {
     ok("volume", "create", "-D", ds(), "vm1", "1M");
     ok("snapshot", "create", "-D", ds(), "vm1@mon");
     ok("snapshot", "create", "-D", ds(), "vm1@tue");
-    Run refused = vstore("volume", "delete", "-D", ds(), "vm1");
+    CliRun refused = vstore("volume", "delete", "-D", ds(), "vm1");
     assertThat(refused.exit()).isEqualTo(1);
     assertThat(refused.err()).isEqualTo("vstore: cannot delete volume vm1: it has 2 snapshots vm1@mon, vm1@tue"
         + " (delete them first, or delete the volume recursively: -r, recursive=true)\n");
@@ -207,10 +198,10 @@ final class CliTest {
     assertThat(info.get("capacity").asLong()).isEqualTo(2L << 30);
     assertThat(info.get("warningPercent").asInt()).isEqualTo(60);
     assertThat(info.get("criticalPercent").asInt()).isEqualTo(95);
-    Run nothing = vstore("datastore", "set", "-D", ds());
+    CliRun nothing = vstore("datastore", "set", "-D", ds());
     assertThat(nothing.exit()).isEqualTo(2);
     assertThat(nothing.err()).startsWith("vstore datastore set: nothing to set");
-    Run bad = vstore("datastore", "set", "-D", ds(), "--warning", "99");
+    CliRun bad = vstore("datastore", "set", "-D", ds(), "--warning", "99");
     assertThat(bad.exit()).isEqualTo(1);
     assertThat(bad.err()).contains("need 0 < warning < critical <= 100");
   }
@@ -225,14 +216,14 @@ final class CliTest {
     Files.write(b, other);
     assertThat(vstore("image", "compare", a.toString(), a.toString()).exit()).isZero();
     assertThat(vstore("image", "compare", a.toString(), b.toString()).exit()).isEqualTo(1);
-    Run error = vstore("image", "compare", a.toString(), tmp.resolve("nope.raw").toString());
+    CliRun error = vstore("image", "compare", a.toString(), tmp.resolve("nope.raw").toString());
     assertThat(error.exit()).isEqualTo(2);
     assertThat(error.err()).contains("nope.raw: no such file or directory");
 
     Path q = tmp.resolve("q.qcow2");
     ok("image", "create", "-f", "qcow2", q.toString(), "1M");
     assertThat(vstore("image", "check", q.toString()).exit()).isZero();
-    Run raw = vstore("image", "check", a.toString());
+    CliRun raw = vstore("image", "check", a.toString());
     assertThat(raw.exit()).isEqualTo(63);
     assertThat(raw.err()).startsWith("vstore: unsupported raw");
     assertThat(vstore("image", "check", tmp.resolve("nope.qcow2").toString()).exit()).isEqualTo(1);
@@ -327,25 +318,25 @@ final class CliTest {
     byte[] data = new byte[300_000];
     new Random(3).nextBytes(data);
     ByteArrayOutputStream none = new ByteArrayOutputStream();
-    Run write = ScopedValue.where(StdIo.STREAMS, new StdIo.Streams(new ByteArrayInputStream(data), none))
+    CliRun write = ScopedValue.where(StdIo.STREAMS, new StdIo.Streams(new ByteArrayInputStream(data), none))
         .call(() -> vstore("volume", "write", "-D", ds(), "vm1", "4096", "-"));
     assertThat(write.exit()).isZero();
     assertThat(write.out()).contains("wrote 300000 bytes");
 
     ByteArrayOutputStream read = new ByteArrayOutputStream();
-    Run r = ScopedValue.where(StdIo.STREAMS, new StdIo.Streams(new ByteArrayInputStream(new byte[0]), read))
+    CliRun r = ScopedValue.where(StdIo.STREAMS, new StdIo.Streams(new ByteArrayInputStream(new byte[0]), read))
         .call(() -> vstore("volume", "read", "-D", ds(), "vm1", "4096", "300000", "-"));
     assertThat(r.exit()).isZero();
     assertThat(read.toByteArray()).isEqualTo(data);
 
     ByteArrayOutputStream exported = new ByteArrayOutputStream();
-    Run e = ScopedValue.where(StdIo.STREAMS, new StdIo.Streams(new ByteArrayInputStream(new byte[0]), exported))
+    CliRun e = ScopedValue.where(StdIo.STREAMS, new StdIo.Streams(new ByteArrayInputStream(new byte[0]), exported))
         .call(() -> vstore("volume", "export", "-D", ds(), "vm1", "-"));
     assertThat(e.exit()).isZero();
     assertThat(exported.size()).isEqualTo(1 << 20);
     assertThat(Arrays.copyOfRange(exported.toByteArray(), 4096, 4096 + data.length)).isEqualTo(data);
 
-    Run qcow2 = vstore("volume", "export", "-D", ds(), "vm1", "-", "-O", "qcow2");
+    CliRun qcow2 = vstore("volume", "export", "-D", ds(), "vm1", "-", "-O", "qcow2");
     assertThat(qcow2.exit()).isEqualTo(1);
     assertThat(qcow2.err()).contains("writes raw only");
   }
@@ -386,7 +377,7 @@ final class CliTest {
         {"image", "convert", tmp.resolve("in.raw").toString(), out.toString()}};
     Files.write(tmp.resolve("in.raw"), new byte[65536]);
     for (String[] w : writers) {
-      Run refused = vstore(w);
+      CliRun refused = vstore(w);
       assertThat(refused.exit()).as(String.join(" ", w)).isEqualTo(1);
       assertThat(refused.err()).as(String.join(" ", w)).isEqualTo(refusal);
       assertThat(Files.readString(out)).isEqualTo("keep");
@@ -404,7 +395,7 @@ final class CliTest {
     Path in = tmp.resolve("in.qcow2");
     ok("image", "create", "-f", "qcow2", in.toString(), "4M");
     Path out = tmp.resolve("out.img");
-    Run r = ok("image", "convert", "-p", in.toString(), out.toString());
+    CliRun r = ok("image", "convert", "-p", in.toString(), out.toString());
     assertThat(r.err()).contains("convert in.qcow2 [").contains("100%");
     assertThat(ok("image", "info", out.toString(), "--json").json().get("format").asText()).isEqualTo("raw");
     Path quiet = tmp.resolve("quiet.img");
@@ -416,7 +407,7 @@ final class CliTest {
     Path in = tmp.resolve("in.raw");
     Files.write(in, new byte[8 << 20]);
     List<long[]> updates = java.util.Collections.synchronizedList(new ArrayList<>());
-    Run r = ScopedValue.where(Progress.SINK, (done, total) -> updates.add(new long[] {done, total}))
+    CliRun r = ScopedValue.where(Progress.SINK, (done, total) -> updates.add(new long[] {done, total}))
         .call(() -> vstore("image", "convert", "--no-progress", in.toString(), tmp.resolve("out.raw").toString()));
     assertThat(r.exit()).isZero();
     assertThat(r.err()).isEmpty();
@@ -452,7 +443,7 @@ final class CliTest {
     List<String> names = new ArrayList<>();
     ok("volume", "list", "-D", ds(), "--json").json().forEach(v -> names.add(v.get("name").asText()));
     assertThat(names).containsExactly("c", "vm1", "vm2", "vm10", "web-disk0");
-    Run table = ok("volume", "list", "-D", ds());
+    CliRun table = ok("volume", "list", "-D", ds());
     assertThat(table.out()).contains("clone of vm2@gold").contains("vm web");
     JsonNode web = ok("volume", "list", "-D", ds(), "--vm", "web", "--json").json();
     assertThat(web).hasSize(1);
@@ -495,7 +486,7 @@ final class CliTest {
       assertThat(p.waitFor()).as("%s: %s", qemu, expected).isZero();
       assertThat(ok(ours.toArray(String[]::new)).out()).as(String.join(" ", c)).isEqualTo(expected);
     }
-    Run vmdk = vstore("image", "measure", "-O", "vmdk", "--size", "1G");
+    CliRun vmdk = vstore("image", "measure", "-O", "vmdk", "--size", "1G");
     assertThat(vmdk.exit()).isEqualTo(1);
     assertThat(vmdk.err()).contains("unsupported: measure for format vmdk");
   }
@@ -507,7 +498,7 @@ final class CliTest {
     assertThat(Files.size(raw)).isEqualTo(2L << 20);
     ok("image", "resize", raw.toString(), "8M");
     assertThat(Files.size(raw)).isEqualTo(8L << 20);
-    Run refused = vstore("image", "resize", raw.toString(), "-1M");
+    CliRun refused = vstore("image", "resize", raw.toString(), "-1M");
     assertThat(refused.exit()).isEqualTo(1);
     assertThat(refused.err()).contains("use --shrink");
     ok("image", "resize", "--shrink", raw.toString(), "-1M");
@@ -523,7 +514,7 @@ final class CliTest {
     ok("volume", "create", "-D", ds(), "v", "1M");
     assertThat(ok("volume", "resize", "-D", ds(), "v", "+1M").out()).isEqualTo("resized volume v from 1.0 MiB to 2.0 MiB\n");
     ok("volume", "resize", "-D", ds(), "v", "10M");
-    Run refused = vstore("volume", "resize", "-D", ds(), "v", "-2M");
+    CliRun refused = vstore("volume", "resize", "-D", ds(), "v", "-2M");
     assertThat(refused.exit()).isEqualTo(1);
     assertThat(refused.err()).contains("cannot shrink volume v").contains("without allowing it");
     ok("volume", "resize", "-D", ds(), "--allow-shrink", "v", "-2M");
@@ -540,7 +531,7 @@ final class CliTest {
     assertThat(ok("volume", "rename", "-D", ds(), "a", "b").out()).isEqualTo("renamed volume a to b\n");
     assertThat(ok("snapshot", "list", "-D", ds(), "b", "--json").json().get(0).get("volume").asText()).isEqualTo("b");
     ok("vm", "create", "-D", ds(), "web", "--disk", "1M");
-    Run owned = vstore("volume", "rename", "-D", ds(), "web-disk0", "x");
+    CliRun owned = vstore("volume", "rename", "-D", ds(), "web-disk0", "x");
     assertThat(owned.exit()).isEqualTo(1);
     assertThat(owned.err()).contains("volume web-disk0 belongs to VM web");
   }
@@ -556,7 +547,7 @@ final class CliTest {
 
   @Test
   void completionPrintsAScript() {
-    Run r = ok("completion");
+    CliRun r = ok("completion");
     assertThat(r.out()).contains("complete").contains("vstore");
   }
 }

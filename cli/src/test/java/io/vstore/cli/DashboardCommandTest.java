@@ -9,8 +9,6 @@ import io.vstore.blockstore.store.DatastoreOptions;
 import io.vstore.server.Daemon;
 import io.vstore.server.DaemonConfig;
 import io.vstore.server.TestDaemon;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -24,13 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
 final class DashboardCommandTest {
   @TempDir Path tmp;
 
-  record Run(int exit, String out, String err) {}
 
-  private static Run vstore(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int exit = Vstore.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-    return new Run(exit, out.toString(), err.toString());
+  private static CliRun vstore(String... args) {
+    return CliRun.of(args);
   }
 
   @Test
@@ -38,7 +32,7 @@ final class DashboardCommandTest {
     Path ds = tmp.resolve("ds");
     try (TestDaemon d = TestDaemon.start(null, ds);
         HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build()) {
-      Run run = vstore("dashboard", "-D", ds.toString());
+      CliRun run = vstore("dashboard", "-D", ds.toString());
       assertThat(run.exit()).as(run.err()).isZero();
       String url = run.out().strip();
       assertThat(url).startsWith(d.baseUrl() + "/login?t=").doesNotContain("\n");
@@ -50,14 +44,14 @@ final class DashboardCommandTest {
       assertThat(first.headers().firstValue("Set-Cookie")).isPresent();
       assertThat(http.send(open, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(403);
 
-      Run json = vstore("dashboard", "-D", ds.toString(), "--scope", "read", "--json");
+      CliRun json = vstore("dashboard", "-D", ds.toString(), "--scope", "read", "--json");
       assertThat(json.exit()).as(json.err()).isZero();
       JsonNode login = new ObjectMapper().readTree(json.out());
       assertThat(login.get("url").asText()).startsWith(d.baseUrl() + "/login?t=").isNotEqualTo(url);
       assertThat(login.get("scope").asText()).isEqualTo("read");
       assertThat(login.get("expires").asText()).isNotEmpty();
 
-      Run badScope = vstore("dashboard", "-D", ds.toString(), "--scope", "root");
+      CliRun badScope = vstore("dashboard", "-D", ds.toString(), "--scope", "root");
       assertThat(badScope.exit()).isEqualTo(1);
       assertThat(badScope.err()).startsWith("vstore: ").contains("unknown scope 'root'");
     }
@@ -67,14 +61,14 @@ final class DashboardCommandTest {
   void saysWhatToStartWhenNoDaemonOrNoListenerServesTheDashboard() throws Exception {
     Path ds = tmp.resolve("ds");
     Datastore.create(ds, DatastoreOptions.defaults(), 1L << 30).close();
-    Run none = vstore("dashboard", "-D", ds.toString());
+    CliRun none = vstore("dashboard", "-D", ds.toString());
     assertThat(none.exit()).isEqualTo(1);
     assertThat(none.out()).isEmpty();
     assertThat(none.err()).isEqualTo("vstore: no daemon owns datastore " + ds
         + ": start 'vstore serve --listen 127.0.0.1:PORT' to use the dashboard\n");
 
     try (Daemon local = Daemon.start(DaemonConfig.local(List.of(ds)), null)) {
-      Run noListener = vstore("dashboard", "-D", ds.toString());
+      CliRun noListener = vstore("dashboard", "-D", ds.toString());
       assertThat(noListener.exit()).isEqualTo(1);
       assertThat(noListener.err()).startsWith("vstore: ").contains("--listen").doesNotContain("\n\n");
     }

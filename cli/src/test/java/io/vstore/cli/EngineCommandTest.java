@@ -3,10 +3,7 @@ package io.vstore.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -16,27 +13,19 @@ import org.junit.jupiter.api.io.TempDir;
 final class EngineCommandTest {
   @TempDir Path tmp;
 
-  record Run(int exit, String out, String err) {
-    JsonNode json() throws IOException {
-      return new ObjectMapper().readTree(out);
-    }
+
+  private CliRun vstore(String... args) {
+    return CliRun.of(args);
   }
 
-  private Run vstore(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int exit = Vstore.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-    return new Run(exit, out.toString(), err.toString());
-  }
-
-  private Run ok(String... args) {
-    Run r = vstore(args);
+  private CliRun ok(String... args) {
+    CliRun r = vstore(args);
     assertThat(r.exit()).as(String.join(" ", args) + ": " + r.err()).isZero();
     return r;
   }
 
   private void fails(String message, String... args) {
-    Run r = vstore(args);
+    CliRun r = vstore(args);
     assertThat(r.exit()).as(String.join(" ", args)).isNotZero();
     assertThat(r.err()).contains(message);
     assertThat(r.err().strip().lines()).as("one-line error").hasSize(1);
@@ -60,7 +49,7 @@ final class EngineCommandTest {
     ok("vm", "snapshot", "create", "-D", ds, "gold@v2");
     ok("vm", "revert", "-D", ds, "gold@v1");
     ok("vm", "snapshot", "create", "-D", ds, "gold@v3");
-    Run tree = ok("vm", "snapshot", "list", "-D", ds, "gold");
+    CliRun tree = ok("vm", "snapshot", "list", "-D", ds, "gold");
     assertThat(tree.out()).contains("v1").contains("  v2").contains("  v3 (current)");
     JsonNode info = ok("vm", "info", "-D", ds, "gold", "--json").json();
     assertThat(info.get("current").asText()).isEqualTo("v3");

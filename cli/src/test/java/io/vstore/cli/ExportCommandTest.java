@@ -8,8 +8,6 @@ import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.DatastoreOptions;
 import io.vstore.blockstore.store.Volume;
 import io.vstore.server.TestDaemon;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,13 +17,9 @@ final class ExportCommandTest {
   @TempDir Path tmp;
 
   /** One run's exit code and output. */
-  private record Run(int exit, String out, String err) {}
 
-  private static Run vstore(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int exit = Vstore.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-    return new Run(exit, out.toString(), err.toString());
+  private static CliRun vstore(String... args) {
+    return CliRun.of(args);
   }
 
   @Test
@@ -37,29 +31,29 @@ final class ExportCommandTest {
     }
     try (TestDaemon daemon = TestDaemon.start(null, ds)) {
       int port = daemon.daemon().exports().nbdAddress().getPort();
-      Run add = vstore("export", "add", "-D", ds.toString(), "vm1", "--read-only", "--name", "vm1+ro");
+      CliRun add = vstore("export", "add", "-D", ds.toString(), "vm1", "--read-only", "--name", "vm1+ro");
       assertThat(add.exit()).as(add.err()).isZero();
       assertThat(add.out()).isEqualTo("exporting vm1+ro (32.0 MiB, read-only) at nbd://127.0.0.1:" + port + "/vm1+ro\n");
 
-      Run json = vstore("export", "list", "-D", ds.toString(), "--json");
+      CliRun json = vstore("export", "list", "-D", ds.toString(), "--json");
       JsonNode list = new ObjectMapper().readTree(json.out());
       assertThat(list).hasSize(1);
       assertThat(list.get(0).get("name").asText()).isEqualTo("vm1+ro");
       assertThat(list.get(0).get("clients")).isEmpty();
 
-      Run text = vstore("export", "list", "-D", ds.toString());
+      CliRun text = vstore("export", "list", "-D", ds.toString());
       assertThat(text.out()).startsWith("NAME  ").contains("vm1+ro", "volume", "32.0 MiB", "read-only");
 
-      Run dup = vstore("export", "add", "-D", ds.toString(), "vm1", "--name", "vm1+ro");
+      CliRun dup = vstore("export", "add", "-D", ds.toString(), "vm1", "--name", "vm1+ro");
       assertThat(dup.exit()).isNotZero();
       assertThat(dup.err()).isEqualTo("vstore: export vm1+ro already exists\n");
 
-      Run remove = vstore("export", "remove", "-D", ds.toString(), "vm1+ro");
+      CliRun remove = vstore("export", "remove", "-D", ds.toString(), "vm1+ro");
       assertThat(remove.exit()).as(remove.err()).isZero();
       assertThat(remove.out()).isEqualTo("removed export vm1+ro\n");
       assertThat(vstore("export", "list", "-D", ds.toString()).out()).isEqualTo("no exports\n");
 
-      Run missing = vstore("export", "remove", "-D", ds.toString(), "vm1@snap");
+      CliRun missing = vstore("export", "remove", "-D", ds.toString(), "vm1@snap");
       assertThat(missing.err()).isEqualTo("vstore: no export vm1@snap\n");
     }
   }
@@ -68,7 +62,7 @@ final class ExportCommandTest {
   void withoutADaemonSaysToStartOne() throws Exception {
     Path ds = tmp.resolve("ds");
     Datastore.create(ds, DatastoreOptions.defaults(), 64L << 30).close();
-    Run r = vstore("export", "list", "-D", ds.toString());
+    CliRun r = vstore("export", "list", "-D", ds.toString());
     assertThat(r.exit()).isNotZero();
     assertThat(r.err()).startsWith("vstore: ").contains("start 'vstore serve'").hasLineCount(1);
   }

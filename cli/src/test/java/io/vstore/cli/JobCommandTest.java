@@ -3,13 +3,9 @@ package io.vstore.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vstore.server.TestDaemon;
 import io.vstore.server.jobs.JobFailure;
 import io.vstore.server.jobs.JobManager;
-import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -22,21 +18,13 @@ import org.junit.jupiter.api.io.TempDir;
 final class JobCommandTest {
   @TempDir Path tmp;
 
-  private record Run(int exit, String out, String err) {
-    JsonNode json() throws IOException {
-      return new ObjectMapper().readTree(out);
-    }
-  }
 
-  private Run vstore(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
+  private CliRun vstore(String... args) {
     String[] all = new String[args.length + 2];
     System.arraycopy(args, 0, all, 0, args.length);
     all[args.length] = "-D";
     all[args.length + 1] = tmp.resolve("ds").toString();
-    int exit = Vstore.run(all, new PrintWriter(out, true), new PrintWriter(err, true));
-    return new Run(exit, out.toString(), err.toString());
+    return CliRun.of(all);
   }
 
   @Test
@@ -53,7 +41,7 @@ final class JobCommandTest {
       }).id();
       jobs.await(bad, Duration.ofSeconds(30));
 
-      Run list = vstore("job", "list");
+      CliRun list = vstore("job", "list");
       assertThat(list.exit()).isZero();
       assertThat(list.out().lines().toList()).hasSize(3);
       assertThat(list.out()).contains(ok).contains("check").contains("vol1").contains("succeeded")
@@ -61,22 +49,22 @@ final class JobCommandTest {
       JsonNode listed = vstore("job", "list", "--state", "failed", "--json").json();
       assertThat(listed).hasSize(1);
       assertThat(listed.get(0).get("id").asText()).isEqualTo(bad);
-      Run badState = vstore("job", "list", "--state", "finished");
+      CliRun badState = vstore("job", "list", "--state", "finished");
       assertThat(badState.exit()).isEqualTo(1);
       assertThat(badState.err()).startsWith("vstore: unknown job state 'finished'");
 
-      Run show = vstore("job", "show", bad);
+      CliRun show = vstore("job", "show", bad);
       assertThat(show.out()).contains("state:     failed").contains("error:     bad vmdk: grain table 3");
       assertThat(vstore("job", "show", ok, "--json").json().get("result").get("out").asText())
           .isEqualTo("datastore is clean\n");
-      Run missing = vstore("job", "show", "0123456789abcdef");
+      CliRun missing = vstore("job", "show", "0123456789abcdef");
       assertThat(missing.exit()).isEqualTo(1);
       assertThat(missing.err()).isEqualTo("vstore: no job 0123456789abcdef\n");
 
-      Run waitOk = vstore("job", "wait", ok);
+      CliRun waitOk = vstore("job", "wait", ok);
       assertThat(waitOk.exit()).isZero();
       assertThat(waitOk.out()).isEqualTo("datastore is clean\n");
-      Run waitBad = vstore("job", "wait", bad);
+      CliRun waitBad = vstore("job", "wait", bad);
       assertThat(waitBad.exit()).isEqualTo(1);
       assertThat(waitBad.err()).isEqualTo("vstore: job " + bad + " failed: bad vmdk: grain table 3 points past the end\n");
 
@@ -90,13 +78,13 @@ final class JobCommandTest {
         return null;
       }).id();
       assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
-      Run cancel = vstore("job", "cancel", running);
+      CliRun cancel = vstore("job", "cancel", running);
       assertThat(cancel.exit()).isZero();
       assertThat(cancel.out()).startsWith("asked job " + running + " to stop");
-      Run waitCancelled = vstore("job", "wait", running, "--json");
+      CliRun waitCancelled = vstore("job", "wait", running, "--json");
       assertThat(waitCancelled.exit()).isEqualTo(1);
       assertThat(waitCancelled.json().get("state").asText()).isEqualTo("cancelled");
-      Run again = vstore("job", "cancel", running);
+      CliRun again = vstore("job", "cancel", running);
       assertThat(again.exit()).isEqualTo(1);
       assertThat(again.err()).isEqualTo("vstore: job " + running + " has already ended (cancelled)\n");
     }
@@ -104,7 +92,7 @@ final class JobCommandTest {
 
   @Test
   void withoutADaemonSaysSo() {
-    Run r = vstore("job", "list");
+    CliRun r = vstore("job", "list");
     assertThat(r.exit()).isEqualTo(1);
     assertThat(r.err()).isEqualTo("vstore: no daemon owns datastore " + tmp.resolve("ds")
         + ": jobs exist only under 'vstore serve'\n");

@@ -3,7 +3,6 @@ package io.vstore.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -17,21 +16,13 @@ import org.junit.jupiter.api.io.TempDir;
 final class SnapshotCommandTest {
   @TempDir Path tmp;
 
-  private record Run(int exit, String out, String err) {
-    JsonNode json() throws IOException {
-      return new ObjectMapper().readTree(out);
-    }
-  }
 
-  private Run vstore(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
+  private CliRun vstore(String... args) {
     String[] all = new String[args.length + 2];
     System.arraycopy(args, 0, all, 0, args.length);
     all[args.length] = "-D";
     all[args.length + 1] = tmp.resolve("ds").toString();
-    int exit = Vstore.run(all, new PrintWriter(out, true), new PrintWriter(err, true));
-    return new Run(exit, out.toString(), err.toString());
+    return CliRun.of(all);
   }
 
   private Path file(String name, int size, long seed) throws IOException {
@@ -69,7 +60,7 @@ final class SnapshotCommandTest {
     vstore("volume", "read", "desk-2", "0", "1M", back.toString());
     assertThat(Files.mismatch(a, back)).isEqualTo(-1);
 
-    Run refused = vstore("snapshot", "delete", "vm@base");
+    CliRun refused = vstore("snapshot", "delete", "vm@base");
     assertThat(refused.exit()).isNotZero();
     assertThat(refused.err()).contains("desk-1, desk-2, desk-3");
 
@@ -124,7 +115,7 @@ final class SnapshotCommandTest {
     vstore("volume", "write", "vm", "2M", Files.write(tmp.resolve("zeros.bin"), new byte[1 << 20]).toString());
     vstore("volume", "write", "vm", "30M", file("d.bin", 5000, 4).toString());
     String ext = format.equals("vpc") ? "vhd" : format;
-    Run exported = vstore("volume", "export", "vm", tmp.resolve("disk." + ext).toString(), "-O", format, "--chain");
+    CliRun exported = vstore("volume", "export", "vm", tmp.resolve("disk." + ext).toString(), "-O", format, "--chain");
     assertThat(exported.err()).isEmpty();
     assertThat(exported.out()).contains("disk-one." + ext + " <- disk-two." + ext + " <- disk." + ext);
     String[][] levels = {{"vm@one", "disk-one." + ext}, {"vm@two", "disk-two." + ext}, {"vm", "disk." + ext}};
@@ -135,7 +126,7 @@ final class SnapshotCommandTest {
       StringWriter err = new StringWriter();
       int exit = Vstore.run(new String[] {"image", "compare", tmp.resolve(level[1]).toString(), raw.toString()},
           new PrintWriter(out, true), new PrintWriter(err, true));
-      Run same = new Run(exit, out.toString(), err.toString());
+      CliRun same = new CliRun(exit, out.toString(), err.toString());
       assertThat(same.exit()).as("vstore reads %s as %s: %s", level[1], level[0], same.out() + same.err()).isZero();
       if (!format.equals("vpc")) { // qemu reads neither VHD differencing images nor writes them
         run("qemu-img", "compare", "-f", format, "-F", "raw", level[1], raw.getFileName().toString());

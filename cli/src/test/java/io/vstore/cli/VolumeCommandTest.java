@@ -3,13 +3,10 @@ package io.vstore.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.DatastoreOptions;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.io.RandomAccessFile;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
@@ -21,17 +18,9 @@ final class VolumeCommandTest {
   @TempDir Path tmp;
 
   /** The result of one command line. */
-  record Run(int exit, String out, String err) {
-    JsonNode json() throws IOException {
-      return new ObjectMapper().readTree(out);
-    }
-  }
 
-  private Run vstore(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int exit = Vstore.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-    return new Run(exit, out.toString(), err.toString());
+  private CliRun vstore(String... args) {
+    return CliRun.of(args);
   }
 
   private String ds() {
@@ -61,7 +50,7 @@ final class VolumeCommandTest {
     assertThat(dsInfo.get("provisioned").asLong()).isEqualTo(10L << 30);
     assertThat(dsInfo.get("overcommitRatio").asDouble()).isEqualTo(5.0);
     assertThat(dsInfo.get("alarms").isArray()).isTrue();
-    Run check = vstore("datastore", "check", "-D", ds());
+    CliRun check = vstore("datastore", "check", "-D", ds());
     assertThat(check.exit()).isZero();
     assertThat(check.out()).contains("no problems found");
 
@@ -83,7 +72,7 @@ final class VolumeCommandTest {
     }
     assertThat(vstore("volume", "list", "-D", ds()).err()).contains("no datastore").contains("datastore init");
     vstore("datastore", "init", "-D", ds());
-    Run imported = vstore("volume", "import", "-D", ds(), raw.toString(), "disk");
+    CliRun imported = vstore("volume", "import", "-D", ds(), raw.toString(), "disk");
     assertThat(imported.err()).isEmpty();
     assertThat(imported.exit()).isZero();
     JsonNode info = vstore("volume", "info", "-D", ds(), "disk", "--json").json();
@@ -120,7 +109,7 @@ final class VolumeCommandTest {
     assertThat(vstore("volume", "read", "-D", ds(), "v", "1M", "1", tmp.resolve("o").toString()).err())
         .contains("outside the device");
     try (Datastore held = Datastore.open(tmp.resolve("ds"), DatastoreOptions.defaults())) {
-      Run busy = vstore("volume", "list", "-D", ds());
+      CliRun busy = vstore("volume", "list", "-D", ds());
       assertThat(busy.exit()).isNotZero();
       assertThat(busy.err()).contains("in use");
     }
@@ -147,7 +136,7 @@ final class VolumeCommandTest {
       run(tmp, "qemu-img", "convert", "-f", "qcow2", "-O", "raw", level + ".qcow2", level + ".raw");
     }
     vstore("datastore", "init", "-D", ds());
-    Run imported = vstore("volume", "import", "-D", ds(), tmp.resolve("top.qcow2").toString(), "vm");
+    CliRun imported = vstore("volume", "import", "-D", ds(), tmp.resolve("top.qcow2").toString(), "vm");
     assertThat(imported.err()).isEmpty();
     assertThat(imported.out()).contains("snapshots base.qcow2, mid.qcow2");
     String[][] views = {{"vm@base.qcow2", "base.raw"}, {"vm@mid.qcow2", "mid.raw"}, {"vm", "top.raw"}};
