@@ -2,43 +2,59 @@ package io.vstore.blockstore.store;
 
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
 import org.rocksdb.WriteBatch;
 
 /**
- * One block map (a volume's head, a snapshot's delta, a clone's base): non-overlapping extents.
- * The whole map lives in memory, loaded from RocksDB on first use; RocksDB is its durable copy,
- * written at each flush with the changes made since the previous one. Lookups therefore never
- * touch RocksDB: a 4 KiB write that had to seek RocksDB for the entries it replaces spent a fifth
- * of its time there, and far more once the map outgrew RocksDB's memtable. The price is memory,
- * about 150 bytes per extent (a fully fragmented 4 GiB volume: about 160 MB).
+ * One block map (a volume's head, a snapshot's delta, a clone's base): non-overlapping extents,
+ * keyed by their <em>end</em> block, so that the entries overlapping {@code [from, to)} are those
+ * from the first key above {@code from} on, found with one forward lookup. RocksDB holds one row
+ * per entry in that order (its durable copy, written at each flush with the changes since the
+ * previous one).
  *
- * <p>Entries are keyed by their <em>end</em> block, not their start: the entries overlapping
- * {@code [from, to)} are then exactly those from the first key above {@code from} onwards, found
- * with one forward lookup. RocksDB keys use the same order.
+ * <p>Memory is bounded, not proportional to the entries: lookups go to {@link MapPage}s, the
+ * entries of 2 MiB of the block space each, loaded on demand and evicted under the datastore's
+ * {@link MetadataCache} budget. Beside the pages the map keeps the <em>overlay</em>: every change
+ * not yet known to be committed (an entry or a tombstone, by end block). A page is loaded from
+ * RocksDB with the overlay laid over it, and changes are applied to the overlay and to the page if
+ * it is loaded, so an evicted page loses nothing. The overlay is bounded by the flush threshold:
+ * a flush stages its pending changes, and once their batch is committed they are purged.
  *
- * <p>Not thread-safe: the owning volume's lock guards it (shared for lookups, exclusive for
- * changes); a flush stages the changes while holding the datastore's commit lock exclusively.
- * Loading is safe under the shared lock. A map is loaded before its first change, so what it
- * loads is never older than what a flush in progress is committing.
+ * <p>Not thread-safe: the owning volume's lock guards it (shared for lookups and loading pages,
+ * exclusive for changes, staging and purging); the cache evicts pages from any thread, which the
+ * page table's concurrency allows.
  */
 final class BlockMap {
-  /** Marks a changed key whose committed entry is gone. */
-  private static final MapEntry TOMBSTONE = new MapEntry(-1, 1, MapEntry.Kind.ZERO, null, 0, -1);
+  /** Entries read at a time by {@link #forEach}, so a scan holds a bounded list. */
+  private static final int SCAN_BATCH = 4096;
+  /** Above this many pages a lookup streams the rows instead of loading the pages. */
+  private static final int MAX_PAGES_PER_LOOKUP = 16;
+
+  /** A change not yet known to be committed: the new entry, or null when the key's entry is gone. */
+  private static final class Change {
+    final MapEntry entry;
+    /** The flush that staged it, or null while pending; set under the volume's exclusive lock. */
+    CommitPipeline.Stage stage;
+
+    Change(MapEntry entry) {
+      this.entry = entry;
+    }
+  }
 
   private final long id;
   private final MetaStore meta;
-  /** Every entry, committed or not, by end block; null until loaded. */
-  private volatile TreeMap<Long, MapEntry> entries;
-  /** Keys changed since the last flush: end block to entry or TOMBSTONE. */
-  private final Map<Long, MapEntry> changed = new HashMap<>();
+  private final ConcurrentHashMap<Long, MapPage> pages = new ConcurrentHashMap<>();
+  /** Changes not yet committed and purged, by end block. */
+  private final TreeMap<Long, Change> overlay = new TreeMap<>();
+  /** Changes not yet staged. */
+  private int pending;
 
-  /** Creates map {@code id}, loaded from {@code meta} on first use. */
+  /** Creates map {@code id}, paged from {@code meta} through its cache. */
   BlockMap(long id, MetaStore meta) {
     this.id = id;
     this.meta = meta;
@@ -49,30 +65,12 @@ final class BlockMap {
     return id;
   }
 
-  private TreeMap<Long, MapEntry> entries() {
-    TreeMap<Long, MapEntry> e = entries;
-    if (e == null) {
-      synchronized (this) {
-        e = entries;
-        if (e == null) {
-          e = load();
-          entries = e;
-        }
-      }
-    }
-    return e;
+  /** Returns the cache this map's pages count against. */
+  MetadataCache cache() {
+    return meta.cache();
   }
 
-  private TreeMap<Long, MapEntry> load() {
-    TreeMap<Long, MapEntry> out = new TreeMap<>();
-    try (RocksIterator it = meta.iterator(meta.maps)) {
-      for (it.seek(Keys.pair(id, 0)); it.isValid() && Keys.first(it.key()) == id; it.next()) {
-        long end = Keys.second(it.key());
-        out.put(end, MapEntry.decodeEnding(end, it.value()));
-      }
-    }
-    return out;
-  }
+  // ---- lookups ----
 
   /** Returns the entries that intersect blocks {@code [from, to)}, in order. */
   List<MapEntry> overlapping(long from, long to) {
@@ -80,51 +78,246 @@ final class BlockMap {
     if (from >= to) {
       return out;
     }
-    for (MapEntry e : entries().tailMap(from, false).values()) {
-      if (e.start() >= to) {
-        break; // entries are disjoint, so ordered by end they are ordered by start too
+    long first = from >>> MapPage.SHIFT;
+    long last = MapPage.indexOfEnd(to);
+    if (last - first >= MAX_PAGES_PER_LOOKUP) {
+      try (Cursor c = new Cursor(from)) {
+        for (MapEntry e = c.next(); e != null && e.start() < to; e = c.next()) {
+          out.add(e);
+        }
       }
-      out.add(e);
+      return out;
+    }
+    MapPage page = null;
+    for (long p = first; p <= last; p++) {
+      page = page(p);
+      page.collect(from, to, out);
+    }
+    MapEntry spanner = page.spanner();
+    if (spanner != null && spanner.start() < to) {
+      out.add(spanner);
     }
     return out;
   }
 
-  /** Returns the entry ending at block {@code end}, or null. */
-  MapEntry entryEnding(long end) {
-    return entries().get(end);
+  /**
+   * Returns at most {@code max} entries ending after block {@code afterEnd}, in order, read past
+   * the pages: for scans of a whole map, which should not flood the cache. An empty list ends the scan.
+   */
+  List<MapEntry> entriesAfter(long afterEnd, int max) {
+    List<MapEntry> out = new ArrayList<>();
+    try (Cursor c = new Cursor(afterEnd)) {
+      for (MapEntry e = c.next(); e != null && out.size() < max; e = c.next()) {
+        out.add(e);
+      }
+    }
+    return out;
   }
 
-  /** Returns the number of entries. */
-  int size() {
-    return entries().size();
+  /** What a whole-map scan does with each entry. */
+  @FunctionalInterface
+  interface EntryAction {
+    /** Handles entry {@code e}. */
+    void accept(MapEntry e) throws IOException;
   }
+
+  /**
+   * Calls {@code action} with every entry, in order, read in batches past the pages (see
+   * {@link #entriesAfter}); the action may change this map at and before the entry it is given.
+   */
+  void forEach(EntryAction action) throws IOException {
+    for (List<MapEntry> batch = entriesAfter(0, SCAN_BATCH); !batch.isEmpty();
+        batch = entriesAfter(batch.getLast().end(), SCAN_BATCH)) {
+      for (MapEntry e : batch) {
+        action.accept(e);
+      }
+    }
+  }
+
+  /** Returns the entry ending at block {@code end}, or null. */
+  MapEntry entryEnding(long end) {
+    return page(MapPage.indexOfEnd(end)).entryEnding(end);
+  }
+
+  /** Returns the number of entries (a scan of the whole map). */
+  long size() {
+    long n = 0;
+    try (Cursor c = new Cursor(0)) {
+      for (MapEntry e = c.next(); e != null; e = c.next()) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Returns the pages in memory now, for the checker. */
+  List<MapPage> cachedPages() {
+    return new ArrayList<>(pages.values());
+  }
+
+  private MapPage page(long index) {
+    MapPage page = pages.get(index);
+    if (page != null) {
+      return page;
+    }
+    page = load(index);
+    MapPage prior = pages.putIfAbsent(index, page);
+    if (prior != null) {
+      return prior; // another reader loaded it meanwhile: the same content
+    }
+    meta.cache().added(page);
+    return page;
+  }
+
+  private MapPage load(long index) {
+    long limit = MapPage.limitOf(index);
+    List<MapEntry> entries = new ArrayList<>();
+    MapEntry spanner = null;
+    try (Cursor c = new Cursor(index << MapPage.SHIFT)) {
+      for (MapEntry e = c.next(); e != null; e = c.next()) {
+        if (e.end() <= limit) {
+          entries.add(e);
+        } else {
+          spanner = e.start() < limit ? e : null;
+          break;
+        }
+      }
+    }
+    return new MapPage(this, index, entries, spanner);
+  }
+
+  /** Removes {@code page} from the page table if it is still there; called by the cache. */
+  boolean evict(MapPage page) {
+    return pages.remove(page.index, page);
+  }
+
+  /**
+   * The entries ending after a given block, in order: the RocksDB rows with the overlay laid over
+   * them. The caller holds the volume's lock, so the overlay does not change meanwhile; a commit
+   * may land meanwhile, which is harmless: what it commits is in the overlay until purged, and
+   * purging takes the exclusive lock.
+   */
+  private final class Cursor implements AutoCloseable {
+    private final RocksIterator rows;
+    private final java.util.Iterator<Map.Entry<Long, Change>> changes;
+    private Map.Entry<Long, Change> change;
+
+    Cursor(long afterEnd) {
+      rows = meta.iterator(meta.maps);
+      rows.seek(Keys.pair(id, afterEnd + 1));
+      changes = overlay.tailMap(afterEnd, false).entrySet().iterator();
+      change = changes.hasNext() ? changes.next() : null;
+    }
+
+    /** Returns the next entry, or null at the end of the map. */
+    MapEntry next() {
+      while (true) {
+        long row = rows.isValid() && Keys.first(rows.key()) == id ? Keys.second(rows.key()) : Long.MAX_VALUE;
+        long changed = change == null ? Long.MAX_VALUE : change.getKey();
+        if (row == Long.MAX_VALUE && changed == Long.MAX_VALUE) {
+          return null;
+        }
+        if (changed <= row) {
+          MapEntry e = change.getValue().entry;
+          change = changes.hasNext() ? changes.next() : null;
+          if (changed == row) {
+            rows.next(); // the change replaces the committed row
+          }
+          if (e != null) {
+            return e;
+          }
+        } else {
+          MapEntry e = MapEntry.decodeEnding(row, rows.value());
+          rows.next();
+          return e;
+        }
+      }
+    }
+
+    @Override
+    public void close() {
+      rows.close();
+    }
+  }
+
+  // ---- changes: under the volume's exclusive lock ----
 
   /** Adds {@code e}; the caller has removed whatever it overlaps. */
   void put(MapEntry e) {
-    entries().put(e.end(), e);
-    changed.put(e.end(), e);
+    record(e.end(), new Change(e));
+    MapPage own = pages.get(MapPage.indexOfEnd(e.end()));
+    if (own != null) {
+      own.put(e);
+    }
+    for (MapPage p : spannedPages(e)) {
+      p.spanner(e);
+    }
   }
 
   /** Removes entry {@code e}. */
   void remove(MapEntry e) {
-    entries().remove(e.end());
-    changed.put(e.end(), TOMBSTONE);
+    record(e.end(), new Change(null));
+    MapPage own = pages.get(MapPage.indexOfEnd(e.end()));
+    if (own != null) {
+      own.remove(e.end());
+    }
+    for (MapPage p : spannedPages(e)) {
+      MapEntry s = p.spanner();
+      if (s != null && s.end() == e.end()) {
+        p.spanner(null);
+      }
+    }
   }
+
+  private void record(long end, Change c) {
+    Change prior = overlay.put(end, c);
+    if (prior == null || prior.stage != null) {
+      pending++;
+    }
+  }
+
+  /** Returns the loaded pages whose spanner {@code e} is: those it crosses the end of. */
+  private List<MapPage> spannedPages(MapEntry e) {
+    long first = e.start() >>> MapPage.SHIFT;
+    long end = MapPage.indexOfEnd(e.end()); // exclusive: e ends in that page
+    List<MapPage> out = new ArrayList<>(2);
+    if (end - first <= 64) {
+      for (long p = first; p < end; p++) {
+        MapPage page = pages.get(p);
+        if (page != null) {
+          out.add(page);
+        }
+      }
+    } else {
+      for (MapPage page : pages.values()) {
+        if (page.index >= first && page.index < end) {
+          out.add(page);
+        }
+      }
+    }
+    return out;
+  }
+
+  // ---- flush ----
 
   /** Returns the number of changes waiting for the next flush. */
   int pendingChanges() {
-    return changed.size();
+    return pending;
   }
 
   /** Adds the pending changes to {@code batch}. */
   void writeTo(WriteBatch batch) throws IOException {
     try {
-      for (Map.Entry<Long, MapEntry> e : changed.entrySet()) {
+      for (Map.Entry<Long, Change> e : overlay.entrySet()) {
+        Change c = e.getValue();
+        if (c.stage != null) {
+          continue; // in an earlier batch
+        }
         byte[] key = Keys.pair(id, e.getKey());
-        if (e.getValue() == TOMBSTONE) {
+        if (c.entry == null) {
           batch.delete(meta.maps, key);
         } else {
-          batch.put(meta.maps, key, e.getValue().encodeValue());
+          batch.put(meta.maps, key, c.entry.encodeValue());
         }
       }
     } catch (RocksDBException ex) {
@@ -132,8 +325,34 @@ final class BlockMap {
     }
   }
 
-  /** Forgets the pending changes once they are staged for commit. */
-  void clearPending() {
-    changed.clear();
+  /** Marks the pending changes as staged in {@code stage}'s batch. */
+  void staged(CommitPipeline.Stage stage) {
+    for (Change c : overlay.values()) {
+      if (c.stage == null) {
+        c.stage = stage;
+      }
+    }
+    pending = 0;
+  }
+
+  /** Drops the changes whose batch is committed: RocksDB answers for them now. */
+  void purgeCommitted() {
+    overlay.values().removeIf(c -> c.stage != null && c.stage.isCommitted());
+  }
+
+  /** Returns the number of changes not yet committed and purged. */
+  int overlaySize() {
+    return overlay.size();
+  }
+
+  /** Forgets the whole map: it is being deleted (its rows are deleted by the caller's batch). */
+  void discard() {
+    for (MapPage p : pages.values()) {
+      if (pages.remove(p.index, p) && p.detach()) {
+        meta.cache().dropped(p);
+      }
+    }
+    overlay.clear();
+    pending = 0;
   }
 }

@@ -29,6 +29,9 @@ final class CommitPipeline {
   private final MetaStore meta;
   private final SegmentFiles segments;
   private final SegmentUsage usage;
+  private final RecordTable records;
+  /** Volumes whose committed changes could not be purged at once (their lock was busy). */
+  private final Set<VolumeState> purgeLater = ConcurrentHashMap.newKeySet();
   /**
    * The volumes changed since they were last staged (marked as they release their exclusive lock,
    * see {@link VolumeState#lock}): a flush stages these, not every volume of the datastore, so its
@@ -42,6 +45,9 @@ final class CommitPipeline {
   /** Map changes since the last staged flush, counted towards the next automatic one. */
   private final AtomicLong pendingChanges = new AtomicLong();
   private final BackgroundFlusher flusher;
+  /** Record states of deleted volumes, queued for the next batch. */
+  @GuardedBy("commitLock")
+  private final List<RecordRefs> pendingRefs = new ArrayList<>();
   /** Catalog changes queued for the next batch. */
   @GuardedBy("commitLock")
   private final List<CatalogOp> pendingOps = new ArrayList<>();
@@ -62,6 +68,7 @@ final class CommitPipeline {
     this.meta = meta;
     this.segments = segments;
     this.usage = usage;
+    this.records = new RecordTable(meta);
     this.flushThreshold = flushThreshold;
     this.nextId = Math.max(1, counter(meta, COUNTER_NEXT_VOLUME));
     this.stagedNextSegment = counter(meta, COUNTER_NEXT_SEGMENT);
@@ -83,6 +90,11 @@ final class CommitPipeline {
   interface CatalogOp {
     /** Adds the change to {@code batch}. */
     void stage(WriteBatch batch) throws RocksDBException;
+  }
+
+  /** Returns the record states of the datastore, whose committed changes each commit purges. */
+  RecordTable records() {
+    return records;
   }
 
   /** Returns the commit lock: shared for map changes, exclusive to stage a flush or change the catalog. */
@@ -127,6 +139,15 @@ final class CommitPipeline {
   void stage(CatalogOp op) {
     assert commitLock.isWriteLockedByCurrentThread();
     pendingOps.add(op);
+  }
+
+  /**
+   * Queues the pending record-state changes of {@code refs}, a volume being deleted (which no
+   * later flush stages), for the next batch; the caller holds the commit lock exclusively.
+   */
+  void stageRefs(RecordRefs refs) {
+    assert commitLock.isWriteLockedByCurrentThread();
+    pendingRefs.add(refs);
   }
 
   /** Returns a fresh id for a volume or a map; the caller holds the commit lock exclusively. */
@@ -191,10 +212,29 @@ final class CommitPipeline {
   }
 
   /**
+   * One flush's batch as the changes it holds know it: they stay in their maps' and the record
+   * table's overlays until it is committed, and are purged from them after.
+   */
+  static final class Stage {
+    private volatile boolean committed;
+
+    /** Returns whether the batch is committed to RocksDB. */
+    boolean isCommitted() {
+      return committed;
+    }
+
+    /** Records that the batch is committed to RocksDB. */
+    void markCommitted() {
+      committed = true;
+    }
+  }
+
+  /**
    * A flush's metadata changes, staged in memory: {@code batch} (null when nothing changed) commits
    * as ticket {@code ticket}; with no batch, the flush waits for {@code ticket}, the newest one.
+   * {@code volumes} are the volumes whose changes it holds.
    */
-  private record StagedCommit(long ticket, WriteBatch batch) {}
+  private record StagedCommit(long ticket, WriteBatch batch, Stage stage, List<VolumeState> volumes) {}
 
   /**
    * Moves every pending change into a batch and takes its ticket; the caller holds the commit
@@ -215,12 +255,15 @@ final class CommitPipeline {
     }
     long nextSegment = segments.nextId();
     if (changed.isEmpty() && pendingChanges.get() == 0 && pendingOps.isEmpty() && stagedNextSegment == nextSegment) {
-      return new StagedCommit(order.newest(), null);
+      return new StagedCommit(order.newest(), null, null, List.of());
     }
     WriteBatch batch = new WriteBatch();
     try {
       for (VolumeState v : changed) {
         v.stageCommit(batch);
+      }
+      for (RecordRefs r : pendingRefs) {
+        r.writeTo(batch);
       }
       for (CatalogOp op : pendingOps) {
         op.stage(batch);
@@ -235,13 +278,18 @@ final class CommitPipeline {
       order.failed(failure);
       throw failure;
     }
+    Stage stage = new Stage();
     for (VolumeState v : changed) {
-      v.staged();
+      v.staged(stage);
     }
+    for (RecordRefs r : pendingRefs) {
+      r.staged(stage);
+    }
+    pendingRefs.clear();
     pendingOps.clear();
     pendingChanges.set(0);
     stagedNextSegment = nextSegment;
-    return new StagedCommit(order.issue(), batch);
+    return new StagedCommit(order.issue(), batch, stage, changed);
   }
 
   /**
@@ -257,11 +305,29 @@ final class CommitPipeline {
       segments.sync();
       order.awaitTurn(staged.ticket());
       meta.commit(batch);
+      staged.stage().markCommitted();
       order.committed(staged.ticket());
     } catch (IOException | RuntimeException e) {
       IOException failure = e instanceof IOException io ? io : new IOException("commit of " + owner + " failed: " + e, e);
       order.failed(failure);
       throw failure;
+    }
+    purge(staged.volumes());
+  }
+
+  /**
+   * Purges committed changes from the overlays: the record table's, and those of {@code volumes}
+   * and of the volumes left over from earlier purges. A volume whose lock is busy waits for the
+   * next commit; its overlay stays correct meanwhile, only larger.
+   */
+  private void purge(List<VolumeState> volumes) {
+    records.purgeCommitted();
+    purgeLater.addAll(volumes);
+    for (java.util.Iterator<VolumeState> it = purgeLater.iterator(); it.hasNext(); ) {
+      VolumeState v = it.next();
+      if (v.isDeleted() || v.purgeCommitted()) {
+        it.remove();
+      }
     }
   }
 }

@@ -60,7 +60,7 @@ public final class Datastore implements Closeable {
     MetaStore m = null;
     SegmentFiles s = null;
     try {
-      m = new MetaStore(dir.resolve("meta"));
+      m = new MetaStore(dir.resolve("meta"), options.metadataCacheBytes());
       s = new SegmentFiles(dir.resolve("segments"), descriptor.uuid(), options.segmentBytes(),
           CommitPipeline.nextSegment(m), options.channels(), SegmentScan.recordsIn(m));
       this.meta = m;
@@ -68,7 +68,7 @@ public final class Datastore implements Closeable {
       this.capacity = new Capacity(dir, descriptor, s, options.segmentBytes());
       SegmentUsage usage = new SegmentUsage(s, capacity, this::reclaimForSpace);
       this.commits = new CommitPipeline(this, m, s, usage, options.flushThreshold());
-      this.parts = new StoreParts(dir, m, new RecordTable(m), s, capacity, usage, commits, volumes);
+      this.parts = new StoreParts(dir, m, commits.records(), s, capacity, usage, commits, volumes);
       usage.load(m);
       volumes.load(parts);
       this.cleaner = new SegmentCleaner(this, parts, options.cleanBelowLiveRatio(), foregroundOps);

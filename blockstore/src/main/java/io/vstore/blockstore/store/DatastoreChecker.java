@@ -45,9 +45,15 @@ final class DatastoreChecker {
   /** A map to check: whose it is, what it is called in reports, the newest birth it may hold. */
   private record MapUnderCheck(VolumeState owner, String label, long maxGeneration, boolean head, BlockMap map) {}
 
-  /** Reports a committed entry that the in-memory map, which every read uses, does not hold alike. */
+  /** Reports a committed entry that the map's pages, which every read uses, do not hold alike. */
   private void compareWithMemory(MapUnderCheck m, long end, byte[] value) {
-    MapEntry memory = m.map().entryEnding(end);
+    MapEntry memory;
+    m.owner().lock.readLock().lock();
+    try {
+      memory = m.map().entryEnding(end);
+    } finally {
+      m.owner().lock.readLock().unlock();
+    }
     MapEntry rocks;
     try {
       rocks = MapEntry.decodeEnding(end, value);
@@ -99,10 +105,24 @@ final class DatastoreChecker {
       }
     }
     for (MapUnderCheck m : maps.values()) {
-      int memory = m.map().size();
-      int rocks = inRocks.getOrDefault(m.map().id(), 0);
-      if (memory != rocks) {
-        problem(m.label() + " holds " + memory + " entries in memory but " + rocks + " in the metadata store");
+      m.owner().lock.readLock().lock();
+      try {
+        long memory = m.map().size();
+        int rocks = inRocks.getOrDefault(m.map().id(), 0);
+        if (memory != rocks) {
+          problem(m.label() + " holds " + memory + " entries with its uncommitted changes but " + rocks
+              + " in the metadata store");
+        }
+        for (MapPage page : m.map().cachedPages()) {
+          for (MapEntry e : page.entries()) {
+            byte[] v = meta.get(meta.maps, Keys.pair(m.map().id(), e.end()));
+            if (v == null) {
+              problem(m.label() + " holds " + e + " in memory but not in the metadata store");
+            }
+          }
+        }
+      } finally {
+        m.owner().lock.readLock().unlock();
       }
     }
     try (RocksIterator it = meta.iterator(meta.changes)) {
@@ -156,9 +176,7 @@ final class DatastoreChecker {
         }
       }
     }
-    if (store.records().size() != records) {
-      problem("memory holds " + store.records().size() + " record states but the metadata store " + records);
-    }
+    checkCachedRecords();
     for (Map.Entry<RecordKey, long[]> missing : referenced.entrySet()) {
       problem("volume id " + missing.getValue()[1] + " references " + missing.getKey() + " which has no record state");
     }
@@ -191,6 +209,23 @@ final class DatastoreChecker {
       }
     }
     return new CheckReport(volumes.size(), entries, records, sizes.size(), verified, problems);
+  }
+
+  /** Reports record states held in memory that the metadata store does not hold alike. */
+  private void checkCachedRecords() throws IOException {
+    List<String> found = new java.util.ArrayList<>();
+    store.records().forEachCached((key, state) -> {
+      try {
+        byte[] v = meta.get(meta.records, key.key());
+        RecordState rocks = v == null ? null : RecordState.decode(v);
+        if (!state.equals(rocks)) {
+          found.add(key + " has state " + state + " in memory but " + rocks + " in the metadata store");
+        }
+      } catch (IOException e) {
+        found.add(e.getMessage());
+      }
+    });
+    found.forEach(this::problem);
   }
 
   /** Checks one committed map entry and returns the end of the map's covered blocks so far. */

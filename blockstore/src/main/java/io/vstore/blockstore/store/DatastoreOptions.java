@@ -10,9 +10,13 @@ import java.time.Duration;
  * @param cleanerInterval how often the background cleaner looks for work; zero disables it
  * @param cleanBelowLiveRatio segments whose live fraction is below this are cleaned
  * @param channels how segment files are opened
+ * @param metadataCacheBytes the memory budget of the block-map and record-state pages held in memory
  */
 public record DatastoreOptions(long segmentBytes, int flushThreshold, Duration cleanerInterval,
-    double cleanBelowLiveRatio, ChannelOpener channels) {
+    double cleanBelowLiveRatio, ChannelOpener channels, long metadataCacheBytes) {
+
+  /** The default metadata cache budget: 256 MiB. */
+  public static final long DEFAULT_METADATA_CACHE = 256L << 20;
 
   public DatastoreOptions {
     if (segmentBytes < SegmentFiles.HEADER_BYTES + RecordCodec.MAX_RECORD_BYTES) {
@@ -23,30 +27,42 @@ public record DatastoreOptions(long segmentBytes, int flushThreshold, Duration c
           + ", clean below " + cleanBelowLiveRatio);
     }
     java.util.Objects.requireNonNull(channels, "channels");
+    if (metadataCacheBytes < (64 << 10)) {
+      throw new IllegalArgumentException("metadata cache budget " + metadataCacheBytes + " is below 64 KiB");
+    }
   }
 
-  /** Returns the defaults: 256 MiB segments, flush after 64 Ki changes, clean every 30 s below 50% live. */
+  /**
+   * Returns the defaults: 256 MiB segments, flush after 64 Ki changes, clean every 30 s below 50%
+   * live, a 256 MiB metadata cache.
+   */
   public static DatastoreOptions defaults() {
-    return new DatastoreOptions(256L << 20, 1 << 16, Duration.ofSeconds(30), 0.5, ChannelOpener.DEFAULT);
+    return new DatastoreOptions(256L << 20, 1 << 16, Duration.ofSeconds(30), 0.5, ChannelOpener.DEFAULT,
+        DEFAULT_METADATA_CACHE);
   }
 
   /** Returns these options with {@code bytes} segments. */
   public DatastoreOptions withSegmentBytes(long bytes) {
-    return new DatastoreOptions(bytes, flushThreshold, cleanerInterval, cleanBelowLiveRatio, channels);
+    return new DatastoreOptions(bytes, flushThreshold, cleanerInterval, cleanBelowLiveRatio, channels, metadataCacheBytes);
   }
 
   /** Returns these options with the background cleaner running every {@code interval} (zero: off). */
   public DatastoreOptions withCleanerInterval(Duration interval) {
-    return new DatastoreOptions(segmentBytes, flushThreshold, interval, cleanBelowLiveRatio, channels);
+    return new DatastoreOptions(segmentBytes, flushThreshold, interval, cleanBelowLiveRatio, channels, metadataCacheBytes);
   }
 
   /** Returns these options flushing on their own after {@code changes} pending map changes. */
   public DatastoreOptions withFlushThreshold(int changes) {
-    return new DatastoreOptions(segmentBytes, changes, cleanerInterval, cleanBelowLiveRatio, channels);
+    return new DatastoreOptions(segmentBytes, changes, cleanerInterval, cleanBelowLiveRatio, channels, metadataCacheBytes);
   }
 
   /** Returns these options opening segment files with {@code opener}. */
   public DatastoreOptions withChannels(ChannelOpener opener) {
-    return new DatastoreOptions(segmentBytes, flushThreshold, cleanerInterval, cleanBelowLiveRatio, opener);
+    return new DatastoreOptions(segmentBytes, flushThreshold, cleanerInterval, cleanBelowLiveRatio, opener, metadataCacheBytes);
+  }
+
+  /** Returns these options keeping at most about {@code bytes} of metadata pages in memory. */
+  public DatastoreOptions withMetadataCache(long bytes) {
+    return new DatastoreOptions(segmentBytes, flushThreshold, cleanerInterval, cleanBelowLiveRatio, channels, bytes);
   }
 }

@@ -4,28 +4,45 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.rocksdb.BlockBasedTableConfig;
+import org.rocksdb.BloomFilter;
+import org.rocksdb.Cache;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.CompressionType;
 import org.rocksdb.DBOptions;
+import org.rocksdb.LRUCache;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
 import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteBufferManager;
 import org.rocksdb.WriteOptions;
 
 /**
- * The datastore's RocksDB instance and its column families. Every write goes through
- * {@link #commit}, which is synced: RocksDB is only ever written at a flush, after the segment
- * bytes its new entries point at are durable.
+ * The datastore's RocksDB instance, its column families and the memory both may use. Every write
+ * goes through {@link #commit}, which is synced: RocksDB is only ever written at a flush, after
+ * the segment bytes its new entries point at are durable.
+ *
+ * <p>Memory: RocksDB's block cache and memtables share one native budget ({@link #ROCKSDB_MEMORY},
+ * memtables at most half of it), and the metadata pages vstore decodes for its maps and record
+ * states count against the {@link MetadataCache} on the heap. Neither grows with the data.
  */
 final class MetaStore implements AutoCloseable {
   static {
     RocksDB.loadLibrary();
   }
 
+  /** RocksDB's native memory: block cache and memtables together. */
+  static final long ROCKSDB_MEMORY = 128L << 20;
+
   private final Path dir;
+  private final MetadataCache cache;
+  private final Cache blockCache;
+  private final WriteBufferManager writeBuffers;
+  private final BloomFilter bloom;
   private final DBOptions dbOptions;
   private final ColumnFamilyOptions cfOptions;
   private final RocksDB db;
@@ -40,12 +57,25 @@ final class MetaStore implements AutoCloseable {
   /** Change log: volume id + generation to the block ranges that generation changed. */
   final ColumnFamilyHandle changes;
 
-  /** Opens (creating if missing) the metadata store in {@code dir}. */
+  /** Opens (creating if missing) the metadata store in {@code dir} with the default cache budget. */
   MetaStore(Path dir) throws IOException {
+    this(dir, DatastoreOptions.DEFAULT_METADATA_CACHE);
+  }
+
+  /** Opens (creating if missing) the metadata store in {@code dir}, its decoded pages held within {@code cacheBytes}. */
+  MetaStore(Path dir, long cacheBytes) throws IOException {
     this.dir = dir;
-    cfOptions = new ColumnFamilyOptions().optimizeLevelStyleCompaction();
+    this.cache = new MetadataCache(cacheBytes);
+    blockCache = new LRUCache(ROCKSDB_MEMORY);
+    writeBuffers = new WriteBufferManager(ROCKSDB_MEMORY / 2, blockCache);
+    bloom = new BloomFilter(10);
+    BlockBasedTableConfig table = new BlockBasedTableConfig().setBlockCache(blockCache).setFilterPolicy(bloom)
+        .setCacheIndexAndFilterBlocks(true).setPinL0FilterAndIndexBlocksInCache(true);
+    cfOptions = new ColumnFamilyOptions().setTableFormatConfig(table).setWriteBufferSize(16L << 20)
+        .setMaxWriteBufferNumber(4).setCompressionType(CompressionType.LZ4_COMPRESSION)
+        .setLevelCompactionDynamicLevelBytes(true);
     dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true)
-        .setMaxBackgroundJobs(2).setKeepLogFileNum(4);
+        .setMaxBackgroundJobs(2).setKeepLogFileNum(4).setWriteBufferManager(writeBuffers);
     List<ColumnFamilyDescriptor> descriptors = List.of(
         new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
         new ColumnFamilyDescriptor(bytes("maps"), cfOptions),
@@ -54,14 +84,26 @@ final class MetaStore implements AutoCloseable {
     try {
       db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);
     } catch (RocksDBException e) {
-      cfOptions.close();
-      dbOptions.close();
+      closeOptions();
       throw new IOException("cannot open metadata store " + dir + ": " + e.getMessage(), e);
     }
     catalog = handles.get(0);
     maps = handles.get(1);
     records = handles.get(2);
     changes = handles.get(3);
+  }
+
+  private void closeOptions() {
+    cfOptions.close();
+    dbOptions.close();
+    writeBuffers.close();
+    blockCache.close();
+    bloom.close();
+  }
+
+  /** Returns the budget of the decoded metadata pages. */
+  MetadataCache cache() {
+    return cache;
   }
 
   private static byte[] bytes(String s) {
@@ -112,8 +154,7 @@ final class MetaStore implements AutoCloseable {
     }
     db.close();
     syncWrite.close();
-    dbOptions.close();
-    cfOptions.close();
+    closeOptions();
   }
 
   @Override

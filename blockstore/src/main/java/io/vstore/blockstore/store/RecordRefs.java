@@ -41,11 +41,15 @@ final class RecordRefs {
   void writeTo(WriteBatch batch) throws IOException {
     try {
       for (RecordKey key : changed) {
-        RecordState s = table.get(key);
-        if (s == null) {
+        RecordTable.Change c = table.change(key);
+        if (c == null) {
+          // Only a committed change is purged, and this one was never staged.
+          throw new IllegalStateException("the change of " + key + " is missing from the overlay");
+        }
+        if (c.state == null) {
           batch.delete(meta.records, key.key());
         } else {
-          batch.put(meta.records, key.key(), s.encode());
+          batch.put(meta.records, key.key(), c.state.encode());
         }
       }
     } catch (RocksDBException ex) {
@@ -53,8 +57,14 @@ final class RecordRefs {
     }
   }
 
-  /** Forgets the pending changes once they are staged for commit. */
-  void clearPending() {
+  /** Marks the pending changes as staged in {@code stage}'s batch and forgets them. */
+  void staged(CommitPipeline.Stage stage) {
+    for (RecordKey key : changed) {
+      RecordTable.Change c = table.change(key);
+      if (c != null && c.stage == null) {
+        c.stage = stage;
+      }
+    }
     changed.clear();
   }
 }

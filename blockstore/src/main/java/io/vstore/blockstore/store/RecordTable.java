@@ -1,66 +1,166 @@
 package io.vstore.blockstore.store;
 
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import org.rocksdb.RocksIterator;
 
 /**
- * The reference states of every live record of a datastore, in memory, loaded from RocksDB on
- * first use. Overwrites release old records at random, so looking their states up in RocksDB cost
- * a point read per replaced extent; held here they cost a hash lookup. About 100 bytes a record.
+ * The reference states of every live record of a datastore: RocksDB holds them (keyed by segment
+ * and offset); {@link RecordPage}s of 1 MiB of a segment each are loaded on demand and evicted
+ * under the {@link MetadataCache} budget. Beside the pages the table keeps the <em>overlay</em>:
+ * every state change not yet known to be committed. A page is loaded with the overlay laid over
+ * its rows, and changes go to the overlay first and then to the page if it is loaded, so an
+ * evicted page loses nothing.
  *
  * <p>Thread-safe: volumes change the states of their own records under their own locks, in
- * parallel. The table is loaded before its first change, so it never misses a change that a flush
- * in progress has yet to commit. Dead records (no live blocks) are dropped.
+ * parallel, and records of several volumes share pages. A page is loaded inside the page table's
+ * {@code computeIfAbsent} and changed inside its {@code computeIfPresent}, so a change made while
+ * its page loads waits for the load and is then applied to the page; the load reads the overlay
+ * before the rows, so a change purged meanwhile (purging follows the commit) is in the rows.
  */
 final class RecordTable {
+  /** Which page: a segment and the index of its 1 MiB. */
+  record PageKey(long segment, long index) {}
+
+  /** A state change not yet known to be committed: the new state, or null when the record died. */
+  static final class Change {
+    final RecordState state;
+    /** The flush that staged it, or null while pending. */
+    volatile CommitPipeline.Stage stage;
+
+    Change(RecordState state) {
+      this.state = state;
+    }
+  }
+
+  private static final Comparator<RecordKey> ORDER =
+      Comparator.comparingLong(RecordKey::segment).thenComparingLong(RecordKey::offset);
+
   private final MetaStore meta;
-  private volatile Map<RecordKey, RecordState> states;
+  private final ConcurrentHashMap<PageKey, RecordPage> pages = new ConcurrentHashMap<>();
+  private final ConcurrentSkipListMap<RecordKey, Change> overlay = new ConcurrentSkipListMap<>(ORDER);
 
   RecordTable(MetaStore meta) {
     this.meta = meta;
   }
 
-  private Map<RecordKey, RecordState> states() {
-    Map<RecordKey, RecordState> s = states;
-    if (s == null) {
-      synchronized (this) {
-        s = states;
-        if (s == null) {
-          s = load();
-          states = s;
-        }
-      }
-    }
-    return s;
+  /** Returns the cache the pages count against. */
+  MetadataCache cache() {
+    return meta.cache();
   }
 
-  private Map<RecordKey, RecordState> load() {
-    Map<RecordKey, RecordState> out = new ConcurrentHashMap<>();
-    try (RocksIterator it = meta.iterator(meta.records)) {
-      for (it.seekToFirst(); it.isValid(); it.next()) {
-        out.put(new RecordKey(Keys.first(it.key()), Keys.second(it.key())), RecordState.decode(it.value()));
-      }
-    }
-    return out;
+  private static PageKey pageOf(RecordKey key) {
+    return new PageKey(key.segment(), key.offset() >>> RecordPage.SHIFT);
   }
 
   /** Returns the state of {@code key}, or null when the record is unknown or dead. */
   RecordState get(RecordKey key) {
-    return states().get(key);
-  }
-
-  /** Returns the number of live records. */
-  int size() {
-    return states().size();
+    return page(pageOf(key)).get(key.offset());
   }
 
   /** Sets the state of {@code key}; a state with no live blocks removes it. */
   void put(RecordKey key, RecordState state) {
-    if (state.liveBlocks() == 0) {
-      states().remove(key);
-    } else {
-      states().put(key, state);
+    RecordState s = state.liveBlocks() == 0 ? null : state;
+    overlay.put(key, new Change(s));
+    pages.computeIfPresent(pageOf(key), (k, page) -> {
+      page.put(key.offset(), s);
+      return page;
+    });
+  }
+
+  /** Returns the newest change of {@code key} not yet purged, or null. */
+  Change change(RecordKey key) {
+    return overlay.get(key);
+  }
+
+  /** Drops the changes whose batch is committed: RocksDB answers for them now. */
+  void purgeCommitted() {
+    overlay.values().removeIf(c -> c.stage != null && c.stage.isCommitted());
+  }
+
+  /** Returns the number of changes not yet committed and purged. */
+  int overlaySize() {
+    return overlay.size();
+  }
+
+  /** Calls {@code action} with every state held in a page in memory, for the checker. */
+  void forEachCached(java.util.function.BiConsumer<RecordKey, RecordState> action) {
+    for (RecordPage p : pages.values()) {
+      p.forEach(action);
     }
+  }
+
+  private RecordPage page(PageKey key) {
+    RecordPage page = pages.get(key);
+    if (page != null) {
+      return page;
+    }
+    boolean[] loaded = {false};
+    page = pages.computeIfAbsent(key, k -> {
+      loaded[0] = true;
+      return load(k);
+    });
+    if (loaded[0]) {
+      meta.cache().added(page);
+    }
+    return page;
+  }
+
+  private RecordPage load(PageKey key) {
+    long from = key.index() << RecordPage.SHIFT;
+    long to = from + (1L << RecordPage.SHIFT);
+    // The overlay first: see the class comment.
+    Map<RecordKey, Change> changes = new java.util.TreeMap<>(ORDER);
+    // One entry at a time: a bulk copy trusts a size that concurrent purges change.
+    for (Map.Entry<RecordKey, Change> e
+        : overlay.subMap(new RecordKey(key.segment(), from), new RecordKey(key.segment(), to)).entrySet()) {
+      changes.put(e.getKey(), e.getValue());
+    }
+    List<RecordKey> keys = new ArrayList<>();
+    List<RecordState> states = new ArrayList<>();
+    java.util.Iterator<Map.Entry<RecordKey, Change>> ci = changes.entrySet().iterator();
+    Map.Entry<RecordKey, Change> c = ci.hasNext() ? ci.next() : null;
+    try (RocksIterator it = meta.iterator(meta.records)) {
+      it.seek(Keys.pair(key.segment(), from));
+      while (true) {
+        long row = Long.MAX_VALUE;
+        if (it.isValid()) {
+          byte[] k = it.key();
+          long offset = Keys.second(k);
+          if (Keys.first(k) == key.segment() && offset < to) {
+            row = offset;
+          }
+        }
+        long changed = c == null ? Long.MAX_VALUE : c.getKey().offset();
+        if (row == Long.MAX_VALUE && changed == Long.MAX_VALUE) {
+          break;
+        }
+        if (changed <= row) {
+          RecordState s = c.getValue().state;
+          if (s != null) {
+            keys.add(c.getKey());
+            states.add(s);
+          }
+          if (changed == row) {
+            it.next();
+          }
+          c = ci.hasNext() ? ci.next() : null;
+        } else {
+          keys.add(new RecordKey(key.segment(), row));
+          states.add(RecordState.decode(it.value()));
+          it.next();
+        }
+      }
+    }
+    return new RecordPage(this, key, keys, states);
+  }
+
+  /** Removes {@code page} from the page table if it is still there; called by the cache. */
+  boolean evict(RecordPage page) {
+    return pages.remove(page.key, page);
   }
 }

@@ -6,9 +6,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -57,7 +55,7 @@ final class VolumeState {
    * the volume for the next flush's staging ({@link CommitPipeline#markDirty}): every change to the
    * maps, record states, change log and catalog entry happens under it.
    */
-  final ReentrantReadWriteLock lock = new MarkingLock();
+  final ReentrantReadWriteLock lock;
   /** Whether the volume is in the pipeline's set of volumes to look at; see {@link CommitPipeline#markDirty}. */
   volatile boolean queuedForCommit;
   private final MetaStore meta;
@@ -110,6 +108,7 @@ final class VolumeState {
     this.segments = parts.segments();
     this.usage = parts.usage();
     this.commits = parts.commits();
+    this.lock = new MarkingLock(commits, this);
     this.committedGeneration = record.generation();
     this.allocated = new AtomicLong(record.allocated());
     this.mappedBlocks = new AtomicLong(record.mappedBlocks());
@@ -255,26 +254,20 @@ final class VolumeState {
   void delete() throws IOException {
     lock.writeLock().lock();
     try {
-      Set<RecordKey> records = new HashSet<>();
       List<BlockMap> maps = maps();
       for (BlockMap m : maps) {
-        for (MapEntry e : m.overlapping(0, blocks)) {
-          if (e.record() != null) {
-            records.add(e.record());
+        m.forEach(e -> { // a record referenced twice is dead (no state) the second time
+          RecordState state = e.record() == null ? null : refs.get(e.record());
+          if (state != null) {
+            addLive(e.record().segment(), -state.storedBytes());
+            refs.put(e.record(), state.withLive(-state.liveBlocks()));
           }
-        }
+        });
       }
-      for (RecordKey k : records) {
-        RecordState state = refs.get(k);
-        if (state != null) {
-          addLive(k.segment(), -state.storedBytes());
-          refs.put(k, state.withLive(-state.liveBlocks()));
-          commits.stage(batch -> batch.delete(meta.records, k.key()));
-        }
-      }
-      refs.clearPending(); // staged above; the volume is gone from the next flush's view
+      commits.stageRefs(refs); // the volume is gone from the next flush's view, its record states are not
       for (BlockMap m : maps) {
         commits.stage(batch -> batch.deleteRange(meta.maps, Keys.pair(m.id(), 0), Keys.pair(m.id() + 1, 0)));
+        m.discard();
       }
       for (SnapshotState snap : snapshots) {
         commits.stage(batch -> batch.delete(meta.catalog, Keys.catalog('n', snap.record.id())));
@@ -306,28 +299,55 @@ final class VolumeState {
    * {@link #staged}, so a failure here leaves the changes pending.
    */
   void stageCommit(WriteBatch batch) throws IOException, RocksDBException {
-    long generation = committedGeneration + 1;
-    for (BlockMap m : maps()) {
-      m.writeTo(batch);
+    // Shared: writers are held off by the commit lock already; this holds off purges.
+    lock.readLock().lock();
+    try {
+      long generation = committedGeneration + 1;
+      for (BlockMap m : maps()) {
+        m.writeTo(batch);
+      }
+      refs.writeTo(batch);
+      if (!changes.isEmpty()) {
+        batch.put(meta.changes, Keys.pair(id, generation), changes.encode());
+      }
+      batch.put(meta.catalog, Keys.catalog('v', id), record(generation).encode());
+    } finally {
+      lock.readLock().unlock();
     }
-    refs.writeTo(batch);
-    if (!changes.isEmpty()) {
-      batch.put(meta.changes, Keys.pair(id, generation), changes.encode());
-    }
-    batch.put(meta.catalog, Keys.catalog('v', id), record(generation).encode());
   }
 
-  /** Forgets the changes {@link #stageCommit} put in the batch and moves on to the next generation. */
-  void staged() {
+  /**
+   * Marks the changes {@link #stageCommit} put in the batch as staged in {@code stage} (they stay
+   * in the overlays until it is committed) and moves on to the next generation.
+   */
+  void staged(CommitPipeline.Stage stage) {
     lock.writeLock().lock();
     try {
       for (BlockMap m : maps()) {
-        m.clearPending();
+        m.staged(stage);
       }
-      refs.clearPending();
+      refs.staged(stage);
       changes.clear();
       recordChanged = false;
       committedGeneration++;
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /**
+   * Purges the committed changes from the maps' overlays, if the volume's lock is free at once;
+   * returns whether it did. The caller holds no lock of this volume, or its exclusive lock.
+   */
+  boolean purgeCommitted() {
+    if (!lock.writeLock().tryLock()) {
+      return false;
+    }
+    try {
+      for (BlockMap m : maps()) {
+        m.purgeCommitted();
+      }
+      return true;
     } finally {
       lock.writeLock().unlock();
     }
@@ -458,14 +478,15 @@ final class VolumeState {
     try {
       int i = snapshots.indexOf(s);
       SnapshotState previous = i > 0 ? snapshots.get(i - 1) : null;
-      for (MapEntry e : s.delta.overlapping(0, blocks)) {
+      s.delta.forEach(e -> {
         if (previous != null && e.generation() <= previous.generation()) {
           previous.delta.put(e);
         } else if (e.kind() == MapEntry.Kind.DATA) {
           release(e.record(), e.length());
         }
-      }
+      });
       snapshots.remove(i);
+      s.delta.discard(); // the caller's batch deletes its rows
       s.deleted = true;
     } finally {
       lock.writeLock().unlock();
@@ -477,27 +498,26 @@ final class VolumeState {
     lock.writeLock().lock();
     try {
       long generation = committedGeneration + 1;
-      for (MapEntry e : head.overlapping(0, blocks)) {
+      head.forEach(e -> {
         if (e.generation() > s.generation()) {
           head.remove(e);
           leaveHead(e);
           changes.add(e.start(), e.end());
         }
-      }
+      });
       for (int i = snapshots.indexOf(s); i < snapshots.size(); i++) {
-        for (MapEntry e : snapshots.get(i).delta.overlapping(0, blocks)) {
-          if (e.generation() > s.generation()) {
-            continue;
+        snapshots.get(i).delta.forEach(e -> {
+          if (e.generation() <= s.generation()) {
+            // A copy born now: the original stays where older views find it, and newer snapshots,
+            // which must not see it, skip the copy because it is born after them.
+            head.put(new MapEntry(e.start(), e.length(), e.kind(), e.record(), e.recordBlock(), generation));
+            if (e.kind() == MapEntry.Kind.DATA) {
+              reference(e.record(), e.length());
+              mappedBlocks.addAndGet(e.length());
+            }
+            changes.add(e.start(), e.end());
           }
-          // A copy born now: the original stays where older views find it, and newer snapshots,
-          // which must not see it, skip the copy because it is born after them.
-          head.put(new MapEntry(e.start(), e.length(), e.kind(), e.record(), e.recordBlock(), generation));
-          if (e.kind() == MapEntry.Kind.DATA) {
-            reference(e.record(), e.length());
-            mappedBlocks.addAndGet(e.length());
-          }
-          changes.add(e.start(), e.end());
-        }
+        });
       }
       commits.noteChange();
     } finally {
@@ -572,21 +592,5 @@ final class VolumeState {
   @Override
   public String toString() {
     return "volume " + name;
-  }
-
-  /** The volume's lock: its exclusive release marks the volume for the next flush. */
-  private final class MarkingLock extends ReentrantReadWriteLock {
-    private final WriteLock marking = new WriteLock(this) {
-      @Override
-      public void unlock() {
-        super.unlock();
-        commits.markDirty(VolumeState.this);
-      }
-    };
-
-    @Override
-    public WriteLock writeLock() {
-      return marking;
-    }
   }
 }

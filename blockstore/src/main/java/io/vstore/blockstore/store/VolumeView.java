@@ -264,10 +264,25 @@ final class VolumeView {
    * and the rest (shared with snapshots, the head or a parent).
    */
   long[] space() {
+    long blocks = volume.blocks;
+    // Windows bound the pieces held at once; at most 64 of them keep a huge sparse volume cheap.
+    long window = Math.max(1L << 18, (blocks + 63) / 64);
+    long data = 0;
+    long unique = 0;
+    for (long from = 0; from < blocks; from += window) {
+      long[] part = space(from, Math.min(blocks, from + window));
+      data += part[0];
+      unique += part[1];
+    }
+    return new long[] {data * BLOCK, unique * BLOCK, (data - unique) * BLOCK};
+  }
+
+  /** Returns {data, unique} in blocks for blocks {@code [from, to)}; see {@link #space()}. */
+  private long[] space(long from, long to) {
     List<Piece> pieces = new ArrayList<>();
     List<Lock> held = new ArrayList<>(2);
     try {
-      resolve(volume, snapshot, 0, volume.blocks, 1, pieces, held);
+      resolve(volume, snapshot, from, to, 1, pieces, held);
       long data = 0;
       long unique = 0;
       List<SnapshotState> snapshots = volume.snapshots();
@@ -289,7 +304,7 @@ final class VolumeView {
           unique += n;
         }
       }
-      return new long[] {data * BLOCK, unique * BLOCK, (data - unique) * BLOCK};
+      return new long[] {data, unique};
     } finally {
       unlock(held);
     }

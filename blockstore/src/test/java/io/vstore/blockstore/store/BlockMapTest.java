@@ -37,11 +37,16 @@ class BlockMapTest {
 
   private void commit(BlockMap... maps) throws Exception {
     try (WriteBatch batch = new WriteBatch()) {
+      CommitPipeline.Stage stage = new CommitPipeline.Stage();
       for (BlockMap m : maps) {
         m.writeTo(batch);
-        m.clearPending();
+        m.staged(stage);
       }
       meta.commit(batch);
+      stage.markCommitted();
+      for (BlockMap m : maps) {
+        m.purgeCommitted();
+      }
     }
   }
 
@@ -82,7 +87,7 @@ class BlockMapTest {
     assertThat(map.entryEnding(4)).isNull();
     // The put and the remove of one key are one change: the last one wins.
     assertThat(map.pendingChanges()).isEqualTo(2);
-    map.clearPending();
+    map.staged(new CommitPipeline.Stage());
     assertThat(map.pendingChanges()).isZero();
     assertThat(map.size()).isEqualTo(1);
   }

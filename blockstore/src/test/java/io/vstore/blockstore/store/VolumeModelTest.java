@@ -27,7 +27,9 @@ final class VolumeModelTest {
   @TempDir Path dir;
 
   private static DatastoreOptions options(Random r) {
+    // Half the runs keep almost no metadata pages in memory, so that pages are evicted and reloaded all along.
     return DatastoreOptions.defaults().withSegmentBytes(2L << 20).withCleanerInterval(Duration.ZERO)
+        .withMetadataCache(r.nextBoolean() ? 64 << 10 : DatastoreOptions.DEFAULT_METADATA_CACHE)
         .withFlushThreshold(10 + r.nextInt(500));
   }
 

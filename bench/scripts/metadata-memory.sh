@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Issue 13's memory floor: N random 4 KiB writes (fio's nbd engine, QD32, default 1,000,000) spread
+# over a 64 GiB volume, served by `vstore nbd serve` and, in the same run, by
+# `qemu-nbd -t --cache=none --aio=native` on a fresh qcow2. Prints for vstore the heap after a
+# full GC before and after the writes (the growth is what the floor bounds), the RSS, the IOPS,
+# the bytes stored, and the same figures of qemu-nbd where they apply, with the IOPS ratio.
+#
+# usage: bench/scripts/metadata-memory.sh
+#   Env: IOS (default 1000000), SIZE (default 64G), WORKDIR (default bench/target/metadata-memory;
+#   not tmpfs: qemu-nbd --cache=none needs O_DIRECT), JAVA_OPTS (extra JVM options for the server).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+IOS=${IOS:-1000000}
+SIZE=${SIZE:-64G}
+WORKDIR=${WORKDIR:-$ROOT/bench/target/metadata-memory}
+JDK=${JDK:-/usr/lib/jvm/temurin-25-jdk-amd64}
+JAVA=$JDK/bin/java
+JAR=$ROOT/cli/target/vstore.jar
+
+for tool in fio qemu-nbd qemu-img python3; do
+  command -v "$tool" >/dev/null || { echo "metadata-memory: $tool is not installed" >&2; exit 1; }
+done
+(cd "$ROOT" && ./mvnw -q -B -pl cli -am package -DskipTests)
+mkdir -p "$WORKDIR"
+rm -rf "$WORKDIR/datastore" "$WORKDIR"/*.qcow2 "$WORKDIR"/*.json "$WORKDIR"/*.log
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 100); do
+    if python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),1)" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "metadata-memory: server on port $1 did not come up; log:" >&2
+  cat "$2" >&2
+  exit 1
+}
+SERVER_PID=
+stop_server() {
+  if [[ -n $SERVER_PID ]]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+  fi
+}
+trap stop_server EXIT
+
+# Heap in use after a full GC, in MiB (jstat: S0U + S1U + EU + OU).
+heap_after_gc() {
+  "$JDK/bin/jcmd" "$1" GC.run >/dev/null
+  sleep 1
+  "$JDK/bin/jstat" -gc "$1" | awk 'NR==2 { printf "%.1f", ($3 + $4 + $6 + $8) / 1024 }'
+}
+rss_mib() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+hwm_mib() { awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+run_fio() { # side port
+  fio --name=randwrite --ioengine=nbd --uri="nbd://127.0.0.1:$2/disk" --rw=randwrite --bs=4k --iodepth=32 \
+    --size="$SIZE" --number_ios="$IOS" --norandommap --randrepeat=1 \
+    --output-format=json --output="$WORKDIR/$1.json" >/dev/null
+}
+iops() { python3 -c "import json,sys; print('%.0f' % json.load(open(sys.argv[1]))['jobs'][0]['write']['iops'])" "$1"; }
+
+# vstore
+"$JAVA" -jar "$JAR" datastore init -D "$WORKDIR/datastore" >/dev/null
+"$JAVA" -jar "$JAR" volume create -D "$WORKDIR/datastore" bench "$SIZE" >/dev/null
+port=$(free_port)
+# shellcheck disable=SC2086
+"$JAVA" ${JAVA_OPTS:-} -jar "$JAR" nbd serve -D "$WORKDIR/datastore" --port "$port" disk=bench \
+  >"$WORKDIR/vstore.log" 2>&1 &
+SERVER_PID=$!
+wait_port "$port" "$WORKDIR/vstore.log"
+heap_empty=$(heap_after_gc "$SERVER_PID")
+run_fio vstore "$port"
+heap_full=$(heap_after_gc "$SERVER_PID")
+rss=$(rss_mib "$SERVER_PID")
+hwm=$(hwm_mib "$SERVER_PID")
+stop_server
+stored=$(du -sm "$WORKDIR/datastore" | cut -f1)
+vstore_iops=$(iops "$WORKDIR/vstore.json")
+
+# qemu-nbd
+qemu-img create -q -f qcow2 "$WORKDIR/fresh.qcow2" "$SIZE"
+port=$(free_port)
+qemu-nbd -t --cache=none --aio=native -f qcow2 -b 127.0.0.1 -p "$port" -x disk "$WORKDIR/fresh.qcow2" \
+  >"$WORKDIR/qemu-nbd.log" 2>&1 &
+SERVER_PID=$!
+wait_port "$port" "$WORKDIR/qemu-nbd.log"
+run_fio qemu "$port"
+qrss=$(rss_mib "$SERVER_PID")
+qhwm=$(hwm_mib "$SERVER_PID")
+stop_server
+qstored=$(du -sm "$WORKDIR/fresh.qcow2" | cut -f1)
+qemu_iops=$(iops "$WORKDIR/qemu.json")
+rm -f "$WORKDIR/fresh.qcow2"
+
+python3 - "$IOS" "$SIZE" "$heap_empty" "$heap_full" "$rss" "$hwm" "$stored" "$vstore_iops" \
+  "$qrss" "$qhwm" "$qstored" "$qemu_iops" <<'PY'
+import sys
+ios, size, he, hf, rss, hwm, st, vi, qrss, qhwm, qst, qi = sys.argv[1:]
+he, hf, rss, hwm, vi, qrss, qhwm, qi = map(float, (he, hf, rss, hwm, vi, qrss, qhwm, qi))
+print(f"{int(ios):,} random 4 KiB writes, QD32, over a {size} volume (fio nbd engine)")
+print(f"{'':<28}{'vstore':>12}{'qemu-nbd':>12}")
+print(f"{'IOPS':<28}{vi:>12.0f}{qi:>12.0f}   ratio {vi / qi:.2f}x (floor 4x)")
+print(f"{'heap after full GC, empty':<28}{he:>11.1f}M")
+print(f"{'heap after full GC, written':<28}{hf:>11.1f}M   growth {hf - he:.1f} MiB (floor 64)")
+print(f"{'RSS at the end':<28}{rss:>11.1f}M{qrss:>11.1f}M   (floor 512 MiB)")
+print(f"{'peak RSS':<28}{hwm:>11.1f}M{qhwm:>11.1f}M")
+print(f"{'stored':<28}{int(st):>11}M{int(qst):>11}M")
+PY

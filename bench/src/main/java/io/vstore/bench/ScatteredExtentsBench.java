@@ -1,0 +1,183 @@
+package io.vstore.bench;
+
+import io.vstore.blockstore.store.Datastore;
+import io.vstore.blockstore.store.DatastoreOptions;
+import io.vstore.blockstore.store.Volume;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.stream.Stream;
+
+/**
+ * Issue 13's scale floor through the Java API: a volume holding N scattered 4 KiB extents of
+ * compressible data (every other block, written in a scrambled order, so that no two extents
+ * merge), against the same made with 10,000 extents. Prints the heap after a full GC once
+ * written, the time to reopen the datastore and serve the first read, and 4 KiB random read and
+ * write rates (two threads, over the written blocks) on both, with their ratio.
+ *
+ * <pre>
+ * java -cp bench/target/benchmarks.jar io.vstore.bench.ScatteredExtentsBench DIR [EXTENTS (default 10000000)] [SECONDS (default 10)]
+ * </pre>
+ */
+public final class ScatteredExtentsBench {
+  private static final int BLOCK = 4096;
+  private static final int THREADS = 2;
+
+  private ScatteredExtentsBench() {}
+
+  public static void main(String[] args) throws Exception {
+    if (args.length < 1 || args.length > 3) {
+      System.err.println("usage: ScatteredExtentsBench DIR [EXTENTS] [SECONDS]");
+      System.exit(2);
+    }
+    long extents = args.length > 1 ? Long.parseLong(args[1]) : 10_000_000L;
+    int seconds = args.length > 2 ? Integer.parseInt(args[2]) : 10;
+    Path base = Path.of(args[0]);
+    Files.createDirectories(base);
+    double[] small = run(base, 10_000, seconds, false);
+    double[] large = run(base, extents, seconds, true);
+    System.out.printf("%n%,d extents against 10,000: random read %.2fx, random write %.2fx (floor 0.9x each)%n",
+        extents, large[0] / small[0], large[1] / small[1]);
+  }
+
+  /** Builds, measures and deletes one datastore; returns {read IOPS, write IOPS}. */
+  private static double[] run(Path base, long extents, int seconds, boolean report) throws Exception {
+    Path dir = Files.createTempDirectory(base, "scattered");
+    DatastoreOptions options = DatastoreOptions.defaults().withCleanerInterval(Duration.ZERO);
+    long size = 2 * extents * BLOCK;
+    byte[] pool = compressiblePool();
+    try {
+      long start = System.nanoTime();
+      try (Datastore ds = Datastore.create(dir.resolve("ds"), options, 0)) {
+        Volume v = ds.createVolume("scattered", size);
+        parallel(extents, (i, r, buf) -> v.write(blockOf(i, extents) * BLOCK, slice(pool, r, buf)));
+        v.flush();
+        System.out.printf("%,d extents written in %.1f s%n", extents, (System.nanoTime() - start) / 1e9);
+        if (report) {
+          System.out.printf("heap after a full GC: %.1f MiB%n", heapAfterGc());
+        }
+      }
+      long open = System.nanoTime();
+      try (Datastore ds = Datastore.open(dir.resolve("ds"), options)) {
+        Volume v = ds.openVolume("scattered");
+        ByteBuffer one = ByteBuffer.allocateDirect(BLOCK);
+        v.read(blockOf(extents / 2, extents) * BLOCK, one);
+        double firstRead = (System.nanoTime() - open) / 1e6;
+        double read = rate(seconds, (i, r, buf) -> v.read(blockOf(r.nextLong(extents), extents) * BLOCK, buf.clear()));
+        double write = rate(seconds, (i, r, buf) -> v.write(blockOf(r.nextLong(extents), extents) * BLOCK,
+            slice(pool, r, buf)));
+        System.out.printf("%,d extents: reopen and first read %.0f ms; 4 KiB random read %.0f/s, write %.0f/s%n",
+            extents, firstRead, read, write);
+        if (report) {
+          System.out.printf("heap after a full GC, after the reads and writes: %.1f MiB%n", heapAfterGc());
+        }
+        return new double[] {read, write};
+      }
+    } finally {
+      try (Stream<Path> files = Files.walk(dir)) {
+        for (Path p : (Iterable<Path>) files.sorted(Comparator.reverseOrder())::iterator) {
+          Files.delete(p);
+        }
+      }
+    }
+  }
+
+  /** Block of the i-th extent: every other block, in a scrambled order (a multiplicative permutation). */
+  private static long blockOf(long i, long extents) {
+    // A prime above any count used here is coprime with it: i -> i * p mod n is a permutation.
+    long p = 2_147_483_647L;
+    return 2 * ((i * p) % extents);
+  }
+
+  /** 64 MiB of data that LZ4 compresses to about a third: random words repeated. */
+  private static byte[] compressiblePool() {
+    byte[] pool = new byte[64 << 20];
+    SplittableRandom r = new SplittableRandom(1);
+    byte[] word = new byte[16];
+    for (int i = 0; i < pool.length; i += 64) {
+      r.nextBytes(word);
+      for (int k = 0; k < 64; k += 16) {
+        System.arraycopy(word, 0, pool, i + k, 16);
+      }
+    }
+    return pool;
+  }
+
+  private static ByteBuffer slice(byte[] pool, SplittableRandom r, ByteBuffer buf) {
+    int at = r.nextInt(pool.length / BLOCK) * BLOCK;
+    return buf.clear().put(pool, at, BLOCK).flip();
+  }
+
+  private static double heapAfterGc() {
+    System.gc();
+    System.gc();
+    return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() / 1048576.0;
+  }
+
+  @FunctionalInterface
+  private interface Op {
+    void run(long i, SplittableRandom r, ByteBuffer buf) throws IOException;
+  }
+
+  /** Runs {@code op} for i in [0, n) on {@link #THREADS} threads. */
+  private static void parallel(long n, Op op) throws Exception {
+    Thread[] threads = new Thread[THREADS];
+    Exception[] failure = new Exception[1];
+    for (int t = 0; t < THREADS; t++) {
+      int id = t;
+      threads[t] = Thread.ofPlatform().start(() -> {
+        SplittableRandom r = new SplittableRandom(id + 7);
+        ByteBuffer buf = ByteBuffer.allocateDirect(BLOCK);
+        try {
+          for (long i = id; i < n; i += THREADS) {
+            op.run(i, r, buf);
+          }
+        } catch (Exception e) {
+          failure[0] = e;
+        }
+      });
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+    if (failure[0] != null) {
+      throw failure[0];
+    }
+  }
+
+  /** Runs {@code op} on {@link #THREADS} threads for {@code seconds}; returns operations per second. */
+  private static double rate(int seconds, Op op) throws Exception {
+    LongAdder done = new LongAdder();
+    long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+    Thread[] threads = new Thread[THREADS];
+    Exception[] failure = new Exception[1];
+    for (int t = 0; t < THREADS; t++) {
+      int id = t;
+      threads[t] = Thread.ofPlatform().start(() -> {
+        SplittableRandom r = new SplittableRandom(id + 100);
+        ByteBuffer buf = ByteBuffer.allocateDirect(BLOCK);
+        try {
+          while (System.nanoTime() < deadline) {
+            op.run(0, r, buf);
+            done.increment();
+          }
+        } catch (Exception e) {
+          failure[0] = e;
+        }
+      });
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+    if (failure[0] != null) {
+      throw failure[0];
+    }
+    return done.sum() / (double) seconds;
+  }
+}

@@ -1,0 +1,104 @@
+package io.vstore.blockstore.store;
+
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The datastore-wide memory budget of the metadata pages held in memory: block-map pages and
+ * record-state pages. Every page counts its bytes here; when the total passes the budget, the
+ * thread that added bytes evicts pages in CLOCK order (a page used since the hand last passed it
+ * gets a second chance) until the total is back under it. Eviction never loses anything: a page
+ * is a copy of its durable rows plus the uncommitted changes its owner keeps beside it, and is
+ * loaded again from both when next needed.
+ *
+ * <p>The budget is soft by the pages being loaded at that moment: a page is counted once it is
+ * loaded, and evicted only after.
+ */
+final class MetadataCache {
+  /** A page the cache may evict. */
+  interface Page {
+    /** Returns the page's bytes in memory, as last counted. */
+    long bytes();
+
+    /** Returns and clears whether the page was used since the last call. */
+    boolean takeReferenced();
+
+    /** Removes the page from its owner's table; returns false when it was no longer there. */
+    boolean evict();
+  }
+
+  private final long budget;
+  private final AtomicLong used = new AtomicLong();
+  private final AtomicLong evictions = new AtomicLong();
+  private final ConcurrentLinkedQueue<Page> clock = new ConcurrentLinkedQueue<>();
+  private final ReentrantLock evicting = new ReentrantLock();
+
+  /** Creates a cache that keeps at most about {@code budget} bytes of pages. */
+  MetadataCache(long budget) {
+    if (budget <= 0) {
+      throw new IllegalArgumentException("metadata cache budget " + budget + " is not positive");
+    }
+    this.budget = budget;
+  }
+
+  /** Returns the budget in bytes. */
+  long budget() {
+    return budget;
+  }
+
+  /** Returns the bytes of the pages in memory. */
+  long used() {
+    return used.get();
+  }
+
+  /** Returns how many pages were evicted so far. */
+  long evictions() {
+    return evictions.get();
+  }
+
+  /** Counts newly loaded {@code page}, evicting others when over budget; the caller holds no lock a page takes. */
+  void added(Page page) {
+    used.addAndGet(page.bytes());
+    clock.add(page);
+    trim();
+  }
+
+  /**
+   * Counts {@code delta} more bytes of a page already counted (it grew or shrank). Never evicts:
+   * callers may hold locks that eviction takes; the next {@link #added} trims.
+   */
+  void resized(long delta) {
+    used.addAndGet(delta);
+  }
+
+  /** Forgets {@code page}, which its owner dropped (its map or volume is gone). */
+  void dropped(Page page) {
+    used.addAndGet(-page.bytes());
+  }
+
+  private void trim() {
+    if (used.get() <= budget || !evicting.tryLock()) {
+      return; // under budget, or another thread is already evicting
+    }
+    try {
+      // Two sweeps at most: the first may only clear reference bits.
+      long budgetSteps = 2L * clock.size() + 1;
+      while (used.get() > budget && budgetSteps-- > 0) {
+        Page p = clock.poll();
+        if (p == null) {
+          return;
+        }
+        if (p.takeReferenced()) {
+          clock.add(p);
+        } else if (p.evict()) {
+          used.addAndGet(-p.bytes());
+          evictions.incrementAndGet();
+        }
+        // A page that was no longer in its owner's table was dropped and uncounted already.
+      }
+    } finally {
+      evicting.unlock();
+    }
+  }
+}
