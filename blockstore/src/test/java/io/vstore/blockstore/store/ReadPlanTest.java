@@ -281,6 +281,33 @@ class ReadPlanTest {
   }
 
   @Test
+  void theStoredChunksOfARecordAreReadInOneFileReadAndSeparateRecordsInTheirOwn(@TempDir Path dir) throws Exception {
+    try (Datastore ds = Datastore.create(dir.resolve("ds"), options(), 0)) {
+      Volume v = ds.createVolume("v", 1 << 20);
+      byte[] data = new byte[64 * BLOCK];
+      Random rnd = new Random(11);
+      rnd.nextBytes(data); // incompressible: four stored chunks of 16 blocks
+      v.write(0, ByteBuffer.wrap(data));
+      byte[] patch = new byte[BLOCK];
+      rnd.nextBytes(patch);
+      v.write(40L * BLOCK, ByteBuffer.wrap(patch)); // a record of its own in the middle
+      System.arraycopy(patch, 0, data, 40 * BLOCK, BLOCK);
+      v.flush();
+      CountingScratch scratch = new CountingScratch();
+      ByteBuffer dst = ByteBuffer.allocateDirect(64 * BLOCK);
+      ReadPlan plan = v.planRead(0, dst, scratch);
+      // blocks 0-39 (chunks 0, 1 and half of 2) in one read, block 40 with its header, blocks 41-63 in one read
+      assertThat(plan.fileReads()).hasSize(3);
+      assertThat(plan.fileReads()).extracting(r -> r.target().remaining()).contains(40 * BLOCK, 23 * BLOCK);
+      plan.finish(perform(plan));
+      byte[] got = new byte[64 * BLOCK];
+      dst.get(got);
+      assertThat(got).isEqualTo(data);
+      assertThat(scratch.out).isZero();
+    }
+  }
+
+  @Test
   void readsThatAreNotWholeBlocksOrGoToTheHeapAreNotPlanned(@TempDir Path dir) throws Exception {
     try (Datastore ds = Datastore.create(dir.resolve("ds"), options(), 0)) {
       Volume v = ds.createVolume("v", 1 << 20);
