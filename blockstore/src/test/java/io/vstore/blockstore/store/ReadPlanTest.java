@@ -299,6 +299,9 @@ class ReadPlanTest {
       // blocks 0-39 (chunks 0, 1 and half of 2) in one read, block 40 with its header, blocks 41-63 in one read
       assertThat(plan.fileReads()).hasSize(3);
       assertThat(plan.fileReads()).extracting(r -> r.target().remaining()).contains(40 * BLOCK, 23 * BLOCK);
+      // The 64-block record was laid out with its stored data on page boundaries.
+      assertThat(plan.fileReads()).filteredOn(r -> r.target().remaining() >= 23 * BLOCK)
+          .allSatisfy(r -> assertThat(r.position() % BLOCK).as("data offset in the file").isZero());
       plan.finish(perform(plan));
       byte[] got = new byte[64 * BLOCK];
       dst.get(got);
