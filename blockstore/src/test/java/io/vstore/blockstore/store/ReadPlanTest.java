@@ -168,7 +168,7 @@ class ReadPlanTest {
   }
 
   /**
-   * Planned reads race writers, flushes and the cleaner: every block read back must be one that
+   * Planned reads race writers, flushes, the cleaner and the defragmenter: every block read back must be one that
    * was written to that place (each block carries its own index and a version), never a block of
    * another place, a stale file page or garbage, and the segments a plan holds must stay readable
    * while the cleaner deletes them.
@@ -200,6 +200,7 @@ class ReadPlanTest {
         java.util.concurrent.Future<?> cleaner = pool.submit(() -> {
           while (!stop.get()) {
             ds.clean();
+            v.state().writer().defragment(0, blocks, 2); // writes the range back in order under the writer's feet
           }
           return null;
         });
