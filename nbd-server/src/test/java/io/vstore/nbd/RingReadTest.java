@@ -80,7 +80,7 @@ class RingReadTest {
             pipelined(c, structured, model, rnd);
           }
         }
-        // Unaligned and large reads go to workers; the small aligned ones, most of them, to the ring.
+        // Unaligned reads go to workers; the aligned ones, most of them, to the ring.
         assertThat(server.ringReads()).as("reads served by the ring").isGreaterThan(300);
       }
     }
@@ -96,6 +96,11 @@ class RingReadTest {
       c.send(Nbd.CMD_READ, flags, cookie, offset, length, null);
       asked.put(cookie, new long[] {offset, length});
     }
+    checkReplies(c, asked, model);
+  }
+
+  /** Reads the replies to the reads {@code asked} (cookie to {offset, length}) and checks each against the model. */
+  private static void checkReplies(TestClient c, Map<Long, long[]> asked, byte[] model) throws IOException {
     Map<Long, byte[]> got = new HashMap<>();
     Map<Long, Long> covered = new HashMap<>();
     int done = 0;
@@ -116,6 +121,29 @@ class RingReadTest {
         assertThat(covered.get(chunk.cookie())).as("bytes covered for cookie %d", chunk.cookie()).isEqualTo(a[1]);
         assertThat(data).as("read of %d bytes at %d", a[1], a[0])
             .isEqualTo(Arrays.copyOfRange(model, (int) a[0], (int) (a[0] + a[1])));
+      }
+    }
+  }
+
+  @Test
+  void largeReadsOfAFragmentedVolumeAreServedByTheRing(@TempDir Path dir) throws Exception {
+    Random rnd = new Random(7);
+    try (Datastore ds = Datastore.create(dir.resolve("ds"), options(), 0);
+        Volume v = ds.createVolume("v", (long) BLOCKS * BLOCK)) {
+      byte[] model = fill(v, rnd); // hundreds of records, some in memory: a MiB is many pieces
+      ExportRegistry registry = new ExportRegistry();
+      registry.add(Export.of("v", v));
+      try (NbdServer server = NbdServer.start(registry, NbdServer.Options.loopback());
+          TestClient c = TestClient.open(server.port(), "v", true)) {
+        Map<Long, long[]> asked = new HashMap<>();
+        for (long cookie = 1; cookie <= 24; cookie++) {
+          int length = (cookie % 3 == 0 ? 512 : 256) * BLOCK; // 1 and 2 MiB
+          long offset = (long) rnd.nextInt(BLOCKS - length / BLOCK + 1) * BLOCK;
+          c.send(Nbd.CMD_READ, 0, cookie, offset, length, null);
+          asked.put(cookie, new long[] {offset, length});
+        }
+        checkReplies(c, asked, model);
+        assertThat(server.ringReads()).as("reads served by the ring").isEqualTo(24);
       }
     }
   }

@@ -464,9 +464,13 @@ public final class Datastore implements Closeable {
     }
   }
 
-  /** Reclaims dead space now: rewrites live data out of mostly-dead segments and deletes them. */
+  /**
+   * Reclaims dead space now: writes back in order the ranges reads found fragmented, then rewrites
+   * live data out of mostly-dead segments and deletes them.
+   */
   public CleanerReport clean() throws IOException {
     checkOpen();
+    cleaner.defragmentNoted();
     return cleaner.clean(options.cleanBelowLiveRatio(), false);
   }
 

@@ -41,14 +41,17 @@ public final class ReadPlan {
   private final Scratch scratch;
   /**
    * What the plan keeps for one file read: the descriptor it holds, whether the read must bring
-   * all its bytes (false: up to the end of the file is enough), and what to do with them.
+   * all its bytes (false: up to the end of the file is enough), where its target starts in the
+   * caller's buffer (-1: a scratch buffer), and what to do with the bytes.
    */
-  private record Part(SegmentFds.Handle file, boolean exact, Step step) {}
+  private record Part(SegmentFds.Handle file, boolean exact, int dstIndex, Step step) {}
 
   private final List<FileRead> reads = new ArrayList<>(2);
   private final List<Part> parts = new ArrayList<>(2); // one per read
   private final List<ByteBuffer> scratchHeld = new ArrayList<>(2);
   private List<Extent> allocation = List.of();
+  /** The caller's buffer (a duplicate), in whose index space {@link Part#dstIndex} counts; set by the first record. */
+  private ByteBuffer dst;
   private boolean released;
   /** Who hears of the read when it finishes (null: no one), the volume's name, its bytes and start. */
   private IoObserver observer;
@@ -134,8 +137,12 @@ public final class ReadPlan {
    * next {@code count * 4096} bytes. Called with the locks held that keep the record referenced.
    */
   void addRecord(RecordKey key, int first, int count, ByteBuffer dst) throws IOException {
-    ByteBuffer out = dst.slice(dst.position(), count * RecordHeader.BLOCK);
-    dst.position(dst.position() + out.capacity());
+    if (this.dst == null) {
+      this.dst = dst.duplicate();
+    }
+    int outIndex = dst.position();
+    ByteBuffer out = dst.slice(outIndex, count * RecordHeader.BLOCK);
+    dst.position(outIndex + out.capacity());
     if (segments.inMemory(key.segment(), key.offset())) {
       RecordCodec.readBlocks(segments, key, first, count, out); // a copy, no I/O
       return;
@@ -143,7 +150,7 @@ public final class ReadPlan {
     RecordHeader header = segments.cachedHeader(key);
     if (header == null && first + count <= RecordCodec.COMBINED_READ_BLOCKS) {
       ByteBuffer span = scratch(RecordCodec.combinedSpan(first + count));
-      add(key, key.offset(), span, false, got -> RecordCodec.fromSpan(segments, key, got, first, count, out));
+      add(key, key.offset(), span, false, -1, got -> RecordCodec.fromSpan(segments, key, got, first, count, out));
       return;
     }
     if (header == null) {
@@ -157,10 +164,10 @@ public final class ReadPlan {
       long chunkAt = key.offset() + h.chunkOffset(c);
       if (h.compressed()[c]) {
         ByteBuffer chunk = scratch(h.chunkLengths()[c]);
-        add(key, chunkAt, chunk, true, got -> RecordCodec.inflateChunk(segments, key, h, c, got, inChunk, bytes, part));
+        add(key, chunkAt, chunk, true, -1, got -> RecordCodec.inflateChunk(segments, key, h, c, got, inChunk, bytes, part));
       } else {
         int index = h.blockCrcIndex(c) + inChunk;
-        add(key, chunkAt + (long) inChunk * RecordHeader.BLOCK, part, true,
+        add(key, chunkAt + (long) inChunk * RecordHeader.BLOCK, part, true, outIndex + (block - first) * RecordHeader.BLOCK,
             got -> RecordCodec.checkBlocks(segments, key, h, index, block, got));
       }
     });
@@ -172,9 +179,34 @@ public final class ReadPlan {
     return b;
   }
 
-  private void add(RecordKey key, long position, ByteBuffer target, boolean mustFill, Step step) throws IOException {
+  /**
+   * Adds a file read of {@code target.remaining()} bytes at {@code position} of the segment of
+   * {@code key}; {@code dstIndex} is where {@code target} starts in the caller's buffer (-1: a
+   * scratch buffer). A read of stored blocks that continues the previous one in the file and in
+   * the caller's buffer joins it: the stored chunks of a record, and records the cleaner wrote
+   * back in order, then cost one read, not one per 64 KiB chunk.
+   */
+  private void add(RecordKey key, long position, ByteBuffer target, boolean mustFill, int dstIndex, Step step)
+      throws IOException {
     SegmentFds.Handle file = segments.nativeFile(key.segment());
+    if (dstIndex >= 0 && mustFill && !reads.isEmpty()) {
+      int last = reads.size() - 1;
+      FileRead r = reads.get(last);
+      Part p = parts.get(last);
+      int n = r.target().remaining();
+      if (p.dstIndex() >= 0 && p.exact() && p.file() == file && r.position() + n == position
+          && p.dstIndex() + n == dstIndex) {
+        file.release(); // the previous read holds the segment
+        Step before = p.step();
+        reads.set(last, new FileRead(r.fd(), r.position(), dst.slice(p.dstIndex(), n + target.remaining())));
+        parts.set(last, new Part(p.file(), true, p.dstIndex(), got -> {
+          before.complete(got.slice(got.position(), n));
+          step.complete(got.slice(got.position() + n, got.remaining() - n));
+        }));
+        return;
+      }
+    }
     reads.add(new FileRead(file.fd(), position, target));
-    parts.add(new Part(file, mustFill, step));
+    parts.add(new Part(file, mustFill, dstIndex, step));
   }
 }

@@ -47,6 +47,27 @@ record RecordHeader(long volume, long firstBlock, int blocks, long generation, i
     return Math.min(CHUNK_BLOCKS, blocks - i * CHUNK_BLOCKS);
   }
 
+  /**
+   * Returns where the first chunk's bytes start in the encoded record at {@code record}'s position
+   * (its header size) when that chunk is stored, or -1 when it is compressed (read whole anyway,
+   * so its alignment does not matter). Reads only the fixed part and the chunk table, which the
+   * encoder wrote; not for bytes from disk.
+   */
+  static int storedDataStart(ByteBuffer record) {
+    ByteBuffer b = record.slice().order(ByteOrder.LITTLE_ENDIAN);
+    int chunks = Short.toUnsignedInt(b.getShort(6));
+    int blocks = b.getInt(24);
+    int storedBlocks = 0;
+    for (int i = 0; i < chunks; i++) {
+      boolean compressed = (b.getInt(FIXED_BYTES + 8 * i) & COMPRESSED_BIT) != 0;
+      if (i == 0 && compressed) {
+        return -1;
+      }
+      storedBlocks += compressed ? 0 : blocksIn(blocks, i);
+    }
+    return FIXED_BYTES + 8 * chunks + 4 * storedBlocks;
+  }
+
   /** Returns the header size: fixed part, chunk table and block table. */
   int headerBytes() {
     return FIXED_BYTES + 8 * chunkLengths.length + 4 * blockCrcs.length;

@@ -32,6 +32,8 @@ final class SegmentCleaner {
   private volatile boolean stopping;
   /** Where the background thread waits between rounds; stopping wakes it. */
   private final Object wakeup = new Object();
+  /** Fragmented 1 MiB ranges rewritten per round at most: bounds the I/O one round adds. */
+  static final int DEFRAGMENT_PER_ROUND = 1024;
   /** What every pass so far did; replaced (under this cleaner's lock) at the end of each pass. */
   private volatile CleanerStats totals = CleanerStats.NONE;
 
@@ -67,6 +69,10 @@ final class SegmentCleaner {
           if (!stopping && yieldsToForeground(interval)) {
             LOG.log(System.Logger.Level.DEBUG, "{0} is busy and its dead space within bounds: cleaning waits", owner);
           } else if (!stopping) {
+            int rewritten = defragmentNoted();
+            if (rewritten > 0) {
+              LOG.log(System.Logger.Level.DEBUG, "rewrote {0} fragmented ranges of {1} in order", rewritten, owner);
+            }
             CleanerReport r = clean(cleanBelowLiveRatio, false);
             if (r.segmentsCleaned() > 0) {
               LOG.log(System.Logger.Level.INFO, "cleaned {0} segments of {1}, reclaimed {2} bytes",
@@ -133,6 +139,24 @@ final class SegmentCleaner {
         Thread.currentThread().interrupt();
       }
     }
+  }
+
+  /**
+   * Writes back in logical order the head ranges that reads found fragmented
+   * ({@link VolumeWriter#defragmentNoted}), up to {@link #DEFRAGMENT_PER_ROUND} of them; returns
+   * how many it rewrote. Not under this cleaner's lock: it writes like a volume write, and a write
+   * that finds the store full waits for that lock. Run before cleaning, so that the space the
+   * rewrites free in old segments is reclaimed in the same round.
+   */
+  int defragmentNoted() throws IOException {
+    int done = 0;
+    for (VolumeState v : volumes.all()) {
+      if (stopping || done >= DEFRAGMENT_PER_ROUND) {
+        break;
+      }
+      done += v.writer().defragmentNoted(DEFRAGMENT_PER_ROUND - done);
+    }
+    return done;
   }
 
   /** Cleans every segment with any dead space, the current one included: the datastore is full. */

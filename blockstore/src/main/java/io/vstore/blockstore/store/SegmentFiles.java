@@ -37,6 +37,9 @@ final class SegmentFiles implements AutoCloseable {
   static final int HEADER_BYTES = SegmentHeader.BYTES;
   /** The largest block of records written at once; a record is never larger. */
   static final int BLOCK_BYTES = SegmentBlockWriter.BLOCK_BYTES;
+  /** The page size data is aligned to for reads: a volume block. */
+  private static final int PAGE = RecordHeader.BLOCK;
+  private static final byte[] PAD_ZEROS = new byte[PAGE];
 
   private final Path dir;
   private final UUID datastore;
@@ -122,11 +125,20 @@ final class SegmentFiles implements AutoCloseable {
   }
 
   /**
-   * Appends {@code src} at the end of the current segment, starting a new segment when it is full,
-   * and returns where it went. The bytes reach the file when their block is full or at the next
-   * {@link #sync}; reads find them in memory until then.
+   * Appends the record {@code src} at the end of the current segment, starting a new segment when
+   * it is full, and returns where it went. The bytes reach the file when their block is full or at
+   * the next {@link #sync}; reads find them in memory until then.
    */
   RecordKey append(ByteBuffer src) throws IOException {
+    return append(src, -1);
+  }
+
+  /**
+   * Appends {@code src} as {@link #append(ByteBuffer)} does; when a few zero bytes in front of it
+   * ({@link #alignmentPadding}) make its byte {@code dataStart} (-1: none) start a page, they go
+   * first. Records use it to align their first stored chunk.
+   */
+  RecordKey append(ByteBuffer src, int dataStart) throws IOException {
     int n = src.remaining();
     if (n > BLOCK_BYTES - HEADER_BYTES) {
       throw new IllegalArgumentException("record of " + n + " bytes is larger than a segment block");
@@ -135,6 +147,7 @@ final class SegmentFiles implements AutoCloseable {
       SegmentBlockWriter.Block full = null;
       SegmentBlockWriter.Block target = null;
       int at = 0;
+      int pad = 0;
       RecordKey key = null;
       synchronized (this) {
         blocks.checkNoFailure(this);
@@ -148,16 +161,22 @@ final class SegmentFiles implements AutoCloseable {
           blocks.awaitBlockWritten(this);
           continue;
         } else {
-          // Reserve under the lock, copy outside it: eight NBD workers appending 1 MiB records
-          // spent their time spinning on this lock while one of them copied.
-          key = new RecordKey(currentId, currentEnd);
-          target = blocks.open();
-          at = blocks.reserve(n);
-          grow(n);
+          pad = alignmentPadding(currentEnd, dataStart, n);
+          if (blocks.overflows(pad + n)) {
+            full = seal();
+          } else {
+            // Reserve under the lock, copy outside it: eight NBD workers appending 1 MiB records
+            // spent their time spinning on this lock while one of them copied.
+            key = new RecordKey(currentId, currentEnd + pad);
+            target = blocks.open();
+            at = blocks.reserve(pad + n) + pad;
+            grow(pad + n);
+          }
         }
       }
       if (target != null) {
         try {
+          target.buffer.put(at - pad, PAD_ZEROS, 0, pad); // buffers are reused: no stale bytes in the file
           target.buffer.put(at, src, src.position(), n);
           src.position(src.limit());
         } finally {
@@ -171,6 +190,22 @@ final class SegmentFiles implements AutoCloseable {
         blocks.writeInBackground(full);
       }
     }
+  }
+
+  /**
+   * Returns how many zero bytes to put before a record of {@code n} bytes appended at file offset
+   * {@code end} whose first stored chunk starts {@code dataStart} bytes into it (-1: its first
+   * chunk is compressed), so that the chunk starts on a page boundary: a read of one of its blocks
+   * then touches one page, not two. Only when that costs at most a sixteenth of the record: a
+   * record of 16 blocks or more is always aligned, one of a single block only when it happens to
+   * be cheap (aligning every 4 KiB record would nearly double the space random writes take).
+   */
+  static int alignmentPadding(long end, int dataStart, int n) {
+    if (dataStart < 0) {
+      return 0;
+    }
+    int pad = (int) Math.floorMod(-(end + dataStart), (long) PAGE);
+    return pad <= n / 16 && n + pad <= BLOCK_BYTES - HEADER_BYTES ? pad : 0;
   }
 
   /** Adds {@code n} bytes to the current segment. */

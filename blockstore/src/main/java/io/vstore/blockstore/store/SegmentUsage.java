@@ -67,7 +67,7 @@ final class SegmentUsage {
         throw capacity.full(bytes);
       }
     }
-    RecordKey key = segments.append(record);
+    RecordKey key = segments.append(record, RecordHeader.storedDataStart(record));
     unpublished.computeIfAbsent(key.segment(), id -> new AtomicInteger()).incrementAndGet();
     capacity.evaluateIfMoved();
     return key;
@@ -78,7 +78,7 @@ final class SegmentUsage {
     if (!capacity.fits(record.remaining(), true)) {
       throw capacity.full(record.remaining());
     }
-    return segments.append(record);
+    return segments.append(record, RecordHeader.storedDataStart(record));
   }
 
   /**

@@ -75,10 +75,20 @@ public final class Volume implements BlockDevice {
     IoObserver o = store.ioObserver();
     long start = o == null ? 0 : System.nanoTime();
     ReadPlan plan = dst.isDirect() ? view.planRead(offset, dst, scratch) : null;
+    if (plan != null && snapshot == null) {
+      // How many places the read needs tells the cleaner which ranges to write back in order.
+      state.writer().fragmented().noteRead(offset / VolumeState.BLOCK, (offset + dst.remaining()) / VolumeState.BLOCK,
+          plan.fileReads().size());
+    }
     if (plan != null && o != null) {
       plan.observe(o, state.name, dst.remaining(), start); // the read completes when the caller finishes the plan
     }
     return plan;
+  }
+
+  /** Returns the volume this handle is on. */
+  VolumeState state() {
+    return state;
   }
 
   /** Returns whether {@link #planRead} can plan reads here (the segments are plain files of this machine). */

@@ -553,6 +553,46 @@ final class VolumeState {
   }
 
   /**
+   * Points the head entries {@code expected}, which cover blocks {@code [from, to)} one after
+   * another, at {@code key}: a new record, described by {@code state}, holding their data in
+   * order (the defragmenter's copy). Each entry keeps its generation, so snapshots, clones and
+   * changed-block tracking see nothing change (neighbours of the same generation are joined). Returns false, changing nothing, when the head no
+   * longer maps exactly {@code expected} there (a write, revert or cleaner move came first) or the
+   * volume was deleted; the copy is then dead space.
+   */
+  boolean adoptCopy(long from, long to, List<MapEntry> expected, RecordKey key, RecordState state) throws IOException {
+    commits.lock().readLock().lock();
+    lock.writeLock().lock();
+    try {
+      if (deleted || !head.overlapping(from, to).equals(expected)) {
+        return false;
+      }
+      MapEntry last = null;
+      for (MapEntry e : expected) {
+        MapEntry moved = new MapEntry(e.start(), e.length(), e.kind(), key, (int) (e.start() - from), e.generation());
+        if (last != null && last.generation() == e.generation()) {
+          // Neighbours of one generation become one entry: a snapshot sees both or neither.
+          head.remove(last);
+          moved = new MapEntry(last.start(), last.length() + e.length(), e.kind(), key, last.recordBlock(), e.generation());
+        }
+        head.put(moved);
+        last = moved;
+      }
+      refs.put(key, state);
+      allocated.addAndGet(state.storedBytes());
+      addLive(key.segment(), state.storedBytes());
+      for (MapEntry e : expected) {
+        release(e.record(), e.length());
+      }
+      commits.noteChange();
+      return true;
+    } finally {
+      lock.writeLock().unlock();
+      commits.lock().readLock().unlock();
+    }
+  }
+
+  /**
    * Points every entry that still references {@code from} at {@code to}, a copy of the same record,
    * and returns how many block references moved (0 when the record died meanwhile). Used by the cleaner.
    */

@@ -108,6 +108,30 @@ final class VolumeView {
     return left;
   }
 
+  /**
+   * Joins neighbouring DATA pieces (sorted by start) that continue each other in one record, so
+   * that a range written back in order reads as one piece however many map entries (of different
+   * generations) point into it.
+   */
+  private static List<Piece> joined(List<Piece> sorted) {
+    List<Piece> out = new ArrayList<>(sorted.size());
+    for (Piece p : sorted) {
+      Piece last = out.isEmpty() ? null : out.getLast();
+      MapEntry a = last == null ? null : last.entry();
+      MapEntry b = p.entry();
+      if (a != null && b != null && a.kind() == MapEntry.Kind.DATA && b.kind() == MapEntry.Kind.DATA
+          && last.to() == p.from() && a.record().equals(b.record())
+          && (long) a.recordBlock() + (last.to() - last.from()) == b.recordBlock()) {
+        MapEntry both = new MapEntry(last.from(), (int) (p.to() - last.from()), MapEntry.Kind.DATA, a.record(),
+            a.recordBlock(), a.generation());
+        out.set(out.size() - 1, new Piece(last.from(), p.to(), both, last.source(), last.depth()));
+      } else {
+        out.add(p);
+      }
+    }
+    return out;
+  }
+
   private static void unlock(List<Lock> held) {
     for (int i = held.size() - 1; i >= 0; i--) {
       held.get(i).unlock();
@@ -138,7 +162,7 @@ final class VolumeView {
       List<Piece> pieces = new ArrayList<>();
       resolve(volume, snapshot, from, to, 1, pieces, held);
       pieces.sort(Comparator.comparingLong(Piece::from));
-      for (Piece p : pieces) {
+      for (Piece p : joined(pieces)) {
         MapEntry e = p.entry();
         if (e != null && e.kind() == MapEntry.Kind.DATA) {
           RecordCodec.readBlocks(segments, e.record(), e.recordBlock(), (int) (p.to() - p.from()), out);
@@ -176,7 +200,7 @@ final class VolumeView {
       resolve(volume, snapshot, offset / BLOCK, (offset + len) / BLOCK, 1, pieces, held);
       pieces.sort(Comparator.comparingLong(Piece::from));
       ByteBuffer out = dst.duplicate();
-      for (Piece p : pieces) {
+      for (Piece p : joined(pieces)) {
         MapEntry e = p.entry();
         long bytes = (p.to() - p.from()) * BLOCK;
         if (e != null && e.kind() == MapEntry.Kind.DATA) {

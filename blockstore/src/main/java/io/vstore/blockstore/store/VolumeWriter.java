@@ -25,6 +25,8 @@ final class VolumeWriter {
   private final StripedLocks stripes = new StripedLocks(256);
   /** Records left to store without trying to compress; approximate across threads by design. */
   private final AtomicInteger compressionBackoff = new AtomicInteger();
+  /** The head's windows that reads found fragmented. */
+  private final Defragmenter fragmented = new Defragmenter();
 
   /** Creates the write path of {@code volume}, appending through {@code usage}. */
   VolumeWriter(VolumeState volume, SegmentUsage usage, CommitPipeline commits) {
@@ -113,6 +115,100 @@ final class VolumeWriter {
         states.add(null);
       }
       i = j;
+    }
+  }
+
+  /** Returns the windows of the head that reads found fragmented, which {@link #defragmentNoted} rewrites. */
+  Defragmenter fragmented() {
+    return fragmented;
+  }
+
+  /**
+   * Rewrites up to {@code max} of the windows reads noted as fragmented ({@link #defragment});
+   * returns how many it rewrote.
+   */
+  int defragmentNoted(int max) throws IOException {
+    int done = 0;
+    for (long w : fragmented.take(max)) {
+      if (volume.isDeleted()) {
+        break;
+      }
+      long first = w * Defragmenter.WINDOW_BLOCKS;
+      if (defragment(first, Math.min(first + Defragmenter.WINDOW_BLOCKS, volume.blocks), Defragmenter.MIN_READS_PER_WINDOW)) {
+        done++;
+      }
+    }
+    return done;
+  }
+
+  /**
+   * Writes the head's data in blocks {@code [first, end)} (at most one record's worth) back in
+   * logical order and points the head's entries there; returns whether it rewrote anything. Each
+   * run of at least {@code minEntries} DATA entries of the head that lie wholly inside the range
+   * and follow each other without a gap becomes one new record; holes, zero entries and entries
+   * that reach out of the range split runs (a range that falls through to a parent or base map is
+   * not the head's to rewrite). Holds the range's stripe locks throughout, like a write, so no
+   * write of the range comes between the read and the switch; the switch itself
+   * ({@link VolumeState#adoptCopy}) checks that nothing else (revert, the cleaner) changed the
+   * entries meanwhile. Entries keep their generations.
+   */
+  boolean defragment(long first, long end, int minEntries) throws IOException {
+    if (first < 0 || first >= end || end - first > RecordHeader.MAX_BLOCKS) {
+      throw new IllegalArgumentException("defragment range " + first + ".." + end + " is not 1 to 256 blocks");
+    }
+    long mask = stripes.lock(first, end);
+    try {
+      List<MapEntry> inside = new ArrayList<>();
+      volume.lock.readLock().lock();
+      try {
+        for (MapEntry e : volume.head().overlapping(first, end)) {
+          if (e.start() >= first && e.end() <= end) {
+            inside.add(e);
+          }
+        }
+      } finally {
+        volume.lock.readLock().unlock();
+      }
+      boolean rewrote = false;
+      List<MapEntry> run = new ArrayList<>();
+      for (MapEntry e : inside) {
+        if (e.kind() != MapEntry.Kind.DATA || !run.isEmpty() && run.getLast().end() != e.start()) {
+          rewrote |= rewrite(run, minEntries);
+          run = new ArrayList<>();
+        }
+        if (e.kind() == MapEntry.Kind.DATA) {
+          run.add(e);
+        }
+      }
+      return rewrote | rewrite(run, minEntries);
+    } finally {
+      stripes.unlock(mask);
+    }
+  }
+
+  /** Rewrites {@code run}, head DATA entries that follow each other, as one record if it has {@code minEntries} (at least 2). */
+  private boolean rewrite(List<MapEntry> run, int minEntries) throws IOException {
+    if (run.size() < Math.max(2, minEntries)) {
+      return false;
+    }
+    long first = run.getFirst().start();
+    long end = run.getLast().end();
+    ByteBuffer data = ByteBuffer.allocate((int) (end - first) * BLOCK);
+    volume.headView().readBlocks(first, end, data); // the run's data, unless a move or revert came first
+    data.flip();
+    long generation = 0;
+    for (MapEntry e : run) {
+      generation = Math.max(generation, e.generation()); // informational, in the record header
+    }
+    List<MapEntry> entries = new ArrayList<>();
+    List<RecordState> states = new ArrayList<>();
+    try {
+      encode(first, data, false, generation, entries, states);
+      // Stored data holds no all-zero block, so the run is one record; anything else is left as it was.
+      return entries.size() == 1 && entries.getFirst().length() == end - first
+          && volume.adoptCopy(first, end, run, entries.getFirst().record(), states.getFirst());
+    } finally {
+      usage.published(entries); // in the map now, or dead space
     }
   }
 

@@ -168,7 +168,7 @@ class ReadPlanTest {
   }
 
   /**
-   * Planned reads race writers, flushes and the cleaner: every block read back must be one that
+   * Planned reads race writers, flushes, the cleaner and the defragmenter: every block read back must be one that
    * was written to that place (each block carries its own index and a version), never a block of
    * another place, a stale file page or garbage, and the segments a plan holds must stay readable
    * while the cleaner deletes them.
@@ -200,6 +200,7 @@ class ReadPlanTest {
         java.util.concurrent.Future<?> cleaner = pool.submit(() -> {
           while (!stop.get()) {
             ds.clean();
+            v.state().writer().defragment(0, blocks, 2); // writes the range back in order under the writer's feet
           }
           return null;
         });
@@ -276,6 +277,36 @@ class ReadPlanTest {
       int[] errno = new int[failed.fileReads().size()];
       Arrays.fill(errno, -5);
       assertThatThrownBy(() -> failed.finish(errno)).isInstanceOf(IOException.class).hasMessageContaining("errno 5");
+      assertThat(scratch.out).isZero();
+    }
+  }
+
+  @Test
+  void theStoredChunksOfARecordAreReadInOneFileReadAndSeparateRecordsInTheirOwn(@TempDir Path dir) throws Exception {
+    try (Datastore ds = Datastore.create(dir.resolve("ds"), options(), 0)) {
+      Volume v = ds.createVolume("v", 1 << 20);
+      byte[] data = new byte[64 * BLOCK];
+      Random rnd = new Random(11);
+      rnd.nextBytes(data); // incompressible: four stored chunks of 16 blocks
+      v.write(0, ByteBuffer.wrap(data));
+      byte[] patch = new byte[BLOCK];
+      rnd.nextBytes(patch);
+      v.write(40L * BLOCK, ByteBuffer.wrap(patch)); // a record of its own in the middle
+      System.arraycopy(patch, 0, data, 40 * BLOCK, BLOCK);
+      v.flush();
+      CountingScratch scratch = new CountingScratch();
+      ByteBuffer dst = ByteBuffer.allocateDirect(64 * BLOCK);
+      ReadPlan plan = v.planRead(0, dst, scratch);
+      // blocks 0-39 (chunks 0, 1 and half of 2) in one read, block 40 with its header, blocks 41-63 in one read
+      assertThat(plan.fileReads()).hasSize(3);
+      assertThat(plan.fileReads()).extracting(r -> r.target().remaining()).contains(40 * BLOCK, 23 * BLOCK);
+      // The 64-block record was laid out with its stored data on page boundaries.
+      assertThat(plan.fileReads()).filteredOn(r -> r.target().remaining() >= 23 * BLOCK)
+          .allSatisfy(r -> assertThat(r.position() % BLOCK).as("data offset in the file").isZero());
+      plan.finish(perform(plan));
+      byte[] got = new byte[64 * BLOCK];
+      dst.get(got);
+      assertThat(got).isEqualTo(data);
       assertThat(scratch.out).isZero();
     }
   }

@@ -235,4 +235,41 @@ final class SegmentFilesTest {
       assertThat(read(s, key, 5000)).isEqualTo(bytes(1, 5000));
     }
   }
+
+  @Test
+  void paddingPutsTheDataStartOnAPageWhenItCostsAtMostASixteenthOfTheRecord() {
+    assertThat(SegmentFiles.alignmentPadding(64, 1200, MIB)).isEqualTo(4096 - 1264);
+    assertThat(SegmentFiles.alignmentPadding(4096 - 1200, 1200, MIB)).isZero(); // already aligned
+    assertThat(SegmentFiles.alignmentPadding(64, -1, MIB)).as("compressed first chunk").isZero();
+    assertThat(SegmentFiles.alignmentPadding(64, 60, 4156)).as("4 KiB record: 3972 bytes is too dear").isZero();
+    assertThat(SegmentFiles.alignmentPadding(4096 - 60 - 200, 60, 4156)).as("200 bytes is cheap").isEqualTo(200);
+  }
+
+  @Test
+  void alignedAppendsPadWithZerosAndReadBackFromMemoryAndFile() throws IOException {
+    try (SegmentFiles s = open(256L * MIB, 1)) {
+      List<RecordKey> keys = new ArrayList<>();
+      List<byte[]> data = new ArrayList<>();
+      for (int i = 0; i < 12; i++) {
+        byte[] d = bytes(i, i % 3 == 0 ? 4156 : 65536 + 112 + i);
+        data.add(d);
+        keys.add(s.append(ByteBuffer.wrap(d), i % 3 == 0 ? 60 : 112));
+      }
+      for (int i = 0; i < keys.size(); i++) {
+        if (i % 3 != 0) {
+          assertThat((keys.get(i).offset() + 112) % 4096).as("record %d data offset", i).isZero();
+        }
+        if (i > 0) {
+          RecordKey prev = keys.get(i - 1);
+          long gap = keys.get(i).offset() - prev.offset() - data.get(i - 1).length;
+          assertThat(gap).as("padding before record %d", i).isBetween(0L, data.get(i).length / 16L);
+        }
+        assertThat(read(s, keys.get(i), data.get(i).length)).as("record %d from memory", i).isEqualTo(data.get(i));
+      }
+      s.sync();
+      for (int i = 0; i < keys.size(); i++) {
+        assertThat(read(s, keys.get(i), data.get(i).length)).as("record %d from the file", i).isEqualTo(data.get(i));
+      }
+    }
+  }
 }

@@ -189,6 +189,14 @@ final class SnapshotModelTest {
           model.devices.get(device).read(off, ByteBuffer.wrap(expected));
           handle(store, device).read(off, ByteBuffer.wrap(actual));
           assertThat(Arrays.mismatch(actual, expected)).as("%s at %d", device, off).isEqualTo(-1);
+        } else if (op < 97) {
+          // Rewrite every window of the volume that holds two or more pieces: nothing any
+          // device reads may change, and changed-block tracking must report nothing new.
+          run.step(step, "defragment " + vol);
+          VolumeWriter w = handle(store, vol).state().writer();
+          for (long first = 0; first < BLOCKS; first += Defragmenter.WINDOW_BLOCKS) {
+            w.defragment(first, Math.min(BLOCKS, first + Defragmenter.WINDOW_BLOCKS), 2);
+          }
         } else {
           run.step(step, "close and reopen");
           handles.clear(); // a handle does not outlive its datastore
