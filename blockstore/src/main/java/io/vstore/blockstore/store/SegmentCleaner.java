@@ -259,7 +259,7 @@ final class SegmentCleaner {
       copy.flip();
       RecordHeader.read(copy, () -> "record at offset " + r.getKey().offset() + " of " + segments.path(victim));
       RecordKey to = usage.appendForCleaner(copy);
-      if (volume.relocate(r.getKey(), to, state) > 0) {
+      if (volume.moves().relocate(r.getKey(), to, state) > 0) {
         records++;
         bytes += state.storedBytes();
       }

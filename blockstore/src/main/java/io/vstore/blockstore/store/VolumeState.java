@@ -68,6 +68,7 @@ final class VolumeState {
   private final RecordRefs refs;
   private final VolumeView headView;
   private final VolumeWriter writer;
+  private final RecordMoves moves;
   /** Snapshots, oldest first. */
   @GuardedBy("lock")
   private final List<SnapshotState> snapshots = new ArrayList<>();
@@ -119,6 +120,7 @@ final class VolumeState {
     }
     this.headView = new VolumeView(this, null, segments);
     this.writer = new VolumeWriter(this, parts.usage(), parts.commits());
+    this.moves = new RecordMoves(this, parts.commits());
   }
 
   // ---- what others read ----
@@ -387,7 +389,7 @@ final class VolumeState {
   }
 
   /** Adds {@code delta} to a segment's live bytes, a change towards the next automatic flush. */
-  private void addLive(long segment, long delta) {
+  void addLive(long segment, long delta) {
     usage.addLive(segment, delta);
     commits.noteChange();
   }
@@ -456,7 +458,7 @@ final class VolumeState {
   }
 
   /** Drops {@code blocks} references to {@code key}; a record left with none is dead space. */
-  private void release(RecordKey key, int blockCount) throws IOException {
+  void release(RecordKey key, int blockCount) throws IOException {
     RecordState s = refs.get(key);
     if (s == null || s.liveBlocks() < blockCount) {
       throw new CorruptDataException("bad map: volume " + name + " references " + key + " which has "
@@ -552,81 +554,19 @@ final class VolumeState {
     }
   }
 
-  /**
-   * Points the head entries {@code expected}, which cover blocks {@code [from, to)} one after
-   * another, at {@code key}: a new record, described by {@code state}, holding their data in
-   * order (the defragmenter's copy). Each entry keeps its generation, so snapshots, clones and
-   * changed-block tracking see nothing change (neighbours of the same generation are joined). Returns false, changing nothing, when the head no
-   * longer maps exactly {@code expected} there (a write, revert or cleaner move came first) or the
-   * volume was deleted; the copy is then dead space.
-   */
-  boolean adoptCopy(long from, long to, List<MapEntry> expected, RecordKey key, RecordState state) throws IOException {
-    commits.lock().readLock().lock();
-    lock.writeLock().lock();
-    try {
-      if (deleted || !head.overlapping(from, to).equals(expected)) {
-        return false;
-      }
-      MapEntry last = null;
-      for (MapEntry e : expected) {
-        MapEntry moved = new MapEntry(e.start(), e.length(), e.kind(), key, (int) (e.start() - from), e.generation());
-        if (last != null && last.generation() == e.generation()) {
-          // Neighbours of one generation become one entry: a snapshot sees both or neither.
-          head.remove(last);
-          moved = new MapEntry(last.start(), last.length() + e.length(), e.kind(), key, last.recordBlock(), e.generation());
-        }
-        head.put(moved);
-        last = moved;
-      }
-      refs.put(key, state);
-      allocated.addAndGet(state.storedBytes());
-      addLive(key.segment(), state.storedBytes());
-      for (MapEntry e : expected) {
-        release(e.record(), e.length());
-      }
-      commits.noteChange();
-      return true;
-    } finally {
-      lock.writeLock().unlock();
-      commits.lock().readLock().unlock();
-    }
+  /** Returns the record-moving operations of the cleaner and the defragmenter on this volume. */
+  RecordMoves moves() {
+    return moves;
   }
 
-  /**
-   * Points every entry that still references {@code from} at {@code to}, a copy of the same record,
-   * and returns how many block references moved (0 when the record died meanwhile). Used by the cleaner.
-   */
-  int relocate(RecordKey from, RecordKey to, RecordState state) throws IOException {
-    commits.lock().readLock().lock();
-    lock.writeLock().lock();
-    try {
-      RecordState current = refs.get(from);
-      if (current == null || current.liveBlocks() == 0) {
-        return 0;
-      }
-      int moved = 0;
-      for (BlockMap m : maps()) {
-        for (MapEntry e : m.overlapping(state.firstBlock(), state.firstBlock() + state.blocks())) {
-          if (from.equals(e.record())) {
-            m.put(e.relocated(to));
-            moved += e.length();
-          }
-        }
-      }
-      if (moved != current.liveBlocks()) {
-        throw new CorruptDataException("bad map: volume " + name + " references " + moved + " blocks of " + from
-            + " but its state counts " + current.liveBlocks());
-      }
-      refs.put(from, current.withLive(-moved));
-      refs.put(to, new RecordState(id, current.firstBlock(), current.blocks(), current.storedBytes(), moved));
-      addLive(from.segment(), -current.storedBytes());
-      addLive(to.segment(), current.storedBytes());
-      commits.noteChange();
-      return moved;
-    } finally {
-      lock.writeLock().unlock();
-      commits.lock().readLock().unlock();
-    }
+  /** Returns the volume's record states; the caller holds {@code lock}. */
+  RecordRefs refs() {
+    return refs;
+  }
+
+  /** Counts {@code bytes} more (or fewer) held by the volume's live records. */
+  void addAllocated(long bytes) {
+    allocated.addAndGet(bytes);
   }
 
   @Override

@@ -149,7 +149,7 @@ final class VolumeWriter {
    * that reach out of the range split runs (a range that falls through to a parent or base map is
    * not the head's to rewrite). Holds the range's stripe locks throughout, like a write, so no
    * write of the range comes between the read and the switch; the switch itself
-   * ({@link VolumeState#adoptCopy}) checks that nothing else (revert, the cleaner) changed the
+   * ({@link RecordMoves#adoptCopy}) checks that nothing else (revert, the cleaner) changed the
    * entries meanwhile. Entries keep their generations.
    */
   boolean defragment(long first, long end, int minEntries) throws IOException {
@@ -206,7 +206,7 @@ final class VolumeWriter {
       encode(first, data, false, generation, entries, states);
       // Stored data holds no all-zero block, so the run is one record; anything else is left as it was.
       return entries.size() == 1 && entries.getFirst().length() == end - first
-          && volume.adoptCopy(first, end, run, entries.getFirst().record(), states.getFirst());
+          && volume.moves().adoptCopy(first, end, run, entries.getFirst().record(), states.getFirst());
     } finally {
       usage.published(entries); // in the map now, or dead space
     }

@@ -117,7 +117,7 @@ class DefragmentTest {
       v.write(5L * BLOCK, ByteBuffer.wrap(newer));
       System.arraycopy(newer, 0, data, 5 * BLOCK, BLOCK);
       RecordKey bogus = new RecordKey(Long.MAX_VALUE, 0);
-      assertThat(state.adoptCopy(0, 16, seen, bogus, new RecordState(state.id, 0, 16, 16 * BLOCK, 16))).isFalse();
+      assertThat(state.moves().adoptCopy(0, 16, seen, bogus, new RecordState(state.id, 0, 16, 16 * BLOCK, 16))).isFalse();
       assertThat(read(v, 0, 16 * BLOCK)).isEqualTo(data);
       assertThat(v.state().writer().defragment(0, 16, 2)).as("a fresh read of the range").isTrue();
       assertThat(read(v, 0, 16 * BLOCK)).isEqualTo(data);
