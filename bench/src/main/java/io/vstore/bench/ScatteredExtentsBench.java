@@ -65,7 +65,7 @@ public final class ScatteredExtentsBench {
       }
       long open = System.nanoTime();
       try (Datastore ds = Datastore.open(dir.resolve("ds"), options)) {
-        Volume v = ds.openVolume("scattered");
+        Volume v = ds.volume("scattered");
         ByteBuffer one = ByteBuffer.allocateDirect(BLOCK);
         v.read(blockOf(extents / 2, extents) * BLOCK, one);
         double firstRead = (System.nanoTime() - open) / 1e6;

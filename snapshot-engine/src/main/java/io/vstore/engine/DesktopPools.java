@@ -209,16 +209,20 @@ public final class DesktopPools {
           }
         }
         // Redoing a refresh a crash interrupted resets again what was already reset: same result.
+        List<String> systemDisks = new ArrayList<>();
         for (Desktop d : chosen) {
-          for (String s : d.systemDisks()) {
-            inv.deleteIfPresent(s);
-          }
+          systemDisks.addAll(d.systemDisks());
         }
+        inv.deleteIfPresent(systemDisks);
         inv.checkpoint("pool-refresh:deleted");
         cloneSystemDisks(pool.replica(), chosen);
+        List<String> disposable = new ArrayList<>();
         for (Desktop d : chosen) {
-          empty(d.disposableDisk(), pool.disposableSize());
+          if (d.disposableDisk() != null) {
+            disposable.add(d.disposableDisk());
+          }
         }
+        empty(disposable, pool.disposableSize());
         inv.checkpoint("pool-refresh:disposable");
         inv.save(inv.document().with(pool.withPending(null)));
       }
@@ -246,6 +250,7 @@ public final class DesktopPools {
           d.disposableDisk()));
     }
     // A system disk already cloned from the new replica survives a redo; every other one goes.
+    List<String> doomed = new ArrayList<>();
     for (int i = 0; i < pool.desktops().size(); i++) {
       Set<String> keep = new LinkedHashSet<>();
       List<String> newDisks = moved.get(i).systemDisks();
@@ -257,22 +262,19 @@ public final class DesktopPools {
       }
       for (String disk : pool.desktops().get(i).systemDisks()) {
         if (!keep.contains(disk)) {
-          inv.deleteIfPresent(disk);
+          doomed.add(disk);
         }
       }
       for (String disk : newDisks) {
         if (!keep.contains(disk)) {
-          inv.deleteIfPresent(disk);
+          doomed.add(disk);
         }
       }
     }
+    inv.deleteIfPresent(doomed);
     inv.checkpoint("pool-recompose:deleted");
     cloneSystemDisks(replica, moved);
-    for (String old : pool.replica()) {
-      if (!replica.contains(old)) {
-        inv.deleteIfPresent(old);
-      }
-    }
+    inv.deleteIfPresent(pool.replica().stream().filter(old -> !replica.contains(old)).toList());
     inv.checkpoint("pool-recompose:old-replica");
     inv.save(inv.document().with(new DesktopPool(pool.name(), spec.toString(), generation, replica, pool.persistentSize(),
         pool.disposableSize(), moved, pool.created(), null)));
@@ -327,32 +329,55 @@ public final class DesktopPools {
     }
   }
 
-  /** Empties a disposable disk (creating it if a crash lost it). */
-  private void empty(String volume, long size) throws IOException {
-    if (volume == null) {
-      return;
-    }
-    if (!inv.datastore().hasVolume(volume)) {
-      createIfMissing(volume, size);
-      return;
-    }
-    try (Volume v = inv.datastore().volume(volume)) {
-      v.discard(0, v.size());
-      v.flush();
+  /**
+   * Empties disposable disks (creating those a crash lost), {@link Inventory#DELETE_BATCH} to a
+   * flush: a flush each would be a thousand fsyncs for a pool.
+   */
+  private void empty(List<String> volumes, long size) throws IOException {
+    Datastore ds = inv.datastore();
+    for (int from = 0; from < volumes.size(); from += Inventory.DELETE_BATCH) {
+      List<Volume> open = new ArrayList<>();
+      IOException failure = null;
+      try {
+        for (String volume : volumes.subList(from, Math.min(volumes.size(), from + Inventory.DELETE_BATCH))) {
+          if (!ds.hasVolume(volume)) {
+            createIfMissing(volume, size);
+            continue;
+          }
+          Volume v = ds.volume(volume);
+          open.add(v);
+          v.discard(0, v.size());
+        }
+        ds.flush();
+      } catch (IOException e) {
+        failure = e;
+      }
+      for (Volume v : open) {
+        try {
+          v.close(); // after the flush, nothing left to flush: cheap
+        } catch (IOException e) {
+          if (failure == null) {
+            failure = e;
+          } else {
+            failure.addSuppressed(e);
+          }
+        }
+      }
+      if (failure != null) {
+        throw failure;
+      }
     }
   }
 
   /** Deletes every volume of {@code pool} that exists: clones before the replica they depend on. */
   private void deleteVolumes(DesktopPool pool) throws IOException {
+    List<String> desktopVolumes = new ArrayList<>();
     for (Desktop d : pool.desktops()) {
-      for (String v : d.volumes()) {
-        inv.deleteIfPresent(v);
-      }
+      desktopVolumes.addAll(d.volumes());
     }
+    inv.deleteIfPresent(desktopVolumes);
     inv.checkpoint("pool-delete:desktops");
-    for (String r : pool.replica()) {
-      inv.deleteIfPresent(r);
-    }
+    inv.deleteIfPresent(pool.replica());
   }
 
   private void undoAfter(Exception failure, DesktopPool marked) {

@@ -97,6 +97,58 @@ final class DesktopPoolsTest {
   }
 
   @Test
+  void refreshingAPoolLargerThanOneDeleteBatchResetsEveryDesktopEvenAfterAnInterruption() throws IOException {
+    int desktops = 2 * Inventory.DELETE_BATCH + 5; // three batched deletions, the last one short
+    try (Fixture f = new Fixture(tmp.resolve("ds"))) {
+      baseVm(f);
+      f.pools().create("big", "gold", "v2", desktops, 0, DISK);
+      for (int n = 1; n <= desktops; n++) {
+        f.write("big-" + n + "-disk0", 4096L * (1 + n % 200), random(n, 4096));
+        f.write("big-" + n + "-disk1", 0, random(-n, 4096));
+        f.write("big-" + n + "-disposable", 8192, random(1000 + n, 4096));
+      }
+      f.pools().refresh("big", null);
+      assertReset(f, desktops);
+      f.assertConsistent();
+
+      // Refused halfway (as an export would refuse): earlier batches are gone, later ones not; the
+      // refresh stays pending and the next open finishes it.
+      for (int n = 1; n <= desktops; n++) {
+        f.write("big-" + n + "-disk0", 4096L * (1 + n % 200), random(n, 4096));
+      }
+      String held = "big-" + (Inventory.DELETE_BATCH + 3) + "-disk1";
+      f.store.setDeletionGuard((volume, snapshot) -> {
+        if (volume.equals(held)) {
+          throw new IllegalStateException(volume + " is exported");
+        }
+      });
+      assertThatThrownBy(() -> f.pools().refresh("big", null)).hasMessage(held + " is exported");
+      assertThat(f.pools().get("big").pending().operation()).isEqualTo("refresh");
+      assertThat(f.store.hasVolume("big-1-disk0")).as("the first batch went").isFalse();
+      assertThat(f.read("big-" + desktops + "-disk0", 4096L * (1 + desktops % 200), 4096))
+          .as("the last batch did not").isEqualTo(random(desktops, 4096));
+      f.store.setDeletionGuard(io.vstore.blockstore.store.DeletionGuard.NONE);
+      f.reopen();
+      assertThat(f.pools().get("big").pending()).isNull();
+      assertReset(f, desktops);
+    }
+  }
+
+  /** Asserts every desktop of pool "big" reads the base's v2 image and an empty disposable disk. */
+  private static void assertReset(Fixture f, int desktops) throws IOException {
+    for (int n = 1; n <= desktops; n++) {
+      String d = "big-" + n;
+      assertThat(f.store.volumeInfo(d + "-disk0").parent()).isEqualTo("big-replica1-disk0@replica");
+      assertThat(f.read(d + "-disk0", 0, 4096)).as("%s disk0", d).isEqualTo(fill(2, 4096));
+      assertThat(f.read(d + "-disk0", 4096L * (1 + n % 200), 4096)).as("%s disk0 write gone", d)
+          .isEqualTo(new byte[4096]);
+      assertThat(f.read(d + "-disk1", 0, 4096)).as("%s disk1", d).isEqualTo(fill(12, 4096));
+      assertThat(f.read(d + "-disposable", 8192, 4096)).as("%s disposable", d).isEqualTo(new byte[4096]);
+      assertThat(f.store.volumeInfo(d + "-disk0").allocated()).as("%s owns nothing", d).isZero();
+    }
+  }
+
+  @Test
   void theSpaceReportCountsTheBaseOnceAndEachDesktopsOwnWrites() throws IOException {
     try (Fixture f = new Fixture(tmp.resolve("ds"))) {
       f.vms().create("gold", List.of(4L << 20), null);

@@ -40,6 +40,7 @@ public final class Datastore implements Closeable {
   private final SegmentCleaner cleaner;
   private final Snapshots snapshots;
   private final VolumeAdmin admin;
+  private final VolumeDeletion deletion;
   /** While true, {@link #close} leaves the datastore open: a long-lived owner holds it (see {@link #holdOpen}). */
   private volatile boolean held;
   /** Dead bytes (segment bytes not live) when opened: what a handle without a cleaner freed is the growth. */
@@ -74,6 +75,7 @@ public final class Datastore implements Closeable {
       this.cleaner = new SegmentCleaner(this, parts, options.cleanBelowLiveRatio(), foregroundOps);
       this.snapshots = new Snapshots(this, parts);
       this.admin = new VolumeAdmin(this, commits, volumes, capacity);
+      this.deletion = new VolumeDeletion(this, commits, volumes, snapshots, capacity);
       capacity.evaluate();
       this.deadAtOpen = deadBytes();
       success = true;
@@ -306,36 +308,16 @@ public final class Datastore implements Closeable {
    * refused while a snapshot has linked clones. Open handles on it become unusable.
    */
   public void deleteVolume(String name, boolean recursive) throws IOException {
-    deletionGuard.check(name, null);
-    commits.lock().writeLock().lock();
-    try {
-      checkOpen();
-      VolumeState v = volumes.get(name);
-      if (!recursive && !v.snapshots().isEmpty()) {
-        List<String> names = v.snapshots().stream().map(snap -> name + "@" + snap.name()).toList();
-        throw new IllegalStateException("cannot delete volume " + name + ": it has " + names.size()
-            + (names.size() == 1 ? " snapshot " : " snapshots ") + String.join(", ", names)
-            + " (delete them first, or delete the volume recursively: -r, recursive=true)");
-      }
-      for (SnapshotState snap : v.snapshots()) {
-        List<String> clones = snapshots.clonesOf(snap);
-        if (!clones.isEmpty()) {
-          throw new DatastoreException("cannot delete volume " + name + ": snapshot " + name + "@" + snap.name()
-              + " has linked clones " + String.join(", ", clones) + " (flatten or delete them first)");
-        }
-      }
-      commits.flushLocked();
-      v.delete();
-      volumes.remove(name);
-      commits.flushLocked();
-    } finally {
-      commits.lock().writeLock().unlock();
-    }
-    capacity.evaluate();
-    IoObserver o = ioObserver;
-    if (o != null) {
-      o.volumeDeleted(name);
-    }
+    deletion.delete(List.of(name), recursive, deletionGuard);
+  }
+
+  /**
+   * Deletes volumes {@code names} as {@link #deleteVolume(String, boolean)} would, in one commit:
+   * each is checked first (a snapshot's linked clones may be in the list too), so a refusal, or a
+   * crash before the call returns, leaves all of them or none. Durable on return.
+   */
+  public void deleteVolumes(List<String> names, boolean recursive) throws IOException {
+    deletion.delete(names, recursive, deletionGuard);
   }
 
   /**

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -78,6 +79,70 @@ final class VolumeDeleteTest {
     }
     try (Datastore ds = Datastore.open(dir, oneShot())) {
       assertThat(ds.info().used()).isEqualTo(used);
+    }
+  }
+
+  @Test
+  void aBatchIsCheckedWholeBeforeAnythingIsDeleted() throws IOException {
+    try (Datastore ds = Datastore.create(tmp.resolve("ds"), oneShot(), 0)) {
+      try (Volume v = ds.createVolume("base", 4 << 20)) {
+        v.write(0, random(5, 1 << 20));
+      }
+      ds.createSnapshot("base", "s");
+      for (Volume c : ds.cloneSnapshot("base", "s", List.of("c1", "c2"))) {
+        c.close();
+      }
+      ds.createVolume("plain", 4 << 20).close();
+
+      assertThatThrownBy(() -> ds.deleteVolumes(List.of("plain", "c1", "base"), true))
+          .isInstanceOf(DatastoreException.class)
+          .hasMessage("cannot delete volume base: snapshot base@s has linked clones c2 (flatten or delete them first)");
+      assertThatThrownBy(() -> ds.deleteVolumes(List.of("plain", "nope"), true))
+          .isInstanceOf(DatastoreException.class).hasMessageStartingWith("no volume nope in datastore");
+      assertThatThrownBy(() -> ds.deleteVolumes(List.of("plain", "c1", "plain"), true))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("cannot delete volumes [plain, c1, plain]: plain is named twice");
+      assertThatThrownBy(() -> ds.deleteVolumes(List.of("plain", "base"), false))
+          .isInstanceOf(IllegalStateException.class).hasMessageStartingWith("cannot delete volume base: it has 1 snapshot base@s");
+      ds.setDeletionGuard((volume, snapshot) -> {
+        if (volume.equals("c2")) {
+          throw new IllegalStateException("c2 is exported");
+        }
+      });
+      assertThatThrownBy(() -> ds.deleteVolumes(List.of("plain", "c1", "c2"), true)).hasMessage("c2 is exported");
+      ds.setDeletionGuard(DeletionGuard.NONE);
+      assertThat(ds.volumes().stream().map(VolumeInfo::name)).containsExactly("base", "c1", "c2", "plain");
+
+      ds.deleteVolumes(List.of(), true);
+      ds.deleteVolumes(List.of("base", "c1", "plain", "c2"), true); // a parent may go with all its clones
+      assertThat(ds.volumes()).isEmpty();
+      assertThat(ds.check().problems()).isEmpty();
+    }
+  }
+
+  @Test
+  void aBatchedDeleteIsDurableOnReturnAndFreesTheSpace() throws IOException {
+    Path dir = tmp.resolve("ds");
+    long used;
+    try (Datastore ds = Datastore.create(dir, oneShot().withCleanerInterval(Duration.ofHours(1)), 0)) {
+      try (Volume v = ds.createVolume("base", 8 << 20)) {
+        v.write(0, random(6, 2 << 20));
+      }
+      ds.createSnapshot("base", "s");
+      List<String> clones = List.of("d1", "d2", "d3", "d4");
+      for (Volume c : ds.cloneSnapshot("base", "s", clones)) {
+        c.write(1 << 20, random(c.name().hashCode(), 1 << 20));
+        c.close();
+      }
+      used = ds.info().allocated();
+      ds.deleteVolumes(clones, true);
+      assertThat(ds.info().allocated()).isLessThan(used);
+      ds.abandon(); // a crash right after the call returned
+    }
+    try (Datastore ds = Datastore.open(dir, oneShot())) {
+      assertThat(ds.volumes().stream().map(VolumeInfo::name)).containsExactly("base");
+      assertThat(ds.info().allocated()).isLessThan(used);
+      assertThat(ds.check().problems()).isEmpty();
     }
   }
 }
