@@ -1,7 +1,6 @@
 package io.vstore.blockstore.store;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -37,12 +36,9 @@ final class RecordTable {
     }
   }
 
-  private static final Comparator<RecordKey> ORDER =
-      Comparator.comparingLong(RecordKey::segment).thenComparingLong(RecordKey::offset);
-
   private final MetaStore meta;
   private final ConcurrentHashMap<PageKey, RecordPage> pages = new ConcurrentHashMap<>();
-  private final ConcurrentSkipListMap<RecordKey, Change> overlay = new ConcurrentSkipListMap<>(ORDER);
+  private final ConcurrentSkipListMap<RecordKey, Change> overlay = new ConcurrentSkipListMap<>();
 
   RecordTable(MetaStore meta) {
     this.meta = meta;
@@ -114,7 +110,7 @@ final class RecordTable {
     long from = key.index() << RecordPage.SHIFT;
     long to = from + (1L << RecordPage.SHIFT);
     // The overlay first: see the class comment.
-    Map<RecordKey, Change> changes = new java.util.TreeMap<>(ORDER);
+    Map<RecordKey, Change> changes = new java.util.TreeMap<>();
     // One entry at a time: a bulk copy trusts a size that concurrent purges change.
     for (Map.Entry<RecordKey, Change> e
         : overlay.subMap(new RecordKey(key.segment(), from), new RecordKey(key.segment(), to)).entrySet()) {
