@@ -109,6 +109,8 @@ final class DatastoreCommand {
       out.println(String.format(Locale.ROOT, "overcommit ratio: %.2f", i.overcommitRatio()));
       out.println("volumes: " + i.volumes() + ", segments: " + i.segments());
       out.println("thresholds: warning " + i.warningPercent() + "%, critical " + i.criticalPercent() + "%");
+      out.println("metadata cache: " + Sizes.format(i.metadataCache().used()) + " of " + Sizes.format(i.metadataCache().budget())
+          + " in memory, " + i.metadataCache().evictions() + " pages evicted");
       if (i.alarms().isEmpty()) {
         out.println("alarms: none");
       }

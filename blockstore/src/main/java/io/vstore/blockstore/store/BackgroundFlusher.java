@@ -6,10 +6,14 @@ import java.io.IOException;
 /**
  * Flushes a datastore in the background once enough changes are pending, so that the writer that
  * crosses the threshold does not wait for the disk. Writers that get far ahead of it (twice the
- * threshold) flush themselves, which bounds memory and the work a crash loses.
+ * threshold) flush themselves, which bounds memory and the work a crash loses. Changes left
+ * pending by writers that went quiet are committed after {@link #IDLE_COMMIT} without a new one:
+ * until then they are held in memory twice (in the overlays and the pages) for nothing.
  */
 final class BackgroundFlusher {
   private static final System.Logger LOG = System.getLogger("io.vstore.blockstore");
+  /** How long changes may stay pending once writers stopped making new ones. */
+  static final long IDLE_COMMIT_MILLIS = 5_000;
   private final CommitPipeline commits;
   private final Object owner;
   private final Thread thread;
@@ -42,11 +46,17 @@ final class BackgroundFlusher {
   }
 
   private void run() {
+    long lastPending = 0;
     while (true) {
       synchronized (this) {
+        long deadline = System.nanoTime() + IDLE_COMMIT_MILLIS * 1_000_000;
         while (!requested && !stopping) {
+          long left = deadline - System.nanoTime();
+          if (left <= 0) {
+            break;
+          }
           try {
-            wait();
+            wait(Math.max(1, left / 1_000_000));
           } catch (InterruptedException e) {
             return;
           }
@@ -54,7 +64,16 @@ final class BackgroundFlusher {
         if (stopping) {
           return;
         }
+        if (!requested) {
+          long pending = commits.pendingChangeCount();
+          boolean idle = pending > 0 && pending == lastPending;
+          lastPending = pending;
+          if (!idle) {
+            continue; // nothing pending, or writers still at it: the threshold will flush
+          }
+        }
         requested = false;
+        lastPending = 0;
       }
       try {
         commits.flush();

@@ -167,6 +167,11 @@ final class CommitPipeline {
     }
   }
 
+  /** Returns the changes counted towards the next automatic flush. */
+  long pendingChangeCount() {
+    return pendingChanges.get();
+  }
+
   /** Counts a map change towards the next automatic flush. */
   void noteChange() {
     pendingChanges.incrementAndGet();

@@ -431,7 +431,7 @@ public final class Datastore implements Closeable {
     DatastoreDescriptor d = capacity.descriptor();
     return new DatastoreInfo(dir.toString(), d.uuid().toString(), limit, provisioned, allocated, segments.totalBytes(),
         limit == 0 ? 0 : (double) provisioned / limit, volumes.size(), segments.sizes().size(), d.warningPercent(),
-        d.criticalPercent(), capacity.alarms());
+        d.criticalPercent(), capacity.alarms(), meta.cache().figures());
   }
 
   /** Verifies every invariant of the committed state (after a flush); changes nothing. */

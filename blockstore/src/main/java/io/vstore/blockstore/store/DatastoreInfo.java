@@ -17,6 +17,8 @@ import java.util.List;
  * @param warningPercent usage that raises a warning
  * @param criticalPercent usage that raises a critical alarm
  * @param alarms the alarms currently raised
+ * @param metadataCache what the metadata pages take in memory
  */
 public record DatastoreInfo(String path, String uuid, long capacity, long provisioned, long allocated, long used,
-    double overcommitRatio, int volumes, int segments, int warningPercent, int criticalPercent, List<Alarm> alarms) {}
+    double overcommitRatio, int volumes, int segments, int warningPercent, int criticalPercent, List<Alarm> alarms,
+    MetadataCacheFigures metadataCache) {}

@@ -57,6 +57,11 @@ final class MetadataCache {
     return evictions.get();
   }
 
+  /** Returns the budget, the bytes held and the evictions so far. */
+  MetadataCacheFigures figures() {
+    return new MetadataCacheFigures(budget, used.get(), evictions.get());
+  }
+
   /** Counts newly loaded {@code page}, evicting others when over budget; the caller holds no lock a page takes. */
   void added(Page page) {
     used.addAndGet(page.bytes());

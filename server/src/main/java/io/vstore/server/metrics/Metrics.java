@@ -132,6 +132,19 @@ public final class Metrics implements Closeable {
         .help("Bytes the datastore's segment files occupy: allocated plus what the cleaner has yet to reclaim.")
         .labelNames("datastore")
         .callback(cb -> sample().forEach((ds, info) -> cb.call(info.used(), ds.name()))).register(registry);
+    GaugeWithCallback.builder().name("vstore_metadata_cache_bytes").unit(Unit.BYTES)
+        .help("Bytes of block-map and record-state pages the datastore holds in memory (bounded by its budget).")
+        .labelNames("datastore")
+        .callback(cb -> sample().forEach((ds, info) -> cb.call(info.metadataCache().used(), ds.name()))).register(registry);
+    GaugeWithCallback.builder().name("vstore_metadata_cache_budget_bytes").unit(Unit.BYTES)
+        .help("The datastore's memory budget for metadata pages.")
+        .labelNames("datastore")
+        .callback(cb -> sample().forEach((ds, info) -> cb.call(info.metadataCache().budget(), ds.name()))).register(registry);
+    CounterWithCallback.builder().name("vstore_metadata_cache_evictions_total")
+        .help("Metadata pages evicted to stay within the budget since the datastore was opened.")
+        .labelNames("datastore")
+        .callback(cb -> sample().forEach((ds, info) -> cb.call(info.metadataCache().evictions(), ds.name())))
+        .register(registry);
     GaugeWithCallback.builder().name("vstore_datastore_alarm")
         .help("The datastore's capacity alarm: 1 for the level raised now (warning or critical), else 0.")
         .labelNames("datastore", "level")

@@ -93,6 +93,9 @@ class MetricsTest {
       assertSample(m, "vstore_datastore_alarm{datastore=\"ds\",level=\"critical\"}", 0);
       assertThat(m.get("vstore_datastore_allocated_bytes{datastore=\"ds\"}")).as("allocated").isPositive();
       assertThat(m.get("vstore_datastore_used_bytes{datastore=\"ds\"}")).as("used").isPositive();
+      assertSample(m, "vstore_metadata_cache_budget_bytes{datastore=\"ds\"}", 256L << 20);
+      assertThat(m.get("vstore_metadata_cache_bytes{datastore=\"ds\"}")).as("metadata pages in memory").isPositive();
+      assertThat(m.keySet()).contains("vstore_metadata_cache_evictions_total{datastore=\"ds\"}");
       assertThat(m.keySet()).contains("vstore_cleaner_runs_total{datastore=\"ds\"}",
           "vstore_cleaner_segments_cleaned_total{datastore=\"ds\"}", "vstore_cleaner_moved_bytes_total{datastore=\"ds\"}",
           "vstore_cleaner_reclaimed_bytes_total{datastore=\"ds\"}");
