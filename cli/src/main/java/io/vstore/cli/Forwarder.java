@@ -32,6 +32,10 @@ import java.util.Set;
  * help, {@code --remote}, jobs, commands that draw progress, unusual option forms, and every answer
  * but 200, which is how the daemon refuses a command line before running anything (then the local
  * parse reports a usage error as it would without a daemon).
+ *
+ * <p>The code on the way of a taken command uses no lambda and no string concatenation with
+ * {@code +} (error messages aside): the first use of each such call site has the JDK generate a
+ * class at run time.
  */
 final class Forwarder {
   /**
@@ -138,9 +142,9 @@ final class Forwarder {
             return null; // an option of a command group, or a mistake: picocli says which
           }
           if (!a.startsWith("-")) {
-            command = command.isEmpty() ? a : command + " " + a;
+            command = command.isEmpty() ? a : String.join(" ", command, a);
             known = COMMANDS.contains(command);
-            if (!known && !startsAny(command + " ")) {
+            if (!known && !startsAny(command)) {
               return null;
             }
           }
@@ -163,14 +167,24 @@ final class Forwarder {
 
   /** Returns whether {@code a} asks for help or the version, alone or among clustered short options. */
   private static boolean asksForHelp(String a) {
-    return a.equals("--help") || a.equals("--version")
-        || a.length() > 1 && a.charAt(0) == '-' && a.charAt(1) != '-' && !a.startsWith("-D")
-            && a.chars().skip(1).allMatch(Character::isLetter) && (a.indexOf('h') > 0 || a.indexOf('V') > 0);
+    if (a.equals("--help") || a.equals("--version")) {
+      return true;
+    }
+    if (a.length() < 2 || a.charAt(0) != '-' || a.charAt(1) == '-' || a.startsWith("-D")) {
+      return false;
+    }
+    for (int i = 1; i < a.length(); i++) {
+      if (!Character.isLetter(a.charAt(i))) {
+        return false;
+      }
+    }
+    return a.indexOf('h') > 0 || a.indexOf('V') > 0;
   }
 
-  private static boolean startsAny(String prefix) {
+  /** Returns whether some command's words start with the words {@code words}. */
+  private static boolean startsAny(String words) {
     for (String c : COMMANDS) {
-      if (c.startsWith(prefix)) {
+      if (c.length() > words.length() && c.startsWith(words) && c.charAt(words.length()) == ' ') {
         return true;
       }
     }
@@ -186,9 +200,9 @@ final class Forwarder {
     json.append("],\"cwd\":").append(JsonText.quote(cwd)).append(",\"wait\":true}");
     byte[] body = json.toString().getBytes(StandardCharsets.UTF_8);
     // One request a connection: the daemon closes it after the answer, which ends the body.
-    String head = "POST " + ClientDispatch.COMMANDS + " HTTP/1.1\r\nHost: localhost\r\n"
-        + "Content-Type: application/json\r\nAccept: application/x-ndjson\r\n"
-        + "Content-Length: " + body.length + "\r\nConnection: close\r\n\r\n";
+    String head = new StringBuilder("POST ").append(ClientDispatch.COMMANDS).append(" HTTP/1.1\r\nHost: localhost\r\n")
+        .append("Content-Type: application/json\r\nAccept: application/x-ndjson\r\n")
+        .append("Content-Length: ").append(body.length).append("\r\nConnection: close\r\n\r\n").toString();
     byte[] head8 = head.getBytes(StandardCharsets.US_ASCII);
     byte[] all = new byte[head8.length + body.length];
     System.arraycopy(head8, 0, all, 0, head8.length);
