@@ -80,7 +80,11 @@ final class CommandPlans {
     if (asksForHelp(top)) {
       return false;
     }
-    CommandSpec leaf = leaf(top).commandSpec();
+    return forwardable(leaf(top).commandSpec());
+  }
+
+  /** Returns whether the command {@code leaf} works on a datastore and so goes to the daemon that owns it. */
+  static boolean forwardable(CommandSpec leaf) {
     String path = path(leaf);
     for (String local : LOCAL_ONLY) {
       if (path.equals(local) || path.startsWith(local + " ")) {
@@ -88,6 +92,12 @@ final class CommandPlans {
       }
     }
     return leaf.mixins().values().stream().anyMatch(m -> m.userObject() instanceof DatastoreLocation);
+  }
+
+  /** Returns the job kind of the command at {@code path} (such as {@code volume import}), or null if it runs at once. */
+  static String jobKind(String path) {
+    Kind kind = TABLE.get(path);
+    return kind == null ? null : kind.jobKind();
   }
 
   /** Returns what running the parsed command line takes in the daemon. */

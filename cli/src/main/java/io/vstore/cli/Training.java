@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -32,13 +33,62 @@ final class Training {
         List.of("vm", "list", "-D", ds), List.of("volume", "delete", "-D", ds, "-r", "vm1"));
     try {
       for (List<String> c : commands) {
-        Vstore.run(c.toArray(String[]::new), new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()));
+        run(c);
       }
+      withDaemon(Path.of(ds));
     } finally {
       try (Stream<Path> files = Files.walk(dir)) {
         for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
           Files.deleteIfExists(p);
         }
+      }
+    }
+  }
+
+  private static void run(List<String> command) {
+    Vstore.run(command.toArray(String[]::new), new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()));
+  }
+
+  /**
+   * Runs short commands through a daemon, so that the cache also holds the classes of
+   * {@link Forwarder}'s path. The daemon runs in a process of its own: its classes are not the
+   * client's, and would only make every start-up load more.
+   */
+  private static void withDaemon(Path ds) throws IOException {
+    String javaBin = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java")
+        .toString());
+    Process daemon = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED",
+        "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"), Vstore.class.getName(),
+        "serve", "-D", ds.toString(), "--nbd-listen", "127.0.0.1:0")
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    try {
+      Path socket = ds.resolve(io.vstore.cli.client.DaemonClient.SOCKET);
+      long deadline = System.nanoTime() + 60_000_000_000L;
+      while (!Files.exists(socket) && daemon.isAlive() && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      if (!Files.exists(socket)) {
+        // A cache without this path is still a good one: say so and go on.
+        System.err.println("vstore training: the daemon did not start (exit " + (daemon.isAlive() ? "none" :
+            daemon.exitValue()) + "); the AOT cache lacks the forwarding path");
+        return;
+      }
+      for (List<String> c : List.of(List.of("volume", "list", "-D", ds.toString()),
+          List.of("volume", "info", "-D", ds.toString(), "vm2", "--json"), List.of("datastore", "info", "-D", ds.toString()),
+          List.of("snapshot", "list", "-D", ds.toString()), List.of("volume", "info", "-D", ds.toString(), "nothere"))) {
+        run(c);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      daemon.destroy(); // SIGTERM: the daemon stops cleanly and releases the datastore
+      try {
+        if (!daemon.waitFor(30, TimeUnit.SECONDS)) {
+          daemon.destroyForcibly().waitFor();
+        }
+      } catch (InterruptedException e) {
+        daemon.destroyForcibly();
+        Thread.currentThread().interrupt();
       }
     }
   }

@@ -4,7 +4,9 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalInt;
+import java.util.Set;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -28,11 +30,22 @@ import picocli.CommandLine.Option;
         "Exit codes: 0 success, 1 error, 2 usage error (see docs/CLI.md for the exceptions).",
         "'vstore help COMMAND...' or 'COMMAND --help' shows a command's options.",
         "Global options (-D, --debug, --remote, --token, --ca-cert) go before or after the command.",
-        "When 'vstore serve' owns the datastore, commands are sent to it; otherwise they run in this process."},
-    subcommands = {HelpCommand.class, DatastoreCommand.class, VolumeCommand.class, SnapshotCommand.class,
-        CloneCommand.class, CbtCommand.class, VmCommand.class, PoolCommand.class, ImageCommand.class, NbdCommand.class,
-        ServeCommand.class, TokenCommand.class, JobCommand.class, ExportCommand.class, DashboardCommand.class})
+        "When 'vstore serve' owns the datastore, commands are sent to it; otherwise they run in this process."})
 public final class Vstore {
+  /**
+   * The top-level commands, by name in the order of the help. Not in the annotation: picocli reads
+   * every command class of the tree when it builds it, which was a third of a short command's
+   * start-up, so a command line gets only the group it names ({@link #commandLine(String[])}).
+   */
+  private static final List<Map.Entry<String, Class<?>>> COMMANDS = List.of(
+      Map.entry("help", HelpCommand.class), Map.entry("datastore", DatastoreCommand.class),
+      Map.entry("volume", VolumeCommand.class), Map.entry("snapshot", SnapshotCommand.class),
+      Map.entry("clone", CloneCommand.class), Map.entry("cbt", CbtCommand.class), Map.entry("vm", VmCommand.class),
+      Map.entry("pool", PoolCommand.class), Map.entry("image", ImageCommand.class), Map.entry("nbd", NbdCommand.class),
+      Map.entry("serve", ServeCommand.class), Map.entry("token", TokenCommand.class), Map.entry("job", JobCommand.class),
+      Map.entry("export", ExportCommand.class), Map.entry("dashboard", DashboardCommand.class));
+  /** The global options that take a value, as the first word of a command line is found past them. */
+  private static final Set<String> GLOBAL_VALUED = Set.of("-D", "--datastore", "--remote", "--token", "--ca-cert");
 
   @Option(names = {"-D", "--datastore"}, paramLabel = "PATH", scope = CommandLine.ScopeType.INHERIT,
       description = "Datastore directory (default: $VSTORE_DATASTORE, else $XDG_DATA_HOME/vstore/default);"
@@ -61,8 +74,15 @@ public final class Vstore {
 
   /** Runs the command line and exits with its code. */
   public static void main(String[] args) {
+    PrintWriter out = new PrintWriter(System.out, true);
+    PrintWriter err = new PrintWriter(System.err, true);
+    // A short command for a local daemon needs no logging set-up: no library runs in this process.
+    OptionalInt quick = Forwarder.forward(args, out, err);
+    if (quick.isPresent()) {
+      System.exit(quick.getAsInt());
+    }
     Logs.install(System.err, java.util.Arrays.asList(args).contains("--debug"));
-    System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    System.exit(runWithoutFastPath(args, out, err));
   }
 
   /**
@@ -70,9 +90,20 @@ public final class Vstore {
    * owns the datastore when one answers (or {@code --remote}), else in this process.
    */
   public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    if (DaemonContext.current().isEmpty()) {
+      OptionalInt quick = Forwarder.forward(args, out, err);
+      if (quick.isPresent()) {
+        return quick.getAsInt();
+      }
+    }
+    return runWithoutFastPath(args, out, err);
+  }
+
+  /** Runs the command line as {@link #run} does, without first trying {@link Forwarder}. */
+  private static int runWithoutFastPath(String[] args, PrintWriter out, PrintWriter err) {
     // Building the command tree costs more than parsing: one tree serves both (picocli resets
     // every option to its initial value before each parse).
-    CommandLine cl = commandLine();
+    CommandLine cl = commandLine(args);
     if (DaemonContext.current().isEmpty()) {
       OptionalInt forwarded = ClientDispatch.dispatch(cl, args, out, err);
       if (forwarded.isPresent()) {
@@ -84,7 +115,7 @@ public final class Vstore {
 
   /** Runs the command line in this process (in the daemon, on the datastores it holds open). */
   static int runHere(String[] args, PrintWriter out, PrintWriter err) {
-    return runHere(commandLine(), args, out, err);
+    return runHere(commandLine(args), args, out, err);
   }
 
   /** Runs the command line in this process with {@code cl}, a command tree built by {@link #commandLine}. */
@@ -104,9 +135,29 @@ public final class Vstore {
     return datastores.isEmpty() ? null : datastores.getLast();
   }
 
-  /** Builds the command tree with vstore's converters and error handling. */
+  /** Builds the whole command tree with vstore's converters and error handling. */
   static CommandLine commandLine() {
+    return commandLine(null);
+  }
+
+  /**
+   * Builds the command tree for {@code args}: only the top-level command they name when that is
+   * one (the rest of the tree would not be used), else the whole tree (null args: the whole tree),
+   * for the top-level help, suggestions for a misspelt command and {@code help}.
+   */
+  static CommandLine commandLine(String[] args) {
+    String first = args == null ? null : firstWord(args);
     CommandLine cl = new CommandLine(new Vstore());
+    for (Map.Entry<String, Class<?>> c : COMMANDS) {
+      if (first == null || first.equals("help") || c.getKey().equals(first)) {
+        cl.addSubcommand(c.getKey(), c.getValue());
+      }
+    }
+    if (cl.getSubcommands().isEmpty()) {
+      for (Map.Entry<String, Class<?>> c : COMMANDS) {
+        cl.addSubcommand(c.getKey(), c.getValue());
+      }
+    }
     cl.registerConverter(Long.class, new Sizes());
     cl.registerConverter(long.class, new Sizes());
     // In the daemon, relative paths name files in the client's working directory, not the daemon's.
@@ -124,6 +175,25 @@ public final class Vstore {
       return line.getCommandSpec().exitCodeOnExecutionException();
     });
     return cl;
+  }
+
+  /**
+   * Returns the first word of {@code args} past the global options, or null when an other option
+   * (such as {@code --help}) comes first or there is no word.
+   */
+  static String firstWord(String[] args) {
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      if (GLOBAL_VALUED.contains(a)) {
+        i++;
+      } else if (a.equals("--debug") || a.equals("--no-wait") || a.startsWith("-D")
+          || a.indexOf('=') > 0 && GLOBAL_VALUED.contains(a.substring(0, a.indexOf('=')))) {
+        continue;
+      } else {
+        return a.startsWith("-") || a.startsWith("@") ? null : a;
+      }
+    }
+    return null;
   }
 
   /** Returns a one-line description of {@code ex}: its message, or its type when it has none. */
