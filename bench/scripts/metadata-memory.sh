@@ -7,7 +7,8 @@
 #
 # usage: bench/scripts/metadata-memory.sh
 #   Env: IOS (default 1000000), SIZE (default 64G), WORKDIR (default bench/target/metadata-memory;
-#   not tmpfs: qemu-nbd --cache=none needs O_DIRECT), JAVA_OPTS (extra JVM options for the server),
+#   not tmpfs: qemu-nbd --cache=none needs O_DIRECT), VSTORE_JAVA_OPTS (extra JVM options for the
+#   server, which runs through the `vstore` launcher with its server settings),
 #   QEMU_IOS (default IOS): the writes given to qemu-nbd. A fresh qcow2 allocates a 64 KiB cluster
 #   per scattered 4 KiB write (about 40 GB for 1,000,000); where the disk cannot hold that, give
 #   qemu-nbd fewer writes: its rate is the allocation rate either way, and the script says so.
@@ -26,6 +27,7 @@ for tool in fio qemu-nbd qemu-img python3; do
   command -v "$tool" >/dev/null || { echo "metadata-memory: $tool is not installed" >&2; exit 1; }
 done
 (cd "$ROOT" && ./mvnw -q -B -pl cli -am package -DskipTests)
+touch "$ROOT/cli/target/vstore.built" # the launcher's mark of a build that matches the sources
 mkdir -p "$WORKDIR"
 rm -rf "$WORKDIR/datastore" "$WORKDIR"/*.qcow2 "$WORKDIR"/*.json "$WORKDIR"/*.log
 
@@ -69,9 +71,7 @@ iops() { python3 -c "import json,sys; print('%.0f' % json.load(open(sys.argv[1])
 "$JAVA" -jar "$JAR" datastore init -D "$WORKDIR/datastore" >/dev/null
 "$JAVA" -jar "$JAR" volume create -D "$WORKDIR/datastore" bench "$SIZE" >/dev/null
 port=$(free_port)
-# shellcheck disable=SC2086
-"$JAVA" ${JAVA_OPTS:-} -jar "$JAR" nbd serve -D "$WORKDIR/datastore" --port "$port" disk=bench \
-  >"$WORKDIR/vstore.log" 2>&1 &
+"$ROOT/vstore" nbd serve -D "$WORKDIR/datastore" --port "$port" disk=bench >"$WORKDIR/vstore.log" 2>&1 &
 SERVER_PID=$!
 wait_port "$port" "$WORKDIR/vstore.log"
 heap_empty=$(heap_after_gc "$SERVER_PID")
