@@ -326,6 +326,7 @@ public final class Datastore implements Closeable {
       }
       commits.flushLocked();
       v.delete();
+      ChangePins.stageDeleteAll(parts, v.id);
       volumes.remove(name);
       commits.flushLocked();
     } finally {
@@ -415,6 +416,27 @@ public final class Datastore implements Closeable {
     SnapshotState snap = ref.isSnapshot() ? snapshots.find(v, ref.snapshot()) : null;
     OutOfRangeException.check(new Volume(this, v, snap, true), offset, length);
     return ChangeTracking.changedAreas(parts, v, snap, since, offset, length);
+  }
+
+  /**
+   * Pins change id {@code changeId} (named {@code label}, unique in the datastore; null for none)
+   * so that changes since it stay answerable until it is unpinned; refused if it is already pruned.
+   */
+  public ChangePin pinChangeId(String changeId, String label) throws IOException {
+    checkOpen();
+    return ChangePins.pin(parts, changeId, label);
+  }
+
+  /** Removes every pin of a change id, or the pin named {@code changeIdOrLabel}, and returns them. */
+  public List<ChangePin> unpinChangeId(String changeIdOrLabel) throws IOException {
+    checkOpen();
+    return ChangePins.unpin(parts, changeIdOrLabel);
+  }
+
+  /** Returns the pinned change ids of {@code volume}, or of every volume when null. */
+  public List<ChangePin> changePins(String volume) throws IOException {
+    checkOpen();
+    return ChangePins.list(parts, volume == null ? null : volumes.get(volume));
   }
 
   /** Sets the capacity limit (0: the file system's free space) and the alarm thresholds in percent. */
