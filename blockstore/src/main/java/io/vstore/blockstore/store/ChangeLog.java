@@ -115,7 +115,7 @@ final class ChangeLog {
   private static void mergeBackwards(MetaStore meta, WriteBatch batch, VolumeState v, Row row)
       throws IOException, RocksDBException {
     Row merged = row;
-    while (true) {
+    while (merged.from() > 0) { // no row ends at generation 0
       Row before = rowAtOrBefore(meta, v.id, merged.from());
       if (before == null || !mergeable(meta, v, before, merged)) {
         break;
