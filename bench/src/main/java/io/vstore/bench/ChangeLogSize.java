@@ -15,6 +15,7 @@ import java.util.SplittableRandom;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.CompactRangeOptions;
 import org.rocksdb.DBOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
@@ -89,7 +90,11 @@ public final class ChangeLogSize {
       }
       try (RocksDB rocks = RocksDB.open(db, meta.toString(), descriptors, handles)) {
         ColumnFamilyHandle changes = handles.get(3);
-        rocks.compactRange(changes);
+        // Forced down to the bottom level, so that the deleted rows' tombstones go too, as they eventually would.
+        try (CompactRangeOptions all = new CompactRangeOptions()
+            .setBottommostLevelCompaction(CompactRangeOptions.BottommostLevelCompaction.kForce)) {
+          rocks.compactRange(changes, null, null, all);
+        }
         long rows = 0;
         long bytes = 0;
         try (RocksIterator it = rocks.newIterator(changes)) {

@@ -3,6 +3,7 @@ package io.vstore.blockstore.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.vstore.blockstore.CorruptDataException;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.testing.PowerCutChannels;
 import java.io.IOException;
@@ -128,6 +129,27 @@ final class ChangeLogPruningTest {
       assertThat(ds.changePins(null)).isEmpty();
       assertThat(ds.check().problems()).isEmpty();
     }
+  }
+
+  @Test
+  void rowsEncodeTheirFirstGenerationOnlyWhenMerged() throws IOException {
+    BlockRanges ranges = new BlockRanges();
+    ranges.add(3, 9);
+    ChangeLog.Row single = new ChangeLog.Row(6, 7, ranges.encode());
+    assertThat(single.encode()).hasSize(16).isEqualTo(ranges.encode()); // as rows were before merging
+    ChangeLog.Row merged = new ChangeLog.Row(2, 7, ranges.encode());
+    assertThat(merged.encode()).hasSize(24);
+    ChangeLog.Row back = ChangeLog.Row.decode(1, 7, merged.encode());
+    assertThat(back.from()).isEqualTo(2);
+    assertThat(back.ranges()).isEqualTo(ranges.encode());
+    assertThat(ChangeLog.Row.decode(1, 7, single.encode()).from()).isEqualTo(6);
+    assertThatThrownBy(() -> ChangeLog.Row.decode(1, 7, new byte[20])).isInstanceOf(CorruptDataException.class)
+        .hasMessage("bad change log: row of volume id 1 at generation 7 is 20 bytes, expected 16n or 16n + 8");
+    byte[] wrongFrom = new ChangeLog.Row(6, 7, ranges.encode()).encode();
+    byte[] prefixed = ByteBuffer.allocate(8 + wrongFrom.length).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(6)
+        .put(wrongFrom).array();
+    assertThatThrownBy(() -> ChangeLog.Row.decode(1, 7, prefixed)).isInstanceOf(CorruptDataException.class)
+        .hasMessageContaining("from generation 6, expected from below 6");
   }
 
   @Test
