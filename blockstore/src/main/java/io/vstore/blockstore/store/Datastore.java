@@ -418,10 +418,7 @@ public final class Datastore implements Closeable {
     return ChangeTracking.changedAreas(parts, v, snap, since, offset, length);
   }
 
-  /**
-   * Pins change id {@code changeId} (named {@code label}, unique in the datastore; null for none)
-   * so that changes since it stay answerable until it is unpinned; refused if it is already pruned.
-   */
+  /** Pins {@code changeId} (as {@code label}, unique; null: unnamed) so it stays answerable; refused once pruned. */
   public ChangePin pinChangeId(String changeId, String label) throws IOException {
     checkOpen();
     return ChangePins.pin(parts, changeId, label);
