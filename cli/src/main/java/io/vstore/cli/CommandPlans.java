@@ -15,7 +15,7 @@ import picocli.CommandLine.ParseResult;
  * The one table of what each command needs in the daemon: its token scope, whether it is long work
  * that runs as a job (and of which kind), and whether it goes to the daemon at all.
  *
- * <p>Scope: READ for commands that only look (list, info, show, changes, check), WRITE for those
+ * <p>Scope: READ for commands that only look (list, info, show, changes, pins, check), WRITE for those
  * that change the datastore, ADMIN for those that read or write files on the daemon's host — every
  * command given a file argument ({@link Path}-typed, or listed below), since over TCP that file is the
  * daemon host's, not the client's.
@@ -38,7 +38,8 @@ final class CommandPlans {
       Map.entry("pool refresh", new Kind(Scope.WRITE, "pool-refresh")));
 
   /** Leaf names of commands that only look. */
-  private static final Set<String> READERS = Set.of("list", "info", "show", "changes", "check", "map", "compare");
+  private static final Set<String> READERS = Set.of("list", "info", "show", "changes", "pins", "check", "map",
+      "compare");
 
   /**
    * Command groups (and commands) that are never sent to a daemon: servers themselves, commands on

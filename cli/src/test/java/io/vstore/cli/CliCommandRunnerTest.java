@@ -90,7 +90,8 @@ final class CliCommandRunnerTest {
   @Test
   void commandsThatOnlyLookNeedRead() {
     for (String line : List.of("volume list", "volume info vm1 --json", "datastore info", "snapshot list vm1",
-        "cbt changes vm1 --since *", "vm list", "vm info web", "vm snapshot list web", "pool list", "pool info p")) {
+        "cbt changes vm1 --since *", "cbt pins", "cbt pins vm1", "vm list", "vm info web", "vm snapshot list web",
+        "pool list", "pool info p")) {
       assertThat(plan(line).scope()).as(line).isEqualTo(Scope.READ);
       assertThat(plan(line).jobKind()).as(line).isNull();
     }
@@ -100,7 +101,8 @@ final class CliCommandRunnerTest {
   void commandsThatChangeTheDatastoreNeedWrite() {
     for (String line : List.of("volume create vm1 1G", "volume delete vm1", "snapshot create vm1@s",
         "snapshot revert vm1@s", "snapshot delete vm1@s", "clone create vm1@s c --count 100", "vm create web --disk 1G",
-        "vm snapshot create web@s", "vm delete web", "pool delete p", "datastore init")) {
+        "vm snapshot create web@s", "vm delete web", "pool delete p", "datastore init", "cbt pin u/1 --name n",
+        "cbt unpin n")) {
       assertThat(plan(line).scope()).as(line).isEqualTo(Scope.WRITE);
     }
     assertThat(plan("snapshot create vm1@s")).isEqualTo(new Plan(Scope.WRITE, null, "vm1@s"));

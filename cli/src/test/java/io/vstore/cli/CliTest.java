@@ -261,6 +261,10 @@ final class CliTest {
     runnable.put("snapshot create VOLUME@SNAP", List.of("snapshot", "create", "-D", ds, "v@b"));
     runnable.put("snapshot list [VOLUME]", List.of("snapshot", "list", "-D", ds));
     runnable.put("cbt changes", List.of("cbt", "changes", "-D", ds, "v", "--since", "*"));
+    String changeId = ok("volume", "info", "-D", ds, "v", "--json").json().get("changeId").asText();
+    runnable.put("cbt pin CHANGEID", List.of("cbt", "pin", "-D", ds, changeId, "--name", "backup"));
+    runnable.put("cbt pins [VOLUME]", List.of("cbt", "pins", "-D", ds));
+    runnable.put("cbt unpin PIN", List.of("cbt", "unpin", "-D", ds, "backup"));
     runnable.put("vm list", List.of("vm", "list", "-D", ds));
     runnable.put("vm info VM", List.of("vm", "info", "-D", ds, "web"));
     runnable.put("vm snapshot list VM", List.of("vm", "snapshot", "list", "-D", ds, "web"));

@@ -127,6 +127,9 @@ final class DaemonEquivalenceTest {
       ok("cbt", "changes", "-D", "{ds}", "vm1", "--since", "*");
       ok("cbt", "changes", "-D", "{ds}", "vm1@s1", "--since", "*", "--json");
       fails("cbt", "changes", "-D", "{ds}", "vm1", "--since", "garbage");
+      ok("cbt", "pins", "-D", "{ds}", "--json");
+      fails("cbt", "unpin", "-D", "{ds}", "nightly");
+      fails("cbt", "pin", "-D", "{ds}", "garbage");
       // export, import, flatten
       ok("volume", "export", "-D", "{ds}", "vm1", "{files}/vm1.raw");
       assertThat(Files.readAllBytes(b.resolve("files/vm1.raw"))).isEqualTo(Files.readAllBytes(a.resolve("files/vm1.raw")));

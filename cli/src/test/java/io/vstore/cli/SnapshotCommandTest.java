@@ -32,6 +32,37 @@ final class SnapshotCommandTest {
   }
 
   @Test
+  void cbtPinKeepsAChangeIdAndUnpinByNameOrId() throws IOException {
+    assertThat(vstore("datastore", "init").exit()).isZero();
+    assertThat(vstore("volume", "create", "vm", "64M").exit()).isZero();
+    Path b = file("b.bin", 8192, 3);
+    String id = vstore("volume", "info", "vm", "--json").json().get("changeId").asText();
+    JsonNode pin = vstore("cbt", "pin", id, "--name", "nightly", "--json").json();
+    assertThat(pin.get("changeId").asText()).isEqualTo(id);
+    assertThat(pin.get("label").asText()).isEqualTo("nightly");
+    assertThat(vstore("cbt", "pin", id).exit()).isZero(); // an unnamed pin of the same id
+    vstore("volume", "write", "vm", "0", b.toString());
+    String unpinned = vstore("volume", "info", "vm", "--json").json().get("changeId").asText();
+    for (int i = 0; i < 20; i++) { // each command flushes: more generations than the recent window
+      vstore("volume", "write", "vm", String.valueOf(1 << 20), b.toString());
+    }
+    JsonNode changes = vstore("cbt", "changes", "vm", "--since", id, "--json").json();
+    assertThat(changes.get("extents")).hasSize(2);
+    assertThat(changes.get("extents").get(1).get("offset").asLong()).isEqualTo(1L << 20);
+    String pins = vstore("cbt", "pins", "vm").out();
+    assertThat(pins).contains("VOLUME").contains(id).contains("nightly");
+    assertThat(vstore("cbt", "pins", "--json").json()).hasSize(2);
+    assertThat(vstore("cbt", "unpin", "nightly", "--json").json()).hasSize(1);
+    CliRun missing = vstore("cbt", "unpin", "nightly");
+    assertThat(missing.exit()).isEqualTo(1);
+    assertThat(missing.err()).contains("no pin named nightly");
+    assertThat(vstore("cbt", "unpin", id, "--json").json().get(0).get("label").asText()).isEmpty();
+    CliRun pruned = vstore("cbt", "changes", "vm", "--since", unpinned);
+    assertThat(pruned.exit()).isEqualTo(1);
+    assertThat(pruned.err()).contains("is no longer tracked (pruned at generation");
+  }
+
+  @Test
   void snapshotCloneChangesRevertFlattenDelete() throws IOException {
     assertThat(vstore("datastore", "init").exit()).isZero();
     assertThat(vstore("volume", "create", "vm", "64M").exit()).isZero();

@@ -1,5 +1,6 @@
 package io.vstore.blockstore.store;
 
+import io.vstore.blockstore.CorruptDataException;
 import io.vstore.blockstore.Extent;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -12,7 +13,9 @@ import org.rocksdb.RocksIterator;
  * reverts). The blocks changed since change id {@code <uuid>/<g>} are the union of the log's
  * entries for generations after {@code g} (up to a snapshot's generation for a snapshot), plus the
  * unflushed changes for the head: exact to the block, proportional to what changed, and crash-safe
- * because the log and the maps are committed together.
+ * because the log and the maps are committed together. Older history is merged ({@link ChangeLog}):
+ * a change id that is neither pinned ({@link ChangePins}), a snapshot's, nor among the newest
+ * {@value ChangeLog#RECENT} generations may be refused as no longer tracked, never answered wrongly.
  */
 final class ChangeTracking {
   private ChangeTracking() {}
@@ -47,7 +50,7 @@ final class ChangeTracking {
     commits.lock().readLock().lock();
     try {
       commits.awaitCommitted();
-      collect(parts.meta(), v, generation, upper, snap == null, changed);
+      collect(parts.meta(), v, since, generation, upper, snap == null, changed);
     } finally {
       commits.lock().readLock().unlock();
     }
@@ -63,16 +66,29 @@ final class ChangeTracking {
     return new ChangedAreas(current, out);
   }
 
-  /** Adds the logged changes of generations after {@code generation} up to {@code upper}, and the pending ones. */
-  private static void collect(MetaStore meta, VolumeState v, long generation, long upper, boolean withPending,
-      BlockRanges changed) {
+  /**
+   * Adds the logged changes of generations after {@code generation} up to {@code upper}, and the
+   * pending ones; refuses a generation inside a merged row of the log (it was pruned).
+   */
+  private static void collect(MetaStore meta, VolumeState v, String since, long generation, long upper,
+      boolean withPending, BlockRanges changed) throws IOException {
     v.lock.readLock().lock();
     try (RocksIterator it = meta.iterator(meta.changes)) {
+      boolean first = true;
       for (it.seek(Keys.pair(v.id, generation + 1)); it.isValid() && Keys.first(it.key()) == v.id; it.next()) {
-        if (Keys.second(it.key()) > upper) {
+        ChangeLog.Row row = ChangeLog.Row.decode(v.id, Keys.second(it.key()), it.value());
+        if (first && row.from() < generation) {
+          throw ChangeLog.pruned(since, row);
+        }
+        first = false;
+        if (row.generation() > upper) {
+          if (row.from() < upper) {
+            throw new CorruptDataException("bad change log: volume " + v.name + " has a row merging generations "
+                + (row.from() + 1) + " to " + row.generation() + " across snapshot generation " + upper);
+          }
           break;
         }
-        changed.addEncoded(it.value());
+        changed.addEncoded(row.ranges());
       }
       if (withPending) {
         for (long[] r : v.unflushedChanges()) {
@@ -85,7 +101,7 @@ final class ChangeTracking {
   }
 
   /** Validates change id {@code since} against the volume and view, returning its generation. */
-  private static long parse(VolumeState v, SnapshotState snap, String since) throws ChangeIdException {
+  static long parse(VolumeState v, SnapshotState snap, String since) throws ChangeIdException {
     int slash = since.lastIndexOf('/');
     long generation;
     try {

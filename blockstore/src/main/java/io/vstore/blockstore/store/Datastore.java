@@ -75,7 +75,7 @@ public final class Datastore implements Closeable {
       this.cleaner = new SegmentCleaner(this, parts, options.cleanBelowLiveRatio(), foregroundOps);
       this.snapshots = new Snapshots(this, parts);
       this.admin = new VolumeAdmin(this, commits, volumes, capacity);
-      this.deletion = new VolumeDeletion(this, commits, volumes, snapshots, capacity);
+      this.deletion = new VolumeDeletion(this, parts, snapshots);
       capacity.evaluate();
       this.deadAtOpen = deadBytes();
       success = true;
@@ -397,6 +397,24 @@ public final class Datastore implements Closeable {
     SnapshotState snap = ref.isSnapshot() ? snapshots.find(v, ref.snapshot()) : null;
     OutOfRangeException.check(new Volume(this, v, snap, true), offset, length);
     return ChangeTracking.changedAreas(parts, v, snap, since, offset, length);
+  }
+
+  /** Pins {@code changeId} (as {@code label}, unique; null: unnamed) so it stays answerable; refused once pruned. */
+  public ChangePin pinChangeId(String changeId, String label) throws IOException {
+    checkOpen();
+    return ChangePins.pin(parts, changeId, label);
+  }
+
+  /** Removes every pin of a change id, or the pin named {@code changeIdOrLabel}, and returns them. */
+  public List<ChangePin> unpinChangeId(String changeIdOrLabel) throws IOException {
+    checkOpen();
+    return ChangePins.unpin(parts, changeIdOrLabel);
+  }
+
+  /** Returns the pinned change ids of {@code volume}, or of every volume when null. */
+  public List<ChangePin> changePins(String volume) throws IOException {
+    checkOpen();
+    return ChangePins.list(parts, volume == null ? null : volumes.get(volume));
   }
 
   /** Sets the capacity limit (0: the file system's free space) and the alarm thresholds in percent. */

@@ -137,6 +137,7 @@ final class DatastoreChecker {
         }
       }
     }
+    new ChangeLogChecker(store, this::problem).run();
     TreeMap<Long, Long> sizes = segments.sizes();
     Map<Long, Long> liveBySegment = new HashMap<>();
     long records = 0;

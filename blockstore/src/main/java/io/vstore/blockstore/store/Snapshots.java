@@ -158,6 +158,7 @@ final class Snapshots {
       commits.stage(batch -> batch.deleteRange(meta.maps, Keys.pair(id, 0), Keys.pair(id + 1, 0)));
       commits.stage(batch -> batch.delete(meta.catalog, Keys.catalog('n', id)));
       commits.flushLocked();
+      ChangeLog.released(meta, v, s.generation());
     } finally {
       commits.lock().writeLock().unlock();
     }

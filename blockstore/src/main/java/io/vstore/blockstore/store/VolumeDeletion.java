@@ -17,18 +17,19 @@ import java.util.Set;
  */
 final class VolumeDeletion {
   private final Datastore store;
+  private final StoreParts parts;
   private final CommitPipeline commits;
   private final VolumeCatalog volumes;
   private final Snapshots snapshots;
   private final Capacity capacity;
 
-  VolumeDeletion(Datastore store, CommitPipeline commits, VolumeCatalog volumes, Snapshots snapshots,
-      Capacity capacity) {
+  VolumeDeletion(Datastore store, StoreParts parts, Snapshots snapshots) {
     this.store = store;
-    this.commits = commits;
-    this.volumes = volumes;
+    this.parts = parts;
+    this.commits = parts.commits();
+    this.volumes = parts.volumes();
     this.snapshots = snapshots;
-    this.capacity = capacity;
+    this.capacity = parts.capacity();
   }
 
   /** Deletes volumes {@code names} in one commit; see {@link Datastore#deleteVolumes}. */
@@ -63,6 +64,7 @@ final class VolumeDeletion {
       try {
         for (Map.Entry<String, VolumeState> e : doomed.entrySet()) {
           e.getValue().delete();
+          ChangePins.stageDeleteAll(parts, e.getValue().id);
           gone.add(e.getKey());
         }
       } finally {

@@ -309,9 +309,7 @@ final class VolumeState {
         m.writeTo(batch);
       }
       refs.writeTo(batch);
-      if (!changes.isEmpty()) {
-        batch.put(meta.changes, Keys.pair(id, generation), changes.encode());
-      }
+      ChangeLog.stage(meta, batch, this, generation, changes);
       batch.put(meta.catalog, Keys.catalog('v', id), record(generation).encode());
     } finally {
       lock.readLock().unlock();

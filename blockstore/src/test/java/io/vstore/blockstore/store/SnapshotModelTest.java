@@ -18,6 +18,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -26,8 +28,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Random sequences of writes, zeroing, snapshots, reverts, snapshot deletions, linked clones,
  * flattens, close/reopen and changed-block queries against a model that keeps a full copy of
- * every volume and snapshot. Checks every read, every changed-areas answer (it must contain every
- * block that differs and nothing that was not touched since the change id), space figures and
+ * every volume and snapshot, with change ids pinned and unpinned as the change log is merged.
+ * Checks every read, every changed-areas answer (it must contain every block that differs and
+ * nothing that was not touched since the change id; a pinned or recent change id must be answered,
+ * an older one may be refused as no longer tracked, never answered wrongly), space figures and
  * {@code datastore check}. One case per seed; see {@link ModelRun} to replay one.
  */
 final class SnapshotModelTest {
@@ -45,6 +49,7 @@ final class SnapshotModelTest {
     final Map<String, String> parentOf = new HashMap<>(); // clone -> vol@snap
     final List<ChangePoint> points = new ArrayList<>();
     final Map<String, BitSet> touchedSinceSnapshot = new HashMap<>(); // vol@snap -> touched since
+    final Map<String, Set<String>> pins = new HashMap<>(); // change id -> its pins' labels ("" unnamed)
 
     List<String> volumes() {
       return devices.keySet().stream().filter(n -> !n.contains("@")).toList();
@@ -172,6 +177,35 @@ final class SnapshotModelTest {
           run.step(step, "change point of " + vol);
           VolumeInfo info = store.volumeInfo(vol);
           model.points.add(new ChangePoint(vol, info.changeId(), copy(model.devices.get(vol), "point"), new BitSet()));
+          if (r.nextBoolean()) {
+            String label = r.nextBoolean() ? "" : "pin" + names++;
+            store.pinChangeId(info.changeId(), label.isEmpty() ? null : label);
+            model.pins.computeIfAbsent(info.changeId(), k -> new TreeSet<>()).add(label);
+          }
+        } else if (op < 80 && !model.points.isEmpty()) {
+          ChangePoint p = model.points.get(r.nextInt(model.points.size()));
+          Set<String> labels = model.pins.get(p.changeId());
+          if (labels != null) {
+            String label = labels.iterator().next();
+            boolean byLabel = !label.isEmpty() && r.nextBoolean();
+            run.step(step, "unpin " + (byLabel ? label : p.changeId()));
+            List<ChangePin> gone = store.unpinChangeId(byLabel ? label : p.changeId());
+            assertThat(gone).extracting(ChangePin::changeId).containsOnly(p.changeId());
+            if (byLabel) {
+              labels.remove(label);
+            }
+            if (!byLabel || labels.isEmpty()) {
+              model.pins.remove(p.changeId());
+            }
+          } else if (model.devices.containsKey(p.device())) {
+            run.step(step, "pin " + p.changeId());
+            try {
+              store.pinChangeId(p.changeId(), null);
+              model.pins.computeIfAbsent(p.changeId(), k -> new TreeSet<>()).add("");
+            } catch (ChangeIdException e) {
+              checkRefusal(store, p, e);
+            }
+          }
         } else if (op < 86 && !model.points.isEmpty()) {
           ChangePoint p = model.points.get(r.nextInt(model.points.size()));
           run.step(step, "changed areas of " + p.device() + " since " + p.changeId());
@@ -253,9 +287,25 @@ final class SnapshotModelTest {
     }
   }
 
+  /** Checks that refusing {@code p}'s change id as pruned was allowed: it is not one of the recent ones. */
+  private static void checkRefusal(Datastore store, ChangePoint p, ChangeIdException e) throws IOException {
+    assertThat(e).hasMessageContaining("is no longer tracked");
+    long generation = Long.parseLong(p.changeId().substring(p.changeId().lastIndexOf('/') + 1));
+    long now = store.volumeInfo(p.device()).generation(); // flushes, so at least what the refusal saw
+    assertThat(generation).as("change id %s refused at generation %d", p.changeId(), now)
+        .isLessThan(now - ChangeLog.RECENT);
+  }
+
   /** Every block that differs from the change point is reported; nothing untouched since is. */
   private static void checkChanges(Datastore store, Model model, ChangePoint p, String where) throws IOException {
-    ChangedAreas changes = store.changedAreas(p.device(), p.changeId(), 0, SIZE);
+    ChangedAreas changes;
+    try {
+      changes = store.changedAreas(p.device(), p.changeId(), 0, SIZE);
+    } catch (ChangeIdException e) {
+      assertThat(model.pins).as("%s: pinned change id %s refused", where, p.changeId()).doesNotContainKey(p.changeId());
+      checkRefusal(store, p, e);
+      return;
+    }
     BitSet reported = new BitSet();
     for (Extent e : changes.extents()) {
       reported.set((int) (e.offset() / BLOCK), (int) ((e.end() + BLOCK - 1) / BLOCK));

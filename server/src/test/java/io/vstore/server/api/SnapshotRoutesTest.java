@@ -156,4 +156,40 @@ class SnapshotRoutesTest {
       assertThat(d.unix("GET", "/api/v1/volumes/nope/changes?since=*", null).status()).isEqualTo(404);
     }
   }
+
+  @Test
+  void pinsListsAndUnpinsChangeIds() throws Exception {
+    try (TestDaemon d = TestDaemon.start(null, tmp.resolve("ds"))) {
+      Datastore store = d.daemon().byName(null).store();
+      d.unix("POST", "/api/v1/volumes", "{\"name\": \"vm1\", \"size\": 1048576}");
+      write(store, "vm1", 0, 4096, (byte) 1);
+      String id = d.unix("GET", "/api/v1/volumes/vm1", null).json().get("changeId").asText();
+
+      TestDaemon.Reply pinned = d.unix("POST", "/api/v1/pins", "{\"changeId\": \"" + id + "\", \"label\": \"nightly\"}");
+      assertThat(pinned.status()).isEqualTo(201);
+      assertThat(pinned.json().get("changeId").asText()).isEqualTo(id);
+      assertThat(pinned.json().get("label").asText()).isEqualTo("nightly");
+      for (int i = 0; i < 20; i++) { // more generations than the recent window: only the pin keeps the id
+        write(store, "vm1", 65536, 4096, (byte) i);
+      }
+      JsonNode extents = d.unix("GET", "/api/v1/volumes/vm1/changes?since=" + id, null).json().get("extents");
+      assertThat(extents).hasSize(1);
+      assertThat(extents.get(0).get("offset").asLong()).isEqualTo(65536);
+      assertThat(d.unix("GET", "/api/v1/pins?volume=vm1", null).json()).extracting(n -> n.get("label").asText())
+          .containsExactly("nightly");
+      assertThat(d.unix("GET", "/api/v1/pins?volume=nope", null).status()).isEqualTo(404);
+      assertThat(d.unix("POST", "/api/v1/pins", "{\"changeId\": \"garbage\"}").status()).isEqualTo(400);
+      assertThat(d.unix("POST", "/api/v1/pins", "{}").status()).isEqualTo(400);
+
+      TestDaemon.Reply gone = d.unix("DELETE", "/api/v1/pins?pin=nightly", null);
+      assertThat(gone.status()).isEqualTo(200);
+      assertThat(gone.json()).extracting(n -> n.get("changeId").asText()).containsExactly(id);
+      assertThat(d.unix("DELETE", "/api/v1/pins?pin=nightly", null).status()).isEqualTo(404);
+      assertThat(d.unix("DELETE", "/api/v1/pins", null).status()).isEqualTo(400);
+      assertThat(d.unix("GET", "/api/v1/pins", null).json()).isEmpty();
+      assertThat(d.unix("GET", "/api/v1/volumes/vm1/changes?since=" + id, null).status()).isEqualTo(400);
+      assertThat(d.daemon().events().recent(0)).extracting(Event::type).containsSubsequence("pin.created",
+          "pin.deleted");
+    }
+  }
 }
