@@ -235,6 +235,35 @@ final class HugeVolumeTest {
   }
 
   @Test
+  void zeroingAWholeCloneHidesItsParentWithAFewEntries() throws IOException {
+    try (Datastore ds = Datastore.create(tmp.resolve("ds"), options(), 0)) {
+      Volume v = ds.createVolume("v", SIZE);
+      writeThree(v, 1);
+      ds.createSnapshot("v", "s");
+      Volume z = ds.cloneSnapshot("v", "s", List.of("z")).getFirst();
+      z.writeZeroes(0, SIZE, true);
+      assertThat(z.allocation(0, SIZE)).containsExactly(new Extent(0, SIZE, Extent.Kind.ZERO));
+      assertThat(read(z, LAST, BLOCK)).isEqualTo(ByteBuffer.allocate(BLOCK));
+      assertThat(read(z, 0, BLOCK)).isEqualTo(ByteBuffer.allocate(BLOCK));
+      // The zeros are recorded as entries; their number must not grow with the virtual size
+      // (one per 4 GiB would be 16 Ki entries here).
+      CheckReport report = ds.check();
+      assertThat(report.problems()).isEmpty();
+      assertThat(report.mapEntries()).isLessThan(3 + 64);
+      z.write(MIDDLE, block(300));
+      assertThat(read(z, MIDDLE, BLOCK)).isEqualTo(block(300));
+      assertThat(read(z, MIDDLE + BLOCK, BLOCK)).isEqualTo(ByteBuffer.allocate(BLOCK));
+      assertThat(z.allocation(0, SIZE)).containsExactly(new Extent(0, MIDDLE, Extent.Kind.ZERO),
+          new Extent(MIDDLE, BLOCK, Extent.Kind.DATA), new Extent(MIDDLE + BLOCK, SIZE - MIDDLE - BLOCK,
+              Extent.Kind.ZERO));
+      ds.flatten("z");
+      assertThat(read(z, 0, BLOCK)).isEqualTo(ByteBuffer.allocate(BLOCK));
+      assertThat(read(z, MIDDLE, BLOCK)).isEqualTo(block(300));
+      assertClean(ds);
+    }
+  }
+
+  @Test
   void manyScatteredExtentsOverTheWholeRangeAreListedExactly() throws IOException {
     try (Datastore ds = Datastore.create(tmp.resolve("ds"), options(), 0)) {
       Volume v = ds.createVolume("v", SIZE);
