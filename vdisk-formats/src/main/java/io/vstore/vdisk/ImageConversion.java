@@ -129,25 +129,25 @@ public final class ImageConversion {
     }
     int chunk = Math.max(CHUNK, granule);
     long chunks = (src.size() + chunk - 1) / chunk;
-    AtomicLong next = new AtomicLong();
     AtomicLong written = new AtomicLong();
     int workers = sequentialOnly ? 1 : (int) Math.max(1, Math.min(threads, chunks));
     int g = granule;
     AtomicLong covered = new AtomicLong();
+    DataChunks next = new DataChunks(src, chunk, covered, progress);
     if (workers == 1) {
-      new Worker(src, dst, chunk, g, chunks, next, written, covered, progress).call();
+      new Worker(src, dst, chunk, g, next, written, covered, progress).call();
     } else {
       ExecutorService pool = Executors.newFixedThreadPool(workers);
       try {
         List<Future<Void>> futures = new ArrayList<>();
         for (int i = 0; i < workers; i++) {
-          futures.add(pool.submit(new Worker(src, dst, chunk, g, chunks, next, written, covered, progress)));
+          futures.add(pool.submit(new Worker(src, dst, chunk, g, next, written, covered, progress)));
         }
         for (Future<Void> f : futures) {
           try {
             f.get();
           } catch (ExecutionException e) {
-            next.set(Long.MAX_VALUE / 2); // let the other workers stop early
+            next.stop(); // let the other workers stop early
             Throwable cause = e.getCause();
             if (cause instanceof IOException io) {
               throw io;
@@ -171,8 +171,74 @@ public final class ImageConversion {
     return new Result(written.get(), src.size() - written.get());
   }
 
-  /** Takes chunks in ascending order and copies their non-zero granules. */
-  private record Worker(BlockDevice src, BlockDevice dst, int chunk, int granule, long chunks, AtomicLong next,
+  /**
+   * Hands out, in ascending order, the chunks of a source that hold something other than known
+   * zeros, finding them a window of the source's allocation at a time. Windows that hold nothing
+   * double in size (up to {@link #MAX_WINDOW}), so a sparse 64 TiB source costs a few thousand
+   * allocation queries, not one per chunk (32 Mi); a window with data starts again small, which
+   * keeps each answer's list of extents short. Windows hold whole chunks. Thread-safe.
+   */
+  static final class DataChunks {
+    /** The first window: 64 chunks of the default size. */
+    static final long MIN_WINDOW = 128L << 20;
+    /** The largest window; its extents list stays small for any image that is mostly holes. */
+    static final long MAX_WINDOW = 64L << 30;
+    private final BlockDevice src;
+    private final int chunk;
+    private final long size;
+    private final AtomicLong covered;
+    private final java.util.function.LongConsumer progress;
+    private final java.util.ArrayDeque<Long> ready = new java.util.ArrayDeque<>();
+    private long scanned;
+    private long window = MIN_WINDOW;
+    private boolean stopped;
+
+    DataChunks(BlockDevice src, int chunk, AtomicLong covered, java.util.function.LongConsumer progress) {
+      this.src = src;
+      this.chunk = chunk;
+      this.size = src.size();
+      this.covered = covered;
+      this.progress = progress;
+    }
+
+    /** Returns the index of the next chunk that may hold data, or -1 when none is left. */
+    synchronized long next() throws IOException {
+      while (ready.isEmpty() && scanned < size && !stopped) {
+        long span = Math.min(Math.max(chunk, window / chunk * chunk), size - scanned);
+        long lastQueued = -1;
+        for (Extent e : src.allocation(scanned, span)) {
+          if (e.kind().readsAsZeros()) {
+            continue;
+          }
+          for (long c = Math.max(e.offset() / chunk, lastQueued + 1); c <= (e.end() - 1) / chunk; c++) {
+            ready.add(c);
+            lastQueued = c;
+          }
+        }
+        // The queued chunks lie inside the window (it holds whole chunks); only the source's last
+        // chunk may be short. The rest of the window is done now, as far as progress goes.
+        long queued = (long) ready.size() * chunk;
+        if (!ready.isEmpty()) {
+          queued -= Math.max(0, (ready.getLast() + 1) * chunk - size);
+        }
+        long empty = span - queued;
+        scanned += span;
+        window = ready.isEmpty() ? Math.min(MAX_WINDOW, window * 2) : MIN_WINDOW;
+        if (empty > 0) {
+          progress.accept(covered.addAndGet(empty));
+        }
+      }
+      return stopped || ready.isEmpty() ? -1 : ready.poll();
+    }
+
+    /** Hands out no more chunks: a worker failed. */
+    synchronized void stop() {
+      stopped = true;
+    }
+  }
+
+  /** Takes the chunks that may hold data in ascending order and copies their non-zero granules. */
+  private record Worker(BlockDevice src, BlockDevice dst, int chunk, int granule, DataChunks next,
       AtomicLong written, AtomicLong covered, java.util.function.LongConsumer progress)
       implements java.util.concurrent.Callable<Void> {
 
@@ -184,7 +250,7 @@ public final class ImageConversion {
       MemorySegment zeros = MemorySegment.ofBuffer(ByteBuffer.allocateDirect(granule));
       boolean[] dataGranule = new boolean[(chunk + granule - 1) / granule];
       long size = src.size();
-      for (long c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
+      for (long c = next.next(); c >= 0; c = next.next()) {
         long start = c * chunk;
         int len = (int) Math.min(chunk, size - start);
         // Only granules that touch a data extent are read and scanned; holes and zero extents

@@ -17,6 +17,8 @@ final class VolumeWriter {
   private static final int BLOCK = VolumeState.BLOCK;
   private static final ByteBuffer ZERO_BLOCK = ByteBuffer.allocateDirect(BLOCK).asReadOnlyBuffer();
   private static final int COMPRESSION_BACKOFF_RECORDS = 8;
+  /** The longest ZERO entry a zeroing records: 4 TiB, a power of two that fits a map entry's int length. */
+  static final int MAX_ZERO_ENTRY_BLOCKS = 1 << 30;
 
   private final VolumeState volume;
   private final SegmentUsage usage;
@@ -240,9 +242,11 @@ final class VolumeWriter {
       List<MapEntry> entries = new ArrayList<>();
       List<RecordState> states = new ArrayList<>();
       if (volume.layered()) {
-        // A clone must hide its parent's data behind explicit zero entries.
-        for (long b = firstWhole; b < endWhole; b += 1 << 20) {
-          entries.add(new MapEntry(b, (int) Math.min(1 << 20, endWhole - b), MapEntry.Kind.ZERO, null, 0, 0));
+        // A clone must hide its parent's data behind explicit zero entries. An entry's length is
+        // an int, so a 64 TiB range takes 16 entries of 1 Gi blocks.
+        for (long b = firstWhole; b < endWhole; b += MAX_ZERO_ENTRY_BLOCKS) {
+          entries.add(new MapEntry(b, (int) Math.min(MAX_ZERO_ENTRY_BLOCKS, endWhole - b), MapEntry.Kind.ZERO, null, 0,
+              0));
           states.add(null);
         }
       }

@@ -75,7 +75,7 @@ final class Qcow2Image implements DiskImage {
     this.compressWrites = compressWrites && !data.external(); // a data file cannot hold compressed clusters
     this.tables = new Qcow2Tables(file, channel, header, layout, l1, readOnly, syncs, fileSize, data);
     this.meta = tables.meta;
-    this.reader = new Qcow2Reader(file, channel, dataChannel, header, layout, backing, this::lookup);
+    this.reader = new Qcow2Reader(file, channel, dataChannel, header, layout, backing, tables.mappedLookup(this::checkOpen));
     this.compressed = readOnly ? null
         : new Qcow2CompressedWriter(meta, channel, tables.refcounts(), layout, header);
   }

@@ -203,11 +203,19 @@ final class Qcow2L2Cache {
    */
   @GuardedBy("meta")
   long[] lookup(long cluster, int count) throws IOException {
-    long[] out = new long[count * entries.stride];
+    long[] out = lookupMapped(cluster, count);
+    return out != null ? out : new long[count * entries.stride];
+  }
+
+  /** Copies the words as {@link #lookup} does, or returns null when no L2 table holds them (all unallocated). */
+  @GuardedBy("meta")
+  long[] lookupMapped(long cluster, int count) throws IOException {
     L2Table t = get(entries.l1Index(cluster));
-    if (t != null) {
-      System.arraycopy(t.words, entries.wordIndex(cluster), out, 0, out.length);
+    if (t == null) {
+      return null;
     }
+    long[] out = new long[count * entries.stride];
+    System.arraycopy(t.words, entries.wordIndex(cluster), out, 0, out.length);
     return out;
   }
 

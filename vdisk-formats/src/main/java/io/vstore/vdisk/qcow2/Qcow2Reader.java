@@ -18,7 +18,10 @@ final class Qcow2Reader {
   /** Copies L2 words under the image's lock. */
   @FunctionalInterface
   interface Lookup {
-    /** Returns the words of {@code count} entries from guest {@code cluster}, all in one L2 table. */
+    /**
+     * Returns the words of {@code count} entries from guest {@code cluster}, all in one L2 table,
+     * or null when there is no such table (every entry zero: unallocated).
+     */
     long[] lookup(long cluster, int count) throws IOException;
   }
 
@@ -75,6 +78,24 @@ final class Qcow2Reader {
       long cluster = pos >>> clusterBits;
       int count = layout.clustersInTable(cluster, ((end - 1) >>> clusterBits) - cluster + 1);
       long[] words = lookup.lookup(cluster, count);
+      if (words == null) {
+        // No L2 table: the whole stretch reads from the backing image (or as zeros), in one run.
+        long stretchEnd = Math.min(end, (cluster + count) << clusterBits);
+        if (runState == State.BACKING) {
+          runLength += stretchEnd - pos;
+        } else {
+          if (runState != null) {
+            sink.run(runStart, runLength, runState, runHost, runEntry);
+          }
+          runStart = pos;
+          runLength = stretchEnd - pos;
+          runState = State.BACKING;
+          runHost = 0;
+          runEntry = 0;
+        }
+        pos = stretchEnd;
+        continue;
+      }
       for (int i = 0; i < count && pos < end; i++) {
         long c = cluster + i;
         long e = words[i * layout.stride];

@@ -63,6 +63,23 @@ final class Qcow2Tables {
     return l2.lookup(cluster, count);
   }
 
+  /**
+   * Returns the lookup a {@link Qcow2Reader} walks with: it takes the lock, calls {@code checkOpen}
+   * under it, and answers null for clusters no L2 table holds, so that a walk over a large
+   * unallocated range (most of a sparse 64 TiB image) costs a step per L1 entry, not per cluster.
+   */
+  Qcow2Reader.Lookup mappedLookup(Runnable checkOpen) {
+    return (cluster, count) -> {
+      meta.lock();
+      try {
+        checkOpen.run();
+        return l2.lookupMapped(cluster, count);
+      } finally {
+        meta.unlock();
+      }
+    };
+  }
+
   /** Allocates {@code count} contiguous host clusters with refcount 1; returns the first one's offset. */
   @GuardedBy("meta")
   long allocate(int count) throws IOException {

@@ -55,7 +55,14 @@ final class RawImage extends FileImage {
     // setLength is ftruncate: the file grows as one hole, nothing is allocated.
     try (RandomAccessFile f = new RandomAccessFile(path.toFile(), "rw")) {
       f.setLength(0);
-      f.setLength(size);
+      try {
+        f.setLength(size);
+      } catch (IOException e) {
+        // EFBIG: ext4 caps a file at 16 TiB, so a raw image of a 64 TiB volume cannot exist there.
+        throw new IOException("cannot create raw image " + path + " of " + size + " bytes: " + e.getMessage()
+            + " (the file system's largest file is smaller; use a sparse format such as qcow2, or another file"
+            + " system)", e);
+      }
     }
     return open(path, false, syncs);
   }

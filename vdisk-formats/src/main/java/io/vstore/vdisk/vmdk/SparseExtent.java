@@ -32,8 +32,16 @@ final class SparseExtent extends GrainedExtent {
   private final int[] rgd; // null without a redundant directory
   private final AtomicReferenceArray<int[]> tables;
   private final AtomicReferenceArray<int[]> redundantTables;
+  /**
+   * Grain tables a lookup found to hold only zeros, one bit each: such a table (preallocated and
+   * never written, as qemu and vstore create them) is remembered, not cached, because a 64 TiB
+   * extent has 2 Mi of them (4 GiB) and a lookup over the whole extent would otherwise keep them all.
+   */
+  private final java.util.concurrent.atomic.AtomicLongArray zeroTables;
   /** Largest directory whose tables are scanned for reusable space before the first change. */
   static final int MAX_SCANNED_TABLES = 1 << 14;
+  /** Most grain tables a lookup reads at once. */
+  private static final int LOOKUP_BATCH = 64;
   @GuardedBy("VmdkImage.lock")
   private final TreeSet<Long> freeGrains = new TreeSet<>(); // the owning image's lock, held for writing
   @GuardedBy("VmdkImage.lock")
@@ -64,6 +72,7 @@ final class SparseExtent extends GrainedExtent {
     this.rgd = rgd;
     this.tables = new AtomicReferenceArray<>(gd.length);
     this.redundantTables = new AtomicReferenceArray<>(rgd == null ? 0 : rgd.length);
+    this.zeroTables = new java.util.concurrent.atomic.AtomicLongArray((gd.length + 63) / 64);
     this.fileSize = fileSize;
   }
 
@@ -124,6 +133,17 @@ final class SparseExtent extends GrainedExtent {
     if (t != null) {
       return t;
     }
+    t = load(index, dir, what);
+    if (t == null) {
+      return null;
+    }
+    // Two readers may load the same table; either copy is the same bytes.
+    cache.compareAndSet(index, null, t);
+    return cache.get(index);
+  }
+
+  /** Reads table {@code index} of directory {@code dir} from the file; null if unallocated. */
+  private int[] load(int index, int[] dir, String what) throws IOException {
     long sector = Integer.toUnsignedLong(dir[index]);
     if (sector == 0) {
       return null;
@@ -133,15 +153,56 @@ final class SparseExtent extends GrainedExtent {
       throw new CorruptImageException("bad vmdk: " + file() + ": " + what + " " + index + " at sector " + sector
           + " lies past end of file (size " + fileSize + ")");
     }
-    t = readTable(channel(), sector, gtes(), file() + ": " + what + " " + index);
-    // Two readers may load the same table; either copy is the same bytes.
-    cache.compareAndSet(index, null, t);
-    return cache.get(index);
+    return readTable(channel(), sector, gtes(), file() + ": " + what + " " + index);
+  }
+
+  /**
+   * Returns grain table {@code index} for a lookup, or null when it is unallocated or holds only
+   * zeros (every grain a hole). Writers use {@link #table(int)}, which always caches: the cache is
+   * looked at first, so a table written since it was found empty is seen.
+   */
+  private int[] lookupTable(int index) throws IOException {
+    int[] t = tables.get(index);
+    if (t != null || (zeroTables.get(index >>> 6) & (1L << index)) != 0) {
+      return t;
+    }
+    long sector = Integer.toUnsignedLong(gd[index]);
+    if (sector == 0) {
+      return null;
+    }
+    // Preallocated tables follow each other in the file: read up to 64 of them (128 KiB) at once,
+    // so that a lookup over a huge, mostly empty extent makes few reads.
+    int tableSectors = (gtes() * 4 + SECTOR - 1) / SECTOR;
+    int n = 1;
+    while (n < LOOKUP_BATCH && index + n < gd.length
+        && Integer.toUnsignedLong(gd[index + n]) == sector + (long) n * tableSectors && tables.get(index + n) == null
+        && (sector + (long) (n + 1) * tableSectors) * SECTOR <= fileSize) {
+      n++;
+    }
+    if (n == 1) {
+      return settle(index, load(index, gd, "grain table"));
+    }
+    int stride = tableSectors * SECTOR / 4;
+    int[] run = readTable(channel(), sector, n * stride, file() + ": grain tables " + index + ".." + (index + n - 1));
+    for (int k = n - 1; k >= 0; k--) {
+      t = settle(index + k, java.util.Arrays.copyOfRange(run, k * stride, k * stride + gtes()));
+    }
+    return t;
+  }
+
+  /** Caches lookup table {@code index}, {@code t}, or only remembers it when it holds only zeros (then returns null). */
+  private int[] settle(int index, int[] t) {
+    if (java.util.Arrays.stream(t).allMatch(e -> e == 0)) {
+      zeroTables.getAndAccumulate(index >>> 6, 1L << index, (a, b) -> a | b);
+      return null;
+    }
+    tables.compareAndSet(index, null, t);
+    return tables.get(index);
   }
 
   /** Returns the grain table entry of grain {@code grain} (0 if its table is unallocated). */
   long entry(long grain) throws IOException {
-    int[] t = table((int) (grain / gtes()));
+    int[] t = lookupTable((int) (grain / gtes()));
     return t == null ? 0 : Integer.toUnsignedLong(t[(int) (grain % gtes())]);
   }
 
@@ -157,7 +218,7 @@ final class SparseExtent extends GrainedExtent {
 
   @Override
   Extent.Kind grainKind(long grain) throws IOException {
-    int[] t = table((int) (grain / gtes()));
+    int[] t = lookupTable((int) (grain / gtes()));
     return t == null ? null : kindOf(Integer.toUnsignedLong(t[(int) (grain % gtes())]));
   }
 
