@@ -37,11 +37,15 @@ final class BlockMap {
 
   /** A change not yet known to be committed: the new entry, or null when the key's entry is gone. */
   private static final class Change {
+    final long end;
     final MapEntry entry;
     /** The flush that staged it, or null while pending; set under the volume's exclusive lock. */
     CommitPipeline.Stage stage;
+    /** Set when a newer change of the same key replaced it before it was staged. */
+    boolean superseded;
 
-    Change(MapEntry entry) {
+    Change(long end, MapEntry entry) {
+      this.end = end;
       this.entry = entry;
     }
   }
@@ -51,8 +55,12 @@ final class BlockMap {
   private final ConcurrentHashMap<Long, MapPage> pages = new ConcurrentHashMap<>();
   /** Changes not yet committed and purged, by end block. */
   private final TreeMap<Long, Change> overlay = new TreeMap<>();
-  /** Changes not yet staged. */
-  private int pending;
+  /** Changes not yet staged, in the order made (superseded ones included): what a flush writes. */
+  private List<Change> pending = new ArrayList<>();
+  /** Changes staged and not yet purged, in the order staged: what purging looks at. */
+  private final java.util.ArrayDeque<Change> staged = new java.util.ArrayDeque<>();
+  /** The number of keys with a change not yet staged. */
+  private int pendingKeys;
 
   /** Creates map {@code id}, paged from {@code meta} through its cache. */
   BlockMap(long id, MetaStore meta) {
@@ -244,7 +252,7 @@ final class BlockMap {
 
   /** Adds {@code e}; the caller has removed whatever it overlaps. */
   void put(MapEntry e) {
-    record(e.end(), new Change(e));
+    record(new Change(e.end(), e));
     MapPage own = pages.get(MapPage.indexOfEnd(e.end()));
     if (own != null) {
       own.put(e);
@@ -256,7 +264,7 @@ final class BlockMap {
 
   /** Removes entry {@code e}. */
   void remove(MapEntry e) {
-    record(e.end(), new Change(null));
+    record(new Change(e.end(), null));
     MapPage own = pages.get(MapPage.indexOfEnd(e.end()));
     if (own != null) {
       own.remove(e.end());
@@ -269,11 +277,14 @@ final class BlockMap {
     }
   }
 
-  private void record(long end, Change c) {
-    Change prior = overlay.put(end, c);
+  private void record(Change c) {
+    Change prior = overlay.put(c.end, c);
     if (prior == null || prior.stage != null) {
-      pending++;
+      pendingKeys++;
+    } else {
+      prior.superseded = true;
     }
+    pending.add(c);
   }
 
   /** Returns the loaded pages whose spanner {@code e} is: those it crosses the end of. */
@@ -302,18 +313,17 @@ final class BlockMap {
 
   /** Returns the number of changes waiting for the next flush. */
   int pendingChanges() {
-    return pending;
+    return pendingKeys;
   }
 
   /** Adds the pending changes to {@code batch}. */
   void writeTo(WriteBatch batch) throws IOException {
     try {
-      for (Map.Entry<Long, Change> e : overlay.entrySet()) {
-        Change c = e.getValue();
-        if (c.stage != null) {
-          continue; // in an earlier batch
+      for (Change c : pending) {
+        if (c.superseded) {
+          continue;
         }
-        byte[] key = Keys.pair(id, e.getKey());
+        byte[] key = Keys.pair(id, c.end);
         if (c.entry == null) {
           batch.delete(meta.maps, key);
         } else {
@@ -327,17 +337,23 @@ final class BlockMap {
 
   /** Marks the pending changes as staged in {@code stage}'s batch. */
   void staged(CommitPipeline.Stage stage) {
-    for (Change c : overlay.values()) {
-      if (c.stage == null) {
+    for (Change c : pending) {
+      if (!c.superseded) {
         c.stage = stage;
+        staged.add(c);
       }
     }
-    pending = 0;
+    pending = new ArrayList<>(); // not clear(): a large backing array would stay for good
+    pendingKeys = 0;
   }
 
   /** Drops the changes whose batch is committed: RocksDB answers for them now. */
   void purgeCommitted() {
-    overlay.values().removeIf(c -> c.stage != null && c.stage.isCommitted());
+    // Staged in commit order, so the committed ones come first.
+    for (Change c = staged.peek(); c != null && c.stage.isCommitted(); c = staged.peek()) {
+      staged.poll();
+      overlay.remove(c.end, c); // unless a newer change of the key replaced it
+    }
   }
 
   /** Returns the number of changes not yet committed and purged. */
@@ -353,6 +369,8 @@ final class BlockMap {
       }
     }
     overlay.clear();
-    pending = 0;
+    pending = new ArrayList<>();
+    staged.clear();
+    pendingKeys = 0;
   }
 }

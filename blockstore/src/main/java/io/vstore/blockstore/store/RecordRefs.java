@@ -1,8 +1,8 @@
 package io.vstore.blockstore.store;
 
 import java.io.IOException;
-import java.util.HashSet;
-import java.util.Set;
+import java.util.HashMap;
+import java.util.Map;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.WriteBatch;
 
@@ -14,7 +14,8 @@ import org.rocksdb.WriteBatch;
 final class RecordRefs {
   private final MetaStore meta;
   private final RecordTable table;
-  private final Set<RecordKey> changed = new HashSet<>();
+  /** The newest change of each key changed since the last flush. */
+  private Map<RecordKey, RecordTable.Change> changed = new HashMap<>();
 
   RecordRefs(MetaStore meta, RecordTable table) {
     this.meta = meta;
@@ -28,8 +29,7 @@ final class RecordRefs {
 
   /** Records the new state of {@code key}; a state with no live blocks is deleted at commit. */
   void put(RecordKey key, RecordState state) {
-    table.put(key, state);
-    changed.add(key);
+    changed.put(key, table.put(key, state));
   }
 
   /** Returns the number of changes waiting for the next flush. */
@@ -40,16 +40,11 @@ final class RecordRefs {
   /** Adds the pending changes to {@code batch}. */
   void writeTo(WriteBatch batch) throws IOException {
     try {
-      for (RecordKey key : changed) {
-        RecordTable.Change c = table.change(key);
-        if (c == null) {
-          // Only a committed change is purged, and this one was never staged.
-          throw new IllegalStateException("the change of " + key + " is missing from the overlay");
-        }
+      for (RecordTable.Change c : changed.values()) {
         if (c.state == null) {
-          batch.delete(meta.records, key.key());
+          batch.delete(meta.records, c.key.key());
         } else {
-          batch.put(meta.records, key.key(), c.state.encode());
+          batch.put(meta.records, c.key.key(), c.state.encode());
         }
       }
     } catch (RocksDBException ex) {
@@ -59,12 +54,9 @@ final class RecordRefs {
 
   /** Marks the pending changes as staged in {@code stage}'s batch and forgets them. */
   void staged(CommitPipeline.Stage stage) {
-    for (RecordKey key : changed) {
-      RecordTable.Change c = table.change(key);
-      if (c != null && c.stage == null) {
-        c.stage = stage;
-      }
+    for (RecordTable.Change c : changed.values()) {
+      table.staged(c, stage);
     }
-    changed.clear();
+    changed = new HashMap<>(); // not clear(): clearing a large table costs its whole capacity
   }
 }

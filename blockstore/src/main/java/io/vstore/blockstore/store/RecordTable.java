@@ -27,11 +27,13 @@ final class RecordTable {
 
   /** A state change not yet known to be committed: the new state, or null when the record died. */
   static final class Change {
+    final RecordKey key;
     final RecordState state;
     /** The flush that staged it, or null while pending. */
     volatile CommitPipeline.Stage stage;
 
-    Change(RecordState state) {
+    Change(RecordKey key, RecordState state) {
+      this.key = key;
       this.state = state;
     }
   }
@@ -39,6 +41,8 @@ final class RecordTable {
   private final MetaStore meta;
   private final ConcurrentHashMap<PageKey, RecordPage> pages = new ConcurrentHashMap<>();
   private final ConcurrentSkipListMap<RecordKey, Change> overlay = new ConcurrentSkipListMap<>();
+  /** Changes staged and not yet purged, in the order staged (commit order). */
+  private final java.util.concurrent.ConcurrentLinkedQueue<Change> staged = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
   RecordTable(MetaStore meta) {
     this.meta = meta;
@@ -58,24 +62,32 @@ final class RecordTable {
     return page(pageOf(key)).get(key.offset());
   }
 
-  /** Sets the state of {@code key}; a state with no live blocks removes it. */
-  void put(RecordKey key, RecordState state) {
+  /** Sets the state of {@code key}, a state with no live blocks removing it, and returns the change. */
+  Change put(RecordKey key, RecordState state) {
     RecordState s = state.liveBlocks() == 0 ? null : state;
-    overlay.put(key, new Change(s));
+    Change c = new Change(key, s);
+    overlay.put(key, c);
     pages.computeIfPresent(pageOf(key), (k, page) -> {
       page.put(key.offset(), s);
       return page;
     });
+    return c;
   }
 
-  /** Returns the newest change of {@code key} not yet purged, or null. */
-  Change change(RecordKey key) {
-    return overlay.get(key);
+  /** Marks change {@code c} staged in {@code stage}'s batch. */
+  void staged(Change c, CommitPipeline.Stage stage) {
+    c.stage = stage;
+    staged.add(c);
   }
 
   /** Drops the changes whose batch is committed: RocksDB answers for them now. */
   void purgeCommitted() {
-    overlay.values().removeIf(c -> c.stage != null && c.stage.isCommitted());
+    // Concurrent purges may each take a change; both only remove committed ones.
+    for (Change c = staged.peek(); c != null && c.stage.isCommitted(); c = staged.peek()) {
+      if (staged.remove(c)) {
+        overlay.remove(c.key, c); // unless a newer change of the key replaced it
+      }
+    }
   }
 
   /** Returns the number of changes not yet committed and purged. */
