@@ -21,35 +21,14 @@ SIZE=${SIZE:-64G}
 WORKDIR=${WORKDIR:-$ROOT/bench/target/metadata-memory}
 JDK=${JDK:-/usr/lib/jvm/temurin-25-jdk-amd64}
 JAVA=$JDK/bin/java
-JAR=$ROOT/cli/target/vstore.jar
+# shellcheck source=nbd-lib.sh
+source "$ROOT/bench/scripts/nbd-lib.sh"
 
-for tool in fio qemu-nbd qemu-img python3; do
-  command -v "$tool" >/dev/null || { echo "metadata-memory: $tool is not installed" >&2; exit 1; }
-done
-(cd "$ROOT" && ./mvnw -q -B -pl cli -am package -DskipTests)
+nbd_require_tools
+nbd_build
 touch "$ROOT/cli/target/vstore.built" # the launcher's mark of a build that matches the sources
 mkdir -p "$WORKDIR"
 rm -rf "$WORKDIR/datastore" "$WORKDIR"/*.qcow2 "$WORKDIR"/*.json "$WORKDIR"/*.log
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 100); do
-    if python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),1)" 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "metadata-memory: server on port $1 did not come up; log:" >&2
-  cat "$2" >&2
-  exit 1
-}
-SERVER_PID=
-stop_server() {
-  if [[ -n $SERVER_PID ]]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-  fi
-}
-trap stop_server EXIT
 
 # Heap in use after a full GC, in MiB (jstat: S0U + S1U + EU + OU).
 heap_after_gc() {
@@ -60,10 +39,8 @@ heap_after_gc() {
 rss_mib() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 hwm_mib() { awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
-run_fio() { # side port ios
-  fio --name=randwrite --ioengine=nbd --uri="nbd://127.0.0.1:$2/disk" --rw=randwrite --bs=4k --iodepth=32 \
-    --size="$SIZE" --number_ios="$3" --norandommap --randrepeat=1 \
-    --output-format=json --output="$WORKDIR/$1.json" >/dev/null
+random_writes() { # side port ios
+  run_fio "$WORKDIR/$1.json" "$2" randwrite randwrite 4k 32 --number_ios="$3"
 }
 iops() { python3 -c "import json,sys; print('%.0f' % json.load(open(sys.argv[1]))['jobs'][0]['write']['iops'])" "$1"; }
 
@@ -75,7 +52,7 @@ port=$(free_port)
 SERVER_PID=$!
 wait_port "$port" "$WORKDIR/vstore.log"
 heap_empty=$(heap_after_gc "$SERVER_PID")
-run_fio vstore "$port" "$IOS"
+random_writes vstore "$port" "$IOS"
 heap_full=$(heap_after_gc "$SERVER_PID")
 rss=$(rss_mib "$SERVER_PID")
 hwm=$(hwm_mib "$SERVER_PID")
@@ -90,13 +67,8 @@ if ((free < need)); then
   echo "metadata-memory: qemu-nbd's qcow2 may need ${need} MiB, ${free} MiB free; set QEMU_IOS lower" >&2
   exit 1
 fi
-qemu-img create -q -f qcow2 "$WORKDIR/fresh.qcow2" "$SIZE"
-port=$(free_port)
-qemu-nbd -t --cache=none --aio=native -f qcow2 -b 127.0.0.1 -p "$port" -x disk "$WORKDIR/fresh.qcow2" \
-  >"$WORKDIR/qemu-nbd.log" 2>&1 &
-SERVER_PID=$!
-wait_port "$port" "$WORKDIR/qemu-nbd.log"
-run_fio qemu "$port" "$QEMU_IOS"
+start_qemu
+random_writes qemu "$PORT" "$QEMU_IOS"
 qrss=$(rss_mib "$SERVER_PID")
 qhwm=$(hwm_mib "$SERVER_PID")
 stop_server

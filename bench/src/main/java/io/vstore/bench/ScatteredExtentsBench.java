@@ -127,46 +127,35 @@ public final class ScatteredExtentsBench {
 
   /** Runs {@code op} for i in [0, n) on {@link #THREADS} threads. */
   private static void parallel(long n, Op op) throws Exception {
-    Thread[] threads = new Thread[THREADS];
-    Exception[] failure = new Exception[1];
-    for (int t = 0; t < THREADS; t++) {
-      int id = t;
-      threads[t] = Thread.ofPlatform().start(() -> {
-        SplittableRandom r = new SplittableRandom(id + 7);
-        ByteBuffer buf = ByteBuffer.allocateDirect(BLOCK);
-        try {
-          for (long i = id; i < n; i += THREADS) {
-            op.run(i, r, buf);
-          }
-        } catch (Exception e) {
-          failure[0] = e;
-        }
-      });
-    }
-    for (Thread t : threads) {
-      t.join();
-    }
-    if (failure[0] != null) {
-      throw failure[0];
-    }
+    onThreads(7, (id, r, buf) -> {
+      for (long i = id; i < n; i += THREADS) {
+        op.run(i, r, buf);
+      }
+    });
   }
 
   /** Runs {@code op} on {@link #THREADS} threads for {@code seconds}; returns operations per second. */
   private static double rate(int seconds, Op op) throws Exception {
     LongAdder done = new LongAdder();
     long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+    onThreads(100, (id, r, buf) -> {
+      while (System.nanoTime() < deadline) {
+        op.run(0, r, buf);
+        done.increment();
+      }
+    });
+    return done.sum() / (double) seconds;
+  }
+
+  /** Runs {@code body} on {@link #THREADS} platform threads, each with its own random numbers and buffer. */
+  private static void onThreads(int seed, Op body) throws Exception {
     Thread[] threads = new Thread[THREADS];
     Exception[] failure = new Exception[1];
     for (int t = 0; t < THREADS; t++) {
       int id = t;
       threads[t] = Thread.ofPlatform().start(() -> {
-        SplittableRandom r = new SplittableRandom(id + 100);
-        ByteBuffer buf = ByteBuffer.allocateDirect(BLOCK);
         try {
-          while (System.nanoTime() < deadline) {
-            op.run(0, r, buf);
-            done.increment();
-          }
+          body.run(id, new SplittableRandom(seed + id), ByteBuffer.allocateDirect(BLOCK));
         } catch (Exception e) {
           failure[0] = e;
         }
@@ -178,6 +167,5 @@ public final class ScatteredExtentsBench {
     if (failure[0] != null) {
       throw failure[0];
     }
-    return done.sum() / (double) seconds;
   }
 }

@@ -41,6 +41,8 @@ final class OutputPinTest {
         .replaceAll("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z", "<TIME>")
         // An image file's space on disk depends on the file system it lies on.
         .replaceAll("disk size: .*", "disk size: <ALLOCATED>")
+        .replaceAll("metadata cache: .*", "metadata cache: <PAGES IN MEMORY>")
+        .replaceAll("\"metadataCache\" : \\{[^}]*}", "\"metadataCache\" : <PAGES IN MEMORY>")
         .replaceAll("\"allocatedSize\" : \\d+", "\"allocatedSize\" : <ALLOCATED>")
         // What a format reports about itself belongs to the format (and its tests), not to the CLI.
         .replaceAll("Format specific information:\n(    .*\n)*", "Format specific information:\n    <DETAILS>\n")

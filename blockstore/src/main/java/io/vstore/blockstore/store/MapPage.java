@@ -14,7 +14,7 @@ import java.util.List;
  * shared for lookups), as for the map. {@link #evict} and the byte count synchronize on the page
  * because the cache evicts from any thread.
  */
-final class MapPage implements MetadataCache.Page {
+final class MapPage extends MetadataCache.Page {
   /** Blocks per page, as a shift. */
   static final int SHIFT = 9;
   /** Blocks per page: 2 MiB of the volume. */
@@ -36,7 +36,6 @@ final class MapPage implements MetadataCache.Page {
   private long[] longs;
   /** The entry holding blocks {@code limit - 1} and {@code limit}, or null. */
   private MapEntry spanner;
-  private volatile boolean referenced;
   private long countedBytes;
   private boolean detached;
 
@@ -119,7 +118,7 @@ final class MapPage implements MetadataCache.Page {
 
   /** Adds to {@code out}, in order, this page's entries that end after {@code from} and start before {@code to}. */
   void collect(long from, long to, List<MapEntry> out) {
-    referenced = true;
+    touch();
     int i = find(from + 1);
     if (i < 0) {
       i = -i - 1;
@@ -135,7 +134,7 @@ final class MapPage implements MetadataCache.Page {
 
   /** Returns the entry ending at block {@code end}, or null. */
   MapEntry entryEnding(long end) {
-    referenced = true;
+    touch();
     int i = find(end);
     return i < 0 ? null : entryAt(i);
   }
@@ -209,19 +208,12 @@ final class MapPage implements MetadataCache.Page {
   }
 
   @Override
-  public synchronized long bytes() {
+  synchronized long bytes() {
     return countedBytes;
   }
 
   @Override
-  public boolean takeReferenced() {
-    boolean r = referenced;
-    referenced = false;
-    return r;
-  }
-
-  @Override
-  public synchronized boolean evict() {
+  synchronized boolean evict() {
     if (detached || !owner.evict(this)) {
       return false;
     }

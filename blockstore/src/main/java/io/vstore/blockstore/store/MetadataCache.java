@@ -17,15 +17,26 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class MetadataCache {
   /** A page the cache may evict. */
-  interface Page {
-    /** Returns the page's bytes in memory, as last counted. */
-    long bytes();
+  abstract static class Page {
+    private volatile boolean referenced;
 
-    /** Returns and clears whether the page was used since the last call. */
-    boolean takeReferenced();
+    /** Returns the page's bytes in memory, as last counted. */
+    abstract long bytes();
 
     /** Removes the page from its owner's table; returns false when it was no longer there. */
-    boolean evict();
+    abstract boolean evict();
+
+    /** Records a use of the page, which gives it a second chance at the next eviction sweep. */
+    final void touch() {
+      referenced = true;
+    }
+
+    /** Returns and clears whether the page was used since the last call. */
+    final boolean takeReferenced() {
+      boolean r = referenced;
+      referenced = false;
+      return r;
+    }
   }
 
   private final long budget;

@@ -9,7 +9,7 @@ import java.util.List;
  * synchronizes on the page: volumes change the states of their own records in parallel, and their
  * records share pages.
  */
-final class RecordPage implements MetadataCache.Page {
+final class RecordPage extends MetadataCache.Page {
   /** Segment bytes per page, as a shift. */
   static final int SHIFT = 20;
   private static final int OVERHEAD = 96;
@@ -25,7 +25,6 @@ final class RecordPage implements MetadataCache.Page {
   private long[] longs;
   /** Per record: blocks, stored bytes, live blocks. */
   private int[] ints;
-  private volatile boolean referenced;
   private long countedBytes;
 
   /** Creates the page {@code key} of {@code owner} holding {@code records} (sorted by offset) with {@code states}. */
@@ -62,7 +61,7 @@ final class RecordPage implements MetadataCache.Page {
 
   /** Returns the state of the record at {@code offset}, or null. */
   synchronized RecordState get(long offset) {
-    referenced = true;
+    touch();
     int i = find(offset);
     return i < 0 ? null : stateAt(i);
   }
@@ -108,19 +107,12 @@ final class RecordPage implements MetadataCache.Page {
   }
 
   @Override
-  public synchronized long bytes() {
+  synchronized long bytes() {
     return countedBytes;
   }
 
   @Override
-  public boolean takeReferenced() {
-    boolean r = referenced;
-    referenced = false;
-    return r;
-  }
-
-  @Override
-  public boolean evict() {
+  boolean evict() {
     return owner.evict(this);
   }
 }
