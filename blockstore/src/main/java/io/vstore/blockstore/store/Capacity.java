@@ -48,8 +48,17 @@ final class Capacity {
     return descriptor;
   }
 
-  /** Replaces the descriptor (new limit or thresholds) and re-evaluates the alarms. */
-  void setDescriptor(DatastoreDescriptor d) {
+  /**
+   * Sets the limit (0: the file system's free space) and the alarm thresholds in percent, durably
+   * (the descriptor is replaced atomically), and re-evaluates the alarms.
+   */
+  void configure(long bytes, int warningPercent, int criticalPercent) throws IOException {
+    if (bytes < 0 || warningPercent <= 0 || criticalPercent <= warningPercent || criticalPercent > 100) {
+      throw new IllegalArgumentException("bad capacity settings: " + bytes + " bytes, warning " + warningPercent
+          + "%, critical " + criticalPercent + "% (need 0 < warning < critical <= 100)");
+    }
+    DatastoreDescriptor d = descriptor.withCapacity(bytes, warningPercent, criticalPercent);
+    d.write(dir);
     descriptor = d;
     evaluate();
   }

@@ -419,14 +419,8 @@ public final class Datastore implements Closeable {
 
   /** Sets the capacity limit (0: the file system's free space) and the alarm thresholds in percent. */
   public void setCapacity(long bytes, int warningPercent, int criticalPercent) throws IOException {
-    if (bytes < 0 || warningPercent <= 0 || criticalPercent <= warningPercent || criticalPercent > 100) {
-      throw new IllegalArgumentException("bad capacity settings: " + bytes + " bytes, warning " + warningPercent
-          + "%, critical " + criticalPercent + "% (need 0 < warning < critical <= 100)");
-    }
     checkOpen();
-    DatastoreDescriptor d = capacity.descriptor().withCapacity(bytes, warningPercent, criticalPercent);
-    d.write(dir);
-    capacity.setDescriptor(d);
+    capacity.configure(bytes, warningPercent, criticalPercent);
   }
 
   /** Returns the configured capacity limit in bytes; 0 when the limit is the file system's free space. */
