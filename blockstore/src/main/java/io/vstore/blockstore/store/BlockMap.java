@@ -88,7 +88,10 @@ final class BlockMap {
     }
     long first = from >>> MapPage.SHIFT;
     long last = MapPage.indexOfEnd(to);
-    if (last - first >= MAX_PAGES_PER_LOOKUP) {
+    List<MapPage> found = last - first < MAX_PAGES_PER_LOOKUP ? pages(first, last) : null;
+    if (found == null) {
+      // Many pages, or pages the full cache does not take now: the rows themselves, with the
+      // overlay laid over them, answer the same in one seek.
       try (Cursor c = new Cursor(from)) {
         for (MapEntry e = c.next(); e != null && e.start() < to; e = c.next()) {
           out.add(e);
@@ -96,14 +99,31 @@ final class BlockMap {
       }
       return out;
     }
-    MapPage page = null;
-    for (long p = first; p <= last; p++) {
-      page = page(p);
+    for (MapPage page : found) {
       page.collect(from, to, out);
     }
-    MapEntry spanner = page.spanner();
+    MapEntry spanner = found.getLast().spanner();
     if (spanner != null && spanner.start() < to) {
       out.add(spanner);
+    }
+    return out;
+  }
+
+  /**
+   * Returns pages {@code first} to {@code last}, loading those not in memory, or null when one is
+   * missing and the cache does not admit it now (see {@link MetadataCache#admits}).
+   */
+  private List<MapPage> pages(long first, long last) {
+    List<MapPage> out = new ArrayList<>((int) (last - first + 1));
+    for (long p = first; p <= last; p++) {
+      MapPage page = pages.get(p);
+      if (page == null) {
+        if (!meta.cache().admits()) {
+          return null;
+        }
+        page = page(p);
+      }
+      out.add(page);
     }
     return out;
   }

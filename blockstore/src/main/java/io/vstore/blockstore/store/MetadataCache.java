@@ -39,6 +39,9 @@ final class MetadataCache {
     }
   }
 
+  /** Once the budget is full, one miss in this many loads its page. */
+  static final int ADMIT_WHEN_FULL = 16;
+
   private final long budget;
   private final AtomicLong used = new AtomicLong();
   private final AtomicLong evictions = new AtomicLong();
@@ -71,6 +74,17 @@ final class MetadataCache {
   /** Returns the budget, the bytes held and the evictions so far. */
   MetadataCacheFigures figures() {
     return new MetadataCacheFigures(budget, used.get(), evictions.get());
+  }
+
+  /**
+   * Returns whether a page that is missing should be loaded now: always while the budget has
+   * room; once it is full, for one miss in {@link #ADMIT_WHEN_FULL}. The other misses are
+   * answered from the rows directly (one seek or point read, against a whole page of rows), so a
+   * working set larger than the budget does not turn every miss into a page load and an
+   * eviction, while pages used often still get in.
+   */
+  boolean admits() {
+    return used.get() < budget || java.util.concurrent.ThreadLocalRandom.current().nextInt(ADMIT_WHEN_FULL) == 0;
   }
 
   /** Counts newly loaded {@code page}, evicting others when over budget; the caller holds no lock a page takes. */

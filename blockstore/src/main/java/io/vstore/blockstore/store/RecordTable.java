@@ -59,7 +59,29 @@ final class RecordTable {
 
   /** Returns the state of {@code key}, or null when the record is unknown or dead. */
   RecordState get(RecordKey key) {
-    return page(pageOf(key)).get(key.offset());
+    PageKey pk = pageOf(key);
+    RecordPage page = pages.get(pk);
+    if (page == null && !meta.cache().admits()) {
+      return pointRead(key);
+    }
+    return (page != null ? page : page(pk)).get(key.offset());
+  }
+
+  /**
+   * Reads the state of {@code key} from the overlay or the row, without loading its page; the
+   * overlay first, as a page load does (see the class comment): a change purged meanwhile is in the row.
+   */
+  private RecordState pointRead(RecordKey key) {
+    Change c = overlay.get(key);
+    if (c != null) {
+      return c.state;
+    }
+    try {
+      byte[] v = meta.get(meta.records, key.key());
+      return v == null ? null : RecordState.decode(v);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /** Sets the state of {@code key}, a state with no live blocks removing it, and returns the change. */
