@@ -33,15 +33,8 @@ final class BatchedDeletePowerCutTest {
 
   @Test
   void anInterruptedBatchedDeleteLeavesAllOrNoneOfItsVolumes() throws IOException {
-    int iterations = Workloads.iterations(20, 8);
-    for (int i = 0; i < iterations; i++) {
-      long seed = 0x5d1e0000L + i;
-      try {
-        runOnce(seed, tmp.resolve("ds" + i));
-      } catch (AssertionError | IOException | RuntimeException e) {
-        throw new AssertionError("batched-delete power-cut run failed with seed " + seed + ": " + e.getMessage(), e);
-      }
-    }
+    Workloads.eachSeed("batched-delete power-cut", 0x5d1e0000L, Workloads.iterations(20, 8),
+        tmp, "ds", this::runOnce);
   }
 
   private void runOnce(long seed, Path dir) throws IOException {

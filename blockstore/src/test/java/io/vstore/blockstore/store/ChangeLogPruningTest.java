@@ -176,15 +176,8 @@ final class ChangeLogPruningTest {
   @Test
   @Tag("slow")
   void powerCutsLeaveEveryPinnedChangeIdExact() throws IOException {
-    int runs = Workloads.iterations("vstore.cbtCuts", 20, 8);
-    for (int run = 0; run < runs; run++) {
-      long seed = 0xc4a9e000L + run;
-      try {
-        powerCutOnce(seed, tmp.resolve("cut" + run));
-      } catch (AssertionError | IOException | RuntimeException e) {
-        throw new AssertionError("change-log power-cut run failed with seed " + seed + ": " + e.getMessage(), e);
-      }
-    }
+    Workloads.eachSeed("change-log power-cut", 0xc4a9e000L, Workloads.iterations("vstore.cbtCuts", 20, 8),
+        tmp, "cut", ChangeLogPruningTest::powerCutOnce);
   }
 
   /**

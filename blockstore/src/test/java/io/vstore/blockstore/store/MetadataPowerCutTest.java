@@ -31,15 +31,8 @@ final class MetadataPowerCutTest {
 
   @Test
   void interruptedMetadataOperationsLeaveTheBeforeOrTheAfterState() throws IOException {
-    int iterations = Workloads.iterations(40, 15);
-    for (int i = 0; i < iterations; i++) {
-      long seed = 0x3e7a0000L + i;
-      try {
-        runOnce(seed, tmp.resolve("ds" + i));
-      } catch (AssertionError | IOException | RuntimeException e) {
-        throw new AssertionError("metadata power-cut run failed with seed " + seed + ": " + e.getMessage(), e);
-      }
-    }
+    Workloads.eachSeed("metadata power-cut", 0x3e7a0000L, Workloads.iterations(40, 15),
+        tmp, "ds", this::runOnce);
   }
 
   private static MemoryBlockDevice copy(io.vstore.blockstore.BlockDevice d, String name) throws IOException {

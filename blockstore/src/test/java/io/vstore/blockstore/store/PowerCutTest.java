@@ -31,15 +31,8 @@ final class PowerCutTest {
 
   @Test
   void unflushedWritesMayBeLostButNothingElse() throws IOException {
-    int iterations = Workloads.iterations(60, 25);
-    for (int i = 0; i < iterations; i++) {
-      long seed = 0x5eed0000L + i;
-      try {
-        runOnce(seed, tmp.resolve("ds" + i));
-      } catch (AssertionError | IOException | RuntimeException e) {
-        throw new AssertionError("power-cut run failed with seed " + seed + ": " + e.getMessage(), e);
-      }
-    }
+    Workloads.eachSeed("power-cut", 0x5eed0000L, Workloads.iterations(60, 25),
+        tmp, "ds", this::runOnce);
   }
 
   private void runOnce(long seed, Path dir) throws IOException {

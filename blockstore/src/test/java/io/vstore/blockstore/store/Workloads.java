@@ -33,7 +33,30 @@ final class Workloads {
     return ByteBuffer.wrap(b);
   }
 
-  /** Returns how many iterations a randomized test runs: fewer under CI. */
+    /** One run of a seeded crash test, in its own directory. */
+  @FunctionalInterface
+  interface SeededRun {
+    /** Runs with {@code seed} in {@code dir}. */
+    void run(long seed, java.nio.file.Path dir) throws java.io.IOException;
+  }
+
+  /**
+   * Runs {@code run} {@code iterations} times, with seeds {@code firstSeed}, {@code firstSeed + 1}, ...
+   * and directories {@code dirPrefix + i} under {@code tmp}; a failure names {@code what} and its seed.
+   */
+  static void eachSeed(String what, long firstSeed, int iterations, java.nio.file.Path tmp, String dirPrefix,
+      SeededRun run) throws java.io.IOException {
+    for (int i = 0; i < iterations; i++) {
+      long seed = firstSeed + i;
+      try {
+        run.run(seed, tmp.resolve(dirPrefix + i));
+      } catch (AssertionError | java.io.IOException | RuntimeException e) {
+        throw new AssertionError(what + " run failed with seed " + seed + ": " + e.getMessage(), e);
+      }
+    }
+  }
+
+/** Returns how many iterations a randomized test runs: fewer under CI. */
   static int iterations(int local, int ci) {
     return "true".equals(System.getenv("CI")) ? ci : local;
   }
