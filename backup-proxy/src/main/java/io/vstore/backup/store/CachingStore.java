@@ -1,5 +1,6 @@
 package io.vstore.backup.store;
 
+import io.vstore.blockstore.AlreadyClosedException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -59,6 +60,7 @@ public final class CachingStore implements ObjectStore {
   private final AtomicLong clock = new AtomicLong();
   private final AtomicLong hits = new AtomicLong();
   private final AtomicLong misses = new AtomicLong();
+  private volatile boolean closed;
 
   /** What the cache knows of one copy; {@code verified} once the remote object was seen to match. */
   private static final class Entry {
@@ -175,6 +177,7 @@ public final class CachingStore implements ObjectStore {
   @Override
   public byte[] get(String key) throws IOException {
     ObjectKeys.check(key);
+    ensureOpen();
     if (!cacheable.test(key)) {
       return remote.get(key);
     }
@@ -198,6 +201,7 @@ public final class CachingStore implements ObjectStore {
   @Override
   public byte[] get(String key, long offset, int length) throws IOException {
     ObjectKeys.check(key);
+    ensureOpen();
     Entry e = entries.get(key);
     if (e != null && e.verified && offset >= 0 && length >= 0 && offset + length <= e.info.size()) {
       byte[] whole = readCopy(e);
@@ -251,7 +255,14 @@ public final class CachingStore implements ObjectStore {
 
   @Override
   public void close() throws IOException {
+    closed = true;
     remote.close();
+  }
+
+  private void ensureOpen() {
+    if (closed) {
+      throw new AlreadyClosedException(this + " is closed");
+    }
   }
 
   @Override

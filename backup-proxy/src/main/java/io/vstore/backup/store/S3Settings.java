@@ -50,9 +50,9 @@ public record S3Settings(URI endpoint, String region, String accessKeyId, String
     try {
       uri = new URI(endpoint);
     } catch (URISyntaxException e) {
-      throw new IllegalArgumentException(ENDPOINT_VARIABLE + " is not a URL: " + endpoint);
+      uri = null;
     }
-    if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
+    if (uri == null || !"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
       throw new IllegalArgumentException(ENDPOINT_VARIABLE + " must be an http:// or https:// URL: " + endpoint);
     }
     String region = env.getOrDefault("AWS_REGION", "");

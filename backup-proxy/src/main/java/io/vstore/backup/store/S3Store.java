@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Base64;
 import java.util.Objects;
 import java.util.Optional;
@@ -21,7 +22,7 @@ import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.http.SdkHttpClient;
-import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3Configuration;
@@ -136,10 +137,9 @@ public final class S3Store implements ObjectStore {
 
   /** Returns a client configured as every S3Store's is (path-style, checksums when required, no SDK retries). */
   static S3Client newClient(S3Settings settings) {
-    SdkHttpClient http = ApacheHttpClient.builder()
+    SdkHttpClient http = UrlConnectionHttpClient.builder()
         .connectionTimeout(settings.connectTimeout())
         .socketTimeout(settings.requestTimeout())
-        .maxConnections(64)
         .build();
     return S3Client.builder()
         .endpointOverride(settings.endpoint())
@@ -341,7 +341,9 @@ public final class S3Store implements ObjectStore {
 
   @Override
   public Optional<ObjectInfo> stat(String key) throws IOException {
-    return head(key).map(h -> new ObjectInfo(key, h.contentLength(), h.lastModified()));
+    // Whole seconds, as a HEAD's Last-Modified has them, also in listings (which have milliseconds):
+    // one object must look the same from both (CachingStore compares them).
+    return head(key).map(h -> new ObjectInfo(key, h.contentLength(), h.lastModified().truncatedTo(ChronoUnit.SECONDS)));
   }
 
   private Optional<HeadObjectResponse> head(String key) throws IOException {
@@ -371,7 +373,7 @@ public final class S3Store implements ObjectStore {
       for (S3Object o : page.contents()) {
         String key = location.storeKey(o.key());
         if (isStoreKey(key)) {
-          visitor.accept(new ObjectInfo(key, o.size(), o.lastModified()));
+          visitor.accept(new ObjectInfo(key, o.size(), o.lastModified().truncatedTo(ChronoUnit.SECONDS)));
         }
       }
       token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
