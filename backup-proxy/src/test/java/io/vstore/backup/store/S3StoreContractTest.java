@@ -11,16 +11,12 @@ class S3StoreContractTest extends ObjectStoreContract {
   private static final AtomicInteger PREFIXES = new AtomicInteger();
   private static String bucket;
 
-  /** Returns the kind of bucket the subclass tests in. */
-  static CephRgw.BucketKind kind() {
-    return CephRgw.BucketKind.PLAIN;
-  }
-
   @BeforeAll
   static void createBucket() {
     bucket = CephRgw.server().createBucket(CephRgw.BucketKind.PLAIN, 0);
   }
 
+  /** Returns the bucket the stores are made in (a subclass tests in another kind of bucket). */
   String bucket() {
     return bucket;
   }
