@@ -24,6 +24,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -34,6 +35,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * environment, through the cache): init, a full and an incremental point, packs of at least 16
  * MiB, reopen from the cache and from S3 alone, every chunk read back, check and verify clean.
  */
+@Tag("slow")   // about a minute on RGW
 @ExtendWith(CephRgw.class)
 final class S3RepositoryTest {
   private static final int CHUNK = 64 * 1024;

@@ -5,12 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * {@link S3Store} in a versioned bucket passes the store contract; a delete leaves the data as a
  * noncurrent version, and a key whose latest version is a delete marker can be written again.
  */
+@Tag("slow")   // about a minute on RGW
 final class S3VersionedBucketContractTest extends S3StoreContractTest {
   private static String versionedBucket;
 
