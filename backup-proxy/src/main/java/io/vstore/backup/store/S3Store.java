@@ -105,9 +105,11 @@ public final class S3Store implements ObjectStore {
         }
         throw e;
       }
-      boolean versioned = probe(retry, "read the versioning of", () -> client
+      // Unknown versioning counts as versioned: the HEAD before each put then keeps the promise
+      // of no overwrite where the service might ignore If-None-Match.
+      boolean versioned = probe(retry, "read the versioning of", true, () -> client
           .getBucketVersioning(b -> b.bucket(location.bucket())).status() == BucketVersioningStatus.ENABLED);
-      boolean locked = probe(retry, "read the object lock configuration of", () -> {
+      boolean locked = probe(retry, "read the object lock configuration of", false, () -> {
         var config = client.getObjectLockConfiguration(b -> b.bucket(location.bucket())).objectLockConfiguration();
         return config != null && config.objectLockEnabled() == ObjectLockEnabled.ENABLED;
       });
@@ -121,15 +123,20 @@ public final class S3Store implements ObjectStore {
     }
   }
 
-  // A bucket property a store may fail to read (a 404 means "not configured", a 403 or 501 that
-  // the key may not ask or the service does not implement it): false, which only costs the lock check.
-  private static boolean probe(S3Retry retry, String what, S3Retry.Request<Boolean> request) throws IOException {
+  // A bucket property a store may fail to read: a 404 means "not configured" (false); a 403 or 501
+  // that the key may not ask or the service does not implement it (then {@code unknown}).
+  private static boolean probe(S3Retry retry, String what, boolean unknown, S3Retry.Request<Boolean> request)
+      throws IOException {
     try {
       return retry.call(what, "the bucket", request);
     } catch (IOException e) {
-      if (e.getCause() instanceof S3Exception s3 && s3.statusCode() >= 400 && s3.statusCode() < 500
-          || e.getCause() instanceof S3Exception s && s.statusCode() == 501) {
-        return false;
+      if (e.getCause() instanceof S3Exception s3) {
+        if (s3.statusCode() == 404) {
+          return false;
+        }
+        if (s3.statusCode() == 403 || s3.statusCode() == 501 || s3.statusCode() == 400 || s3.statusCode() == 405) {
+          return unknown;
+        }
       }
       throw e;
     }

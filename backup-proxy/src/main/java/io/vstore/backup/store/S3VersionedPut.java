@@ -8,6 +8,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.DeleteMarkerEntry;
 import software.amazon.awssdk.services.s3.model.ListObjectVersionsResponse;
 import software.amazon.awssdk.services.s3.model.ObjectVersion;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 
 /**
  * Settles which writer of a key won, in a versioned bucket, after the put: the first version
@@ -48,8 +49,16 @@ final class S3VersionedPut {
     do {
       String km = keyMarker;
       String vm = versionMarker;
-      ListObjectVersionsResponse page = retry.call("list the versions of", key,
-          () -> client.listObjectVersions(b -> b.bucket(bucket).prefix(s3Key).keyMarker(km).versionIdMarker(vm)));
+      ListObjectVersionsResponse page;
+      try {
+        page = retry.call("list the versions of", key,
+            () -> client.listObjectVersions(b -> b.bucket(bucket).prefix(s3Key).keyMarker(km).versionIdMarker(vm)));
+      } catch (IOException e) {
+        if (e.getCause() instanceof S3Exception s3 && (s3.statusCode() == 403 || s3.statusCode() == 501)) {
+          return true;   // versions may not be listed: the HEAD before the put is all the guard there is
+        }
+        throw e;
+      }
       for (ObjectVersion v : page.versions()) {
         if (v.key().equals(s3Key)) {
           versions.add(v);
