@@ -7,6 +7,8 @@ import io.vstore.backup.repo.RepositoryConfig;
 import io.vstore.backup.repo.RepositoryOptions;
 import io.vstore.backup.store.DirectoryStore;
 import io.vstore.backup.store.ObjectStore;
+import io.vstore.backup.store.ObjectStores;
+import io.vstore.backup.store.S3Location;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,10 +77,7 @@ final class BackupInitCommand implements Callable<Integer> {
         default -> throw new IllegalArgumentException("--compression " + compression + ": use zstd, zstd3, lz4 or none");
       });
     }
-    if (repo.startsWith("s3://")) {
-      throw new IllegalArgumentException("S3 repositories are not supported by this build: " + repo);
-    }
-    try (ObjectStore store = DirectoryStore.open(DaemonContext.path(repo));
+    try (ObjectStore store = S3Location.isS3(repo) ? ObjectStores.open(repo) : DirectoryStore.open(DaemonContext.path(repo));
         Repository r = Repository.init(store, key, options)) {
       RepositoryConfig c = r.config();
       output.print(new Result(store.toString(), c.id(), c.chunkSize(), c.compression().name().toLowerCase(

@@ -3,6 +3,8 @@ package io.vstore.cli;
 import io.vstore.backup.repo.KeySource;
 import io.vstore.backup.repo.Repository;
 import io.vstore.backup.store.DirectoryStore;
+import io.vstore.backup.store.ObjectStores;
+import io.vstore.backup.store.S3Location;
 import io.vstore.backup.store.ObjectStore;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -48,8 +50,8 @@ final class BackupRepoOptions {
 
   /** Opens the repository's object store (the one place that turns a location into a store). */
   ObjectStore store() throws IOException {
-    if (repo.startsWith("s3://")) {
-      throw new IllegalArgumentException("S3 repositories are not supported by this build: " + repo);
+    if (S3Location.isS3(repo)) {
+      return ObjectStores.open(repo);   // endpoint and keys from this process's environment
     }
     return DirectoryStore.open(DaemonContext.path(repo));
   }
