@@ -242,6 +242,62 @@ class BackupScenariosTest {
   }
 
   @Test
+  void aPointDeviceServesManyThreadsAtOnce() throws Exception {
+    try (BackupFixture f = new BackupFixture(tmp, 16 << 10)) {
+      int size = (4 << 20) + (8 << 10); // a short last chunk
+      f.ds.createVolume("v", size).close();
+      Random rnd = new Random(11);
+      for (int i = 0; i < 40; i++) {
+        write(f, "v", rnd.nextInt(size / 4096) * 4096L, random(4096 * (1 + rnd.nextInt(8)), i));
+      }
+      byte[] want = content(f, "v");
+      String id = new BackupRun(f.ds, f.repo, BackupListener.NONE).volume("v").point().id();
+      try (PointDevice d = PointDevice.open(f.repo, id)) {
+        assertThat(d.isReadOnly()).isTrue();
+        assertThatThrownBy(() -> d.write(0, ByteBuffer.allocate(1)))
+            .isInstanceOf(io.vstore.blockstore.ReadOnlyDeviceException.class);
+        List<Thread> threads = new ArrayList<>();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        for (int t = 0; t < 6; t++) {
+          long seed = t;
+          threads.add(Thread.ofPlatform().start(() -> {
+            Random r = new Random(seed);
+            try {
+              for (int i = 0; i < 300 && failure.get() == null; i++) {
+                int off = r.nextInt(size);
+                int len = 1 + r.nextInt(Math.min(size - off, 70_000));
+                ByteBuffer got = ByteBuffer.allocate(len);
+                d.read(off, got);
+                assertThat(got.array()).as("%d+%d", off, len)
+                    .isEqualTo(java.util.Arrays.copyOfRange(want, off, off + len));
+                long pos = off;
+                for (io.vstore.blockstore.Extent e : d.allocation(off, len)) {
+                  assertThat(e.offset()).isEqualTo(pos);
+                  pos = e.end();
+                  if (e.kind() != io.vstore.blockstore.Extent.Kind.DATA) {
+                    for (long b = e.offset(); b < e.end(); b++) {
+                      assertThat(want[(int) b]).as("hole byte %d", b).isZero();
+                    }
+                  }
+                }
+                assertThat(pos).isEqualTo(off + len);
+              }
+            } catch (Throwable e) {
+              failure.compareAndSet(null, e);
+            }
+          }));
+        }
+        for (Thread t : threads) {
+          t.join();
+        }
+        if (failure.get() != null) {
+          throw new AssertionError(failure.get());
+        }
+      }
+    }
+  }
+
+  @Test
   void diffSkipsPagesTwoPointsShare() throws IOException {
     try (BackupFixture f = new BackupFixture(tmp, 16 << 10)) {
       int pageChunks = f.repo.config().pageChunks();
