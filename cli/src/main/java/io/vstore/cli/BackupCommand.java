@@ -7,8 +7,9 @@ import picocli.CommandLine.Command;
  * own class; this group lists them.
  */
 @Command(name = "backup", description = "Back up volumes and VMs into deduplicated, compressed, optionally encrypted "
-    + "repositories (a directory).",
+    + "repositories (a directory), and look at the points in them. Restore with 'vstore restore'.",
     mixinStandardHelpOptions = true,
-    subcommands = {BackupInitCommand.class, BackupCheckCommand.class, BackupVerifyCommand.class,
+    subcommands = {BackupCreateCommand.class, BackupListCommand.class, BackupInfoCommand.class,
+        BackupDiffCommand.class, BackupInitCommand.class, BackupCheckCommand.class, BackupVerifyCommand.class,
         BackupKeyCommand.class, BackupBenchCommand.class})
 final class BackupCommand {}

@@ -287,6 +287,14 @@ final class CliTest {
     runnable.put("backup key list", List.of("backup", "key", "list", "--repo", secretRepo, "--passphrase-file",
         pass.toString()));
     runnable.put("backup bench", List.of("backup", "bench", "--millis", "10"));
+    String pointsRepo = tmp.resolve("backup-points").toString();
+    ok("backup", "init", pointsRepo);
+    ok("backup", "create", "-D", ds, "v", "--repo", pointsRepo);
+    String point = ok("backup", "list", "--repo", pointsRepo, "--json").json().get(0).get("id").asText();
+    runnable.put("backup create VOLUME", List.of("backup", "create", "-D", ds, "v", "--repo", plainRepo));
+    runnable.put("backup list", List.of("backup", "list", "--repo", plainRepo));
+    runnable.put("backup info [POINT]", List.of("backup", "info", "--repo", pointsRepo, point));
+    runnable.put("backup diff A B", List.of("backup", "diff", "--repo", pointsRepo, point, point));
 
     Pattern row = Pattern.compile("^\\| `([^`]+)` \\| (object|array) \\| (.+) \\|$", Pattern.MULTILINE);
     Matcher m = row.matcher(Files.readString(DOC));
