@@ -219,7 +219,18 @@ public final class InstantRestoreDevice implements BlockDevice {
       present.set(u);
       return;
     }
-    // The unit may hold no data once zeroed; log it first, so that it is never refilled.
+    if (n < len && !zeros.covers(u)) {
+      // Logging this unit would make the volume authoritative for it as it is durably, which may
+      // be less than it is now (a merge not yet flushed): log only a unit left with no data.
+      ByteBuffer after = ByteBuffer.allocate(len);
+      target.read(start, after);
+      after.put((int) (pos - start), ByteBuffer.allocate(n), 0, n);
+      if (!isZero(after.clear())) {
+        target.writeZeroes(pos, n, false);
+        return;
+      }
+    }
+    // The unit reads as zeros now: whatever of it reaches the disk, zeros are a state it had.
     zeros.add(u, u + 1);
     present.set(u);
     target.writeZeroes(pos, n, false);
