@@ -73,6 +73,27 @@ final class InstantRestores {
   }
 
   /**
+   * Runs {@code vstore restore POINT --repo REPO --instant --to-volume NAME [--export NAME]} in the
+   * daemon (the restore command delegates here) and prints where the volume is served.
+   */
+  static int command(DatastoreLocation location, String repo, Path passphraseFile, Path keyFile, String point,
+      String volume, String export, java.io.PrintWriter out) throws IOException {
+    if (passphraseFile != null && keyFile != null) {
+      throw new IllegalArgumentException("give --passphrase-file or --key-file, not both");
+    }
+    Daemon daemon = BackupMounts.daemon("restore --instant");
+    ManagedDatastore ds = location.managed();
+    String where = DaemonContext.path(repo).toAbsolutePath().normalize().toString();
+    Path file = passphraseFile != null ? DaemonContext.path(passphraseFile.toString()).toAbsolutePath()
+        : keyFile != null ? DaemonContext.path(keyFile.toString()).toAbsolutePath() : null;
+    Started s = start(daemon, ds, where, file, passphraseFile != null, point, volume, export);
+    out.println("restoring point " + s.record().point() + " into volume " + volume + " (" + Sizes.format(s.record().size())
+        + "): served now as " + s.export().uri() + "; copy job " + s.job().id() + " (vstore job wait " + s.job().id()
+        + ")");
+    return 0;
+  }
+
+  /**
    * Resumes every instant restore recorded in the daemon's datastores: reopens the point, lays the
    * volume over it again, exports it and restarts the copy. A restore that cannot resume (the
    * repository is gone, the key is not available) is logged and announced, and stays recorded.
