@@ -35,7 +35,10 @@ final class CommandPlans {
       Map.entry("volume flatten", new Kind(Scope.WRITE, "flatten")),
       Map.entry("pool create", new Kind(Scope.WRITE, "pool-create")),
       Map.entry("pool recompose", new Kind(Scope.WRITE, "pool-recompose")),
-      Map.entry("pool refresh", new Kind(Scope.WRITE, "pool-refresh")));
+      Map.entry("pool refresh", new Kind(Scope.WRITE, "pool-refresh")),
+      // The repository is a location on the daemon's host: reading and writing it is the host's files.
+      Map.entry("backup create", new Kind(Scope.ADMIN, "backup")),
+      Map.entry("restore", new Kind(Scope.ADMIN, "restore")));
 
   /** Leaf names of commands that only look. */
   private static final Set<String> READERS = Set.of("list", "info", "show", "changes", "pins", "check", "map",
