@@ -30,7 +30,7 @@ import picocli.CommandLine.Spec;
     + "repositories (a directory), and look at the points in them. Restore with 'vstore restore'.",
     mixinStandardHelpOptions = true,
     subcommands = {BackupCommand.Create.class, BackupCommand.ListCmd.class, BackupCommand.Info.class,
-        BackupCommand.Diff.class})
+        BackupCommand.Diff.class, BackupMountCommand.class, BackupUmountCommand.class})
 final class BackupCommand {
 
   /** A point as {@code backup list} and {@code backup info} print it (JSON field names are stable). */

@@ -25,24 +25,20 @@ final class BackupMountCommand implements Callable<Integer> {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
   @Mixin DatastoreLocation location;
   @Parameters(index = "0", paramLabel = "POINT", description = "The point's id or a unique prefix.") String point;
-  @Option(names = "--repo", required = true, paramLabel = "REPO", description = "The backup repository (a directory).")
-  String repo;
-  @Option(names = "--passphrase-file", paramLabel = "FILE",
-      description = "Read the repository's passphrase from FILE (else $VSTORE_BACKUP_PASSPHRASE if set).")
-  Path passphraseFile;
-  @Option(names = "--key-file", paramLabel = "FILE", description = "Unlock the repository with the key file FILE.")
-  Path keyFile;
+  @Mixin BackupRepoOptions repoOptions;
   @Option(names = "--name", paramLabel = "NAME", description = "The export name (default: backup-ID, the point's "
       + "id shortened to 12 characters).") String name;
 
   @Override
   public Integer call() throws Exception {
+    Path passphraseFile = repoOptions.passphraseFile;
+    Path keyFile = repoOptions.keyFile;
     if (passphraseFile != null && keyFile != null) {
       throw new IllegalArgumentException("give --passphrase-file or --key-file, not both");
     }
     Daemon daemon = BackupMounts.daemon("backup mount");
     ManagedDatastore ds = location.managed();
-    String where = DaemonContext.path(repo).toAbsolutePath().normalize().toString();
+    String where = DaemonContext.path(repoOptions.repo).toAbsolutePath().normalize().toString();
     Path file = passphraseFile != null ? DaemonContext.path(passphraseFile.toString())
         : keyFile != null ? DaemonContext.path(keyFile.toString()) : null;
     PointSource source = PointSource.open(where, InstantRestores.key(file, passphraseFile != null), point);
