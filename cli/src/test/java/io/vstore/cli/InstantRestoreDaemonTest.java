@@ -26,14 +26,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code vstore restore --instant} through a daemon (a child JVM) killed with SIGKILL while the
+ * Instant restore and backup mount through a daemon (a child JVM).
+ *
+ * <p>{@code vstore restore --instant} through a daemon (a child JVM) killed with SIGKILL while the
  * copy runs and a client writes and flushes through the export, restarted each time: the copy
  * resumes, every flushed write is there, and the finished volume equals the point with the
  * client's writes laid over it ({@code qemu-img compare}). The seed is printed; replay with
  * {@code -Dvstore.killSeed=S}.
  */
 @Tag("slow")
-final class InstantRestoreKillTest {
+final class InstantRestoreDaemonTest {
   private static final boolean CI = "true".equals(System.getenv("CI"));
   private static final int MIB = 1 << 20;
   @TempDir Path tmp;
@@ -105,6 +107,44 @@ final class InstantRestoreKillTest {
   }
 
   @Test
+  void backupMountServesThePointReadOnlyUntilUmount() throws Exception {
+    Assumptions.assumeTrue(has("qemu-img") && has("nbdinfo"), "qemu-img and nbdinfo are not installed");
+    Path ds = tmp.resolve("ds");
+    Path repo = Files.createDirectories(tmp.resolve("repo"));
+    ok(ds, "datastore", "init");
+    ok(ds, "volume", "create", "src", "16M");
+    byte[] data = new byte[3 * MIB];
+    new Random(3).nextBytes(data);
+    ok(ds, "volume", "write", "src", "5M", Files.write(tmp.resolve("d.bin"), data).toString());
+    try (DirectoryStore store = DirectoryStore.open(repo);
+        Repository r = Repository.init(store, null, RepositoryOptions.defaults())) {
+      assertThat(r.config().chunkSize()).isPositive();
+    }
+    String point = ok(ds, "backup", "create", "src", "--repo", repo.toString(), "--json").json().get(0).get("point")
+        .get("id").asText();
+    Path expected = tmp.resolve("expected.raw");
+    ok(ds, "volume", "export", "src", expected.toString());
+    try (Server s = serve(ds, "mount")) {
+      String out = ok(ds, "backup", "mount", point.substring(0, 8), "--repo", repo.toString(), "--name", "p1").out();
+      assertThat(out).contains("nbd://").contains("p1");
+      String uri = "nbd://127.0.0.1:" + s.nbdPort() + "/p1";
+      run(List.of("qemu-img", "compare", "-f", "raw", "-F", "raw", expected.toString(), uri));
+      assertThat(run(List.of("nbdinfo", uri))).contains("is_read_only: true");
+      CliRun refused = CliRun.of("backup", "umount", "nope", "-D", ds.toString());
+      assertThat(refused.exit()).isNotZero();
+      assertThat(refused.err()).contains("no export nope");
+      ok(ds, "backup", "umount", "p1");
+      CliRun gone = CliRun.of("backup", "umount", "p1", "-D", ds.toString());
+      assertThat(gone.exit()).isNotZero();
+      s.process().destroy();
+      assertThat(s.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
+    }
+    CliRun noDaemon = CliRun.of("backup", "mount", point, "--repo", repo.toString(), "-D", ds.toString());
+    assertThat(noDaemon.exit()).isNotZero();
+    assertThat(noDaemon.err()).contains("start vstore serve");
+  }
+
+  @Test
   void sigkillDuringTheCopyLosesNoFlushedWriteAndTheCopyResumes() throws Exception {
     Assumptions.assumeTrue(has("qemu-io") && has("qemu-img"), "qemu-io and qemu-img (qemu-utils) are not installed");
     long seed = Long.getLong("vstore.killSeed", System.nanoTime());
@@ -139,8 +179,12 @@ final class InstantRestoreKillTest {
 
     Server s = serve(ds, "serve-0");
     try {
+      long t0 = System.nanoTime();
       String started = ok(ds, "restore", point, "--repo", repo.toString(), "--instant", "--to-volume", "dst").out();
       assertThat(started).contains("nbd://");
+      run(List.of("qemu-io", "-f", "raw", "-r", "-c", "read 0 4096", "nbd://127.0.0.1:" + s.nbdPort() + "/dst"));
+      // Printed, not asserted (the machine is shared): bench/scripts/instant-restore.sh measures it.
+      System.out.printf("command to first NBD read: %.2f s%n", (System.nanoTime() - t0) / 1e9);
       int kills = CI ? 2 : 4;
       for (int k = 0; k < kills; k++) {
         // A client writes a pattern and flushes; the kill comes after a random pause.
