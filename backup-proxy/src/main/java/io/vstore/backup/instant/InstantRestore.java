@@ -194,7 +194,12 @@ public final class InstantRestore {
     // Reading (decompressing, decrypting) the source and writing the volume overlap: a reader
     // thread stays up to two runs ahead of this one.
     BlockingQueue<Run> ready = new ArrayBlockingQueue<>(2);
-    Reader reader = new Reader(start, size, run, ready, cancelled);
+    // One buffer per run in flight (two queued, one being read, one being written): no allocation per run.
+    BlockingQueue<ByteBuffer> buffers = new ArrayBlockingQueue<>(4);
+    for (int i = 0; i < 4; i++) {
+      buffers.add(ByteBuffer.allocate(run));
+    }
+    Reader reader = new Reader(start, size, run, ready, buffers, cancelled);
     Thread thread = Thread.ofVirtual().name("instant-restore-read " + record.volume()).start(reader);
     try {
       long checkpointAt = start;
@@ -220,6 +225,9 @@ public final class InstantRestore {
         }
         for (Run.Piece p : r.pieces) {
           device.fill(p.offset, p.data);
+        }
+        if (r.buffer != null) {
+          buffers.add(r.buffer);
         }
         reader.done = r.end;
         progress.update(r.end, size);
@@ -266,9 +274,9 @@ public final class InstantRestore {
   }
 
   /** One stretch of the source read ahead: its data extents (holes and zeros left out). */
-  private record Run(long end, List<Piece> pieces, IOException failure) {
-    static final Run END = new Run(-1, List.of(), null);
-    static final Run CANCELLED = new Run(-2, List.of(), null);
+  private record Run(long end, List<Piece> pieces, ByteBuffer buffer, IOException failure) {
+    static final Run END = new Run(-1, List.of(), null, null);
+    static final Run CANCELLED = new Run(-2, List.of(), null, null);
 
     record Piece(long offset, ByteBuffer data) {}
   }
@@ -279,16 +287,19 @@ public final class InstantRestore {
     private final long size;
     private final int run;
     private final BlockingQueue<Run> out;
+    private final BlockingQueue<ByteBuffer> buffers;
     private final BooleanSupplier cancelled;
     volatile boolean stop;
     /** Where the writer has filled up to. */
     volatile long done;
 
-    Reader(long start, long size, int run, BlockingQueue<Run> out, BooleanSupplier cancelled) {
+    Reader(long start, long size, int run, BlockingQueue<Run> out, BlockingQueue<ByteBuffer> buffers,
+        BooleanSupplier cancelled) {
       this.start = start;
       this.size = size;
       this.run = run;
       this.out = out;
+      this.buffers = buffers;
       this.cancelled = cancelled;
       this.done = start;
     }
@@ -304,6 +315,7 @@ public final class InstantRestore {
           }
           long end = Math.min(size, pos + run);
           List<Run.Piece> pieces = new ArrayList<>();
+          ByteBuffer buffer = buffers.take();
           int unit = record.unitSize();
           long extentEnd = -1;
           for (Extent e : sourceAllocation(pos, end - pos)) {
@@ -316,23 +328,24 @@ public final class InstantRestore {
             if (from >= to) {
               continue;
             }
-            ByteBuffer data = ByteBuffer.allocate((int) (to - from));
+            // Pieces lie in the run in ascending order, so each has its own stretch of the buffer.
+            ByteBuffer data = buffer.slice((int) (from - pos), (int) (to - from));
             readSource(from, data);
             pieces.add(new Run.Piece(from, data.flip()));
             extentEnd = to;
           }
-          out.put(new Run(end, pieces, null));
+          out.put(new Run(end, pieces, buffer, null));
           pos = end;
         }
         if (!stop) {
           out.put(Run.END);
         }
       } catch (IOException e) {
-        offer(new Run(-3, List.of(), e));
+        offer(new Run(-3, List.of(), null, e));
       } catch (UncheckedIOException e) {
-        offer(new Run(-3, List.of(), e.getCause()));
+        offer(new Run(-3, List.of(), null, e.getCause()));
       } catch (RuntimeException e) {
-        offer(new Run(-3, List.of(), new IOException("instant restore of " + record.volume() + ": " + e, e)));
+        offer(new Run(-3, List.of(), null, new IOException("instant restore of " + record.volume() + ": " + e, e)));
       } catch (InterruptedException e) {
         // stopped by the writer
       }
