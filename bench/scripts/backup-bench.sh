@@ -43,7 +43,7 @@ export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes BORG_RELOCATED_REPO_ACCESS
 vstore datastore init -D "$WORKDIR/ds" >/dev/null
 vstore volume import -D "$WORKDIR/ds" "$image" disk >/dev/null
 vstore backup init "$WORKDIR/vrepo" --passphrase-file "$pass" >/dev/null
-borg init -q --encryption=repokey-blake2 "$WORKDIR/borg"
+borg init --encryption=repokey-blake2 "$WORKDIR/borg" >/dev/null 2>&1
 restic init -q --repo "$WORKDIR/restic" >/dev/null
 sync
 

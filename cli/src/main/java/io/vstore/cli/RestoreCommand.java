@@ -80,7 +80,7 @@ final class RestoreCommand implements Callable<Integer> {
     }
     try (BackupRepoOptions.Opened opened = repoOptions.open(); Repository repo = opened.repo();
         PointReader p = repo.openPoint(point);
-        BackupCommand.CliListener listener = new BackupCommand.CliListener(progressOptions, err)) {
+        BackupProgress listener = new BackupProgress(progressOptions, err)) {
       PointRestore restore = new PointRestore(repo, p, listener);
       if (workers != null) {
         restore.workers(workers);

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.vstore.backup.repo.Repository;
 import io.vstore.backup.repo.RepositoryOptions;
 import io.vstore.backup.store.DirectoryStore;
+import io.vstore.server.TestDaemon;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -145,6 +146,26 @@ final class BackupCommandTest {
     ok("restore", disk1, "--repo", repo.toString(), "--to-volume", "copy1");
     assertThat(export("copy1")).isEqualTo(export("web-disk1"));
     assertThat(ok("backup", "list", "--repo", repo.toString(), "--source", "web", "--json").json()).hasSize(2);
+  }
+
+  @Test
+  void backupAndRestoreRunAsJobsOfTheDaemonThatOwnsTheDatastore() throws Exception {
+    ok("volume", "create", "v", "4M");
+    ok("volume", "write", "v", "0", file("a.bin", 200_000, 6).toString());
+    try (TestDaemon d = TestDaemon.start(new CliCommandRunner(), tmp.resolve("ds"))) {
+      String job = ok("backup", "create", "v", "--repo", repo.toString(), "--no-wait").out().strip();
+      assertThat(ok("job", "wait", job).exit()).isZero();
+      assertThat(ok("job", "show", job, "--json").json().get("kind").asText()).isEqualTo("backup");
+      // Waiting streams the job's output as if it ran here; the daemon's snapshot is gone afterwards.
+      assertThat(ok("volume", "write", "v", "3M", file("b.bin", 4096, 7).toString()).exit()).isZero();
+      assertThat(ok("backup", "create", "v", "--repo", repo.toString()).out()).contains("(incremental)");
+      assertThat(ok("snapshot", "list", "--json").json()).isEmpty();
+      String last = ok("backup", "list", "--repo", repo.toString(), "--json").json().get(1).get("id").asText();
+      String restore = ok("restore", last, "--repo", repo.toString(), "--to-volume", "copy", "--no-wait").out().strip();
+      assertThat(ok("job", "wait", restore).exit()).isZero();
+      assertThat(ok("job", "show", restore, "--json").json().get("kind").asText()).isEqualTo("restore");
+      assertThat(export("copy")).isEqualTo(export("v"));
+    }
   }
 
   @Test

@@ -53,7 +53,10 @@ public final class PointDevice implements BlockDevice {
     this.cache = new LinkedHashMap<>(16, 0.75f, true);
   }
 
-  /** Opens point {@code idOrPrefix} of {@code repository} as a device with the default cache; closing it closes the point. */
+  /**
+   * Opens point {@code idOrPrefix} of {@code repository} as a device with the default cache; closing
+   * the device closes the point.
+   */
   public static PointDevice open(Repository repository, String idOrPrefix) throws IOException {
     return new PointDevice(repository, repository.openPoint(idOrPrefix), true, DEFAULT_CACHE_BYTES);
   }

@@ -10,8 +10,9 @@ import java.util.Objects;
 /**
  * The byte ranges in which two points of the same chunk size differ, found chunk by chunk from their
  * chunk maps alone (no data is read): a chunk differs when one point holds it and the other has a
- * hole, or when their chunk ids differ. The maps are walked one page of chunks at a time and
- * neighbouring differing chunks are merged into one range before it is handed on, so memory stays
+ * hole, or when their chunk ids differ. The maps are walked one page of chunks at a time, pages the
+ * two points share (an incremental point reuses its base's unchanged pages) are skipped without
+ * being read, and neighbouring differing chunks are merged into one range before it is handed on, so memory stays
  * at a page whatever the points' sizes.
  */
 public final class PointDiff {
@@ -30,6 +31,7 @@ public final class PointDiff {
    * number of differing bytes.
    */
   public static long run(PointReader a, PointReader b, int pageChunks, Visitor visitor) throws IOException {
+    // Windows are the chunk map's pages, so that samePage can answer for a whole window.
     if (a.chunkSize() != b.chunkSize()) {
       throw new IllegalArgumentException("points " + a.info().id() + " and " + b.info().id()
           + " have different chunk sizes: " + a.chunkSize() + " and " + b.chunkSize());
@@ -55,6 +57,9 @@ public final class PointDiff {
     List<ChunkRef> right = new ArrayList<>();
     for (long w = 0; w < count; w += window) {
       long to = Math.min(count, w + window);
+      if (a.samePage(b, w / window)) {
+        continue; // the same page id: nothing in it differs, and it is not even read
+      }
       left.clear();
       right.clear();
       a.forEach(Math.min(w, a.chunkCount()), Math.min(to, a.chunkCount()), left::add);

@@ -39,6 +39,7 @@ public final class PointRestore {
   private int workers = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
   private Path progressFile;
   private long failAfterChunks = -1;
+  private long checkpointBytes = CHECKPOINT_BYTES;
 
   /** Prepares restoring {@code point} of {@code repository}, reporting to {@code listener}. */
   public PointRestore(Repository repository, PointReader point, BackupListener listener) {
@@ -59,6 +60,12 @@ public final class PointRestore {
   /** Makes the restore resumable through {@code file} (its directory must exist). */
   public PointRestore progressFile(Path file) {
     this.progressFile = file;
+    return this;
+  }
+
+  /** Sets the bytes dispatched between two progress records (tests use small values). */
+  PointRestore checkpointBytes(long bytes) {
+    this.checkpointBytes = bytes;
     return this;
   }
 
@@ -151,7 +158,7 @@ public final class PointRestore {
           queue.put(ref);
           next = ref.chunkIndex() + 1;
           sinceCheckpoint += ref.plainLength();
-          if (progressFile != null && sinceCheckpoint >= CHECKPOINT_BYTES) {
+          if (progressFile != null && sinceCheckpoint >= checkpointBytes) {
             sinceCheckpoint = 0;
             saved = checkpoint(target, inFlight, next, saved, chunkSize);
           }

@@ -4,6 +4,8 @@ import io.vstore.blockstore.AtomicFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -66,7 +68,13 @@ public record RestoreProgress(String pointId, long size, int chunkSize, long don
     if ((int) crc.getValue() != b.getInt(28 + n)) {
       throw new IOException("bad restore progress record " + file + ": checksum mismatch");
     }
-    String id = new String(bytes, 8, n, StandardCharsets.UTF_8);
+    String id;
+    try {
+      id = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes, 8, n)).toString();
+    } catch (CharacterCodingException e) {
+      throw new IOException("bad restore progress record " + file + ": the point id is not UTF-8");
+    }
     return new RestoreProgress(id, b.getLong(8 + n), b.getInt(16 + n), b.getLong(20 + n));
   }
 

@@ -100,6 +100,15 @@ final class PagedPointReader implements PointReader {
   }
 
   @Override
+  public boolean samePage(PointReader other, long page) {
+    if (!(other instanceof PagedPointReader o) || o.size() != size() || o.chunkSize() != chunkSize()
+        || o.manifest.pageChunks() != manifest.pageChunks() || page < 0 || page >= manifest.root().length) {
+      return false;
+    }
+    return java.util.Objects.equals(manifest.root()[(int) page], o.manifest.root()[(int) page]);
+  }
+
+  @Override
   public void close() {
     cachedIds = null;
     cachedPage = -1;

@@ -29,6 +29,15 @@ public interface PointReader extends Closeable {
   /** Calls {@code visitor} for each chunk from {@code fromChunk} (inclusive) to {@code toChunk} (exclusive) that is not a hole, ascending. */
   void forEach(long fromChunk, long toChunk, Consumer<ChunkRef> visitor) throws IOException;
 
+  /**
+   * Returns whether page {@code page} of the chunk map (chunks {@code page * pageChunks} on) is known
+   * to be the same in this point and {@code other} without reading it: the same page id, or both all
+   * holes. False when unknown. Lets a diff skip the pages two points share.
+   */
+  default boolean samePage(PointReader other, long page) {
+    return false;
+  }
+
   @Override
   void close();
 }

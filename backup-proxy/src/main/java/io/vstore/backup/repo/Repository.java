@@ -16,6 +16,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import javax.crypto.AEADBadTagException;
 
 /**
@@ -155,22 +159,58 @@ public final class Repository implements Closeable {
     throw new WrongKeyException("wrong passphrase or key for repository " + store);
   }
 
+  /** Threads that fetch and parse index objects at open: the store's latency (S3) dominates, not the CPU. */
+  private static final int INDEX_LOADERS = 4;
+
   private void loadIndex() throws IOException {
     List<String> keys = new ArrayList<>();
     store.list(IndexObject.PREFIX, o -> keys.add(o.key()));
     keys.sort(null);
-    for (String key : keys) {
-      try {
-        IndexObject.read(store.get(key), dataKey, key, index::putIfAbsent);
-      } catch (CorruptObjectException | UnsupportedFormatException e) {
-        // A damaged index object must not make the repository unreadable: its chunks count as
-        // absent (a backup stores them again), and check() reports it.
-        synchronized (loadProblems) {
-          loadProblems.add(new RepositoryReport.Problem(key, e.getMessage()));
-        }
-      } catch (NoSuchObjectException e) {
-        // Deleted by gc since the listing; gc wrote its replacement first.
+    if (keys.size() <= 1) {
+      for (String key : keys) {
+        loadIndexObject(key);
       }
+      return;
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(Math.min(INDEX_LOADERS, keys.size()),
+        Thread.ofPlatform().daemon().name("index-load-", 0).factory());
+    try {
+      List<Future<Void>> loads = new ArrayList<>(keys.size());
+      for (String key : keys) {
+        loads.add(pool.submit(() -> {
+          loadIndexObject(key);
+          return null;
+        }));
+      }
+      for (Future<Void> f : loads) {
+        try {
+          f.get();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("interrupted while loading the index of " + store);
+        } catch (ExecutionException e) {
+          if (e.getCause() instanceof IOException io) {
+            throw io;
+          }
+          throw new IllegalStateException("loading the index of " + store + " failed", e.getCause());
+        }
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private void loadIndexObject(String key) throws IOException {
+    try {
+      IndexObject.read(store.get(key), dataKey, key, index::putIfAbsent);
+    } catch (CorruptObjectException | UnsupportedFormatException e) {
+      // A damaged index object must not make the repository unreadable: its chunks count as
+      // absent (a backup stores them again), and check() reports it.
+      synchronized (loadProblems) {
+        loadProblems.add(new RepositoryReport.Problem(key, e.getMessage()));
+      }
+    } catch (NoSuchObjectException e) {
+      // Deleted by gc since the listing; gc wrote its replacement first.
     }
   }
 
