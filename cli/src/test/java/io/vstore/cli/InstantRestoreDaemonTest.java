@@ -107,6 +107,24 @@ final class InstantRestoreDaemonTest {
   }
 
   @Test
+  void instantRestoreNeedsTheDaemonAndAVolumeTarget() {
+    Path ds = tmp.resolve("ds");
+    ok(ds, "datastore", "init");
+    CliRun local = CliRun.of("restore", "abcd", "--repo", tmp.resolve("repo").toString(), "--instant", "--to-volume",
+        "v", "-D", ds.toString());
+    assertThat(local.exit()).isNotZero();
+    assertThat(local.err()).contains("restore --instant serves NBD through the daemon").contains("vstore serve");
+    CliRun toFile = CliRun.of("restore", "abcd", "--repo", tmp.resolve("repo").toString(), "--instant", "--to-file",
+        tmp.resolve("f.raw").toString(), "-D", ds.toString());
+    assertThat(toFile.exit()).isNotZero();
+    assertThat(toFile.err()).contains("--instant goes with --to-volume");
+    CliRun exportAlone = CliRun.of("restore", "abcd", "--repo", tmp.resolve("repo").toString(), "--export", "x",
+        "--to-volume", "v", "-D", ds.toString());
+    assertThat(exportAlone.exit()).isNotZero();
+    assertThat(exportAlone.err()).contains("--export with --instant");
+  }
+
+  @Test
   void backupMountServesThePointReadOnlyUntilUmount() throws Exception {
     Assumptions.assumeTrue(has("qemu-img") && has("nbdinfo"), "qemu-img and nbdinfo are not installed");
     Path ds = tmp.resolve("ds");
