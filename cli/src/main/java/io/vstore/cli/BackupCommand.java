@@ -11,5 +11,5 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     subcommands = {BackupCreateCommand.class, BackupListCommand.class, BackupInfoCommand.class,
         BackupDiffCommand.class, BackupInitCommand.class, BackupCheckCommand.class, BackupVerifyCommand.class,
-        BackupKeyCommand.class, BackupBenchCommand.class})
+        BackupKeyCommand.class, BackupBenchCommand.class, BackupMountCommand.class, BackupUmountCommand.class})
 final class BackupCommand {}

@@ -38,7 +38,8 @@ final class CommandPlans {
       Map.entry("pool refresh", new Kind(Scope.WRITE, "pool-refresh")),
       // The repository is a location on the daemon's host: reading and writing it is the host's files.
       Map.entry("backup create", new Kind(Scope.ADMIN, "backup")),
-      Map.entry("restore", new Kind(Scope.ADMIN, "restore")));
+      Map.entry("restore", new Kind(Scope.ADMIN, "restore")),
+      Map.entry("backup mount", new Kind(Scope.ADMIN, null)));
 
   /** Leaf names of commands that only look. */
   private static final Set<String> READERS = Set.of("list", "info", "show", "changes", "pins", "check", "map",

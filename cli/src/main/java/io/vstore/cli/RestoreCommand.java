@@ -50,6 +50,10 @@ final class RestoreCommand implements Callable<Integer> {
   List<String> options = new ArrayList<>();
   @Option(names = "--workers", paramLabel = "N", description = "Threads fetching and writing chunks.") Integer workers;
   @Mixin ProgressOptions progressOptions;
+  @Option(names = "--instant", description = "With --to-volume: serve the new volume over NBD at once (through the "
+      + "daemon) while a background job copies the point in; the guest's writes land in the volume.") boolean instant;
+  @Option(names = "--export", paramLabel = "NAME", description = "With --instant: the NBD export name (default: the "
+      + "volume's name).") String export;
 
   /** Where the point goes. */
   static final class Target {
@@ -66,6 +70,14 @@ final class RestoreCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    if (instant || export != null) {
+      if (target.volume == null || forceReplace || !instant) {
+        throw new IllegalArgumentException("--instant goes with --to-volume (not --force-replace), and --export with "
+            + "--instant");
+      }
+      return InstantRestores.command(location, repoOptions.repo, repoOptions.passphraseFile, repoOptions.keyFile,
+          point, target.volume, export, out);
+    }
     try (BackupRepoOptions.Opened opened = repoOptions.open(); Repository repo = opened.repo();
         PointReader p = repo.openPoint(point);
         BackupProgress listener = new BackupProgress(progressOptions, err)) {
