@@ -3,14 +3,13 @@ package io.vstore.backup.instant;
 import io.vstore.backup.engine.PointDevice;
 import io.vstore.backup.repo.KeySource;
 import io.vstore.backup.repo.Repository;
-import io.vstore.backup.store.DirectoryStore;
 import io.vstore.backup.store.ObjectStore;
+import io.vstore.backup.store.ObjectStores;
 import io.vstore.blockstore.BlockDevice;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.ReadOnlyDeviceException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -55,12 +54,9 @@ public final class PointSource implements BlockDevice {
     }
   }
 
-  /** Turns a repository location into its store (a directory until S3 locations are merged). */
+  /** Turns a repository location (a directory or {@code s3://BUCKET[/PREFIX]}) into its store. */
   static ObjectStore openStore(String location) throws IOException {
-    if (location.startsWith("s3://")) {
-      throw new IllegalArgumentException("S3 repositories are not supported by this build: " + location);
-    }
-    return DirectoryStore.open(Path.of(location));
+    return ObjectStores.open(location);
   }
 
   /** Returns the point's full id. */
