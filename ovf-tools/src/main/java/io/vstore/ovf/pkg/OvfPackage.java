@@ -341,7 +341,10 @@ public final class OvfPackage implements Closeable {
         byId.put(ref.id(), new PackageFile(this, ref, parts));
         sorted.add(ref);
       }
-      sorted.sort(Comparator.comparing(r -> order.get(r.chunked() ? r.chunkName(0) : r.href())));
+      if (source instanceof SeekableOvaSource) {
+        // The archive's order reads it front to back; a directory keeps the descriptor's order.
+        sorted.sort(Comparator.comparing(r -> order.get(r.chunked() ? r.chunkName(0) : r.href())));
+      }
       pendingRefs = sorted;
     }
   }
