@@ -193,7 +193,7 @@ public final class OvfPackage implements Closeable {
     try {
       Member desc = src.next();
       if (desc == null) {
-        throw new PackageException("bad ova: " + name + ": the tar holds no files");
+        throw new PackageException("bad ova: " + name + ": the tar holds no files (empty, or truncated within its first header)");
       }
       if (!PackageNames.isDescriptor(desc.name())) {
         throw new PackageException("bad ova: " + name + ": the first member is '" + PackageNames.printable(desc.name())

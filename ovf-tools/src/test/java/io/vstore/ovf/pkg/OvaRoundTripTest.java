@@ -82,7 +82,7 @@ class OvaRoundTripTest {
     }
   }
 
-  @ParameterizedTest(name = "{0}")
+  @ParameterizedTest(name = "[{index}] {0}")
   @CsvSource({"SHA256", "SHA1", "SHA512"})
   void aFileReadInAnyOrderFromASeekableOva(String digest) throws IOException {
     MemoryBlockDevice a = Packages.disk("a", 1 << 20, 3);
