@@ -115,6 +115,12 @@ final class SectionReader {
     List<String> confs = conf == null ? List.of()
         : Arrays.stream(conf.strip().split("\\s+")).filter(x -> !x.isEmpty()).toList();
     Map<String, String> vendor = new LinkedHashMap<>(DescriptorReader.vmwKeyValues(i, "Config"));
+    for (XmlElement c : i.children()) {
+      // VMware writes a few item properties as elements of their own (vmw:CoresPerSocket).
+      if (Namespaces.isVmware(c.namespace()) && !c.localName().equals("Config")) {
+        vendor.put(c.localName(), c.text());
+      }
+    }
     return new HardwareItem(instanceId, (int) type, i.childText("OtherResourceType"), List.copyOf(subTypes),
         first(i, "ElementName", "Caption"), i.childText("Description"), DescriptorReader.blankToNull(i.childText("Parent")),
         DescriptorReader.blankToNull(i.childText("Address")), DescriptorReader.blankToNull(i.childText("AddressOnParent")),
