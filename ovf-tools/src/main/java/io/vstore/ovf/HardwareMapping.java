@@ -119,7 +119,7 @@ public final class HardwareMapping {
     String guest = os == null ? null : os.vmwareOsType() != null ? os.vmwareOsType() : os.description();
     return new VmConfiguration(system.name(), system.id(), cpus, cores, memory, firmware, guest, hw.systemTypes(),
         List.copyOf(controllers), List.copyOf(disks), List.copyOf(cds), List.copyOf(floppies), List.copyOf(nics),
-        List.copyOf(serials), List.copyOf(usb), video, List.copyOf(other), hw.vendorConfig(), hw.extraConfig(), option,
+        List.copyOf(serials), List.copyOf(usb), video, List.copyOf(other), vendorConfigWithoutFirmware(hw), hw.extraConfig(), option,
         properties);
   }
 
@@ -303,6 +303,13 @@ public final class HardwareMapping {
   private static String otherName(HardwareItem i) {
     String sub = i.subTypes().isEmpty() ? "" : " " + String.join(" ", i.subTypes());
     return "type " + i.resourceType() + sub + (i.elementName() == null ? "" : " (" + i.elementName() + ")");
+  }
+
+  /** Returns VMware's section-level config without {@code firmware}, which {@link VmConfiguration#firmware} holds. */
+  private static Map<String, String> vendorConfigWithoutFirmware(VirtualHardware hw) {
+    Map<String, String> out = new LinkedHashMap<>(hw.vendorConfig());
+    out.remove("firmware");
+    return out;
   }
 
   private String firmware(VirtualHardware hw) {
