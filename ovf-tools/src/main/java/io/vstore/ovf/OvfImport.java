@@ -258,14 +258,19 @@ public final class OvfImport implements Closeable {
         for (String[] t : into) {
           checkChainOrder(t[0], t[1], filled);
           VirtualDisk disk = descriptor.disk(t[1]).orElseThrow();
+          DiskReader reader = first == null ? DiskReader.open(f) : null;
+          if (reader != null) {
+            long cap = reader.capacity();
+            long size = store.volumeInfo(t[0]).size();
+            if (cap > size) {
+              // A VHD rounds its size to a CHS geometry, other producers round to a grain: keep every byte.
+              warnings.add("disk " + disk.id() + " in " + f.ref().href() + " holds " + cap + " bytes, more than its"
+                  + " capacity in the descriptor (" + size + "): volume " + t[0] + " grown to fit");
+              store.resizeVolume(t[0], cap, false);
+            }
+          }
           try (BlockDevice dev = store.volume(t[0])) {
-            if (first == null) {
-              DiskReader reader = DiskReader.open(f);
-              long cap = reader.capacity();
-              if (cap > dev.size()) {
-                throw OvfException.bad("disk " + disk.id() + " in " + f.ref().href() + " holds " + cap
-                    + " bytes, more than its capacity in the descriptor (" + dev.size() + ")");
-              }
+            if (reader != null) {
               written += reader.copyTo(dev, scaled);
               first = t[0];
             } else {

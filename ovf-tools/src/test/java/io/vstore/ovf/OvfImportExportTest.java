@@ -133,8 +133,52 @@ class OvfImportExportTest {
     assertThat(check).contains("src.ovf: OK", "src-vmdisk1.vmdk: OK", "src-vmdisk2.vmdk: OK");
     Xmllint.assertValid(x.resolve("src.ovf"), OvfVersion.V1);
     if (hasQemuImg()) {
-      assertThat(run(x, "qemu-img", "check", "src-vmdisk1.vmdk")).contains("No errors");
+      for (int i = 0; i < 2; i++) {
+        String vmdk = "src-vmdisk" + (i + 1) + ".vmdk";
+        assertThat(run(x, "qemu-img", "check", vmdk)).contains("No errors");
+        Path raw = Files.write(x.resolve("disk" + i + ".raw"), bytes(inv.vms().get("src").disks().get(i)));
+        assertThat(run(x, "qemu-img", "compare", "-f", "vmdk", "-F", "raw", vmdk, raw.toString())).contains("identical");
+      }
     }
+  }
+
+  @Test
+  void disksInOtherFormatsMadeByQemuImgImport() throws Exception {
+    Assumptions.assumeTrue(hasQemuImg(), "qemu-img is not installed (Debian package qemu-utils)");
+    String seed = Files.readString(Path.of(getClass().getResource(
+        "/io/vstore/ovf/DescriptorFuzzTestInputs/anyBytesAreADescriptorOrAnOvfException/small-vm").toURI()));
+    for (String format : List.of("vpc", "qcow2", "vmdk", "raw", "vhdx")) {
+      Path dir = Files.createDirectories(tmp.resolve("pkg-" + format));
+      run(dir, "qemu-img", "create", "-q", "-f", "raw", "src.raw", "4M");
+      run(dir, "bash", "-c", "printf 'data in " + format + "' | dd of=src.raw bs=1 seek=2097152 conv=notrunc status=none");
+      run(dir, "qemu-img", "convert", "-O", format, "src.raw", "a.vmdk");
+      byte[] expected = Files.readAllBytes(dir.resolve("src.raw"));
+      Files.delete(dir.resolve("src.raw"));
+      String desc = seed.replace(" ovf:size=\"512\"", "")
+          .replace("ovf:capacity=\"3\" ovf:capacityAllocationUnits=\"byte * 2^30\"", "ovf:capacity=\"4\" ovf:capacityAllocationUnits=\"byte * 2^20\"")
+          .replace("<Disk ovf:diskId=\"d2\" ovf:parentRef=\"d1\" ovf:capacity=\"3221225472\"/>", "")
+          .replace("ovf:/disk/d2", "ovf:/disk/d1")
+          .replace("<rasd:HostResource>ovf:/file/f</rasd:HostResource>", "");
+      Files.writeString(dir.resolve("app.ovf"), desc);
+      importAs(dir, "fmt-" + format, null, Map.of());
+      byte[] got = bytes(inv.vms().get("fmt-" + format).disks().getFirst());
+      // A VHD's capacity is rounded to its CHS geometry; the bytes that matter are the source's.
+      assertThat(Arrays.equals(Arrays.copyOf(got, expected.length), expected)).as(format).isTrue();
+    }
+  }
+
+  @Test
+  void aTruncatedOvaFailsAndLeavesNothingBehind() throws Exception {
+    sourceVm();
+    Path ova = tmp.resolve("src.ova");
+    export("src", ova, OvfVersion.V1);
+    try (RandomAccessFile f = new RandomAccessFile(ova.toFile(), "rw")) {
+      f.setLength(f.length() * 2 / 3);
+    }
+    List<String> before = store.volumes().stream().map(v -> v.name()).sorted().toList();
+    assertThatThrownBy(() -> importAs(ova, "cut", null, Map.of())).isInstanceOf(IOException.class);
+    assertThat(inv.vms().list()).extracting(VirtualMachine::name).containsExactly("src");
+    assertThat(store.volumes().stream().map(v -> v.name()).sorted().toList()).isEqualTo(before);
   }
 
   @Test
