@@ -33,6 +33,10 @@ class CorpusDescriptorTest {
     List<String> failures = new ArrayList<>();
     for (Path f : files) {
       try {
+        // As `vstore ovf probe` reads it: through the package layer, which opens a lone .ovf too.
+        try (io.vstore.ovf.pkg.OvfPackage pkg = io.vstore.ovf.pkg.OvfPackage.open(f, io.vstore.ovf.pkg.SignaturePolicy.DEFAULT)) {
+          assertThat(DescriptorReader.read(pkg.descriptor(), pkg.descriptorName()).systems()).isNotEmpty();
+        }
         OvfDescriptor d = DescriptorReader.read(f);
         ProbeReport r = ProbeReport.of(d, f.toString());
         assertThat(r.systems()).as(f.toString()).isNotEmpty();
