@@ -35,7 +35,9 @@ final class CommandPlans {
       Map.entry("volume flatten", new Kind(Scope.WRITE, "flatten")),
       Map.entry("pool create", new Kind(Scope.WRITE, "pool-create")),
       Map.entry("pool recompose", new Kind(Scope.WRITE, "pool-recompose")),
-      Map.entry("pool refresh", new Kind(Scope.WRITE, "pool-refresh")));
+      Map.entry("pool refresh", new Kind(Scope.WRITE, "pool-refresh")),
+      Map.entry("ovf import", new Kind(Scope.ADMIN, "ovf-import")),
+      Map.entry("ovf export", new Kind(Scope.ADMIN, "ovf-export")));
 
   /** Leaf names of commands that only look. */
   private static final Set<String> READERS = Set.of("list", "info", "show", "changes", "pins", "check", "map",

@@ -274,6 +274,9 @@ final class CliTest {
     runnable.put("image check FILE", List.of("image", "check", img.toString()));
     runnable.put("image map FILE", List.of("image", "map", img.toString()));
     runnable.put("image measure", List.of("image", "measure", "-O", "qcow2", img.toString()));
+    Path ova = tmp.resolve("web.ova");
+    ok("ovf", "export", "-D", ds, "web", "--to", ova.toString());
+    runnable.put("ovf probe FILE", List.of("ovf", "probe", ova.toString()));
 
     Pattern row = Pattern.compile("^\\| `([^`]+)` \\| (object|array) \\| (.+) \\|$", Pattern.MULTILINE);
     Matcher m = row.matcher(Files.readString(DOC));
