@@ -46,7 +46,6 @@ public final class OvfPackage implements Closeable {
   private final List<String> warnings = new ArrayList<>();
   // Manifest entries whose file has not been met yet (streams) or verified.
   private final Set<String> unseenManifestEntries = new LinkedHashSet<>();
-  private final Set<String> verifiedMembers = new HashSet<>();
 
   private Map<String, FileRef> refsByMember; // first member name (href or its chunk 0) -> ref
   private List<FileRef> pendingRefs; // random access: refs not yet handed out by next(), in package order
@@ -193,7 +192,8 @@ public final class OvfPackage implements Closeable {
     try {
       Member desc = src.next();
       if (desc == null) {
-        throw new PackageException("bad ova: " + name + ": the tar holds no files (empty, or truncated within its first header)");
+        throw new PackageException("bad ova: " + name
+            + ": the tar holds no files (empty, or truncated within its first header)");
       }
       if (!PackageNames.isDescriptor(desc.name())) {
         throw new PackageException("bad ova: " + name + ": the first member is '" + PackageNames.printable(desc.name())
@@ -519,7 +519,6 @@ public final class OvfPackage implements Closeable {
 
   void verified(String member) {
     unseenManifestEntries.remove(member);
-    verifiedMembers.add(member);
   }
 
   PackageSource source() {

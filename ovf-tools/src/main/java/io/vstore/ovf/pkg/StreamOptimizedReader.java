@@ -97,7 +97,8 @@ final class StreamOptimizedReader {
       throw new CorruptImageException(bad + "overhead of " + overhead + " sectors out of range");
     }
     if (compress != 1) {
-      throw new CorruptImageException("unsupported vmdk: " + name + ": compression algorithm " + compress + " (1, deflate, known)");
+      throw new CorruptImageException("unsupported vmdk: " + name + ": compression algorithm " + compress
+          + " (only 1, deflate, is known)");
     }
     return new StreamOptimizedReader(name, capacity, grain, overhead);
   }
