@@ -39,7 +39,9 @@ final class CommandPlans {
       // The repository is a location on the daemon's host: reading and writing it is the host's files.
       Map.entry("backup create", new Kind(Scope.ADMIN, "backup")),
       Map.entry("restore", new Kind(Scope.ADMIN, "restore")),
-      Map.entry("backup mount", new Kind(Scope.ADMIN, null)));
+      Map.entry("backup mount", new Kind(Scope.ADMIN, null)),
+      Map.entry("ovf import", new Kind(Scope.ADMIN, "ovf-import")),
+      Map.entry("ovf export", new Kind(Scope.ADMIN, "ovf-export")));
 
   /** Leaf names of commands that only look. */
   private static final Set<String> READERS = Set.of("list", "info", "show", "changes", "pins", "check", "map",

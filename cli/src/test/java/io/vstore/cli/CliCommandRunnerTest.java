@@ -133,6 +133,8 @@ final class CliCommandRunnerTest {
     assertThat(plan("pool create p --from web@s --count 3").jobKind()).isEqualTo("pool-create");
     assertThat(plan("pool recompose p --from web@t").jobKind()).isEqualTo("pool-recompose");
     assertThat(plan("pool refresh p").jobKind()).isEqualTo("pool-refresh");
+    assertThat(plan("ovf import app.ova --name web --accept-eula")).isEqualTo(new Plan(Scope.ADMIN, "ovf-import", null));
+    assertThat(plan("ovf export web --to web.ova --sha1")).isEqualTo(new Plan(Scope.ADMIN, "ovf-export", "web"));
   }
 
   @Test

@@ -296,6 +296,10 @@ final class CliTest {
     runnable.put("backup info [POINT]", List.of("backup", "info", "--repo", pointsRepo, point));
     runnable.put("backup diff A B", List.of("backup", "diff", "--repo", pointsRepo, point, point));
 
+    Path ova = tmp.resolve("web.ova");
+    ok("ovf", "export", "-D", ds, "web", "--to", ova.toString());
+    runnable.put("ovf probe FILE", List.of("ovf", "probe", ova.toString()));
+
     Pattern row = Pattern.compile("^\\| `([^`]+)` \\| (object|array) \\| (.+) \\|$", Pattern.MULTILINE);
     Matcher m = row.matcher(Files.readString(DOC));
     Set<String> documented = new LinkedHashSet<>();

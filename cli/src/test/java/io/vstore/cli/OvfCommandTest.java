@@ -1,0 +1,58 @@
+package io.vstore.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code vstore ovf probe|import|export} end to end, through the same entry point as the launcher. */
+final class OvfCommandTest {
+  @TempDir Path tmp;
+
+  private CliRun ok(String... args) {
+    CliRun r = CliRun.of(args);
+    assertThat(r.exit()).as(String.join(" ", args) + ": " + r.err()).isZero();
+    return r;
+  }
+
+  @Test
+  void exportProbeAndImportAVm() throws IOException {
+    String ds = tmp.resolve("ds").toString();
+    ok("datastore", "init", "-D", ds);
+    Path cfg = Files.writeString(tmp.resolve("vm.json"), "{\"cpus\": 2, \"memoryMiB\": 768}");
+    ok("vm", "create", "-D", ds, "web", "--disk", "4M", "--config", cfg.toString());
+    byte[] data = new byte[65536];
+    new java.util.Random(7).nextBytes(data);
+    ok("volume", "write", "-D", ds, "web-disk0", "0", Files.write(tmp.resolve("data"), data).toString());
+    String ova = tmp.resolve("web.ova").toString();
+    ok("ovf", "export", "-D", ds, "web", "--to", ova, "--sha512", "--format", "ovf2");
+
+    JsonNode probe = ok("ovf", "probe", ova, "--json").json();
+    assertThat(probe.get("ovfVersion").asText()).isEqualTo("2.x");
+    JsonNode vm = probe.get("systems").get(0);
+    assertThat(vm.get("cpus").asInt()).isEqualTo(2);
+    assertThat(vm.get("memoryBytes").asLong()).isEqualTo(768L << 20);
+    assertThat(probe.get("disks").get(0).get("capacityBytes").asLong()).isEqualTo(4L << 20);
+    assertThat(probe.get("disks").get(0).get("format").asText()).isEqualTo("vmdk/streamOptimized");
+    assertThat(ok("ovf", "probe", ova).out()).contains("VM web").contains("2 CPU");
+
+    ok("ovf", "import", "-D", ds, ova, "--name", "web2");
+    JsonNode info = ok("vm", "info", "-D", ds, "web2", "--json").json();
+    assertThat(info.get("config").get("ovf").get("cpus").asInt()).isEqualTo(2);
+    Path back = tmp.resolve("back");
+    ok("volume", "read", "-D", ds, "web2-disk0", "0", "65536", back.toString());
+    assertThat(Files.readAllBytes(back)).isEqualTo(data);
+
+    CliRun again = CliRun.of("ovf", "import", "-D", ds, ova, "--name", "web2");
+    assertThat(again.exit()).isNotZero();
+    assertThat(again.err()).contains("VM web2 already exists");
+    assertThat(again.err().strip().lines()).hasSize(1);
+    CliRun bad = CliRun.of("ovf", "probe", Files.writeString(tmp.resolve("x.ovf"), "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><x>&e;</x>").toString());
+    assertThat(bad.exit()).isNotZero();
+    assertThat(bad.err()).contains("DOCTYPE declarations are refused");
+  }
+}

@@ -1,0 +1,174 @@
+package io.vstore.ovf;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vstore.blockstore.BlockDevice;
+import io.vstore.blockstore.store.Datastore;
+import io.vstore.engine.Inventory;
+import io.vstore.engine.VirtualMachine;
+import io.vstore.ovf.pkg.DigestAlgorithm;
+import io.vstore.ovf.pkg.OvaWriter;
+import io.vstore.ovf.pkg.PackageSigner;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongConsumer;
+
+/**
+ * Exports a VM of the inventory as an OVF package through the package layer's {@link OvaWriter}:
+ * an OVA or OVF directory, its disks as streamOptimized VMDK written straight from the volumes. A VM
+ * imported from OVF is described from the configuration it was imported with (hardware, properties
+ * with their current values, deployment options, EULAs, guest OS); any other VM from what its
+ * configuration says of CPUs, memory and firmware, its disks on one SCSI controller.
+ */
+public final class OvfExport {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /**
+   * What to export and how.
+   *
+   * @param digest the manifest digest, null for no manifest
+   * @param signer signs the manifest, or null
+   * @param chunkSize the chunk size of disk files, 0 for whole files
+   * @param version {@link OvfVersion#V1} or {@link OvfVersion#V2}
+   */
+  public record Request(String vm, Path target, DigestAlgorithm digest, PackageSigner signer, long chunkSize,
+      boolean compress, OvfVersion version) {}
+
+  /** What was written. */
+  public record Result(Path target, List<String> files, long bytes, List<String> warnings) {}
+
+  private OvfExport() {}
+
+  /** Returns the bytes of volume the export will read, for a progress bar. */
+  public static long totalBytes(Inventory inventory, String vm) throws IOException {
+    long total = 0;
+    for (String d : inventory.vms().get(vm).disks()) {
+      total += inventory.datastore().volumeInfo(d).size();
+    }
+    return total;
+  }
+
+  /** Writes VM {@code req.vm()} to {@code req.target()}; on failure nothing is left at the target. */
+  public static Result run(Inventory inventory, Request req, LongConsumer progress) throws IOException {
+    VirtualMachine vm = inventory.vms().get(req.vm());
+    Datastore store = inventory.datastore();
+    List<String> warnings = new ArrayList<>();
+    List<Long> sizes = new ArrayList<>();
+    for (String d : vm.disks()) {
+      sizes.add(store.volumeInfo(d).size());
+    }
+    Described described = describe(vm, sizes, warnings);
+    List<BlockDevice> open = new ArrayList<>();
+    try {
+      List<OvaWriter.Item> items = new ArrayList<>();
+      for (int i = 0; i < vm.disks().size(); i++) {
+        BlockDevice dev = store.volume(vm.disks().get(i), true);
+        open.add(dev);
+        VmConfiguration.DiskDrive dd = described.config().disks().get(i);
+        items.add(new OvaWriter.Disk(fileId(dd.diskId()), vm.name() + "-" + dd.diskId() + ".vmdk", dev,
+            adapterType(described.config(), dd)));
+      }
+      OvaWriter.Options options = new OvaWriter.Options(req.digest(), req.signer(), req.chunkSize(), req.compress());
+      OvaWriter.Result r = OvaWriter.write(req.target(), vm.name() + ".ovf",
+          written -> DescriptorWriter.write(ExportDescriptor.build(vm.name(), described, written), req.version()),
+          items, options, progress);
+      return new Result(r.target(), new ArrayList<>(r.files().keySet()), r.bytes(), List.copyOf(warnings));
+    } finally {
+      IOException failure = null;
+      for (BlockDevice d : open) {
+        try {
+          d.close();
+        } catch (IOException e) {
+          failure = failure == null ? e : failure;
+        }
+      }
+      if (failure != null) {
+        throw failure;
+      }
+    }
+  }
+
+  static String fileId(String diskId) {
+    return "file-" + diskId;
+  }
+
+  private static String adapterType(VmConfiguration c, VmConfiguration.DiskDrive dd) {
+    for (VmConfiguration.Controller k : c.controllers()) {
+      if (k.id().equals(dd.controller())) {
+        if (k.type().equals("ide")) {
+          return "ide";
+        }
+        if (k.model() != null && k.model().toLowerCase(java.util.Locale.ROOT).contains("buslogic")) {
+          return "buslogic";
+        }
+      }
+    }
+    return "lsilogic";
+  }
+
+  /** A VM's configuration with the OVF sections kept beside it at import. */
+  record Described(VmConfiguration config, List<ProductInfo> products, List<DeploymentOption> options,
+      List<String> eulas, OperatingSystem os) {}
+
+  /** Reads the VM's stored configuration, or describes a VM that was not imported from OVF. */
+  static Described describe(VirtualMachine vm, List<Long> diskSizes, List<String> warnings) throws IOException {
+    JsonNode cfg = vm.config();
+    try {
+      if (cfg != null && cfg.has(OvfImport.CONFIG_KEY)) {
+        VmConfiguration c = JSON.treeToValue(cfg.get(OvfImport.CONFIG_KEY), VmConfiguration.class);
+        List<VmConfiguration.DiskDrive> attached = c.disks().stream()
+            .filter(d -> d.diskId() != null || d.capacityBytes() > 0).toList();
+        if (attached.size() == diskSizes.size()) {
+          List<VmConfiguration.DiskDrive> disks = new ArrayList<>();
+          for (int i = 0; i < attached.size(); i++) {
+            VmConfiguration.DiskDrive d = attached.get(i);
+            disks.add(new VmConfiguration.DiskDrive(d.diskId() == null ? "vmdisk" + (i + 1) : d.diskId(), d.controller(),
+                d.unit(), diskSizes.get(i)));
+          }
+          VmConfiguration withDisks = new VmConfiguration(c.name(), c.ovfId(), c.cpus(), c.coresPerSocket(),
+              c.memoryBytes(), c.firmware(), c.guestOs(), c.systemTypes(), c.controllers(), List.copyOf(disks),
+              c.cdDrives(), c.floppies(), c.nics(), c.serialPorts(), c.usbControllers(), c.video(), c.otherDevices(),
+              c.vendorConfig(), c.extraConfig(), c.deploymentOption(), c.properties());
+          return new Described(withDisks,
+              cfg.has("products") ? JSON.treeToValue(cfg.get("products"), new TypeReference<List<ProductInfo>>() {}) : List.of(),
+              cfg.has("deploymentOptions")
+                  ? JSON.treeToValue(cfg.get("deploymentOptions"), new TypeReference<List<DeploymentOption>>() {}) : List.of(),
+              cfg.has("eulas") ? JSON.treeToValue(cfg.get("eulas"), new TypeReference<List<String>>() {}) : List.of(),
+              cfg.has("operatingSystem") ? JSON.treeToValue(cfg.get("operatingSystem"), OperatingSystem.class) : null);
+        }
+        warnings.add("VM " + vm.name() + " has " + diskSizes.size() + " disks but its OVF configuration "
+            + attached.size() + "; its hardware is described from scratch");
+      }
+    } catch (JsonProcessingException e) {
+      warnings.add("VM " + vm.name() + ": its OVF configuration cannot be read (" + e.getOriginalMessage()
+          + "); its hardware is described from scratch");
+    }
+    return new Described(plain(vm, cfg, diskSizes, warnings), List.of(), List.of(), List.of(), null);
+  }
+
+  private static VmConfiguration plain(VirtualMachine vm, JsonNode cfg, List<Long> diskSizes, List<String> warnings) {
+    int cpus = cfg != null && cfg.path("cpus").canConvertToInt() && cfg.path("cpus").asInt() > 0 ? cfg.path("cpus").asInt() : 1;
+    long memory = cfg != null && cfg.path("memoryBytes").canConvertToLong() ? cfg.path("memoryBytes").asLong() : 0;
+    if (memory <= 0 && cfg != null && cfg.path("memoryMiB").canConvertToLong()) {
+      memory = cfg.path("memoryMiB").asLong() << 20;
+    }
+    if (memory <= 0) {
+      memory = 1L << 30;
+      warnings.add("VM " + vm.name() + " names no memory (config memoryBytes or memoryMiB): the descriptor says 1 GiB");
+    }
+    String firmware = cfg != null && "efi".equalsIgnoreCase(cfg.path("firmware").asText()) ? "efi" : "bios";
+    List<VmConfiguration.DiskDrive> disks = new ArrayList<>();
+    for (int i = 0; i < diskSizes.size(); i++) {
+      disks.add(new VmConfiguration.DiskDrive("vmdisk" + (i + 1), "10", i, diskSizes.get(i)));
+    }
+    return new VmConfiguration(vm.name(), vm.name(), cpus, 0, memory, firmware, null, List.of(),
+        List.of(new VmConfiguration.Controller("10", "scsi", "lsilogic", 0)), List.copyOf(disks), List.of(), List.of(),
+        List.of(), List.of(), List.of(), null, List.of(), Map.of(), Map.of(), null, new LinkedHashMap<>());
+  }
+}

@@ -1,0 +1,351 @@
+package io.vstore.ovf;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vstore.blockstore.BlockDevice;
+import io.vstore.blockstore.store.Datastore;
+import io.vstore.engine.Inventory;
+import io.vstore.engine.VirtualMachine;
+import io.vstore.ovf.pkg.DiskReader;
+import io.vstore.ovf.pkg.FileRef;
+import io.vstore.ovf.pkg.OvfPackage;
+import io.vstore.ovf.pkg.PackageFile;
+import io.vstore.ovf.pkg.SignaturePolicy;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.LongConsumer;
+
+/**
+ * Imports an OVF package (OVA, OVF directory or descriptor) into the VM inventory: one VM per
+ * virtual system, its {@code config} the mapped {@link VmConfiguration} (under {@code "ovf"}) with
+ * the product sections, deployment options and EULAs beside it, and one volume per disk drive,
+ * filled straight from the package by the package layer's {@link DiskReader} (no temporary files).
+ * A {@code parentRef} delta is imported onto a copy of its base.
+ *
+ * <p>All or nothing: everything is checked (EULA, options, properties, networks, names, the
+ * package's references) before anything is created, and a failure while copying deletes every VM
+ * the import created.
+ */
+public final class OvfImport implements Closeable {
+  /** The JSON key of the VM configuration under which the mapped configuration is kept. */
+  public static final String CONFIG_KEY = "ovf";
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int COPY_BUFFER = 1 << 20;
+
+  /**
+   * What to import and how.
+   *
+   * @param name the VM's name (one system) or the prefix of every VM's name (a collection); null: the descriptor's names
+   * @param deploymentOption the deployment option, null for the default
+   * @param properties property values by key or full key ({@code --prop})
+   * @param networks OVF network name → vstore network name ({@code --net})
+   */
+  public record Request(Path source, String name, String deploymentOption, Map<String, String> properties,
+      Map<String, String> networks, boolean acceptEula, SignaturePolicy policy) {}
+
+  /** What the import created. */
+  public record Result(List<String> vms, List<String> volumes, long bytesWritten, List<String> warnings) {}
+
+  /** One VM to create: its name, configuration JSON and, per volume, the disk chain (base first) that fills it. */
+  private record PlannedVm(String name, VmConfiguration config, ObjectNode json, List<Long> sizes, List<List<String>> chains) {}
+
+  private final Inventory inventory;
+  private final OvfPackage pkg;
+  private final OvfDescriptor descriptor;
+  private final List<PlannedVm> planned = new ArrayList<>();
+  private final List<String> warnings = new ArrayList<>();
+  private long totalBytes;
+
+  private OvfImport(Inventory inventory, OvfPackage pkg, OvfDescriptor descriptor) {
+    this.inventory = inventory;
+    this.pkg = pkg;
+    this.descriptor = descriptor;
+  }
+
+  /** Opens the package and checks everything the import needs before creating anything. */
+  public static OvfImport prepare(Inventory inventory, Request req) throws IOException {
+    OvfPackage pkg = OvfPackage.open(req.source(), req.policy() == null ? SignaturePolicy.DEFAULT : req.policy());
+    boolean success = false;
+    try {
+      OvfDescriptor d = DescriptorReader.read(pkg.descriptor(), pkg.name() + ":" + pkg.descriptorName());
+      OvfImport imp = new OvfImport(inventory, pkg, d);
+      imp.plan(req);
+      success = true;
+      return imp;
+    } finally {
+      if (!success) {
+        pkg.close();
+      }
+    }
+  }
+
+  /** Returns the bytes of disk the import will cover, for a progress bar. */
+  public long totalBytes() {
+    return totalBytes;
+  }
+
+  /** Returns the names of the VMs the import will create. */
+  public List<String> vmNames() {
+    return planned.stream().map(PlannedVm::name).toList();
+  }
+
+  private void plan(Request req) throws IOException {
+    warnings.addAll(pkg.warnings());
+    warnings.addAll(descriptor.warnings());
+    List<String> eulas = new ArrayList<>();
+    collectEulas(descriptor.content(), eulas);
+    if (!eulas.isEmpty() && !req.acceptEula()) {
+      throw new OvfException("refused: " + pkg.name() + " has " + eulas.size()
+          + " license agreement(s); read them with 'vstore ovf probe' and pass --accept-eula to accept");
+    }
+    checkProperties(req.properties());
+    for (String net : req.networks().keySet()) {
+      if (descriptor.networks().stream().noneMatch(n -> n.name().equals(net))) {
+        throw OvfException.bad("--net " + net + ": the package has no network " + net + " (it has "
+            + descriptor.networks().stream().map(OvfNetwork::name).toList() + ")");
+      }
+    }
+    List<VirtualSystem> systems = descriptor.systems();
+    Set<String> names = new HashSet<>();
+    Set<String> usedDisks = new HashSet<>();
+    for (VirtualSystem vs : systems) {
+      VmConfiguration c = HardwareMapping.map(descriptor, vs, req.deploymentOption(), req.networks(), req.properties(), warnings);
+      String name = vmName(req.name(), vs, systems.size());
+      if (!names.add(name)) {
+        throw OvfException.bad("two virtual systems would both be imported as VM " + name + "; give --name");
+      }
+      if (inventory.vms().list().stream().anyMatch(v -> v.name().equals(name))) {
+        throw new OvfException("refused: VM " + name + " already exists (give another --name)");
+      }
+      List<Long> sizes = new ArrayList<>();
+      List<List<String>> chains = new ArrayList<>();
+      for (VmConfiguration.DiskDrive dd : c.disks()) {
+        if (dd.diskId() == null && dd.capacityBytes() == 0) {
+          continue;
+        }
+        if (dd.diskId() != null && !usedDisks.add(dd.diskId())) {
+          throw OvfException.unsupported("disk " + dd.diskId() + " is attached twice; shared disks are not imported");
+        }
+        sizes.add(dd.capacityBytes());
+        List<String> chain = dd.diskId() == null ? List.of() : chain(dd.diskId());
+        chains.add(chain);
+        for (String id : chain) {
+          totalBytes += descriptor.disk(id).orElseThrow().capacityBytes();
+        }
+      }
+      if (sizes.isEmpty()) {
+        throw OvfException.unsupported("VirtualSystem " + vs.id() + " has no disk; a vstore VM needs at least one");
+      }
+      planned.add(new PlannedVm(name, c, configJson(c, vs, eulas), sizes, chains));
+    }
+    List<FileRef> refs = new ArrayList<>();
+    for (FileReference f : descriptor.files()) {
+      if (f.href().contains("://")) {
+        throw OvfException.unsupported("file " + f.id() + " is a URL (" + f.href() + "); only files inside the package are imported");
+      }
+      refs.add(new FileRef(f.id(), f.href(), f.size() == null ? -1 : f.size(), f.chunkSize() == null ? 0 : f.chunkSize(),
+          f.compression()));
+    }
+    pkg.expect(refs);
+  }
+
+  /** Returns the disk ids from the base to {@code leaf}. */
+  private List<String> chain(String leaf) {
+    List<String> chain = new ArrayList<>();
+    for (String at = leaf; at != null; at = descriptor.disk(at).orElseThrow().parentRef()) {
+      chain.addFirst(at);
+    }
+    return chain;
+  }
+
+  private static String vmName(String requested, VirtualSystem vs, int count) {
+    String base = requested == null ? vs.name() : count == 1 ? requested : requested + "-" + vs.name();
+    StringBuilder b = new StringBuilder();
+    for (char ch : base.toCharArray()) {
+      b.append(Character.isLetterOrDigit(ch) && ch < 128 || ch == '.' || ch == '_' || ch == '-' ? ch : '-');
+    }
+    while (!b.isEmpty() && !Character.isLetterOrDigit(b.charAt(0))) {
+      b.deleteCharAt(0);
+    }
+    String name = b.isEmpty() ? "vm" : b.toString();
+    // Room for the "-diskNN" suffix of the VM's volumes within the 64-character name limit.
+    return name.length() > 56 ? name.substring(0, 56) : name;
+  }
+
+  private void checkProperties(Map<String, String> values) throws OvfException {
+    Set<String> known = new HashSet<>();
+    for (ProductInfo p : descriptor.allProducts()) {
+      for (OvfProperty prop : p.properties()) {
+        known.add(prop.key());
+        known.add(prop.fullKey());
+      }
+    }
+    for (String key : values.keySet()) {
+      if (!known.contains(key)) {
+        throw OvfException.bad("--prop " + key + ": the package has no such property");
+      }
+    }
+  }
+
+  private static void collectEulas(Content c, List<String> out) {
+    out.addAll(c.eulas());
+    if (c instanceof VirtualSystemCollection vsc) {
+      for (Content m : vsc.members()) {
+        collectEulas(m, out);
+      }
+    }
+  }
+
+  private ObjectNode configJson(VmConfiguration c, VirtualSystem vs, List<String> eulas) {
+    ObjectNode n = JSON.createObjectNode();
+    n.set(CONFIG_KEY, JSON.valueToTree(c));
+    List<ProductInfo> products = new ArrayList<>(vs.products());
+    if (descriptor.content() instanceof VirtualSystemCollection) {
+      products.addAll(descriptor.content().products());
+    }
+    n.set("products", JSON.valueToTree(products));
+    n.set("deploymentOptions", JSON.valueToTree(descriptor.deploymentOptions()));
+    n.set("eulas", JSON.valueToTree(eulas));
+    if (vs.operatingSystem() != null) {
+      n.set("operatingSystem", JSON.valueToTree(vs.operatingSystem()));
+    }
+    n.put("importedFrom", pkg.name());
+    return n;
+  }
+
+  /** Creates the VMs and fills their volumes; on failure deletes what it created and rethrows. */
+  public Result run(LongConsumer progress) throws IOException {
+    Datastore store = inventory.datastore();
+    List<String> created = new ArrayList<>();
+    List<String> volumes = new ArrayList<>();
+    long written = 0;
+    boolean success = false;
+    try {
+      // Which volume each disk's file fills, and which earlier disks of its chain must be in it first.
+      Map<String, List<String[]>> targets = new LinkedHashMap<>();
+      for (PlannedVm p : planned) {
+        VirtualMachine vm = inventory.vms().create(p.name(), p.sizes(), p.json());
+        created.add(vm.name());
+        for (int i = 0; i < p.chains().size(); i++) {
+          String volume = vm.disks().get(i);
+          volumes.add(volume);
+          for (String diskId : p.chains().get(i)) {
+            VirtualDisk disk = descriptor.disk(diskId).orElseThrow();
+            if (disk.fileRef() != null) {
+              targets.computeIfAbsent(disk.fileRef(), k -> new ArrayList<>()).add(new String[] {volume, diskId});
+            }
+          }
+        }
+      }
+      Map<String, Set<String>> filled = new HashMap<>();
+      long[] base = {0};
+      LongConsumer scaled = done -> progress.accept(base[0] + done);
+      for (PackageFile f; (f = pkg.next()) != null; ) {
+        List<String[]> into = targets.get(f.ref().id());
+        if (into == null) {
+          continue; // an ISO, NVRAM or other file: read (and verified) by the package layer, not stored
+        }
+        String first = null;
+        for (String[] t : into) {
+          checkChainOrder(t[0], t[1], filled);
+          VirtualDisk disk = descriptor.disk(t[1]).orElseThrow();
+          DiskReader reader = first == null ? DiskReader.open(f) : null;
+          if (reader != null) {
+            long cap = reader.capacity();
+            long size = store.volumeInfo(t[0]).size();
+            if (cap > size) {
+              // A VHD rounds its size to a CHS geometry, other producers round to a grain: keep every byte.
+              warnings.add("disk " + disk.id() + " in " + f.ref().href() + " holds " + cap + " bytes, more than its"
+                  + " capacity in the descriptor (" + size + "): volume " + t[0] + " grown to fit");
+              store.resizeVolume(t[0], cap, false);
+            }
+          }
+          try (BlockDevice dev = store.volume(t[0])) {
+            if (reader != null) {
+              written += reader.copyTo(dev, scaled);
+              first = t[0];
+            } else {
+              // A second volume needs the same file (a base under several deltas): copy the first one's result.
+              try (BlockDevice src = store.volume(first, true)) {
+                written += copy(src, dev);
+              }
+            }
+            dev.flush();
+          }
+          filled.computeIfAbsent(t[0], k -> new HashSet<>()).add(t[1]);
+          base[0] += disk.capacityBytes();
+          progress.accept(base[0]);
+        }
+      }
+      pkg.finish();
+      store.flush();
+      success = true;
+      return new Result(List.copyOf(created), List.copyOf(volumes), written, List.copyOf(warnings));
+    } finally {
+      if (!success) {
+        undo(created);
+      }
+    }
+  }
+
+  /** Refuses a delta whose base was not yet copied into {@code volume} (a package that stores the delta first). */
+  private void checkChainOrder(String volume, String diskId, Map<String, Set<String>> filled) throws OvfException {
+    String parent = descriptor.disk(diskId).orElseThrow().parentRef();
+    while (parent != null) {
+      VirtualDisk p = descriptor.disk(parent).orElseThrow();
+      if (p.fileRef() != null && !filled.getOrDefault(volume, Set.of()).contains(parent)) {
+        throw OvfException.unsupported("delta disk " + diskId + " comes before its base " + parent + " in the package");
+      }
+      parent = p.parentRef();
+    }
+  }
+
+  private static long copy(BlockDevice src, BlockDevice dst) throws IOException {
+    ByteBuffer buf = ByteBuffer.allocate(COPY_BUFFER);
+    long written = 0;
+    for (long off = 0; off < src.size(); off += COPY_BUFFER) {
+      int n = (int) Math.min(COPY_BUFFER, src.size() - off);
+      buf.clear().limit(n);
+      src.read(off, buf);
+      buf.flip();
+      if (!allZero(buf)) {
+        dst.write(off, buf);
+        written += n;
+      }
+    }
+    return written;
+  }
+
+  private static boolean allZero(ByteBuffer b) {
+    for (int i = b.position(); i < b.limit(); i++) {
+      if (b.get(i) != 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private void undo(List<String> created) {
+    for (String name : created.reversed()) {
+      try {
+        inventory.vms().delete(name);
+      } catch (IOException | RuntimeException e) {
+        warnings.add("could not delete the half-imported VM " + name + ": " + e.getMessage());
+      }
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    pkg.close();
+  }
+}

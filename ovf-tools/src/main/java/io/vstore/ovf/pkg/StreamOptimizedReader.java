@@ -1,0 +1,327 @@
+package io.vstore.ovf.pkg;
+
+import io.vstore.blockstore.BlockDevice;
+import io.vstore.vdisk.CorruptImageException;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.LongConsumer;
+import java.util.zip.DataFormatException;
+import java.util.zip.Inflater;
+
+/**
+ * Reads a streamOptimized VMDK front to back, as it arrives from a package, and writes its grains
+ * into a device: no seek, no temporary file. The sparse header comes first; after its overhead
+ * follow grain markers (LBA, compressed size, deflate data, padded to a sector) and metadata
+ * markers (grain tables, directory, footer: skipped, since the grains carry their own LBAs) up to
+ * the end-of-stream marker. Grains are inflated and written by one worker per core while this
+ * thread reads on.
+ *
+ * <pre>
+ * sparse header, little-endian:  0 magic "KDMV"  4 version  8 flags  12 capacity (sectors)
+ *   20 grainSize (sectors)  28 descriptorOffset  36 descriptorSize  44 numGTEsPerGT
+ *   48 rgdOffset  56 gdOffset  64 overHead (sectors)  72 uncleanShutdown  73..76 newline checks
+ *   77 compressAlgorithm (u16, 1 = deflate)
+ * </pre>
+ */
+final class StreamOptimizedReader {
+  static final int MAGIC = 0x564d444b; // "KDMV" little-endian
+  static final int FLAG_COMPRESSED = 1 << 16;
+  static final int FLAG_MARKERS = 1 << 17;
+  private static final int SECTOR = 512;
+  private static final int MARKER_GT = 1;
+  private static final int MARKER_GD = 2;
+  private static final int MARKER_FOOTER = 3;
+  private static final int MARKER_EOS = 0;
+  /** Largest grain accepted: 1 MiB (VMware writes 64 KiB). */
+  private static final long MAX_GRAIN_SECTORS = 2048;
+  /** Largest capacity accepted: 64 TiB, what a VMDK can address (VMFS stops at 62 TiB). */
+  private static final long MAX_CAPACITY_SECTORS = (64L << 40) / SECTOR;
+  /** Largest metadata block skipped at once; a grain directory for 64 TiB takes 8 MiB. */
+  private static final long MAX_METADATA_SECTORS = (64L << 20) / SECTOR;
+
+  private final String name;
+  private final long capacitySectors;
+  private final int grainBytes;
+  private final long grainSectors;
+  private final long overheadSectors;
+
+  private StreamOptimizedReader(String name, long capacitySectors, long grainSectors, long overheadSectors) {
+    this.name = name;
+    this.capacitySectors = capacitySectors;
+    this.grainSectors = grainSectors;
+    this.grainBytes = (int) (grainSectors * SECTOR);
+    this.overheadSectors = overheadSectors;
+  }
+
+  /** Returns whether the first bytes {@code head} are a sparse header of a stream with markers. */
+  static boolean isStreamOptimized(ByteBuffer head) {
+    ByteBuffer h = head.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    if (h.remaining() < 80 || h.getInt(h.position()) != MAGIC) {
+      return false;
+    }
+    int flags = h.getInt(h.position() + 8);
+    return (flags & FLAG_MARKERS) != 0 && (flags & FLAG_COMPRESSED) != 0;
+  }
+
+  /** Parses and checks the sparse header in the first 512 bytes {@code head} of {@code name}. */
+  static StreamOptimizedReader parse(String name, ByteBuffer head) throws CorruptImageException {
+    ByteBuffer h = head.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    int p = h.position();
+    if (h.remaining() < SECTOR || h.getInt(p) != MAGIC) {
+      throw new CorruptImageException("not a vmdk: " + name + ": no sparse header");
+    }
+    long capacity = h.getLong(p + 12);
+    long grain = h.getLong(p + 20);
+    long overhead = h.getLong(p + 64);
+    int compress = Short.toUnsignedInt(h.getShort(p + 77));
+    String bad = "bad vmdk: " + name + ": ";
+    if (capacity <= 0 || capacity > MAX_CAPACITY_SECTORS) {
+      throw new CorruptImageException(bad + "capacity of " + capacity + " sectors out of range");
+    }
+    if (grain < 1 || grain > MAX_GRAIN_SECTORS || Long.bitCount(grain) != 1) {
+      throw new CorruptImageException(bad + "grain size of " + grain + " sectors is not a power of two up to "
+          + MAX_GRAIN_SECTORS);
+    }
+    if (overhead < 1 || overhead > MAX_METADATA_SECTORS) {
+      throw new CorruptImageException(bad + "overhead of " + overhead + " sectors out of range");
+    }
+    if (compress != 1) {
+      throw new CorruptImageException("unsupported vmdk: " + name + ": compression algorithm " + compress
+          + " (only 1, deflate, is known)");
+    }
+    return new StreamOptimizedReader(name, capacity, grain, overhead);
+  }
+
+  /** Returns the disk's capacity in bytes. */
+  long capacity() {
+    return capacitySectors * SECTOR;
+  }
+
+  /**
+   * Reads the stream {@code in} (positioned at its first byte) to its end-of-stream marker and writes
+   * every non-zero grain into {@code target}, which must read zeros and hold the capacity.
+   * Returns the bytes of data written.
+   */
+  long copyTo(InputStream in, BlockDevice target, LongConsumer progress) throws IOException {
+    if (target.size() < capacity()) {
+      throw new IllegalArgumentException(target + " (" + target.size() + " bytes) is smaller than disk " + name + " ("
+          + capacity() + " bytes)");
+    }
+    Input input = new Input(in, name);
+    input.skip(overheadSectors * SECTOR);
+    int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
+    ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
+      Thread t = new Thread(r, "ova-inflate " + name);
+      t.setDaemon(true);
+      return t;
+    });
+    ArrayDeque<Future<Long>> inflight = new ArrayDeque<>();
+    // Compressed grains go round between this thread and the workers instead of being allocated per
+    // grain: at most 4 per worker are in flight, and one is being read.
+    int maxCompressed = grainBytes + grainBytes / 8 + 1024;
+    java.util.concurrent.ArrayBlockingQueue<byte[]> spare = new java.util.concurrent.ArrayBlockingQueue<>(4 * workers + 1);
+    long grains = (capacitySectors + grainSectors - 1) / grainSectors;
+    if (grains > Integer.MAX_VALUE) {
+      throw new CorruptImageException("unsupported vmdk: " + name + ": " + grains + " grains");
+    }
+    BitSet seen = new BitSet((int) Math.min(grains, Integer.MAX_VALUE));
+    long written = 0;
+    boolean footer = false;
+    byte[] marker = new byte[SECTOR];
+    ByteBuffer m = ByteBuffer.wrap(marker).order(ByteOrder.LITTLE_ENDIAN);
+    try {
+      while (true) {
+        long at = input.position();
+        if (!input.readFullyOrEof(marker, 12)) {
+          if (footer) {
+            break; // some writers end with the footer and no end-of-stream marker
+          }
+          throw new CorruptImageException("bad vmdk: " + name + ": truncated stream: ends at byte " + at
+              + " without an end-of-stream marker");
+        }
+        long value = m.getLong(0);
+        int size = m.getInt(8);
+        if (size != 0) {
+          if (size < 0 || size > maxCompressed) {
+            throw new CorruptImageException("bad vmdk: " + name + ": grain marker at byte " + at + " claims "
+                + Integer.toUnsignedString(size) + " compressed bytes for a " + grainBytes + "-byte grain");
+          }
+          if (value < 0 || value >= capacitySectors || value % grainSectors != 0) {
+            throw new CorruptImageException("bad vmdk: " + name + ": grain marker at byte " + at + " has LBA " + value
+                + " (capacity " + capacitySectors + " sectors, grain " + grainSectors + ")");
+          }
+          long index = value / grainSectors;
+          if (seen.get((int) index)) {
+            throw new CorruptImageException("bad vmdk: " + name + ": grain at LBA " + value + " appears twice");
+          }
+          seen.set((int) index);
+          byte[] buffer = spare.poll();
+          byte[] data = buffer != null ? buffer : new byte[maxCompressed];
+          input.readFully(data, size);
+          input.skip(pad(12 + size));
+          long lba = value;
+          int length = size;
+          inflight.add(pool.submit(() -> {
+            try {
+              return inflateAndWrite(data, length, lba, target);
+            } finally {
+              spare.offer(data);
+            }
+          }));
+          while (inflight.size() >= 4 * workers || !inflight.isEmpty() && inflight.peek().isDone()) {
+            written += await(inflight.poll());
+          }
+          progress.accept(Math.min(capacity(), (lba + grainSectors) * SECTOR));
+          continue;
+        }
+        input.readFully(marker, 12, SECTOR - 12);
+        int type = m.getInt(12);
+        switch (type) {
+          case MARKER_EOS -> {
+            while (!inflight.isEmpty()) {
+              written += await(inflight.poll());
+            }
+            return written;
+          }
+          case MARKER_GT, MARKER_GD, MARKER_FOOTER -> {
+            if (value < 0 || value > MAX_METADATA_SECTORS) {
+              throw new CorruptImageException("bad vmdk: " + name + ": metadata marker at byte " + at + " claims " + value
+                  + " sectors");
+            }
+            input.skip(value * SECTOR);
+            footer |= type == MARKER_FOOTER;
+          }
+          default -> throw new CorruptImageException("bad vmdk: " + name + ": unknown marker type " + type + " at byte " + at);
+        }
+      }
+      while (!inflight.isEmpty()) {
+        written += await(inflight.poll());
+      }
+      return written;
+    } finally {
+      for (Future<Long> f : inflight) {
+        f.cancel(true);
+      }
+      pool.shutdownNow();
+    }
+  }
+
+  private static long pad(long n) {
+    return (SECTOR - n % SECTOR) % SECTOR;
+  }
+
+  private static final ThreadLocal<Inflater> INFLATERS = ThreadLocal.withInitial(Inflater::new);
+  /** Each worker's inflated grain: the device's write copies it before returning, so it is reused. */
+  private static final ThreadLocal<byte[]> GRAINS = ThreadLocal.withInitial(() -> new byte[64 * 1024]);
+  private static final byte[] ZERO = new byte[(int) (MAX_GRAIN_SECTORS * SECTOR)];
+
+  private long inflateAndWrite(byte[] data, int length, long lba, BlockDevice target) throws IOException {
+    byte[] grain = GRAINS.get();
+    if (grain.length < grainBytes) {
+      grain = new byte[grainBytes];
+      GRAINS.set(grain);
+    }
+    Inflater inf = INFLATERS.get();
+    inf.reset();
+    inf.setInput(data, 0, length);
+    int n;
+    try {
+      n = inf.inflate(grain, 0, grainBytes);
+      if (!inf.finished() && !inf.needsInput()) {
+        throw new CorruptImageException("bad vmdk: " + name + ": grain at LBA " + lba + " inflates to more than "
+            + grainBytes + " bytes");
+      }
+    } catch (DataFormatException e) {
+      throw new CorruptImageException("bad vmdk: " + name + ": grain at LBA " + lba + " does not inflate: " + e.getMessage(), e);
+    }
+    long room = capacity() - lba * SECTOR;
+    int len = (int) Math.min(n, room);
+    if (Arrays.mismatch(grain, 0, len, ZERO, 0, len) < 0) {
+      return 0; // the target reads zeros already
+    }
+    target.write(lba * SECTOR, ByteBuffer.wrap(grain, 0, len));
+    return len;
+  }
+
+  private long await(Future<Long> f) throws IOException {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException(name + ": interrupted");
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new IOException(name + ": " + e.getCause(), e.getCause());
+    }
+  }
+
+  /** The stream with its position, reads that must be complete, and skips that read (so bytes stay digested). */
+  static final class Input {
+    private final InputStream in;
+    private final String name;
+    private final byte[] skipBuf = new byte[64 * 1024];
+    private long position;
+
+    Input(InputStream in, String name) {
+      this.in = in;
+      this.name = name;
+    }
+
+    long position() {
+      return position;
+    }
+
+    /** Reads {@code n} bytes into {@code b}; returns false at a clean end (no byte read). */
+    boolean readFullyOrEof(byte[] b, int n) throws IOException {
+      int got = in.readNBytes(b, 0, n);
+      position += got;
+      if (got == 0) {
+        return false;
+      }
+      if (got < n) {
+        throw new CorruptImageException("bad vmdk: " + name + ": truncated stream at byte " + position);
+      }
+      return true;
+    }
+
+    void readFully(byte[] b, int off, int n) throws IOException {
+      int got = in.readNBytes(b, off, n);
+      position += got;
+      if (got < n) {
+        throw new CorruptImageException("bad vmdk: " + name + ": truncated stream at byte " + position);
+      }
+    }
+
+    void readFully(byte[] b, int n) throws IOException {
+      readFully(b, 0, n);
+    }
+
+    void skip(long n) throws IOException {
+      while (n > 0) {
+        int got = in.read(skipBuf, 0, (int) Math.min(n, skipBuf.length));
+        if (got < 0) {
+          throw new CorruptImageException("bad vmdk: " + name + ": truncated stream at byte " + position,
+              new EOFException());
+        }
+        position += got;
+        n -= got;
+      }
+    }
+  }
+}
