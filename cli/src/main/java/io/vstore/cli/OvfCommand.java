@@ -109,12 +109,12 @@ final class OvfCommand {
     }
   }
 
-  @Command(name = "export", description = "Write a VM as an OVA (FILE.ova) or an OVF directory: streamOptimized VMDK"
-      + " disks and a manifest.")
+  @Command(name = "export", description = "Write a VM, or a desktop pool as a collection of its desktops, as an OVA"
+      + " (FILE.ova) or an OVF directory: streamOptimized VMDK disks (linked clones as deltas over one base) and a manifest.")
   static final class Export implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "VM", description = "The VM to export.") String vm;
+    @Parameters(index = "0", paramLabel = "VM|POOL", description = "The VM or desktop pool to export.") String vm;
     @Option(names = "--to", paramLabel = "FILE.ova|DIR", required = true,
         description = "The OVA to create, or a directory (new or empty) for the OVF files.") Path target;
     @ArgGroup(exclusive = true) Digest digest;
