@@ -36,8 +36,12 @@ final class GzipSink implements ByteSink {
     while (!deflater.needsInput()) {
       drain(Deflater.NO_FLUSH);
     }
-    src.position(src.limit());
+    // The deflater keeps a reference to its input buffer: drop it, or the caller's next clear()
+    // of that buffer would hand the deflater its whole capacity again at finish().
+    deflater.setInput(NO_INPUT);
   }
+
+  private static final byte[] NO_INPUT = new byte[0];
 
   private void drain(int flush) throws IOException {
     deflater.deflate(out, flush);

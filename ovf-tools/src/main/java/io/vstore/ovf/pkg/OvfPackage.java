@@ -193,7 +193,7 @@ public final class OvfPackage implements Closeable {
     try {
       Member desc = src.next();
       if (desc == null) {
-        throw new PackageException("bad ova: " + name + ": the tar holds no files");
+        throw new PackageException("bad ova: " + name + ": the tar holds no files (empty, or truncated within its first header)");
       }
       if (!PackageNames.isDescriptor(desc.name())) {
         throw new PackageException("bad ova: " + name + ": the first member is '" + PackageNames.printable(desc.name())
@@ -341,7 +341,10 @@ public final class OvfPackage implements Closeable {
         byId.put(ref.id(), new PackageFile(this, ref, parts));
         sorted.add(ref);
       }
-      sorted.sort(Comparator.comparing(r -> order.get(r.chunked() ? r.chunkName(0) : r.href())));
+      if (source instanceof SeekableOvaSource) {
+        // The archive's order reads it front to back; a directory keeps the descriptor's order.
+        sorted.sort(Comparator.comparing(r -> order.get(r.chunked() ? r.chunkName(0) : r.href())));
+      }
       pendingRefs = sorted;
     }
   }

@@ -56,7 +56,9 @@ final class TarHeader {
       if (data.length > BLOCK) {
         throw new IllegalArgumentException("member name too long for one pax block: " + name);
       }
-      ustar(b, 0, "PaxHeaders/" + shortName(name), data.length, mtimeSeconds, (byte) 'x');
+      String shortName = shortName(name);
+      String paxName = "PaxHeaders/" + shortName.substring(Math.max(0, shortName.length() - (NAME - 11)));
+      ustar(b, 0, paxName, data.length, mtimeSeconds, (byte) 'x');
       b.put(BLOCK, data);
     }
     ustar(b, withPax ? 2 * BLOCK : 0, shortName(name), size, mtimeSeconds, (byte) '0');
