@@ -182,16 +182,20 @@ public final class OvfImport implements Closeable {
   }
 
   private void checkProperties(Map<String, String> values) throws OvfException {
-    Set<String> known = new HashSet<>();
+    Map<String, List<OvfProperty>> known = new HashMap<>();
     for (ProductInfo p : descriptor.allProducts()) {
       for (OvfProperty prop : p.properties()) {
-        known.add(prop.key());
-        known.add(prop.fullKey());
+        known.computeIfAbsent(prop.key(), k -> new ArrayList<>()).add(prop);
+        known.computeIfAbsent(prop.fullKey(), k -> new ArrayList<>()).add(prop);
       }
     }
-    for (String key : values.keySet()) {
-      if (!known.contains(key)) {
-        throw OvfException.bad("--prop " + key + ": the package has no such property");
+    for (Map.Entry<String, String> e : values.entrySet()) {
+      List<OvfProperty> props = known.get(e.getKey());
+      if (props == null) {
+        throw OvfException.bad("--prop " + e.getKey() + ": the package has no such property");
+      }
+      for (OvfProperty prop : props) {
+        PropertyValues.check(prop, e.getValue());
       }
     }
   }
