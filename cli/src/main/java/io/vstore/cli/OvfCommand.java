@@ -74,7 +74,8 @@ final class OvfCommand {
   static final class Import implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "FILE", description = "An .ova, an .ovf descriptor, or a directory holding one.")
+    @Parameters(index = "0", paramLabel = "FILE",
+        description = "An .ova, an .ovf descriptor, a directory holding one, or '-' for an OVA on stdin.")
     Path file;
     @Option(names = "--name", paramLabel = "NAME",
         description = "Name of the VM (of a collection: the prefix of each VM's name); default: the descriptor's.")
@@ -92,9 +93,12 @@ final class OvfCommand {
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
+      OvfImport.Request req = new OvfImport.Request(file, name, option, props, nets, acceptEula, trust.policy());
+      // '-': an OVA read from standard input in one pass (the package layer never seeks).
+      boolean std = StdIo.isStd(spec, "FILE");
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr());
-          OvfImport imp = OvfImport.prepare(s.inventory, new OvfImport.Request(file, name, option, props, nets,
-              acceptEula, trust.policy()))) {
+          OvfImport imp = std ? OvfImport.prepare(s.inventory, OvfPackage.open(StdIo.in(), "stdin", req.policy()), req)
+              : OvfImport.prepare(s.inventory, req)) {
         OvfImport.Result r;
         try (Progress progress = progressOptions.bar("import " + String.join(",", imp.vmNames()), imp.totalBytes())) {
           r = imp.run(progress);

@@ -73,7 +73,15 @@ public final class OvfImport implements Closeable {
 
   /** Opens the package and checks everything the import needs before creating anything. */
   public static OvfImport prepare(Inventory inventory, Request req) throws IOException {
-    OvfPackage pkg = OvfPackage.open(req.source(), req.policy() == null ? SignaturePolicy.DEFAULT : req.policy());
+    return prepare(inventory, OvfPackage.open(req.source(), req.policy() == null ? SignaturePolicy.DEFAULT : req.policy()),
+        req);
+  }
+
+  /**
+   * Checks everything the import of the opened package {@code pkg} (an OVA stream, for one) needs;
+   * the import owns {@code pkg} from here and closes it, also when this fails.
+   */
+  public static OvfImport prepare(Inventory inventory, OvfPackage pkg, Request req) throws IOException {
     boolean success = false;
     try {
       OvfDescriptor d = DescriptorReader.read(pkg.descriptor(), pkg.name() + ":" + pkg.descriptorName());
