@@ -168,6 +168,33 @@ class OvfImportExportTest {
   }
 
   @Test
+  void gzipChunksAndEveryDigestRoundTripToAnOvaAndADirectory() throws Exception {
+    VirtualMachine src = sourceVm();
+    int n = 0;
+    for (DigestAlgorithm alg : DigestAlgorithm.values()) {
+      for (String target : List.of("c" + n + ".ova", "c" + n + "-dir")) {
+        Path out = tmp.resolve(target);
+        OvfExport.run(inv, new OvfExport.Request("src", out, alg, null, 4096, true, OvfVersion.V2), x -> {});
+        OvfDescriptor d;
+        try (io.vstore.ovf.pkg.OvfPackage pkg = io.vstore.ovf.pkg.OvfPackage.open(out, SignaturePolicy.DEFAULT)) {
+          d = DescriptorReader.read(pkg.descriptor(), target);
+        }
+        assertThat(d.files()).allSatisfy(f -> {
+          assertThat(f.compression()).isEqualTo("gzip");
+          assertThat(f.chunkSize()).isEqualTo(4096L);
+          assertThat(f.size()).isGreaterThan(4096L); // several chunks
+        });
+        String name = "r" + n++;
+        importAs(out, name, null, Map.of());
+        for (int i = 0; i < src.disks().size(); i++) {
+          assertThat(Arrays.equals(bytes(inv.vms().get(name).disks().get(i)), bytes(src.disks().get(i))))
+              .as(alg + " " + target + " disk " + i).isTrue();
+        }
+      }
+    }
+  }
+
+  @Test
   void aTruncatedOvaFailsAndLeavesNothingBehind() throws Exception {
     sourceVm();
     Path ova = tmp.resolve("src.ova");
