@@ -240,7 +240,6 @@ public final class OvfImport implements Closeable {
     List<String> created = new ArrayList<>();
     List<String> volumes = new ArrayList<>();
     long written = 0;
-    boolean success = false;
     try {
       // Which volume each disk's file fills, and which earlier disks of its chain must be in it first.
       Map<String, List<String[]>> targets = new LinkedHashMap<>();
@@ -300,12 +299,11 @@ public final class OvfImport implements Closeable {
       }
       pkg.finish();
       store.flush();
-      success = true;
       return new Result(List.copyOf(created), List.copyOf(volumes), written, List.copyOf(warnings));
-    } finally {
-      if (!success) {
-        undo(created);
-      }
+    } catch (IOException | RuntimeException | Error e) {
+      // A cancelled job (its progress sink throws), a digest mismatch, a truncated archive: all or nothing.
+      undo(created, e);
+      throw e;
     }
   }
 
@@ -346,12 +344,12 @@ public final class OvfImport implements Closeable {
     return true;
   }
 
-  private void undo(List<String> created) {
+  private void undo(List<String> created, Throwable cause) {
     for (String name : created.reversed()) {
       try {
         inventory.vms().delete(name);
       } catch (IOException | RuntimeException e) {
-        warnings.add("could not delete the half-imported VM " + name + ": " + e.getMessage());
+        cause.addSuppressed(new IOException("could not delete the half-imported VM " + name, e));
       }
     }
   }
