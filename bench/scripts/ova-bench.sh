@@ -31,6 +31,7 @@ run="$work/run"
 export VSTORE_DATASTORE="$run/ds"
 vstore() { "$root/vstore" "$@"; }
 vstore --version >/dev/null          # build outside the timed runs
+vstore datastore init >/dev/null
 cat "$src" > /dev/null               # same page-cache state for every tool
 
 now() { date +%s.%N; }
@@ -79,13 +80,12 @@ peer_import() {
 }
 cp "$run/vstore.ova" "$run/nomf.ova"
 tar --delete -f "$run/nomf.ova" "$(tar -tf "$run/vstore.ova" | grep '\.mf$')"
-n=0
-vstore_import() { n=$((n + 1)); vstore ovf import "$1" --name "imp$n"; }
+vstore_import() { vstore ovf import "$1" --name "$2"; }
 peer_import_times=(); vstore_import_times=(); nomf_times=()
-for _ in $(seq "$rounds"); do
+for i in $(seq "$rounds"); do
   peer_import_times+=("$(timed peer_import)")
-  vstore_import_times+=("$(timed vstore_import "$run/vstore.ova")")
-  nomf_times+=("$(timed vstore_import "$run/nomf.ova")")
+  vstore_import_times+=("$(timed vstore_import "$run/vstore.ova" "imp$i")")
+  nomf_times+=("$(timed vstore_import "$run/nomf.ova" "nomf$i")")
 done
 
 pe=$(printf '%s\n' "${peer_export_times[@]}" | median)

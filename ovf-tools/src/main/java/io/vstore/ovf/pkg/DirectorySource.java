@@ -6,16 +6,18 @@ import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
- * An OVF package as a directory: the descriptor and the files beside it. Members are the regular
- * files of the directory tree (symbolic links are refused, as in an OVA), the descriptor first.
+ * An OVF package as a directory: the descriptor and the files beside it. Only the files the
+ * package names are looked at (the descriptor, its manifest and certificate, then what the
+ * references and the manifest name), so a descriptor that sits in a large directory costs no walk
+ * of it. A symbolic link anywhere on a file's path is refused when the file is used, as in an OVA.
  */
 final class DirectorySource implements PackageSource {
   private final Path dir;
@@ -26,42 +28,52 @@ final class DirectorySource implements PackageSource {
     this.members = members;
   }
 
-  /** Lists the package of descriptor {@code descriptor} (a .ovf file), descriptor first. */
+  /** Opens the package of descriptor {@code descriptor} (a .ovf file): the descriptor, manifest and certificate. */
   static DirectorySource open(Path descriptor) throws IOException {
     Path dir = descriptor.toAbsolutePath().getParent();
-    String descName = descriptor.getFileName().toString();
-    List<Member> members = new ArrayList<>();
-    members.add(null); // the descriptor's place
-    try (Stream<Path> files = Files.walk(dir)) {
-      for (Path p : (Iterable<Path>) files::iterator) {
-        BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        String rel = dir.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
-        if (a.isDirectory()) {
-          continue;
-        }
-        if (members.size() > MAX_MEMBERS) {
-          throw new PackageException("bad ova: " + dir + ": more than " + MAX_MEMBERS + " files");
-        }
-        if (a.isSymbolicLink()) {
-          // Only a link the descriptor references is an error; others are not part of the package.
-          members.add(new Member(rel, -1, -1, p));
-          continue;
-        }
-        if (!a.isRegularFile()) {
-          continue;
-        }
-        Member m = new Member(rel, a.size(), -1, p);
-        if (rel.equals(descName)) {
-          members.set(0, m);
-        } else {
-          members.add(m);
-        }
+    String name = descriptor.getFileName().toString();
+    DirectorySource probe = new DirectorySource(dir, List.of());
+    Member desc = probe.lookup(name);
+    if (desc == null) {
+      throw new NoSuchFileException(descriptor.toString(), null, "no such OVF descriptor");
+    }
+    List<Member> members = new ArrayList<>(List.of(desc));
+    String base = name.substring(0, name.length() - 4);
+    for (String extra : List.of(base + ".mf", base + ".cert")) {
+      Member m = probe.lookup(extra);
+      if (m != null) {
+        members.add(m);
       }
     }
-    if (members.get(0) == null) {
-      throw new java.nio.file.NoSuchFileException(descriptor.toString(), null, "no such OVF descriptor");
-    }
     return new DirectorySource(dir, List.copyOf(members));
+  }
+
+  /**
+   * Returns the member at relative path {@code name} (already checked by {@link PackageNames}),
+   * null when there is no such file, and a member of size -1 when a symbolic link is on its path.
+   */
+  Member lookup(String name) throws IOException {
+    Path p = dir;
+    String[] parts = name.split("/");
+    for (int i = 0; i < parts.length; i++) {
+      p = p.resolve(parts[i]);
+      BasicFileAttributes a;
+      try {
+        a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      } catch (NoSuchFileException e) {
+        return null;
+      }
+      if (a.isSymbolicLink()) {
+        return new Member(name, -1, -1, p);
+      }
+      if (i == parts.length - 1) {
+        return a.isRegularFile() ? new Member(name, a.size(), -1, p) : null;
+      }
+      if (!a.isDirectory()) {
+        return null;
+      }
+    }
+    return null;
   }
 
   @Override
@@ -69,6 +81,7 @@ final class DirectorySource implements PackageSource {
     return dir.toString();
   }
 
+  /** Returns the descriptor, manifest and certificate; other files are found with {@link #lookup}. */
   @Override
   public List<Member> members() {
     return members;

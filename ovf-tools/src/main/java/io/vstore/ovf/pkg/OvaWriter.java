@@ -156,7 +156,8 @@ public final class OvaWriter {
     for (Item it : items) {
       String href = PackageNames.check(target.toString(), "href", it.href());
       if (!hrefs.add(href)) {
-        throw new IllegalArgumentException("two files named '" + href + "' (or one named like the descriptor, manifest or certificate)");
+        throw new IllegalArgumentException("two files named '" + href
+            + "' (or one named like the descriptor, manifest or certificate)");
       }
       boolean big = !(it instanceof Bytes);
       refs.add(new FileRef(it.id(), href, -1, big ? options.chunkSize() : 0, big && options.compress() ? "gzip" : null));
@@ -188,7 +189,8 @@ public final class OvaWriter {
         + (options.signer() == null ? 0 : OvaOutput.frontLength(certName, certMax));
 
     boolean success = false;
-    try (PackageOutput out = ova ? new OvaOutput(target, front, options.digest()) : new DirectoryOutput(target, options.digest())) {
+    try (PackageOutput out = ova ? new OvaOutput(target, front, options.digest())
+        : new DirectoryOutput(target, options.digest())) {
       Map<String, Written> files = new LinkedHashMap<>();
       List<PackageOutput.MemberWriter> members = new ArrayList<>();
       long[] done = {0};
@@ -208,7 +210,8 @@ public final class OvaWriter {
       byte[] desc = descriptor.descriptor(files);
       SequencedMap<String, byte[]> frontMembers = new LinkedHashMap<>();
       if (ova) {
-        long others = (options.digest() == null ? 0 : OvaOutput.frontLength(mfName, manifestLength(names(descriptorName, members), options.digest())))
+        long mfLength = options.digest() == null ? 0 : manifestLength(names(descriptorName, members), options.digest());
+        long others = (options.digest() == null ? 0 : OvaOutput.frontLength(mfName, mfLength))
             + (options.signer() == null ? 0 : OvaOutput.frontLength(certName, certMax));
         long room = front - others - TarHeader.length(descriptorName, false);
         if (desc.length > room) {
@@ -221,7 +224,8 @@ public final class OvaWriter {
       Manifest manifest = null;
       if (options.digest() != null) {
         List<Manifest.Entry> entries = new ArrayList<>();
-        entries.add(new Manifest.Entry(descriptorName, options.digest(), Manifest.hex(options.digest().newDigest().digest(desc))));
+        String descHex = Manifest.hex(options.digest().newDigest().digest(desc));
+        entries.add(new Manifest.Entry(descriptorName, options.digest(), descHex));
         for (PackageOutput.MemberWriter m : members) {
           entries.add(new Manifest.Entry(m.name(), options.digest(), m.hexDigest()));
         }

@@ -46,7 +46,6 @@ public final class OvfPackage implements Closeable {
   private final List<String> warnings = new ArrayList<>();
   // Manifest entries whose file has not been met yet (streams) or verified.
   private final Set<String> unseenManifestEntries = new LinkedHashSet<>();
-  private final Set<String> verifiedMembers = new HashSet<>();
 
   private Map<String, FileRef> refsByMember; // first member name (href or its chunk 0) -> ref
   private List<FileRef> pendingRefs; // random access: refs not yet handed out by next(), in package order
@@ -147,10 +146,10 @@ public final class OvfPackage implements Closeable {
         policy);
     p.warnings.addAll(0, early);
     if (p.manifest != null) {
-      Set<String> names = new HashSet<>();
-      members.forEach(m -> names.add(m.name()));
+      Map<String, Member> byName = new HashMap<>();
+      members.forEach(m -> byName.put(m.name(), m));
       for (String e : p.manifest.entries().keySet()) {
-        if (!names.contains(e)) {
+        if (member(src, byName, e) == null) {
           throw new PackageException("bad manifest: " + src.name() + ": " + p.manifestName + " lists '" + PackageNames.printable(e)
               + "', which is not in the package");
         }
@@ -193,7 +192,8 @@ public final class OvfPackage implements Closeable {
     try {
       Member desc = src.next();
       if (desc == null) {
-        throw new PackageException("bad ova: " + name + ": the tar holds no files (empty, or truncated within its first header)");
+        throw new PackageException("bad ova: " + name
+            + ": the tar holds no files (empty, or truncated within its first header)");
       }
       if (!PackageNames.isDescriptor(desc.name())) {
         throw new PackageException("bad ova: " + name + ": the first member is '" + PackageNames.printable(desc.name())
@@ -318,17 +318,17 @@ public final class OvfPackage implements Closeable {
       List<FileRef> sorted = new ArrayList<>();
       for (Map.Entry<String, FileRef> e : byMember.entrySet()) {
         FileRef ref = e.getValue();
-        if (!members.containsKey(e.getKey())) {
+        if (member(source, members, e.getKey()) == null) {
           throw new PackageException("bad ova: " + name() + ": file '" + PackageNames.printable(e.getKey()) + "' (id " + ref.id()
               + ") referenced by the descriptor is not in the package");
         }
         List<Member> parts = new ArrayList<>();
         if (ref.chunked()) {
-          for (int i = 0; members.containsKey(ref.chunkName(i)); i++) {
-            parts.add(members.get(ref.chunkName(i)));
+          for (int i = 0; i < Manifest.MAX_ENTRIES && member(source, members, ref.chunkName(i)) != null; i++) {
+            parts.add(member(source, members, ref.chunkName(i)));
           }
         } else {
-          parts.add(members.get(e.getKey()));
+          parts.add(member(source, members, e.getKey()));
         }
         for (Member m : parts) {
           if (m.size() < 0) {
@@ -347,6 +347,18 @@ public final class OvfPackage implements Closeable {
       }
       pendingRefs = sorted;
     }
+  }
+
+  /** Returns member {@code name}: listed, or (a directory) looked up on disk; null when absent. */
+  private static Member member(PackageSource src, Map<String, Member> listed, String name) throws IOException {
+    Member m = listed.get(name);
+    if (m == null && src instanceof DirectorySource d) {
+      m = d.lookup(name);
+      if (m != null) {
+        listed.put(name, m);
+      }
+    }
+    return m;
   }
 
   private void checkSize(FileRef ref, long stored) {
@@ -519,7 +531,6 @@ public final class OvfPackage implements Closeable {
 
   void verified(String member) {
     unseenManifestEntries.remove(member);
-    verifiedMembers.add(member);
   }
 
   PackageSource source() {

@@ -25,7 +25,6 @@ public final class PackageFile {
   private final OvfPackage pkg;
   private final FileRef ref;
   private final List<Member> members; // all members for random access; the first one for a stream
-  private final List<VerifyingInputStream> opened = new ArrayList<>();
   private boolean streamed;
   private InputStream joined; // the members in sequence, before decompression
   private boolean verified;
@@ -71,7 +70,6 @@ public final class PackageFile {
   VerifyingInputStream verifying(InputStream in, Member m) throws PackageException {
     VerifyingInputStream v = new VerifyingInputStream(in, pkg.name(), m.name(), m.size(), pkg.manifestEntry(m.name()),
         () -> pkg.verified(m.name()));
-    opened.add(v);
     return v;
   }
 

@@ -16,7 +16,6 @@ import java.security.cert.PKIXParameters;
 import java.security.cert.TrustAnchor;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -200,9 +199,5 @@ final class PackageSignature {
     } catch (java.security.cert.CertificateEncodingException e) {
       throw new IllegalStateException(e);
     }
-  }
-
-  static boolean sameBytes(byte[] a, byte[] b) {
-    return Arrays.equals(a, b);
   }
 }

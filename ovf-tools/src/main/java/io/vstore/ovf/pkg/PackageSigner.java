@@ -132,7 +132,8 @@ public final class PackageSigner {
       s.update(data);
       return s.sign();
     } catch (GeneralSecurityException e) {
-      throw new IOException("signing with " + chain.getFirst().getSubjectX500Principal().getName() + " failed: " + e.getMessage(), e);
+      throw new IOException("signing with " + chain.getFirst().getSubjectX500Principal().getName() + " failed: "
+          + e.getMessage(), e);
     }
   }
 

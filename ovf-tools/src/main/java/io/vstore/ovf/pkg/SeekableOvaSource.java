@@ -58,7 +58,8 @@ final class SeekableOvaSource implements PackageSource {
         members.add(m);
       }
       if (members.isEmpty()) {
-        throw new PackageException("bad ova: " + name + ": the tar holds no files (empty, or truncated within its first header)");
+        throw new PackageException("bad ova: " + name
+            + ": the tar holds no files (empty, or truncated within its first header)");
       }
       return new SeekableOvaSource(path, ch, List.copyOf(members));
     } catch (IOException | RuntimeException e) {

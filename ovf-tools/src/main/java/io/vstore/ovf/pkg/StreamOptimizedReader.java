@@ -97,7 +97,8 @@ final class StreamOptimizedReader {
       throw new CorruptImageException(bad + "overhead of " + overhead + " sectors out of range");
     }
     if (compress != 1) {
-      throw new CorruptImageException("unsupported vmdk: " + name + ": compression algorithm " + compress + " (1, deflate, known)");
+      throw new CorruptImageException("unsupported vmdk: " + name + ": compression algorithm " + compress
+          + " (only 1, deflate, is known)");
     }
     return new StreamOptimizedReader(name, capacity, grain, overhead);
   }
@@ -126,6 +127,10 @@ final class StreamOptimizedReader {
       return t;
     });
     ArrayDeque<Future<Long>> inflight = new ArrayDeque<>();
+    // Compressed grains go round between this thread and the workers instead of being allocated per
+    // grain: at most 4 per worker are in flight, and one is being read.
+    int maxCompressed = grainBytes + grainBytes / 8 + 1024;
+    java.util.concurrent.ArrayBlockingQueue<byte[]> spare = new java.util.concurrent.ArrayBlockingQueue<>(4 * workers + 1);
     long grains = (capacitySectors + grainSectors - 1) / grainSectors;
     if (grains > Integer.MAX_VALUE) {
       throw new CorruptImageException("unsupported vmdk: " + name + ": " + grains + " grains");
@@ -148,7 +153,7 @@ final class StreamOptimizedReader {
         long value = m.getLong(0);
         int size = m.getInt(8);
         if (size != 0) {
-          if (size < 0 || size > grainBytes + grainBytes / 8 + 1024) {
+          if (size < 0 || size > maxCompressed) {
             throw new CorruptImageException("bad vmdk: " + name + ": grain marker at byte " + at + " claims "
                 + Integer.toUnsignedString(size) + " compressed bytes for a " + grainBytes + "-byte grain");
           }
@@ -161,11 +166,19 @@ final class StreamOptimizedReader {
             throw new CorruptImageException("bad vmdk: " + name + ": grain at LBA " + value + " appears twice");
           }
           seen.set((int) index);
-          byte[] data = new byte[size];
+          byte[] buffer = spare.poll();
+          byte[] data = buffer != null ? buffer : new byte[maxCompressed];
           input.readFully(data, size);
           input.skip(pad(12 + size));
           long lba = value;
-          inflight.add(pool.submit(() -> inflateAndWrite(data, lba, target)));
+          int length = size;
+          inflight.add(pool.submit(() -> {
+            try {
+              return inflateAndWrite(data, length, lba, target);
+            } finally {
+              spare.offer(data);
+            }
+          }));
           while (inflight.size() >= 4 * workers || !inflight.isEmpty() && inflight.peek().isDone()) {
             written += await(inflight.poll());
           }
@@ -209,16 +222,22 @@ final class StreamOptimizedReader {
   }
 
   private static final ThreadLocal<Inflater> INFLATERS = ThreadLocal.withInitial(Inflater::new);
+  /** Each worker's inflated grain: the device's write copies it before returning, so it is reused. */
+  private static final ThreadLocal<byte[]> GRAINS = ThreadLocal.withInitial(() -> new byte[64 * 1024]);
   private static final byte[] ZERO = new byte[(int) (MAX_GRAIN_SECTORS * SECTOR)];
 
-  private long inflateAndWrite(byte[] data, long lba, BlockDevice target) throws IOException {
-    byte[] grain = new byte[grainBytes];
+  private long inflateAndWrite(byte[] data, int length, long lba, BlockDevice target) throws IOException {
+    byte[] grain = GRAINS.get();
+    if (grain.length < grainBytes) {
+      grain = new byte[grainBytes];
+      GRAINS.set(grain);
+    }
     Inflater inf = INFLATERS.get();
     inf.reset();
-    inf.setInput(data);
+    inf.setInput(data, 0, length);
     int n;
     try {
-      n = inf.inflate(grain);
+      n = inf.inflate(grain, 0, grainBytes);
       if (!inf.finished() && !inf.needsInput()) {
         throw new CorruptImageException("bad vmdk: " + name + ": grain at LBA " + lba + " inflates to more than "
             + grainBytes + " bytes");

@@ -261,4 +261,27 @@ class OvaErrorsTest {
     assertThatThrownBy(() -> readAll(d, false, disk())).isInstanceOf(PackageException.class)
         .hasMessageContaining("'disk.raw' is a symbolic link");
   }
+
+  @Test
+  void aDirectoryPackageReadsFilesInSubdirectoriesButNotThroughALinkedDirectory() throws IOException {
+    Path d = Files.createDirectory(dir.resolve("pkg"));
+    Files.writeString(d.resolve("vm.ovf"), OVF);
+    Files.createDirectory(d.resolve("sub"));
+    Files.write(d.resolve("sub/disk.raw"), DISK);
+    Files.writeString(d.resolve("unrelated.txt"), "not part of the package");
+    List<FileRef> refs = List.of(FileRef.plain("f1", "sub/disk.raw", DISK.length));
+    try (OvfPackage pkg = OvfPackage.open(d, SignaturePolicy.DEFAULT)) {
+      pkg.expect(refs);
+      assertThat(Packages.all(pkg.next().stream())).isEqualTo(DISK);
+      assertThat(pkg.next()).isNull();
+      pkg.finish();
+    }
+    Path outside = Files.createDirectory(dir.resolve("outside"));
+    Files.write(outside.resolve("disk.raw"), DISK);
+    Files.delete(d.resolve("sub/disk.raw"));
+    Files.delete(d.resolve("sub"));
+    Files.createSymbolicLink(d.resolve("sub"), outside);
+    assertThatThrownBy(() -> readAll(d, false, refs)).isInstanceOf(PackageException.class)
+        .hasMessageContaining("'sub/disk.raw' is a symbolic link");
+  }
 }

@@ -141,6 +141,28 @@ class SignatureTest {
   }
 
   @Test
+  void aPkcs1RsaKeySignsToo() throws Exception {
+    // Older openssl (and 'openssl rsa -traditional') write "BEGIN RSA PRIVATE KEY".
+    Path pkcs1 = dir.resolve("pkcs1.pem");
+    QemuTool.ok("openssl", "rsa", "-in", rsa.toString(), "-traditional", "-out", pkcs1.toString());
+    assertThat(Files.readString(pkcs1)).contains("BEGIN RSA PRIVATE KEY");
+    Files.writeString(pkcs1, Files.readString(pkcs1) + Files.readString(rsaCert));
+    Path ova = signedOva(pkcs1, DigestAlgorithm.SHA256);
+    try (OvfPackage pkg = OvfPackage.open(ova, SignaturePolicy.of(true, List.of(rsaCert)))) {
+      assertThat(pkg.signature().status()).isEqualTo(SignatureCheck.Status.TRUSTED);
+    }
+  }
+
+  @Test
+  void anEncryptedKeyIsRefusedWithTheWayOut() throws Exception {
+    Path enc = dir.resolve("enc.pem");
+    QemuTool.ok("openssl", "pkcs8", "-topk8", "-in", rsa.toString(), "-passout", "pass:secret", "-out", enc.toString());
+    Files.writeString(enc, Files.readString(enc) + Files.readString(rsaCert));
+    assertThatThrownBy(() -> PackageSigner.load(enc)).isInstanceOf(IOException.class)
+        .hasMessageContaining("encrypted key").hasMessageContaining("openssl pkey");
+  }
+
+  @Test
   void aKeyThatDoesNotMatchItsCertificateIsRefusedWhenLoaded() throws Exception {
     Path mixed = dir.resolve("mixed.pem");
     String key = Files.readString(rsa);
