@@ -36,6 +36,10 @@ final class CommandPlans {
       Map.entry("pool create", new Kind(Scope.WRITE, "pool-create")),
       Map.entry("pool recompose", new Kind(Scope.WRITE, "pool-recompose")),
       Map.entry("pool refresh", new Kind(Scope.WRITE, "pool-refresh")),
+      // The repository is a location on the daemon's host: reading and writing it is the host's files.
+      Map.entry("backup create", new Kind(Scope.ADMIN, "backup")),
+      Map.entry("restore", new Kind(Scope.ADMIN, "restore")),
+      Map.entry("backup mount", new Kind(Scope.ADMIN, null)),
       Map.entry("ovf import", new Kind(Scope.ADMIN, "ovf-import")),
       Map.entry("ovf export", new Kind(Scope.ADMIN, "ovf-export")));
 

@@ -79,6 +79,7 @@ final class ServeCommand implements Callable<Integer> {
       throw e;
     }
     PrintWriter out = spec.commandLine().getOut();
+    InstantRestores.resumeAll(daemon);
     try {
       for (ManagedDatastore ds : daemon.all()) {
         DatastoreOwner.record(ds.path(), "vstore serve", ds.path().resolve(Daemon.SOCKET));

@@ -274,6 +274,28 @@ final class CliTest {
     runnable.put("image check FILE", List.of("image", "check", img.toString()));
     runnable.put("image map FILE", List.of("image", "map", img.toString()));
     runnable.put("image measure", List.of("image", "measure", "-O", "qcow2", img.toString()));
+    String plainRepo = tmp.resolve("backup-plain").toString();
+    String secretRepo = tmp.resolve("backup-secret").toString();
+    Path pass = Files.writeString(tmp.resolve("backup-pass"), "passphrase one\n");
+    Path pass2 = Files.writeString(tmp.resolve("backup-pass2"), "passphrase two\n");
+    ok("backup", "init", secretRepo, "--passphrase-file", pass.toString());
+    runnable.put("backup init REPO", List.of("backup", "init", plainRepo));
+    runnable.put("backup check", List.of("backup", "check", "--repo", plainRepo));
+    runnable.put("backup verify", List.of("backup", "verify", "--repo", plainRepo));
+    runnable.put("backup key add", List.of("backup", "key", "add", "--repo", secretRepo, "--passphrase-file",
+        pass.toString(), "--new-passphrase-file", pass2.toString()));
+    runnable.put("backup key list", List.of("backup", "key", "list", "--repo", secretRepo, "--passphrase-file",
+        pass.toString()));
+    runnable.put("backup bench", List.of("backup", "bench", "--millis", "10"));
+    String pointsRepo = tmp.resolve("backup-points").toString();
+    ok("backup", "init", pointsRepo);
+    ok("backup", "create", "-D", ds, "v", "--repo", pointsRepo);
+    String point = ok("backup", "list", "--repo", pointsRepo, "--json").json().get(0).get("id").asText();
+    runnable.put("backup create VOLUME", List.of("backup", "create", "-D", ds, "v", "--repo", plainRepo));
+    runnable.put("backup list", List.of("backup", "list", "--repo", plainRepo));
+    runnable.put("backup info [POINT]", List.of("backup", "info", "--repo", pointsRepo, point));
+    runnable.put("backup diff A B", List.of("backup", "diff", "--repo", pointsRepo, point, point));
+
     Path ova = tmp.resolve("web.ova");
     ok("ovf", "export", "-D", ds, "web", "--to", ova.toString());
     runnable.put("ovf probe FILE", List.of("ovf", "probe", ova.toString()));

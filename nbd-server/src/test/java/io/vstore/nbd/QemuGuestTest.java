@@ -25,13 +25,13 @@ import org.junit.jupiter.api.io.TempDir;
  * snapshot of the device served as a second export.
  */
 @Tag("slow")
-class QemuGuestTest {
-  private static final int SECTOR = 512;
-  private static final int PATTERN_SECTOR = 5; // CHS sector numbers start at 1: LBA 4
-  private static final int COPY_SECTOR = 6;
-  private static final int EXIT_PORT = 0xF4;
+public class QemuGuestTest {
+  public static final int SECTOR = 512;
+  public static final int PATTERN_SECTOR = 5; // CHS sector numbers start at 1: LBA 4
+  public static final int COPY_SECTOR = 6;
+  public static final int EXIT_PORT = 0xF4;
   /** isa-debug-exit makes QEMU exit with (value << 1) | 1. */
-  private static final int GUEST_OK = 0x10;
+  public static final int GUEST_OK = 0x10;
   private static final int GUEST_FAILED = 0x11;
 
   @Test
@@ -82,7 +82,7 @@ class QemuGuestTest {
   }
 
   /** The bytes the guest writes: 0x5A, then each byte 0x3B more than the last (mod 256). */
-  static byte[] pattern() {
+  public static byte[] pattern() {
     byte[] p = new byte[SECTOR];
     int v = 0x5A;
     for (int i = 0; i < SECTOR; i++) {
@@ -93,7 +93,7 @@ class QemuGuestTest {
   }
 
   /** Assembles the 16-bit real-mode boot sector (hand-encoded x86, loaded at 0x7C00). */
-  static byte[] bootSector() {
+  public static byte[] bootSector() {
     Asm a = new Asm();
     a.emit(0xFA); // cli
     a.emit(0x31, 0xC0); // xor ax, ax

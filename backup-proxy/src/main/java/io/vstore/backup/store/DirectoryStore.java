@@ -97,6 +97,10 @@ public final class DirectoryStore implements ObjectStore {
     }
     Path f = file(key);
     try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+      if (offset > ch.size() - length) {
+        throw new EOFException(this + ": object " + key + " ends at " + ch.size() + ", before "
+            + (offset + length));
+      }
       ByteBuffer dst = ByteBuffer.allocate(length);
       long pos = offset;
       while (dst.hasRemaining()) {

@@ -36,8 +36,17 @@ public final class ExportManager implements Closeable {
   /** Export names: they appear in URL paths and NBD URIs, so no '/', spaces or control characters. */
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._@+:-]{0,254}");
 
-  /** One export with the datastore that keeps it; {@code seq} orders listings by age. */
-  private record Entry(long seq, ManagedDatastore datastore, OpenedExport opened, ExportStore.Saved saved) {}
+  /**
+   * One export with the datastore that keeps it; {@code seq} orders listings by age; {@code kept}
+   * says whether it is saved in {@code exports.json} (an export added with {@link #addOpened} is
+   * not, until {@link #keep}).
+   */
+  private record Entry(long seq, ManagedDatastore datastore, OpenedExport opened, ExportStore.Saved saved,
+      boolean kept) {
+    Entry(long seq, ManagedDatastore datastore, OpenedExport opened, ExportStore.Saved saved) {
+      this(seq, datastore, opened, saved, true);
+    }
+  }
 
   private final DatastoreHost host;
   private final EventBus events;
@@ -221,6 +230,89 @@ public final class ExportManager implements Closeable {
     return e;
   }
 
+  /**
+   * Adds an export of a device the caller opened (an instant restore's volume, a mounted backup
+   * point). It is not saved in {@code exports.json}: the caller adds it again after a restart, or
+   * calls {@link #keep} once it is a plain volume export. Removing it closes {@code device}; so does
+   * a failure here.
+   *
+   * @param datastore the datastore's name, or null for the first
+   * @param source what it serves: a {@link ExportSource.VolumeSource} (then the volume cannot be
+   *     deleted while exported) or a {@link ExportSource.DeviceSource}
+   * @throws IllegalArgumentException for a bad name
+   * @throws IllegalStateException if the name is taken or the daemon serves no NBD
+   */
+  public ExportInfo addOpened(String datastore, String name, ExportSource source,
+      io.vstore.blockstore.BlockDevice device, boolean readOnly) throws IOException {
+    Entry added;
+    try {
+      synchronized (lock) {
+        if (server == null) {
+          throw new IllegalStateException("this daemon serves no NBD (start vstore serve with --nbd-listen HOST:PORT)");
+        }
+        if (closed) {
+          throw new IllegalStateException("the daemon is shutting down");
+        }
+        checkName(name);
+        if (entries.containsKey(name)) {
+          throw new IllegalStateException("export " + name + " already exists");
+        }
+        ManagedDatastore ds = host.byName(datastore);
+        OpenedExport opened = new OpenedExport(
+            new io.vstore.nbd.Export(name, source.spec(), device, readOnly || device.isReadOnly(), List.of()), source);
+        added = new Entry(nextSeq.getAndIncrement(), ds, opened,
+            new ExportStore.Saved(name, source.spec(), readOnly, List.of()), false);
+        entries.put(name, added);
+        try {
+          registry.add(opened.export());
+        } catch (RuntimeException ex) {
+          entries.remove(name);
+          throw ex;
+        }
+      }
+    } catch (RuntimeException e) {
+      try {
+        device.close();
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+    ExportInfo info = info(added);
+    events.publish("export.added", added.datastore().name(), Map.of("name", info.name(), "spec", info.spec(),
+        "readOnly", info.readOnly(), "uri", info.uri()));
+    return info;
+  }
+
+  /**
+   * Saves export {@code name} (added with {@link #addOpened} over a volume) in {@code exports.json}
+   * from now on, as a plain export of its volume: what a finished instant restore leaves.
+   *
+   * @throws IllegalStateException if there is no such export or it serves no volume
+   */
+  public void keep(String name) throws IOException {
+    synchronized (lock) {
+      Entry e = entries.get(name);
+      if (e == null) {
+        throw new IllegalStateException("no export " + name);
+      }
+      if (!(e.opened().source() instanceof ExportSource.VolumeSource)) {
+        throw new IllegalStateException("export " + name + " serves no volume; it cannot be kept");
+      }
+      if (e.kept()) {
+        return;
+      }
+      Entry kept = new Entry(e.seq(), e.datastore(), e.opened(), e.saved(), true);
+      entries.put(name, kept);
+      saveLocked(kept.datastore());
+    }
+  }
+
+  /** Returns whether export {@code name} exists. */
+  public boolean has(String name) {
+    return entries.containsKey(name);
+  }
+
   /** Throws unless {@code name} can be an export name. */
   static void checkName(String name) {
     if (name == null || !NAME.matcher(name).matches()) {
@@ -282,7 +374,8 @@ public final class ExportManager implements Closeable {
 
   @GuardedBy("lock")
   private void saveLocked(ManagedDatastore ds) throws IOException {
-    List<ExportStore.Saved> kept = sorted().stream().filter(e -> e.datastore() == ds).map(Entry::saved).toList();
+    List<ExportStore.Saved> kept = sorted().stream().filter(e -> e.datastore() == ds && e.kept()).map(Entry::saved)
+        .toList();
     ExportStore.save(ds.path(), kept);
   }
 
@@ -314,6 +407,7 @@ public final class ExportManager implements Closeable {
     ExportSource source = e.opened().source();
     String kind = switch (source) {
       case ExportSource.ImageFileSource f -> "file";
+      case ExportSource.DeviceSource d -> d.kind();
       case ExportSource.VolumeSource v -> v.ref().isSnapshot() ? "snapshot" : "volume";
     };
     String name = e.saved().name();

@@ -65,6 +65,26 @@ public sealed interface ExportSource {
   }
 
   /**
+   * A device its owner opened and added itself (a backup point mounted, say): not made from a spec,
+   * so never read back from {@code exports.json}.
+   *
+   * @param spec what the export serves, as shown
+   * @param kind the kind shown for it, such as {@code backup-point}
+   */
+  record DeviceSource(String spec, String kind) implements ExportSource {
+    /** Checks that both parts are there. */
+    public DeviceSource {
+      Objects.requireNonNull(spec, "spec");
+      Objects.requireNonNull(kind, "kind");
+    }
+
+    @Override
+    public String defaultName() {
+      return spec;
+    }
+  }
+
+  /**
    * Parses {@code spec}: a path (anything with a '/', or the name of an existing file in
    * {@code cwd}) is an image file, anything else {@code VOLUME} or {@code VOLUME@SNAP}.
    *

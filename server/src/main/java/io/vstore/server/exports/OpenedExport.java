@@ -50,6 +50,8 @@ public record OpenedExport(Export export, ExportSource source) implements Closea
   public static OpenedExport open(String name, ExportSource source, boolean readOnly, List<String> dirtyBitmaps,
       DatastoreSupplier datastore) throws IOException {
     return switch (source) {
+      case ExportSource.DeviceSource d ->
+          throw new IllegalArgumentException("export " + name + " of " + d.spec() + " is opened by its owner, not from a spec");
       case ExportSource.ImageFileSource file -> {
         if (!dirtyBitmaps.isEmpty()) {
           throw new IllegalArgumentException("dirty bitmaps need a volume or snapshot export, not '" + file.spec() + "'");
