@@ -74,7 +74,8 @@ final class OvfCommand {
   static final class Import implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "FILE", description = "An .ova, an .ovf descriptor, or a directory holding one.")
+    @Parameters(index = "0", paramLabel = "FILE",
+        description = "An .ova, an .ovf descriptor, a directory holding one, or '-' for an OVA on stdin.")
     Path file;
     @Option(names = "--name", paramLabel = "NAME",
         description = "Name of the VM (of a collection: the prefix of each VM's name); default: the descriptor's.")
@@ -92,9 +93,12 @@ final class OvfCommand {
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
+      OvfImport.Request req = new OvfImport.Request(file, name, option, props, nets, acceptEula, trust.policy());
+      // '-': an OVA read from standard input in one pass (the package layer never seeks).
+      boolean std = StdIo.isStd(spec, "FILE");
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr());
-          OvfImport imp = OvfImport.prepare(s.inventory, new OvfImport.Request(file, name, option, props, nets,
-              acceptEula, trust.policy()))) {
+          OvfImport imp = std ? OvfImport.prepare(s.inventory, OvfPackage.open(StdIo.in(), "stdin", req.policy()), req)
+              : OvfImport.prepare(s.inventory, req)) {
         OvfImport.Result r;
         try (Progress progress = progressOptions.bar("import " + String.join(",", imp.vmNames()), imp.totalBytes())) {
           r = imp.run(progress);
@@ -109,12 +113,12 @@ final class OvfCommand {
     }
   }
 
-  @Command(name = "export", description = "Write a VM as an OVA (FILE.ova) or an OVF directory: streamOptimized VMDK"
-      + " disks and a manifest.")
+  @Command(name = "export", description = "Write a VM, or a desktop pool as a collection of its desktops, as an OVA"
+      + " (FILE.ova) or an OVF directory: streamOptimized VMDK disks (linked clones as deltas over one base) and a manifest.")
   static final class Export implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
-    @Parameters(index = "0", paramLabel = "VM", description = "The VM to export.") String vm;
+    @Parameters(index = "0", paramLabel = "VM|POOL", description = "The VM or desktop pool to export.") String vm;
     @Option(names = "--to", paramLabel = "FILE.ova|DIR", required = true,
         description = "The OVA to create, or a directory (new or empty) for the OVF files.") Path target;
     @ArgGroup(exclusive = true) Digest digest;

@@ -164,6 +164,13 @@ final class DaemonEquivalenceTest {
       ok("pool", "info", "-D", "{ds}", "desk", "--json");
       ok("pool", "recompose", "-D", "{ds}", "desk", "--from", "web@v2");
       ok("pool", "refresh", "-D", "{ds}", "desk");
+      // ovf: export a VM and a pool, import (as an ovf-import job in the daemon), refuse an existing name
+      ok("ovf", "export", "-D", "{ds}", "web", "--to", "{files}/web.ova");
+      ok("ovf", "export", "-D", "{ds}", "desk", "--to", "{files}/desk-ovf", "--sha1");
+      ok("ovf", "import", "-D", "{ds}", "{files}/web.ova", "--name", "web-copy");
+      fails("ovf", "import", "-D", "{ds}", "{files}/web.ova", "--name", "web-copy");
+      ok("vm", "info", "-D", "{ds}", "web-copy", "--json");
+      ok("vm", "delete", "-D", "{ds}", "web-copy");
       ok("pool", "delete", "-D", "{ds}", "desk");
       ok("vm", "snapshot", "revert", "-D", "{ds}", "web@v1");
       ok("vm", "delete", "-D", "{ds}", "web");

@@ -47,6 +47,18 @@ final class OvfCommandTest {
     ok("volume", "read", "-D", ds, "web2-disk0", "0", "65536", back.toString());
     assertThat(Files.readAllBytes(back)).isEqualTo(data);
 
+    CliRun fromStdin;
+    try (java.io.InputStream in = Files.newInputStream(Path.of(ova))) {
+      fromStdin = ScopedValue.where(StdIo.STREAMS, new StdIo.Streams(in, new java.io.ByteArrayOutputStream()))
+          .call(() -> CliRun.of("ovf", "import", "-D", ds, "-", "--name", "web3"));
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+    assertThat(fromStdin.exit()).as(fromStdin.err()).isZero();
+    Path back3 = tmp.resolve("back3");
+    ok("volume", "read", "-D", ds, "web3-disk0", "0", "65536", back3.toString());
+    assertThat(Files.readAllBytes(back3)).isEqualTo(data);
+
     CliRun again = CliRun.of("ovf", "import", "-D", ds, ova, "--name", "web2");
     assertThat(again.exit()).isNotZero();
     assertThat(again.err()).contains("VM web2 already exists");

@@ -1,7 +1,6 @@
 package io.vstore.ovf;
 
 import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -422,10 +421,5 @@ public final class DescriptorWriter {
 
   private void newline() throws XMLStreamException {
     w.writeCharacters("\n" + "  ".repeat(Math.max(0, depth)));
-  }
-
-  /** Returns {@code d} as a UTF-8 string (for tests and messages). */
-  static String writeString(OvfDescriptor d, OvfVersion version) {
-    return new String(write(d, version), StandardCharsets.UTF_8);
   }
 }

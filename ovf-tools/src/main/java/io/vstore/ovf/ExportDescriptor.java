@@ -22,26 +22,62 @@ final class ExportDescriptor {
 
   private ExportDescriptor() {}
 
-  /** Returns the descriptor of VM {@code name} described by {@code d}, with sizes from {@code written}. */
-  static OvfDescriptor build(String name, OvfExport.Described d, Map<String, OvaWriter.Written> written) {
-    VmConfiguration c = d.config();
+  /**
+   * Returns the descriptor of {@code members} (one VM, or the desktops of collection {@code collection}
+   * when it is not null), with base disks {@code bases} (id → capacity) that the disks named in
+   * {@code parentOf} are deltas of, and sizes from {@code written}.
+   */
+  static OvfDescriptor build(String collection, List<OvfExport.Member> members, Map<String, Long> bases,
+      Map<String, String> parentOf, Map<String, OvaWriter.Written> written) {
     List<FileReference> files = new ArrayList<>();
     List<VirtualDisk> disks = new ArrayList<>();
-    for (VmConfiguration.DiskDrive dd : c.disks()) {
-      OvaWriter.Written w = written.get(OvfExport.fileId(dd.diskId()));
-      files.add(new FileReference(w.id(), w.href(), w.size(), w.compression(), w.chunkSize() > 0 ? w.chunkSize() : null));
-      disks.add(new VirtualDisk(dd.diskId(), dd.capacityBytes(), w.populatedSize() >= 0 ? w.populatedSize() : null, w.id(),
+    // Bases first: a reader streaming the package meets a delta's parent before the delta.
+    for (Map.Entry<String, Long> base : bases.entrySet()) {
+      OvaWriter.Written w = written.get(OvfExport.fileId(base.getKey()));
+      files.add(file(w));
+      disks.add(new VirtualDisk(base.getKey(), base.getValue(), w.populatedSize() >= 0 ? w.populatedSize() : null, w.id(),
           w.format() == null ? OvaWriter.STREAM_OPTIMIZED : w.format(), null));
     }
     Set<String> networkNames = new LinkedHashSet<>();
-    for (VmConfiguration.Nic n : c.nics()) {
-      if (n.network() != null) {
-        networkNames.add(n.network());
+    List<Content> systems = new ArrayList<>();
+    List<DeploymentOption> options = new ArrayList<>();
+    for (OvfExport.Member m : members) {
+      OvfExport.Described d = m.described();
+      VmConfiguration c = d.config();
+      for (VmConfiguration.DiskDrive dd : c.disks()) {
+        OvaWriter.Written w = written.get(OvfExport.fileId(dd.diskId()));
+        files.add(file(w));
+        disks.add(new VirtualDisk(dd.diskId(), dd.capacityBytes(), w.populatedSize() >= 0 ? w.populatedSize() : null,
+            w.id(), w.format() == null ? OvaWriter.STREAM_OPTIMIZED : w.format(), parentOf.get(dd.diskId())));
+      }
+      for (VmConfiguration.Nic n : c.nics()) {
+        if (n.network() != null) {
+          networkNames.add(n.network());
+        }
+      }
+      systems.add(system(m.name(), d));
+      if (options.isEmpty()) {
+        for (DeploymentOption o : d.options()) {
+          // The hardware written is the chosen option's; it becomes the default so a re-import picks it.
+          options.add(new DeploymentOption(o.id(), o.label(), o.description(), o.id().equals(c.deploymentOption())));
+        }
       }
     }
     List<OvfNetwork> networks = networkNames.stream().map(n -> new OvfNetwork(n, "The " + n + " network")).toList();
-    ExportDescriptor b = new ExportDescriptor();
-    VirtualHardware hw = b.hardware(c);
+    Content content = collection == null ? systems.getFirst()
+        : new VirtualSystemCollection(collection, collection, "A desktop pool", List.of(), List.of(), null, List.of(),
+            List.of(), List.copyOf(systems));
+    return new OvfDescriptor(OvfVersion.V1, List.copyOf(files), List.copyOf(disks), networks, List.copyOf(options), content,
+        List.of());
+  }
+
+  private static FileReference file(OvaWriter.Written w) {
+    return new FileReference(w.id(), w.href(), w.size(), w.compression(), w.chunkSize() > 0 ? w.chunkSize() : null);
+  }
+
+  private static VirtualSystem system(String name, OvfExport.Described d) {
+    VmConfiguration c = d.config();
+    VirtualHardware hw = new ExportDescriptor().hardware(c);
     List<ProductInfo> products = new ArrayList<>();
     for (ProductInfo p : d.products()) {
       List<OvfProperty> props = new ArrayList<>();
@@ -54,19 +90,12 @@ final class ExportDescriptor {
       products.add(new ProductInfo(p.className(), p.instance(), p.product(), p.vendor(), p.version(), p.fullVersion(),
           p.productUrl(), p.vendorUrl(), List.copyOf(props)));
     }
-    List<DeploymentOption> options = new ArrayList<>();
-    for (DeploymentOption o : d.options()) {
-      // The hardware written is the chosen option's; it becomes the default so a re-import picks it.
-      options.add(new DeploymentOption(o.id(), o.label(), o.description(), o.id().equals(c.deploymentOption())));
-    }
     OperatingSystem os = d.os();
     if (os == null && c.guestOs() != null) {
       os = new OperatingSystem(0, null, c.guestOs(), null);
     }
-    VirtualSystem vs = new VirtualSystem(c.ovfId() == null ? name : c.ovfId(), c.name() == null ? name : c.name(),
+    return new VirtualSystem(c.ovfId() == null ? name : c.ovfId(), c.name() == null ? name : c.name(),
         "A virtual machine", os, List.copyOf(products), d.eulas(), null, List.of(hw), null);
-    return new OvfDescriptor(OvfVersion.V1, List.copyOf(files), List.copyOf(disks), networks, List.copyOf(options), vs,
-        List.of());
   }
 
   private VirtualHardware hardware(VmConfiguration c) {

@@ -6,6 +6,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vstore.blockstore.BlockDevice;
 import io.vstore.blockstore.store.Datastore;
+import io.vstore.blockstore.SnapshotRef;
+import io.vstore.blockstore.store.Volume;
+import io.vstore.blockstore.store.VolumeInfo;
+import io.vstore.engine.Desktop;
+import io.vstore.engine.DesktopPool;
 import io.vstore.engine.Inventory;
 import io.vstore.engine.VirtualMachine;
 import io.vstore.ovf.pkg.DigestAlgorithm;
@@ -45,38 +50,75 @@ public final class OvfExport {
 
   private OvfExport() {}
 
-  /** Returns the bytes of volume the export will read, for a progress bar. */
-  public static long totalBytes(Inventory inventory, String vm) throws IOException {
+  /** Returns the bytes of volume the export of VM or pool {@code name} will read, for a progress bar. */
+  public static long totalBytes(Inventory inventory, String name) throws IOException {
     long total = 0;
-    for (String d : inventory.vms().get(vm).disks()) {
-      total += inventory.datastore().volumeInfo(d).size();
+    for (Member m : members(inventory, name, new ArrayList<>())) {
+      for (String d : m.volumes()) {
+        // A linked clone's base is read too (once per snapshot; counted per disk here, an upper bound).
+        VolumeInfo info = inventory.datastore().volumeInfo(d);
+        total += info.size() * (info.parent() == null ? 1 : 2);
+      }
     }
     return total;
   }
 
-  /** Writes VM {@code req.vm()} to {@code req.target()}; on failure nothing is left at the target. */
+  /** One virtual system of the package: its name, configuration and volumes (in the order of its disks). */
+  record Member(String name, Described described, List<String> volumes) {}
+
+  /**
+   * Writes VM or desktop pool {@code req.vm()} to {@code req.target()}; on failure nothing is left at
+   * the target. A pool becomes a VirtualSystemCollection of its desktops, each described like the
+   * pool's base VM, their system disks as deltas over the replica.
+   */
   public static Result run(Inventory inventory, Request req, LongConsumer progress) throws IOException {
-    VirtualMachine vm = inventory.vms().get(req.vm());
     Datastore store = inventory.datastore();
     List<String> warnings = new ArrayList<>();
-    List<Long> sizes = new ArrayList<>();
-    for (String d : vm.disks()) {
-      sizes.add(store.volumeInfo(d).size());
-    }
-    Described described = describe(vm, sizes, warnings);
+    List<Member> members = members(inventory, req.vm(), warnings);
+    boolean pool = inventory.vms().list().stream().noneMatch(v -> v.name().equals(req.vm()));
     List<BlockDevice> open = new ArrayList<>();
     try {
       List<OvaWriter.Item> items = new ArrayList<>();
-      for (int i = 0; i < vm.disks().size(); i++) {
-        BlockDevice dev = store.volume(vm.disks().get(i), true);
-        open.add(dev);
-        VmConfiguration.DiskDrive dd = described.config().disks().get(i);
-        items.add(new OvaWriter.Disk(fileId(dd.diskId()), vm.name() + "-" + dd.diskId() + ".vmdk", dev,
-            adapterType(described.config(), dd)));
+      // A linked clone goes out as its snapshot (a base, once however many disks share it) and a delta.
+      Map<String, String> baseIdBySnapshot = new LinkedHashMap<>();
+      Map<String, Long> baseSizes = new LinkedHashMap<>();
+      Map<String, String> parentOf = new LinkedHashMap<>();
+      List<OvaWriter.Item> deltas = new ArrayList<>();
+      for (Member m : members) {
+        for (int i = 0; i < m.volumes().size(); i++) {
+          String volume = m.volumes().get(i);
+          VmConfiguration.DiskDrive dd = m.described().config().disks().get(i);
+          String adapter = adapterType(m.described().config(), dd);
+          String href = (pool ? "" : m.name() + "-") + dd.diskId() + ".vmdk";
+          Volume dev = store.volume(volume, true);
+          open.add(dev);
+          String parent = store.volumeInfo(volume).parent();
+          if (parent != null) {
+            Volume base = store.volume(parent, true);
+            open.add(base);
+            if (base.size() == dev.size()) {
+              String baseId = baseIdBySnapshot.get(parent);
+              if (baseId == null) {
+                baseId = "base-" + parent.replaceAll("[^A-Za-z0-9._-]", "_");
+                baseIdBySnapshot.put(parent, baseId);
+                baseSizes.put(baseId, base.size());
+                items.add(new OvaWriter.Disk(fileId(baseId), baseId + ".vmdk", base, adapter));
+              }
+              parentOf.put(dd.diskId(), baseId);
+              deltas.add(new OvaWriter.Disk(fileId(dd.diskId()), href, new CloneDelta(dev), adapter));
+              continue;
+            }
+            warnings.add("disk " + volume + " was resized after cloning " + parent + ": exported whole, not as a delta");
+          }
+          deltas.add(new OvaWriter.Disk(fileId(dd.diskId()), href, dev, adapter));
+        }
       }
+      items.addAll(deltas);
       OvaWriter.Options options = new OvaWriter.Options(req.digest(), req.signer(), req.chunkSize(), req.compress());
-      OvaWriter.Result r = OvaWriter.write(req.target(), vm.name() + ".ovf",
-          written -> DescriptorWriter.write(ExportDescriptor.build(vm.name(), described, written), req.version()),
+      String collection = pool ? req.vm() : null;
+      OvaWriter.Result r = OvaWriter.write(req.target(), req.vm() + ".ovf",
+          written -> DescriptorWriter.write(ExportDescriptor.build(collection, members, baseSizes, parentOf, written),
+              req.version()),
           items, options, progress);
       return new Result(r.target(), new ArrayList<>(r.files().keySet()), r.bytes(), List.copyOf(warnings));
     } finally {
@@ -92,6 +134,53 @@ public final class OvfExport {
         throw failure;
       }
     }
+  }
+
+  /** Returns the VM {@code name} as one member, or the desktops of pool {@code name}. */
+  static List<Member> members(Inventory inventory, String name, List<String> warnings) throws IOException {
+    Datastore store = inventory.datastore();
+    if (inventory.vms().list().stream().anyMatch(v -> v.name().equals(name))) {
+      VirtualMachine vm = inventory.vms().get(name);
+      List<Long> sizes = new ArrayList<>();
+      for (String d : vm.disks()) {
+        sizes.add(store.volumeInfo(d).size());
+      }
+      return List.of(new Member(vm.name(), describe(vm, sizes, warnings), vm.disks()));
+    }
+    if (inventory.pools().list().stream().noneMatch(p -> p.name().equals(name))) {
+      throw new OvfException("no VM or desktop pool named " + name);
+    }
+    DesktopPool pool = inventory.pools().get(name);
+    SnapshotRef base = SnapshotRef.parse(pool.base());
+    VirtualMachine baseVm = inventory.vms().get(base.volume());
+    List<Member> out = new ArrayList<>();
+    for (Desktop desk : pool.desktops()) {
+      List<String> volumes = new ArrayList<>(desk.volumes());
+      List<Long> sizes = new ArrayList<>();
+      for (String v : volumes) {
+        sizes.add(store.volumeInfo(v).size());
+      }
+      Described d = describe(baseVm, sizes.subList(0, desk.systemDisks().size()), warnings);
+      VmConfiguration c = d.config();
+      List<VmConfiguration.DiskDrive> disks = new ArrayList<>();
+      String controller = c.disks().isEmpty() ? null : c.disks().getFirst().controller();
+      int unit = c.disks().stream().mapToInt(VmConfiguration.DiskDrive::unit).max().orElse(-1);
+      for (int i = 0; i < volumes.size(); i++) {
+        VmConfiguration.DiskDrive dd = i < c.disks().size() ? c.disks().get(i)
+            : new VmConfiguration.DiskDrive(null, controller, ++unit, sizes.get(i));
+        // Disk ids are unique in a descriptor: each desktop's carry its name.
+        disks.add(new VmConfiguration.DiskDrive(desk.name() + "-disk" + i, dd.controller(), dd.unit(), sizes.get(i)));
+      }
+      VmConfiguration dc = new VmConfiguration(desk.name(), desk.name(), c.cpus(), c.coresPerSocket(), c.memoryBytes(),
+          c.firmware(), c.guestOs(), c.systemTypes(), c.controllers(), List.copyOf(disks), c.cdDrives(), c.floppies(),
+          c.nics(), c.serialPorts(), c.usbControllers(), c.video(), c.otherDevices(), c.vendorConfig(), c.extraConfig(),
+          c.deploymentOption(), c.properties());
+      out.add(new Member(desk.name(), new Described(dc, d.products(), d.options(), d.eulas(), d.os()), volumes));
+    }
+    if (out.isEmpty()) {
+      throw new OvfException("pool " + name + " has no desktops to export");
+    }
+    return out;
   }
 
   static String fileId(String diskId) {

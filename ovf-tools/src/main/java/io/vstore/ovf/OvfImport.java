@@ -73,7 +73,15 @@ public final class OvfImport implements Closeable {
 
   /** Opens the package and checks everything the import needs before creating anything. */
   public static OvfImport prepare(Inventory inventory, Request req) throws IOException {
-    OvfPackage pkg = OvfPackage.open(req.source(), req.policy() == null ? SignaturePolicy.DEFAULT : req.policy());
+    return prepare(inventory, OvfPackage.open(req.source(), req.policy() == null ? SignaturePolicy.DEFAULT : req.policy()),
+        req);
+  }
+
+  /**
+   * Checks everything the import of the opened package {@code pkg} (an OVA stream, for one) needs;
+   * the import owns {@code pkg} from here and closes it, also when this fails.
+   */
+  public static OvfImport prepare(Inventory inventory, OvfPackage pkg, Request req) throws IOException {
     boolean success = false;
     try {
       OvfDescriptor d = DescriptorReader.read(pkg.descriptor(), pkg.name() + ":" + pkg.descriptorName());
@@ -182,16 +190,20 @@ public final class OvfImport implements Closeable {
   }
 
   private void checkProperties(Map<String, String> values) throws OvfException {
-    Set<String> known = new HashSet<>();
+    Map<String, List<OvfProperty>> known = new HashMap<>();
     for (ProductInfo p : descriptor.allProducts()) {
       for (OvfProperty prop : p.properties()) {
-        known.add(prop.key());
-        known.add(prop.fullKey());
+        known.computeIfAbsent(prop.key(), k -> new ArrayList<>()).add(prop);
+        known.computeIfAbsent(prop.fullKey(), k -> new ArrayList<>()).add(prop);
       }
     }
-    for (String key : values.keySet()) {
-      if (!known.contains(key)) {
-        throw OvfException.bad("--prop " + key + ": the package has no such property");
+    for (Map.Entry<String, String> e : values.entrySet()) {
+      List<OvfProperty> props = known.get(e.getKey());
+      if (props == null) {
+        throw OvfException.bad("--prop " + e.getKey() + ": the package has no such property");
+      }
+      for (OvfProperty prop : props) {
+        PropertyValues.check(prop, e.getValue());
       }
     }
   }
@@ -228,7 +240,6 @@ public final class OvfImport implements Closeable {
     List<String> created = new ArrayList<>();
     List<String> volumes = new ArrayList<>();
     long written = 0;
-    boolean success = false;
     try {
       // Which volume each disk's file fills, and which earlier disks of its chain must be in it first.
       Map<String, List<String[]>> targets = new LinkedHashMap<>();
@@ -288,12 +299,11 @@ public final class OvfImport implements Closeable {
       }
       pkg.finish();
       store.flush();
-      success = true;
       return new Result(List.copyOf(created), List.copyOf(volumes), written, List.copyOf(warnings));
-    } finally {
-      if (!success) {
-        undo(created);
-      }
+    } catch (IOException | RuntimeException | Error e) {
+      // A cancelled job (its progress sink throws), a digest mismatch, a truncated archive: all or nothing.
+      undo(created, e);
+      throw e;
     }
   }
 
@@ -334,12 +344,12 @@ public final class OvfImport implements Closeable {
     return true;
   }
 
-  private void undo(List<String> created) {
+  private void undo(List<String> created, Throwable cause) {
     for (String name : created.reversed()) {
       try {
         inventory.vms().delete(name);
       } catch (IOException | RuntimeException e) {
-        warnings.add("could not delete the half-imported VM " + name + ": " + e.getMessage());
+        cause.addSuppressed(new IOException("could not delete the half-imported VM " + name, e));
       }
     }
   }

@@ -168,6 +168,33 @@ class OvfImportExportTest {
   }
 
   @Test
+  void gzipChunksAndEveryDigestRoundTripToAnOvaAndADirectory() throws Exception {
+    VirtualMachine src = sourceVm();
+    int n = 0;
+    for (DigestAlgorithm alg : DigestAlgorithm.values()) {
+      for (String target : List.of("c" + n + ".ova", "c" + n + "-dir")) {
+        Path out = tmp.resolve(target);
+        OvfExport.run(inv, new OvfExport.Request("src", out, alg, null, 4096, true, OvfVersion.V2), x -> {});
+        OvfDescriptor d;
+        try (io.vstore.ovf.pkg.OvfPackage pkg = io.vstore.ovf.pkg.OvfPackage.open(out, SignaturePolicy.DEFAULT)) {
+          d = DescriptorReader.read(pkg.descriptor(), target);
+        }
+        assertThat(d.files()).allSatisfy(f -> {
+          assertThat(f.compression()).isEqualTo("gzip");
+          assertThat(f.chunkSize()).isEqualTo(4096L);
+          assertThat(f.size()).isGreaterThan(4096L); // several chunks
+        });
+        String name = "r" + n++;
+        importAs(out, name, null, Map.of());
+        for (int i = 0; i < src.disks().size(); i++) {
+          assertThat(Arrays.equals(bytes(inv.vms().get(name).disks().get(i)), bytes(src.disks().get(i))))
+              .as(alg + " " + target + " disk " + i).isTrue();
+        }
+      }
+    }
+  }
+
+  @Test
   void aTruncatedOvaFailsAndLeavesNothingBehind() throws Exception {
     sourceVm();
     Path ova = tmp.resolve("src.ova");
@@ -241,6 +268,59 @@ class OvfImportExportTest {
     assertThatThrownBy(() -> importAs(ova, "bad", null, Map.of())).isInstanceOf(IOException.class);
     assertThat(inv.vms().list()).extracting(VirtualMachine::name).containsExactly("src");
     assertThat(store.volumes().stream().map(v -> v.name()).sorted().toList()).isEqualTo(before);
+  }
+
+  @Test
+  void aPoolExportsItsDesktopsAsDeltasOverOneBaseAndImportsByteIdentical() throws Exception {
+    VirtualMachine src = sourceVm();
+    Random r = new Random(5);
+    for (String disk : src.disks()) {
+      // Incompressible data, so that what the package stores is data and not VMDK and tar overhead.
+      try (Volume v = store.volume(disk)) {
+        byte[] b = new byte[2 << 20];
+        r.nextBytes(b);
+        v.write(1 << 20, ByteBuffer.wrap(b));
+        v.flush();
+      }
+    }
+    inv.vms().snapshot("src", "gold", "for the pool");
+    inv.pools().create("lab", "src", "gold", 3, 1L << 20, 0);
+    // One desktop writes over base data: its delta holds that, the others' deltas hold nothing.
+    try (Volume v = store.volume("lab-2-disk0")) {
+      byte[] b = new byte[8192];
+      Arrays.fill(b, (byte) 0x5a);
+      v.write(65536, ByteBuffer.wrap(b));
+      v.flush();
+    }
+    Path ova = tmp.resolve("lab.ova");
+    OvfExport.run(inv, new OvfExport.Request("lab", ova, DigestAlgorithm.SHA256, null, 0, false, OvfVersion.V1), x -> {});
+    OvfDescriptor d;
+    try (io.vstore.ovf.pkg.OvfPackage pkg = io.vstore.ovf.pkg.OvfPackage.open(ova, SignaturePolicy.DEFAULT)) {
+      d = DescriptorReader.read(pkg.descriptor(), "lab.ovf");
+    }
+    assertThat(d.content()).isInstanceOf(VirtualSystemCollection.class);
+    assertThat(d.systems()).extracting(VirtualSystem::name).containsExactly("lab-1", "lab-2", "lab-3");
+    long bases = d.disks().stream().filter(x -> x.parentRef() == null && x.id().startsWith("base-")).count();
+    assertThat(bases).isEqualTo(src.disks().size());
+    assertThat(d.disks().stream().filter(x -> x.parentRef() != null).count()).isEqualTo(3L * src.disks().size());
+    // Shared blocks are stored once: three desktops cost about one copy of the base, not three.
+    long fullDisk = exportSize("src");
+    assertThat(Files.size(ova)).isLessThan(2 * fullDisk);
+
+    importAs(ova, "copy", null, Map.of());
+    for (var desk : inv.pools().get("lab").desktops()) {
+      VirtualMachine vm = inv.vms().get("copy-" + desk.name());
+      for (int i = 0; i < desk.volumes().size(); i++) {
+        assertThat(Arrays.equals(bytes(vm.disks().get(i)), bytes(desk.volumes().get(i))))
+            .as(desk.name() + " disk " + i).isTrue();
+      }
+    }
+  }
+
+  private long exportSize(String vm) throws IOException {
+    Path out = tmp.resolve(vm + "-size.ova");
+    export(vm, out, OvfVersion.V1);
+    return Files.size(out);
   }
 
   @Test
