@@ -12,12 +12,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.vstore.vdisk.CheckResult;
 import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageFormats;
-import io.vstore.vdisk.QemuTool;
+import io.vstore.vdisk.QemuPresence;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,13 +35,7 @@ class Qcow2SnapshotsQemuTest {
 
   @BeforeAll
   static void needsQemu() throws Exception {
-    boolean present;
-    try {
-      present = QemuTool.run("qemu-img", "--version").exitCode() == 0;
-    } catch (java.io.IOException e) {
-      present = false;
-    }
-    Assumptions.assumeTrue(present, "qemu-img is not installed (apt-get install qemu-utils): interop tests skipped");
+    QemuPresence.assumeQemuImg();
   }
 
   private byte[] qemuSnapshotContent(Path img, String name) throws Exception {
