@@ -193,16 +193,30 @@ final class Qcow2Metadata implements AutoCloseable {
         if (k == Kind.NORMAL || k == Kind.ZERO_ALLOC) {
           long off = e & Qcow2Entries.OFFSET_MASK;
           if (off != 0) {
+            checkData(off, clusterSize, i, w / st, what);
             count(off, up);
           }
         } else if (k == Kind.COMPRESSED) {
           long start = layout.compressedOffset(e) & ~511L;
           long end = start + (long) layout.compressedSectors(e) * 512;
+          checkData(start, end - start, i, w / st, what);
           for (long c = start >>> clusterBits; c <= (end - 1) >>> clusterBits; c++) {
             count(c << clusterBits, up);
           }
         }
       }
+    }
+  }
+
+  /** Refuses a data reference that is unaligned or lies past the end of the file (as qemu-img check does). */
+  private void checkData(long offset, long length, int l1Index, int l2Index, String what) throws IOException {
+    long fileSize = channel.size();
+    boolean plain = length == clusterSize;
+    if (offset <= 0 || plain && (offset & (clusterSize - 1)) != 0 || offset > fileSize || length > fileSize - offset
+        + clusterSize) {
+      throw new CorruptImageException("bad qcow2: " + file + " " + what + " L2 table " + l1Index + " entry " + l2Index
+          + " points at 0x" + Long.toHexString(offset) + " (" + length + " bytes), unaligned or beyond end of file"
+          + " (size " + fileSize + ")");
     }
   }
 

@@ -41,16 +41,27 @@ final class Qcow2SnapshotTable {
    *
    * @param l1TableOffset host offset of the snapshot's L1 table copy
    * @param l1Size entries in that copy
-   * @param id the unique id string (qemu numbers them 1, 2, ...)
-   * @param name the name (tag)
+   * @param idBytes the unique id string as stored (qemu numbers them 1, 2, ...)
+   * @param nameBytes the name (tag) as stored; both are kept as bytes so that rewriting the table
+   *     never changes an entry another tool wrote, valid UTF-8 or not
    * @param dateSec creation time, seconds since the epoch (u32)
    * @param dateNsec nanoseconds of the creation time
    * @param vmClockNsec guest clock at creation (0 for disk-only snapshots)
    * @param vmStateSize bytes of saved VM state (u32 field, 0 for disk-only snapshots)
    * @param extra the extra data, exactly as stored
    */
-  record Entry(long l1TableOffset, int l1Size, String id, String name, long dateSec, int dateNsec, long vmClockNsec,
-      long vmStateSize, byte[] extra) {
+  record Entry(long l1TableOffset, int l1Size, byte[] idBytes, byte[] nameBytes, long dateSec, int dateNsec,
+      long vmClockNsec, long vmStateSize, byte[] extra) {
+
+    /** Returns the id as text. */
+    String id() {
+      return new String(idBytes, StandardCharsets.UTF_8);
+    }
+
+    /** Returns the name as text. */
+    String name() {
+      return new String(nameBytes, StandardCharsets.UTF_8);
+    }
 
     /** Returns the disk size the snapshot was taken at, or -1 when the extra data does not say (version 2). */
     long diskSize() {
@@ -69,17 +80,13 @@ final class Qcow2SnapshotTable {
 
     /** Returns the bytes this entry takes in the table, padding included. */
     long encodedLength() {
-      return (FIXED + (long) extra.length + utf8(id).length + utf8(name).length + 7) & ~7L;
+      return (FIXED + (long) extra.length + idBytes.length + nameBytes.length + 7) & ~7L;
     }
 
     /** Returns extra data holding {@code diskSize} (VM state 0, icount -1 "not recorded"). */
     static byte[] extraFor(long diskSize) {
       return ByteBuffer.allocate(EXTRA_WRITTEN).putLong(0).putLong(diskSize).putLong(-1).array();
     }
-  }
-
-  private static byte[] utf8(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
   }
 
   /**
@@ -192,8 +199,7 @@ final class Qcow2SnapshotTable {
       b.get(pos + FIXED + extraLen, id);
       byte[] name = new byte[nameLen];
       b.get(pos + FIXED + extraLen + idLen, name);
-      out.add(new Entry(l1Offset, l1Size, new String(id, StandardCharsets.UTF_8),
-          new String(name, StandardCharsets.UTF_8), dateSec, dateNsec, vmClock, vmState, extra));
+      out.add(new Entry(l1Offset, l1Size, id, name, dateSec, dateNsec, vmClock, vmState, extra));
       pos += (int) len;
     }
     return out;
@@ -208,8 +214,8 @@ final class Qcow2SnapshotTable {
     ByteBuffer b = ByteBuffer.allocate((int) total).order(ByteOrder.BIG_ENDIAN);
     for (Entry e : entries) {
       int start = b.position();
-      byte[] id = utf8(e.id());
-      byte[] name = utf8(e.name());
+      byte[] id = e.idBytes();
+      byte[] name = e.nameBytes();
       b.putLong(e.l1TableOffset()).putInt(e.l1Size()).putShort((short) id.length).putShort((short) name.length)
           .putInt((int) e.dateSec()).putInt(e.dateNsec()).putLong(e.vmClockNsec()).putInt((int) e.vmStateSize())
           .putInt(e.extra().length).put(e.extra()).put(id).put(name);

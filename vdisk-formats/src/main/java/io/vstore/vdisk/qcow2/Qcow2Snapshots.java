@@ -111,7 +111,8 @@ public final class Qcow2Snapshots {
       Instant now = Instant.now();
       List<Qcow2SnapshotTable.Entry> next = new ArrayList<>(old);
       String newId = Long.toString(id + 1);
-      next.add(new Qcow2SnapshotTable.Entry(copy, l1Entries, newId, name, now.getEpochSecond(), now.getNano(), 0, 0,
+      next.add(new Qcow2SnapshotTable.Entry(copy, l1Entries, newId.getBytes(StandardCharsets.UTF_8),
+          name.getBytes(StandardCharsets.UTF_8), now.getEpochSecond(), now.getNano(), 0, 0,
           Qcow2SnapshotTable.Entry.extraFor(m.header.size())));
       long tableBytes = Qcow2SnapshotTable.length(next);
       long table = m.refcounts.allocate(m.clustersFor(tableBytes));
@@ -146,6 +147,9 @@ public final class Qcow2Snapshots {
       }
       int entries = (int) Math.max(sn.l1Size(), needed);
       m.countTree(snL1, true, "snapshot " + sn.id());
+      // The old tree's decrements wait in memory until applyFrees, after the header switched; walking
+      // it now refuses a damaged one before anything changes.
+      m.countTree(m.l1, false, "active");
       int clusters = m.clustersFor((long) entries * 8);
       long l1 = entries == 0 ? 0 : m.refcounts.allocate(clusters);
       m.writeRefcounts();
@@ -160,7 +164,6 @@ public final class Qcow2Snapshots {
       m.writeHeader();
       m.sync();
       m.l1 = active;
-      m.countTree(oldL1, false, "active");
       if (oldL1.length > 0) {
         m.releaseClusters(oldOffset, m.clustersFor((long) oldL1.length * 8));
       }
@@ -174,8 +177,10 @@ public final class Qcow2Snapshots {
     try (Qcow2Metadata m = Qcow2Metadata.open(path, false, channels)) {
       List<Qcow2SnapshotTable.Entry> old = m.snapshots();
       Qcow2SnapshotTable.Entry sn = find(old, idOrName, path);
-      // Read (and so check) the tree before anything changes: a damaged snapshot is refused whole.
+      // Walk (and so check) the tree before anything changes: a damaged snapshot is refused whole.
+      // The decrements only wait in memory until applyFrees, after the header no longer names it.
       long[] snL1 = m.readL1(sn.l1TableOffset(), sn.l1Size(), "snapshot " + sn.id());
+      m.countTree(snL1, false, "snapshot " + sn.id());
       List<Qcow2SnapshotTable.Entry> next = new ArrayList<>(old);
       next.remove(sn);
       long table = 0;
@@ -189,7 +194,6 @@ public final class Qcow2Snapshots {
       m.header = m.header.withSnapshots(next.size(), table);
       m.writeHeader();
       m.sync();
-      m.countTree(snL1, false, "snapshot " + sn.id());
       if (snL1.length > 0) {
         m.releaseClusters(sn.l1TableOffset(), m.clustersFor((long) snL1.length * 8));
       }
