@@ -13,6 +13,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code image rebase} checked with qemu-img: in safe mode the guest content is unchanged (
@@ -122,11 +124,41 @@ class ImageRebaseQemuTest {
 
   @Test
   void formatsWithoutRewritableReferencesAreRefusedBeforeAnythingChanges() throws Exception {
-    Path vmdk = dir.resolve("d.vmdk");
-    ok("qemu-img", "create", "-q", "-f", "vmdk", vmdk.toString(), "4M");
-    byte[] before = Files.readAllBytes(vmdk);
-    assertThatThrownBy(() -> ImageRebase.rebase(vmdk, null, "base0.qcow2", null, false))
-        .isInstanceOf(UnsupportedFormatException.class).hasMessageContaining("rebase of vmdk");
-    assertThat(Files.readAllBytes(vmdk)).isEqualTo(before);
+    Path vhdx = dir.resolve("d.vhdx");
+    ok("qemu-img", "create", "-q", "-f", "vhdx", vhdx.toString(), "4M");
+    byte[] before = Files.readAllBytes(vhdx);
+    assertThatThrownBy(() -> ImageRebase.rebase(vhdx, null, "base0.qcow2", null, false))
+        .isInstanceOf(UnsupportedFormatException.class).hasMessageContaining("rebase of vhdx");
+    assertThat(Files.readAllBytes(vhdx)).isEqualTo(before);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"monolithicSparse", "twoGbMaxExtentSparse"})
+  void vmdkDeltasAreRebasedKeepingTheContent(String subformat) throws Exception {
+    Path v0 = dir.resolve("v0.vmdk");
+    ok("qemu-img", "create", "-q", "-f", "vmdk", "-o", "subformat=" + subformat, v0.toString(), "8M");
+    qemuIo(v0, "vmdk", "write -P 0x10 0 8M");
+    Path v1 = dir.resolve("v1.vmdk");
+    ok("qemu-img", "create", "-q", "-f", "vmdk", "-o", "subformat=" + subformat, "-b", "v0.vmdk", "-F", "vmdk",
+        v1.toString());
+    qemuIo(v1, "vmdk", "write -P 0x11 1M 1M", "write -P 0x12 5M 100k");
+    Path vtop = dir.resolve("vtop.vmdk");
+    ok("qemu-img", "create", "-q", "-f", "vmdk", "-o", "subformat=" + subformat, "-b", "v1.vmdk", "-F", "vmdk",
+        vtop.toString());
+    qemuIo(vtop, "vmdk", "write -P 0x20 1536k 64k", "write -P 0x21 7M 4k");
+    Path flat = flattened(vtop);
+
+    ImageRebase.Result r = ImageRebase.rebase(vtop, null, "v0.vmdk", null, false);
+    assertThat(r.bytesCopied()).isGreaterThan(0).isLessThanOrEqualTo(3L << 20);
+    assertSameContent(vtop, flat);
+    assertThat(info(vtop)).contains("\"backing-filename\": \"v0.vmdk\"");
+    QemuTool.Run check = QemuTool.run("qemu-img", "check", vtop.toString());
+    assertThat(check.exitCode()).as(check.stdout() + check.stderr()).isZero();
+
+    ImageRebase.rebase(vtop, null, "", null, false);
+    assertSameContent(vtop, flat);
+    assertThat(info(vtop)).doesNotContain("backing-filename");
+    assertThatThrownBy(() -> ImageRebase.rebase(vtop, null, "base0.qcow2", "qcow2", true))
+        .hasMessageContaining("must be a vmdk");
   }
 }
