@@ -50,7 +50,7 @@ public interface ImageFormat {
    */
   default void setBackingFile(Path path, String backingName, String backingFormat) throws IOException {
     throw new UnsupportedFormatException("unsupported: image rebase of " + name()
-        + " images (vstore rewrites backing references of qcow2 images)");
+        + " images (vstore rewrites the backing references of qcow2 images and VMDK delta disks)");
   }
 
   /** Returns whether {@link #setBackingFile} is implemented for this format. */
