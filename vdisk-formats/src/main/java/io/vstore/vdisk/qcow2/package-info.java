@@ -44,7 +44,8 @@
  * Refused with {@link io.vstore.vdisk.UnsupportedFormatException}: encryption, unknown
  * incompatible features; writing to images with the
  * corrupt bit (they open read-only); internal snapshots of images with an external data file (its
- * clusters are not refcounted); resizing a version 2 image that has snapshots (as in qemu-img). An image with the dirty bit (lazy refcounts
+ * clusters are not refcounted); resizing a version 2 image that has snapshots (as in qemu-img) or an image with an external
+ * data file. An image with the dirty bit (lazy refcounts
  * left by a killed writer) opens read-only as it is, and read-write after its refcounts are
  * rebuilt from the tables and the bit is cleared, as QEMU does.
  */
