@@ -32,11 +32,11 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code vstore image ...}: work on image files directly, like qemu-img. */
 @Command(
     name = "image",
-    description = "Inspect, check, create, convert, compare, map, measure and resize disk image files (like qemu-img).",
+    description = "Inspect, check, create, convert, compare, map, measure, resize, rebase and snapshot disk image files (like qemu-img).",
     mixinStandardHelpOptions = true,
     subcommands = {ImageCommand.Info.class, ImageCommand.Check.class, ImageCommand.Create.class,
         ImageCommand.Convert.class, ImageCommand.Compare.class, ImageCommand.MapCmd.class, ImageMeasure.class,
-        ImageResize.class})
+        ImageResize.class, ImageRebase.class, ImageSnapshot.class})
 public final class ImageCommand {
 
   /** Parses qemu-img's {@code -o key=value,key=value}; repeated options accumulate. */

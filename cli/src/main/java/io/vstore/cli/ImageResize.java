@@ -1,11 +1,9 @@
 package io.vstore.cli;
 
+import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageFormat;
 import io.vstore.vdisk.ImageFormats;
-import io.vstore.vdisk.UnsupportedFormatException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -14,12 +12,13 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code vstore image resize FILE [+|-]SIZE}: changes a raw image's virtual size as
- * {@code qemu-img resize} does; shrinking, which drops the data past the new end, needs
- * {@code --shrink}. Formats with metadata tables are refused: resizing them is not implemented.
+ * {@code vstore image resize [--shrink] FILE [+|-]SIZE}: changes an image's virtual size as
+ * {@code qemu-img resize} does (raw and qcow2, the formats qemu-img resizes; the others are
+ * refused naming the format); shrinking, which drops the data past the new end, needs
+ * {@code --shrink}.
  */
-@Command(name = "resize", description = "Grow a raw image to SIZE, or by +SIZE; shrink (losing the data past the end)"
-    + " only with --shrink, as qemu-img resize.")
+@Command(name = "resize", description = "Grow a raw or qcow2 image to SIZE, or by +SIZE; shrink (losing the data past"
+    + " the end) only with --shrink, as qemu-img resize.")
 final class ImageResize implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Parameters(index = "0", paramLabel = "FILE", description = "The image file.") Path file;
@@ -31,26 +30,12 @@ final class ImageResize implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     ImageFormat f = format == null ? ImageFormats.detect(file) : ImageFormats.byName(format);
-    if (!f.name().equals(ImageFormats.RAW)) {
-      throw new UnsupportedFormatException("unsupported: image resize of " + f.name() + " images (raw only); "
-          + "convert to raw, resize, and convert back");
+    long current;
+    try (DiskImage img = f.open(file, true, ImageFormats.chainOpener(file))) {
+      current = img.size();
     }
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-      long current = ch.size();
-      long target = target(current, size);
-      if (target < current && !shrink) {
-        throw new IllegalArgumentException("image resize: " + file + " would shrink from " + current + " to " + target
-            + " bytes, losing the data past the new end; use --shrink to allow it");
-      }
-      if (target < current) {
-        ch.truncate(target);
-      } else if (target > current) {
-        // Extending by writing one zero byte at the end leaves a hole: the file stays sparse.
-        ch.write(java.nio.ByteBuffer.allocate(1), target - 1);
-      }
-      ch.force(true);
-      spec.commandLine().getOut().println("Image resized.");
-    }
+    f.resize(file, target(current, size), shrink);
+    spec.commandLine().getOut().println("Image resized.");
     return 0;
   }
 

@@ -300,6 +300,9 @@ final class CliTest {
     ok("ovf", "export", "-D", ds, "web", "--to", ova.toString());
     runnable.put("ovf probe FILE", List.of("ovf", "probe", ova.toString()));
 
+    ok("image", "snapshot", "-c", "s1", img.toString());
+    runnable.put("image snapshot -l FILE", List.of("image", "snapshot", "-l", img.toString()));
+
     Pattern row = Pattern.compile("^\\| `([^`]+)` \\| (object|array) \\| (.+) \\|$", Pattern.MULTILINE);
     Matcher m = row.matcher(Files.readString(DOC));
     Set<String> documented = new LinkedHashSet<>();
@@ -534,7 +537,13 @@ final class CliTest {
     assertThat(Files.size(raw)).isEqualTo(7L << 20);
     Path q = tmp.resolve("q.qcow2");
     ok("image", "create", "-f", "qcow2", q.toString(), "1M");
-    assertThat(vstore("image", "resize", q.toString(), "2M").err()).contains("unsupported: image resize of qcow2");
+    ok("image", "resize", q.toString(), "2M");
+    assertThat(ok("image", "info", q.toString()).out()).contains("(2097152 bytes)");
+    Path vhd = tmp.resolve("v.vhd");
+    ok("image", "create", "-f", "vpc", vhd.toString(), "1M");
+    CliRun vpc = vstore("image", "resize", vhd.toString(), "2M");
+    assertThat(vpc.exit()).isEqualTo(1);
+    assertThat(vpc.err()).contains("unsupported: image resize of vpc images");
   }
 
   @Test

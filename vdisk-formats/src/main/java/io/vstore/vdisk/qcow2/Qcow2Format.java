@@ -193,6 +193,21 @@ public final class Qcow2Format implements ImageFormat {
     return Qcow2Check.check(path);
   }
 
+  @Override
+  public void resize(Path path, long newSize, boolean allowShrink) throws IOException {
+    Qcow2Resize.resize(path, newSize, allowShrink, channels);
+  }
+
+  @Override
+  public boolean canSetBackingFile() {
+    return true;
+  }
+
+  @Override
+  public void setBackingFile(Path path, String backingName, String backingFormat) throws IOException {
+    Qcow2BackingReference.rewrite(path, backingName, backingFormat, channels);
+  }
+
   /** Writes a new, empty qcow2 file: header, refcount table and blocks, empty L1 table. */
   static final class Qcow2Layout {
     private Qcow2Layout() {}

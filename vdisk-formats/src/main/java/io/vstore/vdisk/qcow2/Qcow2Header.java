@@ -222,4 +222,31 @@ record Qcow2Header(
         l1TableOffset, refcountTableOffset, refcountTableClusters, nbSnapshots, snapshotsOffset, incompatible,
         compatibleFeatures, autoclear, refcountOrder, headerLength, compressionType);
   }
+  /** Returns a copy whose snapshot table holds {@code count} entries at {@code offset} (0 when none). */
+  Qcow2Header withSnapshots(int count, long offset) {
+    return new Qcow2Header(version, backingFileOffset, backingFileSize, clusterBits, size, cryptMethod, l1Size,
+        l1TableOffset, refcountTableOffset, refcountTableClusters, count, offset, incompatibleFeatures,
+        compatibleFeatures, autoclearFeatures, refcountOrder, headerLength, compressionType);
+  }
+
+  /** Returns a copy with the active L1 table of {@code entries} entries at {@code offset}. */
+  Qcow2Header withL1(long offset, int entries) {
+    return new Qcow2Header(version, backingFileOffset, backingFileSize, clusterBits, size, cryptMethod, entries,
+        offset, refcountTableOffset, refcountTableClusters, nbSnapshots, snapshotsOffset, incompatibleFeatures,
+        compatibleFeatures, autoclearFeatures, refcountOrder, headerLength, compressionType);
+  }
+
+  /** Returns a copy with virtual size {@code bytes}. */
+  Qcow2Header withSize(long bytes) {
+    return new Qcow2Header(version, backingFileOffset, backingFileSize, clusterBits, bytes, cryptMethod, l1Size,
+        l1TableOffset, refcountTableOffset, refcountTableClusters, nbSnapshots, snapshotsOffset, incompatibleFeatures,
+        compatibleFeatures, autoclearFeatures, refcountOrder, headerLength, compressionType);
+  }
+
+  /** Returns a copy whose backing file name ({@code length} bytes at {@code offset}; 0, 0 for none) moved. */
+  Qcow2Header withBackingName(long offset, int length) {
+    return new Qcow2Header(version, offset, length, clusterBits, size, cryptMethod, l1Size,
+        l1TableOffset, refcountTableOffset, refcountTableClusters, nbSnapshots, snapshotsOffset, incompatibleFeatures,
+        compatibleFeatures, autoclearFeatures, refcountOrder, headerLength, compressionType);
+  }
 }

@@ -549,6 +549,16 @@ final class Qcow2Image implements DiskImage {
 
   // ---- the rest of DiskImage ----
 
+  /** Returns the cluster size in bytes. */
+  int clusterSize() {
+    return clusterSize;
+  }
+
+  /** Returns the number of entries an L2 table holds. */
+  int l2Entries() {
+    return layout.l2Entries;
+  }
+
   @Override
   public Path path() {
     return path;

@@ -8,7 +8,10 @@ import io.vstore.vdisk.ImageFormat;
 import io.vstore.vdisk.ImageProbe;
 import io.vstore.vdisk.UnsupportedFormatException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 /** The raw format: the fallback every file matches, with no structure to check. */
 public final class RawFormat implements ImageFormat {
@@ -53,5 +56,20 @@ public final class RawFormat implements ImageFormat {
   @Override
   public CheckResult check(Path path) throws IOException {
     throw new UnsupportedFormatException("unsupported raw: the format has no structure to check (" + path + ")");
+  }
+
+  @Override
+  public void resize(Path path, long newSize, boolean allowShrink) throws IOException {
+    try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      long current = ch.size();
+      ImageFormat.checkResize(path, current, newSize, allowShrink);
+      if (newSize < current) {
+        ch.truncate(newSize);
+      } else if (newSize > current) {
+        // Extending by writing one zero byte at the end leaves a hole: the file stays sparse.
+        ch.write(ByteBuffer.allocate(1), newSize - 1);
+      }
+      ch.force(true);
+    }
   }
 }

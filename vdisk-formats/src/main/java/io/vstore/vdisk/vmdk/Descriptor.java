@@ -161,6 +161,11 @@ record Descriptor(
     return new Descriptor(version, newCid, parentCid, createType, parentFileNameHint, extents, ddb, otherKeys);
   }
 
+  /** Returns a copy naming parent {@code hint} with content id {@code cid} (null, {@link #NO_PARENT}: none). */
+  Descriptor withParent(String hint, long cid) {
+    return new Descriptor(version, this.cid, cid, createType, hint, extents, ddb, otherKeys);
+  }
+
   /** Returns the descriptor text in the layout qemu and VMware write. */
   String toText() {
     StringBuilder b = new StringBuilder();

@@ -6,12 +6,16 @@ import io.vstore.vdisk.DiskImage;
 import io.vstore.vdisk.ImageChainOpener;
 import io.vstore.vdisk.ImageFiles;
 import io.vstore.vdisk.FileBackedFormat;
+import io.vstore.vdisk.ImageFormats;
 import io.vstore.vdisk.ImageProbe;
+import io.vstore.vdisk.UnsupportedFormatException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /** The VMDK format: VMware's virtual disk, in every subformat qemu-img reads and writes. */
@@ -107,6 +111,40 @@ public final class VmdkFormat extends FileBackedFormat {
   @Override
   public CheckResult check(Path path) throws IOException {
     return VmdkChecker.check(path);
+  }
+
+  @Override
+  public boolean canSetBackingFile() {
+    return true;
+  }
+
+  /**
+   * Names {@code backingName} (a VMDK; null: none) as the parent in the descriptor, with the
+   * parent's current CID as {@code parentCID}, so that the delta opens on it (vstore and qemu check
+   * that CID). The parent must exist, to read its CID.
+   */
+  @Override
+  public void setBackingFile(Path path, String backingName, String backingFormat) throws IOException {
+    long cid = Descriptor.NO_PARENT;
+    if (backingName != null) {
+      if (backingFormat != null && !backingFormat.equals(name())) {
+        throw new UnsupportedFormatException("unsupported vmdk: the parent of a vmdk delta must be a vmdk, not "
+            + backingFormat + " (" + backingName + ")");
+      }
+      Path parent = ImageFormats.resolveBacking(path, backingName);
+      if (!Files.exists(parent)) {
+        throw new NoSuchFileException(parent.toString(), null, "new vmdk parent not found (its CID is needed)");
+      }
+      try (DiskImage p = ImageFormats.open(parent, name(), true)) {
+        if (!(p.info().details().get("cid") instanceof Long c)) {
+          throw new UnsupportedFormatException("unsupported vmdk: parent " + parent + " has no CID");
+        }
+        cid = c;
+      }
+    }
+    try (VmdkImage img = VmdkImage.open(path, false, null, false, files())) {
+      img.rewriteParent(backingName, cid);
+    }
   }
 
   @Override

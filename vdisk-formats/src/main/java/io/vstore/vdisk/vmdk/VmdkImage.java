@@ -327,6 +327,32 @@ final class VmdkImage extends FileImage {
     }
   }
 
+  /**
+   * Rewrites the descriptor to name parent {@code hint} (null: none) whose CID is {@code parentCid},
+   * and makes it durable; the extents are not touched (what {@code image rebase} does last).
+   */
+  void rewriteParent(String hint, long parentCid) throws IOException {
+    lock.writeLock().lock();
+    try {
+      ensureOpen();
+      if (hint != null && hint.indexOf('"') >= 0 || hint != null && hint.indexOf('\n') >= 0) {
+        throw new IllegalArgumentException("vmdk parent file name cannot hold a quote or a line break: " + hint);
+      }
+      Descriptor next = descriptor.withParent(hint, hint == null ? Descriptor.NO_PARENT : parentCid);
+      if (embedded && ((SparseExtent) extents.getFirst()).header().descriptorSize() == 0) {
+        throw new UnsupportedFormatException("unsupported vmdk: " + path() + " is a bare extent without a descriptor"
+            + " to name a parent in");
+      }
+      writeDescriptor(next);
+      if (embedded) {
+        ((SparseExtent) extents.getFirst()).channel().force(false);
+      }
+      descriptor = next;
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
   /** Gives the image a new CID on its first change, rewriting the descriptor. */
   private void touchCid() throws IOException {
     if (cidUpdated) {
