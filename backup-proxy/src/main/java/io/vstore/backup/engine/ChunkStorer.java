@@ -18,13 +18,13 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongConsumer;
 
 /**
- * Reads chunk-aligned ranges of a device and stores them as chunks of a point: one reader (the
- * calling thread) fills large buffers, a few workers split each into chunks, turn all-zero chunks
+ * Reads chunk-aligned ranges of a device and stores them as chunks of a point: the calling thread
+ * lists the ranges, {@link #READERS} readers fill large buffers, a few workers split each into chunks, turn all-zero chunks
  * into holes and hash and store the rest ({@link Repository#chunkId}, {@link ChunkSink#add}, which
  * compresses and seals on the worker's thread), and record each chunk in the {@link PointWriter}.
  *
- * <p>Memory is fixed: {@code 2 * workers + 1} buffers of {@link #PIECE_BYTES} circulate between the
- * reader and the workers through two bounded queues, whatever the device's size.
+ * <p>Memory is fixed: {@code 2 * workers + READERS} buffers of {@link #PIECE_BYTES} circulate between the
+ * readers and the workers through two bounded queues, whatever the device's size.
  */
 final class ChunkStorer {
   /** Bytes read per device call: large enough that the volume's read path streams. */
@@ -47,6 +47,9 @@ final class ChunkStorer {
   private record Piece(long offset, ByteBuffer data) {}
 
   private static final Piece END = new Piece(-1, ByteBuffer.allocate(0));
+  private static final long[] NO_MORE = new long[0];
+  /** Reads in flight at once (virtual threads, mostly waiting on the device). */
+  static final int READERS = 8;
 
   ChunkStorer(Repository repository, ChunkSink sink, PointWriter writer, int chunkSize, int workers) {
     this.repository = repository;
@@ -76,16 +79,22 @@ final class ChunkStorer {
    */
   void store(BlockDevice source, Extents extents, LongConsumer progress) throws IOException {
     int piece = Math.max(chunkSize, PIECE_BYTES / chunkSize * chunkSize);
-    int buffers = 2 * workers + 1;
+    int buffers = 2 * workers + READERS;
     BlockingQueue<ByteBuffer> free = new ArrayBlockingQueue<>(buffers);
     for (int i = 0; i < buffers; i++) {
       free.add(ByteBuffer.allocate(piece));
     }
     BlockingQueue<Piece> full = new ArrayBlockingQueue<>(buffers + workers);
+    BlockingQueue<long[]> todo = new ArrayBlockingQueue<>(2 * READERS);
     AtomicReference<Throwable> failure = new AtomicReference<>();
     Thread[] threads = new Thread[workers];
     for (int w = 0; w < workers; w++) {
       threads[w] = Thread.ofPlatform().name("backup-chunker-" + w).daemon().start(() -> work(full, free, failure));
+    }
+    Thread[] readers = new Thread[READERS];
+    for (int r = 0; r < READERS; r++) {
+      readers[r] = Thread.ofVirtual().name("backup-reader-" + r)
+          .start(() -> read(source, todo, free, full, failure, progress));
     }
     long size = source.size();
     long window = Math.max(chunkSize, WINDOW_BYTES / chunkSize * chunkSize);
@@ -94,13 +103,8 @@ final class ChunkStorer {
         for (long[] r : ChunkRanges.cover(extents.of(w, Math.min(window, size - w)), chunkSize, size)) {
           for (long pos = r[0]; pos < r[1] && failure.get() == null; ) {
             int n = (int) Math.min(piece, r[1] - pos);
-            ByteBuffer buf = free.take();
-            buf.clear().limit(n);
-            source.read(pos, buf);
-            buf.flip();
-            full.put(new Piece(pos, buf));
+            todo.put(new long[] {pos, n});
             pos += n;
-            progress.accept(bytesRead.addAndGet(n));
           }
         }
       }
@@ -110,6 +114,12 @@ final class ChunkStorer {
     } catch (IOException | RuntimeException e) {
       failure.compareAndSet(null, e);
     } finally {
+      for (int r = 0; r < READERS; r++) {
+        putUninterruptibly(todo, NO_MORE); // readers drain the queue (skipping reads after a failure) until the marker
+      }
+      for (Thread t : readers) {
+        joinUninterruptibly(t);
+      }
       for (int w = 0; w < workers; w++) {
         full.add(END); // room reserved: the queue holds buffers + workers entries
       }
@@ -125,6 +135,69 @@ final class ChunkStorer {
         case Error er -> throw er;
         default -> throw new IOException(t);
       }
+    }
+  }
+
+  /**
+   * One of the {@link #READERS}: reads the ranges {@code todo} names into free buffers and hands them
+   * to the workers. Several reads in flight, because the ranges an incremental backup reads are small
+   * and scattered (64 KiB changed areas), and one synchronous reader would wait on each in turn.
+   */
+  private void read(BlockDevice source, BlockingQueue<long[]> todo, BlockingQueue<ByteBuffer> free,
+      BlockingQueue<Piece> full, AtomicReference<Throwable> failure, LongConsumer progress) {
+    try {
+      while (true) {
+        long[] range = todo.take();
+        if (range == NO_MORE) {
+          return;
+        }
+        if (failure.get() != null) {
+          continue;
+        }
+        ByteBuffer buf = free.take();
+        try {
+          buf.clear().limit((int) range[1]);
+          source.read(range[0], buf);
+          buf.flip();
+          full.put(new Piece(range[0], buf));
+          buf = null;
+        } finally {
+          if (buf != null) {
+            free.add(buf);
+          }
+        }
+        long total = bytesRead.addAndGet(range[1]);
+        synchronized (progress) {
+          progress.accept(total);
+        }
+      }
+    } catch (InterruptedException e) {
+      failure.compareAndSet(null, new InterruptedIOException("backup reader interrupted"));
+    } catch (Throwable t) {
+      failure.compareAndSet(null, t);
+      // keep draining until the marker, so that the dispatcher never blocks on a full queue
+      try {
+        while (todo.take() != NO_MORE) {
+          // skip
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private static <T> void putUninterruptibly(BlockingQueue<T> queue, T item) {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        queue.put(item);
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
   }
 

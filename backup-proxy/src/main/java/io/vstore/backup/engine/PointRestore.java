@@ -7,6 +7,7 @@ import io.vstore.blockstore.BlockDevice;
 import io.vstore.blockstore.CorruptDataException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +15,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentSkipListSet;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -32,6 +36,9 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class PointRestore {
   /** Bytes dispatched between two progress records: a crash costs at most about this much refetching. */
   static final long CHECKPOINT_BYTES = 256L << 20;
+
+  /** Runs the progress records' flushes beside the dispatch (one at a time per restore). */
+  private static final Executor CHECKPOINTS = task -> Thread.ofVirtual().name("restore-checkpoint").start(task);
 
   private final Repository repository;
   private final PointReader point;
@@ -145,6 +152,7 @@ public final class PointRestore {
     long sinceCheckpoint = 0;
     long saved = start;
     long next = start; // every chunk below it has been dispatched
+    CompletableFuture<Long> pendingCheckpoint = null;
     try {
       List<ChunkRef> refs = new ArrayList<>();
       for (long w = start; w < count && failure.get() == null; w += window) {
@@ -158,9 +166,20 @@ public final class PointRestore {
           queue.put(ref);
           next = ref.chunkIndex() + 1;
           sinceCheckpoint += ref.plainLength();
-          if (progressFile != null && sinceCheckpoint >= checkpointBytes) {
+          if (progressFile != null && sinceCheckpoint >= checkpointBytes
+              && (pendingCheckpoint == null || pendingCheckpoint.isDone())) {
+            // The flush runs beside the dispatch: waiting for it here would starve the workers.
             sinceCheckpoint = 0;
-            saved = checkpoint(target, inFlight, next, saved, chunkSize);
+            saved = checkpointDone(pendingCheckpoint, saved);
+            long mark = lowestNotWritten(inFlight, next);
+            long previous = saved;
+            pendingCheckpoint = CompletableFuture.supplyAsync(() -> {
+              try {
+                return checkpoint(target, mark, previous, chunkSize);
+              } catch (IOException e) {
+                throw new UncheckedIOException(e);
+              }
+            }, CHECKPOINTS);
           }
         }
         if (failure.get() == null) {
@@ -179,6 +198,11 @@ public final class PointRestore {
       for (Thread t : threads) {
         join(t);
       }
+      try {
+        saved = checkpointDone(pendingCheckpoint, saved);
+      } catch (IOException e) {
+        failure.compareAndSet(null, e);
+      }
     }
     Throwable t = failure.get();
     if (t != null) {
@@ -186,7 +210,7 @@ public final class PointRestore {
         try {
           // Every chunk below the lowest one not written is in the target: keep that for the rerun.
           // With nothing saved yet, a record of mark 0 still says whose partial target this is.
-          checkpoint(target, inFlight, next, saved == 0 ? -1 : saved, chunkSize);
+          checkpoint(target, lowestNotWritten(inFlight, next), saved == 0 ? -1 : saved, chunkSize);
         } catch (IOException | RuntimeException e) {
           t.addSuppressed(e);
         }
@@ -205,18 +229,35 @@ public final class PointRestore {
     return written.get();
   }
 
-  /**
-   * Flushes the target and saves the mark below which every chunk is written (the lowest chunk in
-   * flight, else {@code next}, the first not dispatched) if it is beyond {@code saved}; returns the mark saved.
-   */
-  private long checkpoint(BlockDevice target, ConcurrentSkipListSet<Long> inFlight, long next, long saved,
-      int chunkSize) throws IOException {
-    long mark = next;
+  /** Returns the chunk below which every chunk is written: the lowest in flight, else {@code next}, the first not dispatched. */
+  private static long lowestNotWritten(ConcurrentSkipListSet<Long> inFlight, long next) {
     try {
-      mark = Math.min(next, inFlight.first());
+      return Math.min(next, inFlight.first());
     } catch (java.util.NoSuchElementException empty) {
-      // nothing in flight: everything dispatched is written
+      return next; // nothing in flight: everything dispatched is written
     }
+  }
+
+  /** Waits for {@code pending} (if any) and returns the mark it saved, else {@code saved}. */
+  private static long checkpointDone(CompletableFuture<Long> pending, long saved) throws IOException {
+    if (pending == null) {
+      return saved;
+    }
+    try {
+      return Math.max(saved, pending.join());
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof UncheckedIOException u) {
+        throw u.getCause();
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Flushes the target and saves {@code mark} (every chunk below it was written before this call)
+   * if it is beyond {@code saved}; returns the mark saved.
+   */
+  private long checkpoint(BlockDevice target, long mark, long saved, int chunkSize) throws IOException {
     if (mark <= saved) {
       return saved;
     }

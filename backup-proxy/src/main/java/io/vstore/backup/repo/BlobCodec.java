@@ -131,11 +131,21 @@ final class BlobCodec {
   }
 
   /**
-   * Decodes a stored blob of chunk {@code id} and returns its verified plaintext.
+   * Decodes a stored blob of chunk {@code id} and returns its verified plaintext: re-hashed always
+   * ({@code verify}), or on reads only when the repository is not encrypted. An encrypted blob is
+   * sealed with its chunk id as associated data, so a blob altered, or moved to another id, already
+   * fails authentication; hashing its plaintext again would check only that the writer computed the
+   * id it sealed under, and costs as much CPU as the decryption (restores are bound by it).
    *
    * @param where names the pack (and offset) for error messages
    */
   ByteBuffer decode(ChunkId id, byte[] stored, int offset, int length, int plainLength, String where)
+      throws CorruptObjectException {
+    return decode(id, stored, offset, length, plainLength, where, dataKey == null);
+  }
+
+  /** As {@link #decode(ChunkId, byte[], int, int, int, String)}, re-hashing the plaintext when {@code rehash}. */
+  ByteBuffer decode(ChunkId id, byte[] stored, int offset, int length, int plainLength, String where, boolean rehash)
       throws CorruptObjectException {
     if (plainLength < 1 || plainLength > maxPlain) {
       throw corrupt(where, id, "plain length " + plainLength + " out of range 1.." + maxPlain);
@@ -187,9 +197,11 @@ final class BlobCodec {
     if (got != plainLength) {
       throw corrupt(where, id, "decoded " + got + " bytes, the index says " + plainLength);
     }
-    byte[] actual = hasher.hash(plain, 0, plainLength);
-    if (!MessageDigest.isEqual(actual, id.bytesUnsafe())) {
-      throw corrupt(where, id, "plaintext hashes to " + Hex.of(actual).substring(0, 16) + "…");
+    if (rehash) {
+      byte[] actual = hasher.hash(plain, 0, plainLength);
+      if (!MessageDigest.isEqual(actual, id.bytesUnsafe())) {
+        throw corrupt(where, id, "plaintext hashes to " + Hex.of(actual).substring(0, 16) + "…");
+      }
     }
     return ByteBuffer.wrap(plain);
   }

@@ -366,7 +366,7 @@ final class Checker {
         continue;
       }
       try {
-        repo.codec().decode(id, pack, off, len, t.plainLengths()[i], "pack " + packKey + " at " + off);
+        repo.codec().decode(id, pack, off, len, t.plainLengths()[i], "pack " + packKey + " at " + off, true);
       } catch (CorruptObjectException e) {
         problem(packKey, detail(e));
       }
