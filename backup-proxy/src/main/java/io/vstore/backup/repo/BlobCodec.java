@@ -1,0 +1,200 @@
+package io.vstore.backup.repo;
+
+import com.github.luben.zstd.Zstd;
+import io.vstore.backup.crypto.Aead;
+import io.vstore.backup.crypto.ChunkHasher;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import javax.crypto.AEADBadTagException;
+import net.jpountz.lz4.LZ4Compressor;
+import net.jpountz.lz4.LZ4Factory;
+import net.jpountz.lz4.LZ4SafeDecompressor;
+
+/**
+ * Turns a chunk into the blob stored in a pack and back. A blob's plain form is one codec byte (0
+ * raw, 1 zstd, 2 lz4) and the data; an encrypted repository stores it sealed with the data key
+ * ({@code nonce || ciphertext || tag}) with the chunk id as associated data, so a blob moved to
+ * another id fails. A chunk that does not shrink is stored raw. Reading re-hashes the plaintext:
+ * unencrypted blobs are protected by that (and the trailer's CRC32C for {@code verify}).
+ *
+ * <p>Thread-safe; scratch buffers come from a pool so that encoding allocates nothing per call.
+ */
+final class BlobCodec {
+  static final int RAW = 0;
+  static final int ZSTD = 1;
+  static final int LZ4 = 2;
+
+  private static final LZ4Compressor LZ4_COMPRESSOR = LZ4Factory.fastestInstance().fastCompressor();
+  private static final LZ4SafeDecompressor LZ4_DECOMPRESSOR = LZ4Factory.fastestInstance().safeDecompressor();
+
+  private final Compression compression;
+  private final Aead dataKey;
+  private final ChunkHasher hasher;
+  private final int maxPlain;
+  private final ConcurrentLinkedQueue<Scratch> pool = new ConcurrentLinkedQueue<>();
+
+  /** Per-call buffers: the encoded blob is in {@link #out}, {@link #length} bytes. */
+  static final class Scratch {
+    final byte[] plain;
+    final byte[] packed;
+    final byte[] out;
+    int length;
+
+    Scratch(int maxPlain) {
+      plain = new byte[maxPlain];
+      int bound = (int) Math.max(Zstd.compressBound(maxPlain), LZ4_COMPRESSOR.maxCompressedLength(maxPlain));
+      packed = new byte[1 + bound];
+      out = new byte[1 + bound + Aead.OVERHEAD];
+    }
+  }
+
+  BlobCodec(Compression compression, Aead dataKey, ChunkHasher hasher, int maxPlain) {
+    this.compression = compression;
+    this.dataKey = dataKey;
+    this.hasher = hasher;
+    this.maxPlain = maxPlain;
+  }
+
+  /** Returns the largest blob a chunk of {@code plainLength} bytes can become. */
+  static int maxStored(int plainLength) {
+    return 1 + plainLength + Aead.OVERHEAD;
+  }
+
+  Scratch borrow() {
+    Scratch s = pool.poll();
+    return s != null ? s : new Scratch(maxPlain);
+  }
+
+  void release(Scratch s) {
+    pool.offer(s);
+  }
+
+  /** Encodes the remaining bytes of {@code plain} (position not moved) into {@code s.out}. */
+  void encode(ChunkId id, ByteBuffer plain, Scratch s) {
+    int n = plain.remaining();
+    if (n > maxPlain) {
+      throw new IllegalArgumentException("chunk of " + n + " bytes is larger than the chunk size " + maxPlain);
+    }
+    byte[] src;
+    int srcOff;
+    if (plain.hasArray()) {
+      src = plain.array();
+      srcOff = plain.arrayOffset() + plain.position();
+    } else {
+      plain.duplicate().get(s.plain, 0, n);
+      src = s.plain;
+      srcOff = 0;
+    }
+    int packedLength = compress(src, srcOff, n, s.packed);
+    byte[] blob;
+    if (packedLength > 0 && packedLength + 1 < n + 1) {
+      blob = s.packed;
+      packedLength += 1;
+    } else {
+      // Does not shrink: store raw, and never pay a decompression for it.
+      blob = dataKey == null ? s.out : s.packed;
+      blob[0] = RAW;
+      System.arraycopy(src, srcOff, blob, 1, n);
+      packedLength = 1 + n;
+    }
+    if (dataKey == null) {
+      if (blob != s.out) {
+        System.arraycopy(blob, 0, s.out, 0, packedLength);
+      }
+      s.length = packedLength;
+    } else {
+      s.length = dataKey.seal(blob, 0, packedLength, id.bytesUnsafe(), s.out, 0);
+    }
+  }
+
+  /** Compresses into {@code dst} from index 1 (index 0 gets the codec byte); returns the data length or 0. */
+  private int compress(byte[] src, int off, int n, byte[] dst) {
+    switch (compression) {
+      case ZSTD, ZSTD3 -> {
+        long r = Zstd.compressByteArray(dst, 1, dst.length - 1, src, off, n, compression == Compression.ZSTD ? 1 : 3);
+        if (Zstd.isError(r)) {
+          return 0;
+        }
+        dst[0] = ZSTD;
+        return (int) r;
+      }
+      case LZ4 -> {
+        int r = LZ4_COMPRESSOR.compress(src, off, n, dst, 1, dst.length - 1);
+        dst[0] = LZ4;
+        return r;
+      }
+      default -> {
+        return 0;
+      }
+    }
+  }
+
+  /**
+   * Decodes a stored blob of chunk {@code id} and returns its verified plaintext.
+   *
+   * @param where names the pack (and offset) for error messages
+   */
+  ByteBuffer decode(ChunkId id, byte[] stored, int offset, int length, int plainLength, String where)
+      throws CorruptObjectException {
+    if (plainLength < 1 || plainLength > maxPlain) {
+      throw corrupt(where, id, "plain length " + plainLength + " out of range 1.." + maxPlain);
+    }
+    byte[] blob = stored;
+    int blobOff = offset;
+    int blobLen = length;
+    if (dataKey != null) {
+      try {
+        blob = dataKey.open(stored, offset, length, id.bytesUnsafe());
+      } catch (AEADBadTagException e) {
+        throw corrupt(where, id, "authentication failed (blob altered or moved)");
+      }
+      blobOff = 0;
+      blobLen = blob.length;
+    }
+    if (blobLen < 1) {
+      throw corrupt(where, id, "empty blob");
+    }
+    byte[] plain = new byte[plainLength];
+    int codec = blob[blobOff];
+    int dataOff = blobOff + 1;
+    int dataLen = blobLen - 1;
+    int got;
+    try {
+      got = switch (codec) {
+        case RAW -> {
+          if (dataLen != plainLength) {
+            yield dataLen;
+          }
+          System.arraycopy(blob, dataOff, plain, 0, dataLen);
+          yield dataLen;
+        }
+        case ZSTD -> {
+          long r = Zstd.decompressByteArray(plain, 0, plainLength, blob, dataOff, dataLen);
+          if (Zstd.isError(r)) {
+            throw corrupt(where, id, "zstd: " + Zstd.getErrorName(r));
+          }
+          yield (int) r;
+        }
+        case LZ4 -> LZ4_DECOMPRESSOR.decompress(blob, dataOff, dataLen, plain, 0, plainLength);
+        default -> throw corrupt(where, id, "unknown codec " + codec + " in blob header");
+      };
+    } catch (CorruptObjectException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw corrupt(where, id, "cannot decompress: " + e.getMessage());
+    }
+    if (got != plainLength) {
+      throw corrupt(where, id, "decoded " + got + " bytes, the index says " + plainLength);
+    }
+    byte[] actual = hasher.hash(plain, 0, plainLength);
+    if (!MessageDigest.isEqual(actual, id.bytesUnsafe())) {
+      throw corrupt(where, id, "plaintext hashes to " + Hex.of(actual).substring(0, 16) + "…");
+    }
+    return ByteBuffer.wrap(plain);
+  }
+
+  private static CorruptObjectException corrupt(String where, ChunkId id, String detail) {
+    return new CorruptObjectException("bad backup repository: chunk " + id.hex() + " in " + where + ": " + detail);
+  }
+}

@@ -1,0 +1,317 @@
+package io.vstore.backup.repo;
+
+import io.vstore.backup.store.NoSuchObjectException;
+import io.vstore.backup.store.ObjectStore;
+import io.vstore.blockstore.UnsupportedFormatException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.zip.CRC32C;
+
+/**
+ * {@link Repository#check} and {@link Repository#verify}. Every problem becomes a {@link
+ * RepositoryReport.Problem} naming the object; corrupt data never escapes as an exception (only the
+ * store failing does).
+ */
+final class Checker {
+  private static final int TRAILER_CACHE = 64;
+
+  private final Repository repo;
+  private final ObjectStore store;
+  private final List<RepositoryReport.Problem> problems = new ArrayList<>();
+  private long objects;
+  private long chunks;
+  private long bytes;
+
+  Checker(Repository repo) {
+    this.repo = repo;
+    this.store = repo.store();
+  }
+
+  private void problem(String object, String message) {
+    problems.add(new RepositoryReport.Problem(object, message));
+  }
+
+  private static String detail(Exception e) {
+    return e.getMessage() == null ? e.toString() : e.getMessage();
+  }
+
+  RepositoryReport check() throws IOException {
+    checkConfig();
+    checkKeys();
+    checkIndex();
+    checkPoints();
+    return new RepositoryReport(problems, objects, chunks, bytes);
+  }
+
+  private void checkConfig() throws IOException {
+    objects++;
+    try {
+      byte[] obj = store.get(ConfigObject.KEY);
+      bytes += obj.length;
+      ConfigObject now = ConfigObject.read(obj);
+      if (!now.equals(repo.configObject()) && !java.util.Arrays.equals(now.write(), repo.configObject().write())) {
+        problem(ConfigObject.KEY, "differs from the config read when the repository was opened");
+      }
+    } catch (NoSuchObjectException e) {
+      problem(ConfigObject.KEY, "missing");
+    } catch (CorruptObjectException | UnsupportedFormatException e) {
+      problem(ConfigObject.KEY, detail(e));
+    }
+  }
+
+  private void checkKeys() throws IOException {
+    List<String> ids = KeyRing.keyIds(store);
+    if (repo.config().encrypted() && ids.isEmpty()) {
+      problem(KeyRing.PREFIX, "an encrypted repository without keys");
+    }
+    for (String id : ids) {
+      String key = KeyRing.PREFIX + id;
+      objects++;
+      try {
+        byte[] obj = store.get(key);
+        bytes += obj.length;
+        KeyObject.read(obj, key);
+      } catch (NoSuchObjectException e) {
+        // Removed since the listing.
+      } catch (CorruptObjectException | UnsupportedFormatException e) {
+        problem(key, detail(e));
+      }
+    }
+  }
+
+  private void checkIndex() throws IOException {
+    for (RepositoryReport.Problem p : repo.loadProblems()) {
+      problems.add(p);
+    }
+    List<String> keys = new ArrayList<>();
+    store.list(IndexObject.PREFIX, o -> keys.add(o.key()));
+    keys.sort(null);
+    Map<String, Optional<PackTrailer>> trailers = new LinkedHashMap<>(16, 0.75f, true) {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, Optional<PackTrailer>> eldest) {
+        return size() > TRAILER_CACHE;
+      }
+    };
+    Set<String> reportedPacks = new HashSet<>();
+    for (String key : keys) {
+      objects++;
+      byte[] obj;
+      try {
+        obj = store.get(key);
+      } catch (NoSuchObjectException e) {
+        continue;
+      }
+      bytes += obj.length;
+      List<String> entryProblems = new ArrayList<>();
+      try {
+        IndexObject.read(obj, repo.dataKey(), key, (packId, id, offset, stored, plain) -> {
+          chunks++;
+          String packKey = Hex.packKey(packId);
+          Optional<PackTrailer> trailer = trailers.get(packKey);
+          if (trailer == null) {
+            trailer = readTrailerQuietly(packKey, reportedPacks);
+            trailers.put(packKey, trailer);
+          }
+          if (trailer.isEmpty()) {
+            return;
+          }
+          PackTrailer t = trailer.get();
+          int at = find(t, id);
+          if (at < 0) {
+            entryProblems.add("chunk " + id.hex() + ": pack " + packKey + "'s trailer does not list it");
+          } else if (t.offsets()[at] != offset || t.storedLengths()[at] != stored || t.plainLengths()[at] != plain) {
+            entryProblems.add("chunk " + id.hex() + ": index says " + packKey + " at " + offset + "+" + stored + " ("
+                + plain + " plain), trailer says " + t.offsets()[at] + "+" + t.storedLengths()[at] + " ("
+                + t.plainLengths()[at] + " plain)");
+          }
+        });
+      } catch (CorruptObjectException | UnsupportedFormatException e) {
+        if (repo.loadProblems().stream().noneMatch(p -> p.object().equals(key))) {
+          problem(key, detail(e));
+        }
+      } catch (UncheckedProblem e) {
+        throw e.io;
+      }
+      for (String p : entryProblems) {
+        problem(key, p);
+      }
+    }
+  }
+
+  /** Carries a store failure out of an index visitor. */
+  private static final class UncheckedProblem extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final transient IOException io;
+
+    UncheckedProblem(IOException io) {
+      super(io);
+      this.io = io;
+    }
+  }
+
+  private Optional<PackTrailer> readTrailerQuietly(String packKey, Set<String> reported) {
+    try {
+      objects++;
+      return Optional.of(readTrailer(packKey));
+    } catch (NoSuchObjectException e) {
+      if (reported.add(packKey)) {
+        problem(packKey, "missing, but the index names it");
+      }
+    } catch (CorruptObjectException | UnsupportedFormatException e) {
+      if (reported.add(packKey)) {
+        problem(packKey, detail(e));
+      }
+    } catch (IOException e) {
+      throw new UncheckedProblem(e);
+    }
+    return Optional.empty();
+  }
+
+  /** Reads a pack's trailer with two ranged reads (its length, then itself). */
+  PackTrailer readTrailer(String packKey) throws IOException {
+    Optional<io.vstore.backup.store.ObjectInfo> info = store.stat(packKey);
+    if (info.isEmpty()) {
+      throw new NoSuchObjectException("no pack " + packKey);
+    }
+    long size = info.get().size();
+    if (size < PackTrailer.HEADER_BYTES + 4) {
+      throw Envelope.corrupt(packKey, "pack", "object of " + size + " bytes is too short for a pack");
+    }
+    byte[] header = store.get(packKey, 0, PackTrailer.HEADER_BYTES + 4);
+    PackTrailer.checkHeader(header, packKey, repo.config().encrypted());
+    int length = ByteBuffer.wrap(store.get(packKey, size - 4, 4)).getInt();
+    if (length < Envelope.HEADER_BYTES + Envelope.CRC_BYTES || length > size - 4 - PackTrailer.HEADER_BYTES) {
+      throw Envelope.corrupt(packKey, "pack", "trailer length " + length + " does not fit a pack of " + size + " bytes");
+    }
+    long trailerAt = size - 4 - length;
+    byte[] trailer = store.get(packKey, trailerAt, length);
+    bytes += length + 4 + PackTrailer.HEADER_BYTES;
+    return PackTrailer.read(trailer, 0, length, trailerAt, repo.dataKey(), packKey);
+  }
+
+  private static int find(PackTrailer t, ChunkId id) {
+    for (int i = 0; i < t.count(); i++) {
+      if (t.ids()[i].equals(id)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private void checkPoints() throws IOException {
+    Set<ChunkId> checkedPages = new HashSet<>();
+    for (String id : repo.pointIds("")) {
+      String key = Hex.pointKey(id);
+      objects++;
+      Manifest m;
+      try {
+        byte[] obj = store.get(key);
+        bytes += obj.length;
+        m = Manifest.read(obj, repo.dataKey(), id, repo.config().chunkSize());
+      } catch (NoSuchObjectException e) {
+        continue;
+      } catch (CorruptObjectException | UnsupportedFormatException e) {
+        problem(key, detail(e));
+        continue;
+      }
+      long chunkCount = (m.info().sizeBytes() + m.chunkSize() - 1) / m.chunkSize();
+      for (int p = 0; p < m.root().length; p++) {
+        ChunkId pageId = m.root()[p];
+        if (pageId == null || !checkedPages.add(pageId)) {
+          continue;
+        }
+        int count = (int) Math.min(m.pageChunks(), chunkCount - (long) p * m.pageChunks());
+        objects++;
+        byte[] ids;
+        try {
+          ids = repo.readPage(pageId, count);
+          bytes += (long) count * ChunkId.BYTES;
+        } catch (CorruptObjectException | UnsupportedFormatException e) {
+          problem(Hex.pageKey(pageId), detail(e) + " (page " + p + " of point " + id + ")");
+          continue;
+        }
+        int missing = 0;
+        String first = null;
+        for (int i = 0; i < count; i++) {
+          byte[] c = java.util.Arrays.copyOfRange(ids, i * ChunkId.BYTES, (i + 1) * ChunkId.BYTES);
+          ChunkId cid = ChunkId.wrap(c);
+          if (!cid.isZero() && !repo.index().contains(cid)) {
+            missing++;
+            if (first == null) {
+              first = cid.hex();
+            }
+          }
+        }
+        if (missing > 0) {
+          problem(Hex.pageKey(pageId), missing + " chunk(s) not in the index, first " + first + " (page " + p
+              + " of point " + id + ")");
+        }
+      }
+    }
+  }
+
+  RepositoryReport verify(double samplePercent) throws IOException {
+    List<String> packs = new ArrayList<>();
+    store.list("data/", o -> packs.add(o.key()));
+    packs.sort(null);
+    Random random = new Random();
+    for (String packKey : packs) {
+      if (samplePercent < 100 && random.nextDouble() * 100 >= samplePercent) {
+        continue;
+      }
+      verifyPack(packKey);
+    }
+    return new RepositoryReport(problems, objects, chunks, bytes);
+  }
+
+  private void verifyPack(String packKey) throws IOException {
+    objects++;
+    byte[] pack;
+    try {
+      pack = store.get(packKey);
+    } catch (NoSuchObjectException e) {
+      return;
+    }
+    bytes += pack.length;
+    PackTrailer t;
+    try {
+      PackTrailer.checkHeader(pack, packKey, repo.config().encrypted());
+      int length = ByteBuffer.wrap(pack, pack.length - 4, 4).getInt();
+      if (length < Envelope.HEADER_BYTES + Envelope.CRC_BYTES || length > pack.length - 4 - PackTrailer.HEADER_BYTES) {
+        throw Envelope.corrupt(packKey, "pack", "trailer length " + length + " does not fit a pack of " + pack.length
+            + " bytes");
+      }
+      int trailerAt = pack.length - 4 - length;
+      t = PackTrailer.read(pack, trailerAt, length, trailerAt, repo.dataKey(), packKey);
+    } catch (CorruptObjectException | UnsupportedFormatException e) {
+      problem(packKey, detail(e));
+      return;
+    }
+    for (int i = 0; i < t.count(); i++) {
+      chunks++;
+      ChunkId id = t.ids()[i];
+      int off = t.offsets()[i];
+      int len = t.storedLengths()[i];
+      CRC32C crc = new CRC32C();
+      crc.update(pack, off, len);
+      if ((int) crc.getValue() != t.crcs()[i]) {
+        problem(packKey, String.format("chunk %s at %d+%d: CRC32C 0x%08x, trailer says 0x%08x", id.hex(), off, len,
+            (int) crc.getValue(), t.crcs()[i]));
+        continue;
+      }
+      try {
+        repo.codec().decode(id, pack, off, len, t.plainLengths()[i], "pack " + packKey + " at " + off);
+      } catch (CorruptObjectException e) {
+        problem(packKey, detail(e));
+      }
+    }
+  }
+}

@@ -1,0 +1,432 @@
+package io.vstore.backup.repo;
+
+import io.vstore.backup.crypto.Aead;
+import io.vstore.backup.crypto.Argon2Params;
+import io.vstore.backup.crypto.ChunkHasher;
+import io.vstore.backup.store.NoSuchObjectException;
+import io.vstore.backup.store.ObjectStore;
+import io.vstore.blockstore.AlreadyClosedException;
+import io.vstore.blockstore.UnsupportedFormatException;
+import java.io.Closeable;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import javax.crypto.AEADBadTagException;
+
+/**
+ * A backup repository in an {@link ObjectStore}: deduplicated chunks in packs, their index, and
+ * backup points. Thread-safe. Opening loads the chunk index into memory (see {@link ChunkIndex} for
+ * its cost); everything else is read on demand.
+ *
+ * <p>Writes are ordered so that a crash at any moment leaves a consistent repository: a pack before
+ * the index object naming it, a point's pages before its manifest.
+ */
+public final class Repository implements Closeable {
+  private final ObjectStore store;
+  private final ConfigObject configObject;
+  private final RepositoryConfig config;
+  private final Aead dataKey;
+  private final ChunkHasher hasher;
+  private final BlobCodec codec;
+  private final ChunkIndex index = new ChunkIndex();
+  private final KeyRing keys;
+  private final Argon2Params argon2;
+  private final int packTarget;
+  private final List<RepositoryReport.Problem> loadProblems = new ArrayList<>();
+  private volatile boolean closed;
+
+  private Repository(ObjectStore store, ConfigObject config, byte[] master, byte[] chunkKey, RepositoryOptions options) {
+    this.store = store;
+    this.configObject = config;
+    this.config = config.toConfig();
+    this.dataKey = master == null ? null : new Aead(Arrays.copyOfRange(master, 0, 32));
+    this.hasher = new ChunkHasher(chunkKey);
+    this.codec = new BlobCodec(config.compression(), dataKey, hasher, config.chunkSize());
+    this.keys = new KeyRing(this, master);
+    this.argon2 = options.argon2();
+    this.packTarget = options.packTargetBytes();
+  }
+
+  /**
+   * Creates a repository in an empty {@code store}, encrypted under {@code key} unless it is null,
+   * and returns it open.
+   *
+   * @throws IOException if the store already holds a repository
+   */
+  public static Repository init(ObjectStore store, KeySource key, RepositoryOptions options) throws IOException {
+    if (store.stat(ConfigObject.KEY).isPresent()) {
+      throw new IOException("a backup repository already exists at " + store);
+    }
+    byte[] repoId = Aead.randomBytes(16);
+    byte[] master = key == null ? null : Aead.randomBytes(KeyObject.MASTER_BYTES);
+    byte[] chunkKey = master == null ? Aead.randomBytes(32) : Arrays.copyOfRange(master, 32, 64);
+    byte[] chunkKeyField = master == null ? chunkKey
+        : new Aead(Arrays.copyOfRange(master, 0, 32)).seal(chunkKey, 0, 32, repoId);
+    ConfigObject config = new ConfigObject(repoId, options.chunkSize(), options.compression(), master != null,
+        defaultPageChunks(options.chunkSize()), System.currentTimeMillis(), chunkKeyField);
+    if (key != null) {
+      // The key first: a crash before the config leaves a key no repository uses, never a repository without keys.
+      KeyRing.store(store, KeyRing.wrap(key, "initial", options.argon2(), repoId, master));
+    }
+    if (!store.putIfAbsent(ConfigObject.KEY, ByteBuffer.wrap(config.write()))) {
+      throw new IOException("a backup repository already exists at " + store);
+    }
+    return new Repository(store, config, master, chunkKey, options);
+  }
+
+  /** Pages of 8,192 chunks at 64 KiB (512 MiB of volume, 256 KiB of page); the same page bytes at other sizes. */
+  static int defaultPageChunks(int chunkSize) {
+    return 8192;
+  }
+
+  /**
+   * Opens the repository in {@code store}; {@code key} unlocks it if it is encrypted (ignored if it
+   * is not).
+   *
+   * @throws WrongKeyException if the key opens none of its keys
+   * @throws CorruptObjectException if the config is damaged
+   */
+  public static Repository open(ObjectStore store, KeySource key) throws IOException {
+    return open(store, key, RepositoryOptions.defaults());
+  }
+
+  /** Opens the repository, with {@code options}' passphrase cost and pack size for what this process writes. */
+  public static Repository open(ObjectStore store, KeySource key, RepositoryOptions options) throws IOException {
+    byte[] configBytes;
+    try {
+      configBytes = store.get(ConfigObject.KEY);
+    } catch (NoSuchObjectException e) {
+      throw new NoSuchObjectException("no backup repository at " + store + " (it has no config object)");
+    }
+    ConfigObject config = ConfigObject.read(configBytes);
+    byte[] master = null;
+    byte[] chunkKey;
+    if (config.encrypted()) {
+      if (key == null) {
+        throw new WrongKeyException("repository " + store + " is encrypted: give --passphrase-file, --key-file or "
+            + "VSTORE_BACKUP_PASSPHRASE");
+      }
+      master = unlock(store, config, key);
+      chunkKey = Arrays.copyOfRange(master, 32, 64);
+    } else {
+      chunkKey = config.chunkKeyField();
+    }
+    Repository repo = new Repository(store, config, master, chunkKey, options);
+    repo.loadIndex();
+    return repo;
+  }
+
+  private static byte[] unlock(ObjectStore store, ConfigObject config, KeySource key) throws IOException {
+    CorruptObjectException damaged = null;
+    for (String id : KeyRing.keyIds(store)) {
+      KeyObject k;
+      try {
+        k = KeyObject.read(store.get(KeyRing.PREFIX + id), KeyRing.PREFIX + id);
+      } catch (CorruptObjectException | UnsupportedFormatException e) {
+        damaged = damaged == null ? new CorruptObjectException(e.getMessage(), e) : damaged;
+        continue;
+      } catch (NoSuchObjectException e) {
+        continue;
+      }
+      byte[] master = KeyRing.unwrap(k, key, config.repoId());
+      if (master == null) {
+        continue;
+      }
+      // The config's sealed chunk-id key proves this master key belongs to this repository.
+      try {
+        byte[] chunkKey = new Aead(Arrays.copyOfRange(master, 0, 32))
+            .open(config.chunkKeyField(), 0, config.chunkKeyField().length, config.repoId());
+        if (MessageDigest.isEqual(chunkKey, Arrays.copyOfRange(master, 32, 64))) {
+          return master;
+        }
+      } catch (AEADBadTagException e) {
+        // Wrapped for this repository id, but not this repository's master key: keep looking.
+      }
+    }
+    if (damaged != null) {
+      throw new WrongKeyException("wrong passphrase or key for repository " + store + " (and a key object is damaged: "
+          + damaged.getMessage() + ")");
+    }
+    throw new WrongKeyException("wrong passphrase or key for repository " + store);
+  }
+
+  private void loadIndex() throws IOException {
+    List<String> keys = new ArrayList<>();
+    store.list(IndexObject.PREFIX, o -> keys.add(o.key()));
+    keys.sort(null);
+    for (String key : keys) {
+      try {
+        IndexObject.read(store.get(key), dataKey, key, index::putIfAbsent);
+      } catch (CorruptObjectException | UnsupportedFormatException e) {
+        // A damaged index object must not make the repository unreadable: its chunks count as
+        // absent (a backup stores them again), and check() reports it.
+        synchronized (loadProblems) {
+          loadProblems.add(new RepositoryReport.Problem(key, e.getMessage()));
+        }
+      } catch (NoSuchObjectException e) {
+        // Deleted by gc since the listing; gc wrote its replacement first.
+      }
+    }
+  }
+
+  /** Returns the repository's settings. */
+  public RepositoryConfig config() {
+    return config;
+  }
+
+  /** Returns the store it lives in. */
+  public ObjectStore store() {
+    return store;
+  }
+
+  /** Returns the id of a chunk: HMAC-SHA256 of its plaintext under the chunk-id key; the buffer is not moved. */
+  public ChunkId chunkId(ByteBuffer plaintext) {
+    return ChunkId.wrap(hasher.hash(plaintext));
+  }
+
+  /** Returns true if the chunk is in the index, or was added by a sink of this process. */
+  public boolean hasChunk(ChunkId id) {
+    checkOpen();
+    return index.contains(id);
+  }
+
+  /** Returns the number of chunks in the index (with those added by this process). */
+  public long chunkCount() {
+    return index.size();
+  }
+
+  /** Opens a sink for one backup or sync session. */
+  public ChunkSink openSink() {
+    checkOpen();
+    return new PackSink(this, codec, dataKey, packTarget, config.chunkSize());
+  }
+
+  /**
+   * Reads, authenticates, decompresses and re-hashes a chunk and returns its plaintext.
+   *
+   * @throws CorruptObjectException naming the pack and chunk if anything does not match
+   */
+  public ByteBuffer readChunk(ChunkId id) throws IOException {
+    checkOpen();
+    ChunkIndex.Location loc = index.get(id);
+    if (loc == null) {
+      throw new CorruptObjectException("bad backup repository: chunk " + id.hex() + " is not in the index of " + store);
+    }
+    if (loc.packNumber() == ChunkIndex.RESERVED) {
+      throw new IOException("chunk " + id.hex() + " of " + store + " is still being stored by a sink");
+    }
+    String packKey = Hex.packKey(loc.packId());
+    byte[] stored;
+    try {
+      stored = store.get(packKey, loc.offset(), loc.storedLength());
+    } catch (NoSuchObjectException e) {
+      throw new CorruptObjectException("bad backup repository: pack " + packKey + " of chunk " + id.hex()
+          + " is missing from " + store);
+    } catch (EOFException e) {
+      throw new CorruptObjectException("bad backup repository: pack " + packKey + " ends before chunk " + id.hex()
+          + " at " + loc.offset() + "+" + loc.storedLength());
+    }
+    return codec.decode(id, stored, 0, stored.length, loc.plainLength(), "pack " + packKey + " at " + loc.offset());
+  }
+
+  /**
+   * Starts a new point of a volume of {@code sizeBytes}; chunks not set are taken from {@code base}
+   * (which must have the same size), or are holes when it is null.
+   */
+  public PointWriter newPoint(long sizeBytes, PointReader base) {
+    checkOpen();
+    if (base != null && !(base instanceof PagedPointReader)) {
+      throw new IllegalArgumentException("base " + base + " is not a point of a repository");
+    }
+    return new PagedPointWriter(this, sizeBytes, (PagedPointReader) base);
+  }
+
+  /** Returns every point, oldest first (by time, then id); reads every manifest, caches none. */
+  public List<PointInfo> points() throws IOException {
+    checkOpen();
+    List<String> ids = pointIds("");
+    List<PointInfo> out = new ArrayList<>(ids.size());
+    for (String id : ids) {
+      try {
+        out.add(readManifest(id).info());
+      } catch (NoSuchObjectException e) {
+        // Deleted (pruned) since the listing.
+      }
+    }
+    out.sort(Comparator.comparing(PointInfo::time).thenComparing(PointInfo::id));
+    return out;
+  }
+
+  List<String> pointIds(String prefix) throws IOException {
+    List<String> ids = new ArrayList<>();
+    store.list(Manifest.PREFIX + prefix, o -> {
+      String id = o.key().substring(Manifest.PREFIX.length());
+      if (Hex.isHex(id, 16)) {
+        ids.add(id);
+      }
+    });
+    ids.sort(null);
+    return ids;
+  }
+
+  Manifest readManifest(String id) throws IOException {
+    return Manifest.read(store.get(Hex.pointKey(id)), dataKey, id, config.chunkSize());
+  }
+
+  /**
+   * Opens a point by its id or a prefix of it that matches one point only.
+   *
+   * @throws NoSuchPointException if none or several match
+   */
+  public PointReader openPoint(String idOrUniquePrefix) throws IOException {
+    checkOpen();
+    String want = idOrUniquePrefix.toLowerCase(java.util.Locale.ROOT);
+    if (want.isEmpty() || !want.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      throw new NoSuchPointException("no point '" + idOrUniquePrefix + "' in " + store + " (point ids are hex)");
+    }
+    List<String> matches = want.length() == 16 ? List.of(want) : pointIds(want);
+    if (matches.isEmpty()) {
+      throw new NoSuchPointException("no point '" + idOrUniquePrefix + "' in " + store);
+    }
+    if (matches.size() > 1) {
+      throw new NoSuchPointException("point prefix '" + idOrUniquePrefix + "' matches " + matches.size() + " points in "
+          + store + ": " + String.join(", ", matches.subList(0, Math.min(5, matches.size())))
+          + (matches.size() > 5 ? ", …" : ""));
+    }
+    try {
+      return new PagedPointReader(this, readManifest(matches.getFirst()));
+    } catch (NoSuchObjectException e) {
+      throw new NoSuchPointException("no point '" + idOrUniquePrefix + "' in " + store);
+    }
+  }
+
+  /** Deletes a point's manifest; its pages and chunks stay until gc. */
+  public void deletePoint(String id) throws IOException {
+    checkOpen();
+    if (!Hex.isHex(id, 16)) {
+      throw new NoSuchPointException("no point '" + id + "' in " + store + " (a point id is 16 hex digits)");
+    }
+    if (store.stat(Hex.pointKey(id)).isEmpty()) {
+      throw new NoSuchPointException("no point '" + id + "' in " + store);
+    }
+    store.delete(Hex.pointKey(id));
+  }
+
+  /** Returns the keys of the repository (empty if it is not encrypted). */
+  public KeyRing keys() {
+    checkOpen();
+    return keys;
+  }
+
+  /** Checks structure: every object parses, every reference resolves. Never throws on corrupt data. */
+  public RepositoryReport check() throws IOException {
+    checkOpen();
+    return new Checker(this).check();
+  }
+
+  /** Reads and authenticates every chunk of {@code samplePercent} percent of the packs (0-100). */
+  public RepositoryReport verify(double samplePercent) throws IOException {
+    checkOpen();
+    if (!(samplePercent >= 0 && samplePercent <= 100)) {
+      throw new IllegalArgumentException("sample percent " + samplePercent + " is not within 0..100");
+    }
+    return new Checker(this).verify(samplePercent);
+  }
+
+  // --- for the package ---
+
+  ChunkIndex index() {
+    return index;
+  }
+
+  Aead dataKey() {
+    return dataKey;
+  }
+
+  ChunkHasher hasher() {
+    return hasher;
+  }
+
+  BlobCodec codec() {
+    return codec;
+  }
+
+  ConfigObject configObject() {
+    return configObject;
+  }
+
+  Argon2Params argon2() {
+    return argon2;
+  }
+
+  byte[] repoIdBytes() {
+    return configObject.repoId();
+  }
+
+  List<RepositoryReport.Problem> loadProblems() {
+    synchronized (loadProblems) {
+      return List.copyOf(loadProblems);
+    }
+  }
+
+  /** Returns the ids of a page, or all zeros (holes) for a null page id. */
+  byte[] readPage(ChunkId pageId, int count) throws IOException {
+    if (pageId == null) {
+      return new byte[count * ChunkId.BYTES];
+    }
+    String key = Hex.pageKey(pageId);
+    byte[] obj;
+    try {
+      obj = store.get(key);
+    } catch (NoSuchObjectException e) {
+      throw new CorruptObjectException("bad backup repository: page " + key + " is missing from " + store);
+    }
+    byte[] ids = Page.read(obj, dataKey, key, count);
+    ByteBuffer body = Page.body(ids, count);
+    if (!MessageDigest.isEqual(hasher.hash(body), pageId.bytesUnsafe())) {
+      throw new CorruptObjectException("bad backup repository: page " + key + " does not hash to its name");
+    }
+    return ids;
+  }
+
+  /** Stores a page (unless an equal one exists) and returns its id; null if every entry is a hole. */
+  ChunkId writePage(byte[] ids, int count) throws IOException {
+    boolean empty = true;
+    for (int i = 0; i < count * ChunkId.BYTES; i++) {
+      if (ids[i] != 0) {
+        empty = false;
+        break;
+      }
+    }
+    if (empty) {
+      return null;
+    }
+    ByteBuffer body = Page.body(ids, count);
+    ChunkId id = ChunkId.wrap(hasher.hash(body));
+    String key = Hex.pageKey(id);
+    store.putIfAbsent(key, ByteBuffer.wrap(Page.write(body, dataKey, key)));
+    return id;
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new AlreadyClosedException("backup repository " + store + " is closed");
+    }
+  }
+
+  /** Closes the repository (not its store, which the caller opened). */
+  @Override
+  public void close() {
+    closed = true;
+  }
+
+  @Override
+  public String toString() {
+    return "backup repository " + store;
+  }
+}
