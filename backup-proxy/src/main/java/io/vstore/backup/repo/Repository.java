@@ -34,6 +34,7 @@ public final class Repository implements Closeable {
   private final ChunkHasher hasher;
   private final BlobCodec codec;
   private final ChunkIndex index = new ChunkIndex();
+  private final HiddenChunks hidden = new HiddenChunks(this);
   private final KeyRing keys;
   private final Argon2Params argon2;
   private final int packTarget;
@@ -215,6 +216,9 @@ public final class Repository implements Closeable {
     checkOpen();
     ChunkIndex.Location loc = index.get(id);
     if (loc == null) {
+      loc = hidden.find(id); // a point committed across a gc may use what gc took out of the index
+    }
+    if (loc == null) {
       throw new CorruptObjectException("bad backup repository: chunk " + id.hex() + " is not in the index of " + store);
     }
     if (loc.packNumber() == ChunkIndex.RESERVED) {
@@ -344,6 +348,10 @@ public final class Repository implements Closeable {
     return index;
   }
 
+  HiddenChunks hidden() {
+    return hidden;
+  }
+
   Aead dataKey() {
     return dataKey;
   }
@@ -384,7 +392,17 @@ public final class Repository implements Closeable {
     try {
       obj = store.get(key);
     } catch (NoSuchObjectException e) {
-      throw new CorruptObjectException("bad backup repository: page " + key + " is missing from " + store);
+      // gc moves unreferenced pages aside before deleting them; a point committed across it reads them there
+      String aside = hidden.pageKey(pageId);
+      try {
+        if (aside == null) {
+          throw e;
+        }
+        obj = store.get(aside);
+        key = aside;
+      } catch (NoSuchObjectException gone) {
+        throw new CorruptObjectException("bad backup repository: page " + key + " is missing from " + store);
+      }
     }
     byte[] ids = Page.read(obj, dataKey, key, count);
     ByteBuffer body = Page.body(ids, count);
