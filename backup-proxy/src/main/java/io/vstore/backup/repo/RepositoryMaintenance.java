@@ -2,6 +2,7 @@ package io.vstore.backup.repo;
 
 import io.vstore.backup.crypto.Aead;
 import io.vstore.backup.store.NoSuchObjectException;
+import io.vstore.backup.store.ObjectStore;
 import io.vstore.blockstore.UnsupportedFormatException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -235,6 +236,40 @@ public final class RepositoryMaintenance {
     }
     String hex = key.substring(9);
     return Hex.isHex(hex, 64) && key.substring(6, 8).equals(hex.substring(0, 2)) ? ChunkId.fromHex(hex) : null;
+  }
+
+  /**
+   * Creates a repository in {@code store} whose chunk ids match {@code from}'s (it shares the
+   * chunk-id key, under its own data key and passphrase), so that sync can copy only the chunks it
+   * lacks.
+   */
+  public static Repository initSharingChunkIds(ObjectStore store, KeySource key, RepositoryOptions options,
+      Repository from) throws IOException {
+    if (options.chunkSize() != from.config().chunkSize()) {
+      options = options.withChunkSize(from.config().chunkSize());
+    }
+    return Repository.init(store, key, options, from.chunkKey());
+  }
+
+  /**
+   * Commits {@code writer}'s point under {@code pointId} (sync keeps ids, so a rerun sees what
+   * arrived).
+   *
+   * @throws IOException if a point with that id exists
+   */
+  public static PointInfo commitAs(PointWriter writer, String pointId, PointMeta meta, ChunkSink sink)
+      throws IOException {
+    if (!Hex.isHex(pointId, 16)) {
+      throw new IllegalArgumentException("bad point id '" + pointId + "'");
+    }
+    return ((PagedPointWriter) writer).commit(meta, sink, pointId);
+  }
+
+  /** Returns the point's metadata as its manifest holds it (bytes read included, which PointInfo lacks). */
+  public PointMeta metaOf(String pointId) throws IOException {
+    Manifest m = repo.readManifest(pointId);
+    PointInfo i = m.info();
+    return new PointMeta(i.source(), i.kind(), i.group(), i.changeId(), i.time(), i.tags(), m.bytesRead());
   }
 
   /** Forgets what this process learned of gc's hidden chunks and pages, so the next miss looks again. */
