@@ -43,7 +43,8 @@ public final class Vstore {
       Map.entry("clone", CloneCommand.class), Map.entry("cbt", CbtCommand.class), Map.entry("vm", VmCommand.class),
       Map.entry("pool", PoolCommand.class), Map.entry("image", ImageCommand.class), Map.entry("nbd", NbdCommand.class),
       Map.entry("serve", ServeCommand.class), Map.entry("token", TokenCommand.class), Map.entry("job", JobCommand.class),
-      Map.entry("export", ExportCommand.class), Map.entry("dashboard", DashboardCommand.class));
+      Map.entry("export", ExportCommand.class), Map.entry("dashboard", DashboardCommand.class),
+      Map.entry("backup", BackupCommand.class));
   /** The global options that take a value, as the first word of a command line is found past them. */
   private static final Set<String> GLOBAL_VALUED = Set.of("-D", "--datastore", "--remote", "--token", "--ca-cert");
 

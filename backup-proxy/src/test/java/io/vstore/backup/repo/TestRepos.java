@@ -3,7 +3,10 @@ package io.vstore.backup.repo;
 import io.vstore.backup.crypto.Argon2Params;
 import io.vstore.backup.store.DirectoryStore;
 import io.vstore.backup.store.ObjectStore;
+import com.google.common.jimfs.Configuration;
+import com.google.common.jimfs.Jimfs;
 import java.io.IOException;
+import java.nio.file.FileSystem;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -26,6 +29,12 @@ final class TestRepos {
 
   static ObjectStore store(Path dir) throws IOException {
     return DirectoryStore.open(dir);
+  }
+
+  /** Returns a directory store in an in-memory file system: no fsync cost for the randomized tests. */
+  static ObjectStore memoryStore() throws IOException {
+    FileSystem fs = Jimfs.newFileSystem(Configuration.unix());
+    return DirectoryStore.open(fs.getPath("/repo"));
   }
 
   /** Returns a chunk: text-like when {@code seed} is even, random otherwise. */

@@ -1,0 +1,14 @@
+package io.vstore.cli;
+
+import picocli.CommandLine.Command;
+
+/**
+ * {@code vstore backup ...}: backup repositories and the points in them. Each subcommand lives in its
+ * own class; this group lists them.
+ */
+@Command(name = "backup", description = "Back up volumes and VMs into deduplicated, compressed, optionally encrypted "
+    + "repositories (a directory).",
+    mixinStandardHelpOptions = true,
+    subcommands = {BackupInitCommand.class, BackupCheckCommand.class, BackupVerifyCommand.class,
+        BackupKeyCommand.class, BackupBenchCommand.class})
+final class BackupCommand {}

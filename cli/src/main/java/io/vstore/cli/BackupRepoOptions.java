@@ -1,0 +1,83 @@
+package io.vstore.cli;
+
+import io.vstore.backup.repo.KeySource;
+import io.vstore.backup.repo.Repository;
+import io.vstore.backup.store.DirectoryStore;
+import io.vstore.backup.store.ObjectStore;
+import java.io.IOException;
+import java.nio.file.Path;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The {@code --repo} and key options of a command on a backup repository: where the repository is
+ * and what unlocks it ({@code --passphrase-file}, {@code --key-file}, else the environment's
+ * {@code VSTORE_BACKUP_PASSPHRASE}, else nothing: an unencrypted repository). Never a passphrase on the
+ * command line, where other users' {@code ps} would show it.
+ */
+@Command
+final class BackupRepoOptions {
+  /** Environment variable holding a passphrase. */
+  static final String PASSPHRASE_ENV = "VSTORE_BACKUP_PASSPHRASE";
+
+  @Option(names = "--repo", required = true, paramLabel = "REPO",
+      description = "The backup repository: a directory (or s3://BUCKET[/PREFIX] where S3 is supported).")
+  String repo;
+
+  @Option(names = "--passphrase-file", paramLabel = "FILE",
+      description = "Read the repository's passphrase from FILE (else ${env:" + PASSPHRASE_ENV + "} if set).")
+  Path passphraseFile;
+
+  @Option(names = "--key-file", paramLabel = "FILE", description = "Unlock the repository with the key file FILE.")
+  Path keyFile;
+
+  /** Returns what unlocks the repository, or null for none. */
+  KeySource key() throws IOException {
+    if (passphraseFile != null && keyFile != null) {
+      throw new IllegalArgumentException("give --passphrase-file or --key-file, not both");
+    }
+    if (passphraseFile != null) {
+      return KeySource.fromPassphraseFile(passphraseFile);
+    }
+    if (keyFile != null) {
+      return KeySource.fromKeyFile(keyFile);
+    }
+    String env = System.getenv(PASSPHRASE_ENV);
+    return env == null || env.isEmpty() ? null : new KeySource.Passphrase(env.toCharArray());
+  }
+
+  /** Opens the repository's object store (the one place that turns a location into a store). */
+  ObjectStore store() throws IOException {
+    if (repo.startsWith("s3://")) {
+      throw new IllegalArgumentException("S3 repositories are not supported by this build: " + repo);
+    }
+    return DirectoryStore.open(DaemonContext.path(repo));
+  }
+
+  /** An open repository and the store it lives in; closing it closes both (a repository leaves its store open). */
+  record Opened(Repository repo, ObjectStore store) implements AutoCloseable {
+    @Override
+    public void close() throws IOException {
+      try {
+        repo.close();
+      } finally {
+        store.close();
+      }
+    }
+  }
+
+  /** Opens the repository with the key the options give. */
+  Opened open() throws IOException {
+    ObjectStore store = store();
+    boolean success = false;
+    try {
+      Repository r = Repository.open(store, key());
+      success = true;
+      return new Opened(r, store);
+    } finally {
+      if (!success) {
+        store.close();
+      }
+    }
+  }
+}
