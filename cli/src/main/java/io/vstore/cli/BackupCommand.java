@@ -10,5 +10,6 @@ import picocli.CommandLine.Command;
     + "repositories (a directory).",
     mixinStandardHelpOptions = true,
     subcommands = {BackupInitCommand.class, BackupCheckCommand.class, BackupVerifyCommand.class,
-        BackupKeyCommand.class, BackupBenchCommand.class})
+        BackupKeyCommand.class, BackupBenchCommand.class, BackupPruneCommand.class, BackupProtectCommand.class,
+        BackupGcCommand.class, BackupSyncCommand.class})
 final class BackupCommand {}

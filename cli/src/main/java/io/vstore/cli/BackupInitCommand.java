@@ -37,6 +37,12 @@ final class BackupInitCommand implements Callable<Integer> {
       + "(default 64K).") String chunkSize;
   @Option(names = "--compression", paramLabel = "ALGO", description = "zstd (default), zstd3, lz4 or none.")
   String compression;
+  @Option(names = "--copy-ids-from", paramLabel = "REPO", description = "Share REPO's chunk-id key (not its data key: "
+      + "this repository has its own passphrase or key file), so that 'backup sync --from REPO' can copy only the "
+      + "chunks this one lacks. REPO is unlocked with --copy-ids-passphrase-file or --copy-ids-key-file, else "
+      + "VSTORE_BACKUP_PASSPHRASE.") String copyIdsFrom;
+  @Option(names = "--copy-ids-passphrase-file", paramLabel = "FILE") Path copyIdsPassphrase;
+  @Option(names = "--copy-ids-key-file", paramLabel = "FILE") Path copyIdsKeyFile;
   @Mixin OutputOptions output;
 
   /** What init prints. */
@@ -78,6 +84,17 @@ final class BackupInitCommand implements Callable<Integer> {
     if (repo.startsWith("s3://")) {
       throw new IllegalArgumentException("S3 repositories are not supported by this build: " + repo);
     }
+    if (copyIdsFrom != null) {
+      // The source's chunk size too: equal data must make equal chunks for equal ids to mean anything.
+      try (ObjectStore fromStore = BackupSyncCommand.store(copyIdsFrom);
+          Repository from = Repository.open(fromStore, BackupSyncCommand.key(copyIdsPassphrase, copyIdsKeyFile,
+              "--copy-ids"));
+          ObjectStore store = DirectoryStore.open(DaemonContext.path(repo));
+          Repository r = io.vstore.backup.repo.RepositoryMaintenance.initSharingChunkIds(store, key, options, from)) {
+        printInit(r, store, createdKeyFile);
+      }
+      return 0;
+    }
     try (ObjectStore store = DirectoryStore.open(DaemonContext.path(repo));
         Repository r = Repository.init(store, key, options)) {
       RepositoryConfig c = r.config();
@@ -85,6 +102,12 @@ final class BackupInitCommand implements Callable<Integer> {
           java.util.Locale.ROOT), c.encrypted(), createdKeyFile ? keyFile.toString() : null), BackupInitCommand::print);
     }
     return 0;
+  }
+
+  private void printInit(Repository r, ObjectStore store, boolean createdKeyFile) {
+    RepositoryConfig c = r.config();
+    output.print(new Result(store.toString(), c.id(), c.chunkSize(), c.compression().name().toLowerCase(
+        java.util.Locale.ROOT), c.encrypted(), createdKeyFile ? keyFile.toString() : null), BackupInitCommand::print);
   }
 
   static void print(PrintWriter out, Result r) {

@@ -49,7 +49,9 @@ import java.util.TreeMap;
  *
  * <p>Packs written after the oldest running backup started are left alone this time (they are
  * probably that backup's, not yet named by a point); crash-left packs that no index names are
- * indexed again from their trailers when a point needs them, else collected like the rest.
+ * indexed again from their trailers when a point needs them, else collected like the rest. A
+ * candidate pack that an index object names again when its round is collected (its backup's sink
+ * indexed it after gc hid it) is live again and stays.
  */
 public final class GarbageCollector {
   /** Skew allowed between the clocks of the hosts that share a repository. */
@@ -123,7 +125,6 @@ public final class GarbageCollector {
     }
 
     Result execute() throws IOException {
-      Instant start = clock.instant();
       List<LockRecord> live = new ArrayList<>();
       for (LockRecord r : locks.live()) {
         if (r.kind().usesChunks()) {
@@ -188,7 +189,7 @@ public final class GarbageCollector {
           unfinished.add(r);
         }
       }
-      mark(refs, live, start, inRounds, unfinished);
+      mark(refs, live, inRounds, unfinished);
       if (!dry) {
         int stale = locks.removeStale();
         if (stale > 0) {
@@ -308,15 +309,18 @@ public final class GarbageCollector {
       maint.forgetHidden();
     }
 
-    void mark(Referenced refs, List<LockRecord> live, Instant start, Set<String> inRounds, List<String> unfinished)
+    void mark(Referenced refs, List<LockRecord> live, Set<String> inRounds, List<String> unfinished)
         throws IOException {
-      Instant cutoff = start;
+      // Objects written since the oldest running backup began are probably its own, not yet named by
+      // its point: they wait for a later run. This only spares work; safety does not rest on the
+      // clocks it compares (a candidate that turns out used is put back when its round is collected).
+      Instant cutoff = Instant.MAX;
       for (LockRecord l : live) {
-        if (l.started().isBefore(cutoff)) {
-          cutoff = l.started();
+        Instant c = l.started().minus(CLOCK_MARGIN);
+        if (c.isBefore(cutoff)) {
+          cutoff = c;
         }
       }
-      cutoff = cutoff.minus(CLOCK_MARGIN);
       // Per pack: its entries' liveness, and which index objects name it.
       Map<String, PackStat> stats = new HashMap<>();
       Map<String, Set<String>> packsOfIndex = new HashMap<>();
