@@ -38,8 +38,9 @@ final class BackupGcCommand implements Callable<Integer> {
     out.println(would + "delete " + r.packsDeleted() + " pack(s), " + Sizes.format(r.bytesDeleted()) + ", and "
         + r.pagesDeleted() + " page(s) set aside by earlier runs; " + r.packsRestored() + " pack(s) and "
         + r.pagesRestored() + " page(s) were in use again and stay");
-    out.println(would + "set aside " + r.packsMarked() + " unreferenced pack(s), " + Sizes.format(r.bytesMarked())
-        + ", and " + r.pagesMarked() + " page(s), for a later gc; kept " + r.packsKept() + " pack(s), "
+    out.println(would + "set aside " + r.packsMarked() + " pack(s), " + Sizes.format(r.bytesMarked())
+        + (r.packsRepacked() > 0 ? " (" + r.packsRepacked() + " of them mostly garbage, their live chunks copied to "
+            + "new packs)" : "") + ", and " + r.pagesMarked() + " page(s), for a later gc; kept " + r.packsKept() + " pack(s), "
         + Sizes.format(r.bytesKept()) + (r.roundsWaiting() > 0 ? "; " + r.roundsWaiting()
             + " earlier round(s) wait for running backups" : ""));
   }

@@ -1,6 +1,7 @@
 package io.vstore.backup.maint;
 
 import io.vstore.backup.repo.ChunkId;
+import io.vstore.backup.repo.ChunkSink;
 import io.vstore.backup.repo.CorruptObjectException;
 import io.vstore.backup.repo.NoSuchPointException;
 import io.vstore.backup.repo.PointInfo;
@@ -41,6 +42,11 @@ import java.util.TreeMap;
  *       put back into the index; the others are deleted.</li>
  * </ol>
  *
+ * <p>A pack whose live chunks take less than {@link #REPACK_BELOW} of its bytes is repacked: its
+ * live chunks are copied into new packs (indexed before anything is hidden), then it becomes a
+ * candidate like an unreferenced one; when its round is collected, chunks the index holds
+ * elsewhere no longer keep it.
+ *
  * <p>The eligible rounds are chosen <em>before</em> the referenced set is built, so no backup that
  * may reference a candidate can commit after the set was taken. Lock start times come from the
  * holders' clocks; a margin of {@link #CLOCK_MARGIN} absorbs skew between hosts. Memory: the
@@ -56,6 +62,8 @@ import java.util.TreeMap;
 public final class GarbageCollector {
   /** Skew allowed between the clocks of the hosts that share a repository. */
   static final Duration CLOCK_MARGIN = Duration.ofMinutes(5);
+  /** A pack whose live chunks take less than this share of its bytes is repacked. */
+  static final double REPACK_BELOW = 0.4;
 
   /**
    * What a run did (or, dry, would do).
@@ -63,13 +71,14 @@ public final class GarbageCollector {
    * @param packsDeleted packs of collected rounds deleted, and their bytes
    * @param packsRestored candidates that points had come to reference, indexed again
    * @param packsMarked packs that became candidates of the new round, and their bytes
+   * @param packsRepacked of those, packs that were mostly garbage: their live chunks were copied first
    * @param packsKept packs with referenced chunks, and their bytes
    * @param roundsWaiting rounds not collected yet because a process that may use them still runs
    * @param notes what people should know (waiting rounds, re-indexed packs)
    */
   public record Result(boolean dryRun, int packsDeleted, long bytesDeleted, int pagesDeleted, int packsRestored,
-      int pagesRestored, int packsMarked, long bytesMarked, int pagesMarked, int packsKept, long bytesKept,
-      int roundsWaiting, List<String> notes) {}
+      int pagesRestored, int packsMarked, long bytesMarked, int pagesMarked, int packsRepacked, int packsKept,
+      long bytesKept, int roundsWaiting, List<String> notes) {}
 
   private final Repository repo;
   private final RepositoryMaintenance maint;
@@ -118,6 +127,7 @@ public final class GarbageCollector {
     int packsKept;
     long bytesKept;
     int roundsWaiting;
+    int packsRepacked;
 
     Run(boolean dry, RepositoryLock lock) {
       this.dry = dry;
@@ -197,7 +207,7 @@ public final class GarbageCollector {
         }
       }
       return new Result(dry, packsDeleted, bytesDeleted, pagesDeleted, packsRestored, pagesRestored, packsMarked,
-          bytesMarked, pagesMarked, packsKept, bytesKept, roundsWaiting, List.copyOf(notes));
+          bytesMarked, pagesMarked, packsRepacked, packsKept, bytesKept, roundsWaiting, List.copyOf(notes));
     }
 
     /** Builds the set of chunk and page ids the points reference, reading each distinct page once. */
@@ -260,7 +270,8 @@ public final class GarbageCollector {
         }
         boolean used = false;
         for (IndexEntry e : entries) {
-          if (refs.ids.mightContain(e.id().toBytes())) {
+          // Referenced, and not in a pack the index lists (a repacked pack's live chunks are).
+          if (refs.ids.mightContain(e.id().toBytes()) && !repo.hasChunk(e.id())) {
             used = true;
             break;
           }
@@ -331,8 +342,10 @@ public final class GarbageCollector {
             String p = hex(e.packId());
             packs.add(p);
             PackStat s = stats.computeIfAbsent(p, k -> new PackStat());
+            s.storedBytes += e.storedLength();
             if (refs.ids.mightContain(e.id().toBytes())) {
               s.live++;
+              s.liveBytes += e.storedLength();
             }
           });
         } catch (NoSuchObjectException e) {
@@ -350,6 +363,7 @@ public final class GarbageCollector {
       List<IndexEntry> candidateEntries = new ArrayList<>();
       List<String> candidatePages = new ArrayList<>();
       Map<String, String> adoptedPageCopies = new HashMap<>();
+      Set<String> repack = new HashSet<>();
       for (String r : unfinished) {
         try {
           maint.readIndex(GcRound.indexKey(r), e -> {
@@ -374,9 +388,14 @@ public final class GarbageCollector {
           continue;
         }
         PackStat s = stats.get(p);
-        if (s != null && s.live > 0) {
+        if (s != null && s.live > 0 && (s.liveBytes >= s.storedBytes * REPACK_BELOW || o.modified().isAfter(cutoff))) {
           packsKept++;
           bytesKept += o.size();
+          continue;
+        }
+        if (s != null && s.live > 0) {
+          repack.add(p); // mostly garbage: its live chunks go to new packs, then it is a candidate like the rest
+          candidatePacks.add(p);
           continue;
         }
         if (o.modified().isAfter(cutoff)) {
@@ -432,6 +451,7 @@ public final class GarbageCollector {
         packsMarked++;
         bytesMarked += packBytes.getOrDefault(p, 0L);
       }
+      packsRepacked = repack.size();
       pagesMarked += candidatePages.size() + adoptedPageCopies.size();
       if (dry) {
         return;
@@ -464,6 +484,20 @@ public final class GarbageCollector {
           }
         });
         kept.put(key, keep);
+      }
+      // Repack: the live chunks of mostly-garbage packs into new packs, indexed before the old
+      // packs are hidden, so every referenced chunk stays in the index throughout.
+      if (!repack.isEmpty()) {
+        Set<ChunkId> copied = new HashSet<>();
+        try (ChunkSink sink = maint.openRepackSink()) {
+          for (IndexEntry e : candidateEntries) {
+            if (repack.contains(hex(e.packId())) && refs.ids.mightContain(e.id().toBytes()) && copied.add(e.id())) {
+              lock.ensureHeld();
+              sink.add(e.id(), repo.readChunk(e.id()));
+            }
+          }
+          sink.flush();
+        }
       }
       maint.writeIndex(GcRound.indexKey(round), candidateEntries);
       // b. The pages, copied aside.
@@ -522,6 +556,8 @@ public final class GarbageCollector {
   /** Counters of one pack. */
   private static final class PackStat {
     int live;
+    long storedBytes;
+    long liveBytes;
   }
 
   private static String hex(byte[] b) {

@@ -371,6 +371,10 @@ public final class Repository implements Closeable {
     return chunkKey.clone();
   }
 
+  int packTarget() {
+    return packTarget;
+  }
+
   Aead dataKey() {
     return dataKey;
   }

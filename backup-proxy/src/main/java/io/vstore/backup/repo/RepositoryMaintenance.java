@@ -272,6 +272,14 @@ public final class RepositoryMaintenance {
     return new PointMeta(i.source(), i.kind(), i.group(), i.changeId(), i.time(), i.tags(), m.bytesRead());
   }
 
+  /**
+   * Opens a sink that stores every chunk added, also those the index has: gc copies the live chunks
+   * of mostly-garbage packs into new packs with it, so the old packs can go.
+   */
+  public ChunkSink openRepackSink() {
+    return new PackSink(repo, repo.codec(), repo.dataKey(), repo.packTarget(), repo.config().chunkSize(), true);
+  }
+
   /** Forgets what this process learned of gc's hidden chunks and pages, so the next miss looks again. */
   public void forgetHidden() {
     repo.hidden().forget();

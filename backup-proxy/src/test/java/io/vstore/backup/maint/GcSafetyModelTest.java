@@ -59,7 +59,7 @@ final class GcSafetyModelTest {
     int seeds = ci ? 2 : 4;
     int steps = ci ? 70 : 120;
     long base = new Random().nextLong();
-    int[] totals = new int[4];
+    int[] totals = new int[5];
     for (int s = 0; s < seeds; s++) {
       long seed = base + s;
       Model m = new Model(seed, Files.createDirectory(tmp.resolve("seed" + s)), steps);
@@ -68,13 +68,15 @@ final class GcSafetyModelTest {
       totals[1] += m.committedAcrossGc;
       totals[2] += m.packsDeleted;
       totals[3] += m.packsRestored;
+      totals[4] += m.packsRepacked;
     }
     System.out.printf("gc model: seeds from %d: %d gcs, %d points committed across a gc, %d packs deleted, "
-        + "%d restored%n", base, totals[0], totals[1], totals[2], totals[3]);
+        + "%d restored, %d repacked%n", base, totals[0], totals[1], totals[2], totals[3], totals[4]);
     // The run must have exercised what it claims to test.
     assertThat(totals[0]).as("gcs run").isPositive();
     assertThat(totals[1]).as("points committed by backups that ran across a gc").isPositive();
     assertThat(totals[2]).as("packs deleted").isPositive();
+    assertThat(totals[4]).as("packs repacked").isPositive();
   }
 
   private static RepositoryOptions options() {
@@ -100,6 +102,7 @@ final class GcSafetyModelTest {
     int gcs;
     int packsDeleted;
     int packsRestored;
+    int packsRepacked;
     boolean dirty = true;
 
     Model(long seed, Path dir, int steps) throws IOException {
@@ -209,6 +212,7 @@ final class GcSafetyModelTest {
         gcs++;
         packsDeleted += r.packsDeleted();
         packsRestored += r.packsRestored();
+        packsRepacked += r.packsRepacked();
       } catch (LockConflictException e) {
         // a killed gc's lock is not stale yet: wait for it, as the command line tells people to
       } catch (IOException e) {
