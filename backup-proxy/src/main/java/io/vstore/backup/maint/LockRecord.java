@@ -49,6 +49,12 @@ public record LockRecord(String key, String session, long seq, LockKind kind, Pr
     return new LockRecord(keyOf(session, seq + 1), session, seq + 1, kind, holder, started, now, interval, base, detail);
   }
 
+  /** Returns this lock naming {@code basePoint} as its base, as the next object of the session. */
+  LockRecord withBaseAt(String basePoint, Instant now) {
+    return new LockRecord(keyOf(session, seq + 1), session, seq + 1, kind, holder, started, now, interval, basePoint,
+        detail);
+  }
+
   /** Returns the object's stored bytes. */
   ByteBuffer toBytes() {
     ObjectNode o = JsonEnvelope.JSON.createObjectNode();

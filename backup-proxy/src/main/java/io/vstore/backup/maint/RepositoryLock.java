@@ -48,11 +48,24 @@ public final class RepositoryLock implements Closeable {
 
   /** Writes the next object of the lock now and deletes the previous one. */
   public void refresh() throws IOException {
+    replace(null);
+  }
+
+  /**
+   * Names the point a backup builds on, so that prune keeps it while the backup runs: a backup
+   * takes its lock before it opens the repository, and learns its base only then.
+   */
+  public void nameBase(String basePoint) throws IOException {
+    replace(java.util.Objects.requireNonNull(basePoint, "basePoint"));
+  }
+
+  private void replace(String base) throws IOException {
     synchronized (monitor) {
       if (closed) {
         throw new IllegalStateException("lock " + current.key() + " is released");
       }
-      LockRecord next = current.refreshedAt(locks.clock().instant());
+      Instant now = locks.clock().instant();
+      LockRecord next = base == null ? current.refreshedAt(now) : current.withBaseAt(base, now);
       if (!locks.store().putIfAbsent(next.key(), next.toBytes())) {
         throw new IOException(locks.store() + ": lock object " + next.key() + " exists already");
       }

@@ -24,11 +24,15 @@ import java.util.Set;
  * before its manifest, which keeps the source's point id, so a rerun after an interruption skips
  * the points that arrived and, through the target's index, the chunks that did.
  *
+ * <p>Chunks are read from the source and stored into the target on one worker per core.
+ *
  * <p>Chunk ids are keyed, so they match only between repositories that share the chunk-id key: a
  * target made with {@code vstore backup init REPO2 --copy-ids-from REPO1}. Any other target is
  * refused (copying would mean hashing every chunk again, and its dedup would not match).
  */
 public final class RepositorySync {
+  /** Chunks copied before the point writer is told of them: bounds what waits in memory. */
+  private static final int PENDING = 4096;
   private static final byte[] PROBE = "vstore: do these repositories share the chunk-id key?"
       .getBytes(StandardCharsets.US_ASCII);
 
@@ -109,8 +113,10 @@ public final class RepositorySync {
       Set<String> present, long[] chunks, RepositoryLock toLock) throws IOException {
     // Built on the target's copy of the point's base, when it has one, so unchanged pages are shared.
     PointReader base = p.base() != null && present.contains(p.base()) ? to.openPoint(p.base()) : null;
-    try (PointReader src = from.openPoint(p.id()); ChunkSink sink = to.openSink()) {
+    try (PointReader src = from.openPoint(p.id()); ChunkSink sink = to.openSink();
+        ChunkCopier copier = new ChunkCopier(from, sink)) {
       PointWriter w = to.newPoint(src.size(), base);
+      List<ChunkRef> pending = new ArrayList<>();
       long count = src.chunkCount();
       for (long i = 0; i < count; i++) {
         ChunkRef ref = src.chunk(i);
@@ -120,17 +126,22 @@ public final class RepositorySync {
         }
         if (to.hasChunk(ref.id())) {
           chunks[2]++;
+          w.set(i, ref.id(), ref.plainLength());
         } else {
-          ByteBuffer data = from.readChunk(ref.id());
-          if (sink.add(ref.id(), data)) {
-            chunks[0]++;
-            chunks[1] += ref.plainLength();
-          } else {
-            chunks[2]++;
+          // The writer takes only chunks the target has: set once the copy is done.
+          copier.copy(ref);
+          pending.add(ref);
+          if (pending.size() >= PENDING) {
+            copier.finish();
+            setAll(w, pending);
           }
         }
-        w.set(i, ref.id(), ref.plainLength());
       }
+      copier.finish();
+      setAll(w, pending);
+      chunks[0] += copier.copied;
+      chunks[1] += copier.copiedBytes;
+      chunks[2] += copier.present;
       if (toLock != null) {
         toLock.ensureHeld();
       }
@@ -139,6 +150,99 @@ public final class RepositorySync {
       if (base != null) {
         base.close();
       }
+    }
+  }
+
+  private static void setAll(PointWriter w, List<ChunkRef> refs) throws IOException {
+    for (ChunkRef r : refs) {
+      w.set(r.chunkIndex(), r.id(), r.plainLength());
+    }
+    refs.clear();
+  }
+
+  /**
+   * Reads chunks from the source and adds them to the target's sink on worker threads: reading
+   * authenticates, decompresses and hashes, adding compresses and seals, so a sync uses every core.
+   * At most {@link #IN_FLIGHT} chunks are in flight, which bounds memory.
+   */
+  private static final class ChunkCopier implements AutoCloseable {
+    private static final int IN_FLIGHT = 16;
+
+    private final Repository from;
+    private final ChunkSink sink;
+    private final java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
+        Math.max(1, Runtime.getRuntime().availableProcessors()), Thread.ofPlatform().daemon().name("sync-copy-", 0)
+            .factory());
+    private final java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(IN_FLIGHT);
+    private final java.util.concurrent.atomic.AtomicReference<Exception> failure =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    private final Set<io.vstore.backup.repo.ChunkId> queued = new HashSet<>();
+    long copied;
+    long copiedBytes;
+    long present;
+
+    ChunkCopier(Repository from, ChunkSink sink) {
+      this.from = from;
+      this.sink = sink;
+    }
+
+    void copy(ChunkRef ref) throws IOException {
+      check();
+      if (!queued.add(ref.id())) {
+        present++; // the point holds the chunk twice: one copy is enough
+        return;
+      }
+      try {
+        slots.acquire();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException("sync interrupted");
+      }
+      pool.execute(() -> {
+        try {
+          boolean added = sink.add(ref.id(), from.readChunk(ref.id()));
+          synchronized (this) {
+            if (added) {
+              copied++;
+              copiedBytes += ref.plainLength();
+            } else {
+              present++;
+            }
+          }
+        } catch (Exception e) {
+          failure.compareAndSet(null, e);
+        } finally {
+          slots.release();
+        }
+      });
+    }
+
+    /** Waits for every chunk in flight; throws the first failure. */
+    void finish() throws IOException {
+      try {
+        slots.acquire(IN_FLIGHT);
+        slots.release(IN_FLIGHT);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException("sync interrupted");
+      }
+      queued.clear();
+      check();
+    }
+
+    private void check() throws IOException {
+      Exception e = failure.get();
+      if (e instanceof IOException io) {
+        throw io;
+      }
+      if (e != null) {
+        throw new IOException("sync failed copying a chunk: " + e, e);
+      }
+    }
+
+    @Override
+    public void close() {
+      pool.shutdownNow();
     }
   }
 }

@@ -72,6 +72,20 @@ final class RepositoryLocksTest {
   }
 
   @Test
+  void aBackupNamesItsBaseOnceItKnowsIt() throws IOException {
+    RepositoryLocks locks = locks(me);
+    try (RepositoryLock l = locks.acquire(LockKind.BACKUP, null, "vol1")) {
+      l.nameBase("0123456789abcdef");
+      assertThat(locks.live()).singleElement().satisfies(r -> {
+        assertThat(r.base()).isEqualTo("0123456789abcdef");
+        assertThat(r.started()).isEqualTo(l.started());
+      });
+      l.refresh();
+      assertThat(locks.live().getFirst().base()).isEqualTo("0123456789abcdef");
+    }
+  }
+
+  @Test
   void aCrashBetweenTheTwoStepsOfARefreshLeavesOneLock() throws IOException {
     RepositoryLocks locks = locks(me);
     RepositoryLock l = locks.acquire(LockKind.BACKUP, null, "");
