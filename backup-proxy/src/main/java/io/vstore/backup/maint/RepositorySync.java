@@ -56,11 +56,9 @@ public final class RepositorySync {
    */
   public static Result run(ObjectStore fromStore, KeySource fromKey, ObjectStore toStore, KeySource toKey,
       String source) throws IOException {
-    try (RepositoryLock fromLock = new RepositoryLocks(fromStore).acquire(LockKind.SYNC, null, "sync to " + toStore);
-        RepositoryLock toLock = new RepositoryLocks(toStore).acquire(LockKind.SYNC, null, "sync from " + fromStore);
-        Repository from = Repository.open(fromStore, fromKey);
-        Repository to = Repository.open(toStore, toKey)) {
-      return copy(from, to, source, toLock);
+    try (LockedRepository from = LockedRepository.open(fromStore, fromKey, LockKind.SYNC, "sync to " + toStore);
+        LockedRepository to = LockedRepository.open(toStore, toKey, LockKind.SYNC, "sync from " + fromStore)) {
+      return copy(from.repo(), to.repo(), source, to.lock());
     }
   }
 
