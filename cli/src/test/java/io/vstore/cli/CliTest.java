@@ -274,6 +274,19 @@ final class CliTest {
     runnable.put("image check FILE", List.of("image", "check", img.toString()));
     runnable.put("image map FILE", List.of("image", "map", img.toString()));
     runnable.put("image measure", List.of("image", "measure", "-O", "qcow2", img.toString()));
+    String plainRepo = tmp.resolve("backup-plain").toString();
+    String secretRepo = tmp.resolve("backup-secret").toString();
+    Path pass = Files.writeString(tmp.resolve("backup-pass"), "passphrase one\n");
+    Path pass2 = Files.writeString(tmp.resolve("backup-pass2"), "passphrase two\n");
+    ok("backup", "init", secretRepo, "--passphrase-file", pass.toString());
+    runnable.put("backup init REPO", List.of("backup", "init", plainRepo));
+    runnable.put("backup check", List.of("backup", "check", "--repo", plainRepo));
+    runnable.put("backup verify", List.of("backup", "verify", "--repo", plainRepo));
+    runnable.put("backup key add", List.of("backup", "key", "add", "--repo", secretRepo, "--passphrase-file",
+        pass.toString(), "--new-passphrase-file", pass2.toString()));
+    runnable.put("backup key list", List.of("backup", "key", "list", "--repo", secretRepo, "--passphrase-file",
+        pass.toString()));
+    runnable.put("backup bench", List.of("backup", "bench", "--millis", "10"));
 
     Pattern row = Pattern.compile("^\\| `([^`]+)` \\| (object|array) \\| (.+) \\|$", Pattern.MULTILINE);
     Matcher m = row.matcher(Files.readString(DOC));

@@ -18,6 +18,7 @@ final class ChunkIndex {
   /** Marks a slot held by a sink that is still compressing the chunk: present, location not yet known. */
   static final int RESERVED = -1;
   private static final int EMPTY = 0;
+  private static final int MAX_SLOTS = 1 << 28;
 
   /** Where a chunk is. {@code packNumber} is {@link #RESERVED} while a sink is still storing it. */
   record Location(int packNumber, byte[] packId, int offset, int storedLength, int plainLength) {}
@@ -247,8 +248,10 @@ final class ChunkIndex {
     int[] oldOffset = offset;
     int[] oldStored = stored;
     int[] oldPlain = plain;
-    if (oldPack.length >= 1 << 30) {
-      throw new IllegalStateException("chunk index full at " + size + " chunks");
+    if (oldPack.length >= MAX_SLOTS) {
+      // Four longs per slot in one array: 2^28 slots is the largest that Java arrays hold.
+      throw new IllegalStateException("chunk index full at " + size + " chunks (about 200 M: 12 TiB of unique 64 KiB "
+          + "chunks); use a larger chunk size for a repository this big");
     }
     allocate(oldPack.length * 2);
     for (int s = 0; s < oldPack.length; s++) {

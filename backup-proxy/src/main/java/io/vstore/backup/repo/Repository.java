@@ -16,6 +16,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import javax.crypto.AEADBadTagException;
 
 /**
@@ -171,22 +175,68 @@ public final class Repository implements Closeable {
     throw new WrongKeyException("wrong passphrase or key for repository " + store);
   }
 
+  /** Threads that fetch and parse index objects and manifests: the store's latency (S3) dominates, not the CPU. */
+  private static final int INDEX_LOADERS = 4;
+
   private void loadIndex() throws IOException {
     List<String> keys = new ArrayList<>();
     store.list(IndexObject.PREFIX, o -> keys.add(o.key()));
     keys.sort(null);
-    for (String key : keys) {
-      try {
-        IndexObject.read(store.get(key), dataKey, key, index::putIfAbsent);
-      } catch (CorruptObjectException | UnsupportedFormatException e) {
-        // A damaged index object must not make the repository unreadable: its chunks count as
-        // absent (a backup stores them again), and check() reports it.
-        synchronized (loadProblems) {
-          loadProblems.add(new RepositoryReport.Problem(key, e.getMessage()));
-        }
-      } catch (NoSuchObjectException e) {
-        // Deleted by gc since the listing; gc wrote its replacement first.
+    inParallel(keys, this::loadIndexObject);
+  }
+
+  /** A task on one object key. */
+  private interface KeyTask {
+    void run(String key) throws IOException;
+  }
+
+  /** Runs {@code task} for every key on up to {@link #INDEX_LOADERS} threads and rethrows the first failure. */
+  private void inParallel(List<String> keys, KeyTask task) throws IOException {
+    if (keys.size() <= 1) {
+      for (String key : keys) {
+        task.run(key);
       }
+      return;
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(Math.min(INDEX_LOADERS, keys.size()),
+        Thread.ofPlatform().daemon().name("repo-load-", 0).factory());
+    try {
+      List<Future<Void>> loads = new ArrayList<>(keys.size());
+      for (String key : keys) {
+        loads.add(pool.submit(() -> {
+          task.run(key);
+          return null;
+        }));
+      }
+      for (Future<Void> f : loads) {
+        try {
+          f.get();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("interrupted while reading " + store);
+        } catch (ExecutionException e) {
+          if (e.getCause() instanceof IOException io) {
+            throw io;
+          }
+          throw new IllegalStateException("reading " + store + " failed", e.getCause());
+        }
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private void loadIndexObject(String key) throws IOException {
+    try {
+      IndexObject.read(store.get(key), dataKey, key, index::putIfAbsent);
+    } catch (CorruptObjectException | UnsupportedFormatException e) {
+      // A damaged index object must not make the repository unreadable: its chunks count as
+      // absent (a backup stores them again), and check() reports it.
+      synchronized (loadProblems) {
+        loadProblems.add(new RepositoryReport.Problem(key, e.getMessage()));
+      }
+    } catch (NoSuchObjectException e) {
+      // Deleted by gc since the listing; gc wrote its replacement first.
     }
   }
 
@@ -269,16 +319,18 @@ public final class Repository implements Closeable {
   public List<PointInfo> points() throws IOException {
     checkOpen();
     List<String> ids = pointIds("");
-    List<PointInfo> out = new ArrayList<>(ids.size());
-    for (String id : ids) {
+    List<PointInfo> out = java.util.Collections.synchronizedList(new ArrayList<>(ids.size()));
+    // Manifests are fetched a few at a time: on S3 each is a round trip.
+    inParallel(ids, id -> {
       try {
         out.add(readManifest(id).info());
       } catch (NoSuchObjectException e) {
         // Deleted (pruned) since the listing.
       }
-    }
-    out.sort(Comparator.comparing(PointInfo::time).thenComparing(PointInfo::id));
-    return out;
+    });
+    List<PointInfo> sorted = new ArrayList<>(out);
+    sorted.sort(Comparator.comparing(PointInfo::time).thenComparing(PointInfo::id));
+    return sorted;
   }
 
   List<String> pointIds(String prefix) throws IOException {
