@@ -25,7 +25,7 @@ class BackupMaintCommandTest {
   @TempDir Path dir;
 
   /** Writes one point a day for {@code days} days, each of fresh random chunks; returns their ids, oldest first. */
-  private static List<String> points(Path repoDir, int days) throws Exception {
+  static List<String> points(Path repoDir, int days) throws java.io.IOException {
     List<String> ids = new ArrayList<>();
     try (ObjectStore store = DirectoryStore.open(repoDir); Repository repo = Repository.open(store, null)) {
       Random rnd = new Random(days);

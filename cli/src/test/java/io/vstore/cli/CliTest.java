@@ -287,6 +287,15 @@ final class CliTest {
     runnable.put("backup key list", List.of("backup", "key", "list", "--repo", secretRepo, "--passphrase-file",
         pass.toString()));
     runnable.put("backup bench", List.of("backup", "bench", "--millis", "10"));
+    String maintRepo = tmp.resolve("backup-maint").toString();
+    String syncTarget = tmp.resolve("backup-sync").toString();
+    ok("backup", "init", maintRepo, "--chunk-size", "16K");
+    String point = BackupMaintCommandTest.points(Path.of(maintRepo), 1).getFirst();
+    ok("backup", "init", syncTarget, "--copy-ids-from", maintRepo);
+    runnable.put("backup prune", List.of("backup", "prune", "--repo", plainRepo, "--keep-last", "1", "--dry-run"));
+    runnable.put("backup protect POINT", List.of("backup", "protect", point, "--repo", maintRepo));
+    runnable.put("backup gc", List.of("backup", "gc", "--repo", plainRepo));
+    runnable.put("backup sync", List.of("backup", "sync", "--from", maintRepo, "--to", syncTarget));
 
     Pattern row = Pattern.compile("^\\| `([^`]+)` \\| (object|array) \\| (.+) \\|$", Pattern.MULTILINE);
     Matcher m = row.matcher(Files.readString(DOC));
