@@ -493,7 +493,7 @@ public final class GarbageCollector {
           for (IndexEntry e : candidateEntries) {
             if (repack.contains(hex(e.packId())) && refs.ids.mightContain(e.id().toBytes()) && copied.add(e.id())) {
               lock.ensureHeld();
-              sink.add(e.id(), repo.readChunk(e.id()));
+              sink.add(e.id(), maint.readChunkAt(e));
             }
           }
           sink.flush();

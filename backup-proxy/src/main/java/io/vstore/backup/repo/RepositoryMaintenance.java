@@ -273,6 +273,25 @@ public final class RepositoryMaintenance {
   }
 
   /**
+   * Reads, authenticates and returns a chunk's plaintext from the place {@code e} names, whether or
+   * not this process's index lists it (gc reads index objects written after the repository was opened).
+   *
+   * @throws CorruptObjectException naming the pack and chunk if anything does not match
+   */
+  public ByteBuffer readChunkAt(IndexEntry e) throws IOException {
+    String packKey = Hex.packKey(e.packId());
+    byte[] stored;
+    try {
+      stored = repo.store().get(packKey, e.offset(), e.storedLength());
+    } catch (NoSuchObjectException | java.io.EOFException x) {
+      throw new CorruptObjectException("bad backup repository: pack " + packKey + " of chunk " + e.id().hex()
+          + " is missing or too short in " + repo.store());
+    }
+    return repo.codec().decode(e.id(), stored, 0, stored.length, e.plainLength(), "pack " + packKey + " at "
+        + e.offset());
+  }
+
+  /**
    * Opens a sink that stores every chunk added, also those the index has: gc copies the live chunks
    * of mostly-garbage packs into new packs with it, so the old packs can go.
    */
