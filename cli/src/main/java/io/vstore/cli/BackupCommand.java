@@ -11,5 +11,6 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     subcommands = {BackupCreateCommand.class, BackupListCommand.class, BackupInfoCommand.class,
         BackupDiffCommand.class, BackupInitCommand.class, BackupCheckCommand.class, BackupVerifyCommand.class,
-        BackupKeyCommand.class, BackupBenchCommand.class, BackupMountCommand.class, BackupUmountCommand.class})
+        BackupKeyCommand.class, BackupBenchCommand.class, BackupMountCommand.class, BackupUmountCommand.class,
+        BackupPruneCommand.class, BackupProtectCommand.class, BackupGcCommand.class, BackupSyncCommand.class})
 final class BackupCommand {}

@@ -5,10 +5,8 @@ import io.vstore.backup.repo.KeySource;
 import io.vstore.backup.repo.Repository;
 import io.vstore.backup.repo.RepositoryConfig;
 import io.vstore.backup.repo.RepositoryOptions;
-import io.vstore.backup.store.DirectoryStore;
 import io.vstore.backup.store.ObjectStore;
-import io.vstore.backup.store.ObjectStores;
-import io.vstore.backup.store.S3Location;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,6 +37,12 @@ final class BackupInitCommand implements Callable<Integer> {
       + "(default 64K).") String chunkSize;
   @Option(names = "--compression", paramLabel = "ALGO", description = "zstd (default), zstd3, lz4 or none.")
   String compression;
+  @Option(names = "--copy-ids-from", paramLabel = "REPO", description = "Share REPO's chunk-id key (not its data key: "
+      + "this repository has its own passphrase or key file), so that 'backup sync --from REPO' can copy only the "
+      + "chunks this one lacks. REPO is unlocked with --copy-ids-passphrase-file or --copy-ids-key-file, else "
+      + "VSTORE_BACKUP_PASSPHRASE.") String copyIdsFrom;
+  @Option(names = "--copy-ids-passphrase-file", paramLabel = "FILE") Path copyIdsPassphrase;
+  @Option(names = "--copy-ids-key-file", paramLabel = "FILE") Path copyIdsKeyFile;
   @Mixin OutputOptions output;
 
   /** What init prints. */
@@ -77,13 +81,32 @@ final class BackupInitCommand implements Callable<Integer> {
         default -> throw new IllegalArgumentException("--compression " + compression + ": use zstd, zstd3, lz4 or none");
       });
     }
-    try (ObjectStore store = S3Location.isS3(repo) ? ObjectStores.open(repo) : DirectoryStore.open(DaemonContext.path(repo));
+    if (copyIdsFrom != null) {
+      // The source's chunk size too: equal data must make equal chunks for equal ids to mean anything.
+      try (ObjectStore fromStore = BackupSyncCommand.store(copyIdsFrom);
+          Repository from = Repository.open(fromStore, BackupSyncCommand.key(copyIdsPassphrase, copyIdsKeyFile,
+              "--copy-ids"));
+          ObjectStore store = openStore();
+          Repository r = io.vstore.backup.repo.RepositoryMaintenance.initSharingChunkIds(store, key, options, from)) {
+        printInit(r, store, createdKeyFile);
+      }
+      return 0;
+    }
+    try (ObjectStore store = openStore();
         Repository r = Repository.init(store, key, options)) {
-      RepositoryConfig c = r.config();
-      output.print(new Result(store.toString(), c.id(), c.chunkSize(), c.compression().name().toLowerCase(
-          java.util.Locale.ROOT), c.encrypted(), createdKeyFile ? keyFile.toString() : null), BackupInitCommand::print);
+      printInit(r, store, createdKeyFile);
     }
     return 0;
+  }
+
+  private ObjectStore openStore() throws IOException {
+    return BackupSyncCommand.store(repo);
+  }
+
+  private void printInit(Repository r, ObjectStore store, boolean createdKeyFile) {
+    RepositoryConfig c = r.config();
+    output.print(new Result(store.toString(), c.id(), c.chunkSize(), c.compression().name().toLowerCase(
+        java.util.Locale.ROOT), c.encrypted(), createdKeyFile ? keyFile.toString() : null), BackupInitCommand::print);
   }
 
   static void print(PrintWriter out, Result r) {

@@ -50,8 +50,16 @@ final class BackupRepoOptions {
 
   /** Opens the repository's object store (the one place that turns a location into a store). */
   ObjectStore store() throws IOException {
+    return store(repo);
+  }
+
+  /**
+   * Opens the object store of repository location {@code repo}: {@code s3://...} (endpoint and keys
+   * from this process's environment) or a directory, relative to the client's working directory.
+   */
+  static ObjectStore store(String repo) throws IOException {
     if (S3Location.isS3(repo)) {
-      return ObjectStores.open(repo);   // endpoint and keys from this process's environment
+      return ObjectStores.open(repo);
     }
     return DirectoryStore.open(DaemonContext.path(repo));
   }

@@ -303,6 +303,16 @@ final class CliTest {
     ok("image", "snapshot", "-c", "s1", img.toString());
     runnable.put("image snapshot -l FILE", List.of("image", "snapshot", "-l", img.toString()));
 
+    String maintRepo = tmp.resolve("backup-maint").toString();
+    String syncTarget = tmp.resolve("backup-sync").toString();
+    ok("backup", "init", maintRepo, "--chunk-size", "16K");
+    String maintPoint = BackupMaintCommandTest.points(Path.of(maintRepo), 1).getFirst();
+    ok("backup", "init", syncTarget, "--copy-ids-from", maintRepo);
+    runnable.put("backup prune", List.of("backup", "prune", "--repo", plainRepo, "--keep-last", "1", "--dry-run"));
+    runnable.put("backup protect POINT", List.of("backup", "protect", maintPoint, "--repo", maintRepo));
+    runnable.put("backup gc", List.of("backup", "gc", "--repo", plainRepo));
+    runnable.put("backup sync", List.of("backup", "sync", "--from", maintRepo, "--to", syncTarget));
+
     Pattern row = Pattern.compile("^\\| `([^`]+)` \\| (object|array) \\| (.+) \\|$", Pattern.MULTILINE);
     Matcher m = row.matcher(Files.readString(DOC));
     Set<String> documented = new LinkedHashSet<>();

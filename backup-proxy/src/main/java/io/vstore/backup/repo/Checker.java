@@ -202,6 +202,15 @@ final class Checker {
     return PackTrailer.read(trailer, 0, length, trailerAt, repo.dataKey(), packKey);
   }
 
+  /** Returns true if gc took the chunk out of the index but keeps it until no running backup may use it. */
+  private boolean hiddenHas(ChunkId id) {
+    try {
+      return repo.hidden().find(id) != null;
+    } catch (IOException e) {
+      return false; // unreadable gc objects: the chunk is reported missing, which it then is for readers too
+    }
+  }
+
   /** A trailer with its entries by chunk id, so comparing an index with it is linear. */
   private static final class TrailerLookup {
     final PackTrailer trailer;
@@ -258,7 +267,7 @@ final class Checker {
         for (int i = 0; i < count; i++) {
           byte[] c = java.util.Arrays.copyOfRange(ids, i * ChunkId.BYTES, (i + 1) * ChunkId.BYTES);
           ChunkId cid = ChunkId.wrap(c);
-          if (!cid.isZero() && !repo.index().contains(cid)) {
+          if (!cid.isZero() && !repo.index().contains(cid) && !hiddenHas(cid)) {
             missing++;
             if (first == null) {
               first = cid.hex();

@@ -29,6 +29,7 @@ final class PackSink implements ChunkSink {
   private final int packCapacity;
   private final Object lock = new Object();
   private final Object indexLock = new Object();
+  private final boolean always;
 
   // Guarded by lock.
   private PackBuilder open;
@@ -44,6 +45,12 @@ final class PackSink implements ChunkSink {
   private long claimed;
 
   PackSink(Repository repo, BlobCodec codec, Aead aead, int packTarget, int chunkSize) {
+    this(repo, codec, aead, packTarget, chunkSize, false);
+  }
+
+  /** With {@code always}, stores every chunk added, even one the index has: gc's repacking copies live chunks. */
+  PackSink(Repository repo, BlobCodec codec, Aead aead, int packTarget, int chunkSize, boolean always) {
+    this.always = always;
     this.repo = repo;
     this.codec = codec;
     this.aead = aead;
@@ -60,7 +67,7 @@ final class PackSink implements ChunkSink {
       throw new IllegalArgumentException("empty chunk " + id.hex());
     }
     ChunkIndex index = repo.index();
-    if (!index.reserve(id)) {
+    if (!index.reserve(id) && !always) {
       synchronized (lock) {
         duplicates++;
       }

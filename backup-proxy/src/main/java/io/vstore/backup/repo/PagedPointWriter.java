@@ -156,6 +156,11 @@ final class PagedPointWriter implements PointWriter {
 
   @Override
   public PointInfo commit(PointMeta meta, ChunkSink sink) throws IOException {
+    return commit(meta, sink, null);
+  }
+
+  /** Commits under {@code wantedId} when it is not null (sync keeps a point's id); fails if that id exists. */
+  PointInfo commit(PointMeta meta, ChunkSink sink, String wantedId) throws IOException {
     if (committed) {
       throw new IllegalStateException("point of " + repo + " already committed");
     }
@@ -170,7 +175,7 @@ final class PagedPointWriter implements PointWriter {
     long bytes = (base == null ? 0 : base.bytes()) + bytesDelta;
     Aead aead = repo.dataKey();
     while (true) {
-      String id = Hex.of(Aead.randomBytes(8));
+      String id = wantedId != null ? wantedId : Hex.of(Aead.randomBytes(8));
       PointInfo info = new PointInfo(id, meta.time(), meta.source(), meta.kind(), meta.group(), meta.changeId(), size,
           bytes, newBytes, base == null ? null : base.id(), meta.tags());
       Manifest m = new Manifest(info, chunkSize, pageChunks, meta.bytesRead(), root.clone());
@@ -178,6 +183,9 @@ final class PagedPointWriter implements PointWriter {
       if (repo.store().putIfAbsent(key, ByteBuffer.wrap(m.write(aead, key)))) {
         committed = true;
         return info;
+      }
+      if (wantedId != null) {
+        throw new IOException("point " + wantedId + " exists already in " + repo.store());
       }
     }
   }

@@ -38,6 +38,8 @@ public final class Repository implements Closeable {
   private final ChunkHasher hasher;
   private final BlobCodec codec;
   private final ChunkIndex index = new ChunkIndex();
+  private final HiddenChunks hidden = new HiddenChunks(this);
+  private final byte[] chunkKey;
   private final KeyRing keys;
   private final Argon2Params argon2;
   private final int packTarget;
@@ -50,6 +52,7 @@ public final class Repository implements Closeable {
     this.config = config.toConfig();
     this.dataKey = master == null ? null : new Aead(Arrays.copyOfRange(master, 0, 32));
     this.hasher = new ChunkHasher(chunkKey);
+    this.chunkKey = chunkKey.clone();
     this.codec = new BlobCodec(config.compression(), dataKey, hasher, config.chunkSize());
     this.keys = new KeyRing(this, master);
     this.argon2 = options.argon2();
@@ -63,12 +66,25 @@ public final class Repository implements Closeable {
    * @throws IOException if the store already holds a repository
    */
   public static Repository init(ObjectStore store, KeySource key, RepositoryOptions options) throws IOException {
+    return init(store, key, options, null);
+  }
+
+  /**
+   * Creates a repository whose chunk-id key is {@code sharedChunkKey} (32 bytes) when it is not
+   * null: chunk ids then match another repository's, which sync needs (see RepositoryMaintenance).
+   */
+  static Repository init(ObjectStore store, KeySource key, RepositoryOptions options, byte[] sharedChunkKey)
+      throws IOException {
     if (store.stat(ConfigObject.KEY).isPresent()) {
       throw new IOException("a backup repository already exists at " + store);
     }
     byte[] repoId = Aead.randomBytes(16);
     byte[] master = key == null ? null : Aead.randomBytes(KeyObject.MASTER_BYTES);
-    byte[] chunkKey = master == null ? Aead.randomBytes(32) : Arrays.copyOfRange(master, 32, 64);
+    if (master != null && sharedChunkKey != null) {
+      System.arraycopy(sharedChunkKey, 0, master, 32, 32);
+    }
+    byte[] chunkKey = master == null ? (sharedChunkKey != null ? sharedChunkKey.clone() : Aead.randomBytes(32))
+        : Arrays.copyOfRange(master, 32, 64);
     byte[] chunkKeyField = master == null ? chunkKey
         : new Aead(Arrays.copyOfRange(master, 0, 32)).seal(chunkKey, 0, 32, repoId);
     ConfigObject config = new ConfigObject(repoId, options.chunkSize(), options.compression(), master != null,
@@ -265,6 +281,9 @@ public final class Repository implements Closeable {
     checkOpen();
     ChunkIndex.Location loc = index.get(id);
     if (loc == null) {
+      loc = hidden.find(id); // a point committed across a gc may use what gc took out of the index
+    }
+    if (loc == null) {
       throw new CorruptObjectException("bad backup repository: chunk " + id.hex() + " is not in the index of " + store);
     }
     if (loc.packNumber() == ChunkIndex.RESERVED) {
@@ -396,6 +415,18 @@ public final class Repository implements Closeable {
     return index;
   }
 
+  HiddenChunks hidden() {
+    return hidden;
+  }
+
+  byte[] chunkKey() {
+    return chunkKey.clone();
+  }
+
+  int packTarget() {
+    return packTarget;
+  }
+
   Aead dataKey() {
     return dataKey;
   }
@@ -436,7 +467,17 @@ public final class Repository implements Closeable {
     try {
       obj = store.get(key);
     } catch (NoSuchObjectException e) {
-      throw new CorruptObjectException("bad backup repository: page " + key + " is missing from " + store);
+      // gc moves unreferenced pages aside before deleting them; a point committed across it reads them there
+      String aside = hidden.pageKey(pageId);
+      try {
+        if (aside == null) {
+          throw e;
+        }
+        obj = store.get(aside);
+        key = aside;
+      } catch (NoSuchObjectException gone) {
+        throw new CorruptObjectException("bad backup repository: page " + key + " is missing from " + store);
+      }
     }
     byte[] ids = Page.read(obj, dataKey, key, count);
     ByteBuffer body = Page.body(ids, count);
