@@ -2,6 +2,7 @@ package io.vstore.cli;
 
 import io.vstore.backup.engine.BackupResult;
 import io.vstore.backup.engine.BackupRun;
+import io.vstore.backup.maint.LockKind;
 import io.vstore.backup.repo.Repository;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -33,9 +34,9 @@ final class BackupCreateCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter err = spec.commandLine().getErr();
-    try (EngineSession s = EngineSession.open(location, err); BackupRepoOptions.Opened opened = repoOptions.open();
+    try (EngineSession s = EngineSession.open(location, err); BackupRepoOptions.Opened opened = repoOptions.open(LockKind.BACKUP, source);
         Repository repo = opened.repo(); BackupProgress listener = new BackupProgress(progressOptions, err)) {
-      BackupRun run = new BackupRun(s.store, repo, listener).tags(tags);
+      BackupRun run = new BackupRun(s.store, repo, listener).tags(tags).lock(opened.lock());
       if (workers != null) {
         run.workers(workers);
       }

@@ -41,8 +41,11 @@ final class BackupInitCommand implements Callable<Integer> {
       + "this repository has its own passphrase or key file), so that 'backup sync --from REPO' can copy only the "
       + "chunks this one lacks. REPO is unlocked with --copy-ids-passphrase-file or --copy-ids-key-file, else "
       + "VSTORE_BACKUP_PASSPHRASE.") String copyIdsFrom;
-  @Option(names = "--copy-ids-passphrase-file", paramLabel = "FILE") Path copyIdsPassphrase;
-  @Option(names = "--copy-ids-key-file", paramLabel = "FILE") Path copyIdsKeyFile;
+  @Option(names = "--copy-ids-passphrase-file", paramLabel = "FILE",
+      description = "The passphrase (first line of FILE) that unlocks the --copy-ids-from repository.")
+  Path copyIdsPassphrase;
+  @Option(names = "--copy-ids-key-file", paramLabel = "FILE",
+      description = "The key file that unlocks the --copy-ids-from repository.") Path copyIdsKeyFile;
   @Mixin OutputOptions output;
 
   /** What init prints. */

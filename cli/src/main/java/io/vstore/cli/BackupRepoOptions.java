@@ -1,5 +1,8 @@
 package io.vstore.cli;
 
+import io.vstore.backup.maint.LockKind;
+import io.vstore.backup.maint.LockedRepository;
+import io.vstore.backup.maint.RepositoryLock;
 import io.vstore.backup.repo.KeySource;
 import io.vstore.backup.repo.Repository;
 import io.vstore.backup.store.DirectoryStore;
@@ -64,26 +67,52 @@ final class BackupRepoOptions {
     return DirectoryStore.open(DaemonContext.path(repo));
   }
 
-  /** An open repository and the store it lives in; closing it closes both (a repository leaves its store open). */
-  record Opened(Repository repo, ObjectStore store) implements AutoCloseable {
+  /**
+   * An open repository and the store it lives in, and the lock taken before it was opened (or null);
+   * closing it closes the repository, releases the lock, then closes the store (a repository leaves
+   * its store open).
+   */
+  record Opened(Repository repo, ObjectStore store, RepositoryLock lock) implements AutoCloseable {
     @Override
     public void close() throws IOException {
       try {
         repo.close();
       } finally {
-        store.close();
+        try {
+          if (lock != null) {
+            lock.close();
+          }
+        } finally {
+          store.close();
+        }
       }
     }
   }
 
-  /** Opens the repository with the key the options give. */
+  /** Opens the repository with the key the options give, without a lock (for commands that only look). */
   Opened open() throws IOException {
+    return open(null, null);
+  }
+
+  /**
+   * Opens the repository with the key the options give, under a lock of {@code kind} taken first (gc
+   * keeps what a locked backup, restore or sync may use); no lock when {@code kind} is null.
+   *
+   * @param detail what the holder works on (a source, a point), for people and gc's notes
+   */
+  Opened open(LockKind kind, String detail) throws IOException {
     ObjectStore store = store();
     boolean success = false;
     try {
-      Repository r = Repository.open(store, key());
+      Opened opened;
+      if (kind == null) {
+        opened = new Opened(Repository.open(store, key()), store, null);
+      } else {
+        LockedRepository locked = LockedRepository.open(store, key(), kind, detail);
+        opened = new Opened(locked.repo(), store, locked.lock());
+      }
       success = true;
-      return new Opened(r, store);
+      return opened;
     } finally {
       if (!success) {
         store.close();

@@ -20,10 +20,14 @@ import picocli.CommandLine.Option;
 final class BackupSyncCommand implements Callable<Integer> {
   @Option(names = "--from", required = true, paramLabel = "REPO", description = "The source repository.") String from;
   @Option(names = "--to", required = true, paramLabel = "REPO", description = "The target repository.") String to;
-  @Option(names = "--from-passphrase-file", paramLabel = "FILE") Path fromPassphrase;
-  @Option(names = "--from-key-file", paramLabel = "FILE") Path fromKeyFile;
-  @Option(names = "--to-passphrase-file", paramLabel = "FILE") Path toPassphrase;
-  @Option(names = "--to-key-file", paramLabel = "FILE") Path toKeyFile;
+  @Option(names = "--from-passphrase-file", paramLabel = "FILE",
+      description = "The passphrase (first line of FILE) that unlocks the --from repository.") Path fromPassphrase;
+  @Option(names = "--from-key-file", paramLabel = "FILE",
+      description = "The key file that unlocks the --from repository.") Path fromKeyFile;
+  @Option(names = "--to-passphrase-file", paramLabel = "FILE",
+      description = "The passphrase (first line of FILE) that unlocks the --to repository.") Path toPassphrase;
+  @Option(names = "--to-key-file", paramLabel = "FILE",
+      description = "The key file that unlocks the --to repository.") Path toKeyFile;
   @Option(names = "--source", paramLabel = "NAME", description = "Only this source's points.") String source;
   @Mixin OutputOptions output;
 

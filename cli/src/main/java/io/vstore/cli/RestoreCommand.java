@@ -2,6 +2,7 @@ package io.vstore.cli;
 
 import io.vstore.backup.engine.PointRestore;
 import io.vstore.backup.engine.RestoreProgress;
+import io.vstore.backup.maint.LockKind;
 import io.vstore.backup.repo.PointReader;
 import io.vstore.backup.repo.Repository;
 import io.vstore.blockstore.store.Datastore;
@@ -78,7 +79,7 @@ final class RestoreCommand implements Callable<Integer> {
       return InstantRestores.command(location, repoOptions.repo, repoOptions.passphraseFile, repoOptions.keyFile,
           point, target.volume, export, out);
     }
-    try (BackupRepoOptions.Opened opened = repoOptions.open(); Repository repo = opened.repo();
+    try (BackupRepoOptions.Opened opened = repoOptions.open(LockKind.RESTORE, point); Repository repo = opened.repo();
         PointReader p = repo.openPoint(point);
         BackupProgress listener = new BackupProgress(progressOptions, err)) {
       PointRestore restore = new PointRestore(repo, p, listener);

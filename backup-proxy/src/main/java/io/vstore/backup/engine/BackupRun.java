@@ -1,5 +1,6 @@
 package io.vstore.backup.engine;
 
+import io.vstore.backup.maint.RepositoryLock;
 import io.vstore.backup.repo.ChunkSink;
 import io.vstore.backup.repo.PointInfo;
 import io.vstore.backup.repo.PointMeta;
@@ -47,12 +48,23 @@ public final class BackupRun {
   private List<String> tags = List.of();
   private int workers = ChunkStorer.defaultWorkers();
   private UnaryOperator<BlockDevice> sourceFilter = UnaryOperator.identity();
+  private RepositoryLock lock;
 
   /** Prepares a backup from {@code datastore} into {@code repository}, reporting to {@code listener}. */
   public BackupRun(Datastore datastore, Repository repository, BackupListener listener) {
     this.datastore = Objects.requireNonNull(datastore);
     this.repository = Objects.requireNonNull(repository);
     this.listener = listener == null ? BackupListener.NONE : listener;
+  }
+
+  /**
+   * Sets the repository lock this backup holds (taken before the repository was opened): the run
+   * names its base point in it, so that prune keeps that point, and checks it is still held before
+   * committing, so that gc cannot have removed a chunk the point uses.
+   */
+  public BackupRun lock(RepositoryLock lock) {
+    this.lock = lock;
+    return this;
   }
 
   /** Sets the tags every point gets. */
@@ -171,6 +183,9 @@ public final class BackupRun {
           : (off, len) -> ChunkRanges.data(source.allocation(off, len));
       listener.started(volume, toRead(extents, size, chunkSize));
       if (incremental) {
+        if (lock != null) {
+          lock.nameBase(previous.id());
+        }
         base = repository.openPoint(previous.id());
       }
       try (PointReader b = base; ChunkSink sink = repository.openSink()) {
@@ -185,6 +200,9 @@ public final class BackupRun {
             e.addSuppressed(f);
           }
           throw e;
+        }
+        if (lock != null) {
+          lock.ensureHeld();
         }
         PointInfo point = writer.commit(
             new PointMeta(volume, kind, group, snap.changeId(), Instant.now(), tags, storer.bytesRead()), sink);

@@ -1,8 +1,9 @@
 package io.vstore.backup.instant;
 
 import io.vstore.backup.engine.PointDevice;
+import io.vstore.backup.maint.LockKind;
+import io.vstore.backup.maint.LockedRepository;
 import io.vstore.backup.repo.KeySource;
-import io.vstore.backup.repo.Repository;
 import io.vstore.backup.store.ObjectStore;
 import io.vstore.backup.store.ObjectStores;
 import io.vstore.blockstore.BlockDevice;
@@ -15,14 +16,16 @@ import java.util.List;
 /**
  * A backup point opened for serving over a long time (an instant restore's source, a mount): the
  * point as a read-only device together with the repository and store it reads, closed together.
+ * The repository is opened under a restore lock, so that gc keeps every chunk the point uses for as
+ * long as it is served.
  */
 public final class PointSource implements BlockDevice {
   private final ObjectStore store;
-  private final Repository repository;
+  private final LockedRepository repository;
   private final PointDevice point;
   private final String location;
 
-  private PointSource(ObjectStore store, Repository repository, PointDevice point, String location) {
+  private PointSource(ObjectStore store, LockedRepository repository, PointDevice point, String location) {
     this.store = store;
     this.repository = repository;
     this.point = point;
@@ -36,10 +39,10 @@ public final class PointSource implements BlockDevice {
    */
   public static PointSource open(String location, KeySource key, String idOrPrefix) throws IOException {
     ObjectStore store = openStore(location);
-    Repository repo = null;
+    LockedRepository repo = null;
     try {
-      repo = Repository.open(store, key);
-      PointDevice device = PointDevice.open(repo, idOrPrefix);
+      repo = LockedRepository.open(store, key, LockKind.RESTORE, idOrPrefix);
+      PointDevice device = PointDevice.open(repo.repo(), idOrPrefix);
       return new PointSource(store, repo, device, location);
     } catch (IOException | RuntimeException e) {
       try {
@@ -111,8 +114,8 @@ public final class PointSource implements BlockDevice {
 
   @Override
   public void close() throws IOException {
-    try (ObjectStore s = store; Repository r = repository; PointDevice p = point) {
-      // closed in reverse order: the point, then the repository, then its store
+    try (ObjectStore s = store; LockedRepository r = repository; PointDevice p = point) {
+      // closed in reverse order: the point, then the repository and its lock, then the store
     }
   }
 
