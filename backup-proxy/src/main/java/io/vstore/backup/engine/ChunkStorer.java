@@ -115,16 +115,16 @@ final class ChunkStorer {
       failure.compareAndSet(null, e);
     } finally {
       for (int r = 0; r < READERS; r++) {
-        putUninterruptibly(todo, NO_MORE); // readers drain the queue (skipping reads after a failure) until the marker
+        Uninterruptibly.put(todo, NO_MORE); // readers drain the queue (skipping reads after a failure) until the marker
       }
       for (Thread t : readers) {
-        joinUninterruptibly(t);
+        Uninterruptibly.join(t);
       }
       for (int w = 0; w < workers; w++) {
         full.add(END); // room reserved: the queue holds buffers + workers entries
       }
       for (Thread t : threads) {
-        joinUninterruptibly(t);
+        Uninterruptibly.join(t);
       }
     }
     Throwable t = failure.get();
@@ -186,21 +186,6 @@ final class ChunkStorer {
     }
   }
 
-  private static <T> void putUninterruptibly(BlockingQueue<T> queue, T item) {
-    boolean interrupted = false;
-    while (true) {
-      try {
-        queue.put(item);
-        break;
-      } catch (InterruptedException e) {
-        interrupted = true;
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
   private void work(BlockingQueue<Piece> full, BlockingQueue<ByteBuffer> free, AtomicReference<Throwable> failure) {
     try {
       while (true) {
@@ -244,21 +229,6 @@ final class ChunkStorer {
       synchronized (writer) { // one writer, one thread at a time: the lock orders the calls
         writer.set(index, id, len);
       }
-    }
-  }
-
-  private static void joinUninterruptibly(Thread t) {
-    boolean interrupted = false;
-    while (true) {
-      try {
-        t.join();
-        break;
-      } catch (InterruptedException e) {
-        interrupted = true;
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
     }
   }
 

@@ -193,10 +193,10 @@ public final class PointRestore {
       failure.compareAndSet(null, e);
     } finally {
       for (int w = 0; w < workers; w++) {
-        putUninterruptibly(queue, end); // workers drain the queue (skipping work after a failure) until the marker
+        Uninterruptibly.put(queue, end); // workers drain the queue (skipping work after a failure) until the marker
       }
       for (Thread t : threads) {
-        join(t);
+        Uninterruptibly.join(t);
       }
       try {
         saved = checkpointDone(pendingCheckpoint, saved);
@@ -277,35 +277,5 @@ public final class PointRestore {
           + " decodes to " + data.remaining() + " bytes, the chunk map says " + ref.plainLength());
     }
     target.write(ref.chunkIndex() * chunkSize, data);
-  }
-
-  private static <T> void putUninterruptibly(BlockingQueue<T> queue, T item) {
-    boolean interrupted = false;
-    while (true) {
-      try {
-        queue.put(item);
-        break;
-      } catch (InterruptedException e) {
-        interrupted = true;
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  private static void join(Thread t) {
-    boolean interrupted = false;
-    while (true) {
-      try {
-        t.join();
-        break;
-      } catch (InterruptedException e) {
-        interrupted = true;
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
   }
 }
