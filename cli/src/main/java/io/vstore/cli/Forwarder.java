@@ -43,7 +43,7 @@ final class Forwarder {
    * (no job kind) and draw no progress. {@code ForwarderTest} checks this list against the tree.
    */
   static final Set<String> COMMANDS = Set.of(
-      "cbt changes", "cbt pin", "cbt pins", "cbt unpin", "clone create",
+      "backup mount", "backup umount", "cbt changes", "cbt pin", "cbt pins", "cbt unpin", "clone create",
       "datastore info", "datastore init", "datastore set",
       "pool delete", "pool info", "pool list",
       "snapshot create", "snapshot delete", "snapshot list", "snapshot revert",
