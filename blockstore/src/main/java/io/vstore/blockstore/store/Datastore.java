@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -264,7 +263,7 @@ public final class Datastore implements Closeable {
     // while the list is made would leave figures to compute against a snapshot that is gone.
     commits.lock().readLock().lock();
     try {
-      return volumes.all().stream().map(this::info).sorted(Comparator.comparing(VolumeInfo::name)).toList();
+      return volumes.all().stream().map(this::info).toList(); // the catalog is sorted by name
     } finally {
       commits.lock().readLock().unlock();
     }
@@ -282,7 +281,7 @@ public final class Datastore implements Closeable {
   }
 
   private VolumeInfo info(VolumeState v) {
-    long[] space = v.headView().space();
+    long[] space = v.headSpace();
     String parent;
     int snapshotCount;
     v.lock.readLock().lock();

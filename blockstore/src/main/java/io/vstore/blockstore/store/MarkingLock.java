@@ -9,15 +9,23 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  */
 final class MarkingLock extends ReentrantReadWriteLock {
   private final WriteLock marking;
+  /** Exclusive releases so far: a volume whose count is unchanged has not changed (single writer: the holder). */
+  private volatile long changes;
 
   MarkingLock(CommitPipeline commits, VolumeState volume) {
     marking = new WriteLock(this) {
       @Override
       public void unlock() {
+        changes++; // before the release, so that whoever locks next sees the new count
         super.unlock();
         commits.markDirty(volume);
       }
     };
+  }
+
+  /** Returns how many times the lock was released exclusively: a stamp of the volume's state. */
+  long changes() {
+    return changes;
   }
 
   @Override

@@ -9,7 +9,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.WriteBatch;
 
@@ -48,6 +47,8 @@ final class VolumeState {
   volatile long size;
   /** The size in blocks, rounded up. */
   volatile long blocks;
+  /** The head's last space figures and the state they were computed for ({@link #headSpace()}). */
+  private volatile SpaceFigures space;
   /** When the volume was created, ISO-8601. */
   final String created;
   /**
@@ -55,7 +56,7 @@ final class VolumeState {
    * the volume for the next flush's staging ({@link CommitPipeline#markDirty}): every change to the
    * maps, record states, change log and catalog entry happens under it.
    */
-  final ReentrantReadWriteLock lock;
+  final MarkingLock lock;
   /** Whether the volume is in the pipeline's set of volumes to look at; see {@link CommitPipeline#markDirty}. */
   volatile boolean queuedForCommit;
   private final MetaStore meta;
@@ -129,6 +130,26 @@ final class VolumeState {
   VolumeView headView() {
     return headView;
   }
+
+  /**
+   * Returns the head's {data, unique, shared} bytes ({@link VolumeView#space()}), computed again only
+   * when the volume changed since the last call: every change to its maps or snapshots is made under
+   * {@link #lock} exclusively, and the parent snapshot a clone reads through never changes. Listing
+   * 10,000 volumes resolved every map on every call without this.
+   */
+  long[] headSpace() {
+    long stamp = lock.changes(); // read first: a change made during the computation forces the next one
+    long size = blocks;
+    SpaceFigures c = space;
+    if (c != null && c.stamp() == stamp && c.blocks() == size) {
+      return c.figures().clone();
+    }
+    long[] figures = headView.space();
+    space = new SpaceFigures(stamp, size, figures.clone());
+    return figures;
+  }
+
+  private record SpaceFigures(long stamp, long blocks, long[] figures) {}
 
   /** Returns the write path of the head. */
   VolumeWriter writer() {

@@ -237,6 +237,7 @@ final class SnapshotModelTest {
           store.close();
           store = Datastore.open(path, options(r));
         }
+        checkSpaceFigures(store, step);
       }
       run.finish("final checks");
       for (String device : model.devices.keySet()) {
@@ -264,6 +265,18 @@ final class SnapshotModelTest {
       assertThat(store.check().problems()).as("check").isEmpty();
     } finally {
       store.close();
+    }
+  }
+
+  /** The figures a listing gives (kept while a volume is unchanged) equal figures computed afresh. */
+  private static void checkSpaceFigures(Datastore store, int step) throws IOException {
+    for (VolumeInfo info : store.volumes()) {
+      long[] fresh;
+      try (Volume v = store.volume(info.name(), true)) {
+        fresh = v.state().headView().space();
+      }
+      assertThat(new long[] {info.unique(), info.shared()}).as("space of %s after step %d", info.name(), step)
+          .containsExactly(fresh[1], fresh[2]);
     }
   }
 

@@ -19,6 +19,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.Lock;
 
 /** {@code /api/v1/volumes}: thin volumes, listed, created, shown, deleted and flattened. */
@@ -33,9 +34,10 @@ final class VolumeRoutes {
 
   /** Adds the volume routes. */
   static void register(Router router, DatastoreHost host, EventBus events, SnapshotGuard guard, Jobs jobs) {
+    Map<String, VolumeListJson> lists = new ConcurrentHashMap<>(); // by datastore name
     Requests.add(router, "GET", "/api/v1/volumes", Scope.READ,
         "List volumes sorted by name, optionally a page at a time (limit, after) or only a VM's or pool's.",
-        ex -> list(ex, host));
+        ex -> list(ex, host, lists));
     Requests.add(router, "POST", "/api/v1/volumes", Scope.WRITE, "Create a thin volume.", ex -> {
       ManagedDatastore ds = Requests.datastore(ex, host);
       Create c = Requests.body(ex, Create.class);
@@ -72,7 +74,7 @@ final class VolumeRoutes {
         });
   }
 
-  private static void list(Exchange ex, DatastoreHost host) throws IOException {
+  private static void list(Exchange ex, DatastoreHost host, Map<String, VolumeListJson> lists) throws IOException {
     ManagedDatastore ds = Requests.datastore(ex, host);
     String after = ex.query("after");
     long limit = Requests.longQuery(ex, "limit", 0);
@@ -80,7 +82,8 @@ final class VolumeRoutes {
       throw ApiException.badRequest("bad query parameter limit " + limit + ": must be between 1 and " + MAX_LIMIT);
     }
     // volumes() reads each volume's figures without a flush (volumeInfo would flush once per volume).
-    List<VolumeInfo> all = ds.store().volumes();
+    List<VolumeInfo> every = ds.store().volumes();
+    List<VolumeInfo> all = every;
     Set<String> owned = ownedBy(ex, ds);
     if (owned != null) {
       all = all.stream().filter(v -> owned.contains(v.name())).toList();
@@ -102,7 +105,7 @@ final class VolumeRoutes {
       }
       ex.response().getHeaders().put("Link", "<" + next + ">; rel=\"next\"");
     }
-    Requests.jsonList(ex, page);
+    lists.computeIfAbsent(ds.name(), n -> new VolumeListJson()).send(ex, page, every);
   }
 
   /**
