@@ -282,7 +282,7 @@ public final class OvfImport implements Closeable {
           }
           try (BlockDevice dev = store.volume(t[0])) {
             if (reader != null) {
-              written += reader.copyTo(dev, scaled);
+              written += disk.parentRef() == null ? reader.copyTo(dev, scaled) : reader.applyDeltaTo(dev, scaled);
               first = t[0];
             } else {
               // A second volume needs the same file (a base under several deltas): copy the first one's result.
