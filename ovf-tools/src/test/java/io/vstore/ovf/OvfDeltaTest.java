@@ -1,6 +1,7 @@
 package io.vstore.ovf;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.DatastoreOptions;
@@ -136,6 +137,32 @@ class OvfDeltaTest {
             at / GRAIN, logs.get(d - 1)).isEqualTo(-1);
       }
     }
+  }
+
+  @Test
+  void deltasImportAsLinkedClonesOfOneBaseVmThatShareItsBlocks() throws Exception {
+    Random r = new Random(11);
+    poolOverRandomBase(r, 3);
+    for (int d = 1; d <= 3; d++) {
+      try (Volume v = store.volume("lab-" + d + "-disk0")) {
+        scribble(v, r, 5);
+      }
+    }
+    exportAndImport("lab", tmp.resolve("lab.ova"), "copy");
+    assertThat(inv.vms().get("copy-base").snapshots()).extracting(s -> s.name()).containsExactly(OvfImport.BASE_SNAPSHOT);
+    String baseDisk = inv.vms().get("copy-base").disks().getFirst();
+    long shared = store.volumeInfo(baseDisk).allocated();
+    long deltas = 0;
+    for (int d = 1; d <= 3; d++) {
+      String disk = inv.vms().get("copy-lab-" + d).disks().getFirst();
+      assertThat(store.volumeInfo(disk).parent()).isEqualTo(baseDisk + "@" + OvfImport.BASE_SNAPSHOT);
+      assertThat(Arrays.mismatch(bytes(disk), bytes("lab-" + d + "-disk0"))).as("desktop " + d).isEqualTo(-1);
+      deltas += store.volumeInfo(disk).allocated();
+    }
+    // Sharing kept: the base once plus three small deltas, not three copies of the base.
+    assertThat(shared).isGreaterThan(2L << 20);
+    assertThat(deltas).isLessThan(shared);
+    assertThatThrownBy(() -> inv.vms().delete("copy-base")).hasMessageContaining("linked clone");
   }
 
   @Test
