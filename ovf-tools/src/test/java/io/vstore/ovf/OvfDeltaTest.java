@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vstore.blockstore.store.Datastore;
-import io.vstore.blockstore.store.DatastoreOptions;
 import io.vstore.blockstore.store.Volume;
 import io.vstore.engine.Inventory;
 import io.vstore.engine.VirtualMachine;
@@ -16,7 +15,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -44,8 +42,7 @@ class OvfDeltaTest {
 
   @BeforeEach
   void open() throws IOException {
-    store = Datastore.create(tmp.resolve("ds"), DatastoreOptions.defaults().withSegmentBytes(4L << 20)
-        .withCleanerInterval(Duration.ZERO), 0);
+    store = OvfImportExportTest.newStore(tmp.resolve("ds"));
     inv = Inventory.open(store);
   }
 
@@ -96,11 +93,7 @@ class OvfDeltaTest {
   }
 
   private byte[] bytes(String volume) throws IOException {
-    try (Volume v = store.volume(volume, true)) {
-      ByteBuffer b = ByteBuffer.allocate((int) v.size());
-      v.read(0, b);
-      return b.array();
-    }
+    return OvfImportExportTest.bytes(store, volume);
   }
 
   private void exportAndImport(String pool, Path ova, String as) throws IOException {
