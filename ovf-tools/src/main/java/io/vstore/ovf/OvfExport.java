@@ -105,7 +105,7 @@ public final class OvfExport {
                 items.add(new OvaWriter.Disk(fileId(baseId), baseId + ".vmdk", base, adapter));
               }
               parentOf.put(dd.diskId(), baseId);
-              deltas.add(new OvaWriter.Disk(fileId(dd.diskId()), href, new CloneDelta(dev), adapter));
+              deltas.add(new OvaWriter.Disk(fileId(dd.diskId()), href, new CloneDelta(dev, OvaWriter.GRAIN), adapter, true));
               continue;
             }
             warnings.add("disk " + volume + " was resized after cloning " + parent + ": exported whole, not as a delta");

@@ -3,6 +3,7 @@ package io.vstore.ovf;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vstore.blockstore.BlockDevice;
+import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.engine.Inventory;
 import io.vstore.engine.VirtualMachine;
@@ -29,7 +30,10 @@ import java.util.function.LongConsumer;
  * virtual system, its {@code config} the mapped {@link VmConfiguration} (under {@code "ovf"}) with
  * the product sections, deployment options and EULAs beside it, and one volume per disk drive,
  * filled straight from the package by the package layer's {@link DiskReader} (no temporary files).
- * A {@code parentRef} delta is imported onto a copy of its base.
+ * Disks that others are {@code parentRef} deltas of are imported once, into a base VM
+ * ({@code NAME-base}) that is then snapshotted ({@value #BASE_SNAPSHOT}); each delta becomes a
+ * linked clone of that snapshot with the delta applied on top, so the blocks they share are stored
+ * once, as in the package.
  *
  * <p>All or nothing: everything is checked (EULA, options, properties, networks, names, the
  * package's references) before anything is created, and a failure while copying deletes every VM
@@ -40,6 +44,8 @@ public final class OvfImport implements Closeable {
   public static final String CONFIG_KEY = "ovf";
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int COPY_BUFFER = 1 << 20;
+  /** The snapshot of the base VM that the imported deltas are linked clones of. */
+  public static final String BASE_SNAPSHOT = "ovf-import";
 
   /**
    * What to import and how.
@@ -55,8 +61,18 @@ public final class OvfImport implements Closeable {
   /** What the import created. */
   public record Result(List<String> vms, List<String> volumes, long bytesWritten, List<String> warnings) {}
 
-  /** One VM to create: its name, configuration JSON and, per volume, the disk chain (base first) that fills it. */
-  private record PlannedVm(String name, VmConfiguration config, ObjectNode json, List<Long> sizes, List<List<String>> chains) {}
+  /**
+   * One VM to create: its name, configuration JSON and, per volume, the disk chain (base first) that
+   * fills it. In the base VM ({@code base}) every chain is copied whole; in the others a chain of
+   * more than one disk is a linked clone of the base VM's volume of the leaf's parent, with the leaf
+   * applied on it.
+   */
+  private record PlannedVm(String name, VmConfiguration config, ObjectNode json, List<Long> sizes, List<List<String>> chains,
+      boolean base) {
+    boolean hasClones() {
+      return !base && chains.stream().anyMatch(c -> c.size() > 1);
+    }
+  }
 
   private final Inventory inventory;
   private final OvfPackage pkg;
@@ -144,16 +160,21 @@ public final class OvfImport implements Closeable {
           throw OvfException.unsupported("disk " + dd.diskId() + " is attached twice; shared disks are not imported");
         }
         sizes.add(dd.capacityBytes());
-        List<String> chain = dd.diskId() == null ? List.of() : chain(dd.diskId());
-        chains.add(chain);
-        for (String id : chain) {
-          totalBytes += descriptor.disk(id).orElseThrow().capacityBytes();
-        }
+        chains.add(dd.diskId() == null ? List.of() : chain(dd.diskId()));
       }
       if (sizes.isEmpty()) {
         throw OvfException.unsupported("VirtualSystem " + vs.id() + " has no disk; a vstore VM needs at least one");
       }
-      planned.add(new PlannedVm(name, c, configJson(c, vs, eulas), sizes, chains));
+      planned.add(new PlannedVm(name, c, configJson(c, vs, eulas), sizes, chains, false));
+    }
+    planBase(req.name(), names);
+    for (PlannedVm p : planned) {
+      for (List<String> chain : p.chains()) {
+        // A clone reads only its leaf from the package; a volume of its own reads the whole chain.
+        for (String id : p.hasClones() && chain.size() > 1 ? chain.subList(chain.size() - 1, chain.size()) : chain) {
+          totalBytes += descriptor.disk(id).orElseThrow().capacityBytes();
+        }
+      }
     }
     List<FileRef> refs = new ArrayList<>();
     for (FileReference f : descriptor.files()) {
@@ -164,6 +185,43 @@ public final class OvfImport implements Closeable {
           f.compression()));
     }
     pkg.expect(refs);
+  }
+
+  /**
+   * Plans the base VM: one volume for each disk that an attached disk is a delta of (itself copied
+   * whole, with its own chain when it is a delta too), first in the plan since the clones need it.
+   */
+  private void planBase(String requested, Set<String> names) throws OvfException {
+    Set<String> parents = new java.util.LinkedHashSet<>();
+    for (PlannedVm p : planned) {
+      for (List<String> chain : p.chains()) {
+        if (chain.size() > 1) {
+          parents.add(chain.get(chain.size() - 2));
+        }
+      }
+    }
+    if (parents.isEmpty()) {
+      return;
+    }
+    String prefix = vmName(requested != null ? requested : planned.getFirst().name(), null, 1);
+    String name = (prefix.length() > 51 ? prefix.substring(0, 51) : prefix) + "-base";
+    if (names.contains(name) || inventory.vms().list().stream().anyMatch(v -> v.name().equals(name))) {
+      throw new OvfException("refused: VM " + name + " (for the disks the package's delta disks share) already exists"
+          + " (give another --name)");
+    }
+    List<Long> sizes = new ArrayList<>();
+    List<List<String>> chains = new ArrayList<>();
+    for (String id : parents) {
+      sizes.add(descriptor.disk(id).orElseThrow().capacityBytes());
+      chains.add(chain(id));
+    }
+    ObjectNode json = JSON.createObjectNode();
+    ObjectNode base = json.putObject("ovfBase");
+    base.set("disks", JSON.valueToTree(List.copyOf(parents)));
+    base.put("snapshot", BASE_SNAPSHOT);
+    base.set("clones", JSON.valueToTree(planned.stream().filter(PlannedVm::hasClones).map(PlannedVm::name).toList()));
+    json.put("importedFrom", pkg.name());
+    planned.addFirst(new PlannedVm(name, null, json, sizes, chains, true));
   }
 
   /** Returns the disk ids from the base to {@code leaf}. */
@@ -234,6 +292,22 @@ public final class OvfImport implements Closeable {
     return n;
   }
 
+  /** The import's progress through the package: which volume each file fills, what is filled, what waits. */
+  private static final class Targets {
+    /** File id → (volume, disk id) pairs it fills, in the order given. */
+    final Map<String, List<String[]>> byFile = new LinkedHashMap<>();
+    /** Volume → disk ids already in it. */
+    final Map<String, Set<String>> filled = new HashMap<>();
+    /** Files the base VM still waits for. */
+    final Set<String> baseFiles = new HashSet<>();
+    /** Files of VMs not created yet (they wait for the base VM's snapshot). */
+    final Set<String> waitingFiles = new HashSet<>();
+    /** Parent disk id → the base VM's volume holding it. */
+    final Map<String, String> baseVolumes = new HashMap<>();
+    final List<PlannedVm> waiting = new ArrayList<>();
+    String baseVm;
+  }
+
   /** Creates the VMs and fills their volumes; on failure deletes what it created and rethrows. */
   public Result run(LongConsumer progress) throws IOException {
     Datastore store = inventory.datastore();
@@ -241,61 +315,76 @@ public final class OvfImport implements Closeable {
     List<String> volumes = new ArrayList<>();
     long written = 0;
     try {
-      // Which volume each disk's file fills, and which earlier disks of its chain must be in it first.
-      Map<String, List<String[]>> targets = new LinkedHashMap<>();
+      Targets t = new Targets();
       for (PlannedVm p : planned) {
+        if (p.hasClones()) {
+          t.waiting.add(p);
+          for (List<String> chain : p.chains()) {
+            for (String id : chain.size() > 1 ? chain.subList(chain.size() - 1, chain.size()) : chain) {
+              String file = descriptor.disk(id).orElseThrow().fileRef();
+              if (file != null) {
+                t.waitingFiles.add(file);
+              }
+            }
+          }
+          continue;
+        }
         VirtualMachine vm = inventory.vms().create(p.name(), p.sizes(), p.json());
         created.add(vm.name());
-        for (int i = 0; i < p.chains().size(); i++) {
-          String volume = vm.disks().get(i);
-          volumes.add(volume);
-          for (String diskId : p.chains().get(i)) {
-            VirtualDisk disk = descriptor.disk(diskId).orElseThrow();
-            if (disk.fileRef() != null) {
-              targets.computeIfAbsent(disk.fileRef(), k -> new ArrayList<>()).add(new String[] {volume, diskId});
-            }
+        addTargets(p, vm, t, volumes);
+        if (p.base()) {
+          t.baseVm = vm.name();
+          t.baseFiles.addAll(t.byFile.keySet());
+          for (int i = 0; i < p.chains().size(); i++) {
+            t.baseVolumes.put(p.chains().get(i).getLast(), vm.disks().get(i));
           }
         }
       }
-      Map<String, Set<String>> filled = new HashMap<>();
       long[] base = {0};
       LongConsumer scaled = done -> progress.accept(base[0] + done);
+      createClones(t, created, volumes);
       for (PackageFile f; (f = pkg.next()) != null; ) {
-        List<String[]> into = targets.get(f.ref().id());
+        List<String[]> into = t.byFile.get(f.ref().id());
         if (into == null) {
+          if (t.waitingFiles.contains(f.ref().id())) {
+            throw OvfException.unsupported("file " + f.ref().href() + " comes before the disks that the package's delta"
+                + " disks are deltas of; their linked clones cannot be made yet");
+          }
           continue; // an ISO, NVRAM or other file: read (and verified) by the package layer, not stored
         }
         String first = null;
-        for (String[] t : into) {
-          checkChainOrder(t[0], t[1], filled);
-          VirtualDisk disk = descriptor.disk(t[1]).orElseThrow();
+        for (String[] target : into) {
+          checkChainOrder(target[0], target[1], t.filled);
+          VirtualDisk disk = descriptor.disk(target[1]).orElseThrow();
           DiskReader reader = first == null ? DiskReader.open(f) : null;
           if (reader != null) {
             long cap = reader.capacity();
-            long size = store.volumeInfo(t[0]).size();
+            long size = store.volumeInfo(target[0]).size();
             if (cap > size) {
               // A VHD rounds its size to a CHS geometry, other producers round to a grain: keep every byte.
               warnings.add("disk " + disk.id() + " in " + f.ref().href() + " holds " + cap + " bytes, more than its"
-                  + " capacity in the descriptor (" + size + "): volume " + t[0] + " grown to fit");
-              store.resizeVolume(t[0], cap, false);
+                  + " capacity in the descriptor (" + size + "): volume " + target[0] + " grown to fit");
+              store.resizeVolume(target[0], cap, false);
             }
           }
-          try (BlockDevice dev = store.volume(t[0])) {
+          try (BlockDevice dev = store.volume(target[0])) {
             if (reader != null) {
-              written += reader.copyTo(dev, scaled);
-              first = t[0];
+              written += disk.parentRef() == null ? reader.copyTo(dev, scaled) : reader.applyDeltaTo(dev, scaled);
+              first = target[0];
             } else {
               // A second volume needs the same file (a base under several deltas): copy the first one's result.
               try (BlockDevice src = store.volume(first, true)) {
-                written += copy(src, dev);
+                written += copy(src, dev, disk.parentRef() != null);
               }
             }
             dev.flush();
           }
-          filled.computeIfAbsent(t[0], k -> new HashSet<>()).add(t[1]);
+          t.filled.computeIfAbsent(target[0], k -> new HashSet<>()).add(target[1]);
           base[0] += disk.capacityBytes();
           progress.accept(base[0]);
         }
+        t.baseFiles.remove(f.ref().id());
+        createClones(t, created, volumes);
       }
       pkg.finish();
       store.flush();
@@ -305,6 +394,51 @@ public final class OvfImport implements Closeable {
       undo(created, e);
       throw e;
     }
+  }
+
+  /** Records which files fill VM {@code vm}'s volumes: a clone only its leaf, its parents being in it already. */
+  private void addTargets(PlannedVm p, VirtualMachine vm, Targets t, List<String> volumes) {
+    for (int i = 0; i < p.chains().size(); i++) {
+      String volume = vm.disks().get(i);
+      volumes.add(volume);
+      List<String> chain = p.chains().get(i);
+      boolean clone = p.hasClones() && chain.size() > 1;
+      if (clone) {
+        t.filled.computeIfAbsent(volume, k -> new HashSet<>()).addAll(chain.subList(0, chain.size() - 1));
+      }
+      for (String diskId : clone ? chain.subList(chain.size() - 1, chain.size()) : chain) {
+        VirtualDisk disk = descriptor.disk(diskId).orElseThrow();
+        if (disk.fileRef() != null) {
+          t.byFile.computeIfAbsent(disk.fileRef(), k -> new ArrayList<>()).add(new String[] {volume, diskId});
+        }
+      }
+    }
+  }
+
+  /**
+   * Once the base VM holds every disk it waits for, snapshots it and creates the VMs waiting for it,
+   * their delta disks as linked clones of that snapshot.
+   */
+  private void createClones(Targets t, List<String> created, List<String> volumes) throws IOException {
+    if (t.waiting.isEmpty() || !t.baseFiles.isEmpty()) {
+      return;
+    }
+    inventory.datastore().flush();
+    inventory.vms().snapshot(t.baseVm, BASE_SNAPSHOT, "the disks " + pkg.name() + "'s delta disks are deltas of");
+    for (PlannedVm p : t.waiting) {
+      Map<Integer, SnapshotRef> clones = new HashMap<>();
+      for (int i = 0; i < p.chains().size(); i++) {
+        List<String> chain = p.chains().get(i);
+        if (chain.size() > 1) {
+          clones.put(i, new SnapshotRef(t.baseVolumes.get(chain.get(chain.size() - 2)), BASE_SNAPSHOT));
+        }
+      }
+      VirtualMachine vm = inventory.vms().create(p.name(), p.sizes(), clones, p.json());
+      created.add(vm.name());
+      addTargets(p, vm, t, volumes);
+    }
+    t.waiting.clear();
+    t.waitingFiles.clear();
   }
 
   /** Refuses a delta whose base was not yet copied into {@code volume} (a package that stores the delta first). */
@@ -319,7 +453,11 @@ public final class OvfImport implements Closeable {
     }
   }
 
-  private static long copy(BlockDevice src, BlockDevice dst) throws IOException {
+  /**
+   * Copies {@code src} whole onto {@code dst}; zeros are skipped on a volume that reads zeros, and
+   * written ({@code overParent}) on one that holds a parent's data they must hide.
+   */
+  private static long copy(BlockDevice src, BlockDevice dst, boolean overParent) throws IOException {
     ByteBuffer buf = ByteBuffer.allocate(COPY_BUFFER);
     long written = 0;
     for (long off = 0; off < src.size(); off += COPY_BUFFER) {
@@ -330,6 +468,8 @@ public final class OvfImport implements Closeable {
       if (!allZero(buf)) {
         dst.write(off, buf);
         written += n;
+      } else if (overParent) {
+        dst.writeZeroes(off, n, false);
       }
     }
     return written;

@@ -39,9 +39,23 @@ class OvfImportExportTest {
 
   @BeforeEach
   void open() throws IOException {
-    store = Datastore.create(tmp.resolve("ds"), DatastoreOptions.defaults().withSegmentBytes(4L << 20)
-        .withCleanerInterval(Duration.ZERO), 0);
+    store = newStore(tmp.resolve("ds"));
     inv = Inventory.open(store);
+  }
+
+  /** A datastore for import and export tests: small segments, no background cleaner. */
+  static Datastore newStore(Path dir) throws IOException {
+    return Datastore.create(dir, DatastoreOptions.defaults().withSegmentBytes(4L << 20)
+        .withCleanerInterval(Duration.ZERO), 0);
+  }
+
+  /** Returns every byte of volume {@code volume} of {@code store}. */
+  static byte[] bytes(Datastore store, String volume) throws IOException {
+    try (Volume v = store.volume(volume, true)) {
+      ByteBuffer b = ByteBuffer.allocate((int) v.size());
+      v.read(0, b);
+      return b.array();
+    }
   }
 
   @AfterEach
@@ -78,11 +92,7 @@ class OvfImportExportTest {
   }
 
   private byte[] bytes(String volume) throws IOException {
-    try (Volume v = store.volume(volume, true)) {
-      ByteBuffer b = ByteBuffer.allocate((int) v.size());
-      v.read(0, b);
-      return b.array();
-    }
+    return bytes(store, volume);
   }
 
   private VmConfiguration config(String vm) throws IOException {

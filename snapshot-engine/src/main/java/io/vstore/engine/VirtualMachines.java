@@ -33,6 +33,18 @@ public final class VirtualMachines {
 
   /** Creates VM {@code name} with one new thin volume per size and the opaque {@code config}. */
   public VirtualMachine create(String name, List<Long> diskSizes, JsonNode config) throws IOException {
+    return create(name, diskSizes, Map.of(), config);
+  }
+
+  /**
+   * Creates VM {@code name} as {@link #create(String, List, JsonNode)} does, except that disk
+   * {@code i} with an entry in {@code clones} is a linked clone of that {@code volume@snapshot}
+   * (sharing its blocks; the snapshot must be at least the size given for the disk, whose size it
+   * then has). The clones are made under the same pending {@code create} as new volumes, so a crash
+   * midway deletes them with the rest.
+   */
+  public VirtualMachine create(String name, List<Long> diskSizes, Map<Integer, SnapshotRef> clones, JsonNode config)
+      throws IOException {
     Inventory.checkObjectName("VM", name);
     if (diskSizes.isEmpty() || diskSizes.size() > MAX_DISKS) {
       throw new IllegalArgumentException("VM " + name + " needs 1 to " + MAX_DISKS + " disks, not "
@@ -44,6 +56,11 @@ public final class VirtualMachines {
     if (config != null && !config.isObject()) {
       throw new IllegalArgumentException("VM " + name + ": the configuration must be a JSON object, not "
           + config.getNodeType().toString().toLowerCase(java.util.Locale.ROOT));
+    }
+    for (int i : clones.keySet()) {
+      if (i < 0 || i >= diskSizes.size()) {
+        throw new IllegalArgumentException("VM " + name + " has no disk " + i + " to make a clone");
+      }
     }
     synchronized (inv) {
       if (inv.document().vms().containsKey(name)) {
@@ -63,8 +80,21 @@ public final class VirtualMachines {
       inv.save(inv.document().with(vm));
       try {
         for (int i = 0; i < disks.size(); i++) {
-          try (Volume v = inv.datastore().createVolume(disks.get(i), diskSizes.get(i))) {
-            inv.checkpoint("vm-create:" + v.name());
+          SnapshotRef from = clones.get(i);
+          if (from == null) {
+            try (Volume v = inv.datastore().createVolume(disks.get(i), diskSizes.get(i))) {
+              inv.checkpoint("vm-create:" + v.name());
+            }
+            continue;
+          }
+          for (Volume v : inv.datastore().cloneSnapshot(from.volume(), from.snapshot(), List.of(disks.get(i)))) {
+            try (v) {
+              if (v.size() < diskSizes.get(i)) {
+                throw new IllegalArgumentException("VM " + name + ": disk " + i + " cannot be a clone of " + from + " ("
+                    + v.size() + " bytes): it needs " + diskSizes.get(i));
+              }
+              inv.checkpoint("vm-create:" + v.name());
+            }
           }
         }
       } catch (IOException | RuntimeException e) {
@@ -101,6 +131,14 @@ public final class VirtualMachines {
             throw new InventoryException("cannot delete VM " + name + ": pool " + p.name() + " is built from "
                 + base + " (delete or recompose the pool first)");
           }
+        }
+      }
+      for (io.vstore.blockstore.store.VolumeInfo other : inv.datastore().volumes()) {
+        String parent = other.parent();
+        if (parent != null && !vm.disks().contains(other.name())
+            && vm.disks().contains(SnapshotRef.parse(parent).volume())) {
+          throw new InventoryException("cannot delete VM " + name + ": volume " + other.name()
+              + " is a linked clone of its snapshot " + parent + " (delete or flatten the clone first)");
         }
       }
       VirtualMachine marked = vm.withPending(Pending.of("delete"));

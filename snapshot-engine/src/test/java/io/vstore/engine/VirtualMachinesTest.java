@@ -38,6 +38,39 @@ final class VirtualMachinesTest {
   }
 
   @Test
+  void aVmCreatedWithCloneDisksSharesTheSnapshotAndItsBaseCannotBeDeletedUnderIt() throws IOException {
+    try (Fixture f = new Fixture(tmp.resolve("ds"))) {
+      f.vms().create("base", List.of(1L << 20), null);
+      try (var v = f.store.volume("base-disk0")) {
+        v.write(0, java.nio.ByteBuffer.wrap(new byte[] {1, 2, 3}));
+      }
+      f.vms().snapshot("base", "gold", "");
+      var gold = new io.vstore.blockstore.SnapshotRef("base-disk0", "gold");
+      // A failed clone (no such snapshot) leaves nothing behind: the pending create is undone.
+      assertThatThrownBy(() -> f.vms().create("bad", List.of(1L << 20, 4096L),
+          java.util.Map.of(1, new io.vstore.blockstore.SnapshotRef("base-disk0", "none")), null))
+          .hasMessageContaining("none");
+      assertThat(f.vms().list()).extracting(VirtualMachine::name).containsExactly("base");
+      assertThat(f.store.hasVolume("bad-disk0")).isFalse();
+      assertThatThrownBy(() -> f.vms().create("big", List.of(2L << 20), java.util.Map.of(0, gold), null))
+          .hasMessageContaining("needs " + (2L << 20));
+      VirtualMachine vm = f.vms().create("vm", List.of(1L << 20, 4096L), java.util.Map.of(0, gold), null);
+      assertThat(f.store.volumeInfo("vm-disk0").parent()).isEqualTo("base-disk0@gold");
+      assertThat(f.store.volumeInfo("vm-disk1").parent()).isNull();
+      byte[] head = new byte[3];
+      try (var v = f.store.volume(vm.disks().getFirst(), true)) {
+        v.read(0, java.nio.ByteBuffer.wrap(head));
+      }
+      assertThat(head).containsExactly(1, 2, 3);
+      assertThatThrownBy(() -> f.vms().delete("base")).hasMessageContaining("vm-disk0 is a linked clone");
+      f.reopen();
+      f.vms().delete("vm");
+      f.vms().delete("base");
+      assertThat(f.store.volumes()).isEmpty();
+    }
+  }
+
+  @Test
   void badNamesSizesAndMissingObjectsAreRefusedWithoutChangingAnything() throws IOException {
     try (Fixture f = new Fixture(tmp.resolve("ds"))) {
       assertThatThrownBy(() -> f.vms().create("a@b", List.of(4096L), null)).hasMessageContaining("bad VM name");

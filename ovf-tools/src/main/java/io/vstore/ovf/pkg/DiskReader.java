@@ -156,19 +156,36 @@ public final class DiskReader {
    * covered so far.
    */
   public long copyTo(BlockDevice target, LongConsumer progress) throws IOException {
+    return copy(target, progress, false);
+  }
+
+  /**
+   * Applies the disk as an {@code ovf:parentRef} delta onto {@code target}, which holds the parent's
+   * content (a linked clone of it, or a copy): what the delta leaves out (holes, grains it does not
+   * have) keeps the parent's data; what it holds replaces it, zeros included — a streamOptimized
+   * zero grain, an image's zero clusters, every byte of a raw delta. Returns the bytes of data written.
+   */
+  public long applyDeltaTo(BlockDevice target, LongConsumer progress) throws IOException {
+    return copy(target, progress, true);
+  }
+
+  private long copy(BlockDevice target, LongConsumer progress, boolean overParent) throws IOException {
     return switch (kind) {
       case STREAM_OPTIMIZED -> {
         try (InputStream in = stream) {
-          long n = vmdk.copyTo(in, target, progress);
+          long n = vmdk.copyTo(in, target, progress, overParent);
           // Read what follows the end-of-stream marker, so that the manifest check sees every byte.
           in.transferTo(java.io.OutputStream.nullOutputStream());
           yield n;
         }
       }
-      case RAW -> copyRaw(target, progress);
+      case RAW -> copyRaw(target, progress, overParent);
       case IMAGE -> {
         file.verify();
         try (DiskImage img = openImage()) {
+          if (overParent) {
+            yield DeltaCopy.copy(img, target, progress);
+          }
           ImageConversion.Result r = ImageConversion.copy(img, target,
               Math.max(2, Runtime.getRuntime().availableProcessors() * 2), 64 * 1024, false, progress);
           yield r.bytesWritten();
@@ -177,7 +194,7 @@ public final class DiskReader {
     };
   }
 
-  private long copyRaw(BlockDevice target, LongConsumer progress) throws IOException {
+  private long copyRaw(BlockDevice target, LongConsumer progress, boolean keepZeros) throws IOException {
     byte[] buf = new byte[RAW_CHUNK];
     long at = 0;
     long written = 0;
@@ -191,7 +208,7 @@ public final class DiskReader {
           throw new PackageException("bad ova: " + file + ": the raw disk is longer than the " + target.size()
               + " bytes of " + target);
         }
-        if (Arrays.mismatch(buf, 0, n, ZEROS, 0, n) >= 0) {
+        if (keepZeros || Arrays.mismatch(buf, 0, n, ZEROS, 0, n) >= 0) {
           target.write(at, ByteBuffer.wrap(buf, 0, n));
           written += n;
         }

@@ -32,7 +32,8 @@ import java.util.function.LongConsumer;
  * the sizes known only at the end, goes into room reserved at the OVA's front (see {@link DescriptorSource}).
  */
 public final class OvaWriter {
-  private static final int GRAIN = 64 * 1024;
+  /** The grain of the VMDKs written: a delta disk replaces its parent's data a whole grain at a time. */
+  public static final int GRAIN = 64 * 1024;
 
   private OvaWriter() {}
 
@@ -49,13 +50,21 @@ public final class OvaWriter {
    * A disk written as a streamOptimized VMDK of {@code device}'s size.
    *
    * @param adapterType the VMDK's {@code ddb.adapterType} (ide, lsilogic, buslogic, legacyESX), null for lsilogic
+   * @param delta whether the disk is a {@code parentRef} delta: then {@code device}'s holes are what
+   *     the parent shows through (left out of the VMDK), its zeros hide the parent's data (written as
+   *     zero grains), and every grain that holds anything must hold the whole grain's content
    */
-  public record Disk(String id, String href, BlockDevice device, String adapterType) implements Item {
+  public record Disk(String id, String href, BlockDevice device, String adapterType, boolean delta) implements Item {
     /** Checks the arguments. */
     public Disk {
       Objects.requireNonNull(id, "id");
       Objects.requireNonNull(href, "href");
       Objects.requireNonNull(device, "device");
+    }
+
+    /** A whole disk, not a delta. */
+    public Disk(String id, String href, BlockDevice device, String adapterType) {
+      this(id, href, device, adapterType, false);
     }
   }
 
@@ -327,11 +336,18 @@ public final class OvaWriter {
     opts.put("subformat", "streamOptimized");
     opts.put("cache", "unsafe");
     opts.put("adapter_type", d.adapterType() == null ? "lsilogic" : d.adapterType());
+    if (d.delta()) {
+      opts.put("zeroed_grain", "on");
+    }
     long populated;
     try (DiskImage vmdk = new VmdkFormat(new ImageFiles(opener)).create(fake, d.device().size(),
         new CreateOptions(opts, null, null), null)) {
-      ImageConversion.Result r = ImageConversion.copy(d.device(), vmdk, 1, GRAIN, true, progress);
-      populated = r.bytesWritten();
+      if (d.delta()) {
+        populated = DeltaCopy.copy(d.device(), vmdk, progress);
+      } else {
+        ImageConversion.Result r = ImageConversion.copy(d.device(), vmdk, 1, GRAIN, true, progress);
+        populated = r.bytesWritten();
+      }
     }
     sink.finish();
     return populated;

@@ -38,6 +38,12 @@ final class StreamOptimizedReader {
   static final int MAGIC = 0x564d444b; // "KDMV" little-endian
   static final int FLAG_COMPRESSED = 1 << 16;
   static final int FLAG_MARKERS = 1 << 17;
+  /** Header flag: grain table entry 1 means "a grain of zeros". */
+  static final int FLAG_ZERO_GRAIN = 1 << 2;
+  /** Grain table entry of a zero grain (with {@link #FLAG_ZERO_GRAIN}). */
+  private static final int ZERO_GTE = 1;
+  /** Most grain table entries per table accepted (VMware writes 512). */
+  private static final int MAX_GTES = 1 << 16;
   private static final int SECTOR = 512;
   private static final int MARKER_GT = 1;
   private static final int MARKER_GD = 2;
@@ -55,9 +61,14 @@ final class StreamOptimizedReader {
   private final int grainBytes;
   private final long grainSectors;
   private final long overheadSectors;
+  private final boolean zeroGrains;
+  private final int gtes;
 
-  private StreamOptimizedReader(String name, long capacitySectors, long grainSectors, long overheadSectors) {
+  private StreamOptimizedReader(String name, long capacitySectors, long grainSectors, long overheadSectors,
+      boolean zeroGrains, int gtes) {
     this.name = name;
+    this.zeroGrains = zeroGrains;
+    this.gtes = gtes;
     this.capacitySectors = capacitySectors;
     this.grainSectors = grainSectors;
     this.grainBytes = (int) (grainSectors * SECTOR);
@@ -85,6 +96,8 @@ final class StreamOptimizedReader {
     long grain = h.getLong(p + 20);
     long overhead = h.getLong(p + 64);
     int compress = Short.toUnsignedInt(h.getShort(p + 77));
+    int flags = h.getInt(p + 8);
+    int gtes = h.getInt(p + 44);
     String bad = "bad vmdk: " + name + ": ";
     if (capacity <= 0 || capacity > MAX_CAPACITY_SECTORS) {
       throw new CorruptImageException(bad + "capacity of " + capacity + " sectors out of range");
@@ -100,7 +113,11 @@ final class StreamOptimizedReader {
       throw new CorruptImageException("unsupported vmdk: " + name + ": compression algorithm " + compress
           + " (only 1, deflate, is known)");
     }
-    return new StreamOptimizedReader(name, capacity, grain, overhead);
+    boolean zeroGrains = (flags & FLAG_ZERO_GRAIN) != 0;
+    if (zeroGrains && (gtes < 1 || gtes > MAX_GTES)) {
+      throw new CorruptImageException(bad + gtes + " grain table entries per table (1 to " + MAX_GTES + " accepted)");
+    }
+    return new StreamOptimizedReader(name, capacity, grain, overhead, zeroGrains, gtes);
   }
 
   /** Returns the disk's capacity in bytes. */
@@ -112,8 +129,15 @@ final class StreamOptimizedReader {
    * Reads the stream {@code in} (positioned at its first byte) to its end-of-stream marker and writes
    * every non-zero grain into {@code target}, which must read zeros and hold the capacity.
    * Returns the bytes of data written.
+   *
+   * <p>With {@code overParent}, the disk is a delta and {@code target} holds its parent's content:
+   * every grain is written whole, zeros included (a delta's grain replaces the parent's), and the
+   * zero grains of the grain tables are written as zeros (they hide the parent's data). Grain tables
+   * do not say which part of the disk they map; the directory, which comes after them, does: so the
+   * zero entries of each table are kept as a bitmap (64 bytes per 32 MiB of disk at most) until the
+   * directory arrives.
    */
-  long copyTo(InputStream in, BlockDevice target, LongConsumer progress) throws IOException {
+  long copyTo(InputStream in, BlockDevice target, LongConsumer progress, boolean overParent) throws IOException {
     if (target.size() < capacity()) {
       throw new IllegalArgumentException(target + " (" + target.size() + " bytes) is smaller than disk " + name + " ("
           + capacity() + " bytes)");
@@ -136,6 +160,7 @@ final class StreamOptimizedReader {
       throw new CorruptImageException("unsupported vmdk: " + name + ": " + grains + " grains");
     }
     BitSet seen = new BitSet((int) Math.min(grains, Integer.MAX_VALUE));
+    ZeroGrainTables zeroTables = new ZeroGrainTables(name, gtes, grains, grainBytes, capacity());
     long written = 0;
     boolean footer = false;
     byte[] marker = new byte[SECTOR];
@@ -174,7 +199,7 @@ final class StreamOptimizedReader {
           int length = size;
           inflight.add(pool.submit(() -> {
             try {
-              return inflateAndWrite(data, length, lba, target);
+              return inflateAndWrite(data, length, lba, target, overParent);
             } finally {
               spare.offer(data);
             }
@@ -199,7 +224,16 @@ final class StreamOptimizedReader {
               throw new CorruptImageException("bad vmdk: " + name + ": metadata marker at byte " + at + " claims " + value
                   + " sectors");
             }
-            input.skip(value * SECTOR);
+            if (overParent && zeroGrains && type == MARKER_GT) {
+              zeroTables.read(input, at / SECTOR + 1, value);
+            } else if (overParent && zeroGrains && type == MARKER_GD) {
+              while (!inflight.isEmpty()) {
+                written += await(inflight.poll()); // the zeros come last: a zero grain's entry is what counts
+              }
+              zeroTables.applyDirectory(input, value, target);
+            } else {
+              input.skip(value * SECTOR);
+            }
             footer |= type == MARKER_FOOTER;
           }
           default -> throw new CorruptImageException("bad vmdk: " + name + ": unknown marker type " + type + " at byte " + at);
@@ -226,7 +260,8 @@ final class StreamOptimizedReader {
   private static final ThreadLocal<byte[]> GRAINS = ThreadLocal.withInitial(() -> new byte[64 * 1024]);
   private static final byte[] ZERO = new byte[(int) (MAX_GRAIN_SECTORS * SECTOR)];
 
-  private long inflateAndWrite(byte[] data, int length, long lba, BlockDevice target) throws IOException {
+  private long inflateAndWrite(byte[] data, int length, long lba, BlockDevice target, boolean overParent)
+      throws IOException {
     byte[] grain = GRAINS.get();
     if (grain.length < grainBytes) {
       grain = new byte[grainBytes];
@@ -247,7 +282,7 @@ final class StreamOptimizedReader {
     }
     long room = capacity() - lba * SECTOR;
     int len = (int) Math.min(n, room);
-    if (Arrays.mismatch(grain, 0, len, ZERO, 0, len) < 0) {
+    if (!overParent && Arrays.mismatch(grain, 0, len, ZERO, 0, len) < 0) {
       return 0; // the target reads zeros already
     }
     target.write(lba * SECTOR, ByteBuffer.wrap(grain, 0, len));

@@ -37,6 +37,11 @@ import java.util.zip.Inflater;
  * and directory with their markers, the footer and the end-of-stream marker, as VMware does
  * (the header's gdOffset is "at end").
  *
+ * <p>With {@code zeroed_grain} (the header's zero-grain flag) the stream can say "zeros here" where
+ * a plain stream can only leave a grain out: a grain written as all zeros, or covered by
+ * {@link #writeZeroes}, gets grain table entry 1 (a zero grain) instead of no entry. That is what a
+ * delta disk needs, where a missing grain means "the parent's data" and a zero grain hides it.
+ *
  * <p>An interrupted stream has no footer and is reported as incomplete by check. All methods are
  * synchronized: a stream has a single order.
  */
@@ -57,6 +62,8 @@ final class StreamOptimizedWriter implements DiskImage {
    */
   private static final double INCOMPRESSIBLE = 0.97;
   private static final int LEVEL = 6;
+  /** Grain table entry of a zero grain (with the zero-grain flag): sector 1 is inside the header, never a grain. */
+  private static final int ZERO_GTE = 1;
 
   private final Path path;
   private final FileChannel channel;
@@ -64,6 +71,7 @@ final class StreamOptimizedWriter implements DiskImage {
   private final long size;
   private final Descriptor descriptor;
   private final SparseHeader header;
+  private final boolean zeroGrains;
   private final ExecutorService pool;
   private final int maxInflight;
   private final ArrayDeque<Pending> inflight = new ArrayDeque<>();
@@ -88,13 +96,15 @@ final class StreamOptimizedWriter implements DiskImage {
   private static final ThreadLocal<Deflater[]> DEFLATERS = ThreadLocal.withInitial(
       () -> new Deflater[] {new Deflater(Deflater.BEST_SPEED), new Deflater(LEVEL), new Deflater(Deflater.NO_COMPRESSION)});
 
-  private StreamOptimizedWriter(Path path, FileChannel channel, long capacity, Descriptor descriptor) {
+  private StreamOptimizedWriter(Path path, FileChannel channel, long capacity, Descriptor descriptor, boolean zeroGrains) {
     this.path = path;
+    this.zeroGrains = zeroGrains;
     this.channel = channel;
     this.capacity = capacity;
     this.size = capacity * SECTOR;
     this.descriptor = descriptor;
-    int flags = SparseHeader.FLAG_NL_DETECT | SparseHeader.FLAG_COMPRESSED | SparseHeader.FLAG_MARKERS;
+    int flags = SparseHeader.FLAG_NL_DETECT | SparseHeader.FLAG_COMPRESSED | SparseHeader.FLAG_MARKERS
+        | (zeroGrains ? SparseHeader.FLAG_ZERO_GRAIN : 0);
     this.header = new SparseHeader(3, flags, capacity, GRAIN_SECTORS, 1, VmdkCreator.DESCRIPTOR_SECTORS, GTES, 0,
         SparseHeader.GD_AT_END, OVERHEAD, false, SparseHeader.COMPRESS_DEFLATE);
     long grains = (capacity + GRAIN_SECTORS - 1) / GRAIN_SECTORS;
@@ -112,9 +122,12 @@ final class StreamOptimizedWriter implements DiskImage {
   /** Whether close() syncs the file; false with {@code cache=unsafe}, as qemu-img convert's default. */
   private boolean syncOnClose = true;
 
-  /** Creates {@code path} and returns the open stream; {@code syncOnClose} false skips the final fsync. */
-  static StreamOptimizedWriter create(Path path, long capacity, Descriptor descriptor, boolean syncOnClose, ImageFiles files)
-      throws IOException {
+  /**
+   * Creates {@code path} and returns the open stream; {@code syncOnClose} false skips the final
+   * fsync; {@code zeroGrains} records zeros as zero grains instead of leaving them out.
+   */
+  static StreamOptimizedWriter create(Path path, long capacity, Descriptor descriptor, boolean syncOnClose,
+      boolean zeroGrains, ImageFiles files) throws IOException {
     long grains = (capacity + GRAIN_SECTORS - 1) / GRAIN_SECTORS;
     long gtCount = (grains + GTES - 1) / GTES;
     if (gtCount * 4 > Integer.MAX_VALUE / 2) {
@@ -123,7 +136,7 @@ final class StreamOptimizedWriter implements DiskImage {
     FileChannel ch = files.create(path);
     StreamOptimizedWriter w;
     try {
-      w = new StreamOptimizedWriter(path, ch, capacity, descriptor);
+      w = new StreamOptimizedWriter(path, ch, capacity, descriptor, zeroGrains);
       w.syncOnClose = syncOnClose;
       ByteBuffer head = ByteBuffer.allocate((int) (OVERHEAD * SECTOR));
       w.header.write(head);
@@ -203,8 +216,36 @@ final class StreamOptimizedWriter implements DiskImage {
     OutOfRangeException.check(this, offset, length);
     checkOpen();
     checkOrder(offset);
-    // Bytes past the watermark were never written: they already read as zeros.
-    watermark = offset + length;
+    if (!zeroGrains) {
+      // Bytes past the watermark were never written: they already read as zeros.
+      watermark = offset + length;
+      return;
+    }
+    long end = offset + length;
+    while (offset < end) {
+      long grain = offset / GRAIN;
+      long grainEnd = Math.min((grain + 1) * GRAIN, size);
+      if (offset == grain * GRAIN && end >= grainEnd && grain != currentGrain) {
+        // A whole grain: its entry says so directly, nothing goes through the compressors.
+        emitCurrent();
+        setEntry(grain, ZERO_GTE);
+        offset = grainEnd;
+      } else {
+        // Part of a grain: the grain is written (zeros where nothing else is) and decided when emitted.
+        int n = (int) (Math.min(end, grainEnd) - offset);
+        write(offset, ByteBuffer.wrap(ZERO_GRAIN, 0, n));
+        offset += n;
+      }
+      watermark = offset;
+    }
+  }
+
+  private void setEntry(long grain, int entry) {
+    int table = (int) (grain / GTES);
+    if (tables[table] == null) {
+      tables[table] = new int[GTES];
+    }
+    tables[table][(int) (grain % GTES)] = entry;
   }
 
   @Override
@@ -291,15 +332,14 @@ final class StreamOptimizedWriter implements DiskImage {
       spare.push(p.input());
     }
     if (data == null) {
+      if (zeroGrains) {
+        setEntry(p.grain(), ZERO_GTE);
+      }
       return;
     }
     long sector = (outPos + out.position()) / SECTOR;
     put(data);
-    int table = (int) (p.grain() / GTES);
-    if (tables[table] == null) {
-      tables[table] = new int[GTES];
-    }
-    tables[table][(int) (p.grain() % GTES)] = (int) sector;
+    setEntry(p.grain(), (int) sector);
   }
 
   private void put(byte[] data) throws IOException {
@@ -351,7 +391,7 @@ final class StreamOptimizedWriter implements DiskImage {
       } else {
         int[] t = tables[(int) (grain / GTES)];
         long gte = t == null ? 0 : Integer.toUnsignedLong(t[(int) (grain % GTES)]);
-        if (gte == 0) {
+        if (gte == 0 || gte == ZERO_GTE) {
           FileContent.zero(dst.slice(dst.position(), n));
           dst.position(dst.position() + n);
         } else {
@@ -393,8 +433,9 @@ final class StreamOptimizedWriter implements DiskImage {
       long grain = pos / GRAIN;
       long n = Math.min(end - pos, (grain + 1) * GRAIN - pos);
       int[] t = tables[(int) (grain / GTES)];
-      boolean data = grain == currentGrain || (t != null && t[(int) (grain % GTES)] != 0);
-      Extent.Kind kind = data ? Extent.Kind.DATA : Extent.Kind.HOLE;
+      int gte = t == null ? 0 : t[(int) (grain % GTES)];
+      Extent.Kind kind = grain == currentGrain ? Extent.Kind.DATA
+          : gte == 0 ? Extent.Kind.HOLE : gte == ZERO_GTE ? Extent.Kind.ZERO : Extent.Kind.DATA;
       if (!result.isEmpty() && result.getLast().kind() == kind) {
         Extent last = result.removeLast();
         result.add(new Extent(last.offset(), last.length() + n, kind));

@@ -150,7 +150,7 @@ final class VmdkCreator {
           Descriptor d = new Descriptor(1, cid, parentCid, subformat, hint,
               List.of(new ExtentLine(ExtentLine.Access.RW, sectors, ExtentLine.Type.SPARSE, name, 0)), ddb, Map.of());
           created.add(path);
-          image = StreamOptimizedWriter.create(path, sectors, d, syncOnClose, files);
+          image = StreamOptimizedWriter.create(path, sectors, d, syncOnClose, zeroedGrain, files);
         }
         default -> throw new IllegalArgumentException("vmdk: unknown subformat '" + subformat
             + "' (monolithicSparse, streamOptimized, monolithicFlat, twoGbMaxExtentSparse, twoGbMaxExtentFlat)");

@@ -171,6 +171,37 @@ class VmdkSubformatTest {
   }
 
   @Test
+  void streamWriterWithZeroedGrainsRecordsZerosAsZeroGrainsThatQemuReads() throws Exception {
+    Path p = dir.resolve("z.vmdk");
+    int g = 65536;
+    long size = 1L << 20;
+    byte[] data = new byte[g];
+    new Random(4).nextBytes(data);
+    List<Extent> expected = List.of(new Extent(0, g, Extent.Kind.DATA), new Extent(g, 4L * g, Extent.Kind.ZERO),
+        new Extent(5L * g, 3L * g, Extent.Kind.HOLE), new Extent(8L * g, g, Extent.Kind.ZERO),
+        new Extent(9L * g, size - 9L * g, Extent.Kind.HOLE));
+    try (DiskImage d = create("z.vmdk", size, Map.of("subformat", "streamOptimized", "zeroed_grain", "on"))) {
+      d.write(0, ByteBuffer.wrap(data));
+      d.writeZeroes(g, 3L * g, false); // whole grains: zero grains at once
+      d.write(4L * g, ByteBuffer.wrap(new byte[g])); // a grain written as zeros
+      d.writeZeroes(8L * g + 4096, 8192, true); // part of a grain: the grain is zeros
+      // (the grain being written is data until it is emitted)
+      assertThat(d.allocation(0, 8L * g)).isEqualTo(expected.subList(0, 3));
+    }
+    try (DiskImage d = VmdkTesting.open(p)) {
+      assertThat(d.allocation(0, size)).isEqualTo(expected);
+      byte[] all = DeviceBytes.readAll(d);
+      assertThat(Arrays.copyOf(all, g)).isEqualTo(data);
+      assertThat(Arrays.copyOfRange(all, g, (int) size)).containsOnly(0);
+    }
+    assertThat(QemuTool.ok("qemu-img", "check", "-f", "vmdk", p.toString())).contains("No errors");
+    // qemu: the zero grains are present in the image (they would hide a parent's data), the holes not.
+    String map = QemuTool.ok("qemu-img", "map", "--output=json", "-f", "vmdk", p.toString());
+    assertThat(map).contains("{ \"start\": 65536, \"length\": 262144, \"depth\": 0, \"present\": true, \"zero\": true")
+        .contains("{ \"start\": 327680, \"length\": 196608, \"depth\": 0, \"present\": false, \"zero\": true");
+  }
+
+  @Test
   void vstoreWritesIntoImagesQemuCreated() throws Exception {
     Path p = dir.resolve("qz.vmdk");
     long size = 20L << 20;
