@@ -212,6 +212,21 @@ public final class Datastore implements Closeable {
     return volumes.get(volume).swapInterceptor(null);
   }
 
+  /**
+   * Makes every handle on volume {@code volume}'s head, open now or opened later, serve
+   * {@code target} instead (reads, writes, flushes, allocation; also once the volume is deleted):
+   * the mover's switch-over, which keeps an NBD client's handle while its disk moves to another
+   * datastore. The caller holds off writes meanwhile and keeps {@code target} open.
+   */
+  public void forwardHandles(String volume, Volume target) throws IOException {
+    checkOpen();
+    VolumeState v = volumes.get(volume);
+    if (target.state() == v) {
+      throw new IllegalArgumentException("volume " + volume + " cannot forward to itself");
+    }
+    v.forward = Objects.requireNonNull(target);
+  }
+
   /** Returns what the cleaner has done since the datastore was opened. */
   public CleanerStats cleanerStats() {
     return cleaner.totals();

@@ -107,6 +107,8 @@ final class VolumeState {
    * mode neither allocates nor tracks owners.
    */
   final StampedLock interceptGate = new StampedLock();
+  /** Where every head handle forwards its calls once the volume has moved to another datastore, or null. */
+  volatile Volume forward;
 
   /** Creates the in-memory state of the volume {@code record} describes, its maps loaded on first use. */
   VolumeState(StoreParts parts, VolumeRecord record) {
