@@ -315,6 +315,14 @@ public final class Datastore implements Closeable {
     return info(v);
   }
 
+  /** Returns the change id of volume {@code name}'s head after a flush: what {@link #volumeInfo} names, without its space walk. */
+  public String changeId(String name) throws IOException {
+    checkOpen();
+    VolumeState v = volumes.get(name);
+    flush();
+    return ChangeTracking.changeId(v, null);
+  }
+
   private VolumeInfo info(VolumeState v) {
     long[] space = v.headView().space();
     String parent;
