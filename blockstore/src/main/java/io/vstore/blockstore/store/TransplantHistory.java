@@ -2,6 +2,7 @@ package io.vstore.blockstore.store;
 
 import io.vstore.blockstore.Extent;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -20,6 +21,10 @@ final class TransplantHistory {
   private final StoreParts dst;
   private final VolumeState to;
   private final TransplantCopy copier;
+  /** How many of the newest earlier snapshots a view is compared with to share instead of copy. */
+  static final int SHARE_DEPTH = 32;
+  /** Bytes shared by reference instead of copied. */
+  private long shared;
 
   TransplantHistory(Datastore source, VolumeState from, Datastore dest, VolumeState to, TransplantProgress progress) {
     this.source = source;
@@ -28,6 +33,11 @@ final class TransplantHistory {
     this.dst = dest.parts();
     this.to = to;
     this.copier = new TransplantCopy(new Volume(dest, to, null, false), progress);
+  }
+
+  /** Returns the bytes shared from earlier snapshots by reference instead of copied. */
+  long bytesShared() {
+    return shared;
   }
 
   /** Returns the bytes of data copied so far. */
@@ -63,13 +73,84 @@ final class TransplantHistory {
       setBirth(s.generation());
       String since = previous == null ? "*" : ChangeTracking.changeId(from, previous);
       List<Extent> ranges = ChangeTracking.changedAreas(src, from, s, since, 0, from.size).extents();
+      ranges = notShared(from.view(s), want.subList(0, i), ranges);
       Volume view = new Volume(source, from, s, true);
       copier.copy(view, ranges, previous != null, from.name + "@" + s.name(), i + 1, want.size());
       commitSnapshot(s, i + 1 < want.size() ? want.get(i + 1).generation() : s.generation() + 1,
           i + 1 == want.size());
     }
     String since = want.isEmpty() ? "*" : ChangeTracking.changeId(from, want.getLast());
-    return ChangeTracking.changedAreas(src, from, null, since, 0, from.size).extents();
+    List<Extent> head = ChangeTracking.changedAreas(src, from, null, since, 0, from.size).extents();
+    return notShared(from.headView(), want, head);
+  }
+
+  /**
+   * Returns the parts of {@code ranges} that the copy must take from {@code now} (a source view):
+   * not those where {@code now} reads the same record blocks as the newest of {@code older} (the
+   * source's snapshots before it, which the incoming head already holds), nor those where it reads
+   * the same as another of the {@value #SHARE_DEPTH} newest, which are shared from the copy's
+   * snapshot by reference ({@link VolumeState#shareFrom}). The change log reports, to the block,
+   * what was rewritten however the data ended up; what a revert put back is the common case, and
+   * copying it would store it twice where the source stores it once. Compares maps, not data.
+   */
+  private List<Extent> notShared(VolumeView now, List<SnapshotState> older, List<Extent> ranges)
+      throws IOException {
+    if (older.isEmpty() || ranges.isEmpty()) {
+      return ranges;
+    }
+    List<long[]> left = new ArrayList<>();
+    for (Extent r : ranges) {
+      left.add(new long[] {r.offset() / VolumeState.BLOCK, (r.end() + VolumeState.BLOCK - 1) / VolumeState.BLOCK});
+    }
+    for (int j = older.size() - 1; j >= Math.max(0, older.size() - SHARE_DEPTH) && !left.isEmpty(); j--) {
+      SnapshotState then = older.get(j);
+      SnapshotState copy = j == older.size() - 1 ? null : copyOf(then);
+      VolumeView view = from.view(then);
+      List<long[]> still = new ArrayList<>();
+      for (long[] r : left) {
+        long at = r[0];
+        for (long[] d : now.differing(view, r[0], r[1])) {
+          share(copy, at, d[0]);
+          still.add(d);
+          at = d[1];
+        }
+        share(copy, at, r[1]);
+      }
+      left = still;
+    }
+    List<Extent> out = new ArrayList<>();
+    int k = 0;
+    for (long[] d : left) { // back to bytes, clipped to the ranges asked (the last block may pass the end)
+      while (k < ranges.size() && ranges.get(k).end() <= d[0] * VolumeState.BLOCK) {
+        k++;
+      }
+      for (int m = k; m < ranges.size() && ranges.get(m).offset() < d[1] * VolumeState.BLOCK; m++) {
+        long a = Math.max(ranges.get(m).offset(), d[0] * VolumeState.BLOCK);
+        long b = Math.min(ranges.get(m).end(), d[1] * VolumeState.BLOCK);
+        if (a < b) {
+          out.add(new Extent(a, b - a, Extent.Kind.DATA));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Makes blocks {@code [a, b)} of the incoming head read what {@code copy} reads; nothing for the newest snapshot (null). */
+  private void share(SnapshotState copy, long a, long b) throws IOException {
+    if (copy != null && a < b) {
+      to.shareFrom(copy, a, b);
+      shared += (b - a) * VolumeState.BLOCK;
+    }
+  }
+
+  /** Returns the incoming volume's copy of source snapshot {@code s}. */
+  private SnapshotState copyOf(SnapshotState s) {
+    for (SnapshotState c : VolumeTransplant.snapshotsOf(to)) {
+      if (same(c, s)) {
+        return c;
+      }
+    }
+    throw new IllegalStateException("the copy of volume " + from.name + " lacks snapshot " + s.name());
   }
 
   /**

@@ -445,16 +445,7 @@ final class VolumeState {
     try {
       long generation = nextBirth();
       incomingWritten |= incoming != null;
-      for (MapEntry e : head.overlapping(from, to)) {
-        head.remove(e);
-        if (e.start() < from) {
-          head.put(e.slice(e.start(), from));
-        }
-        if (e.end() > to) {
-          head.put(e.slice(to, e.end()));
-        }
-        leaveHead(e.slice(Math.max(e.start(), from), Math.min(e.end(), to)));
-      }
+      clearHead(from, to);
       for (int k = 0; k < entries.size(); k++) {
         MapEntry e = entries.get(k);
         head.put(new MapEntry(e.start(), e.length(), e.kind(), e.record(), e.recordBlock(), generation));
@@ -464,6 +455,57 @@ final class VolumeState {
           mappedBlocks.addAndGet(e.length());
           allocated.addAndGet(s.storedBytes());
           addLive(e.record().segment(), s.storedBytes());
+        }
+      }
+      changes.add(from, to);
+      commits.noteChange();
+    } finally {
+      lock.writeLock().unlock();
+      commits.lock().readLock().unlock();
+    }
+  }
+
+  /** Takes blocks {@code [from, to)} out of the head; the parts that leave it go where {@link #leaveHead} says. */
+  @GuardedBy("lock")
+  private void clearHead(long from, long to) throws IOException {
+    for (MapEntry e : head.overlapping(from, to)) {
+      head.remove(e);
+      if (e.start() < from) {
+        head.put(e.slice(e.start(), from));
+      }
+      if (e.end() > to) {
+        head.put(e.slice(to, e.end()));
+      }
+      leaveHead(e.slice(Math.max(e.start(), from), Math.min(e.end(), to)));
+    }
+  }
+
+  /**
+   * Makes head blocks {@code [from, to)} read what snapshot {@code snap} reads there, by reference:
+   * no data is copied, the records gain references. A transplant keeps shared this way what the
+   * source shares between snapshots that are not neighbours (what a revert put back). The caller
+   * is the head's only writer (an incoming volume's history copy), so no stripe lock is needed.
+   */
+  void shareFrom(SnapshotState snap, long from, long to) throws IOException {
+    commits.lock().readLock().lock();
+    lock.writeLock().lock();
+    try {
+      // Resolved first: the view may read the very head entries about to leave the head (they
+      // move to the newest snapshot's delta with their references, and gain one more here).
+      List<VolumeView.Piece> pieces = view(snap).piecesCovering(from * BLOCK, to * BLOCK);
+      long generation = nextBirth();
+      incomingWritten |= incoming != null;
+      clearHead(from, to);
+      for (VolumeView.Piece p : pieces) {
+        MapEntry e = p.entry();
+        int length = (int) (p.to() - p.from());
+        if (e != null && e.kind() == MapEntry.Kind.DATA && p.depth() == 1) {
+          head.put(new MapEntry(p.from(), length, MapEntry.Kind.DATA, e.record(), e.recordBlock(), generation));
+          reference(e.record(), length);
+          mappedBlocks.addAndGet(length);
+        } else if (e != null) {
+          throw new IllegalStateException("cannot share blocks " + p.from() + ".." + p.to() + " of " + snap
+              + " in volume " + name + ": only a flat volume's data is shared this way");
         }
       }
       changes.add(from, to);

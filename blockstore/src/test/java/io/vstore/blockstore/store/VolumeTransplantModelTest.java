@@ -20,7 +20,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Random histories (writes, zeroing, discards, snapshots, snapshot deletions, flushes, pins) on a
+ * Random histories (writes, zeroing, discards, snapshots, snapshot deletions, reverts, flushes, pins) on a
  * source volume, then a transplant to another datastore with writes mirrored to both during the
  * head copy, as the mover does. After the switch every snapshot and the head read alike byte for
  * byte, snapshots keep names, creation times and change ids, the volume keeps its uuid, and every
@@ -82,10 +82,14 @@ final class VolumeTransplantModelTest {
           run.step(step, "snapshot " + name);
           a.createSnapshot("vm", name);
           snapshots.add(name);
-        } else if (op < 78 && !snapshots.isEmpty()) {
+        } else if (op < 77 && !snapshots.isEmpty()) {
           String name = snapshots.remove(r.nextInt(snapshots.size()));
           run.step(step, "delete snapshot " + name);
           a.deleteSnapshot("vm", name);
+        } else if (op < 80 && !snapshots.isEmpty()) {
+          String name = snapshots.get(r.nextInt(snapshots.size()));
+          run.step(step, "revert to " + name);
+          a.revert("vm", name);
         } else if (op < 90) {
           run.step(step, "flush");
           v.flush();

@@ -81,6 +81,33 @@ final class VolumeTransplantTest {
   }
 
   @Test
+  void whatARevertPutsBackStaysShared() throws IOException {
+    try (Datastore a = Datastore.create(dir.resolve("a"), OPTIONS, 0);
+        Datastore b = Datastore.create(dir.resolve("b"), OPTIONS, 0)) {
+      Random r = new Random(9);
+      try (Volume v = a.createVolume("vm", 8 * MIB)) {
+        v.write(0, random(r, 4 * MIB));
+        a.createSnapshot("vm", "good");
+        v.write(0, random(r, 2 * MIB));
+        a.createSnapshot("vm", "bad");
+        a.revert("vm", "good"); // the change log reports the 2 MiB, which hold good's own records again
+        a.createSnapshot("vm", "after");
+        v.write(6 * MIB, random(r, MIB));
+        a.revert("vm", "bad"); // the head: bad's records where it differs from after, shared with bad
+      }
+      try (VolumeTransplant t = VolumeTransplant.begin(a, "vm", b, TransplantOptions.defaults());
+          Volume v = a.volume("vm")) {
+        assertThat(t.historyBytesCopied()).isEqualTo(6L * MIB);
+        assertThat(t.headRangesToCopy()).as("what the head shares with a snapshot is not to be copied").isEmpty();
+        copyHead(v, t);
+        t.finish("vm");
+      }
+      assertThat(b.volumeInfo("vm").allocated()).isLessThanOrEqualTo(a.volumeInfo("vm").allocated());
+      assertAllSame(a, b, "vm");
+    }
+  }
+
+  @Test
   void linkedCloneMovesOnlyFlattened() throws IOException {
     try (Datastore a = Datastore.create(dir.resolve("a"), OPTIONS, 0);
         Datastore b = Datastore.create(dir.resolve("b"), OPTIONS, 0)) {
