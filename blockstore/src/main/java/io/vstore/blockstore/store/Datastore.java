@@ -78,6 +78,7 @@ public final class Datastore implements Closeable {
       this.snapshots = new Snapshots(this, parts);
       this.admin = new VolumeAdmin(this, commits, volumes, capacity);
       this.deletion = new VolumeDeletion(this, parts, snapshots);
+      IncomingVolumes.dropUnclaimed(parts); // a transplant that no mover can resume: see VolumeTransplant
       capacity.evaluate();
       this.deadAtOpen = deadBytes();
       success = true;
@@ -259,7 +260,7 @@ public final class Datastore implements Closeable {
         throw new DatastoreException("volume " + name + " already exists in " + dir);
       }
       VolumeRecord r = new VolumeRecord(commits.newId(), name, UUID.randomUUID().toString(), size,
-          Instant.now().toString(), 0, 0, 0, 0, 0, 0);
+          Instant.now().toString(), 0, 0, 0, 0, 0, 0, null);
       commits.stage(batch -> batch.put(meta.catalog, Keys.catalog('v', r.id()), r.encode()));
       commits.flushLocked();
       VolumeState state = new VolumeState(parts, r);
@@ -540,6 +541,11 @@ public final class Datastore implements Closeable {
         && (double) parts.usage().live(current) / payload < options.cleanBelowLiveRatio();
     CleanerReport r = cleaner.clean(options.cleanBelowLiveRatio(), currentMostlyDead);
     LOG.log(System.Logger.Level.DEBUG, "{0}: reclaimed {1} bytes on close", dir, r.bytesReclaimed());
+  }
+
+  /** Returns the parts of this datastore, for the operations between two datastores ({@link VolumeTransplant}). */
+  StoreParts parts() {
+    return parts;
   }
 
   /** Returns the segment files, for tests that damage or inspect them. */
