@@ -5,21 +5,24 @@ import io.vstore.blockstore.StripedLocks;
 import io.vstore.blockstore.VolumeInterceptor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.BitSet;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.StampedLock;
 
 /**
  * The interceptor on a moving volume (ESX 5's mirror driver): every write and zeroing takes the
- * lock of the regions it touches, is applied to the source, and the part of it below the copy
- * cursor (regions already copied) is applied to the destination too before it is acknowledged;
- * the part above goes to the source only, and the copy pass takes it along when it gets there.
- * The copier copies a region and moves the cursor past it under the same region lock, so a write
- * is either copied or mirrored, never neither. Flushes flush both sides.
+ * lock of the regions it touches and is applied to the source; the parts of it in regions already
+ * copied are applied to the destination too before it is acknowledged, the rest goes to the source
+ * only and the copy pass takes it along when it gets there. A region counts as copied when it is
+ * below the copy cursor, or when it is not among the regions to copy at all (the destination
+ * already equals the source there: the history transplant left the newest snapshot in it, and the
+ * source's head has not changed there since). The copier copies a region and moves the cursor past
+ * it under the same region lock, so a write is either copied or mirrored, never neither. Flushes
+ * flush both sides.
  *
- * <p>Mirroring only below the cursor (never the part of a write that reaches above it) keeps the
- * destination above the cursor untouched by mirroring, which is what makes resuming at a persisted
- * cursor simple. {@link #holdWrites} holds every new write, zeroing and flush (the NBD connection
- * stays up; requests wait) for the checkpoints and the switch-over.
+ * <p>Regions still to copy are never written by mirroring, so the destination holds there only
+ * what the copy wrote. {@link #holdWrites} holds every new write, zeroing and flush (the NBD
+ * connection stays up; requests wait) for the switch-over.
  */
 final class Mirror implements VolumeInterceptor {
   /** The unit of copying and locking: 1 MiB. */
@@ -34,10 +37,32 @@ final class Mirror implements VolumeInterceptor {
   private volatile VolumeInterceptor inner;
   /** Every region below it has been copied; region-aligned, or the volume's size. Moved under the region's lock. */
   private volatile long cursor;
+  /**
+   * The regions the copy pass has to copy (the source's head differs there from what the
+   * destination started with); every other region counts as copied, wherever the cursor is. Bits
+   * are only added, under every region's lock.
+   */
+  private final BitSet pending;
 
-  Mirror(BlockDevice destination, long cursor) {
+  Mirror(BlockDevice destination, long cursor, BitSet pending) {
     this.destination = destination;
     this.cursor = cursor;
+    this.pending = pending;
+  }
+
+  /** Returns whether region {@code r} is copied (below the cursor, or never to copy); the caller holds its lock. */
+  boolean copied(long r) {
+    return r < cursor / REGION || !pending.get((int) r);
+  }
+
+  /** Returns the first region at or after {@code r} that is still to copy, or -1. */
+  long nextPending(long r) {
+    return pending.nextSetBit((int) r);
+  }
+
+  /** Adds regions to copy; the caller holds every region's lock. */
+  void addPending(BitSet regions) {
+    pending.or(regions);
   }
 
   /** Makes {@code previous}, the interceptor the mirror replaced, part of every local operation. */
@@ -106,10 +131,15 @@ final class Mirror implements VolumeInterceptor {
       long mask = locks.lock(offset / REGION, (offset + length - 1) / REGION + 1);
       try {
         apply.apply();
-        long below = Math.min(length, cursor - offset);
-        if (below > 0) {
-          destination.write(offset, copy.limit(copy.position() + (int) below));
-          mirroredBytes.add(below);
+        long end = offset + length;
+        for (long at = offset; at < end; ) {
+          long runEnd = runEnd(at, end);
+          if (copied(at / REGION)) {
+            int from = copy.position() + (int) (at - offset);
+            destination.write(at, copy.duplicate().limit(from + (int) (runEnd - at)).position(from));
+            mirroredBytes.add(runEnd - at);
+          }
+          at = runEnd;
         }
       } finally {
         locks.unlock(mask);
@@ -135,10 +165,14 @@ final class Mirror implements VolumeInterceptor {
         } else {
           i.zero(offset, length, discard, local);
         }
-        long below = Math.min(length, cursor - offset);
-        if (below > 0) {
-          // The source now reads zeros there; so must the copy, whichever way the client asked.
-          destination.writeZeroes(offset, below, true);
+        long end = offset + length;
+        for (long at = offset; at < end; ) {
+          long runEnd = runEnd(at, end);
+          if (copied(at / REGION)) {
+            // The source now reads zeros there; so must the copy, whichever way the client asked.
+            destination.writeZeroes(at, runEnd - at, true);
+          }
+          at = runEnd;
         }
       } finally {
         locks.unlock(mask);
@@ -146,6 +180,16 @@ final class Mirror implements VolumeInterceptor {
     } finally {
       hold.unlockRead(stamp);
     }
+  }
+
+  /** Returns where the run of regions starting at {@code at} that are all copied, or all not, ends (at most {@code end}). */
+  private long runEnd(long at, long end) {
+    boolean c = copied(at / REGION);
+    long next = Math.min(end, (at / REGION + 1) * REGION);
+    while (next < end && copied(next / REGION) == c) {
+      next = Math.min(end, next + REGION);
+    }
+    return next;
   }
 
   @Override

@@ -29,10 +29,7 @@ import java.util.zip.CRC32C;
  * @param source the source datastore's directory
  * @param destination the destination datastore's directory
  * @param size the volume's size in bytes
- * @param cursor every region below it is on the destination, equal to the source as of the two
- *     checkpoint change ids, and durable on both sides
- * @param sourceCheckpoint the source's change id when {@code cursor} was reached (pinned), or null
- * @param destinationCheckpoint the destination's change id then (pinned), or null
+ * @param cursor every region below it had been copied, and both sides flushed, when it was saved
  * @param rateLimit the copy pass's limit in bytes per second, 0 for none
  * @param flatten whether a linked clone is moved as a flat copy of what it reads
  * @param phase {@link #COPY} (the source is authoritative) or {@link #SWITCHED} (the destination is)
@@ -41,8 +38,7 @@ import java.util.zip.CRC32C;
  * @param crc32c the checksum, as eight hex digits
  */
 public record MoveRecord(String format, int version, String volume, String source, String destination, long size,
-    long cursor, String sourceCheckpoint, String destinationCheckpoint, long rateLimit, boolean flatten, String phase,
-    String switchChangeId, String created, String crc32c) {
+    long cursor, long rateLimit, boolean flatten, String phase, String switchChangeId, String created, String crc32c) {
   /** The magic every record starts with. */
   public static final String FORMAT = "vstore-move";
   /** The format version this code writes and reads. */
@@ -77,20 +73,20 @@ public record MoveRecord(String format, int version, String volume, String sourc
 
   /** Returns a new record of a move starting now. */
   static MoveRecord start(String volume, Path source, Path destination, long size, long rateLimit, boolean flatten) {
-    return new MoveRecord(FORMAT, VERSION, volume, source.toString(), destination.toString(), size, 0, null, null,
-        rateLimit, flatten, COPY, null, java.time.Instant.now().toString(), ZERO_CRC);
+    return new MoveRecord(FORMAT, VERSION, volume, source.toString(), destination.toString(), size, 0, rateLimit,
+        flatten, COPY, null, java.time.Instant.now().toString(), ZERO_CRC);
   }
 
-  /** Returns this record with the copy checkpointed at {@code newCursor} with the two change ids. */
-  MoveRecord withCheckpoint(long newCursor, String sourceId, String destinationId) {
-    return new MoveRecord(format, version, volume, source, destination, size, newCursor, sourceId, destinationId,
-        rateLimit, flatten, phase, switchChangeId, created, ZERO_CRC);
+  /** Returns this record with the copy checkpointed at {@code newCursor}. */
+  MoveRecord withCursor(long newCursor) {
+    return new MoveRecord(format, version, volume, source, destination, size, newCursor, rateLimit, flatten, phase,
+        switchChangeId, created, ZERO_CRC);
   }
 
   /** Returns this record switched over at destination change id {@code changeId}. */
   MoveRecord switched(String changeId) {
-    return new MoveRecord(format, version, volume, source, destination, size, size, sourceCheckpoint,
-        destinationCheckpoint, rateLimit, flatten, SWITCHED, changeId, created, ZERO_CRC);
+    return new MoveRecord(format, version, volume, source, destination, size, size, rateLimit, flatten, SWITCHED,
+        changeId, created, ZERO_CRC);
   }
 
   /** Returns whether the destination is authoritative. */
@@ -117,8 +113,8 @@ public record MoveRecord(String format, int version, String volume, String sourc
   }
 
   private MoveRecord withCrc(String crc) {
-    return new MoveRecord(format, version, volume, source, destination, size, cursor, sourceCheckpoint,
-        destinationCheckpoint, rateLimit, flatten, phase, switchChangeId, created, crc);
+    return new MoveRecord(format, version, volume, source, destination, size, cursor, rateLimit, flatten, phase,
+        switchChangeId, created, crc);
   }
 
   private static String crc(byte[] bytes) {

@@ -6,13 +6,15 @@ import io.vstore.blockstore.VolumeInterceptor;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.DatastoreException;
 import io.vstore.blockstore.store.SnapshotInfo;
+import io.vstore.blockstore.store.TransplantOptions;
 import io.vstore.blockstore.store.Volume;
 import io.vstore.blockstore.store.VolumeInfo;
+import io.vstore.blockstore.store.VolumeTransplant;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
+import java.util.BitSet;
 import java.util.List;
-import java.util.TreeSet;
 import java.util.concurrent.CancellationException;
 import java.util.function.BooleanSupplier;
 
@@ -25,14 +27,17 @@ import java.util.function.BooleanSupplier;
  * returns when the source is gone, or throws: then the move is aborted (destination deleted,
  * source as it was) unless the caller asks to keep it for a later {@link #resume}.
  *
- * <p>Until a history transplant is available the head alone moves: a volume with snapshots is
- * refused, and so is a linked clone unless {@code flatten} (the copy then holds what it reads).
+ * <p>The history (snapshots with their sharing, generations, change log, pins, uuid) moves through
+ * a {@link VolumeTransplant}: it builds a hidden copy with the snapshots, whose head starts as the
+ * newest snapshot; the copy pass copies only the regions the source's head changed since, and the
+ * switch-over publishes the copy under the volume's name. A linked clone moves only with
+ * {@code flatten} (the copy then holds what it reads).
  */
 public final class VolumeMove {
   private static final System.Logger LOG = System.getLogger(VolumeMove.class.getName());
   private static final int REGION = Mirror.REGION;
-  /** How far one look for regions worth copying reaches, with every region locked. */
-  private static final long SKIP_WINDOW = 1L << 30;
+  /** How much allocation one query covers when counting data. */
+  private static final long WINDOW = 1L << 30;
   /** Checkpoints: after this many bytes copied, or this much time, whichever first. */
   private static final long CHECKPOINT_BYTES = 256L << 20;
   private static final long CHECKPOINT_NANOS = 5_000_000_000L;
@@ -68,6 +73,8 @@ public final class VolumeMove {
   private final Volume destHead;
   private final Mirror mirror;
   private final VolumeInterceptor previous;
+  /** The history's copy until the switch-over; null for a move resumed after it. */
+  private final VolumeTransplant transplant;
   private MoveRecord record;
   private boolean installed;
   private long allocatedBytes;
@@ -77,14 +84,17 @@ public final class VolumeMove {
   /** Bytes copied between checkpoints; smaller in tests. */
   private long checkpointBytes = CHECKPOINT_BYTES;
 
-  private VolumeMove(Datastore source, Datastore destination, MoveRecord record, Volume destHead) throws IOException {
+  private VolumeMove(Datastore source, Datastore destination, MoveRecord record, VolumeTransplant transplant,
+      Volume destHead) throws IOException {
     this.source = source;
     this.destination = destination;
     this.volume = record.volume();
     this.record = record;
+    this.transplant = transplant;
     this.destHead = destHead;
     this.sourceHead = source.hasVolume(volume) ? source.volume(volume) : null;
-    this.mirror = new Mirror(destHead, record.isSwitched() ? record.size() : record.cursor());
+    this.mirror = new Mirror(destHead, record.isSwitched() ? record.size() : record.cursor(),
+        transplant == null ? new BitSet() : regions(transplant.headRangesToCopy()));
     if (!record.isSwitched()) {
       // From here on every write is copied or mirrored; the interceptor waits for those that missed it.
       VolumeInterceptor chained = source.setInterceptor(volume, mirror);
@@ -131,10 +141,6 @@ public final class VolumeMove {
       throw new IllegalArgumentException("--rate-limit must not be negative: " + rateLimit);
     }
     VolumeInfo info = source.volumeInfo(volume);
-    if (info.snapshots() > 0) {
-      throw new IllegalArgumentException("volume " + volume + " has " + info.snapshots() + " snapshot"
-          + (info.snapshots() == 1 ? "" : "s") + ": moving snapshots is not supported yet (delete them first)");
-    }
     if (info.parent() != null && !flatten) {
       throw new IllegalArgumentException("volume " + volume + " is a linked clone of " + info.parent()
           + ", which stays in " + source.path() + ": give --flatten to move a flat copy of what it reads");
@@ -147,15 +153,85 @@ public final class VolumeMove {
     }
     MoveRecord r = MoveRecord.start(volume, source.path().toAbsolutePath(), destination.path().toAbsolutePath(),
         info.size(), rateLimit, flatten);
-    r.save(); // before the destination exists, so a crash never leaves it unclaimed
-    Volume dest;
+    r.save(); // before the destination's copy exists, so a crash never leaves it unclaimed
+    VolumeTransplant t;
     try {
-      dest = destination.createVolume(volume, info.size());
+      t = begin(source, destination, r);
     } catch (IOException | RuntimeException e) {
-      r.delete();
+      try {
+        if (VolumeTransplant.incoming(destination).stream().anyMatch(i -> i.uuid().equals(info.uuid()))) {
+          VolumeTransplant.discard(destination, info.uuid());
+        }
+        r.delete();
+      } catch (IOException | RuntimeException suppressed) {
+        e.addSuppressed(suppressed);
+      }
       throw e;
     }
-    return new VolumeMove(source, destination, r, dest);
+    return installed(new VolumeMove(source, destination, r, t, t.head()));
+  }
+
+  /** Begins (or, with the record's claim, resumes) the transplant of the history. */
+  private static VolumeTransplant begin(Datastore source, Datastore destination, MoveRecord r) throws IOException {
+    try {
+      return VolumeTransplant.begin(source, r.volume(), destination,
+          TransplantOptions.defaults().withClaim(claim(r)).withFlatten(r.flatten()));
+    } catch (UnsupportedOperationException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
+  /** The claim of a move's transplant: stable across restarts, different for each move. */
+  private static String claim(MoveRecord r) {
+    return "move:" + r.volume() + ":" + r.created();
+  }
+
+  /**
+   * Adds to the regions to copy what the source's head changed after the transplant listed its
+   * ranges and before the mirror saw every write (those writes went to the source alone).
+   */
+  private static VolumeMove installed(VolumeMove m) throws IOException {
+    try {
+      List<SnapshotInfo> snaps = m.source.snapshots(m.volume);
+      List<Extent> changed = snaps.isEmpty() ? dataExtents(m.sourceHead, m.record.size())
+          : m.source.changedAreas(m.volume, newest(snaps).changeId(), 0, m.record.size()).extents();
+      BitSet more = regions(changed);
+      long mask = m.mirror.lockAll();
+      try {
+        m.mirror.addPending(more);
+      } finally {
+        m.mirror.unlock(mask);
+      }
+      return m;
+    } catch (IOException | RuntimeException e) {
+      m.uninstall();
+      throw e;
+    }
+  }
+
+  private static SnapshotInfo newest(List<SnapshotInfo> snaps) {
+    SnapshotInfo best = snaps.getFirst();
+    for (SnapshotInfo s : snaps) {
+      if (generation(s.changeId()) > generation(best.changeId())) {
+        best = s;
+      }
+    }
+    return best;
+  }
+
+  private static long generation(String changeId) {
+    return Long.parseLong(changeId.substring(changeId.lastIndexOf('/') + 1));
+  }
+
+  /** Returns the regions {@code extents} touch. */
+  private static BitSet regions(List<Extent> extents) {
+    BitSet out = new BitSet();
+    for (Extent e : extents) {
+      if (e.length() > 0) {
+        out.set((int) (e.offset() / REGION), (int) ((e.end() - 1) / REGION) + 1);
+      }
+    }
+    return out;
   }
 
   /**
@@ -164,24 +240,26 @@ public final class VolumeMove {
    * checkpoint are copied again; after it, the handles are forwarded again and verification follows.
    */
   public static VolumeMove resume(Datastore source, Datastore destination, MoveRecord r) throws IOException {
+    if (!r.isSwitched() && source.hasVolume(r.volume()) && destination.hasVolume(r.volume())
+        && destination.volumeInfo(r.volume()).uuid().equals(source.volumeInfo(r.volume()).uuid())) {
+      // The switch's commit happened, its record did not: the destination is authoritative.
+      r = r.switched(destination.changeId(r.volume()));
+      r.save();
+    }
     if (r.isSwitched()) {
       Volume dest = destination.volume(r.volume());
       if (source.hasVolume(r.volume())) {
         source.forwardHandles(r.volume(), dest);
       }
-      return new VolumeMove(source, destination, r, dest);
+      return new VolumeMove(source, destination, r, null, dest);
     }
     if (!source.hasVolume(r.volume())) {
       throw new DatastoreException("cannot resume the " + r + ": the source volume is gone");
     }
-    if (!destination.hasVolume(r.volume())) {
-      MoveRecord fresh = r.withCheckpoint(0, null, null);
-      fresh.save();
-      return new VolumeMove(source, destination, fresh, destination.createVolume(r.volume(), r.size()));
-    }
-    VolumeMove m = new VolumeMove(source, destination, r, destination.volume(r.volume()));
+    VolumeTransplant t = begin(source, destination, r);
+    VolumeMove m = installed(new VolumeMove(source, destination, r, t, t.head()));
     try {
-      m.recopyChangedSinceCheckpoint();
+      m.reconcile();
     } catch (IOException | RuntimeException e) {
       m.uninstall();
       throw e;
@@ -204,7 +282,7 @@ public final class VolumeMove {
   public Result run(Listener listener, BooleanSupplier keep) throws IOException {
     try {
       if (!record.isSwitched()) {
-        allocatedBytes = dataBytes(sourceHead, record.size());
+        allocatedBytes = dataBytes(dataExtents(sourceHead, record.size()));
         copyPass(listener);
         switchOver();
       }
@@ -249,39 +327,21 @@ public final class VolumeMove {
         lastCheckpoint = System.nanoTime();
         copiedAtCheckpoint = copiedBytes;
       }
-      long next = skipToWork(size);
-      if (next >= size) {
+      // Regions never to copy count as copied already, so the cursor passes them with the next one.
+      long next = mirror.nextPending(mirror.cursor() / REGION);
+      if (next < 0 || next * REGION >= size) {
+        long mask = mirror.lockAll();
+        try {
+          mirror.advance(size);
+        } finally {
+          mirror.unlock(mask);
+        }
         break;
       }
-      if (next % REGION != 0 || next != mirror.cursor()) {
-        continue; // the window ended without finding work: look again from there
-      }
-      copyRegion(next / REGION, buffer, true);
+      copyRegion(next, buffer, true);
       throttle(started);
     }
     listener.progress(size, size);
-  }
-
-  /**
-   * Moves the cursor over regions that need no copying (the source reads zeros there and the
-   * destination holds nothing) within one window, every region locked so no write slips past, and
-   * returns the cursor: the start of a region to copy, the window's end, or the size.
-   */
-  private long skipToWork(long size) throws IOException {
-    long from = mirror.cursor();
-    long end = Math.min(size, from + SKIP_WINDOW);
-    long mask = mirror.lockAll();
-    try {
-      long first = Math.min(firstOf(sourceHead.allocation(from, end - from), true, end),
-          firstOf(destHead.allocation(from, end - from), false, end));
-      long target = first >= end ? end : first / REGION * REGION;
-      if (target > from) {
-        mirror.advance(target);
-      }
-      return mirror.cursor();
-    } finally {
-      mirror.unlock(mask);
-    }
   }
 
   /** Returns where the first DATA extent (or, if {@code dataOnly} is false, anything but a hole) starts, or {@code none}. */
@@ -300,10 +360,22 @@ public final class VolumeMove {
    * (left there by a copy before a crash); moves the cursor past it if {@code advance}.
    */
   private void copyRegion(long r, ByteBuffer buffer, boolean advance) throws IOException {
-    long start = r * REGION;
-    long length = Math.min(REGION, record.size() - start);
     long mask = mirror.lock(r, r + 1);
     try {
+      copyRegionLocked(r, buffer);
+      if (advance) {
+        mirror.advance(Math.min(record.size(), (r + 1) * REGION));
+      }
+    } finally {
+      mirror.unlock(mask);
+    }
+  }
+
+  /** Copies region {@code r} as {@link #copyRegion} does; the caller holds its lock. */
+  private void copyRegionLocked(long r, ByteBuffer buffer) throws IOException {
+    long start = r * REGION;
+    long length = Math.min(REGION, record.size() - start);
+    {
       for (Extent e : sourceHead.allocation(start, length)) {
         if (e.kind() == Extent.Kind.DATA) {
           ByteBuffer b = buffer.clear().limit((int) e.length());
@@ -314,11 +386,6 @@ public final class VolumeMove {
           destHead.writeZeroes(e.offset(), e.length(), true);
         }
       }
-      if (advance) {
-        mirror.advance(start + length);
-      }
-    } finally {
-      mirror.unlock(mask);
     }
   }
 
@@ -340,15 +407,23 @@ public final class VolumeMove {
     }
   }
 
-  /** Returns the bytes of DATA extents of {@code v}, read window by window. */
-  private static long dataBytes(Volume v, long size) throws IOException {
-    long total = 0;
-    for (long at = 0; at < size; at += SKIP_WINDOW) {
-      for (Extent e : v.allocation(at, Math.min(SKIP_WINDOW, size - at))) {
+  /** Returns the DATA extents of {@code v}, read window by window. */
+  private static List<Extent> dataExtents(Volume v, long size) throws IOException {
+    List<Extent> out = new java.util.ArrayList<>();
+    for (long at = 0; at < size; at += WINDOW) {
+      for (Extent e : v.allocation(at, Math.min(WINDOW, size - at))) {
         if (e.kind() == Extent.Kind.DATA) {
-          total += e.length();
+          out.add(e);
         }
       }
+    }
+    return out;
+  }
+
+  private static long dataBytes(List<Extent> extents) {
+    long total = 0;
+    for (Extent e : extents) {
+      total += e.length();
     }
     return total;
   }
@@ -356,34 +431,45 @@ public final class VolumeMove {
   // ---- checkpoints and resume ----
 
   /**
-   * Persists the cursor. Below it, the destination equals the source once both are flushed with
-   * writes held; the change ids of both sides at that instant are pinned and recorded, so that
-   * after a crash exactly the regions either side changed since are copied again (each datastore
-   * commits on its own, so a mirrored write may survive on one side only).
+   * Persists the cursor once everything copied below it is durable on the destination (both sides
+   * flushed first). After a crash the resume compares every copied region of both sides anyway,
+   * since each datastore commits on its own and a mirrored write may survive on one side only; the
+   * cursor saves copying again what is known to be there.
    */
   private void checkpoint() throws IOException {
-    source.flush(); // most of the work outside the hold, so the hold is short
+    long at = mirror.cursor();
+    source.flush();
     destination.flush();
-    String sourceId;
-    String destId;
-    long at;
-    long stamp = mirror.holdWrites();
-    try {
-      sourceId = source.changeId(volume);
-      destId = destination.changeId(volume);
-      at = mirror.cursor();
-    } finally {
-      mirror.release(stamp);
-    }
-    // Pinned at once: the 16 newest generations stay exact, and a pin takes a synced commit of its own.
-    source.pinChangeId(sourceId, label(sourceId));
-    destination.pinChangeId(destId, label(destId));
-    MoveRecord before = record;
-    MoveRecord next = record.withCheckpoint(at, sourceId, destId);
+    MoveRecord next = record.withCursor(at);
     next.save();
     record = next;
-    unpin(source, before.sourceCheckpoint());
-    unpin(destination, before.destinationCheckpoint());
+  }
+
+  /**
+   * After a restart: makes every region that counts as copied (below the cursor, or never to copy)
+   * equal on both sides, comparing CRC32Cs under the region's lock and copying those that differ.
+   */
+  private void reconcile() throws IOException {
+    ByteBuffer a = ByteBuffer.allocateDirect(REGION);
+    ByteBuffer b = ByteBuffer.allocateDirect(REGION);
+    long size = record.size();
+    for (long r = 0; r * REGION < size; r++) {
+      long start = r * REGION;
+      long length = Math.min(REGION, size - start);
+      long mask = mirror.lock(r, r + 1);
+      try {
+        if (!mirror.copied(r)) {
+          continue;
+        }
+        boolean empty = firstOf(sourceHead.allocation(start, length), true, -1) < 0
+            && firstOf(destHead.allocation(start, length), false, -1) < 0;
+        if (!empty && crc(sourceHead, start, length, a) != crc(destHead, start, length, b)) {
+          copyRegionLocked(r, a);
+        }
+      } finally {
+        mirror.unlock(mask);
+      }
+    }
   }
 
   /** The label of the move's pin of {@code changeId}. */
@@ -404,46 +490,6 @@ public final class VolumeMove {
     }
   }
 
-  /** After a restart: copies again every region below the cursor that either side changed since the checkpoint. */
-  private void recopyChangedSinceCheckpoint() throws IOException {
-    long cursor = record.cursor();
-    if (cursor == 0) {
-      return;
-    }
-    TreeSet<Long> regions = new TreeSet<>();
-    try {
-      if (record.sourceCheckpoint() == null || record.destinationCheckpoint() == null) {
-        throw new DatastoreException("no checkpoint");
-      }
-      for (Extent e : source.changedAreas(volume, record.sourceCheckpoint(), 0, cursor).extents()) {
-        addRegions(regions, e);
-      }
-      for (Extent e : destination.changedAreas(volume, record.destinationCheckpoint(), 0, cursor).extents()) {
-        addRegions(regions, e);
-      }
-    } catch (IOException | IllegalArgumentException e) {
-      // Without an exact answer the copy starts over; what the destination holds is zeroed as it goes.
-      LOG.log(Level.WARNING, "resuming the " + record + " from the start: " + e.getMessage());
-      long mask = mirror.lockAll();
-      try {
-        mirror.reset(0);
-      } finally {
-        mirror.unlock(mask);
-      }
-      return;
-    }
-    ByteBuffer buffer = ByteBuffer.allocateDirect(REGION);
-    for (long r : regions) {
-      copyRegion(r, buffer, false);
-    }
-  }
-
-  private static void addRegions(TreeSet<Long> regions, Extent e) {
-    for (long r = e.offset() / REGION; r * REGION < e.end(); r++) {
-      regions.add(r);
-    }
-  }
-
   // ---- switch-over, verification, end ----
 
   /**
@@ -457,7 +503,8 @@ public final class VolumeMove {
     long stamp = mirror.holdWrites();
     long held = System.nanoTime();
     try {
-      source.flush();
+      // The history's switch: change log, pins and generation, and the volume published, in one commit.
+      transplant.finish(volume);
       String destId = destination.changeId(volume);
       MoveRecord next = record.switched(destId);
       next.save();
@@ -468,8 +515,6 @@ public final class VolumeMove {
       mirror.release(stamp);
     }
     destination.pinChangeId(record.switchChangeId(), label(record.switchChangeId()));
-    unpin(source, record.sourceCheckpoint());
-    unpin(destination, record.destinationCheckpoint());
   }
 
   /**
@@ -585,11 +630,7 @@ public final class VolumeMove {
           + "; it can no longer be aborted");
     }
     uninstall();
-    destHead.close();
-    if (destination.hasVolume(volume)) {
-      destination.deleteVolume(volume, true);
-    }
-    unpin(source, record.sourceCheckpoint());
+    transplant.abort();
     if (sourceHead != null) {
       sourceHead.close();
     }

@@ -100,6 +100,16 @@ final class ModelClient {
     }
   }
 
+  /** Checks that {@code d} holds {@code expected}. */
+  static void assertSame(BlockDevice d, byte[] expected, String what) throws IOException {
+    byte[] got = readAll(d);
+    for (int b = 0; b < expected.length / BLOCK; b++) {
+      if (!Arrays.equals(got, b * BLOCK, (b + 1) * BLOCK, expected, b * BLOCK, (b + 1) * BLOCK)) {
+        throw new AssertionError(what + " differs in block " + b + " (offset " + (long) b * BLOCK + ")");
+      }
+    }
+  }
+
   /**
    * After a crash: checks that every block not written since the last flush holds what that flush
    * made durable, then takes what {@code d} holds as the model.
