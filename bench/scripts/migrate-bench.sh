@@ -25,8 +25,10 @@ if [[ -z ${SKIP_BUILD:-} ]]; then nbd_build; fi
 vstore() { "$JAVA" -Xmx2g -jar "$JAR" "$@"; }
 now() { python3 -c 'import time; print(time.monotonic())'; }
 secs() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
-p99() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))["jobs"][0]["write"]; print("%.2f" % (j["clat_ns"]["percentile"]["99.000000"]/1e6))' "$1"; }
-iops() { python3 -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["jobs"][0]["write"]["iops"])' "$1"; }
+# fio's JSON (after the "terminating on signal" line it writes first when stopped)
+fio_json() { python3 -c 'import json,sys; t=open(sys.argv[1]).read(); j=json.loads(t[t.index("{"):])["jobs"][0]["write"]; print(eval(sys.argv[2]))' "$1" "$2"; }
+p99() { fio_json "$1" '"%.2f" % (j["clat_ns"]["percentile"]["99.000000"] / 1e6)'; }
+iops() { fio_json "$1" '"%.0f" % j["iops"]'; }
 FIO_PID=
 # fio writing 4 KiB random blocks at QD8 to $1 until stopped with SIGINT; JSON results in $2.
 start_fio() {
@@ -83,8 +85,10 @@ t = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))
 j = [j for j in json.load(sys.stdin) if j["kind"] == "migrate"][0]
 print("%.2f" % (t(j["finished"]) - t(j["started"])).total_seconds())')
 stop_server
-read -r copied allocated mirrored pause <<<"$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["copiedBytes"], r["allocatedBytes"], r["mirroredBytes"], r["switchPauseMicros"])' "$result")"
-unique=$(python3 - "$image" <<'PY'
+read -r copied unique mirrored pause <<<"$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["copiedBytes"], r["allocatedBytes"], r["mirroredBytes"], r["switchPauseMicros"])' "$result")"
+# The unique allocated bytes: the source's data at the switch-over (fio adds data while the move runs),
+# and the test image's own non-zero 4 KiB blocks.
+image_unique=$(python3 - "$image" <<'PY'
 import sys
 # The unique allocated bytes of the test image: 4 KiB blocks that are not all zeros.
 n = 0
@@ -163,5 +167,5 @@ echo "  vstore migrate (job)              $moved s     ratio to offline $(ratio 
 echo "  qemu-storage-daemon mirror        $qemu_time s     vstore / qemu $(ratio "$moved" "$qemu_time")   (floor <= 1.0)"
 echo "  fio p99 write latency: no move $(p99 "$WORKDIR/fio-baseline.json") ms, vstore move $(p99 "$WORKDIR/fio-vstore.json") ms, qemu mirror $(p99 "$WORKDIR/fio-qemu.json") ms   vstore / qemu $(ratio "$(p99 "$WORKDIR/fio-vstore.json")" "$(p99 "$WORKDIR/fio-qemu.json")")   (floor <= 1.0)"
 echo "  fio write IOPS:        no move $(iops "$WORKDIR/fio-baseline.json"), vstore move $(iops "$WORKDIR/fio-vstore.json"), qemu mirror $(iops "$WORKDIR/fio-qemu.json")"
-echo "  bytes copied: vstore $copied (+ $mirrored mirrored), qemu $qemu_bytes; unique allocated $unique   vstore copied / unique $(ratio "$copied" "$unique")   (floor <= 1.05)"
+echo "  bytes copied: vstore $copied (+ $mirrored mirrored), qemu $qemu_bytes; unique allocated at the switch $unique (image alone $image_unique)   vstore copied / unique $(ratio "$copied" "$unique")   (floor <= 1.05)"
 echo "  switch-over pause (writes held)   $(python3 -c "print('%.2f' % ($pause / 1000))") ms"

@@ -41,8 +41,6 @@ public final class VolumeMove {
   /** Checkpoints: after this many bytes copied, or this much time, whichever first. */
   private static final long CHECKPOINT_BYTES = 256L << 20;
   private static final long CHECKPOINT_NANOS = 5_000_000_000L;
-  /** The source snapshot the verification reads (head handles forward to the destination by then). */
-  static final String VERIFY_SNAPSHOT = "vstore-move-verify";
 
   /** Hears how the move goes; called on the move's thread. */
   public interface Listener {
@@ -56,7 +54,7 @@ public final class VolumeMove {
   /**
    * What a finished move did.
    *
-   * @param allocatedBytes the bytes of data the source held when the copy started
+   * @param allocatedBytes the bytes of data the source held at the switch-over
    * @param copiedBytes bytes the copy pass wrote to the destination
    * @param mirroredBytes bytes of client writes mirrored to the destination
    * @param switchPauseNanos how long new writes were held at the switch-over
@@ -77,7 +75,6 @@ public final class VolumeMove {
   private final VolumeTransplant transplant;
   private MoveRecord record;
   private boolean installed;
-  private long allocatedBytes;
   private long copiedBytes;
   private long switchPauseNanos;
   private boolean cancelIgnored;
@@ -282,7 +279,6 @@ public final class VolumeMove {
   public Result run(Listener listener, BooleanSupplier keep) throws IOException {
     try {
       if (!record.isSwitched()) {
-        allocatedBytes = dataBytes(dataExtents(sourceHead, record.size()));
         copyPass(listener);
         switchOver();
       }
@@ -304,9 +300,10 @@ public final class VolumeMove {
     }
     uninstall();
     listener.switched(record);
-    long[] verified = verify(listener);
+    long[] verified = MoveVerification.run(source, destination, volume, destHead, record,
+        (done, total) -> afterSwitch(listener, done, total));
     finish();
-    return new Result(volume, record.size(), allocatedBytes, copiedBytes, mirror.mirroredBytes(), switchPauseNanos,
+    return new Result(volume, record.size(), verified[2], copiedBytes, mirror.mirroredBytes(), switchPauseNanos,
         verified[0], verified[1]);
   }
 
@@ -345,7 +342,7 @@ public final class VolumeMove {
   }
 
   /** Returns where the first DATA extent (or, if {@code dataOnly} is false, anything but a hole) starts, or {@code none}. */
-  private static long firstOf(List<Extent> extents, boolean dataOnly, long none) {
+  static long firstOf(List<Extent> extents, boolean dataOnly, long none) {
     for (Extent e : extents) {
       if (dataOnly ? e.kind() == Extent.Kind.DATA : e.kind() != Extent.Kind.HOLE) {
         return e.offset();
@@ -420,13 +417,6 @@ public final class VolumeMove {
     return out;
   }
 
-  private static long dataBytes(List<Extent> extents) {
-    long total = 0;
-    for (Extent e : extents) {
-      total += e.length();
-    }
-    return total;
-  }
 
   // ---- checkpoints and resume ----
 
@@ -463,7 +453,7 @@ public final class VolumeMove {
         }
         boolean empty = firstOf(sourceHead.allocation(start, length), true, -1) < 0
             && firstOf(destHead.allocation(start, length), false, -1) < 0;
-        if (!empty && crc(sourceHead, start, length, a) != crc(destHead, start, length, b)) {
+        if (!empty && MoveVerification.crc(sourceHead, start, length, a) != MoveVerification.crc(destHead, start, length, b)) {
           copyRegionLocked(r, a);
         }
       } finally {
@@ -517,56 +507,6 @@ public final class VolumeMove {
     destination.pinChangeId(record.switchChangeId(), label(record.switchChangeId()));
   }
 
-  /**
-   * Compares the source as it was at the switch (a snapshot of it: its head handles forward by now)
-   * with the destination, per region by CRC32C, skipping what clients changed on the destination
-   * since the switch. Returns the bytes compared and the bytes skipped.
-   */
-  private long[] verify(Listener listener) throws IOException {
-    if (!source.hasVolume(volume)) {
-      return new long[] {0, 0}; // deleted after verification, before the record went
-    }
-    boolean hasSnapshot = source.snapshots(volume).stream().map(SnapshotInfo::name)
-        .anyMatch(VERIFY_SNAPSHOT::equals);
-    if (!hasSnapshot) {
-      source.createSnapshot(volume, VERIFY_SNAPSHOT);
-    }
-    long size = record.size();
-    long compared = 0;
-    long skipped = 0;
-    ByteBuffer a = ByteBuffer.allocateDirect(REGION);
-    ByteBuffer b = ByteBuffer.allocateDirect(REGION);
-    try (Volume old = source.volume(volume + "@" + VERIFY_SNAPSHOT, true)) {
-      for (long start = 0; start < size; start += REGION) {
-        afterSwitch(listener, start, size);
-        long length = Math.min(REGION, size - start);
-        if (changedSinceSwitch(start, length)) {
-          skipped += length;
-          continue;
-        }
-        boolean zeros = firstOf(old.allocation(start, length), true, -1) < 0
-            && firstOf(destHead.allocation(start, length), true, -1) < 0;
-        if (zeros) {
-          continue; // both read zeros there
-        }
-        long before = crc(old, start, length, a);
-        long after = crc(destHead, start, length, b);
-        if (changedSinceSwitch(start, length)) {
-          skipped += length;
-          continue;
-        }
-        if (before != after) {
-          throw new CorruptDataException("verification of the move of " + volume + " failed: the 1 MiB region at "
-              + start + " has CRC32C " + Long.toHexString(before) + " in " + source.path() + " and "
-              + Long.toHexString(after) + " in " + destination.path() + "; the source volume is kept");
-        }
-        compared += length;
-      }
-    }
-    afterSwitch(listener, size, size);
-    return new long[] {compared, skipped};
-  }
-
   /** Reports progress after the switch, when the move can no longer be cancelled: it only finishes. */
   private void afterSwitch(Listener listener, long done, long total) {
     try {
@@ -577,18 +517,6 @@ public final class VolumeMove {
         LOG.log(Level.INFO, "the move of " + volume + " has switched over; it finishes instead of cancelling");
       }
     }
-  }
-
-  private boolean changedSinceSwitch(long offset, long length) throws IOException {
-    return !destination.changedAreas(volume, record.switchChangeId(), offset, length).extents().isEmpty();
-  }
-
-  private static long crc(Volume v, long offset, long length, ByteBuffer buffer) throws IOException {
-    ByteBuffer b = buffer.clear().limit((int) length);
-    v.read(offset, b);
-    java.util.zip.CRC32C c = new java.util.zip.CRC32C();
-    c.update(b.flip());
-    return c.getValue();
   }
 
   /** Deletes the source volume, the switch pin and the record: the move is over. */
