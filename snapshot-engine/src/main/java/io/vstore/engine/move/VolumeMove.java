@@ -483,9 +483,11 @@ public final class VolumeMove {
   // ---- switch-over, verification, end ----
 
   /**
-   * Holds new writes, flushes both sides, records the switch and forwards every handle of the
-   * source volume to the destination, then releases: a pause of two flushes and one small file
-   * write, whatever the volume's size.
+   * Holds new writes, publishes the copy (the transplant's one commit, after flushing both sides),
+   * takes the switch's change id and forwards every handle of the source volume to the destination,
+   * then releases: a pause of the transplant's few small flushes, whatever the volume's size. The
+   * record is saved as switched after the release: a crash before that is recognised at resume by
+   * the destination holding the source's uuid under the volume's name.
    */
   private void switchOver() throws IOException {
     source.flush();
@@ -495,15 +497,13 @@ public final class VolumeMove {
     try {
       // The history's switch: change log, pins and generation, and the volume published, in one commit.
       transplant.finish(volume);
-      String destId = destination.changeId(volume);
-      MoveRecord next = record.switched(destId);
-      next.save();
-      record = next;
+      record = record.switched(destination.changeId(volume)); // a flush with nothing pending: no sync
       source.forwardHandles(volume, destHead);
     } finally {
       switchPauseNanos = System.nanoTime() - held;
       mirror.release(stamp);
     }
+    record.save();
     destination.pinChangeId(record.switchChangeId(), label(record.switchChangeId()));
   }
 
