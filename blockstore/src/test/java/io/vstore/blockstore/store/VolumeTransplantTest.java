@@ -260,6 +260,10 @@ final class VolumeTransplantTest {
         assertThatThrownBy(t::abort).isInstanceOf(IllegalStateException.class);
       }
       assertThat(b.snapshots("vm2")).extracting(SnapshotInfo::name).containsExactly("s1");
+      MetaStore meta = b.parts().meta();
+      byte[] record = meta.get(meta.catalog, Keys.catalog('v', b.parts().volumes().get("vm2").id));
+      assertThat(new String(record, java.nio.charset.StandardCharsets.UTF_8)).as("published: no incoming mark")
+          .doesNotContain("incoming");
       assertThat(b.changePins("vm2")).extracting(ChangePin::label).containsExactly("nightly");
       assertThat(b.check().problems()).isEmpty();
       try (Volume x = a.volume("vm"); Volume y = b.volume("vm2")) {
