@@ -22,7 +22,7 @@ final class VolumeCatalog {
   private final Path dir;
   private final Map<String, VolumeState> byName = new ConcurrentHashMap<>();
   private final Collection<VolumeState> all = Collections.unmodifiableCollection(byName.values());
-  private final Map<Long, VolumeState> incoming = new ConcurrentHashMap<>();
+  private final Map<Long, VolumeState> incoming = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** Creates an empty catalog of the datastore in {@code dir}. */
   VolumeCatalog(Path dir) {
