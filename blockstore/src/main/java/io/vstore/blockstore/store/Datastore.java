@@ -477,8 +477,8 @@ public final class Datastore implements Closeable {
     capacity.evaluate();
     long provisioned = 0;
     long allocated = 0;
-    for (VolumeState v : volumes.all()) {
-      provisioned += v.size;
+    for (VolumeState v : volumes.list()) { // incoming volumes too: their records take space
+      provisioned += v.incoming() == null ? v.size : 0;
       allocated += v.allocatedBytes();
     }
     long limit = capacity.limit();

@@ -1,6 +1,10 @@
 package io.vstore.blockstore.store;
 
-/** Hears how far a {@link VolumeTransplant} has copied a volume's history. */
+/**
+ * Hears how far a {@link VolumeTransplant} has copied a volume's history. Called on the thread
+ * running {@link VolumeTransplant#begin}, holding no lock; an exception thrown here (a cancelled
+ * job's) ends {@code begin} with it, which then deletes an unclaimed copy and keeps a claimed one.
+ */
 @FunctionalInterface
 public interface TransplantProgress {
   /** Reports nothing. */

@@ -181,7 +181,10 @@ public final class VolumeTransplant implements Closeable {
   /**
    * Returns the byte ranges of the source's head that differ from what {@link #head} holds, as of
    * the end of {@link #begin}: what the source's change log says changed since its newest snapshot
-   * (every data extent when it has none). Writes to the source after {@code begin} are not in it.
+   * (every data extent when it has none), less what it shares with a snapshot. A region outside
+   * these ranges counts as already copied: writes to it must go to both sides. Writes to the
+   * source during and after {@code begin} are not reliably in it: a mover intercepts the source
+   * before calling {@code begin} and copies what was written until it could mirror, too.
    */
   public List<Extent> headRangesToCopy() {
     return headRanges;

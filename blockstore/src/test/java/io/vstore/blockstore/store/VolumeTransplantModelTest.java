@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.testing.ModelRun;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,6 +15,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -27,6 +30,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * snapshot's and pinned change id gets the same changed-areas answer as before the move, and after
  * further writes on the destination exactly that answer plus the blocks written. Both datastores
  * pass {@code datastore check}; the destination holds about what the source holds (sharing kept).
+ * A third of the runs claim the transplant and crash the destination at a random point (during a
+ * snapshot's copy or the head copy), change the source's history while it is down (snapshots made
+ * and deleted, reverts, writes), reopen it (the claimed copy is listed, check is clean) and resume.
  */
 final class VolumeTransplantModelTest {
   private static final int BLOCK = 4096;
@@ -52,53 +58,25 @@ final class VolumeTransplantModelTest {
     Random r = run.random();
     long size = (long) BLOCK * (256 + r.nextInt(1024)) - (r.nextInt(4) == 0 ? 512 : 0);
     run.context("size " + size);
-    try (Datastore a = Datastore.create(dir.resolve("a"), options(r), 0);
-        Datastore b = Datastore.create(dir.resolve("b"), options(r), 0)) {
+    Path bPath = dir.resolve("b");
+    DatastoreOptions bOptions = options(r);
+    Datastore b = Datastore.create(bPath, bOptions, 0);
+    try (Datastore a = Datastore.create(dir.resolve("a"), options(r), 0)) {
       Volume v = a.createVolume("vm", size);
       List<String> snapshots = new ArrayList<>();
       List<String> pinned = new ArrayList<>();
       int steps = 30 + r.nextInt(120);
-      for (int step = 0; step < steps; step++) {
-        int op = r.nextInt(100);
-        if (op < 50) {
-          int n = r.nextInt(3) == 0 ? 1 + r.nextInt(9000) : BLOCK * (1 + r.nextInt(64));
-          long off = r.nextLong(size - n);
-          if (r.nextBoolean()) {
-            off -= off % BLOCK;
-          }
-          run.step(step, "write " + n + " at " + off);
-          v.write(off, Workloads.data(r, n));
-        } else if (op < 58) {
-          long n = BLOCK * (1L + r.nextInt(40));
-          long off = r.nextLong(size - n);
-          run.step(step, (op < 54 ? "zero " : "discard ") + n + " at " + off);
-          if (op < 54) {
-            v.writeZeroes(off, n, false);
-          } else {
-            v.discard(off, n);
-          }
-        } else if (op < 72) {
-          String name = "s" + step;
-          run.step(step, "snapshot " + name);
-          a.createSnapshot("vm", name);
-          snapshots.add(name);
-        } else if (op < 77 && !snapshots.isEmpty()) {
-          String name = snapshots.remove(r.nextInt(snapshots.size()));
-          run.step(step, "delete snapshot " + name);
-          a.deleteSnapshot("vm", name);
-        } else if (op < 80 && !snapshots.isEmpty()) {
-          String name = snapshots.get(r.nextInt(snapshots.size()));
-          run.step(step, "revert to " + name);
-          a.revert("vm", name);
-        } else if (op < 90) {
-          run.step(step, "flush");
-          v.flush();
-        } else {
-          run.step(step, "pin the head's change id");
-          String id = a.volumeInfo("vm").changeId();
-          a.pinChangeId(id, r.nextBoolean() ? null : "p" + step);
-          pinned.add(id);
-        }
+      history(run, r, a, v, size, 0, steps, snapshots, pinned);
+      TransplantOptions options = TransplantOptions.defaults();
+      if (r.nextInt(3) == 0) {
+        options = options.withClaim("job-" + run.seed());
+        crash(run, r, a, v, bPath, b, options);
+        history(run, r, a, v, size, steps, steps + r.nextInt(10), snapshots, pinned); // while the daemon was down
+        run.finish("reopening the destination");
+        b = Datastore.open(bPath, bOptions);
+        assertThat(VolumeTransplant.incoming(b)).singleElement()
+            .satisfies(i -> assertThat(i.claim()).isEqualTo("job-" + run.seed()));
+        assertThat(b.check().problems()).isEmpty();
       }
       run.finish("before the move");
       Map<String, List<Extent>> answers = answers(a, "vm", snapshots, pinned);
@@ -106,7 +84,7 @@ final class VolumeTransplantModelTest {
       VolumeInfo sourceInfo = a.volumeInfo("vm");
 
       run.finish("begin");
-      VolumeTransplant t = VolumeTransplant.begin(a, "vm", b, TransplantOptions.defaults());
+      VolumeTransplant t = VolumeTransplant.begin(a, "vm", b, options);
       assertThat(b.volumes()).as("an incoming volume is not listed").isEmpty();
       assertThat(b.hasVolume("vm")).isFalse();
       assertThat(VolumeTransplant.incoming(b)).hasSize(1);
@@ -166,6 +144,95 @@ final class VolumeTransplantModelTest {
       assertThat(answers(b, "vm", snapshots, pinned)).as("changed areas after writes on the destination")
           .isEqualTo(withBlocks(answers, later, size, "vm"));
       assertThat(b.check().problems()).isEmpty();
+    } finally {
+      b.close();
+    }
+  }
+
+  /** Runs random operations {@code first} to {@code end} (exclusive) on the source volume. */
+  private static void history(ModelRun run, Random r, Datastore a, Volume v, long size, int first, int end,
+      List<String> snapshots, List<String> pinned) throws IOException {
+    for (int step = first; step < end; step++) {
+      int op = r.nextInt(100);
+      if (op < 50) {
+        int n = r.nextInt(3) == 0 ? 1 + r.nextInt(9000) : BLOCK * (1 + r.nextInt(64));
+        long off = r.nextLong(size - n);
+        if (r.nextBoolean()) {
+          off -= off % BLOCK;
+        }
+        run.step(step, "write " + n + " at " + off);
+        v.write(off, Workloads.data(r, n));
+      } else if (op < 58) {
+        long n = BLOCK * (1L + r.nextInt(40));
+        long off = r.nextLong(size - n);
+        run.step(step, (op < 54 ? "zero " : "discard ") + n + " at " + off);
+        if (op < 54) {
+          v.writeZeroes(off, n, false);
+        } else {
+          v.discard(off, n);
+        }
+      } else if (op < 72) {
+        String name = "s" + step;
+        run.step(step, "snapshot " + name);
+        a.createSnapshot("vm", name);
+        snapshots.add(name);
+      } else if (op < 77 && !snapshots.isEmpty()) {
+        String name = snapshots.remove(r.nextInt(snapshots.size()));
+        run.step(step, "delete snapshot " + name);
+        a.deleteSnapshot("vm", name);
+      } else if (op < 80 && !snapshots.isEmpty()) {
+        String name = snapshots.get(r.nextInt(snapshots.size()));
+        run.step(step, "revert to " + name);
+        a.revert("vm", name);
+      } else if (op < 90) {
+        run.step(step, "flush");
+        v.flush();
+      } else {
+        run.step(step, "pin the head's change id");
+        String id = a.volumeInfo("vm").changeId();
+        a.pinChangeId(id, r.nextBoolean() ? null : "p" + step);
+        pinned.add(id);
+      }
+    }
+  }
+
+  /**
+   * Begins a claimed transplant into {@code b} and drops {@code b} as a crash would, at a random
+   * point: during the copy of a snapshot, or during the head copy (before or after a flush).
+   */
+  private static void crash(ModelRun run, Random r, Datastore a, Volume v, Path bPath, Datastore b,
+      TransplantOptions options) throws IOException {
+    int crashAfter = r.nextInt(3) == 0 ? Integer.MAX_VALUE - 1 : r.nextInt(1 + 3 * a.snapshots("vm").size());
+    AtomicInteger calls = new AtomicInteger();
+    AtomicBoolean crashed = new AtomicBoolean();
+    TransplantProgress crashing = (snapshot, index, count, bytes) -> {
+      if (calls.incrementAndGet() == crashAfter + 1) {
+        crashed.set(true);
+        try {
+          b.abandon();
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }
+    };
+    run.finish("begin, to crash after " + crashAfter + " progress reports");
+    try {
+      VolumeTransplant t = VolumeTransplant.begin(a, "vm", b, options.withProgress(crashing));
+      run.finish("crash in the head copy");
+      List<Extent> ranges = t.headRangesToCopy();
+      for (Extent e : ranges.subList(0, r.nextInt(ranges.size() + 1))) {
+        ByteBuffer data = ByteBuffer.allocate((int) e.length());
+        v.read(e.offset(), data);
+        t.head().write(e.offset(), data.flip());
+      }
+      if (r.nextBoolean()) {
+        b.flush();
+      }
+      b.abandon();
+    } catch (RuntimeException e) {
+      if (!crashed.get()) {
+        throw e;
+      }
     }
   }
 

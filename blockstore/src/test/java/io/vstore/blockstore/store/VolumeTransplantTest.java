@@ -223,6 +223,36 @@ final class VolumeTransplantTest {
   }
 
   @Test
+  void abortAndCancelLeaveNothingAndTheSourceAsItWas() throws IOException {
+    try (Datastore a = Datastore.create(dir.resolve("a"), OPTIONS, 0);
+        Datastore b = Datastore.create(dir.resolve("b"), OPTIONS, 0)) {
+      history(a, "vm", 3, new Random(10));
+      VolumeInfo before = a.volumeInfo("vm");
+      List<SnapshotInfo> snapshotsBefore = a.snapshots("vm");
+      VolumeTransplant t = VolumeTransplant.begin(a, "vm", b, TransplantOptions.defaults());
+      t.head().write(0, random(new Random(11), 8192));
+      assertThat(b.info().allocated()).as("an incoming volume's records count as allocated").isPositive();
+      assertThat(b.info().provisioned()).isZero();
+      t.abort();
+      t.abort(); // idempotent
+      assertThatThrownBy(() -> t.finish("vm")).isInstanceOf(IllegalStateException.class);
+      TransplantProgress cancel = (snapshot, index, count, bytes) -> {
+        if (index == 2) {
+          throw new java.util.concurrent.CancellationException("job cancelled");
+        }
+      };
+      assertThatThrownBy(() -> VolumeTransplant.begin(a, "vm", b, TransplantOptions.defaults().withProgress(cancel)))
+          .isInstanceOf(java.util.concurrent.CancellationException.class);
+      assertThat(VolumeTransplant.incoming(b)).isEmpty();
+      assertThat(b.info().allocated()).isZero();
+      assertThat(b.check().problems()).isEmpty();
+      assertThat(a.volumeInfo("vm")).isEqualTo(before);
+      assertThat(a.snapshots("vm")).isEqualTo(snapshotsBefore);
+      assertThat(a.check().problems()).isEmpty();
+    }
+  }
+
+  @Test
   void discardDeletesAClaimedCopy() throws IOException {
     try (Datastore a = Datastore.create(dir.resolve("a"), OPTIONS, 0);
         Datastore b = Datastore.create(dir.resolve("b"), OPTIONS, 0)) {
@@ -260,6 +290,10 @@ final class VolumeTransplantTest {
         assertThatThrownBy(t::abort).isInstanceOf(IllegalStateException.class);
       }
       assertThat(b.snapshots("vm2")).extracting(SnapshotInfo::name).containsExactly("s1");
+      MetaStore meta = b.parts().meta();
+      byte[] record = meta.get(meta.catalog, Keys.catalog('v', b.parts().volumes().get("vm2").id));
+      assertThat(new String(record, java.nio.charset.StandardCharsets.UTF_8)).as("published: no incoming mark")
+          .doesNotContain("incoming");
       assertThat(b.changePins("vm2")).extracting(ChangePin::label).containsExactly("nightly");
       assertThat(b.check().problems()).isEmpty();
       try (Volume x = a.volume("vm"); Volume y = b.volume("vm2")) {
