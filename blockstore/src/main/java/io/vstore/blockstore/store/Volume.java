@@ -6,6 +6,7 @@ import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.IoObserver;
 import io.vstore.blockstore.OutOfRangeException;
 import io.vstore.blockstore.ReadOnlyDeviceException;
+import io.vstore.blockstore.VolumeInterceptor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -104,7 +105,17 @@ public final class Volume implements BlockDevice {
     store.noteForegroundOp();
     IoObserver o = store.ioObserver();
     long start = o == null ? 0 : System.nanoTime();
-    state.writer().write(offset, src);
+    long gate = state.interceptGate.readLock();
+    try {
+      VolumeInterceptor i = state.interceptor; // read once: the lambda is only made when one is set
+      if (i == null) {
+        state.writer().write(offset, src);
+      } else {
+        i.write(offset, src, () -> state.writer().write(offset, src));
+      }
+    } finally {
+      state.interceptGate.unlockRead(gate);
+    }
     if (o != null) {
       o.completed(state.name, IoObserver.Op.WRITE, bytes, System.nanoTime() - start);
     }
@@ -115,7 +126,17 @@ public final class Volume implements BlockDevice {
     checkOpen();
     IoObserver o = store.ioObserver();
     long start = o == null ? 0 : System.nanoTime();
-    store.flush();
+    long gate = state.interceptGate.readLock();
+    try {
+      VolumeInterceptor i = state.interceptor;
+      if (i == null) {
+        store.flush();
+      } else {
+        i.flush(store::flush);
+      }
+    } finally {
+      state.interceptGate.unlockRead(gate);
+    }
     if (o != null) {
       o.completed(state.name, IoObserver.Op.FLUSH, 0, System.nanoTime() - start);
     }
@@ -129,7 +150,7 @@ public final class Volume implements BlockDevice {
     store.noteForegroundOp();
     IoObserver o = store.ioObserver();
     long start = o == null ? 0 : System.nanoTime();
-    state.writer().zero(offset, length);
+    zero(offset, length, false);
     if (o != null) {
       o.completed(state.name, IoObserver.Op.ZERO, length, System.nanoTime() - start);
     }
@@ -141,9 +162,23 @@ public final class Volume implements BlockDevice {
     OutOfRangeException.check(this, offset, length);
     IoObserver o = store.ioObserver();
     long start = o == null ? 0 : System.nanoTime();
-    state.writer().zero(offset, length);
+    zero(offset, length, true);
     if (o != null) {
       o.completed(state.name, IoObserver.Op.DISCARD, length, System.nanoTime() - start);
+    }
+  }
+
+  private void zero(long offset, long length, boolean discard) throws IOException {
+    long gate = state.interceptGate.readLock();
+    try {
+      VolumeInterceptor i = state.interceptor;
+      if (i == null) {
+        state.writer().zero(offset, length);
+      } else {
+        i.zero(offset, length, discard, () -> state.writer().zero(offset, length));
+      }
+    } finally {
+      state.interceptGate.unlockRead(gate);
     }
   }
 
