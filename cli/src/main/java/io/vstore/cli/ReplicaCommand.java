@@ -64,9 +64,8 @@ public final class ReplicaCommand {
       if (id != null) {
         body.put("id", id);
       }
-      if (datastoreName != null) {
-        body.put("datastore", datastoreName);
-      }
+      // Without a name, the datastore given with -D holds the volume (not the daemon's first).
+      body.put("datastore", datastoreName != null ? datastoreName : location.path().toAbsolutePath().normalize().toString());
       try (DaemonClient client = ExportCommand.connect(location, "replica create")) {
         JsonNode r = client.call("POST", PATH, body);
         output.print(r, (out, s) -> out.printf("replica %s: %s -> %s (%s)%n", s.get("id").asText(),

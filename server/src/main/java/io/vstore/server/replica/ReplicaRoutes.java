@@ -15,7 +15,7 @@ public final class ReplicaRoutes {
    * @param volume the volume to replicate
    * @param to another datastore of the daemon (its directory or name) or {@code nbd://HOST:PORT/EXPORT}
    * @param id the pair's id (default: generated)
-   * @param datastore the datastore holding the volume, by name (default: the daemon's first)
+   * @param datastore the datastore holding the volume, by name or directory (default: the daemon's first)
    */
   record CreateRequest(String volume, String to, String id, String datastore) {}
 
@@ -31,7 +31,8 @@ public final class ReplicaRoutes {
           if (req.volume() == null || req.to() == null) {
             throw ApiException.badRequest("volume and to are required");
           }
-          ManagedDatastore from = host.byName(req.datastore() != null ? req.datastore() : ex.query("datastore"));
+          String fromName = req.datastore() != null ? req.datastore() : ex.query("datastore");
+          ManagedDatastore from = fromName == null ? host.byName(null) : target(host, fromName);
           String to = req.to();
           if (!to.startsWith("nbd://") && !to.startsWith("nbds://")) {
             to = target(host, to).path().toString();
