@@ -32,6 +32,8 @@ final class Replica implements VolumeInterceptor {
 
   /** Copy unit of a sync. */
   private static final int CHUNK = 1 << 20;
+  /** How often an ACTIVE pair with writes but no flushes advances its pin. */
+  private static final long CHECKPOINT_MILLIS = 2000;
   /** Full-copy progress is persisted after every this many bytes. */
   private static final long PROGRESS_STEP = 64L << 20;
 
@@ -278,8 +280,18 @@ final class Replica implements VolumeInterceptor {
     event("fenced");
   }
 
-  /** Stops mirroring and closes the secondary until {@link #resume}. */
+  /**
+   * Stops mirroring and closes the secondary until {@link #resume}. An ACTIVE pair first advances
+   * its pin, so the resume sends only what changes while paused.
+   */
   void pause() throws IOException {
+    if (state == State.ACTIVE) {
+      try {
+        checkpoint();
+      } catch (IOException e) {
+        // The secondary failing now only means a larger resync; pausing must still work.
+      }
+    }
     Secondary sec;
     synchronized (this) {
       if (state == State.FENCED) {
@@ -335,9 +347,12 @@ final class Replica implements VolumeInterceptor {
         if (s == State.DISCONNECTED) {
           connectAndSync();
         } else if (s == State.ACTIVE) {
-          long seen = flushes.get();
-          waitForWake(1000);
-          if (flushes.get() != seen && state == State.ACTIVE) {
+          long seenFlushes = flushes.get();
+          long seenBytes = bytesMirrored.get();
+          waitForWake(CHECKPOINT_MILLIS);
+          // After a client's flush, and every few seconds of writes without one (a guest that
+          // never flushes would otherwise leave the pin, and the next resync, ever further behind).
+          if (state == State.ACTIVE && (flushes.get() != seenFlushes || bytesMirrored.get() != seenBytes)) {
             checkpoint();
           }
         } else {

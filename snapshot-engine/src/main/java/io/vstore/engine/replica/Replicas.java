@@ -23,6 +23,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * both sides are here has a record on each side.
  */
 public final class Replicas implements Closeable {
+  private static final System.Logger LOG = System.getLogger(Replicas.class.getName());
   /** Opens an {@code nbd://} or {@code nbds://} target as a device (the server supplies the NBD client). */
   @FunctionalInterface
   public interface RemoteOpener {
@@ -57,12 +58,16 @@ public final class Replicas implements Closeable {
     Replicas r = new Replicas(datastores, remote, listener, retry);
     boolean ok = false;
     try {
-      List<Runnable> starts = new ArrayList<>();
       for (Datastore ds : r.datastores.values()) {
         ReplicaStore store = new ReplicaStore(ds.path());
         for (ReplicaRecord rec : store.readAll()) {
           if (rec.role() == ReplicaRecord.Role.SECONDARY) {
-            r.guard(ds, store, rec, false);
+            try {
+              r.guard(ds, store, rec, false);
+            } catch (IOException | RuntimeException e) {
+              LOG.log(System.Logger.Level.WARNING, "replica " + rec.id() + " secondary in " + ds.path() + " not guarded: "
+                  + e.getMessage());
+            }
           }
         }
       }
@@ -70,7 +75,13 @@ public final class Replicas implements Closeable {
         ReplicaStore store = new ReplicaStore(ds.path());
         for (ReplicaRecord rec : store.readAll()) {
           if (rec.role() == ReplicaRecord.Role.PRIMARY) {
-            r.startPrimary(ds, store, rec);
+            try {
+              r.startPrimary(ds, store, rec);
+            } catch (IOException | RuntimeException e) {
+              // One pair that cannot start (its volume deleted meanwhile) must not keep the others down.
+              LOG.log(System.Logger.Level.WARNING, "replica " + rec.id() + " of " + ds.path() + " not resumed: " + e.getMessage());
+              r.primaries.remove(rec.id());
+            }
           }
         }
       }
@@ -138,7 +149,7 @@ public final class Replicas implements Closeable {
       ReplicaRecord rec = primaryRecord(pairId, volume, target, target.substring(target.lastIndexOf('/') + 1), 1, 0,
           created, ds, size);
       store.write(rec);
-      return startPrimary(ds, store, rec).status();
+      return announce(startPrimary(ds, store, rec));
     }
     Datastore to = datastore(Path.of(target));
     if (to == ds) {
@@ -161,7 +172,7 @@ public final class Replicas implements Closeable {
     guard(to, toStore, secondary, true);
     ReplicaRecord rec = primaryRecord(pairId, volume, to.path().toString(), volume, 1, 0, created, ds, size);
     store.write(rec);
-    return startPrimary(ds, store, rec).status();
+    return announce(startPrimary(ds, store, rec));
   }
 
   /**
@@ -209,7 +220,13 @@ public final class Replicas implements Closeable {
       prim = primaryRecord(b.id(), volume, to.path().toString(), volume, b.epoch(), 0, created, ds, size);
     }
     store.write(prim);
-    return startPrimary(ds, store, prim).status();
+    return announce(startPrimary(ds, store, prim));
+  }
+
+  private ReplicaStatus announce(Replica replica) throws IOException {
+    ReplicaStatus status = replica.status();
+    listener.replicaChanged("created", status);
+    return status;
   }
 
   private void checkFree(String id) {
