@@ -111,7 +111,7 @@ public final class ReplicaCommand {
     @Mixin DatastoreLocation location;
     @Mixin OutputOptions output;
 
-    @Parameters(index = "0", paramLabel = "ID")
+    @Parameters(index = "0", paramLabel = "ID", description = "The pair's id (see 'vstore replica list').")
     String id;
 
     @Override
@@ -142,7 +142,7 @@ public final class ReplicaCommand {
     @Mixin DatastoreLocation location;
     @Mixin OutputOptions output;
 
-    @Parameters(index = "0", paramLabel = "ID")
+    @Parameters(index = "0", paramLabel = "ID", description = "The pair's id (see 'vstore replica list').")
     String id;
 
     abstract String action();
