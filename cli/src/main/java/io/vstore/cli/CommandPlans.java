@@ -41,7 +41,8 @@ final class CommandPlans {
       Map.entry("restore", new Kind(Scope.ADMIN, "restore")),
       Map.entry("backup mount", new Kind(Scope.ADMIN, null)),
       Map.entry("ovf import", new Kind(Scope.ADMIN, "ovf-import")),
-      Map.entry("ovf export", new Kind(Scope.ADMIN, "ovf-export")));
+      Map.entry("ovf export", new Kind(Scope.ADMIN, "ovf-export")),
+      Map.entry("migrate", new Kind(Scope.WRITE, Migrations.JOB_KIND)));
 
   /** Leaf names of commands that only look. */
   private static final Set<String> READERS = Set.of("list", "info", "show", "changes", "pins", "check", "map",

@@ -80,6 +80,7 @@ final class ServeCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     InstantRestores.resumeAll(daemon);
+    Migrations.resumeAll(daemon);
     try {
       for (ManagedDatastore ds : daemon.all()) {
         DatastoreOwner.record(ds.path(), "vstore serve", ds.path().resolve(Daemon.SOCKET));

@@ -136,6 +136,28 @@ final class ChangePins {
     parts.commits().stage(batch -> batch.deleteRange(meta.catalog, prefix(volumeId), prefix(volumeId + 1)));
   }
 
+  /**
+   * Returns the catalog puts that copy volume id {@code fromId}'s pins in {@code from} to volume id
+   * {@code toId} in {@code to}, labels and creation times kept (a transplant's). Refuses, naming
+   * it, a label that already pins something in {@code to}: labels are unique in a datastore.
+   */
+  static List<byte[][]> copies(MetaStore from, long fromId, MetaStore to, long toId) throws IOException {
+    List<Stored> pins = stored(from, fromId);
+    java.util.Set<String> taken = new java.util.HashSet<>();
+    for (Stored s : stored(to, -1)) {
+      taken.add(s.label());
+    }
+    List<byte[][]> out = new ArrayList<>();
+    for (Stored s : pins) {
+      if (!s.label().isEmpty() && taken.contains(s.label())) {
+        throw new DatastoreException("cannot move the pin '" + s.label() + "' of generation " + s.generation()
+            + ": the destination already has a pin of that name (unpin or rename one of them first)");
+      }
+      out.add(new byte[][] {key(toId, s.generation(), s.label()), JSON.writeValueAsBytes(new PinValue(s.created()))});
+    }
+    return out;
+  }
+
   /** Returns whether volume {@code volume} has a pin at a generation in {@code [from, to]}. */
   static boolean pinnedBetween(MetaStore meta, long volume, long from, long to) {
     try (RocksIterator it = meta.iterator(meta.catalog)) {

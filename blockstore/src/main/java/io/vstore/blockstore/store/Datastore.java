@@ -78,6 +78,7 @@ public final class Datastore implements Closeable {
       this.snapshots = new Snapshots(this, parts);
       this.admin = new VolumeAdmin(this, commits, volumes, capacity);
       this.deletion = new VolumeDeletion(this, parts, snapshots);
+      IncomingVolumes.dropUnclaimed(parts); // a transplant that no mover can resume: see VolumeTransplant
       capacity.evaluate();
       this.deadAtOpen = deadBytes();
       success = true;
@@ -212,6 +213,21 @@ public final class Datastore implements Closeable {
     return volumes.get(volume).swapInterceptor(null);
   }
 
+  /**
+   * Makes every handle on volume {@code volume}'s head, open now or opened later, serve
+   * {@code target} instead (reads, writes, flushes, allocation; also once the volume is deleted):
+   * the mover's switch-over, which keeps an NBD client's handle while its disk moves to another
+   * datastore. The caller holds off writes meanwhile and keeps {@code target} open.
+   */
+  public void forwardHandles(String volume, Volume target) throws IOException {
+    checkOpen();
+    VolumeState v = volumes.get(volume);
+    if (target.state() == v) {
+      throw new IllegalArgumentException("volume " + volume + " cannot forward to itself");
+    }
+    v.forward = Objects.requireNonNull(target);
+  }
+
   /** Returns what the cleaner has done since the datastore was opened. */
   public CleanerStats cleanerStats() {
     return cleaner.totals();
@@ -244,7 +260,7 @@ public final class Datastore implements Closeable {
         throw new DatastoreException("volume " + name + " already exists in " + dir);
       }
       VolumeRecord r = new VolumeRecord(commits.newId(), name, UUID.randomUUID().toString(), size,
-          Instant.now().toString(), 0, 0, 0, 0, 0, 0);
+          Instant.now().toString(), 0, 0, 0, 0, 0, 0, null);
       commits.stage(batch -> batch.put(meta.catalog, Keys.catalog('v', r.id()), r.encode()));
       commits.flushLocked();
       VolumeState state = new VolumeState(parts, r);
@@ -298,6 +314,14 @@ public final class Datastore implements Closeable {
     VolumeState v = volumes.get(name);
     flush();
     return info(v);
+  }
+
+  /** Returns the change id of volume {@code name}'s head after a flush: what {@link #volumeInfo} names, without its space walk. */
+  public String changeId(String name) throws IOException {
+    checkOpen();
+    VolumeState v = volumes.get(name);
+    flush();
+    return ChangeTracking.changeId(v, null);
   }
 
   private VolumeInfo info(VolumeState v) {
@@ -517,6 +541,11 @@ public final class Datastore implements Closeable {
         && (double) parts.usage().live(current) / payload < options.cleanBelowLiveRatio();
     CleanerReport r = cleaner.clean(options.cleanBelowLiveRatio(), currentMostlyDead);
     LOG.log(System.Logger.Level.DEBUG, "{0}: reclaimed {1} bytes on close", dir, r.bytesReclaimed());
+  }
+
+  /** Returns the parts of this datastore, for the operations between two datastores ({@link VolumeTransplant}). */
+  StoreParts parts() {
+    return parts;
   }
 
   /** Returns the segment files, for tests that damage or inspect them. */

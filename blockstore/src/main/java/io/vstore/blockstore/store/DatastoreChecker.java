@@ -73,7 +73,8 @@ final class DatastoreChecker {
     Map<Long, MapUnderCheck> maps = new HashMap<>();
     for (VolumeState v : volumes) {
       volumeTotals.put(v.id, new long[] {0, 0});
-      maps.put(v.id, new MapUnderCheck(v, "volume " + v.name, v.committedGeneration(), true, v.head()));
+      maps.put(v.id, new MapUnderCheck(v, (v.incoming() != null ? "incoming volume " : "volume ") + v.name,
+          v.newestHeadBirth(), true, v.head()));
       for (SnapshotState snap : v.snapshots()) {
         maps.put(snap.record.id(), new MapUnderCheck(v, "snapshot " + v.name + "@" + snap.name(), snap.generation(), false,
             snap.delta));

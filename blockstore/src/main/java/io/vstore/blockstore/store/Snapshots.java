@@ -194,7 +194,7 @@ final class Snapshots {
       }
       for (String n : names) {
         VolumeRecord r = new VolumeRecord(commits.newId(), n, UUID.randomUUID().toString(), v.size,
-            Instant.now().toString(), 0, 0, 0, v.id, s.record.id(), 0);
+            Instant.now().toString(), 0, 0, 0, v.id, s.record.id(), 0, null);
         commits.stage(batch -> batch.put(meta.catalog, Keys.catalog('v', r.id()), r.encode()));
         VolumeState c = new VolumeState(parts, r);
         c.linkParent(v, s);

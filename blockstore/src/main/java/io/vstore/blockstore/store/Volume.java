@@ -39,6 +39,10 @@ public final class Volume implements BlockDevice {
 
   /** Returns the volume's figures, flushing first so that the change id names the current state. */
   public VolumeInfo info() throws IOException {
+    Volume f = forward();
+    if (f != null) {
+      return f.info();
+    }
     checkOpen();
     return store.volumeInfo(state.name);
   }
@@ -50,6 +54,11 @@ public final class Volume implements BlockDevice {
 
   @Override
   public void read(long offset, ByteBuffer dst) throws IOException {
+    Volume f = forward();
+    if (f != null) {
+      f.read(offset, dst);
+      return;
+    }
     checkOpen();
     int bytes = dst.remaining();
     OutOfRangeException.check(this, offset, bytes);
@@ -70,6 +79,10 @@ public final class Volume implements BlockDevice {
    * {@link #read} then does it. {@code dst}'s position does not move.
    */
   public ReadPlan planRead(long offset, ByteBuffer dst, ReadPlan.Scratch scratch) throws IOException {
+    Volume f = forward();
+    if (f != null) {
+      return f.planRead(offset, dst, scratch);
+    }
     checkOpen();
     OutOfRangeException.check(this, offset, dst.remaining());
     store.noteForegroundOp();
@@ -94,11 +107,17 @@ public final class Volume implements BlockDevice {
 
   /** Returns whether {@link #planRead} can plan reads here (the segments are plain files of this machine). */
   public boolean plansReads() {
-    return view.plansReads();
+    Volume f = forward();
+    return f != null ? f.plansReads() : view.plansReads();
   }
 
   @Override
   public void write(long offset, ByteBuffer src) throws IOException {
+    Volume f = forward();
+    if (f != null) {
+      f.write(offset, src);
+      return;
+    }
     checkWritable();
     int bytes = src.remaining();
     OutOfRangeException.check(this, offset, bytes);
@@ -123,6 +142,11 @@ public final class Volume implements BlockDevice {
 
   @Override
   public void flush() throws IOException {
+    Volume f = forward();
+    if (f != null) {
+      f.flush();
+      return;
+    }
     checkOpen();
     IoObserver o = store.ioObserver();
     long start = o == null ? 0 : System.nanoTime();
@@ -144,6 +168,11 @@ public final class Volume implements BlockDevice {
 
   @Override
   public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
+    Volume f = forward();
+    if (f != null) {
+      f.writeZeroes(offset, length, mayUnmap);
+      return;
+    }
     checkWritable();
     OutOfRangeException.check(this, offset, length);
     // A thin volume holds zeros by holding nothing, so zeroing always releases whole blocks.
@@ -158,6 +187,11 @@ public final class Volume implements BlockDevice {
 
   @Override
   public void discard(long offset, long length) throws IOException {
+    Volume f = forward();
+    if (f != null) {
+      f.discard(offset, length);
+      return;
+    }
     checkWritable();
     OutOfRangeException.check(this, offset, length);
     IoObserver o = store.ioObserver();
@@ -184,6 +218,10 @@ public final class Volume implements BlockDevice {
 
   @Override
   public List<Extent> allocation(long offset, long length) throws IOException {
+    Volume f = forward();
+    if (f != null) {
+      return f.allocation(offset, length);
+    }
     checkOpen();
     OutOfRangeException.check(this, offset, length);
     return view.allocation(offset, length);
@@ -195,6 +233,10 @@ public final class Volume implements BlockDevice {
    * linked clone of, and so on, 0 where no layer holds anything. Recorded zeros count as held.
    */
   public List<DepthExtent> allocationDepth(long offset, long length) throws IOException {
+    Volume f = forward();
+    if (f != null) {
+      return f.allocationDepth(offset, length);
+    }
     checkOpen();
     OutOfRangeException.check(this, offset, length);
     return view.allocationDepth(offset, length);
@@ -211,9 +253,15 @@ public final class Volume implements BlockDevice {
       return;
     }
     closed = true;
-    if (!readOnly && store.isOpen()) {
+    // A forwarding handle's target is shared by every handle of the moved volume; its owner flushes and closes it.
+    if (forward() == null && !readOnly && store.isOpen()) {
       store.flush();
     }
+  }
+
+  /** Returns where a head handle forwards every call once its volume has moved, or null. */
+  private Volume forward() {
+    return snapshot == null ? state.forward : null;
   }
 
   private void checkOpen() {

@@ -13,11 +13,16 @@ import org.rocksdb.RocksIterator;
 /**
  * The volumes of a datastore by name, loaded from the catalog at open. Thread-safe; volumes are
  * added and removed with the commit lock held exclusively.
+ *
+ * <p>Volumes a transplant is still building ({@link VolumeRecord#incoming}) are held apart: no
+ * name finds them and {@link #all} leaves them out, but {@link #byId} and {@link #list} (the
+ * cleaner's and the checker's view of what owns records) include them.
  */
 final class VolumeCatalog {
   private final Path dir;
   private final Map<String, VolumeState> byName = new ConcurrentHashMap<>();
   private final Collection<VolumeState> all = Collections.unmodifiableCollection(byName.values());
+  private final Map<Long, VolumeState> incoming = new ConcurrentHashMap<>();
 
   /** Creates an empty catalog of the datastore in {@code dir}. */
   VolumeCatalog(Path dir) {
@@ -33,7 +38,11 @@ final class VolumeCatalog {
       for (it.seek(Keys.catalogPrefix('v')); it.isValid() && it.key()[0] == 'v'; it.next()) {
         VolumeRecord r = VolumeRecord.decode(it.value());
         records.put(r.id(), r);
-        byName.put(r.name(), new VolumeState(parts, r));
+        if (r.incoming() != null) {
+          incoming.put(r.id(), new VolumeState(parts, r));
+        } else {
+          byName.put(r.name(), new VolumeState(parts, r));
+        }
       }
       for (it.seek(Keys.catalogPrefix('n')); it.isValid() && it.key()[0] == 'n'; it.next()) {
         SnapshotRecord r = SnapshotRecord.decode(it.value());
@@ -70,14 +79,14 @@ final class VolumeCatalog {
     return v;
   }
 
-  /** Returns the volume with id {@code id}, or null. */
+  /** Returns the volume with id {@code id}, incoming or not, or null. */
   VolumeState byId(long id) {
     for (VolumeState v : byName.values()) {
       if (v.id == id) {
         return v;
       }
     }
-    return null;
+    return incoming.get(id);
   }
 
   /** Returns whether volume {@code name} exists. */
@@ -90,9 +99,32 @@ final class VolumeCatalog {
     return all;
   }
 
-  /** Returns a copy of the current volumes. */
+  /** Returns a copy of the current volumes, incoming ones included. */
   List<VolumeState> list() {
-    return List.copyOf(byName.values());
+    List<VolumeState> out = new java.util.ArrayList<>(byName.values());
+    out.addAll(incoming.values());
+    return out;
+  }
+
+  /** Returns a copy of the volumes transplants are building. */
+  List<VolumeState> incoming() {
+    return List.copyOf(incoming.values());
+  }
+
+  /** Adds a volume a transplant builds; the caller holds the commit lock exclusively. */
+  void addIncoming(VolumeState v) {
+    incoming.put(v.id, v);
+  }
+
+  /** Files an incoming volume under its name, now that it is published; the caller holds the commit lock exclusively. */
+  void publish(VolumeState v) {
+    incoming.remove(v.id);
+    byName.put(v.name, v);
+  }
+
+  /** Forgets an incoming volume, deleted; the caller holds the commit lock exclusively. */
+  void removeIncoming(VolumeState v) {
+    incoming.remove(v.id);
   }
 
   /** Adds a new volume; the caller holds the commit lock exclusively. */

@@ -90,6 +90,16 @@ final class VolumeState {
   @GuardedBy("lock")
   private boolean recordChanged;
   /**
+   * Set while a transplant builds this volume ({@link VolumeTransplant}), else null. Then the
+   * generation stands still: writes are born in the mark's {@code birth}, flushes commit the maps
+   * without a change-log row or a new generation, and the transplant sets the generation itself.
+   */
+  @GuardedBy("lock")
+  private VolumeRecord.Incoming incoming;
+  /** Set by a write born in the incoming mark's birth since {@link #setIncoming} last changed it. */
+  @GuardedBy("lock")
+  private boolean incomingWritten;
+  /**
    * The last generation committed by a flush: changed with the commit lock held exclusively and
    * this volume's lock, read under either, and (for figures) under none.
    */
@@ -107,6 +117,8 @@ final class VolumeState {
    * mode neither allocates nor tracks owners.
    */
   final StampedLock interceptGate = new StampedLock();
+  /** Where every head handle forwards its calls once the volume has moved to another datastore, or null. */
+  volatile Volume forward;
 
   /** Creates the in-memory state of the volume {@code record} describes, its maps loaded on first use. */
   VolumeState(StoreParts parts, VolumeRecord record) {
@@ -122,6 +134,9 @@ final class VolumeState {
     this.commits = parts.commits();
     this.lock = new MarkingLock(commits, this);
     this.committedGeneration = record.generation();
+    this.incoming = record.incoming();
+    // Loaded after a restart, a head being copied may hold writes born in the mark's birth: assume so.
+    this.incomingWritten = incoming != null && incoming.copyingHead();
     this.allocated = new AtomicLong(record.allocated());
     this.mappedBlocks = new AtomicLong(record.mappedBlocks());
     this.head = new BlockMap(id, meta);
@@ -209,6 +224,28 @@ final class VolumeState {
   /** Returns the number of head blocks that map data. */
   long mappedBlocks() {
     return mappedBlocks.get();
+  }
+
+  /** Returns the transplant's mark while one builds this volume, else null; see {@link #incoming}. */
+  VolumeRecord.Incoming incoming() {
+    lock.readLock().lock();
+    try {
+      return incoming;
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /** Returns the generation a write made now is born in; the caller holds {@code lock}, or takes what it gets. */
+  long nextBirth() {
+    VolumeRecord.Incoming mark = incoming;
+    return mark != null ? mark.birth() : committedGeneration + 1;
+  }
+
+  /** Returns the newest birth the head may hold once committed: the committed generation, or an incoming mark's birth. */
+  long newestHeadBirth() {
+    VolumeRecord.Incoming mark = incoming;
+    return mark != null ? Math.max(committedGeneration, mark.birth()) : committedGeneration;
   }
 
   /** Returns whether the volume was deleted. */
@@ -330,12 +367,15 @@ final class VolumeState {
     // Shared: writers are held off by the commit lock already; this holds off purges.
     lock.readLock().lock();
     try {
-      long generation = committedGeneration + 1;
+      // An incoming volume's generation stands still: the transplant sets it (see #incoming).
+      long generation = incoming != null ? committedGeneration : committedGeneration + 1;
       for (BlockMap m : maps()) {
         m.writeTo(batch);
       }
       refs.writeTo(batch);
-      ChangeLog.stage(meta, batch, this, generation, changes);
+      if (incoming == null) {
+        ChangeLog.stage(meta, batch, this, generation, changes);
+      }
       batch.put(meta.catalog, Keys.catalog('v', id), record(generation).encode());
     } finally {
       lock.readLock().unlock();
@@ -355,7 +395,9 @@ final class VolumeState {
       refs.staged(stage);
       changes.clear();
       recordChanged = false;
-      committedGeneration++;
+      if (incoming == null) {
+        committedGeneration++;
+      }
     } finally {
       lock.writeLock().unlock();
     }
@@ -409,7 +451,7 @@ final class VolumeState {
   private VolumeRecord record(long generation) {
     return new VolumeRecord(id, name, uuid.toString(), size, created, generation, allocated.get(), mappedBlocks.get(),
         parent == null ? 0 : parent.id, parentSnapshot == null ? 0 : parentSnapshot.record.id(),
-        base == null ? 0 : base.id());
+        base == null ? 0 : base.id(), incoming);
   }
 
   /** Adds {@code delta} to a segment's live bytes, a change towards the next automatic flush. */
@@ -429,17 +471,9 @@ final class VolumeState {
     commits.lock().readLock().lock();
     lock.writeLock().lock();
     try {
-      long generation = committedGeneration + 1;
-      for (MapEntry e : head.overlapping(from, to)) {
-        head.remove(e);
-        if (e.start() < from) {
-          head.put(e.slice(e.start(), from));
-        }
-        if (e.end() > to) {
-          head.put(e.slice(to, e.end()));
-        }
-        leaveHead(e.slice(Math.max(e.start(), from), Math.min(e.end(), to)));
-      }
+      long generation = nextBirth();
+      incomingWritten |= incoming != null;
+      clearHead(from, to);
       for (int k = 0; k < entries.size(); k++) {
         MapEntry e = entries.get(k);
         head.put(new MapEntry(e.start(), e.length(), e.kind(), e.record(), e.recordBlock(), generation));
@@ -449,6 +483,57 @@ final class VolumeState {
           mappedBlocks.addAndGet(e.length());
           allocated.addAndGet(s.storedBytes());
           addLive(e.record().segment(), s.storedBytes());
+        }
+      }
+      changes.add(from, to);
+      commits.noteChange();
+    } finally {
+      lock.writeLock().unlock();
+      commits.lock().readLock().unlock();
+    }
+  }
+
+  /** Takes blocks {@code [from, to)} out of the head; the parts that leave it go where {@link #leaveHead} says. */
+  @GuardedBy("lock")
+  private void clearHead(long from, long to) throws IOException {
+    for (MapEntry e : head.overlapping(from, to)) {
+      head.remove(e);
+      if (e.start() < from) {
+        head.put(e.slice(e.start(), from));
+      }
+      if (e.end() > to) {
+        head.put(e.slice(to, e.end()));
+      }
+      leaveHead(e.slice(Math.max(e.start(), from), Math.min(e.end(), to)));
+    }
+  }
+
+  /**
+   * Makes head blocks {@code [from, to)} read what snapshot {@code snap} reads there, by reference:
+   * no data is copied, the records gain references. A transplant keeps shared this way what the
+   * source shares between snapshots that are not neighbours (what a revert put back). The caller
+   * is the head's only writer (an incoming volume's history copy), so no stripe lock is needed.
+   */
+  void shareFrom(SnapshotState snap, long from, long to) throws IOException {
+    commits.lock().readLock().lock();
+    lock.writeLock().lock();
+    try {
+      // Resolved first: the view may read the very head entries about to leave the head (they
+      // move to the newest snapshot's delta with their references, and gain one more here).
+      List<VolumeView.Piece> pieces = view(snap).piecesCovering(from * BLOCK, to * BLOCK);
+      long generation = nextBirth();
+      incomingWritten |= incoming != null;
+      clearHead(from, to);
+      for (VolumeView.Piece p : pieces) {
+        MapEntry e = p.entry();
+        int length = (int) (p.to() - p.from());
+        if (e != null && e.kind() == MapEntry.Kind.DATA && p.depth() == 1) {
+          head.put(new MapEntry(p.from(), length, MapEntry.Kind.DATA, e.record(), e.recordBlock(), generation));
+          reference(e.record(), length);
+          mappedBlocks.addAndGet(length);
+        } else if (e != null) {
+          throw new IllegalStateException("cannot share blocks " + p.from() + ".." + p.to() + " of " + snap
+              + " in volume " + name + ": only a flat volume's data is shared this way");
         }
       }
       changes.add(from, to);
@@ -573,6 +658,94 @@ final class VolumeState {
       parentSnapshot = null;
       recordChanged = true;
       commits.noteChange();
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  // ---- transplant: with the commit lock held exclusively, after a flush ----
+
+  /**
+   * Replaces the incoming mark (writes from now on are born in its birth) and sets the generation
+   * a flush commits to {@code generation}; returns whether a write was born in the previous mark's
+   * birth. The catalog entry carries both from the next commit on.
+   */
+  boolean setIncoming(VolumeRecord.Incoming mark, long generation) {
+    lock.writeLock().lock();
+    try {
+      assert incoming != null && mark != null && generation >= committedGeneration;
+      boolean written = incomingWritten;
+      incoming = mark;
+      incomingWritten = false;
+      committedGeneration = generation;
+      recordChanged = true;
+      return written;
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /**
+   * Puts the head back as it was when the newest snapshot was taken (empty when there is none):
+   * head entries born after it are released, and what left the head into its delta since comes
+   * back. A resumed transplant uses it to drop a half-copied step.
+   */
+  void rollBackToNewestSnapshot() throws IOException {
+    lock.writeLock().lock();
+    try {
+      SnapshotState latest = latestSnapshot();
+      long kept = latest == null ? -1 : latest.generation();
+      head.forEach(e -> {
+        if (e.generation() > kept) {
+          head.remove(e);
+          if (e.kind() == MapEntry.Kind.DATA) {
+            mappedBlocks.addAndGet(-e.length());
+            release(e.record(), e.length());
+          }
+        }
+      });
+      if (latest != null) {
+        // Everything in the newest delta left the head after the snapshot, so it fills the head's gaps exactly.
+        latest.delta.forEach(e -> {
+          latest.delta.remove(e);
+          head.put(e);
+          if (e.kind() == MapEntry.Kind.DATA) {
+            mappedBlocks.addAndGet(e.length());
+          }
+        });
+      }
+      commits.noteChange();
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /** Returns whether a write was born in the incoming mark's birth since {@link #setIncoming} last set it. */
+  boolean writtenSinceMark() {
+    lock.readLock().lock();
+    try {
+      return incomingWritten;
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /**
+   * Ends the transplant: the volume takes {@code newName} and generation {@code generation}, and
+   * from now on is an ordinary volume. Returns its catalog entry, which the caller commits: this
+   * leaves nothing pending (it follows a flush), so no flush stages the volume meanwhile.
+   */
+  VolumeRecord publish(String newName, long generation) {
+    lock.writeLock().lock();
+    try {
+      assert incoming != null && generation >= committedGeneration;
+      incoming = null;
+      incomingWritten = false;
+      name = newName;
+      committedGeneration = generation;
+      changes.clear(); // the transplant's own writes: the source's change log says what changed
+      recordChanged = false;
+      return record(generation);
     } finally {
       lock.writeLock().unlock();
     }

@@ -231,7 +231,7 @@ final class VolumeView {
   }
 
   /** Returns the pieces covering bytes {@code [offset, end)}, in order. */
-  private List<Piece> piecesCovering(long offset, long end) {
+  List<Piece> piecesCovering(long offset, long end) {
     List<Piece> pieces = new ArrayList<>();
     List<Lock> held = new ArrayList<>(2);
     try {
@@ -241,6 +241,55 @@ final class VolumeView {
     }
     pieces.sort(Comparator.comparingLong(Piece::from));
     return pieces;
+  }
+
+  /**
+   * Returns the runs of blocks of {@code [from, to)} where this view and {@code other} (another
+   * view of the same datastore) may read differently, sorted and merged: everywhere except where
+   * both read the same block of the same record, or both read zeros. Compares maps, not data, so
+   * it costs lookups only; a transplant uses it to keep shared what the change log over-reports
+   * (the ranges a revert undid, for one).
+   */
+  List<long[]> differing(VolumeView other, long from, long to) {
+    List<Piece> mine = piecesCovering(from * BLOCK, to * BLOCK);
+    List<Piece> theirs = other.piecesCovering(from * BLOCK, to * BLOCK);
+    List<long[]> out = new ArrayList<>();
+    int i = 0;
+    int j = 0;
+    long at = from;
+    while (at < to && i < mine.size() && j < theirs.size()) {
+      Piece a = mine.get(i);
+      Piece b = theirs.get(j);
+      long end = Math.min(to, Math.min(a.to(), b.to()));
+      if (end > at && !sameSource(a, b, at)) {
+        if (!out.isEmpty() && out.getLast()[1] == at) {
+          out.getLast()[1] = end;
+        } else {
+          out.add(new long[] {at, end});
+        }
+      }
+      at = Math.max(at, end);
+      if (a.to() <= at) {
+        i++;
+      }
+      if (b.to() <= at) {
+        j++;
+      }
+    }
+    return out;
+  }
+
+  /** Returns whether pieces {@code a} and {@code b}, both covering block {@code at}, read it from the same place. */
+  private static boolean sameSource(Piece a, Piece b, long at) {
+    MapEntry x = a.entry();
+    MapEntry y = b.entry();
+    boolean xZero = x == null || x.kind() != MapEntry.Kind.DATA;
+    boolean yZero = y == null || y.kind() != MapEntry.Kind.DATA;
+    if (xZero || yZero) {
+      return xZero && yZero;
+    }
+    return x.record().equals(y.record())
+        && x.recordBlock() + (at - a.from()) == y.recordBlock() + (at - b.from());
   }
 
   /** Returns what bytes {@code [offset, offset + length)} hold (data, zeros, holes), in order. */

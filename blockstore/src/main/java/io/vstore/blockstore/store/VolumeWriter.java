@@ -64,7 +64,7 @@ final class VolumeWriter {
       List<MapEntry> entries = new ArrayList<>();
       List<RecordState> states = new ArrayList<>();
       try {
-        encode(first, data, volume.layered(), volume.committedGeneration() + 1, entries, states);
+        encode(first, data, volume.layered(), volume.nextBirth(), entries, states);
         volume.remap(first, first + (data.remaining() / BLOCK), entries, states);
       } finally {
         usage.published(entries); // in the map now, or never: the cleaner may have their segments

@@ -308,6 +308,35 @@ public final class ExportManager implements Closeable {
     }
   }
 
+  /**
+   * Moves every export of volume {@code volume}'s head from datastore {@code from} to {@code to}
+   * (both names) once the mover has switched it over: the exports keep their devices, whose handles
+   * forward to the new volume, and their clients; both {@code exports.json} files are rewritten, so
+   * a restart opens the volume where it now is. Returns the names of the exports moved.
+   */
+  public List<String> moveVolume(String from, String volume, String to) throws IOException {
+    List<String> moved = new ArrayList<>();
+    synchronized (lock) {
+      ManagedDatastore source = host.byName(from);
+      ManagedDatastore target = host.byName(to);
+      for (Entry e : sorted()) {
+        if (e.datastore() == source && e.opened().source() instanceof ExportSource.VolumeSource v
+            && v.ref().volume().equals(volume) && !v.ref().isSnapshot()) {
+          entries.put(e.saved().name(), new Entry(e.seq(), target, e.opened(), e.saved(), e.kept()));
+          moved.add(e.saved().name());
+        }
+      }
+      if (!moved.isEmpty()) {
+        saveLocked(target); // first: a crash between the two leaves the export twice, never nowhere
+        saveLocked(source);
+      }
+    }
+    for (String name : moved) {
+      events.publish("export.moved", to, Map.of("name", name, "volume", volume, "from", from));
+    }
+    return moved;
+  }
+
   /** Returns whether export {@code name} exists. */
   public boolean has(String name) {
     return entries.containsKey(name);

@@ -86,6 +86,13 @@ public final class JobManager implements Jobs, Closeable {
     this.keepFinished = keepFinished;
   }
 
+  /** Returns whether the daemon is stopping: cancelled work should then stay resumable rather than undo itself. */
+  public boolean isStopping() {
+    synchronized (lock) {
+      return stopping;
+    }
+  }
+
   /** Registers how jobs of {@code kind} resume after the daemon stopped; call before {@link #open}. */
   public void registerResumer(String kind, Resumer resumer) {
     if (resumers.putIfAbsent(kind, resumer) != null) {

@@ -1,0 +1,145 @@
+package io.vstore.blockstore.store;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.Lock;
+import org.rocksdb.RocksIterator;
+
+/**
+ * The switch of a {@link VolumeTransplant}: with both datastores' commit locks held (the source's
+ * writes wait), both are flushed; then one commit of the destination publishes the incoming
+ * volume under its name with the source's committed generation, its change-log rows (verbatim,
+ * re-keyed to the new volume id) and its pins. Everything that can refuse is checked before
+ * anything changes.
+ */
+final class TransplantSwitch {
+  private final StoreParts src;
+  private final VolumeState from;
+  private final StoreParts dst;
+  private final VolumeState to;
+
+  TransplantSwitch(StoreParts src, VolumeState from, StoreParts dst, VolumeState to) {
+    this.src = src;
+    this.from = from;
+    this.dst = dst;
+    this.to = to;
+  }
+
+  /** One change-log row as stored: its key's generation and its value. */
+  private record RawRow(long generation, byte[] value) {}
+
+  /** Publishes the incoming volume as {@code name}; takes the source's commit lock first when {@code sourceFirst}. */
+  void run(String name, boolean sourceFirst) throws IOException {
+    Lock s = src.commits().lock().writeLock();
+    Lock d = dst.commits().lock().writeLock();
+    Lock first = sourceFirst ? s : d;
+    Lock second = sourceFirst ? d : s;
+    first.lock();
+    try {
+      second.lock();
+      try {
+        switchLocked(name);
+      } finally {
+        second.unlock();
+      }
+    } finally {
+      first.unlock();
+    }
+  }
+
+  private void switchLocked(String name) throws IOException {
+    src.commits().checkOpen();
+    dst.commits().checkOpen();
+    if (from.isDeleted()) {
+      throw new DatastoreException("cannot finish the move of volume " + from.name + ": it was deleted from "
+          + src.dir());
+    }
+    if (to.isDeleted() || to.incoming() == null) {
+      throw new IllegalStateException("the copy of volume " + from.name + " in " + dst.dir() + " is gone");
+    }
+    if (dst.volumes().contains(name)) {
+      throw new DatastoreException("cannot finish the move of volume " + from.name + ": datastore " + dst.dir()
+          + " already has a volume " + name);
+    }
+    for (VolumeState v : dst.volumes().all()) {
+      if (v.uuid.equals(to.uuid)) {
+        throw new DatastoreException("cannot finish the move of volume " + from.name + ": volume " + v.name + " of "
+            + dst.dir() + " has the same uuid " + v.uuid);
+      }
+    }
+    src.commits().flushLocked();
+    long generation = from.committedGeneration();
+    List<SnapshotState> want = VolumeTransplant.snapshotsOf(from);
+    List<SnapshotState> have = VolumeTransplant.snapshotsOf(to);
+    for (SnapshotState w : want) {
+      if (have.stream().noneMatch(h -> TransplantHistory.same(w, h))) {
+        throw new IllegalStateException("cannot finish the move of volume " + from.name + ": snapshot " + from.name
+            + "@" + w.name() + " was made on the source after the move began (abort the move and start again)");
+      }
+    }
+    List<byte[][]> pins = ChangePins.copies(src.meta(), from.id, dst.meta(), to.id);
+    List<RawRow> rows = rows(src.meta(), from.id, generation);
+    dst.commits().flushLocked();
+    boolean dropped = false;
+    for (SnapshotState h : have) {
+      if (want.stream().noneMatch(w -> TransplantHistory.same(w, h))) {
+        dropSnapshot(dst, to, h); // deleted on the source during the move
+        dropped = true;
+      }
+    }
+    if (dropped) {
+      dst.commits().flushLocked();
+    }
+    VolumeRecord.Incoming mark = to.incoming();
+    // Head writes are born one past the newest snapshot's generation. The source is at least
+    // there once its head changed, as it must have if the copy's head was written; if not (the
+    // caller wrote what the source did not), the copy commits that one generation more, which no
+    // change id of the source names, and which changed nothing the source's change ids can see.
+    long publishedAt = to.writtenSinceMark() && mark.copyingHead() ? Math.max(generation, mark.birth()) : generation;
+    VolumeRecord record = to.publish(name, publishedAt);
+    MetaStore meta = dst.meta();
+    CommitPipeline commits = dst.commits();
+    commits.stage(batch -> {
+      batch.put(meta.catalog, Keys.catalog('v', to.id), record.encode());
+      for (RawRow r : rows) {
+        batch.put(meta.changes, Keys.pair(to.id, r.generation()), r.value());
+      }
+      for (byte[][] pin : pins) {
+        batch.put(meta.catalog, pin[0], pin[1]);
+      }
+    });
+    dst.volumes().publish(to);
+    commits.flushLocked();
+  }
+
+  /**
+   * Deletes snapshot {@code s} of incoming volume {@code v} (the source deleted it); the caller holds
+   * the commit lock exclusively. Durable once the next flush commits.
+   */
+  static void dropSnapshot(StoreParts parts, VolumeState v, SnapshotState s) throws IOException {
+    CommitPipeline commits = parts.commits();
+    commits.flushLocked(); // dropSnapshot works on committed maps
+    v.dropSnapshot(s);
+    long id = s.record.id();
+    MetaStore meta = parts.meta();
+    commits.stage(batch -> batch.deleteRange(meta.maps, Keys.pair(id, 0), Keys.pair(id + 1, 0)));
+    commits.stage(batch -> batch.delete(meta.catalog, Keys.catalog('n', id)));
+    commits.flushLocked();
+  }
+
+  /** Returns the change-log rows of volume id {@code volume} up to generation {@code upTo}, as stored. */
+  private static List<RawRow> rows(MetaStore meta, long volume, long upTo) {
+    List<RawRow> out = new ArrayList<>();
+    try (RocksIterator it = meta.iterator(meta.changes)) {
+      for (it.seek(Keys.pair(volume, 0)); it.isValid() && Keys.first(it.key()) == volume; it.next()) {
+        long g = Keys.second(it.key());
+        if (g > upTo) {
+          break;
+        }
+        out.add(new RawRow(g, it.value()));
+      }
+    }
+    return out;
+  }
+}

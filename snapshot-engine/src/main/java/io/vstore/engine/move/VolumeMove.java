@@ -1,0 +1,567 @@
+package io.vstore.engine.move;
+
+import io.vstore.blockstore.CorruptDataException;
+import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.VolumeInterceptor;
+import io.vstore.blockstore.store.Datastore;
+import io.vstore.blockstore.store.DatastoreException;
+import io.vstore.blockstore.store.SnapshotInfo;
+import io.vstore.blockstore.store.TransplantOptions;
+import io.vstore.blockstore.store.Volume;
+import io.vstore.blockstore.store.VolumeInfo;
+import io.vstore.blockstore.store.VolumeTransplant;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.util.BitSet;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.function.BooleanSupplier;
+
+/**
+ * One move of a volume from a source datastore to a destination datastore of the same process
+ * while clients use it: the copy pass, checkpoints, switch-over, verification and deletion of the
+ * source (see the package documentation and {@code docs/ARCHITECTURE.md}, "The mover").
+ *
+ * <p>{@link #start} or {@link #resume} installs the {@link Mirror}; {@link #run} does the rest and
+ * returns when the source is gone, or throws: then the move is aborted (destination deleted,
+ * source as it was) unless the caller asks to keep it for a later {@link #resume}.
+ *
+ * <p>The history (snapshots with their sharing, generations, change log, pins, uuid) moves through
+ * a {@link VolumeTransplant}: it builds a hidden copy with the snapshots, whose head starts as the
+ * newest snapshot; the copy pass copies only the regions the source's head changed since, and the
+ * switch-over publishes the copy under the volume's name. A linked clone moves only with
+ * {@code flatten} (the copy then holds what it reads).
+ */
+public final class VolumeMove {
+  private static final System.Logger LOG = System.getLogger(VolumeMove.class.getName());
+  private static final int REGION = Mirror.REGION;
+  /** How much allocation one query covers when counting data. */
+  private static final long WINDOW = 1L << 30;
+  /** Checkpoints: after this many bytes copied, or this much time, whichever first. */
+  private static final long CHECKPOINT_BYTES = 256L << 20;
+  private static final long CHECKPOINT_NANOS = 5_000_000_000L;
+
+  /** Hears how the move goes; called on the move's thread. */
+  public interface Listener {
+    /** Reports {@code done} of {@code total} bytes of the current pass; may throw {@link CancellationException} to stop. */
+    void progress(long done, long total);
+
+    /** Called once every handle serves the destination, before verification: repoint what names the source datastore. */
+    default void switched(MoveRecord record) throws IOException {}
+  }
+
+  /**
+   * What a finished move did.
+   *
+   * @param allocatedBytes the bytes of data the source held at the switch-over
+   * @param copiedBytes bytes the copy pass wrote to the destination
+   * @param mirroredBytes bytes of client writes mirrored to the destination
+   * @param switchPauseNanos how long new writes were held at the switch-over
+   * @param verifiedBytes bytes compared by checksum in the verification pass
+   * @param changedBytes bytes the verification skipped because clients rewrote them after the switch
+   */
+  public record Result(String volume, long size, long allocatedBytes, long copiedBytes, long mirroredBytes,
+      long switchPauseNanos, long verifiedBytes, long changedBytes) {}
+
+  private final Datastore source;
+  private final Datastore destination;
+  private final String volume;
+  private final Volume sourceHead;
+  private final Volume destHead;
+  private final Mirror mirror;
+  private final VolumeInterceptor previous;
+  /** The history's copy until the switch-over; null for a move resumed after it. */
+  private final VolumeTransplant transplant;
+  private MoveRecord record;
+  private boolean installed;
+  private long copiedBytes;
+  private long switchPauseNanos;
+  private boolean cancelIgnored;
+  /** Bytes copied between checkpoints; smaller in tests. */
+  private long checkpointBytes = CHECKPOINT_BYTES;
+
+  private VolumeMove(Datastore source, Datastore destination, MoveRecord record, VolumeTransplant transplant,
+      Volume destHead) throws IOException {
+    this.source = source;
+    this.destination = destination;
+    this.volume = record.volume();
+    this.record = record;
+    this.transplant = transplant;
+    this.destHead = destHead;
+    this.sourceHead = source.hasVolume(volume) ? source.volume(volume) : null;
+    this.mirror = new Mirror(destHead, record.isSwitched() ? record.size() : record.cursor(),
+        transplant == null ? new BitSet() : regions(transplant.headRangesToCopy()));
+    if (!record.isSwitched()) {
+      // From here on every write is copied or mirrored; the interceptor waits for those that missed it.
+      VolumeInterceptor chained = source.setInterceptor(volume, mirror);
+      this.previous = chained;
+      if (chained != null) {
+        mirror.chain(chained);
+      }
+      installed = true;
+    } else {
+      this.previous = null;
+    }
+  }
+
+  /** Checkpoints after every {@code bytes} copied (tests use small values); returns this move. */
+  VolumeMove checkpointEvery(long bytes) {
+    checkpointBytes = bytes;
+    return this;
+  }
+
+  /** Returns the volume being moved. */
+  public String volume() {
+    return volume;
+  }
+
+  /** Returns the move's record as last saved. */
+  public MoveRecord record() {
+    return record;
+  }
+
+  /**
+   * Starts moving {@code volume} from {@code source} to {@code destination}: checks it can move,
+   * saves the record, creates the empty destination volume and installs the mirror.
+   *
+   * @param rateLimit bytes per second for the copy pass (client writes are never throttled), 0 for none
+   * @param flatten whether a linked clone may move as a flat copy of what it reads
+   * @throws IllegalArgumentException if the move cannot be done, with the reason
+   */
+  public static VolumeMove start(Datastore source, String volume, Datastore destination, long rateLimit,
+      boolean flatten) throws IOException {
+    if (source.path().toAbsolutePath().normalize().equals(destination.path().toAbsolutePath().normalize())) {
+      throw new IllegalArgumentException("volume " + volume + " is already in datastore " + destination.path());
+    }
+    if (rateLimit < 0) {
+      throw new IllegalArgumentException("--rate-limit must not be negative: " + rateLimit);
+    }
+    VolumeInfo info = source.volumeInfo(volume);
+    if (info.parent() != null && !flatten) {
+      throw new IllegalArgumentException("volume " + volume + " is a linked clone of " + info.parent()
+          + ", which stays in " + source.path() + ": give --flatten to move a flat copy of what it reads");
+    }
+    if (destination.hasVolume(volume)) {
+      throw new IllegalArgumentException("datastore " + destination.path() + " already has a volume " + volume);
+    }
+    if (MoveRecord.load(MoveRecord.file(source.path(), volume)) != null) {
+      throw new IllegalStateException("a move of volume " + volume + " is already recorded in " + source.path());
+    }
+    MoveRecord r = MoveRecord.start(volume, source.path().toAbsolutePath(), destination.path().toAbsolutePath(),
+        info.size(), rateLimit, flatten);
+    r.save(); // before the destination's copy exists, so a crash never leaves it unclaimed
+    VolumeTransplant t;
+    try {
+      t = begin(source, destination, r);
+    } catch (IOException | RuntimeException e) {
+      try {
+        if (VolumeTransplant.incoming(destination).stream().anyMatch(i -> i.uuid().equals(info.uuid()))) {
+          VolumeTransplant.discard(destination, info.uuid());
+        }
+        r.delete();
+      } catch (IOException | RuntimeException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+    return installed(new VolumeMove(source, destination, r, t, t.head()));
+  }
+
+  /** Begins (or, with the record's claim, resumes) the transplant of the history. */
+  private static VolumeTransplant begin(Datastore source, Datastore destination, MoveRecord r) throws IOException {
+    try {
+      return VolumeTransplant.begin(source, r.volume(), destination,
+          TransplantOptions.defaults().withClaim(claim(r)).withFlatten(r.flatten()));
+    } catch (UnsupportedOperationException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
+  /** The claim of a move's transplant: stable across restarts, different for each move. */
+  private static String claim(MoveRecord r) {
+    return "move:" + r.volume() + ":" + r.created();
+  }
+
+  /**
+   * Adds to the regions to copy what the source's head changed after the transplant listed its
+   * ranges and before the mirror saw every write (those writes went to the source alone).
+   */
+  private static VolumeMove installed(VolumeMove m) throws IOException {
+    try {
+      List<SnapshotInfo> snaps = m.source.snapshots(m.volume);
+      List<Extent> changed = snaps.isEmpty() ? dataExtents(m.sourceHead, m.record.size())
+          : m.source.changedAreas(m.volume, newest(snaps).changeId(), 0, m.record.size()).extents();
+      BitSet more = regions(changed);
+      long mask = m.mirror.lockAll();
+      try {
+        m.mirror.addPending(more);
+      } finally {
+        m.mirror.unlock(mask);
+      }
+      return m;
+    } catch (IOException | RuntimeException e) {
+      m.uninstall();
+      throw e;
+    }
+  }
+
+  private static SnapshotInfo newest(List<SnapshotInfo> snaps) {
+    SnapshotInfo best = snaps.getFirst();
+    for (SnapshotInfo s : snaps) {
+      if (generation(s.changeId()) > generation(best.changeId())) {
+        best = s;
+      }
+    }
+    return best;
+  }
+
+  private static long generation(String changeId) {
+    return Long.parseLong(changeId.substring(changeId.lastIndexOf('/') + 1));
+  }
+
+  /** Returns the regions {@code extents} touch. */
+  private static BitSet regions(List<Extent> extents) {
+    BitSet out = new BitSet();
+    for (Extent e : extents) {
+      if (e.length() > 0) {
+        out.set((int) (e.offset() / REGION), (int) ((e.end() - 1) / REGION) + 1);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Resumes the move {@code r} records, after a crash or a stop: before the switch, the mirror goes
+   * back at the recorded cursor and the regions below it that either side changed since the
+   * checkpoint are copied again; after it, the handles are forwarded again and verification follows.
+   */
+  public static VolumeMove resume(Datastore source, Datastore destination, MoveRecord r) throws IOException {
+    if (!r.isSwitched() && source.hasVolume(r.volume()) && destination.hasVolume(r.volume())
+        && destination.volumeInfo(r.volume()).uuid().equals(source.volumeInfo(r.volume()).uuid())) {
+      // The switch's commit happened, its record did not: the destination is authoritative.
+      r = r.switched(destination.changeId(r.volume()));
+      r.save();
+    }
+    if (r.isSwitched()) {
+      Volume dest = destination.volume(r.volume());
+      if (source.hasVolume(r.volume())) {
+        source.forwardHandles(r.volume(), dest);
+      }
+      return new VolumeMove(source, destination, r, null, dest);
+    }
+    if (!source.hasVolume(r.volume())) {
+      throw new DatastoreException("cannot resume the " + r + ": the source volume is gone");
+    }
+    VolumeTransplant t = begin(source, destination, r);
+    VolumeMove m = installed(new VolumeMove(source, destination, r, t, t.head()));
+    try {
+      m.reconcile();
+    } catch (IOException | RuntimeException e) {
+      m.uninstall();
+      throw e;
+    }
+    return m;
+  }
+
+  /** Returns every move recorded in the datastore at {@code source}. */
+  public static List<MoveRecord> pending(java.nio.file.Path source) throws IOException {
+    return MoveRecord.pending(source);
+  }
+
+  /**
+   * Runs the move to its end: copy pass, switch-over, verification, deletion of the source.
+   *
+   * @param keep asked when the move fails or is cancelled before the switch: true leaves it
+   *     recorded to resume later (the daemon is stopping), false aborts it
+   * @throws CorruptDataException if verification finds the two sides different (the source is kept)
+   */
+  public Result run(Listener listener, BooleanSupplier keep) throws IOException {
+    try {
+      if (!record.isSwitched()) {
+        copyPass(listener);
+        switchOver();
+      }
+    } catch (IOException | RuntimeException e) {
+      if (keep.getAsBoolean()) {
+        try {
+          uninstall();
+        } catch (IOException | RuntimeException suppressed) {
+          e.addSuppressed(suppressed); // a stopping daemon's datastore may be closed already
+        }
+      } else {
+        try {
+          abort();
+        } catch (IOException | RuntimeException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      throw e;
+    }
+    uninstall();
+    listener.switched(record);
+    long[] verified = MoveVerification.run(source, destination, volume, destHead, record,
+        (done, total) -> afterSwitch(listener, done, total));
+    finish();
+    return new Result(volume, record.size(), verified[2], copiedBytes, mirror.mirroredBytes(), switchPauseNanos,
+        verified[0], verified[1]);
+  }
+
+  // ---- copy pass ----
+
+  private void copyPass(Listener listener) throws IOException {
+    long size = record.size();
+    ByteBuffer buffer = ByteBuffer.allocateDirect(REGION);
+    long started = System.nanoTime();
+    long lastCheckpoint = started;
+    long copiedAtCheckpoint = copiedBytes;
+    while (true) {
+      listener.progress(mirror.cursor(), size);
+      long now = System.nanoTime();
+      if (mirror.cursor() > record.cursor()
+          && (copiedBytes - copiedAtCheckpoint >= checkpointBytes || now - lastCheckpoint >= CHECKPOINT_NANOS)) {
+        checkpoint();
+        lastCheckpoint = System.nanoTime();
+        copiedAtCheckpoint = copiedBytes;
+      }
+      // Regions never to copy count as copied already, so the cursor passes them with the next one.
+      long next = mirror.nextPending(mirror.cursor() / REGION);
+      if (next < 0 || next * REGION >= size) {
+        long mask = mirror.lockAll();
+        try {
+          mirror.advance(size);
+        } finally {
+          mirror.unlock(mask);
+        }
+        break;
+      }
+      copyRegion(next, buffer, true);
+      throttle(started);
+    }
+    listener.progress(size, size);
+  }
+
+  /** Returns where the first DATA extent (or, if {@code dataOnly} is false, anything but a hole) starts, or {@code none}. */
+  static long firstOf(List<Extent> extents, boolean dataOnly, long none) {
+    for (Extent e : extents) {
+      if (dataOnly ? e.kind() == Extent.Kind.DATA : e.kind() != Extent.Kind.HOLE) {
+        return e.offset();
+      }
+    }
+    return none;
+  }
+
+  /**
+   * Makes region {@code r} of the destination equal the source's under the region's lock: copies
+   * the source's data extents and zeros what the destination holds where the source reads zeros
+   * (left there by a copy before a crash); moves the cursor past it if {@code advance}.
+   */
+  private void copyRegion(long r, ByteBuffer buffer, boolean advance) throws IOException {
+    long mask = mirror.lock(r, r + 1);
+    try {
+      copyRegionLocked(r, buffer);
+      if (advance) {
+        mirror.advance(Math.min(record.size(), (r + 1) * REGION));
+      }
+    } finally {
+      mirror.unlock(mask);
+    }
+  }
+
+  /** Copies region {@code r} as {@link #copyRegion} does; the caller holds its lock. */
+  private void copyRegionLocked(long r, ByteBuffer buffer) throws IOException {
+    long start = r * REGION;
+    long length = Math.min(REGION, record.size() - start);
+    {
+      for (Extent e : sourceHead.allocation(start, length)) {
+        if (e.kind() == Extent.Kind.DATA) {
+          ByteBuffer b = buffer.clear().limit((int) e.length());
+          sourceHead.read(e.offset(), b);
+          destHead.write(e.offset(), b.flip());
+          copiedBytes += e.length();
+        } else if (firstOf(destHead.allocation(e.offset(), e.length()), false, -1) >= 0) {
+          destHead.writeZeroes(e.offset(), e.length(), true);
+        }
+      }
+    }
+  }
+
+  /** Sleeps as long as the rate limit asks; the limit applies to the copy pass only. */
+  private void throttle(long started) {
+    long rate = record.rateLimit();
+    if (rate <= 0) {
+      return;
+    }
+    long due = started + (long) (copiedBytes * 1e9 / rate);
+    long wait = due - System.nanoTime();
+    if (wait > 0) {
+      try {
+        Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new CancellationException("the move of " + volume + " was interrupted");
+      }
+    }
+  }
+
+  /** Returns the DATA extents of {@code v}, read window by window. */
+  private static List<Extent> dataExtents(Volume v, long size) throws IOException {
+    List<Extent> out = new java.util.ArrayList<>();
+    for (long at = 0; at < size; at += WINDOW) {
+      for (Extent e : v.allocation(at, Math.min(WINDOW, size - at))) {
+        if (e.kind() == Extent.Kind.DATA) {
+          out.add(e);
+        }
+      }
+    }
+    return out;
+  }
+
+
+  // ---- checkpoints and resume ----
+
+  /**
+   * Persists the cursor once everything copied below it is durable on the destination (both sides
+   * flushed first). After a crash the resume compares every copied region of both sides anyway,
+   * since each datastore commits on its own and a mirrored write may survive on one side only; the
+   * cursor saves copying again what is known to be there.
+   */
+  private void checkpoint() throws IOException {
+    long at = mirror.cursor();
+    source.flush();
+    destination.flush();
+    MoveRecord next = record.withCursor(at);
+    next.save();
+    record = next;
+  }
+
+  /**
+   * After a restart: makes every region that counts as copied (below the cursor, or never to copy)
+   * equal on both sides, comparing CRC32Cs under the region's lock and copying those that differ.
+   */
+  private void reconcile() throws IOException {
+    ByteBuffer a = ByteBuffer.allocateDirect(REGION);
+    ByteBuffer b = ByteBuffer.allocateDirect(REGION);
+    long size = record.size();
+    for (long r = 0; r * REGION < size; r++) {
+      long start = r * REGION;
+      long length = Math.min(REGION, size - start);
+      long mask = mirror.lock(r, r + 1);
+      try {
+        if (!mirror.copied(r)) {
+          continue;
+        }
+        boolean empty = firstOf(sourceHead.allocation(start, length), true, -1) < 0
+            && firstOf(destHead.allocation(start, length), false, -1) < 0;
+        if (!empty && MoveVerification.crc(sourceHead, start, length, a) != MoveVerification.crc(destHead, start, length, b)) {
+          copyRegionLocked(r, a);
+        }
+      } finally {
+        mirror.unlock(mask);
+      }
+    }
+  }
+
+  /** The label of the move's pin of {@code changeId}. */
+  private String label(String changeId) {
+    return "move:" + volume + ":" + changeId.replace('/', ':');
+  }
+
+  private void unpin(Datastore ds, String changeId) {
+    if (changeId == null) {
+      return;
+    }
+    try {
+      if (ds.hasVolume(volume)) {
+        ds.unpinChangeId(label(changeId));
+      }
+    } catch (IOException | RuntimeException e) {
+      LOG.log(Level.WARNING, "cannot unpin " + changeId + " of " + volume + " in " + ds.path() + ": " + e.getMessage());
+    }
+  }
+
+  // ---- switch-over, verification, end ----
+
+  /**
+   * Holds new writes, flushes both sides, records the switch and forwards every handle of the
+   * source volume to the destination, then releases: a pause of two flushes and one small file
+   * write, whatever the volume's size.
+   */
+  private void switchOver() throws IOException {
+    source.flush();
+    destination.flush();
+    long stamp = mirror.holdWrites();
+    long held = System.nanoTime();
+    try {
+      // The history's switch: change log, pins and generation, and the volume published, in one commit.
+      transplant.finish(volume);
+      String destId = destination.changeId(volume);
+      MoveRecord next = record.switched(destId);
+      next.save();
+      record = next;
+      source.forwardHandles(volume, destHead);
+    } finally {
+      switchPauseNanos = System.nanoTime() - held;
+      mirror.release(stamp);
+    }
+    destination.pinChangeId(record.switchChangeId(), label(record.switchChangeId()));
+  }
+
+  /** Reports progress after the switch, when the move can no longer be cancelled: it only finishes. */
+  private void afterSwitch(Listener listener, long done, long total) {
+    try {
+      listener.progress(done, total);
+    } catch (CancellationException e) {
+      if (!cancelIgnored) {
+        cancelIgnored = true;
+        LOG.log(Level.INFO, "the move of " + volume + " has switched over; it finishes instead of cancelling");
+      }
+    }
+  }
+
+  /** Deletes the source volume, the switch pin and the record: the move is over. */
+  private void finish() throws IOException {
+    if (source.hasVolume(volume)) {
+      source.deleteVolume(volume, true);
+    }
+    unpin(destination, record.switchChangeId());
+    if (sourceHead != null) {
+      sourceHead.close();
+    }
+    record.delete();
+  }
+
+  /** Removes the mirror (putting back an interceptor it wrapped). Idempotent. */
+  private void uninstall() throws IOException {
+    if (!installed) {
+      return;
+    }
+    installed = false;
+    if (source.hasVolume(volume)) {
+      if (previous != null) {
+        source.setInterceptor(volume, previous);
+      } else {
+        source.clearInterceptor(volume);
+      }
+    }
+  }
+
+  /**
+   * Abandons the move before its switch: the mirror goes, the destination volume and the move's
+   * pins are deleted and the record last, so the source is as it would be without the move.
+   *
+   * @throws IllegalStateException once the move has switched over (the destination is authoritative)
+   */
+  public void abort() throws IOException {
+    if (record.isSwitched()) {
+      throw new IllegalStateException("the move of " + volume + " has switched over to " + record.destination()
+          + "; it can no longer be aborted");
+    }
+    uninstall();
+    transplant.abort();
+    if (sourceHead != null) {
+      sourceHead.close();
+    }
+    record.delete();
+  }
+}
