@@ -53,7 +53,7 @@ final class CommandPlans {
    * image files that touch no datastore, and those that talk to the daemon's API on their own.
    */
   private static final List<String> LOCAL_ONLY = List.of("serve", "nbd", "image", "help", "token", "job", "export",
-      "dashboard");
+      "dashboard", "replica");
 
   private CommandPlans() {}
 

@@ -345,7 +345,7 @@ final class CliTest {
     }
     for (String command : withJsonOption) {
       if (command.startsWith("token ") || command.startsWith("job ") || command.startsWith("export ")
-          || command.equals("dashboard")) {
+          || command.startsWith("replica ") || command.equals("dashboard")) {
         continue; // they print the daemon API's JSON as it is, described in its OpenAPI document
       }
       if (command.equals("migrate")) {

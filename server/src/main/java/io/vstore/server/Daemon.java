@@ -53,6 +53,7 @@ public final class Daemon implements DatastoreHost, Closeable {
   private Metrics metrics;
   private EventRoutes eventRoutes;
   private ExportManager exports;
+  private io.vstore.server.replica.ReplicaService replicas;
   private Dashboard dashboard;
   private volatile boolean closed;
 
@@ -132,6 +133,8 @@ public final class Daemon implements DatastoreHost, Closeable {
     exports = ExportManager.start(this, events, config.nbdListen(), tls);
     ExportRoutes.register(router, exports);
     metrics.trackNbdConnections(exports::connectionCount);
+    replicas = io.vstore.server.replica.ReplicaService.start(datastores, events, metrics.registry());
+    io.vstore.server.replica.ReplicaRoutes.register(router, replicas, this);
     for (ManagedDatastore ds : datastores) {
       ds.store().setDeletionGuard((volume, snapshot) -> exports.checkDeletable(ds, volume, snapshot));
     }
@@ -260,6 +263,13 @@ public final class Daemon implements DatastoreHost, Closeable {
       }
     } catch (IOException e) {
       failure = e;
+    }
+    try {
+      if (replicas != null) {
+        replicas.close(); // pairs stop before the datastores close; their records resume them next start
+      }
+    } catch (IOException e) {
+      failure = failure == null ? e : failure;
     }
     try {
       if (exports != null) {
