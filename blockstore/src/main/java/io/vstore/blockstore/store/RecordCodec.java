@@ -197,16 +197,16 @@ final class RecordCodec {
    * into {@code dst}. When the header is not cached and the blocks are near the record's start,
    * header and blocks come in one read: a random 4 KiB read then costs one device read, not two.
    */
-  static void readBlocks(SegmentFiles segments, RecordKey key, long base, int first, int count, ByteBuffer dst)
+  static void readBlocks(SegmentFiles segments, RecordKey key, long owner, long base, int first, int count, ByteBuffer dst)
       throws IOException {
     RecordHeader cached = segments.cachedHeader(key);
     if (cached != null || first + count > COMBINED_READ_BLOCKS) {
-      readBlocks(segments, key, cached != null ? cached : readHeader(segments, key), base, first, count, dst);
+      readBlocks(segments, key, cached != null ? cached : readHeader(segments, key), owner, base, first, count, dst);
       return;
     }
     ByteBuffer span = ByteBuffer.allocate(combinedSpan(segments, first + count));
     segments.readSome(key.segment(), key.offset(), span);
-    fromSpan(segments, key, base, span.flip(), first, count, dst);
+    fromSpan(segments, key, owner, base, span.flip(), first, count, dst);
   }
 
   /**
@@ -214,7 +214,7 @@ final class RecordCodec {
    * from the start of the record at {@code key} (as many as the file had), caching its header.
    * Reads what the span lacks (compressed chunks, blocks past it) from the segment.
    */
-  static void fromSpan(SegmentFiles segments, RecordKey key, long base, ByteBuffer span, int first, int count,
+  static void fromSpan(SegmentFiles segments, RecordKey key, long owner, long base, ByteBuffer span, int first, int count,
       ByteBuffer dst)
       throws IOException {
     RecordHeader header = RecordHeader.read(span.duplicate(), () -> describe(segments, key));
@@ -223,11 +223,11 @@ final class RecordCodec {
     int bytes = count * RecordHeader.BLOCK;
     if (first < 0 || first + count > header.blocks() || header.compressed()[0]
         || first + count > RecordHeader.blocksIn(header.blocks(), 0) || at + bytes > span.limit()) {
-      readBlocks(segments, key, header, base, first, count, dst); // checks the range, reads what the span missed
+      readBlocks(segments, key, header, owner, base, first, count, dst); // checks the range, reads what the span missed
       return;
     }
     ByteBuffer blocks = span.duplicate().limit(at + bytes).position(at);
-    checkBlocks(segments, key, header, base, first, first, blocks);
+    checkBlocks(segments, key, header, owner, base, first, first, blocks);
     dst.put(blocks);
   }
 
@@ -235,10 +235,10 @@ final class RecordCodec {
    * Checks the stored blocks in {@code data} (its remaining bytes, whole blocks), record blocks
    * from {@code block} on, against the header's block table from entry {@code index} on.
    */
-  static void checkBlocks(SegmentFiles segments, RecordKey key, RecordHeader header, long base, int index, int block,
+  static void checkBlocks(SegmentFiles segments, RecordKey key, RecordHeader header, long owner, long base, int index, int block,
       ByteBuffer data) throws CorruptDataException {
     if (header.sealed()) {
-      openBlocks(segments, key, header, base, index, block, data);
+      openBlocks(segments, key, header, owner, base, index, block, data);
       return;
     }
     CRC32C crc = new CRC32C();
@@ -259,14 +259,14 @@ final class RecordCodec {
    * Decrypts in place the sealed blocks in {@code data} (its remaining bytes, whole blocks), record
    * blocks from {@code block} on, parts from {@code part} on, checking each one's tag.
    */
-  private static void openBlocks(SegmentFiles segments, RecordKey key, RecordHeader header, long base, int part,
+  private static void openBlocks(SegmentFiles segments, RecordKey key, RecordHeader header, long owner, long base, int part,
       int block, ByteBuffer data) throws CorruptDataException {
     RecordSealer sealer = sealerFor(segments, key);
     int at = data.position();
     int count = data.remaining() / RecordHeader.BLOCK;
     for (int k = 0; k < count; k++) {
       ByteBuffer one = data.duplicate().limit(at + (k + 1) * RecordHeader.BLOCK).position(at + k * RecordHeader.BLOCK);
-      if (!sealer.open(one, header.nonce(), 0, part + k, header.volume(), base + block + k,
+      if (!sealer.open(one, header.nonce(), 0, part + k, owner, base + block + k,
           header.generation(), header.tags(), RecordSealer.TAG_BYTES * (part + k))) {
         throw new CorruptDataException("bad record: " + describe(segments, key) + " block " + (block + k)
             + " fails authentication (altered, or moved from elsewhere)");
@@ -287,12 +287,12 @@ final class RecordCodec {
    * Checks compressed chunk {@code c} (the remaining bytes of {@code chunk}) and inflates its blocks
    * {@code [inChunk, inChunk + bytes / 4096)} into {@code dst}, advancing it.
    */
-  static void inflateChunk(SegmentFiles segments, RecordKey key, RecordHeader header, long base, int c, ByteBuffer chunk,
+  static void inflateChunk(SegmentFiles segments, RecordKey key, RecordHeader header, long owner, long base, int c, ByteBuffer chunk,
       int inChunk,
       int bytes, ByteBuffer dst) throws CorruptDataException {
     if (header.sealed()) {
       int part = header.blockCrcIndex(c);
-      if (!sealerFor(segments, key).open(chunk, header.nonce(), 0, part, header.volume(),
+      if (!sealerFor(segments, key).open(chunk, header.nonce(), 0, part, owner,
           base + (long) c * RecordHeader.CHUNK_BLOCKS, header.generation(), header.tags(),
           RecordSealer.TAG_BYTES * part)) {
         throw new CorruptDataException("bad record: " + describe(segments, key) + " chunk " + c
@@ -338,7 +338,7 @@ final class RecordCodec {
    * Copies {@code count} blocks starting at record block {@code first} into {@code dst}
    * (advancing it by {@code count * 4096}).
    */
-  static void readBlocks(SegmentFiles segments, RecordKey key, RecordHeader header, long base, int first, int count,
+  static void readBlocks(SegmentFiles segments, RecordKey key, RecordHeader header, long owner, long base, int first, int count,
       ByteBuffer dst) throws IOException {
     checkRange(segments, key, header, first, count);
     forEachChunkPart(header, first, count, (c, inChunk, block, take) -> {
@@ -347,13 +347,13 @@ final class RecordCodec {
       if (header.compressed()[c]) {
         ByteBuffer chunk = ByteBuffer.allocate(header.chunkLengths()[c]);
         segments.read(key.segment(), chunkAt, chunk);
-        inflateChunk(segments, key, header, base, c, chunk.flip(), inChunk, bytes, dst);
+        inflateChunk(segments, key, header, owner, base, c, chunk.flip(), inChunk, bytes, dst);
       } else {
         // Read straight into the caller's buffer, then verify each block against the block table.
         int at = dst.position();
         ByteBuffer target = dst.duplicate().limit(at + bytes);
         segments.read(key.segment(), chunkAt + (long) inChunk * RecordHeader.BLOCK, target);
-        checkBlocks(segments, key, header, base, header.blockCrcIndex(c) + inChunk, block,
+        checkBlocks(segments, key, header, owner, base, header.blockCrcIndex(c) + inChunk, block,
             dst.duplicate().limit(at + bytes));
         dst.position(at + bytes);
       }

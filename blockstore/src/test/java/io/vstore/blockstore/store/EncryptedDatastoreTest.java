@@ -185,4 +185,45 @@ final class EncryptedDatastoreTest {
       assertThat(ds.check().problems()).isEmpty();
     }
   }
+
+  @Test
+  void aMapEntryPointedAtAnotherRecordFailsToOpen() throws Exception {
+    Path dir = tmp.resolve("ds");
+    try (Datastore ds = Datastore.create(dir, options(passphrase("p")), 0, true)) {
+      Volume v = ds.createVolume("v", 1 << 20);
+      v.write(0, ByteBuffer.wrap(random(5, 4096)));
+      v.write(10 * 4096, ByteBuffer.wrap(random(6, 4096)));
+      ds.createVolume("w", 1 << 20).write(0, ByteBuffer.wrap(random(7, 4096)));
+    }
+    // (map id, end block) -> entry, as committed; map ids are the volume ids, v's first
+    java.util.TreeMap<String, MapEntry> entries = new java.util.TreeMap<>();
+    java.util.List<byte[]> keys = new java.util.ArrayList<>();
+    try (MetaStore meta = new MetaStore(dir.resolve("meta"));
+        org.rocksdb.RocksIterator it = meta.iterator(meta.maps)) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        ByteBuffer k = ByteBuffer.wrap(it.key());
+        long map = k.getLong();
+        long end = k.getLong();
+        entries.put(map + "/" + end, MapEntry.decodeEnding(end, it.value()));
+        keys.add(it.key());
+      }
+    }
+    assertThat(entries).hasSize(3);
+    String vBlock0 = entries.firstKey();
+    MapEntry vBlock10 = entries.get(entries.higherKey(vBlock0));
+    MapEntry wBlock0 = entries.lastEntry().getValue();
+    for (MapEntry target : java.util.List.of(vBlock10, wBlock0)) {
+      try (MetaStore meta = new MetaStore(dir.resolve("meta"));
+          org.rocksdb.WriteBatch batch = new org.rocksdb.WriteBatch()) {
+        MapEntry forged = new MapEntry(0, 1, MapEntry.Kind.DATA, target.record(), 0, entries.get(vBlock0).generation());
+        batch.put(meta.maps, keys.getFirst(), forged.encodeValue());
+        meta.commit(batch);
+      }
+      try (Datastore ds = Datastore.open(dir, options(passphrase("p")))) {
+        assertThatThrownBy(() -> read(ds.volume("v"), 0, 4096)).as("pointed at %s", target)
+            .isInstanceOf(CorruptDataException.class).hasMessageContaining("fails authentication");
+        assertThat(ds.check().problems()).as("pointed at %s", target).isNotEmpty();
+      }
+    }
+  }
 }
