@@ -1,5 +1,6 @@
 package io.vstore.bench;
 
+import io.vstore.blockstore.crypto.KeySource;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.DatastoreOptions;
 import io.vstore.blockstore.store.Volume;
@@ -28,7 +29,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * 4 KiB random and 1 MiB sequential reads and writes on a datastore volume, with incompressible
- * data, with no snapshots and with 100 snapshots behind the volume. The datastore lives in {@code -Dvstore.bench.dir} (default: the system temp directory),
+ * data, with no snapshots and with 100 snapshots behind the volume, on a plain and on an encrypted
+ * datastore. The datastore lives in {@code -Dvstore.bench.dir} (default: the system temp directory),
  * so it can be put on the same file system as the fio run it is compared with.
  */
 @BenchmarkMode(Mode.Throughput)
@@ -53,6 +55,10 @@ public class VolumeIoBenchmark {
   @Param({"0", "100"})
   public int snapshots;
 
+  /** Whether the datastore is encrypted (every record sealed with AES-256-GCM): issue 17's floors compare the two. */
+  @Param({"false", "true"})
+  public boolean encrypted;
+
   private Path dir;
   private Datastore store;
   private Volume volume;
@@ -64,7 +70,8 @@ public class VolumeIoBenchmark {
     Path base = Path.of(System.getProperty("vstore.bench.dir", System.getProperty("java.io.tmpdir")));
     Files.createDirectories(base);
     dir = Files.createTempDirectory(base, "vstore-jmh");
-    store = Datastore.create(dir.resolve("ds"), DatastoreOptions.defaults().withCleanerInterval(Duration.ZERO), 0);
+    store = Datastore.create(dir.resolve("ds"), DatastoreOptions.defaults().withCleanerInterval(Duration.ZERO)
+        .withKeys(encrypted ? KeySource.passphrase("bench") : null), 0, encrypted);
     volume = store.createVolume("bench", size);
     pool = new byte[64 << 20];
     new SplittableRandom(1).nextBytes(pool);

@@ -29,6 +29,7 @@ final class CbtCommand {
       + "('*' for every area holding data). JSON: {\"changeId\": ..., \"extents\": [{\"offset\", \"length\"}]}.")
   static final class Changes implements Callable<Integer> {
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "VOLUME[@SNAP]", description = "The volume or snapshot.") String device;
     @Option(names = "--since", required = true, paramLabel = "CHANGEID",
         description = "A change id from 'volume info' or 'snapshot list', or '*'.") String since;
@@ -79,6 +80,7 @@ final class CbtCommand {
       + "unpinned (refused if it is no longer tracked). JSON: the pin {\"volume\", \"changeId\", \"label\", \"created\"}.")
   static final class Pin implements Callable<Integer> {
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "CHANGEID", description = "A change id from 'volume info' or 'cbt changes'.")
     String changeId;
     @Option(names = "--name", paramLabel = "LABEL",
@@ -98,6 +100,7 @@ final class CbtCommand {
       + "apart is merged. JSON: the removed pins.")
   static final class Unpin implements Callable<Integer> {
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "CHANGEID|LABEL", description = "A pinned change id, or a pin's name.")
     String pin;
     @Mixin OutputOptions output;
@@ -115,6 +118,7 @@ final class CbtCommand {
       + "see 'snapshot list'). JSON: [{\"volume\", \"changeId\", \"label\", \"created\"}].")
   static final class Pins implements Callable<Integer> {
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "VOLUME", arity = "0..1", description = "Only this volume's pins.")
     String volume;
     @Mixin OutputOptions output;

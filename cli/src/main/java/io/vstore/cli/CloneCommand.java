@@ -22,6 +22,7 @@ final class CloneCommand {
   static final class Create implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "VOLUME@SNAP", description = "The snapshot to clone.") String snapshot;
     @Parameters(index = "1", paramLabel = "NEW", description = "Name of the clone (the prefix with --count).")
     String name;

@@ -20,33 +20,49 @@ import picocli.CommandLine.Spec;
 @Command(name = "datastore", description = "Create, inspect, configure, check and clean a datastore.",
     mixinStandardHelpOptions = true,
     subcommands = {DatastoreCommand.Init.class, DatastoreCommand.Info.class, DatastoreCommand.Set.class,
-        DatastoreCommand.Check.class, DatastoreCommand.Clean.class})
+        DatastoreCommand.Check.class, DatastoreCommand.Clean.class, DatastoreKeyCommand.class})
 final class DatastoreCommand {
 
   @Command(name = "init", description = "Create a datastore.")
   static final class Init implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Option(names = "--capacity", paramLabel = "SIZE",
         description = "Capacity limit (default: the free space of the file system).") long capacity;
     @Option(names = "--warning", paramLabel = "PERCENT", defaultValue = "75",
         description = "Usage that raises a warning alarm (default: ${DEFAULT-VALUE}).") int warning;
     @Option(names = "--critical", paramLabel = "PERCENT", defaultValue = "90",
         description = "Usage that raises a critical alarm (default: ${DEFAULT-VALUE}).") int critical;
+    @Option(names = "--encrypt", description = "Seal every record with AES-256-GCM under a new data key, wrapped for "
+        + "--passphrase-file or --key-file (a missing key file is created with a random 256-bit key).")
+    boolean encrypt;
 
     @Override
     public Integer call() throws Exception {
+      io.vstore.blockstore.crypto.KeySource source = null;
+      if (encrypt) {
+        if (keys.keyFile != null && keys.passphraseFile == null && !java.nio.file.Files.exists(keys.keyFile)) {
+          source = io.vstore.blockstore.crypto.KeySource.createKeyFile(keys.keyFile);
+        } else {
+          source = keys.source();
+        }
+        if (source == null) {
+          throw new CommandLine.ParameterException(spec.commandLine(),
+              "datastore init --encrypt needs --passphrase-file FILE or --key-file FILE");
+        }
+      }
       Datastore created;
       try {
-        created = Datastore.create(location.path(), DatastoreOptions.defaults().withCleanerInterval(Duration.ZERO),
-            capacity);
+        created = Datastore.create(location.path(), DatastoreOptions.defaults().withCleanerInterval(Duration.ZERO)
+            .withKeys(source), capacity, encrypt);
       } catch (java.nio.file.FileSystemException e) {
         throw new java.io.IOException("cannot create datastore " + location.path() + ": "
             + CommandLines.describe(e), e);
       }
       try (Datastore ds = created) {
         ds.setCapacity(capacity, warning, critical);
-        spec.commandLine().getOut().println("created datastore " + ds.path());
+        spec.commandLine().getOut().println("created " + (encrypt ? "encrypted " : "") + "datastore " + ds.path());
       }
       return 0;
     }
@@ -56,6 +72,7 @@ final class DatastoreCommand {
   static final class Set implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Option(names = "--capacity", paramLabel = "SIZE",
         description = "Capacity limit (0: the free space of the file system).") Long capacity;
     @Option(names = "--warning", paramLabel = "PERCENT", description = "Usage that raises a warning alarm.")
@@ -88,6 +105,7 @@ final class DatastoreCommand {
   @Command(name = "info", description = "Show capacity, provisioned and allocated space, and alarms.")
   static final class Info implements Callable<Integer> {
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Mixin OutputOptions output;
 
     @Override
@@ -127,6 +145,7 @@ final class DatastoreCommand {
   @Command(name = "check", description = "Verify every invariant and checksum; changes nothing. Exit code 2 if problems.")
   static final class Check implements Callable<Integer> {
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Mixin OutputOptions output;
 
     @Override
@@ -152,6 +171,7 @@ final class DatastoreCommand {
   @Command(name = "clean", description = "Reclaim dead space now (the daemon also does it in the background).")
   static final class Clean implements Callable<Integer> {
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Mixin OutputOptions output;
 
     @Override

@@ -51,6 +51,11 @@ final class DatastoreLocation {
     return defaultPath();
   }
 
+  /** Returns what unlocks the datastore if it is encrypted (the command's key options, else the environment), or null. */
+  io.vstore.blockstore.crypto.KeySource keys() throws IOException {
+    return DatastoreKeyOptions.forCommand(command);
+  }
+
   /** Returns whether the user left the choice to the default. */
   boolean isDefault() {
     String env = System.getenv("VSTORE_DATASTORE");
@@ -78,7 +83,8 @@ final class DatastoreLocation {
       return managed().store();
     }
     // A command-line process does its work and exits: no background cleaner thread.
-    DatastoreOptions options = DatastoreOptions.defaults().withCleanerInterval(Duration.ZERO);
+    DatastoreOptions options = DatastoreOptions.defaults().withCleanerInterval(Duration.ZERO)
+        .withKeys(DatastoreKeyOptions.forCommand(command));
     try {
       return isDefault() ? Datastore.openOrCreate(path(), options) : Datastore.open(path(), options);
     } catch (DatastoreException e) {

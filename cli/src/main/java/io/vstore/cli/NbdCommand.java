@@ -63,6 +63,8 @@ public final class NbdCommand {
 
     @Mixin DatastoreLocation location;
 
+    @Mixin DatastoreKeyOptions keys;
+
     @Option(names = "--dirty-bitmap", paramLabel = "CHANGEID",
         description = "Offer qemu:dirty-bitmap:CHANGEID on volume and snapshot exports: what changed since CHANGEID (repeatable).")
     List<String> dirtyBitmaps = new ArrayList<>();
@@ -198,8 +200,8 @@ public final class NbdCommand {
       if (datastore == null) {
         // A server runs for long: unlike one-shot commands it keeps the background cleaner.
         Path dir = location.path();
-        datastore = location.isDefault() ? Datastore.openOrCreate(dir, DatastoreOptions.defaults())
-            : Datastore.open(dir, DatastoreOptions.defaults());
+        DatastoreOptions options = DatastoreOptions.defaults().withKeys(location.keys());
+        datastore = location.isDefault() ? Datastore.openOrCreate(dir, options) : Datastore.open(dir, options);
       }
       return datastore;
     }

@@ -74,6 +74,7 @@ final class OvfCommand {
   static final class Import implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "FILE",
         description = "An .ova, an .ovf descriptor, a directory holding one, or '-' for an OVA on stdin.")
     Path file;
@@ -118,6 +119,7 @@ final class OvfCommand {
   static final class Export implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "VM|POOL", description = "The VM or desktop pool to export.") String vm;
     @Option(names = "--to", paramLabel = "FILE.ova|DIR", required = true,
         description = "The OVA to create, or a directory (new or empty) for the OVF files.") Path target;

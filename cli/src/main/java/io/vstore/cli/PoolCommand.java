@@ -27,6 +27,7 @@ final class PoolCommand {
   static final class Create implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "NAME", description = "The pool.") String name;
     @Option(names = "--from", paramLabel = "VM@SNAP", required = true, description = "The base VM snapshot.")
     String from;
@@ -54,6 +55,7 @@ final class PoolCommand {
   static final class ListCmd implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Mixin OutputOptions output;
 
     @Override
@@ -82,6 +84,7 @@ final class PoolCommand {
   static final class Info implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "NAME", description = "The pool.") String name;
     @Mixin OutputOptions output;
 
@@ -126,6 +129,7 @@ final class PoolCommand {
   static final class Recompose implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "NAME", description = "The pool.") String name;
     @Option(names = "--from", paramLabel = "VM@SNAP", required = true, description = "The new base VM snapshot.")
     String from;
@@ -146,6 +150,7 @@ final class PoolCommand {
   static final class Refresh implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "NAME", description = "The pool.") String name;
     @Option(names = "--desktop", paramLabel = "DESKTOP", description = "Refresh only this desktop (default: all).")
     String desktop;
@@ -165,6 +170,7 @@ final class PoolCommand {
   static final class Delete implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "NAME", description = "The pool.") String name;
 
     @Override

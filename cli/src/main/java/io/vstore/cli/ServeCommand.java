@@ -16,6 +16,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -53,6 +54,7 @@ final class ServeCommand implements Callable<Integer> {
       description = "Heavy jobs (import, export, flatten, clean, ...) run at once per datastore; more wait in a queue"
           + " (default: ${DEFAULT-VALUE}).")
   int maxHeavyJobs;
+  @Mixin DatastoreKeyOptions keys;
 
   @Override
   public Integer call() throws Exception {
@@ -69,7 +71,7 @@ final class ServeCommand implements Callable<Integer> {
         tlsCert, tlsKey, address("--nbd-listen", nbdListen), alarmWebhook, maxHeavyJobs);
     Daemon daemon;
     try {
-      daemon = Daemon.start(config, new CliCommandRunner());
+      daemon = Daemon.start(config, new CliCommandRunner(), keys.source());
     } catch (DatastoreException e) {
       for (Path dir : dirs) {
         if (e.getMessage() != null && e.getMessage().contains(dir.toString())) {

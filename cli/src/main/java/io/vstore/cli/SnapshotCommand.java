@@ -23,6 +23,7 @@ final class SnapshotCommand {
   @Command(name = "create", description = "Snapshot a volume (O(1), whatever its size).")
   static final class Create implements Callable<Integer> {
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "VOLUME@SNAP", description = "The volume and the new snapshot's name.")
     String snapshot;
     @Mixin OutputOptions output;
@@ -42,6 +43,7 @@ final class SnapshotCommand {
       + "every volume's (in natural order) without VOLUME.")
   static final class ListCmd implements Callable<Integer> {
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "VOLUME", arity = "0..1", description = "Only this volume's snapshots.")
     String volume;
     @Mixin OutputOptions output;
@@ -75,6 +77,7 @@ final class SnapshotCommand {
   static final class Revert implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "VOLUME@SNAP", description = "The snapshot.") String snapshot;
 
     @Override
@@ -92,6 +95,7 @@ final class SnapshotCommand {
   static final class Delete implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "VOLUME@SNAP", description = "The snapshot.") String snapshot;
 
     @Override

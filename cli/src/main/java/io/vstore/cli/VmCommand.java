@@ -35,6 +35,7 @@ final class VmCommand {
   static final class Create implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "NAME", description = "Name of the new VM.") String name;
     @Option(names = "--disk", paramLabel = "SIZE", required = true,
         description = "Add a disk of this virtual size (e.g. 20G); repeat for more disks.") List<Long> disks;
@@ -77,6 +78,7 @@ final class VmCommand {
   static final class ListCmd implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Mixin OutputOptions output;
 
     @Override
@@ -101,6 +103,7 @@ final class VmCommand {
   static final class Info implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "NAME", description = "The VM.") String name;
     @Mixin OutputOptions output;
 
@@ -149,6 +152,7 @@ final class VmCommand {
   static final class Delete implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "NAME", description = "The VM.") String name;
 
     @Override
@@ -170,6 +174,7 @@ final class VmCommand {
   static final class SnapCreate implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "VM@SNAP", description = "The VM and the snapshot's name.")
     String target;
     @Option(names = {"-m", "--description"}, paramLabel = "TEXT", defaultValue = "",
@@ -191,6 +196,7 @@ final class VmCommand {
   static final class SnapList implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "VM", description = "The VM.") String name;
     @Mixin OutputOptions output;
 
@@ -208,6 +214,7 @@ final class VmCommand {
   static final class SnapRevert implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "VM@SNAP", description = "The VM and the snapshot's name.")
     String target;
 
@@ -226,6 +233,7 @@ final class VmCommand {
   static final class Revert implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "VM@SNAP", description = "The VM and the snapshot's name.")
     String target;
 
@@ -243,6 +251,7 @@ final class VmCommand {
   static final class SnapDelete implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "VM@SNAP", description = "The VM and the snapshot's name.")
     String target;
 

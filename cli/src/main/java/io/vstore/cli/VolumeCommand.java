@@ -43,6 +43,7 @@ final class VolumeCommand {
   static final class Create implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "NAME", description = "Name of the new volume.") String name;
     @Parameters(index = "1", paramLabel = "SIZE", description = "Virtual size (e.g. 10G), a multiple of 512 bytes.")
     long size;
@@ -61,6 +62,7 @@ final class VolumeCommand {
   static final class ListCmd implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Option(names = "--pool", paramLabel = "POOL", description = "Only the volumes of this desktop pool.") String pool;
     @Option(names = "--vm", paramLabel = "VM", description = "Only the disks of this VM.") String vm;
     @Mixin OutputOptions output;
@@ -88,6 +90,7 @@ final class VolumeCommand {
   static final class Info implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "VOLUME[@SNAP]", description = "The volume, or one of its snapshots.")
     String name;
     @Mixin OutputOptions output;
@@ -133,6 +136,7 @@ final class VolumeCommand {
   static final class Delete implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "NAME", description = "The volume to delete.") String name;
     @Option(names = {"-r", "--recursive"}, description = "Delete its snapshots too.") boolean recursive;
 
@@ -157,6 +161,7 @@ final class VolumeCommand {
   static final class Import implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "FILE", description = "The image file to import.") Path file;
     @Parameters(index = "1", paramLabel = "NAME", description = "Name of the new volume.") String name;
     @Option(names = "-f", paramLabel = "FORMAT", description = "Source format (default: detected from content).")
@@ -183,6 +188,7 @@ final class VolumeCommand {
   static final class Export implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "VOLUME[@SNAP]", description = "The volume or snapshot to export.")
     String name;
     @Parameters(index = "1", paramLabel = "FILE", description = "The image file to create, or '-' for stdout (raw).")
@@ -270,6 +276,7 @@ final class VolumeCommand {
   static final class Read implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "VOLUME[@SNAP]", description = "The volume or snapshot to read.") String name;
     @Parameters(index = "1", paramLabel = "OFFSET", description = "Where to start, in bytes (e.g. 1M).") long offset;
     @Parameters(index = "2", paramLabel = "LENGTH", description = "How many bytes (e.g. 4K).") long length;
@@ -298,6 +305,7 @@ final class VolumeCommand {
   static final class Write implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "NAME", description = "The volume to write.") String name;
     @Parameters(index = "1", paramLabel = "OFFSET", description = "Where to write, in bytes (e.g. 1M).") long offset;
     @Parameters(index = "2", paramLabel = "FILE", description = "The file to read, or '-' for stdin.") Path file;
@@ -331,6 +339,7 @@ final class VolumeCommand {
   static final class Resize implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "NAME", description = "The volume.") String name;
     @Parameters(index = "1", paramLabel = "[+]SIZE", description = "The new size (e.g. 20G), or +SIZE to grow by.")
     String size;
@@ -354,6 +363,7 @@ final class VolumeCommand {
   static final class Rename implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "NAME", description = "The volume.") String name;
     @Parameters(index = "1", paramLabel = "NEW", description = "Its new name.") String newName;
 
@@ -377,6 +387,7 @@ final class VolumeCommand {
   static final class Flatten implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
     @Parameters(index = "0", paramLabel = "NAME", description = "The linked clone to flatten.") String name;
 
     @Override

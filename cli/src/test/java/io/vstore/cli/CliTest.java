@@ -255,6 +255,11 @@ final class CliTest {
     runnable.put("datastore set", List.of("datastore", "set", "-D", ds, "--warning", "70"));
     runnable.put("datastore check", List.of("datastore", "check", "-D", ds));
     runnable.put("datastore clean", List.of("datastore", "clean", "-D", ds));
+    String sealed = tmp.resolve("sealed").toString();
+    Path sealedPass = Files.writeString(tmp.resolve("sealed-pass"), "a passphrase\n");
+    ok("datastore", "init", "-D", sealed, "--encrypt", "--passphrase-file", sealedPass.toString());
+    runnable.put("datastore key list", List.of("datastore", "key", "list", "-D", sealed, "--passphrase-file",
+        sealedPass.toString()));
     runnable.put("volume list", List.of("volume", "list", "-D", ds));
     runnable.put("volume info VOLUME", List.of("volume", "info", "-D", ds, "v"));
     runnable.put("volume info VOLUME@SNAP", List.of("volume", "info", "-D", ds, "v@a"));

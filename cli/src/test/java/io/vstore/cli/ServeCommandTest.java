@@ -78,6 +78,32 @@ final class ServeCommandTest {
   }
 
   @Test
+  void serveUnlocksAnEncryptedDatastoreAndForwardedCommandsNeedNoKey() throws Exception {
+    Path ds = tmp.resolve("ds");
+    Path pass = Files.writeString(tmp.resolve("pass"), "serve passphrase\n");
+    ok("datastore", "init", "-D", ds.toString(), "--encrypt", "--passphrase-file", pass.toString());
+    CliRun locked = CliRun.of("serve", "-D", ds.toString(), "--nbd-listen", "127.0.0.1:0");
+    assertThat(locked.exit()).isEqualTo(1);
+    assertThat(locked.err()).contains("datastore " + ds + " is encrypted: give --passphrase-file FILE");
+    Process serve = vstore("serve", "-D", ds.toString(), "--nbd-listen", "127.0.0.1:0", "--passphrase-file",
+        pass.toString());
+    try {
+      BufferedReader out = new BufferedReader(new InputStreamReader(serve.getInputStream(), StandardCharsets.UTF_8));
+      for (String line = out.readLine(); line != null && !line.startsWith("stop with"); line = out.readLine()) {
+        // serving ... lines
+      }
+      assertThat(ok("volume", "create", "-D", ds.toString(), "v", "1M").out()).startsWith("created volume v");
+      assertThat(ok("datastore", "check", "-D", ds.toString()).out()).contains("no problems found");
+      serve.destroy();
+      assertThat(serve.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(serve.exitValue()).as(Files.readString(tmp.resolve("serve.err"))).isZero();
+    } finally {
+      serve.destroyForcibly();
+    }
+    assertThat(ok("volume", "list", "-D", ds.toString(), "--passphrase-file", pass.toString()).out()).contains("v");
+  }
+
+  @Test
   void aHeldDatastoreWhoseDaemonDoesNotAnswerIsRefusedNamingTheOwner() throws Exception {
     Path ds = tmp.resolve("ds");
     try (Datastore held = Datastore.create(ds, DatastoreOptions.defaults(), 1L << 30)) {

@@ -13,6 +13,7 @@ import io.vstore.server.jobs.JobManager;
 import io.vstore.server.metrics.Metrics;
 import io.vstore.server.web.Dashboard;
 import java.io.Closeable;
+import io.vstore.blockstore.crypto.KeySource;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,7 +66,15 @@ public final class Daemon implements DatastoreHost, Closeable {
 
   /** Opens the datastores, then starts every listener; on failure, releases what it took. */
   public static Daemon start(DaemonConfig config, CommandRunner runner) throws IOException {
-    Daemon d = new Daemon(config, runner, openAll(config));
+    return start(config, runner, null);
+  }
+
+  /**
+   * Starts as {@link #start(DaemonConfig, CommandRunner)} does; encrypted datastores are unlocked
+   * with {@code keys} (null: none may be encrypted).
+   */
+  public static Daemon start(DaemonConfig config, CommandRunner runner, KeySource keys) throws IOException {
+    Daemon d = new Daemon(config, runner, openAll(config, keys));
     try {
       d.startServices();
       return d;
@@ -79,7 +88,7 @@ public final class Daemon implements DatastoreHost, Closeable {
     }
   }
 
-  private static List<ManagedDatastore> openAll(DaemonConfig config) throws IOException {
+  private static List<ManagedDatastore> openAll(DaemonConfig config, KeySource keys) throws IOException {
     List<ManagedDatastore> opened = new ArrayList<>();
     Set<String> names = new HashSet<>();
     try {
@@ -90,7 +99,7 @@ public final class Daemon implements DatastoreHost, Closeable {
         for (int i = 2; !names.add(name); i++) {
           name = base + "-" + i;
         }
-        ManagedDatastore ds = ManagedDatastore.open(name, dir, config.createMissing());
+        ManagedDatastore ds = ManagedDatastore.open(name, dir, config.createMissing(), keys);
         opened.add(ds);
         // Sockets and token files live here: only the owner may enter.
         Files.setPosixFilePermissions(ds.path(), PosixFilePermissions.fromString("rwx------"));

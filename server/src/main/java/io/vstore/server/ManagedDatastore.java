@@ -3,6 +3,7 @@ package io.vstore.server;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.DatastoreOptions;
 import io.vstore.engine.Inventory;
+import io.vstore.blockstore.crypto.KeySource;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -24,9 +25,12 @@ public final class ManagedDatastore implements Closeable {
     this.hold = hold;
   }
 
-  /** Opens (or, if {@code create}, creates) the datastore at {@code dir} and names it {@code name}. */
-  static ManagedDatastore open(String name, Path dir, boolean create) throws IOException {
-    DatastoreOptions options = DatastoreOptions.defaults();
+  /**
+   * Opens (or, if {@code create}, creates) the datastore at {@code dir} and names it {@code name};
+   * an encrypted one is unlocked with {@code keys}.
+   */
+  static ManagedDatastore open(String name, Path dir, boolean create, KeySource keys) throws IOException {
+    DatastoreOptions options = DatastoreOptions.defaults().withKeys(keys);
     Datastore store = create ? Datastore.openOrCreate(dir, options) : Datastore.open(dir, options);
     try {
       Inventory inventory = Inventory.open(store);

@@ -155,6 +155,19 @@ final class VolumeView {
     dst.put(span.array(), (int) (offset - first * BLOCK), len);
   }
 
+  /**
+   * Returns the id of the volume whose maps form layer {@code depth} of this view's clone chain (1:
+   * this volume): the volume that wrote every record those maps reference, which a sealed record's
+   * parts are opened with, so that a map entry pointed at another volume's record fails to open.
+   */
+  private long layerVolume(int depth) {
+    VolumeState v = volume;
+    for (int i = 1; i < depth; i++) {
+      v = v.parent();
+    }
+    return v.id;
+  }
+
   /** Reads blocks {@code [from, to)} into {@code out}, advancing it. */
   void readBlocks(long from, long to, ByteBuffer out) throws IOException {
     List<Lock> held = new ArrayList<>(2);
@@ -165,7 +178,8 @@ final class VolumeView {
       for (Piece p : joined(pieces)) {
         MapEntry e = p.entry();
         if (e != null && e.kind() == MapEntry.Kind.DATA) {
-          RecordCodec.readBlocks(segments, e.record(), e.recordBlock(), (int) (p.to() - p.from()), out);
+          RecordCodec.readBlocks(segments, e.record(), layerVolume(p.depth()), e.start() - e.recordBlock(), e.recordBlock(),
+              (int) (p.to() - p.from()), out);
         } else {
           zeroFill(out, (p.to() - p.from()) * BLOCK);
         }
@@ -204,7 +218,7 @@ final class VolumeView {
         MapEntry e = p.entry();
         long bytes = (p.to() - p.from()) * BLOCK;
         if (e != null && e.kind() == MapEntry.Kind.DATA) {
-          plan.addRecord(e.record(), e.recordBlock(), (int) (p.to() - p.from()), out);
+          plan.addRecord(e.record(), layerVolume(p.depth()), e.start() - e.recordBlock(), e.recordBlock(), (int) (p.to() - p.from()), out);
           extents.add(p.from() * BLOCK, bytes, Extent.Kind.DATA);
         } else {
           zeroFill(out, bytes);

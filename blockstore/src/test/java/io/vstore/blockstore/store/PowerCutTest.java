@@ -35,15 +35,25 @@ final class PowerCutTest {
         tmp, "ds", this::runOnce);
   }
 
+  @Test
+  void onAnEncryptedDatastoreToo() throws IOException {
+    encrypted = true;
+    Workloads.eachSeed("power-cut-encrypted", 0x5eed8000L, Workloads.iterations(20, 8), tmp, "ds", this::runOnce);
+  }
+
+  /** Whether the datastore is encrypted: sealed records must survive power cuts alike. */
+  private boolean encrypted;
+
   private void runOnce(long seed, Path dir) throws IOException {
     Random r = new Random(seed);
+    io.vstore.blockstore.crypto.KeySource keys = encrypted ? EncryptedDatastoreTest.passphrase("cut") : null;
     PowerCutChannels power = new PowerCutChannels(seed);
     DatastoreOptions faulty = DatastoreOptions.defaults().withSegmentBytes(2L << 20).withCleanerInterval(Duration.ZERO)
-        .withFlushThreshold(20 + r.nextInt(2000)).withChannels(power::open);
+        .withFlushThreshold(20 + r.nextInt(2000)).withChannels(power::open).withKeys(keys);
     MemoryBlockDevice model = new MemoryBlockDevice("model", SIZE);
     MemoryBlockDevice flushed = model.snapshot("flushed");
     Map<Long, List<byte[]>> later = new HashMap<>();
-    Datastore ds = Datastore.create(dir, faulty, 0);
+    Datastore ds = Datastore.create(dir, faulty, 0, encrypted);
     Volume v = ds.createVolume("v", SIZE);
     if (r.nextBoolean()) {
       power.failForceAfter(1 + r.nextInt(30));
@@ -85,7 +95,8 @@ final class PowerCutTest {
     power.cut();
     ds.abandon();
 
-    try (Datastore again = Datastore.open(dir, DatastoreOptions.defaults().withCleanerInterval(Duration.ZERO))) {
+    try (Datastore again = Datastore.open(dir, DatastoreOptions.defaults().withCleanerInterval(Duration.ZERO)
+        .withKeys(keys))) {
       CheckReport report = again.check();
       assertThat(report.problems()).as("check after power cut").isEmpty();
       Volume back = again.volume("v");

@@ -76,10 +76,20 @@ class ReadPlanTest {
 
   @Test
   void plannedReadsMatchAModelThroughWritesFlushesSnapshotsAndCleaning(@TempDir Path dir) throws Exception {
+    plannedReadsMatchAModel(dir, false);
+  }
+
+  @Test
+  void plannedReadsOfAnEncryptedDatastoreMatchAModelToo(@TempDir Path dir) throws Exception {
+    plannedReadsMatchAModel(dir, true);
+  }
+
+  private static void plannedReadsMatchAModel(Path dir, boolean encrypted) throws Exception {
     for (long seed = 1; seed <= 4; seed++) {
       Random rnd = new Random(seed);
       CountingScratch scratch = new CountingScratch();
-      try (Datastore ds = Datastore.create(dir.resolve("ds" + seed), options(), 0)) {
+      try (Datastore ds = Datastore.create(dir.resolve("ds" + seed),
+          options().withKeys(encrypted ? EncryptedDatastoreTest.passphrase("plan") : null), 0, encrypted)) {
         Volume v = ds.createVolume("v", (long) BLOCKS * BLOCK);
         byte[] model = new byte[BLOCKS * BLOCK];
         byte[] snapModel = null;

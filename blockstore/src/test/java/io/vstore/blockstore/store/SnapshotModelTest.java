@@ -73,7 +73,14 @@ final class SnapshotModelTest {
     }
   }
 
-  private static DatastoreOptions options(Random r) {
+  /** Whether this run's datastore is encrypted (every record sealed): the same model, through the sealed record paths. */
+  private boolean encrypted;
+
+  private DatastoreOptions options(Random r) {
+    return plainOptions(r).withKeys(encrypted ? EncryptedDatastoreTest.passphrase("model") : null);
+  }
+
+  private static DatastoreOptions plainOptions(Random r) {
     // Half the runs keep almost no metadata pages in memory, so that pages are evicted and reloaded all along.
     return DatastoreOptions.defaults().withSegmentBytes(2L << 20).withCleanerInterval(Duration.ZERO)
         .withMetadataCache(r.nextBoolean() ? 64 << 10 : DatastoreOptions.DEFAULT_METADATA_CACHE)
@@ -98,11 +105,22 @@ final class SnapshotModelTest {
     ModelRun.run(seed, this::oneRun);
   }
 
+  static LongStream encryptedSeeds() {
+    return ModelRun.seeds(8);
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("encryptedSeeds")
+  void onAnEncryptedDatastoreToo(long seed) {
+    encrypted = true;
+    ModelRun.run(seed, this::oneRun);
+  }
+
   private void oneRun(ModelRun run) throws IOException {
     Random r = run.random();
     Path path = dir.resolve("ds");
     Model model = new Model();
-    Datastore store = Datastore.create(path, options(r), 0);
+    Datastore store = Datastore.create(path, options(r), 0, encrypted);
     int names = 0;
     try {
       store.createVolume("v0", SIZE).close();

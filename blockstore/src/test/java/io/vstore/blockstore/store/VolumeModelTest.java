@@ -26,7 +26,14 @@ final class VolumeModelTest {
   private static final long SIZE = 6L << 20;
   @TempDir Path dir;
 
-  private static DatastoreOptions options(Random r) {
+  /** Whether this run's datastore is encrypted (every record sealed): the same model, through the sealed record paths. */
+  private boolean encrypted;
+
+  private DatastoreOptions options(Random r) {
+    return plainOptions(r).withKeys(encrypted ? EncryptedDatastoreTest.passphrase("model") : null);
+  }
+
+  private static DatastoreOptions plainOptions(Random r) {
     // Half the runs keep almost no metadata pages in memory, so that pages are evicted and reloaded all along.
     return DatastoreOptions.defaults().withSegmentBytes(2L << 20).withCleanerInterval(Duration.ZERO)
         .withMetadataCache(r.nextBoolean() ? 64 << 10 : DatastoreOptions.DEFAULT_METADATA_CACHE)
@@ -43,11 +50,22 @@ final class VolumeModelTest {
     ModelRun.run(seed, this::oneRun);
   }
 
+  static LongStream encryptedSeeds() {
+    return ModelRun.seeds(10);
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("encryptedSeeds")
+  void onAnEncryptedDatastoreToo(long seed) {
+    encrypted = true;
+    ModelRun.run(seed, this::oneRun);
+  }
+
   private void oneRun(ModelRun run) throws IOException {
     Random r = run.random();
     Path ds = dir.resolve("ds");
     MemoryBlockDevice[] models = {new MemoryBlockDevice("a", SIZE), new MemoryBlockDevice("b", SIZE)};
-    Datastore store = Datastore.create(ds, options(r), 0);
+    Datastore store = Datastore.create(ds, options(r), 0, encrypted);
     try {
       store.createVolume("a", SIZE).close();
       store.createVolume("b", SIZE).close();
