@@ -54,6 +54,10 @@ final class ServeCommand implements Callable<Integer> {
           + " (default: ${DEFAULT-VALUE}).")
   int maxHeavyJobs;
 
+  @Option(names = "--transfer-slots", paramLabel = "N", defaultValue = "" + io.vstore.offline.server.Checkouts.DEFAULT_SLOTS,
+      description = "Check-out and check-in transfers served at once; more wait in a fair queue (default: ${DEFAULT-VALUE}).")
+  int transferSlots;
+
   @Override
   public Integer call() throws Exception {
     Vstore globals = Vstore.globals(spec);
@@ -81,6 +85,7 @@ final class ServeCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     InstantRestores.resumeAll(daemon);
     try {
+      io.vstore.offline.server.Checkouts.install(daemon, transferSlots);
       for (ManagedDatastore ds : daemon.all()) {
         DatastoreOwner.record(ds.path(), "vstore serve", ds.path().resolve(Daemon.SOCKET));
       }
