@@ -103,7 +103,7 @@ final class CheckoutCommand implements Callable<Integer> {
   @Command(name = "info", mixinStandardHelpOptions = true, description = "Show one of the server's check-outs.")
   static final class Info implements Callable<Integer> {
     @Spec CommandSpec spec;
-    @Parameters(index = "0", paramLabel = "ID") String id;
+    @Parameters(index = "0", paramLabel = "ID", description = "The check-out's id (co-...).") String id;
     @Mixin OutputOptions output;
 
     @Override
@@ -128,7 +128,8 @@ final class CheckoutCommand implements Callable<Integer> {
           "On the server give the check-out ID; on the client give --dir DIR (the copy is void afterwards)."})
   static final class Rollback implements Callable<Integer> {
     @Spec CommandSpec spec;
-    @Parameters(index = "0", paramLabel = "ID", arity = "0..1") String id;
+    @Parameters(index = "0", paramLabel = "ID", arity = "0..1", description = "The check-out's id (on the server).")
+    String id;
     @Option(names = "--dir", paramLabel = "DIR", description = "The client's offline copy.") Path dir;
     @Option(names = "--passphrase-file", paramLabel = "F", description = "The copy's passphrase (with --dir).")
     Path passphraseFile;
@@ -161,8 +162,10 @@ final class CheckoutCommand implements Callable<Integer> {
       description = "Contact the server from an offline copy: report, and get the policy signed anew.")
   static final class Renew implements Callable<Integer> {
     @Spec CommandSpec spec;
-    @Parameters(index = "0", paramLabel = "DIR") Path dir;
-    @Option(names = "--passphrase-file", paramLabel = "F", required = true) Path passphraseFile;
+    @Parameters(index = "0", paramLabel = "DIR", description = "The offline copy.") Path dir;
+    @Option(names = "--passphrase-file", paramLabel = "F", required = true,
+        description = "File whose first line is the copy's passphrase.")
+    Path passphraseFile;
 
     @Override
     public Integer call() throws Exception {

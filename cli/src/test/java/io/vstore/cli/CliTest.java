@@ -348,6 +348,9 @@ final class CliTest {
           || command.equals("dashboard")) {
         continue; // they print the daemon API's JSON as it is, described in its OpenAPI document
       }
+      if (command.startsWith("checkout") || command.equals("checkin")) {
+        continue; // they need a server: CheckoutCommandTest checks their JSON against docs/CLI.md
+      }
       assertThat(documented.stream().anyMatch(d -> d.startsWith(command)))
           .as("'%s --json' is documented in docs/CLI.md", command).isTrue();
     }
