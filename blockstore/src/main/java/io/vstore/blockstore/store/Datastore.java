@@ -3,6 +3,7 @@ package io.vstore.blockstore.store;
 import io.vstore.blockstore.IoObserver;
 import io.vstore.blockstore.OutOfRangeException;
 import io.vstore.blockstore.SnapshotRef;
+import io.vstore.blockstore.VolumeInterceptor;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,6 +12,7 @@ import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -182,7 +184,7 @@ public final class Datastore implements Closeable {
 
   /** Sets what is asked before each volume or snapshot deletion (the daemon refuses to delete what it exports). */
   public void setDeletionGuard(DeletionGuard guard) {
-    deletionGuard = java.util.Objects.requireNonNull(guard);
+    deletionGuard = Objects.requireNonNull(guard);
   }
 
   /**
@@ -191,6 +193,38 @@ public final class Datastore implements Closeable {
    */
   public void setIoObserver(IoObserver observer) {
     ioObserver = observer;
+  }
+
+  /**
+   * Sends every write, zeroing, discard and flush of volume {@code volume}'s head, through any
+   * handle, through {@code interceptor} from now on; returns the interceptor it replaces, or null
+   * (a caller that must keep it wraps it). Returns once no operation that missed it still runs, so
+   * the caller must not hold anything such an operation waits for.
+   */
+  public VolumeInterceptor setInterceptor(String volume, VolumeInterceptor interceptor) throws IOException {
+    checkOpen();
+    return volumes.get(volume).swapInterceptor(Objects.requireNonNull(interceptor));
+  }
+
+  /** Stops intercepting volume {@code volume}'s head as {@link #setInterceptor} would; returns the one removed, or null. */
+  public VolumeInterceptor clearInterceptor(String volume) throws IOException {
+    checkOpen();
+    return volumes.get(volume).swapInterceptor(null);
+  }
+
+  /**
+   * Makes every handle on volume {@code volume}'s head, open now or opened later, serve
+   * {@code target} instead (reads, writes, flushes, allocation; also once the volume is deleted):
+   * the mover's switch-over, which keeps an NBD client's handle while its disk moves to another
+   * datastore. The caller holds off writes meanwhile and keeps {@code target} open.
+   */
+  public void forwardHandles(String volume, Volume target) throws IOException {
+    checkOpen();
+    VolumeState v = volumes.get(volume);
+    if (target.state() == v) {
+      throw new IllegalArgumentException("volume " + volume + " cannot forward to itself");
+    }
+    v.forward = Objects.requireNonNull(target);
   }
 
   /** Returns what the cleaner has done since the datastore was opened. */
@@ -279,6 +313,14 @@ public final class Datastore implements Closeable {
     VolumeState v = volumes.get(name);
     flush();
     return info(v);
+  }
+
+  /** Returns the change id of volume {@code name}'s head after a flush: what {@link #volumeInfo} names, without its space walk. */
+  public String changeId(String name) throws IOException {
+    checkOpen();
+    VolumeState v = volumes.get(name);
+    flush();
+    return ChangeTracking.changeId(v, null);
   }
 
   private VolumeInfo info(VolumeState v) {

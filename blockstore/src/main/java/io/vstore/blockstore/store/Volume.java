@@ -6,6 +6,7 @@ import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.IoObserver;
 import io.vstore.blockstore.OutOfRangeException;
 import io.vstore.blockstore.ReadOnlyDeviceException;
+import io.vstore.blockstore.VolumeInterceptor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -38,6 +39,10 @@ public final class Volume implements BlockDevice {
 
   /** Returns the volume's figures, flushing first so that the change id names the current state. */
   public VolumeInfo info() throws IOException {
+    Volume f = forward();
+    if (f != null) {
+      return f.info();
+    }
     checkOpen();
     return store.volumeInfo(state.name);
   }
@@ -49,6 +54,11 @@ public final class Volume implements BlockDevice {
 
   @Override
   public void read(long offset, ByteBuffer dst) throws IOException {
+    Volume f = forward();
+    if (f != null) {
+      f.read(offset, dst);
+      return;
+    }
     checkOpen();
     int bytes = dst.remaining();
     OutOfRangeException.check(this, offset, bytes);
@@ -69,6 +79,10 @@ public final class Volume implements BlockDevice {
    * {@link #read} then does it. {@code dst}'s position does not move.
    */
   public ReadPlan planRead(long offset, ByteBuffer dst, ReadPlan.Scratch scratch) throws IOException {
+    Volume f = forward();
+    if (f != null) {
+      return f.planRead(offset, dst, scratch);
+    }
     checkOpen();
     OutOfRangeException.check(this, offset, dst.remaining());
     store.noteForegroundOp();
@@ -93,18 +107,34 @@ public final class Volume implements BlockDevice {
 
   /** Returns whether {@link #planRead} can plan reads here (the segments are plain files of this machine). */
   public boolean plansReads() {
-    return view.plansReads();
+    Volume f = forward();
+    return f != null ? f.plansReads() : view.plansReads();
   }
 
   @Override
   public void write(long offset, ByteBuffer src) throws IOException {
+    Volume f = forward();
+    if (f != null) {
+      f.write(offset, src);
+      return;
+    }
     checkWritable();
     int bytes = src.remaining();
     OutOfRangeException.check(this, offset, bytes);
     store.noteForegroundOp();
     IoObserver o = store.ioObserver();
     long start = o == null ? 0 : System.nanoTime();
-    state.writer().write(offset, src);
+    long gate = state.interceptGate.readLock();
+    try {
+      VolumeInterceptor i = state.interceptor; // read once: the lambda is only made when one is set
+      if (i == null) {
+        state.writer().write(offset, src);
+      } else {
+        i.write(offset, src, () -> state.writer().write(offset, src));
+      }
+    } finally {
+      state.interceptGate.unlockRead(gate);
+    }
     if (o != null) {
       o.completed(state.name, IoObserver.Op.WRITE, bytes, System.nanoTime() - start);
     }
@@ -112,10 +142,25 @@ public final class Volume implements BlockDevice {
 
   @Override
   public void flush() throws IOException {
+    Volume f = forward();
+    if (f != null) {
+      f.flush();
+      return;
+    }
     checkOpen();
     IoObserver o = store.ioObserver();
     long start = o == null ? 0 : System.nanoTime();
-    store.flush();
+    long gate = state.interceptGate.readLock();
+    try {
+      VolumeInterceptor i = state.interceptor;
+      if (i == null) {
+        store.flush();
+      } else {
+        i.flush(store::flush);
+      }
+    } finally {
+      state.interceptGate.unlockRead(gate);
+    }
     if (o != null) {
       o.completed(state.name, IoObserver.Op.FLUSH, 0, System.nanoTime() - start);
     }
@@ -123,13 +168,18 @@ public final class Volume implements BlockDevice {
 
   @Override
   public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
+    Volume f = forward();
+    if (f != null) {
+      f.writeZeroes(offset, length, mayUnmap);
+      return;
+    }
     checkWritable();
     OutOfRangeException.check(this, offset, length);
     // A thin volume holds zeros by holding nothing, so zeroing always releases whole blocks.
     store.noteForegroundOp();
     IoObserver o = store.ioObserver();
     long start = o == null ? 0 : System.nanoTime();
-    state.writer().zero(offset, length);
+    zero(offset, length, false);
     if (o != null) {
       o.completed(state.name, IoObserver.Op.ZERO, length, System.nanoTime() - start);
     }
@@ -137,18 +187,41 @@ public final class Volume implements BlockDevice {
 
   @Override
   public void discard(long offset, long length) throws IOException {
+    Volume f = forward();
+    if (f != null) {
+      f.discard(offset, length);
+      return;
+    }
     checkWritable();
     OutOfRangeException.check(this, offset, length);
     IoObserver o = store.ioObserver();
     long start = o == null ? 0 : System.nanoTime();
-    state.writer().zero(offset, length);
+    zero(offset, length, true);
     if (o != null) {
       o.completed(state.name, IoObserver.Op.DISCARD, length, System.nanoTime() - start);
     }
   }
 
+  private void zero(long offset, long length, boolean discard) throws IOException {
+    long gate = state.interceptGate.readLock();
+    try {
+      VolumeInterceptor i = state.interceptor;
+      if (i == null) {
+        state.writer().zero(offset, length);
+      } else {
+        i.zero(offset, length, discard, () -> state.writer().zero(offset, length));
+      }
+    } finally {
+      state.interceptGate.unlockRead(gate);
+    }
+  }
+
   @Override
   public List<Extent> allocation(long offset, long length) throws IOException {
+    Volume f = forward();
+    if (f != null) {
+      return f.allocation(offset, length);
+    }
     checkOpen();
     OutOfRangeException.check(this, offset, length);
     return view.allocation(offset, length);
@@ -160,6 +233,10 @@ public final class Volume implements BlockDevice {
    * linked clone of, and so on, 0 where no layer holds anything. Recorded zeros count as held.
    */
   public List<DepthExtent> allocationDepth(long offset, long length) throws IOException {
+    Volume f = forward();
+    if (f != null) {
+      return f.allocationDepth(offset, length);
+    }
     checkOpen();
     OutOfRangeException.check(this, offset, length);
     return view.allocationDepth(offset, length);
@@ -176,9 +253,15 @@ public final class Volume implements BlockDevice {
       return;
     }
     closed = true;
-    if (!readOnly && store.isOpen()) {
+    // A forwarding handle's target is shared by every handle of the moved volume; its owner flushes and closes it.
+    if (forward() == null && !readOnly && store.isOpen()) {
       store.flush();
     }
+  }
+
+  /** Returns where a head handle forwards every call once its volume has moved, or null. */
+  private Volume forward() {
+    return snapshot == null ? state.forward : null;
   }
 
   private void checkOpen() {

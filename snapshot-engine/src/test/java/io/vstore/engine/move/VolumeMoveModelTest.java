@@ -1,0 +1,185 @@
+package io.vstore.engine.move;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.vstore.blockstore.store.Datastore;
+import io.vstore.blockstore.store.DatastoreCrashes;
+import io.vstore.blockstore.store.DatastoreOptions;
+import io.vstore.blockstore.store.Volume;
+import io.vstore.blockstore.testing.ModelRun;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Seeded random client I/O interleaved with the copy pass (between regions, at the switch and
+ * during verification) of a real move between two datastores; the destination must end as the
+ * model. Also cancellation at a random point, and a crash of both datastores at a random point
+ * followed by reopening and resuming.
+ */
+class VolumeMoveModelTest {
+  private static final int SIZE = 40 << 20;
+  private static final boolean CI = "true".equals(System.getenv("CI"));
+
+  private static DatastoreOptions options() {
+    return DatastoreOptions.defaults().withCleanerInterval(Duration.ZERO);
+  }
+
+  /** Thrown out of the listener once the test has crashed both datastores. */
+  private static final class Crashed extends RuntimeException {
+    Crashed() {
+      super("crashed", null, false, false);
+    }
+  }
+
+  private enum Mode { COMPLETE, CANCEL, CRASH }
+
+  /** The listener of one run: client operations at each step, and the cancel or crash point. */
+  private static final class Steps implements VolumeMove.Listener {
+    final ModelClient client;
+    final int stopAt;
+    final Mode mode;
+    final Datastore[] crashOnStop;
+    int calls;
+    boolean stopped;
+    boolean sawSwitch;
+
+    Steps(ModelClient client, int stopAt, Mode mode, Datastore... crashOnStop) {
+      this.client = client;
+      this.stopAt = stopAt;
+      this.mode = mode;
+      this.crashOnStop = crashOnStop;
+    }
+
+    @Override
+    public void progress(long done, long total) {
+      try {
+        client.ops(2);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      if (mode != Mode.COMPLETE && !stopped && ++calls == stopAt) {
+        stopped = true;
+        if (mode == Mode.CANCEL) {
+          throw new CancellationException("cancelled by the test");
+        }
+        try {
+          for (Datastore d : crashOnStop) {
+            DatastoreCrashes.crash(d);
+          }
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+        throw new Crashed();
+      }
+    }
+
+    @Override
+    public void switched(MoveRecord record) throws IOException {
+      sawSwitch = true;
+      client.ops(4); // through the forwarding handle now
+    }
+  }
+
+  @Test
+  void clientWritesRacingTheCopyPassEndAsTheModel(@TempDir Path dir) {
+    ModelRun.seeds(CI ? 2 : 4).forEach(seed -> ModelRun.run(seed, run -> runOnce(dir.resolve("c" + seed), run,
+        Mode.COMPLETE)));
+  }
+
+  @Test
+  void cancelAtARandomPointLeavesTheSourceAsWithoutTheMove(@TempDir Path dir) {
+    ModelRun.seeds(CI ? 2 : 4).forEach(seed -> ModelRun.run(seed, run -> runOnce(dir.resolve("x" + seed), run,
+        Mode.CANCEL)));
+  }
+
+  @Test
+  void crashAtARandomPointResumesAndEndsAsTheModel(@TempDir Path dir) {
+    ModelRun.seeds(CI ? 3 : 8).forEach(seed -> ModelRun.run(seed, run -> runOnce(dir.resolve("k" + seed), run,
+        Mode.CRASH)));
+  }
+
+  private static void runOnce(Path dir, ModelRun run, Mode mode) throws Exception {
+    Path pa = dir.resolve("a");
+    Path pb = dir.resolve("b");
+    Datastore a = Datastore.create(pa, options(), 0);
+    Datastore b = Datastore.create(pb, options(), 0);
+    try {
+      Volume handle = a.createVolume("v", SIZE);
+      ModelClient client = new ModelClient(run, handle, SIZE);
+      client.fill(40);
+      VolumeMove move = VolumeMove.start(a, "v", b, 0, false).checkpointEvery(4 << 20);
+      // Copy-pass steps are about 40; verification adds about 40 more.
+      int stopAt = 1 + run.random().nextInt(mode == Mode.CANCEL ? 40 : 80);
+      Steps steps = new Steps(client, stopAt, mode, a, b);
+      run.context("move, stop at listener call " + stopAt);
+      try {
+        VolumeMove.Result r = move.run(steps, () -> mode == Mode.CRASH);
+        assertThat(mode != Mode.CRASH || !steps.stopped).isTrue();
+        assertThat(r.copiedBytes()).isLessThanOrEqualTo(SIZE);
+        if (mode == Mode.CANCEL && steps.stopped) {
+          assertThat(steps.sawSwitch).as("a cancel after the switch-over lets the move finish").isTrue();
+        }
+      } catch (CancellationException e) {
+        assertThat(mode).isEqualTo(Mode.CANCEL);
+        client.ops(3); // the source serves on without the mirror
+        client.assertSame(a.volume("v"), "the source after cancel");
+        assertThat(b.hasVolume("v")).isFalse();
+        assertThat(a.changePins("v")).isEmpty();
+        assertThat(MoveRecord.pending(pa)).isEmpty();
+        assertThat(a.check().problems()).isEmpty();
+        return;
+      } catch (Crashed e) {
+        a = Datastore.open(pa, options());
+        b = Datastore.open(pb, options());
+        List<MoveRecord> pending = MoveRecord.pending(pa);
+        assertThat(pending).hasSize(1);
+        MoveRecord record = pending.getFirst();
+        run.context("resumed " + record);
+        client.recover(record.isSwitched() ? b.volume("v") : a.volume("v"));
+        VolumeMove resumed = VolumeMove.resume(a, b, record).checkpointEvery(4 << 20);
+        client.device = a.hasVolume("v") ? a.volume("v") : b.volume("v");
+        resumed.run(new Steps(client, 0, Mode.COMPLETE), () -> false);
+      }
+      client.ops(3);
+      client.assertSame(b.volume("v"), "the destination");
+      assertThat(a.hasVolume("v")).isFalse();
+      assertThat(MoveRecord.pending(pa)).isEmpty();
+      assertThat(b.changePins("v")).isEmpty();
+      assertThat(a.check().problems()).isEmpty();
+      assertThat(b.check().problems()).isEmpty();
+    } finally {
+      closeQuietly(a);
+      closeQuietly(b);
+    }
+  }
+
+  private static void closeQuietly(Datastore d) {
+    try {
+      d.close();
+    } catch (IOException | RuntimeException e) {
+      // a crashed datastore is already closed
+    }
+  }
+
+  @Test
+  void refusesSnapshotsClonesWithoutFlattenAndTheSameDatastore(@TempDir Path dir) throws Exception {
+    try (Datastore a = Datastore.create(dir.resolve("a"), options(), 0);
+        Datastore b = Datastore.create(dir.resolve("b"), options(), 0)) {
+      a.createVolume("s", 1 << 20).close();
+      a.createSnapshot("s", "one");
+      a.cloneSnapshot("s", "one", List.of("c"));
+      assertThatThrownBy(() -> VolumeMove.start(a, "s", b, 0, false)).hasMessageContaining("has 1 snapshot");
+      assertThatThrownBy(() -> VolumeMove.start(a, "c", b, 0, false)).hasMessageContaining("give --flatten");
+      assertThatThrownBy(() -> VolumeMove.start(a, "c", a, 0, true)).hasMessageContaining("already in datastore");
+      b.createVolume("c", 1 << 20).close();
+      assertThatThrownBy(() -> VolumeMove.start(a, "c", b, 0, true)).hasMessageContaining("already has a volume c");
+      assertThat(MoveRecord.pending(dir.resolve("a"))).isEmpty();
+    }
+  }
+}
