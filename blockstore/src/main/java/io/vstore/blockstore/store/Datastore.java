@@ -4,6 +4,9 @@ import io.vstore.blockstore.IoObserver;
 import io.vstore.blockstore.OutOfRangeException;
 import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.VolumeInterceptor;
+import io.vstore.blockstore.crypto.KeyException;
+import io.vstore.blockstore.crypto.KeyRing;
+import io.vstore.blockstore.crypto.KeySource;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -43,6 +46,8 @@ public final class Datastore implements Closeable {
   private final Snapshots snapshots;
   private final VolumeAdmin admin;
   private final VolumeDeletion deletion;
+  /** The data key and key slots of an encrypted datastore; null when it is not encrypted. */
+  private final KeyRing keys;
   /** While true, {@link #close} leaves the datastore open: a long-lived owner holds it (see {@link #holdOpen}). */
   private volatile boolean held;
   /** Dead bytes (segment bytes not live) when opened: what a handle without a cleaner freed is the growth. */
@@ -53,8 +58,8 @@ public final class Datastore implements Closeable {
   private volatile IoObserver ioObserver;
   private volatile DeletionGuard deletionGuard = DeletionGuard.NONE;
 
-  private Datastore(Path dir, DatastoreOptions options, DatastoreLock fileLock, DatastoreDescriptor descriptor)
-      throws IOException {
+  private Datastore(Path dir, DatastoreOptions options, DatastoreLock fileLock, DatastoreDescriptor descriptor,
+      KeyRing created) throws IOException {
     this.dir = dir;
     this.options = options;
     this.fileLock = fileLock;
@@ -63,9 +68,11 @@ public final class Datastore implements Closeable {
     MetaStore m = null;
     SegmentFiles s = null;
     try {
+      this.keys = created != null ? created : unlock(dir, descriptor, options.keys());
       m = new MetaStore(dir.resolve("meta"), options.metadataCacheBytes());
       s = new SegmentFiles(dir.resolve("segments"), descriptor.uuid(), options.segmentBytes(),
-          CommitPipeline.nextSegment(m), options.channels(), SegmentScan.recordsIn(m));
+          CommitPipeline.nextSegment(m), options.channels(), SegmentScan.recordsIn(m),
+          keys == null ? null : keys.sealer());
       this.meta = m;
       this.segments = s;
       this.capacity = new Capacity(dir, descriptor, s, options.segmentBytes());
@@ -96,8 +103,33 @@ public final class Datastore implements Closeable {
     commits.start();
   }
 
+  /** Returns the unlocked key ring of an encrypted datastore, null for a plain one. */
+  private static KeyRing unlock(Path dir, DatastoreDescriptor d, KeySource source) throws IOException {
+    if (!d.encrypted()) {
+      return null;
+    }
+    if (source == null) {
+      throw new KeyException("datastore " + dir + " is encrypted: give --passphrase-file FILE or --key-file FILE"
+          + " (or set VSTORE_PASSPHRASE_FILE or VSTORE_KEY_FILE)");
+    }
+    return KeyRing.unlock(dir, d.uuid(), source, dir.toString());
+  }
+
   /** Creates a datastore in {@code dir}, which must not exist or be empty. */
   public static Datastore create(Path dir, DatastoreOptions options, long capacityBytes) throws IOException {
+    return create(dir, options, capacityBytes, false);
+  }
+
+  /**
+   * Creates a datastore in {@code dir}, which must not exist or be empty; when {@code encrypted},
+   * every record is sealed under a new random data key, wrapped in a first key slot for
+   * {@code options.keys()} (named "passphrase" or "key-file").
+   */
+  public static Datastore create(Path dir, DatastoreOptions options, long capacityBytes, boolean encrypted)
+      throws IOException {
+    if (encrypted && options.keys() == null) {
+      throw new KeyException("an encrypted datastore needs a key: give --passphrase-file FILE or --key-file FILE");
+    }
     if (Files.exists(dir) && !Files.isDirectory(dir)) {
       throw new DatastoreException("cannot create datastore: " + dir + " is a file");
     }
@@ -114,15 +146,21 @@ public final class Datastore implements Closeable {
     }
     Files.createDirectories(dir);
     DatastoreLock lock = DatastoreLock.acquire(dir);
-    DatastoreDescriptor d = new DatastoreDescriptor(DatastoreDescriptor.FORMAT, DatastoreDescriptor.VERSION,
-        UUID.randomUUID(), Instant.now().toString(), capacityBytes, 75, 90);
+    DatastoreDescriptor d = new DatastoreDescriptor(DatastoreDescriptor.FORMAT,
+        encrypted ? DatastoreDescriptor.ENCRYPTED_VERSION : DatastoreDescriptor.VERSION, UUID.randomUUID(),
+        Instant.now().toString(), capacityBytes, 75, 90, encrypted ? DatastoreDescriptor.AES_256_GCM : null);
+    KeyRing ring = null;
     try {
+      // The keys first: a descriptor saying "encrypted" must never exist without them.
+      if (encrypted) {
+        ring = KeyRing.create(dir, d.uuid(), options.keys(), options.keys().kind().label());
+      }
       d.write(dir);
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
       lock.close();
       throw e;
     }
-    return new Datastore(dir, options, lock, d);
+    return new Datastore(dir, options, lock, d, ring);
   }
 
   /** Opens the existing datastore in {@code dir}. */
@@ -144,7 +182,7 @@ public final class Datastore implements Closeable {
       lock.close();
       throw e;
     }
-    return new Datastore(dir, options, lock, d);
+    return new Datastore(dir, options, lock, d, null);
   }
 
   /** Opens the datastore in {@code dir}, creating it (with no capacity limit) when absent. */
@@ -153,6 +191,14 @@ public final class Datastore implements Closeable {
       return open(dir, options);
     }
     return create(dir, options, 0);
+  }
+
+  /**
+   * Returns the key ring of an encrypted datastore (its key slots: list, add, remove, change), or
+   * empty when the datastore is not encrypted.
+   */
+  public java.util.Optional<KeyRing> keys() {
+    return java.util.Optional.ofNullable(keys);
   }
 
   /** Cleans every segment with dead space: a user append does not fit. */

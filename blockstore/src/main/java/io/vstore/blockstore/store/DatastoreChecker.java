@@ -282,7 +282,7 @@ final class DatastoreChecker {
             + "+" + state.blocks() + " (" + state.storedBytes() + " bytes)");
         return 0;
       }
-      RecordCodec.readBlocks(segments, key, h, 0, h.blocks(), ByteBuffer.allocate(h.blocks() * VolumeState.BLOCK));
+      RecordCodec.readBlocks(segments, key, h, h.firstBlock(), 0, h.blocks(), ByteBuffer.allocate(h.blocks() * VolumeState.BLOCK));
       return h.storedBytes();
     } catch (IOException e) {
       problem(e.getMessage());

@@ -1,5 +1,6 @@
 package io.vstore.blockstore.store;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -22,13 +23,21 @@ import java.util.UUID;
  * @param capacity capacity limit in bytes, or 0 for the free space of the file system
  * @param warningPercent usage that raises a warning alarm
  * @param criticalPercent usage that raises a critical alarm
+ * @param encryption {@value #AES_256_GCM} for an encrypted datastore (version 2), absent (null) otherwise
  */
 record DatastoreDescriptor(String format, int version, UUID uuid, String created, long capacity, int warningPercent,
-    int criticalPercent) {
-  /** The descriptor's format; its codec name is the {@code format} field, checked with the version. */
-  static final FormatCodec CODEC = new FormatCodec("vstore-datastore", "datastore", "", 1, 1);
+    int criticalPercent, @JsonInclude(JsonInclude.Include.NON_NULL) String encryption) {
+  /**
+   * The descriptor's format; its codec name is the {@code format} field, checked with the version.
+   * Version 2 is written for encrypted datastores only, so that a vstore that cannot decrypt
+   * refuses to open them; plain datastores keep version 1.
+   */
+  static final FormatCodec CODEC = new FormatCodec("vstore-datastore", "datastore", "", 1, 2);
   static final String FORMAT = CODEC.name();
-  static final int VERSION = CODEC.version();
+  static final int VERSION = 1;
+  static final int ENCRYPTED_VERSION = 2;
+  /** The one encryption scheme: records sealed with AES-256-GCM, the data key in the {@code keys} file. */
+  static final String AES_256_GCM = "aes-256-gcm";
   static final String FILE = "datastore.json";
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
       .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -46,7 +55,16 @@ record DatastoreDescriptor(String format, int version, UUID uuid, String created
           + d.format() + ", expected " + FORMAT + ")");
     }
     CODEC.checkVersion(d.version(), file::toString);
+    if ((d.version() == ENCRYPTED_VERSION) != AES_256_GCM.equals(d.encryption())) {
+      throw new DatastoreException("bad datastore: " + file + " has version " + d.version() + " and encryption "
+          + d.encryption() + " (version 2 and " + AES_256_GCM + " go together)");
+    }
     return d;
+  }
+
+  /** Returns whether the datastore is encrypted. */
+  boolean encrypted() {
+    return encryption != null;
   }
 
   void write(Path dir) throws IOException {
@@ -54,6 +72,6 @@ record DatastoreDescriptor(String format, int version, UUID uuid, String created
   }
 
   DatastoreDescriptor withCapacity(long bytes, int warning, int critical) {
-    return new DatastoreDescriptor(format, version, uuid, created, bytes, warning, critical);
+    return new DatastoreDescriptor(format, version, uuid, created, bytes, warning, critical, encryption);
   }
 }

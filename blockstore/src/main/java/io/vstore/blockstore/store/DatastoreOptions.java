@@ -1,5 +1,6 @@
 package io.vstore.blockstore.store;
 
+import io.vstore.blockstore.crypto.KeySource;
 import java.time.Duration;
 
 /**
@@ -11,9 +12,10 @@ import java.time.Duration;
  * @param cleanBelowLiveRatio segments whose live fraction is below this are cleaned
  * @param channels how segment files are opened
  * @param metadataCacheBytes the memory budget of the block-map and record-state pages held in memory
+ * @param keys what unlocks an encrypted datastore (and makes the first key slot of a new one), or null
  */
 public record DatastoreOptions(long segmentBytes, int flushThreshold, Duration cleanerInterval,
-    double cleanBelowLiveRatio, ChannelOpener channels, long metadataCacheBytes) {
+    double cleanBelowLiveRatio, ChannelOpener channels, long metadataCacheBytes, KeySource keys) {
 
   /** The default metadata cache budget: 256 MiB. */
   public static final long DEFAULT_METADATA_CACHE = 256L << 20;
@@ -38,31 +40,37 @@ public record DatastoreOptions(long segmentBytes, int flushThreshold, Duration c
    */
   public static DatastoreOptions defaults() {
     return new DatastoreOptions(256L << 20, 1 << 16, Duration.ofSeconds(30), 0.5, ChannelOpener.DEFAULT,
-        DEFAULT_METADATA_CACHE);
+        DEFAULT_METADATA_CACHE, null);
   }
 
   /** Returns these options with {@code bytes} segments. */
   public DatastoreOptions withSegmentBytes(long bytes) {
-    return new DatastoreOptions(bytes, flushThreshold, cleanerInterval, cleanBelowLiveRatio, channels, metadataCacheBytes);
+    return new DatastoreOptions(bytes, flushThreshold, cleanerInterval, cleanBelowLiveRatio, channels, metadataCacheBytes, keys);
   }
 
   /** Returns these options with the background cleaner running every {@code interval} (zero: off). */
   public DatastoreOptions withCleanerInterval(Duration interval) {
-    return new DatastoreOptions(segmentBytes, flushThreshold, interval, cleanBelowLiveRatio, channels, metadataCacheBytes);
+    return new DatastoreOptions(segmentBytes, flushThreshold, interval, cleanBelowLiveRatio, channels, metadataCacheBytes, keys);
   }
 
   /** Returns these options flushing on their own after {@code changes} pending map changes. */
   public DatastoreOptions withFlushThreshold(int changes) {
-    return new DatastoreOptions(segmentBytes, changes, cleanerInterval, cleanBelowLiveRatio, channels, metadataCacheBytes);
+    return new DatastoreOptions(segmentBytes, changes, cleanerInterval, cleanBelowLiveRatio, channels, metadataCacheBytes, keys);
   }
 
   /** Returns these options opening segment files with {@code opener}. */
   public DatastoreOptions withChannels(ChannelOpener opener) {
-    return new DatastoreOptions(segmentBytes, flushThreshold, cleanerInterval, cleanBelowLiveRatio, opener, metadataCacheBytes);
+    return new DatastoreOptions(segmentBytes, flushThreshold, cleanerInterval, cleanBelowLiveRatio, opener, metadataCacheBytes, keys);
   }
 
   /** Returns these options keeping at most about {@code bytes} of metadata pages in memory. */
   public DatastoreOptions withMetadataCache(long bytes) {
-    return new DatastoreOptions(segmentBytes, flushThreshold, cleanerInterval, cleanBelowLiveRatio, channels, bytes);
+    return new DatastoreOptions(segmentBytes, flushThreshold, cleanerInterval, cleanBelowLiveRatio, channels, bytes, keys);
+  }
+
+  /** Returns these options unlocking an encrypted datastore with {@code source} (null: none). */
+  public DatastoreOptions withKeys(KeySource source) {
+    return new DatastoreOptions(segmentBytes, flushThreshold, cleanerInterval, cleanBelowLiveRatio, channels,
+        metadataCacheBytes, source);
   }
 }

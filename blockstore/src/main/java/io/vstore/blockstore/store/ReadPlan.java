@@ -134,9 +134,10 @@ public final class ReadPlan {
 
   /**
    * Plans blocks {@code [first, first + count)} of the record at {@code key} into {@code dst}'s
-   * next {@code count * 4096} bytes. Called with the locks held that keep the record referenced.
+   * next {@code count * 4096} bytes; {@code base} is the volume block the map says the record
+   * starts at (a sealed record's parts are opened with it as associated data). Called with the locks held that keep the record referenced.
    */
-  void addRecord(RecordKey key, int first, int count, ByteBuffer dst) throws IOException {
+  void addRecord(RecordKey key, long base, int first, int count, ByteBuffer dst) throws IOException {
     if (this.dst == null) {
       this.dst = dst.duplicate();
     }
@@ -144,13 +145,13 @@ public final class ReadPlan {
     ByteBuffer out = dst.slice(outIndex, count * RecordHeader.BLOCK);
     dst.position(outIndex + out.capacity());
     if (segments.inMemory(key.segment(), key.offset())) {
-      RecordCodec.readBlocks(segments, key, first, count, out); // a copy, no I/O
+      RecordCodec.readBlocks(segments, key, base, first, count, out); // a copy, no I/O
       return;
     }
     RecordHeader header = segments.cachedHeader(key);
     if (header == null && first + count <= RecordCodec.COMBINED_READ_BLOCKS) {
-      ByteBuffer span = scratch(RecordCodec.combinedSpan(first + count));
-      add(key, key.offset(), span, false, -1, got -> RecordCodec.fromSpan(segments, key, got, first, count, out));
+      ByteBuffer span = scratch(RecordCodec.combinedSpan(segments, first + count));
+      add(key, key.offset(), span, false, -1, got -> RecordCodec.fromSpan(segments, key, base, got, first, count, out));
       return;
     }
     if (header == null) {
@@ -164,11 +165,11 @@ public final class ReadPlan {
       long chunkAt = key.offset() + h.chunkOffset(c);
       if (h.compressed()[c]) {
         ByteBuffer chunk = scratch(h.chunkLengths()[c]);
-        add(key, chunkAt, chunk, true, -1, got -> RecordCodec.inflateChunk(segments, key, h, c, got, inChunk, bytes, part));
+        add(key, chunkAt, chunk, true, -1, got -> RecordCodec.inflateChunk(segments, key, h, base, c, got, inChunk, bytes, part));
       } else {
         int index = h.blockCrcIndex(c) + inChunk;
         add(key, chunkAt + (long) inChunk * RecordHeader.BLOCK, part, true, outIndex + (block - first) * RecordHeader.BLOCK,
-            got -> RecordCodec.checkBlocks(segments, key, h, index, block, got));
+            got -> RecordCodec.checkBlocks(segments, key, h, base, index, block, got));
       }
     });
   }

@@ -1,6 +1,7 @@
 package io.vstore.blockstore.store;
 
 import io.vstore.blockstore.CorruptDataException;
+import io.vstore.blockstore.crypto.RecordSealer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -28,8 +29,9 @@ final class RecordCodec {
    * over NBD for 4% less space.
    */
   private static final int PROBE_SAVING_DIVISOR = 8;
-  static final int MAX_RECORD_BYTES = RecordHeader.MAX_HEADER_BYTES
-      + RecordHeader.MAX_CHUNKS * COMPRESSOR.maxCompressedLength(RecordHeader.CHUNK_BYTES);
+  /** The largest record, sealed or not; sealing needs one tag's room after the last part. */
+  static final int MAX_RECORD_BYTES = RecordHeader.SEALED_MAX_HEADER_BYTES
+      + RecordHeader.MAX_CHUNKS * COMPRESSOR.maxCompressedLength(RecordHeader.CHUNK_BYTES) + RecordSealer.TAG_BYTES;
 
   /** Direct buffers of {@link #MAX_RECORD_BYTES}, reused so the write path does not allocate. */
   private static final ArrayBlockingQueue<ByteBuffer> BUFFERS = new ArrayBlockingQueue<>(16);
@@ -54,12 +56,23 @@ final class RecordCodec {
    */
   static int encode(ByteBuffer src, int blocks, long volume, long firstBlock, long generation, ByteBuffer out,
       boolean tryCompress) {
+    return encode(src, blocks, volume, firstBlock, generation, out, tryCompress, null);
+  }
+
+  /**
+   * Encodes as {@link #encode(ByteBuffer, int, long, long, long, ByteBuffer, boolean)} does; with a
+   * {@code sealer}, the record is sealed (version 2): every part encrypted, its tag in the header.
+   */
+  static int encode(ByteBuffer src, int blocks, long volume, long firstBlock, long generation, ByteBuffer out,
+      boolean tryCompress, RecordSealer sealer) {
+    boolean sealed = sealer != null;
     int chunks = RecordHeader.chunksFor(blocks);
     int[] lengths = new int[chunks];
     boolean[] compressed = new boolean[chunks];
     int[] crcs = new int[chunks];
     // Compress into place after a worst-case header; the header is written once its size is known.
-    int maxHeader = RecordHeader.FIXED_BYTES + 8 * chunks + 4 * blocks;
+    int maxHeader = sealed ? RecordHeader.SEALED_FIXED_BYTES + 8 * chunks + RecordHeader.TAG_BYTES * blocks
+        : RecordHeader.FIXED_BYTES + 8 * chunks + 4 * blocks;
     int pos = maxHeader;
     int storedBlocks = 0;
     int shrunk = 0;
@@ -73,11 +86,13 @@ final class RecordCodec {
         compressed[i] = true;
         shrunk++;
       } else {
-        out.put(pos, src, srcOff, raw);
+        if (!sealed) { // a sealed record's stored chunks are encrypted straight from src below
+          out.put(pos, src, srcOff, raw);
+        }
         n = raw;
         storedBlocks += RecordHeader.blocksIn(blocks, i);
       }
-      if (compressed[i]) {
+      if (compressed[i] && !sealed) {
         // A stored chunk's blocks carry their own checksums below; one pass over them is enough.
         crc.reset();
         crc.update(out.duplicate().position(pos).limit(pos + n));
@@ -86,6 +101,59 @@ final class RecordCodec {
       lengths[i] = n;
       pos += n;
     }
+    RecordHeader header = sealed
+        ? seal(src, blocks, volume, firstBlock, generation, out, maxHeader, lengths, compressed, crcs, sealer)
+        : new RecordHeader(volume, firstBlock, blocks, generation, lengths, compressed, crcs,
+            blockCrcs(src, blocks, compressed, storedBlocks));
+    int headerBytes = header.headerBytes();
+    if (headerBytes < maxHeader) {
+      out.put(headerBytes, out, maxHeader, pos - maxHeader); // close the gap left for the worst case
+    }
+    out.clear();
+    header.write(out);
+    out.position(0).limit(headerBytes + pos - maxHeader);
+    return shrunk;
+  }
+
+  /**
+   * Seals the parts of a record in order: compressed chunks in place in {@code out}, stored blocks
+   * from {@code src} into {@code out} (the one copy they would get anyway); returns the header.
+   */
+  private static RecordHeader seal(ByteBuffer src, int blocks, long volume, long firstBlock, long generation,
+      ByteBuffer out, int payloadAt, int[] lengths, boolean[] compressed, int[] crcs, RecordSealer sealer) {
+    int parts = RecordHeader.partsOf(blocks, compressed);
+    byte[] nonce = new byte[RecordSealer.NONCE_BYTES];
+    sealer.reserve(parts, nonce, 0);
+    byte[] tags = new byte[RecordSealer.TAG_BYTES * parts];
+    int pos = payloadAt;
+    int part = 0;
+    for (int i = 0; i < lengths.length; i++) {
+      long chunkBlock = firstBlock + (long) i * RecordHeader.CHUNK_BLOCKS;
+      if (compressed[i]) {
+        ByteBuffer chunk = out.duplicate().limit(pos + lengths[i]).position(pos);
+        sealer.seal(chunk, out.duplicate().position(pos), nonce, 0, part, volume, chunkBlock, generation, tags,
+            RecordSealer.TAG_BYTES * part);
+        part++;
+      } else {
+        int srcOff = src.position() + i * RecordHeader.CHUNK_BYTES;
+        for (int k = 0; k < RecordHeader.blocksIn(blocks, i); k++) {
+          int at = srcOff + k * RecordHeader.BLOCK;
+          sealer.seal(src.duplicate().limit(at + RecordHeader.BLOCK).position(at),
+              out.duplicate().position(pos + k * RecordHeader.BLOCK), nonce, 0, part, volume, chunkBlock + k, generation,
+              tags, RecordSealer.TAG_BYTES * part);
+          part++;
+        }
+      }
+      pos += lengths[i];
+    }
+    return new RecordHeader(volume, firstBlock, blocks, generation, lengths, compressed, new int[lengths.length],
+        new int[0], nonce, tags);
+  }
+
+  /** Returns the CRC32C of every block of the stored chunks of a plain record, in order. */
+  private static int[] blockCrcs(ByteBuffer src, int blocks, boolean[] compressed, int storedBlocks) {
+    CRC32C crc = new CRC32C();
+    int chunks = compressed.length;
     int[] blockCrcs = new int[storedBlocks];
     int b = 0;
     for (int i = 0; i < chunks; i++) {
@@ -99,15 +167,7 @@ final class RecordCodec {
         blockCrcs[b++] = (int) crc.getValue();
       }
     }
-    RecordHeader header = new RecordHeader(volume, firstBlock, blocks, generation, lengths, compressed, crcs, blockCrcs);
-    int headerBytes = header.headerBytes();
-    if (headerBytes < maxHeader) {
-      out.put(headerBytes, out, maxHeader, pos - maxHeader); // close the gap left for the worst case
-    }
-    out.clear();
-    header.write(out);
-    out.position(0).limit(headerBytes + pos - maxHeader);
-    return shrunk;
+    return blockCrcs;
   }
 
   /** Reads and validates the header of the record at {@code key}, or returns it from the cache. */
@@ -116,7 +176,7 @@ final class RecordCodec {
     if (cached != null) {
       return cached;
     }
-    ByteBuffer head = ByteBuffer.allocate(RecordHeader.MAX_HEADER_BYTES);
+    ByteBuffer head = ByteBuffer.allocate(segments.maxHeaderBytes());
     segments.readSome(key.segment(), key.offset(), head);
     head.flip();
     RecordHeader header = RecordHeader.read(head, () -> describe(segments, key));
@@ -128,8 +188,8 @@ final class RecordCodec {
   static final int COMBINED_READ_BLOCKS = 4;
 
   /** Returns the bytes a combined read of a record's header and its blocks {@code [0, endBlock)} fetches. */
-  static int combinedSpan(int endBlock) {
-    return RecordHeader.MAX_HEADER_BYTES + endBlock * RecordHeader.BLOCK;
+  static int combinedSpan(SegmentFiles segments, int endBlock) {
+    return segments.maxHeaderBytes() + endBlock * RecordHeader.BLOCK;
   }
 
   /**
@@ -137,16 +197,16 @@ final class RecordCodec {
    * into {@code dst}. When the header is not cached and the blocks are near the record's start,
    * header and blocks come in one read: a random 4 KiB read then costs one device read, not two.
    */
-  static void readBlocks(SegmentFiles segments, RecordKey key, int first, int count, ByteBuffer dst)
+  static void readBlocks(SegmentFiles segments, RecordKey key, long base, int first, int count, ByteBuffer dst)
       throws IOException {
     RecordHeader cached = segments.cachedHeader(key);
     if (cached != null || first + count > COMBINED_READ_BLOCKS) {
-      readBlocks(segments, key, cached != null ? cached : readHeader(segments, key), first, count, dst);
+      readBlocks(segments, key, cached != null ? cached : readHeader(segments, key), base, first, count, dst);
       return;
     }
-    ByteBuffer span = ByteBuffer.allocate(combinedSpan(first + count));
+    ByteBuffer span = ByteBuffer.allocate(combinedSpan(segments, first + count));
     segments.readSome(key.segment(), key.offset(), span);
-    fromSpan(segments, key, span.flip(), first, count, dst);
+    fromSpan(segments, key, base, span.flip(), first, count, dst);
   }
 
   /**
@@ -154,7 +214,8 @@ final class RecordCodec {
    * from the start of the record at {@code key} (as many as the file had), caching its header.
    * Reads what the span lacks (compressed chunks, blocks past it) from the segment.
    */
-  static void fromSpan(SegmentFiles segments, RecordKey key, ByteBuffer span, int first, int count, ByteBuffer dst)
+  static void fromSpan(SegmentFiles segments, RecordKey key, long base, ByteBuffer span, int first, int count,
+      ByteBuffer dst)
       throws IOException {
     RecordHeader header = RecordHeader.read(span.duplicate(), () -> describe(segments, key));
     segments.cacheHeader(key, header);
@@ -162,11 +223,11 @@ final class RecordCodec {
     int bytes = count * RecordHeader.BLOCK;
     if (first < 0 || first + count > header.blocks() || header.compressed()[0]
         || first + count > RecordHeader.blocksIn(header.blocks(), 0) || at + bytes > span.limit()) {
-      readBlocks(segments, key, header, first, count, dst); // checks the range, reads what the span missed
+      readBlocks(segments, key, header, base, first, count, dst); // checks the range, reads what the span missed
       return;
     }
     ByteBuffer blocks = span.duplicate().limit(at + bytes).position(at);
-    checkBlocks(segments, key, header, first, first, blocks);
+    checkBlocks(segments, key, header, base, first, first, blocks);
     dst.put(blocks);
   }
 
@@ -174,8 +235,12 @@ final class RecordCodec {
    * Checks the stored blocks in {@code data} (its remaining bytes, whole blocks), record blocks
    * from {@code block} on, against the header's block table from entry {@code index} on.
    */
-  static void checkBlocks(SegmentFiles segments, RecordKey key, RecordHeader header, int index, int block, ByteBuffer data)
-      throws CorruptDataException {
+  static void checkBlocks(SegmentFiles segments, RecordKey key, RecordHeader header, long base, int index, int block,
+      ByteBuffer data) throws CorruptDataException {
+    if (header.sealed()) {
+      openBlocks(segments, key, header, base, index, block, data);
+      return;
+    }
     CRC32C crc = new CRC32C();
     ByteBuffer view = data.duplicate();
     int at = data.position();
@@ -191,16 +256,50 @@ final class RecordCodec {
   }
 
   /**
+   * Decrypts in place the sealed blocks in {@code data} (its remaining bytes, whole blocks), record
+   * blocks from {@code block} on, parts from {@code part} on, checking each one's tag.
+   */
+  private static void openBlocks(SegmentFiles segments, RecordKey key, RecordHeader header, long base, int part,
+      int block, ByteBuffer data) throws CorruptDataException {
+    RecordSealer sealer = sealerFor(segments, key);
+    int at = data.position();
+    int count = data.remaining() / RecordHeader.BLOCK;
+    for (int k = 0; k < count; k++) {
+      ByteBuffer one = data.duplicate().limit(at + (k + 1) * RecordHeader.BLOCK).position(at + k * RecordHeader.BLOCK);
+      if (!sealer.open(one, header.nonce(), 0, part + k, header.volume(), base + block + k,
+          header.generation(), header.tags(), RecordSealer.TAG_BYTES * (part + k))) {
+        throw new CorruptDataException("bad record: " + describe(segments, key) + " block " + (block + k)
+            + " fails authentication (altered, or moved from elsewhere)");
+      }
+    }
+  }
+
+  private static RecordSealer sealerFor(SegmentFiles segments, RecordKey key) throws CorruptDataException {
+    RecordSealer sealer = segments.sealer();
+    if (sealer == null) {
+      throw new CorruptDataException("bad record: " + describe(segments, key)
+          + " is sealed (version 2) in a datastore that is not encrypted");
+    }
+    return sealer;
+  }
+
+  /**
    * Checks compressed chunk {@code c} (the remaining bytes of {@code chunk}) and inflates its blocks
    * {@code [inChunk, inChunk + bytes / 4096)} into {@code dst}, advancing it.
    */
-  static void inflateChunk(SegmentFiles segments, RecordKey key, RecordHeader header, int c, ByteBuffer chunk, int inChunk,
+  static void inflateChunk(SegmentFiles segments, RecordKey key, RecordHeader header, long base, int c, ByteBuffer chunk,
+      int inChunk,
       int bytes, ByteBuffer dst) throws CorruptDataException {
-    CRC32C crc = new CRC32C();
-    crc.update(chunk.duplicate());
-    if ((int) crc.getValue() != header.chunkCrcs()[c]) {
-      throw new CorruptDataException(String.format("bad record: %s chunk %d checksum 0x%08x, computed 0x%08x",
-          describe(segments, key), c, header.chunkCrcs()[c], (int) crc.getValue()));
+    if (header.sealed()) {
+      int part = header.blockCrcIndex(c);
+      if (!sealerFor(segments, key).open(chunk, header.nonce(), 0, part, header.volume(),
+          base + (long) c * RecordHeader.CHUNK_BLOCKS, header.generation(), header.tags(),
+          RecordSealer.TAG_BYTES * part)) {
+        throw new CorruptDataException("bad record: " + describe(segments, key) + " chunk " + c
+            + " fails authentication (altered, or moved from elsewhere)");
+      }
+    } else {
+      checkChunkCrc(segments, key, header, c, chunk);
     }
     int raw = header.chunkRawBytes(c);
     if (inChunk == 0 && bytes == raw) {
@@ -209,6 +308,16 @@ final class RecordCodec {
       ByteBuffer plain = ByteBuffer.allocate(raw);
       decompress(chunk, plain, raw, segments, key, c);
       dst.put(plain.array(), inChunk * RecordHeader.BLOCK, bytes);
+    }
+  }
+
+  private static void checkChunkCrc(SegmentFiles segments, RecordKey key, RecordHeader header, int c, ByteBuffer chunk)
+      throws CorruptDataException {
+    CRC32C crc = new CRC32C();
+    crc.update(chunk.duplicate());
+    if ((int) crc.getValue() != header.chunkCrcs()[c]) {
+      throw new CorruptDataException(String.format("bad record: %s chunk %d checksum 0x%08x, computed 0x%08x",
+          describe(segments, key), c, header.chunkCrcs()[c], (int) crc.getValue()));
     }
   }
 
@@ -229,8 +338,8 @@ final class RecordCodec {
    * Copies {@code count} blocks starting at record block {@code first} into {@code dst}
    * (advancing it by {@code count * 4096}).
    */
-  static void readBlocks(SegmentFiles segments, RecordKey key, RecordHeader header, int first, int count, ByteBuffer dst)
-      throws IOException {
+  static void readBlocks(SegmentFiles segments, RecordKey key, RecordHeader header, long base, int first, int count,
+      ByteBuffer dst) throws IOException {
     checkRange(segments, key, header, first, count);
     forEachChunkPart(header, first, count, (c, inChunk, block, take) -> {
       int bytes = take * RecordHeader.BLOCK;
@@ -238,13 +347,14 @@ final class RecordCodec {
       if (header.compressed()[c]) {
         ByteBuffer chunk = ByteBuffer.allocate(header.chunkLengths()[c]);
         segments.read(key.segment(), chunkAt, chunk);
-        inflateChunk(segments, key, header, c, chunk.flip(), inChunk, bytes, dst);
+        inflateChunk(segments, key, header, base, c, chunk.flip(), inChunk, bytes, dst);
       } else {
         // Read straight into the caller's buffer, then verify each block against the block table.
         int at = dst.position();
         ByteBuffer target = dst.duplicate().limit(at + bytes);
         segments.read(key.segment(), chunkAt + (long) inChunk * RecordHeader.BLOCK, target);
-        checkBlocks(segments, key, header, header.blockCrcIndex(c) + inChunk, block, dst.duplicate().limit(at + bytes));
+        checkBlocks(segments, key, header, base, header.blockCrcIndex(c) + inChunk, block,
+            dst.duplicate().limit(at + bytes));
         dst.position(at + bytes);
       }
     });

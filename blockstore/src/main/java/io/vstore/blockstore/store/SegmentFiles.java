@@ -2,6 +2,7 @@ package io.vstore.blockstore.store;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.CorruptDataException;
+import io.vstore.blockstore.crypto.RecordSealer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -70,6 +71,8 @@ final class SegmentFiles implements AutoCloseable {
    * plain files of this machine (an in-memory file system, or channels that simulate crashes).
    */
   private final SegmentFds fds;
+  /** Seals new records and opens sealed ones; null in a datastore that is not encrypted. */
+  private final RecordSealer sealer;
   /** Shares this object's lock. */
   private final SegmentBlockWriter blocks;
 
@@ -80,7 +83,14 @@ final class SegmentFiles implements AutoCloseable {
    */
   SegmentFiles(Path dir, UUID datastore, long maxSegmentBytes, long committedNextId, ChannelOpener opener,
       LongPredicate holdsRecords) throws IOException {
+    this(dir, datastore, maxSegmentBytes, committedNextId, opener, holdsRecords, null);
+  }
+
+  /** Opens the segments as above; with a {@code sealer}, records written are sealed with it and reads open them. */
+  SegmentFiles(Path dir, UUID datastore, long maxSegmentBytes, long committedNextId, ChannelOpener opener,
+      LongPredicate holdsRecords, RecordSealer sealer) throws IOException {
     this.dir = dir;
+    this.sealer = sealer;
     this.opener = opener;
     this.datastore = datastore;
     this.maxSegmentBytes = maxSegmentBytes;
@@ -95,6 +105,16 @@ final class SegmentFiles implements AutoCloseable {
       totalBytes.addAndGet(size);
     });
     badHeaders.addAll(found.badHeaders());
+  }
+
+  /** Returns the sealer of the datastore's records, or null when it is not encrypted. */
+  RecordSealer sealer() {
+    return sealer;
+  }
+
+  /** Returns the largest record header this datastore's records can have. */
+  int maxHeaderBytes() {
+    return sealer != null ? RecordHeader.SEALED_MAX_HEADER_BYTES : RecordHeader.MAX_HEADER_BYTES;
   }
 
   /** Returns the path of segment {@code id}'s file. */

@@ -146,4 +146,9 @@ final class SegmentUsage {
       batch.put(meta.catalog, Keys.catalog('s', e.getKey()), Keys.catalogLong(e.getValue().get()));
     }
   }
+
+  /** Returns the sealer of new records, or null when the datastore is not encrypted. */
+  io.vstore.blockstore.crypto.RecordSealer sealer() {
+    return segments.sealer();
+  }
 }

@@ -165,7 +165,8 @@ final class VolumeView {
       for (Piece p : joined(pieces)) {
         MapEntry e = p.entry();
         if (e != null && e.kind() == MapEntry.Kind.DATA) {
-          RecordCodec.readBlocks(segments, e.record(), e.recordBlock(), (int) (p.to() - p.from()), out);
+          RecordCodec.readBlocks(segments, e.record(), e.start() - e.recordBlock(), e.recordBlock(),
+              (int) (p.to() - p.from()), out);
         } else {
           zeroFill(out, (p.to() - p.from()) * BLOCK);
         }
@@ -204,7 +205,7 @@ final class VolumeView {
         MapEntry e = p.entry();
         long bytes = (p.to() - p.from()) * BLOCK;
         if (e != null && e.kind() == MapEntry.Kind.DATA) {
-          plan.addRecord(e.record(), e.recordBlock(), (int) (p.to() - p.from()), out);
+          plan.addRecord(e.record(), e.start() - e.recordBlock(), e.recordBlock(), (int) (p.to() - p.from()), out);
           extents.add(p.from() * BLOCK, bytes, Extent.Kind.DATA);
         } else {
           zeroFill(out, bytes);

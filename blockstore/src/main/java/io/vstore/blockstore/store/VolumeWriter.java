@@ -100,7 +100,7 @@ final class VolumeWriter {
           boolean small = j - i <= RecordHeader.CHUNK_BLOCKS;
           boolean attempt = !small || compressionBackoff.get() <= 0 || compressionBackoff.decrementAndGet() < 0;
           int shrunk = RecordCodec.encode(data.duplicate().position(data.position() + i * BLOCK), j - i, volume.id,
-              first + i, generation, out, attempt);
+              first + i, generation, out, attempt, usage.sealer());
           if (small && attempt) {
             compressionBackoff.set(shrunk == 0 ? COMPRESSION_BACKOFF_RECORDS : 0);
           }

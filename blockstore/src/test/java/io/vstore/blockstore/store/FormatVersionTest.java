@@ -183,10 +183,10 @@ final class FormatVersionTest {
   @Test
   void aRecordFromANewerVstoreIsUnsupported() {
     ByteBuffer b = recordHeader();
-    b.putShort(4, (short) 2);
+    b.putShort(4, (short) 3);
     assertThatThrownBy(() -> RecordHeader.read(b, () -> "record at offset 64 of /x/1.seg"))
         .isInstanceOf(UnsupportedFormatException.class)
-        .hasMessageStartingWith("unsupported vstore-record: record at offset 64 of /x/1.seg has version 2 (supported 1-1)");
+        .hasMessageStartingWith("unsupported vstore-record: record at offset 64 of /x/1.seg has version 3 (supported 1-2)");
   }
 
   @Test
@@ -209,7 +209,7 @@ final class FormatVersionTest {
     assertThat(json).contains("\"format\" : \"vstore-datastore\"").contains("\"version\" : 1");
     Files.writeString(file, json.replace("\"version\" : 1", "\"version\" : 5"));
     assertThatThrownBy(() -> Datastore.open(dir, options())).isInstanceOf(UnsupportedFormatException.class)
-        .hasMessage("unsupported vstore-datastore: " + file + " has version 5 (supported 1-1); it was written by a newer vstore");
+        .hasMessage("unsupported vstore-datastore: " + file + " has version 5 (supported 1-2); it was written by a newer vstore");
     Files.writeString(file, json.replace("\"format\" : \"vstore-datastore\"", "\"format\" : \"vstore-inventory\""));
     assertThatThrownBy(() -> Datastore.open(dir, options())).isInstanceOf(DatastoreException.class)
         .hasMessage("bad datastore: " + file + " is not a vstore datastore descriptor (format vstore-inventory, expected "

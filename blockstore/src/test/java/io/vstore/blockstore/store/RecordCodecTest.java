@@ -58,7 +58,7 @@ final class RecordCodecTest {
 
   private static byte[] read(SegmentFiles s, RecordKey key, int first, int count) throws IOException {
     ByteBuffer dst = ByteBuffer.allocate(count * BLOCK);
-    RecordCodec.readBlocks(s, key, first, count, dst);
+    RecordCodec.readBlocks(s, key, 100, first, count, dst);
     assertThat(dst.hasRemaining()).isFalse();
     return dst.array();
   }
