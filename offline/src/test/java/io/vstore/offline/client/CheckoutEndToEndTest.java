@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * for byte with a model; interruptions, refusals and tampering, each leaving the server copy as it was.
  */
 class CheckoutEndToEndTest {
-  private static final long DISK0 = 96L << 20;
+  private static final long DISK0 = 72L << 20;
   private static final long DISK1 = 8L << 20;
   private static final char[] PASS = "correct horse".toCharArray();
 
@@ -68,7 +68,7 @@ class CheckoutEndToEndTest {
     model = new byte[][] {new byte[(int) DISK0], new byte[(int) DISK1]};
     Random rnd = new Random(17);
     // disk 0: random data in scattered 1 MiB pieces (holes between), a compressible run; disk 1: one piece
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i < 24; i++) {
       int at = rnd.nextInt((int) (DISK0 >> 20)) << 20;
       byte[] piece = new byte[1 << 20];
       rnd.nextBytes(piece);
@@ -124,7 +124,7 @@ class CheckoutEndToEndTest {
     Path dir = tmp.resolve("laptop");
     OfflineCopy.CheckoutReport out = checkout(dir);
     assertThat(out.disks()).isEqualTo(2);
-    long allocated = 41L << 20;
+    long allocated = 25L << 20;
     assertThat(out.dataBytes()).isLessThanOrEqualTo(allocated + (4 << 20)); // allocated data only, not the holes
     try (OfflineCopy.Opened copy = OfflineCopy.open(dir, PASS, Instant.now())) {
       assertThat(readCopy(copy.store(), "desk-disk0")).isEqualTo(model[0]);
@@ -222,6 +222,9 @@ class CheckoutEndToEndTest {
 
   @Test
   void refusalsAreClearAndApplyNothing() throws Exception {
+    daemon.daemon().all().getFirst().inventory().vms().snapshot("desk", "before", "");
+    writeServer("desk-disk0", 50 << 20, fill(4096, 3));
+    System.arraycopy(fill(4096, 3), 0, model[0], 50 << 20, 4096);
     Path dir = tmp.resolve("laptop");
     checkout(dir);
     // wrong passphrase
@@ -235,9 +238,14 @@ class CheckoutEndToEndTest {
         .hasMessageContaining("no contact with the server");
     // after contact the clock's new high-water mark holds
     OfflineCopy.contact(dir, PASS, token);
-    // a changed server copy refuses the check-in unless forced
+    // the server copy is locked: writes are refused, reads work
+    assertThatThrownBy(() -> writeServer("desk-disk0", 50 << 20, fill(4096, 3)))
+        .hasMessageContaining("checked out by alice since");
+    assertThat(readServer("desk-disk0")).isEqualTo(model[0]);
+    // a changed server copy (here reverted to a snapshot older than the check-out) refuses the check-in unless forced
     writeCopy(dir, "desk-disk0", 0, fill(4096, 9));
-    writeServer("desk-disk0", 50 << 20, fill(4096, 3));
+    daemon.daemon().all().getFirst().inventory().vms().revert("desk", "before");
+    model[0] = readServer("desk-disk0");
     assertThatThrownBy(() -> OfflineCopy.checkin(dir, PASS, token, false, false))
         .hasMessageContaining("changed since check-out");
     assertThat(Arrays.copyOfRange(readServer("desk-disk0"), 0, 4096)).isEqualTo(Arrays.copyOfRange(model[0], 0, 4096));
@@ -257,7 +265,10 @@ class CheckoutEndToEndTest {
     assertThat(forced.changedBytes()).isEqualTo(4096);
     byte[] now = readServer("desk-disk0");
     assertThat(Arrays.copyOfRange(now, 0, 4096)).isEqualTo(fill(4096, 9));
-    assertThat(Arrays.copyOfRange(now, 50 << 20, (50 << 20) + 4096)).isEqualTo(fill(4096, 3));
+    // what the revert brought back elsewhere stays: only the sent ranges were overwritten
+    assertThat(Arrays.copyOfRange(now, 4096, now.length)).isEqualTo(Arrays.copyOfRange(model[0], 4096, now.length));
+    // the lock is gone with the check-in
+    writeServer("desk-disk0", 60 << 20, fill(4096, 4));
   }
 
   @Test
@@ -292,7 +303,7 @@ class CheckoutEndToEndTest {
     List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
     int[] ok = new int[1];
     for (int i = 0; i < 50; i++) {
-      long off = (long) (i % 3) * OfflineCopy.UNIT;
+      long off = (long) (i % 2) * OfflineCopy.UNIT;
       threads.add(Thread.ofVirtual().start(() -> {
         try (ServerConnection c = new ServerConnection(daemon.baseUrl(), token, null);
             var in = c.get("/api/v1/checkouts/" + id + "/disks/0/data?offset=" + off + "&length=" + OfflineCopy.UNIT)) {
