@@ -46,6 +46,11 @@ public final class OfflineCopy {
   static final Duration CLOCK_SLACK = Duration.ofMinutes(5);
   private static final int CHUNK = 1 << 20;
   private static final ObjectMapper JSON = new ObjectMapper();
+  /**
+   * Serializes the read-modify-write of a manifest within this process: a running copy saves its
+   * clock every minute while a check-in through it saves the new base; neither may lose the other's.
+   */
+  private static final Object MANIFEST = new Object();
 
   private OfflineCopy() {}
 
@@ -223,13 +228,33 @@ public final class OfflineCopy {
    */
   public static CheckinReport checkin(Path dir, char[] passphrase, String token, boolean keep, boolean force)
       throws IOException {
+    Manifest.read(dir).unlock(dir, passphrase); // a wrong passphrase is refused here, whoever does the rest
+    java.util.Optional<CheckinReport> viaRun = OfflineRun.requestCheckin(dir, token, keep, force);
+    if (viaRun.isPresent()) {
+      return viaRun.get(); // the copy is running: its process checks in while the desktop keeps working
+    }
+    try (Datastore store = ClientStore.open(dir, passphrase)) {
+      return checkin(dir, passphrase, store, token, keep, force);
+    }
+  }
+
+  /** Checks in the copy whose datastore {@code store} is open (by this command or by a running copy). */
+  static CheckinReport checkin(Path dir, char[] passphrase, Datastore store, String token, boolean keep,
+      boolean force) throws IOException {
+    synchronized (MANIFEST) {
+      return checkinLocked(dir, passphrase, store, token, keep, force);
+    }
+  }
+
+  private static CheckinReport checkinLocked(Path dir, char[] passphrase, Datastore store, String token,
+      boolean keep, boolean force) throws IOException {
     Manifest m = Manifest.read(dir);
     Passphrase key = m.unlock(dir, passphrase);
     requireReady(dir, m);
     String snap = "checkin-" + (m.checkins() + 1);
     JsonNode answer;
     long[] sent = new long[2];
-    try (Datastore store = ClientStore.open(dir, passphrase)) {
+    {
       for (Manifest.Disk d : m.disks()) {
         if (store.snapshots(d.volume()).stream().anyMatch(s -> s.name().equals(snap))) {
           store.deleteSnapshot(d.volume(), snap); // left by a check-in that failed: take it again, now
@@ -357,9 +382,11 @@ public final class OfflineCopy {
 
   /** Records {@code now} as seen by the copy in {@code dir} (a running copy does so periodically). */
   public static void touch(Path dir, char[] passphrase, Instant now) throws IOException {
-    Manifest m = Manifest.read(dir);
-    Passphrase key = m.unlock(dir, passphrase);
-    m.withLastSeen(later(m.lastSeen(), now)).save(dir, key);
+    synchronized (MANIFEST) {
+      Manifest m = Manifest.read(dir);
+      Passphrase key = m.unlock(dir, passphrase);
+      m.withLastSeen(later(m.lastSeen(), now)).save(dir, key);
+    }
   }
 
   static void checkPolicy(PolicyDocument doc, Manifest m, Instant now) throws TransferException {

@@ -199,6 +199,32 @@ class CheckoutEndToEndTest {
   }
 
   @Test
+  void aRunningCopyChecksInThroughItsOwnProcessAndKeepsServing() throws Exception {
+    Path dir = tmp.resolve("laptop");
+    checkout(dir);
+    try (OfflineRun run = OfflineRun.start(dir, PASS, new InetSocketAddress("127.0.0.1", 0));
+        Volume live = run.copy().store().volume("desk-disk0")) {
+      live.write(3 << 20, ByteBuffer.wrap(fill(8192, 7)));
+      live.flush();
+      OfflineCopy.CheckinReport first = OfflineCopy.checkin(dir, PASS, token, true, false);
+      assertThat(first.changedBytes()).isEqualTo(8192);
+      System.arraycopy(fill(8192, 7), 0, model[0], 3 << 20, 8192);
+      assertThat(readServer("desk-disk0")).isEqualTo(model[0]);
+      // the desktop kept running: it writes on, and the next check-in sends only that
+      live.write(4 << 20, ByteBuffer.wrap(fill(4096, 8)));
+      live.flush();
+      assertThatThrownBy(() -> OfflineCopy.checkin(dir, "wrong".toCharArray(), token, false, false))
+          .hasMessageContaining("wrong passphrase");
+      OfflineCopy.CheckinReport second = OfflineCopy.checkin(dir, PASS, token, false, false);
+      assertThat(second.changedBytes()).isEqualTo(4096);
+      assertThat(second.state()).isEqualTo("CHECKED_IN");
+      System.arraycopy(fill(4096, 8), 0, model[0], 4 << 20, 4096);
+      assertThat(readServer("desk-disk0")).isEqualTo(model[0]);
+    }
+    assertThat(dir.resolve(OfflineRun.CONTROL)).doesNotExist();
+  }
+
+  @Test
   void interruptedCheckOutResumesWithoutRefetchingWhatArrived() throws Exception {
     Path dir = tmp.resolve("laptop");
     assertThatThrownBy(() -> OfflineCopy.checkout("desk", daemon.baseUrl(), token, null, dir, PASS,
