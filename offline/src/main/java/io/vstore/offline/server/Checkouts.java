@@ -66,7 +66,14 @@ public final class Checkouts {
       Site site = new Site(ds, records, ServerKey.loadOrCreate(records.dir()), new Policies(records.dir()));
       c.sites.put(ds.name(), site);
       for (CheckoutRecord r : records.list()) {
-        c.recover(site, r);
+        try {
+          c.recover(site, r);
+        } catch (IOException | RuntimeException e) {
+          // One damaged check-out (its VM deleted, a bad staging log) must not keep the daemon down:
+          // it stays as it is, named in the log, and its check-in or roll-back reports the problem.
+          LOG.log(System.Logger.Level.WARNING, "cannot recover check-out " + r.id() + " of VM " + r.vm() + " in "
+              + ds + ": " + e.getMessage());
+        }
       }
     }
     CheckoutRoutes.register(daemon.router(), c);
