@@ -56,6 +56,10 @@ final class ServeCommand implements Callable<Integer> {
   int maxHeavyJobs;
   @Mixin DatastoreKeyOptions keys;
 
+  @Option(names = "--transfer-slots", paramLabel = "N", defaultValue = "" + io.vstore.offline.server.Checkouts.DEFAULT_SLOTS,
+      description = "Check-out and check-in transfers served at once; more wait in a fair queue (default: ${DEFAULT-VALUE}).")
+  int transferSlots;
+
   @Override
   public Integer call() throws Exception {
     Vstore globals = Vstore.globals(spec);
@@ -84,6 +88,7 @@ final class ServeCommand implements Callable<Integer> {
     InstantRestores.resumeAll(daemon);
     Migrations.resumeAll(daemon);
     try {
+      io.vstore.offline.server.Checkouts.install(daemon, transferSlots);
       for (ManagedDatastore ds : daemon.all()) {
         DatastoreOwner.record(ds.path(), "vstore serve", ds.path().resolve(Daemon.SOCKET));
       }

@@ -45,8 +45,9 @@ public final class Vstore {
       Map.entry("serve", ServeCommand.class), Map.entry("token", TokenCommand.class), Map.entry("job", JobCommand.class),
       Map.entry("export", ExportCommand.class), Map.entry("dashboard", DashboardCommand.class),
       Map.entry("backup", BackupCommand.class), Map.entry("restore", RestoreCommand.class),
-      Map.entry("migrate", MigrateCommand.class),
-      Map.entry("ovf", OvfCommand.class), Map.entry("replica", ReplicaCommand.class));
+      Map.entry("migrate", MigrateCommand.class), Map.entry("replica", ReplicaCommand.class),
+      Map.entry("ovf", OvfCommand.class), Map.entry("checkout", CheckoutCommand.class),
+      Map.entry("checkin", CheckinCommand.class), Map.entry("offline", OfflineCommand.class));
   /** The global options that take a value, as the first word of a command line is found past them. */
   private static final Set<String> GLOBAL_VALUED = Set.of("-D", "--datastore", "--remote", "--token", "--ca-cert");
 

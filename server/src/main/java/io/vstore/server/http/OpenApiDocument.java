@@ -12,12 +12,13 @@ import java.util.Map;
 /**
  * The OpenAPI 3.1 document served at {@code /api/v1/openapi.json}, assembled from one fragment
  * per part of the daemon ({@code openapi/<part>.json} resources, each holding {@code paths} and
- * {@code components.schemas}), so each part describes its own routes next to its code.
+ * {@code components.schemas}), so each part describes its own routes next to its code. A part
+ * whose module is not on the class path (the offline module's {@code checkouts}) is left out.
  */
 public final class OpenApiDocument {
   /** The parts whose fragments are merged, in order; {@code base} holds info, servers and shared schemas. */
   static final List<String> PARTS = List.of("base", "api", "jobs", "commands", "exports", "events", "metrics",
-      "tokens", "dashboard", "replicas");
+      "tokens", "dashboard", "replicas", "checkouts");
 
   private OpenApiDocument() {}
 
