@@ -51,6 +51,14 @@ final class Forwarder {
       "vm snapshot create", "vm snapshot delete", "vm snapshot list", "vm snapshot revert",
       "volume create", "volume delete", "volume info", "volume list", "volume rename", "volume resize");
 
+  /**
+   * Commands taken only with a given option, which makes them run at once: {@code restore --instant}
+   * (the command lays the volume over the point and exports it; the copy is a job of its own), whose
+   * whole point is that the export comes up at once, so the client must not spend seconds on
+   * picocli, Jetty and Jackson first.
+   */
+  static final Map<String, String> WITH_OPTION = Map.of("restore", "--instant");
+
   /** Global options left to {@link ClientDispatch}: they name another daemon or change how it answers. */
   private static final Set<String> CLIENT_OPTIONS = Set.of("--remote", "--token", "--ca-cert", "--no-wait");
   private static final int MAX_HEADER_LINE = 16 << 10;
@@ -116,6 +124,7 @@ final class Forwarder {
     List<String> rest = new ArrayList<>();
     String command = "";
     boolean known = false;
+    String needed = null; // the option a WITH_OPTION command must be given
     try {
       for (int i = 0; i < args.length; i++) {
         String a = args[i];
@@ -143,7 +152,8 @@ final class Forwarder {
           }
           if (!a.startsWith("-")) {
             command = command.isEmpty() ? a : String.join(" ", command, a);
-            known = COMMANDS.contains(command);
+            needed = WITH_OPTION.get(command);
+            known = COMMANDS.contains(command) || needed != null;
             if (!known && !startsAny(command)) {
               return null;
             }
@@ -151,7 +161,7 @@ final class Forwarder {
         }
         rest.add(a);
       }
-      if (!known) {
+      if (!known || needed != null && !rest.contains(needed)) {
         return null;
       }
       Path dir = DatastoreLocation.choose(datastore).toAbsolutePath().normalize();
