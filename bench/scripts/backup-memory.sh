@@ -41,14 +41,18 @@ measured() {
   t1=$(date +%s.%N)
   python3 - "$logs/$name.log" "$name" "$t0" "$t1" <<'PY'
 import re, sys
-peak, gcs = 0.0, 0
+peak, marked, gcs = 0.0, 0.0, 0
 units = {"K": 1 / 1024, "M": 1, "G": 1024}
 for line in open(sys.argv[1]):
     m = re.search(r"(\d+)([KMG])->(\d+)([KMG])\((\d+)([KMG])\)", line)
     if m:
         gcs += 1
-        peak = max(peak, int(m.group(3)) * units[m.group(4)])
-print(f"  {sys.argv[2]:<24} heap after GC at most {peak:8.1f} MiB ({gcs} GCs)   {float(sys.argv[4]) - float(sys.argv[3]):7.2f} s")
+        after = int(m.group(3)) * units[m.group(4)]
+        peak = max(peak, after)
+        if "Remark" in line or "Pause Full" in line:
+            marked = max(marked, after)  # after a marking or full collection: closest to the live set
+print(f"  {sys.argv[2]:<20} heap after GC at most {peak:7.1f} MiB, after marking/full GC at most {marked:7.1f} MiB"
+      f" ({gcs} GCs)  {float(sys.argv[4]) - float(sys.argv[3]):7.2f} s")
 PY
 }
 

@@ -44,7 +44,18 @@ final class BackupCreateCommand implements Callable<Integer> {
     Thread opener = Thread.ofPlatform().name("backup-repo-open").start(() -> {
       long t0 = System.nanoTime();
       try {
-        repository.complete(repoOptions.open(LockKind.BACKUP, source));
+        BackupRepoOptions.Opened o = repoOptions.open(LockKind.BACKUP, source);
+        try {
+          o.repo().preloadIndex();
+        } catch (IOException | RuntimeException e) {
+          try {
+            o.close();
+          } catch (IOException | RuntimeException suppressed) {
+            e.addSuppressed(suppressed);
+          }
+          throw e;
+        }
+        repository.complete(o);
         LOG.log(System.Logger.Level.DEBUG, () -> String.format("backup phase: repository opened (lock, key, index) "
             + "in %.1f ms", (System.nanoTime() - t0) / 1e6));
       } catch (Throwable e) {

@@ -196,6 +196,15 @@ public final class Repository implements Closeable {
     }
   }
 
+  /**
+   * Loads the chunk index now rather than at its first use: a backup does it on a thread of its own
+   * beside its other start-up work (the datastore's opening).
+   */
+  public void preloadIndex() throws IOException {
+    checkOpen();
+    loadIndex();
+  }
+
   /** Returns the loaded chunk index; an I/O failure loading it is unchecked here (callers that can throw load first). */
   private ChunkIndex loadedIndex() {
     try {
