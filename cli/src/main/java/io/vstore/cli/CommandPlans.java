@@ -118,7 +118,13 @@ final class CommandPlans {
     if (takesFiles(leaf)) {
       scope = Scope.ADMIN;
     }
-    return new CommandRunner.Plan(scope, kind == null ? null : kind.jobKind(), target(leaf));
+    String jobKind = kind == null ? null : kind.jobKind();
+    if (path.equals("restore") && leaf.hasMatchedOption("--instant")) {
+      // Instant restore only lays the volume over the point and exports it (nothing in proportion to
+      // its size); the copy is a light job of its own. As a heavy job it would queue behind others.
+      jobKind = null;
+    }
+    return new CommandRunner.Plan(scope, jobKind, target(leaf));
   }
 
   /** Returns whether a file argument (other than the datastore) was given. */

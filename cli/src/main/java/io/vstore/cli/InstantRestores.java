@@ -27,6 +27,9 @@ final class InstantRestores {
 
   private InstantRestores() {}
 
+  /** A started instant restore as {@code --json} prints it: the point, the volume, its export and the copy job. */
+  record Served(String point, String volume, long size, ExportInfo export, JobInfo job) {}
+
   /** What a started restore is: its export and its copy job. */
   record Started(ExportInfo export, JobInfo job, RestoreRecord record) {}
 
@@ -77,7 +80,7 @@ final class InstantRestores {
    * daemon (the restore command delegates here) and prints where the volume is served.
    */
   static int command(DatastoreLocation location, String repo, Path passphraseFile, Path keyFile, String point,
-      String volume, String export, java.io.PrintWriter out) throws IOException {
+      String volume, String export, OutputOptions output) throws IOException {
     if (passphraseFile != null && keyFile != null) {
       throw new IllegalArgumentException("give --passphrase-file or --key-file, not both");
     }
@@ -87,9 +90,10 @@ final class InstantRestores {
     Path file = passphraseFile != null ? DaemonContext.path(passphraseFile.toString()).toAbsolutePath()
         : keyFile != null ? DaemonContext.path(keyFile.toString()).toAbsolutePath() : null;
     Started s = start(daemon, ds, where, file, passphraseFile != null, point, volume, export);
-    out.println("restoring point " + s.record().point() + " into volume " + volume + " (" + Sizes.format(s.record().size())
-        + "): served now as " + s.export().uri() + "; copy job " + s.job().id() + " (vstore job wait " + s.job().id()
-        + ")");
+    output.print(new Served(s.record().point(), volume, s.record().size(), s.export(), s.job()), (out, r) ->
+        out.println("restoring point " + r.point() + " into volume " + r.volume() + " (" + Sizes.format(r.size())
+            + "): served now as " + r.export().uri() + "; copy job " + r.job().id() + " (vstore job wait "
+            + r.job().id() + ")"));
     return 0;
   }
 

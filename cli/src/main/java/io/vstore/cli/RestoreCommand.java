@@ -51,6 +51,7 @@ final class RestoreCommand implements Callable<Integer> {
   List<String> options = new ArrayList<>();
   @Option(names = "--workers", paramLabel = "N", description = "Threads fetching and writing chunks.") Integer workers;
   @Mixin ProgressOptions progressOptions;
+  @Mixin OutputOptions output;
   @Option(names = "--instant", description = "With --to-volume: serve the new volume over NBD at once (through the "
       + "daemon) while a background job copies the point in; the guest's writes land in the volume.") boolean instant;
   @Option(names = "--export", paramLabel = "NAME", description = "With --instant: the NBD export name (default: the "
@@ -69,7 +70,6 @@ final class RestoreCommand implements Callable<Integer> {
     if (target.file != null && forceReplace) {
       throw new IllegalArgumentException("--force-replace goes with --to-volume");
     }
-    PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     if (instant || export != null) {
       if (target.volume == null || forceReplace || !instant) {
@@ -77,7 +77,7 @@ final class RestoreCommand implements Callable<Integer> {
             + "--instant");
       }
       return InstantRestores.command(location, repoOptions.repo, repoOptions.passphraseFile, repoOptions.keyFile,
-          point, target.volume, export, out);
+          point, target.volume, export, output);
     }
     try (BackupRepoOptions.Opened opened = repoOptions.open(LockKind.RESTORE, point); Repository repo = opened.repo();
         PointReader p = repo.openPoint(point);
@@ -86,14 +86,21 @@ final class RestoreCommand implements Callable<Integer> {
       if (workers != null) {
         restore.workers(workers);
       }
-      String done = target.file != null ? toFile(restore, p) : toVolume(restore, p);
+      Restored done = target.file != null ? toFile(restore, p) : toVolume(restore, p);
       listener.close();
-      out.println(done);
+      output.print(done, (o, r) -> o.println(r.text()));
     }
     return 0;
   }
 
-  private String toFile(PointRestore restore, PointReader p) throws Exception {
+  /**
+   * What was restored, as {@code --json} prints it: the point, its source, the bytes of data
+   * written and the target (a volume or a file and its format).
+   */
+  record Restored(String point, String source, long bytes, String volume, String file, String format,
+      @com.fasterxml.jackson.annotation.JsonIgnore String text) {}
+
+  private Restored toFile(PointRestore restore, PointReader p) throws Exception {
     Path file = target.file;
     Path record = file.resolveSibling(file.getFileName() + ".restore-progress");
     RestoreProgress progress = RestoreProgress.load(record);
@@ -113,12 +120,13 @@ final class RestoreCommand implements Callable<Integer> {
     }
     try (DiskImage target = img) {
       long bytes = restore.progressFile(record).into(target);
-      return "restored point " + p.info().id() + " (" + p.info().source() + ", " + Sizes.format(bytes)
-          + " of data) to " + file + " (" + format + ")";
+      return new Restored(p.info().id(), p.info().source(), bytes, null, file.toString(), format,
+          "restored point " + p.info().id() + " (" + p.info().source() + ", " + Sizes.format(bytes)
+          + " of data) to " + file + " (" + format + ")");
     }
   }
 
-  private String toVolume(PointRestore restore, PointReader p) throws Exception {
+  private Restored toVolume(PointRestore restore, PointReader p) throws Exception {
     String name = target.volume;
     try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
       Datastore ds = s.store;
@@ -161,8 +169,9 @@ final class RestoreCommand implements Callable<Integer> {
       } else {
         ds.renameVolume(work, name);
       }
-      return "restored point " + p.info().id() + " (" + p.info().source() + ", " + Sizes.format(bytes)
-          + " of data) to volume " + name + replaced;
+      return new Restored(p.info().id(), p.info().source(), bytes, name, null, null,
+          "restored point " + p.info().id() + " (" + p.info().source() + ", " + Sizes.format(bytes)
+          + " of data) to volume " + name + replaced);
     }
   }
 }

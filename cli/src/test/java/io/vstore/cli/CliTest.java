@@ -300,6 +300,8 @@ final class CliTest {
     runnable.put("backup list", List.of("backup", "list", "--repo", plainRepo));
     runnable.put("backup info [POINT]", List.of("backup", "info", "--repo", pointsRepo, point));
     runnable.put("backup diff A B", List.of("backup", "diff", "--repo", pointsRepo, point, point));
+    runnable.put("restore POINT", List.of("restore", "-D", ds, point, "--repo", pointsRepo, "--to-file",
+        tmp.resolve("restored.raw").toString()));
 
     Path ova = tmp.resolve("web.ova");
     ok("ovf", "export", "-D", ds, "web", "--to", ova.toString());

@@ -56,6 +56,26 @@ final class ForwarderTest {
   }
 
   @Test
+  void takesInstantRestoreOnlyWithItsOption() {
+    String abs = Path.of("/d").toString();
+    assertThat(Forwarder.request(new String[] {"restore", "p1", "--repo", "r", "--instant", "--to-volume", "v", "-D",
+        "/d"}).argv()).containsExactly("-D", abs, "restore", "p1", "--repo", "r", "--instant", "--to-volume", "v");
+    assertThat(Forwarder.request(new String[] {"restore", "p1", "--repo", "r", "--to-volume", "v", "-D", "/d"}))
+        .as("a plain restore is a job that draws progress").isNull();
+    assertThat(Forwarder.request(new String[] {"restore", "--instant", "--help"})).isNull();
+    assertThat(Forwarder.request(new String[] {"backup", "create", "v", "--repo", "r", "--no-progress", "-D", "/d"})
+        .argv()).containsExactly("-D", abs, "backup", "create", "v", "--repo", "r", "--no-progress");
+    assertThat(Forwarder.request(new String[] {"backup", "create", "v", "--repo", "r", "--progress", "-D", "/d"}))
+        .as("a bar to draw").isNull();
+    assertThat(Forwarder.takes("backup create", List.of("v", "--repo", "r"), true)).as("a terminal: a bar").isFalse();
+    assertThat(Forwarder.takes("backup create", List.of("v", "--repo", "r"), false)).isTrue();
+    assertThat(Forwarder.takes("backup create", List.of("v", "-p"), false)).isFalse();
+    assertThat(Forwarder.request(new String[] {"backup", "list", "--repo", "r"})).as("runs locally").isNull();
+    assertThat(Forwarder.WITH_OPTION.keySet()).as("commands that are jobs unless given the option")
+        .allSatisfy(c -> assertThat(CommandPlans.jobKind(c)).isNotNull());
+  }
+
+  @Test
   void leavesEverythingItIsNotSureOfToTheFullClient() {
     for (String line : List.of(
         "volume list --help", "volume list -h", "-h volume list", "--version", "volume delete -rh vm1",

@@ -55,11 +55,22 @@ final class CommandRoutes {
     this.jobs = jobs;
   }
 
-  /** Adds the command route to {@code daemon}'s router; jobs run in {@code jobs}. */
-  static void register(Daemon daemon, Jobs jobs) {
+  /** Adds the command route to {@code daemon}'s router; jobs run in {@code jobs}. Returns the routes, for {@link BackupRoutes}. */
+  static CommandRoutes register(Daemon daemon, Jobs jobs) {
     CommandRoutes routes = new CommandRoutes(daemon, jobs);
     daemon.router().add("POST", "/api/v1/commands", Scope.READ,
         "Run a vstore command line in the daemon (the scope needed depends on the command).", routes::handle);
+    return routes;
+  }
+
+  /**
+   * Starts {@code argv}, a command whose plan has a job kind, as a job with no client attached (as
+   * {@code wait: false} does) and returns it; its output is kept in its result.
+   */
+  JobInfo startJob(CommandRunner runner, CommandRunner.Plan plan, List<String> argv, Path cwd) {
+    Output output = new Output(false);
+    return jobs.submit(datastoreOf(argv, cwd), plan.jobKind(), plan.target(), true, ctx -> output.run(ctx, runner,
+        new CommandRunner.Invocation(List.copyOf(argv), cwd, output.out, output.err, output.sink(ctx), daemon)));
   }
 
   private void handle(Exchange ex) throws Exception {

@@ -41,6 +41,8 @@ import java.util.function.UnaryOperator;
  */
 public final class BackupRun {
   private static final SecureRandom RANDOM = new SecureRandom();
+  /** Phase timings at DEBUG ({@code vstore --debug}): where a backup's fixed costs go. */
+  private static final System.Logger LOG = System.getLogger(BackupRun.class.getName());
 
   private final Datastore datastore;
   private final Repository repository;
@@ -109,7 +111,9 @@ public final class BackupRun {
         throw new IllegalArgumentException("volume " + v + " given twice");
       }
     }
+    long t0 = System.nanoTime();
     List<SnapshotInfo> snaps = datastore.createSnapshots(wanted);
+    phase("snapshot of " + volumes, t0);
     List<BackupResult> results = new ArrayList<>();
     Throwable failure = null;
     try {
@@ -123,7 +127,9 @@ public final class BackupRun {
     } finally {
       for (SnapshotInfo s : snaps) {
         try {
+          long t1 = System.nanoTime();
           datastore.deleteSnapshot(s.volume(), s.name());
+          phase("snapshot deleted", t1);
         } catch (IOException | RuntimeException e) {
           if (failure != null) {
             failure.addSuppressed(e);
@@ -145,7 +151,9 @@ public final class BackupRun {
     String volume = snap.volume();
     String spec = volume + "@" + snap.name();
     int chunkSize = repository.config().chunkSize();
+    long t0 = System.nanoTime();
     PointInfo previous = previousPoint(volume);
+    phase(volume + ": previous point found", t0);
     try (Volume snapshotVolume = datastore.volume(spec, true)) {
       BlockDevice source = sourceFilter.apply(snapshotVolume);
       long size = source.size();
@@ -181,7 +189,9 @@ public final class BackupRun {
       ChunkStorer.Extents extents = incremental
           ? (off, len) -> datastore.changedAreas(spec, since, off, len).extents()
           : (off, len) -> ChunkRanges.data(source.allocation(off, len));
+      t0 = System.nanoTime();
       listener.started(volume, toRead(extents, size, chunkSize));
+      phase(volume + ": " + mode + ", bytes to read counted", t0);
       if (incremental) {
         if (lock != null) {
           lock.nameBase(previous.id());
@@ -192,7 +202,9 @@ public final class BackupRun {
         PointWriter writer = repository.newPoint(size, b);
         ChunkStorer storer = new ChunkStorer(repository, sink, writer, chunkSize, workers);
         try {
+          t0 = System.nanoTime();
           storer.store(source, extents, listener::progress);
+          phase(volume + ": read, hashed and stored " + storer.bytesRead() + " bytes", t0);
         } catch (IOException | RuntimeException | Error e) {
           try {
             sink.flush(); // what was stored stays stored: a rerun does not send it again
@@ -204,12 +216,24 @@ public final class BackupRun {
         if (lock != null) {
           lock.ensureHeld();
         }
+        t0 = System.nanoTime();
         PointInfo point = writer.commit(
             new PointMeta(volume, kind, group, snap.changeId(), Instant.now(), tags, storer.bytesRead()), sink);
+        phase(volume + ": point committed", t0);
+        t0 = System.nanoTime();
         keepAnswerable(volume, snap.changeId(), point, previous);
+        phase(volume + ": change id pinned", t0);
         return new BackupResult(volume, point, mode, note, storer.bytesRead(), storer.chunks(), storer.zeroChunks(),
             storer.newChunks());
       }
+    }
+  }
+
+  /** Logs at DEBUG how long the phase that began at {@code startNanos} took. */
+  static void phase(String what, long startNanos) {
+    if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
+      LOG.log(System.Logger.Level.DEBUG, String.format("backup phase: %s in %.1f ms", what,
+          (System.nanoTime() - startNanos) / 1e6));
     }
   }
 

@@ -131,7 +131,7 @@ public final class KeyRing {
 
   private static byte[] derive(KeyObject key, KeySource source) {
     return switch (source) {
-      case KeySource.Passphrase p -> key.argon2().derive(p.value(), key.salt());
+      case KeySource.Passphrase p -> KekCache.derive(key.argon2(), key.salt(), p.value());
       case KeySource.KeyFile f -> {
         // A key file is already uniformly random: a keyed hash with the salt suffices, no stretching.
         try {

@@ -24,13 +24,15 @@ import javax.crypto.AEADBadTagException;
 
 /**
  * A backup repository in an {@link ObjectStore}: deduplicated chunks in packs, their index, and
- * backup points. Thread-safe. Opening loads the chunk index into memory (see {@link ChunkIndex} for
- * its cost); everything else is read on demand.
+ * backup points. Thread-safe. The chunk index is loaded into memory (see {@link ChunkIndex} for its
+ * cost) on first use, not at open: listing, showing, diffing and pruning points never need it, and
+ * its cost grows with the whole repository, not with their work. Everything else is read on demand.
  *
  * <p>Writes are ordered so that a crash at any moment leaves a consistent repository: a pack before
  * the index object naming it, a point's pages before its manifest.
  */
 public final class Repository implements Closeable {
+  private static final System.Logger LOG = System.getLogger(Repository.class.getName());
   private final ObjectStore store;
   private final ConfigObject configObject;
   private final RepositoryConfig config;
@@ -44,6 +46,8 @@ public final class Repository implements Closeable {
   private final Argon2Params argon2;
   private final int packTarget;
   private final List<RepositoryReport.Problem> loadProblems = new ArrayList<>();
+  private final Object indexLoad = new Object();
+  private volatile boolean indexLoaded;
   private volatile boolean closed;
 
   private Repository(ObjectStore store, ConfigObject config, byte[] master, byte[] chunkKey, RepositoryOptions options) {
@@ -136,9 +140,7 @@ public final class Repository implements Closeable {
     } else {
       chunkKey = config.chunkKeyField();
     }
-    Repository repo = new Repository(store, config, master, chunkKey, options);
-    repo.loadIndex();
-    return repo;
+    return new Repository(store, config, master, chunkKey, options);
   }
 
   private static byte[] unlock(ObjectStore store, ConfigObject config, KeySource key) throws IOException {
@@ -178,7 +180,42 @@ public final class Repository implements Closeable {
   /** Threads that fetch and parse index objects and manifests: the store's latency (S3) dominates, not the CPU. */
   private static final int INDEX_LOADERS = 4;
 
+  /** Loads the chunk index unless it is loaded (once; concurrent callers wait for the one load). */
   private void loadIndex() throws IOException {
+    if (indexLoaded) {
+      return;
+    }
+    synchronized (indexLoad) {
+      if (!indexLoaded) {
+        long t0 = System.nanoTime();
+        readIndexObjects();
+        indexLoaded = true;
+        LOG.log(System.Logger.Level.DEBUG, () -> String.format("chunk index of %s loaded: %d chunks in %.1f ms", store,
+            index.size(), (System.nanoTime() - t0) / 1e6));
+      }
+    }
+  }
+
+  /**
+   * Loads the chunk index now rather than at its first use: a backup does it on a thread of its own
+   * beside its other start-up work (the datastore's opening).
+   */
+  public void preloadIndex() throws IOException {
+    checkOpen();
+    loadIndex();
+  }
+
+  /** Returns the loaded chunk index; an I/O failure loading it is unchecked here (callers that can throw load first). */
+  private ChunkIndex loadedIndex() {
+    try {
+      loadIndex();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("cannot load the chunk index of " + store + ": " + e.getMessage(), e);
+    }
+    return index;
+  }
+
+  private void readIndexObjects() throws IOException {
     List<String> keys = new ArrayList<>();
     store.list(IndexObject.PREFIX, o -> keys.add(o.key()));
     keys.sort(null);
@@ -258,17 +295,18 @@ public final class Repository implements Closeable {
   /** Returns true if the chunk is in the index, or was added by a sink of this process. */
   public boolean hasChunk(ChunkId id) {
     checkOpen();
-    return index.contains(id);
+    return loadedIndex().contains(id);
   }
 
   /** Returns the number of chunks in the index (with those added by this process). */
   public long chunkCount() {
-    return index.size();
+    return loadedIndex().size();
   }
 
   /** Opens a sink for one backup or sync session. */
-  public ChunkSink openSink() {
+  public ChunkSink openSink() throws IOException {
     checkOpen();
+    loadIndex();
     return new PackSink(this, codec, dataKey, packTarget, config.chunkSize());
   }
 
@@ -279,6 +317,7 @@ public final class Repository implements Closeable {
    */
   public ByteBuffer readChunk(ChunkId id) throws IOException {
     checkOpen();
+    loadIndex();
     ChunkIndex.Location loc = index.get(id);
     if (loc == null) {
       loc = hidden.find(id); // a point committed across a gc may use what gc took out of the index
@@ -397,6 +436,7 @@ public final class Repository implements Closeable {
   /** Checks structure: every object parses, every reference resolves. Never throws on corrupt data. */
   public RepositoryReport check() throws IOException {
     checkOpen();
+    loadIndex();
     return new Checker(this).check();
   }
 
@@ -406,13 +446,14 @@ public final class Repository implements Closeable {
     if (!(samplePercent >= 0 && samplePercent <= 100)) {
       throw new IllegalArgumentException("sample percent " + samplePercent + " is not within 0..100");
     }
+    loadIndex();
     return new Checker(this).verify(samplePercent);
   }
 
   // --- for the package ---
 
   ChunkIndex index() {
-    return index;
+    return loadedIndex();
   }
 
   HiddenChunks hidden() {
@@ -452,6 +493,7 @@ public final class Repository implements Closeable {
   }
 
   List<RepositoryReport.Problem> loadProblems() {
+    loadedIndex();
     synchronized (loadProblems) {
       return List.copyOf(loadProblems);
     }

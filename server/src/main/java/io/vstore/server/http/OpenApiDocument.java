@@ -17,8 +17,8 @@ import java.util.Map;
  */
 public final class OpenApiDocument {
   /** The parts whose fragments are merged, in order; {@code base} holds info, servers and shared schemas. */
-  static final List<String> PARTS = List.of("base", "api", "jobs", "commands", "exports", "events", "metrics",
-      "tokens", "dashboard", "replicas", "checkouts");
+  static final List<String> PARTS = List.of("base", "api", "jobs", "commands", "backups", "exports", "events",
+      "metrics", "tokens", "dashboard", "replicas", "checkouts");
 
   private OpenApiDocument() {}
 
