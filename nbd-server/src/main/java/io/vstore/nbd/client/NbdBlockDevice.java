@@ -6,6 +6,7 @@ import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.OutOfRangeException;
 import io.vstore.blockstore.OutOfSpaceException;
 import io.vstore.blockstore.ReadOnlyDeviceException;
+import io.vstore.nbd.Nbd;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -155,7 +156,7 @@ public final class NbdBlockDevice implements BlockDevice {
 
   @Override
   public boolean isReadOnly() {
-    return (transmissionFlags & Wire.TFLAG_READ_ONLY) != 0;
+    return (transmissionFlags & Nbd.FLAG_READ_ONLY) != 0;
   }
 
   @Override
@@ -167,7 +168,7 @@ public final class NbdBlockDevice implements BlockDevice {
       for (int done = 0; done < n; ) {
         int len = Math.min(maxPayload, n - done);
         ByteBuffer part = dst.slice(dst.position() + done, len);
-        sent.add(submit(Wire.CMD_READ, 0, offset + done, len, null, part));
+        sent.add(submit(Nbd.CMD_READ, 0, offset + done, len, null, part));
         done += len;
       }
     } finally {
@@ -185,7 +186,7 @@ public final class NbdBlockDevice implements BlockDevice {
     try {
       for (int done = 0; done < n; ) {
         int len = Math.min(maxPayload, n - done);
-        sent.add(submit(Wire.CMD_WRITE, 0, offset + done, len, src.slice(src.position() + done, len), null));
+        sent.add(submit(Nbd.CMD_WRITE, 0, offset + done, len, src.slice(src.position() + done, len), null));
         done += len;
       }
     } finally {
@@ -197,8 +198,8 @@ public final class NbdBlockDevice implements BlockDevice {
   @Override
   public void flush() throws IOException {
     checkOpen();
-    if ((transmissionFlags & Wire.TFLAG_SEND_FLUSH) != 0) {
-      awaitAll(List.of(submit(Wire.CMD_FLUSH, 0, 0, 0, null, null)));
+    if ((transmissionFlags & Nbd.FLAG_SEND_FLUSH) != 0) {
+      awaitAll(List.of(submit(Nbd.CMD_FLUSH, 0, 0, 0, null, null)));
     }
   }
 
@@ -206,7 +207,7 @@ public final class NbdBlockDevice implements BlockDevice {
   public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
     checkRange(offset, length);
     checkWritable();
-    if ((transmissionFlags & Wire.TFLAG_SEND_WRITE_ZEROES) == 0) {
+    if ((transmissionFlags & Nbd.FLAG_SEND_WRITE_ZEROES) == 0) {
       writeZeroBuffers(offset, length);
       return;
     }
@@ -214,7 +215,7 @@ public final class NbdBlockDevice implements BlockDevice {
     try {
       for (long done = 0; done < length; ) {
         int len = (int) Math.min(Wire.MAX_RANGE, length - done);
-        sent.add(submit(Wire.CMD_WRITE_ZEROES, mayUnmap ? 0 : Wire.CMD_FLAG_NO_HOLE, offset + done, len, null, null));
+        sent.add(submit(Nbd.CMD_WRITE_ZEROES, mayUnmap ? 0 : Nbd.CMD_FLAG_NO_HOLE, offset + done, len, null, null));
         done += len;
       }
     } finally {
@@ -253,7 +254,7 @@ public final class NbdBlockDevice implements BlockDevice {
     long end = offset + length;
     while (pos < end) {
       int len = (int) Math.min(Wire.MAX_RANGE, end - pos);
-      PendingRequest r = submit(Wire.CMD_BLOCK_STATUS, 0, pos, len, null, null);
+      PendingRequest r = submit(Nbd.CMD_BLOCK_STATUS, 0, pos, len, null, null);
       awaitAll(List.of(r));
       if (r.extents == null || r.extents.isEmpty()) {
         throw fail(new IOException("bad NBD reply from " + address + ": block status at " + pos + " reported no extent"));
@@ -286,7 +287,7 @@ public final class NbdBlockDevice implements BlockDevice {
       if (broken == null) {
         // Let requests in flight finish, then say goodbye; the server closes after DISC.
         inFlight.tryAcquire(MAX_IN_FLIGHT, requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
-        ByteBuffer h = header(Wire.CMD_DISC, 0, 0, 0, 0);
+        ByteBuffer h = header(Nbd.CMD_DISC, 0, 0, 0, 0);
         sendLock.lock();
         try {
           connection.write(h);
@@ -334,7 +335,7 @@ public final class NbdBlockDevice implements BlockDevice {
   }
 
   private static ByteBuffer header(int command, int flags, long handle, long offset, int length) {
-    return ByteBuffer.allocate(28).putInt(Wire.REQUEST_MAGIC).putShort((short) flags).putShort((short) command)
+    return ByteBuffer.allocate(28).putInt(Nbd.REQUEST_MAGIC).putShort((short) flags).putShort((short) command)
         .putLong(handle).putLong(offset).putInt(length).flip();
   }
 

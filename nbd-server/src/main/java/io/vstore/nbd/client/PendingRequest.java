@@ -1,6 +1,7 @@
 package io.vstore.nbd.client;
 
 import io.vstore.blockstore.Extent;
+import io.vstore.nbd.Nbd;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -31,10 +32,10 @@ final class PendingRequest {
   /** Names the request in error messages. */
   String describe() {
     String what = switch (command) {
-      case Wire.CMD_READ -> "read";
-      case Wire.CMD_WRITE -> "write";
-      case Wire.CMD_FLUSH -> "flush";
-      case Wire.CMD_WRITE_ZEROES -> "write zeroes";
+      case Nbd.CMD_READ -> "read";
+      case Nbd.CMD_WRITE -> "write";
+      case Nbd.CMD_FLUSH -> "flush";
+      case Nbd.CMD_WRITE_ZEROES -> "write zeroes";
       default -> "block status";
     };
     return what + " at " + offset + " length " + length;

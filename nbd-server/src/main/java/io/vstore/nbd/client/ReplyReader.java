@@ -3,6 +3,7 @@ package io.vstore.nbd.client;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.OutOfSpaceException;
 import io.vstore.blockstore.ReadOnlyDeviceException;
+import io.vstore.nbd.Nbd;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -45,12 +46,12 @@ final class ReplyReader {
     head.clear().limit(4);
     connection.readFully(head);
     int magic = head.getInt(0);
-    if (magic == Wire.SIMPLE_REPLY_MAGIC) {
+    if (magic == Nbd.SIMPLE_REPLY_MAGIC) {
       head.limit(16);
       connection.readFully(head);
       return new Header(false, head.getInt(4), head.getLong(8), 0, 0, 0);
     }
-    if (magic == Wire.STRUCTURED_REPLY_MAGIC) {
+    if (magic == Nbd.STRUCTURED_REPLY_MAGIC) {
       head.limit(20);
       connection.readFully(head);
       return new Header(true, 0, head.getLong(8), Short.toUnsignedInt(head.getShort(4)),
@@ -63,7 +64,7 @@ final class ReplyReader {
   void simple(Header h, PendingRequest r) throws IOException {
     if (h.error() != 0) {
       r.error = error(r, h.error(), "");
-    } else if (r.command == Wire.CMD_READ) {
+    } else if (r.command == Nbd.CMD_READ) {
       connection.readFully(r.dst.duplicate());
       r.covered = r.length;
     }
@@ -73,13 +74,13 @@ final class ReplyReader {
   boolean chunk(Header h, PendingRequest r) throws IOException {
     long len = h.length();
     switch (h.type()) {
-      case Wire.REPLY_TYPE_NONE -> {
-        if (len != 0 || (h.flags() & Wire.REPLY_FLAG_DONE) == 0) {
+      case Nbd.REPLY_TYPE_NONE -> {
+        if (len != 0 || (h.flags() & Nbd.REPLY_FLAG_DONE) == 0) {
           throw bad("NONE chunk of " + len + " bytes or without DONE for " + r.describe());
         }
       }
-      case Wire.REPLY_TYPE_OFFSET_DATA -> {
-        if (r.command != Wire.CMD_READ || len < 8 || len - 8 > r.length) {
+      case Nbd.REPLY_TYPE_OFFSET_DATA -> {
+        if (r.command != Nbd.CMD_READ || len < 8 || len - 8 > r.length) {
           throw bad("data chunk of " + len + " bytes for " + r.describe());
         }
         long at = readLong();
@@ -90,8 +91,8 @@ final class ReplyReader {
         connection.readFully(r.dst.slice((int) (at - r.offset), (int) n));
         r.covered += n;
       }
-      case Wire.REPLY_TYPE_OFFSET_HOLE -> {
-        if (r.command != Wire.CMD_READ || len != 12) {
+      case Nbd.REPLY_TYPE_OFFSET_HOLE -> {
+        if (r.command != Nbd.CMD_READ || len != 12) {
           throw bad("hole chunk of " + len + " bytes for " + r.describe());
         }
         long at = readLong();
@@ -105,8 +106,8 @@ final class ReplyReader {
         }
         r.covered += n;
       }
-      case Wire.REPLY_TYPE_BLOCK_STATUS -> {
-        if (r.command != Wire.CMD_BLOCK_STATUS || len < 12 || (len - 4) % 8 != 0 || len > MAX_CHUNK) {
+      case Nbd.REPLY_TYPE_BLOCK_STATUS -> {
+        if (r.command != Nbd.CMD_BLOCK_STATUS || len < 12 || (len - 4) % 8 != 0 || len > MAX_CHUNK) {
           throw bad("block status chunk of " + len + " bytes for " + r.describe());
         }
         int context = readInt();
@@ -117,14 +118,14 @@ final class ReplyReader {
           r.extents = extents(b.flip(), count, r);
         }
       }
-      case Wire.REPLY_TYPE_ERROR, Wire.REPLY_TYPE_ERROR_OFFSET -> {
+      case Nbd.REPLY_TYPE_ERROR, Nbd.REPLY_TYPE_ERROR_OFFSET -> {
         if (len < 6 || len > Wire.MAX_OPTION_REPLY) {
           throw bad("error chunk of " + len + " bytes for " + r.describe());
         }
         int error = readInt();
         int msgLen = Short.toUnsignedInt(readShort());
         long rest = len - 6 - msgLen;
-        if (rest < 0 || (h.type() == Wire.REPLY_TYPE_ERROR_OFFSET && rest != 8)) {
+        if (rest < 0 || (h.type() == Nbd.REPLY_TYPE_ERROR_OFFSET && rest != 8)) {
           throw bad("error chunk message of " + msgLen + " bytes in a chunk of " + len);
         }
         ByteBuffer m = ByteBuffer.allocate(msgLen);
@@ -152,8 +153,8 @@ final class ReplyReader {
         }
       }
     }
-    boolean last = (h.flags() & Wire.REPLY_FLAG_DONE) != 0;
-    if (last && r.error == null && r.command == Wire.CMD_READ && r.covered != r.length) {
+    boolean last = (h.flags() & Nbd.REPLY_FLAG_DONE) != 0;
+    if (last && r.error == null && r.command == Nbd.CMD_READ && r.covered != r.length) {
       throw bad(r.describe() + " answered with " + r.covered + " bytes");
     }
     return last;
@@ -169,8 +170,8 @@ final class ReplyReader {
         throw bad("block status extent of 0 bytes for " + r.describe());
       }
       // A hole that does not promise zeros may hold anything: call it data.
-      Extent.Kind kind = (flags & Wire.STATE_ZERO) == 0 ? Extent.Kind.DATA
-          : (flags & Wire.STATE_HOLE) != 0 ? Extent.Kind.HOLE : Extent.Kind.ZERO;
+      Extent.Kind kind = (flags & Nbd.STATE_ZERO) == 0 ? Extent.Kind.DATA
+          : (flags & Nbd.STATE_HOLE) != 0 ? Extent.Kind.HOLE : Extent.Kind.ZERO;
       out.add(new Extent(pos, n, kind));
       pos += n;
     }
@@ -179,12 +180,12 @@ final class ReplyReader {
 
   /** Makes the exception for error value {@code error} on request {@code r}. */
   IOException error(PendingRequest r, int error, String message) {
-    String text = address + ": " + r.describe() + " failed: " + Wire.errorName(error)
+    String text = address + ": " + r.describe() + " failed: " + Nbd.errorName(error)
         + (message.isEmpty() ? "" : " (" + message + ")");
-    if (error == Wire.EPERM && r.command != Wire.CMD_READ) {
+    if (error == Nbd.EPERM && r.command != Nbd.CMD_READ) {
       return new ReadOnlyDeviceException(text);
     }
-    if (error == Wire.ENOSPC) {
+    if (error == Nbd.ENOSPC) {
       return new OutOfSpaceException(text);
     }
     return new NbdRequestException(text, error);

@@ -9,6 +9,7 @@ import io.vstore.blockstore.ReadOnlyDeviceException;
 import io.vstore.blockstore.testing.MemoryBlockDevice;
 import io.vstore.nbd.Export;
 import io.vstore.nbd.ExportRegistry;
+import io.vstore.nbd.Nbd;
 import io.vstore.nbd.NbdServer;
 import io.vstore.nbd.TlsContexts;
 import java.io.DataInputStream;
@@ -167,33 +168,33 @@ class NbdBlockDevicePeersTest {
       try (Socket s = listener.accept()) {
         DataInputStream in = new DataInputStream(s.getInputStream());
         DataOutputStream out = new DataOutputStream(s.getOutputStream());
-        out.writeLong(Wire.NBDMAGIC);
-        out.writeLong(Wire.IHAVEOPT);
-        out.writeShort(Wire.FLAG_FIXED_NEWSTYLE | Wire.FLAG_NO_ZEROES);
+        out.writeLong(Nbd.NBDMAGIC);
+        out.writeLong(Nbd.IHAVEOPT);
+        out.writeShort(Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES);
         out.flush();
         in.readInt();
         while (true) {
           in.readLong();
           int option = in.readInt();
           in.readNBytes(in.readInt());
-          if (option == Wire.OPT_GO) {
-            out.writeLong(Wire.OPTION_REPLY_MAGIC);
+          if (option == Nbd.OPT_GO) {
+            out.writeLong(Nbd.OPTION_REPLY_MAGIC);
             out.writeInt(option);
-            out.writeInt(Wire.REP_INFO);
+            out.writeInt(Nbd.REP_INFO);
             out.writeInt(12);
-            out.writeShort(Wire.INFO_EXPORT);
+            out.writeShort(Nbd.INFO_EXPORT);
             out.writeLong(1 << 20);
             out.writeShort(1);
-            out.writeLong(Wire.OPTION_REPLY_MAGIC);
+            out.writeLong(Nbd.OPTION_REPLY_MAGIC);
             out.writeInt(option);
-            out.writeInt(Wire.REP_ACK);
+            out.writeInt(Nbd.REP_ACK);
             out.writeInt(0);
             out.flush();
             break;
           }
-          out.writeLong(Wire.OPTION_REPLY_MAGIC);
+          out.writeLong(Nbd.OPTION_REPLY_MAGIC);
           out.writeInt(option);
-          out.writeInt(Wire.REP_ERR_BIT + 1);
+          out.writeInt(Nbd.REP_ERR_BIT + 1);
           out.writeInt(0);
           out.flush();
         }
@@ -213,7 +214,7 @@ class NbdBlockDevicePeersTest {
   void malformedRepliesBreakTheConnectionWithAClearError() throws Exception {
     byte[][] replies = {
         ByteBuffer.allocate(16).putInt(0xdeadbeef).array(), // bad magic
-        ByteBuffer.allocate(20).putInt(Wire.STRUCTURED_REPLY_MAGIC).putShort((short) 1).putShort((short) 1)
+        ByteBuffer.allocate(20).putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) 1).putShort((short) 1)
             .putLong(0).putInt(Integer.MAX_VALUE).array(), // huge data chunk
     };
     for (byte[] reply : replies) {

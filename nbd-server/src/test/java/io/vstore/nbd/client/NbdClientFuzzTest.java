@@ -1,6 +1,7 @@
 package io.vstore.nbd.client;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.vstore.nbd.Nbd;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -22,19 +23,19 @@ class NbdClientFuzzTest {
   void anyServerRepliesEndInDataOrAnIoError(byte[] input) throws Exception {
     boolean structured = input.length > 0 && (input[0] & 1) != 0;
     ByteBuffer script = ByteBuffer.allocate(512 + input.length);
-    script.putLong(Wire.NBDMAGIC).putLong(Wire.IHAVEOPT).putShort((short) (Wire.FLAG_FIXED_NEWSTYLE | Wire.FLAG_NO_ZEROES));
+    script.putLong(Nbd.NBDMAGIC).putLong(Nbd.IHAVEOPT).putShort((short) (Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES));
     if (structured) {
-      optionReply(script, Wire.OPT_STRUCTURED_REPLY, Wire.REP_ACK, new byte[0]);
+      optionReply(script, Nbd.OPT_STRUCTURED_REPLY, Nbd.REP_ACK, new byte[0]);
       byte[] name = "base:allocation".getBytes(StandardCharsets.UTF_8);
-      optionReply(script, Wire.OPT_SET_META_CONTEXT, Wire.REP_META_CONTEXT,
+      optionReply(script, Nbd.OPT_SET_META_CONTEXT, Nbd.REP_META_CONTEXT,
           ByteBuffer.allocate(4 + name.length).putInt(1).put(name).array());
-      optionReply(script, Wire.OPT_SET_META_CONTEXT, Wire.REP_ACK, new byte[0]);
+      optionReply(script, Nbd.OPT_SET_META_CONTEXT, Nbd.REP_ACK, new byte[0]);
     } else {
-      optionReply(script, Wire.OPT_STRUCTURED_REPLY, Wire.REP_ERR_BIT + 1, new byte[0]);
+      optionReply(script, Nbd.OPT_STRUCTURED_REPLY, Nbd.REP_ERR_BIT + 1, new byte[0]);
     }
-    optionReply(script, Wire.OPT_GO, Wire.REP_INFO, ByteBuffer.allocate(12).putShort((short) Wire.INFO_EXPORT)
-        .putLong(1 << 20).putShort((short) (1 | Wire.TFLAG_SEND_FLUSH | Wire.TFLAG_SEND_WRITE_ZEROES)).array());
-    optionReply(script, Wire.OPT_GO, Wire.REP_ACK, new byte[0]);
+    optionReply(script, Nbd.OPT_GO, Nbd.REP_INFO, ByteBuffer.allocate(12).putShort((short) Nbd.INFO_EXPORT)
+        .putLong(1 << 20).putShort((short) (1 | Nbd.FLAG_SEND_FLUSH | Nbd.FLAG_SEND_WRITE_ZEROES)).array());
+    optionReply(script, Nbd.OPT_GO, Nbd.REP_ACK, new byte[0]);
     if (input.length > 1) {
       script.put(input, 1, input.length - 1);
     }
@@ -68,7 +69,7 @@ class NbdClientFuzzTest {
   }
 
   private static void optionReply(ByteBuffer b, int option, int type, byte[] data) {
-    b.putLong(Wire.OPTION_REPLY_MAGIC).putInt(option).putInt(type).putInt(data.length).put(data);
+    b.putLong(Nbd.OPTION_REPLY_MAGIC).putInt(option).putInt(type).putInt(data.length).put(data);
   }
 
   /** Sends the script, then reads (and drops) what the client sends until it hangs up. */
