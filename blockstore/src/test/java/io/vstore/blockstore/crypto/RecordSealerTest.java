@@ -30,7 +30,9 @@ final class RecordSealerTest {
         assertThat(buf.get(50 + n)).as("the byte after the part is put back").isEqualTo((byte) 1);
         byte[] sealed = new byte[n];
         buf.get(50, sealed);
-        assertThat(sealed).isNotEqualTo(plain);
+        if (n >= 16) { // a shorter part's ciphertext may equal its plaintext by chance (1 in 256 for one byte)
+          assertThat(sealed).isNotEqualTo(plain);
+        }
         assertThat(sealer.open(part, nonce, 0, 2, 7, 100, 3, tags, 16)).as("another part's nonce").isFalse();
         assertThat(sealer.open(part, nonce, 0, 1, 8, 100, 3, tags, 16)).as("another volume").isFalse();
         assertThat(sealer.open(part, nonce, 0, 1, 7, 101, 3, tags, 16)).as("another block").isFalse();
