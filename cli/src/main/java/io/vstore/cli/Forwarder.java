@@ -44,7 +44,8 @@ final class Forwarder {
    */
   static final Set<String> COMMANDS = Set.of(
       "backup mount", "backup umount", "cbt changes", "cbt pin", "cbt pins", "cbt unpin", "clone create",
-      "datastore info", "datastore init", "datastore set",
+      "datastore info", "datastore init", "datastore key add", "datastore key list", "datastore key passwd",
+      "datastore key remove", "datastore set",
       "pool delete", "pool info", "pool list",
       "snapshot create", "snapshot delete", "snapshot list", "snapshot revert",
       "vm create", "vm delete", "vm info", "vm list", "vm revert",
