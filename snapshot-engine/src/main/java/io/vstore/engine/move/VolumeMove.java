@@ -36,6 +36,8 @@ import java.util.function.BooleanSupplier;
 public final class VolumeMove {
   private static final System.Logger LOG = System.getLogger(VolumeMove.class.getName());
   private static final int REGION = Mirror.REGION;
+  /** Extents in a region above which it is copied whole rather than extent by extent. */
+  private static final int SCATTERED = 8;
   /** How much allocation one query covers when counting data. */
   private static final long WINDOW = 1L << 30;
   /** Checkpoints: after this many bytes copied, or this much time, whichever first. */
@@ -372,8 +374,22 @@ public final class VolumeMove {
   private void copyRegionLocked(long r, ByteBuffer buffer) throws IOException {
     long start = r * REGION;
     long length = Math.min(REGION, record.size() - start);
+    List<Extent> extents = sourceHead.allocation(start, length);
+    if (extents.size() > SCATTERED) {
+      // A region a client wrote at random is hundreds of small extents: one read and one write of the
+      // whole region (all-zero blocks store nothing) instead of a read and a write per extent.
+      ByteBuffer b = buffer.clear().limit((int) length);
+      sourceHead.read(start, b);
+      destHead.write(start, b.flip());
+      for (Extent e : extents) {
+        if (e.kind() == Extent.Kind.DATA) {
+          copiedBytes += e.length();
+        }
+      }
+      return;
+    }
     {
-      for (Extent e : sourceHead.allocation(start, length)) {
+      for (Extent e : extents) {
         if (e.kind() == Extent.Kind.DATA) {
           ByteBuffer b = buffer.clear().limit((int) e.length());
           sourceHead.read(e.offset(), b);
