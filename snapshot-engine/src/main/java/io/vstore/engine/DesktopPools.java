@@ -405,6 +405,11 @@ public final class DesktopPools {
     if (base.snapshot(snap) == null) {
       throw new InventoryException("VM " + vm + " has no snapshot " + snap);
     }
+    if (VmTransfer.of(base).isPresent()) {
+      // Its disks are leaving this datastore: clones of them would stop the move at its end.
+      throw new InventoryException("VM " + vm + " is moving to another datastore (vstore migrate): build the pool"
+          + " when the move has ended");
+    }
     return base;
   }
 

@@ -138,8 +138,14 @@ public final class Inventory {
         }
       }
     }
+    Set<String> moving = new java.util.HashSet<>();
+    for (VirtualMachine vm : doc.vms().values()) {
+      if (vm.pending() != null && VmTransfer.OPERATION.equals(vm.pending().operation())) {
+        moving.addAll(vm.disks()); // each is in this datastore or in the other one of the move
+      }
+    }
     for (String v : volumes()) {
-      if (!store.hasVolume(v)) {
+      if (!moving.contains(v) && !store.hasVolume(v)) {
         problems.add("volume " + v + " of the inventory is missing from " + store);
       }
     }

@@ -290,6 +290,11 @@ public final class VirtualMachines {
         String current = snap.equals(vm.current()) ? parent : vm.current();
         inv.save(inv.document().with(vm.withSnapshots(tree).withCurrent(current).withPending(null)));
       }
+      case VmTransfer.OPERATION -> {
+        // Disks moving between two datastores: the daemon takes the move up again (VmTransfer), or a
+        // cancelled one waits for another migrate; opening one of the two inventories cannot finish it.
+        VmTransfer.of(vm);
+      }
       default -> throw new InventoryException("bad inventory: VM " + vm.name() + " has unknown pending operation '"
           + p.operation() + "'");
     }
@@ -306,6 +311,12 @@ public final class VirtualMachines {
 
   private VirtualMachine ready(String name) throws InventoryException {
     VirtualMachine vm = get(name);
+    java.util.Optional<VmTransfer.Plan> moving = VmTransfer.of(vm);
+    if (moving.isPresent()) {
+      VmTransfer.Plan p = moving.get();
+      throw new InventoryException("VM " + name + " is " + (p.running() ? "moving" : "split by a cancelled migrate")
+          + " between " + p.from() + " and " + p.to() + " (vstore migrate " + name + " --to one of them ends it)");
+    }
     if (vm.pending() != null) {
       throw new InventoryException("VM " + name + " has an unfinished " + vm.pending().operation()
           + " (it is finished when the datastore is next opened)");
