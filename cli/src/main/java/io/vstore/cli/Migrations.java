@@ -10,12 +10,13 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.LongConsumer;
 
 /**
  * The daemon's side of {@code vstore migrate}: runs a move between two datastores it owns, repoints
  * the NBD exports of the volume at the switch-over, announces each step as an event, and at daemon
- * start resumes every move a datastore records.
+ * start resumes every move a datastore records (a VM's through {@link VmMigrations}).
  */
 final class Migrations {
   /** The job kind of a move. */
@@ -100,7 +101,11 @@ final class Migrations {
         LOG.log(Level.WARNING, "cannot read the moves of " + source + ": " + e.getMessage());
         continue;
       }
+      Set<String> ofVms = VmMigrations.ownedDisks(source);
       for (MoveRecord r : pending) {
+        if (ofVms.contains(r.volume())) {
+          continue; // the VM's move takes it up
+        }
         try {
           ManagedDatastore destination = daemon.find(Path.of(r.destination())).orElseThrow(() ->
               new IllegalStateException("this daemon does not own the destination " + r.destination()));
@@ -123,5 +128,6 @@ final class Migrations {
         }
       }
     }
+    VmMigrations.resumeAll(daemon);
   }
 }

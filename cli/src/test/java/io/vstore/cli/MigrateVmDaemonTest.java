@@ -1,0 +1,115 @@
+package io.vstore.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.vstore.blockstore.store.Datastore;
+import io.vstore.blockstore.store.DatastoreOptions;
+import io.vstore.blockstore.store.Volume;
+import io.vstore.server.ManagedDatastore;
+import io.vstore.server.TestDaemon;
+import io.vstore.server.jobs.JobInfo;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code vstore migrate VM} in a daemon owning two datastores: the disks move one after another
+ * with their exports, the VM's record follows them; a cancelled move stops after the disk being
+ * moved, leaves each disk in one datastore and the VM refusing its operations until another migrate
+ * ends the split; a linked-clone VM is refused without {@code --flatten}.
+ */
+final class MigrateVmDaemonTest {
+  private static final int DISK = 8 << 20;
+  @TempDir Path tmp;
+
+  @Test
+  void aVmMovesWithItsRecordAndExportsAndACancelStopsAfterTheCurrentDisk() throws Exception {
+    Path a = tmp.resolve("a");
+    Path b = tmp.resolve("b");
+    Datastore.create(a, DatastoreOptions.defaults(), 0).close();
+    Datastore.create(b, DatastoreOptions.defaults(), 0).close();
+    assertOk(CliRun.of("vm", "create", "-D", a.toString(), "web", "--disk", "8M", "--disk", "8M", "--disk", "8M"));
+    byte[][] content = new byte[3][DISK];
+    try (Datastore d = Datastore.open(a, DatastoreOptions.defaults())) {
+      Random random = new Random(11);
+      for (int i = 0; i < 3; i++) {
+        random.nextBytes(content[i]);
+        try (Volume v = d.volume("web-disk" + i)) {
+          v.write(0, ByteBuffer.wrap(content[i]));
+          v.flush();
+        }
+      }
+    }
+    assertOk(CliRun.of("vm", "snapshot", "create", "-D", a.toString(), "web@s1"));
+    try (TestDaemon daemon = TestDaemon.start(new CliCommandRunner(), a, b)) {
+      ManagedDatastore da = daemon.daemon().find(a).orElseThrow();
+      ManagedDatastore db = daemon.daemon().find(b).orElseThrow();
+      assertOk(CliRun.of("export", "add", "-D", a.toString(), "web-disk1"));
+
+      // Slow enough to cancel during the first disk: 24 MiB at 4 MiB/s.
+      String job = assertOk(CliRun.of("migrate", "-D", a.toString(), "web", "--to", b.toString(), "--rate-limit", "4M",
+          "--no-wait")).out().strip();
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (info(daemon, job).done() == 0 && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertOk(CliRun.of("job", "cancel", "-D", a.toString(), job));
+      JobInfo ended = daemon.daemon().jobs().await(job, Duration.ofSeconds(120));
+      assertThat(ended.state().label()).isEqualTo("cancelled");
+      // The disk being moved finished; the others stayed.
+      for (int i = 0; i < 3; i++) {
+        String disk = "web-disk" + i;
+        assertThat(da.store().hasVolume(disk) ^ db.store().hasVolume(disk)).as(disk).isTrue();
+      }
+      assertThat(db.store().hasVolume("web-disk0")).isTrue();
+      assertThat(da.store().hasVolume("web-disk2")).isTrue();
+      CliRun refused = CliRun.of("vm", "snapshot", "create", "-D", a.toString(), "web@s2");
+      assertThat(refused.exit()).isNotZero();
+      assertThat(refused.err()).contains("split by a cancelled migrate").hasLineCount(1);
+
+      CliRun moved = assertOk(CliRun.of("migrate", "-D", a.toString(), "web", "--to", b.toString(), "--json"));
+      JsonNode r = moved.json();
+      assertThat(r.get("split").asBoolean()).isFalse();
+      assertThat(r.get("skipped").toString()).contains("web-disk0");
+      for (int i = 0; i < 3; i++) {
+        assertThat(da.store().hasVolume("web-disk" + i)).isFalse();
+        assertThat(bytes(db.store(), "web-disk" + i)).isEqualTo(content[i]);
+        assertThat(bytes(db.store(), "web-disk" + i + "@s1")).isEqualTo(content[i]);
+      }
+      assertThat(CliRun.of("vm", "list", "-D", a.toString()).out()).doesNotContain("web");
+      assertOk(CliRun.of("vm", "snapshot", "create", "-D", b.toString(), "web@s2"));
+      assertThat(daemon.daemon().exports().get("web-disk1").datastore()).isEqualTo(db.name());
+      assertThat(Files.readString(b.resolve("exports.json"))).contains("\"web-disk1\"");
+      assertThat(db.store().check().problems()).isEmpty();
+      assertThat(da.store().check().problems()).isEmpty();
+
+      // A VM whose disks are linked clones of a snapshot that stays needs --flatten.
+      assertOk(CliRun.of("clone", "create", "-D", b.toString(), "web-disk0@s1", "lone"));
+      CliRun clone = CliRun.of("migrate", "-D", b.toString(), "web", "--to", a.toString());
+      assertThat(clone.exit()).isNotZero();
+      assertThat(clone.err()).contains("its snapshots have linked clones lone").hasLineCount(1);
+    }
+  }
+
+  private static JobInfo info(TestDaemon daemon, String id) {
+    return daemon.daemon().jobs().list().stream().filter(j -> j.id().equals(id)).findFirst().orElseThrow();
+  }
+
+  private static byte[] bytes(Datastore ds, String spec) throws Exception {
+    try (Volume v = ds.volume(spec, true)) {
+      ByteBuffer buf = ByteBuffer.allocate(DISK);
+      v.read(0, buf);
+      return buf.array();
+    }
+  }
+
+  private static CliRun assertOk(CliRun r) {
+    assertThat(r.exit()).as(r.err()).isZero();
+    return r;
+  }
+}
