@@ -69,7 +69,7 @@ final class MigrateCommand implements Callable<Integer> {
   }
 
   private int migrateVm(Daemon daemon, ManagedDatastore source, ManagedDatastore destination) throws Exception {
-    VmMove move = VmMigrations.start(source, destination, volume, rateLimit, flatten);
+    VmMove move = VmMigrations.start(daemon, source, destination, volume, rateLimit, flatten);
     VmMove.Result r;
     try (Progress progress = new Progress("migrate VM " + volume, move.totalWork(), spec.commandLine().getErr(), false)) {
       r = VmMigrations.execute(daemon, source, destination, move, progress::accept,

@@ -33,6 +33,7 @@ final class Migrations {
    */
   static VolumeMove.Result migrate(Daemon daemon, ManagedDatastore source, ManagedDatastore destination,
       String volume, long rateLimit, boolean flatten, LongConsumer progress) throws IOException {
+    daemon.replicas().replicas().checkMovable(source.path(), volume);
     VolumeMove move = VolumeMove.start(source.store(), volume, destination.store(), rateLimit, flatten);
     daemon.events().publish("migrate.started", source.name(), Map.of("volume", volume, "to", destination.name()));
     return execute(daemon, source, destination, move, progress);
@@ -53,6 +54,8 @@ final class Migrations {
       public void switched(MoveRecord record) throws IOException {
         switched = true;
         List<String> exports = daemon.exports().moveVolume(source.name(), volume, destination.name());
+        // A replicated volume's pair follows it (its pins moved with the volume; the resync sends what changed since).
+        daemon.replicas().replicas().volumeMoved(source.path(), volume, destination.path());
         daemon.events().publish("migrate.switched", destination.name(), Map.of("volume", volume, "from", source.name(),
             "exports", exports));
       }

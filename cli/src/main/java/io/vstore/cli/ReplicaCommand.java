@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -35,13 +36,18 @@ public final class ReplicaCommand {
   @Command(name = "create", mixinStandardHelpOptions = true,
       description = {"Replicate VOLUME to DATASTORE (a directory the daemon owns; the volume is created there) or to",
           "nbd://HOST:PORT/EXPORT (nbds:// for TLS). Only allocated data is copied. When the target volume is the",
-          "fenced old primary of a promoted pair, only what changed since the two diverged is sent."})
+          "fenced old primary of a promoted pair, only what changed since the two diverged is sent.",
+          "A VM replicates every disk to DATASTORE, one pair per disk (ID-0, ID-1, ... with --id), all or none."})
   static final class Create implements Callable<Integer> {
     @Mixin DatastoreLocation location;
     @Mixin OutputOptions output;
 
-    @Parameters(index = "0", paramLabel = "VOLUME", description = "The volume to replicate.")
+    @Parameters(index = "0", paramLabel = "VOLUME|VM",
+        description = "The volume to replicate, or a VM (every disk; a name that is a VM and no volume is the VM).")
     String volume;
+
+    @Option(names = "--vm", description = "The name is a VM's (needed only when a volume has the same name).")
+    boolean vm;
 
     @Option(names = "--to", required = true, paramLabel = "DATASTORE|nbd://HOST:PORT/EXPORT", description = "The secondary.")
     String to;
@@ -55,7 +61,7 @@ public final class ReplicaCommand {
     @Override
     public Integer call() throws Exception {
       Map<String, Object> body = new LinkedHashMap<>();
-      body.put("volume", volume);
+      body.put(vm ? "vm" : "volume", volume);
       String target = to;
       if (!to.startsWith("nbd://") && !to.startsWith("nbds://") && Files.isDirectory(DaemonContext.path(to))) {
         target = DaemonContext.path(to).toAbsolutePath().normalize().toString(); // the daemon's cwd is not ours
@@ -68,8 +74,12 @@ public final class ReplicaCommand {
       body.put("datastore", datastoreName != null ? datastoreName : location.path().toAbsolutePath().normalize().toString());
       try (DaemonClient client = ExportCommand.connect(location, "replica create")) {
         JsonNode r = client.call("POST", PATH, body);
-        output.print(r, (out, s) -> out.printf("replica %s: %s -> %s (%s)%n", s.get("id").asText(),
-            s.get("volume").asText(), s.get("peer").asText(), s.get("state").asText()));
+        output.print(r, (out, made) -> {
+          for (JsonNode s : made.isArray() ? made : List.of(made)) { // a VM: one pair per disk
+            out.printf("replica %s: %s -> %s (%s)%n", s.get("id").asText(), s.get("volume").asText(),
+                s.get("peer").asText(), s.get("state").asText());
+          }
+        });
       }
       return 0;
     }

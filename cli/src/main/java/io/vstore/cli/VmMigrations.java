@@ -38,8 +38,13 @@ final class VmMigrations {
   }
 
   /** Starts moving VM {@code vm} from {@code source} to {@code destination} (checks it can). */
-  static VmMove start(ManagedDatastore source, ManagedDatastore destination, String vm, long rateLimit,
-      boolean flatten) throws IOException {
+  static VmMove start(Daemon daemon, ManagedDatastore source, ManagedDatastore destination, String vm,
+      long rateLimit, boolean flatten) throws IOException {
+    for (String disk : source.inventory().vms().get(vm).disks()) {
+      if (source.store().hasVolume(disk)) {
+        daemon.replicas().replicas().checkMovable(source.path(), disk);
+      }
+    }
     return VmMove.start(source.inventory(), destination.inventory(), vm, rateLimit, flatten);
   }
 
@@ -72,6 +77,7 @@ final class VmMigrations {
       @Override
       public void switched(String disk, MoveRecord record) throws IOException {
         List<String> exports = daemon.exports().moveVolume(source.name(), disk, destination.name());
+        daemon.replicas().replicas().volumeMoved(source.path(), disk, destination.path());
         daemon.events().publish("migrate.switched", destination.name(), Map.of("vm", vm, "volume", disk,
             "from", source.name(), "exports", exports));
       }

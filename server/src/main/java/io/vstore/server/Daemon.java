@@ -145,7 +145,12 @@ public final class Daemon implements DatastoreHost, Closeable {
     replicas = io.vstore.server.replica.ReplicaService.start(datastores, events, metrics.registry());
     io.vstore.server.replica.ReplicaRoutes.register(router, replicas, this);
     for (ManagedDatastore ds : datastores) {
-      ds.store().setDeletionGuard((volume, snapshot) -> exports.checkDeletable(ds, volume, snapshot));
+      ds.store().setDeletionGuard((volume, snapshot) -> {
+        exports.checkDeletable(ds, volume, snapshot);
+        if (snapshot == null) {
+          replicas.replicas().checkDeletable(ds.path(), volume); // a replicated volume goes only with its pair
+        }
+      });
     }
     List<Path> sockets = datastores.stream().map(ds -> ds.path().resolve(SOCKET)).toList();
     api = ApiServer.start(router, tokens,
@@ -232,6 +237,11 @@ public final class Daemon implements DatastoreHost, Closeable {
   /** Returns the HTTP server. */
   public ApiServer api() {
     return api;
+  }
+
+  /** Returns the replica pairs of the daemon's datastores. */
+  public io.vstore.server.replica.ReplicaService replicas() {
+    return replicas;
   }
 
   /** Returns the NBD exports. */

@@ -105,9 +105,10 @@ public final class VmTransfer {
             throw new IllegalArgumentException("VM " + vm + " is split between " + p.from() + " and " + p.to()
                 + ": migrate it to one of those first");
           }
-          if (there == null || !of(there).isPresent()) {
-            throw new InventoryException("VM " + vm + " is marked as moving between " + p.from() + " and " + p.to()
-                + " but " + toPath + " has no matching record");
+          if (there != null && there.pending() == null) {
+            // A crash came between the two last steps of a move that had ended in this direction.
+            complete(from, to, new Plan(vm, fromPath, toPath, RUNNING, rateLimit, flatten));
+            throw new IllegalArgumentException("VM " + vm + " has already moved to " + toPath);
           }
         } else {
           if (here.pending() != null) {

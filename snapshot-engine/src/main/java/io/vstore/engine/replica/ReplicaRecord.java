@@ -62,6 +62,10 @@ public record ReplicaRecord(String format, int version, String id, Role role, St
     return new ReplicaRecord(format, version, id, role, volume, peer, peerVolume, epoch, state, from, ownPin, peerPin, created);
   }
 
+  ReplicaRecord withPeer(String p) {
+    return new ReplicaRecord(format, version, id, role, volume, p, peerVolume, epoch, state, fullCopyFrom, ownPin, peerPin, created);
+  }
+
   ReplicaRecord withPins(String own, String peerId) {
     return new ReplicaRecord(format, version, id, role, volume, peer, peerVolume, epoch, state, fullCopyFrom, own, peerId, created);
   }

@@ -2,6 +2,7 @@ package io.vstore.engine.replica;
 
 import io.vstore.blockstore.BlockDevice;
 import io.vstore.blockstore.store.Datastore;
+import io.vstore.engine.move.MoveRecord;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -75,6 +76,9 @@ public final class Replicas implements Closeable {
         ReplicaStore store = new ReplicaStore(ds.path());
         for (ReplicaRecord rec : store.readAll()) {
           if (rec.role() == ReplicaRecord.Role.PRIMARY) {
+            if (r.leftByAMove(ds, store, rec)) {
+              continue;
+            }
             try {
               r.startPrimary(ds, store, rec);
             } catch (IOException | RuntimeException e) {
@@ -92,6 +96,25 @@ public final class Replicas implements Closeable {
         r.close();
       }
     }
+  }
+
+  /**
+   * Returns whether {@code rec} is the stale copy a crash left behind in the middle of
+   * {@link #volumeMoved} (the record is written to the destination before it is deleted here): its
+   * volume's move has switched over to a datastore held here whose replicas hold the same pair. The
+   * stale copy is deleted.
+   */
+  private boolean leftByAMove(Datastore ds, ReplicaStore store, ReplicaRecord rec) throws IOException {
+    for (MoveRecord m : MoveRecord.pending(ds.path())) {
+      if (m.volume().equals(rec.volume()) && m.isSwitched()) {
+        Datastore dest = datastores.get(Path.of(m.destination()).toAbsolutePath().normalize());
+        if (dest != null && new ReplicaStore(dest.path()).readAll().stream().anyMatch(o -> o.id().equals(rec.id()))) {
+          store.delete(rec.id());
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   private void guard(Datastore ds, ReplicaStore store, ReplicaRecord rec, boolean fresh) throws IOException {
@@ -142,6 +165,11 @@ public final class Replicas implements Closeable {
         throw new IllegalStateException("volume " + volume + " is already replicated (replica " + p.record().id() + ")");
       }
     }
+    if (MoveRecord.pending(ds.path()).stream().anyMatch(m -> m.volume().equals(volume))) {
+      // Its interceptor is the mover's mirror until the switch; the pair follows a moved primary afterwards.
+      throw new IllegalStateException("volume " + volume + " is being moved to another datastore (vstore migrate): "
+          + "create the replica when the move has ended");
+    }
     ReplicaStore store = new ReplicaStore(ds.path());
     if (nbd) {
       String pairId = id != null ? ReplicaStore.checkId(id) : newId();
@@ -173,6 +201,50 @@ public final class Replicas implements Closeable {
     ReplicaRecord rec = primaryRecord(pairId, volume, to.path().toString(), volume, 1, 0, created, ds, size);
     store.write(rec);
     return announce(startPrimary(ds, store, rec));
+  }
+
+  /**
+   * Replicates every volume of {@code volumes} (a VM's disks) of datastore {@code dir} to the
+   * datastore {@code target}, all or none: pair {@code idPrefix-N} (or generated ids) for the N-th;
+   * if one cannot be made, the pairs made before it are removed and the secondary volumes they
+   * created deleted.
+   */
+  public synchronized List<ReplicaStatus> createAll(Path dir, List<String> volumes, String target, String idPrefix)
+      throws IOException {
+    if (target.startsWith("nbd://") || target.startsWith("nbds://")) {
+      throw new IllegalArgumentException("an NBD export holds one disk: replicate a VM's disks to a datastore, or each"
+          + " disk to its own export (vstore replica create VOLUME)");
+    }
+    Datastore to = datastore(Path.of(target));
+    List<ReplicaStatus> made = new ArrayList<>();
+    List<String> createdThere = new ArrayList<>();
+    try {
+      for (int i = 0; i < volumes.size(); i++) {
+        String v = volumes.get(i);
+        boolean fresh = !to.hasVolume(v);
+        made.add(create(dir, v, target, idPrefix == null ? null : idPrefix + "-" + i));
+        if (fresh) {
+          createdThere.add(v);
+        }
+      }
+      return made;
+    } catch (IOException | RuntimeException e) {
+      for (ReplicaStatus st : made) {
+        try {
+          remove(st.id());
+        } catch (IOException | RuntimeException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      for (String v : createdThere) {
+        try {
+          to.deleteVolume(v, true);
+        } catch (IOException | RuntimeException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      throw e;
+    }
   }
 
   /**
@@ -343,6 +415,85 @@ public final class Replicas implements Closeable {
       listener.replicaChanged("removed", st);
     }
     return removed;
+  }
+
+  /**
+   * Refuses to delete {@code volume} of datastore {@code dir} while it is a side of a pair held
+   * here (a datastore's deletion guard calls it): the message names the pair and how to end it.
+   *
+   * @throws IllegalStateException naming the replica
+   */
+  public void checkDeletable(Path dir, String volume) {
+    Path d = dir.toAbsolutePath().normalize();
+    for (Replica p : primaries.values()) {
+      if (p.record().volume().equals(volume) && p.datastore().path().toAbsolutePath().normalize().equals(d)) {
+        ReplicaRecord r = p.record();
+        throw new IllegalStateException("volume " + volume + " is replicated by replica " + r.id() + " to " + r.peer()
+            + (r.nbdPeer() ? "" : ":" + r.peerVolume()) + ": remove the replica first (vstore replica remove " + r.id() + ")");
+      }
+    }
+    for (Side s : secondaries.values()) {
+      ReplicaRecord r = s.record().get();
+      if (r.volume().equals(volume) && s.datastore().path().toAbsolutePath().normalize().equals(d)) {
+        throw new IllegalStateException("volume " + volume + " is the secondary of replica " + r.id() + " (primary "
+            + r.peer() + ":" + r.peerVolume() + "): remove the replica first (vstore replica remove " + r.id() + ")");
+      }
+    }
+  }
+
+  /**
+   * Refuses to move {@code volume} of datastore {@code dir} to another datastore when it is a
+   * pair's secondary (its guard admits only the replication stream; promote or remove first). A
+   * primary may move: {@link #volumeMoved} carries its pair along.
+   *
+   * @throws IllegalStateException naming the replica
+   */
+  public void checkMovable(Path dir, String volume) {
+    Path d = dir.toAbsolutePath().normalize();
+    for (Side s : secondaries.values()) {
+      ReplicaRecord r = s.record().get();
+      if (r.volume().equals(volume) && s.datastore().path().toAbsolutePath().normalize().equals(d)
+          && r.state().equals("SECONDARY")) {
+        throw new IllegalStateException("volume " + volume + " is the secondary of replica " + r.id() + " (primary "
+            + r.peer() + ":" + r.peerVolume() + "): promote it or remove the replica before moving it");
+      }
+    }
+  }
+
+  /**
+   * Carries the pair whose primary is {@code volume} of datastore {@code from} over to datastore
+   * {@code to}, once the mover has switched the volume there (its uuid, change log and pins moved
+   * with it): the primary's record moves to {@code to} (written there first, then deleted from
+   * {@code from}), a datastore secondary's record is repointed at {@code to}, and the primary starts
+   * on the moved volume as after a restart: it reconnects and resyncs what changed since its pin,
+   * which includes the writes clients made between the switch and this call.
+   *
+   * @return the pair's status, or empty when the volume is not a primary here
+   */
+  public synchronized Optional<ReplicaStatus> volumeMoved(Path from, String volume, Path to) throws IOException {
+    Datastore src = datastore(from);
+    Datastore dst = datastore(to);
+    Replica old = primaries.values().stream()
+        .filter(p -> p.datastore() == src && p.record().volume().equals(volume)).findFirst().orElse(null);
+    if (old == null) {
+      return Optional.empty();
+    }
+    old.close(src.hasVolume(volume));
+    primaries.remove(old.record().id());
+    ReplicaRecord rec = old.record();
+    ReplicaStore toStore = new ReplicaStore(dst.path());
+    toStore.write(rec);
+    new ReplicaStore(src.path()).delete(rec.id());
+    Side side = secondaries.get(rec.id());
+    if (side != null) {
+      ReplicaRecord next = side.record().get().withPeer(dst.path().toString());
+      side.store().write(next);
+      side.record().set(next);
+    }
+    Replica moved = startPrimary(dst, toStore, rec);
+    ReplicaStatus status = moved.status();
+    listener.replicaChanged("moved", status);
+    return Optional.of(status);
   }
 
   /** Returns the primary record of pair {@code id} as the running replica holds it (tests). */
