@@ -141,6 +141,13 @@ public final class VirtualMachines {
               + " is a linked clone of its snapshot " + parent + " (delete or flatten the clone first)");
         }
       }
+      for (String d : vm.disks()) {
+        if (inv.datastore().hasVolume(d)) {
+          // Before the record says "delete": a disk an export serves or a replica pair holds would
+          // stop the deletion halfway and leave the VM marked until the next open.
+          inv.datastore().checkDeletable(d, null);
+        }
+      }
       VirtualMachine marked = vm.withPending(Pending.of("delete"));
       inv.save(inv.document().with(marked));
       finish(marked);

@@ -449,6 +449,18 @@ public final class Datastore implements Closeable {
     return snapshots.list(volume);
   }
 
+  /**
+   * Asks the deletion guard whether volume {@code volume} (with {@code snapshot} null) or its
+   * snapshot may be deleted, without deleting: a workflow that deletes several volumes checks them
+   * all before it starts.
+   *
+   * @throws IllegalStateException naming what still uses it
+   */
+  public void checkDeletable(String volume, String snapshot) throws IOException {
+    checkOpen();
+    deletionGuard.check(volume, snapshot);
+  }
+
   /** Deletes a snapshot, reclaiming what only it referenced; refused while it has linked clones. */
   public void deleteSnapshot(String volume, String snapshot) throws IOException {
     checkOpen();
