@@ -96,6 +96,55 @@ final class MigrateVmDaemonTest {
     }
   }
 
+  @Test
+  void aDaemonStoppedDuringAVmMoveTakesItUpWhenItStarts() throws Exception {
+    Path a = tmp.resolve("a");
+    Path b = tmp.resolve("b");
+    Datastore.create(a, DatastoreOptions.defaults(), 0).close();
+    Datastore.create(b, DatastoreOptions.defaults(), 0).close();
+    assertOk(CliRun.of("vm", "create", "-D", a.toString(), "db", "--disk", "8M", "--disk", "8M"));
+    byte[][] content = new byte[2][DISK];
+    try (Datastore d = Datastore.open(a, DatastoreOptions.defaults())) {
+      Random random = new Random(12);
+      for (int i = 0; i < 2; i++) {
+        random.nextBytes(content[i]);
+        try (Volume v = d.volume("db-disk" + i)) {
+          v.write(0, ByteBuffer.wrap(content[i]));
+          v.flush();
+        }
+      }
+    }
+    String job;
+    try (TestDaemon daemon = TestDaemon.start(new CliCommandRunner(), a, b)) {
+      job = assertOk(CliRun.of("migrate", "-D", a.toString(), "db", "--to", b.toString(), "--rate-limit", "4M",
+          "--no-wait")).out().strip();
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (info(daemon, job).done() == 0 && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+    } // the daemon stops in the middle of the move: it stays recorded, running
+    try (TestDaemon daemon = TestDaemon.start(new CliCommandRunner(), a, b)) {
+      ManagedDatastore da = daemon.daemon().find(a).orElseThrow();
+      ManagedDatastore db = daemon.daemon().find(b).orElseThrow();
+      Migrations.resumeAll(daemon.daemon()); // as vstore serve does at start
+      JobInfo resumed = daemon.daemon().jobs().list().stream()
+          .filter(j -> j.kind().equals("migrate") && "db".equals(j.target()) && !j.id().equals(job)).findFirst()
+          .orElseThrow(() -> new AssertionError("no migrate job resumed: " + daemon.daemon().jobs().list()));
+      JobInfo ended = daemon.daemon().jobs().await(resumed.id(), Duration.ofSeconds(120));
+      assertThat(ended.state().label()).as("%s", ended).isEqualTo("succeeded");
+      assertThat(daemon.daemon().jobs().list().stream()
+          .filter(j -> j.kind().equals("migrate") && !j.id().equals(job)).count())
+          .as("one job for the VM, none for its disk on its own").isEqualTo(1);
+      for (int i = 0; i < 2; i++) {
+        assertThat(da.store().hasVolume("db-disk" + i)).isFalse();
+        assertThat(bytes(db.store(), "db-disk" + i)).isEqualTo(content[i]);
+      }
+      assertThat(db.inventory().vms().get("db").pending()).isNull();
+      assertThat(da.inventory().vms().list()).isEmpty();
+      assertThat(db.store().check().problems()).isEmpty();
+    }
+  }
+
   private static JobInfo info(TestDaemon daemon, String id) {
     return daemon.daemon().jobs().list().stream().filter(j -> j.id().equals(id)).findFirst().orElseThrow();
   }
