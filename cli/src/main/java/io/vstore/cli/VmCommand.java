@@ -1,6 +1,7 @@
 package io.vstore.cli;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -8,6 +9,7 @@ import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.store.VolumeInfo;
 import io.vstore.engine.VirtualMachine;
 import io.vstore.engine.VmSnapshot;
+import io.vstore.engine.VmTransfer;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -107,20 +109,32 @@ final class VmCommand {
     @Parameters(index = "0", paramLabel = "NAME", description = "The VM.") String name;
     @Mixin OutputOptions output;
 
-    /** A VM with its disks' space figures. */
+    /** A VM with its disks' space figures; {@code migration} is null unless its disks are moving (vstore migrate). */
     record Result(String name, String created, String current, JsonNode config, List<VolumeInfo> disks,
-        List<VmSnapshot> snapshots, @JsonIgnore VirtualMachine vm) {}
+        List<VmSnapshot> snapshots, @JsonInclude(JsonInclude.Include.NON_NULL) Migration migration,
+        @JsonIgnore VirtualMachine vm) {}
+
+    /** A VM's move between two datastores: its state and the disks that are in the other datastore. */
+    record Migration(String from, String to, String state, List<String> elsewhere) {}
 
     @Override
     public Integer call() throws Exception {
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
         VirtualMachine vm = s.inventory.vms().get(name);
+        VmTransfer.Plan plan = VmTransfer.of(vm).orElse(null);
         List<VolumeInfo> disks = new ArrayList<>();
+        List<String> elsewhere = new ArrayList<>();
         for (String d : vm.disks()) {
+          if (plan != null && !s.store.hasVolume(d)) {
+            elsewhere.add(d); // moved to (or not yet back from) the other datastore of the move
+            continue;
+          }
           disks.add(s.store.volumeInfo(d));
         }
-        output.print(new Result(vm.name(), vm.created(), vm.current(), vm.config(), disks, vm.snapshots(), vm),
-            Info::print);
+        Migration migration = plan == null ? null
+            : new Migration(plan.from().toString(), plan.to().toString(), plan.state(), elsewhere);
+        output.print(new Result(vm.name(), vm.created(), vm.current(), vm.config(), disks, vm.snapshots(), migration,
+            vm), Info::print);
       }
       return 0;
     }
@@ -132,6 +146,11 @@ final class VmCommand {
       out.println("current snapshot: " + (r.current() == null ? "-" : r.current()));
       for (VolumeInfo d : r.disks()) {
         out.println("disk " + d.name() + ": " + Sizes.format(d.size()) + ", allocated " + Sizes.format(d.allocated()));
+      }
+      if (r.migration() != null) {
+        Migration m = r.migration();
+        out.println("migrate: " + m.state() + " from " + m.from() + " to " + m.to()
+            + (m.elsewhere().isEmpty() ? "" : "; in the other datastore: " + String.join(", ", m.elsewhere())));
       }
       out.println("config: " + r.config());
       out.println("snapshots:");

@@ -68,6 +68,9 @@ final class MigrateVmDaemonTest {
       }
       assertThat(db.store().hasVolume("web-disk0")).isTrue();
       assertThat(da.store().hasVolume("web-disk2")).isTrue();
+      assertThat(assertOk(CliRun.of("vm", "info", "-D", a.toString(), "web")).out())
+          .contains("migrate: stopped from " + a.toAbsolutePath().normalize() + " to " + b.toAbsolutePath().normalize()
+              + "; in the other datastore: web-disk0");
       CliRun refused = CliRun.of("vm", "snapshot", "create", "-D", a.toString(), "web@s2");
       assertThat(refused.exit()).isNotZero();
       assertThat(refused.err()).contains("split by a cancelled migrate").hasLineCount(1);
