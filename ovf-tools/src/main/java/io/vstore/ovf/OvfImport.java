@@ -6,7 +6,6 @@ import io.vstore.blockstore.BlockDevice;
 import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.engine.Inventory;
-import io.vstore.engine.MediaFile;
 import io.vstore.engine.VirtualMachine;
 import io.vstore.ovf.pkg.DiskReader;
 import io.vstore.ovf.pkg.FileRef;
@@ -15,7 +14,6 @@ import io.vstore.ovf.pkg.PackageFile;
 import io.vstore.ovf.pkg.SignaturePolicy;
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -76,13 +74,9 @@ public final class OvfImport implements Closeable {
     }
   }
 
-  /** One media file to store: VM {@code vm}'s file {@code name} with role {@code role}. */
-  private record MediaTarget(String vm, String name, String role) {}
-
   private final Inventory inventory;
   private final OvfPackage pkg;
-  /** File id → the media files it becomes (one per VM that holds it), in plan order. */
-  private final Map<String, List<MediaTarget>> mediaByFile = new LinkedHashMap<>();
+  private final ImportMedia media;
   private final OvfDescriptor descriptor;
   private final List<PlannedVm> planned = new ArrayList<>();
   private final List<String> warnings = new ArrayList<>();
@@ -92,6 +86,7 @@ public final class OvfImport implements Closeable {
     this.inventory = inventory;
     this.pkg = pkg;
     this.descriptor = descriptor;
+    this.media = new ImportMedia(inventory, descriptor, warnings);
   }
 
   /** Opens the package and checks everything the import needs before creating anything. */
@@ -152,7 +147,7 @@ public final class OvfImport implements Closeable {
       VmConfiguration mapped = HardwareMapping.map(descriptor, vs, req.deploymentOption(), req.networks(), req.properties(),
           warnings);
       String name = vmName(req.name(), vs, systems.size());
-      VmConfiguration c = planMedia(name, mapped);
+      VmConfiguration c = media.plan(name, mapped);
       if (!names.add(name)) {
         throw OvfException.bad("two virtual systems would both be imported as VM " + name + "; give --name");
       }
@@ -185,10 +180,7 @@ public final class OvfImport implements Closeable {
         }
       }
     }
-    for (String id : mediaByFile.keySet()) {
-      Long size = descriptor.file(id).orElseThrow().size();
-      totalBytes += size == null ? 0 : size * mediaByFile.get(id).size();
-    }
+    totalBytes += media.totalBytes();
     List<FileRef> refs = new ArrayList<>();
     for (FileReference f : descriptor.files()) {
       if (f.href().contains("://")) {
@@ -235,63 +227,6 @@ public final class OvfImport implements Closeable {
     base.set("clones", JSON.valueToTree(planned.stream().filter(PlannedVm::hasClones).map(PlannedVm::name).toList()));
     json.put("importedFrom", pkg.name());
     planned.addFirst(new PlannedVm(name, null, json, sizes, chains, true));
-  }
-
-  /**
-   * Returns {@code c} with its CD/DVD drives, floppies and NVRAM naming the media files VM {@code vm}
-   * will hold, and plans storing each: an ISO given as a File or as a Disk with a file, a floppy
-   * image, the file an {@code nvram} ExtraConfig names ({@code ovf:/file/ID}). A file held twice by one
-   * VM is one media file.
-   */
-  private VmConfiguration planMedia(String vm, VmConfiguration c) throws OvfException {
-    Map<String, String> names = new HashMap<>();
-    Set<String> taken = new HashSet<>();
-    List<VmConfiguration.CdDrive> cds = new ArrayList<>();
-    for (VmConfiguration.CdDrive cd : c.cdDrives()) {
-      String file = cd.imageFile() != null ? cd.imageFile()
-          : cd.imageDisk() != null ? descriptor.disk(cd.imageDisk()).orElseThrow().fileRef() : null;
-      cds.add(file == null ? cd : cd.withMedia(mediaName(vm, file, MediaFile.CDROM, names, taken)));
-    }
-    List<VmConfiguration.FloppyDrive> floppies = new ArrayList<>();
-    for (VmConfiguration.FloppyDrive f : c.floppies()) {
-      floppies.add(f.imageFile() == null ? f : f.withMedia(mediaName(vm, f.imageFile(), MediaFile.FLOPPY, names, taken)));
-    }
-    String nvram = null;
-    String ref = c.extraConfig().get(ExportMedia.nvramKey());
-    if (ExportMedia.isNvramReference(ExportMedia.nvramKey(), ref)) {
-      String id = ref.substring(ExportMedia.nvramReference("").length());
-      if (descriptor.file(id).isPresent()) {
-        nvram = mediaName(vm, id, MediaFile.NVRAM, names, taken);
-      } else {
-        warnings.add("VM " + vm + ": ExtraConfig nvram names file " + id + ", which References does not list; no NVRAM"
-            + " is imported");
-      }
-    }
-    return c.withMedia(cds, floppies, nvram);
-  }
-
-  /** Returns the media file name of file {@code fileId} in VM {@code vm}: its href's file name, made safe and unique. */
-  private String mediaName(String vm, String fileId, String role, Map<String, String> names, Set<String> taken) {
-    String known = names.get(fileId);
-    if (known != null) {
-      return known;
-    }
-    String href = descriptor.file(fileId).orElseThrow().href();
-    StringBuilder b = new StringBuilder();
-    for (char ch : href.substring(href.lastIndexOf('/') + 1).toCharArray()) {
-      b.append(Character.isLetterOrDigit(ch) && ch < 128 || ch == '.' || ch == '_' || ch == '-' ? ch : '_');
-    }
-    while (!b.isEmpty() && !Character.isLetterOrDigit(b.charAt(0))) {
-      b.deleteCharAt(0);
-    }
-    String base = b.isEmpty() ? role : b.length() > 120 ? b.substring(0, 120) : b.toString();
-    String name = base;
-    for (int n = 2; !taken.add(name); n++) {
-      name = n + "-" + base;
-    }
-    names.put(fileId, name);
-    mediaByFile.computeIfAbsent(fileId, k -> new ArrayList<>()).add(new MediaTarget(vm, name, role));
-    return name;
   }
 
   /** Returns the disk ids from the base to {@code leaf}. */
@@ -420,10 +355,8 @@ public final class OvfImport implements Closeable {
             throw OvfException.unsupported("file " + f.ref().href() + " comes before the disks that the package's delta"
                 + " disks are deltas of; their linked clones cannot be made yet");
           }
-          List<MediaTarget> media = mediaByFile.get(f.ref().id());
-          if (media != null) {
-            storeMedia(f, media, created, scaled);
-            base[0] += mediaByFile.get(f.ref().id()).size() * Math.max(0, f.ref().size());
+          if (media.holds(f.ref().id())) {
+            base[0] += media.store(f, created, scaled);
             progress.accept(base[0]);
           }
           continue; // any other file: read (and verified) by the package layer, not stored
@@ -469,38 +402,6 @@ public final class OvfImport implements Closeable {
       // A cancelled job (its progress sink throws), a digest mismatch, a truncated archive: all or nothing.
       undo(created, e);
       throw e;
-    }
-  }
-
-  /**
-   * Stores package file {@code f} as the media files {@code targets} (streamed into the first VM's,
-   * copied from there into the others'); a file whose length is not its {@code ovf:size} is refused.
-   */
-  private void storeMedia(PackageFile f, List<MediaTarget> targets, List<String> created, LongConsumer progress)
-      throws IOException {
-    FileReference ref = descriptor.file(f.ref().id()).orElseThrow();
-    MediaTarget first = null;
-    for (MediaTarget m : targets) {
-      if (!created.contains(m.vm())) {
-        throw OvfException.unsupported("file " + ref.href() + " (media of VM " + m.vm() + ") comes before the disks that"
-            + " the package's delta disks are deltas of; its VM cannot be made yet");
-      }
-      MediaFile stored;
-      if (first == null) {
-        long hint = ref.compression() == null && ref.size() != null ? ref.size() : -1;
-        try (InputStream in = f.stream()) {
-          stored = inventory.media().add(m.vm(), m.name(), m.role(), in, hint, progress);
-        }
-        if (hint >= 0 && stored.size() != hint) {
-          throw OvfException.bad("file " + ref.href() + " (" + m.role() + " image of VM " + m.vm() + ") holds "
-              + stored.size() + " bytes but its ovf:size says " + hint + ": truncated or padded");
-        }
-        first = m;
-      } else {
-        try (InputStream in = inventory.media().open(first.vm(), first.name())) {
-          inventory.media().add(m.vm(), m.name(), m.role(), in, ref.size() == null ? -1 : ref.size(), x -> {});
-        }
-      }
     }
   }
 
