@@ -128,6 +128,15 @@ class OvfMediaTest {
       assertThat(first.files()).extracting(FileReference::href)
           .containsExactly("src-vmdisk1.vmdk", "install.iso", "src.nvram");
       assertThat(first.file("media-install.iso").orElseThrow().size()).isEqualTo(ISO.length);
+      // What ovftool's probe shows: the drive's file, the NVRAM file, both among the files with their sizes.
+      ProbeReport probe = ProbeReport.of(first, ova.toString());
+      assertThat(probe.systems().getFirst().nvramFile()).isEqualTo("media-src.nvram");
+      assertThat(probe.systems().getFirst().cdDrives()).extracting(VmConfiguration.CdDrive::imageFile)
+          .containsExactly("media-install.iso");
+      assertThat(probe.text()).contains("file media-install.iso", "nvram file media-src.nvram");
+      assertThat(probe.files()).extracting(ProbeReport.FileEntry::href, ProbeReport.FileEntry::size)
+          .contains(org.assertj.core.groups.Tuple.tuple("install.iso", (long) ISO.length),
+              org.assertj.core.groups.Tuple.tuple("src.nvram", (long) NVRAM.length));
 
       String copy = "copy-" + version;
       importAs(ova, copy);
