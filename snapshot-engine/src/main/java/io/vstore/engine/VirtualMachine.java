@@ -1,6 +1,5 @@
 package io.vstore.engine;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import java.util.ArrayList;
@@ -19,11 +18,12 @@ import java.util.Objects;
  *     next snapshot), or null
  * @param snapshots the snapshot tree's nodes, oldest first
  * @param pending the operation a crash interrupted, or null
- * @param media its media files (ISO and floppy images, NVRAM), in the order they were added; left out
- *     of the inventory file when empty, so a VM without media reads in a vstore that knows none
+ * @param media its media files (ISO and floppy images, NVRAM), in the order they were added (the
+ *     inventory file leaves the field out when empty, so a VM without media reads in a vstore that
+ *     knows none)
  */
 public record VirtualMachine(String name, List<String> disks, JsonNode config, String created, String current,
-    List<VmSnapshot> snapshots, Pending pending, @JsonInclude(JsonInclude.Include.NON_EMPTY) List<MediaFile> media) {
+    List<VmSnapshot> snapshots, Pending pending, List<MediaFile> media) {
   public VirtualMachine {
     Objects.requireNonNull(name, "name");
     disks = List.copyOf(disks == null ? List.of() : disks);
