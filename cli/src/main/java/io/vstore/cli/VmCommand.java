@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.store.VolumeInfo;
+import io.vstore.engine.MediaFile;
 import io.vstore.engine.VirtualMachine;
 import io.vstore.engine.VmSnapshot;
 import java.io.IOException;
@@ -26,7 +27,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "vm", description = "Create, list, inspect, snapshot and delete VMs (a name, disks and a JSON config).",
     mixinStandardHelpOptions = true,
     subcommands = {VmCommand.Create.class, VmCommand.ListCmd.class, VmCommand.Info.class, VmCommand.Delete.class,
-        VmCommand.Snapshot.class, VmCommand.Revert.class})
+        VmCommand.Snapshot.class, VmCommand.Revert.class, VmMediaCommand.class})
 final class VmCommand {
   /** Largest configuration file read: a VM's configuration is a few kilobytes. */
   private static final long MAX_CONFIG_BYTES = 1 << 20;
@@ -107,9 +108,9 @@ final class VmCommand {
     @Parameters(index = "0", paramLabel = "NAME", description = "The VM.") String name;
     @Mixin OutputOptions output;
 
-    /** A VM with its disks' space figures. */
+    /** A VM with its disks' space figures and its media files. */
     record Result(String name, String created, String current, JsonNode config, List<VolumeInfo> disks,
-        List<VmSnapshot> snapshots, @JsonIgnore VirtualMachine vm) {}
+        List<MediaFile> media, List<VmSnapshot> snapshots, @JsonIgnore VirtualMachine vm) {}
 
     @Override
     public Integer call() throws Exception {
@@ -119,8 +120,8 @@ final class VmCommand {
         for (String d : vm.disks()) {
           disks.add(s.store.volumeInfo(d));
         }
-        output.print(new Result(vm.name(), vm.created(), vm.current(), vm.config(), disks, vm.snapshots(), vm),
-            Info::print);
+        output.print(new Result(vm.name(), vm.created(), vm.current(), vm.config(), disks,
+            vm.media().stream().filter(MediaFile::complete).toList(), vm.snapshots(), vm), Info::print);
       }
       return 0;
     }
@@ -132,6 +133,9 @@ final class VmCommand {
       out.println("current snapshot: " + (r.current() == null ? "-" : r.current()));
       for (VolumeInfo d : r.disks()) {
         out.println("disk " + d.name() + ": " + Sizes.format(d.size()) + ", allocated " + Sizes.format(d.allocated()));
+      }
+      for (MediaFile m : r.media()) {
+        out.println(VmMediaCommand.describe(m) + " in volume " + m.volume());
       }
       out.println("config: " + r.config());
       out.println("snapshots:");
