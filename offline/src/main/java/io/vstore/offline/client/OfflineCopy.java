@@ -80,8 +80,9 @@ public final class OfflineCopy {
     }
     Begun b = begin(vm, server, token, caCert, dir, passphrase);
     Manifest m = b.manifest();
-    long[] counters = download(dir, m, token, passphrase, progress);
-    try (Datastore store = ClientStore.open(dir, passphrase)) {
+    long[] counters;
+    try (Datastore store = ClientStore.createOrOpen(dir, b.key())) {
+      counters = download(dir, m, token, store, progress);
       m = markReady(dir, m, b.key(), store);
     }
     TransferProgress.delete(dir);
@@ -166,10 +167,9 @@ public final class OfflineCopy {
   }
 
   /** Fetches every unit the progress log does not list, {@link #WORKERS} at a time; returns bytes received and data bytes. */
-  private static long[] download(Path dir, Manifest m, String token, char[] passphrase, Progress listener)
+  private static long[] download(Path dir, Manifest m, String token, Datastore store, Progress listener)
       throws IOException {
-    try (Datastore store = ClientStore.createOrOpen(dir, passphrase);
-        TransferProgress progress = TransferProgress.open(dir);
+    try (TransferProgress progress = TransferProgress.open(dir);
         ServerConnection c = new ServerConnection(m.server(), token, caPem(dir))) {
       List<Volume> volumes = new ArrayList<>();
       List<long[]> work = new ArrayList<>();
@@ -261,12 +261,12 @@ public final class OfflineCopy {
    */
   public static CheckinReport checkin(Path dir, char[] passphrase, String token, boolean keep, boolean force)
       throws IOException {
-    Manifest.read(dir).unlock(dir, passphrase); // a wrong passphrase is refused here, whoever does the rest
+    Passphrase key = Manifest.read(dir).unlock(dir, passphrase); // a wrong passphrase is refused here, whoever does the rest
     java.util.Optional<CheckinReport> viaRun = OfflineRun.requestCheckin(dir, token, keep, force);
     if (viaRun.isPresent()) {
       return viaRun.get(); // the copy is running: its process checks in while the desktop keeps working
     }
-    try (Datastore store = ClientStore.open(dir, passphrase)) {
+    try (Datastore store = ClientStore.open(dir, key)) {
       return checkin(dir, passphrase, store, token, keep, force);
     }
   }
@@ -448,7 +448,7 @@ public final class OfflineCopy {
     PolicyDocument doc = m.policy().verify(m.publicKey());
     checkPolicy(doc, m, now);
     m.withLastSeen(later(m.lastSeen(), now)).save(dir, key);
-    Datastore store = ClientStore.open(dir, passphrase);
+    Datastore store = ClientStore.open(dir, key);
     return new Opened(store, m.disks().stream().map(Manifest.Disk::volume).toList(), doc, m.vm(), m.config());
   }
 

@@ -72,7 +72,7 @@ public final class StreamingCheckout implements Closeable {
     OfflineCopy.checkPolicy(doc, m, Instant.now()); // a resumed copy may have expired meanwhile
     List<AutoCloseable> opened = new ArrayList<>();
     try {
-      Datastore store = ClientStore.createOrOpen(dir, passphrase);
+      Datastore store = ClientStore.createOrOpen(dir, b.key());
       opened.add(store);
       StreamLog presentLog = StreamLog.open(dir.resolve(StreamLog.PRESENT));
       opened.add(presentLog);
