@@ -46,6 +46,11 @@ public final class StreamingCheckout implements Closeable {
   private final AtomicInteger demand = new AtomicInteger();
   private final Object demandDone = new Object();
   private final AtomicLong received = new AtomicLong();
+  /** Where guests fetched on demand last (disk slot, next chunk), newest first: the background fetches there first. */
+  private final java.util.concurrent.ConcurrentLinkedDeque<long[]> hints = new java.util.concurrent.ConcurrentLinkedDeque<>();
+  private static final int MAX_HINTS = 16;
+  /** How many chunks the background fetches after a guest's on-demand fetch. */
+  private static final int HINT_CHUNKS = 8;
   private volatile boolean closing;
   private Thread background;
 
@@ -95,8 +100,9 @@ public final class StreamingCheckout implements Closeable {
       for (int i = 0; i < m.disks().size(); i++) {
         Manifest.Disk d = m.disks().get(i);
         String path = "/api/v1/checkouts/" + m.checkoutId() + "/disks/" + d.index() + "/data";
+        int slot = i;
         disks.add(new StreamingDisk(d.index(), volumes.get(i),
-            (offset, length, demand) -> self[0].fetch(path, offset, length, demand), presentLog, dirtyLog));
+            (offset, length, demand) -> self[0].fetch(slot, path, offset, length, demand), presentLog, dirtyLog));
       }
       OfflineCopy.Opened copy = new OfflineCopy.Opened(store, m.disks().stream().map(Manifest.Disk::volume).toList(),
           doc, m.vm(), m.config());
@@ -145,11 +151,16 @@ public final class StreamingCheckout implements Closeable {
     TransferProgress.delete(dir);
   }
 
-  private InputStream fetch(String path, long offset, long length, boolean onDemand) throws IOException {
+  private InputStream fetch(int slot, String path, long offset, long length, boolean onDemand) throws IOException {
     if (!onDemand) {
       awaitNoDemand();
     } else {
       demand.incrementAndGet();
+      // the guest will most likely read on from here (a boot reads sequentially): the background goes there next
+      hints.addFirst(new long[] {slot, (offset + length) >>> StreamingDisk.CHUNK_SHIFT});
+      while (hints.size() > MAX_HINTS) {
+        hints.pollLast();
+      }
     }
     InputStream in;
     try {
@@ -226,18 +237,13 @@ public final class StreamingCheckout implements Closeable {
           try {
             long sinceCommit = 0;
             for (int k = next.getAndIncrement(); k < work.size() && !closing; k = next.getAndIncrement()) {
+              for (long[] h = hints.pollFirst(); h != null && !closing; h = hints.pollFirst()) {
+                StreamingDisk d = disks.get((int) h[0]);
+                sinceCommit += fetchAbsent(d, h[1], Math.min(d.chunks(), h[1] + HINT_CHUNKS));
+              }
               StreamingDisk d = disks.get((int) work.get(k)[0]);
               long first = work.get(k)[1];
-              long end = Math.min(d.chunks(), first + BACKGROUND_CHUNKS);
-              for (long c = d.nextAbsent(first); c < end; c = d.nextAbsent(c)) {
-                long stop = c + 1;
-                while (stop < end && !d.isPresent(stop)) {
-                  stop++;
-                }
-                d.fill(c, stop, false);
-                sinceCommit += (stop - c) << StreamingDisk.CHUNK_SHIFT;
-                c = stop;
-              }
+              sinceCommit += fetchAbsent(d, first, Math.min(d.chunks(), first + BACKGROUND_CHUNKS));
               if (sinceCommit >= COMMIT_BYTES) {
                 d.commit();
                 sinceCommit = 0;
@@ -266,6 +272,21 @@ public final class StreamingCheckout implements Closeable {
       downloaded.completeExceptionally(t instanceof java.util.concurrent.CompletionException ce && ce.getCause() != null
           ? ce.getCause() : t);
     }
+  }
+
+  /** Fetches the absent chunks of {@code [first, end)} of {@code d} in the background; returns the bytes asked for. */
+  private static long fetchAbsent(StreamingDisk d, long first, long end) throws IOException {
+    long bytes = 0;
+    for (long c = d.nextAbsent(first); c < end; c = d.nextAbsent(c)) {
+      long stop = c + 1;
+      while (stop < end && !d.isPresent(stop)) {
+        stop++;
+      }
+      d.fill(c, stop, false);
+      bytes += (stop - c) << StreamingDisk.CHUNK_SHIFT;
+      c = stop;
+    }
+    return bytes;
   }
 
   /** Returns the NBD address the disks are served on. */
