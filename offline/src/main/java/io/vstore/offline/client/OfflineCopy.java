@@ -108,7 +108,8 @@ public final class OfflineCopy {
         throw new IllegalArgumentException(dir + " holds a check-out of VM " + m.vm() + ", not " + vm);
       }
       if (m.state() != Manifest.State.DOWNLOADING) {
-        throw new IllegalArgumentException(dir + " already holds a complete check-out of " + vm);
+        throw new IllegalArgumentException(dir + " already holds a complete check-out of " + vm
+            + "; run it with 'vstore offline run'");
       }
     } else {
       if (Files.exists(dir) && Files.list(dir).findAny().isPresent()) {

@@ -49,6 +49,8 @@ public final class StreamingCheckout implements Closeable {
   /** Where guests fetched on demand last (disk slot, next chunk), newest first: the background fetches there first. */
   private final java.util.concurrent.ConcurrentLinkedDeque<long[]> hints = new java.util.concurrent.ConcurrentLinkedDeque<>();
   private static final int MAX_HINTS = 16;
+  /** How often a background fetch is tried before the download stops (1 + 2 + ... s between tries). */
+  private static final int RETRIES = 6;
   /** How many chunks the background fetches after a guest's on-demand fetch. */
   private static final int HINT_CHUNKS = 8;
   private volatile boolean closing;
@@ -274,15 +276,38 @@ public final class StreamingCheckout implements Closeable {
     }
   }
 
-  /** Fetches the absent chunks of {@code [first, end)} of {@code d} in the background; returns the bytes asked for. */
-  private static long fetchAbsent(StreamingDisk d, long first, long end) throws IOException {
+  /**
+   * Fetches the absent chunks of {@code [first, end)} of {@code d} in the background; returns the
+   * bytes asked for. A fetch that fails is tried again a few times, waiting longer each time: the
+   * guest keeps running on what arrived, so a short outage of the link must not end the download.
+   */
+  private long fetchAbsent(StreamingDisk d, long first, long end) throws IOException {
     long bytes = 0;
     for (long c = d.nextAbsent(first); c < end; c = d.nextAbsent(c)) {
       long stop = c + 1;
       while (stop < end && !d.isPresent(stop)) {
         stop++;
       }
-      d.fill(c, stop, false);
+      for (int attempt = 1; ; attempt++) {
+        try {
+          d.fill(c, stop, false);
+          break;
+        } catch (io.vstore.offline.TransferException | ServerConnection.ServerException refused) {
+          throw refused; // bad data or a refusal: trying again will not help
+        } catch (IOException e) {
+          if (attempt >= RETRIES || closing) {
+            throw e;
+          }
+          System.getLogger("io.vstore.offline").log(System.Logger.Level.WARNING, "fetching " + d + " at chunk " + c
+              + " failed (" + e.getMessage() + "); trying again in " + attempt + " s");
+          try {
+            Thread.sleep(1000L * attempt);
+          } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("streaming check-out stopped");
+          }
+        }
+      }
       bytes += (stop - c) << StreamingDisk.CHUNK_SHIFT;
       c = stop;
     }
