@@ -1,7 +1,6 @@
 package io.vstore.blockstore.crypto;
 
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -11,22 +10,24 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The sealed parts of one large read, gathered while their ciphertext is read into place and then
- * opened together ({@link #openAll}) on every core: a 1 MiB read is up to 256 parts of 4 KiB, each
- * its own AES-GCM message, and one thread opening them all took as long as reading them.
+ * The sealed parts of one large read, opened on every core while the read goes on: a 1 MiB read
+ * is up to 256 parts of 4 KiB, each its own AES-GCM message, and one thread opening them all after
+ * reading took about as long again as the reading.
  *
- * <p>The caller opens parts itself and helper threads join in when they are free: parts are
- * claimed a few at a time from a shared counter, so a helper that starts late (or never, on one
- * core or when every helper is busy) costs nothing but its claim, and the caller waits only for
- * the few parts a helper has claimed and not yet finished. A helper touches only the parts it
- * claimed, all of which are done before {@link #openAll} returns, so no thread writes into the
- * caller's buffers afterwards. Nothing is handed out before every part has opened: the caller
- * learns of a part that failed and fails the whole read.
+ * <p>The reader {@linkplain #add adds} each part once its ciphertext is in place; from the
+ * {@link #PARALLEL_PARTS}th on, a helper thread (one per core beyond the first) opens the parts
+ * added so far while the reader reads on, and {@link #openAll} makes the reader open what is
+ * left alongside. Parts are claimed a few at a time from a shared counter, so a helper that starts
+ * late (or never: one core, or every helper busy) costs nothing but its claim, and the reader waits
+ * only for parts a helper has claimed and not finished. A helper touches only parts it claimed,
+ * all of them finished before {@link #openAll} or {@link #abandon} returns, so no thread writes
+ * into the reader's buffers afterwards. Nothing is handed out before every part has opened: the
+ * reader learns of a part that failed and fails the whole read.
  */
 public final class PartBatch {
-  /** Batches of fewer parts are opened by the caller alone: handing off would cost more than it saves. */
+  /** Batches of fewer parts are opened by the reader alone: handing off would cost more than it saves. */
   public static final int PARALLEL_PARTS = 16;
-  /** Parts claimed at once: about 10 µs of work, so a waiting caller never waits long. */
+  /** Parts claimed at once: about 10 µs of work, so a waiting reader never waits long. */
   private static final int STEP = 4;
   private static final int HELPER_THREADS = Runtime.getRuntime().availableProcessors() - 1;
   /** Platform threads, one per core beyond the first; a small queue, and a batch opens alone when it is full. */
@@ -38,36 +39,58 @@ public final class PartBatch {
       });
 
   private final RecordSealer sealer;
+  private final int capacity;
+  /** Parts added; only the reader writes it, and entries below {@link #published} are never written again. */
   private int size;
-  private ByteBuffer[] data = new ByteBuffer[32];
-  private int[] at = new int[32];
-  private int[] length = new int[32];
-  private byte[][] nonce = new byte[32][];
-  private int[] part = new int[32];
-  private long[] volume = new long[32];
-  private long[] block = new long[32];
-  private long[] generation = new long[32];
-  private byte[][] tags = new byte[32][];
-  private Object[] context = new Object[32];
-  private int[] label = new int[32];
+  /** The parts helpers may claim: entries below it are complete (written before this volatile write). */
+  private volatile int published;
+  /** Set when no part will be added any more: helpers leave once every part is claimed. */
+  private volatile boolean closed;
+  private boolean helping;
+  private final AtomicInteger next = new AtomicInteger();
+  private final AtomicInteger done = new AtomicInteger();
+  private final AtomicInteger failed = new AtomicInteger(Integer.MAX_VALUE);
+  private volatile Throwable error;
+  private final ByteBuffer[] data;
+  private final int[] at;
+  private final int[] length;
+  private final byte[][] nonce;
+  private final int[] part;
+  private final long[] volume;
+  private final long[] block;
+  private final long[] generation;
+  private final byte[][] tags;
+  private final Object[] context;
+  private final int[] label;
 
-  /** Creates an empty batch of parts sealed by {@code sealer}. */
-  public PartBatch(RecordSealer sealer) {
+  /** Creates an empty batch of at most {@code capacity} parts sealed by {@code sealer}. */
+  public PartBatch(RecordSealer sealer, int capacity) {
     this.sealer = sealer;
+    this.capacity = capacity;
+    data = new ByteBuffer[capacity];
+    at = new int[capacity];
+    length = new int[capacity];
+    nonce = new byte[capacity][];
+    part = new int[capacity];
+    volume = new long[capacity];
+    block = new long[capacity];
+    generation = new long[capacity];
+    tags = new byte[capacity][];
+    context = new Object[capacity];
+    label = new int[capacity];
   }
 
   /**
-   * Adds the part at {@code data[at, at + length)}, to be opened in place as
-   * {@link RecordSealer#open} would (nonce base at {@code nonce[0, 12)}); {@code context} and
-   * {@code label} say, should it fail, which record and block it was.
+   * Adds the part at {@code data[at, at + length)}, its ciphertext already there, to be opened in
+   * place as {@link RecordSealer#open} would (nonce base at {@code nonce[0, 12)}, tag at
+   * {@code tags[16 * part, +16)}); {@code context} and {@code label} say, should it fail, which
+   * record and block it was. A helper may open it at once.
    */
   public void add(ByteBuffer data, int at, int length, byte[] nonce, int part, long volume, long block, long generation,
-      byte[] tags, int tagAt, Object context, int label) {
-    if (length > RecordSealer.MAX_PART_BYTES || tagAt != RecordSealer.TAG_BYTES * part) {
-      throw new IllegalArgumentException("part " + part + " of " + length + " bytes, tag at " + tagAt);
-    }
-    if (size == this.data.length) {
-      grow();
+      byte[] tags, Object context, int label) {
+    if (length > RecordSealer.MAX_PART_BYTES || size == capacity || closed) {
+      throw new IllegalStateException("part " + part + " of " + length + " bytes: batch of " + size + "/" + capacity
+          + (closed ? ", closed" : ""));
     }
     int i = size++;
     this.data[i] = data;
@@ -81,21 +104,24 @@ public final class PartBatch {
     this.tags[i] = tags;
     this.context[i] = context;
     this.label[i] = label;
+    published = size;
+    if (size == PARALLEL_PARTS) {
+      startHelpers();
+    }
   }
 
-  private void grow() {
-    int n = size * 2;
-    data = Arrays.copyOf(data, n);
-    at = Arrays.copyOf(at, n);
-    length = Arrays.copyOf(length, n);
-    nonce = Arrays.copyOf(nonce, n);
-    part = Arrays.copyOf(part, n);
-    volume = Arrays.copyOf(volume, n);
-    block = Arrays.copyOf(block, n);
-    generation = Arrays.copyOf(generation, n);
-    tags = Arrays.copyOf(tags, n);
-    context = Arrays.copyOf(context, n);
-    label = Arrays.copyOf(label, n);
+  private void startHelpers() {
+    if (HELPERS == null || helping) {
+      return;
+    }
+    helping = true;
+    try {
+      for (int h = 0; h < HELPER_THREADS; h++) {
+        HELPERS.execute(this::help);
+      }
+    } catch (RejectedExecutionException e) {
+      // every helper is busy and the queue is full: the reader opens what no one claims
+    }
   }
 
   /** Returns the number of parts added. */
@@ -114,74 +140,99 @@ public final class PartBatch {
   }
 
   /**
-   * Opens every part added, in place, and returns the index of the first that failed to open
-   * (cleared, as {@link RecordSealer#open} clears it), or -1 when all opened.
+   * Opens every part added (those no helper has opened yet, on this thread and the helpers) and
+   * returns the index of the first that failed to open (cleared, as {@link RecordSealer#open}
+   * clears it), or -1 when all opened. No part may be added afterwards.
    */
   public int openAll() {
-    Run run = new Run();
-    if (size >= PARALLEL_PARTS && HELPERS != null) {
-      int helpers = Math.min(HELPER_THREADS, size / PARALLEL_PARTS);
-      try {
-        for (int h = 0; h < helpers; h++) {
-          HELPERS.execute(run::work);
-        }
-      } catch (RejectedExecutionException e) {
-        // every helper is busy and the queue is full: the caller opens what no one claims
-      }
+    closed = true;
+    work(false);
+    await(size);
+    if (error != null) {
+      throw new IllegalStateException("opening sealed parts failed", error);
     }
-    run.work();
-    run.awaitAll();
-    if (run.error != null) {
-      throw new IllegalStateException("opening sealed parts failed", run.error);
-    }
-    int failed = run.failed.get();
-    return failed == Integer.MAX_VALUE ? -1 : failed;
+    int first = failed.get();
+    return first == Integer.MAX_VALUE ? -1 : first;
   }
 
-  /** One {@link #openAll}: the claim counter, the count of parts done, and the first failure. */
-  private final class Run {
-    final AtomicInteger next = new AtomicInteger();
-    final AtomicInteger done = new AtomicInteger();
-    final AtomicInteger failed = new AtomicInteger(Integer.MAX_VALUE);
-    volatile Throwable error;
+  /**
+   * Gives up the batch (its read failed): no part is claimed any more, and this returns once the
+   * parts helpers were opening are done, so none writes into the reader's buffers afterwards.
+   * Idempotent; harmless after {@link #openAll}.
+   */
+  public void abandon() {
+    closed = true;
+    int claimed = next.getAndSet(Integer.MAX_VALUE);
+    if (claimed != Integer.MAX_VALUE) {
+      await(Math.min(claimed, size));
+    }
+  }
 
-    void work() {
-      RecordSealer.Worker w = null;
-      try {
-        for (int i; (i = next.getAndAdd(STEP)) < size; ) {
-          int end = Math.min(size, i + STEP);
-          try {
-            if (w == null) {
-              w = sealer.borrowWorker();
+  /** A helper's part: open what is published until the batch is closed and every part claimed. */
+  private void help() {
+    work(true);
+  }
+
+  /**
+   * Claims and opens published parts a step at a time; a helper ({@code waitForMore}) waits for
+   * the reader to add more until the batch is closed, the reader does not.
+   */
+  private void work(boolean waitForMore) {
+    RecordSealer.Worker w = null;
+    try {
+      for (int idle = 0; ; ) {
+        int i = next.get();
+        int avail = published;
+        if (i >= avail) {
+          if (!waitForMore || closed || i == Integer.MAX_VALUE) {
+            if (i >= published) { // re-read: the reader may have published and closed since
+              return;
             }
-            for (int k = i; k < end; k++) {
-              if (!sealer.open(w, data[k], at[k], length[k], nonce[k], 0, part[k], volume[k], block[k], generation[k],
-                  tags[k], RecordSealer.TAG_BYTES * part[k])) {
-                int mine = k;
-                failed.accumulateAndGet(mine, Math::min);
-              }
-            }
-          } catch (Throwable t) {
-            error = t;
-          } finally {
-            done.addAndGet(end - i); // counted even on failure, or the caller would wait forever
+            continue;
           }
+          if (++idle < 200) {
+            Thread.onSpinWait();
+          } else { // the reader is in a file read: back off to at most a millisecond
+            LockSupport.parkNanos(Math.min(1_000_000L, 20_000L << Math.min(idle - 200, 6)));
+          }
+          continue;
         }
-      } finally {
-        if (w != null) {
-          sealer.giveBack(w);
+        int end = Math.min(i + STEP, avail);
+        if (!next.compareAndSet(i, end)) {
+          continue;
+        }
+        idle = 0;
+        try {
+          if (w == null) {
+            w = sealer.borrowWorker();
+          }
+          for (int k = i; k < end; k++) {
+            if (!sealer.open(w, data[k], at[k], length[k], nonce[k], 0, part[k], volume[k], block[k], generation[k],
+                tags[k], RecordSealer.TAG_BYTES * part[k])) {
+              int mine = k;
+              failed.accumulateAndGet(mine, Math::min);
+            }
+          }
+        } catch (Throwable t) {
+          error = t;
+        } finally {
+          done.addAndGet(end - i); // counted even on failure, or the reader would wait forever
         }
       }
+    } finally {
+      if (w != null) {
+        sealer.giveBack(w);
+      }
     }
+  }
 
-    /** Waits for the parts helpers claimed and have not finished: at most a step each. */
-    void awaitAll() {
-      for (int spins = 0; done.get() < size; spins++) {
-        if (spins < 1000) {
-          Thread.onSpinWait();
-        } else {
-          LockSupport.parkNanos(20_000);
-        }
+  /** Waits until {@code parts} parts are done: the reader opened the rest, so only helpers' last steps remain. */
+  private void await(int parts) {
+    for (int spins = 0; done.get() < parts; spins++) {
+      if (spins < 1000) {
+        Thread.onSpinWait();
+      } else {
+        LockSupport.parkNanos(20_000);
       }
     }
   }

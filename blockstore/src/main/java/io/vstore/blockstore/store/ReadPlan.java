@@ -139,6 +139,9 @@ public final class ReadPlan {
       return;
     }
     released = true;
+    if (batch != null) {
+      batch.abandon(); // harmless after the batch opened; otherwise no helper writes into dst after this
+    }
     parts.forEach(p -> p.file().release());
     scratchHeld.forEach(scratch::release);
   }

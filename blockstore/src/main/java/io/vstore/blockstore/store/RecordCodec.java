@@ -292,7 +292,7 @@ final class RecordCodec {
       int count = data.remaining() / RecordHeader.BLOCK;
       for (int k = 0; k < count; k++) {
         batch.add(data, at + k * RecordHeader.BLOCK, RecordHeader.BLOCK, header.nonce(), index + k, owner, base + block + k,
-            header.generation(), header.tags(), RecordSealer.TAG_BYTES * (index + k), key, block + k);
+            header.generation(), header.tags(), key, block + k);
       }
       return;
     }

@@ -172,8 +172,9 @@ final class VolumeView {
   /** Reads blocks {@code [from, to)} into {@code out}, advancing it. */
   void readBlocks(long from, long to, ByteBuffer out) throws IOException {
     // A large read of an encrypted datastore opens its sealed blocks after reading them all, on every core.
-    PartBatch batch = segments.sealer() != null && to - from >= PartBatch.PARALLEL_PARTS ? new PartBatch(segments.sealer())
-        : null;
+    PartBatch batch = segments.sealer() != null && to - from >= PartBatch.PARALLEL_PARTS
+        ? new PartBatch(segments.sealer(), (int) (to - from)) : null;
+    boolean read = false;
     List<Lock> held = new ArrayList<>(2);
     try {
       List<Piece> pieces = new ArrayList<>();
@@ -188,8 +189,12 @@ final class VolumeView {
           zeroFill(out, (p.to() - p.from()) * BLOCK);
         }
       }
+      read = true;
     } finally {
       unlock(held);
+      if (batch != null && !read) {
+        batch.abandon(); // no helper may still write into out once this throws
+      }
     }
     if (batch != null) {
       RecordCodec.openAll(segments, batch); // the ciphertext is in place: opening it needs no lock
@@ -214,7 +219,7 @@ final class VolumeView {
     }
     ReadPlan plan = new ReadPlan(segments, scratch);
     if (segments.sealer() != null && len / BLOCK >= PartBatch.PARALLEL_PARTS) {
-      plan.openInBatch(new PartBatch(segments.sealer()));
+      plan.openInBatch(new PartBatch(segments.sealer(), len / BLOCK));
     }
     ExtentList extents = new ExtentList();
     List<Lock> held = new ArrayList<>(2);

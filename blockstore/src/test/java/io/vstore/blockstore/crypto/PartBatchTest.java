@@ -43,10 +43,9 @@ final class PartBatchTest {
   }
 
   private PartBatch batchOf(Sealed s) {
-    PartBatch batch = new PartBatch(sealer);
+    PartBatch batch = new PartBatch(sealer, s.lengths().length);
     for (int i = 0; i < s.lengths().length; i++) {
-      batch.add(s.buffer(), s.offsets()[i], s.lengths()[i], s.nonce(), i, 9, 1000 + i, 5, s.tags(),
-          RecordSealer.TAG_BYTES * i, "record", 1000 + i);
+      batch.add(s.buffer(), s.offsets()[i], s.lengths()[i], s.nonce(), i, 9, 1000 + i, 5, s.tags(), "record", 1000 + i);
     }
     return batch;
   }
@@ -107,12 +106,62 @@ final class PartBatchTest {
     }
     // the identity is bound too: the same parts added under another volume all fail
     Sealed s = seal(r, 40, true);
-    PartBatch batch = new PartBatch(sealer);
+    PartBatch batch = new PartBatch(sealer, 40);
     for (int i = 0; i < 40; i++) {
-      batch.add(s.buffer(), s.offsets()[i], s.lengths()[i], s.nonce(), i, 10, 1000 + i, 5, s.tags(),
-          RecordSealer.TAG_BYTES * i, "record", i);
+      batch.add(s.buffer(), s.offsets()[i], s.lengths()[i], s.nonce(), i, 10, 1000 + i, 5, s.tags(), "record", i);
     }
     assertThat(batch.openAll()).isZero();
+  }
+
+  @Test
+  void partsAddedWhileHelpersOpenTheEarlierOnesAllOpen() throws Exception {
+    long seed = new Random().nextLong();
+    Random r = new Random(seed);
+    for (int round = 0; round < 10; round++) {
+      int parts = PartBatch.PARALLEL_PARTS + r.nextInt(200);
+      Sealed s = seal(r, parts, r.nextBoolean());
+      PartBatch batch = new PartBatch(sealer, parts);
+      for (int i = 0; i < parts; i++) {
+        batch.add(s.buffer(), s.offsets()[i], s.lengths()[i], s.nonce(), i, 9, 1000 + i, 5, s.tags(), "record", i);
+        if (r.nextInt(20) == 0) {
+          Thread.sleep(1); // a slow file read: helpers wait for more, then go on
+        }
+      }
+      assertThat(batch.openAll()).as("seed %d round %d", seed, round).isEqualTo(-1);
+      assertThat(contents(s.buffer())).as("seed %d round %d", seed, round).isEqualTo(s.plain());
+      batch.abandon(); // after opening: nothing to do
+    }
+  }
+
+  @Test
+  void anAbandonedBatchIsLeftAloneOnceAbandonReturns() throws Exception {
+    long seed = new Random().nextLong();
+    Random r = new Random(seed);
+    for (int round = 0; round < 10; round++) {
+      int parts = 2 * PartBatch.PARALLEL_PARTS + r.nextInt(200);
+      Sealed s = seal(r, parts, r.nextBoolean());
+      PartBatch batch = new PartBatch(sealer, parts);
+      int added = PartBatch.PARALLEL_PARTS + r.nextInt(parts - PartBatch.PARALLEL_PARTS);
+      for (int i = 0; i < added; i++) {
+        batch.add(s.buffer(), s.offsets()[i], s.lengths()[i], s.nonce(), i, 9, 1000 + i, 5, s.tags(), "record", i);
+      }
+      if (r.nextBoolean()) {
+        Thread.sleep(r.nextInt(3));
+      }
+      batch.abandon(); // the read failed
+      byte[] after = contents(s.buffer());
+      Thread.sleep(5);
+      assertThat(contents(s.buffer())).as("seed %d round %d: no helper writes after abandon", seed, round)
+          .isEqualTo(after);
+      for (int i = added; i < parts; i++) {
+        if (s.lengths()[i] < 16) {
+          continue; // a short ciphertext may equal its plaintext by chance
+        }
+        assertThat(java.util.Arrays.copyOfRange(after, s.offsets()[i], s.offsets()[i] + s.lengths()[i]))
+            .as("seed %d round %d: part %d was never added", seed, round, i).isNotEqualTo(
+                java.util.Arrays.copyOfRange(s.plain(), s.offsets()[i], s.offsets()[i] + s.lengths()[i]));
+      }
+    }
   }
 
   @Test
