@@ -279,9 +279,12 @@ public final class VolumeMove {
    * @throws CorruptDataException if verification finds the two sides different (the source is kept)
    */
   public Result run(Listener listener, BooleanSupplier keep) throws IOException {
+    long t0 = System.nanoTime();
+    long copied = t0;
     try {
       if (!record.isSwitched()) {
         copyPass(listener);
+        copied = System.nanoTime();
         switchOver();
       }
     } catch (IOException | RuntimeException e) {
@@ -302,9 +305,15 @@ public final class VolumeMove {
     }
     uninstall();
     listener.switched(record);
+    long t1 = System.nanoTime();
     long[] verified = MoveVerification.run(source, destination, volume, destHead, record,
         (done, total) -> afterSwitch(listener, done, total));
+    long t2 = System.nanoTime();
     finish();
+    long copyNanos = copied - t0;
+    LOG.log(Level.INFO, () -> String.format("moved %s: copy pass %.2f s (%d bytes copied, %d mirrored), switch-over"
+        + " pause %.2f ms, verification %.2f s, deleting the source %.2f s", volume, copyNanos / 1e9, copiedBytes,
+        mirror.mirroredBytes(), switchPauseNanos / 1e6, (t2 - t1) / 1e9, (System.nanoTime() - t2) / 1e9));
     return new Result(volume, record.size(), verified[2], copiedBytes, mirror.mirroredBytes(), switchPauseNanos,
         verified[0], verified[1]);
   }
