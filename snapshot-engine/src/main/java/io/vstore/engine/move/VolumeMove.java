@@ -645,19 +645,32 @@ public final class VolumeMove {
    * the destination holding the source's uuid under the volume's name.
    */
   private void switchOver() throws IOException {
-    source.flush();
-    destination.flush();
+    // Flushed twice before the hold: the first flush after the copy pass can take long, and what
+    // clients wrote meanwhile would otherwise be synced inside the hold.
+    for (int round = 0; round < 2; round++) {
+      source.flush();
+      destination.flush();
+    }
     long stamp = mirror.holdWrites();
     long held = System.nanoTime();
+    long finished = held;
+    long committed = held;
     try {
       // The history's switch: change log, pins and generation, and the volume published, in one commit.
       transplant.finish(volume);
+      finished = System.nanoTime();
       record = record.switched(destination.changeId(volume)); // a flush with nothing pending: no sync
+      committed = System.nanoTime();
       source.forwardHandles(volume, destHead);
     } finally {
       switchPauseNanos = System.nanoTime() - held;
       mirror.release(stamp);
     }
+    long finishNanos = finished - held;
+    long changeIdNanos = committed - finished;
+    LOG.log(Level.INFO, () -> String.format("switch-over of %s: writes held %.2f ms, of which the transplant's commit"
+        + " %.2f ms, the change id %.2f ms, forwarding the handles %.2f ms", volume, switchPauseNanos / 1e6,
+        finishNanos / 1e6, changeIdNanos / 1e6, (switchPauseNanos - finishNanos - changeIdNanos) / 1e6));
     record.save();
     destination.pinChangeId(record.switchChangeId(), label(record.switchChangeId()));
   }
