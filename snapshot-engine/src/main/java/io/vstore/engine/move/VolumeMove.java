@@ -16,6 +16,7 @@ import java.nio.ByteBuffer;
 import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -79,7 +80,7 @@ public final class VolumeMove {
   private final VolumeTransplant transplant;
   private MoveRecord record;
   private boolean installed;
-  private final java.util.concurrent.atomic.LongAdder copiedBytes = new java.util.concurrent.atomic.LongAdder();
+  private final LongAdder copiedBytes = new LongAdder();
   private long switchPauseNanos;
   private boolean cancelIgnored;
   /** Bytes copied between checkpoints; smaller in tests. */
@@ -335,7 +336,8 @@ public final class VolumeMove {
     long started = System.nanoTime();
     long lastCheckpoint = started;
     long copiedAtCheckpoint = copiedBytes.sum();
-    Copiers copiers = new Copiers(mirror.cursor() / REGION, started);
+    RegionCopiers copiers = new RegionCopiers(volume, COPIERS, mirror, size, mirror.cursor() / REGION,
+        this::copyRegion, () -> throttle(started));
     try {
       long at = mirror.cursor() / REGION;
       while (true) {
@@ -370,108 +372,6 @@ public final class VolumeMove {
       mirror.unlock(mask);
     }
     listener.progress(size, size);
-  }
-
-  /** The copy pass's workers: each takes the next region still to copy and copies it. */
-  private final class Copiers {
-    private final java.util.concurrent.atomic.AtomicLong next;
-    private final long started;
-    private final java.util.concurrent.Semaphore finished = new java.util.concurrent.Semaphore(0);
-    private final List<Thread> threads = new java.util.ArrayList<>();
-    private volatile boolean stop;
-    private volatile Throwable failure;
-
-    Copiers(long from, long started) {
-      this.next = new java.util.concurrent.atomic.AtomicLong(from);
-      this.started = started;
-      for (int i = 0; i < COPIERS; i++) {
-        threads.add(Thread.ofVirtual().name("vstore-move-copier-" + volume + "-" + i).start(this::work));
-      }
-    }
-
-    private void work() {
-      ByteBuffer buffer = ByteBuffer.allocateDirect(REGION);
-      try {
-        while (!stop) {
-          long r = claim();
-          if (r < 0) {
-            return;
-          }
-          copyRegion(r, buffer);
-          finished.release();
-          throttle(started);
-        }
-      } catch (Throwable t) {
-        if (failure == null) {
-          failure = t;
-        }
-        stop = true;
-      } finally {
-        finished.release();
-      }
-    }
-
-    /** Returns the next region still to copy, taken by this copier alone, or -1 when none is left. */
-    private long claim() {
-      while (true) {
-        long from = next.get();
-        long r = mirror.nextPending(from);
-        if (r < 0 || r * REGION >= record.size()) {
-          return -1;
-        }
-        if (next.compareAndSet(from, r + 1)) {
-          return r;
-        }
-      }
-    }
-
-    /** Waits until a copier finishes a region or fails, or a tenth of a second passes (progress and cancel). */
-    void awaitProgress() {
-      try {
-        if (finished.tryAcquire(100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
-          finished.drainPermits();
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new CancellationException("the move of " + volume + " was interrupted");
-      }
-    }
-
-    /** Throws what a copier failed with. */
-    void check() throws IOException {
-      Throwable t = failure;
-      if (t instanceof IOException e) {
-        throw e;
-      } else if (t instanceof RuntimeException e) {
-        throw e;
-      } else if (t instanceof Error e) {
-        throw e;
-      } else if (t != null) {
-        throw new IOException(t);
-      }
-    }
-
-    /**
-     * Stops the copiers after the region each is copying and waits for them: they are never
-     * interrupted, since an interrupt closes the file channels a datastore shares.
-     */
-    void stopAndJoin() {
-      stop = true;
-      boolean interrupted = false;
-      for (Thread t : threads) {
-        while (true) {
-          try {
-            t.join();
-            break;
-          } catch (InterruptedException e) {
-            interrupted = true;
-          }
-        }
-      }
-      if (interrupted) {
-        Thread.currentThread().interrupt();
-      }
-    }
   }
 
   /** Returns where the first DATA extent (or, if {@code dataOnly} is false, anything but a hole) starts, or {@code none}. */
