@@ -11,7 +11,8 @@
 #
 # usage: bench/scripts/daemon-bench.sh
 #   Env: N_VOLUMES (10000), N_REQUESTS (200), N_WARMUP (50, GETs not counted), N_SNAPSHOTS (1000), RUNS CLI runs per side (11),
-#   SIZE of the fio volume (1G), RUNTIME seconds per fio job (15), WORKDIR (default
+#   SIZE of the fio volume (1G), RUNTIME seconds per fio job (15), ROUNDS of
+#   (d), the sides taking turns (2), WORKDIR (default
 #   bench/target/daemon-bench; not tmpfs), SKIP_BUILD=1 to use the jar as built.
 set -euo pipefail
 
@@ -22,6 +23,7 @@ N_SNAPSHOTS=${N_SNAPSHOTS:-1000}
 RUNS=${RUNS:-11}
 SIZE=${SIZE:-1G}
 RUNTIME=${RUNTIME:-15}
+ROUNDS=${ROUNDS:-2}
 WORKDIR=${WORKDIR:-$ROOT/bench/target/daemon-bench}
 VSTORE=$ROOT/vstore
 
@@ -206,7 +208,9 @@ python3 "$WORKDIR/uds.py" "$DS/vstore.sock" snapshots vm1 "$N_SNAPSHOTS"
 stop_server
 
 # (d) fio through a daemon's export (metrics scraped, dashboard open) vs `vstore nbd serve`, each
-# on a fresh volume in a fresh datastore, writes first so that the reads read data.
+# on a fresh volume in a fresh datastore, writes first so that the reads read data. The sides take
+# turns for ROUNDS rounds (daemon, serve, daemon, serve, ...) so that neither always runs first on a
+# machine whose speed drifts; the ratio is of the sums over the rounds.
 JOBS=("randwrite-4k randwrite" "randread-4k randread")
 run_fio() { # side port name rw
   fio --name="$3" --ioengine=nbd --uri="nbd://127.0.0.1:$2/disk" --rw="$4" --bs=4k --iodepth=32 --size="$SIZE" \
@@ -214,60 +218,72 @@ run_fio() { # side port name rw
     --output="$WORKDIR/$1-$3.json" >/dev/null
 }
 
-DS=$WORKDIR/ds-daemon
-quiet "$VSTORE" datastore init -D "$DS"
-quiet "$VSTORE" volume create -D "$DS" bench "$SIZE"
-# TCP on loopback too: the dashboard's login link points there.
-start_daemon "$DS" "$WORKDIR/daemon-nbd.log" --listen "127.0.0.1:$(free_port)"
-python3 "$WORKDIR/uds.py" "$DS/vstore.sock" export bench
-python3 "$WORKDIR/uds.py" "$DS/vstore.sock" scrape "$WORKDIR/scrapes.txt" &
-HELPER_PIDS+=($!)
-viewer=
-if command -v chromium >/dev/null && "$VSTORE" dashboard --help >/dev/null 2>&1; then
-  url=$(timeout 60 "$VSTORE" dashboard -D "$DS" 2>&1 | grep -o 'https\?://[^ ]*/login?t=[^ ]*' | head -1 || true)
-  if [[ -n $url ]]; then
-    chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$WORKDIR/chromium" \
-      --remote-debugging-port=0 "$url" >"$WORKDIR/chromium.log" 2>&1 &
-    HELPER_PIDS+=($!)
-    viewer="the dashboard open in headless chromium"
-  fi
-fi
-if [[ -z $viewer ]]; then
-  python3 "$WORKDIR/uds.py" "$DS/vstore.sock" events &
+daemon_side() { # round
+  DS=$WORKDIR/ds-daemon-$1
+  quiet "$VSTORE" datastore init -D "$DS"
+  quiet "$VSTORE" volume create -D "$DS" bench "$SIZE"
+  # TCP on loopback too: the dashboard's login link points there.
+  start_daemon "$DS" "$WORKDIR/daemon-nbd-$1.log" --listen "127.0.0.1:$(free_port)"
+  python3 "$WORKDIR/uds.py" "$DS/vstore.sock" export bench
+  python3 "$WORKDIR/uds.py" "$DS/vstore.sock" scrape "$WORKDIR/scrapes-$1.txt" &
   HELPER_PIDS+=($!)
-  viewer="a client reading /api/v1/events as the dashboard page does (chromium or \`vstore dashboard\` unavailable)"
-fi
-for job in "${JOBS[@]}"; do
-  # shellcheck disable=SC2086
-  run_fio daemon "$NBD_PORT" $job
-done
-scrapes=$(cat "$WORKDIR/scrapes.txt" 2>/dev/null || echo 0)
-stop_server
+  viewer=
+  if command -v chromium >/dev/null && "$VSTORE" dashboard --help >/dev/null 2>&1; then
+    url=$(timeout 60 "$VSTORE" dashboard -D "$DS" 2>&1 | grep -o 'https\?://[^ ]*/login?t=[^ ]*' | head -1 || true)
+    if [[ -n $url ]]; then
+      chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$WORKDIR/chromium-$1" \
+        --remote-debugging-port=0 "$url" >"$WORKDIR/chromium.log" 2>&1 &
+      HELPER_PIDS+=($!)
+      viewer="the dashboard open in headless chromium"
+    fi
+  fi
+  if [[ -z $viewer ]]; then
+    python3 "$WORKDIR/uds.py" "$DS/vstore.sock" events &
+    HELPER_PIDS+=($!)
+    viewer="a client reading /api/v1/events as the dashboard page does (chromium or \`vstore dashboard\` unavailable)"
+  fi
+  for job in "${JOBS[@]}"; do
+    # shellcheck disable=SC2086
+    run_fio "daemon-r$1" "$NBD_PORT" $job
+  done
+  scrapes=$((scrapes + $(cat "$WORKDIR/scrapes-$1.txt" 2>/dev/null || echo 0)))
+  stop_server
+}
 
-DS=$WORKDIR/ds-nbd
-quiet "$VSTORE" datastore init -D "$DS"
-quiet "$VSTORE" volume create -D "$DS" bench "$SIZE"
-port=$(free_port)
-"$VSTORE" nbd serve -D "$DS" --port "$port" disk=bench >"$WORKDIR/nbd-serve.log" 2>&1 &
-SERVER_PID=$!
-wait_port "$port" "$WORKDIR/nbd-serve.log"
-for job in "${JOBS[@]}"; do
-  # shellcheck disable=SC2086
-  run_fio serve "$port" $job
-done
-stop_server
+serve_side() { # round
+  DS=$WORKDIR/ds-nbd-$1
+  quiet "$VSTORE" datastore init -D "$DS"
+  quiet "$VSTORE" volume create -D "$DS" bench "$SIZE"
+  port=$(free_port)
+  "$VSTORE" nbd serve -D "$DS" --port "$port" disk=bench >"$WORKDIR/nbd-serve-$1.log" 2>&1 &
+  SERVER_PID=$!
+  wait_port "$port" "$WORKDIR/nbd-serve-$1.log"
+  for job in "${JOBS[@]}"; do
+    # shellcheck disable=SC2086
+    run_fio "serve-r$1" "$port" $job
+  done
+  stop_server
+}
 
-python3 - "$WORKDIR" "$scrapes" "$viewer" <<'PY'
+scrapes=0
+for round in $(seq 1 "$ROUNDS"); do
+  daemon_side "$round"
+  serve_side "$round"
+done
+
+python3 - "$WORKDIR" "$scrapes" "$viewer" "$ROUNDS" <<'PY'
 import json, sys
-d, scrapes, viewer = sys.argv[1], sys.argv[2], sys.argv[3]
-print(f"(d) fio 4 KiB, iodepth 32, fresh volume each side; daemon side with /metrics scraped {scrapes} times"
-      f" and {viewer}")
+d, scrapes, viewer, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+print(f"(d) fio 4 KiB, iodepth 32, fresh volume each side, {rounds} rounds taking turns; daemon side with"
+      f" /metrics scraped {scrapes} times and {viewer}")
 for name in ["randwrite-4k", "randread-4k"]:
-    iops = {}
-    for side in ["daemon", "serve"]:
-        j = json.load(open(f"{d}/{side}-{name}.json"))["jobs"][0]
-        iops[side] = (j["write"] if "write" in name else j["read"])["iops"]
-    r = iops["daemon"] / iops["serve"]
-    print(f"    {name}: daemon export {iops['daemon']:.0f} IOPS, vstore nbd serve {iops['serve']:.0f} IOPS:"
-          f" {r:.2f}x (floor >= 0.95x: {'met' if r >= 0.95 else 'NOT met'})")
+    iops = {"daemon": [], "serve": []}
+    for r in range(1, rounds + 1):
+        for side in iops:
+            j = json.load(open(f"{d}/{side}-r{r}-{name}.json"))["jobs"][0]
+            iops[side].append((j["write"] if "write" in name else j["read"])["iops"])
+    ratio = sum(iops["daemon"]) / sum(iops["serve"])
+    each = ", ".join(f"{a:.0f} vs {b:.0f}" for a, b in zip(iops["daemon"], iops["serve"]))
+    print(f"    {name}: daemon export vs vstore nbd serve, per round: {each} IOPS;"
+          f" ratio of the sums {ratio:.2f}x (floor >= 0.95x: {'met' if ratio >= 0.95 else 'NOT met'})")
 PY

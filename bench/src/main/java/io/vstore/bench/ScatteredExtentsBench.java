@@ -60,7 +60,11 @@ public final class ScatteredExtentsBench {
         v.flush();
         System.out.printf("%,d extents written in %.1f s%n", extents, (System.nanoTime() - start) / 1e9);
         if (report) {
-          System.out.printf("heap after a full GC: %.1f MiB%n", heapAfterGc());
+          System.out.printf("heap after a full GC: %.1f MiB (of which this program's data pool: %d MiB)%n",
+              heapAfterGc(), pool.length >> 20);
+          var cache = ds.info().metadataCache();
+          System.out.printf("metadata pages held: %.1f MiB of a %d MiB budget, %,d evictions%n",
+              cache.used() / 1048576.0, cache.budget() >> 20, cache.evictions());
         }
       }
       long open = System.nanoTime();

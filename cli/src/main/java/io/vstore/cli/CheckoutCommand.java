@@ -36,10 +36,20 @@ final class CheckoutCommand implements Callable<Integer> {
   Path to;
   @Option(names = "--passphrase-file", paramLabel = "F", description = "File whose first line is the copy's passphrase.")
   Path passphraseFile;
+  @Option(names = "--stream", description = {"Instant on: export the disks over NBD at once (see --nbd-listen);",
+      "what has not arrived is fetched on demand while the download goes on. Runs until Ctrl-C or SIGTERM;",
+      "run it again to resume."})
+  boolean stream;
+  @Option(names = "--nbd-listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:10809",
+      description = "With --stream: where the disks are served (default: ${DEFAULT-VALUE}).")
+  String nbdListen;
   @Mixin OutputOptions output;
 
   @Override
   public Integer call() throws Exception {
+    if (stream && vm != null && server != null && to != null && passphraseFile != null) {
+      return stream(Vstore.globals(spec));
+    }
     if (vm == null || server == null || to == null || passphraseFile == null) {
       throw new IllegalArgumentException("vstore checkout needs VM, --server URL, --to DIR and --passphrase-file F"
           + " (or a subcommand: list, info, rollback, renew)");
@@ -50,6 +60,31 @@ final class CheckoutCommand implements Callable<Integer> {
     output.print(r, (out, v) -> out.println((v.resumed() ? "resumed and finished" : "checked out") + " VM " + v.vm()
         + " (check-out " + v.checkoutId() + ", " + v.disks() + " disks, " + v.dataBytes() + " bytes of data, "
         + v.bytesReceived() + " bytes received) into " + to));
+    return 0;
+  }
+
+  private int stream(Vstore g) throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    try (io.vstore.offline.client.StreamingCheckout s = io.vstore.offline.client.StreamingCheckout.start(vm, server,
+        token(g), g.caCert, to.toAbsolutePath(), passphrase(passphraseFile),
+        ServeCommand.address("--nbd-listen", nbdListen), OfflineCopy.Progress.NONE)) {
+      for (String e : s.exports()) {
+        out.println("serving nbd://" + s.address().getHostString() + ":" + s.address().getPort() + "/" + e);
+      }
+      out.println("VM " + vm + " streams from " + server + " into " + to + "; stop with Ctrl-C or SIGTERM");
+      out.flush();
+      java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
+      Signals.onStop(stop::countDown);
+      boolean reported = false;
+      while (!stop.await(200, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        if (!reported && s.awaitDownload(0)) {
+          reported = true;
+          out.println("download complete (" + s.bytesReceived() + " bytes received); the copy is ready and keeps"
+              + " running");
+          out.flush();
+        }
+      }
+    }
     return 0;
   }
 

@@ -48,7 +48,7 @@ final class Forwarder {
       "datastore key remove", "datastore set",
       "pool delete", "pool info", "pool list",
       "snapshot create", "snapshot delete", "snapshot list", "snapshot revert",
-      "vm create", "vm delete", "vm info", "vm list", "vm revert",
+      "vm create", "vm delete", "vm info", "vm list", "vm media add", "vm media list", "vm media remove", "vm revert",
       "vm snapshot create", "vm snapshot delete", "vm snapshot list", "vm snapshot revert",
       "volume create", "volume delete", "volume info", "volume list", "volume rename", "volume resize");
 

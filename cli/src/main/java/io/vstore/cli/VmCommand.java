@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.store.VolumeInfo;
+import io.vstore.engine.MediaFile;
 import io.vstore.engine.VirtualMachine;
 import io.vstore.engine.VmSnapshot;
 import io.vstore.engine.VmTransfer;
@@ -28,7 +29,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "vm", description = "Create, list, inspect, snapshot and delete VMs (a name, disks and a JSON config).",
     mixinStandardHelpOptions = true,
     subcommands = {VmCommand.Create.class, VmCommand.ListCmd.class, VmCommand.Info.class, VmCommand.Delete.class,
-        VmCommand.Snapshot.class, VmCommand.Revert.class})
+        VmCommand.Snapshot.class, VmCommand.Revert.class, VmMediaCommand.class})
 final class VmCommand {
   /** Largest configuration file read: a VM's configuration is a few kilobytes. */
   private static final long MAX_CONFIG_BYTES = 1 << 20;
@@ -109,10 +110,13 @@ final class VmCommand {
     @Parameters(index = "0", paramLabel = "NAME", description = "The VM.") String name;
     @Mixin OutputOptions output;
 
-    /** A VM with its disks' space figures; {@code migration} is null unless its disks are moving (vstore migrate). */
+    /**
+     * A VM with its disks' space figures and its media files; {@code migration} is null unless its
+     * disks are moving (vstore migrate).
+     */
     record Result(String name, String created, String current, JsonNode config, List<VolumeInfo> disks,
-        List<VmSnapshot> snapshots, @JsonInclude(JsonInclude.Include.NON_NULL) Migration migration,
-        @JsonIgnore VirtualMachine vm) {}
+        List<MediaFile> media, List<VmSnapshot> snapshots,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Migration migration, @JsonIgnore VirtualMachine vm) {}
 
     /** A VM's move between two datastores: its state and the disks that are in the other datastore. */
     record Migration(String from, String to, String state, List<String> elsewhere) {}
@@ -133,8 +137,8 @@ final class VmCommand {
         }
         Migration migration = plan == null ? null
             : new Migration(plan.from().toString(), plan.to().toString(), plan.state(), elsewhere);
-        output.print(new Result(vm.name(), vm.created(), vm.current(), vm.config(), disks, vm.snapshots(), migration,
-            vm), Info::print);
+        output.print(new Result(vm.name(), vm.created(), vm.current(), vm.config(), disks,
+            vm.media().stream().filter(MediaFile::complete).toList(), vm.snapshots(), migration, vm), Info::print);
       }
       return 0;
     }
@@ -146,6 +150,9 @@ final class VmCommand {
       out.println("current snapshot: " + (r.current() == null ? "-" : r.current()));
       for (VolumeInfo d : r.disks()) {
         out.println("disk " + d.name() + ": " + Sizes.format(d.size()) + ", allocated " + Sizes.format(d.allocated()));
+      }
+      for (MediaFile m : r.media()) {
+        out.println(VmMediaCommand.describe(m) + " in volume " + m.volume());
       }
       if (r.migration() != null) {
         Migration m = r.migration();

@@ -91,7 +91,7 @@ final class CliCommandRunnerTest {
   void commandsThatOnlyLookNeedRead() {
     for (String line : List.of("volume list", "volume info vm1 --json", "datastore info", "snapshot list vm1",
         "cbt changes vm1 --since *", "cbt pins", "cbt pins vm1", "vm list", "vm info web", "vm snapshot list web",
-        "pool list", "pool info p")) {
+        "pool list", "pool info p", "vm media list web")) {
       assertThat(plan(line).scope()).as(line).isEqualTo(Scope.READ);
       assertThat(plan(line).jobKind()).as(line).isNull();
     }
@@ -102,7 +102,7 @@ final class CliCommandRunnerTest {
     for (String line : List.of("volume create vm1 1G", "volume delete vm1", "snapshot create vm1@s",
         "snapshot revert vm1@s", "snapshot delete vm1@s", "clone create vm1@s c --count 100", "vm create web --disk 1G",
         "vm snapshot create web@s", "vm delete web", "pool delete p", "datastore init", "cbt pin u/1 --name n",
-        "cbt unpin n")) {
+        "cbt unpin n", "vm media remove web a.iso")) {
       assertThat(plan(line).scope()).as(line).isEqualTo(Scope.WRITE);
     }
     assertThat(plan("snapshot create vm1@s")).isEqualTo(new Plan(Scope.WRITE, null, "vm1@s"));
@@ -112,7 +112,7 @@ final class CliCommandRunnerTest {
   @Test
   void commandsOnTheHostsFilesNeedAdmin() {
     for (String line : List.of("volume import disk.qcow2 vm1", "volume export vm1 out.raw", "volume write vm1 0 data",
-        "volume read vm1 0 512 out.bin", "vm create web --disk 1G --config vm.json")) {
+        "volume read vm1 0 512 out.bin", "vm create web --disk 1G --config vm.json", "vm media add web a.iso")) {
       assertThat(plan(line).scope()).as(line).isEqualTo(Scope.ADMIN);
     }
     assertThat(plan("volume import disk.qcow2 vm1").target()).isEqualTo("vm1");

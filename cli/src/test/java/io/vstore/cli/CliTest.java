@@ -273,6 +273,9 @@ final class CliTest {
     runnable.put("vm list", List.of("vm", "list", "-D", ds));
     runnable.put("vm info VM", List.of("vm", "info", "-D", ds, "web"));
     runnable.put("vm snapshot list VM", List.of("vm", "snapshot", "list", "-D", ds, "web"));
+    Path iso = Files.write(tmp.resolve("boot.iso"), new byte[] {1, 2, 3});
+    ok("vm", "media", "add", "-D", ds, "web", iso.toString());
+    runnable.put("vm media list VM", List.of("vm", "media", "list", "-D", ds, "web"));
     runnable.put("pool list", List.of("pool", "list", "-D", ds));
     runnable.put("pool info POOL", List.of("pool", "info", "-D", ds, "p"));
     runnable.put("image info FILE", List.of("image", "info", img.toString()));

@@ -103,4 +103,44 @@ final class EngineCommandTest {
     assertThat(ok("volume", "list", "-D", ds, "--json").json()).isEmpty();
     assertThat(ok("datastore", "check", "-D", ds).out()).contains("no problems found");
   }
+
+  @Test
+  void mediaFilesAreAddedListedShownRemovedAndDeletedWithTheVm() throws IOException {
+    String ds = tmp.resolve("ds").toString();
+    ok("datastore", "init", "-D", ds);
+    ok("vm", "create", "-D", ds, "web", "--disk", "1M");
+    byte[] iso = new byte[5000];
+    new java.util.Random(1).nextBytes(iso);
+    Path file = Files.write(tmp.resolve("install.iso"), iso);
+    Path nvram = Files.write(tmp.resolve("web.nvram"), "efi vars".getBytes());
+    assertThat(ok("vm", "media", "add", "-D", ds, "web", file.toString()).out())
+        .startsWith("added media file install.iso (cdrom, ");
+    ok("vm", "media", "add", "-D", ds, "web", nvram.toString(), "--role", "nvram", "--name", "efi.nvram");
+    JsonNode media = ok("vm", "media", "list", "-D", ds, "web", "--json").json();
+    assertThat(media).hasSize(2);
+    assertThat(media.get(0).get("size").asLong()).isEqualTo(iso.length);
+    assertThat(media.get(0).get("sha256").asText()).isEqualTo(java.util.HexFormat.of().formatHex(sha256(iso)));
+    assertThat(media.get(1).get("role").asText()).isEqualTo("nvram");
+    assertThat(ok("vm", "info", "-D", ds, "web").out()).contains("media file efi.nvram (nvram, 8 B");
+    assertThat(ok("vm", "info", "-D", ds, "web", "--json").json().get("media")).hasSize(2);
+    fails("VM web already has a media file install.iso", "vm", "media", "add", "-D", ds, "web", file.toString());
+    fails("bad media role 'tape'", "vm", "media", "add", "-D", ds, "web", file.toString(), "--role", "tape",
+        "--name", "x.iso");
+    fails("is not a file", "vm", "media", "add", "-D", ds, "web", tmp.resolve("nope.iso").toString());
+    fails("belongs to VM web", "volume", "delete", "-D", ds, "web-media0");
+    ok("vm", "media", "remove", "-D", ds, "web", "install.iso");
+    fails("VM web has no media file install.iso", "vm", "media", "remove", "-D", ds, "web", "install.iso");
+    assertThat(ok("vm", "media", "list", "-D", ds, "web", "--json").json()).hasSize(1);
+    ok("vm", "delete", "-D", ds, "web");
+    assertThat(ok("volume", "list", "-D", ds, "--json").json()).isEmpty();
+    assertThat(ok("datastore", "check", "-D", ds).out()).contains("no problems found");
+  }
+
+  private static byte[] sha256(byte[] b) {
+    try {
+      return java.security.MessageDigest.getInstance("SHA-256").digest(b);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new AssertionError(e);
+    }
+  }
 }

@@ -20,7 +20,9 @@ public final class FrameWriter {
   private final byte[] header = new byte[FrameFormat.HEADER];
   private final ByteBuffer headerBuf = ByteBuffer.wrap(header).order(ByteOrder.BIG_ENDIAN);
   private final CRC32C crc = new CRC32C();
+  private static final int PROBE = 64 << 10;
   private byte[] packed = new byte[0];
+  private byte[] probe = new byte[0];
   private long frames;
   private long bytesWritten;
 
@@ -42,7 +44,10 @@ public final class FrameWriter {
     if (packed.length < bound) {
       packed = new byte[bound];
     }
-    int compressed = LZ4.compress(src.duplicate(), src.position(), length, ByteBuffer.wrap(packed), 0, bound);
+    int compressed = length;
+    if (worthTrying(src, length)) {
+      compressed = LZ4.compress(src.duplicate(), src.position(), length, ByteBuffer.wrap(packed), 0, bound);
+    }
     if (compressed <= length - (length >>> 3)) {
       header(FrameFormat.DATA, FrameFormat.LZ4, disk, offset, length, compressed, dataCrc);
       out.write(packed, 0, compressed);
@@ -60,6 +65,23 @@ public final class FrameWriter {
       }
       bytesWritten += length;
     }
+  }
+
+  /**
+   * Returns whether compressing a range may pay: a large range is compressed only if its first
+   * {@link #PROBE} bytes shrink by an eighth, so incompressible data (media, encrypted or already
+   * compressed files) costs one small probe, not a full LZ4 pass thrown away.
+   */
+  private boolean worthTrying(ByteBuffer src, int length) {
+    if (length < 2 * PROBE) {
+      return true;
+    }
+    int bound = LZ4.maxCompressedLength(PROBE);
+    if (probe.length < bound) {
+      probe = new byte[bound];
+    }
+    int n = LZ4.compress(src.duplicate(), src.position(), PROBE, ByteBuffer.wrap(probe), 0, bound);
+    return n <= PROBE - (PROBE >>> 3);
   }
 
   /** Writes that {@code length} bytes of {@code disk} at {@code offset} read as zeros. */

@@ -55,12 +55,18 @@ final class ExportDescriptor {
           networkNames.add(n.network());
         }
       }
-      systems.add(system(m.name(), d));
+      systems.add(system(m.name(), d, m.mediaIds()));
       if (options.isEmpty()) {
         for (DeploymentOption o : d.options()) {
           // The hardware written is the chosen option's; it becomes the default so a re-import picks it.
           options.add(new DeploymentOption(o.id(), o.label(), o.description(), o.id().equals(c.deploymentOption())));
         }
+      }
+    }
+    // Media files after every disk, as the package writer stores them: References order is package order.
+    for (OvfExport.Member m : members) {
+      for (String id : m.mediaIds().values()) {
+        files.add(file(written.get(id)));
       }
     }
     List<OvfNetwork> networks = networkNames.stream().map(n -> new OvfNetwork(n, "The " + n + " network")).toList();
@@ -75,9 +81,9 @@ final class ExportDescriptor {
     return new FileReference(w.id(), w.href(), w.size(), w.compression(), w.chunkSize() > 0 ? w.chunkSize() : null);
   }
 
-  private static VirtualSystem system(String name, OvfExport.Described d) {
+  private static VirtualSystem system(String name, OvfExport.Described d, Map<String, String> mediaIds) {
     VmConfiguration c = d.config();
-    VirtualHardware hw = new ExportDescriptor().hardware(c);
+    VirtualHardware hw = new ExportDescriptor().hardware(c, mediaIds);
     List<ProductInfo> products = new ArrayList<>();
     for (ProductInfo p : d.products()) {
       List<OvfProperty> props = new ArrayList<>();
@@ -98,7 +104,7 @@ final class ExportDescriptor {
         "A virtual machine", os, List.copyOf(products), d.eulas(), null, List.of(hw), null);
   }
 
-  private VirtualHardware hardware(VmConfiguration c) {
+  private VirtualHardware hardware(VmConfiguration c, Map<String, String> mediaIds) {
     for (VmConfiguration.Controller k : c.controllers()) {
       usedIds.add(k.id());
     }
@@ -130,13 +136,13 @@ final class ExportDescriptor {
           List.of("ovf:/disk/" + dd.diskId()), List.of(), null, null, null, null, Map.of());
     }
     for (VmConfiguration.CdDrive cd : c.cdDrives()) {
-      // ISO images are not exported: the drive is written empty.
+      // A drive holding one of the VM's media files names its File; any other is written empty.
       add(cd.dvd() ? HardwareItem.DVD_DRIVE : HardwareItem.CD_DRIVE, List.of(), "cd", cd.controller(),
-          Integer.toString(cd.unit()), List.of(), List.of(), null, null, null, null, Map.of());
+          Integer.toString(cd.unit()), fileResource(mediaIds, cd.media()), List.of(), null, null, null, null, Map.of());
     }
     for (VmConfiguration.FloppyDrive f : c.floppies()) {
-      add(HardwareItem.FLOPPY, List.of(), "floppy " + f.unit(), null, null, List.of(), List.of(), null, null, null, null,
-          Map.of());
+      add(HardwareItem.FLOPPY, List.of(), "floppy " + f.unit(), null, null, fileResource(mediaIds, f.media()), List.of(),
+          null, null, null, null, Map.of());
     }
     for (VmConfiguration.Nic n : c.nics()) {
       add(HardwareItem.ETHERNET, n.model() == null ? List.of() : List.of(n.model()), "network adapter", null, null,
@@ -163,7 +169,20 @@ final class ExportDescriptor {
     if ("efi".equals(c.firmware())) {
       config.put("firmware", "efi");
     }
-    return new VirtualHardware(null, c.systemTypes(), List.copyOf(items), config, c.extraConfig(), null);
+    Map<String, String> extra = new LinkedHashMap<>(c.extraConfig());
+    String nvramId = c.nvram() == null ? null : mediaIds.get(c.nvram());
+    if (nvramId != null) {
+      extra.put(ExportMedia.nvramKey(), ExportMedia.nvramReference(nvramId));
+    } else if (ExportMedia.isNvramReference(ExportMedia.nvramKey(), extra.get(ExportMedia.nvramKey()))) {
+      // The file it named is not in the package: a reference to it would make the descriptor invalid.
+      extra.remove(ExportMedia.nvramKey());
+    }
+    return new VirtualHardware(null, c.systemTypes(), List.copyOf(items), config, extra, null);
+  }
+
+  private static List<String> fileResource(Map<String, String> mediaIds, String media) {
+    String id = media == null ? null : mediaIds.get(media);
+    return id == null ? List.of() : List.of("ovf:/file/" + id);
   }
 
   private void add(int type, List<String> subTypes, String elementName, String parent, String addressOnParent,

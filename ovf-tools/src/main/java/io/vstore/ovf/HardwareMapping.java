@@ -93,7 +93,7 @@ public final class HardwareMapping {
         case HardwareItem.MEMORY -> memory = memoryBytes(i, what);
         case HardwareItem.DISK_DRIVE, HardwareItem.LOGICAL_DISK -> disks.add(disk(i, what, byId, nextUnit));
         case HardwareItem.CD_DRIVE, HardwareItem.DVD_DRIVE -> cds.add(cd(i, what, byId, nextUnit));
-        case HardwareItem.FLOPPY -> floppies.add(new VmConfiguration.FloppyDrive(floppies.size(), fileRef(i, what)));
+        case HardwareItem.FLOPPY -> floppies.add(new VmConfiguration.FloppyDrive(floppies.size(), fileRef(i, what), null));
         case HardwareItem.ETHERNET, HardwareItem.OTHER_NETWORK -> nics.add(nic(i, what, networks));
         case HardwareItem.SERIAL_PORT -> serials.add(new VmConfiguration.SerialPort(serials.size(),
             i.connections().isEmpty() ? null : i.connections().getFirst()));
@@ -120,7 +120,7 @@ public final class HardwareMapping {
     return new VmConfiguration(system.name(), system.id(), cpus, cores, memory, firmware, guest, hw.systemTypes(),
         List.copyOf(controllers), List.copyOf(disks), List.copyOf(cds), List.copyOf(floppies), List.copyOf(nics),
         List.copyOf(serials), List.copyOf(usb), video, List.copyOf(other), vendorConfigWithoutFirmware(hw), hw.extraConfig(), option,
-        properties);
+        properties, null);
   }
 
   /** Picks, per InstanceID, the item for the option (or the one without configuration), skipping min/max bounds. */
@@ -209,7 +209,7 @@ public final class HardwareMapping {
     } else if (ref != null && ref.startsWith("file/")) {
       file = checkedFile(ref.substring(5), what);
     }
-    return new VmConfiguration.CdDrive(controller, unit, disk, file, i.resourceType() == HardwareItem.DVD_DRIVE);
+    return new VmConfiguration.CdDrive(controller, unit, disk, file, i.resourceType() == HardwareItem.DVD_DRIVE, null);
   }
 
   private String fileRef(HardwareItem i, String what) throws OvfException {

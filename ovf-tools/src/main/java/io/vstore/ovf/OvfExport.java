@@ -12,6 +12,7 @@ import io.vstore.blockstore.store.VolumeInfo;
 import io.vstore.engine.Desktop;
 import io.vstore.engine.DesktopPool;
 import io.vstore.engine.Inventory;
+import io.vstore.engine.MediaFile;
 import io.vstore.engine.VirtualMachine;
 import io.vstore.ovf.pkg.DigestAlgorithm;
 import io.vstore.ovf.pkg.OvaWriter;
@@ -19,9 +20,11 @@ import io.vstore.ovf.pkg.PackageSigner;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.LongConsumer;
 
 /**
@@ -59,12 +62,21 @@ public final class OvfExport {
         VolumeInfo info = inventory.datastore().volumeInfo(d);
         total += info.size() * (info.parent() == null ? 1 : 2);
       }
+      if (!m.mediaIds().isEmpty()) {
+        VirtualMachine vm = inventory.vms().get(m.name());
+        for (String media : m.mediaIds().keySet()) {
+          total += vm.mediaFile(media).size();
+        }
+      }
     }
     return total;
   }
 
-  /** One virtual system of the package: its name, configuration and volumes (in the order of its disks). */
-  record Member(String name, Described described, List<String> volumes) {}
+  /**
+   * One virtual system of the package: its name, configuration, volumes (in the order of its disks)
+   * and the media files its drives and firmware hold (name → the File id they go out as, in package order).
+   */
+  record Member(String name, Described described, List<String> volumes, Map<String, String> mediaIds) {}
 
   /**
    * Writes VM or desktop pool {@code req.vm()} to {@code req.target()}; on failure nothing is left at
@@ -114,6 +126,27 @@ public final class OvfExport {
         }
       }
       items.addAll(deltas);
+      Set<String> ids = new HashSet<>();
+      Set<String> hrefs = new HashSet<>(List.of(req.vm() + ".ovf", req.vm() + ".mf", req.vm() + ".cert"));
+      items.forEach(it -> {
+        ids.add(it.id());
+        hrefs.add(it.href());
+      });
+      for (Member m : members) {
+        VirtualMachine vm = pool ? null : inventory.vms().get(m.name());
+        for (Map.Entry<String, String> e : m.mediaIds().entrySet()) {
+          MediaFile f = vm.mediaFile(e.getKey());
+          if (!ids.add(e.getValue())) {
+            throw new IllegalStateException("file id " + e.getValue() + " of media file " + f.name() + " is taken");
+          }
+          Volume dev = store.volume(f.volume(), true);
+          open.add(dev);
+          // The file keeps its name, so a re-import names it the same, unless a disk's name is taken.
+          String href = hrefs.add(f.name()) ? f.name() : m.name() + "-media-" + f.name();
+          hrefs.add(href);
+          items.add(new OvaWriter.Raw(e.getValue(), href, dev, f.size()));
+        }
+      }
       OvaWriter.Options options = new OvaWriter.Options(req.digest(), req.signer(), req.chunkSize(), req.compress());
       String collection = pool ? req.vm() : null;
       OvaWriter.Result r = OvaWriter.write(req.target(), req.vm() + ".ovf",
@@ -145,7 +178,11 @@ public final class OvfExport {
       for (String d : vm.disks()) {
         sizes.add(store.volumeInfo(d).size());
       }
-      return List.of(new Member(vm.name(), describe(vm, sizes, warnings), vm.disks()));
+      Described d = describe(vm, sizes, warnings);
+      Map<String, String> mediaIds = new LinkedHashMap<>();
+      VmConfiguration c = ExportMedia.attach(vm, d.config(), mediaIds, warnings);
+      return List.of(new Member(vm.name(), new Described(c, d.products(), d.options(), d.eulas(), d.os()), vm.disks(),
+          mediaIds));
     }
     if (inventory.pools().list().stream().noneMatch(p -> p.name().equals(name))) {
       throw new OvfException("no VM or desktop pool named " + name);
@@ -171,11 +208,12 @@ public final class OvfExport {
         // Disk ids are unique in a descriptor: each desktop's carry its name.
         disks.add(new VmConfiguration.DiskDrive(desk.name() + "-disk" + i, dd.controller(), dd.unit(), sizes.get(i)));
       }
-      VmConfiguration dc = new VmConfiguration(desk.name(), desk.name(), c.cpus(), c.coresPerSocket(), c.memoryBytes(),
-          c.firmware(), c.guestOs(), c.systemTypes(), c.controllers(), List.copyOf(disks), c.cdDrives(), c.floppies(),
-          c.nics(), c.serialPorts(), c.usbControllers(), c.video(), c.otherDevices(), c.vendorConfig(), c.extraConfig(),
-          c.deploymentOption(), c.properties());
-      out.add(new Member(desk.name(), new Described(dc, d.products(), d.options(), d.eulas(), d.os()), volumes));
+      // A desktop's drives are the base VM's; its media files stay with the base VM, not with every desktop.
+      VmConfiguration dc = ExportMedia.attach(null, new VmConfiguration(desk.name(), desk.name(), c.cpus(), c.coresPerSocket(),
+          c.memoryBytes(), c.firmware(), c.guestOs(), c.systemTypes(), c.controllers(), List.copyOf(disks), c.cdDrives(),
+          c.floppies(), c.nics(), c.serialPorts(), c.usbControllers(), c.video(), c.otherDevices(), c.vendorConfig(),
+          c.extraConfig(), c.deploymentOption(), c.properties(), c.nvram()), new LinkedHashMap<>(), new ArrayList<>());
+      out.add(new Member(desk.name(), new Described(dc, d.products(), d.options(), d.eulas(), d.os()), volumes, Map.of()));
     }
     if (out.isEmpty()) {
       throw new OvfException("pool " + name + " has no desktops to export");
@@ -220,10 +258,7 @@ public final class OvfExport {
             disks.add(new VmConfiguration.DiskDrive(d.diskId() == null ? "vmdisk" + (i + 1) : d.diskId(), d.controller(),
                 d.unit(), diskSizes.get(i)));
           }
-          VmConfiguration withDisks = new VmConfiguration(c.name(), c.ovfId(), c.cpus(), c.coresPerSocket(),
-              c.memoryBytes(), c.firmware(), c.guestOs(), c.systemTypes(), c.controllers(), List.copyOf(disks),
-              c.cdDrives(), c.floppies(), c.nics(), c.serialPorts(), c.usbControllers(), c.video(), c.otherDevices(),
-              c.vendorConfig(), c.extraConfig(), c.deploymentOption(), c.properties());
+          VmConfiguration withDisks = c.withDisks(c.controllers(), disks);
           return new Described(withDisks,
               cfg.has("products") ? JSON.treeToValue(cfg.get("products"), new TypeReference<List<ProductInfo>>() {}) : List.of(),
               cfg.has("deploymentOptions")
@@ -258,6 +293,6 @@ public final class OvfExport {
     }
     return new VmConfiguration(vm.name(), vm.name(), cpus, 0, memory, firmware, null, List.of(),
         List.of(new VmConfiguration.Controller("10", "scsi", "lsilogic", 0)), List.copyOf(disks), List.of(), List.of(),
-        List.of(), List.of(), List.of(), null, List.of(), Map.of(), Map.of(), null, new LinkedHashMap<>());
+        List.of(), List.of(), List.of(), null, List.of(), Map.of(), Map.of(), null, new LinkedHashMap<>(), null);
   }
 }

@@ -76,6 +76,7 @@ public final class OvfImport implements Closeable {
 
   private final Inventory inventory;
   private final OvfPackage pkg;
+  private final ImportMedia media;
   private final OvfDescriptor descriptor;
   private final List<PlannedVm> planned = new ArrayList<>();
   private final List<String> warnings = new ArrayList<>();
@@ -85,6 +86,7 @@ public final class OvfImport implements Closeable {
     this.inventory = inventory;
     this.pkg = pkg;
     this.descriptor = descriptor;
+    this.media = new ImportMedia(inventory, descriptor, warnings);
   }
 
   /** Opens the package and checks everything the import needs before creating anything. */
@@ -142,8 +144,10 @@ public final class OvfImport implements Closeable {
     Set<String> names = new HashSet<>();
     Set<String> usedDisks = new HashSet<>();
     for (VirtualSystem vs : systems) {
-      VmConfiguration c = HardwareMapping.map(descriptor, vs, req.deploymentOption(), req.networks(), req.properties(), warnings);
+      VmConfiguration mapped = HardwareMapping.map(descriptor, vs, req.deploymentOption(), req.networks(), req.properties(),
+          warnings);
       String name = vmName(req.name(), vs, systems.size());
+      VmConfiguration c = media.plan(name, mapped);
       if (!names.add(name)) {
         throw OvfException.bad("two virtual systems would both be imported as VM " + name + "; give --name");
       }
@@ -176,6 +180,7 @@ public final class OvfImport implements Closeable {
         }
       }
     }
+    totalBytes += media.totalBytes();
     List<FileRef> refs = new ArrayList<>();
     for (FileReference f : descriptor.files()) {
       if (f.href().contains("://")) {
@@ -350,7 +355,11 @@ public final class OvfImport implements Closeable {
             throw OvfException.unsupported("file " + f.ref().href() + " comes before the disks that the package's delta"
                 + " disks are deltas of; their linked clones cannot be made yet");
           }
-          continue; // an ISO, NVRAM or other file: read (and verified) by the package layer, not stored
+          if (media.holds(f.ref().id())) {
+            base[0] += media.store(f, created, scaled);
+            progress.accept(base[0]);
+          }
+          continue; // any other file: read (and verified) by the package layer, not stored
         }
         String first = null;
         for (String[] target : into) {

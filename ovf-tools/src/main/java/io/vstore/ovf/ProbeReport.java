@@ -14,10 +14,14 @@ public record ProbeReport(String source, String ovfVersion, String name, List<Sy
     List<FileEntry> files, List<OvfNetwork> networks, List<DeploymentOption> deploymentOptions,
     List<PropertyEntry> properties, List<String> eulas, List<String> warnings) {
 
-  /** One VM: identity, CPUs, memory, and its disks, NICs and controllers as mapped. */
+  /**
+   * One VM: identity, CPUs, memory, and its disks, NICs, controllers and CD/DVD drives as mapped,
+   * and the File id of its firmware's NVRAM ({@code nvram} ExtraConfig), or null.
+   */
   public record SystemEntry(String id, String name, String collection, String guestOs, String firmware, int cpus,
       long memoryBytes, List<VmConfiguration.DiskDrive> disks, List<VmConfiguration.Nic> nics,
-      List<VmConfiguration.Controller> controllers, List<VmConfiguration.CdDrive> cdDrives, List<String> systemTypes) {}
+      List<VmConfiguration.Controller> controllers, List<VmConfiguration.CdDrive> cdDrives, List<String> systemTypes,
+      String nvramFile) {}
 
   /** One disk: capacity, populated size, backing file, format and parent (a {@code parentRef} delta). */
   public record DiskEntry(String id, long capacityBytes, Long populatedBytes, String file, String href, Long fileSize,
@@ -38,8 +42,11 @@ public record ProbeReport(String source, String ovfVersion, String name, List<Sy
     collections(d.content(), null, collectionOf);
     for (VirtualSystem vs : d.systems()) {
       VmConfiguration c = HardwareMapping.map(d, vs, null, Map.of(), Map.of(), warnings);
+      String nvram = c.extraConfig().get(ExportMedia.nvramKey());
       systems.add(new SystemEntry(vs.id(), vs.name(), collectionOf.get(vs.id()), c.guestOs(), c.firmware(), c.cpus(),
-          c.memoryBytes(), c.disks(), c.nics(), c.controllers(), c.cdDrives(), c.systemTypes()));
+          c.memoryBytes(), c.disks(), c.nics(), c.controllers(), c.cdDrives(), c.systemTypes(),
+          ExportMedia.isNvramReference(ExportMedia.nvramKey(), nvram)
+              ? nvram.substring(ExportMedia.nvramReference("").length()) : null));
     }
     List<DiskEntry> disks = new ArrayList<>();
     for (VirtualDisk disk : d.disks()) {
@@ -102,6 +109,9 @@ public record ProbeReport(String source, String ovfVersion, String name, List<Sy
         b.append("  cd ").append(cd.controller()).append(':').append(cd.unit())
             .append(cd.imageDisk() != null ? " disk " + cd.imageDisk() : cd.imageFile() != null ? " file " + cd.imageFile() : " empty")
             .append('\n');
+      }
+      if (s.nvramFile() != null) {
+        b.append("  nvram file ").append(s.nvramFile()).append('\n');
       }
       for (VmConfiguration.Nic n : s.nics()) {
         b.append("  nic ").append(n.model() == null ? "(default)" : n.model()).append(" on ").append(n.network()).append('\n');

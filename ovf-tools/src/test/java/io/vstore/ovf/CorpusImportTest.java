@@ -36,6 +36,7 @@ class CorpusImportTest {
       files = s.filter(p -> p.toString().endsWith(".ovf")).sorted().toList();
     }
     List<String> failures = new ArrayList<>();
+    List<String> media = new ArrayList<>();
     try (Datastore store = Datastore.create(tmp.resolve("ds"), DatastoreOptions.defaults().withSegmentBytes(4L << 20)
         .withCleanerInterval(Duration.ZERO), 0)) {
       Inventory inv = Inventory.open(store);
@@ -77,12 +78,43 @@ class CorpusImportTest {
             }
             // Each attached disk got its few bytes (the DMTF example attaches only a new, empty disk).
             assertThat(r.bytesWritten() > 0).as(f.toString()).isEqualTo(attachesAFile);
+            // ISO images (Cisco's CSR 1000V) and NVRAM files (vSphere's EFI VM) are kept as the VM's media files.
+            for (String vmName : r.vms()) {
+              VmConfiguration c = new com.fasterxml.jackson.databind.ObjectMapper().treeToValue(
+                  inv.vms().get(vmName).config().get(OvfImport.CONFIG_KEY), VmConfiguration.class);
+              java.util.Set<String> named = new java.util.TreeSet<>();
+              c.cdDrives().stream().map(VmConfiguration.CdDrive::media).filter(java.util.Objects::nonNull).forEach(named::add);
+              c.floppies().stream().map(VmConfiguration.FloppyDrive::media).filter(java.util.Objects::nonNull).forEach(named::add);
+              if (c.nvram() != null) {
+                named.add(c.nvram());
+              }
+              assertThat(inv.media().list(vmName)).as(f + " " + vmName).extracting(m -> m.name())
+                  .containsExactlyInAnyOrderElementsOf(named);
+              for (var m : inv.media().list(vmName)) {
+                try (var in = inv.media().open(vmName, m.name())) {
+                  assertThat(new String(in.readAllBytes())).isEqualTo("not a disk");
+                }
+                media.add(f.getFileName() + ": " + m.role() + " " + m.name());
+              }
+              if (!named.isEmpty() && Xmllint.installed()) {
+                // Exported again, the VM's media files go out as File references its drives and NVRAM name.
+                Path out = tmp.resolve("export-" + vmName);
+                OvfExport.run(inv, new OvfExport.Request(vmName, out, io.vstore.ovf.pkg.DigestAlgorithm.SHA256, null, 0,
+                    false, OvfVersion.V1), x -> {});
+                Xmllint.assertValid(out.resolve(vmName + ".ovf"), OvfVersion.V1);
+                for (String m : named) {
+                  assertThat(Files.readString(out.resolve(m))).isEqualTo("not a disk");
+                }
+              }
+            }
           }
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | InterruptedException e) {
           failures.add(f.getFileName() + ": " + e);
         }
       }
       assertThat(failures).isEmpty();
+      assertThat(media).contains("cisco-csr1000v-deploymentoptions-properties.ovf: cdrom input.iso",
+          "vmware-vsphere-efi-nvram-file-extraconfig.ovf: nvram efi-nvram-file1.nvram");
       assertThat(store.check().problems()).isEmpty();
     }
   }

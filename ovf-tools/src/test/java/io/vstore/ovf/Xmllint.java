@@ -15,13 +15,17 @@ final class Xmllint {
   private Xmllint() {}
 
   static void assumeInstalled() {
-    boolean found = false;
+    Assumptions.assumeTrue(installed(), "xmllint is not installed (Debian package libxml2-utils; .ci/run installs it)");
+  }
+
+  /** Returns whether xmllint is on the PATH. */
+  static boolean installed() {
     for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
       if (Files.isExecutable(Path.of(dir, "xmllint"))) {
-        found = true;
+        return true;
       }
     }
-    Assumptions.assumeTrue(found, "xmllint is not installed (Debian package libxml2-utils; .ci/run installs it)");
+    return false;
   }
 
   static Path schemaDir() {

@@ -36,6 +36,7 @@ public final class Inventory {
   private final InventoryFile file;
   private final VirtualMachines vms;
   private final DesktopPools pools;
+  private final VmMedia media;
   @GuardedBy("this")
   private final List<String> problems = new ArrayList<>();
   @GuardedBy("this")
@@ -49,6 +50,7 @@ public final class Inventory {
     this.doc = doc;
     this.vms = new VirtualMachines(this);
     this.pools = new DesktopPools(this);
+    this.media = new VmMedia(this);
   }
 
   /** Opens the inventory of {@code store}, finishing or undoing what a crash interrupted. */
@@ -61,6 +63,11 @@ public final class Inventory {
   /** Returns the VM workflows. */
   public VirtualMachines vms() {
     return vms;
+  }
+
+  /** Returns the VMs' media files (ISO and floppy images, NVRAM). */
+  public VmMedia media() {
+    return media;
   }
 
   /** Returns the desktop pool workflows. */
@@ -86,6 +93,7 @@ public final class Inventory {
     Set<String> out = new LinkedHashSet<>();
     for (VirtualMachine vm : doc.vms().values()) {
       out.addAll(vm.disks());
+      vm.media().forEach(m -> out.add(m.volume()));
     }
     for (DesktopPool p : doc.pools().values()) {
       out.addAll(p.volumes());
@@ -104,6 +112,9 @@ public final class Inventory {
       if (vm.disks().contains(volume)
           && (snapshot == null || vm.snapshots().stream().anyMatch(s -> s.name().equals(snapshot)))) {
         return "VM " + vm.name();
+      }
+      if (snapshot == null && vm.media().stream().anyMatch(m -> m.volume().equals(volume))) {
+        return "VM " + vm.name() + " (a media file)";
       }
     }
     for (DesktopPool p : doc.pools().values()) {

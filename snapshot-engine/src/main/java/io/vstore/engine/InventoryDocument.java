@@ -54,6 +54,14 @@ record InventoryDocument(String format, int version, Map<String, VirtualMachine>
           throw new InventoryException(where + ": snapshot " + s.name() + " has unknown parent " + s.parent());
         }
       }
+      java.util.Set<String> media = new java.util.HashSet<>();
+      for (MediaFile m : vm.media()) {
+        if (m == null || !VmMedia.NAME.matcher(m.name()).matches() || !media.add(m.name()) || m.volume() == null
+            || !Inventory.isStoreName(m.volume()) || vm.disks().contains(m.volume()) || m.size() < -1
+            || (m.sha256() != null && !m.sha256().matches("[0-9a-f]{64}"))) {
+          throw new InventoryException(where + " has a missing, misnamed, repeated or malformed media file");
+        }
+      }
       if (vm.current() != null && !names.contains(vm.current())) {
         throw new InventoryException(where + " has unknown current snapshot " + vm.current());
       }

@@ -1,5 +1,6 @@
 package io.vstore.engine;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -8,6 +9,7 @@ import io.vstore.blockstore.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The inventory's JSON file, replaced atomically: the new content goes to a temp file that is
@@ -24,7 +26,18 @@ final class InventoryFile {
   private static final String TEMP_SUFFIX = ".tmp";
   private static final ObjectMapper JSON = new ObjectMapper()
       .enable(SerializationFeature.INDENT_OUTPUT)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+      .addMixIn(VirtualMachine.class, VirtualMachineFields.class);
+
+  /**
+   * Leaves a VM's {@code media} out of the file when it has none, so that an inventory without media
+   * files stays readable by a vstore that knows none (its reader refuses unknown fields); the CLI and
+   * API print the field always.
+   */
+  private abstract static class VirtualMachineFields {
+    @JsonInclude(JsonInclude.Include.NON_EMPTY)
+    abstract List<MediaFile> media();
+  }
 
   private final Path file;
 

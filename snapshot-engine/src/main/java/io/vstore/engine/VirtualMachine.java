@@ -18,14 +18,28 @@ import java.util.Objects;
  *     next snapshot), or null
  * @param snapshots the snapshot tree's nodes, oldest first
  * @param pending the operation a crash interrupted, or null
+ * @param media its media files (ISO and floppy images, NVRAM), in the order they were added (the
+ *     inventory file leaves the field out when empty, so a VM without media reads in a vstore that
+ *     knows none)
  */
 public record VirtualMachine(String name, List<String> disks, JsonNode config, String created, String current,
-    List<VmSnapshot> snapshots, Pending pending) {
+    List<VmSnapshot> snapshots, Pending pending, List<MediaFile> media) {
   public VirtualMachine {
     Objects.requireNonNull(name, "name");
     disks = List.copyOf(disks == null ? List.of() : disks);
     config = config == null ? JsonNodeFactory.instance.objectNode() : config;
     snapshots = List.copyOf(snapshots == null ? List.of() : snapshots);
+    media = List.copyOf(media == null ? List.of() : media);
+  }
+
+  /** Returns media file {@code file}, or null. */
+  public MediaFile mediaFile(String file) {
+    for (MediaFile m : media) {
+      if (m.name().equals(file)) {
+        return m;
+      }
+    }
+    return null;
   }
 
   /** Returns snapshot {@code snap}, or null. */
@@ -51,16 +65,21 @@ public record VirtualMachine(String name, List<String> disks, JsonNode config, S
 
   /** Returns this VM with pending operation {@code p} (null: none). */
   VirtualMachine withPending(Pending p) {
-    return new VirtualMachine(name, disks, config, created, current, snapshots, p);
+    return new VirtualMachine(name, disks, config, created, current, snapshots, p, media);
   }
 
   /** Returns this VM with current snapshot {@code snap}. */
   VirtualMachine withCurrent(String snap) {
-    return new VirtualMachine(name, disks, config, created, snap, snapshots, pending);
+    return new VirtualMachine(name, disks, config, created, snap, snapshots, pending, media);
   }
 
   /** Returns this VM with snapshot tree {@code list}. */
   VirtualMachine withSnapshots(List<VmSnapshot> list) {
-    return new VirtualMachine(name, disks, config, created, current, list, pending);
+    return new VirtualMachine(name, disks, config, created, current, list, pending, media);
+  }
+
+  /** Returns this VM with media files {@code list}. */
+  VirtualMachine withMedia(List<MediaFile> list) {
+    return new VirtualMachine(name, disks, config, created, current, snapshots, pending, list);
   }
 }

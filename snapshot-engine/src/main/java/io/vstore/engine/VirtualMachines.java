@@ -76,7 +76,7 @@ public final class VirtualMachines {
         disks.add(d);
       }
       VirtualMachine vm = new VirtualMachine(name, disks, config, Instant.now().toString(), null, List.of(),
-          Pending.of("create"));
+          Pending.of("create"), List.of());
       inv.save(inv.document().with(vm));
       try {
         for (int i = 0; i < disks.size(); i++) {
@@ -239,6 +239,9 @@ public final class VirtualMachines {
         for (String d : vm.disks()) {
           inv.deleteIfPresent(d);
         }
+        for (MediaFile m : vm.media()) {
+          inv.deleteIfPresent(m.volume());
+        }
         inv.save(inv.document().withoutVm(vm.name()));
       }
       case "delete" -> {
@@ -246,8 +249,13 @@ public final class VirtualMachines {
           inv.deleteIfPresent(d);
           inv.checkpoint("vm-delete:" + d);
         }
+        for (MediaFile m : vm.media()) {
+          inv.deleteIfPresent(m.volume());
+          inv.checkpoint("vm-delete:" + m.volume());
+        }
         inv.save(inv.document().withoutVm(vm.name()));
       }
+      case VmMedia.ADD, VmMedia.REMOVE -> inv.media().finish(vm);
       case "snapshot-create" -> {
         String snap = arg(vm, p);
         int present = 0;
@@ -308,7 +316,7 @@ public final class VirtualMachines {
   }
 
   /** After a failed step, finishes or undoes the operation at once rather than at the next open. */
-  private void undoAfter(Exception failure, VirtualMachine marked) {
+  void undoAfter(Exception failure, VirtualMachine marked) {
     try {
       finish(marked);
     } catch (IOException | RuntimeException e) {
@@ -316,7 +324,8 @@ public final class VirtualMachines {
     }
   }
 
-  private VirtualMachine ready(String name) throws InventoryException {
+  /** Returns VM {@code name}, or throws when it has an unfinished operation. */
+  VirtualMachine ready(String name) throws InventoryException {
     VirtualMachine vm = get(name);
     java.util.Optional<VmTransfer.Plan> moving = VmTransfer.of(vm);
     if (moving.isPresent()) {

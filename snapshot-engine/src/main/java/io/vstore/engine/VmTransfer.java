@@ -134,6 +134,11 @@ public final class VmTransfer {
       throws IOException {
     Datastore src = from.datastore();
     Datastore dst = to.datastore();
+    if (!vm.media().isEmpty()) {
+      // Media files live in volumes of their own that this move does not carry yet.
+      throw new IllegalArgumentException("cannot move VM " + vm.name() + ": it has media files (" + vm.media().size()
+          + "), which vstore migrate does not move yet: remove them first (vstore vm media)");
+    }
     for (String d : vm.disks()) {
       if (dst.hasVolume(d)) {
         throw new IllegalArgumentException("datastore " + dst.path() + " already has a volume " + d

@@ -1,6 +1,7 @@
 /**
  * Workflows on the datastore's copy-on-write mechanism: the VM inventory with VM-consistent
- * snapshot trees, and linked-clone desktop pools.
+ * snapshot trees and the VMs' media files (ISO and floppy images, NVRAM, each in a volume of its
+ * own), and linked-clone desktop pools.
  *
  * <p>The inventory is a JSON document of its own ({@code <datastore>/engine/inventory.json}),
  * replaced atomically (temp file, fsync, rename, fsync of the directory) and owned by the process

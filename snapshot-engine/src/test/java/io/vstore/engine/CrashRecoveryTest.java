@@ -88,7 +88,22 @@ final class CrashRecoveryTest {
             f -> f.pools().create("p", "vm", "b", 3, DISK, DISK)),
         new Scenario("pool recompose", CrashRecoveryTest::pool, f -> f.pools().recompose("p", "vm", "b")),
         new Scenario("pool refresh", CrashRecoveryTest::pool, f -> f.pools().refresh("p", null)),
-        new Scenario("pool delete", CrashRecoveryTest::pool, f -> f.pools().delete("p")));
+        new Scenario("pool delete", CrashRecoveryTest::pool, f -> f.pools().delete("p")),
+        new Scenario("vm media add", CrashRecoveryTest::vmWithSnapshots, CrashRecoveryTest::addIso),
+        new Scenario("vm media remove", f -> {
+          vmWithSnapshots(f);
+          addIso(f);
+        }, f -> f.inventory.media().remove("vm", "boot.iso")),
+        new Scenario("vm delete with media", f -> {
+          vmWithSnapshots(f);
+          addIso(f);
+        }, f -> f.vms().delete("vm")));
+  }
+
+  private static void addIso(Fixture f) throws IOException {
+    byte[] iso = new byte[100_000];
+    new java.util.Random(7).nextBytes(iso);
+    f.inventory.media().add("vm", "boot.iso", MediaFile.CDROM, new java.io.ByteArrayInputStream(iso), -1, x -> {});
   }
 
   @ParameterizedTest(name = "{0}")
@@ -151,6 +166,7 @@ final class CrashRecoveryTest {
       for (VmSnapshot s : vm.snapshots()) {
         b.append(' ').append(s.name()).append('<').append(s.parent());
       }
+      b.append(" media ").append(vm.media());
       b.append('\n');
     }
     for (DesktopPool p : f.pools().list()) {

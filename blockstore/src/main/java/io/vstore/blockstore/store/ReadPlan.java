@@ -3,6 +3,7 @@ package io.vstore.blockstore.store;
 import io.vstore.blockstore.CorruptDataException;
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.IoObserver;
+import io.vstore.blockstore.crypto.PartBatch;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -53,6 +54,8 @@ public final class ReadPlan {
   /** The caller's buffer (a duplicate), in whose index space {@link Part#dstIndex} counts; set by the first record. */
   private ByteBuffer dst;
   private boolean released;
+  /** Where the sealed blocks of a large read wait to be opened together in {@link #finish} (null: each when it arrives). */
+  private PartBatch batch;
   /** Who hears of the read when it finishes (null: no one), the volume's name, its bytes and start. */
   private IoObserver observer;
   private String volume;
@@ -106,12 +109,20 @@ public final class ReadPlan {
         got.limit(got.position() + Math.min(n, got.remaining()));
         p.step().complete(got);
       }
+      if (batch != null) {
+        RecordCodec.openAll(segments, batch);
+      }
       if (observer != null) {
         observer.completed(volume, IoObserver.Op.READ, bytes, System.nanoTime() - startNanos);
       }
     } finally {
       release();
     }
+  }
+
+  /** Opens the sealed blocks this plan reads from files together, in {@code batch}, when the plan finishes. */
+  void openInBatch(PartBatch batch) {
+    this.batch = batch;
   }
 
   /** Reports this read of {@code bytes} bytes of {@code volume}, started at {@code startNanos}, to {@code o} when it finishes. */
@@ -128,6 +139,9 @@ public final class ReadPlan {
       return;
     }
     released = true;
+    if (batch != null) {
+      batch.abandon(); // harmless after the batch opened; otherwise no helper writes into dst after this
+    }
     parts.forEach(p -> p.file().release());
     scratchHeld.forEach(scratch::release);
   }
@@ -151,7 +165,8 @@ public final class ReadPlan {
     RecordHeader header = segments.cachedHeader(key);
     if (header == null && first + count <= RecordCodec.COMBINED_READ_BLOCKS) {
       ByteBuffer span = scratch(RecordCodec.combinedSpan(segments, first + count));
-      add(key, key.offset(), span, false, -1, got -> RecordCodec.fromSpan(segments, key, owner, base, got, first, count, out));
+      PartBatch b = batch;
+      add(key, key.offset(), span, false, -1, got -> RecordCodec.fromSpan(segments, key, owner, base, got, first, count, out, b));
       return;
     }
     if (header == null) {
@@ -169,7 +184,7 @@ public final class ReadPlan {
       } else {
         int index = h.blockCrcIndex(c) + inChunk;
         add(key, chunkAt + (long) inChunk * RecordHeader.BLOCK, part, true, outIndex + (block - first) * RecordHeader.BLOCK,
-            got -> RecordCodec.checkBlocks(segments, key, h, owner, base, index, block, got));
+            got -> RecordCodec.checkBlocks(segments, key, h, owner, base, index, block, got, batch));
       }
     });
   }

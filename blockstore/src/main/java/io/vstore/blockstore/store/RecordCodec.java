@@ -1,6 +1,7 @@
 package io.vstore.blockstore.store;
 
 import io.vstore.blockstore.CorruptDataException;
+import io.vstore.blockstore.crypto.PartBatch;
 import io.vstore.blockstore.crypto.RecordSealer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -199,14 +200,36 @@ final class RecordCodec {
    */
   static void readBlocks(SegmentFiles segments, RecordKey key, long owner, long base, int first, int count, ByteBuffer dst)
       throws IOException {
+    readBlocks(segments, key, owner, base, first, count, dst, null);
+  }
+
+  /**
+   * Reads as {@link #readBlocks(SegmentFiles, RecordKey, long, long, int, int, ByteBuffer)} does;
+   * with a {@code batch}, the sealed stored blocks are left in {@code dst} as ciphertext and added
+   * to it, to be opened with the rest of a large read by {@link #openAll}.
+   */
+  static void readBlocks(SegmentFiles segments, RecordKey key, long owner, long base, int first, int count, ByteBuffer dst,
+      PartBatch batch) throws IOException {
     RecordHeader cached = segments.cachedHeader(key);
     if (cached != null || first + count > COMBINED_READ_BLOCKS) {
-      readBlocks(segments, key, cached != null ? cached : readHeader(segments, key), owner, base, first, count, dst);
+      readBlocks(segments, key, cached != null ? cached : readHeader(segments, key), owner, base, first, count, dst, batch);
       return;
     }
     ByteBuffer span = ByteBuffer.allocate(combinedSpan(segments, first + count));
     segments.readSome(key.segment(), key.offset(), span);
-    fromSpan(segments, key, owner, base, span.flip(), first, count, dst);
+    fromSpan(segments, key, owner, base, span.flip(), first, count, dst, batch);
+  }
+
+  /**
+   * Opens every part of {@code batch} (on every core when it is large); throws for the first that
+   * fails, naming its record and block.
+   */
+  static void openAll(SegmentFiles segments, PartBatch batch) throws CorruptDataException {
+    int failed = batch.openAll();
+    if (failed >= 0) {
+      throw new CorruptDataException("bad record: " + describe(segments, (RecordKey) batch.context(failed)) + " block "
+          + batch.label(failed) + " fails authentication (altered, or moved from elsewhere)");
+    }
   }
 
   /**
@@ -217,16 +240,29 @@ final class RecordCodec {
   static void fromSpan(SegmentFiles segments, RecordKey key, long owner, long base, ByteBuffer span, int first, int count,
       ByteBuffer dst)
       throws IOException {
+    fromSpan(segments, key, owner, base, span, first, count, dst, null);
+  }
+
+  /** Copies blocks out of a span as the method above does; sealed ones are added to {@code batch} if there is one. */
+  static void fromSpan(SegmentFiles segments, RecordKey key, long owner, long base, ByteBuffer span, int first, int count,
+      ByteBuffer dst, PartBatch batch)
+      throws IOException {
     RecordHeader header = RecordHeader.read(span.duplicate(), () -> describe(segments, key));
     segments.cacheHeader(key, header);
     int at = span.position() + header.chunkOffset(0) + first * RecordHeader.BLOCK;
     int bytes = count * RecordHeader.BLOCK;
     if (first < 0 || first + count > header.blocks() || header.compressed()[0]
         || first + count > RecordHeader.blocksIn(header.blocks(), 0) || at + bytes > span.limit()) {
-      readBlocks(segments, key, header, owner, base, first, count, dst); // checks the range, reads what the span missed
+      readBlocks(segments, key, header, owner, base, first, count, dst, batch); // checks the range, reads what the span missed
       return;
     }
     ByteBuffer blocks = span.duplicate().limit(at + bytes).position(at);
+    if (batch != null && header.sealed()) {
+      int to = dst.position();
+      dst.put(blocks);
+      checkBlocks(segments, key, header, owner, base, first, first, dst.duplicate().limit(to + bytes).position(to), batch);
+      return;
+    }
     checkBlocks(segments, key, header, owner, base, first, first, blocks);
     dst.put(blocks);
   }
@@ -237,8 +273,27 @@ final class RecordCodec {
    */
   static void checkBlocks(SegmentFiles segments, RecordKey key, RecordHeader header, long owner, long base, int index, int block,
       ByteBuffer data) throws CorruptDataException {
+    checkBlocks(segments, key, header, owner, base, index, block, data, null);
+  }
+
+  /**
+   * Checks blocks as the method above does, but adds sealed ones to {@code batch}, when there is
+   * one, to be opened later with the rest of a large read.
+   */
+  static void checkBlocks(SegmentFiles segments, RecordKey key, RecordHeader header, long owner, long base, int index, int block,
+      ByteBuffer data, PartBatch batch) throws CorruptDataException {
     if (header.sealed()) {
-      openBlocks(segments, key, header, owner, base, index, block, data);
+      if (batch == null) {
+        openBlocks(segments, key, header, owner, base, index, block, data);
+        return;
+      }
+      sealerFor(segments, key); // a sealed record in a plain datastore fails here, not in the batch
+      int at = data.position();
+      int count = data.remaining() / RecordHeader.BLOCK;
+      for (int k = 0; k < count; k++) {
+        batch.add(data, at + k * RecordHeader.BLOCK, RecordHeader.BLOCK, header.nonce(), index + k, owner, base + block + k,
+            header.generation(), header.tags(), key, block + k);
+      }
       return;
     }
     CRC32C crc = new CRC32C();
@@ -340,6 +395,12 @@ final class RecordCodec {
    */
   static void readBlocks(SegmentFiles segments, RecordKey key, RecordHeader header, long owner, long base, int first, int count,
       ByteBuffer dst) throws IOException {
+    readBlocks(segments, key, header, owner, base, first, count, dst, null);
+  }
+
+  /** Reads as the method above does; sealed stored blocks are added to {@code batch} if there is one. */
+  static void readBlocks(SegmentFiles segments, RecordKey key, RecordHeader header, long owner, long base, int first, int count,
+      ByteBuffer dst, PartBatch batch) throws IOException {
     checkRange(segments, key, header, first, count);
     forEachChunkPart(header, first, count, (c, inChunk, block, take) -> {
       int bytes = take * RecordHeader.BLOCK;
@@ -354,7 +415,7 @@ final class RecordCodec {
         ByteBuffer target = dst.duplicate().limit(at + bytes);
         segments.read(key.segment(), chunkAt + (long) inChunk * RecordHeader.BLOCK, target);
         checkBlocks(segments, key, header, owner, base, header.blockCrcIndex(c) + inChunk, block,
-            dst.duplicate().limit(at + bytes));
+            dst.duplicate().limit(at + bytes), batch);
         dst.position(at + bytes);
       }
     });

@@ -1,30 +1,36 @@
 package io.vstore.blockstore.store;
 
-import java.util.Arrays;
 import java.util.List;
 
 /**
- * The reference states of the records in 1 MiB of one segment, held in memory in primitive arrays
- * sorted by offset (32 bytes a record instead of about 100 as objects in a hash map). Every method
- * synchronizes on the page: volumes change the states of their own records in parallel, and their
- * records share pages.
+ * The reference states of the records in 1 MiB of one segment, held in memory bit-packed in a
+ * {@link PackedRows} sorted by offset (each field stored as its distance from the page's smallest
+ * value of it: about 8 bytes a record of a scattered small write, instead of about 100 as objects
+ * in a hash map). Every method synchronizes on the page: volumes change the states of their own
+ * records in parallel, and their records share pages.
  */
 final class RecordPage extends MetadataCache.Page {
   /** Segment bytes per page, as a shift. */
   static final int SHIFT = 20;
-  private static final int OVERHEAD = 96;
-  private static final int ENTRY_BYTES = 32;
+  /**
+   * Bytes a page costs beside its rows: the page object (48), its node in the page table (32) with
+   * its key (32), and its node in the cache's CLOCK queue (24).
+   */
+  private static final int OVERHEAD = 48 + 32 + 32 + 24;
+
+  // The fields of a row; the key is the record's offset - base, in SHIFT bits.
+  private static final int KEY = 0;
+  private static final int VOLUME = 1;
+  private static final int FIRST_BLOCK = 2;
+  private static final int BLOCKS = 3;
+  private static final int STORED = 4;
+  private static final int LIVE = 5;
+  private static final int FIELDS = 6;
 
   private final RecordTable owner;
   final RecordTable.PageKey key;
   private final long base;
-  private int count;
-  /** Per record: offset - base. */
-  private int[] offsets;
-  /** Per record: volume, first block. */
-  private long[] longs;
-  /** Per record: blocks, stored bytes, live blocks. */
-  private int[] ints;
+  private final PackedRows rows;
   private long countedBytes;
 
   /** Creates the page {@code key} of {@code owner} holding {@code records} (sorted by offset) with {@code states}. */
@@ -32,31 +38,34 @@ final class RecordPage extends MetadataCache.Page {
     this.owner = owner;
     this.key = key;
     this.base = key.index() << SHIFT;
-    int capacity = Math.max(2, records.size());
-    offsets = new int[capacity];
-    longs = new long[2 * capacity];
-    ints = new int[3 * capacity];
-    for (int i = 0; i < records.size(); i++) {
-      set(count++, records.get(i).offset(), states.get(i));
+    long[][] values = new long[records.size()][];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = row(records.get(i).offset(), states.get(i));
     }
-    countedBytes = OVERHEAD + (long) capacity * ENTRY_BYTES;
+    rows = new PackedRows(FIELDS, SHIFT, values, values.length, Math.max(2, values.length));
+    countedBytes = OVERHEAD + rows.bytes();
   }
 
-  private void set(int i, long offset, RecordState s) {
-    offsets[i] = (int) (offset - base);
-    longs[2 * i] = s.volume();
-    longs[2 * i + 1] = s.firstBlock();
-    ints[3 * i] = s.blocks();
-    ints[3 * i + 1] = s.storedBytes();
-    ints[3 * i + 2] = s.liveBlocks();
+  private long[] row(long offset, RecordState s) {
+    long[] v = new long[FIELDS];
+    v[KEY] = offset - base;
+    v[VOLUME] = s.volume();
+    v[FIRST_BLOCK] = s.firstBlock();
+    v[BLOCKS] = s.blocks();
+    v[STORED] = s.storedBytes();
+    v[LIVE] = s.liveBlocks();
+    return v;
   }
 
   private RecordState stateAt(int i) {
-    return new RecordState(longs[2 * i], longs[2 * i + 1], ints[3 * i], ints[3 * i + 1], ints[3 * i + 2]);
+    return new RecordState(rows.get(i, VOLUME), rows.get(i, FIRST_BLOCK), (int) rows.get(i, BLOCKS),
+        (int) rows.get(i, STORED), (int) rows.get(i, LIVE));
   }
 
   private int find(long offset) {
-    return Arrays.binarySearch(offsets, 0, count, (int) (offset - base));
+    long k = offset - base;
+    assert k >= 0 && k < 1L << SHIFT : "offset " + offset + " is not in page " + key;
+    return rows.find((int) k);
   }
 
   /** Returns the state of the record at {@code offset}, or null. */
@@ -68,41 +77,22 @@ final class RecordPage extends MetadataCache.Page {
 
   /** Sets the state of the record at {@code offset}; null removes it. */
   synchronized void put(long offset, RecordState s) {
-    int i = find(offset);
     if (s == null) {
-      if (i >= 0) {
-        System.arraycopy(offsets, i + 1, offsets, i, count - i - 1);
-        System.arraycopy(longs, 2 * i + 2, longs, 2 * i, 2 * (count - i - 1));
-        System.arraycopy(ints, 3 * i + 3, ints, 3 * i, 3 * (count - i - 1));
-        count--;
-      }
+      rows.remove((int) (offset - base));
       return;
     }
-    if (i >= 0) {
-      set(i, offset, s);
-      return;
-    }
-    i = -i - 1;
-    if (count == offsets.length) {
-      int capacity = 2 * count;
-      offsets = Arrays.copyOf(offsets, capacity);
-      longs = Arrays.copyOf(longs, 2 * capacity);
-      ints = Arrays.copyOf(ints, 3 * capacity);
-      long bytes = OVERHEAD + (long) capacity * ENTRY_BYTES;
+    rows.put(row(offset, s));
+    long bytes = OVERHEAD + rows.bytes();
+    if (bytes != countedBytes) {
       owner.cache().resized(bytes - countedBytes); // only while in the table: see RecordTable.put
       countedBytes = bytes;
     }
-    System.arraycopy(offsets, i, offsets, i + 1, count - i);
-    System.arraycopy(longs, 2 * i, longs, 2 * i + 2, 2 * (count - i));
-    System.arraycopy(ints, 3 * i, ints, 3 * i + 3, 3 * (count - i));
-    count++;
-    set(i, offset, s);
   }
 
   /** Returns the keys and states of every record in the page, for the checker. */
   synchronized void forEach(java.util.function.BiConsumer<RecordKey, RecordState> action) {
-    for (int i = 0; i < count; i++) {
-      action.accept(new RecordKey(key.segment(), base + offsets[i]), stateAt(i));
+    for (int i = 0; i < rows.size(); i++) {
+      action.accept(new RecordKey(key.segment(), base + rows.key(i)), stateAt(i));
     }
   }
 

@@ -2,6 +2,7 @@ package io.vstore.blockstore.store;
 
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.ExtentList;
+import io.vstore.blockstore.crypto.PartBatch;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -170,6 +171,10 @@ final class VolumeView {
 
   /** Reads blocks {@code [from, to)} into {@code out}, advancing it. */
   void readBlocks(long from, long to, ByteBuffer out) throws IOException {
+    // A large read of an encrypted datastore opens its sealed blocks after reading them all, on every core.
+    PartBatch batch = segments.sealer() != null && to - from >= PartBatch.PARALLEL_PARTS
+        ? new PartBatch(segments.sealer(), (int) (to - from)) : null;
+    boolean read = false;
     List<Lock> held = new ArrayList<>(2);
     try {
       List<Piece> pieces = new ArrayList<>();
@@ -179,13 +184,20 @@ final class VolumeView {
         MapEntry e = p.entry();
         if (e != null && e.kind() == MapEntry.Kind.DATA) {
           RecordCodec.readBlocks(segments, e.record(), layerVolume(p.depth()), e.start() - e.recordBlock(), e.recordBlock(),
-              (int) (p.to() - p.from()), out);
+              (int) (p.to() - p.from()), out, batch);
         } else {
           zeroFill(out, (p.to() - p.from()) * BLOCK);
         }
       }
+      read = true;
     } finally {
       unlock(held);
+      if (batch != null && !read) {
+        batch.abandon(); // no helper may still write into out once this throws
+      }
+    }
+    if (batch != null) {
+      RecordCodec.openAll(segments, batch); // the ciphertext is in place: opening it needs no lock
     }
   }
 
@@ -206,6 +218,9 @@ final class VolumeView {
       return null;
     }
     ReadPlan plan = new ReadPlan(segments, scratch);
+    if (segments.sealer() != null && len / BLOCK >= PartBatch.PARALLEL_PARTS) {
+      plan.openInBatch(new PartBatch(segments.sealer(), len / BLOCK));
+    }
     ExtentList extents = new ExtentList();
     List<Lock> held = new ArrayList<>(2);
     boolean planned = false;

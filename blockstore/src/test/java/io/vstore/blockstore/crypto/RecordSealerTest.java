@@ -37,7 +37,11 @@ final class RecordSealerTest {
         assertThat(sealer.open(part, nonce, 0, 1, 8, 100, 3, tags, 16)).as("another volume").isFalse();
         assertThat(sealer.open(part, nonce, 0, 1, 7, 101, 3, tags, 16)).as("another block").isFalse();
         assertThat(sealer.open(part, nonce, 0, 1, 7, 100, 4, tags, 16)).as("another generation").isFalse();
-        buf.put(50, sealed); // a failed open may have cleared them
+        byte[] cleared = new byte[n];
+        buf.get(50, cleared);
+        assertThat(cleared).as("a failed open leaves no bytes it could not authenticate").isEqualTo(new byte[n]);
+        assertThat(buf.get(50 + n)).as("nor touches the byte after the part").isEqualTo((byte) 1);
+        buf.put(50, sealed);
         byte[] after = new byte[n];
         assertThat(sealer.open(part, nonce, 0, 1, 7, 100, 3, tags, 16)).isTrue();
         buf.get(50, after);

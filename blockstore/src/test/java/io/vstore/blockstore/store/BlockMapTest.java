@@ -75,6 +75,30 @@ class BlockMapTest {
   }
 
   @Test
+  void pagesOfScatteredSmallExtentsTakeAtMostTwelveBytesAnEntry() throws Exception {
+    // Every other block of 200 pages, written in a scrambled order from 60 segments of 256 MiB
+    // over 300 flushes: the shape of issue 13's ten million scattered 4 KiB writes.
+    BlockMap map = new BlockMap(7, meta);
+    java.util.Random r = new java.util.Random(13);
+    int entries = 200 * (int) MapPage.BLOCKS / 2;
+    for (int i = 0; i < entries; i++) {
+      long block = 2 * ((i * 7919L) % entries);
+      map.put(new MapEntry(block, 1, MapEntry.Kind.DATA, new RecordKey(r.nextInt(60), r.nextInt(256 << 20)), 0,
+          1 + i / (entries / 300)));
+    }
+    commit(map);
+    BlockMap reopened = new BlockMap(7, meta);
+    long before = meta.cache().used();
+    assertThat(reopened.overlapping(0, 200 * MapPage.BLOCKS / 16)).hasSize(entries / 16); // 16 pages at a time at most
+    for (long from = 0; from < 200 * MapPage.BLOCKS; from += MapPage.BLOCKS) {
+      assertThat(reopened.overlapping(from, from + MapPage.BLOCKS)).hasSize((int) MapPage.BLOCKS / 2);
+    }
+    assertThat(reopened.cachedPages()).hasSize(200);
+    double perEntry = (meta.cache().used() - before) / (double) entries;
+    assertThat(perEntry).as("bytes an entry, page overhead included").isLessThanOrEqualTo(12.0);
+  }
+
+  @Test
   void removedEntriesAreGoneAndCountAsPendingChanges() {
     BlockMap map = new BlockMap(7, meta);
     MapEntry a = data(0, 4, 1, 1);

@@ -186,6 +186,89 @@ final class EncryptedDatastoreTest {
     }
   }
 
+  /** Reads through a plan, doing its file reads the plain way (through the descriptors' /proc links). */
+  private static void planned(Volume v, long offset, ByteBuffer dst) throws IOException {
+    ReadPlan plan = v.planRead(offset, dst, new ReadPlan.Scratch() {
+      @Override
+      public ByteBuffer acquire(int bytes) {
+        return ByteBuffer.allocateDirect(bytes);
+      }
+
+      @Override
+      public void release(ByteBuffer buffer) {}
+    });
+    assertThat(plan).isNotNull();
+    int[] results = new int[plan.fileReads().size()];
+    for (int i = 0; i < results.length; i++) {
+      ReadPlan.FileRead r = plan.fileReads().get(i);
+      try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(Path.of("/proc/self/fd/" + r.fd()))) {
+        ByteBuffer t = r.target().duplicate();
+        for (int n; t.hasRemaining() && (n = ch.read(t, r.position() + results[i])) >= 0; ) {
+          results[i] += n;
+        }
+      }
+    }
+    plan.finish(results);
+  }
+
+  @Test
+  void aChangedByteInOneBlockFailsALargeReadWhicheverWayItIsRead() throws IOException {
+    // A large read opens its blocks together after reading them all, on every core: a damaged
+    // block must still fail the whole read, named, and an intact one read back right.
+    Path dir = tmp.resolve("ds");
+    int blocks = 64;
+    byte[] data = random(8, blocks * 4096);
+    byte[] patch = random(9, 4096);
+    try (Datastore ds = Datastore.create(dir, options(passphrase("p")), 0, true)) {
+      Volume v = ds.createVolume("v", 1 << 20);
+      v.write(0, ByteBuffer.wrap(data));
+      v.write(5 * 4096, ByteBuffer.wrap(patch)); // a second record in the middle of the read
+      System.arraycopy(patch, 0, data, 5 * 4096, 4096);
+    }
+    Path seg;
+    try (Stream<Path> files = Files.list(dir.resolve("segments"))) {
+      seg = files.findFirst().orElseThrow();
+    }
+    byte[] file = Files.readAllBytes(seg);
+    int start = new String(file, StandardCharsets.ISO_8859_1).indexOf("REC1", SegmentFiles.HEADER_BYTES);
+    RecordHeader h = RecordHeader.read(ByteBuffer.wrap(file, start, file.length - start), () -> "record");
+    assertThat(h.blocks()).isEqualTo(blocks);
+    Random r = new Random(10);
+    for (int round = 0; round < 6; round++) {
+      int block = r.nextInt(blocks);
+      if (block == 5) {
+        continue; // overwritten: the read does not use it
+      }
+      byte[] changed = file.clone();
+      changed[start + h.headerBytes() + block * 4096 + r.nextInt(4096)] ^= (byte) (1 << r.nextInt(8));
+      Files.write(seg, changed);
+      try (Datastore ds = Datastore.open(dir, options(passphrase("p")))) {
+        Volume v = ds.volume("v");
+        for (ByteBuffer dst : new ByteBuffer[] {ByteBuffer.allocate(data.length), ByteBuffer.allocateDirect(data.length)}) {
+          assertThatThrownBy(() -> v.read(0, dst)).as("block %d, %s", block, dst)
+              .isInstanceOf(CorruptDataException.class).hasMessageContaining(seg.toString())
+              .hasMessageContaining("offset " + start).hasMessageContaining("block " + block + " fails authentication");
+        }
+        assertThatThrownBy(() -> planned(v, 0, ByteBuffer.allocateDirect(data.length))).as("block %d, planned", block)
+            .isInstanceOf(CorruptDataException.class).hasMessageContaining("block " + block + " fails authentication");
+      }
+    }
+    Files.write(seg, file);
+    try (Datastore ds = Datastore.open(dir, options(passphrase("p")))) {
+      Volume v = ds.volume("v");
+      assertThat(read(v, 0, data.length)).isEqualTo(data);
+      ByteBuffer direct = ByteBuffer.allocateDirect(data.length);
+      v.read(0, direct);
+      byte[] back = new byte[data.length];
+      direct.get(0, back);
+      assertThat(back).isEqualTo(data);
+      ByteBuffer viaPlan = ByteBuffer.allocateDirect(data.length);
+      planned(v, 0, viaPlan);
+      viaPlan.get(0, back);
+      assertThat(back).isEqualTo(data);
+    }
+  }
+
   @Test
   void aMapEntryPointedAtAnotherRecordFailsToOpen() throws Exception {
     Path dir = tmp.resolve("ds");

@@ -41,15 +41,25 @@ final class PowerCutTest {
     Workloads.eachSeed("power-cut-encrypted", 0x5eed8000L, Workloads.iterations(20, 8), tmp, "ds", this::runOnce);
   }
 
+  @Test
+  void withAMetadataBudgetSoSmallEveryAccessMisses() throws IOException {
+    // One byte: every page loaded is evicted by the next, most misses read the rows directly.
+    metadataBudget = 1;
+    Workloads.eachSeed("power-cut-tiny-cache", 0x5eedc000L, Workloads.iterations(20, 8), tmp, "ds", this::runOnce);
+  }
+
   /** Whether the datastore is encrypted: sealed records must survive power cuts alike. */
   private boolean encrypted;
+  /** The metadata cache budget, before and after the cut. */
+  private long metadataBudget = DatastoreOptions.DEFAULT_METADATA_CACHE;
 
   private void runOnce(long seed, Path dir) throws IOException {
     Random r = new Random(seed);
     io.vstore.blockstore.crypto.KeySource keys = encrypted ? EncryptedDatastoreTest.passphrase("cut") : null;
     PowerCutChannels power = new PowerCutChannels(seed);
     DatastoreOptions faulty = DatastoreOptions.defaults().withSegmentBytes(2L << 20).withCleanerInterval(Duration.ZERO)
-        .withFlushThreshold(20 + r.nextInt(2000)).withChannels(power::open).withKeys(keys);
+        .withFlushThreshold(20 + r.nextInt(2000)).withChannels(power::open).withKeys(keys)
+        .withMetadataCache(metadataBudget);
     MemoryBlockDevice model = new MemoryBlockDevice("model", SIZE);
     MemoryBlockDevice flushed = model.snapshot("flushed");
     Map<Long, List<byte[]>> later = new HashMap<>();
@@ -96,7 +106,7 @@ final class PowerCutTest {
     ds.abandon();
 
     try (Datastore again = Datastore.open(dir, DatastoreOptions.defaults().withCleanerInterval(Duration.ZERO)
-        .withKeys(keys))) {
+        .withKeys(keys).withMetadataCache(metadataBudget))) {
       CheckReport report = again.check();
       assertThat(report.problems()).as("check after power cut").isEmpty();
       Volume back = again.volume("v");

@@ -74,6 +74,30 @@ public final class OfflineCopy {
    */
   public static CheckoutReport checkout(String vm, String server, String token, Path caCert, Path dir,
       char[] passphrase, Progress progress) throws IOException {
+    if (Files.exists(dir.resolve(StreamLog.PRESENT))) {
+      throw new IllegalArgumentException("the check-out into " + dir + " was started with --stream; resume it with"
+          + " --stream");
+    }
+    Begun b = begin(vm, server, token, caCert, dir, passphrase);
+    Manifest m = b.manifest();
+    long[] counters;
+    try (Datastore store = ClientStore.createOrOpen(dir, b.key())) {
+      counters = download(dir, m, token, store, progress);
+      m = markReady(dir, m, b.key(), store);
+    }
+    TransferProgress.delete(dir);
+    return new CheckoutReport(m.checkoutId(), vm, m.disks().size(), counters[0], counters[1], b.resumed());
+  }
+
+  /** A check-out begun or found half done: its manifest, the key that seals it, and whether it was resumed. */
+  record Begun(Manifest manifest, Passphrase key, boolean resumed) {}
+
+  /**
+   * Starts the check-out of {@code vm} on the server and writes the manifest into {@code dir}, or
+   * reads the manifest an interrupted check-out left there.
+   */
+  static Begun begin(String vm, String server, String token, Path caCert, Path dir, char[] passphrase)
+      throws IOException {
     boolean resumed = Files.exists(dir.resolve(Manifest.FILE));
     Manifest m;
     Passphrase key;
@@ -84,7 +108,8 @@ public final class OfflineCopy {
         throw new IllegalArgumentException(dir + " holds a check-out of VM " + m.vm() + ", not " + vm);
       }
       if (m.state() != Manifest.State.DOWNLOADING) {
-        throw new IllegalArgumentException(dir + " already holds a complete check-out of " + vm);
+        throw new IllegalArgumentException(dir + " already holds a complete check-out of " + vm
+            + "; run it with 'vstore offline run'");
       }
     } else {
       if (Files.exists(dir) && Files.list(dir).findAny().isPresent()) {
@@ -115,28 +140,37 @@ public final class OfflineCopy {
           b64.encodeToString(key.verifier()), Instant.now().toString(), Manifest.State.DOWNLOADING, 0, null);
       m.save(dir, key);
     }
-    long[] counters = download(dir, m, token, passphrase, progress);
-    try (Datastore store = ClientStore.open(dir, passphrase)) {
-      List<Manifest.Disk> disks = new ArrayList<>();
-      for (Manifest.Disk d : m.disks()) {
-        String snap = "base-0";
-        if (store.snapshots(d.volume()).stream().noneMatch(s -> s.name().equals(snap))) {
-          store.createSnapshot(d.volume(), snap);
-        }
-        disks.add(new Manifest.Disk(d.index(), d.volume(), d.size(), snap, changeId(store, d.volume(), snap)));
+    return new Begun(m, key, resumed);
+  }
+
+  /** Takes the base snapshot {@code base-0} of every disk at one instant and marks the copy ready. */
+  static Manifest markReady(Path dir, Manifest m, Passphrase key, Datastore store) throws IOException {
+    String snap = "base-0";
+    java.util.Map<String, String> group = new java.util.LinkedHashMap<>();
+    for (Manifest.Disk d : m.disks()) {
+      if (store.snapshots(d.volume()).stream().noneMatch(s -> s.name().equals(snap))) {
+        group.put(d.volume(), snap);
       }
-      m = m.withDisks(disks).withState(Manifest.State.READY);
-      m.save(dir, key);
     }
-    TransferProgress.delete(dir);
-    return new CheckoutReport(m.checkoutId(), vm, m.disks().size(), counters[0], counters[1], resumed);
+    if (!group.isEmpty()) {
+      store.createSnapshots(group);
+    }
+    List<Manifest.Disk> disks = new ArrayList<>();
+    for (Manifest.Disk d : m.disks()) {
+      disks.add(new Manifest.Disk(d.index(), d.volume(), d.size(), snap, changeId(store, d.volume(), snap)));
+    }
+    synchronized (MANIFEST) {
+      // read again: a running copy's clock may have saved it since
+      Manifest ready = Manifest.read(dir).withDisks(disks).withState(Manifest.State.READY);
+      ready.save(dir, key);
+      return ready;
+    }
   }
 
   /** Fetches every unit the progress log does not list, {@link #WORKERS} at a time; returns bytes received and data bytes. */
-  private static long[] download(Path dir, Manifest m, String token, char[] passphrase, Progress listener)
+  private static long[] download(Path dir, Manifest m, String token, Datastore store, Progress listener)
       throws IOException {
-    try (Datastore store = ClientStore.createOrOpen(dir, passphrase);
-        TransferProgress progress = TransferProgress.open(dir);
+    try (TransferProgress progress = TransferProgress.open(dir);
         ServerConnection c = new ServerConnection(m.server(), token, caPem(dir))) {
       List<Volume> volumes = new ArrayList<>();
       List<long[]> work = new ArrayList<>();
@@ -228,12 +262,12 @@ public final class OfflineCopy {
    */
   public static CheckinReport checkin(Path dir, char[] passphrase, String token, boolean keep, boolean force)
       throws IOException {
-    Manifest.read(dir).unlock(dir, passphrase); // a wrong passphrase is refused here, whoever does the rest
+    Passphrase key = Manifest.read(dir).unlock(dir, passphrase); // a wrong passphrase is refused here, whoever does the rest
     java.util.Optional<CheckinReport> viaRun = OfflineRun.requestCheckin(dir, token, keep, force);
     if (viaRun.isPresent()) {
       return viaRun.get(); // the copy is running: its process checks in while the desktop keeps working
     }
-    try (Datastore store = ClientStore.open(dir, passphrase)) {
+    try (Datastore store = ClientStore.open(dir, key)) {
       return checkin(dir, passphrase, store, token, keep, force);
     }
   }
@@ -268,8 +302,9 @@ public final class OfflineCopy {
       boolean success = false;
       try {
         try (ServerConnection c = new ServerConnection(m.server(), token, caPem(dir))) {
+          List<StreamLog.Run> streamed = StreamLog.readAll(dir.resolve(StreamLog.DIRTY));
           answer = c.upload("/api/v1/checkouts/" + m.checkoutId() + "/checkin?keep=" + keep + "&force=" + force,
-              out -> sent[1] = writeChanges(store, m, snap, out, sent));
+              out -> sent[1] = writeChanges(store, m, snap, streamed, out, sent));
         }
         List<Manifest.Disk> disks = new ArrayList<>();
         for (Manifest.Disk d : m.disks()) {
@@ -283,6 +318,8 @@ public final class OfflineCopy {
         }
         m.withCheckin(disks, policy, m.checkins() + 1, keep ? Manifest.State.READY : Manifest.State.CHECKED_IN)
             .withLastSeen(later(m.lastSeen(), Instant.now())).save(dir, key);
+        // The writes made while streaming are now on the server; a crash before this line only sends them again.
+        Files.deleteIfExists(dir.resolve(StreamLog.DIRTY));
         success = true;
       } finally {
         if (!success) {
@@ -297,8 +334,8 @@ public final class OfflineCopy {
   }
 
   /** Writes the frames of the ranges changed since each disk's base; returns changed bytes, sets sent[0]. */
-  private static long writeChanges(Datastore store, Manifest m, String snap, OutputStream raw, long[] sent)
-      throws IOException {
+  private static long writeChanges(Datastore store, Manifest m, String snap, List<StreamLog.Run> streamed,
+      OutputStream raw, long[] sent) throws IOException {
     OutputStream out = new BufferedOutputStream(raw, 1 << 20);
     FrameWriter w = new FrameWriter(out);
     long changed = 0;
@@ -306,7 +343,7 @@ public final class OfflineCopy {
     for (Manifest.Disk d : m.disks()) {
       String spec = d.volume() + "@" + snap;
       try (Volume v = store.volume(spec, true)) {
-        for (Extent c : store.changedAreas(spec, d.baseChangeId(), 0, d.size()).extents()) {
+        for (Extent c : changed(store.changedAreas(spec, d.baseChangeId(), 0, d.size()).extents(), streamed, d)) {
           changed += c.length();
           for (Extent e : v.allocation(c.offset(), c.length())) {
             for (long pos = e.offset(); pos < e.end(); pos += CHUNK) {
@@ -328,6 +365,42 @@ public final class OfflineCopy {
     out.flush();
     sent[0] = w.bytesWritten();
     return changed;
+  }
+
+  /**
+   * Returns the ranges to send for disk {@code d}: those changed since its base snapshot and those
+   * the guest wrote while the copy was streaming (before the base snapshot existed), merged.
+   */
+  private static List<Extent> changed(List<Extent> sinceBase, List<StreamLog.Run> streamed, Manifest.Disk d) {
+    List<long[]> ranges = new ArrayList<>();
+    for (Extent e : sinceBase) {
+      ranges.add(new long[] {e.offset(), e.end()});
+    }
+    for (StreamLog.Run r : streamed) {
+      if (r.disk() == d.index()) {
+        long from = Math.min(d.size(), r.first() << StreamingDisk.DIRTY_SHIFT);
+        long to = Math.min(d.size(), (r.first() + r.count()) << StreamingDisk.DIRTY_SHIFT);
+        if (to > from) {
+          ranges.add(new long[] {from, to});
+        }
+      }
+    }
+    if (ranges.size() == sinceBase.size()) {
+      return sinceBase;
+    }
+    ranges.sort(java.util.Comparator.comparingLong(r -> r[0]));
+    List<Extent> out = new ArrayList<>();
+    long start = ranges.getFirst()[0];
+    long end = ranges.getFirst()[1];
+    for (long[] r : ranges) {
+      if (r[0] > end) {
+        out.add(new Extent(start, end - start, Extent.Kind.DATA));
+        start = r[0];
+      }
+      end = Math.max(end, r[1]);
+    }
+    out.add(new Extent(start, end - start, Extent.Kind.DATA));
+    return out;
   }
 
   /** Reports contact to the server and keeps the policy it signs anew (a new last trusted time). */
@@ -376,7 +449,7 @@ public final class OfflineCopy {
     PolicyDocument doc = m.policy().verify(m.publicKey());
     checkPolicy(doc, m, now);
     m.withLastSeen(later(m.lastSeen(), now)).save(dir, key);
-    Datastore store = ClientStore.open(dir, passphrase);
+    Datastore store = ClientStore.open(dir, key);
     return new Opened(store, m.disks().stream().map(Manifest.Disk::volume).toList(), doc, m.vm(), m.config());
   }
 
@@ -423,7 +496,7 @@ public final class OfflineCopy {
     return seen != null && Instant.parse(seen).isAfter(now) ? seen : now.toString();
   }
 
-  private static String caPem(Path dir) throws IOException {
+  static String caPem(Path dir) throws IOException {
     Path f = dir.resolve(CA_FILE);
     return Files.exists(f) ? Files.readString(f) : null;
   }

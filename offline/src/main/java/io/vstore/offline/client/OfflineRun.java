@@ -44,6 +44,7 @@ public final class OfflineRun implements Closeable {
   private final Path dir;
   private final char[] passphrase;
   private ServerSocketChannel control;
+  private StreamingDisk.IoAction onStop;
   private Thread controlThread;
 
   private OfflineRun(OfflineCopy.Opened opened, List<Volume> volumes, NbdServer server,
@@ -147,11 +148,37 @@ public final class OfflineRun implements Closeable {
     OfflineCopy.Opened opened = OfflineCopy.open(dir, passphrase, Instant.now());
     List<Volume> volumes = new ArrayList<>();
     try {
-      ExportRegistry registry = new ExportRegistry();
       for (String name : opened.volumes()) {
-        Volume v = opened.store().volume(name);
-        volumes.add(v);
-        registry.add(new Export(name, "offline copy of VM " + opened.vm() + ": " + name, v, false, List.of()));
+        volumes.add(opened.store().volume(name));
+      }
+    } catch (IOException | RuntimeException e) {
+      for (Volume v : volumes) {
+        try {
+          v.close();
+        } catch (IOException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      opened.close();
+      throw e;
+    }
+    return serve(dir, passphrase, opened, volumes, List.copyOf(volumes), null, listen);
+  }
+
+  /**
+   * Exports {@code devices} (one per disk of {@code opened}, in VM order, over {@code volumes}) and
+   * listens on the control socket; takes over {@code opened} and {@code volumes}, closing them on
+   * failure and at {@link #close}, where {@code onStop} (may be null) runs once the exports stopped.
+   */
+  static OfflineRun serve(Path dir, char[] passphrase, OfflineCopy.Opened opened, List<Volume> volumes,
+      List<? extends io.vstore.blockstore.BlockDevice> devices, StreamingDisk.IoAction onStop,
+      InetSocketAddress listen) throws IOException {
+    try {
+      ExportRegistry registry = new ExportRegistry();
+      for (int i = 0; i < devices.size(); i++) {
+        String name = opened.volumes().get(i);
+        registry.add(new Export(name, "offline copy of VM " + opened.vm() + ": " + name, devices.get(i), false,
+            List.of()));
       }
       NbdServer server = NbdServer.start(registry,
           new NbdServer.Options(listen.getAddress(), listen.getPort(), null, false));
@@ -170,6 +197,7 @@ public final class OfflineRun implements Closeable {
         }
       }, 1, 1, TimeUnit.MINUTES);
       OfflineRun run = new OfflineRun(opened, volumes, server, ticker, dir, pass);
+      run.onStop = onStop;
       try {
         run.listen();
       } catch (IOException | RuntimeException e) {
@@ -224,6 +252,17 @@ public final class OfflineRun implements Closeable {
       server.close();
     } catch (IOException e) {
       failure = e;
+    }
+    if (onStop != null) {
+      try {
+        onStop.run();
+      } catch (IOException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
     }
     for (Volume v : volumes) {
       try {

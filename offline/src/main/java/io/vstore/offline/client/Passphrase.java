@@ -49,8 +49,39 @@ final class Passphrase {
     return line.toCharArray();
   }
 
+  /**
+   * The last derivation of this process, keyed by the salt and an HMAC of the passphrase under a
+   * random per-process key: a command unlocks the manifest more than once (and a running copy every
+   * minute), and Argon2id is meant to be slow. Memory only; never written anywhere.
+   */
+  private static final byte[] MEMO_KEY = newSalt();
+  private static volatile Object[] memo; // {salt, passphrase tag, Passphrase}
+
   /** Derives the verifier and MAC key of {@code passphrase} with {@code salt}. */
   static Passphrase derive(char[] passphrase, byte[] salt) {
+    byte[] tag = tag(passphrase);
+    Object[] m = memo;
+    if (m != null && Arrays.equals((byte[]) m[0], salt) && MessageDigest.isEqual((byte[]) m[1], tag)) {
+      return (Passphrase) m[2];
+    }
+    Passphrase p = stretch(passphrase, salt);
+    memo = new Object[] {salt.clone(), tag, p};
+    return p;
+  }
+
+  private static byte[] tag(char[] passphrase) {
+    try {
+      Mac m = Mac.getInstance("HmacSHA256");
+      m.init(new SecretKeySpec(MEMO_KEY, "HmacSHA256"));
+      java.nio.ByteBuffer b = StandardCharsets.UTF_8.encode(java.nio.CharBuffer.wrap(passphrase));
+      m.update(b);
+      return m.doFinal();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 is missing from the JDK", e);
+    }
+  }
+
+  private static Passphrase stretch(char[] passphrase, byte[] salt) {
     Argon2Parameters params = new Argon2Parameters.Builder(Argon2Parameters.ARGON2_id).withSalt(salt)
         .withMemoryAsKB(19 * 1024).withIterations(2).withParallelism(1).build();
     Argon2BytesGenerator gen = new Argon2BytesGenerator();
@@ -58,6 +89,17 @@ final class Passphrase {
     byte[] out = new byte[64];
     gen.generateBytes(passphrase, out);
     return new Passphrase(Arrays.copyOfRange(out, 0, 32), Arrays.copyOfRange(out, 32, 64));
+  }
+
+  /** Returns the key of the copy's datastore key slot: the MAC key's HMAC-SHA256 of a label of its own. */
+  byte[] datastoreKey() {
+    try {
+      Mac m = Mac.getInstance("HmacSHA256");
+      m.init(new SecretKeySpec(macKey, "HmacSHA256"));
+      return m.doFinal("vstore offline copy datastore key v1".getBytes(StandardCharsets.US_ASCII));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 is missing from the JDK", e);
+    }
   }
 
   /** Returns the verifier kept in the manifest. */

@@ -213,12 +213,14 @@ public final class Checkouts {
         if (e.kind() != Extent.Kind.DATA) {
           continue;
         }
-        for (long pos = e.offset(); pos < e.end(); pos += CHUNK) {
-          int n = (int) Math.min(CHUNK, e.end() - pos);
+        // Frames end on CHUNK boundaries, so a client fetching chunks on demand (--stream) gets whole chunks.
+        for (long pos = e.offset(); pos < e.end(); ) {
+          int n = (int) Math.min(CHUNK - Math.floorMod(pos, (long) CHUNK), e.end() - pos);
           buf.clear().limit(n);
           v.read(pos, buf);
           buf.flip();
           w.data(disk, pos, buf);
+          pos += n;
         }
       }
       w.end();

@@ -38,7 +38,7 @@ public final class OvaWriter {
   private OvaWriter() {}
 
   /** A file to put into the package. */
-  public sealed interface Item permits Disk, Bytes, FileCopy {
+  public sealed interface Item permits Disk, Bytes, FileCopy, Raw {
     /** Returns the {@code ovf:id} of the file's References entry. */
     String id();
 
@@ -85,6 +85,20 @@ public final class OvaWriter {
       Objects.requireNonNull(id, "id");
       Objects.requireNonNull(href, "href");
       Objects.requireNonNull(path, "path");
+    }
+  }
+
+  /**
+   * The first {@code length} bytes of {@code device} copied as they are: a file the inventory keeps in
+   * a volume rounded up to 512 bytes (a VM's ISO image or NVRAM).
+   */
+  public record Raw(String id, String href, BlockDevice device, long length) implements Item {
+    /** Checks the arguments. */
+    public Raw {
+      Objects.requireNonNull(id, "id");
+      Objects.requireNonNull(href, "href");
+      Objects.requireNonNull(device, "device");
+      Objects.checkFromIndexSize(0, length, device.size());
     }
   }
 
@@ -210,7 +224,7 @@ public final class OvaWriter {
         ByteSink sink = r.gzip() ? new GzipSink(chunks) : chunks;
         long before = done[0];
         long populated = writeItem(it, sink, target, c -> progress.accept(before + c));
-        done[0] += it instanceof Disk d ? d.device().size() : 0;
+        done[0] += it instanceof Disk d ? d.device().size() : it instanceof Raw raw ? raw.length() : 0;
         progress.accept(done[0]);
         members.addAll(chunks.members());
         long size = chunks.members().stream().mapToLong(PackageOutput.MemberWriter::size).sum();
@@ -289,6 +303,7 @@ public final class OvaWriter {
     long raw = switch (it) {
       case Bytes b -> b.bytes().length;
       case FileCopy f -> Files.size(f.path());
+      case Raw r2 -> r2.length();
       case Disk d -> {
         long grains = (d.device().size() + GRAIN - 1) / GRAIN;
         // Header, each grain stored uncompressed with its marker and sector padding, the tables and footer.
@@ -314,6 +329,19 @@ public final class OvaWriter {
             total += n;
             progress.accept(total);
           }
+        }
+        sink.finish();
+        return -1;
+      }
+      case Raw r -> {
+        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(1 << 20, Math.max(1, r.length())));
+        for (long off = 0; off < r.length(); ) {
+          buf.clear().limit((int) Math.min(buf.capacity(), r.length() - off));
+          r.device().read(off, buf);
+          buf.flip();
+          off += buf.remaining();
+          sink.write(buf);
+          progress.accept(off);
         }
         sink.finish();
         return -1;

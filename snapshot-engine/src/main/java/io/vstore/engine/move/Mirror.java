@@ -6,6 +6,8 @@ import io.vstore.blockstore.VolumeInterceptor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.BitSet;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.StampedLock;
 
@@ -16,9 +18,11 @@ import java.util.concurrent.locks.StampedLock;
  * only and the copy pass takes it along when it gets there. A region counts as copied when it is
  * below the copy cursor, or when it is not among the regions to copy at all (the destination
  * already equals the source there: the history transplant left the newest snapshot in it, and the
- * source's head has not changed there since). The copier copies a region and moves the cursor past
- * it under the same region lock, so a write is either copied or mirrored, never neither. Flushes
- * flush both sides.
+ * source's head has not changed there since), or when a copier marked it done. Copiers copy
+ * regions ahead of the cursor without their lock and mark a region done under its lock only if no
+ * client write was applied to it meanwhile (else they copy it again under the lock), so a write is
+ * either copied or mirrored, never neither; the cursor follows the regions done in order and is
+ * what checkpoints persist. Flushes flush both sides.
  *
  * <p>Regions still to copy are never written by mirroring, so the destination holds there only
  * what the copy wrote. {@link #holdWrites} holds every new write, zeroing and flush (the NBD
@@ -43,16 +47,55 @@ final class Mirror implements VolumeInterceptor {
    * are only added, under every region's lock.
    */
   private final BitSet pending;
+  /**
+   * Regions the copiers finished ahead of the cursor (they copy several at once, in any order): one
+   * bit per region, set under the region's lock, read by writes under it.
+   */
+  private final AtomicLongArray done;
+  /**
+   * How many client writes and zeroings were applied to each region, hashed into a fixed table
+   * (regions that share a slot only cost a copier a needless retry): a copier reads a region
+   * without its lock and keeps the copy only if the count did not move meanwhile.
+   */
+  private final AtomicIntegerArray applied = new AtomicIntegerArray(STAMPS);
+  private static final int STAMPS = 4096;
 
-  Mirror(BlockDevice destination, long cursor, BitSet pending) {
+  Mirror(BlockDevice destination, long size, long cursor, BitSet pending) {
     this.destination = destination;
     this.cursor = cursor;
     this.pending = pending;
+    this.done = new AtomicLongArray((int) ((size + REGION - 1) / REGION / 64 + 1));
   }
 
-  /** Returns whether region {@code r} is copied (below the cursor, or never to copy); the caller holds its lock. */
+  /**
+   * Returns whether region {@code r} is copied (below the cursor, done, or never to copy). Under the
+   * region's lock the answer holds until it is released; without it, a true answer stays true.
+   */
   boolean copied(long r) {
-    return r < cursor / REGION || !pending.get((int) r);
+    return r < cursor / REGION || !pending.get((int) r) || (done.get((int) (r >>> 6)) & (1L << r)) != 0;
+  }
+
+  /** Marks region {@code r} copied; the caller holds its lock and has made the destination equal the source there. */
+  void markDone(long r) {
+    done.getAndUpdate((int) (r >>> 6), w -> w | (1L << r));
+  }
+
+  /** Returns the count of client changes applied to region {@code r} (or a region sharing its slot) so far. */
+  int appliedCount(long r) {
+    return applied.get((int) (r % STAMPS));
+  }
+
+  /** Counts a client change applied to regions {@code [first, last)}; the caller holds their locks. */
+  private void countApplied(long first, long last) {
+    if (last - first >= STAMPS) {
+      for (int i = 0; i < STAMPS; i++) {
+        applied.getAndIncrement(i);
+      }
+      return;
+    }
+    for (long r = first; r < last; r++) {
+      applied.getAndIncrement((int) (r % STAMPS));
+    }
   }
 
   /** Returns the first region at or after {@code r} that is still to copy, or -1. */
@@ -80,7 +123,10 @@ final class Mirror implements VolumeInterceptor {
     return cursor;
   }
 
-  /** Moves the cursor to {@code next}; the caller holds the locks of every region it passes. */
+  /**
+   * Moves the cursor to {@code next}; every region it passes is copied already (then no lock is
+   * needed: no region's state changes), or the caller holds the locks of those that are not.
+   */
   void advance(long next) {
     assert next >= cursor : next + " < " + cursor;
     cursor = next;
@@ -128,9 +174,12 @@ final class Mirror implements VolumeInterceptor {
     Local apply = i == null ? local : () -> i.write(offset, src, local);
     long stamp = hold.readLock();
     try {
-      long mask = locks.lock(offset / REGION, (offset + length - 1) / REGION + 1);
+      long first = offset / REGION;
+      long last = (offset + length - 1) / REGION + 1;
+      long mask = locks.lock(first, last);
       try {
         apply.apply();
+        countApplied(first, last); // after the change is readable: a copier that read before sees the count move
         long end = offset + length;
         for (long at = offset; at < end; ) {
           long runEnd = runEnd(at, end);
@@ -158,13 +207,16 @@ final class Mirror implements VolumeInterceptor {
     VolumeInterceptor i = inner;
     long stamp = hold.readLock();
     try {
-      long mask = locks.lock(offset / REGION, (offset + length - 1) / REGION + 1);
+      long first = offset / REGION;
+      long last = (offset + length - 1) / REGION + 1;
+      long mask = locks.lock(first, last);
       try {
         if (i == null) {
           local.apply();
         } else {
           i.zero(offset, length, discard, local);
         }
+        countApplied(first, last);
         long end = offset + length;
         for (long at = offset; at < end; ) {
           long runEnd = runEnd(at, end);

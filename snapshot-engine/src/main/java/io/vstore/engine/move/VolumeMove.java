@@ -16,6 +16,7 @@ import java.nio.ByteBuffer;
 import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -43,6 +44,8 @@ public final class VolumeMove {
   /** Checkpoints: after this many bytes copied, or this much time, whichever first. */
   private static final long CHECKPOINT_BYTES = 256L << 20;
   private static final long CHECKPOINT_NANOS = 5_000_000_000L;
+  /** Regions copied at once: reading one while writing another keeps both cores and the disk busy. */
+  private static final int COPIERS = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
 
   /** Hears how the move goes; called on the move's thread. */
   public interface Listener {
@@ -77,7 +80,7 @@ public final class VolumeMove {
   private final VolumeTransplant transplant;
   private MoveRecord record;
   private boolean installed;
-  private long copiedBytes;
+  private final LongAdder copiedBytes = new LongAdder();
   private long switchPauseNanos;
   private boolean cancelIgnored;
   /** Bytes copied between checkpoints; smaller in tests. */
@@ -92,7 +95,7 @@ public final class VolumeMove {
     this.transplant = transplant;
     this.destHead = destHead;
     this.sourceHead = source.hasVolume(volume) ? source.volume(volume) : null;
-    this.mirror = new Mirror(destHead, record.isSwitched() ? record.size() : record.cursor(),
+    this.mirror = new Mirror(destHead, record.size(), record.isSwitched() ? record.size() : record.cursor(),
         transplant == null ? new BitSet() : regions(transplant.headRangesToCopy()));
     if (!record.isSwitched()) {
       // From here on every write is copied or mirrored; the interceptor waits for those that missed it.
@@ -279,9 +282,12 @@ public final class VolumeMove {
    * @throws CorruptDataException if verification finds the two sides different (the source is kept)
    */
   public Result run(Listener listener, BooleanSupplier keep) throws IOException {
+    long t0 = System.nanoTime();
+    long copied = t0;
     try {
       if (!record.isSwitched()) {
         copyPass(listener);
+        copied = System.nanoTime();
         switchOver();
       }
     } catch (IOException | RuntimeException e) {
@@ -302,43 +308,68 @@ public final class VolumeMove {
     }
     uninstall();
     listener.switched(record);
+    long t1 = System.nanoTime();
     long[] verified = MoveVerification.run(source, destination, volume, destHead, record,
         (done, total) -> afterSwitch(listener, done, total));
+    long t2 = System.nanoTime();
     finish();
-    return new Result(volume, record.size(), verified[2], copiedBytes, mirror.mirroredBytes(), switchPauseNanos,
+    long copyNanos = copied - t0;
+    LOG.log(Level.INFO, () -> String.format("moved %s: copy pass %.2f s (%d bytes copied, %d mirrored), switch-over"
+        + " pause %.2f ms, verification %.2f s, deleting the source %.2f s", volume, copyNanos / 1e9, copiedBytes.sum(),
+        mirror.mirroredBytes(), switchPauseNanos / 1e6, (t2 - t1) / 1e9, (System.nanoTime() - t2) / 1e9));
+    return new Result(volume, record.size(), verified[2], copiedBytes.sum(), mirror.mirroredBytes(), switchPauseNanos,
         verified[0], verified[1]);
   }
 
   // ---- copy pass ----
 
+  /**
+   * Copies every region still to copy with {@link #COPIERS} copiers at once (reading ahead of the
+   * cursor, on both cores), while this thread reports progress, moves the cursor over the regions
+   * finished in order and checkpoints. A copier copies a region without its lock and keeps the copy
+   * only if no client changed the region meanwhile ({@link #copyRegion}), so client writes wait for
+   * a region lock only for the moment it takes to mark a region done.
+   */
   private void copyPass(Listener listener) throws IOException {
     long size = record.size();
-    ByteBuffer buffer = ByteBuffer.allocateDirect(REGION);
+    long regions = (size + REGION - 1) / REGION;
     long started = System.nanoTime();
     long lastCheckpoint = started;
-    long copiedAtCheckpoint = copiedBytes;
-    while (true) {
-      listener.progress(mirror.cursor(), size);
-      long now = System.nanoTime();
-      if (mirror.cursor() > record.cursor()
-          && (copiedBytes - copiedAtCheckpoint >= checkpointBytes || now - lastCheckpoint >= CHECKPOINT_NANOS)) {
-        checkpoint();
-        lastCheckpoint = System.nanoTime();
-        copiedAtCheckpoint = copiedBytes;
-      }
-      // Regions never to copy count as copied already, so the cursor passes them with the next one.
-      long next = mirror.nextPending(mirror.cursor() / REGION);
-      if (next < 0 || next * REGION >= size) {
-        long mask = mirror.lockAll();
-        try {
-          mirror.advance(size);
-        } finally {
-          mirror.unlock(mask);
+    long copiedAtCheckpoint = copiedBytes.sum();
+    RegionCopiers copiers = new RegionCopiers(volume, COPIERS, mirror, size, mirror.cursor() / REGION,
+        this::copyRegion, () -> throttle(started));
+    try {
+      long at = mirror.cursor() / REGION;
+      while (true) {
+        // Regions never to copy count as copied already, so the cursor passes them with those done.
+        while (at < regions && mirror.copied(at)) {
+          at++;
         }
-        break;
+        mirror.advance(Math.max(mirror.cursor(), Math.min(size, at * REGION)));
+        listener.progress(mirror.cursor(), size);
+        if (at >= regions) {
+          break;
+        }
+        copiers.check();
+        long now = System.nanoTime();
+        if (mirror.cursor() > record.cursor() && (copiedBytes.sum() - copiedAtCheckpoint >= checkpointBytes
+            || now - lastCheckpoint >= CHECKPOINT_NANOS)) {
+          checkpoint();
+          lastCheckpoint = System.nanoTime();
+          copiedAtCheckpoint = copiedBytes.sum();
+        }
+        copiers.awaitProgress();
       }
-      copyRegion(next, buffer, true);
-      throttle(started);
+      copiers.stopAndJoin();
+      copiers.check();
+    } finally {
+      copiers.stopAndJoin();
+    }
+    long mask = mirror.lockAll();
+    try {
+      mirror.advance(size);
+    } finally {
+      mirror.unlock(mask);
     }
     listener.progress(size, size);
   }
@@ -354,23 +385,31 @@ public final class VolumeMove {
   }
 
   /**
-   * Makes region {@code r} of the destination equal the source's under the region's lock: copies
-   * the source's data extents and zeros what the destination holds where the source reads zeros
-   * (left there by a copy before a crash); moves the cursor past it if {@code advance}.
+   * Makes region {@code r} of the destination equal the source's and marks it copied: first
+   * without the region's lock (the mirror never writes a region still to copy, and only this
+   * copier copies it), then, under the lock, keeps that copy if no client changed the region since
+   * it began, or copies it again under the lock. Either way a client write lands in the copy or is
+   * mirrored after it, never neither.
    */
-  private void copyRegion(long r, ByteBuffer buffer, boolean advance) throws IOException {
+  private void copyRegion(long r, ByteBuffer buffer) throws IOException {
+    int before = mirror.appliedCount(r);
+    copyRegionLocked(r, buffer);
     long mask = mirror.lock(r, r + 1);
     try {
-      copyRegionLocked(r, buffer);
-      if (advance) {
-        mirror.advance(Math.min(record.size(), (r + 1) * REGION));
+      if (mirror.appliedCount(r) != before) {
+        copyRegionLocked(r, buffer); // a client changed it meanwhile: the copy may hold either version
       }
+      mirror.markDone(r);
     } finally {
       mirror.unlock(mask);
     }
   }
 
-  /** Copies region {@code r} as {@link #copyRegion} does; the caller holds its lock. */
+  /**
+   * Copies the source's data extents of region {@code r} and zeros what the destination holds
+   * where the source reads zeros (left there by a copy before a crash). Under the region's lock,
+   * or without it in a region the mirror does not write yet, knowing a client may change it.
+   */
   private void copyRegionLocked(long r, ByteBuffer buffer) throws IOException {
     long start = r * REGION;
     long length = Math.min(REGION, record.size() - start);
@@ -383,7 +422,7 @@ public final class VolumeMove {
       destHead.write(start, b.flip());
       for (Extent e : extents) {
         if (e.kind() == Extent.Kind.DATA) {
-          copiedBytes += e.length();
+          copiedBytes.add(e.length());
         }
       }
       return;
@@ -394,7 +433,7 @@ public final class VolumeMove {
           ByteBuffer b = buffer.clear().limit((int) e.length());
           sourceHead.read(e.offset(), b);
           destHead.write(e.offset(), b.flip());
-          copiedBytes += e.length();
+          copiedBytes.add(e.length());
         } else if (firstOf(destHead.allocation(e.offset(), e.length()), false, -1) >= 0) {
           destHead.writeZeroes(e.offset(), e.length(), true);
         }
@@ -408,7 +447,7 @@ public final class VolumeMove {
     if (rate <= 0) {
       return;
     }
-    long due = started + (long) (copiedBytes * 1e9 / rate);
+    long due = started + (long) (copiedBytes.sum() * 1e9 / rate);
     long wait = due - System.nanoTime();
     if (wait > 0) {
       try {
@@ -506,19 +545,32 @@ public final class VolumeMove {
    * the destination holding the source's uuid under the volume's name.
    */
   private void switchOver() throws IOException {
-    source.flush();
-    destination.flush();
+    // Flushed twice before the hold: the first flush after the copy pass can take long, and what
+    // clients wrote meanwhile would otherwise be synced inside the hold.
+    for (int round = 0; round < 2; round++) {
+      source.flush();
+      destination.flush();
+    }
     long stamp = mirror.holdWrites();
     long held = System.nanoTime();
+    long finished = held;
+    long committed = held;
     try {
       // The history's switch: change log, pins and generation, and the volume published, in one commit.
       transplant.finish(volume);
+      finished = System.nanoTime();
       record = record.switched(destination.changeId(volume)); // a flush with nothing pending: no sync
+      committed = System.nanoTime();
       source.forwardHandles(volume, destHead);
     } finally {
       switchPauseNanos = System.nanoTime() - held;
       mirror.release(stamp);
     }
+    long finishNanos = finished - held;
+    long changeIdNanos = committed - finished;
+    LOG.log(Level.INFO, () -> String.format("switch-over of %s: writes held %.2f ms, of which the transplant's commit"
+        + " %.2f ms, the change id %.2f ms, forwarding the handles %.2f ms", volume, switchPauseNanos / 1e6,
+        finishNanos / 1e6, changeIdNanos / 1e6, (switchPauseNanos - finishNanos - changeIdNanos) / 1e6));
     record.save();
     destination.pinChangeId(record.switchChangeId(), label(record.switchChangeId()));
   }

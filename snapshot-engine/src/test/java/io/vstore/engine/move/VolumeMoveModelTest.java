@@ -104,6 +104,44 @@ class VolumeMoveModelTest {
         Mode.CRASH)));
   }
 
+  /**
+   * A client thread writing without pause while the copiers run on their own threads (the listener
+   * does nothing): a write racing a copier's unlocked copy of a region must end up in the copy.
+   */
+  @Test
+  void aClientThreadWritingThroughTheWholeMoveEndsAsTheModel(@TempDir Path dir) {
+    ModelRun.seeds(CI ? 2 : 4).forEach(seed -> ModelRun.run(seed, run -> {
+      Path pa = dir.resolve("t" + seed).resolve("a");
+      Path pb = dir.resolve("t" + seed).resolve("b");
+      try (Datastore a = Datastore.create(pa, options(), 0); Datastore b = Datastore.create(pb, options(), 0)) {
+        ModelClient client = new ModelClient(run, a.createVolume("v", SIZE), SIZE);
+        client.fill(60);
+        VolumeMove move = VolumeMove.start(a, "v", b, 0, false).checkpointEvery(4 << 20);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread writer = Thread.ofPlatform().start(() -> {
+          try {
+            while (!stop.get()) {
+              client.ops(1);
+            }
+          } catch (Throwable t) {
+            failed.set(t);
+          }
+        });
+        try {
+          move.run((done, total) -> {}, () -> false);
+        } finally {
+          stop.set(true);
+          writer.join();
+        }
+        assertThat(failed.get()).as("the client's I/O during the move").isNull();
+        client.assertSame(b.volume("v"), "the destination");
+        assertThat(a.hasVolume("v")).isFalse();
+        assertThat(b.check().problems()).isEmpty();
+      }
+    }));
+  }
+
   private static void runOnce(Path dir, ModelRun run, Mode mode) throws Exception {
     Path pa = dir.resolve("a");
     Path pb = dir.resolve("b");
