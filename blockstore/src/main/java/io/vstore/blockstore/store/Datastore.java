@@ -185,13 +185,13 @@ public final class Datastore implements Closeable {
    */
   public VolumeInterceptor setInterceptor(String volume, VolumeInterceptor interceptor) throws IOException {
     checkOpen();
-    return volumes.get(volume).swapInterceptor(Objects.requireNonNull(interceptor));
+    return volumes.get(volume).interception.swap(Objects.requireNonNull(interceptor));
   }
 
   /** Stops intercepting volume {@code volume}'s head as {@link #setInterceptor} would; returns the one removed, or null. */
   public VolumeInterceptor clearInterceptor(String volume) throws IOException {
     checkOpen();
-    return volumes.get(volume).swapInterceptor(null);
+    return volumes.get(volume).interception.swap(null);
   }
 
   /**

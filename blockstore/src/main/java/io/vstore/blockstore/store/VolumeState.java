@@ -2,7 +2,6 @@ package io.vstore.blockstore.store;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.vstore.blockstore.CorruptDataException;
-import io.vstore.blockstore.VolumeInterceptor;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -10,7 +9,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.StampedLock;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.WriteBatch;
 
@@ -109,15 +107,8 @@ final class VolumeState {
   private final AtomicLong mappedBlocks;
   /** Set when the volume is deleted; handles then refuse every call. */
   private volatile boolean deleted;
-  /** What every head write, zeroing and flush goes through, or null; see {@link #swapInterceptor}. */
-  volatile VolumeInterceptor interceptor;
-  /**
-   * Held shared by every head write, zeroing and flush while it reads {@link #interceptor} and runs,
-   * exclusively by {@link #swapInterceptor}: so once a swap returns, no operation that missed the
-   * new interceptor is still running (the mover relies on that). A stamped lock, because its shared
-   * mode neither allocates nor tracks owners.
-   */
-  final StampedLock interceptGate = new StampedLock();
+  /** The interceptor every head write, zeroing and flush goes through, if one is set. */
+  final HeadInterception interception = new HeadInterception();
   /** Where every head handle forwards its calls once the volume has moved to another datastore, or null. */
   volatile Volume forward;
 
@@ -290,21 +281,6 @@ final class VolumeState {
   /** Returns whether reads can fall through to data below the head, so zeros must be recorded. */
   boolean layered() {
     return parent != null || base != null;
-  }
-
-  /**
-   * Replaces the interceptor with {@code next} (null: none) once the operations running finish, and
-   * returns the one it replaced. The caller must not hold anything such an operation waits for.
-   */
-  VolumeInterceptor swapInterceptor(VolumeInterceptor next) {
-    long stamp = interceptGate.writeLock();
-    try {
-      VolumeInterceptor previous = interceptor;
-      interceptor = next;
-      return previous;
-    } finally {
-      interceptGate.unlockWrite(stamp);
-    }
   }
 
   // ---- catalog changes: while loading, or with the commit lock held exclusively ----
