@@ -4,18 +4,14 @@ import io.vstore.blockstore.IoObserver;
 import io.vstore.blockstore.OutOfRangeException;
 import io.vstore.blockstore.SnapshotRef;
 import io.vstore.blockstore.VolumeInterceptor;
-import io.vstore.blockstore.crypto.KeyException;
 import io.vstore.blockstore.crypto.KeyRing;
-import io.vstore.blockstore.crypto.KeySource;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.UUID;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -67,7 +63,7 @@ public final class Datastore implements Closeable {
     MetaStore m = null;
     SegmentFiles s = null;
     try {
-      this.keys = created != null ? created : unlock(dir, descriptor, options.keys());
+      this.keys = created != null ? created : DatastoreDirectory.unlock(dir, descriptor, options.keys());
       m = new MetaStore(dir.resolve("meta"), options.metadataCacheBytes());
       s = new SegmentFiles(dir.resolve("segments"), descriptor.uuid(), options.segmentBytes(),
           CommitPipeline.nextSegment(m), options.channels(), SegmentScan.recordsIn(m),
@@ -82,11 +78,11 @@ public final class Datastore implements Closeable {
       volumes.load(parts);
       this.cleaner = new SegmentCleaner(this, parts, options.cleanBelowLiveRatio(), foregroundOps);
       this.snapshots = new Snapshots(this, parts);
-      this.admin = new VolumeAdmin(this, commits, volumes, capacity);
+      this.admin = new VolumeAdmin(this, parts);
       this.deletion = new VolumeDeletion(this, parts, snapshots);
       IncomingVolumes.dropUnclaimed(parts); // a transplant that no mover can resume: see VolumeTransplant
       capacity.evaluate();
-      this.deadAtOpen = deadBytes();
+      this.deadAtOpen = cleaner.deadBytes();
       success = true;
     } finally {
       if (!success) {
@@ -103,18 +99,6 @@ public final class Datastore implements Closeable {
     commits.start();
   }
 
-  /** Returns the unlocked key ring of an encrypted datastore, null for a plain one. */
-  private static KeyRing unlock(Path dir, DatastoreDescriptor d, KeySource source) throws IOException {
-    if (!d.encrypted()) {
-      return null;
-    }
-    if (source == null) {
-      throw new KeyException("datastore " + dir + " is encrypted: give --passphrase-file FILE or --key-file FILE"
-          + " (or set VSTORE_PASSPHRASE_FILE or VSTORE_KEY_FILE)");
-    }
-    return KeyRing.unlock(dir, d.uuid(), source, dir.toString());
-  }
-
   /** Creates a datastore in {@code dir}, which must not exist or be empty. */
   public static Datastore create(Path dir, DatastoreOptions options, long capacityBytes) throws IOException {
     return create(dir, options, capacityBytes, false);
@@ -127,62 +111,14 @@ public final class Datastore implements Closeable {
    */
   public static Datastore create(Path dir, DatastoreOptions options, long capacityBytes, boolean encrypted)
       throws IOException {
-    if (encrypted && options.keys() == null) {
-      throw new KeyException("an encrypted datastore needs a key: give --passphrase-file FILE or --key-file FILE");
-    }
-    if (Files.exists(dir) && !Files.isDirectory(dir)) {
-      throw new DatastoreException("cannot create datastore: " + dir + " is a file");
-    }
-    if (Files.isDirectory(dir)) {
-      try (var entries = Files.list(dir)) {
-        if (entries.findAny().isPresent()) {
-          throw new DatastoreException("cannot create datastore: " + dir + " is not empty"
-              + (Files.exists(dir.resolve(DatastoreDescriptor.FILE)) ? " (it already is a datastore)" : ""));
-        }
-      }
-    }
-    if (capacityBytes < 0) {
-      throw new IllegalArgumentException("capacity " + capacityBytes + " is negative");
-    }
-    Files.createDirectories(dir);
-    DatastoreLock lock = DatastoreLock.acquire(dir);
-    DatastoreDescriptor d = new DatastoreDescriptor(DatastoreDescriptor.FORMAT,
-        encrypted ? DatastoreDescriptor.ENCRYPTED_VERSION : DatastoreDescriptor.VERSION, UUID.randomUUID(),
-        Instant.now().toString(), capacityBytes, 75, 90, encrypted ? DatastoreDescriptor.AES_256_GCM : null);
-    KeyRing ring = null;
-    try {
-      // The keys first: a descriptor saying "encrypted" must never exist without them.
-      if (encrypted) {
-        ring = KeyRing.create(dir, d.uuid(), options.keys(), options.keys().kind().label());
-      }
-      d.write(dir);
-    } catch (IOException | RuntimeException e) {
-      lock.close();
-      throw e;
-    }
-    return new Datastore(dir, options, lock, d, ring);
+    DatastoreDirectory d = DatastoreDirectory.create(dir, options, capacityBytes, encrypted);
+    return new Datastore(dir, options, d.lock(), d.descriptor(), d.created());
   }
 
   /** Opens the existing datastore in {@code dir}. */
   public static Datastore open(Path dir, DatastoreOptions options) throws IOException {
-    if (!Files.exists(dir)) {
-      throw new DatastoreException("no datastore at " + dir + " (create one with 'vstore datastore init')");
-    }
-    if (!Files.isDirectory(dir)) {
-      throw new DatastoreException("not a datastore: " + dir + " is a file");
-    }
-    if (!Files.exists(dir.resolve(DatastoreDescriptor.FILE))) {
-      throw new DatastoreException("not a datastore: " + dir + " has no " + DatastoreDescriptor.FILE);
-    }
-    DatastoreLock lock = DatastoreLock.acquire(dir);
-    DatastoreDescriptor d;
-    try {
-      d = DatastoreDescriptor.read(dir);
-    } catch (IOException e) {
-      lock.close();
-      throw e;
-    }
-    return new Datastore(dir, options, lock, d, null);
+    DatastoreDirectory d = DatastoreDirectory.open(dir);
+    return new Datastore(dir, options, d.lock(), d.descriptor(), null);
   }
 
   /** Opens the datastore in {@code dir}, creating it (with no capacity limit) when absent. */
@@ -249,13 +185,13 @@ public final class Datastore implements Closeable {
    */
   public VolumeInterceptor setInterceptor(String volume, VolumeInterceptor interceptor) throws IOException {
     checkOpen();
-    return volumes.get(volume).swapInterceptor(Objects.requireNonNull(interceptor));
+    return volumes.get(volume).interception.swap(Objects.requireNonNull(interceptor));
   }
 
   /** Stops intercepting volume {@code volume}'s head as {@link #setInterceptor} would; returns the one removed, or null. */
   public VolumeInterceptor clearInterceptor(String volume) throws IOException {
     checkOpen();
-    return volumes.get(volume).swapInterceptor(null);
+    return volumes.get(volume).interception.swap(null);
   }
 
   /**
@@ -283,37 +219,9 @@ public final class Datastore implements Closeable {
     commits.flush();
   }
 
-  /** Throws unless {@code size} is a valid volume size: a positive multiple of 512, at most 64 TiB. */
-  static void checkSize(long size) {
-    if (size <= 0 || size % 512 != 0) {
-      throw new IllegalArgumentException("volume size " + size + " must be a positive multiple of 512 bytes");
-    }
-    if (size > MAX_VOLUME_SIZE) {
-      throw new IllegalArgumentException("volume size " + size + " is larger than the maximum " + MAX_VOLUME_SIZE
-          + " (64 TiB)");
-    }
-  }
-
   /** Creates a thin volume of {@code size} bytes (a multiple of 512, at most 64 TiB). */
   public Volume createVolume(String name, long size) throws IOException {
-    SnapshotRef.checkName("volume", name);
-    checkSize(size);
-    commits.lock().writeLock().lock();
-    try {
-      checkOpen();
-      if (volumes.contains(name)) {
-        throw new DatastoreException("volume " + name + " already exists in " + dir);
-      }
-      VolumeRecord r = new VolumeRecord(commits.newId(), name, UUID.randomUUID().toString(), size,
-          Instant.now().toString(), 0, 0, 0, 0, 0, 0, null);
-      commits.stage(batch -> batch.put(meta.catalog, Keys.catalog('v', r.id()), r.encode()));
-      commits.flushLocked();
-      VolumeState state = new VolumeState(parts, r);
-      volumes.add(state);
-      return new Volume(this, state, null, false);
-    } finally {
-      commits.lock().writeLock().unlock();
-    }
+    return admin.create(name, size);
   }
 
   /** Opens a handle on volume {@code name}. */
@@ -344,7 +252,7 @@ public final class Datastore implements Closeable {
     // while the list is made would leave figures to compute against a snapshot that is gone.
     commits.lock().readLock().lock();
     try {
-      return volumes.all().stream().map(this::info).toList(); // the catalog is sorted by name
+      return volumes.all().stream().map(VolumeInfo::of).toList(); // the catalog is sorted by name
     } finally {
       commits.lock().readLock().unlock();
     }
@@ -358,7 +266,7 @@ public final class Datastore implements Closeable {
     checkOpen();
     VolumeState v = volumes.get(name);
     flush();
-    return info(v);
+    return VolumeInfo.of(v);
   }
 
   /** Returns the change id of volume {@code name}'s head after a flush: what {@link #volumeInfo} names, without its space walk. */
@@ -367,21 +275,6 @@ public final class Datastore implements Closeable {
     VolumeState v = volumes.get(name);
     flush();
     return ChangeTracking.changeId(v, null);
-  }
-
-  private VolumeInfo info(VolumeState v) {
-    long[] space = v.headSpace();
-    String parent;
-    int snapshotCount;
-    v.lock.readLock().lock();
-    try {
-      parent = v.parent() == null ? null : v.parent().name + "@" + v.parentSnapshot().name();
-      snapshotCount = v.snapshots().size();
-    } finally {
-      v.lock.readLock().unlock();
-    }
-    return new VolumeInfo(v.name, v.uuid.toString(), v.size, v.allocatedBytes(), v.mappedBlocks() * VolumeState.BLOCK,
-        space[1], space[2], ChangeTracking.changeId(v, null), v.committedGeneration(), parent, snapshotCount, v.created);
   }
 
   /** Deletes volume {@code name} and its space; refused while it has snapshots (see {@link #deleteVolume(String, boolean)}). */
@@ -572,34 +465,6 @@ public final class Datastore implements Closeable {
     commits.checkOpen();
   }
 
-  /** Returns the bytes of the segment files that hold no live record. */
-  private long deadBytes() {
-    return Math.max(0, segments.totalBytes() - parts.usage().totalLive());
-  }
-
-  /**
-   * Gives back, when a handle without a background cleaner (a one-shot command) closes, the space
-   * its deletes freed: users should not need to know about cleaning. The work is in proportion to
-   * what was freed: only segments mostly dead are rewritten (their live records copied), and the
-   * segment being appended to only when it is itself mostly dead, as after deleting the only volume.
-   */
-  private void reclaimFreed() throws IOException {
-    if (!options.cleanerInterval().isZero() || !commits.isOpen()) {
-      return;
-    }
-    commits.flush();
-    if (deadBytes() <= deadAtOpen) {
-      return;
-    }
-    long current = segments.currentId();
-    Long currentSize = segments.sizes().get(current);
-    long payload = currentSize == null ? 0 : currentSize - SegmentFiles.HEADER_BYTES;
-    boolean currentMostlyDead = payload > 0
-        && (double) parts.usage().live(current) / payload < options.cleanBelowLiveRatio();
-    CleanerReport r = cleaner.clean(options.cleanBelowLiveRatio(), currentMostlyDead);
-    LOG.log(System.Logger.Level.DEBUG, "{0}: reclaimed {1} bytes on close", dir, r.bytesReclaimed());
-  }
-
   /** Returns the parts of this datastore, for the operations between two datastores ({@link VolumeTransplant}). */
   StoreParts parts() {
     return parts;
@@ -630,7 +495,12 @@ public final class Datastore implements Closeable {
       return;
     }
     try {
-      reclaimFreed();
+      if (options.cleanerInterval().isZero()) { // a one-shot command's handle: no background cleaner
+        CleanerReport r = cleaner.reclaimFreed(deadAtOpen);
+        if (r != null) {
+          LOG.log(System.Logger.Level.DEBUG, "{0}: reclaimed {1} bytes on close", dir, r.bytesReclaimed());
+        }
+      }
     } catch (IOException | RuntimeException e) {
       // The space stays dead until the next command that frees some or a daemon's cleaner: no data is at risk.
       LOG.log(System.Logger.Level.WARNING, "{0}: reclaiming freed space failed: {1}", dir, e.getMessage());

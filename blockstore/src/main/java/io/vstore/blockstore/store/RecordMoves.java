@@ -49,7 +49,7 @@ final class RecordMoves {
       volume.addAllocated(state.storedBytes());
       volume.addLive(key.segment(), state.storedBytes());
       for (MapEntry e : expected) {
-        volume.release(e.record(), e.length());
+        volume.mapChanges().release(e.record(), e.length());
       }
       commits.noteChange();
       return true;

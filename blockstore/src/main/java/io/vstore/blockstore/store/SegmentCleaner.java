@@ -121,6 +121,33 @@ final class SegmentCleaner {
     return busy && !alarmed && dead <= Math.max(2 * liveBytes, MIN_DEAD_BYTES_WHILE_BUSY);
   }
 
+  /** Returns the bytes of the segment files that hold no live record. */
+  long deadBytes() {
+    return Math.max(0, segments.totalBytes() - usage.totalLive());
+  }
+
+  /**
+   * Gives back, when a handle without a background cleaner (a one-shot command) closes, the space
+   * its deletes freed since it opened with {@code deadAtOpen} dead bytes: users should not need to
+   * know about cleaning. The work is in proportion to what was freed: only segments mostly dead are
+   * rewritten (their live records copied), and the segment being appended to only when it is itself
+   * mostly dead, as after deleting the only volume. Returns what it did, or null when nothing was freed.
+   */
+  CleanerReport reclaimFreed(long deadAtOpen) throws IOException {
+    if (!commits.isOpen()) {
+      return null;
+    }
+    commits.flush();
+    if (deadBytes() <= deadAtOpen) {
+      return null;
+    }
+    long current = segments.currentId();
+    Long currentSize = segments.sizes().get(current);
+    long payload = currentSize == null ? 0 : currentSize - SegmentFiles.HEADER_BYTES;
+    boolean currentMostlyDead = payload > 0 && (double) usage.live(current) / payload < cleanBelowLiveRatio;
+    return clean(cleanBelowLiveRatio, currentMostlyDead);
+  }
+
   /** Stops the background thread and waits for it. */
   void stopBackground() {
     Thread t;

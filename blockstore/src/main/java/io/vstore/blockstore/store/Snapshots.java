@@ -171,7 +171,7 @@ final class Snapshots {
       VolumeState v = volumes.get(volume);
       SnapshotState s = find(v, name);
       commits.flushLocked();
-      v.revertTo(s);
+      v.mapChanges().revertTo(s);
       commits.flushLocked();
     } finally {
       commits.lock().writeLock().unlock();

@@ -6,7 +6,6 @@ import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.IoObserver;
 import io.vstore.blockstore.OutOfRangeException;
 import io.vstore.blockstore.ReadOnlyDeviceException;
-import io.vstore.blockstore.VolumeInterceptor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -124,17 +123,7 @@ public final class Volume implements BlockDevice {
     store.noteForegroundOp();
     IoObserver o = store.ioObserver();
     long start = o == null ? 0 : System.nanoTime();
-    long gate = state.interceptGate.readLock();
-    try {
-      VolumeInterceptor i = state.interceptor; // read once: the lambda is only made when one is set
-      if (i == null) {
-        state.writer().write(offset, src);
-      } else {
-        i.write(offset, src, () -> state.writer().write(offset, src));
-      }
-    } finally {
-      state.interceptGate.unlockRead(gate);
-    }
+    state.interception.write(offset, src, state.writer());
     if (o != null) {
       o.completed(state.name, IoObserver.Op.WRITE, bytes, System.nanoTime() - start);
     }
@@ -150,17 +139,7 @@ public final class Volume implements BlockDevice {
     checkOpen();
     IoObserver o = store.ioObserver();
     long start = o == null ? 0 : System.nanoTime();
-    long gate = state.interceptGate.readLock();
-    try {
-      VolumeInterceptor i = state.interceptor;
-      if (i == null) {
-        store.flush();
-      } else {
-        i.flush(store::flush);
-      }
-    } finally {
-      state.interceptGate.unlockRead(gate);
-    }
+    state.interception.flush(store);
     if (o != null) {
       o.completed(state.name, IoObserver.Op.FLUSH, 0, System.nanoTime() - start);
     }
@@ -203,17 +182,7 @@ public final class Volume implements BlockDevice {
   }
 
   private void zero(long offset, long length, boolean discard) throws IOException {
-    long gate = state.interceptGate.readLock();
-    try {
-      VolumeInterceptor i = state.interceptor;
-      if (i == null) {
-        state.writer().zero(offset, length);
-      } else {
-        i.zero(offset, length, discard, () -> state.writer().zero(offset, length));
-      }
-    } finally {
-      state.interceptGate.unlockRead(gate);
-    }
+    state.interception.zero(offset, length, discard, state.writer());
   }
 
   @Override

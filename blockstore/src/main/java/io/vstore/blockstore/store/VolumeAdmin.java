@@ -2,24 +2,61 @@ package io.vstore.blockstore.store;
 
 import io.vstore.blockstore.SnapshotRef;
 import java.io.IOException;
+import java.time.Instant;
+import java.util.UUID;
 
-/** The changes to a volume's identity and size: resize and rename, each durable on return. */
+/** The changes to a volume's existence, identity and size: create, resize and rename, each durable on return. */
 final class VolumeAdmin {
   private final Datastore store;
+  private final StoreParts parts;
   private final CommitPipeline commits;
   private final VolumeCatalog volumes;
   private final Capacity capacity;
 
-  VolumeAdmin(Datastore store, CommitPipeline commits, VolumeCatalog volumes, Capacity capacity) {
+  VolumeAdmin(Datastore store, StoreParts parts) {
     this.store = store;
-    this.commits = commits;
-    this.volumes = volumes;
-    this.capacity = capacity;
+    this.parts = parts;
+    this.commits = parts.commits();
+    this.volumes = parts.volumes();
+    this.capacity = parts.capacity();
+  }
+
+  /** Throws unless {@code size} is a valid volume size: a positive multiple of 512, at most 64 TiB. */
+  static void checkSize(long size) {
+    if (size <= 0 || size % 512 != 0) {
+      throw new IllegalArgumentException("volume size " + size + " must be a positive multiple of 512 bytes");
+    }
+    if (size > Datastore.MAX_VOLUME_SIZE) {
+      throw new IllegalArgumentException("volume size " + size + " is larger than the maximum "
+          + Datastore.MAX_VOLUME_SIZE + " (64 TiB)");
+    }
+  }
+
+  /** See {@link Datastore#createVolume}. */
+  Volume create(String name, long size) throws IOException {
+    SnapshotRef.checkName("volume", name);
+    checkSize(size);
+    commits.lock().writeLock().lock();
+    try {
+      store.checkOpen();
+      if (volumes.contains(name)) {
+        throw new DatastoreException("volume " + name + " already exists in " + store.path());
+      }
+      VolumeRecord r = new VolumeRecord(commits.newId(), name, UUID.randomUUID().toString(), size,
+          Instant.now().toString(), 0, 0, 0, 0, 0, 0, null);
+      commits.stage(batch -> batch.put(parts.meta().catalog, Keys.catalog('v', r.id()), r.encode()));
+      commits.flushLocked();
+      VolumeState state = new VolumeState(parts, r);
+      volumes.add(state);
+      return new Volume(store, state, null, false);
+    } finally {
+      commits.lock().writeLock().unlock();
+    }
   }
 
   /** See {@link Datastore#resizeVolume}. */
   void resize(String name, long newSize, boolean allowShrink) throws IOException {
-    Datastore.checkSize(newSize);
+    checkSize(newSize);
     long oldSize = checkResizable(name, newSize, allowShrink);
     if (newSize < oldSize) {
       try (Volume v = store.volume(name)) {

@@ -18,4 +18,21 @@ package io.vstore.blockstore.store;
  * @param created creation time, ISO-8601
  */
 public record VolumeInfo(String name, String uuid, long size, long allocated, long mapped, long unique, long shared,
-    String changeId, long generation, String parent, int snapshots, String created) {}
+    String changeId, long generation, String parent, int snapshots, String created) {
+
+  /** Returns the figures of volume {@code v} as they are now (its change id as of its last flush). */
+  static VolumeInfo of(VolumeState v) {
+    long[] space = v.headSpace();
+    String parent;
+    int snapshotCount;
+    v.lock.readLock().lock();
+    try {
+      parent = v.parent() == null ? null : v.parent().name + "@" + v.parentSnapshot().name();
+      snapshotCount = v.snapshots().size();
+    } finally {
+      v.lock.readLock().unlock();
+    }
+    return new VolumeInfo(v.name, v.uuid.toString(), v.size, v.allocatedBytes(), v.mappedBlocks() * VolumeState.BLOCK,
+        space[1], space[2], ChangeTracking.changeId(v, null), v.committedGeneration(), parent, snapshotCount, v.created);
+  }
+}

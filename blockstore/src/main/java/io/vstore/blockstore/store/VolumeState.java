@@ -1,8 +1,6 @@
 package io.vstore.blockstore.store;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
-import io.vstore.blockstore.CorruptDataException;
-import io.vstore.blockstore.VolumeInterceptor;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -10,7 +8,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.StampedLock;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.WriteBatch;
 
@@ -18,8 +15,9 @@ import org.rocksdb.WriteBatch;
  * One volume and everything it owns: its head map, its snapshots' delta maps, its link to a parent
  * snapshot (linked clone) or to a base map (flattened clone), its records' reference states, its
  * pending change set and counters. Every change to these goes through this class, which also
- * stages its own part of a flush. Lookups are {@link VolumeView}'s and the write path up to the map
- * change {@link VolumeWriter}'s; {@link Volume} handles delegate to them.
+ * stages its own part of a flush, or through {@link MapChanges} (the changes that move map entries
+ * between head, snapshot deltas and references). Lookups are {@link VolumeView}'s and the write path
+ * up to the map change {@link VolumeWriter}'s; {@link Volume} handles delegate to them.
  *
  * <p><b>Snapshots.</b> Every map entry carries its birth generation. A snapshot taken at generation
  * {@code g} sees the entries born at or before {@code g} that were alive at {@code g}. The head
@@ -72,6 +70,7 @@ final class VolumeState {
   private final VolumeView headView;
   private final VolumeWriter writer;
   private final RecordMoves moves;
+  private final MapChanges mapChanges;
   /** Snapshots, oldest first. */
   @GuardedBy("lock")
   private final List<SnapshotState> snapshots = new ArrayList<>();
@@ -109,15 +108,8 @@ final class VolumeState {
   private final AtomicLong mappedBlocks;
   /** Set when the volume is deleted; handles then refuse every call. */
   private volatile boolean deleted;
-  /** What every head write, zeroing and flush goes through, or null; see {@link #swapInterceptor}. */
-  volatile VolumeInterceptor interceptor;
-  /**
-   * Held shared by every head write, zeroing and flush while it reads {@link #interceptor} and runs,
-   * exclusively by {@link #swapInterceptor}: so once a swap returns, no operation that missed the
-   * new interceptor is still running (the mover relies on that). A stamped lock, because its shared
-   * mode neither allocates nor tracks owners.
-   */
-  final StampedLock interceptGate = new StampedLock();
+  /** The interceptor every head write, zeroing and flush goes through, if one is set. */
+  final HeadInterception interception = new HeadInterception();
   /** Where every head handle forwards its calls once the volume has moved to another datastore, or null. */
   volatile Volume forward;
 
@@ -148,6 +140,7 @@ final class VolumeState {
     this.headView = new VolumeView(this, null, segments);
     this.writer = new VolumeWriter(this, parts.usage(), parts.commits());
     this.moves = new RecordMoves(this, parts.commits());
+    this.mapChanges = new MapChanges(this, commits, head, refs, snapshots, changes, allocated, mappedBlocks);
   }
 
   // ---- what others read ----
@@ -290,21 +283,6 @@ final class VolumeState {
   /** Returns whether reads can fall through to data below the head, so zeros must be recorded. */
   boolean layered() {
     return parent != null || base != null;
-  }
-
-  /**
-   * Replaces the interceptor with {@code next} (null: none) once the operations running finish, and
-   * returns the one it replaced. The caller must not hold anything such an operation waits for.
-   */
-  VolumeInterceptor swapInterceptor(VolumeInterceptor next) {
-    long stamp = interceptGate.writeLock();
-    try {
-      VolumeInterceptor previous = interceptor;
-      interceptor = next;
-      return previous;
-    } finally {
-      interceptGate.unlockWrite(stamp);
-    }
   }
 
   // ---- catalog changes: while loading, or with the commit lock held exclusively ----
@@ -481,181 +459,35 @@ final class VolumeState {
     commits.noteChange();
   }
 
-  // ---- map changes ----
+  // ---- map changes: see MapChanges ----
 
-  /**
-   * Replaces whatever the head maps at blocks {@code [from, to)} with {@code entries} (new records
-   * described by {@code states}, in the same order; null for ZERO entries). The parts of older
-   * entries that leave the head move to the newest snapshot if it can see them, else are released.
-   */
-  void remap(long from, long to, List<MapEntry> entries, List<RecordState> states) throws IOException {
-    commits.lock().readLock().lock();
-    lock.writeLock().lock();
-    try {
-      long generation = nextBirth();
-      incomingWritten |= incoming != null;
-      clearHead(from, to);
-      for (int k = 0; k < entries.size(); k++) {
-        MapEntry e = entries.get(k);
-        head.put(new MapEntry(e.start(), e.length(), e.kind(), e.record(), e.recordBlock(), generation));
-        RecordState s = states.get(k);
-        if (s != null) {
-          refs.put(e.record(), s);
-          mappedBlocks.addAndGet(e.length());
-          allocated.addAndGet(s.storedBytes());
-          addLive(e.record().segment(), s.storedBytes());
-        }
-      }
-      changes.add(from, to);
-      commits.noteChange();
-    } finally {
-      lock.writeLock().unlock();
-      commits.lock().readLock().unlock();
-    }
+  /** Returns the changes to the maps that move entries between head, snapshot deltas and references. */
+  MapChanges mapChanges() {
+    return mapChanges;
   }
 
-  /** Takes blocks {@code [from, to)} out of the head; the parts that leave it go where {@link #leaveHead} says. */
+  /** Notes that a write is born now: in an incoming mark's birth, if one is set; the caller holds {@code lock}. */
   @GuardedBy("lock")
-  private void clearHead(long from, long to) throws IOException {
-    for (MapEntry e : head.overlapping(from, to)) {
-      head.remove(e);
-      if (e.start() < from) {
-        head.put(e.slice(e.start(), from));
-      }
-      if (e.end() > to) {
-        head.put(e.slice(to, e.end()));
-      }
-      leaveHead(e.slice(Math.max(e.start(), from), Math.min(e.end(), to)));
-    }
+  void noteBirth() {
+    incomingWritten |= incoming != null;
   }
 
-  /**
-   * Makes head blocks {@code [from, to)} read what snapshot {@code snap} reads there, by reference:
-   * no data is copied, the records gain references. A transplant keeps shared this way what the
-   * source shares between snapshots that are not neighbours (what a revert put back). The caller
-   * is the head's only writer (an incoming volume's history copy), so no stripe lock is needed.
-   */
-  void shareFrom(SnapshotState snap, long from, long to) throws IOException {
-    commits.lock().readLock().lock();
-    lock.writeLock().lock();
-    try {
-      // Resolved first: the view may read the very head entries about to leave the head (they
-      // move to the newest snapshot's delta with their references, and gain one more here).
-      List<VolumeView.Piece> pieces = view(snap).piecesCovering(from * BLOCK, to * BLOCK);
-      long generation = nextBirth();
-      incomingWritten |= incoming != null;
-      clearHead(from, to);
-      for (VolumeView.Piece p : pieces) {
-        MapEntry e = p.entry();
-        int length = (int) (p.to() - p.from());
-        if (e != null && e.kind() == MapEntry.Kind.DATA && p.depth() == 1) {
-          head.put(new MapEntry(p.from(), length, MapEntry.Kind.DATA, e.record(), e.recordBlock(), generation));
-          reference(e.record(), length);
-          mappedBlocks.addAndGet(length);
-        } else if (e != null) {
-          throw new IllegalStateException("cannot share blocks " + p.from() + ".." + p.to() + " of " + snap
-              + " in volume " + name + ": only a flat volume's data is shared this way");
-        }
-      }
-      changes.add(from, to);
-      commits.noteChange();
-    } finally {
-      lock.writeLock().unlock();
-      commits.lock().readLock().unlock();
-    }
-  }
-
-  /** Handles a part of an entry that left the head: kept for the newest snapshot, or released. */
-  private void leaveHead(MapEntry part) throws IOException {
-    if (part.kind() == MapEntry.Kind.DATA) {
-      mappedBlocks.addAndGet(-part.length());
-    }
-    SnapshotState latest = latestSnapshot();
-    if (latest != null && part.generation() <= latest.generation()) {
-      latest.delta.put(part);
-    } else if (part.kind() == MapEntry.Kind.DATA) {
-      release(part.record(), part.length());
-    }
-  }
-
-  /** Adds {@code blocks} references to {@code key}. */
-  private void reference(RecordKey key, int blockCount) throws IOException {
-    RecordState s = refs.get(key);
-    if (s == null) {
-      throw new CorruptDataException("bad map: volume " + name + " references " + key + " which has no state");
-    }
-    refs.put(key, s.withLive(blockCount));
-  }
-
-  /** Drops {@code blocks} references to {@code key}; a record left with none is dead space. */
-  void release(RecordKey key, int blockCount) throws IOException {
-    RecordState s = refs.get(key);
-    if (s == null || s.liveBlocks() < blockCount) {
-      throw new CorruptDataException("bad map: volume " + name + " references " + key + " which has "
-          + (s == null ? "no state" : s.liveBlocks() + " references, fewer than " + blockCount));
-    }
-    RecordState next = s.withLive(-blockCount);
-    refs.put(key, next);
-    if (next.liveBlocks() == 0) {
-      allocated.addAndGet(-s.storedBytes());
-      addLive(key.segment(), -s.storedBytes());
-    }
-  }
-
-  // ---- snapshot, revert, flatten: called with the commit lock held exclusively, after a flush ----
-
-  /** Deletes snapshot {@code s}: what an older snapshot still sees moves to it, the rest is released. */
+  /** Deletes snapshot {@code s}; see {@link MapChanges#dropSnapshot}. */
   void dropSnapshot(SnapshotState s) throws IOException {
-    lock.writeLock().lock();
-    try {
-      int i = snapshots.indexOf(s);
-      SnapshotState previous = i > 0 ? snapshots.get(i - 1) : null;
-      s.delta.forEach(e -> {
-        if (previous != null && e.generation() <= previous.generation()) {
-          previous.delta.put(e);
-        } else if (e.kind() == MapEntry.Kind.DATA) {
-          release(e.record(), e.length());
-        }
-      });
-      snapshots.remove(i);
-      s.delta.discard(); // the caller's batch deletes its rows
-      s.deleted = true;
-    } finally {
-      lock.writeLock().unlock();
-    }
+    mapChanges.dropSnapshot(s);
   }
 
-  /** Makes the head what snapshot {@code s} sees; the undone blocks go to the change set. */
-  void revertTo(SnapshotState s) throws IOException {
-    lock.writeLock().lock();
-    try {
-      long generation = committedGeneration + 1;
-      head.forEach(e -> {
-        if (e.generation() > s.generation()) {
-          head.remove(e);
-          leaveHead(e);
-          changes.add(e.start(), e.end());
-        }
-      });
-      for (int i = snapshots.indexOf(s); i < snapshots.size(); i++) {
-        snapshots.get(i).delta.forEach(e -> {
-          if (e.generation() <= s.generation()) {
-            // A copy born now: the original stays where older views find it, and newer snapshots,
-            // which must not see it, skip the copy because it is born after them.
-            head.put(new MapEntry(e.start(), e.length(), e.kind(), e.record(), e.recordBlock(), generation));
-            if (e.kind() == MapEntry.Kind.DATA) {
-              reference(e.record(), e.length());
-              mappedBlocks.addAndGet(e.length());
-            }
-            changes.add(e.start(), e.end());
-          }
-        });
-      }
-      commits.noteChange();
-    } finally {
-      lock.writeLock().unlock();
-    }
+  /** Shares {@code snap}'s blocks {@code [from, to)} into the head; see {@link MapChanges#shareFrom}. */
+  void shareFrom(SnapshotState snap, long from, long to) throws IOException {
+    mapChanges.shareFrom(snap, from, to);
   }
+
+  /** Puts the head back as the newest snapshot saw it; see {@link MapChanges#rollBackToNewestSnapshot}. */
+  void rollBackToNewestSnapshot() throws IOException {
+    mapChanges.rollBackToNewestSnapshot();
+  }
+
+  // ---- flatten: called with the commit lock held exclusively, after a flush ----
 
   /** Installs a flattened clone's copied-up content as its base map and drops the parent link. */
   void installBase(BlockMap newBase, List<MapEntry> entries, List<RecordState> states) {
@@ -701,41 +533,6 @@ final class VolumeState {
       committedGeneration = generation;
       recordChanged = true;
       return written;
-    } finally {
-      lock.writeLock().unlock();
-    }
-  }
-
-  /**
-   * Puts the head back as it was when the newest snapshot was taken (empty when there is none):
-   * head entries born after it are released, and what left the head into its delta since comes
-   * back. A resumed transplant uses it to drop a half-copied step.
-   */
-  void rollBackToNewestSnapshot() throws IOException {
-    lock.writeLock().lock();
-    try {
-      SnapshotState latest = latestSnapshot();
-      long kept = latest == null ? -1 : latest.generation();
-      head.forEach(e -> {
-        if (e.generation() > kept) {
-          head.remove(e);
-          if (e.kind() == MapEntry.Kind.DATA) {
-            mappedBlocks.addAndGet(-e.length());
-            release(e.record(), e.length());
-          }
-        }
-      });
-      if (latest != null) {
-        // Everything in the newest delta left the head after the snapshot, so it fills the head's gaps exactly.
-        latest.delta.forEach(e -> {
-          latest.delta.remove(e);
-          head.put(e);
-          if (e.kind() == MapEntry.Kind.DATA) {
-            mappedBlocks.addAndGet(e.length());
-          }
-        });
-      }
-      commits.noteChange();
     } finally {
       lock.writeLock().unlock();
     }

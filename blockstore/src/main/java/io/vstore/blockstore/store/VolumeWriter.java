@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The write path of a volume's head: merges partial blocks with what the head holds, finds zero
  * runs, encodes the rest into records (compressed when that pays), appends them, and hands the
- * new entries to {@link VolumeState#remap}. Writes to the same blocks are serialized by stripe
+ * new entries to {@link MapChanges#remap}. Writes to the same blocks are serialized by stripe
  * locks, which makes partial-block read-modify-write atomic; different blocks go in parallel.
  */
 final class VolumeWriter {
@@ -65,7 +65,7 @@ final class VolumeWriter {
       List<RecordState> states = new ArrayList<>();
       try {
         encode(first, data, volume.layered(), volume.nextBirth(), entries, states);
-        volume.remap(first, first + (data.remaining() / BLOCK), entries, states);
+        volume.mapChanges().remap(first, first + (data.remaining() / BLOCK), entries, states);
       } finally {
         usage.published(entries); // in the map now, or never: the cleaner may have their segments
       }
@@ -250,7 +250,7 @@ final class VolumeWriter {
           states.add(null);
         }
       }
-      volume.remap(firstWhole, endWhole, entries, states);
+      volume.mapChanges().remap(firstWhole, endWhole, entries, states);
     } finally {
       stripes.unlock(mask);
     }

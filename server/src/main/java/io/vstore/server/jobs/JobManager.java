@@ -117,7 +117,7 @@ public final class JobManager implements Jobs, Closeable {
       Lane lane = new Lane(name, store);
       lanes.put(name, lane);
       for (JobStore.Stored s : records) {
-        Job job = new Job(s.info(), s.heavy());
+        Job job = new Job(s.info(), s.heavy(), this);
         jobs.put(job.id, job);
         if (!s.info().state().isFinal() || s.resume()) {
           recover(lane, job, s);
@@ -185,7 +185,7 @@ public final class JobManager implements Jobs, Closeable {
             ThreadLocalRandom.current().nextInt(1 << 24));
       } while (jobs.containsKey(id));
       Job job = new Job(new JobInfo(id, kind, datastore, target, JobState.QUEUED, 0, 0, 0, -1, null, null,
-          Instant.now().toString(), null, null), heavy);
+          Instant.now().toString(), null, null), heavy, this);
       job.work = work;
       jobs.put(id, job);
       changed(job, false);
@@ -473,6 +473,20 @@ public final class JobManager implements Jobs, Closeable {
     }
   }
 
+  /** Publishes a {@code job.progress} event of {@code job}. */
+  void publishProgress(Job job, Map<String, Object> event) {
+    events.publish("job.progress", job.datastore, event);
+  }
+
+  /** Writes the record of {@code job} with its progress, if it still runs. */
+  void persistProgress(Job job) {
+    synchronized (lock) {
+      if (job.state == JobState.RUNNING) {
+        persist(job, new JobStore.Stored(job.info(), job.heavy, false));
+      }
+    }
+  }
+
   static String message(Throwable e) {
     String m = e.getMessage();
     return m == null || m.isBlank() ? e.getClass().getSimpleName() : m.replace('\n', ' ');
@@ -488,120 +502,6 @@ public final class JobManager implements Jobs, Closeable {
     Lane(String name, JobStore store) {
       this.name = name;
       this.store = store;
-    }
-  }
-
-  /** A job: its fixed facts, its state (guarded by the manager's lock) and its progress (guarded by itself). */
-  private final class Job implements JobContext {
-    final String id;
-    final String kind;
-    final String datastore;
-    final String target;
-    final boolean heavy;
-    final String created;
-    final Instant createdAt;
-    CountDownLatch ended = new CountDownLatch(1);
-    volatile boolean cancelled;
-    JobState state;
-    Object result;
-    String error;
-    String started;
-    String finished;
-    Thread thread;
-    Work work;
-    /** Whether the (large) result is only in the record. */
-    boolean resultOnDisk;
-    private final RateWindow window = new RateWindow();
-    private long done;
-    private long total;
-    private long lastEvent = System.nanoTime() - EVENT_NANOS;
-    private long lastPersist = System.nanoTime();
-
-    Job(JobInfo info, boolean heavy) {
-      this.id = info.id();
-      this.kind = info.kind();
-      this.datastore = info.datastore();
-      this.target = info.target();
-      this.heavy = heavy;
-      this.created = info.created();
-      this.createdAt = Instant.parse(info.created());
-      this.state = info.state();
-      this.result = info.result();
-      this.error = info.error();
-      this.started = info.started();
-      this.finished = info.finished();
-      this.done = info.done();
-      this.total = info.total();
-      if (state.isFinal()) {
-        ended.countDown();
-      }
-    }
-
-    @Override
-    public String id() {
-      return id;
-    }
-
-    @Override
-    public boolean isCancelled() {
-      return cancelled;
-    }
-
-    @Override
-    public void update(long done, long total) {
-      Map<String, Object> event = null;
-      boolean persistNow = false;
-      long now = System.nanoTime();
-      synchronized (this) {
-        this.done = Math.max(0, done);
-        this.total = Math.max(0, total);
-        window.add(now, this.done);
-        boolean complete = this.total > 0 && this.done >= this.total;
-        if (now - lastEvent >= EVENT_NANOS || complete) {
-          lastEvent = now;
-          event = new LinkedHashMap<>();
-          event.put("id", id);
-          event.put("kind", kind);
-          event.put("done", this.done);
-          event.put("total", this.total);
-          event.put("rate", window.rate());
-          event.put("etaSeconds", window.etaSeconds(this.done, this.total));
-          if (target != null) {
-            event.put("target", target);
-          }
-        }
-        if (now - lastPersist >= PERSIST_NANOS) {
-          lastPersist = now;
-          persistNow = true;
-        }
-      }
-      if (event != null) {
-        events.publish("job.progress", datastore, event);
-      }
-      if (persistNow) {
-        synchronized (lock) {
-          if (state == JobState.RUNNING) {
-            persist(this, new JobStore.Stored(info(), heavy, false));
-          }
-        }
-      }
-    }
-
-    /** Returns the job as the API shows it; the caller holds the manager's lock. */
-    JobInfo info() {
-      long d;
-      long t;
-      double rate;
-      long eta;
-      synchronized (this) {
-        d = done;
-        t = total;
-        boolean live = state == JobState.RUNNING;
-        rate = live ? window.rate() : 0;
-        eta = live ? window.etaSeconds(d, t) : -1;
-      }
-      return new JobInfo(id, kind, datastore, target, state, d, t, rate, eta, result, error, created, started,
-          finished);
     }
   }
 }

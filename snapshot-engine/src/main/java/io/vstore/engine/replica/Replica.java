@@ -8,9 +8,6 @@ import io.vstore.blockstore.store.Volume;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -30,12 +27,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 final class Replica implements VolumeInterceptor {
   enum State { SYNCING, ACTIVE, DISCONNECTED, PAUSED, FENCED }
 
-  /** Copy unit of a sync. */
-  private static final int CHUNK = 1 << 20;
   /** How often an ACTIVE pair with writes but no flushes advances its pin. */
   private static final long CHECKPOINT_MILLIS = 2000;
-  /** Full-copy progress is persisted after every this many bytes. */
-  private static final long PROGRESS_STEP = 64L << 20;
 
   /** Opens the secondary of a record; the registry supplies it. */
   interface SecondaryOpener {
@@ -55,17 +48,16 @@ final class Replica implements VolumeInterceptor {
   private volatile String lastError;
   /** When the secondary last held every acknowledged write (nanoTime), or 0 while it does. */
   private volatile long behindSince;
-  private volatile long syncRemaining;
   /**
    * Held shared by every intercepted operation for its whole length, exclusively to switch to
    * SYNCING (after which every write mirrors) and to drain before a pin advances.
    */
   private final ReentrantReadWriteLock mirror = new ReentrantReadWriteLock();
   private final RangeGate gate = new RangeGate();
+  private final ReplicaSync sync;
   /** Raised at every disconnect: a checkpoint begun before one must not advance the pin. */
   private final AtomicLong incarnation = new AtomicLong();
   private final AtomicLong flushes = new AtomicLong();
-  private final AtomicLong bytesSent = new AtomicLong();
   private final AtomicLong bytesMirrored = new AtomicLong();
   private final ExecutorService io = Executors.newVirtualThreadPerTaskExecutor();
   private final Object wake = new Object();
@@ -87,6 +79,7 @@ final class Replica implements VolumeInterceptor {
       default -> State.DISCONNECTED;
     };
     this.behindSince = System.nanoTime();
+    this.sync = new ReplicaSync(this, size, gate);
   }
 
   /** Installs the interceptor and starts the worker. */
@@ -232,8 +225,8 @@ final class Replica implements VolumeInterceptor {
 
   private void repair(long offset, long length, Secondary sec) {
     try (Volume v = datastore.volume(record.volume(), true)) {
-      for (long done = 0; done < length; done += CHUNK) {
-        int n = (int) Math.min(CHUNK, length - done);
+      for (long done = 0; done < length; done += ReplicaSync.CHUNK) {
+        int n = (int) Math.min(ReplicaSync.CHUNK, length - done);
         ByteBuffer b = ByteBuffer.allocate(n);
         v.read(offset + done, b);
         sec.write(offset + done, b.flip(), record.epoch());
@@ -325,7 +318,8 @@ final class Replica implements VolumeInterceptor {
     }
   }
 
-  private synchronized void persist(ReplicaRecord next) throws IOException {
+  /** Writes {@code next} and makes it the replica's record. */
+  synchronized void persist(ReplicaRecord next) throws IOException {
     store.write(next);
     record = next;
   }
@@ -409,89 +403,21 @@ final class Replica implements VolumeInterceptor {
       mirror.writeLock().unlock();
     }
     event("syncing");
-    sync(sec);
+    sync.run(sec);
     synchronized (this) {
       if (state != State.SYNCING || secondary != sec) {
         return;
       }
       state = State.ACTIVE;
       behindSince = 0;
-      syncRemaining = 0;
+      sync.finished();
     }
     checkpoint();
     event("in-sync");
   }
 
-  /** Sends what the secondary lacks: the changes since the pins, then what the full copy has left. */
-  private void sync(Secondary sec) throws IOException {
-    ReplicaRecord r = record;
-    long copiedUpTo = Math.min(r.fullCopyFrom(), size);
-    List<Extent> changed = new ArrayList<>();
-    if (r.ownPin() != null && copiedUpTo > 0) {
-      changed.addAll(datastore.changedAreas(r.volume(), r.ownPin(), 0, copiedUpTo).extents());
-    }
-    if (r.peerPin() != null && copiedUpTo > 0) {
-      List<Extent> theirs = sec.changedSince(r.peerPin());
-      if (theirs == null) {
-        throw new IOException("secondary " + sec + " cannot report its changes since " + r.peerPin());
-      }
-      for (Extent e : theirs) {
-        if (e.offset() < copiedUpTo) {
-          changed.add(new Extent(e.offset(), Math.min(e.end(), copiedUpTo) - e.offset(), Extent.Kind.DATA));
-        }
-      }
-    }
-    List<Extent> todo = merge(changed);
-    long remaining = size - copiedUpTo;
-    for (Extent e : todo) {
-      remaining += e.length();
-    }
-    syncRemaining = remaining;
-    try (Volume source = datastore.volume(r.volume(), true)) {
-      ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK);
-      for (Extent e : todo) {
-        copy(source, sec, e.offset(), e.length(), buf);
-      }
-      long pos = copiedUpTo;
-      while (pos < size) {
-        long window = Math.min(PROGRESS_STEP, size - pos);
-        for (Extent e : source.allocation(pos, window)) {
-          if (e.kind() == Extent.Kind.DATA) {
-            copy(source, sec, e.offset(), e.length(), buf);
-          } else {
-            if (!sec.startsEmpty()) {
-              sec.zero(e.offset(), e.length(), true, record.epoch());
-            }
-            syncRemaining -= e.length();
-          }
-        }
-        pos += window;
-        checkOpen(sec);
-        persist(record.withFullCopyFrom(pos));
-      }
-    }
-    sec.flush(record.epoch());
-  }
-
-  private void copy(Volume source, Secondary sec, long offset, long length, ByteBuffer buf) throws IOException {
-    for (long done = 0; done < length; ) {
-      checkOpen(sec);
-      int n = (int) Math.min(CHUNK, length - done);
-      gate.lockRange(offset + done, n);
-      try {
-        buf.clear().limit(n);
-        source.read(offset + done, buf);
-        sec.write(offset + done, buf.flip(), record.epoch());
-      } finally {
-        gate.unlockRange();
-      }
-      done += n;
-      bytesSent.addAndGet(n);
-      syncRemaining -= n;
-    }
-  }
-
-  private void checkOpen(Secondary sec) throws IOException {
+  /** Throws if the sync over {@code sec} must stop: the replica closed, or {@code sec} is no longer its secondary. */
+  void checkOpen(Secondary sec) throws IOException {
     if (closed || secondary != sec) {
       throw new IOException("sync of replica " + record.id() + " stopped (" + state + ")");
     }
@@ -530,23 +456,6 @@ final class Replica implements VolumeInterceptor {
     }
   }
 
-  static List<Extent> merge(List<Extent> extents) {
-    List<Extent> sorted = new ArrayList<>(extents);
-    sorted.sort(Comparator.comparingLong(Extent::offset));
-    List<Extent> out = new ArrayList<>();
-    for (Extent e : sorted) {
-      Extent last = out.isEmpty() ? null : out.getLast();
-      if (last != null && e.offset() <= last.end()) {
-        if (e.end() > last.end()) {
-          out.set(out.size() - 1, new Extent(last.offset(), e.end() - last.offset(), Extent.Kind.DATA));
-        }
-      } else {
-        out.add(new Extent(e.offset(), e.length(), Extent.Kind.DATA));
-      }
-    }
-    return out;
-  }
-
   // ---- status and lifetime ----
 
   /** Returns the pair as seen from this side; bytes behind are computed from the change log when disconnected. */
@@ -555,7 +464,7 @@ final class Replica implements VolumeInterceptor {
     State s = state;
     long behind = 0;
     if (s == State.SYNCING) {
-      behind = Math.max(0, syncRemaining);
+      behind = Math.max(0, sync.remaining());
     } else if (s != State.ACTIVE) {
       long copiedUpTo = Math.min(r.fullCopyFrom(), size);
       behind = size - copiedUpTo;
@@ -568,12 +477,12 @@ final class Replica implements VolumeInterceptor {
     long since = behindSince;
     double lag = since == 0 ? 0 : (System.nanoTime() - since) / 1e9;
     return new ReplicaStatus(r.id(), "PRIMARY", datastore.path().toString(), r.volume(), r.peer(), r.peerVolume(), s.name(),
-        r.epoch(), behind, lag, bytesSent.get(), bytesMirrored.get(), lastError, r.created());
+        r.epoch(), behind, lag, sync.bytesSent(), bytesMirrored.get(), lastError, r.created());
   }
 
   /** Bytes the syncs copied since start (tests count them). */
   long bytesSent() {
-    return bytesSent.get();
+    return sync.bytesSent();
   }
 
   /** Stops the worker and the interceptor; the record stays, so the pair resumes at the next start. */
