@@ -37,6 +37,7 @@ final class PackSink implements ChunkSink {
   // Guarded by lock.
   private PackBuilder open;
   private int inFlight;
+  private int writing; // background pack writes started and not finished
   private final Set<PackBuilder> inFlightPacks = new HashSet<>();
   private final List<IndexObject.PackEntries> unindexed = new ArrayList<>();
   private Throwable failure;
@@ -114,11 +115,14 @@ final class PackSink implements ChunkSink {
     return true;
   }
 
-  /** Writes {@code pack} (already counted in flight) on a thread of its own once fewer than {@link #MAX_PACKS_WRITING} are. */
+  /**
+   * Writes {@code pack} (already counted in flight) on a thread of its own once fewer than {@link
+   * #MAX_PACKS_WRITING} background writes run; until then the caller waits. After another pack's
+   * failure it does not wait: the pack is still written, as every full pack was before.
+   */
   private void writeInBackground(PackBuilder pack) throws IOException {
     synchronized (lock) {
-      // inFlight counts this pack too: wait while more than the allowed number are in flight.
-      while (inFlight > MAX_PACKS_WRITING && failure == null) {
+      while (writing >= MAX_PACKS_WRITING && failure == null) {
         try {
           lock.wait();
         } catch (InterruptedException e) {
@@ -129,12 +133,18 @@ final class PackSink implements ChunkSink {
           throw new InterruptedIOException("interrupted while waiting to write a pack of " + repo);
         }
       }
+      writing++;
     }
     Thread.ofVirtual().name("pack-writer").start(() -> {
       try {
         writePack(pack);
       } catch (IOException | RuntimeException | Error e) {
         // recorded as the sink's failure by writePack or writeIndex: the next add, flush or close reports it
+      } finally {
+        synchronized (lock) {
+          writing--;
+          lock.notifyAll();
+        }
       }
     });
   }
