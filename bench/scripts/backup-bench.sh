@@ -14,10 +14,11 @@
 # vstore runs as its users run it: every command through the ./vstore launcher (its JVM options and
 # AOT cache), and the datastore owned by a daemon (`vstore serve`), as it is while VMs run on it. The
 # backups are jobs of that daemon (the command forwards them over the datastore's socket and waits),
-# the rewrite goes through the daemon's NBD export, and the restore to a file, which needs no
-# datastore, runs in the command's own process. The daemon starts before the full backup, so the
-# full backup pays its first-use costs (JIT, the repository key's derivation) and the incremental
-# does not, as with a daemon that has been running.
+# the rewrite goes through the daemon's NBD export, and the restore to a file is a job of that
+# daemon too (with a daemon running, a restore goes to it, as every command on its datastore does).
+# The daemon starts before the full backup, so the full backup pays its first-use costs (JIT, the
+# repository key's derivation) and the incremental and the restore do not, as with a daemon that has
+# been running.
 #
 # Usage: SIZE=4G bench/scripts/backup-bench.sh [WORKDIR]   (defaults: SIZE=4G, WORKDIR=bench/work/backup)
 # Needs: python3, qemu-io, borg, restic; the launcher builds vstore first when the sources changed.
@@ -107,12 +108,12 @@ t_binc=$(cd "$WORKDIR" && timed borg create --compression lz4 "$WORKDIR/borg::in
 g_b=$(( $(size_of "$WORKDIR/borg") - s_bfull ))
 t_rinc=$(cd "$WORKDIR" && timed restic backup -q --repo "$WORKDIR/restic" disk.raw)
 g_r=$(( $(size_of "$WORKDIR/restic") - s_rfull ))
-stop_server
 
 echo "restores of the full point ..." >&2
 sync; echo 3 | sudo -n tee /proc/sys/vm/drop_caches >/dev/null 2>&1 || true
-t_vres=$(timed vstore restore "$full_point" --repo "$WORKDIR/vrepo" --passphrase-file "$pass" \
+t_vres=$(timed vstore restore "$full_point" -D "$WORKDIR/ds" --repo "$WORKDIR/vrepo" --passphrase-file "$pass" \
   --to-file "$WORKDIR/vstore-restore.raw" -O raw --no-progress)
+stop_server
 r_first=$(restic snapshots --repo "$WORKDIR/restic" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["short_id"])')
 sync; echo 3 | sudo -n tee /proc/sys/vm/drop_caches >/dev/null 2>&1 || true
 t_rres=$(timed restic restore -q --repo "$WORKDIR/restic" "$r_first" --target "$WORKDIR/restore")
