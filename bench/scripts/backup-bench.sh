@@ -53,7 +53,7 @@ vstore datastore init -D "$WORKDIR/ds" >/dev/null
 vstore volume import -D "$WORKDIR/ds" "$image" disk >/dev/null
 vstore backup init "$WORKDIR/vrepo" --passphrase-file "$pass" >/dev/null
 port=$(free_port)
-vstore serve -D "$WORKDIR/ds" --nbd-listen "127.0.0.1:$port" >"$WORKDIR/serve.log" 2>&1 &
+"$ROOT/vstore" serve -D "$WORKDIR/ds" --nbd-listen "127.0.0.1:$port" >"$WORKDIR/serve.log" 2>&1 & # not the function: $! must be the launcher, which execs java
 SERVER_PID=$!
 wait_port "$port" "$WORKDIR/serve.log"
 for _ in $(seq 100); do [ -S "$WORKDIR/ds/vstore.sock" ] && break; sleep 0.1; done

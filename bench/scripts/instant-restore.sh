@@ -46,7 +46,7 @@ point=$(vstore backup create src --repo "$repo" -D "$ds" --json \
 echo "point $point of a $mib MiB volume"
 
 port=$(free_port)
-vstore serve -D "$ds" --nbd-listen "127.0.0.1:$port" >"$WORKDIR/serve.log" 2>&1 &
+"$ROOT/vstore" serve -D "$ds" --nbd-listen "127.0.0.1:$port" >"$WORKDIR/serve.log" 2>&1 & # not the function: $! must be the launcher, which execs java
 SERVER_PID=$!
 wait_port "$port" "$WORKDIR/serve.log"
 for _ in $(seq 100); do [ -S "$ds/vstore.sock" ] && break; sleep 0.1; done
