@@ -26,6 +26,23 @@ public final class CliCommandRunner implements CommandRunner {
   /** Creates the runner {@code vstore serve} gives its daemon. */
   public CliCommandRunner() {}
 
+  /**
+   * Builds the first command tree on a background thread: in a fresh daemon that build (picocli
+   * reflecting over every command class) is the largest part of the first forwarded command, and
+   * a {@code restore --instant} must have its export up within 2 s of being typed. A command that
+   * arrives before the tree is ready builds its own, as without this.
+   */
+  public CliCommandRunner prepare() {
+    Thread.ofVirtual().name("command-tree").start(() -> {
+      try {
+        giveBack(Vstore.commandLine());
+      } catch (RuntimeException | LinkageError e) {
+        // the first command builds its tree and reports whatever fails then
+      }
+    });
+    return this;
+  }
+
   private CommandLine take() {
     CommandLine cl = idle.poll();
     return cl != null ? cl : Vstore.commandLine();

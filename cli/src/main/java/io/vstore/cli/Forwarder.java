@@ -55,20 +55,23 @@ final class Forwarder {
   /**
    * Jobs taken on a condition, each with the option it depends on: {@code restore --instant} (it then
    * runs at once: lays the volume over the point and exports it; the copy is a job of its own), whose
-   * whole point is that the export comes up at once; and {@code backup create} when it draws no
-   * progress bar ({@code --no-progress}, or no terminal and no {@code --progress}): a backup through
-   * the daemon should cost the client no more than the exchange. Picocli, Jetty's client and Jackson
-   * would cost the client seconds first.
+   * whole point is that the export comes up at once; and {@code backup create} and a plain {@code
+   * restore} when they draw no progress bar ({@code --no-progress}, or no terminal and no {@code
+   * --progress}): a backup or restore through the daemon should cost the client no more than the
+   * exchange. Picocli, Jetty's client and Jackson would cost the client seconds first.
    */
   static final Map<String, String> WITH_OPTION = Map.of("restore", "--instant", "backup create", "--no-progress");
 
   /** Returns whether the fast path takes {@code command} (a key of {@link #WITH_OPTION}) with arguments {@code rest}. */
   static boolean takes(String command, List<String> rest, boolean terminal) {
-    if (command.equals("backup create")) {
-      boolean asked = rest.contains("--progress") || rest.contains("-p");
-      return rest.contains("--no-progress") || !terminal && !asked;
+    if (command.equals("restore") && rest.contains("--instant")) {
+      return true;
     }
-    return rest.contains(WITH_OPTION.get(command));
+    // backup create, and a restore into a volume or file: jobs whose client has nothing to do but
+    // wait, unless it draws a bar. A restore run by the daemon also finds the repository's key
+    // derived (KekCache) and its decryption compiled, which a restore process pays again each time.
+    boolean asked = rest.contains("--progress") || rest.contains("-p");
+    return rest.contains("--no-progress") || !terminal && !asked;
   }
 
   /** Global options left to {@link ClientDispatch}: they name another daemon or change how it answers. */

@@ -75,7 +75,7 @@ final class ServeCommand implements Callable<Integer> {
         tlsCert, tlsKey, address("--nbd-listen", nbdListen), alarmWebhook, maxHeavyJobs);
     Daemon daemon;
     try {
-      daemon = Daemon.start(config, new CliCommandRunner(), keys.source());
+      daemon = Daemon.start(config, new CliCommandRunner().prepare(), keys.source());
     } catch (DatastoreException e) {
       for (Path dir : dirs) {
         if (e.getMessage() != null && e.getMessage().contains(dir.toString())) {

@@ -56,12 +56,18 @@ final class ForwarderTest {
   }
 
   @Test
-  void takesInstantRestoreOnlyWithItsOption() {
+  void takesInstantRestoreAndJobsThatDrawNoBar() {
     String abs = Path.of("/d").toString();
     assertThat(Forwarder.request(new String[] {"restore", "p1", "--repo", "r", "--instant", "--to-volume", "v", "-D",
         "/d"}).argv()).containsExactly("-D", abs, "restore", "p1", "--repo", "r", "--instant", "--to-volume", "v");
-    assertThat(Forwarder.request(new String[] {"restore", "p1", "--repo", "r", "--to-volume", "v", "-D", "/d"}))
-        .as("a plain restore is a job that draws progress").isNull();
+    assertThat(Forwarder.request(new String[] {"restore", "p1", "--repo", "r", "--to-volume", "v", "--progress", "-D",
+        "/d"})).as("a plain restore with a bar to draw").isNull();
+    assertThat(Forwarder.request(new String[] {"restore", "p1", "--repo", "r", "--to-file", "f", "-O", "raw",
+        "--no-progress", "-D", "/d"}).argv())
+        .as("a plain restore that draws nothing: the client only waits for the job")
+        .containsExactly("-D", abs, "restore", "p1", "--repo", "r", "--to-file", "f", "-O", "raw", "--no-progress");
+    assertThat(Forwarder.takes("restore", List.of("p1", "--to-volume", "v"), true)).as("a terminal: a bar").isFalse();
+    assertThat(Forwarder.takes("restore", List.of("p1", "--to-volume", "v", "--instant"), true)).isTrue();
     assertThat(Forwarder.request(new String[] {"restore", "--instant", "--help"})).isNull();
     assertThat(Forwarder.request(new String[] {"backup", "create", "v", "--repo", "r", "--no-progress", "-D", "/d"})
         .argv()).containsExactly("-D", abs, "backup", "create", "v", "--repo", "r", "--no-progress");

@@ -194,9 +194,9 @@ final class ChunkStorer {
           return;
         }
         try {
-          if (failure.get() == null) {
-            storePiece(p);
-          }
+          // A piece that was read is stored even after a failure elsewhere (at most the buffers in
+          // flight): the sink is flushed after a failure, so a rerun does not read and send it again.
+          storePiece(p);
         } catch (Throwable t) {
           failure.compareAndSet(null, t instanceof UncheckedIOException u ? u.getCause() : t);
         } finally {

@@ -1,5 +1,6 @@
 package io.vstore.backup.engine;
 
+import io.vstore.backup.repo.ChunkPlace;
 import io.vstore.backup.repo.ChunkRef;
 import io.vstore.backup.repo.PointReader;
 import io.vstore.backup.repo.Repository;
@@ -12,7 +13,11 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -23,10 +28,14 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Restores a backup point into a device that reads as zeros (a new volume or a new image file):
- * several workers fetch, verify and decode chunks and write them at their offsets; holes are never
- * written, so the target stays sparse. One page of the chunk map is listed at a time and a bounded
- * queue feeds the workers, so memory does not grow with the point.
+ * Restores a backup point into a device that reads as zeros (a new volume or a new image file).
+ * The chunk map is taken a window ({@link #WINDOW_BYTES} of the volume) at a time; its chunks are
+ * sorted by the pack that stores them and by offset there, so the calling thread reads each pack
+ * front to back in a few large reads ({@link #MAX_RUN_BYTES}, never the same bytes twice in a
+ * window) and keeps {@link #READ_AHEAD_RUNS} of them ahead of the workers; the workers (one per core)
+ * authenticate and decompress each blob once and write it with positional writes at every offset
+ * that uses it. Holes are never written, so the target stays sparse. Memory is bounded by the window
+ * and the read-ahead, not by the point.
  *
  * <p>With a progress file, the restore is resumable: from time to time the target is flushed and
  * the mark below which every chunk is written is saved ({@link RestoreProgress}); a rerun with the
@@ -34,8 +43,32 @@ import java.util.concurrent.atomic.AtomicReference;
  * when the restore completes.
  */
 public final class PointRestore {
-  /** Bytes dispatched between two progress records: a crash costs at most about this much refetching. */
+  /**
+   * Bytes dispatched between two progress records. The record's mark is the lowest chunk not yet
+   * written, and a window is written in pack order, so a crash costs at most about a window plus
+   * this much refetching.
+   */
   static final long CHECKPOINT_BYTES = 256L << 20;
+
+  /** Bytes of the point placed and sorted by pack at once: bounds the chunk refs held, whatever the point's size. */
+  static final long WINDOW_BYTES = 1L << 30;
+  /** Most bytes read from a pack at once. */
+  static final int MAX_RUN_BYTES = 4 << 20;
+  /** Unused pack bytes a read may span between two wanted blobs rather than being split in two. */
+  static final int MAX_GAP_BYTES = 256 << 10;
+  /** Pack reads done ahead of the workers: with {@link #MAX_RUN_BYTES}, at most 24 MiB waiting. */
+  static final int READ_AHEAD_RUNS = 6;
+
+  /** A chunk of the point and where its blob is stored; {@code packOrder} ranks its pack by first use. */
+  private record Placed(long chunkIndex, int plainLength, ChunkPlace place, int packOrder) {}
+
+  private static final Comparator<Placed> BY_PACK = Comparator.comparingInt(Placed::packOrder)
+      .thenComparingLong(p -> p.place().offset()).thenComparingLong(Placed::chunkIndex);
+
+  /** One read of a pack: {@code bytes} are the pack's from {@code offset}, holding the blobs of {@code placed}. */
+  private record PackRun(byte[] bytes, long offset, Placed[] placed, long plainBytes) {
+    static final PackRun END = new PackRun(new byte[0], -1, new Placed[0], 0);
+  }
 
   /** Runs the progress records' flushes beside the dispatch (one at a time per restore). */
   private static final Executor CHECKPOINTS = task -> Thread.ofVirtual().name("restore-checkpoint").start(task);
@@ -43,7 +76,7 @@ public final class PointRestore {
   private final Repository repository;
   private final PointReader point;
   private final BackupListener listener;
-  private int workers = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
+  private int workers = Math.max(2, Runtime.getRuntime().availableProcessors());
   private Path progressFile;
   private long failAfterChunks = -1;
   private long checkpointBytes = CHECKPOINT_BYTES;
@@ -55,7 +88,7 @@ public final class PointRestore {
     this.listener = listener == null ? BackupListener.NONE : listener;
   }
 
-  /** Sets the number of threads fetching and writing chunks (default: twice the cores, at least 4). */
+  /** Sets the number of threads decoding and writing chunks (default: one per core, at least 2). */
   public PointRestore workers(int n) {
     if (n < 1) {
       throw new IllegalArgumentException("bad worker count " + n + ": at least 1");
@@ -113,30 +146,23 @@ public final class PointRestore {
       listener.log("resuming the restore of " + point.info().id() + " at " + start * chunkSize + " bytes");
     }
     listener.started(point.info().id(), point.info().bytes());
-    BlockingQueue<ChunkRef> queue = new ArrayBlockingQueue<>(4 * workers);
+    BlockingQueue<PackRun> queue = new ArrayBlockingQueue<>(READ_AHEAD_RUNS);
     ConcurrentSkipListSet<Long> inFlight = new ConcurrentSkipListSet<>();
     AtomicReference<Throwable> failure = new AtomicReference<>();
     AtomicLong written = new AtomicLong();
     AtomicLong writtenChunks = new AtomicLong();
-    ChunkRef end = new ChunkRef(-1, null, 0);
     Thread[] threads = new Thread[workers];
     for (int w = 0; w < workers; w++) {
       threads[w] = Thread.ofPlatform().name("restore-" + w).daemon().start(() -> {
         try {
           while (true) {
-            ChunkRef ref = queue.take();
-            if (ref == end) {
+            PackRun run = queue.take();
+            if (run == PackRun.END) {
               return;
             }
             try {
               if (failure.get() == null) {
-                write(ref, target, chunkSize);
-                if (failAfterChunks >= 0 && writtenChunks.incrementAndGet() > failAfterChunks) {
-                  throw new IOException("injected failure after " + failAfterChunks + " chunks");
-                }
-                listener.progress(written.addAndGet(ref.plainLength()));
-                // Only a chunk written leaves the set: after a failure its lowest member bounds what is done.
-                inFlight.remove(ref.chunkIndex());
+                writeRun(run, target, chunkSize, inFlight, written, writtenChunks);
               }
             } catch (Throwable t) {
               failure.compareAndSet(null, t);
@@ -148,24 +174,28 @@ public final class PointRestore {
       });
     }
     long count = point.chunkCount();
-    long window = Math.max(1, repositoryPageChunks());
+    long window = windowChunks(chunkSize);
     long sinceCheckpoint = 0;
     long saved = start;
-    long next = start; // every chunk below it has been dispatched
+    long next = start; // every chunk below it has been dispatched, or is in inFlight until written
     CompletableFuture<Long> pendingCheckpoint = null;
     try {
       List<ChunkRef> refs = new ArrayList<>();
       for (long w = start; w < count && failure.get() == null; w += window) {
         refs.clear();
-        point.forEach(w, Math.min(count, w + window), refs::add);
-        for (ChunkRef ref : refs) {
-          if (failure.get() != null) {
-            break;
-          }
-          inFlight.add(ref.chunkIndex());
-          queue.put(ref);
-          next = ref.chunkIndex() + 1;
-          sinceCheckpoint += ref.plainLength();
+        long windowEnd = Math.min(count, w + window);
+        point.forEach(w, windowEnd, refs::add);
+        Placed[] placed = placeByPack(refs);
+        for (Placed p : placed) {
+          inFlight.add(p.chunkIndex());
+        }
+        next = windowEnd; // what of the window is not written yet is in inFlight
+        for (int i = 0; i < placed.length && failure.get() == null; ) {
+          int j = runEnd(placed, i);
+          PackRun run = readRun(placed, i, j);
+          queue.put(run);
+          i = j;
+          sinceCheckpoint += run.plainBytes();
           if (progressFile != null && sinceCheckpoint >= checkpointBytes
               && (pendingCheckpoint == null || pendingCheckpoint.isDone())) {
             // The flush runs beside the dispatch: waiting for it here would starve the workers.
@@ -182,9 +212,6 @@ public final class PointRestore {
             }, CHECKPOINTS);
           }
         }
-        if (failure.get() == null) {
-          next = Math.min(count, w + window);
-        }
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -193,7 +220,7 @@ public final class PointRestore {
       failure.compareAndSet(null, e);
     } finally {
       for (int w = 0; w < workers; w++) {
-        Uninterruptibly.put(queue, end); // workers drain the queue (skipping work after a failure) until the marker
+        Uninterruptibly.put(queue, PackRun.END); // workers drain the queue (skipping work after a failure) until the marker
       }
       for (Thread t : threads) {
         Uninterruptibly.join(t);
@@ -227,6 +254,97 @@ public final class PointRestore {
       Files.deleteIfExists(progressFile);
     }
     return written.get();
+  }
+
+  /** Returns how many chunks of the map are placed and sorted at once: at least a page, about {@link #WINDOW_BYTES}. */
+  private long windowChunks(int chunkSize) {
+    long page = Math.max(1, repositoryPageChunks());
+    long pages = Math.max(1, WINDOW_BYTES / chunkSize / page);
+    return pages * page;
+  }
+
+  /**
+   * Looks up where each chunk of {@code refs} is stored and returns them sorted by pack (packs in
+   * the order the point first uses them, so the target is still written roughly front to back) and
+   * by offset in the pack, so that each pack is read front to back in a few large reads.
+   */
+  private Placed[] placeByPack(List<ChunkRef> refs) throws IOException {
+    Map<String, Integer> packOrder = new HashMap<>();
+    Placed[] placed = new Placed[refs.size()];
+    for (int i = 0; i < placed.length; i++) {
+      ChunkRef ref = refs.get(i);
+      ChunkPlace place = repository.place(ref.id());
+      Integer order = packOrder.get(place.packKey());
+      if (order == null) {
+        order = packOrder.size();
+        packOrder.put(place.packKey(), order);
+      }
+      placed[i] = new Placed(ref.chunkIndex(), ref.plainLength(), place, order);
+    }
+    Arrays.sort(placed, BY_PACK);
+    return placed;
+  }
+
+  /** Returns the end (exclusive) of the run that starts at {@code from}: one pack, gaps and length bounded. */
+  private static int runEnd(Placed[] placed, int from) {
+    Placed first = placed[from];
+    long runStart = first.place().offset();
+    long end = first.place().end();
+    int j = from + 1;
+    while (j < placed.length) {
+      Placed p = placed[j];
+      if (p.packOrder() != first.packOrder() || p.place().offset() - end > MAX_GAP_BYTES
+          || Math.max(end, p.place().end()) - runStart > MAX_RUN_BYTES) {
+        break;
+      }
+      end = Math.max(end, p.place().end());
+      j++;
+    }
+    return j;
+  }
+
+  /** Reads the pack range that holds the blobs of {@code placed[from, to)} in one read. */
+  private PackRun readRun(Placed[] placed, int from, int to) throws IOException {
+    Placed first = placed[from];
+    long runStart = first.place().offset();
+    long end = runStart;
+    long plain = 0;
+    for (int i = from; i < to; i++) {
+      end = Math.max(end, placed[i].place().end());
+      plain += placed[i].plainLength();
+    }
+    byte[] bytes = repository.readPackRange(first.place().packKey(), runStart, Math.toIntExact(end - runStart),
+        first.place().id());
+    return new PackRun(bytes, runStart, Arrays.copyOfRange(placed, from, to), plain);
+  }
+
+  /**
+   * Decodes each blob of {@code run} once and writes it at every chunk that uses it (a chunk
+   * repeated in the volume is stored once and lies at adjacent places after sorting).
+   */
+  private void writeRun(PackRun run, BlockDevice target, int chunkSize, ConcurrentSkipListSet<Long> inFlight,
+      AtomicLong written, AtomicLong writtenChunks) throws IOException {
+    Placed[] placed = run.placed();
+    ByteBuffer data = null;
+    ChunkPlace decoded = null;
+    for (Placed p : placed) {
+      if (decoded == null || !decoded.packKey().equals(p.place().packKey())
+          || decoded.offset() != p.place().offset()) {
+        data = repository.decodeChunk(p.place(), run.bytes(), Math.toIntExact(p.place().offset() - run.offset()));
+        decoded = p.place();
+      }
+      if (data.remaining() != p.plainLength()) {
+        throw new CorruptDataException("bad backup point " + point.info().id() + ": chunk " + p.chunkIndex()
+            + " decodes to " + data.remaining() + " bytes, the chunk map says " + p.plainLength());
+      }
+      target.write(p.chunkIndex() * chunkSize, data.duplicate());
+      if (failAfterChunks >= 0 && writtenChunks.incrementAndGet() > failAfterChunks) {
+        throw new IOException("injected failure after " + failAfterChunks + " chunks");
+      }
+      listener.progress(written.addAndGet(p.plainLength()));
+      // Only a chunk written leaves the set: after a failure its lowest member bounds what is done.
+      inFlight.remove(p.chunkIndex());
+    }
   }
 
   /** Returns the chunk below which every chunk is written: the lowest in flight, else {@code next}, the first not dispatched. */
@@ -270,12 +388,4 @@ public final class PointRestore {
     return repository.config().pageChunks();
   }
 
-  private void write(ChunkRef ref, BlockDevice target, int chunkSize) throws IOException {
-    ByteBuffer data = repository.readChunk(ref.id());
-    if (data.remaining() != ref.plainLength()) {
-      throw new CorruptDataException("bad backup point " + point.info().id() + ": chunk " + ref.chunkIndex()
-          + " decodes to " + data.remaining() + " bytes, the chunk map says " + ref.plainLength());
-    }
-    target.write(ref.chunkIndex() * chunkSize, data);
-  }
 }

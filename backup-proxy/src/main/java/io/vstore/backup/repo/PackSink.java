@@ -13,14 +13,17 @@ import java.util.zip.CRC32C;
 
 /**
  * The {@link ChunkSink} of a repository. Callers compress, seal and checksum on their own threads;
- * only appending to the open pack is serialised. A full pack is written by the thread that filled
- * it, outside the lock. Packs become durable before any index object names them; an index object
+ * only appending to the open pack is serialised. A full pack is written and synced in the background
+ * (at most {@link #MAX_PACKS_WRITING} at once, then the caller that filled the next one waits), so
+ * the threads that hash and compress keep working while a pack's fsync waits on the disk. Packs become durable before any index object names them; an index object
  * is written at every flush and after every {@link #INDEX_EVERY_PACKS} packs, so an interrupted
  * session loses at most that much to a crash and the next session finds the rest with hasChunk.
  */
 final class PackSink implements ChunkSink {
   /** Packs written before an index object is, even without a flush (1 GiB at 16 MiB packs). */
   static final int INDEX_EVERY_PACKS = 64;
+  /** Full packs written in the background at once: bounds the memory of packs waiting for the disk. */
+  static final int MAX_PACKS_WRITING = 2;
 
   private final Repository repo;
   private final BlobCodec codec;
@@ -34,9 +37,10 @@ final class PackSink implements ChunkSink {
   // Guarded by lock.
   private PackBuilder open;
   private int inFlight;
+  private int writing; // background pack writes started and not finished
   private final Set<PackBuilder> inFlightPacks = new HashSet<>();
   private final List<IndexObject.PackEntries> unindexed = new ArrayList<>();
-  private Exception failure;
+  private Throwable failure;
   private boolean closed;
   private long chunks;
   private long plainBytes;
@@ -106,9 +110,43 @@ final class PackSink implements ChunkSink {
       }
     }
     if (full != null) {
-      writePack(full);
+      writeInBackground(full);
     }
     return true;
+  }
+
+  /**
+   * Writes {@code pack} (already counted in flight) on a thread of its own once fewer than {@link
+   * #MAX_PACKS_WRITING} background writes run; until then the caller waits. After another pack's
+   * failure it does not wait: the pack is still written, as every full pack was before.
+   */
+  private void writeInBackground(PackBuilder pack) throws IOException {
+    synchronized (lock) {
+      while (writing >= MAX_PACKS_WRITING && failure == null) {
+        try {
+          lock.wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          inFlight--;
+          inFlightPacks.remove(pack);
+          lock.notifyAll();
+          throw new InterruptedIOException("interrupted while waiting to write a pack of " + repo);
+        }
+      }
+      writing++;
+    }
+    Thread.ofVirtual().name("pack-writer").start(() -> {
+      try {
+        writePack(pack);
+      } catch (IOException | RuntimeException | Error e) {
+        // recorded as the sink's failure by writePack or writeIndex: the next add, flush or close reports it
+      } finally {
+        synchronized (lock) {
+          writing--;
+          lock.notifyAll();
+        }
+      }
+    });
   }
 
   private void checkUsable() throws IOException {
@@ -132,7 +170,7 @@ final class PackSink implements ChunkSink {
         indexNow = unindexed.size() >= INDEX_EVERY_PACKS;
         lock.notifyAll();
       }
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException | Error e) {
       synchronized (lock) {
         inFlight--;
         if (failure == null) {

@@ -316,6 +316,18 @@ public final class Repository implements Closeable {
    * @throws CorruptObjectException naming the pack and chunk if anything does not match
    */
   public ByteBuffer readChunk(ChunkId id) throws IOException {
+    ChunkPlace place = place(id);
+    byte[] stored = readPackRange(place.packKey(), place.offset(), place.storedLength(), id);
+    return decodeChunk(place, stored, 0);
+  }
+
+  /**
+   * Returns where chunk {@code id} is stored: for readers that fetch many chunks of a pack in one
+   * {@link #readPackRange} and decode each with {@link #decodeChunk}.
+   *
+   * @throws CorruptObjectException if the index does not know the chunk
+   */
+  public ChunkPlace place(ChunkId id) throws IOException {
     checkOpen();
     loadIndex();
     ChunkIndex.Location loc = index.get(id);
@@ -328,18 +340,40 @@ public final class Repository implements Closeable {
     if (loc.packNumber() == ChunkIndex.RESERVED) {
       throw new IOException("chunk " + id.hex() + " of " + store + " is still being stored by a sink");
     }
-    String packKey = Hex.packKey(loc.packId());
-    byte[] stored;
+    return new ChunkPlace(id, Hex.packKey(loc.packId()), loc.offset(), loc.storedLength(), loc.plainLength());
+  }
+
+  /**
+   * Reads {@code length} bytes of pack {@code packKey} from {@code offset}: the blobs of one or
+   * more chunks (and whatever lies between them).
+   *
+   * @param forChunk the chunk the range is read for, named in errors
+   * @throws CorruptObjectException if the pack is missing or ends before the range does
+   */
+  public byte[] readPackRange(String packKey, long offset, int length, ChunkId forChunk) throws IOException {
+    checkOpen();
     try {
-      stored = store.get(packKey, loc.offset(), loc.storedLength());
+      return store.get(packKey, offset, length);
     } catch (NoSuchObjectException e) {
-      throw new CorruptObjectException("bad backup repository: pack " + packKey + " of chunk " + id.hex()
+      throw new CorruptObjectException("bad backup repository: pack " + packKey + " of chunk " + forChunk.hex()
           + " is missing from " + store);
     } catch (EOFException e) {
-      throw new CorruptObjectException("bad backup repository: pack " + packKey + " ends before chunk " + id.hex()
-          + " at " + loc.offset() + "+" + loc.storedLength());
+      throw new CorruptObjectException("bad backup repository: pack " + packKey + " ends before chunk "
+          + forChunk.hex() + " at " + offset + "+" + length);
     }
-    return codec.decode(id, stored, 0, stored.length, loc.plainLength(), "pack " + packKey + " at " + loc.offset());
+  }
+
+  /**
+   * Authenticates, decompresses and (unencrypted repositories only) re-hashes the blob of
+   * {@code place}, which starts at {@code at} in {@code range}, a range of its pack read from
+   * {@code place.offset() - at}; returns the plaintext.
+   *
+   * @throws CorruptObjectException naming the pack and chunk if anything does not match
+   */
+  public ByteBuffer decodeChunk(ChunkPlace place, byte[] range, int at) throws CorruptObjectException {
+    java.util.Objects.checkFromIndexSize(at, place.storedLength(), range.length);
+    return codec.decode(place.id(), range, at, place.storedLength(), place.plainLength(),
+        "pack " + place.packKey() + " at " + place.offset());
   }
 
   /**
