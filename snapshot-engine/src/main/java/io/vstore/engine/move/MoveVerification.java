@@ -67,8 +67,8 @@ final class MoveVerification {
           skipped += length;
           continue;
         }
-        boolean zeros = VolumeMove.firstOf(atSwitch, true, -1) < 0
-            && VolumeMove.firstOf(destHead.allocation(start, length), true, -1) < 0;
+        boolean zeros = RegionCopy.firstOf(atSwitch, true, -1) < 0
+            && RegionCopy.firstOf(destHead.allocation(start, length), true, -1) < 0;
         if (zeros) {
           continue; // both read zeros there
         }

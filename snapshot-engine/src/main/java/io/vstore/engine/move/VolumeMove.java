@@ -16,7 +16,6 @@ import java.nio.ByteBuffer;
 import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.CancellationException;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -37,8 +36,6 @@ import java.util.function.BooleanSupplier;
 public final class VolumeMove {
   private static final System.Logger LOG = System.getLogger(VolumeMove.class.getName());
   private static final int REGION = Mirror.REGION;
-  /** Extents in a region above which it is copied whole rather than extent by extent. */
-  private static final int SCATTERED = 8;
   /** How much allocation one query covers when counting data. */
   private static final long WINDOW = 1L << 30;
   /** Checkpoints: after this many bytes copied, or this much time, whichever first. */
@@ -80,7 +77,7 @@ public final class VolumeMove {
   private final VolumeTransplant transplant;
   private MoveRecord record;
   private boolean installed;
-  private final LongAdder copiedBytes = new LongAdder();
+  private final RegionCopy regionCopy;
   private long switchPauseNanos;
   private boolean cancelIgnored;
   /** Bytes copied between checkpoints; smaller in tests. */
@@ -97,6 +94,7 @@ public final class VolumeMove {
     this.sourceHead = source.hasVolume(volume) ? source.volume(volume) : null;
     this.mirror = new Mirror(destHead, record.size(), record.isSwitched() ? record.size() : record.cursor(),
         transplant == null ? new BitSet() : regions(transplant.headRangesToCopy()));
+    this.regionCopy = new RegionCopy(volume, sourceHead, destHead, mirror, record.size());
     if (!record.isSwitched()) {
       // From here on every write is copied or mirrored; the interceptor waits for those that missed it.
       VolumeInterceptor chained = source.setInterceptor(volume, mirror);
@@ -315,9 +313,9 @@ public final class VolumeMove {
     finish();
     long copyNanos = copied - t0;
     LOG.log(Level.INFO, () -> String.format("moved %s: copy pass %.2f s (%d bytes copied, %d mirrored), switch-over"
-        + " pause %.2f ms, verification %.2f s, deleting the source %.2f s", volume, copyNanos / 1e9, copiedBytes.sum(),
+        + " pause %.2f ms, verification %.2f s, deleting the source %.2f s", volume, copyNanos / 1e9, regionCopy.copiedBytes(),
         mirror.mirroredBytes(), switchPauseNanos / 1e6, (t2 - t1) / 1e9, (System.nanoTime() - t2) / 1e9));
-    return new Result(volume, record.size(), verified[2], copiedBytes.sum(), mirror.mirroredBytes(), switchPauseNanos,
+    return new Result(volume, record.size(), verified[2], regionCopy.copiedBytes(), mirror.mirroredBytes(), switchPauseNanos,
         verified[0], verified[1]);
   }
 
@@ -327,7 +325,7 @@ public final class VolumeMove {
    * Copies every region still to copy with {@link #COPIERS} copiers at once (reading ahead of the
    * cursor, on both cores), while this thread reports progress, moves the cursor over the regions
    * finished in order and checkpoints. A copier copies a region without its lock and keeps the copy
-   * only if no client changed the region meanwhile ({@link #copyRegion}), so client writes wait for
+   * only if no client changed the region meanwhile ({@link RegionCopy#copy}), so client writes wait for
    * a region lock only for the moment it takes to mark a region done.
    */
   private void copyPass(Listener listener) throws IOException {
@@ -335,9 +333,9 @@ public final class VolumeMove {
     long regions = (size + REGION - 1) / REGION;
     long started = System.nanoTime();
     long lastCheckpoint = started;
-    long copiedAtCheckpoint = copiedBytes.sum();
+    long copiedAtCheckpoint = regionCopy.copiedBytes();
     RegionCopiers copiers = new RegionCopiers(volume, COPIERS, mirror, size, mirror.cursor() / REGION,
-        this::copyRegion, () -> throttle(started));
+        regionCopy::copy, () -> regionCopy.throttle(started, record.rateLimit()));
     try {
       long at = mirror.cursor() / REGION;
       while (true) {
@@ -352,11 +350,11 @@ public final class VolumeMove {
         }
         copiers.check();
         long now = System.nanoTime();
-        if (mirror.cursor() > record.cursor() && (copiedBytes.sum() - copiedAtCheckpoint >= checkpointBytes
+        if (mirror.cursor() > record.cursor() && (regionCopy.copiedBytes() - copiedAtCheckpoint >= checkpointBytes
             || now - lastCheckpoint >= CHECKPOINT_NANOS)) {
           checkpoint();
           lastCheckpoint = System.nanoTime();
-          copiedAtCheckpoint = copiedBytes.sum();
+          copiedAtCheckpoint = regionCopy.copiedBytes();
         }
         copiers.awaitProgress();
       }
@@ -372,91 +370,6 @@ public final class VolumeMove {
       mirror.unlock(mask);
     }
     listener.progress(size, size);
-  }
-
-  /** Returns where the first DATA extent (or, if {@code dataOnly} is false, anything but a hole) starts, or {@code none}. */
-  static long firstOf(List<Extent> extents, boolean dataOnly, long none) {
-    for (Extent e : extents) {
-      if (dataOnly ? e.kind() == Extent.Kind.DATA : e.kind() != Extent.Kind.HOLE) {
-        return e.offset();
-      }
-    }
-    return none;
-  }
-
-  /**
-   * Makes region {@code r} of the destination equal the source's and marks it copied: first
-   * without the region's lock (the mirror never writes a region still to copy, and only this
-   * copier copies it), then, under the lock, keeps that copy if no client changed the region since
-   * it began, or copies it again under the lock. Either way a client write lands in the copy or is
-   * mirrored after it, never neither.
-   */
-  private void copyRegion(long r, ByteBuffer buffer) throws IOException {
-    int before = mirror.appliedCount(r);
-    copyRegionLocked(r, buffer);
-    long mask = mirror.lock(r, r + 1);
-    try {
-      if (mirror.appliedCount(r) != before) {
-        copyRegionLocked(r, buffer); // a client changed it meanwhile: the copy may hold either version
-      }
-      mirror.markDone(r);
-    } finally {
-      mirror.unlock(mask);
-    }
-  }
-
-  /**
-   * Copies the source's data extents of region {@code r} and zeros what the destination holds
-   * where the source reads zeros (left there by a copy before a crash). Under the region's lock,
-   * or without it in a region the mirror does not write yet, knowing a client may change it.
-   */
-  private void copyRegionLocked(long r, ByteBuffer buffer) throws IOException {
-    long start = r * REGION;
-    long length = Math.min(REGION, record.size() - start);
-    List<Extent> extents = sourceHead.allocation(start, length);
-    if (extents.size() > SCATTERED) {
-      // A region a client wrote at random is hundreds of small extents: one read and one write of the
-      // whole region (all-zero blocks store nothing) instead of a read and a write per extent.
-      ByteBuffer b = buffer.clear().limit((int) length);
-      sourceHead.read(start, b);
-      destHead.write(start, b.flip());
-      for (Extent e : extents) {
-        if (e.kind() == Extent.Kind.DATA) {
-          copiedBytes.add(e.length());
-        }
-      }
-      return;
-    }
-    {
-      for (Extent e : extents) {
-        if (e.kind() == Extent.Kind.DATA) {
-          ByteBuffer b = buffer.clear().limit((int) e.length());
-          sourceHead.read(e.offset(), b);
-          destHead.write(e.offset(), b.flip());
-          copiedBytes.add(e.length());
-        } else if (firstOf(destHead.allocation(e.offset(), e.length()), false, -1) >= 0) {
-          destHead.writeZeroes(e.offset(), e.length(), true);
-        }
-      }
-    }
-  }
-
-  /** Sleeps as long as the rate limit asks; the limit applies to the copy pass only. */
-  private void throttle(long started) {
-    long rate = record.rateLimit();
-    if (rate <= 0) {
-      return;
-    }
-    long due = started + (long) (copiedBytes.sum() * 1e9 / rate);
-    long wait = due - System.nanoTime();
-    if (wait > 0) {
-      try {
-        Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new CancellationException("the move of " + volume + " was interrupted");
-      }
-    }
   }
 
   /** Returns the DATA extents of {@code v}, read window by window. */
@@ -506,10 +419,10 @@ public final class VolumeMove {
         if (!mirror.copied(r)) {
           continue;
         }
-        boolean empty = firstOf(sourceHead.allocation(start, length), true, -1) < 0
-            && firstOf(destHead.allocation(start, length), false, -1) < 0;
+        boolean empty = RegionCopy.firstOf(sourceHead.allocation(start, length), true, -1) < 0
+            && RegionCopy.firstOf(destHead.allocation(start, length), false, -1) < 0;
         if (!empty && MoveVerification.crc(sourceHead, start, length, a) != MoveVerification.crc(destHead, start, length, b)) {
-          copyRegionLocked(r, a);
+          regionCopy.copyLocked(r, a);
         }
       } finally {
         mirror.unlock(mask);
