@@ -46,12 +46,22 @@ final class MigrateVmDaemonTest {
       }
     }
     assertOk(CliRun.of("vm", "snapshot", "create", "-D", a.toString(), "web@s1"));
+    // The same bytes again after the snapshot: the history moves unthrottled, so only the heads'
+    // changes since s1 make the rate-limited copy pass last long enough to cancel during a disk.
+    try (Datastore d = Datastore.open(a, DatastoreOptions.defaults())) {
+      for (int i = 0; i < 3; i++) {
+        try (Volume v = d.volume("web-disk" + i)) {
+          v.write(0, ByteBuffer.wrap(content[i]));
+          v.flush();
+        }
+      }
+    }
     try (TestDaemon daemon = TestDaemon.start(new CliCommandRunner(), a, b)) {
       ManagedDatastore da = daemon.daemon().find(a).orElseThrow();
       ManagedDatastore db = daemon.daemon().find(b).orElseThrow();
       assertOk(CliRun.of("export", "add", "-D", a.toString(), "web-disk1"));
 
-      // Slow enough to cancel during the first disk: 24 MiB at 4 MiB/s.
+      // Slow enough to cancel during the first disk: 24 MiB of head changes at 4 MiB/s.
       String job = assertOk(CliRun.of("migrate", "-D", a.toString(), "web", "--to", b.toString(), "--rate-limit", "4M",
           "--no-wait")).out().strip();
       long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
