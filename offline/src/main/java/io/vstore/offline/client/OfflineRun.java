@@ -152,14 +152,7 @@ public final class OfflineRun implements Closeable {
         volumes.add(opened.store().volume(name));
       }
     } catch (IOException | RuntimeException e) {
-      for (Volume v : volumes) {
-        try {
-          v.close();
-        } catch (IOException suppressed) {
-          e.addSuppressed(suppressed);
-        }
-      }
-      opened.close();
+      closeAfterFailure(volumes, opened, e);
       throw e;
     }
     return serve(dir, passphrase, opened, volumes, List.copyOf(volumes), null, listen);
@@ -206,16 +199,22 @@ public final class OfflineRun implements Closeable {
       }
       return run;
     } catch (IOException | RuntimeException e) {
-      for (Volume v : volumes) {
-        try {
-          v.close();
-        } catch (IOException suppressed) {
-          e.addSuppressed(suppressed);
-        }
-      }
-      opened.close();
+      closeAfterFailure(volumes, opened, e);
       throw e;
     }
+  }
+
+  /** Closes {@code volumes} and {@code opened} after {@code failure}, keeping what closing throws as suppressed. */
+  private static void closeAfterFailure(List<Volume> volumes, OfflineCopy.Opened opened, Exception failure)
+      throws IOException {
+    for (Volume v : volumes) {
+      try {
+        v.close();
+      } catch (IOException suppressed) {
+        failure.addSuppressed(suppressed);
+      }
+    }
+    opened.close();
   }
 
   /** Returns the NBD address the disks are served on. */
