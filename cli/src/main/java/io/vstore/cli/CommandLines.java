@@ -27,9 +27,13 @@ final class CommandLines {
 
   private CommandLines() {}
 
-  /** Adds {@code --help}/{@code -h} (and {@code --version}) to every command and installs the usage-error handler. */
-  static void configure(CommandLine root) {
-    if (!root.getSubcommands().containsKey("completion")) {
+  /**
+   * Adds {@code --help}/{@code -h} (and {@code --version}) to every command and installs the
+   * usage-error handler; {@code wholeTree}: {@code root} holds every command, so it also gets
+   * {@code completion} (a tree built for one command group does not need it).
+   */
+  static void configure(CommandLine root, boolean wholeTree) {
+    if (wholeTree && !root.getSubcommands().containsKey("completion")) {
       CommandLine completion = new CommandLine(new AutoComplete.GenerateCompletion());
       completion.getCommandSpec().name("completion").usageMessage().hidden(false)
           .description("Print a bash/zsh completion script: source <(vstore completion)");

@@ -164,7 +164,9 @@ public final class Vstore {
         cl.addSubcommand(c.getKey(), c.getValue());
       }
     }
+    boolean wholeTree = cl.getSubcommands().size() == COMMANDS.size();
     if (cl.getSubcommands().isEmpty()) {
+      wholeTree = true;
       for (Map.Entry<String, Class<?>> c : COMMANDS) {
         cl.addSubcommand(c.getKey(), c.getValue());
       }
@@ -173,7 +175,7 @@ public final class Vstore {
     cl.registerConverter(long.class, new Sizes());
     // In the daemon, relative paths name files in the client's working directory, not the daemon's.
     cl.registerConverter(Path.class, DaemonContext::path);
-    CommandLines.configure(cl);
+    CommandLines.configure(cl, wholeTree);
     cl.setExecutionExceptionHandler((ex, line, parseResult) -> {
       boolean debug = parseResult.hasMatchedOption("--debug")
           || parseResult.subcommands().stream().anyMatch(p -> p.hasMatchedOption("--debug"));
