@@ -96,7 +96,7 @@ public final class Inventory {
       vm.media().forEach(m -> out.add(m.volume()));
     }
     for (DesktopPool p : doc.pools().values()) {
-      out.addAll(p.volumes());
+      out.addAll(p.localVolumes());
     }
     return out;
   }
@@ -118,7 +118,7 @@ public final class Inventory {
       }
     }
     for (DesktopPool p : doc.pools().values()) {
-      boolean owned = snapshot == null ? p.volumes().contains(volume)
+      boolean owned = snapshot == null ? p.localVolumes().contains(volume)
           : p.replica().contains(volume) && snapshot.equals(DesktopPools.REPLICA_SNAPSHOT);
       if (owned) {
         return "desktop pool " + p.name();
