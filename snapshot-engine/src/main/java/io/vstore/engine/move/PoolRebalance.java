@@ -50,7 +50,7 @@ public final class PoolRebalance {
   /** Hears how the rebalance goes; called on its thread. */
   public interface Listener {
     /** Called when desktop {@code step}'s move starts ({@code index} of {@code count}, from 0). */
-    default void desktopStarted(PoolTransfer.Step step, int index, int count) {}
+    default void desktopStarted(PoolTransfer.Step step, int index, int count) throws IOException {}
 
     /** Called when desktop {@code step} has moved, having copied {@code bytes}. */
     default void desktopMoved(PoolTransfer.Step step, long bytes) {}
@@ -149,6 +149,11 @@ public final class PoolRebalance {
     }
     PoolTransfer.begin(home, pool, steps);
     return new PoolRebalance(home, datastores, pool, steps);
+  }
+
+  /** Returns the pool being rebalanced. */
+  public String pool() {
+    return pool;
   }
 
   /** Returns the desktops' moves this rebalance runs (those done already are skipped). */
