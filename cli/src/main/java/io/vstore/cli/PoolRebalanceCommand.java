@@ -50,6 +50,10 @@ final class PoolRebalanceCommand implements Callable<Integer> {
   String pool;
   @Option(names = "--dry-run", description = "Print the plan and move nothing.")
   boolean dryRun;
+  @Option(names = "--rate-limit", paramLabel = "BYTES/S", defaultValue = "0",
+      description = "Limit the copy pass of each persistent and disposable disk's move to this many bytes a second "
+          + "(such as 200M); client writes are never limited.")
+  long rateLimit;
 
   /** The plan and, unless a dry run, what the rebalance did. */
   record Outcome(String pool, List<PoolPlacement.Move> moves, List<PoolPlacement.Projection> datastores,
@@ -64,6 +68,9 @@ final class PoolRebalanceCommand implements Callable<Integer> {
         "vstore pool rebalance runs in the daemon that owns the pool's datastores: start vstore serve -D HOME -D OTHER"));
     if (!(context.host() instanceof Daemon daemon)) {
       throw new IllegalStateException("vstore pool rebalance needs the daemon's NBD exports and jobs");
+    }
+    if (rateLimit < 0) {
+      throw new IllegalArgumentException("--rate-limit must not be negative: " + rateLimit);
     }
     ManagedDatastore home = location.managed();
     Inventory inv = home.inventory();
@@ -80,7 +87,7 @@ final class PoolRebalanceCommand implements Callable<Integer> {
         checkNotExported(daemon, inv, pool, new PoolTransfer.Step(m.desktop(), m.from(), m.to()));
       }
       PoolRebalance run = PoolRebalance.start(inv, stores, pool, plan);
-      done = execute(daemon, home, run, output.json ? null : out);
+      done = execute(daemon, home, run, rateLimit, output.json ? null : out);
     }
     output.print(new Outcome(pool, plan.moves(), plan.datastores(), dryRun, done), (o, x) -> {
       Done d = x.done();
@@ -94,8 +101,8 @@ final class PoolRebalanceCommand implements Callable<Integer> {
     return 0;
   }
 
-  private static Done execute(Daemon daemon, ManagedDatastore home, PoolRebalance run, PrintWriter out)
-      throws IOException {
+  private static Done execute(Daemon daemon, ManagedDatastore home, PoolRebalance run, long rateLimit,
+      PrintWriter out) throws IOException {
     int total = run.steps().size();
     int[] started = new int[1];
     ProgressSink sink = Progress.SINK.isBound() ? Progress.SINK.get() : ProgressSink.NONE;
@@ -111,7 +118,7 @@ final class PoolRebalanceCommand implements Callable<Integer> {
       }
     };
     PoolRebalance.VolumeMover mover = (from, volume, to) -> Migrations.migrate(daemon, managed(daemon, from),
-        managed(daemon, to), volume, 0, false, done -> { }).copiedBytes();
+        managed(daemon, to), volume, rateLimit, false, done -> { }).copiedBytes();
     PoolRebalance.Result r = run.run(mover, new PoolRebalance.Listener() {
       @Override
       public void desktopStarted(PoolTransfer.Step step, int index, int count) throws IOException {

@@ -111,6 +111,58 @@ final class PoolRebalanceDaemonTest {
     }
   }
 
+  @Test
+  void aCancelStopsAfterTheDesktopBeingMoved() throws Exception {
+    Path a = tmp.resolve("a");
+    Path b = tmp.resolve("b");
+    Datastore.create(a, DatastoreOptions.defaults(), 0).close();
+    Datastore.create(b, DatastoreOptions.defaults(), 0).close();
+    assertOk(CliRun.of("vm", "create", "-D", a.toString(), "gold", "--disk", "1M"));
+    assertOk(CliRun.of("vm", "snapshot", "create", "-D", a.toString(), "gold@v1"));
+    assertOk(CliRun.of("pool", "create", "-D", a.toString(), "lab", "--from", "gold@v1", "--count", "3",
+        "--persistent-disk", "4M"));
+    Map<String, byte[]> expected = new HashMap<>();
+    Random random = new Random(9);
+    try (Datastore d = Datastore.open(a, DatastoreOptions.defaults())) {
+      Inventory inv = Inventory.open(d);
+      for (Desktop desk : inv.pools().get("lab").desktops()) {
+        write(d, desk.persistentDisk(), 0, bytes(random, 4 << 20));
+        write(d, desk.systemDisks().get(0), 0, bytes(random, 4096));
+        for (String v : desk.volumes()) {
+          expected.put(v, read(d, v));
+        }
+      }
+    }
+    try (TestDaemon daemon = TestDaemon.start(new CliCommandRunner(), a, b)) {
+      ManagedDatastore da = daemon.daemon().find(a).orElseThrow();
+      ManagedDatastore db = daemon.daemon().find(b).orElseThrow();
+      assertOk(CliRun.of("pool", "set", "-D", a.toString(), "lab", "--datastores", b.toString()));
+      // 4 MiB per persistent disk at 2 MiB/s: about 2 s a desktop, time to cancel during the first.
+      String job = assertOk(CliRun.of("pool", "rebalance", "-D", a.toString(), "lab", "--rate-limit", "2M",
+          "--no-wait")).out().strip();
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (db.store().volumes().isEmpty() && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertOk(CliRun.of("job", "cancel", "-D", a.toString(), job));
+      JobInfo ended = daemon.daemon().jobs().await(job, Duration.ofSeconds(120));
+      assertThat(ended.state().label()).as("%s", ended).isIn("cancelled", "succeeded");
+      long moved = da.inventory().pools().get("lab").desktops().stream().filter(x -> x.datastore() != null).count();
+      assertThat(moved).as("desktops moved before the cancel took effect").isBetween(1L, 2L);
+      assertThat(da.inventory().pools().get("lab").pending()).isNull();
+      for (Desktop desk : da.inventory().pools().get("lab").desktops()) {
+        ManagedDatastore here = desk.datastore() == null ? da : db;
+        ManagedDatastore other = here == da ? db : da;
+        for (String v : desk.volumes()) {
+          assertThat(read(here.store(), v)).as(v).isEqualTo(expected.get(v));
+          assertThat(other.store().hasVolume(v)).as("%s on both sides", v).isFalse();
+        }
+      }
+      assertThat(da.store().check().problems()).isEmpty();
+      assertThat(db.store().check().problems()).isEmpty();
+    }
+  }
+
   private static byte[] bytes(Random r, int n) {
     byte[] b = new byte[n];
     r.nextBytes(b);
