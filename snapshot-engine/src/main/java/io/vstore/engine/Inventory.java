@@ -155,6 +155,11 @@ public final class Inventory {
         moving.addAll(vm.disks()); // each is in this datastore or in the other one of the move
       }
     }
+    for (DesktopPool p : doc.pools().values()) {
+      if (p.pending() != null && PoolTransfer.OPERATION.equals(p.pending().operation())) {
+        p.desktops().forEach(d -> moving.addAll(d.volumes())); // a desktop being moved may be half in its target
+      }
+    }
     for (String v : volumes()) {
       if (!moving.contains(v) && !store.hasVolume(v)) {
         problems.add("volume " + v + " of the inventory is missing from " + store);
