@@ -36,6 +36,7 @@ final class CommandPlans {
       Map.entry("pool create", new Kind(Scope.WRITE, "pool-create")),
       Map.entry("pool recompose", new Kind(Scope.WRITE, "pool-recompose")),
       Map.entry("pool refresh", new Kind(Scope.WRITE, "pool-refresh")),
+      Map.entry("pool rebalance", new Kind(Scope.WRITE, PoolRebalanceCommand.JOB_KIND)),
       // The repository is a location on the daemon's host: reading and writing it is the host's files.
       Map.entry("backup create", new Kind(Scope.ADMIN, "backup")),
       Map.entry("restore", new Kind(Scope.ADMIN, "restore")),

@@ -46,7 +46,7 @@ final class Forwarder {
       "backup mount", "backup umount", "cbt changes", "cbt pin", "cbt pins", "cbt unpin", "clone create",
       "datastore info", "datastore init", "datastore key add", "datastore key list", "datastore key passwd",
       "datastore key remove", "datastore set",
-      "pool delete", "pool info", "pool list",
+      "pool delete", "pool info", "pool list", "pool set",
       "snapshot create", "snapshot delete", "snapshot list", "snapshot revert",
       "vm create", "vm delete", "vm info", "vm list", "vm media add", "vm media list", "vm media remove", "vm revert",
       "vm snapshot create", "vm snapshot delete", "vm snapshot list", "vm snapshot revert",

@@ -17,10 +17,11 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code vstore pool ...}: linked-clone desktop pools. */
-@Command(name = "pool", description = "Linked-clone desktop pools: create, list, info, recompose, refresh, delete.",
+@Command(name = "pool", description = "Linked-clone desktop pools: create, list, info, set, recompose, refresh, "
+    + "rebalance, delete.",
     mixinStandardHelpOptions = true,
-    subcommands = {PoolCommand.Create.class, PoolCommand.ListCmd.class, PoolCommand.Info.class,
-        PoolCommand.Recompose.class, PoolCommand.Refresh.class, PoolCommand.Delete.class})
+    subcommands = {PoolCommand.Create.class, PoolCommand.ListCmd.class, PoolCommand.Info.class, PoolCommand.SetCmd.class,
+        PoolCommand.Recompose.class, PoolCommand.Refresh.class, PoolRebalanceCommand.class, PoolCommand.Delete.class})
 final class PoolCommand {
 
   @Command(name = "create", description = "Create a pool of linked-clone desktops from a VM snapshot.")
@@ -107,11 +108,15 @@ final class PoolCommand {
       out.println("base: " + p.base() + " (generation " + p.generation() + ")");
       out.println("replica: " + String.join(", ", p.replica()));
       out.println("created: " + p.created());
+      if (!p.datastores().isEmpty()) {
+        out.println("datastores: " + String.join(", ", p.datastores()));
+      }
       out.println("desktops: " + p.desktops().size());
       for (Desktop d : p.desktops()) {
         out.println("  " + d.name() + ": system " + String.join(", ", d.systemDisks())
             + (d.persistentDisk() == null ? "" : ", persistent " + d.persistentDisk())
-            + (d.disposableDisk() == null ? "" : ", disposable " + d.disposableDisk()));
+            + (d.disposableDisk() == null ? "" : ", disposable " + d.disposableDisk())
+            + (d.datastore() == null ? "" : " (in " + d.datastore() + ")"));
       }
       out.println("provisioned: " + Sizes.format(r.provisioned()) + " (" + r.provisioned() + " bytes)");
       out.println("allocated: " + Sizes.format(r.allocated()) + " (" + r.allocated() + " bytes: pool "
@@ -123,6 +128,33 @@ final class PoolCommand {
   /** Formats the savings ratio; with nothing allocated yet there is no ratio to show. */
   static String ratio(PoolReport r) {
     return r.allocated() == 0 ? "-" : String.format(Locale.ROOT, "%.1fx", r.ratio());
+  }
+
+  @Command(name = "set", description = "Change a pool's settings: the datastores its desktops may live in.")
+  static final class SetCmd implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin DatastoreLocation location;
+    @Mixin DatastoreKeyOptions keys;
+    @Parameters(index = "0", paramLabel = "NAME", description = "The pool.") String name;
+    @Option(names = "--datastores", paramLabel = "DIR", split = ",", required = true,
+        description = "The datastore directories its desktops may live in, comma-separated (pool rebalance spreads "
+            + "them over these; the pool's own datastore alone is the default). Moves nothing.")
+    List<String> datastores;
+
+    @Override
+    public Integer call() throws Exception {
+      List<String> dirs = new ArrayList<>();
+      for (String d : datastores) {
+        dirs.add(io.vstore.engine.DesktopPools.directory(DaemonContext.path(d)));
+      }
+      try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
+        DesktopPool p = s.inventory.pools().setDatastores(name, dirs);
+        spec.commandLine().getOut().println("pool " + name + " may use " + (p.datastores().isEmpty()
+            ? "its own datastore only" : String.join(", ", p.datastores())) + " (vstore pool rebalance " + name
+            + " moves its desktops)");
+      }
+      return 0;
+    }
   }
 
   @Command(name = "recompose", description = "Move every desktop to a new base snapshot; persistent disks are kept.")

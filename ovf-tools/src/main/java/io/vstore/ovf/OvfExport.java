@@ -188,6 +188,12 @@ public final class OvfExport {
       throw new OvfException("no VM or desktop pool named " + name);
     }
     DesktopPool pool = inventory.pools().get(name);
+    if (!pool.atHome()) {
+      // Its desktops' disks are read from this datastore only.
+      throw new OvfException("cannot export desktop pool " + name + ": some of its desktops live in other datastores"
+          + " (pool rebalance); bring them back first (vstore pool set " + name + " --datastores "
+          + store.path().toAbsolutePath().normalize() + ", then vstore pool rebalance " + name + ")");
+    }
     SnapshotRef base = SnapshotRef.parse(pool.base());
     VirtualMachine baseVm = inventory.vms().get(base.volume());
     List<Member> out = new ArrayList<>();

@@ -6,9 +6,6 @@ import io.vstore.server.http.ApiException;
 import io.vstore.server.http.Exchange;
 import io.vstore.server.jobs.JobInfo;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -31,13 +28,12 @@ final class BackupRoutes {
   record RestoreRequest(String repo, String datastore, String toVolume, Boolean instant, String export,
       Boolean forceReplace, String passphraseFile, String keyFile, Integer workers) {}
 
-  private static final Path ROOT = Path.of("/");
   private final Daemon daemon;
-  private final CommandRoutes commands;
+  private final CommandCalls calls;
 
   private BackupRoutes(Daemon daemon, CommandRoutes commands) {
     this.daemon = daemon;
-    this.commands = commands;
+    this.calls = new CommandCalls(daemon, commands);
   }
 
   /** Adds the backup routes to {@code daemon}'s router; jobs start through {@code commands}. */
@@ -143,58 +139,18 @@ final class BackupRoutes {
     return daemon.byName(name).path().toString();
   }
 
-  private CommandRunner runner() {
-    CommandRunner runner = daemon.runner();
-    if (runner == null) {
-      throw new ApiException(503, "this daemon runs no commands");
-    }
-    return runner;
-  }
-
   private JobInfo startJob(List<String> argv) {
-    CommandRunner runner = runner();
-    CommandRunner.Plan plan;
-    try {
-      plan = runner.plan(argv);
-    } catch (IllegalArgumentException e) {
-      throw ApiException.badRequest(e.getMessage());
-    }
-    if (plan.jobKind() == null) {
-      throw new IllegalStateException("'" + String.join(" ", argv) + "' is planned as no job");
-    }
-    return commands.startJob(runner, plan, argv, ROOT);
+    return calls.startJob(argv);
   }
 
-  /** Runs {@code argv} at once and returns its {@code --json} output; a failure is a problem with its message. */
   private JsonNode runJson(List<String> argv) throws IOException {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int exit;
-    try (PrintWriter o = new PrintWriter(out); PrintWriter e = new PrintWriter(err)) {
-      exit = runner().run(new CommandRunner.Invocation(List.copyOf(argv), ROOT, o, e, (done, total) -> { }, daemon));
-    }
-    if (exit != 0) {
-      throw failure(err.toString(), exit);
-    }
-    try {
-      return Exchange.JSON.readTree(out.toString());
-    } catch (IOException e) {
-      throw new IllegalStateException("'" + String.join(" ", argv) + "' printed no JSON: " + e.getMessage(), e);
-    }
+    return calls.runJson(argv, BackupRoutes::missing);
   }
 
-  /** The command's last error line as a problem: 404 when it names something missing, else 400. */
-  private static ApiException failure(String err, int exit) {
-    String line = err.strip();
-    int nl = line.lastIndexOf('\n');
-    line = nl < 0 ? line : line.substring(nl + 1);
-    line = line.startsWith("vstore: ") ? line.substring("vstore: ".length()) : line;
-    if (line.isEmpty()) {
-      line = "the command exited with " + exit;
-    }
-    boolean missing = line.startsWith("no point") || line.startsWith("no backup repository")
+  /** Returns whether a command's error line names something missing (a 404). */
+  private static boolean missing(String line) {
+    return line.startsWith("no point") || line.startsWith("no backup repository")
         || line.startsWith("no volume or VM") || line.contains(" no point ");
-    return missing ? ApiException.notFound(line) : ApiException.badRequest(line);
   }
 
   @Override

@@ -135,7 +135,9 @@ public final class Daemon implements DatastoreHost, Closeable {
     }
     metrics.trackJobs(jobs);
     JobRoutes.register(router, jobs);
-    BackupRoutes.register(this, CommandRoutes.register(this, jobs));
+    CommandRoutes commands = CommandRoutes.register(this, jobs);
+    BackupRoutes.register(this, commands);
+    PoolRebalanceRoutes.register(this, commands);
     io.vstore.server.api.ApiRoutes.register(router, this, events, jobs);
     dashboard = Dashboard.install(router, config.listen(), config.tlsCert() != null, () -> api == null ? -1 : api.tcpPort());
     SSLContext tls = config.tlsCert() == null ? null : TlsContexts.fromPem(config.tlsCert(), config.tlsKey());

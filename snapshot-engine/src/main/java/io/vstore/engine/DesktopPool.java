@@ -1,5 +1,6 @@
 package io.vstore.engine;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -18,13 +19,18 @@ import java.util.Objects;
  * @param desktops the desktops
  * @param created creation time, ISO-8601
  * @param pending the operation a crash interrupted, or null
+ * @param datastores the datastore directories its desktops may live in ({@code pool set --datastores},
+ *     used by {@code pool rebalance}); empty: only the datastore whose inventory holds the pool (left
+ *     out of the file and the JSON then, so inventories without it read as before)
  */
 public record DesktopPool(String name, String base, long generation, List<String> replica, long persistentSize,
-    long disposableSize, List<Desktop> desktops, String created, Pending pending) {
+    long disposableSize, List<Desktop> desktops, String created, Pending pending,
+    @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> datastores) {
   public DesktopPool {
     Objects.requireNonNull(name, "name");
     replica = List.copyOf(replica == null ? List.of() : replica);
     desktops = List.copyOf(desktops == null ? List.of() : desktops);
+    datastores = List.copyOf(datastores == null ? List.of() : datastores);
   }
 
   /** Returns desktop {@code desktop}, or null. */
@@ -47,8 +53,38 @@ public record DesktopPool(String name, String base, long generation, List<String
     return out;
   }
 
+  /** Returns the volumes of the pool in the datastore whose inventory holds it: its own desktops' disks, then the replica. */
+  public List<String> localVolumes() {
+    List<String> out = new ArrayList<>();
+    for (Desktop d : desktops) {
+      if (d.datastore() == null) {
+        out.addAll(d.volumes());
+      }
+    }
+    out.addAll(replica);
+    return out;
+  }
+
   /** Returns this pool with pending operation {@code p} (null: none). */
   DesktopPool withPending(Pending p) {
-    return new DesktopPool(name, base, generation, replica, persistentSize, disposableSize, desktops, created, p);
+    return new DesktopPool(name, base, generation, replica, persistentSize, disposableSize, desktops, created, p,
+        datastores);
+  }
+
+  /** Returns this pool with desktops {@code list}. */
+  DesktopPool withDesktops(List<Desktop> list) {
+    return new DesktopPool(name, base, generation, replica, persistentSize, disposableSize, list, created, pending,
+        datastores);
+  }
+
+  /** Returns this pool allowed in datastores {@code dirs} (empty: its own only). */
+  DesktopPool withDatastores(List<String> dirs) {
+    return new DesktopPool(name, base, generation, replica, persistentSize, disposableSize, desktops, created, pending,
+        dirs);
+  }
+
+  /** Returns whether every desktop lives in the datastore whose inventory holds the pool. */
+  public boolean atHome() {
+    return desktops.stream().allMatch(d -> d.datastore() == null);
   }
 }

@@ -77,10 +77,10 @@ public final class DesktopPools {
       for (int n = 1; n <= count; n++) {
         String d = desktopName(name, n);
         desktops.add(new Desktop(d, systemDisks(d, base.disks().size()), persistentSize == 0 ? null : d + "-persistent",
-            disposableSize == 0 ? null : d + "-disposable"));
+            disposableSize == 0 ? null : d + "-disposable", null));
       }
       DesktopPool pool = new DesktopPool(name, new SnapshotRef(vm, snap).toString(), 1, replica, persistentSize, disposableSize, desktops,
-          Instant.now().toString(), Pending.of("create"));
+          Instant.now().toString(), Pending.of("create"), List.of());
       for (String v : pool.volumes()) {
         if (inv.datastore().hasVolume(v)) {
           throw new InventoryException("cannot create pool " + name + ": volume " + v + " already exists in "
@@ -131,7 +131,7 @@ public final class DesktopPools {
       }
     }
     long own = 0;
-    for (String v : p.volumes()) {
+    for (String v : p.localVolumes()) {
       own += ds.hasVolume(v) ? ds.volumeInfo(v).allocated() : 0;
     }
     long base = 0;
@@ -152,7 +152,7 @@ public final class DesktopPools {
    */
   public void recompose(String name, String vm, String snap) throws IOException {
     synchronized (inv) {
-      DesktopPool p = ready(name);
+      DesktopPool p = readyAtHome(name, "recompose");
       baseVm(vm, snap);
       DesktopPool marked = p.withPending(Pending.of("recompose", new SnapshotRef(vm, snap).toString()));
       inv.save(inv.document().with(marked));
@@ -166,7 +166,7 @@ public final class DesktopPools {
    */
   public void refresh(String name, String desktop) throws IOException {
     synchronized (inv) {
-      DesktopPool p = ready(name);
+      DesktopPool p = readyAtHome(name, "refresh");
       List<String> targets = new ArrayList<>();
       if (desktop == null) {
         p.desktops().forEach(d -> targets.add(d.name()));
@@ -181,10 +181,44 @@ public final class DesktopPools {
     }
   }
 
+  /**
+   * Sets the datastores pool {@code name}'s desktops may live in ({@code pool rebalance} spreads them
+   * over these); empty: only this one. Moves nothing.
+   */
+  public DesktopPool setDatastores(String name, List<String> dirs) throws IOException {
+    synchronized (inv) {
+      DesktopPool p = ready(name);
+      Set<String> set = new LinkedHashSet<>();
+      for (String dir : dirs) {
+        if (dir == null || dir.isBlank()) {
+          throw new IllegalArgumentException("pool " + name + ": a datastore directory is empty");
+        }
+        if (!set.add(directory(java.nio.file.Path.of(dir)))) {
+          throw new IllegalArgumentException("pool " + name + ": datastore " + dir + " is given twice");
+        }
+      }
+      // Naming only this datastore is the default: keep the record as it was.
+      List<String> list = set.equals(Set.of(home())) ? List.of() : List.copyOf(set);
+      DesktopPool next = p.withDatastores(list);
+      inv.save(inv.document().with(next));
+      return next;
+    }
+  }
+
+  /** Returns the normalized absolute form of datastore directory {@code dir}, as pool records keep it. */
+  public static String directory(java.nio.file.Path dir) {
+    return dir.toAbsolutePath().normalize().toString();
+  }
+
+  /** Returns the directory of the datastore whose inventory holds the pools, as pool records keep it. */
+  String home() {
+    return directory(inv.datastore().path());
+  }
+
   /** Deletes pool {@code name}: every desktop's disks, persistent ones included, and the replica. */
   public void delete(String name) throws IOException {
     synchronized (inv) {
-      DesktopPool marked = ready(name).withPending(Pending.of("delete"));
+      DesktopPool marked = readyAtHome(name, "delete").withPending(Pending.of("delete"));
       inv.save(inv.document().with(marked));
       finish(marked);
     }
@@ -226,6 +260,8 @@ public final class DesktopPools {
         inv.checkpoint("pool-refresh:disposable");
         inv.save(inv.document().with(pool.withPending(null)));
       }
+      // Needs the other datastores: the daemon's pool rebalance finishes it, not the inventory's open.
+      case PoolTransfer.OPERATION -> { }
       default -> throw new InventoryException("bad inventory: pool " + pool.name()
           + " has unknown pending operation '" + p.operation() + "'");
     }
@@ -247,7 +283,7 @@ public final class DesktopPools {
     List<Desktop> moved = new ArrayList<>();
     for (Desktop d : pool.desktops()) {
       moved.add(new Desktop(d.name(), systemDisks(d.name(), base.disks().size()), d.persistentDisk(),
-          d.disposableDisk()));
+          d.disposableDisk(), null));
     }
     // A system disk already cloned from the new replica survives a redo; every other one goes.
     List<String> doomed = new ArrayList<>();
@@ -277,7 +313,7 @@ public final class DesktopPools {
     inv.deleteIfPresent(pool.replica().stream().filter(old -> !replica.contains(old)).toList());
     inv.checkpoint("pool-recompose:old-replica");
     inv.save(inv.document().with(new DesktopPool(pool.name(), spec.toString(), generation, replica, pool.persistentSize(),
-        pool.disposableSize(), moved, pool.created(), null)));
+        pool.disposableSize(), moved, pool.created(), null, pool.datastores())));
   }
 
   /** Clones the base disks' snapshot into the replica and snapshots it; skips what exists. */
@@ -392,7 +428,22 @@ public final class DesktopPools {
     DesktopPool p = get(name);
     if (p.pending() != null) {
       throw new InventoryException("pool " + name + " has an unfinished " + p.pending().operation()
-          + " (it is finished when the datastore is next opened)");
+          + (PoolTransfer.OPERATION.equals(p.pending().operation())
+              ? " (vstore pool rebalance " + name + " in the daemon that owns its datastores finishes it)"
+              : " (it is finished when the datastore is next opened)"));
+    }
+    return p;
+  }
+
+  /** Returns pool {@code name} ready for a change of its desktops, which all live in this datastore. */
+  private DesktopPool readyAtHome(String name, String what) throws InventoryException {
+    DesktopPool p = ready(name);
+    if (!p.atHome()) {
+      Set<String> away = new java.util.TreeSet<>();
+      p.desktops().stream().filter(d -> d.datastore() != null).forEach(d -> away.add(d.datastore()));
+      throw new InventoryException("cannot " + what + " pool " + name + ": some of its desktops live in "
+          + String.join(", ", away) + "; bring them back first (vstore pool set " + name + " --datastores "
+          + home() + ", then vstore pool rebalance " + name + ")");
     }
     return p;
   }

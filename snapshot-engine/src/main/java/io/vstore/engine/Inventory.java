@@ -96,7 +96,7 @@ public final class Inventory {
       vm.media().forEach(m -> out.add(m.volume()));
     }
     for (DesktopPool p : doc.pools().values()) {
-      out.addAll(p.volumes());
+      out.addAll(p.localVolumes());
     }
     return out;
   }
@@ -118,7 +118,7 @@ public final class Inventory {
       }
     }
     for (DesktopPool p : doc.pools().values()) {
-      boolean owned = snapshot == null ? p.volumes().contains(volume)
+      boolean owned = snapshot == null ? p.localVolumes().contains(volume)
           : p.replica().contains(volume) && snapshot.equals(DesktopPools.REPLICA_SNAPSHOT);
       if (owned) {
         return "desktop pool " + p.name();
@@ -153,6 +153,11 @@ public final class Inventory {
     for (VirtualMachine vm : doc.vms().values()) {
       if (vm.pending() != null && VmTransfer.OPERATION.equals(vm.pending().operation())) {
         moving.addAll(vm.disks()); // each is in this datastore or in the other one of the move
+      }
+    }
+    for (DesktopPool p : doc.pools().values()) {
+      if (p.pending() != null && PoolTransfer.OPERATION.equals(p.pending().operation())) {
+        p.desktops().forEach(d -> moving.addAll(d.volumes())); // a desktop being moved may be half in its target
       }
     }
     for (String v : volumes()) {

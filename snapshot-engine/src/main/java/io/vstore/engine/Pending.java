@@ -7,7 +7,7 @@ import java.util.List;
  * finishes or undoes it.
  *
  * @param operation what was under way: {@code create}, {@code delete}, {@code snapshot-create},
- *     {@code snapshot-delete}, {@code revert}, {@code recompose} or {@code refresh}
+ *     {@code snapshot-delete}, {@code revert}, {@code recompose}, {@code refresh} or {@code rebalance}
  * @param args its arguments (a snapshot name, a base {@code VM@SNAP}, desktop names)
  */
 public record Pending(String operation, List<String> args) {

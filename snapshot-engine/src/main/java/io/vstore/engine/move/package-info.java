@@ -8,6 +8,8 @@
  * At the end a brief hold of writes switches every handle of the volume to the destination,
  * a verification pass compares both sides, and only then is the source deleted. Progress is kept
  * in a {@link io.vstore.engine.move.MoveRecord} in the source datastore, so a crash resumes the
- * move with the source authoritative until the switch.
+ * move with the source authoritative until the switch. A VM's disks move one after another
+ * ({@link io.vstore.engine.move.VmMove}); a desktop pool's desktops are spread over datastores
+ * with one replica copy per datastore ({@link io.vstore.engine.move.PoolRebalance}).
  */
 package io.vstore.engine.move;
