@@ -3,11 +3,13 @@
 #  (a) `vstore snapshot create` through the daemon, CLI start included, vs a plain `vstore volume
 #      list` without a daemon: medians and ratio (floor <= 1.5);
 #  (b) GET /api/v1/volumes with N_VOLUMES volumes over the Unix socket: p50/p99 (floor p99 <= 50 ms);
-#  (c) N_SNAPSHOTS sequential POST /api/v1/volumes/VOL/snapshots: rate (floor >= 500/s);
+#  (c) N_SNAPSHOTS sequential POST /api/v1/volumes/VOL/snapshots: rate (floor >= 500/s), and the
+#      daemon's CPU per snapshot (user + system, from /proc: unlike the rate, robust to other load);
 #  (d) fio 4 KiB random write and read through the daemon's export vs `vstore nbd serve` (floor >=
 #      0.95x), with /metrics scraped every second during the daemon's run and the dashboard open
 #      (headless chromium on `vstore dashboard`'s login URL when both exist; otherwise a client
-#      reading /api/v1/events as the page does; the output says which).
+#      reading /api/v1/events as the page does; the output says which). Each side's server CPU per
+#      1,000 operations over fio's timed window is printed beside its IOPS, per round.
 #
 # usage: bench/scripts/daemon-bench.sh
 #   Env: N_VOLUMES (10000), N_REQUESTS (200), N_WARMUP (50, GETs not counted), N_SNAPSHOTS (1000), RUNS CLI runs per side (11),
@@ -36,12 +38,15 @@ if [[ ${SKIP_BUILD:-} != 1 ]]; then
   touch "$ROOT/cli/target/vstore.jar" # the launcher would otherwise rebuild on its first use
 fi
 mkdir -p "$WORKDIR"
-rm -rf "$WORKDIR"/*.json "$WORKDIR"/*.log "$WORKDIR"/ds-* "$WORKDIR/chromium"
+rm -rf "$WORKDIR"/*.json "$WORKDIR"/*.cpu "$WORKDIR"/*.log "$WORKDIR"/ds-* "$WORKDIR/chromium"
 
 # Runs a setup command quietly; shows its output only when it fails.
 quiet() {
   "$@" >"$WORKDIR/setup.out" 2>&1 || { cat "$WORKDIR/setup.out" >&2; exit 1; }
 }
+
+# CPU time (user + system) a process has used, in clock ticks: a figure other load hardly moves.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -204,7 +209,10 @@ PY
 
 # (b) and (c) on the same daemon.
 python3 "$WORKDIR/uds.py" "$DS/vstore.sock" volumes "$N_VOLUMES" "$N_REQUESTS"
+ticks=$(cpu_ticks "$SERVER_PID")
 python3 "$WORKDIR/uds.py" "$DS/vstore.sock" snapshots vm1 "$N_SNAPSHOTS"
+python3 -c "import sys; print(f'    daemon CPU {int(sys.argv[1]) * 1000 / int(sys.argv[2]) / int(sys.argv[3]):.2f} ms per snapshot')" \
+  "$(($(cpu_ticks "$SERVER_PID") - ticks))" "$(getconf CLK_TCK)" "$N_SNAPSHOTS"
 stop_server
 
 # (d) fio through a daemon's export (metrics scraped, dashboard open) vs `vstore nbd serve`, each
@@ -212,10 +220,16 @@ stop_server
 # turns for ROUNDS rounds (daemon, serve, daemon, serve, ...) so that neither always runs first on a
 # machine whose speed drifts; the ratio is of the sums over the rounds.
 JOBS=("randwrite-4k randwrite" "randread-4k randread")
-run_fio() { # side port name rw
+RAMP=2
+run_fio() { # side port name rw: also writes the server's CPU ticks over fio's timed window to side-name.cpu
   fio --name="$3" --ioengine=nbd --uri="nbd://127.0.0.1:$2/disk" --rw="$4" --bs=4k --iodepth=32 --size="$SIZE" \
-    --time_based --runtime="$RUNTIME" --ramp_time=2 --randrepeat=1 --norandommap --output-format=json \
-    --output="$WORKDIR/$1-$3.json" >/dev/null
+    --time_based --runtime="$RUNTIME" --ramp_time="$RAMP" --randrepeat=1 --norandommap --output-format=json \
+    --output="$WORKDIR/$1-$3.json" >/dev/null &
+  local fio_pid=$! before
+  sleep "$RAMP" # fio counts no operation during its ramp; neither does the CPU figure
+  before=$(cpu_ticks "$SERVER_PID")
+  wait "$fio_pid"
+  echo "$(($(cpu_ticks "$SERVER_PID") - before))" >"$WORKDIR/$1-$3.cpu"
 }
 
 daemon_side() { # round
@@ -271,19 +285,26 @@ for round in $(seq 1 "$ROUNDS"); do
   serve_side "$round"
 done
 
-python3 - "$WORKDIR" "$scrapes" "$viewer" "$ROUNDS" <<'PY'
+python3 - "$WORKDIR" "$scrapes" "$viewer" "$ROUNDS" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
-d, scrapes, viewer, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+d, scrapes, viewer, rounds, hz = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 print(f"(d) fio 4 KiB, iodepth 32, fresh volume each side, {rounds} rounds taking turns; daemon side with"
       f" /metrics scraped {scrapes} times and {viewer}")
 for name in ["randwrite-4k", "randread-4k"]:
     iops = {"daemon": [], "serve": []}
+    cpu = {"daemon": [], "serve": []}  # server CPU ms per 1,000 operations
     for r in range(1, rounds + 1):
         for side in iops:
             j = json.load(open(f"{d}/{side}-r{r}-{name}.json"))["jobs"][0]
-            iops[side].append((j["write"] if "write" in name else j["read"])["iops"])
+            done = j["write"] if "write" in name else j["read"]
+            iops[side].append(done["iops"])
+            ticks = int(open(f"{d}/{side}-r{r}-{name}.cpu").read())
+            cpu[side].append(ticks * 1000 / hz / max(done["total_ios"], 1) * 1000)
     ratio = sum(iops["daemon"]) / sum(iops["serve"])
     each = ", ".join(f"{a:.0f} vs {b:.0f}" for a, b in zip(iops["daemon"], iops["serve"]))
     print(f"    {name}: daemon export vs vstore nbd serve, per round: {each} IOPS;"
           f" ratio of the sums {ratio:.2f}x (floor >= 0.95x: {'met' if ratio >= 0.95 else 'NOT met'})")
+    each = ", ".join(f"{a:.0f} vs {b:.0f}" for a, b in zip(cpu["daemon"], cpu["serve"]))
+    print(f"        server CPU per 1,000 operations, daemon vs nbd serve, per round: {each} ms;"
+          f" ratio of the sums {sum(cpu['daemon']) / sum(cpu['serve']):.2f}x")
 PY
