@@ -26,6 +26,7 @@ RUNS=${RUNS:-11}
 SIZE=${SIZE:-1G}
 RUNTIME=${RUNTIME:-15}
 ROUNDS=${ROUNDS:-2}
+SETTLE=${SETTLE:-10} # seconds between a server's start (and the dashboard's, on the daemon side) and fio
 WORKDIR=${WORKDIR:-$ROOT/bench/target/daemon-bench}
 VSTORE=$ROOT/vstore
 
@@ -256,6 +257,9 @@ daemon_side() { # round
     HELPER_PIDS+=($!)
     viewer="a client reading /api/v1/events as the dashboard page does (chromium or \`vstore dashboard\` unavailable)"
   fi
+  # The floor is about a daemon whose dashboard is open, not one whose browser is starting: both
+  # sides wait SETTLE seconds between their server's start and fio's first job.
+  sleep "$SETTLE"
   for job in "${JOBS[@]}"; do
     # shellcheck disable=SC2086
     run_fio "daemon-r$1" "$NBD_PORT" $job
@@ -272,6 +276,7 @@ serve_side() { # round
   "$VSTORE" nbd serve -D "$DS" --port "$port" disk=bench >"$WORKDIR/nbd-serve-$1.log" 2>&1 &
   SERVER_PID=$!
   wait_port "$port" "$WORKDIR/nbd-serve-$1.log"
+  sleep "$SETTLE"
   for job in "${JOBS[@]}"; do
     # shellcheck disable=SC2086
     run_fio "serve-r$1" "$port" $job
