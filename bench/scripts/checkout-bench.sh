@@ -45,7 +45,7 @@ if [ ! -f "$image" ]; then
   python3 "$ROOT/bench/scripts/make-test-image.py" "$image" "$mib"
 fi
 ds="$WORKDIR/ds" client="$WORKDIR/client" www="$WORKDIR/www"
-rm -rf "$ds" "$client" "$www"
+rm -rf "$ds" "$client" "$WORKDIR/client2" "$www"
 mkdir -p "$www"
 # The same allocated bytes as one file: the image's MiB regions that are not all zeros.
 python3 - "$image" "$www/alloc.bin" <<'PY'

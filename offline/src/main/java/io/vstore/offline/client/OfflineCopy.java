@@ -211,7 +211,7 @@ public final class OfflineCopy {
                 Volume v = volumes.get(slot);
                 try (InputStream in = new BufferedInputStream(c.get("/api/v1/checkouts/" + m.checkoutId() + "/disks/"
                     + d.index() + "/data?offset=" + off + "&length=" + len), 1 << 20)) {
-                  FrameReader r = new FrameReader(in, m.server());
+                  FrameReader r = FrameReader.reusing(in, m.server()); // each frame is written before the next
                   for (Frame f = r.next(); f != null && f.type() != Frame.Type.END; f = r.next()) {
                     if (f.disk() != d.index() || f.offset() < off || f.offset() + f.length() > off + len) {
                       throw new TransferException("bad transfer stream from " + m.server() + ": frame for disk "
