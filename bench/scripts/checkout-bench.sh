@@ -16,6 +16,8 @@
 #
 # Usage: SIZE=4G bench/scripts/checkout-bench.sh [WORKDIR]   (defaults: SIZE=4G, WORKDIR=bench/work/checkout)
 # Needs: python3, qemu-io, openssl, curl; builds the vstore jar first (SKIP_BUILD=1 reuses it).
+# vstore runs as its users run it: every command through the ./vstore launcher (its JVM options per
+# command and the AOT cache made at package time), as backup-bench.sh does.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 WORKDIR="${1:-$ROOT/bench/work/checkout}"
@@ -25,8 +27,8 @@ for tool in python3 qemu-io openssl curl; do
 done
 mib=$(python3 -c "import sys; s=sys.argv[1].upper(); m={'M':1,'G':1024,'T':1024*1024}; print(int(s[:-1])*m[s[-1]] if s[-1] in m else int(s)//(1<<20))" "$SIZE")
 source "$ROOT/bench/scripts/nbd-lib.sh" # JAVA, JAR, free_port, wait_port, stop_server (trap EXIT)
-if [[ -z ${SKIP_BUILD:-} ]]; then nbd_build; fi
-vstore() { "$JAVA" -Xmx2g -jar "$JAR" "$@"; }
+if [[ -z ${SKIP_BUILD:-} ]]; then nbd_build && touch "$ROOT/cli/target/vstore.built"; fi
+vstore() { "$ROOT/vstore" "$@"; }
 now() { python3 -c 'import time; print(time.monotonic())'; }
 secs() { python3 -c "import sys; print('%.3f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 PEER_PID= RUN_PID= STREAM_PID=
@@ -43,7 +45,7 @@ if [ ! -f "$image" ]; then
   python3 "$ROOT/bench/scripts/make-test-image.py" "$image" "$mib"
 fi
 ds="$WORKDIR/ds" client="$WORKDIR/client" www="$WORKDIR/www"
-rm -rf "$ds" "$client" "$www"
+rm -rf "$ds" "$client" "$WORKDIR/client2" "$www"
 mkdir -p "$www"
 # The same allocated bytes as one file: the image's MiB regions that are not all zeros.
 python3 - "$image" "$www/alloc.bin" <<'PY'
@@ -66,7 +68,7 @@ vstore vm create -D "$ds" desk --disk "${mib}M" >/dev/null
 vstore volume write -D "$ds" desk-disk0 0 "$image" >/dev/null
 
 api=$(free_port) nbd=$(free_port)
-"$JAVA" -Xmx2g -jar "$JAR" serve -D "$ds" --listen "127.0.0.1:$api" --tls-cert "$WORKDIR/cert.pem" \
+"$ROOT/vstore" serve -D "$ds" --listen "127.0.0.1:$api" --tls-cert "$WORKDIR/cert.pem" \
   --tls-key "$WORKDIR/key.pem" --nbd-listen "127.0.0.1:$nbd" >"$WORKDIR/serve.log" 2>&1 &
 SERVER_PID=$!
 wait_port "$api" "$WORKDIR/serve.log"
@@ -100,7 +102,7 @@ PY
 
 # Check-in after 1% of the disk rewritten through the copy's NBD export.
 run_port=$(free_port)
-"$JAVA" -Xmx2g -jar "$JAR" offline run "$client" --passphrase-file "$WORKDIR/pass" \
+"$ROOT/vstore" offline run "$client" --passphrase-file "$WORKDIR/pass" \
   --nbd-listen "127.0.0.1:$run_port" >"$WORKDIR/run.log" 2>&1 &
 RUN_PID=$!
 wait_port "$run_port" "$WORKDIR/run.log"
@@ -136,7 +138,7 @@ PY
 )
 stream_port=$(free_port)
 t6=$(now)
-"$JAVA" -Xmx2g -jar "$JAR" checkout desk --stream --server "https://127.0.0.1:$api" --token "$token" \
+"$ROOT/vstore" checkout desk --stream --server "https://127.0.0.1:$api" --token "$token" \
   --ca-cert "$WORKDIR/cert.pem" --to "$WORKDIR/client2" --passphrase-file "$WORKDIR/pass" \
   --nbd-listen "127.0.0.1:$stream_port" >"$WORKDIR/stream.log" 2>&1 &
 STREAM_PID=$!
@@ -151,7 +153,7 @@ for _ in $(seq 3000); do grep -q "download complete" "$WORKDIR/stream.log" && br
 grep -q "download complete" "$WORKDIR/stream.log" || { echo "the streamed download did not finish" >&2; exit 1; }
 kill "$STREAM_PID"; wait "$STREAM_PID" 2>/dev/null || true; STREAM_PID=
 run_port=$(free_port)
-"$JAVA" -Xmx2g -jar "$JAR" offline run "$WORKDIR/client2" --passphrase-file "$WORKDIR/pass" \
+"$ROOT/vstore" offline run "$WORKDIR/client2" --passphrase-file "$WORKDIR/pass" \
   --nbd-listen "127.0.0.1:$run_port" >"$WORKDIR/run2.log" 2>&1 &
 RUN_PID=$!
 wait_port "$run_port" "$WORKDIR/run2.log"

@@ -92,4 +92,35 @@ class FrameStreamTest {
     h.putInt((int) crc.getValue());
     assertThatThrownBy(() -> readAll(h.array())).hasMessageContaining("bytes (1 to");
   }
+
+  @Test
+  void aReusingReaderHandsOutOneArrayPerLengthWithEachFramesBytes() throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    FrameWriter w = new FrameWriter(out);
+    Random rnd = new Random(5);
+    List<byte[]> sent = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      byte[] data = new byte[i == 3 ? 4096 : 65536]; // one frame of another length in between
+      if (i % 2 == 0) {
+        rnd.nextBytes(data);
+      } else {
+        Arrays.fill(data, (byte) (i + 1));
+      }
+      w.data(0, i * 65536L, ByteBuffer.wrap(data));
+      sent.add(data);
+    }
+    w.end();
+    FrameReader r = FrameReader.reusing(new ByteArrayInputStream(out.toByteArray()), "test");
+    List<byte[]> arrays = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      Frame f = r.next();
+      assertThat(f.data()).as("frame %d", i).isEqualTo(sent.get(i)); // checked before the next call reuses it
+      arrays.add(f.data());
+    }
+    assertThat(r.next().type()).isEqualTo(Frame.Type.END);
+    assertThat(arrays.get(1)).isSameAs(arrays.get(0));
+    assertThat(arrays.get(2)).isSameAs(arrays.get(0));
+    assertThat(arrays.get(3)).isNotSameAs(arrays.get(0)).hasSize(4096);
+    assertThat(arrays.get(4)).hasSize(65536);
+  }
 }

@@ -110,6 +110,7 @@ public final class StreamingCheckout implements Closeable {
           doc, m.vm(), m.config());
       OfflineRun run = OfflineRun.serve(dir, passphrase, copy, volumes, disks, () -> {
         for (StreamingDisk d : disks) {
+          d.awaitFetches(10_000); // a read-ahead still under way lands before the volume closes
           d.commit(); // what arrived and what the guest wrote survive a clean stop
         }
       }, listen);
@@ -264,6 +265,7 @@ public final class StreamingCheckout implements Closeable {
         throw new java.io.InterruptedIOException("streaming check-out stopped before the download finished");
       }
       for (StreamingDisk d : disks) {
+        d.ensure(0, d.size(), false); // what a guest's fetch had claimed and then failed to bring
         d.commit();
       }
       StreamingDisk.finish(disks, () -> OfflineCopy.markReady(dir, m, key, store));
@@ -284,13 +286,10 @@ public final class StreamingCheckout implements Closeable {
   private long fetchAbsent(StreamingDisk d, long first, long end) throws IOException {
     long bytes = 0;
     for (long c = d.nextAbsent(first); c < end; c = d.nextAbsent(c)) {
-      long stop = c + 1;
-      while (stop < end && !d.isPresent(stop)) {
-        stop++;
-      }
+      long stop;
       for (int attempt = 1; ; attempt++) {
         try {
-          d.fill(c, stop, false);
+          stop = d.fetchRun(c, end, false);
           break;
         } catch (io.vstore.offline.TransferException | ServerConnection.ServerException refused) {
           throw refused; // bad data or a refusal: trying again will not help
@@ -307,6 +306,10 @@ public final class StreamingCheckout implements Closeable {
             throw new java.io.InterruptedIOException("streaming check-out stopped");
           }
         }
+      }
+      if (stop == c) {
+        c++; // on its way already (a guest's read or read-ahead): the sweep at the end makes sure it arrived
+        continue;
       }
       bytes += (stop - c) << StreamingDisk.CHUNK_SHIFT;
       c = stop;

@@ -34,8 +34,11 @@ final class StreamingDisk implements BlockDevice {
   /** The unit of the guest-write list. */
   static final int DIRTY_BLOCK = 64 << 10;
   static final int DIRTY_SHIFT = 16;
-  /** Chunks fetched past a missing one on a read: a booting guest reads on sequentially. */
-  private static final int READ_AHEAD = 3;
+  /**
+   * Chunks kept coming ahead of a guest that reads sequentially (a boot): fetched in the
+   * background of its reads, so it mostly finds its next chunk there or already on its way.
+   */
+  static final int READ_AHEAD = 16;
 
   /** Fetches the checkpoint's frames of a range of this disk from the server. */
   @FunctionalInterface
@@ -57,6 +60,13 @@ final class StreamingDisk implements BlockDevice {
   private final BitSet present = new BitSet();
   /** Guarded by this: chunks that arrived since the last commit, to list once they are durable. */
   private final List<Long> pending = new ArrayList<>();
+  /**
+   * Guarded by this: chunks one fetch has claimed and is bringing in; whoever else needs one waits
+   * for it instead of fetching it a second time, and fetches it itself if that fetch failed.
+   */
+  private final java.util.Map<Long, java.util.concurrent.CompletableFuture<Void>> inFlight = new java.util.HashMap<>();
+  /** Where the guest's last read ended: a read starting near it is sequential and keeps the read-ahead going. */
+  private volatile long readEnd;
   /** Guarded by dirty itself: blocks already listed as written by the guest. */
   private final BitSet dirty = new BitSet();
   /** Writes hold it shared; {@link #finish} takes it alone to snapshot the downloaded disk at one instant. */
@@ -177,27 +187,151 @@ final class StreamingDisk implements BlockDevice {
       locks.unlock(mask);
       pieces.clear();
     }
+    java.util.concurrent.CompletableFuture<Void> arrived;
+    synchronized (this) {
+      arrived = present.get((int) chunk) ? inFlight.remove(chunk) : null;
+    }
+    if (arrived != null) {
+      arrived.complete(null);
+    }
   }
 
-  /** Makes {@code [offset, offset + length)} present, fetching on demand what is not (plus a read-ahead). */
-  private void ensure(long offset, long length, boolean readAhead) throws IOException {
+  /**
+   * Claims the chunks from {@code first} on, before {@code limit}, that are neither here nor on
+   * their way, stopping at the first that is; returns the end of the claimed run ({@code first}
+   * when none). The caller must {@link #fetchClaimed} them.
+   */
+  synchronized long claim(long first, long limit) {
+    long end = first;
+    while (end < limit && !present.get((int) end) && !inFlight.containsKey(end)) {
+      inFlight.put(end, new java.util.concurrent.CompletableFuture<>());
+      end++;
+    }
+    return end;
+  }
+
+  /**
+   * Fetches the claimed chunks {@code [first, end)}; each one's waiters go on as soon as it is
+   * written. On failure the chunks not written are released, so their waiters fetch them themselves.
+   */
+  void fetchClaimed(long first, long end, boolean demand) throws IOException {
+    try {
+      fill(first, end, demand);
+    } finally {
+      List<java.util.concurrent.CompletableFuture<Void>> failed = new ArrayList<>();
+      synchronized (this) {
+        for (long c = first; c < end; c++) {
+          if (!present.get((int) c) && inFlight.containsKey(c)) {
+            failed.add(inFlight.remove(c));
+          }
+        }
+      }
+      for (var f : failed) {
+        f.completeExceptionally(new IOException("fetching chunk of " + what + " failed"));
+      }
+    }
+  }
+
+  /** Claims and fetches the run of absent chunks at {@code first} (before {@code limit}); returns its end, {@code first} when it was on its way already. */
+  long fetchRun(long first, long limit, boolean demand) throws IOException {
+    long end = claim(first, limit);
+    if (end > first) {
+      fetchClaimed(first, end, demand);
+    }
+    return end;
+  }
+
+  /**
+   * Waits until no fetch of this disk is under way, at most {@code millis} ms (a stop lets the
+   * read-ahead land before its last commit, but an unreachable server must not hold the stop up).
+   */
+  void awaitFetches(long millis) {
+    long deadline = System.nanoTime() + millis * 1_000_000;
+    while (true) {
+      List<java.util.concurrent.CompletableFuture<Void>> coming;
+      synchronized (this) {
+        coming = new ArrayList<>(inFlight.values());
+      }
+      if (coming.isEmpty()) {
+        return;
+      }
+      for (var f : coming) {
+        try {
+          f.get(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+          return; // what arrives later is not listed, and fetched again by the next run
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.CancellationException e) {
+          // failed: released, nothing more to wait for
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+  }
+
+  private synchronized java.util.concurrent.CompletableFuture<Void> inFlight(long chunk) {
+    return inFlight.get(chunk);
+  }
+
+  /**
+   * Makes {@code [offset, offset + length)} present: waits for the chunks on their way and fetches
+   * the others ({@code demand}: a guest waits, ahead of the background).
+   */
+  void ensure(long offset, long length, boolean demand) throws IOException {
     if (length == 0) {
       return;
     }
-    long first = offset >>> CHUNK_SHIFT;
-    long last = (offset + length - 1) >>> CHUNK_SHIFT;
-    for (long c = nextAbsent(first); c <= last; c = nextAbsent(c)) {
-      long end = c + 1;
-      long limit = Math.min(chunks, (readAhead ? last + 1 + READ_AHEAD : last + 1));
-      while (end < limit && !isPresent(end)) {
-        end++;
+    long end = ((offset + length - 1) >>> CHUNK_SHIFT) + 1;
+    for (long c = nextAbsent(offset >>> CHUNK_SHIFT); c < end; c = nextAbsent(c)) {
+      java.util.concurrent.CompletableFuture<Void> coming = inFlight(c);
+      if (coming != null) {
+        try {
+          coming.join();
+        } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+          // that fetch failed: the chunk is released, and the next turn fetches it here
+        }
+        continue;
       }
-      fill(c, end, true);
-      c = end;
-      if (c >= chunks) {
-        break;
-      }
+      c = fetchRun(c, end, demand);
     }
+  }
+
+  /**
+   * Keeps {@link #READ_AHEAD} chunks coming after a sequential read that ended at {@code end}: when
+   * fewer than half of them are here or on their way, fetches the rest in one request on a thread
+   * of its own, with a guest's priority. A failure there is left to the guest's own read to report.
+   */
+  private void readAhead(long offset, long end) {
+    long previous = readEnd;
+    readEnd = end;
+    if (Math.abs(offset - previous) > CHUNK) {
+      return; // not sequential
+    }
+    long from = ((end - 1) >>> CHUNK_SHIFT) + 1;
+    long limit = Math.min(chunks, from + READ_AHEAD);
+    long first;
+    long stop;
+    synchronized (this) {
+      first = from;
+      while (first < limit && (present.get((int) first) || inFlight.containsKey(first))) {
+        first++;
+      }
+      if (first >= limit || first - from > READ_AHEAD / 2) {
+        return; // enough is here or coming
+      }
+      stop = claim(first, limit);
+    }
+    long claimedFrom = first;
+    long claimedTo = stop;
+    Thread.ofVirtual().name("vstore-read-ahead").start(() -> {
+      try {
+        fetchClaimed(claimedFrom, claimedTo, true);
+      } catch (IOException | RuntimeException e) {
+        System.getLogger("io.vstore.offline").log(System.Logger.Level.DEBUG, "read-ahead of " + what + " at chunk "
+            + claimedFrom + " failed: " + e.getMessage());
+      }
+    });
   }
 
   /** Lists the guest's write to {@code [offset, offset + length)} (synced) before it is made. */
@@ -225,7 +359,11 @@ final class StreamingDisk implements BlockDevice {
   public void read(long offset, ByteBuffer dst) throws IOException {
     OutOfRangeException.check(this, offset, dst.remaining());
     if (streaming) {
-      ensure(offset, dst.remaining(), true);
+      int n = dst.remaining();
+      ensure(offset, n, true);
+      if (n > 0) {
+        readAhead(offset, offset + n);
+      }
     }
     volume.read(offset, dst);
   }
@@ -273,7 +411,7 @@ final class StreamingDisk implements BlockDevice {
     boolean ok = false;
     try {
       if (streaming) {
-        ensure(offset, length, false);
+        ensure(offset, length, true);
         markDirty(offset, length);
       }
       ok = true;

@@ -45,6 +45,45 @@ class StreamingDiskModelTest {
     }
   }
 
+  @Test
+  void sequentialReadsAreFetchedAheadInFewRequests() throws Exception {
+    int size = 32 << 20;
+    byte[] server = new byte[size];
+    new Random(17).nextBytes(server);
+    java.util.List<long[]> opened = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    StreamingDisk.Source source = (offset, length, demand) -> {
+      opened.add(new long[] {offset, length, demand ? 1 : 0});
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      FrameWriter w = new FrameWriter(out);
+      for (long pos = offset; pos < offset + length; pos += StreamingDisk.CHUNK) {
+        w.data(0, pos, ByteBuffer.wrap(server, (int) pos, (int) Math.min(StreamingDisk.CHUNK, offset + length - pos)));
+      }
+      w.end();
+      return new ByteArrayInputStream(out.toByteArray());
+    };
+    try (Datastore store = Datastore.create(tmp.resolve("store"), DatastoreOptions.defaults(), 0);
+        StreamLog present = StreamLog.open(tmp.resolve(StreamLog.PRESENT));
+        StreamLog dirty = StreamLog.open(tmp.resolve(StreamLog.DIRTY))) {
+      store.createVolume("d", size).close();
+      try (Volume volume = store.volume("d")) {
+        StreamingDisk disk = new StreamingDisk(0, volume, source, present, dirty);
+        byte[] read = new byte[size];
+        for (int at = 0; at < size; at += 64 << 10) {
+          disk.read(at, ByteBuffer.wrap(read, at, 64 << 10));
+        }
+        disk.awaitFetches(60_000);
+        assertThat(read).isEqualTo(server);
+        assertThat(disk.presentCount()).isEqualTo(32);
+        // the first chunk on demand, then runs of READ_AHEAD / 2 or more chunks ahead of the reader
+        // (without read-ahead: one request per chunk)
+        assertThat(opened).hasSizeLessThanOrEqualTo(2 + 32 / (StreamingDisk.READ_AHEAD / 2));
+        assertThat(opened).allMatch(o -> o[2] == 1);
+        long asked = opened.stream().mapToLong(o -> o[1]).sum();
+        assertThat(asked).as("no chunk fetched twice").isEqualTo(size);
+      }
+    }
+  }
+
   private void runOnce(long seed, Path dir, int[] step) throws Exception {
     Random rnd = new Random(seed);
     byte[] server = new byte[SIZE];
@@ -86,14 +125,17 @@ class StreamingDiskModelTest {
     StreamLog present = StreamLog.open(dir.resolve(StreamLog.PRESENT));
     StreamLog dirty = StreamLog.open(dir.resolve(StreamLog.DIRTY));
     StreamingDisk disk = new StreamingDisk(0, volume, source, present, dirty);
+    int readEnd = 0;
     try {
       for (step[0] = 0; step[0] < STEPS; step[0]++) {
         int op = rnd.nextInt(10);
-        int off = rnd.nextInt(SIZE);
+        // half the reads go on where the last one ended, as a booting guest reads: the read-ahead runs
+        int off = op < 4 && readEnd < SIZE && rnd.nextBoolean() ? readEnd : rnd.nextInt(SIZE);
         int len = 1 + rnd.nextInt(Math.min(SIZE - off, 3 << 20));
         if (op < 4) {
           ByteBuffer b = ByteBuffer.allocate(len);
           disk.read(off, b);
+          readEnd = off + len;
           assertThat(b.array()).as("read at %d of %d", off, len).isEqualTo(Arrays.copyOfRange(model, off, off + len));
         } else if (op < 7) {
           byte[] b = new byte[Math.min(len, 256 << 10)];
@@ -110,6 +152,7 @@ class StreamingDiskModelTest {
           disk.fill(c, Math.min(disk.chunks(), c + 1 + rnd.nextInt(4)), false);
         } else {
           // flush, then restart: what arrived is not fetched again
+          disk.awaitFetches(60_000);
           disk.commit();
           long have = disk.presentCount();
           volume.close();
@@ -128,6 +171,7 @@ class StreamingDiskModelTest {
       for (long c = disk.nextAbsent(0); c < disk.chunks(); c = disk.nextAbsent(c)) {
         disk.fill(c, c + 1, false);
       }
+      disk.awaitFetches(60_000);
       disk.commit();
       StreamingDisk.finish(java.util.List.of(disk), () -> { });
       ByteBuffer all = ByteBuffer.allocate(SIZE);
