@@ -2,6 +2,7 @@ package io.vstore.ovf.pkg;
 
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /** A manifest digest, as ovftool writes them: SHA1, SHA256 (its default) or SHA512. */
 public enum DigestAlgorithm {
@@ -12,9 +13,13 @@ public enum DigestAlgorithm {
   /** SHA-512. */
   SHA512("SHA-512", "SHA512withRSA", 128);
 
+  /** Updates the priming thread makes: past C2's invocation threshold (5,000) with room to spare. */
+  private static final int PRIMING_UPDATES = 20_000;
+
   private final String javaName;
   private final String rsaSignature;
   private final int hexLength;
+  private final AtomicBoolean primed = new AtomicBoolean();
 
   DigestAlgorithm(String javaName, String rsaSignature, int hexLength) {
     this.javaName = javaName;
@@ -29,6 +34,30 @@ public enum DigestAlgorithm {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("the JDK lacks " + javaName, e);
     }
+  }
+
+  /**
+   * Has the JIT compile this digest before a package's files are digested, once per process: a
+   * background thread makes many small updates. The JDK's digests run the CPU's SHA instructions
+   * only in C2-compiled code, and C2 compiles {@code MessageDigest.update} after some thousand
+   * calls: a package's 64 KiB reads reached that after about 300 MB, digested meanwhile in plain
+   * Java at a fraction of the speed (importing the benchmark OVA cost 1.6 s more CPU with its
+   * manifest than without, where the digest alone takes 0.8 s). 20,000 updates of 128 bytes are
+   * 2.5 MB of work.
+   */
+  void prime() {
+    if (!primed.compareAndSet(false, true)) {
+      return;
+    }
+    Thread t = new Thread(() -> {
+      MessageDigest d = newDigest();
+      byte[] blocks = new byte[128];
+      for (int i = 0; i < PRIMING_UPDATES; i++) {
+        d.update(blocks, 0, blocks.length);
+      }
+    }, "digest-prime " + name());
+    t.setDaemon(true);
+    t.start();
   }
 
   /** Returns the length of a digest in hex digits. */

@@ -63,6 +63,11 @@ public final class OvfPackage implements Closeable {
     this.descriptor = descriptor;
     this.manifestName = manifestName;
     this.manifest = manifestBytes == null ? null : Manifest.parse(source.name() + ": " + manifestName, manifestBytes);
+    if (manifest != null) {
+      for (Manifest.Entry e : manifest.entries().values()) {
+        e.algorithm().prime();
+      }
+    }
     if (cert != null) {
       if (manifest == null) {
         throw new PackageException("bad signature: " + source.name() + ": certificate " + certName

@@ -5,27 +5,19 @@ import io.vstore.vdisk.CorruptImageException;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayDeque;
-import java.util.Arrays;
 import java.util.BitSet;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.function.LongConsumer;
-import java.util.zip.DataFormatException;
-import java.util.zip.Inflater;
 
 /**
  * Reads a streamOptimized VMDK front to back, as it arrives from a package, and writes its grains
  * into a device: no seek, no temporary file. The sparse header comes first; after its overhead
  * follow grain markers (LBA, compressed size, deflate data, padded to a sector) and metadata
  * markers (grain tables, directory, footer: skipped, since the grains carry their own LBAs) up to
- * the end-of-stream marker. Grains are inflated and written by one worker per core while this
- * thread reads on.
+ * the end-of-stream marker. Grains that follow each other on the disk are collected into batches
+ * of up to 1 MiB, which one worker per core inflates and writes as one write ({@link GrainPipeline})
+ * while this thread reads on.
  *
  * <pre>
  * sparse header, little-endian:  0 magic "KDMV"  4 version  8 flags  12 capacity (sectors)
@@ -144,28 +136,20 @@ final class StreamOptimizedReader {
     }
     Input input = new Input(in, name);
     input.skip(overheadSectors * SECTOR);
-    int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
-    ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
-      Thread t = new Thread(r, "ova-inflate " + name);
-      t.setDaemon(true);
-      return t;
-    });
-    ArrayDeque<Future<Long>> inflight = new ArrayDeque<>();
-    // Compressed grains go round between this thread and the workers instead of being allocated per
-    // grain: at most 4 per worker are in flight, and one is being read.
     int maxCompressed = grainBytes + grainBytes / 8 + 1024;
-    java.util.concurrent.ArrayBlockingQueue<byte[]> spare = new java.util.concurrent.ArrayBlockingQueue<>(4 * workers + 1);
     long grains = (capacitySectors + grainSectors - 1) / grainSectors;
     if (grains > Integer.MAX_VALUE) {
       throw new CorruptImageException("unsupported vmdk: " + name + ": " + grains + " grains");
     }
-    BitSet seen = new BitSet((int) Math.min(grains, Integer.MAX_VALUE));
+    BitSet seen = new BitSet((int) grains);
     ZeroGrainTables zeroTables = new ZeroGrainTables(name, gtes, grains, grainBytes, capacity());
-    long written = 0;
     boolean footer = false;
     byte[] marker = new byte[SECTOR];
     ByteBuffer m = ByteBuffer.wrap(marker).order(ByteOrder.LITTLE_ENDIAN);
-    try {
+    int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
+    try (GrainPipeline pipeline = new GrainPipeline(name, grainBytes, maxCompressed, capacity(), target, overParent,
+        workers)) {
+      GrainBatch batch = pipeline.take();
       while (true) {
         long at = input.position();
         if (!input.readFullyOrEof(marker, 12)) {
@@ -186,124 +170,52 @@ final class StreamOptimizedReader {
             throw new CorruptImageException("bad vmdk: " + name + ": grain marker at byte " + at + " has LBA " + value
                 + " (capacity " + capacitySectors + " sectors, grain " + grainSectors + ")");
           }
-          long index = value / grainSectors;
-          if (seen.get((int) index)) {
+          int index = (int) (value / grainSectors);
+          if (seen.get(index)) {
             throw new CorruptImageException("bad vmdk: " + name + ": grain at LBA " + value + " appears twice");
           }
-          seen.set((int) index);
-          byte[] buffer = spare.poll();
-          byte[] data = buffer != null ? buffer : new byte[maxCompressed];
-          input.readFully(data, size);
-          input.skip(pad(12 + size));
-          long lba = value;
-          int length = size;
-          inflight.add(pool.submit(() -> {
-            try {
-              return inflateAndWrite(data, length, lba, target, overParent);
-            } finally {
-              spare.offer(data);
-            }
-          }));
-          while (inflight.size() >= 4 * workers || !inflight.isEmpty() && inflight.peek().isDone()) {
-            written += await(inflight.poll());
+          seen.set(index);
+          if (!batch.accepts(value)) {
+            pipeline.submit(batch);
+            batch = pipeline.take();
           }
-          progress.accept(Math.min(capacity(), (lba + grainSectors) * SECTOR));
+          input.readFully(batch.compressed(), batch.add(value, size, at), size);
+          input.skip(pad(12 + size));
+          progress.accept(Math.min(capacity(), (value + grainSectors) * SECTOR));
           continue;
         }
         input.readFully(marker, 12, SECTOR - 12);
         int type = m.getInt(12);
-        switch (type) {
-          case MARKER_EOS -> {
-            while (!inflight.isEmpty()) {
-              written += await(inflight.poll());
-            }
-            return written;
-          }
-          case MARKER_GT, MARKER_GD, MARKER_FOOTER -> {
-            if (value < 0 || value > MAX_METADATA_SECTORS) {
-              throw new CorruptImageException("bad vmdk: " + name + ": metadata marker at byte " + at + " claims " + value
-                  + " sectors");
-            }
-            if (overParent && zeroGrains && type == MARKER_GT) {
-              zeroTables.read(input, at / SECTOR + 1, value);
-            } else if (overParent && zeroGrains && type == MARKER_GD) {
-              while (!inflight.isEmpty()) {
-                written += await(inflight.poll()); // the zeros come last: a zero grain's entry is what counts
-              }
-              zeroTables.applyDirectory(input, value, target);
-            } else {
-              input.skip(value * SECTOR);
-            }
-            footer |= type == MARKER_FOOTER;
-          }
-          default -> throw new CorruptImageException("bad vmdk: " + name + ": unknown marker type " + type + " at byte " + at);
+        if (type == MARKER_EOS) {
+          break;
         }
+        if (type != MARKER_GT && type != MARKER_GD && type != MARKER_FOOTER) {
+          throw new CorruptImageException("bad vmdk: " + name + ": unknown marker type " + type + " at byte " + at);
+        }
+        if (value < 0 || value > MAX_METADATA_SECTORS) {
+          throw new CorruptImageException("bad vmdk: " + name + ": metadata marker at byte " + at + " claims " + value
+              + " sectors");
+        }
+        if (overParent && zeroGrains && type == MARKER_GT) {
+          zeroTables.read(input, at / SECTOR + 1, value);
+        } else if (overParent && zeroGrains && type == MARKER_GD) {
+          // The zeros come last: a zero grain's entry is what counts, so every grain is written first.
+          pipeline.submit(batch);
+          pipeline.drain();
+          batch = pipeline.take();
+          zeroTables.applyDirectory(input, value, target);
+        } else {
+          input.skip(value * SECTOR);
+        }
+        footer |= type == MARKER_FOOTER;
       }
-      while (!inflight.isEmpty()) {
-        written += await(inflight.poll());
-      }
-      return written;
-    } finally {
-      for (Future<Long> f : inflight) {
-        f.cancel(true);
-      }
-      pool.shutdownNow();
+      pipeline.submit(batch);
+      return pipeline.drain();
     }
   }
 
   private static long pad(long n) {
     return (SECTOR - n % SECTOR) % SECTOR;
-  }
-
-  private static final ThreadLocal<Inflater> INFLATERS = ThreadLocal.withInitial(Inflater::new);
-  /** Each worker's inflated grain: the device's write copies it before returning, so it is reused. */
-  private static final ThreadLocal<byte[]> GRAINS = ThreadLocal.withInitial(() -> new byte[64 * 1024]);
-  private static final byte[] ZERO = new byte[(int) (MAX_GRAIN_SECTORS * SECTOR)];
-
-  private long inflateAndWrite(byte[] data, int length, long lba, BlockDevice target, boolean overParent)
-      throws IOException {
-    byte[] grain = GRAINS.get();
-    if (grain.length < grainBytes) {
-      grain = new byte[grainBytes];
-      GRAINS.set(grain);
-    }
-    Inflater inf = INFLATERS.get();
-    inf.reset();
-    inf.setInput(data, 0, length);
-    int n;
-    try {
-      n = inf.inflate(grain, 0, grainBytes);
-      if (!inf.finished() && !inf.needsInput()) {
-        throw new CorruptImageException("bad vmdk: " + name + ": grain at LBA " + lba + " inflates to more than "
-            + grainBytes + " bytes");
-      }
-    } catch (DataFormatException e) {
-      throw new CorruptImageException("bad vmdk: " + name + ": grain at LBA " + lba + " does not inflate: " + e.getMessage(), e);
-    }
-    long room = capacity() - lba * SECTOR;
-    int len = (int) Math.min(n, room);
-    if (!overParent && Arrays.mismatch(grain, 0, len, ZERO, 0, len) < 0) {
-      return 0; // the target reads zeros already
-    }
-    target.write(lba * SECTOR, ByteBuffer.wrap(grain, 0, len));
-    return len;
-  }
-
-  private long await(Future<Long> f) throws IOException {
-    try {
-      return f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException(name + ": interrupted");
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof IOException io) {
-        throw io;
-      }
-      if (e.getCause() instanceof RuntimeException r) {
-        throw r;
-      }
-      throw new IOException(name + ": " + e.getCause(), e.getCause());
-    }
   }
 
   /** The stream with its position, reads that must be complete, and skips that read (so bytes stay digested). */
