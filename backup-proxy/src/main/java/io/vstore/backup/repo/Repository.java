@@ -372,8 +372,14 @@ public final class Repository implements Closeable {
    */
   public ByteBuffer decodeChunk(ChunkPlace place, byte[] range, int at) throws CorruptObjectException {
     java.util.Objects.checkFromIndexSize(at, place.storedLength(), range.length);
-    return codec.decode(place.id(), range, at, place.storedLength(), place.plainLength(),
-        "pack " + place.packKey() + " at " + place.offset());
+    return codec.decode(place.id(), range, at, place.storedLength(), place.plainLength(), place.packKey(),
+        place.offset());
+  }
+
+  /** Returns a decoder for one thread that decodes many chunks without allocating per chunk (close it). */
+  public ChunkDecoder newDecoder() {
+    checkOpen();
+    return new ChunkDecoder(codec);
   }
 
   /**
