@@ -1,5 +1,6 @@
 package io.vstore.backup.engine;
 
+import io.vstore.backup.repo.ChunkDecoder;
 import io.vstore.backup.repo.ChunkPlace;
 import io.vstore.backup.repo.ChunkRef;
 import io.vstore.backup.repo.PointReader;
@@ -30,12 +31,17 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * Restores a backup point into a device that reads as zeros (a new volume or a new image file).
  * The chunk map is taken a window ({@link #WINDOW_BYTES} of the volume) at a time; its chunks are
- * sorted by the pack that stores them and by offset there, so the calling thread reads each pack
- * front to back in a few large reads ({@link #MAX_RUN_BYTES}, never the same bytes twice in a
- * window) and keeps {@link #READ_AHEAD_RUNS} of them ahead of the workers; the workers (one per core)
- * authenticate and decompress each blob once and write it with positional writes at every offset
- * that uses it. Holes are never written, so the target stays sparse. Memory is bounded by the window
- * and the read-ahead, not by the point.
+ * sorted by the pack that stores them and by offset there, and the calling thread cuts each pack into
+ * runs: a few large reads ({@link #MAX_RUN_BYTES}, never the same bytes twice in a window). The
+ * workers (two per core) take the runs in that order; each reads its run, authenticates and
+ * decompresses each blob once into buffers it reuses, and writes it with positional writes at every
+ * offset that uses it. A worker waits for its pack read about as long as it decodes, so with two per
+ * core the disk has several reads in flight and the cores still have a worker to run. Holes are never
+ * written, so the target stays sparse. Memory is bounded by the window and one run per worker, not by
+ * the point.
+ *
+ * <p>The target is flushed every {@link #CHECKPOINT_BYTES} dispatched, beside the dispatch: the disk
+ * writes the data back while the rest is decoded, instead of all of it at the final flush.
  *
  * <p>With a progress file, the restore is resumable: from time to time the target is flushed and
  * the mark below which every chunk is written is saved ({@link RestoreProgress}); a rerun with the
@@ -44,11 +50,13 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class PointRestore {
   /**
-   * Bytes dispatched between two progress records. The record's mark is the lowest chunk not yet
-   * written, and a window is written in pack order, so a crash costs at most about a window plus
-   * this much refetching.
+   * Bytes dispatched between two flushes of the target (and progress records). Small enough that the
+   * disk writes back all along (a host with gigabytes of page cache would otherwise start only at
+   * the final flush), large enough that a flush, a sync of the file system's journal, stays rare. The
+   * record's mark is the lowest chunk not yet written, and a window is written in pack order, so a
+   * crash costs at most about a window plus this much refetching.
    */
-  static final long CHECKPOINT_BYTES = 256L << 20;
+  static final long CHECKPOINT_BYTES = 64L << 20;
 
   /** Bytes of the point placed and sorted by pack at once: bounds the chunk refs held, whatever the point's size. */
   static final long WINDOW_BYTES = 1L << 30;
@@ -56,8 +64,8 @@ public final class PointRestore {
   static final int MAX_RUN_BYTES = 4 << 20;
   /** Unused pack bytes a read may span between two wanted blobs rather than being split in two. */
   static final int MAX_GAP_BYTES = 256 << 10;
-  /** Pack reads done ahead of the workers: with {@link #MAX_RUN_BYTES}, at most 24 MiB waiting. */
-  static final int READ_AHEAD_RUNS = 6;
+  /** Most workers, whatever the core count: each holds a run of up to {@link #MAX_RUN_BYTES}. */
+  static final int MAX_WORKERS = 16;
 
   /** A chunk of the point and where its blob is stored; {@code packOrder} ranks its pack by first use. */
   private record Placed(long chunkIndex, int plainLength, ChunkPlace place, int packOrder) {}
@@ -65,9 +73,9 @@ public final class PointRestore {
   private static final Comparator<Placed> BY_PACK = Comparator.comparingInt(Placed::packOrder)
       .thenComparingLong(p -> p.place().offset()).thenComparingLong(Placed::chunkIndex);
 
-  /** One read of a pack: {@code bytes} are the pack's from {@code offset}, holding the blobs of {@code placed}. */
-  private record PackRun(byte[] bytes, long offset, Placed[] placed, long plainBytes) {
-    static final PackRun END = new PackRun(new byte[0], -1, new Placed[0], 0);
+  /** One read of a pack: the blobs of {@code placed[from, to)}, which lie in one range of one pack. */
+  private record PackRun(Placed[] placed, int from, int to, long plainBytes) {
+    static final PackRun END = new PackRun(new Placed[0], 0, 0, 0);
   }
 
   /** Runs the progress records' flushes beside the dispatch (one at a time per restore). */
@@ -76,7 +84,7 @@ public final class PointRestore {
   private final Repository repository;
   private final PointReader point;
   private final BackupListener listener;
-  private int workers = Math.max(2, Runtime.getRuntime().availableProcessors());
+  private int workers = Math.min(MAX_WORKERS, 2 * Runtime.getRuntime().availableProcessors());
   private Path progressFile;
   private long failAfterChunks = -1;
   private long checkpointBytes = CHECKPOINT_BYTES;
@@ -88,7 +96,7 @@ public final class PointRestore {
     this.listener = listener == null ? BackupListener.NONE : listener;
   }
 
-  /** Sets the number of threads decoding and writing chunks (default: one per core, at least 2). */
+  /** Sets the number of threads reading, decoding and writing chunks (default: two per core, at most {@link #MAX_WORKERS}). */
   public PointRestore workers(int n) {
     if (n < 1) {
       throw new IllegalArgumentException("bad worker count " + n + ": at least 1");
@@ -146,13 +154,18 @@ public final class PointRestore {
       listener.log("resuming the restore of " + point.info().id() + " at " + start * chunkSize + " bytes");
     }
     listener.started(point.info().id(), point.info().bytes());
-    BlockingQueue<PackRun> queue = new ArrayBlockingQueue<>(READ_AHEAD_RUNS);
+    BlockingQueue<PackRun> queue = new ArrayBlockingQueue<>(workers);
     ConcurrentSkipListSet<Long> inFlight = new ConcurrentSkipListSet<>();
     AtomicReference<Throwable> failure = new AtomicReference<>();
     AtomicLong written = new AtomicLong();
     AtomicLong writtenChunks = new AtomicLong();
     Thread[] threads = new Thread[workers];
+    ChunkDecoder[] decoders = new ChunkDecoder[workers];
     for (int w = 0; w < workers; w++) {
+      decoders[w] = repository.newDecoder(); // made here, so that a worker cannot fail before its first run
+    }
+    for (int w = 0; w < workers; w++) {
+      ChunkDecoder decoder = decoders[w];
       threads[w] = Thread.ofPlatform().name("restore-" + w).daemon().start(() -> {
         try {
           while (true) {
@@ -162,7 +175,7 @@ public final class PointRestore {
             }
             try {
               if (failure.get() == null) {
-                writeRun(run, target, chunkSize, inFlight, written, writtenChunks);
+                writeRun(run, readRun(run), decoder, target, chunkSize, inFlight, written, writtenChunks);
               }
             } catch (Throwable t) {
               failure.compareAndSet(null, t);
@@ -192,11 +205,11 @@ public final class PointRestore {
         next = windowEnd; // what of the window is not written yet is in inFlight
         for (int i = 0; i < placed.length && failure.get() == null; ) {
           int j = runEnd(placed, i);
-          PackRun run = readRun(placed, i, j);
+          PackRun run = new PackRun(placed, i, j, plainBytes(placed, i, j));
           queue.put(run);
           i = j;
           sinceCheckpoint += run.plainBytes();
-          if (progressFile != null && sinceCheckpoint >= checkpointBytes
+          if (sinceCheckpoint >= checkpointBytes
               && (pendingCheckpoint == null || pendingCheckpoint.isDone())) {
             // The flush runs beside the dispatch: waiting for it here would starve the workers.
             sinceCheckpoint = 0;
@@ -224,6 +237,9 @@ public final class PointRestore {
       }
       for (Thread t : threads) {
         Uninterruptibly.join(t);
+      }
+      for (ChunkDecoder d : decoders) {
+        d.close();
       }
       try {
         saved = checkpointDone(pendingCheckpoint, saved);
@@ -303,34 +319,41 @@ public final class PointRestore {
     return j;
   }
 
-  /** Reads the pack range that holds the blobs of {@code placed[from, to)} in one read. */
-  private PackRun readRun(Placed[] placed, int from, int to) throws IOException {
-    Placed first = placed[from];
-    long runStart = first.place().offset();
-    long end = runStart;
+  /** Returns the plaintext bytes of the chunks {@code placed[from, to)}. */
+  private static long plainBytes(Placed[] placed, int from, int to) {
     long plain = 0;
     for (int i = from; i < to; i++) {
-      end = Math.max(end, placed[i].place().end());
       plain += placed[i].plainLength();
     }
-    byte[] bytes = repository.readPackRange(first.place().packKey(), runStart, Math.toIntExact(end - runStart),
+    return plain;
+  }
+
+  /** Reads the pack range that holds the blobs of {@code run} in one read; it starts at the first blob's offset. */
+  private byte[] readRun(PackRun run) throws IOException {
+    Placed first = run.placed()[run.from()];
+    long runStart = first.place().offset();
+    long end = runStart;
+    for (int i = run.from(); i < run.to(); i++) {
+      end = Math.max(end, run.placed()[i].place().end());
+    }
+    return repository.readPackRange(first.place().packKey(), runStart, Math.toIntExact(end - runStart),
         first.place().id());
-    return new PackRun(bytes, runStart, Arrays.copyOfRange(placed, from, to), plain);
   }
 
   /**
-   * Decodes each blob of {@code run} once and writes it at every chunk that uses it (a chunk
-   * repeated in the volume is stored once and lies at adjacent places after sorting).
+   * Decodes each blob of {@code run} (read into {@code bytes}) once and writes it at every chunk that
+   * uses it (a chunk repeated in the volume is stored once and lies at adjacent places after sorting).
    */
-  private void writeRun(PackRun run, BlockDevice target, int chunkSize, ConcurrentSkipListSet<Long> inFlight,
-      AtomicLong written, AtomicLong writtenChunks) throws IOException {
-    Placed[] placed = run.placed();
+  private void writeRun(PackRun run, byte[] bytes, ChunkDecoder decoder, BlockDevice target, int chunkSize,
+      ConcurrentSkipListSet<Long> inFlight, AtomicLong written, AtomicLong writtenChunks) throws IOException {
+    long runStart = run.placed()[run.from()].place().offset();
     ByteBuffer data = null;
     ChunkPlace decoded = null;
-    for (Placed p : placed) {
+    for (int i = run.from(); i < run.to(); i++) {
+      Placed p = run.placed()[i];
       if (decoded == null || !decoded.packKey().equals(p.place().packKey())
           || decoded.offset() != p.place().offset()) {
-        data = repository.decodeChunk(p.place(), run.bytes(), Math.toIntExact(p.place().offset() - run.offset()));
+        data = decoder.decode(p.place(), bytes, Math.toIntExact(p.place().offset() - runStart));
         decoded = p.place();
       }
       if (data.remaining() != p.plainLength()) {
@@ -372,15 +395,17 @@ public final class PointRestore {
   }
 
   /**
-   * Flushes the target and saves {@code mark} (every chunk below it was written before this call)
-   * if it is beyond {@code saved}; returns the mark saved.
+   * Flushes the target and, with a progress file, saves {@code mark} (every chunk below it was
+   * written before this call) if it is beyond {@code saved}; returns the mark reached.
    */
   private long checkpoint(BlockDevice target, long mark, long saved, int chunkSize) throws IOException {
     if (mark <= saved) {
       return saved;
     }
     target.flush(); // the record must never claim chunks that a crash could still lose
-    new RestoreProgress(point.info().id(), point.size(), chunkSize, mark).save(progressFile);
+    if (progressFile != null) {
+      new RestoreProgress(point.info().id(), point.size(), chunkSize, mark).save(progressFile);
+    }
     return mark;
   }
 

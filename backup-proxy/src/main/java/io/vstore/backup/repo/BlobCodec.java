@@ -1,6 +1,7 @@
 package io.vstore.backup.repo;
 
 import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdDecompressCtx;
 import io.vstore.backup.crypto.Aead;
 import io.vstore.backup.crypto.ChunkHasher;
 import java.nio.ByteBuffer;
@@ -131,82 +132,122 @@ final class BlobCodec {
   }
 
   /**
-   * Decodes a stored blob of chunk {@code id} and returns its verified plaintext: re-hashed always
-   * ({@code verify}), or on reads only when the repository is not encrypted. An encrypted blob is
-   * sealed with its chunk id as associated data, so a blob altered, or moved to another id, already
-   * fails authentication; hashing its plaintext again would check only that the writer computed the
-   * id it sealed under, and costs as much CPU as the decryption (restores are bound by it).
+   * Decodes a stored blob of chunk {@code id} and returns its verified plaintext in an array of its
+   * own: re-hashed always ({@code verify}), or on reads only when the repository is not encrypted. An
+   * encrypted blob is sealed with its chunk id as associated data, so a blob altered, or moved to
+   * another id, already fails authentication; hashing its plaintext again would check only that the
+   * writer computed the id it sealed under, and costs as much CPU as the decryption (restores are
+   * bound by it).
    *
-   * @param where names the pack (and offset) for error messages
+   * @param packKey and {@code packOffset} name where the blob lies, for error messages
    */
-  ByteBuffer decode(ChunkId id, byte[] stored, int offset, int length, int plainLength, String where)
-      throws CorruptObjectException {
-    return decode(id, stored, offset, length, plainLength, where, dataKey == null);
+  ByteBuffer decode(ChunkId id, byte[] stored, int offset, int length, int plainLength, String packKey,
+      long packOffset) throws CorruptObjectException {
+    return decode(id, stored, offset, length, plainLength, packKey, packOffset, dataKey == null);
   }
 
-  /** As {@link #decode(ChunkId, byte[], int, int, int, String)}, re-hashing the plaintext when {@code rehash}. */
-  ByteBuffer decode(ChunkId id, byte[] stored, int offset, int length, int plainLength, String where, boolean rehash)
-      throws CorruptObjectException {
-    if (plainLength < 1 || plainLength > maxPlain) {
-      throw corrupt(where, id, "plain length " + plainLength + " out of range 1.." + maxPlain);
+  /** As {@link #decode(ChunkId, byte[], int, int, int, String, long)}, re-hashing the plaintext when {@code rehash}. */
+  ByteBuffer decode(ChunkId id, byte[] stored, int offset, int length, int plainLength, String packKey,
+      long packOffset, boolean rehash) throws CorruptObjectException {
+    checkPlainLength(id, plainLength, packKey, packOffset);
+    byte[] plain = new byte[plainLength];
+    byte[] opened = dataKey == null ? null : new byte[Math.max(0, length - Aead.OVERHEAD)];
+    ByteBuffer out = decode(id, stored, offset, length, plainLength, packKey, packOffset, rehash, opened, plain, null);
+    if (out.array() != plain) {
+      out.get(plain); // a raw blob: the caller owns what it gets, not a view of the pack range
     }
+    return ByteBuffer.wrap(plain);
+  }
+
+  /**
+   * Decodes as {@link #decode(ChunkId, byte[], int, int, int, String, long)} into the caller's
+   * buffers, allocating nothing: the plaintext returned is a view of {@code opened} (a raw blob that
+   * was encrypted), of {@code stored} (a raw blob that was not) or of {@code plain}, valid until they
+   * are reused. {@code opened} must hold the blob decrypted ({@code length - }{@link Aead#OVERHEAD}
+   * bytes) when the repository is encrypted, {@code plain} the plaintext; {@code zstd} (a context
+   * reused by one thread) may be null.
+   */
+  ByteBuffer decode(ChunkId id, byte[] stored, int offset, int length, int plainLength, String packKey,
+      long packOffset, boolean rehash, byte[] opened, byte[] plain, ZstdDecompressCtx zstd)
+      throws CorruptObjectException {
+    checkPlainLength(id, plainLength, packKey, packOffset);
     byte[] blob = stored;
     int blobOff = offset;
     int blobLen = length;
     if (dataKey != null) {
       try {
-        blob = dataKey.open(stored, offset, length, id.bytesUnsafe());
+        blobLen = dataKey.open(stored, offset, length, id.bytesUnsafe(), opened, 0);
       } catch (AEADBadTagException e) {
-        throw corrupt(where, id, "authentication failed (blob altered or moved)");
+        throw corrupt(packKey, packOffset, id, "authentication failed (blob altered or moved)");
       }
+      blob = opened;
       blobOff = 0;
-      blobLen = blob.length;
     }
     if (blobLen < 1) {
-      throw corrupt(where, id, "empty blob");
+      throw corrupt(packKey, packOffset, id, "empty blob");
     }
-    byte[] plain = new byte[plainLength];
     int codec = blob[blobOff];
     int dataOff = blobOff + 1;
     int dataLen = blobLen - 1;
+    byte[] out = plain;
+    int outOff = 0;
     int got;
     try {
       got = switch (codec) {
         case RAW -> {
-          if (dataLen != plainLength) {
-            yield dataLen;
-          }
-          System.arraycopy(blob, dataOff, plain, 0, dataLen);
+          out = blob; // the plaintext as stored: no copy
+          outOff = dataOff;
           yield dataLen;
         }
         case ZSTD -> {
+          if (zstd != null) {
+            yield zstd.decompressByteArray(plain, 0, plainLength, blob, dataOff, dataLen);
+          }
           long r = Zstd.decompressByteArray(plain, 0, plainLength, blob, dataOff, dataLen);
           if (Zstd.isError(r)) {
-            throw corrupt(where, id, "zstd: " + Zstd.getErrorName(r));
+            throw corrupt(packKey, packOffset, id, "zstd: " + Zstd.getErrorName(r));
           }
           yield (int) r;
         }
         case LZ4 -> LZ4_DECOMPRESSOR.decompress(blob, dataOff, dataLen, plain, 0, plainLength);
-        default -> throw corrupt(where, id, "unknown codec " + codec + " in blob header");
+        default -> throw corrupt(packKey, packOffset, id, "unknown codec " + codec + " in blob header");
       };
     } catch (CorruptObjectException e) {
       throw e;
     } catch (RuntimeException e) {
-      throw corrupt(where, id, "cannot decompress: " + e.getMessage());
+      throw corrupt(packKey, packOffset, id, "cannot decompress: " + e.getMessage());
     }
     if (got != plainLength) {
-      throw corrupt(where, id, "decoded " + got + " bytes, the index says " + plainLength);
+      throw corrupt(packKey, packOffset, id, "decoded " + got + " bytes, the index says " + plainLength);
     }
     if (rehash) {
-      byte[] actual = hasher.hash(plain, 0, plainLength);
+      byte[] actual = hasher.hash(out, outOff, plainLength);
       if (!MessageDigest.isEqual(actual, id.bytesUnsafe())) {
-        throw corrupt(where, id, "plaintext hashes to " + Hex.of(actual).substring(0, 16) + "…");
+        throw corrupt(packKey, packOffset, id, "plaintext hashes to " + Hex.of(actual).substring(0, 16) + "…");
       }
     }
-    return ByteBuffer.wrap(plain);
+    return ByteBuffer.wrap(out, outOff, plainLength);
   }
 
-  private static CorruptObjectException corrupt(String where, ChunkId id, String detail) {
-    return new CorruptObjectException("bad backup repository: chunk " + id.hex() + " in " + where + ": " + detail);
+  private void checkPlainLength(ChunkId id, int plainLength, String packKey, long packOffset)
+      throws CorruptObjectException {
+    if (plainLength < 1 || plainLength > maxPlain) {
+      throw corrupt(packKey, packOffset, id, "plain length " + plainLength + " out of range 1.." + maxPlain);
+    }
+  }
+
+  /** Returns the largest plaintext of a chunk of this repository. */
+  int maxPlain() {
+    return maxPlain;
+  }
+
+  /** Returns whether blobs are sealed (then a decode needs a buffer for the opened blob). */
+  boolean encrypted() {
+    return dataKey != null;
+  }
+
+  private static CorruptObjectException corrupt(String packKey, long packOffset, ChunkId id, String detail) {
+    return new CorruptObjectException("bad backup repository: chunk " + id.hex() + " in pack " + packKey + " at "
+        + packOffset + ": " + detail);
   }
 }

@@ -375,7 +375,7 @@ final class Checker {
         continue;
       }
       try {
-        repo.codec().decode(id, pack, off, len, t.plainLengths()[i], "pack " + packKey + " at " + off, true);
+        repo.codec().decode(id, pack, off, len, t.plainLengths()[i], packKey, off, true);
       } catch (CorruptObjectException e) {
         problem(packKey, detail(e));
       }

@@ -5,10 +5,12 @@ import io.vstore.backup.crypto.Argon2Params;
 import io.vstore.backup.store.NoSuchObjectException;
 import io.vstore.backup.store.ObjectInfo;
 import io.vstore.backup.store.ObjectStore;
+import io.vstore.blockstore.UnsupportedFormatException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -144,5 +146,45 @@ public final class KeyRing {
         }
       }
     };
+  }
+
+  /**
+   * Returns the master key of the repository whose config is {@code config}, unwrapped with
+   * {@code key} from the first key object it opens.
+   *
+   * @throws WrongKeyException if the key opens none of them
+   */
+  static byte[] unlock(ObjectStore store, ConfigObject config, KeySource key) throws IOException {
+    CorruptObjectException damaged = null;
+    for (String id : keyIds(store)) {
+      KeyObject k;
+      try {
+        k = KeyObject.read(store.get(PREFIX + id), PREFIX + id);
+      } catch (CorruptObjectException | UnsupportedFormatException e) {
+        damaged = damaged == null ? new CorruptObjectException(e.getMessage(), e) : damaged;
+        continue;
+      } catch (NoSuchObjectException e) {
+        continue;
+      }
+      byte[] master = unwrap(k, key, config.repoId());
+      if (master == null) {
+        continue;
+      }
+      // The config's sealed chunk-id key proves this master key belongs to this repository.
+      try {
+        byte[] chunkKey = new Aead(Arrays.copyOfRange(master, 0, 32))
+            .open(config.chunkKeyField(), 0, config.chunkKeyField().length, config.repoId());
+        if (MessageDigest.isEqual(chunkKey, Arrays.copyOfRange(master, 32, 64))) {
+          return master;
+        }
+      } catch (AEADBadTagException e) {
+        // Wrapped for this repository id, but not this repository's master key: keep looking.
+      }
+    }
+    if (damaged != null) {
+      throw new WrongKeyException("wrong passphrase or key for repository " + store + " (and a key object is damaged: "
+          + damaged.getMessage() + ")");
+    }
+    throw new WrongKeyException("wrong passphrase or key for repository " + store);
   }
 }

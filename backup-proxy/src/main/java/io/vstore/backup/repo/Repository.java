@@ -6,7 +6,6 @@ import io.vstore.backup.crypto.ChunkHasher;
 import io.vstore.backup.store.NoSuchObjectException;
 import io.vstore.backup.store.ObjectStore;
 import io.vstore.blockstore.AlreadyClosedException;
-import io.vstore.blockstore.UnsupportedFormatException;
 import java.io.Closeable;
 import java.io.EOFException;
 import java.io.IOException;
@@ -16,11 +15,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import javax.crypto.AEADBadTagException;
 
 /**
  * A backup repository in an {@link ObjectStore}: deduplicated chunks in packs, their index, and
@@ -32,22 +26,18 @@ import javax.crypto.AEADBadTagException;
  * the index object naming it, a point's pages before its manifest.
  */
 public final class Repository implements Closeable {
-  private static final System.Logger LOG = System.getLogger(Repository.class.getName());
   private final ObjectStore store;
   private final ConfigObject configObject;
   private final RepositoryConfig config;
   private final Aead dataKey;
   private final ChunkHasher hasher;
   private final BlobCodec codec;
-  private final ChunkIndex index = new ChunkIndex();
   private final HiddenChunks hidden = new HiddenChunks(this);
   private final byte[] chunkKey;
   private final KeyRing keys;
   private final Argon2Params argon2;
   private final int packTarget;
-  private final List<RepositoryReport.Problem> loadProblems = new ArrayList<>();
-  private final Object indexLoad = new Object();
-  private volatile boolean indexLoaded;
+  private final IndexLoader indexLoader;
   private volatile boolean closed;
 
   private Repository(ObjectStore store, ConfigObject config, byte[] master, byte[] chunkKey, RepositoryOptions options) {
@@ -61,6 +51,7 @@ public final class Repository implements Closeable {
     this.keys = new KeyRing(this, master);
     this.argon2 = options.argon2();
     this.packTarget = options.packTargetBytes();
+    this.indexLoader = new IndexLoader(store, dataKey);
   }
 
   /**
@@ -135,7 +126,7 @@ public final class Repository implements Closeable {
         throw new WrongKeyException("repository " + store + " is encrypted: give --passphrase-file, --key-file or "
             + "VSTORE_BACKUP_PASSPHRASE");
       }
-      master = unlock(store, config, key);
+      master = KeyRing.unlock(store, config, key);
       chunkKey = Arrays.copyOfRange(master, 32, 64);
     } else {
       chunkKey = config.chunkKeyField();
@@ -143,57 +134,9 @@ public final class Repository implements Closeable {
     return new Repository(store, config, master, chunkKey, options);
   }
 
-  private static byte[] unlock(ObjectStore store, ConfigObject config, KeySource key) throws IOException {
-    CorruptObjectException damaged = null;
-    for (String id : KeyRing.keyIds(store)) {
-      KeyObject k;
-      try {
-        k = KeyObject.read(store.get(KeyRing.PREFIX + id), KeyRing.PREFIX + id);
-      } catch (CorruptObjectException | UnsupportedFormatException e) {
-        damaged = damaged == null ? new CorruptObjectException(e.getMessage(), e) : damaged;
-        continue;
-      } catch (NoSuchObjectException e) {
-        continue;
-      }
-      byte[] master = KeyRing.unwrap(k, key, config.repoId());
-      if (master == null) {
-        continue;
-      }
-      // The config's sealed chunk-id key proves this master key belongs to this repository.
-      try {
-        byte[] chunkKey = new Aead(Arrays.copyOfRange(master, 0, 32))
-            .open(config.chunkKeyField(), 0, config.chunkKeyField().length, config.repoId());
-        if (MessageDigest.isEqual(chunkKey, Arrays.copyOfRange(master, 32, 64))) {
-          return master;
-        }
-      } catch (AEADBadTagException e) {
-        // Wrapped for this repository id, but not this repository's master key: keep looking.
-      }
-    }
-    if (damaged != null) {
-      throw new WrongKeyException("wrong passphrase or key for repository " + store + " (and a key object is damaged: "
-          + damaged.getMessage() + ")");
-    }
-    throw new WrongKeyException("wrong passphrase or key for repository " + store);
-  }
-
-  /** Threads that fetch and parse index objects and manifests: the store's latency (S3) dominates, not the CPU. */
-  private static final int INDEX_LOADERS = 4;
-
   /** Loads the chunk index unless it is loaded (once; concurrent callers wait for the one load). */
   private void loadIndex() throws IOException {
-    if (indexLoaded) {
-      return;
-    }
-    synchronized (indexLoad) {
-      if (!indexLoaded) {
-        long t0 = System.nanoTime();
-        readIndexObjects();
-        indexLoaded = true;
-        LOG.log(System.Logger.Level.DEBUG, () -> String.format("chunk index of %s loaded: %d chunks in %.1f ms", store,
-            index.size(), (System.nanoTime() - t0) / 1e6));
-      }
-    }
+    indexLoader.load();
   }
 
   /**
@@ -207,74 +150,7 @@ public final class Repository implements Closeable {
 
   /** Returns the loaded chunk index; an I/O failure loading it is unchecked here (callers that can throw load first). */
   private ChunkIndex loadedIndex() {
-    try {
-      loadIndex();
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException("cannot load the chunk index of " + store + ": " + e.getMessage(), e);
-    }
-    return index;
-  }
-
-  private void readIndexObjects() throws IOException {
-    List<String> keys = new ArrayList<>();
-    store.list(IndexObject.PREFIX, o -> keys.add(o.key()));
-    keys.sort(null);
-    inParallel(keys, this::loadIndexObject);
-  }
-
-  /** A task on one object key. */
-  private interface KeyTask {
-    void run(String key) throws IOException;
-  }
-
-  /** Runs {@code task} for every key on up to {@link #INDEX_LOADERS} threads and rethrows the first failure. */
-  private void inParallel(List<String> keys, KeyTask task) throws IOException {
-    if (keys.size() <= 1) {
-      for (String key : keys) {
-        task.run(key);
-      }
-      return;
-    }
-    ExecutorService pool = Executors.newFixedThreadPool(Math.min(INDEX_LOADERS, keys.size()),
-        Thread.ofPlatform().daemon().name("repo-load-", 0).factory());
-    try {
-      List<Future<Void>> loads = new ArrayList<>(keys.size());
-      for (String key : keys) {
-        loads.add(pool.submit(() -> {
-          task.run(key);
-          return null;
-        }));
-      }
-      for (Future<Void> f : loads) {
-        try {
-          f.get();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new java.io.InterruptedIOException("interrupted while reading " + store);
-        } catch (ExecutionException e) {
-          if (e.getCause() instanceof IOException io) {
-            throw io;
-          }
-          throw new IllegalStateException("reading " + store + " failed", e.getCause());
-        }
-      }
-    } finally {
-      pool.shutdownNow();
-    }
-  }
-
-  private void loadIndexObject(String key) throws IOException {
-    try {
-      IndexObject.read(store.get(key), dataKey, key, index::putIfAbsent);
-    } catch (CorruptObjectException | UnsupportedFormatException e) {
-      // A damaged index object must not make the repository unreadable: its chunks count as
-      // absent (a backup stores them again), and check() reports it.
-      synchronized (loadProblems) {
-        loadProblems.add(new RepositoryReport.Problem(key, e.getMessage()));
-      }
-    } catch (NoSuchObjectException e) {
-      // Deleted by gc since the listing; gc wrote its replacement first.
-    }
+    return indexLoader.loaded();
   }
 
   /** Returns the repository's settings. */
@@ -330,7 +206,7 @@ public final class Repository implements Closeable {
   public ChunkPlace place(ChunkId id) throws IOException {
     checkOpen();
     loadIndex();
-    ChunkIndex.Location loc = index.get(id);
+    ChunkIndex.Location loc = indexLoader.index().get(id);
     if (loc == null) {
       loc = hidden.find(id); // a point committed across a gc may use what gc took out of the index
     }
@@ -372,8 +248,14 @@ public final class Repository implements Closeable {
    */
   public ByteBuffer decodeChunk(ChunkPlace place, byte[] range, int at) throws CorruptObjectException {
     java.util.Objects.checkFromIndexSize(at, place.storedLength(), range.length);
-    return codec.decode(place.id(), range, at, place.storedLength(), place.plainLength(),
-        "pack " + place.packKey() + " at " + place.offset());
+    return codec.decode(place.id(), range, at, place.storedLength(), place.plainLength(), place.packKey(),
+        place.offset());
+  }
+
+  /** Returns a decoder for one thread that decodes many chunks without allocating per chunk (close it). */
+  public ChunkDecoder newDecoder() {
+    checkOpen();
+    return new ChunkDecoder(codec);
   }
 
   /**
@@ -394,7 +276,7 @@ public final class Repository implements Closeable {
     List<String> ids = pointIds("");
     List<PointInfo> out = java.util.Collections.synchronizedList(new ArrayList<>(ids.size()));
     // Manifests are fetched a few at a time: on S3 each is a round trip.
-    inParallel(ids, id -> {
+    IndexLoader.inParallel(store, ids, id -> {
       try {
         out.add(readManifest(id).info());
       } catch (NoSuchObjectException e) {
@@ -527,10 +409,7 @@ public final class Repository implements Closeable {
   }
 
   List<RepositoryReport.Problem> loadProblems() {
-    loadedIndex();
-    synchronized (loadProblems) {
-      return List.copyOf(loadProblems);
-    }
+    return indexLoader.problems();
   }
 
   /** Returns the ids of a page, or all zeros (holes) for a null page id. */

@@ -287,8 +287,7 @@ public final class RepositoryMaintenance {
       throw new CorruptObjectException("bad backup repository: pack " + packKey + " of chunk " + e.id().hex()
           + " is missing or too short in " + repo.store());
     }
-    return repo.codec().decode(e.id(), stored, 0, stored.length, e.plainLength(), "pack " + packKey + " at "
-        + e.offset());
+    return repo.codec().decode(e.id(), stored, 0, stored.length, e.plainLength(), packKey, e.offset());
   }
 
   /**
