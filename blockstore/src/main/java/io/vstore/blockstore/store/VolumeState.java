@@ -225,6 +225,11 @@ final class VolumeState {
     return changes.list();
   }
 
+  /** Returns the blocks changed since the last flush as the next generation's change-log row, or null if none; the caller holds {@code lock}. */
+  byte[] unflushedChangeRow() {
+    return changes.isEmpty() ? null : changes.encode();
+  }
+
   /** Returns the last generation a flush committed. */
   long committedGeneration() {
     return committedGeneration;
@@ -375,7 +380,7 @@ final class VolumeState {
       if (incoming == null) {
         ChangeLog.stage(meta, batch, this, generation, changes);
       }
-      batch.put(meta.catalog, Keys.catalog('v', id), record(generation).encode());
+      batch.put(meta.catalog, Keys.catalog('v', id), record(name, generation, incoming).encode());
     } finally {
       lock.readLock().unlock();
     }
@@ -447,10 +452,10 @@ final class VolumeState {
   }
 
   /** Returns the catalog entry describing the current (in-memory) state. */
-  private VolumeRecord record(long generation) {
-    return new VolumeRecord(id, name, uuid.toString(), size, created, generation, allocated.get(), mappedBlocks.get(),
-        parent == null ? 0 : parent.id, parentSnapshot == null ? 0 : parentSnapshot.record.id(),
-        base == null ? 0 : base.id(), incoming);
+  private VolumeRecord record(String recordName, long generation, VolumeRecord.Incoming mark) {
+    return new VolumeRecord(id, recordName, uuid.toString(), size, created, generation, allocated.get(),
+        mappedBlocks.get(), parent == null ? 0 : parent.id, parentSnapshot == null ? 0 : parentSnapshot.record.id(),
+        base == null ? 0 : base.id(), mark);
   }
 
   /** Adds {@code delta} to a segment's live bytes, a change towards the next automatic flush. */
@@ -549,11 +554,20 @@ final class VolumeState {
   }
 
   /**
-   * Ends the transplant: the volume takes {@code newName} and generation {@code generation}, and
-   * from now on is an ordinary volume. Returns its catalog entry, which the caller commits: this
-   * leaves nothing pending (it follows a flush), so no flush stages the volume meanwhile.
+   * Returns the catalog entry {@link #publish} makes this incoming volume's, changing nothing: it
+   * goes into the batch that also stages the volume's last incoming changes. The caller holds {@code lock}.
    */
-  VolumeRecord publish(String newName, long generation) {
+  VolumeRecord publishedRecord(String newName, long generation) {
+    assert incoming != null && generation >= committedGeneration;
+    return record(newName, generation, null);
+  }
+
+  /**
+   * Ends the transplant in memory once {@link #publishedRecord} is committed: the volume takes
+   * {@code newName} and generation {@code generation}, and from now on is an ordinary volume. The
+   * caller holds the commit lock exclusively and has flushed, so nothing is pending.
+   */
+  void publish(String newName, long generation) {
     lock.writeLock().lock();
     try {
       assert incoming != null && generation >= committedGeneration;
@@ -563,7 +577,6 @@ final class VolumeState {
       committedGeneration = generation;
       changes.clear(); // the transplant's own writes: the source's change log says what changed
       recordChanged = false;
-      return record(generation);
     } finally {
       lock.writeLock().unlock();
     }
