@@ -8,12 +8,13 @@ import org.rocksdb.RocksIterator;
 
 /**
  * The switch of a {@link VolumeTransplant}: with both datastores' commit locks held (the source's
- * writes wait), one synced commit of the destination stages what the copy's head holds since its
- * last flush and publishes the incoming volume under its name with the source's generation, its
- * change-log rows (verbatim, re-keyed to the new volume id; the blocks the source changed since its
- * last flush as one more row) and its pins. The source is not committed: it is authoritative until
- * that commit and stale after, so the caller flushes both beforehand to keep this commit small and
- * the source afterwards. Everything that can refuse is checked before anything changes.
+ * writes wait), one commit of the destination, written but not synced, publishes the incoming
+ * volume under its name with the source's generation, its change-log rows (verbatim, re-keyed to
+ * the new volume id; the blocks the source changed since its last flush as one more row) and its
+ * pins. Nothing is synced and the source is not committed: the caller flushes both beforehand (so
+ * what the commit leaves pending is only the last moments' writes) and, after, makes the switch
+ * durable ({@link VolumeTransplant#syncSwitch}) and flushes the source. Everything that can refuse
+ * is checked before anything changes.
  */
 final class TransplantSwitch {
   private static final System.Logger LOG = System.getLogger(TransplantSwitch.class.getName());
@@ -120,15 +121,18 @@ final class TransplantSwitch {
         : sourceGeneration;
     MetaStore meta = dst.meta();
     CommitPipeline commits = dst.commits();
-    // The one synced commit of the switch: what the copy's head holds since the last flush (staged
-    // first, still incoming), then the entry that publishes it, the change log and the pins.
-    commits.stage(batch -> {
-      to.lock.readLock().lock();
-      try {
-        batch.put(meta.catalog, Keys.catalog('v', to.id), to.publishedRecord(name, publishedAt).encode());
-      } finally {
-        to.lock.readLock().unlock();
-      }
+    // The switch's one commit, written but not synced (no fsync while writes are held): the entry
+    // publishing the copy as last committed (its sizes those of the last flush, whose maps it
+    // matches), the change log and the pins. It points at no segment bytes; the copy's head
+    // changes since that flush commit with the next one, like any unflushed write.
+    commits.awaitCommitted();
+    byte[] committed = meta.get(meta.catalog, Keys.catalog('v', to.id));
+    if (committed == null) {
+      throw new IllegalStateException("the copy of volume " + from.name + " in " + dst.dir() + " has no catalog entry");
+    }
+    VolumeRecord record = VolumeRecord.decode(committed).published(name, publishedAt);
+    commits.commitUnsyncedLocked(batch -> {
+      batch.put(meta.catalog, Keys.catalog('v', to.id), record.encode());
       for (RawRow r : rows) {
         batch.put(meta.changes, Keys.pair(to.id, r.generation()), r.value());
       }
@@ -136,7 +140,6 @@ final class TransplantSwitch {
         batch.put(meta.catalog, pin[0], pin[1]);
       }
     });
-    commits.flushLocked();
     to.publish(name, publishedAt);
     dst.volumes().publish(to);
     switchedAt = sourceGeneration;

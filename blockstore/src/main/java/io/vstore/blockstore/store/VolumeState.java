@@ -380,7 +380,7 @@ final class VolumeState {
       if (incoming == null) {
         ChangeLog.stage(meta, batch, this, generation, changes);
       }
-      batch.put(meta.catalog, Keys.catalog('v', id), record(name, generation, incoming).encode());
+      batch.put(meta.catalog, Keys.catalog('v', id), record(generation).encode());
     } finally {
       lock.readLock().unlock();
     }
@@ -452,10 +452,10 @@ final class VolumeState {
   }
 
   /** Returns the catalog entry describing the current (in-memory) state. */
-  private VolumeRecord record(String recordName, long generation, VolumeRecord.Incoming mark) {
-    return new VolumeRecord(id, recordName, uuid.toString(), size, created, generation, allocated.get(),
-        mappedBlocks.get(), parent == null ? 0 : parent.id, parentSnapshot == null ? 0 : parentSnapshot.record.id(),
-        base == null ? 0 : base.id(), mark);
+  private VolumeRecord record(long generation) {
+    return new VolumeRecord(id, name, uuid.toString(), size, created, generation, allocated.get(), mappedBlocks.get(),
+        parent == null ? 0 : parent.id, parentSnapshot == null ? 0 : parentSnapshot.record.id(),
+        base == null ? 0 : base.id(), incoming);
   }
 
   /** Adds {@code delta} to a segment's live bytes, a change towards the next automatic flush. */
@@ -554,18 +554,10 @@ final class VolumeState {
   }
 
   /**
-   * Returns the catalog entry {@link #publish} makes this incoming volume's, changing nothing: it
-   * goes into the batch that also stages the volume's last incoming changes. The caller holds {@code lock}.
-   */
-  VolumeRecord publishedRecord(String newName, long generation) {
-    assert incoming != null && generation >= committedGeneration;
-    return record(newName, generation, null);
-  }
-
-  /**
-   * Ends the transplant in memory once {@link #publishedRecord} is committed: the volume takes
-   * {@code newName} and generation {@code generation}, and from now on is an ordinary volume. The
-   * caller holds the commit lock exclusively and has flushed, so nothing is pending.
+   * Ends the transplant in memory once the published catalog entry is committed: the volume takes
+   * {@code newName} and generation {@code generation}, and from now on is an ordinary volume; its
+   * changes still pending commit with the next flush as its next generation. The caller holds the
+   * commit lock exclusively.
    */
   void publish(String newName, long generation) {
     lock.writeLock().lock();
@@ -576,6 +568,8 @@ final class VolumeState {
       name = newName;
       committedGeneration = generation;
       changes.clear(); // the transplant's own writes: the source's change log says what changed
+      // The committed entry has the sizes of the last flush: right while nothing is pending, and
+      // rewritten by the next flush when something is.
       recordChanged = false;
     } finally {
       lock.writeLock().unlock();

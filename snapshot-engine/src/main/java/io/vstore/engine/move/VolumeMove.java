@@ -82,7 +82,7 @@ public final class VolumeMove {
   private boolean cancelIgnored;
   /** Bytes copied between checkpoints; smaller in tests. */
   private long checkpointBytes = CHECKPOINT_BYTES;
-  /** Runs after the switch's commit, before the source's flush: a crash point for tests. */
+  /** Runs after the switch's unsynced commit and the release, before any sync: a crash point for tests. */
   private Runnable switchCommitted = () -> {};
 
   private VolumeMove(Datastore source, Datastore destination, MoveRecord record, VolumeTransplant transplant,
@@ -116,7 +116,7 @@ public final class VolumeMove {
     return this;
   }
 
-  /** Runs {@code hook} right after the switch's commit and the release, before the source is flushed (tests crash there). */
+  /** Runs {@code hook} right after the switch's commit and the release, before anything is synced (tests crash there). */
   VolumeMove onSwitchCommitted(Runnable hook) {
     switchCommitted = hook;
     return this;
@@ -460,11 +460,14 @@ public final class VolumeMove {
   // ---- switch-over, verification, end ----
 
   /**
-   * Holds new writes, publishes the copy (the transplant's one synced commit, of the destination
-   * only) and forwards every handle of the source volume to the destination, then releases: a
-   * pause of one small commit, whatever the volume's size. Both sides are flushed before the hold,
-   * so that commit holds only what clients wrote in the last moments; the source, no longer
-   * written once its handles forward, is flushed after the release. A crash in between leaves the
+   * Holds new writes, publishes the copy (the transplant's one commit, of the destination only,
+   * written but not synced) and forwards every handle of the source volume to the destination,
+   * then releases: a pause of about a millisecond, whatever the volume's size or the disk's sync
+   * latency. Both sides are flushed before the hold, so only what clients wrote in the last
+   * moments is pending; after the release the switch is synced ({@code syncSwitch}, with those
+   * writes on the destination) and the source, no longer written once its handles forward, is
+   * flushed. A power loss before that sync leaves the source authoritative (clients' flushes after
+   * the release sync the switch along with their writes). A crash in between leaves the
    * destination authoritative and the source behind by those last writes: the switch's change id
    * (the source's generation the copy stands for, answered alike on both sides) counts them as
    * changed since the switch, so verification skips them, and resume takes it from the source.
@@ -472,12 +475,9 @@ public final class VolumeMove {
    * resume by the destination holding the source's uuid under the volume's name.
    */
   private void switchOver() throws IOException {
-    // Flushed twice before the hold: the first flush after the copy pass can take long, and what
-    // clients wrote meanwhile would otherwise be synced inside the hold.
-    for (int round = 0; round < 2; round++) {
-      source.flush();
-      destination.flush();
-    }
+    // Flushed before the hold, so that the switch leaves pending only what clients write from here on.
+    source.flush();
+    destination.flush();
     long stamp = mirror.holdWrites();
     long held = System.nanoTime();
     long finished = held;
@@ -496,6 +496,7 @@ public final class VolumeMove {
         + " %.2f ms, forwarding the handles %.2f ms", volume, switchPauseNanos / 1e6, finishNanos / 1e6,
         (switchPauseNanos - finishNanos) / 1e6));
     switchCommitted.run();
+    transplant.syncSwitch();
     source.flush(); // its last writes, for verification; nothing writes it any more
     record = record.switched(switchChangeId);
     record.save();
