@@ -16,6 +16,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.IntToLongFunction;
 import java.util.zip.CRC32C;
 
 /**
@@ -25,7 +26,9 @@ import java.util.zip.CRC32C;
  * destination since the switch (asked of the change log once before reading, and once more at the
  * end for the regions whose checksums differed, so the cost stays proportional to the changes).
  * Several regions are checked at once, on both cores: reading and inflating both sides is most of
- * the pass, and it runs after the switch with the source still held.
+ * the pass, and it runs after the switch with the source still held. Where the copy pass kept the
+ * checksum of what it read from the source and no client changed the region since, the source is
+ * not read again.
  */
 final class MoveVerification {
   /** The source snapshot the verification reads. */
@@ -44,6 +47,17 @@ final class MoveVerification {
    */
   static long[] run(Datastore source, Datastore destination, String volume, Volume destHead, MoveRecord record,
       VolumeMove.Listener progress) throws IOException {
+    return run(source, destination, volume, destHead, record, r -> -1, progress);
+  }
+
+  /**
+   * Compares both sides as {@link #run(Datastore, Datastore, String, Volume, MoveRecord, VolumeMove.Listener)}
+   * does, taking the source's checksum of region {@code r} from {@code copied} where it answers
+   * one (the copy pass's, for a region no client changed since: the source still reads so) instead
+   * of reading the source there.
+   */
+  static long[] run(Datastore source, Datastore destination, String volume, Volume destHead, MoveRecord record,
+      IntToLongFunction copied, VolumeMove.Listener progress) throws IOException {
     if (!source.hasVolume(volume)) {
       return new long[] {0, 0, 0}; // deleted after verification, before the record went
     }
@@ -62,7 +76,7 @@ final class MoveVerification {
     BitSet changed = changedSinceSwitch(destination, volume, record);
     BitSet differing = new BitSet();
     try (Volume old = source.volume(volume + "@" + VERIFY_SNAPSHOT, true);
-        Checker checker = new Checker(old, destHead, changed, size)) {
+        Checker checker = new Checker(old, destHead, changed, copied, size)) {
       // Regions are checked IN_FLIGHT at once (reading and checksumming on both cores), their
       // outcomes taken in order; progress is reported on this thread, one call per region.
       ArrayDeque<Future<Outcome>> pending = new ArrayDeque<>();
@@ -116,14 +130,16 @@ final class MoveVerification {
     private final Volume old;
     private final Volume now;
     private final BitSet changed;
+    private final IntToLongFunction copied;
     private final long size;
     private final BlockingQueue<ByteBuffer[]> buffers = new ArrayBlockingQueue<>(IN_FLIGHT);
     private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
 
-    Checker(Volume old, Volume now, BitSet changed, long size) {
+    Checker(Volume old, Volume now, BitSet changed, IntToLongFunction copied, long size) {
       this.old = old;
       this.now = now;
       this.changed = changed;
+      this.copied = copied;
       this.size = size;
       for (int i = 0; i < IN_FLIGHT; i++) {
         buffers.add(new ByteBuffer[] {ByteBuffer.allocateDirect(REGION), ByteBuffer.allocateDirect(REGION)});
@@ -157,7 +173,11 @@ final class MoveVerification {
       if (RegionCopy.firstOf(atSwitch, true, -1) < 0 && RegionCopy.firstOf(now.allocation(start, length), true, -1) < 0) {
         return new Outcome(region, Kind.ZEROS, length, data);
       }
-      boolean same = crc(old, start, length, pair[0]) == crc(now, start, length, pair[1]);
+      long before = copied.applyAsLong(region);
+      if (before < 0) {
+        before = crc(old, start, length, pair[0]);
+      }
+      boolean same = before == crc(now, start, length, pair[1]);
       return new Outcome(region, same ? Kind.SAME : Kind.DIFFERENT, length, data);
     }
 

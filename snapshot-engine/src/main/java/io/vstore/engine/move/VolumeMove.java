@@ -316,7 +316,7 @@ public final class VolumeMove {
     uninstall();
     listener.switched(record);
     long t1 = System.nanoTime();
-    long[] verified = MoveVerification.run(source, destination, volume, destHead, record,
+    long[] verified = MoveVerification.run(source, destination, volume, destHead, record, regionCopy::sourceChecksum,
         (done, total) -> afterSwitch(listener, done, total));
     long t2 = System.nanoTime();
     finish();
