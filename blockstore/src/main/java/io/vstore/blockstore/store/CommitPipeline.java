@@ -211,6 +211,46 @@ final class CommitPipeline {
     completeCommit(stageCommit());
   }
 
+  /**
+   * Commits {@code op}'s changes alone, written but not synced, after every batch staged so far;
+   * other pending changes stay pending. For catalog changes that point at no segment bytes and
+   * must not wait for a sync; the next synced commit (a {@link #flush} that finds changes, or
+   * {@link #syncCatalog}) makes them durable. The caller holds the commit lock exclusively.
+   */
+  void commitUnsyncedLocked(CatalogOp op) throws IOException {
+    assert commitLock.isWriteLockedByCurrentThread();
+    order.checkHealthy();
+    try (WriteBatch batch = new WriteBatch()) {
+      try {
+        op.stage(batch);
+      } catch (RocksDBException e) {
+        throw new IOException("cannot stage commit of " + owner + ": " + e.getMessage(), e);
+      }
+      long ticket = order.issue();
+      try {
+        order.awaitTurn(ticket);
+        meta.commitUnsynced(batch);
+        order.committed(ticket);
+      } catch (IOException | RuntimeException e) {
+        IOException failure = e instanceof IOException io ? io : new IOException("commit of " + owner + " failed: " + e, e);
+        order.failed(failure);
+        throw failure;
+      }
+    }
+  }
+
+  /** Makes every commit so far durable with one synced commit, even when nothing is pending. */
+  void syncCatalog() throws IOException {
+    commitLock.writeLock().lock();
+    try {
+      checkOpen();
+      pendingOps.add(batch -> {}); // a batch is written, and synced, even with nothing else to stage
+    } finally {
+      commitLock.writeLock().unlock();
+    }
+    flush();
+  }
+
   /** Waits until every flush staged so far is committed; with the commit lock held, none can start. */
   void awaitCommitted() throws IOException {
     order.awaitCommitted(order.newest());

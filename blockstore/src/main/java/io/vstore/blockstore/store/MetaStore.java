@@ -24,7 +24,8 @@ import org.rocksdb.WriteOptions;
 /**
  * The datastore's RocksDB instance, its column families and the memory both may use. Every write
  * goes through {@link #commit}, which is synced: RocksDB is only ever written at a flush, after
- * the segment bytes its new entries point at are durable.
+ * the segment bytes its new entries point at are durable. The one exception is
+ * {@link #commitUnsynced}, for a batch that points at no segment bytes (a transplant's switch).
  *
  * <p>Memory: RocksDB's block cache and memtables share one native budget ({@link #ROCKSDB_MEMORY},
  * memtables at most half of it), and the metadata pages vstore decodes for its maps and record
@@ -48,6 +49,7 @@ final class MetaStore implements AutoCloseable {
   private final RocksDB db;
   private final List<ColumnFamilyHandle> handles = new ArrayList<>();
   private final WriteOptions syncWrite = new WriteOptions().setSync(true);
+  private final WriteOptions unsyncedWrite = new WriteOptions();
   /** Catalog: volumes, counters, per-segment statistics. */
   final ColumnFamilyHandle catalog;
   /** Block maps: volume id + start block to a map entry. */
@@ -138,6 +140,18 @@ final class MetaStore implements AutoCloseable {
     }
   }
 
+  /**
+   * Writes {@code batch} atomically, to the log but not synced: a killed process keeps it, a power
+   * loss may not until the next synced {@link #commit} (the log is one sequence, synced as a whole).
+   */
+  void commitUnsynced(WriteBatch batch) throws IOException {
+    try {
+      db.write(unsyncedWrite, batch);
+    } catch (RocksDBException e) {
+      throw failure("commit", e);
+    }
+  }
+
   private IOException failure(String what, RocksDBException e) {
     return new IOException("metadata store " + dir + ": " + what + " failed: " + e.getMessage(), e);
   }
@@ -154,6 +168,7 @@ final class MetaStore implements AutoCloseable {
     }
     db.close();
     syncWrite.close();
+    unsyncedWrite.close();
     closeOptions();
   }
 

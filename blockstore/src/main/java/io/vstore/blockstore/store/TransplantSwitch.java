@@ -8,10 +8,13 @@ import org.rocksdb.RocksIterator;
 
 /**
  * The switch of a {@link VolumeTransplant}: with both datastores' commit locks held (the source's
- * writes wait), both are flushed; then one commit of the destination publishes the incoming
- * volume under its name with the source's committed generation, its change-log rows (verbatim,
- * re-keyed to the new volume id) and its pins. Everything that can refuse is checked before
- * anything changes.
+ * writes wait), one commit of the destination, written but not synced, publishes the incoming
+ * volume under its name with the source's generation, its change-log rows (verbatim, re-keyed to
+ * the new volume id; the blocks the source changed since its last flush as one more row) and its
+ * pins. Nothing is synced and the source is not committed: the caller flushes both beforehand (so
+ * what the commit leaves pending is only the last moments' writes) and, after, makes the switch
+ * durable ({@link VolumeTransplant#syncSwitch}) and flushes the source. Everything that can refuse
+ * is checked before anything changes.
  */
 final class TransplantSwitch {
   private static final System.Logger LOG = System.getLogger(TransplantSwitch.class.getName());
@@ -19,6 +22,8 @@ final class TransplantSwitch {
   private final VolumeState from;
   private final StoreParts dst;
   private final VolumeState to;
+  /** The source's generation the copy was published with: its committed one, or one more for its unflushed changes. */
+  private long switchedAt = -1;
 
   TransplantSwitch(StoreParts src, VolumeState from, StoreParts dst, VolumeState to) {
     this.src = src;
@@ -30,8 +35,12 @@ final class TransplantSwitch {
   /** One change-log row as stored: its key's generation and its value. */
   private record RawRow(long generation, byte[] value) {}
 
-  /** Publishes the incoming volume as {@code name}; takes the source's commit lock first when {@code sourceFirst}. */
-  void run(String name, boolean sourceFirst) throws IOException {
+  /**
+   * Publishes the incoming volume as {@code name}; takes the source's commit lock first when
+   * {@code sourceFirst}. Returns the source's generation the copy now stands for: the source's
+   * change id at that generation (once the source is flushed) names the switch on both sides.
+   */
+  long run(String name, boolean sourceFirst) throws IOException {
     Lock s = src.commits().lock().writeLock();
     Lock d = dst.commits().lock().writeLock();
     Lock first = sourceFirst ? s : d;
@@ -41,6 +50,7 @@ final class TransplantSwitch {
       second.lock();
       try {
         switchLocked(name);
+        return switchedAt;
       } finally {
         second.unlock();
       }
@@ -70,9 +80,19 @@ final class TransplantSwitch {
       }
     }
     long t0 = System.nanoTime();
-    src.commits().flushLocked();
-    long t1 = System.nanoTime();
-    long generation = from.committedGeneration();
+    // No flush of the source here: the rows of its committed generations are read as they are, and
+    // the blocks it changed since (mirrored to the copy, all of them) become the copy's next row.
+    src.commits().awaitCommitted();
+    long generation;
+    byte[] pending;
+    from.lock.readLock().lock();
+    try {
+      generation = from.committedGeneration();
+      pending = from.unflushedChangeRow();
+    } finally {
+      from.lock.readLock().unlock();
+    }
+    long sourceGeneration = pending == null ? generation : generation + 1;
     List<SnapshotState> want = VolumeTransplant.snapshotsOf(from);
     List<SnapshotState> have = VolumeTransplant.snapshotsOf(to);
     for (SnapshotState w : want) {
@@ -83,29 +103,35 @@ final class TransplantSwitch {
     }
     List<byte[][]> pins = ChangePins.copies(src.meta(), from.id, dst.meta(), to.id);
     List<RawRow> rows = rows(src.meta(), from.id, generation);
-    long t2 = System.nanoTime();
-    dst.commits().flushLocked();
-    long t3 = System.nanoTime();
-    boolean dropped = false;
+    if (pending != null) {
+      rows.add(new RawRow(sourceGeneration, pending));
+    }
+    long t1 = System.nanoTime();
     for (SnapshotState h : have) {
       if (want.stream().noneMatch(w -> TransplantHistory.same(w, h))) {
-        dropSnapshot(dst, to, h); // deleted on the source during the move
-        dropped = true;
+        dropSnapshot(dst, to, h); // deleted on the source during the move; rare, so its own commits
       }
-    }
-    if (dropped) {
-      dst.commits().flushLocked();
     }
     VolumeRecord.Incoming mark = to.incoming();
     // Head writes are born one past the newest snapshot's generation. The source is at least
     // there once its head changed, as it must have if the copy's head was written; if not (the
     // caller wrote what the source did not), the copy commits that one generation more, which no
     // change id of the source names, and which changed nothing the source's change ids can see.
-    long publishedAt = to.writtenSinceMark() && mark.copyingHead() ? Math.max(generation, mark.birth()) : generation;
-    VolumeRecord record = to.publish(name, publishedAt);
+    long publishedAt = to.writtenSinceMark() && mark.copyingHead() ? Math.max(sourceGeneration, mark.birth())
+        : sourceGeneration;
     MetaStore meta = dst.meta();
     CommitPipeline commits = dst.commits();
-    commits.stage(batch -> {
+    // The switch's one commit, written but not synced (no fsync while writes are held): the entry
+    // publishing the copy as last committed (its sizes those of the last flush, whose maps it
+    // matches), the change log and the pins. It points at no segment bytes; the copy's head
+    // changes since that flush commit with the next one, like any unflushed write.
+    commits.awaitCommitted();
+    byte[] committed = meta.get(meta.catalog, Keys.catalog('v', to.id));
+    if (committed == null) {
+      throw new IllegalStateException("the copy of volume " + from.name + " in " + dst.dir() + " has no catalog entry");
+    }
+    VolumeRecord record = VolumeRecord.decode(committed).published(name, publishedAt);
+    commits.commitUnsyncedLocked(batch -> {
       batch.put(meta.catalog, Keys.catalog('v', to.id), record.encode());
       for (RawRow r : rows) {
         batch.put(meta.changes, Keys.pair(to.id, r.generation()), r.value());
@@ -114,14 +140,14 @@ final class TransplantSwitch {
         batch.put(meta.catalog, pin[0], pin[1]);
       }
     });
+    to.publish(name, publishedAt);
     dst.volumes().publish(to);
-    commits.flushLocked();
-    long t4 = System.nanoTime();
+    switchedAt = sourceGeneration;
+    long t2 = System.nanoTime();
     int rowCount = rows.size();
     // The parts of the switch-over's pause (the mover holds writes around this); for tuning it.
-    LOG.log(System.Logger.Level.DEBUG, () -> String.format("switch of %s: source flush %.2f ms, %d change-log rows"
-        + " and pins read %.2f ms, destination flush %.2f ms, publishing commit %.2f ms", from.name, (t1 - t0) / 1e6,
-        rowCount, (t2 - t1) / 1e6, (t3 - t2) / 1e6, (t4 - t3) / 1e6));
+    LOG.log(System.Logger.Level.DEBUG, () -> String.format("switch of %s: %d change-log rows and pins read %.2f ms,"
+        + " publishing commit %.2f ms", from.name, rowCount, (t1 - t0) / 1e6, (t2 - t1) / 1e6));
   }
 
   /**

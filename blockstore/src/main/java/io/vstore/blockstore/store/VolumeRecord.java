@@ -57,6 +57,12 @@ record VolumeRecord(long id, String name, String uuid, long size, String created
     }
   }
 
+  /** Returns this incoming volume's entry published: named {@code newName}, at {@code newGeneration}, unmarked. */
+  VolumeRecord published(String newName, long newGeneration) {
+    return new VolumeRecord(id, newName, uuid, size, created, newGeneration, allocated, mappedBlocks, parentVolume,
+        parentSnapshot, baseMap, null);
+  }
+
   static VolumeRecord decode(byte[] value) throws IOException {
     return JSON.readValue(value, VolumeRecord.class);
   }

@@ -225,6 +225,11 @@ final class VolumeState {
     return changes.list();
   }
 
+  /** Returns the blocks changed since the last flush as the next generation's change-log row, or null if none; the caller holds {@code lock}. */
+  byte[] unflushedChangeRow() {
+    return changes.isEmpty() ? null : changes.encode();
+  }
+
   /** Returns the last generation a flush committed. */
   long committedGeneration() {
     return committedGeneration;
@@ -549,11 +554,12 @@ final class VolumeState {
   }
 
   /**
-   * Ends the transplant: the volume takes {@code newName} and generation {@code generation}, and
-   * from now on is an ordinary volume. Returns its catalog entry, which the caller commits: this
-   * leaves nothing pending (it follows a flush), so no flush stages the volume meanwhile.
+   * Ends the transplant in memory once the published catalog entry is committed: the volume takes
+   * {@code newName} and generation {@code generation}, and from now on is an ordinary volume; its
+   * changes still pending commit with the next flush as its next generation. The caller holds the
+   * commit lock exclusively.
    */
-  VolumeRecord publish(String newName, long generation) {
+  void publish(String newName, long generation) {
     lock.writeLock().lock();
     try {
       assert incoming != null && generation >= committedGeneration;
@@ -562,8 +568,9 @@ final class VolumeState {
       name = newName;
       committedGeneration = generation;
       changes.clear(); // the transplant's own writes: the source's change log says what changed
+      // The committed entry has the sizes of the last flush: right while nothing is pending, and
+      // rewritten by the next flush when something is.
       recordChanged = false;
-      return record(generation);
     } finally {
       lock.writeLock().unlock();
     }

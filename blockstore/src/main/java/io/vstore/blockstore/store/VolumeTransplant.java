@@ -24,10 +24,11 @@ import java.util.Objects;
  * writes after the newest snapshot are born one past that snapshot's generation, which is at most
  * the source's committed generation at the switch.
  *
- * <p><b>Switch.</b> {@link #finish}, with the source quiesced, holds both datastores' commit locks,
- * flushes both, and in one commit of the destination copies the source's change-log rows verbatim
- * (keys re-numbered to the new volume id), copies its pins, sets the generation to the source's and
- * publishes the volume under its name. A change id taken on the source before the move is then
+ * <p><b>Switch.</b> {@link #finish}, with the source quiesced, holds both datastores' commit locks
+ * and in one unsynced commit of the destination copies the source's change-log rows verbatim (keys
+ * re-numbered to the new volume id) plus one for what the source changed since its last flush,
+ * copies its pins, sets the generation to the source's and publishes the volume under its name;
+ * {@link #syncSwitch} then makes it durable. A change id taken on the source before the move is then
  * answered alike on the destination, and after further writes there too.
  *
  * <p><b>Crash safety.</b> The incoming volume is an ordinary catalog entry marked
@@ -201,17 +202,31 @@ public final class VolumeTransplant implements Closeable {
   }
 
   /**
-   * Publishes the copy as volume {@code name} of the destination, with the source's committed
-   * generation, change log and pins, in one commit. Call with the source quiesced (no write in
-   * flight, none accepted until this returns) and the head copied; both datastores are flushed
-   * here. Refused, changing nothing, when {@code name} is taken, a pin label clashes, or a snapshot
-   * was created on the source since {@code begin}.
+   * Publishes the copy as volume {@code name} of the destination, with the source's generation,
+   * change log and pins, in one commit of the destination written but not synced (a killed process
+   * keeps it; {@link #syncSwitch} makes it durable against a power loss), committing nothing on the
+   * source and syncing nothing, so it takes about a millisecond. Call with the source quiesced (no
+   * write in flight, none accepted until this returns) and the head copied, after flushing both
+   * datastores: the head's changes since the destination's last flush stay pending, as unflushed
+   * writes do. Flush the source after if it is to be read again. Returns the change id of the
+   * source's head at the switch, which names the same point on the destination (on the source once
+   * it is flushed). Refused, changing nothing, when {@code name} is taken, a pin label clashes, or
+   * a snapshot was created on the source since {@code begin}.
    */
-  public void finish(String name) throws IOException {
+  public String finish(String name) throws IOException {
     SnapshotRef.checkName("volume", name);
     checkRunning();
-    new TransplantSwitch(source.parts(), from, dest.parts(), to).run(name, firstLocked());
+    long generation = new TransplantSwitch(source.parts(), from, dest.parts(), to).run(name, firstLocked());
     finished = true;
+    return from.uuid + "/" + generation;
+  }
+
+  /** Makes {@link #finish}'s commit durable, with everything the destination holds: one synced commit. */
+  public void syncSwitch() throws IOException {
+    if (!finished) {
+      throw new IllegalStateException("the move of volume " + from.name + " has not switched over");
+    }
+    dest.parts().commits().syncCatalog();
   }
 
   /** Returns whether {@link #finish} takes the source's commit lock before the destination's: a fixed order. */

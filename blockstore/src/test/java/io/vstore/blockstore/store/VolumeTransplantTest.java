@@ -60,7 +60,11 @@ final class VolumeTransplantTest {
   private static void move(Datastore a, Datastore b, String volume, TransplantOptions options) throws IOException {
     try (VolumeTransplant t = VolumeTransplant.begin(a, volume, b, options); Volume v = a.volume(volume)) {
       copyHead(v, t);
+      // As finish asks: both flushed first (its commit leaves the head's unflushed changes pending).
+      a.flush();
+      b.flush();
       t.finish(volume);
+      t.syncSwitch();
     }
   }
 

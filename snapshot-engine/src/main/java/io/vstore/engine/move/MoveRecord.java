@@ -33,7 +33,8 @@ import java.util.zip.CRC32C;
  * @param rateLimit the copy pass's limit in bytes per second, 0 for none
  * @param flatten whether a linked clone is moved as a flat copy of what it reads
  * @param phase {@link #COPY} (the source is authoritative) or {@link #SWITCHED} (the destination is)
- * @param switchChangeId the destination's change id at the switch (pinned), or null before it
+ * @param switchChangeId the change id of the source's head at the switch, which names the same point on the
+ *     destination (pinned there), or null before it
  * @param created when the move started, ISO-8601
  * @param crc32c the checksum, as eight hex digits
  */

@@ -7,8 +7,16 @@ import io.vstore.blockstore.store.SnapshotInfo;
 import io.vstore.blockstore.store.Volume;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.BitSet;
 import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.IntToLongFunction;
 import java.util.zip.CRC32C;
 
 /**
@@ -17,11 +25,17 @@ import java.util.zip.CRC32C;
  * 1 MiB region by CRC32C, skipping regions both read as zeros and regions clients changed on the
  * destination since the switch (asked of the change log once before reading, and once more at the
  * end for the regions whose checksums differed, so the cost stays proportional to the changes).
+ * Several regions are checked at once, on both cores: reading and inflating both sides is most of
+ * the pass, and it runs after the switch with the source still held. Where the copy pass kept the
+ * checksum of what it read from the source and no client changed the region since, the source is
+ * not read again.
  */
 final class MoveVerification {
   /** The source snapshot the verification reads. */
   static final String VERIFY_SNAPSHOT = "vstore-move-verify";
   private static final int REGION = Mirror.REGION;
+  /** Regions checked at once: enough to keep both cores reading, decompressing and checksumming. */
+  private static final int IN_FLIGHT = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
 
   private MoveVerification() {}
 
@@ -33,6 +47,17 @@ final class MoveVerification {
    */
   static long[] run(Datastore source, Datastore destination, String volume, Volume destHead, MoveRecord record,
       VolumeMove.Listener progress) throws IOException {
+    return run(source, destination, volume, destHead, record, r -> -1, progress);
+  }
+
+  /**
+   * Compares both sides as {@link #run(Datastore, Datastore, String, Volume, MoveRecord, VolumeMove.Listener)}
+   * does, taking the source's checksum of region {@code r} from {@code copied} where it answers
+   * one (the copy pass's, for a region no client changed since: the source still reads so) instead
+   * of reading the source there.
+   */
+  static long[] run(Datastore source, Datastore destination, String volume, Volume destHead, MoveRecord record,
+      IntToLongFunction copied, VolumeMove.Listener progress) throws IOException {
     if (!source.hasVolume(volume)) {
       return new long[] {0, 0, 0}; // deleted after verification, before the record went
     }
@@ -50,35 +75,27 @@ final class MoveVerification {
     // O(regions x changes) while clients keep writing.
     BitSet changed = changedSinceSwitch(destination, volume, record);
     BitSet differing = new BitSet();
-    ByteBuffer a = ByteBuffer.allocateDirect(REGION);
-    ByteBuffer b = ByteBuffer.allocateDirect(REGION);
-    try (Volume old = source.volume(volume + "@" + VERIFY_SNAPSHOT, true)) {
-      for (long start = 0; start < size; start += REGION) {
-        progress.progress(start, size);
-        long length = Math.min(REGION, size - start);
-        List<Extent> atSwitch = old.allocation(start, length);
-        for (Extent e : atSwitch) {
-          if (e.kind() == Extent.Kind.DATA) {
-            data += e.length();
-          }
+    try (Volume old = source.volume(volume + "@" + VERIFY_SNAPSHOT, true);
+        Checker checker = new Checker(old, destHead, changed, copied, size)) {
+      // Regions are checked IN_FLIGHT at once (reading and checksumming on both cores), their
+      // outcomes taken in order; progress is reported on this thread, one call per region.
+      ArrayDeque<Future<Outcome>> pending = new ArrayDeque<>();
+      for (long start = 0; start < size || !pending.isEmpty(); start += REGION) {
+        if (start < size) {
+          progress.progress(start, size);
+          pending.add(checker.submit((int) (start / REGION)));
         }
-        int region = (int) (start / REGION);
-        if (changed.get(region)) {
-          skipped += length;
+        if (pending.size() < IN_FLIGHT && start < size) {
           continue;
         }
-        boolean zeros = RegionCopy.firstOf(atSwitch, true, -1) < 0
-            && RegionCopy.firstOf(destHead.allocation(start, length), true, -1) < 0;
-        if (zeros) {
-          continue; // both read zeros there
+        Outcome o = checker.await(pending.poll());
+        data += o.data();
+        switch (o.kind()) {
+          case CHANGED -> skipped += o.length();
+          case SAME -> compared += o.length();
+          case DIFFERENT -> differing.set(o.region()); // a client may have written there since the changes were asked: decided below
+          case ZEROS -> { } // both read zeros there
         }
-        long before = crc(old, start, length, a);
-        long after = crc(destHead, start, length, b);
-        if (before != after) {
-          differing.set(region); // a client may have written there since the changes were asked: decided below
-          continue;
-        }
-        compared += length;
       }
     }
     if (!differing.isEmpty()) {
@@ -97,6 +114,96 @@ final class MoveVerification {
     }
     progress.progress(size, size);
     return new long[] {compared, skipped, data};
+  }
+
+  /** What checking one region found: its kind, its length, and the bytes of data the source held there. */
+  private record Outcome(int region, Kind kind, long length, long data) {}
+
+  private enum Kind { CHANGED, ZEROS, SAME, DIFFERENT }
+
+  /**
+   * Checks regions on virtual threads, each with a pair of region buffers from a fixed pool. Never
+   * interrupted (an interrupt closes the file channels a datastore shares): closing waits for the
+   * checks still running.
+   */
+  private static final class Checker implements AutoCloseable {
+    private final Volume old;
+    private final Volume now;
+    private final BitSet changed;
+    private final IntToLongFunction copied;
+    private final long size;
+    private final BlockingQueue<ByteBuffer[]> buffers = new ArrayBlockingQueue<>(IN_FLIGHT);
+    private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
+
+    Checker(Volume old, Volume now, BitSet changed, IntToLongFunction copied, long size) {
+      this.old = old;
+      this.now = now;
+      this.changed = changed;
+      this.copied = copied;
+      this.size = size;
+      for (int i = 0; i < IN_FLIGHT; i++) {
+        buffers.add(new ByteBuffer[] {ByteBuffer.allocateDirect(REGION), ByteBuffer.allocateDirect(REGION)});
+      }
+    }
+
+    Future<Outcome> submit(int region) {
+      return threads.submit(() -> {
+        ByteBuffer[] pair = buffers.take(); // never waits: at most IN_FLIGHT checks are submitted at once
+        try {
+          return check(region, pair);
+        } finally {
+          buffers.add(pair);
+        }
+      });
+    }
+
+    private Outcome check(int region, ByteBuffer[] pair) throws IOException {
+      long start = (long) region * REGION;
+      long length = Math.min(REGION, size - start);
+      List<Extent> atSwitch = old.allocation(start, length);
+      long data = 0;
+      for (Extent e : atSwitch) {
+        if (e.kind() == Extent.Kind.DATA) {
+          data += e.length();
+        }
+      }
+      if (changed.get(region)) { // read-only here: safe to share between the checks
+        return new Outcome(region, Kind.CHANGED, length, data);
+      }
+      if (RegionCopy.firstOf(atSwitch, true, -1) < 0 && RegionCopy.firstOf(now.allocation(start, length), true, -1) < 0) {
+        return new Outcome(region, Kind.ZEROS, length, data);
+      }
+      long before = copied.applyAsLong(region);
+      if (before < 0) {
+        before = crc(old, start, length, pair[0]);
+      }
+      boolean same = before == crc(now, start, length, pair[1]);
+      return new Outcome(region, same ? Kind.SAME : Kind.DIFFERENT, length, data);
+    }
+
+    /** Returns the outcome of a check, or throws what it failed with. */
+    Outcome await(Future<Outcome> f) throws IOException {
+      try {
+        return f.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException("the verification was interrupted");
+      } catch (ExecutionException e) {
+        Throwable c = e.getCause();
+        if (c instanceof IOException io) {
+          throw io;
+        }
+        if (c instanceof RuntimeException re) {
+          throw re;
+        }
+        throw new IOException("verification failed: " + c, c);
+      }
+    }
+
+    @Override
+    public void close() {
+      threads.close(); // waits for the checks still running
+    }
   }
 
   /** Returns the regions of the destination's volume that changed since the switch-over. */

@@ -82,6 +82,8 @@ public final class VolumeMove {
   private boolean cancelIgnored;
   /** Bytes copied between checkpoints; smaller in tests. */
   private long checkpointBytes = CHECKPOINT_BYTES;
+  /** Runs after the switch's unsynced commit and the release, before any sync: a crash point for tests. */
+  private Runnable switchCommitted = () -> {};
 
   private VolumeMove(Datastore source, Datastore destination, MoveRecord record, VolumeTransplant transplant,
       Volume destHead) throws IOException {
@@ -111,6 +113,12 @@ public final class VolumeMove {
   /** Checkpoints after every {@code bytes} copied (tests use small values); returns this move. */
   VolumeMove checkpointEvery(long bytes) {
     checkpointBytes = bytes;
+    return this;
+  }
+
+  /** Runs {@code hook} right after the switch's commit and the release, before anything is synced (tests crash there). */
+  VolumeMove onSwitchCommitted(Runnable hook) {
+    switchCommitted = hook;
     return this;
   }
 
@@ -242,8 +250,9 @@ public final class VolumeMove {
   public static VolumeMove resume(Datastore source, Datastore destination, MoveRecord r) throws IOException {
     if (!r.isSwitched() && source.hasVolume(r.volume()) && destination.hasVolume(r.volume())
         && destination.volumeInfo(r.volume()).uuid().equals(source.volumeInfo(r.volume()).uuid())) {
-      // The switch's commit happened, its record did not: the destination is authoritative.
-      r = r.switched(destination.changeId(r.volume()));
+      // The switch's commit happened, its record did not: the destination is authoritative. The
+      // source's change id (flushed there or not, its last writes) names the switch on both sides.
+      r = r.switched(source.changeId(r.volume()));
       r.save();
     }
     if (r.isSwitched()) {
@@ -307,7 +316,7 @@ public final class VolumeMove {
     uninstall();
     listener.switched(record);
     long t1 = System.nanoTime();
-    long[] verified = MoveVerification.run(source, destination, volume, destHead, record,
+    long[] verified = MoveVerification.run(source, destination, volume, destHead, record, regionCopy::sourceChecksum,
         (done, total) -> afterSwitch(listener, done, total));
     long t2 = System.nanoTime();
     finish();
@@ -451,39 +460,45 @@ public final class VolumeMove {
   // ---- switch-over, verification, end ----
 
   /**
-   * Holds new writes, publishes the copy (the transplant's one commit, after flushing both sides),
-   * takes the switch's change id and forwards every handle of the source volume to the destination,
-   * then releases: a pause of the transplant's few small flushes, whatever the volume's size. The
-   * record is saved as switched after the release: a crash before that is recognised at resume by
-   * the destination holding the source's uuid under the volume's name.
+   * Holds new writes, publishes the copy (the transplant's one commit, of the destination only,
+   * written but not synced) and forwards every handle of the source volume to the destination,
+   * then releases: a pause of about a millisecond, whatever the volume's size or the disk's sync
+   * latency. Both sides are flushed before the hold, so only what clients wrote in the last
+   * moments is pending; after the release the switch is synced ({@code syncSwitch}, with those
+   * writes on the destination) and the source, no longer written once its handles forward, is
+   * flushed. A power loss before that sync leaves the source authoritative (clients' flushes after
+   * the release sync the switch along with their writes). A crash in between leaves the
+   * destination authoritative and the source behind by those last writes: the switch's change id
+   * (the source's generation the copy stands for, answered alike on both sides) counts them as
+   * changed since the switch, so verification skips them, and resume takes it from the source.
+   * The record is saved as switched after the source's flush; a crash before that is recognised at
+   * resume by the destination holding the source's uuid under the volume's name.
    */
   private void switchOver() throws IOException {
-    // Flushed twice before the hold: the first flush after the copy pass can take long, and what
-    // clients wrote meanwhile would otherwise be synced inside the hold.
-    for (int round = 0; round < 2; round++) {
-      source.flush();
-      destination.flush();
-    }
+    // Flushed before the hold, so that the switch leaves pending only what clients write from here on.
+    source.flush();
+    destination.flush();
     long stamp = mirror.holdWrites();
     long held = System.nanoTime();
     long finished = held;
-    long committed = held;
+    String switchChangeId;
     try {
       // The history's switch: change log, pins and generation, and the volume published, in one commit.
-      transplant.finish(volume);
+      switchChangeId = transplant.finish(volume);
       finished = System.nanoTime();
-      record = record.switched(destination.changeId(volume)); // a flush with nothing pending: no sync
-      committed = System.nanoTime();
       source.forwardHandles(volume, destHead);
     } finally {
       switchPauseNanos = System.nanoTime() - held;
       mirror.release(stamp);
     }
     long finishNanos = finished - held;
-    long changeIdNanos = committed - finished;
     LOG.log(Level.INFO, () -> String.format("switch-over of %s: writes held %.2f ms, of which the transplant's commit"
-        + " %.2f ms, the change id %.2f ms, forwarding the handles %.2f ms", volume, switchPauseNanos / 1e6,
-        finishNanos / 1e6, changeIdNanos / 1e6, (switchPauseNanos - finishNanos - changeIdNanos) / 1e6));
+        + " %.2f ms, forwarding the handles %.2f ms", volume, switchPauseNanos / 1e6, finishNanos / 1e6,
+        (switchPauseNanos - finishNanos) / 1e6));
+    switchCommitted.run();
+    transplant.syncSwitch();
+    source.flush(); // its last writes, for verification; nothing writes it any more
+    record = record.switched(switchChangeId);
     record.save();
     destination.pinChangeId(record.switchChangeId(), label(record.switchChangeId()));
   }

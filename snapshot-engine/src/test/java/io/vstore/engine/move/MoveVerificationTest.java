@@ -60,6 +60,15 @@ class MoveVerificationTest {
       assertThat(r[1]).as("skipped").isEqualTo(2L * REGION);
       assertThat(r[0]).as("compared: regions 0 and 2").isEqualTo(2L * REGION);
       assertThat(r[2]).as("data at the switch").isEqualTo(4L * 8192);
+
+      // The copy pass's checksum of the source stands for reading it: a right one passes, a wrong one fails.
+      ByteBuffer region = ByteBuffer.allocateDirect(REGION);
+      long right = MoveVerification.crc(src, 2L * REGION, REGION, region);
+      long[] taken = MoveVerification.run(a, b, "v", dst, record, n -> n == 2 ? right : -1, quiet);
+      assertThat(taken[0]).as("compared with the copy's checksum").isEqualTo(2L * REGION);
+      assertThatThrownBy(() -> MoveVerification.run(a, b, "v", dst, record, n -> n == 2 ? right ^ 1 : -1, quiet))
+          .isInstanceOf(CorruptDataException.class)
+          .hasMessageContaining("region at " + 2L * REGION);
     }
   }
 }
