@@ -73,7 +73,9 @@ final class MigrateDaemonTest {
           "--json");
       assertThat(move.exit()).as(move.err()).isZero();
       JsonNode result = new ObjectMapper().readTree(move.out());
-      assertThat(result.get("copiedBytes").asLong()).isLessThanOrEqualTo(SIZE);
+      // The bound (1.05 x the unique bytes): fio writes the whole volume during the move, and a
+      // region a client changed while it was being copied is copied again (seen: 1.011 x on a loaded VM).
+      assertThat(result.get("copiedBytes").asLong()).isLessThanOrEqualTo(SIZE + SIZE / 20);
       String written = finish(fio);
       assertThat(written).doesNotContain("verify: bad").contains("err= 0");
       String verified = finish(fio(uri, true));
