@@ -273,7 +273,13 @@ final class BlockMap {
     /** Returns the next entry, or null at the end of the map. */
     MapEntry next() {
       while (true) {
-        long row = rows.isValid() && Keys.first(rows.key()) == id ? Keys.second(rows.key()) : Long.MAX_VALUE;
+        long row = Long.MAX_VALUE;
+        if (rows.isValid()) {
+          byte[] key = rows.key(); // one call into RocksDB a row: page loads are row-bound
+          if (Keys.first(key) == id) {
+            row = Keys.second(key);
+          }
+        }
         long changed = change == null ? Long.MAX_VALUE : change.getKey();
         if (row == Long.MAX_VALUE && changed == Long.MAX_VALUE) {
           return null;
