@@ -79,6 +79,9 @@ public final class ScatteredExtentsBench {
         System.out.printf("%,d extents: reopen and first read %.0f ms; 4 KiB random read %.0f/s, write %.0f/s%n",
             extents, firstRead, read, write);
         if (report) {
+          var cache = ds.info().metadataCache();
+          System.out.printf("metadata pages held after the reads and writes: %.1f MiB, %,d evictions%n",
+              cache.used() / 1048576.0, cache.evictions());
           System.out.printf("heap after a full GC, after the reads and writes: %.1f MiB%n", heapAfterGc());
         }
         return new double[] {read, write};

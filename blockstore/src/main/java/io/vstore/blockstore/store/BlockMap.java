@@ -61,6 +61,8 @@ final class BlockMap {
   private final java.util.ArrayDeque<Change> staged = new java.util.ArrayDeque<>();
   /** The number of keys with a change not yet staged. */
   private int pendingKeys;
+  /** Set once the map is deleted: it loads no more pages for the warmer (a lookup cannot reach it). */
+  private boolean discarded;
 
   /** Creates map {@code id}, paged from {@code meta} through its cache. */
   BlockMap(long id, MetaStore meta) {
@@ -198,20 +200,51 @@ final class BlockMap {
   }
 
   private MapPage load(long index) {
+    try (Cursor c = new Cursor(index << MapPage.SHIFT)) {
+      return load(index, c, c.next());
+    }
+  }
+
+  /** Builds page {@code index} from {@code c}, positioned so that {@code first} is its first entry ending after the page's start. */
+  private MapPage load(long index, Cursor c, MapEntry first) {
     long limit = MapPage.limitOf(index);
     List<MapEntry> entries = new ArrayList<>();
     MapEntry spanner = null;
-    try (Cursor c = new Cursor(index << MapPage.SHIFT)) {
-      for (MapEntry e = c.next(); e != null; e = c.next()) {
-        if (e.end() <= limit) {
-          entries.add(e);
-        } else {
-          spanner = e.start() < limit ? e : null;
-          break;
-        }
+    for (MapEntry e = first; e != null; e = c.next()) {
+      if (e.end() <= limit) {
+        entries.add(e);
+      } else {
+        spanner = e.start() < limit ? e : null;
+        break;
       }
     }
     return new MapPage(this, index, entries, spanner);
+  }
+
+  /**
+   * Loads the first page at or after page {@code index} that holds an entry, unless it is in memory
+   * already; returns the page to go on from, or -1 when no entry ends after that page's start or
+   * the map was discarded. For {@link MetadataWarmer}: the caller holds the volume's lock (shared),
+   * as for any page load, so the rows and the overlay it reads agree.
+   */
+  long warmFrom(long index) {
+    if (discarded) {
+      return -1;
+    }
+    try (Cursor c = new Cursor(index << MapPage.SHIFT)) {
+      MapEntry first = c.next();
+      if (first == null) {
+        return -1;
+      }
+      long p = MapPage.indexOfEnd(first.end());
+      if (!pages.containsKey(p)) {
+        MapPage page = load(p, c, first);
+        if (pages.putIfAbsent(p, page) == null) {
+          meta.cache().added(page);
+        }
+      }
+      return p + 1;
+    }
   }
 
   /** Removes {@code page} from the page table if it is still there; called by the cache. */
@@ -240,7 +273,13 @@ final class BlockMap {
     /** Returns the next entry, or null at the end of the map. */
     MapEntry next() {
       while (true) {
-        long row = rows.isValid() && Keys.first(rows.key()) == id ? Keys.second(rows.key()) : Long.MAX_VALUE;
+        long row = Long.MAX_VALUE;
+        if (rows.isValid()) {
+          byte[] key = rows.key(); // one call into RocksDB a row: page loads are row-bound
+          if (Keys.first(key) == id) {
+            row = Keys.second(key);
+          }
+        }
         long changed = change == null ? Long.MAX_VALUE : change.getKey();
         if (row == Long.MAX_VALUE && changed == Long.MAX_VALUE) {
           return null;
@@ -383,6 +422,7 @@ final class BlockMap {
 
   /** Forgets the whole map: it is being deleted (its rows are deleted by the caller's batch). */
   void discard() {
+    discarded = true;
     for (MapPage p : pages.values()) {
       if (pages.remove(p.index, p) && p.detach()) {
         meta.cache().dropped(p);

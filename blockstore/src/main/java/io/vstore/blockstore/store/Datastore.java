@@ -41,6 +41,8 @@ public final class Datastore implements Closeable {
   private final Snapshots snapshots;
   private final VolumeAdmin admin;
   private final VolumeDeletion deletion;
+  /** Loads the metadata pages in the background after opening; stopped first on close. */
+  private final MetadataWarmer warmer;
   /** The data key and key slots of an encrypted datastore; null when it is not encrypted. */
   private final KeyRing keys;
   /** While true, {@link #close} leaves the datastore open: a long-lived owner holds it (see {@link #holdOpen}). */
@@ -97,6 +99,8 @@ public final class Datastore implements Closeable {
     }
     cleaner.startBackground(options.cleanerInterval());
     commits.start();
+    warmer = new MetadataWarmer(parts, (long) (meta.cache().budget() * MetadataWarmer.FILL));
+    warmer.start();
   }
 
   /** Creates a datastore in {@code dir}, which must not exist or be empty. */
@@ -505,6 +509,7 @@ public final class Datastore implements Closeable {
       // The space stays dead until the next command that frees some or a daemon's cleaner: no data is at risk.
       LOG.log(System.Logger.Level.WARNING, "{0}: reclaiming freed space failed: {1}", dir, e.getMessage());
     }
+    warmer.close();
     cleaner.stopBackground();
     IOException failure = null;
     commits.stopFlusher();
@@ -542,6 +547,7 @@ public final class Datastore implements Closeable {
    * would not have kept. For crash tests.
    */
   void abandon() throws IOException {
+    warmer.close();
     cleaner.stopBackground();
     commits.stopFlusher();
     commits.lock().writeLock().lock();
@@ -556,6 +562,11 @@ public final class Datastore implements Closeable {
     } finally {
       commits.lock().writeLock().unlock();
     }
+  }
+
+  /** Returns the background loader of metadata pages, for tests. */
+  MetadataWarmer warmer() {
+    return warmer;
   }
 
   private static IOException chain(IOException first, IOException next) {

@@ -124,6 +124,25 @@ final class RecordTable {
     }
   }
 
+  /**
+   * Loads the first page at or after {@code from} that holds a committed state, unless it is in
+   * memory already; returns where to go on from, or null at the end of the table. For
+   * {@link MetadataWarmer}: the load is the same as a lookup's, so it is safe beside any change.
+   */
+  RecordKey warmFrom(RecordKey from) {
+    PageKey pk;
+    try (RocksIterator it = meta.iterator(meta.records)) {
+      it.seek(from.key());
+      if (!it.isValid()) {
+        return null;
+      }
+      byte[] k = it.key();
+      pk = new PageKey(Keys.first(k), Keys.second(k) >>> RecordPage.SHIFT);
+    }
+    page(pk);
+    return new RecordKey(pk.segment(), (pk.index() + 1) << RecordPage.SHIFT);
+  }
+
   private RecordPage page(PageKey key) {
     RecordPage page = pages.get(key);
     if (page != null) {
