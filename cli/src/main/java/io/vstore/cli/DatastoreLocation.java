@@ -82,8 +82,8 @@ final class DatastoreLocation {
     if (DaemonContext.current().isPresent()) {
       return managed().store();
     }
-    // A command-line process does its work and exits: no background cleaner thread.
-    DatastoreOptions options = DatastoreOptions.defaults().withCleanerInterval(Duration.ZERO)
+    // A command-line process does its work and exits: no background cleaner, no metadata warming.
+    DatastoreOptions options = DatastoreOptions.defaults().withCleanerInterval(Duration.ZERO).withMetadataWarming(false)
         .withKeys(DatastoreKeyOptions.forCommand(command));
     try {
       return isDefault() ? Datastore.openOrCreate(path(), options) : Datastore.open(path(), options);

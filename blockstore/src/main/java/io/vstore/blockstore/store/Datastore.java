@@ -100,7 +100,9 @@ public final class Datastore implements Closeable {
     cleaner.startBackground(options.cleanerInterval());
     commits.start();
     warmer = new MetadataWarmer(parts, (long) (meta.cache().budget() * MetadataWarmer.FILL));
-    warmer.start();
+    if (options.warmMetadata()) {
+      warmer.start();
+    }
   }
 
   /** Creates a datastore in {@code dir}, which must not exist or be empty. */
