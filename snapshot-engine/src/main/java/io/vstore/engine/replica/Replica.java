@@ -8,8 +8,10 @@ import io.vstore.blockstore.store.Volume;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -57,7 +59,6 @@ final class Replica implements VolumeInterceptor {
   private final AtomicLong incarnation = new AtomicLong();
   private final AtomicLong flushes = new AtomicLong();
   private final AtomicLong bytesMirrored = new AtomicLong();
-  /** Threads that offer to run the secondary's half of mirrored operations ({@link RemoteHalf}). */
   private final ExecutorService io = Executors.newVirtualThreadPerTaskExecutor();
   private final Object wake = new Object();
   private volatile boolean closed;
@@ -121,8 +122,10 @@ final class Replica implements VolumeInterceptor {
         local.apply();
         return;
       }
-      long epoch = record.epoch();
-      RemoteHalf remote = RemoteHalf.offer(() -> sec.flush(epoch), io);
+      Future<Void> remote = io.submit(() -> {
+        sec.flush(record.epoch());
+        return null;
+      });
       IOException localFailure = null;
       try {
         local.apply();
@@ -165,7 +168,10 @@ final class Replica implements VolumeInterceptor {
       }
       long[] range = s == State.SYNCING ? gate.enter(offset, length) : null;
       try {
-        RemoteHalf remote = RemoteHalf.offer(() -> op.run(sec), io);
+        Future<Void> remote = io.submit(() -> {
+          op.run(sec);
+          return null;
+        });
         IOException localFailure = null;
         try {
           local.apply();
@@ -198,24 +204,23 @@ final class Replica implements VolumeInterceptor {
     return s == State.ACTIVE || s == State.SYNCING ? secondary : null;
   }
 
-  /** Waits for (or runs) the secondary's part; returns whether it succeeded. Fencing is thrown; other failures disconnect. */
-  private boolean awaitRemote(RemoteHalf remote, Secondary sec) throws IOException {
-    Throwable failure;
+  /** Waits for the secondary's part; returns whether it succeeded. Fencing is thrown; other failures disconnect. */
+  private boolean awaitRemote(Future<Void> remote, Secondary sec) throws IOException {
     try {
-      failure = remote.join();
-    } catch (InterruptedIOException e) {
+      remote.get();
+      return true;
+    } catch (ExecutionException e) {
+      if (FencedException.isFencing(e.getCause())) {
+        fence(e.getCause());
+        throw new ReadOnlyDeviceException("fenced: replica " + record.id() + ": " + e.getCause().getMessage());
+      }
+      disconnect(sec, e.getCause());
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
       disconnect(sec, e);
       throw new InterruptedIOException("interrupted waiting for the secondary " + record.peer());
     }
-    if (failure == null) {
-      return true;
-    }
-    if (FencedException.isFencing(failure)) {
-      fence(failure);
-      throw new ReadOnlyDeviceException("fenced: replica " + record.id() + ": " + failure.getMessage());
-    }
-    disconnect(sec, failure);
-    return false;
   }
 
   private void repair(long offset, long length, Secondary sec) {
