@@ -62,7 +62,7 @@ final class DatastoreSecondary implements Secondary {
 
   @Override
   public String flushedChangeId() throws IOException {
-    return datastore.volumeInfo(volume.name()).changeId();
+    return datastore.changeId(volume.name()); // flushes the datastore first
   }
 
   @Override

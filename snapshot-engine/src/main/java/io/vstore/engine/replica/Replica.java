@@ -434,11 +434,12 @@ final class Replica implements VolumeInterceptor {
     if (sec == null || state != State.ACTIVE) {
       return;
     }
-    String own = datastore.volumeInfo(record.volume()).changeId();
+    // changeId, not volumeInfo: the latter also walks the whole block map for its space figures,
+    // which took a second of CPU per checkpoint on a 1 GiB volume of random 4 KiB writes (JFR).
+    String own = datastore.changeId(record.volume());
     mirror.writeLock().lock();
     mirror.writeLock().unlock();
-    sec.flush(record.epoch());
-    String theirs = sec.flushedChangeId();
+    String theirs = sec.flushedChangeId(); // flushes the secondary: every write now drained is durable there
     synchronized (this) {
       if (state != State.ACTIVE || incarnation.get() != inc || secondary != sec) {
         return;
