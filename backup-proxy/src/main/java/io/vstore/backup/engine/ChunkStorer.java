@@ -6,6 +6,7 @@ import io.vstore.backup.repo.PointWriter;
 import io.vstore.backup.repo.Repository;
 import io.vstore.blockstore.BlockDevice;
 import io.vstore.blockstore.Extent;
+import io.vstore.blockstore.Uninterruptibly;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;

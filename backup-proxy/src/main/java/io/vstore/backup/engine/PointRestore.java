@@ -7,6 +7,7 @@ import io.vstore.backup.repo.PointReader;
 import io.vstore.backup.repo.Repository;
 import io.vstore.blockstore.BlockDevice;
 import io.vstore.blockstore.CorruptDataException;
+import io.vstore.blockstore.Uninterruptibly;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;

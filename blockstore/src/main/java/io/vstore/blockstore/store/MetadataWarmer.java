@@ -1,6 +1,7 @@
 package io.vstore.blockstore.store;
 
 import io.vstore.blockstore.AlreadyClosedException;
+import io.vstore.blockstore.Uninterruptibly;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -136,18 +137,6 @@ final class MetadataWarmer implements AutoCloseable {
   @Override
   public void close() {
     stopped = true;
-    boolean interrupted = false;
-    for (Thread t : threads) {
-      while (t.isAlive()) {
-        try {
-          t.join();
-        } catch (InterruptedException e) {
-          interrupted = true; // the store must not close under the threads: wait, then restore the flag
-        }
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
+    Uninterruptibly.joinAll(java.util.Arrays.asList(threads)); // the store must not close under them
   }
 }

@@ -1,6 +1,7 @@
 package io.vstore.ovf.pkg;
 
 import io.vstore.blockstore.BlockDevice;
+import io.vstore.blockstore.Uninterruptibly;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -163,19 +164,6 @@ final class GrainPipeline implements AutoCloseable {
     for (int i = 0; i < workers.length; i++) {
       full.add(STOP); // never blocks: room is kept for one per worker
     }
-    boolean interrupted = false;
-    for (Thread t : workers) {
-      while (true) {
-        try {
-          t.join();
-          break;
-        } catch (InterruptedException e) {
-          interrupted = true;
-        }
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
+    Uninterruptibly.joinAll(java.util.Arrays.asList(workers));
   }
 }

@@ -1,5 +1,6 @@
 package io.vstore.engine.move;
 
+import io.vstore.blockstore.Uninterruptibly;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -114,19 +115,6 @@ final class RegionCopiers {
   /** Stops the copiers after the region each is copying and waits for them. Idempotent. */
   void stopAndJoin() {
     stop = true;
-    boolean interrupted = false;
-    for (Thread t : threads) {
-      while (true) {
-        try {
-          t.join();
-          break;
-        } catch (InterruptedException e) {
-          interrupted = true;
-        }
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
+    Uninterruptibly.joinAll(threads);
   }
 }

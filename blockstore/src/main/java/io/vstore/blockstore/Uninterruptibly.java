@@ -1,17 +1,18 @@
-package io.vstore.backup.engine;
+package io.vstore.blockstore;
 
 import java.util.concurrent.BlockingQueue;
 
 /**
- * The two waits the backup and restore pipelines must finish even when interrupted (handing workers
- * their end marker, joining them): an interrupt is remembered and restored afterwards, so a pipeline
- * never leaves a thread blocked on a queue nobody drains.
+ * The waits a pipeline or a set of background threads must finish even when interrupted (handing
+ * workers their end marker, joining them before what they use is closed): an interrupt is
+ * remembered and restored afterwards, so nothing is left blocked on a queue nobody drains or
+ * running against a closed store.
  */
-final class Uninterruptibly {
+public final class Uninterruptibly {
   private Uninterruptibly() {}
 
   /** Puts {@code item} into {@code queue}, waiting for room whatever interrupts arrive. */
-  static <T> void put(BlockingQueue<T> queue, T item) {
+  public static <T> void put(BlockingQueue<T> queue, T item) {
     boolean interrupted = false;
     while (true) {
       try {
@@ -26,8 +27,15 @@ final class Uninterruptibly {
     }
   }
 
+  /** Waits for every thread of {@code threads} to end, whatever interrupts arrive. */
+  public static void joinAll(Iterable<Thread> threads) {
+    for (Thread t : threads) {
+      join(t);
+    }
+  }
+
   /** Waits for {@code t} to end, whatever interrupts arrive. */
-  static void join(Thread t) {
+  public static void join(Thread t) {
     boolean interrupted = false;
     while (true) {
       try {
