@@ -3,17 +3,17 @@ package io.vstore.ovf.pkg;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.security.MessageDigest;
 
 /**
  * Digests one package member while it is read and, at its end, compares the digest with the
- * manifest's: the manifest is checked on the bytes as they stream, never by a second read.
+ * manifest's: the manifest is checked on the bytes as they stream, never by a second read. The
+ * digest itself runs on another thread ({@link BackgroundDigest}), off the reading thread.
  * A member shorter or longer than its recorded size is reported too.
  */
 final class VerifyingInputStream extends FilterInputStream {
   private final String pkg;
   private final Manifest.Entry entry; // null: no manifest, only the size is checked
-  private final MessageDigest digest;
+  private final BackgroundDigest digest;
   private final long size;
   private long count;
   private boolean done;
@@ -23,7 +23,7 @@ final class VerifyingInputStream extends FilterInputStream {
     super(in);
     this.pkg = pkg + ": " + member;
     this.entry = entry;
-    this.digest = entry == null ? null : entry.algorithm().newDigest();
+    this.digest = entry == null ? null : new BackgroundDigest(entry.algorithm().newDigest());
     this.size = size;
     this.onVerified = onVerified;
   }
@@ -74,7 +74,7 @@ final class VerifyingInputStream extends FilterInputStream {
       throw new PackageException("bad ova: " + pkg + " ends after " + count + " of its " + size + " bytes (truncated)");
     }
     if (digest != null) {
-      String actual = Manifest.hex(digest.digest());
+      String actual = Manifest.hex(digest.finish());
       if (!actual.equals(entry.hex())) {
         throw new PackageException("manifest mismatch: " + pkg + ": " + entry.algorithm() + " expected " + entry.hex()
             + ", actual " + actual);
