@@ -1,7 +1,5 @@
 package io.vstore.blockstore.store;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -21,14 +19,27 @@ import org.rocksdb.WriteBatch;
  * synced batch, so a flush staged afterwards sees them.
  */
 final class ChangePins {
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
   private static final int MAX_LABEL = 128;
 
   private ChangePins() {}
 
-  /** A pin's catalog value. */
-  private record PinValue(String created) {}
+  /** A pin's catalog value: {@code {"created": ...}}. */
+  private static byte[] pinValue(String created) {
+    return JsonRecords.write(false, g -> g.writeStringField("created", created));
+  }
+
+  /** Returns the {@code created} field of a pin's catalog value. */
+  private static String created(byte[] value) throws IOException {
+    String[] created = new String[1];
+    JsonRecords.read(value, (field, p) -> {
+      if (!field.equals("created")) {
+        return false;
+      }
+      created[0] = JsonRecords.text(p);
+      return true;
+    });
+    return created[0];
+  }
 
   /** One stored pin: where it is and what it says. */
   private record Stored(long volume, long generation, String label, String created) {}
@@ -62,7 +73,7 @@ final class ChangePins {
       }
       Stored s = new Stored(v.id, generation, name, Instant.now().toString());
       try (WriteBatch batch = new WriteBatch()) {
-        batch.put(parts.meta().catalog, key(v.id, generation, name), JSON.writeValueAsBytes(new PinValue(s.created())));
+        batch.put(parts.meta().catalog, key(v.id, generation, name), pinValue(s.created()));
         parts.meta().commit(batch);
       } catch (RocksDBException e) {
         throw new IOException("cannot pin " + changeId + ": " + e.getMessage(), e);
@@ -153,7 +164,7 @@ final class ChangePins {
         throw new DatastoreException("cannot move the pin '" + s.label() + "' of generation " + s.generation()
             + ": the destination already has a pin of that name (unpin or rename one of them first)");
       }
-      out.add(new byte[][] {key(toId, s.generation(), s.label()), JSON.writeValueAsBytes(new PinValue(s.created()))});
+      out.add(new byte[][] {key(toId, s.generation(), s.label()), pinValue(s.created())});
     }
     return out;
   }
@@ -180,7 +191,7 @@ final class ChangePins {
         }
         ByteBuffer b = ByteBuffer.wrap(k);
         String label = new String(k, 18, k.length - 18, StandardCharsets.UTF_8);
-        out.add(new Stored(b.getLong(2), b.getLong(10), label, JSON.readValue(it.value(), PinValue.class).created()));
+        out.add(new Stored(b.getLong(2), b.getLong(10), label, created(it.value())));
       }
     }
     return out;

@@ -1,11 +1,9 @@
 package io.vstore.blockstore.store;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.core.JacksonException;
 import io.vstore.blockstore.AtomicFiles;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.UUID;
 
@@ -26,7 +24,7 @@ import java.util.UUID;
  * @param encryption {@value #AES_256_GCM} for an encrypted datastore (version 2), absent (null) otherwise
  */
 record DatastoreDescriptor(String format, int version, UUID uuid, String created, long capacity, int warningPercent,
-    int criticalPercent, @JsonInclude(JsonInclude.Include.NON_NULL) String encryption) {
+    int criticalPercent, String encryption) {
   /**
    * The descriptor's format; its codec name is the {@code format} field, checked with the version.
    * Version 2 is written for encrypted datastores only, so that a vstore that cannot decrypt
@@ -39,16 +37,22 @@ record DatastoreDescriptor(String format, int version, UUID uuid, String created
   /** The one encryption scheme: records sealed with AES-256-GCM, the data key in the {@code keys} file. */
   static final String AES_256_GCM = "aes-256-gcm";
   static final String FILE = "datastore.json";
-  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+  /** The largest descriptor read: it holds a few short fields; anything larger is not one. */
+  private static final int MAX_BYTES = 64 << 10;
 
   static DatastoreDescriptor read(Path dir) throws IOException {
     Path file = dir.resolve(FILE);
+    long bytes = Files.size(file);
+    if (bytes > MAX_BYTES) {
+      throw new DatastoreException("bad datastore: " + file + " is not a datastore descriptor: " + bytes
+          + " bytes (at most " + MAX_BYTES + ")");
+    }
     DatastoreDescriptor d;
     try {
-      d = JSON.readValue(file.toFile(), DatastoreDescriptor.class);
-    } catch (com.fasterxml.jackson.core.JacksonException e) {
-      throw new DatastoreException("bad datastore: " + file + " is not a datastore descriptor: " + e.getOriginalMessage());
+      d = decode(Files.readAllBytes(file));
+    } catch (JacksonException | IllegalArgumentException e) {
+      String why = e instanceof JacksonException j ? j.getOriginalMessage() : e.getMessage();
+      throw new DatastoreException("bad datastore: " + file + " is not a datastore descriptor: " + why);
     }
     if (!FORMAT.equals(d.format()) || d.uuid() == null) {
       throw new DatastoreException("bad datastore: " + file + " is not a vstore datastore descriptor (format "
@@ -68,7 +72,47 @@ record DatastoreDescriptor(String format, int version, UUID uuid, String created
   }
 
   void write(Path dir) throws IOException {
-    AtomicFiles.replace(dir.resolve(FILE), JSON.writeValueAsBytes(this));
+    AtomicFiles.replace(dir.resolve(FILE), encode());
+  }
+
+  /** Returns the descriptor as indented JSON, its fields in declaration order, no {@code encryption} when null. */
+  byte[] encode() {
+    return JsonRecords.write(true, g -> {
+      g.writeStringField("format", format);
+      g.writeNumberField("version", version);
+      g.writeStringField("uuid", uuid == null ? null : uuid.toString());
+      g.writeStringField("created", created);
+      g.writeNumberField("capacity", capacity);
+      g.writeNumberField("warningPercent", warningPercent);
+      g.writeNumberField("criticalPercent", criticalPercent);
+      if (encryption != null) {
+        g.writeStringField("encryption", encryption);
+      }
+    });
+  }
+
+  /** Reads a descriptor from its JSON; throws for malformed JSON or a malformed uuid. */
+  static DatastoreDescriptor decode(byte[] json) throws IOException {
+    String[] text = new String[4]; // format, uuid, created, encryption
+    long[] number = new long[4]; // version, capacity, warningPercent, criticalPercent
+    JsonRecords.read(json, (name, p) -> {
+      switch (name) {
+        case "format" -> text[0] = JsonRecords.text(p);
+        case "version" -> number[0] = JsonRecords.smallNumber(p);
+        case "uuid" -> text[1] = JsonRecords.text(p);
+        case "created" -> text[2] = JsonRecords.text(p);
+        case "capacity" -> number[1] = JsonRecords.number(p);
+        case "warningPercent" -> number[2] = JsonRecords.smallNumber(p);
+        case "criticalPercent" -> number[3] = JsonRecords.smallNumber(p);
+        case "encryption" -> text[3] = JsonRecords.text(p);
+        default -> {
+          return false;
+        }
+      }
+      return true;
+    });
+    return new DatastoreDescriptor(text[0], (int) number[0], text[1] == null ? null : UUID.fromString(text[1]), text[2],
+        number[1], (int) number[2], (int) number[3], text[3]);
   }
 
   DatastoreDescriptor withCapacity(long bytes, int warning, int critical) {

@@ -1,9 +1,6 @@
 package io.vstore.blockstore.store;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 
 /**
  * A snapshot's catalog entry (JSON under {@code n/<id>}).
@@ -15,18 +12,33 @@ import java.io.UncheckedIOException;
  * @param created creation time, ISO-8601
  */
 record SnapshotRecord(long id, long volume, String name, long generation, String created) {
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
-
+  /** Returns the entry as JSON, its fields in declaration order. */
   byte[] encode() {
-    try {
-      return JSON.writeValueAsBytes(this);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return JsonRecords.write(false, g -> {
+      g.writeNumberField("id", id);
+      g.writeNumberField("volume", volume);
+      g.writeStringField("name", name);
+      g.writeNumberField("generation", generation);
+      g.writeStringField("created", created);
+    });
   }
 
   static SnapshotRecord decode(byte[] value) throws IOException {
-    return JSON.readValue(value, SnapshotRecord.class);
+    String[] text = new String[2]; // name, created
+    long[] number = new long[3]; // id, volume, generation
+    JsonRecords.read(value, (field, p) -> {
+      switch (field) {
+        case "id" -> number[0] = JsonRecords.number(p);
+        case "volume" -> number[1] = JsonRecords.number(p);
+        case "name" -> text[0] = JsonRecords.text(p);
+        case "generation" -> number[2] = JsonRecords.number(p);
+        case "created" -> text[1] = JsonRecords.text(p);
+        default -> {
+          return false;
+        }
+      }
+      return true;
+    });
+    return new SnapshotRecord(number[0], number[1], text[0], number[2], text[1]);
   }
 }
