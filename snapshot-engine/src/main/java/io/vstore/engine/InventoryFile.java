@@ -24,10 +24,17 @@ final class InventoryFile {
   /** Largest inventory file read: far beyond any real inventory, small enough to hold in memory. */
   static final long MAX_BYTES = 64L << 20;
   private static final String TEMP_SUFFIX = ".tmp";
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .enable(SerializationFeature.INDENT_OUTPUT)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-      .addMixIn(VirtualMachine.class, VirtualMachineFields.class);
+
+  /**
+   * The mapper, created on first use: a datastore without VMs or pools has no file, and creating
+   * an object mapper costs a short command tens of milliseconds.
+   */
+  private static final class Mapper {
+    static final ObjectMapper JSON = new ObjectMapper()
+        .enable(SerializationFeature.INDENT_OUTPUT)
+        .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+        .addMixIn(VirtualMachine.class, VirtualMachineFields.class);
+  }
 
   /**
    * Leaves a VM's {@code media} out of the file when it has none, so that an inventory without media
@@ -64,7 +71,7 @@ final class InventoryFile {
     byte[] bytes = Files.readAllBytes(file);
     InventoryDocument d;
     try {
-      d = JSON.readValue(bytes, InventoryDocument.class);
+      d = Mapper.JSON.readValue(bytes, InventoryDocument.class);
     } catch (JacksonException e) {
       throw new InventoryException("bad inventory: " + file + " is not a valid inventory document: "
           + e.getOriginalMessage(), e);
@@ -85,6 +92,6 @@ final class InventoryFile {
   void write(InventoryDocument doc) throws IOException {
     Path dir = file.getParent();
     Files.createDirectories(dir);
-    AtomicFiles.replace(file, JSON.writeValueAsBytes(doc));
+    AtomicFiles.replace(file, Mapper.JSON.writeValueAsBytes(doc));
   }
 }
