@@ -129,6 +129,20 @@ final class Forwarder {
   }
 
   /**
+   * Returns whether {@code args} is a command line of this path whose datastore no local daemon
+   * owns (no socket) and that names no other daemon: it then runs in this process, and {@link
+   * ClientDispatch} would only find that out again at the cost of a full parse and plan.
+   */
+  static boolean noDaemon(String[] args) {
+    String remote = System.getenv("VSTORE_REMOTE");
+    if (remote != null && !remote.isBlank()) {
+      return false;
+    }
+    Request request = request(args);
+    return request != null && !Files.exists(request.datastore().resolve(DaemonClient.SOCKET));
+  }
+
+  /**
    * Returns the request for {@code args} when the fast path takes them, else null: the command's
    * words must name one of {@link #COMMANDS}, with only {@code -D PATH}, {@code --datastore PATH},
    * {@code --datastore=PATH} and {@code --debug} before them, and nothing that asks for help. As

@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
-import java.util.Set;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -35,7 +34,7 @@ public final class Vstore {
   /**
    * The top-level commands, by name in the order of the help. Not in the annotation: picocli reads
    * every command class of the tree when it builds it, which was a third of a short command's
-   * start-up, so a command line gets only the group it names ({@link #commandLine(String[])}).
+   * start-up, so a command line gets only the command it names ({@link CommandTree}).
    */
   private static final List<Map.Entry<String, Class<?>>> COMMANDS = List.of(
       Map.entry("help", HelpCommand.class), Map.entry("datastore", DatastoreCommand.class),
@@ -48,8 +47,6 @@ public final class Vstore {
       Map.entry("migrate", MigrateCommand.class), Map.entry("replica", ReplicaCommand.class),
       Map.entry("ovf", OvfCommand.class), Map.entry("checkout", CheckoutCommand.class),
       Map.entry("checkin", CheckinCommand.class), Map.entry("offline", OfflineCommand.class));
-  /** The global options that take a value, as the first word of a command line is found past them. */
-  private static final Set<String> GLOBAL_VALUED = Set.of("-D", "--datastore", "--remote", "--token", "--ca-cert");
 
   @Option(names = {"-D", "--datastore"}, paramLabel = "PATH", scope = CommandLine.ScopeType.INHERIT,
       description = "Datastore directory (default: $VSTORE_DATASTORE, else $XDG_DATA_HOME/vstore/default);"
@@ -93,7 +90,9 @@ public final class Vstore {
       Runtime.getRuntime().halt(quick.getAsInt());
     }
     Logs.install(System.err, java.util.Arrays.asList(args).contains("--debug"));
-    System.exit(runWithoutFastPath(args, out, err));
+    // No daemon owns the datastore: run here without asking ClientDispatch, which would parse and
+    // plan the command line only to find that out again.
+    System.exit(Forwarder.noDaemon(args) ? runHere(args, out, err) : runWithoutFastPath(args, out, err));
   }
 
   /**
@@ -152,25 +151,13 @@ public final class Vstore {
   }
 
   /**
-   * Builds the command tree for {@code args}: only the top-level command they name when that is
-   * one (the rest of the tree would not be used), else the whole tree (null args: the whole tree),
-   * for the top-level help, suggestions for a misspelt command and {@code help}.
+   * Builds the command tree for {@code args}: only the command they name (see {@link CommandTree}),
+   * else the whole tree (null args: the whole tree), for the top-level help, suggestions for a
+   * misspelt command and {@code help}.
    */
   static CommandLine commandLine(String[] args) {
-    String first = args == null ? null : firstWord(args);
     CommandLine cl = new CommandLine(new Vstore());
-    for (Map.Entry<String, Class<?>> c : COMMANDS) {
-      if (first == null || first.equals("help") || c.getKey().equals(first)) {
-        cl.addSubcommand(c.getKey(), c.getValue());
-      }
-    }
-    boolean wholeTree = cl.getSubcommands().size() == COMMANDS.size();
-    if (cl.getSubcommands().isEmpty()) {
-      wholeTree = true;
-      for (Map.Entry<String, Class<?>> c : COMMANDS) {
-        cl.addSubcommand(c.getKey(), c.getValue());
-      }
-    }
+    boolean wholeTree = CommandTree.addCommands(cl, COMMANDS, args);
     cl.registerConverter(Long.class, new Sizes());
     cl.registerConverter(long.class, new Sizes());
     // In the daemon, relative paths name files in the client's working directory, not the daemon's.
@@ -188,25 +175,6 @@ public final class Vstore {
       return line.getCommandSpec().exitCodeOnExecutionException();
     });
     return cl;
-  }
-
-  /**
-   * Returns the first word of {@code args} past the global options, or null when an other option
-   * (such as {@code --help}) comes first or there is no word.
-   */
-  static String firstWord(String[] args) {
-    for (int i = 0; i < args.length; i++) {
-      String a = args[i];
-      if (GLOBAL_VALUED.contains(a)) {
-        i++;
-      } else if (a.equals("--debug") || a.equals("--no-wait") || a.startsWith("-D")
-          || a.indexOf('=') > 0 && GLOBAL_VALUED.contains(a.substring(0, a.indexOf('=')))) {
-        continue;
-      } else {
-        return a.startsWith("-") || a.startsWith("@") ? null : a;
-      }
-    }
-    return null;
   }
 
   /** Returns a one-line description of {@code ex}: its message, or its type when it has none. */

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.DatastoreOptions;
+import io.vstore.cli.client.DaemonClient;
 import io.vstore.server.TestDaemon;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -12,6 +13,7 @@ import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -166,6 +168,7 @@ final class ForwarderTest {
           new PrintWriter(out, true), new PrintWriter(err, true));
       assertThat(exit).as(err.toString()).hasValue(0);
       assertThat(out.toString()).isEqualTo("created volume vm1 (1.0 MiB)" + System.lineSeparator());
+      assertThat(Forwarder.noDaemon(new String[] {"volume", "list", "-D", ds.toString()})).isFalse();
       assertThat(Forwarder.forward(new String[] {"volume", "info", "-D", ds.toString(), "nothere"},
           new PrintWriter(out, true), new PrintWriter(err, true))).hasValue(1);
       assertThat(err.toString()).contains("nothere");
@@ -182,6 +185,22 @@ final class ForwarderTest {
     assertThat(Forwarder.forward(new String[] {"volume", "list", "-D", ds.toString()},
         new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()))).isEmpty();
     assertThat(CliRun.of("volume", "list", "-D", ds.toString()).out()).contains("vm1");
+  }
+
+  @Test
+  void knowsWhenNoDaemonCanOwnTheDatastore() throws Exception {
+    Path ds = tmp.resolve("alone");
+    Datastore.create(ds, DatastoreOptions.defaults(), 1L << 30).close();
+    assertThat(Forwarder.noDaemon(new String[] {"volume", "list", "-D", ds.toString()})).isTrue();
+    assertThat(Forwarder.noDaemon(new String[] {"-D", ds.toString(), "snapshot", "create", "v@s"})).isTrue();
+    // Not this path's command lines: ClientDispatch decides (another daemon, a job, help).
+    for (String[] args : new String[][] {{"volume", "list", "-D", ds.toString(), "--remote", "http://h:1"},
+        {"volume", "import", "-D", ds.toString(), "f", "v"}, {"volume", "list", "-D", ds.toString(), "--help"},
+        {"volume", "list", "-D", ds.toString(), "--no-wait"}}) {
+      assertThat(Forwarder.noDaemon(args)).as(String.join(" ", args)).isFalse();
+    }
+    Files.createFile(ds.resolve(DaemonClient.SOCKET));
+    assertThat(Forwarder.noDaemon(new String[] {"volume", "list", "-D", ds.toString()})).isFalse();
   }
 
   private static InputStream stream(String text) {

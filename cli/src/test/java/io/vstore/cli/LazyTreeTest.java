@@ -6,6 +6,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -13,18 +14,32 @@ import picocli.CommandLine;
 final class LazyTreeTest {
   @Test
   void findsTheFirstWordPastTheGlobalOptions() {
-    assertThat(Vstore.firstWord(new String[] {"volume", "list"})).isEqualTo("volume");
-    assertThat(Vstore.firstWord(new String[] {"-D", "/d", "--debug", "--remote", "http://h:1", "--token=t", "-D/e",
+    assertThat(CommandTree.firstWord(new String[] {"volume", "list"})).isEqualTo("volume");
+    assertThat(CommandTree.firstWord(new String[] {"-D", "/d", "--debug", "--remote", "http://h:1", "--token=t", "-D/e",
         "--no-wait", "--datastore", "x", "vm", "list"})).isEqualTo("vm");
-    assertThat(Vstore.firstWord(new String[] {"--help", "volume"})).isNull();
-    assertThat(Vstore.firstWord(new String[] {"-D", "/d"})).isNull();
-    assertThat(Vstore.firstWord(new String[] {"@args"})).isNull();
+    assertThat(CommandTree.firstWord(new String[] {"--help", "volume"})).isNull();
+    assertThat(CommandTree.firstWord(new String[] {"-D", "/d"})).isNull();
+    assertThat(CommandTree.firstWord(new String[] {"@args"})).isNull();
   }
 
   @Test
   void buildsOnlyTheNamedGroupAndTheWholeTreeOtherwise() {
-    assertThat(Vstore.commandLine(new String[] {"-D", "/d", "volume", "list"}).getSubcommands().keySet())
-        .containsExactly("volume");
+    CommandLine volumeList = Vstore.commandLine(new String[] {"-D", "/d", "volume", "--debug", "list", "-D", "/e"});
+    assertThat(volumeList.getSubcommands().keySet()).containsExactly("volume");
+    assertThat(volumeList.getSubcommands().get("volume").getSubcommands().keySet()).containsExactly("list");
+    CommandLine vmSnapshot = Vstore.commandLine(new String[] {"vm", "snapshot", "create", "vm1@s"})
+        .getSubcommands().get("vm");
+    assertThat(vmSnapshot.getSubcommands().keySet()).containsExactly("snapshot");
+    assertThat(vmSnapshot.getSubcommands().get("snapshot").getSubcommands().keySet()).containsExactly("create");
+    Set<String> volumeCommands = Vstore.commandLine().getSubcommands().get("volume").getSubcommands().keySet();
+    // A misspelt or missing subcommand, or an option first: the whole group, for its help and suggestions.
+    for (String line : List.of("volume lst", "volume", "volume --help list")) {
+      assertThat(Vstore.commandLine(line.split(" ")).getSubcommands().get("volume").getSubcommands().keySet())
+          .as(line).containsExactlyElementsOf(volumeCommands);
+    }
+    // A group that runs or has options of its own is built as a whole.
+    assertThat(Vstore.commandLine(new String[] {"checkout", "list"}).getSubcommands().get("checkout")
+        .getSubcommands()).hasSizeGreaterThan(1);
     List<String> all = new ArrayList<>(Vstore.commandLine().getSubcommands().keySet());
     assertThat(all).startsWith("help", "datastore", "volume").contains("dashboard", "completion");
     for (String line : List.of("--help", "volum list", "help volume create", "completion", "")) {
