@@ -5,6 +5,7 @@ import io.vstore.blockstore.Extent;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import org.rocksdb.RocksIterator;
 
 /**
@@ -22,7 +23,12 @@ final class ChangeTracking {
 
   /** Returns the change id of the head ({@code snap} null) or of a snapshot. */
   static String changeId(VolumeState v, SnapshotState snap) {
-    return v.uuid + "/" + (snap == null ? v.committedGeneration() : snap.generation());
+    return changeId(v.uuid, snap == null ? v.committedGeneration() : snap.generation());
+  }
+
+  /** Returns the change id of generation {@code generation} of the volume {@code uuid}. */
+  static String changeId(UUID uuid, long generation) {
+    return uuid + "/" + generation;
   }
 
   /**

@@ -154,19 +154,22 @@ final class VolumeState {
    * Returns the head's {data, unique, shared} bytes ({@link VolumeView#space()}), computed again only
    * when the volume changed since the last call: every change to its maps or snapshots is made under
    * {@link #lock} exclusively, and the parent snapshot a clone reads through never changes. Listing
-   * 10,000 volumes resolved every map on every call without this.
+   * 10,000 volumes resolved every map on every call without this. The array is shared: read it, never change it.
    */
   long[] headSpace() {
     long stamp = lock.changes(); // read first: a change made during the computation forces the next one
     long size = blocks;
     SpaceFigures c = space;
     if (c != null && c.stamp() == stamp && c.blocks() == size) {
-      return c.figures().clone();
+      return c.figures();
     }
     long[] figures = headView.space();
-    space = new SpaceFigures(stamp, size, figures.clone());
+    space = new SpaceFigures(stamp, size, figures);
     return figures;
   }
+
+  /** The figures {@link VolumeInfo#of} last returned, reused while they are still exact. */
+  volatile VolumeInfo lastInfo;
 
   private record SpaceFigures(long stamp, long blocks, long[] figures) {}
 

@@ -59,7 +59,7 @@ final class VolumeListJson {
     for (int i = 0; i < parts.length; i++) {
       VolumeInfo info = page.get(i);
       Cached c = byUuid.get(info.uuid());
-      if (c == null || !c.info().equals(info)) {
+      if (c == null || c.info() != info && !c.info().equals(info)) {
         c = new Cached(info, Exchange.JSON.writeValueAsBytes(info));
         byUuid.put(info.uuid(), c);
       }
