@@ -22,7 +22,7 @@ source "$ROOT/bench/scripts/nbd-lib.sh" # JAVA, JAR, free_port, wait_port, stop_
 if [[ -z ${SKIP_BUILD:-} ]]; then nbd_build; fi
 vstore() { "$JAVA" -Xmx2g -jar "$JAR" "$@"; }
 FIO_PID=
-cleanup() { [[ -n $FIO_PID ]] && { kill -INT "$FIO_PID" 2>/dev/null; wait "$FIO_PID" 2>/dev/null; }; stop_server; true; }
+cleanup() { [[ -n $FIO_PID ]] && { kill -INT "$FIO_PID" 2>/dev/null; wait "$FIO_PID" 2>/dev/null; FIO_PID=; }; stop_server; true; }
 trap cleanup EXIT
 
 mkdir -p "$WORKDIR"
@@ -62,4 +62,5 @@ print("switch-over pause over %d moves: median %.2f ms, p99 %.2f ms, max %.2f ms
       % (len(p), median, p99, p[-1]))
 PY
 echo "load average $(cut -d' ' -f1 /proc/loadavg) at the end"
+cleanup
 rm -rf "$a" "$b"
