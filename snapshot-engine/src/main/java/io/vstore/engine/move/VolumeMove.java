@@ -465,13 +465,14 @@ public final class VolumeMove {
    * then releases: a pause of about a millisecond, whatever the volume's size or the disk's sync
    * latency. Both sides are flushed before the hold, their background flushers paused from before
    * that flush until the release (so no sync is in flight for the commit to wait for), and only
-   * what clients wrote in the last moments is pending; after the release the switch is synced ({@code syncSwitch}, with those
-   * writes on the destination) and the source, no longer written once its handles forward, is
-   * flushed. A power loss before that sync leaves the source authoritative (clients' flushes after
-   * the release sync the switch along with their writes). A crash in between leaves the
-   * destination authoritative and the source behind by those last writes: the switch's change id
-   * (the source's generation the copy stands for, answered alike on both sides) counts them as
-   * changed since the switch, so verification skips them, and resume takes it from the source.
+   * what clients wrote in the last moments is pending; after the release the switch is synced
+   * ({@code syncSwitch}, with those writes on the destination) and the source, no longer written
+   * once its handles forward, is flushed. A power loss before that sync leaves the source
+   * authoritative (clients' flushes after the release sync the switch along with their writes). A
+   * crash in between leaves the destination authoritative and the source behind by those last
+   * writes: the switch's change id (the source's generation the copy stands for, answered alike on
+   * both sides) counts them as changed since the switch, so verification skips them, and resume
+   * takes it from the source.
    * The record is saved as switched after the source's flush; a crash before that is recognised at
    * resume by the destination holding the source's uuid under the volume's name.
    */
@@ -511,7 +512,8 @@ public final class VolumeMove {
     long finishNanos = finished - held;
     LOG.log(Level.INFO, () -> String.format("switch-over of %s: writes held %.2f ms, of which waiting for the"
         + " writes running %.2f ms, the transplant's commit %.2f ms, forwarding the handles %.2f ms", volume,
-        switchPauseNanos / 1e6, drainNanos / 1e6, finishNanos / 1e6, (switchPauseNanos - drainNanos - finishNanos) / 1e6));
+        switchPauseNanos / 1e6, drainNanos / 1e6, finishNanos / 1e6,
+        (switchPauseNanos - drainNanos - finishNanos) / 1e6));
     switchCommitted.run();
     transplant.syncSwitch();
     source.flush(); // its last writes, for verification; nothing writes it any more
