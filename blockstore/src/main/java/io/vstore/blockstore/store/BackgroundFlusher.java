@@ -21,6 +21,12 @@ final class BackgroundFlusher {
   private volatile boolean requested;
   @GuardedBy("this")
   private boolean stopping;
+  /** How many {@link #pause} calls are not yet resumed; no flush starts while positive. */
+  @GuardedBy("this")
+  private int pauses;
+  /** Whether the thread is in a flush (from deciding to flush until it returns). */
+  @GuardedBy("this")
+  private boolean flushing;
 
   /** Creates the (unstarted) flusher of {@code commits}; {@code owner} is named in messages. */
   BackgroundFlusher(CommitPipeline commits, Object owner) {
@@ -50,7 +56,7 @@ final class BackgroundFlusher {
     while (true) {
       synchronized (this) {
         long deadline = System.nanoTime() + IDLE_COMMIT_MILLIS * 1_000_000;
-        while (!requested && !stopping) {
+        while ((!requested || pauses > 0) && !stopping) {
           long left = deadline - System.nanoTime();
           if (left <= 0) {
             break;
@@ -64,6 +70,9 @@ final class BackgroundFlusher {
         if (stopping) {
           return;
         }
+        if (pauses > 0) {
+          continue; // the idle commit waits for the resume too
+        }
         if (!requested) {
           long pending = commits.pendingChangeCount();
           boolean idle = pending > 0 && pending == lastPending;
@@ -74,14 +83,51 @@ final class BackgroundFlusher {
         }
         requested = false;
         lastPending = 0;
+        flushing = true;
       }
       try {
         commits.flush();
       } catch (IOException | RuntimeException e) {
         // The commit order records the failure; writers and the next flush report it.
         LOG.log(System.Logger.Level.ERROR, "background flush of " + owner + " failed", e);
+      } finally {
+        synchronized (this) {
+          flushing = false;
+          notifyAll();
+        }
       }
     }
+  }
+
+  /**
+   * Starts no flush until as many {@link #resume} calls; returns once the flush running (if any)
+   * has ended. For a caller that must not wait behind a sync it did not ask for (the mover's
+   * switch-over); writers that get twice the threshold ahead still flush themselves.
+   */
+  void pause() {
+    boolean interrupted = false;
+    synchronized (this) {
+      pauses++;
+      while (flushing) {
+        try {
+          wait();
+        } catch (InterruptedException e) {
+          interrupted = true; // the flush is not interrupted either; waiting for it is short
+        }
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Ends one {@link #pause}; a flush requested meanwhile starts now. */
+  synchronized void resume() {
+    if (pauses <= 0) {
+      throw new IllegalStateException("background flushes of " + owner + " are not paused");
+    }
+    pauses--;
+    notifyAll();
   }
 
   /** Stops the thread after the flush it may be running; never interrupts file I/O. */

@@ -112,6 +112,16 @@ final class CommitPipeline {
     flusher.stop();
   }
 
+  /** Holds off background flushes (see {@link BackgroundFlusher#pause}). */
+  void pauseFlusher() {
+    flusher.pause();
+  }
+
+  /** Ends one {@link #pauseFlusher}. */
+  void resumeFlusher() {
+    flusher.resume();
+  }
+
   /** Returns whether the datastore is still open. */
   boolean isOpen() {
     return open;

@@ -225,6 +225,20 @@ public final class Datastore implements Closeable {
     commits.flush();
   }
 
+  /**
+   * Starts no background flush until {@link #resumeBackgroundFlushes} and returns once the one
+   * running has ended, for a caller about to hold writes briefly that must not wait behind a sync
+   * it did not ask for (the mover's switch-over). Calls nest.
+   */
+  public void pauseBackgroundFlushes() {
+    commits.pauseFlusher();
+  }
+
+  /** Ends one {@link #pauseBackgroundFlushes}; a flush requested meanwhile starts then. */
+  public void resumeBackgroundFlushes() {
+    commits.resumeFlusher();
+  }
+
   /** Creates a thin volume of {@code size} bytes (a multiple of 512, at most 64 TiB). */
   public Volume createVolume(String name, long size) throws IOException {
     return admin.create(name, size);

@@ -463,38 +463,57 @@ public final class VolumeMove {
    * Holds new writes, publishes the copy (the transplant's one commit, of the destination only,
    * written but not synced) and forwards every handle of the source volume to the destination,
    * then releases: a pause of about a millisecond, whatever the volume's size or the disk's sync
-   * latency. Both sides are flushed before the hold, so only what clients wrote in the last
-   * moments is pending; after the release the switch is synced ({@code syncSwitch}, with those
-   * writes on the destination) and the source, no longer written once its handles forward, is
-   * flushed. A power loss before that sync leaves the source authoritative (clients' flushes after
-   * the release sync the switch along with their writes). A crash in between leaves the
-   * destination authoritative and the source behind by those last writes: the switch's change id
-   * (the source's generation the copy stands for, answered alike on both sides) counts them as
-   * changed since the switch, so verification skips them, and resume takes it from the source.
+   * latency. Both sides are flushed before the hold, their background flushers paused from before
+   * that flush until the release (so no sync is in flight for the commit to wait for), and only
+   * what clients wrote in the last moments is pending; after the release the switch is synced
+   * ({@code syncSwitch}, with those writes on the destination) and the source, no longer written
+   * once its handles forward, is flushed. A power loss before that sync leaves the source
+   * authoritative (clients' flushes after the release sync the switch along with their writes). A
+   * crash in between leaves the destination authoritative and the source behind by those last
+   * writes: the switch's change id (the source's generation the copy stands for, answered alike on
+   * both sides) counts them as changed since the switch, so verification skips them, and resume
+   * takes it from the source.
    * The record is saved as switched after the source's flush; a crash before that is recognised at
    * resume by the destination holding the source's uuid under the volume's name.
    */
   private void switchOver() throws IOException {
-    // Flushed before the hold, so that the switch leaves pending only what clients write from here on.
-    source.flush();
-    destination.flush();
-    long stamp = mirror.holdWrites();
-    long held = System.nanoTime();
-    long finished = held;
+    // No background flush may start on either side until the release: the switch's commit waits
+    // for every commit in flight, and a background one ends with a sync of whatever clients wrote
+    // meanwhile, tens of milliseconds on a busy disk, which used to be most of the pause.
+    source.pauseBackgroundFlushes();
+    destination.pauseBackgroundFlushes();
+    long asked;
+    long held;
+    long finished;
     String switchChangeId;
     try {
-      // The history's switch: change log, pins and generation, and the volume published, in one commit.
-      switchChangeId = transplant.finish(volume);
-      finished = System.nanoTime();
-      source.forwardHandles(volume, destHead);
+      // Flushed before the hold, so that the switch leaves pending only what clients write from here on.
+      source.flush();
+      destination.flush();
+      asked = System.nanoTime();
+      // Clients see the pause from here: new requests queue behind the hold while those running end.
+      long stamp = mirror.holdWrites();
+      held = System.nanoTime();
+      finished = held;
+      try {
+        // The history's switch: change log, pins and generation, and the volume published, in one commit.
+        switchChangeId = transplant.finish(volume);
+        finished = System.nanoTime();
+        source.forwardHandles(volume, destHead);
+      } finally {
+        switchPauseNanos = System.nanoTime() - asked;
+        mirror.release(stamp);
+      }
     } finally {
-      switchPauseNanos = System.nanoTime() - held;
-      mirror.release(stamp);
+      destination.resumeBackgroundFlushes();
+      source.resumeBackgroundFlushes();
     }
+    long drainNanos = held - asked;
     long finishNanos = finished - held;
-    LOG.log(Level.INFO, () -> String.format("switch-over of %s: writes held %.2f ms, of which the transplant's commit"
-        + " %.2f ms, forwarding the handles %.2f ms", volume, switchPauseNanos / 1e6, finishNanos / 1e6,
-        (switchPauseNanos - finishNanos) / 1e6));
+    LOG.log(Level.INFO, () -> String.format("switch-over of %s: writes held %.2f ms, of which waiting for the"
+        + " writes running %.2f ms, the transplant's commit %.2f ms, forwarding the handles %.2f ms", volume,
+        switchPauseNanos / 1e6, drainNanos / 1e6, finishNanos / 1e6,
+        (switchPauseNanos - drainNanos - finishNanos) / 1e6));
     switchCommitted.run();
     transplant.syncSwitch();
     source.flush(); // its last writes, for verification; nothing writes it any more

@@ -121,36 +121,49 @@ class VolumeMoveModelTest {
    */
   @Test
   void aClientThreadWritingThroughTheWholeMoveEndsAsTheModel(@TempDir Path dir) {
-    ModelRun.seeds(CI ? 2 : 4).forEach(seed -> ModelRun.run(seed, run -> {
-      Path pa = dir.resolve("t" + seed).resolve("a");
-      Path pb = dir.resolve("t" + seed).resolve("b");
-      try (Datastore a = Datastore.create(pa, options(), 0); Datastore b = Datastore.create(pb, options(), 0)) {
-        ModelClient client = new ModelClient(run, a.createVolume("v", SIZE), SIZE);
-        client.fill(60);
-        VolumeMove move = VolumeMove.start(a, "v", b, 0, false).checkpointEvery(4 << 20);
-        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
-        java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
-        Thread writer = Thread.ofPlatform().start(() -> {
-          try {
-            while (!stop.get()) {
-              client.ops(1);
-            }
-          } catch (Throwable t) {
-            failed.set(t);
-          }
-        });
+    ModelRun.seeds(CI ? 2 : 4).forEach(seed -> ModelRun.run(seed, run -> clientThreadRun(dir.resolve("t" + seed), run,
+        options())));
+  }
+
+  /**
+   * The same with background flushes running all the time on both sides (a flush threshold of a
+   * few changes), so that the switch-over pauses them while one may be syncing and the client's
+   * writes race the pause, the hold and the resume: every acknowledged write ends on the destination.
+   */
+  @Test
+  void writesRacingTheSwitchWhileBackgroundFlushesRunEndAsTheModel(@TempDir Path dir) {
+    ModelRun.seeds(CI ? 2 : 4).forEach(seed -> ModelRun.run(seed, run -> clientThreadRun(dir.resolve("f" + seed), run,
+        options().withFlushThreshold(16))));
+  }
+
+  private static void clientThreadRun(Path dir, ModelRun run, DatastoreOptions options) throws Exception {
+    try (Datastore a = Datastore.create(dir.resolve("a"), options, 0);
+        Datastore b = Datastore.create(dir.resolve("b"), options, 0)) {
+      ModelClient client = new ModelClient(run, a.createVolume("v", SIZE), SIZE);
+      client.fill(60);
+      VolumeMove move = VolumeMove.start(a, "v", b, 0, false).checkpointEvery(4 << 20);
+      java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+      java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
+      Thread writer = Thread.ofPlatform().start(() -> {
         try {
-          move.run((done, total) -> {}, () -> false);
-        } finally {
-          stop.set(true);
-          writer.join();
+          while (!stop.get()) {
+            client.ops(1);
+          }
+        } catch (Throwable t) {
+          failed.set(t);
         }
-        assertThat(failed.get()).as("the client's I/O during the move").isNull();
-        client.assertSame(b.volume("v"), "the destination");
-        assertThat(a.hasVolume("v")).isFalse();
-        assertThat(b.check().problems()).isEmpty();
+      });
+      try {
+        move.run((done, total) -> {}, () -> false);
+      } finally {
+        stop.set(true);
+        writer.join();
       }
-    }));
+      assertThat(failed.get()).as("the client's I/O during the move").isNull();
+      client.assertSame(b.volume("v"), "the destination");
+      assertThat(a.hasVolume("v")).isFalse();
+      assertThat(b.check().problems()).isEmpty();
+    }
   }
 
   private static void runOnce(Path dir, ModelRun run, Mode mode) throws Exception {
