@@ -29,6 +29,8 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Export a VM to an OVA and import it back: same configuration, byte-identical disks; failures leave nothing. */
 class OvfImportExportTest {
@@ -255,8 +257,9 @@ class OvfImportExportTest {
     assertThat(Arrays.equals(bytes(inv.vms().get("app2").disks().getFirst()), disk)).isTrue();
   }
 
-  @Test
-  void aCorruptDiskFailsTheImportAndLeavesNothingBehind() throws Exception {
+  @ParameterizedTest(name = "byte {0} of the last disk's VMDK")
+  @ValueSource(strings = {"1000", "middle"})
+  void aCorruptDiskFailsTheImportAndLeavesNothingBehind(String where) throws Exception {
     sourceVm();
     Path ova = tmp.resolve("src.ova");
     export("src", ova, OvfVersion.V1);
@@ -264,7 +267,10 @@ class OvfImportExportTest {
     long at = -1;
     for (int i = all.length - 4; i >= 0 && at < 0; i--) {
       if (all[i] == 'K' && all[i + 1] == 'D' && all[i + 2] == 'M' && all[i + 3] == 'V') {
-        at = i + 1000; // inside the second disk's VMDK, whose digest the manifest holds
+        // Inside the second disk's VMDK, whose digest the manifest holds: in its header's overhead
+        // (skipped by the reader, so only the digest sees it), or among its grains (whose own
+        // checksums are not computed when a manifest covers them).
+        at = where.equals("middle") ? i + (all.length - 10240 - i) / 2 : i + 1000;
       }
     }
     assertThat(at).isPositive();
@@ -275,7 +281,8 @@ class OvfImportExportTest {
       f.write(b ^ 0x55);
     }
     List<String> before = store.volumes().stream().map(v -> v.name()).sorted().toList();
-    assertThatThrownBy(() -> importAs(ova, "bad", null, Map.of())).isInstanceOf(IOException.class);
+    assertThatThrownBy(() -> importAs(ova, "bad", null, Map.of())).isInstanceOf(IOException.class)
+        .satisfies(e -> assertThat(e.getMessage()).contains(ova.toString()).doesNotContain("\n"));
     assertThat(inv.vms().list()).extracting(VirtualMachine::name).containsExactly("src");
     assertThat(store.volumes().stream().map(v -> v.name()).sorted().toList()).isEqualTo(before);
   }

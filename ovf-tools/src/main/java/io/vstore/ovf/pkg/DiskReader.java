@@ -173,7 +173,8 @@ public final class DiskReader {
     return switch (kind) {
       case STREAM_OPTIMIZED -> {
         try (InputStream in = stream) {
-          long n = vmdk.copyTo(in, target, progress, overParent);
+          // A manifest digests every byte as it streams: the grains' own checksums add nothing then.
+          long n = vmdk.copyTo(in, target, progress, overParent, !file.digested());
           // Read what follows the end-of-stream marker, so that the manifest check sees every byte.
           in.transferTo(java.io.OutputStream.nullOutputStream());
           yield n;

@@ -38,10 +38,11 @@ final class GrainPipeline implements AutoCloseable {
 
   /**
    * Starts {@code workers} threads writing grains of {@code grainBytes} (at most {@code maxCompressed}
-   * bytes compressed) of disk {@code name} ({@code capacity} bytes) into {@code target}.
+   * bytes compressed) of disk {@code name} ({@code capacity} bytes) into {@code target}, checking
+   * each grain's Adler-32 if {@code checksums}.
    */
   GrainPipeline(String name, int grainBytes, int maxCompressed, long capacity, BlockDevice target, boolean overParent,
-      int workers) {
+      boolean checksums, int workers) {
     this.name = name;
     this.grainBytes = grainBytes;
     this.maxCompressed = maxCompressed;
@@ -51,7 +52,7 @@ final class GrainPipeline implements AutoCloseable {
     this.full = new ArrayBlockingQueue<>(maxBatches + workers);
     this.workers = new Thread[workers];
     for (int i = 0; i < workers; i++) {
-      GrainInflater inflater = new GrainInflater(name, grainBytes, capacity);
+      GrainInflater inflater = new GrainInflater(name, grainBytes, capacity, checksums);
       Thread t = new Thread(() -> work(inflater, target, overParent), "ova-inflate " + name);
       t.setDaemon(true);
       this.workers[i] = t;

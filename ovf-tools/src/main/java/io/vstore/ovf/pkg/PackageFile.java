@@ -73,6 +73,14 @@ public final class PackageFile {
     return v;
   }
 
+  /**
+   * Returns whether every stored byte of the file is checked against the manifest as it streams
+   * (a package with a manifest lists every member, or reading it fails).
+   */
+  boolean digested() {
+    return pkg.manifest().isPresent();
+  }
+
   /** Adds a chunk a stream source delivered after the first. */
   void addMember(Member m) {
     members.add(m);

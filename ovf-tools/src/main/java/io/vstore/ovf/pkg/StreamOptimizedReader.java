@@ -130,6 +130,15 @@ final class StreamOptimizedReader {
    * directory arrives.
    */
   long copyTo(InputStream in, BlockDevice target, LongConsumer progress, boolean overParent) throws IOException {
+    return copyTo(in, target, progress, overParent, true);
+  }
+
+  /**
+   * Copies as {@link #copyTo(InputStream, BlockDevice, LongConsumer, boolean)} does, checking each
+   * grain's Adler-32 only if {@code checksums} (the caller may verify every byte of {@code in} itself).
+   */
+  long copyTo(InputStream in, BlockDevice target, LongConsumer progress, boolean overParent, boolean checksums)
+      throws IOException {
     if (target.size() < capacity()) {
       throw new IllegalArgumentException(target + " (" + target.size() + " bytes) is smaller than disk " + name + " ("
           + capacity() + " bytes)");
@@ -148,7 +157,7 @@ final class StreamOptimizedReader {
     ByteBuffer m = ByteBuffer.wrap(marker).order(ByteOrder.LITTLE_ENDIAN);
     int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
     try (GrainPipeline pipeline = new GrainPipeline(name, grainBytes, maxCompressed, capacity(), target, overParent,
-        workers)) {
+        checksums, workers)) {
       GrainBatch batch = pipeline.take();
       while (true) {
         long at = input.position();

@@ -119,6 +119,13 @@ class GrainPipelineTest {
     assertThatThrownBy(() -> reader(disk).copyTo(new ByteArrayInputStream(corrupt), broken, x -> { }, false))
         .isInstanceOf(CorruptImageException.class)
         .hasMessageContaining("grain at LBA " + bad.lba() + " (marker at byte " + bad.marker() + ")");
+    if (how == 2) {
+      // Unchecked (the caller digests the stream): a bad trailer alone changes nothing copied.
+      run.step(3, "copy with the bad checksum, checksums off");
+      MemoryBlockDevice unchecked = new MemoryBlockDevice("u", capacity);
+      reader(disk).copyTo(new ByteArrayInputStream(corrupt), unchecked, x -> { }, false, false);
+      assertThat(Packages.bytes(unchecked)).isEqualTo(disk.content());
+    }
   }
 
   private static StreamOptimizedReader reader(Disk disk) throws CorruptImageException {
