@@ -36,6 +36,8 @@ final class Transmission {
   private final Transport transport;
   private final Export export;
   private final BlockDevice device;
+  /** The device as a volume, or null: a volume's small writes run inline unless it is intercepted. */
+  private final Volume volume;
   private final boolean structured;
   private final List<Handshake.SelectedContext> contexts;
   private final BufferPool pool;
@@ -63,6 +65,7 @@ final class Transmission {
     this.transport = agreement.transport();
     this.export = agreement.export();
     this.device = export.device();
+    this.volume = device instanceof Volume v ? v : null;
     this.structured = agreement.structured();
     this.contexts = agreement.contexts();
     this.pool = pool;
@@ -210,11 +213,17 @@ final class Transmission {
   }
 
   private void dispatch(Request r) throws IOException {
-    if (r.type() == Nbd.CMD_WRITE && r.length() <= INLINE_WRITE_BYTES && (r.flags() & Nbd.CMD_FLAG_FUA) == 0) {
+    if (r.type() == Nbd.CMD_WRITE && r.length() <= INLINE_WRITE_BYTES && (r.flags() & Nbd.CMD_FLAG_FUA) == 0
+        && !(volume != null && volume.intercepted())) {
       // Small writes are CPU work on a volume (checksum, copy into a segment block): handing
       // each to a worker cost two context switches, which took nearly half the server's CPU
       // in 4 KiB random writes (perf). Run them here; large writes still use the workers,
       // where several compress in parallel, and so do FUA writes and reads, which wait for the disk.
+      // An intercepted volume's write also waits for another copy (a replica's secondary, the
+      // mover's destination): run here, it would hold up every request behind it, so QD32 would
+      // collapse to QD1. Those go to the workers and are answered as each finishes; a FLUSH
+      // still covers every write answered before it arrived, since a write is answered only
+      // once the device (and its interceptor) has taken it.
       inFlight.acquireUninterruptibly();
       try {
         handle(r);
