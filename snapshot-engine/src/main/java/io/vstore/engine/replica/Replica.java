@@ -57,8 +57,12 @@ final class Replica implements VolumeInterceptor {
   private final RangeGate gate = new RangeGate();
   /** Bytes per unit of {@link #order}: a volume block. */
   private static final int ORDER_UNIT = 4096;
-  /** Held over both halves of a mirrored change, per range, so overlapping changes apply in one order on both copies. */
-  private final StripedLocks order = new StripedLocks(16);
+  /**
+   * Held over both halves of a mirrored change, per range, so overlapping changes apply in one
+   * order on both copies. A stripe covers 1 MiB, as the volume's own write locks do: small random
+   * writes meet as often whatever the stripe's size, and a large write takes fewer stripes.
+   */
+  private final StripedLocks order = new StripedLocks(256);
   private final ReplicaSync sync;
   /** Raised at every disconnect: a checkpoint begun before one must not advance the pin. */
   private final AtomicLong incarnation = new AtomicLong();
