@@ -4,7 +4,7 @@
 # shellcheck shell=bash
 
 JAVA=${JAVA:-/usr/lib/jvm/temurin-25-jdk-amd64/bin/java}
-JAR=$ROOT/cli/target/vstore.jar
+JAR=${JAR:-$ROOT/cli/target/vstore.jar}
 
 nbd_require_tools() {
   for tool in fio qemu-nbd qemu-img python3; do
@@ -12,8 +12,12 @@ nbd_require_tools() {
   done
 }
 
-# Always rebuild: a stale jar would benchmark old code.
+# Always rebuild (a stale jar would benchmark old code), unless SKIP_BUILD=1 says the jar is current.
 nbd_build() {
+  if [[ ${SKIP_BUILD:-} == 1 ]]; then
+    [[ -f $JAR ]] || { echo "$(basename "$0"): SKIP_BUILD=1 but $JAR is missing" >&2; exit 1; }
+    return
+  fi
   (cd "$ROOT" && ./mvnw -q -B -pl cli -am package -DskipTests)
 }
 

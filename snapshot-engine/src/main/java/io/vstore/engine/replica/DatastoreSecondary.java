@@ -56,6 +56,11 @@ final class DatastoreSecondary implements Secondary {
   }
 
   @Override
+  public boolean inProcess() {
+    return true;
+  }
+
+  @Override
   public boolean startsEmpty() {
     return startsEmpty;
   }

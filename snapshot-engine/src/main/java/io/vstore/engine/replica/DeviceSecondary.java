@@ -39,6 +39,11 @@ final class DeviceSecondary implements Secondary {
   }
 
   @Override
+  public boolean inProcess() {
+    return false;
+  }
+
+  @Override
   public boolean startsEmpty() {
     return false;
   }
