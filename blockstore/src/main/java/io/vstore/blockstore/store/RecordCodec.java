@@ -192,11 +192,11 @@ final class RecordCodec {
   private static final int MAX_COMBINED_SPAN = RecordHeader.SEALED_MAX_HEADER_BYTES
       + COMBINED_READ_BLOCKS * RecordHeader.BLOCK + PAGE;
   /**
-   * Each thread's buffer for combined reads through {@link #readBlocks}: direct, so the file read
-   * lands in it without the copy a heap buffer costs, and allocated once, not on every read.
+   * Buffers for combined reads through {@link #readBlocks}, reused: direct, so the file read lands
+   * in them without the copy a heap buffer costs, and not allocated on every read. A pool, not a
+   * thread-local: the daemon serves HTTP requests on a new virtual thread each.
    */
-  private static final ThreadLocal<ByteBuffer> SPANS =
-      ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(MAX_COMBINED_SPAN));
+  private static final ArrayBlockingQueue<ByteBuffer> SPANS = new ArrayBlockingQueue<>(64);
 
   /**
    * Returns the bytes a combined read of the header and blocks {@code [0, endBlock)} of the record
@@ -237,9 +237,17 @@ final class RecordCodec {
       readBlocks(segments, key, cached != null ? cached : readHeader(segments, key), owner, base, first, count, dst, batch);
       return;
     }
-    ByteBuffer span = SPANS.get().clear().limit(combinedSpan(segments, key.offset(), first + count));
-    segments.readSome(key.segment(), key.offset(), span);
-    fromSpan(segments, key, owner, base, span.flip(), first, count, dst, batch);
+    ByteBuffer span = SPANS.poll();
+    if (span == null) {
+      span = ByteBuffer.allocateDirect(MAX_COMBINED_SPAN);
+    }
+    try {
+      span.clear().limit(combinedSpan(segments, key.offset(), first + count));
+      segments.readSome(key.segment(), key.offset(), span);
+      fromSpan(segments, key, owner, base, span.flip(), first, count, dst, batch);
+    } finally {
+      SPANS.offer(span); // nothing keeps a reference to it: headers are parsed into arrays, blocks copied out
+    }
   }
 
   /**
