@@ -96,14 +96,14 @@ public final class ScatteredExtentsBench {
   }
 
   /** Block of the i-th extent: every other block, in a scrambled order (a multiplicative permutation). */
-  private static long blockOf(long i, long extents) {
+  static long blockOf(long i, long extents) {
     // A prime above any count used here is coprime with it: i -> i * p mod n is a permutation.
     long p = 2_147_483_647L;
     return 2 * ((i * p) % extents);
   }
 
   /** 64 MiB of data that LZ4 compresses to about a third: random words repeated. */
-  private static byte[] compressiblePool() {
+  static byte[] compressiblePool() {
     byte[] pool = new byte[64 << 20];
     SplittableRandom r = new SplittableRandom(1);
     byte[] word = new byte[16];
@@ -116,7 +116,7 @@ public final class ScatteredExtentsBench {
     return pool;
   }
 
-  private static ByteBuffer slice(byte[] pool, SplittableRandom r, ByteBuffer buf) {
+  static ByteBuffer slice(byte[] pool, SplittableRandom r, ByteBuffer buf) {
     int at = r.nextInt(pool.length / BLOCK) * BLOCK;
     return buf.clear().put(pool, at, BLOCK).flip();
   }

@@ -1,6 +1,7 @@
 package io.vstore.blockstore.store;
 
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -45,6 +46,8 @@ final class MetadataCache {
   private final long budget;
   private final AtomicLong used = new AtomicLong();
   private final AtomicLong evictions = new AtomicLong();
+  /** Warmer threads loading pages now (see {@link #admits}). */
+  private final AtomicInteger warmers = new AtomicInteger();
   private final ConcurrentLinkedQueue<Page> clock = new ConcurrentLinkedQueue<>();
   private final ReentrantLock evicting = new ReentrantLock();
 
@@ -78,13 +81,27 @@ final class MetadataCache {
 
   /**
    * Returns whether a page that is missing should be loaded now: always while the budget has
-   * room; once it is full, for one miss in {@link #ADMIT_WHEN_FULL}. The other misses are
-   * answered from the rows directly (one seek or point read, against a whole page of rows), so a
-   * working set larger than the budget does not turn every miss into a page load and an
-   * eviction, while pages used often still get in.
+   * room and no warmer is loading pages; once the budget is full, or while a warmer runs, for one
+   * miss in {@link #ADMIT_WHEN_FULL}. The other misses are answered from the rows directly (one
+   * seek or point read, against a whole page of rows: 512 blocks' entries, about 30 seeks' CPU),
+   * so a working set larger than the budget does not turn every miss into a page load and an
+   * eviction, while pages used often still get in. After a reopen the warmer loads every page in
+   * key order anyway; a random read that loaded its own page meanwhile cost 10-20 times a read of
+   * a loaded one, and at 10 million extents nearly every read of the first minute did.
    */
   boolean admits() {
-    return used.get() < budget || java.util.concurrent.ThreadLocalRandom.current().nextInt(ADMIT_WHEN_FULL) == 0;
+    return (used.get() < budget && warmers.get() == 0)
+        || java.util.concurrent.ThreadLocalRandom.current().nextInt(ADMIT_WHEN_FULL) == 0;
+  }
+
+  /** Notes that a background loader of pages (a {@link MetadataWarmer} thread) started. */
+  void warmerStarted() {
+    warmers.incrementAndGet();
+  }
+
+  /** Notes that a background loader of pages ended. */
+  void warmerEnded() {
+    warmers.decrementAndGet();
   }
 
   /** Counts newly loaded {@code page}, evicting others when over budget; the caller holds no lock a page takes. */

@@ -11,9 +11,9 @@ import java.util.concurrent.atomic.LongAdder;
  * background, so that random reads and writes soon stop paying a synchronous page load each: one
  * thread loads every volume's maps (head first, then snapshot deltas and base) page by page in key
  * order, another the record states (which only writes need). Each stops when the cache is nearly
- * full ({@link #FILL} of the budget: the rest is room for the pages that accesses load on demand,
- * which they still do for any page not reached yet), when it has loaded everything, or when the
- * datastore closes.
+ * full ({@link #FILL} of the budget: the rest is room for the pages that accesses load on demand),
+ * when it has loaded everything, or when the datastore closes. While it runs, an access to a page
+ * not reached yet mostly reads its rows without loading the page (see {@link MetadataCache#admits}).
  *
  * <p>A page is loaded exactly as a lookup loads it (a map's page under its volume's lock, shared;
  * a record page through the table's own page load), so it is never staler than what a lookup would
@@ -60,6 +60,7 @@ final class MetadataWarmer implements AutoCloseable {
   /** Starts warming in the background. */
   void start() {
     for (Thread t : threads) {
+      cache.warmerStarted();
       t.start();
     }
   }
@@ -90,6 +91,7 @@ final class MetadataWarmer implements AutoCloseable {
     } catch (RuntimeException e) {
       LOG.log(System.Logger.Level.WARNING, "{0}: metadata warmer failed, pages load on demand: {1}", name, e);
     } finally {
+      cache.warmerEnded();
       running.decrementAndGet();
     }
   }

@@ -164,7 +164,7 @@ public final class ReadPlan {
     }
     RecordHeader header = segments.cachedHeader(key);
     if (header == null && first + count <= RecordCodec.COMBINED_READ_BLOCKS) {
-      ByteBuffer span = scratch(RecordCodec.combinedSpan(segments, first + count));
+      ByteBuffer span = scratch(RecordCodec.combinedSpan(segments, key.offset(), first + count));
       PartBatch b = batch;
       add(key, key.offset(), span, false, -1, got -> RecordCodec.fromSpan(segments, key, owner, base, got, first, count, out, b));
       return;

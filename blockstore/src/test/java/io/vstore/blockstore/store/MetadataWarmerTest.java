@@ -157,6 +157,7 @@ class MetadataWarmerTest {
       }
       assertThat(again.warmer().pagesVisited()).as("pages the warmer went through").isPositive();
       assertThat(again.info().metadataCache().used()).as("bytes of pages held").isPositive();
+      assertThat(again.parts().meta().cache().admits()).as("misses load their pages again once warming ended").isTrue();
       assertThat(read(again.volume("v"), 0, (int) SIZE)).isEqualTo(read(model, 0, (int) SIZE));
     }
   }
