@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import java.io.ByteArrayOutputStream;
+import java.io.CharConversionException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 
@@ -43,6 +44,10 @@ final class JsonRecords {
         throw new JsonParseException(p, "expected a JSON object");
       }
       readFields(p, fields);
+    } catch (CharConversionException e) {
+      // Jackson guesses the encoding from the first bytes; bytes it takes for UTF-32 and cannot
+      // decode fail with a plain IOException: for the callers, that too is malformed JSON.
+      throw new JsonParseException(null, "not JSON text: " + e.getMessage());
     }
   }
 
