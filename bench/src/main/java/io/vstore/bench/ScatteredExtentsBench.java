@@ -27,7 +27,7 @@ import java.util.stream.Stream;
  */
 public final class ScatteredExtentsBench {
   private static final int BLOCK = 4096;
-  private static final int THREADS = 2;
+  static final int THREADS = 2;
 
   private ScatteredExtentsBench() {}
 
@@ -128,7 +128,7 @@ public final class ScatteredExtentsBench {
   }
 
   @FunctionalInterface
-  private interface Op {
+  interface Op {
     void run(long i, SplittableRandom r, ByteBuffer buf) throws IOException;
   }
 
@@ -155,7 +155,7 @@ public final class ScatteredExtentsBench {
   }
 
   /** Runs {@code body} on {@link #THREADS} platform threads, each with its own random numbers and buffer. */
-  private static void onThreads(int seed, Op body) throws Exception {
+  static void onThreads(int seed, Op body) throws Exception {
     Thread[] threads = new Thread[THREADS];
     Exception[] failure = new Exception[1];
     for (int t = 0; t < THREADS; t++) {

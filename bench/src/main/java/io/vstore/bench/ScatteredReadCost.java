@@ -4,11 +4,9 @@ import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.DatastoreOptions;
 import io.vstore.blockstore.store.Volume;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.SplittableRandom;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -27,7 +25,6 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class ScatteredReadCost {
   private static final int BLOCK = 4096;
-  private static final int THREADS = 2;
   /** The warmer is taken as done once the cache has not grown for this long. */
   private static final Duration SETTLED = Duration.ofSeconds(3);
 
@@ -58,29 +55,12 @@ public final class ScatteredReadCost {
       long[] before = io();
       LongAdder done = new LongAdder();
       long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-      Thread[] threads = new Thread[THREADS];
-      Exception[] failure = new Exception[1];
-      for (int t = 0; t < THREADS; t++) {
-        int seed = 100 + t;
-        threads[t] = Thread.ofPlatform().start(() -> {
-          SplittableRandom r = new SplittableRandom(seed);
-          ByteBuffer buf = ByteBuffer.allocateDirect(BLOCK);
-          try {
-            while (System.nanoTime() < deadline) {
-              v.read(ScatteredExtentsBench.blockOf(r.nextLong(extents), extents) * BLOCK, buf.clear());
-              done.increment();
-            }
-          } catch (IOException e) {
-            failure[0] = e;
-          }
-        });
-      }
-      for (Thread t : threads) {
-        t.join();
-      }
-      if (failure[0] != null) {
-        throw failure[0];
-      }
+      ScatteredExtentsBench.onThreads(100, (id, r, buf) -> {
+        while (System.nanoTime() < deadline) {
+          v.read(ScatteredExtentsBench.blockOf(r.nextLong(extents), extents) * BLOCK, buf.clear());
+          done.increment();
+        }
+      });
       long[] after = io();
       double n = done.sum();
       System.out.printf("%,d extents, page cache dropped: 4 KiB random read %.0f/s; per read %.2f read system calls, %.0f bytes from the disk%n",
@@ -93,28 +73,11 @@ public final class ScatteredReadCost {
     byte[] pool = ScatteredExtentsBench.compressiblePool();
     try (Datastore ds = Datastore.create(dir, options, 0)) {
       Volume v = ds.createVolume("scattered", 2 * extents * BLOCK);
-      Thread[] threads = new Thread[THREADS];
-      Exception[] failure = new Exception[1];
-      for (int t = 0; t < THREADS; t++) {
-        int id = t;
-        threads[t] = Thread.ofPlatform().start(() -> {
-          SplittableRandom r = new SplittableRandom(7 + id);
-          ByteBuffer buf = ByteBuffer.allocateDirect(BLOCK);
-          try {
-            for (long i = id; i < extents; i += THREADS) {
-              v.write(ScatteredExtentsBench.blockOf(i, extents) * BLOCK, ScatteredExtentsBench.slice(pool, r, buf));
-            }
-          } catch (IOException e) {
-            failure[0] = e;
-          }
-        });
-      }
-      for (Thread t : threads) {
-        t.join();
-      }
-      if (failure[0] != null) {
-        throw failure[0];
-      }
+      ScatteredExtentsBench.onThreads(7, (id, r, buf) -> {
+        for (long i = id; i < extents; i += ScatteredExtentsBench.THREADS) {
+          v.write(ScatteredExtentsBench.blockOf(i, extents) * BLOCK, ScatteredExtentsBench.slice(pool, r, buf));
+        }
+      });
       v.flush();
     }
     System.out.printf("%,d extents written in %.1f s%n", extents, (System.nanoTime() - start) / 1e9);

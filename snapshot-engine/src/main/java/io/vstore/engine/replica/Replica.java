@@ -131,20 +131,7 @@ final class Replica implements VolumeInterceptor {
         local.apply();
         return;
       }
-      Future<Void> remote = io.submit(() -> {
-        sec.flush(record.epoch());
-        return null;
-      });
-      IOException localFailure = null;
-      try {
-        local.apply();
-      } catch (IOException e) {
-        localFailure = e;
-      }
-      awaitRemote(remote, sec);
-      if (localFailure != null) {
-        throw localFailure;
-      }
+      sendAround(sec, s -> s.flush(record.epoch()), local, 0, 0);
       flushes.incrementAndGet();
     } finally {
       mirror.readLock().unlock();
@@ -216,7 +203,8 @@ final class Replica implements VolumeInterceptor {
 
   /**
    * Sends {@code op} to {@code sec} on another thread while {@code local} applies here, and waits
-   * for both; returns whether the secondary took it.
+   * for both; returns whether the secondary took it. When the primary refuses a change of
+   * {@code length} > 0 bytes that the secondary took, the secondary gets the primary's bytes back.
    */
   private boolean sendAround(Secondary sec, RemoteOp op, Local local, long offset, long length) throws IOException {
     Future<Void> remote = io.submit(() -> {
@@ -231,7 +219,7 @@ final class Replica implements VolumeInterceptor {
     }
     boolean sent = awaitRemote(remote, sec);
     if (localFailure != null) {
-      if (sent) {
+      if (sent && length > 0) {
         repair(offset, length, sec); // the secondary took what the primary refused: put the primary's bytes back
       }
       throw localFailure;
