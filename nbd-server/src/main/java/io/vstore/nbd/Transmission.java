@@ -36,8 +36,6 @@ final class Transmission {
   private final Transport transport;
   private final Export export;
   private final BlockDevice device;
-  /** The device as a volume, or null: a volume's small writes run inline unless it is intercepted. */
-  private final Volume volume;
   private final boolean structured;
   private final List<Handshake.SelectedContext> contexts;
   private final BufferPool pool;
@@ -50,8 +48,6 @@ final class Transmission {
   /** Serves small reads of a volume with asynchronous I/O; null: workers serve every read. */
   private final ReadRing ring;
   private final Semaphore inFlight = new Semaphore(MAX_IN_FLIGHT);
-  /** Runs small writes of an intercepted volume; other small writes run on the reader. */
-  private final WriteLanes<Request> interceptedWrites;
   private final Semaphore budget = new Semaphore(BUDGET_PAGES);
   private final ByteBuffer header = ByteBuffer.allocateDirect(Nbd.REQUEST_HEADER_SIZE); // reader thread only
   private volatile boolean stopping;
@@ -67,18 +63,10 @@ final class Transmission {
     this.transport = agreement.transport();
     this.export = agreement.export();
     this.device = export.device();
-    this.volume = device instanceof Volume v ? v : null;
     this.structured = agreement.structured();
     this.contexts = agreement.contexts();
     this.pool = pool;
     this.replies = new Replies(transport);
-    this.interceptedWrites = new WriteLanes<>(workers, r -> {
-      try {
-        handle(r);
-      } finally {
-        done(r);
-      }
-    }, this::refuseShuttingDown);
     this.ring = device instanceof Volume v && v.plansReads() ? ReadRing.start(transport.toString(), replies, ringReads) : null;
   }
 
@@ -222,8 +210,7 @@ final class Transmission {
   }
 
   private void dispatch(Request r) throws IOException {
-    if (r.type() == Nbd.CMD_WRITE && r.length() <= INLINE_WRITE_BYTES && (r.flags() & Nbd.CMD_FLAG_FUA) == 0
-        && !(volume != null && volume.intercepted())) {
+    if (r.type() == Nbd.CMD_WRITE && r.length() <= INLINE_WRITE_BYTES && (r.flags() & Nbd.CMD_FLAG_FUA) == 0) {
       // Small writes are CPU work on a volume (checksum, copy into a segment block): handing
       // each to a worker cost two context switches, which took nearly half the server's CPU
       // in 4 KiB random writes (perf). Run them here; large writes still use the workers,
@@ -240,15 +227,6 @@ final class Transmission {
     if (r.type() == Nbd.CMD_READ && ring != null && ringReadable(r) && viaRing(r)) {
       return;
     }
-    if (r.type() == Nbd.CMD_WRITE && r.length() <= INLINE_WRITE_BYTES && (r.flags() & Nbd.CMD_FLAG_FUA) == 0) {
-      // An intercepted volume's write also waits for another copy (a replica's secondary, the
-      // mover's destination): run here, it would hold up every request behind it, so QD32 would
-      // collapse to QD1. The lanes run it and it is answered when done; a FLUSH still covers
-      // every write answered before it arrived, since a write is answered only once the device
-      // (and its interceptor) has taken it.
-      interceptedWrites.submit(r);
-      return;
-    }
     try {
       workers.execute(() -> {
         try {
@@ -258,17 +236,9 @@ final class Transmission {
         }
       });
     } catch (RejectedExecutionException e) {
-      refuseShuttingDown(r);
-    }
-  }
-
-  /** Answers {@code r}, which no worker will run, with proto.md's answer for a server shutting down. */
-  private void refuseShuttingDown(Request r) {
-    done(r);
-    try {
+      // The server is shutting down: proto.md's answer is ESHUTDOWN.
+      done(r);
       replies.error(r.cookie(), structured, Nbd.ESHUTDOWN, "server is shutting down");
-    } catch (IOException gone) {
-      LOG.log(Level.DEBUG, () -> transport + ": client gone before an error reply");
     }
   }
 

@@ -26,8 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Random writes (some FUA) and flushes pipelined over one connection at up to 32 in flight, to a
  * datastore volume that is, for most seeds and most of the time, intercepted by a stand-in for a
- * replica's secondary that holds each write back a random while: the writes then run on workers
- * and are answered out of order. The power is cut at a random step with requests in flight; after
+ * replica's secondary that holds each write back a random while (small writes run on the reader,
+ * larger ones and FUA writes on workers, answered out of order). The power is cut at a random step with requests in flight; after
  * reopening, every write answered before a FLUSH was sent (once that FLUSH was answered) and every
  * answered FUA write reads back, and every other block holds one of the contents it was given.
  */

@@ -36,11 +36,6 @@ final class HeadInterception {
     }
   }
 
-  /** Returns whether an interceptor is set (a racy look: one may be set or cleared right after). */
-  boolean isSet() {
-    return interceptor != null;
-  }
-
   /** Writes {@code src} at {@code offset} through {@code writer}, around the interceptor if one is set. */
   void write(long offset, ByteBuffer src, VolumeWriter writer) throws IOException {
     long stamp = gate.readLock();

@@ -104,15 +104,6 @@ public final class Volume implements BlockDevice {
     return state;
   }
 
-  /**
-   * Returns whether a {@link io.vstore.blockstore.VolumeInterceptor} sees this volume's changes now
-   * (replication, the mover): its writes may then wait on another copy, not just on this machine's CPU.
-   */
-  public boolean intercepted() {
-    Volume f = forward();
-    return f != null ? f.intercepted() : state.interception.isSet();
-  }
-
   /** Returns whether {@link #planRead} can plan reads here (the segments are plain files of this machine). */
   public boolean plansReads() {
     Volume f = forward();

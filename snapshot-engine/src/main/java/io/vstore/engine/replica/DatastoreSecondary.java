@@ -56,11 +56,6 @@ final class DatastoreSecondary implements Secondary {
   }
 
   @Override
-  public boolean inProcess() {
-    return true;
-  }
-
-  @Override
   public boolean startsEmpty() {
     return startsEmpty;
   }

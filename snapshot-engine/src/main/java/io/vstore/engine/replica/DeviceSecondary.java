@@ -39,11 +39,6 @@ final class DeviceSecondary implements Secondary {
   }
 
   @Override
-  public boolean inProcess() {
-    return false;
-  }
-
-  @Override
   public boolean startsEmpty() {
     return false;
   }

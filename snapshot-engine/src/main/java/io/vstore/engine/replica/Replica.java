@@ -2,7 +2,6 @@ package io.vstore.engine.replica;
 
 import io.vstore.blockstore.Extent;
 import io.vstore.blockstore.ReadOnlyDeviceException;
-import io.vstore.blockstore.StripedLocks;
 import io.vstore.blockstore.VolumeInterceptor;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.Volume;
@@ -55,14 +54,6 @@ final class Replica implements VolumeInterceptor {
    */
   private final ReentrantReadWriteLock mirror = new ReentrantReadWriteLock();
   private final RangeGate gate = new RangeGate();
-  /** Bytes per unit of {@link #order}: a volume block. */
-  private static final int ORDER_UNIT = 4096;
-  /**
-   * Held over both halves of a mirrored change, per range, so overlapping changes apply in one
-   * order on both copies. A stripe covers 1 MiB, as the volume's own write locks do: small random
-   * writes meet as often whatever the stripe's size, and a large write takes fewer stripes.
-   */
-  private final StripedLocks order = new StripedLocks(256);
   private final ReplicaSync sync;
   /** Raised at every disconnect: a checkpoint begun before one must not advance the pin. */
   private final AtomicLong incarnation = new AtomicLong();
@@ -131,7 +122,20 @@ final class Replica implements VolumeInterceptor {
         local.apply();
         return;
       }
-      sendAround(sec, s -> s.flush(record.epoch()), local, 0, 0);
+      Future<Void> remote = io.submit(() -> {
+        sec.flush(record.epoch());
+        return null;
+      });
+      IOException localFailure = null;
+      try {
+        local.apply();
+      } catch (IOException e) {
+        localFailure = e;
+      }
+      awaitRemote(remote, sec);
+      if (localFailure != null) {
+        throw localFailure;
+      }
       flushes.incrementAndGet();
     } finally {
       mirror.readLock().unlock();
@@ -163,25 +167,28 @@ final class Replica implements VolumeInterceptor {
         return;
       }
       long[] range = s == State.SYNCING ? gate.enter(offset, length) : null;
-      // Overlapping writes in flight at once (NBD lets a client send them) must reach both
-      // copies in the same order, or the copies would differ where the client saw one result.
-      long stripes = order.lock(offset / ORDER_UNIT, (offset + length + ORDER_UNIT - 1) / ORDER_UNIT);
       try {
-        boolean sent;
-        if (sec.inProcess()) {
-          // The secondary's write is CPU work of this process, as the local one is: handing it to
-          // another thread costs two wake-ups, more than the overlap saves on two cores. A local
-          // failure then sends nothing; a remote failure disconnects (the change log has the write).
+        Future<Void> remote = io.submit(() -> {
+          op.run(sec);
+          return null;
+        });
+        IOException localFailure = null;
+        try {
           local.apply();
-          sent = sendNow(sec, op);
-        } else {
-          sent = sendAround(sec, op, local, offset, length);
+        } catch (IOException e) {
+          localFailure = e;
+        }
+        boolean sent = awaitRemote(remote, sec);
+        if (localFailure != null) {
+          if (sent) {
+            repair(offset, length, sec); // the secondary took what the primary refused: put the primary's bytes back
+          }
+          throw localFailure;
         }
         if (sent) {
           bytesMirrored.addAndGet(length);
         }
       } finally {
-        order.unlock(stripes);
         if (range != null) {
           gate.exit(range);
         }
@@ -189,42 +196,6 @@ final class Replica implements VolumeInterceptor {
     } finally {
       mirror.readLock().unlock();
     }
-  }
-
-  /** Runs {@code op} on {@code sec} here; returns whether it succeeded. Fencing is thrown; other failures disconnect. */
-  private boolean sendNow(Secondary sec, RemoteOp op) throws IOException {
-    try {
-      op.run(sec);
-      return true;
-    } catch (IOException | RuntimeException e) {
-      return remoteFailed(sec, e);
-    }
-  }
-
-  /**
-   * Sends {@code op} to {@code sec} on another thread while {@code local} applies here, and waits
-   * for both; returns whether the secondary took it. When the primary refuses a change of
-   * {@code length} > 0 bytes that the secondary took, the secondary gets the primary's bytes back.
-   */
-  private boolean sendAround(Secondary sec, RemoteOp op, Local local, long offset, long length) throws IOException {
-    Future<Void> remote = io.submit(() -> {
-      op.run(sec);
-      return null;
-    });
-    IOException localFailure = null;
-    try {
-      local.apply();
-    } catch (IOException e) {
-      localFailure = e;
-    }
-    boolean sent = awaitRemote(remote, sec);
-    if (localFailure != null) {
-      if (sent && length > 0) {
-        repair(offset, length, sec); // the secondary took what the primary refused: put the primary's bytes back
-      }
-      throw localFailure;
-    }
-    return sent;
   }
 
   /** Returns the secondary when writes are mirrored now, else null. */
@@ -239,22 +210,17 @@ final class Replica implements VolumeInterceptor {
       remote.get();
       return true;
     } catch (ExecutionException e) {
-      return remoteFailed(sec, e.getCause());
+      if (FencedException.isFencing(e.getCause())) {
+        fence(e.getCause());
+        throw new ReadOnlyDeviceException("fenced: replica " + record.id() + ": " + e.getCause().getMessage());
+      }
+      disconnect(sec, e.getCause());
+      return false;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       disconnect(sec, e);
       throw new InterruptedIOException("interrupted waiting for the secondary " + record.peer());
     }
-  }
-
-  /** Handles the failure of the secondary's part: fencing is thrown, anything else disconnects; returns false. */
-  private boolean remoteFailed(Secondary sec, Throwable cause) throws IOException {
-    if (FencedException.isFencing(cause)) {
-      fence(cause);
-      throw new ReadOnlyDeviceException("fenced: replica " + record.id() + ": " + cause.getMessage());
-    }
-    disconnect(sec, cause);
-    return false;
   }
 
   private void repair(long offset, long length, Secondary sec) {

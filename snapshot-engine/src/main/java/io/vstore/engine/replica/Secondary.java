@@ -20,12 +20,6 @@ interface Secondary extends Closeable {
   /** Makes every completed write durable. */
   void flush(long epoch) throws IOException;
 
-  /**
-   * Returns whether a write here is CPU work of this process that never waits for a network or a
-   * disk (a volume of another datastore): the primary then runs it on the writer's own thread.
-   */
-  boolean inProcess();
-
   /** Returns whether the secondary was created empty for this pair (zero ranges then need no write). */
   boolean startsEmpty();
 

@@ -203,46 +203,6 @@ class ReplicaModelTest {
   }
 
   @Test
-  void overlappingWritesInFlightAtOnceLeaveBothCopiesEqual() throws Exception {
-    replicas.create(dirA, "vm", dirB.toString(), "p1");
-    awaitState("p1", "ACTIVE");
-    // Several writers on one small region, as an NBD client's pipelined writes run on workers:
-    // whatever order they land in, the secondary must end up with the primary's bytes.
-    int writers = 4;
-    int hot = 64 * BLOCK;
-    List<Thread> threads = new ArrayList<>();
-    List<Throwable> failures = new CopyOnWriteArrayList<>();
-    for (int t = 0; t < writers; t++) {
-      Random r = new Random(seed + t);
-      threads.add(Thread.ofPlatform().start(() -> {
-        try (Volume v = a.volume("vm")) {
-          for (int i = 0; i < (CI ? 150 : 500); i++) {
-            int len = r.nextBoolean() ? BLOCK * (1 + r.nextInt(4)) : 1 + r.nextInt(2 * BLOCK);
-            byte[] data = new byte[len];
-            r.nextBytes(data);
-            v.write(r.nextInt(hot - len), ByteBuffer.wrap(data));
-          }
-        } catch (IOException | RuntimeException e) {
-          failures.add(e);
-        }
-      }));
-    }
-    for (Thread t : threads) {
-      t.join();
-    }
-    assertThat(failures).as(where()).isEmpty();
-    assertThat(primary("p1").state()).as(where()).isEqualTo("ACTIVE");
-    try (Volume x = a.volume("vm", true); Volume y = b.volume("vm", true)) {
-      ByteBuffer bx = ByteBuffer.allocate(hot);
-      ByteBuffer by = ByteBuffer.allocate(hot);
-      x.read(0, bx);
-      y.read(0, by);
-      assertThat(java.util.Arrays.mismatch(bx.array(), by.array())).as("%s: first byte where the copies differ", where())
-          .isEqualTo(-1);
-    }
-  }
-
-  @Test
   void promoteFencesTheOldPrimaryAndReprotectSendsOnlyTheDivergence() throws Exception {
     MemoryBlockDevice model = new MemoryBlockDevice("model", SIZE);
     randomWrites(a, model, 100);
