@@ -18,8 +18,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -602,10 +600,8 @@ final class CliTest {
 
   @Test
   void logRecordsAreOneConciseLine() {
-    LogRecord r = new LogRecord(Level.WARNING, "datastore {0}: usage {1}% is at or above\nthe warning threshold");
-    r.setParameters(new Object[] {"/ds", 80});
-    r.setLoggerName("io.vstore.blockstore.capacity");
-    assertThat(new Logs.Concise().format(r))
+    String message = Logs.format("datastore {0}: usage {1}% is at or above\nthe warning threshold", "/ds", 80);
+    assertThat(Logs.terminalLine(System.Logger.Level.WARNING, message, null))
         .isEqualTo("vstore: warning: datastore /ds: usage 80% is at or above the warning threshold");
   }
 
