@@ -43,7 +43,8 @@ public final class Logs extends System.LoggerFinder {
     }
     sinks = new Sinks(stderr, debug ? System.Logger.Level.ALL : System.Logger.Level.WARNING, file);
     // Read when (and only if) java.util.logging starts: see JulConfig.
-    System.setProperty("java.util.logging.config.class", JulConfig.class.getName());
+    // A string, not JulConfig.class.getName(): naming the class would load it in every process.
+    System.setProperty("java.util.logging.config.class", "io.vstore.cli.Logs$JulConfig");
   }
 
   @Override
