@@ -1,5 +1,6 @@
 package io.vstore.cli;
 
+import io.vstore.blockstore.store.NativePreload;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -92,7 +93,11 @@ public final class Vstore {
     Logs.install(System.err, java.util.Arrays.asList(args).contains("--debug"));
     // No daemon owns the datastore: run here without asking ClientDispatch, which would parse and
     // plan the command line only to find that out again.
-    System.exit(Forwarder.noDaemon(args) ? runHere(args, out, err) : runWithoutFastPath(args, out, err));
+    if (Forwarder.noDaemon(args)) {
+      NativePreload.startInBackground(); // while picocli builds and parses, on the other core
+      System.exit(runHere(args, out, err));
+    }
+    System.exit(runWithoutFastPath(args, out, err));
   }
 
   /**
