@@ -44,7 +44,7 @@ public record VolumeInfo(String name, String uuid, long size, long allocated, lo
     long allocated = v.allocatedBytes();
     long mapped = v.mappedBlocks() * VolumeState.BLOCK;
     long generation = v.committedGeneration();
-    VolumeInfo last = v.lastInfo;
+    VolumeInfo last = v.figures.lastInfo;
     if (last != null && last.name.equals(name) && last.size == size && last.allocated == allocated
         && last.mapped == mapped && last.unique == space[1] && last.shared == space[2]
         && last.generation == generation && last.snapshots == snapshotCount
@@ -56,7 +56,7 @@ public record VolumeInfo(String name, String uuid, long size, long allocated, lo
     VolumeInfo now = new VolumeInfo(name, last != null ? last.uuid : v.uuid.toString(), size, allocated, mapped,
         space[1], space[2], changeId, generation, parent == null ? null : parent.name + "@" + parentSnapshot.name(),
         snapshotCount, v.created);
-    v.lastInfo = now;
+    v.figures.lastInfo = now;
     return now;
   }
 

@@ -47,8 +47,8 @@ final class VolumeState {
   volatile long size;
   /** The size in blocks, rounded up. */
   volatile long blocks;
-  /** The head's last space figures and the state they were computed for ({@link #headSpace()}). */
-  private volatile SpaceFigures space;
+  /** The head's last space figures and {@link VolumeInfo}, reused while the volume is unchanged. */
+  final HeadFigures figures = new HeadFigures();
   /** When the volume was created, ISO-8601. */
   final String created;
   /**
@@ -157,21 +157,8 @@ final class VolumeState {
    * 10,000 volumes resolved every map on every call without this. The array is shared: read it, never change it.
    */
   long[] headSpace() {
-    long stamp = lock.changes(); // read first: a change made during the computation forces the next one
-    long size = blocks;
-    SpaceFigures c = space;
-    if (c != null && c.stamp() == stamp && c.blocks() == size) {
-      return c.figures();
-    }
-    long[] figures = headView.space();
-    space = new SpaceFigures(stamp, size, figures);
-    return figures;
+    return figures.space(lock, blocks, headView);
   }
-
-  /** The figures {@link VolumeInfo#of} last returned, reused while they are still exact. */
-  volatile VolumeInfo lastInfo;
-
-  private record SpaceFigures(long stamp, long blocks, long[] figures) {}
 
   /** Returns the write path of the head. */
   VolumeWriter writer() {

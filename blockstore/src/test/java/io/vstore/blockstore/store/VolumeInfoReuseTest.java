@@ -109,7 +109,7 @@ final class VolumeInfoReuseTest {
         List<VolumeInfo> fresh = new ArrayList<>();
         for (VolumeInfo info : listed) {
           VolumeState state = open.get(info.name()).state();
-          state.lastInfo = null;
+          state.figures.lastInfo = null;
           fresh.add(VolumeInfo.of(state));
         }
         assertThat(listed).as(where).isEqualTo(fresh);
