@@ -97,9 +97,11 @@ final class OvfCommand {
       OvfImport.Request req = new OvfImport.Request(file, name, option, props, nets, acceptEula, trust.policy());
       // '-': an OVA read from standard input in one pass (the package layer never seeks).
       boolean std = StdIo.isStd(spec, "FILE");
-      try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr());
-          OvfImport imp = std ? OvfImport.prepare(s.inventory, OvfPackage.open(StdIo.in(), "stdin", req.policy()), req)
-              : OvfImport.prepare(s.inventory, req)) {
+      // The package is opened before the datastore: reading its manifest starts the digest's
+      // set-up on another thread (DigestAlgorithm.prime), which then overlaps opening the datastore.
+      try (OvfPackage pkg = std ? OvfPackage.open(StdIo.in(), "stdin", req.policy()) : OvfPackage.open(file, req.policy());
+          EngineSession s = EngineSession.open(location, spec.commandLine().getErr());
+          OvfImport imp = OvfImport.prepare(s.inventory, pkg, req)) {
         OvfImport.Result r;
         try (Progress progress = progressOptions.bar("import " + String.join(",", imp.vmNames()), imp.totalBytes())) {
           r = imp.run(progress);
@@ -149,6 +151,7 @@ final class OvfCommand {
       DigestAlgorithm alg = digest == null || digest.sha256 ? DigestAlgorithm.SHA256
           : digest.sha1 ? DigestAlgorithm.SHA1 : DigestAlgorithm.SHA512;
       PackageSigner signer = sign == null ? null : PackageSigner.load(sign);
+      alg.prime(); // the digest's set-up overlaps opening the datastore
       try (EngineSession s = EngineSession.open(location, spec.commandLine().getErr())) {
         OvfExport.Result r;
         try (Progress progress = progressOptions.bar("export " + vm, OvfExport.totalBytes(s.inventory, vm))) {

@@ -67,4 +67,39 @@ final class OvfCommandTest {
     assertThat(bad.exit()).isNotZero();
     assertThat(bad.err()).contains("DOCTYPE declarations are refused");
   }
+
+  @Test
+  void aDiskThatDisagreesWithTheManifestIsRefusedAndLeavesNothing() throws IOException {
+    String ds = tmp.resolve("ds").toString();
+    ok("datastore", "init", "-D", ds);
+    ok("vm", "create", "-D", ds, "web", "--disk", "4M");
+    byte[] data = new byte[65536];
+    new java.util.Random(11).nextBytes(data);
+    ok("volume", "write", "-D", ds, "web-disk0", "0", Files.write(tmp.resolve("data"), data).toString());
+    Path ova = tmp.resolve("web.ova");
+    ok("ovf", "export", "-D", ds, "web", "--to", ova.toString());
+    // Random bytes are stored verbatim in the grain's deflate stream: flipping one of them leaves
+    // a valid VMDK whose digest alone is wrong.
+    byte[] pkg = Files.readAllBytes(ova);
+    int at = indexOf(pkg, java.util.Arrays.copyOfRange(data, 30000, 30032));
+    assertThat(at).as("the disk's bytes in the OVA").isNotNegative();
+    pkg[at + 7] ^= 0x5a;
+    Files.write(ova, pkg);
+
+    CliRun r = CliRun.of("ovf", "import", "-D", ds, ova.toString(), "--name", "copy");
+    assertThat(r.exit()).isNotZero();
+    assertThat(r.err().strip().lines()).hasSize(1);
+    assertThat(r.err()).contains("manifest mismatch").contains(ova.toString()).contains(".vmdk");
+    assertThat(ok("vm", "list", "-D", ds).out()).doesNotContain("copy");
+    assertThat(ok("volume", "list", "-D", ds).out()).doesNotContain("copy");
+  }
+
+  private static int indexOf(byte[] haystack, byte[] needle) {
+    for (int i = 0; i + needle.length <= haystack.length; i++) {
+      if (java.util.Arrays.equals(haystack, i, i + needle.length, needle, 0, needle.length)) {
+        return i;
+      }
+    }
+    return -1;
+  }
 }

@@ -44,19 +44,27 @@ public enum DigestAlgorithm {
   }
 
   /**
-   * Has the JIT compile this digest before a package's files are digested, once per process: a
-   * background thread makes many small updates. The JDK's digests run the CPU's SHA instructions
-   * only in C2-compiled code, and C2 compiles {@code MessageDigest.update} after some thousand
-   * calls: a package's 64 KiB reads reached that after about 300 MB, digested meanwhile in plain
-   * Java at a fraction of the speed (importing the benchmark OVA cost 1.6 s more CPU with its
-   * manifest than without, where the digest alone takes 0.8 s). 20,000 updates of 128 bytes are
-   * 2.5 MB of work. Nothing to do when libcrypto computes the digests.
+   * Prepares this digest on a daemon thread, once per process, so that a command overlaps the
+   * preparation with its own start (opening the datastore, parsing the descriptor) instead of
+   * paying it on the reading thread at the first byte; call it as soon as a command knows it will
+   * digest. With libcrypto, the preparation is loading it and linking its functions through the
+   * FFM API: about 0.1-0.15 s of CPU even with the AOT cache, most of it spinning the downcall
+   * stubs, which the cache does not hold (a digest created meanwhile waits for the class
+   * initialization that does this). With the JDK's digests it has the JIT compile the digest: they
+   * run the CPU's SHA instructions only in C2-compiled code, and C2 compiles
+   * {@code MessageDigest.update} after some thousand calls: a package's 64 KiB reads reached that
+   * after about 300 MB, digested meanwhile in plain Java at a fraction of the speed (importing the
+   * benchmark OVA cost 1.6 s more CPU with its manifest than without, where the digest alone takes
+   * 0.8 s). 20,000 updates of 128 bytes are 2.5 MB of work.
    */
-  void prime() {
-    if (NativeDigest.available() || !primed.compareAndSet(false, true)) {
+  public void prime() {
+    if (!primed.compareAndSet(false, true)) {
       return;
     }
     Thread t = new Thread(() -> {
+      if (NativeDigest.enabled()) {
+        return; // the class initialization linked libcrypto, which was the work
+      }
       MessageDigest d = newDigest();
       byte[] blocks = new byte[128];
       for (int i = 0; i < PRIMING_UPDATES; i++) {

@@ -59,7 +59,7 @@ final class NativeDigest extends MessageDigest {
    * null when libcrypto 3 cannot be loaded or {@code vstore.digest.native=false}.
    */
   static MessageDigest create(String javaName) {
-    if (FUNCTIONS == null || "false".equals(System.getProperty("vstore.digest.native"))) {
+    if (!enabled()) {
       return null;
     }
     MethodHandle algorithm = switch (javaName) {
@@ -80,9 +80,9 @@ final class NativeDigest extends MessageDigest {
     }
   }
 
-  /** Returns whether libcrypto 3 was found and loaded. */
-  static boolean available() {
-    return FUNCTIONS != null;
+  /** Returns whether {@link #create} makes libcrypto's digests: libcrypto 3 loaded and not turned off. */
+  static boolean enabled() {
+    return FUNCTIONS != null && !"false".equals(System.getProperty("vstore.digest.native"));
   }
 
   @Override
