@@ -23,11 +23,7 @@ import org.eclipse.jetty.client.InputStreamResponseListener;
 import org.eclipse.jetty.client.OutputStreamRequestContent;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
-import org.eclipse.jetty.client.transport.HttpClientTransportOverHTTP;
 import org.eclipse.jetty.http.HttpMethod;
-import org.eclipse.jetty.io.ClientConnectionFactory;
-import org.eclipse.jetty.io.ClientConnector;
-import org.eclipse.jetty.io.ssl.SslClientConnectionFactory;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 
 /**
@@ -48,19 +44,15 @@ final class ServerConnection implements Closeable {
     }
     this.base = url.replaceAll("/+$", "");
     this.token = token;
+    http = new HttpClient();
+    http.setName("vstore-offline");
+    http.setMaxConnectionsPerDestination(64);
     SslContextFactory.Client tls = new SslContextFactory.Client();
     tls.setIncludeProtocols("TLSv1.3");
     if (caPem != null) {
       tls.setTrustStore(trust(caPem));
     }
-    ClientConnector connector = new HeapBufferConnector();
-    connector.setSslContextFactory(tls);
-    http = new HttpClient(new HttpClientTransportOverHTTP(connector));
-    http.setName("vstore-offline");
-    // Heap buffers throughout: see HeapBufferConnector.
-    http.setUseInputDirectByteBuffers(false);
-    http.setUseOutputDirectByteBuffers(false);
-    http.setMaxConnectionsPerDestination(64);
+    http.setSslContextFactory(tls);
     try {
       http.start();
     } catch (Exception e) {
@@ -209,25 +201,6 @@ final class ServerConnection implements Closeable {
       http.stop();
     } catch (Exception e) {
       throw new IOException("cannot stop the HTTP client: " + e.getMessage(), e);
-    }
-  }
-
-  /**
-   * A connector whose TLS layer decrypts from and into heap buffers. The JDK runs its combined
-   * AES-GCM intrinsic only when source and destination are both arrays; with Jetty's default
-   * direct buffers every TLS record went through its fallback, which copies through temporary
-   * arrays it allocates per call, on the receiving side of every byte of a check-out.
-   */
-  private static final class HeapBufferConnector extends ClientConnector {
-    @Override
-    public ClientConnectionFactory newSslClientConnectionFactory(SslContextFactory.Client tls,
-        ClientConnectionFactory next) {
-      ClientConnectionFactory f = super.newSslClientConnectionFactory(tls, next);
-      if (f instanceof SslClientConnectionFactory ssl) {
-        ssl.setDirectBuffersForEncryption(false);
-        ssl.setDirectBuffersForDecryption(false);
-      }
-      return f;
     }
   }
 

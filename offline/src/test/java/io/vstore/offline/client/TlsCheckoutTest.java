@@ -27,8 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Check-out over the daemon's HTTPS listener with a self-signed certificate ({@code --ca-cert}), as
- * users and the benchmark run it: both ends seal and open TLS records from heap buffers, and the
- * copy must equal the server's disk byte for byte whatever the record and frame boundaries.
+ * users and the benchmark run it; the copy must equal the server's disk byte for byte whatever the
+ * TLS record and frame boundaries.
  */
 class TlsCheckoutTest {
   private static final long DISK = 40L << 20;

@@ -83,11 +83,6 @@ public final class ApiServer implements Closeable {
         ssl.setIncludeProtocols("TLSv1.3");
         HttpConfiguration https = new HttpConfiguration(http);
         https.addCustomizer(new SecureRequestCustomizer(false));
-        // Heap buffers under TLS: the JDK's combined AES-GCM intrinsic runs only on arrays; with
-        // direct response buffers every record it seals (a check-out streams GiBs) took its
-        // fallback, copying through temporary arrays allocated per call.
-        https.setUseOutputDirectByteBuffers(false);
-        https.setUseInputDirectByteBuffers(false);
         c = new ServerConnector(server, new SslConnectionFactory(ssl, "http/1.1"), new HttpConnectionFactory(https));
       } else {
         c = new ServerConnector(server, new HttpConnectionFactory(http));
