@@ -53,6 +53,16 @@ public final class StreamingCheckout implements Closeable {
   private static final int RETRIES = 6;
   /** How many chunks the background fetches after a guest's on-demand fetch. */
   private static final int HINT_CHUNKS = 8;
+  /**
+   * How long after a guest's last fetch ended the background's other workers stay idle: a guest
+   * that reads on (a boot) fetches again within this, and on two cores every background fetch
+   * under way takes CPU (TLS, sealing) from the fetches the guest waits for.
+   */
+  private static final long QUIET_NANOS = 300_000_000L;
+  /** Bound in the first background worker: it keeps fetching while a guest reads, so the download never stalls. */
+  private static final ScopedValue<Boolean> STEADY = ScopedValue.newInstance();
+  /** When a guest's fetch last ended ({@link System#nanoTime}). */
+  private volatile long lastDemandEnd = System.nanoTime() - QUIET_NANOS;
   private volatile boolean closing;
   private Thread background;
 
@@ -201,6 +211,7 @@ public final class StreamingCheckout implements Closeable {
   }
 
   private void demandEnded() {
+    lastDemandEnd = System.nanoTime();
     if (demand.decrementAndGet() == 0) {
       synchronized (demandDone) {
         demandDone.notifyAll();
@@ -208,11 +219,25 @@ public final class StreamingCheckout implements Closeable {
     }
   }
 
+  /**
+   * Waits while a guest's fetch is under way and, except in the {@link #STEADY} worker, until the
+   * guest has fetched nothing for {@link #QUIET_NANOS}.
+   */
   private void awaitNoDemand() throws IOException {
+    boolean steady = STEADY.orElse(false);
     synchronized (demandDone) {
-      while (demand.get() > 0 && !closing) {
+      while (!closing) {
+        long quiet = System.nanoTime() - lastDemandEnd;
+        long waitMillis;
+        if (demand.get() > 0) {
+          waitMillis = 100;
+        } else if (!steady && quiet < QUIET_NANOS) {
+          waitMillis = Math.max(1, (QUIET_NANOS - quiet) / 1_000_000);
+        } else {
+          return;
+        }
         try {
-          demandDone.wait(100);
+          demandDone.wait(waitMillis);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new java.io.InterruptedIOException("streaming check-out stopped");
@@ -236,7 +261,8 @@ public final class StreamingCheckout implements Closeable {
       for (int w = 0; w < OfflineCopy.WORKERS; w++) {
         CompletableFuture<Void> f = new CompletableFuture<>();
         workers.add(f);
-        Thread.ofVirtual().name("vstore-stream-" + w).start(() -> {
+        boolean steady = w == 0;
+        Thread.ofVirtual().name("vstore-stream-" + w).start(() -> ScopedValue.where(STEADY, steady).run(() -> {
           try {
             long sinceCommit = 0;
             for (int k = next.getAndIncrement(); k < work.size() && !closing; k = next.getAndIncrement()) {
@@ -258,7 +284,7 @@ public final class StreamingCheckout implements Closeable {
             next.set(Integer.MAX_VALUE);
             f.completeExceptionally(t);
           }
-        });
+        }));
       }
       CompletableFuture.allOf(workers.toArray(CompletableFuture[]::new)).join();
       if (closing) {
