@@ -244,8 +244,8 @@ fi
 
 # (d) fio through a daemon's export (metrics scraped, dashboard open) vs `vstore nbd serve`, each
 # on a fresh volume in a fresh datastore, writes first so that the reads read data. The sides take
-# turns for ROUNDS rounds (daemon, serve, daemon, serve, ...) so that neither always runs first on a
-# machine whose speed drifts; the ratio is of the sums over the rounds.
+# turns for ROUNDS rounds (daemon then serve in odd rounds, serve then daemon in even ones) so that
+# neither always runs first on a machine whose speed drifts; the ratio is of the sums over the rounds.
 JOBS=("randwrite-4k randwrite" "randread-4k randread")
 RAMP=2
 run_fio() { # side port name rw: also writes the server's CPU ticks over fio's timed window to side-name.cpu
