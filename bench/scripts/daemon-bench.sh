@@ -9,12 +9,18 @@
 #      0.95x), with /metrics scraped every second during the daemon's run and the dashboard open
 #      (headless chromium on `vstore dashboard`'s login URL when both exist; otherwise a client
 #      reading /api/v1/events as the page does; the output says which). Each side's server CPU per
-#      1,000 operations over fio's timed window is printed beside its IOPS, per round.
+#      1,000 operations over fio's timed window is printed beside its IOPS, per round, and so is its
+#      idle CPU per second (the last half of SETTLE, no fio: scrapes, dashboard, background work).
+#      The same less the JIT compiler threads' CPU is printed too: C2 was still compiling on both
+#      sides during fio's window on the loaded VM, half of each server's CPU there.
+#      A warm-up round (both sides, short jobs) runs first and is not counted: the first fio run of
+#      a session met a colder page cache and disk than the rest. The sides' order alternates by round.
 #
 # usage: bench/scripts/daemon-bench.sh
 #   Env: N_VOLUMES (10000), N_REQUESTS (200), N_WARMUP (50, GETs not counted), N_SNAPSHOTS (1000), RUNS CLI runs per side (11),
 #   SIZE of the fio volume (1G), RUNTIME seconds per fio job (15), ROUNDS of
-#   (d), the sides taking turns (2), WORKDIR (default
+#   (d), the sides taking turns (2), WARMUP=0 to skip the uncounted warm-up round, PARTS the parts to
+#   run (abcd; e.g. PARTS=d for the fio part alone), WORKDIR (default
 #   bench/target/daemon-bench; not tmpfs), SKIP_BUILD=1 to use the jar as built.
 set -euo pipefail
 
@@ -26,6 +32,8 @@ RUNS=${RUNS:-11}
 SIZE=${SIZE:-1G}
 RUNTIME=${RUNTIME:-15}
 ROUNDS=${ROUNDS:-2}
+WARMUP=${WARMUP:-1}
+PARTS=${PARTS:-abcd}
 SETTLE=${SETTLE:-10} # seconds between a server's start (and the dashboard's, on the daemon side) and fio
 WORKDIR=${WORKDIR:-$ROOT/bench/target/daemon-bench}
 VSTORE=$ROOT/vstore
@@ -48,6 +56,21 @@ quiet() {
 
 # CPU time (user + system) a process has used, in clock ticks: a figure other load hardly moves.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The CPU ticks a JVM's JIT compiler threads have used: compiling is a warm-up cost, not a per-op one,
+# and on a loaded machine it was half of either server's CPU over fio's window.
+jit_ticks() {
+  python3 -c 'import os, sys
+total = 0
+for t in os.listdir(f"/proc/{sys.argv[1]}/task"):
+    try:
+        s = open(f"/proc/{sys.argv[1]}/task/{t}/stat").read()
+    except OSError:
+        continue  # the thread ended
+    if "CompilerThre" in s[s.index("(") + 1:s.rindex(")")]:
+        f = s[s.rindex(")") + 2:].split()
+        total += int(f[11]) + int(f[12])
+print(total)' "$1"
+}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -194,6 +217,7 @@ start_daemon() { # datastore log [extra serve options]
 echo "daemon-bench: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # (a) CLI start included: snapshot create through the daemon vs volume list without one.
+if [[ $PARTS == *[abc]* ]]; then
 DS=$WORKDIR/ds-api
 quiet "$VSTORE" datastore init -D "$DS"
 quiet "$VSTORE" volume create -D "$DS" vm1 1G
@@ -215,22 +239,35 @@ python3 "$WORKDIR/uds.py" "$DS/vstore.sock" snapshots vm1 "$N_SNAPSHOTS"
 python3 -c "import sys; print(f'    daemon CPU {int(sys.argv[1]) * 1000 / int(sys.argv[2]) / int(sys.argv[3]):.2f} ms per snapshot')" \
   "$(($(cpu_ticks "$SERVER_PID") - ticks))" "$(getconf CLK_TCK)" "$N_SNAPSHOTS"
 stop_server
+fi
+[[ $PARTS == *d* ]] || exit 0
 
 # (d) fio through a daemon's export (metrics scraped, dashboard open) vs `vstore nbd serve`, each
 # on a fresh volume in a fresh datastore, writes first so that the reads read data. The sides take
-# turns for ROUNDS rounds (daemon, serve, daemon, serve, ...) so that neither always runs first on a
-# machine whose speed drifts; the ratio is of the sums over the rounds.
+# turns for ROUNDS rounds (daemon then serve in odd rounds, serve then daemon in even ones) so that
+# neither always runs first on a machine whose speed drifts; the ratio is of the sums over the rounds.
 JOBS=("randwrite-4k randwrite" "randread-4k randread")
 RAMP=2
 run_fio() { # side port name rw: also writes the server's CPU ticks over fio's timed window to side-name.cpu
   fio --name="$3" --ioengine=nbd --uri="nbd://127.0.0.1:$2/disk" --rw="$4" --bs=4k --iodepth=32 --size="$SIZE" \
     --time_based --runtime="$RUNTIME" --ramp_time="$RAMP" --randrepeat=1 --norandommap --output-format=json \
     --output="$WORKDIR/$1-$3.json" >/dev/null &
-  local fio_pid=$! before
+  local fio_pid=$! before jit
   sleep "$RAMP" # fio counts no operation during its ramp; neither does the CPU figure
   before=$(cpu_ticks "$SERVER_PID")
+  jit=$(jit_ticks "$SERVER_PID")
   wait "$fio_pid"
-  echo "$(($(cpu_ticks "$SERVER_PID") - before))" >"$WORKDIR/$1-$3.cpu"
+  # A compiler thread that ends within the window takes its ticks along: the JIT figure is a floor.
+  echo "$(($(cpu_ticks "$SERVER_PID") - before)) $(($(jit_ticks "$SERVER_PID") - jit))" >"$WORKDIR/$1-$3.cpu"
+}
+
+# Waits SETTLE seconds, writing the server's CPU ticks over the last half of them to side-idle.cpu.
+settle() { # side
+  local half=$((SETTLE / 2)) before
+  sleep "$((SETTLE - half))"
+  before=$(cpu_ticks "$SERVER_PID")
+  sleep "$half"
+  echo "$(($(cpu_ticks "$SERVER_PID") - before)) $half" >"$WORKDIR/$1-idle.cpu"
 }
 
 daemon_side() { # round
@@ -259,7 +296,7 @@ daemon_side() { # round
   fi
   # The floor is about a daemon whose dashboard is open, not one whose browser is starting: both
   # sides wait SETTLE seconds between their server's start and fio's first job.
-  sleep "$SETTLE"
+  settle "daemon-r$1"
   for job in "${JOBS[@]}"; do
     # shellcheck disable=SC2086
     run_fio "daemon-r$1" "$NBD_PORT" $job
@@ -276,7 +313,7 @@ serve_side() { # round
   "$VSTORE" nbd serve -D "$DS" --port "$port" disk=bench >"$WORKDIR/nbd-serve-$1.log" 2>&1 &
   SERVER_PID=$!
   wait_port "$port" "$WORKDIR/nbd-serve-$1.log"
-  sleep "$SETTLE"
+  settle "serve-r$1"
   for job in "${JOBS[@]}"; do
     # shellcheck disable=SC2086
     run_fio "serve-r$1" "$port" $job
@@ -284,27 +321,59 @@ serve_side() { # round
   stop_server
 }
 
+echo "$RUNTIME" >"$WORKDIR/runtime"
 scrapes=0
+if [[ $WARMUP == 1 ]]; then
+  echo "(d) warm-up round (not counted): both sides, 5 s jobs"
+  full_runtime=$RUNTIME
+  RUNTIME=5
+  daemon_side 0
+  serve_side 0
+  RUNTIME=$full_runtime
+  rm -rf "$WORKDIR"/ds-*-0
+  scrapes=0
+fi
 for round in $(seq 1 "$ROUNDS"); do
-  daemon_side "$round"
-  serve_side "$round"
+  # Alternating which side goes first: a machine whose speed drifts within a round favours neither.
+  if ((round % 2)); then
+    daemon_side "$round"
+    serve_side "$round"
+  else
+    serve_side "$round"
+    daemon_side "$round"
+  fi
+  rm -rf "$WORKDIR"/ds-*-"$round"
 done
 
 python3 - "$WORKDIR" "$scrapes" "$viewer" "$ROUNDS" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
 d, scrapes, viewer, rounds, hz = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
-print(f"(d) fio 4 KiB, iodepth 32, fresh volume each side, {rounds} rounds taking turns; daemon side with"
+print(f"(d) fio 4 KiB, iodepth 32, fresh volume each side, {rounds} rounds, the first side alternating; daemon side with"
       f" /metrics scraped {scrapes} times and {viewer}")
+idle = {}
+for side in ["daemon", "serve"]:
+    ms = []
+    for r in range(1, rounds + 1):
+        ticks, secs = open(f"{d}/{side}-r{r}-idle.cpu").read().split()
+        ms.append(int(ticks) * 1000 / hz / max(int(secs), 1))
+    idle[side] = ms
+each = ", ".join(f"{a:.0f} vs {b:.0f}" for a, b in zip(idle["daemon"], idle["serve"]))
+print(f"    idle server CPU before fio (ms per second), daemon vs nbd serve, per round: {each}")
 for name in ["randwrite-4k", "randread-4k"]:
     iops = {"daemon": [], "serve": []}
     cpu = {"daemon": [], "serve": []}  # server CPU ms per 1,000 operations
+    total = {"daemon": [], "serve": []}
+    net = {"daemon": [], "serve": []}
+    nojit = {"daemon": [], "serve": []}  # the same without the JIT compiler threads' CPU
     for r in range(1, rounds + 1):
         for side in iops:
             j = json.load(open(f"{d}/{side}-r{r}-{name}.json"))["jobs"][0]
             done = j["write"] if "write" in name else j["read"]
             iops[side].append(done["iops"])
-            ticks = int(open(f"{d}/{side}-r{r}-{name}.cpu").read())
+            total[side].append(max(done["total_ios"], 1))
+            ticks, jit = (int(x) for x in open(f"{d}/{side}-r{r}-{name}.cpu").read().split())
             cpu[side].append(ticks * 1000 / hz / max(done["total_ios"], 1) * 1000)
+            nojit[side].append(max(ticks - max(jit, 0), 0) * 1000 / hz / max(done["total_ios"], 1) * 1000)
     ratio = sum(iops["daemon"]) / sum(iops["serve"])
     each = ", ".join(f"{a:.0f} vs {b:.0f}" for a, b in zip(iops["daemon"], iops["serve"]))
     print(f"    {name}: daemon export vs vstore nbd serve, per round: {each} IOPS;"
@@ -312,4 +381,16 @@ for name in ["randwrite-4k", "randread-4k"]:
     each = ", ".join(f"{a:.0f} vs {b:.0f}" for a, b in zip(cpu["daemon"], cpu["serve"]))
     print(f"        server CPU per 1,000 operations, daemon vs nbd serve, per round: {each} ms;"
           f" ratio of the sums {sum(cpu['daemon']) / sum(cpu['serve']):.2f}x")
+    each = ", ".join(f"{a:.0f} vs {b:.0f}" for a, b in zip(nojit["daemon"], nojit["serve"]))
+    print(f"        the same less the JIT compiler threads' CPU: {each} ms; ratio of the sums"
+          f" {sum(nojit['daemon']) / sum(nojit['serve']):.2f}x")
+    # The same less each side's idle CPU rate over fio's window: what the operations cost beyond the
+    # work a server does anyway (scrapes, dashboard, JIT). That work is fixed per second, so its share
+    # per operation grows as a loaded machine lowers the IOPS; both figures are printed.
+    runtime = int(open(f"{d}/runtime").read())
+    for side in net:
+        net[side] = [c - i * runtime / ops * 1000 for c, i, ops in zip(cpu[side], idle[side], total[side])]
+    each = ", ".join(f"{a:.0f} vs {b:.0f}" for a, b in zip(net["daemon"], net["serve"]))
+    print(f"        the same less each side's idle CPU rate: {each} ms; ratio of the sums"
+          f" {sum(net['daemon']) / sum(net['serve']):.2f}x")
 PY
