@@ -51,7 +51,7 @@ public final class Repository implements Closeable {
     this.keys = new KeyRing(this, master);
     this.argon2 = options.argon2();
     this.packTarget = options.packTargetBytes();
-    this.indexLoader = new IndexLoader(store, dataKey);
+    this.indexLoader = new IndexLoader(store, dataKey, Hex.of(config.repoId()), IndexCache.SHARED);
   }
 
   /**
