@@ -62,7 +62,7 @@ class RunWriterTest {
           }
         }
         w.flush();
-      } catch (AssertionError e) {
+      } catch (Exception | AssertionError e) {
         throw new AssertionError("seed " + seed + " step " + step + ": " + e.getMessage(), e);
       }
       assertThat(reported).as("seed " + seed).doesNotHaveDuplicates();
