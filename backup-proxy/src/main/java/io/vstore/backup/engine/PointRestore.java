@@ -168,7 +168,17 @@ public final class PointRestore {
     for (int w = 0; w < workers; w++) {
       ChunkDecoder decoder = decoders[w];
       threads[w] = Thread.ofPlatform().name("restore-" + w).daemon().start(() -> {
-        try {
+        // A chunk leaves inFlight only once its write returned: after a failure its lowest member bounds what is done.
+        try (RunWriter writer = new RunWriter(target, chunkSize, (first, n, bytes) -> {
+          for (long c = first; c < first + n; c++) {
+            if (failAfterChunks >= 0 && writtenChunks.incrementAndGet() > failAfterChunks) {
+              throw new IOException("injected failure after " + failAfterChunks + " chunks");
+            }
+            inFlight.remove(c);
+          }
+          listener.progress(written.addAndGet(bytes));
+        })) {
+          ByteBuffer runBytes = ByteBuffer.allocate(MAX_RUN_BYTES); // grown for a run of one larger blob
           while (true) {
             PackRun run = queue.take();
             if (run == PackRun.END) {
@@ -176,7 +186,8 @@ public final class PointRestore {
             }
             try {
               if (failure.get() == null) {
-                writeRun(run, readRun(run), decoder, target, chunkSize, inFlight, written, writtenChunks);
+                runBytes = readRun(run, runBytes);
+                writeRun(run, runBytes.array(), decoder, writer);
               }
             } catch (Throwable t) {
               failure.compareAndSet(null, t);
@@ -329,24 +340,29 @@ public final class PointRestore {
     return plain;
   }
 
-  /** Reads the pack range that holds the blobs of {@code run} in one read; it starts at the first blob's offset. */
-  private byte[] readRun(PackRun run) throws IOException {
+  /**
+   * Reads the pack range that holds the blobs of {@code run} in one read into {@code buffer} (or a
+   * larger one it returns, for a run of one blob beyond it); the range starts at the first blob's offset.
+   */
+  private ByteBuffer readRun(PackRun run, ByteBuffer buffer) throws IOException {
     Placed first = run.placed()[run.from()];
     long runStart = first.place().offset();
     long end = runStart;
     for (int i = run.from(); i < run.to(); i++) {
       end = Math.max(end, run.placed()[i].place().end());
     }
-    return repository.readPackRange(first.place().packKey(), runStart, Math.toIntExact(end - runStart),
-        first.place().id());
+    int length = Math.toIntExact(end - runStart);
+    ByteBuffer into = buffer.capacity() >= length ? buffer.clear() : ByteBuffer.allocate(length);
+    repository.readPackRange(first.place().packKey(), runStart, into.limit(length), first.place().id());
+    return into;
   }
 
   /**
-   * Decodes each blob of {@code run} (read into {@code bytes}) once and writes it at every chunk that
-   * uses it (a chunk repeated in the volume is stored once and lies at adjacent places after sorting).
+   * Decodes each blob of {@code run} (read into {@code bytes}) once and hands it to {@code writer} for
+   * every chunk that uses it (a chunk repeated in the volume is stored once and lies at adjacent
+   * places after sorting); the run's chunks are all written when this returns.
    */
-  private void writeRun(PackRun run, byte[] bytes, ChunkDecoder decoder, BlockDevice target, int chunkSize,
-      ConcurrentSkipListSet<Long> inFlight, AtomicLong written, AtomicLong writtenChunks) throws IOException {
+  private void writeRun(PackRun run, byte[] bytes, ChunkDecoder decoder, RunWriter writer) throws IOException {
     long runStart = run.placed()[run.from()].place().offset();
     ByteBuffer data = null;
     ChunkPlace decoded = null;
@@ -361,14 +377,9 @@ public final class PointRestore {
         throw new CorruptDataException("bad backup point " + point.info().id() + ": chunk " + p.chunkIndex()
             + " decodes to " + data.remaining() + " bytes, the chunk map says " + p.plainLength());
       }
-      target.write(p.chunkIndex() * chunkSize, data.duplicate());
-      if (failAfterChunks >= 0 && writtenChunks.incrementAndGet() > failAfterChunks) {
-        throw new IOException("injected failure after " + failAfterChunks + " chunks");
-      }
-      listener.progress(written.addAndGet(p.plainLength()));
-      // Only a chunk written leaves the set: after a failure its lowest member bounds what is done.
-      inFlight.remove(p.chunkIndex());
+      writer.add(p.chunkIndex(), data);
     }
+    writer.flush();
   }
 
   /** Returns the chunk below which every chunk is written: the lowest in flight, else {@code next}, the first not dispatched. */

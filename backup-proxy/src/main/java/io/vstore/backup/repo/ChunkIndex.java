@@ -161,6 +161,46 @@ final class ChunkIndex {
     }
   }
 
+  /** Grows the table now so that {@code chunks} entries fit without growing it step by step. */
+  void ensureCapacity(long chunks) {
+    lock.writeLock().lock();
+    try {
+      long want = Math.min(MAX_SLOTS, Long.highestOneBit(Math.max(1, (chunks * 4 + 2) / 3)) << 1);
+      if (size == 0 && pack.length < want) {
+        allocate((int) want);
+      }
+      while (pack.length < want) {
+        grow();
+      }
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /**
+   * Adds every entry of {@code entries} that is not present (the first index object wins), under one
+   * lock and with one pack-number lookup per pack.
+   */
+  void putAllIfAbsent(IndexEntries entries) {
+    lock.writeLock().lock();
+    try {
+      for (int p = 0; p < entries.packCount(); p++) {
+        int packValue = packNumberLocked(entries.packId(p)) + 1;
+        for (int i = entries.packStart(p), end = entries.packStart(p + 1); i < end; i++) {
+          long w0 = entries.idWord(i, 0);
+          long w1 = entries.idWord(i, 1);
+          long w2 = entries.idWord(i, 2);
+          long w3 = entries.idWord(i, 3);
+          if (find(w0, w1, w2, w3) < 0) {
+            insert(w0, w1, w2, w3, packValue, entries.offset(i), entries.storedLength(i), entries.plainLength(i));
+          }
+        }
+      }
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
   /** Removes the chunk if present. */
   void remove(ChunkId id) {
     lock.writeLock().lock();
@@ -198,10 +238,10 @@ final class ChunkIndex {
   }
 
   private int find(ChunkId id) {
-    long w0 = id.word(0);
-    long w1 = id.word(1);
-    long w2 = id.word(2);
-    long w3 = id.word(3);
+    return find(id.word(0), id.word(1), id.word(2), id.word(3));
+  }
+
+  private int find(long w0, long w1, long w2, long w3) {
     int i = home(w0);
     while (pack[i] != EMPTY) {
       int k = i * 4;
@@ -214,19 +254,22 @@ final class ChunkIndex {
   }
 
   private void insert(ChunkId id, int packValue, int off, int storedLength, int plainLength) {
+    insert(id.word(0), id.word(1), id.word(2), id.word(3), packValue, off, storedLength, plainLength);
+  }
+
+  private void insert(long w0, long w1, long w2, long w3, int packValue, int off, int storedLength, int plainLength) {
     if ((size + 1) * 4L > (mask + 1) * 3L) {
       grow();
     }
-    long w0 = id.word(0);
     int i = home(w0);
     while (pack[i] != EMPTY) {
       i = (i + 1) & mask;
     }
     int k = i * 4;
     ids[k] = w0;
-    ids[k + 1] = id.word(1);
-    ids[k + 2] = id.word(2);
-    ids[k + 3] = id.word(3);
+    ids[k + 1] = w1;
+    ids[k + 2] = w2;
+    ids[k + 3] = w3;
     pack[i] = packValue;
     offset[i] = off;
     stored[i] = storedLength;

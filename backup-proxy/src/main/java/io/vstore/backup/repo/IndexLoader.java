@@ -5,7 +5,11 @@ import io.vstore.backup.store.NoSuchObjectException;
 import io.vstore.backup.store.ObjectStore;
 import io.vstore.blockstore.UnsupportedFormatException;
 import java.io.IOException;
+import io.vstore.backup.store.ObjectInfo;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -14,7 +18,8 @@ import java.util.concurrent.Future;
 
 /**
  * Loads a repository's chunk index from its index objects, once, on first use, a few objects at a
- * time; keeps the damaged objects it skipped for {@code check}. Thread-safe.
+ * time; keeps the damaged objects it skipped for {@code check}. Objects parsed by an earlier opening
+ * in this process come from {@link IndexCache}. Thread-safe.
  */
 final class IndexLoader {
   private static final System.Logger LOG = System.getLogger(Repository.class.getName());
@@ -24,14 +29,18 @@ final class IndexLoader {
 
   private final ObjectStore store;
   private final Aead dataKey;
+  private final String repoId;
+  private final IndexCache cache;
   private final ChunkIndex index = new ChunkIndex();
   private final List<RepositoryReport.Problem> loadProblems = new ArrayList<>();
   private final Object indexLoad = new Object();
   private volatile boolean indexLoaded;
 
-  IndexLoader(ObjectStore store, Aead dataKey) {
+  IndexLoader(ObjectStore store, Aead dataKey, String repoId, IndexCache cache) {
     this.store = store;
     this.dataKey = dataKey;
+    this.repoId = repoId;
+    this.cache = cache;
   }
 
   /** Loads the chunk index unless it is loaded (once; concurrent callers wait for the one load). */
@@ -74,10 +83,41 @@ final class IndexLoader {
   }
 
   private void readIndexObjects() throws IOException {
-    List<String> keys = new ArrayList<>();
-    store.list(IndexObject.PREFIX, o -> keys.add(o.key()));
-    keys.sort(null);
-    inParallel(store, keys, this::loadIndexObject);
+    List<ObjectInfo> objects = new ArrayList<>();
+    store.list(IndexObject.PREFIX, objects::add);
+    objects.sort(Comparator.comparing(ObjectInfo::key));
+    String location = store.toString();
+    cache.retainOnly(location, repoId, objects);
+    IndexEntries[] parsed = new IndexEntries[objects.size()];
+    List<String> toRead = new ArrayList<>();
+    Map<String, Integer> slot = new HashMap<>();
+    for (int i = 0; i < parsed.length; i++) {
+      parsed[i] = cache.get(location, repoId, objects.get(i));
+      if (parsed[i] == null) {
+        toRead.add(objects.get(i).key());
+        slot.put(objects.get(i).key(), i);
+      }
+    }
+    inParallel(store, toRead, key -> {
+      int i = slot.get(key);
+      parsed[i] = readIndexObject(key);
+      if (parsed[i] != null) {
+        cache.put(location, repoId, objects.get(i), parsed[i]);
+      }
+    });
+    // Added in key order, so which of two objects naming a chunk wins does not depend on thread timing.
+    long total = 0;
+    for (IndexEntries e : parsed) {
+      total += e == null ? 0 : e.size();
+    }
+    index.ensureCapacity(total);
+    for (IndexEntries e : parsed) {
+      if (e != null) {
+        index.putAllIfAbsent(e);
+      }
+    }
+    LOG.log(System.Logger.Level.DEBUG, () -> String.format("index objects of %s: %d listed, %d read, %d cached",
+        store, objects.size(), toRead.size(), objects.size() - toRead.size()));
   }
 
   /** A task on one object key. */
@@ -121,9 +161,9 @@ final class IndexLoader {
     }
   }
 
-  private void loadIndexObject(String key) throws IOException {
+  private IndexEntries readIndexObject(String key) throws IOException {
     try {
-      IndexObject.read(store.get(key), dataKey, key, index::putIfAbsent);
+      return IndexEntries.read(store.get(key), dataKey, key);
     } catch (CorruptObjectException | UnsupportedFormatException e) {
       // A damaged index object must not make the repository unreadable: its chunks count as
       // absent (a backup stores them again), and check() reports it.
@@ -133,5 +173,6 @@ final class IndexLoader {
     } catch (NoSuchObjectException e) {
       // Deleted by gc since the listing; gc wrote its replacement first.
     }
+    return null;
   }
 }

@@ -53,7 +53,18 @@ final class IndexObject {
   /** Parses the object and calls {@code visitor} for each entry; checks every count against the bytes left. */
   static void read(byte[] obj, Aead aead, String objectKey, Visitor visitor)
       throws CorruptObjectException, UnsupportedFormatException {
-    ByteBuffer b = Envelope.read(obj, 0, obj.length, Envelope.INDEX, VERSION, aead, objectKey);
+    parse(body(obj, aead, objectKey), objectKey, visitor);
+  }
+
+  /** Checks the object's frame and returns its authenticated, decrypted body (what {@link #parse} reads). */
+  static ByteBuffer body(byte[] obj, Aead aead, String objectKey) throws CorruptObjectException,
+      UnsupportedFormatException {
+    return Envelope.read(obj, 0, obj.length, Envelope.INDEX, VERSION, aead, objectKey);
+  }
+
+  /** Calls {@code visitor} for each entry of a {@link #body}; checks every count against the bytes left. */
+  static void parse(ByteBuffer body, String objectKey, Visitor visitor) throws CorruptObjectException {
+    ByteBuffer b = body.duplicate().order(java.nio.ByteOrder.BIG_ENDIAN);
     String what = "index";
     Envelope.need(b, 4, objectKey, what, "pack count");
     long packs = b.getInt() & 0xffffffffL;

@@ -51,7 +51,7 @@ public final class Repository implements Closeable {
     this.keys = new KeyRing(this, master);
     this.argon2 = options.argon2();
     this.packTarget = options.packTargetBytes();
-    this.indexLoader = new IndexLoader(store, dataKey);
+    this.indexLoader = new IndexLoader(store, dataKey, Hex.of(config.repoId()), IndexCache.SHARED);
   }
 
   /**
@@ -230,13 +230,35 @@ public final class Repository implements Closeable {
     checkOpen();
     try {
       return store.get(packKey, offset, length);
-    } catch (NoSuchObjectException e) {
-      throw new CorruptObjectException("bad backup repository: pack " + packKey + " of chunk " + forChunk.hex()
-          + " is missing from " + store);
-    } catch (EOFException e) {
-      throw new CorruptObjectException("bad backup repository: pack " + packKey + " ends before chunk "
-          + forChunk.hex() + " at " + offset + "+" + length);
+    } catch (NoSuchObjectException | EOFException e) {
+      throw packRangeError(e, packKey, offset, length, forChunk);
     }
+  }
+
+  /**
+   * Fills {@code dst} (its remaining bytes) from pack {@code packKey} at {@code offset}: a reader of
+   * many ranges (a restore worker) reuses one buffer, and a directory store reads straight into it.
+   *
+   * @throws CorruptObjectException if the pack is missing or ends before the range does
+   */
+  public void readPackRange(String packKey, long offset, ByteBuffer dst, ChunkId forChunk) throws IOException {
+    checkOpen();
+    int length = dst.remaining();
+    try {
+      store.read(packKey, offset, dst);
+    } catch (NoSuchObjectException | EOFException e) {
+      throw packRangeError(e, packKey, offset, length, forChunk);
+    }
+  }
+
+  private CorruptObjectException packRangeError(IOException e, String packKey, long offset, int length,
+      ChunkId forChunk) {
+    if (e instanceof NoSuchObjectException) {
+      return new CorruptObjectException("bad backup repository: pack " + packKey + " of chunk " + forChunk.hex()
+          + " is missing from " + store);
+    }
+    return new CorruptObjectException("bad backup repository: pack " + packKey + " ends before chunk "
+        + forChunk.hex() + " at " + offset + "+" + length);
   }
 
   /**

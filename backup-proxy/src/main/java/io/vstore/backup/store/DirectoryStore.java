@@ -95,13 +95,24 @@ public final class DirectoryStore implements ObjectStore {
     if (offset < 0 || length < 0) {
       throw new IllegalArgumentException("bad range " + offset + "+" + length + " of " + key);
     }
+    ByteBuffer dst = ByteBuffer.allocate(length);
+    read(key, offset, dst);
+    return dst.array();
+  }
+
+  /** Reads the range with positional reads straight into {@code dst} (no intermediate array). */
+  @Override
+  public void read(String key, long offset, ByteBuffer dst) throws IOException {
+    int length = dst.remaining();
+    if (offset < 0) {
+      throw new IllegalArgumentException("bad range " + offset + "+" + length + " of " + key);
+    }
     Path f = file(key);
     try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
       if (offset > ch.size() - length) {
         throw new EOFException(this + ": object " + key + " ends at " + ch.size() + ", before "
             + (offset + length));
       }
-      ByteBuffer dst = ByteBuffer.allocate(length);
       long pos = offset;
       while (dst.hasRemaining()) {
         int n = ch.read(dst, pos);
@@ -111,7 +122,6 @@ public final class DirectoryStore implements ObjectStore {
         }
         pos += n;
       }
-      return dst.array();
     } catch (NoSuchFileException e) {
       throw new NoSuchObjectException(this + ": no object " + key);
     }

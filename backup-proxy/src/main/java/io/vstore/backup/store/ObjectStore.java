@@ -41,6 +41,17 @@ public interface ObjectStore extends Closeable {
    */
   byte[] get(String key, long offset, int length) throws IOException;
 
+  /**
+   * Fills {@code dst} (its remaining bytes) from the object at {@code offset}, moving its position:
+   * a caller that reads many ranges reuses one buffer. The default copies {@link #get(String, long, int)}.
+   *
+   * @throws NoSuchObjectException if there is none under {@code key}
+   * @throws java.io.EOFException if the object ends before the range does
+   */
+  default void read(String key, long offset, ByteBuffer dst) throws IOException {
+    dst.put(get(key, offset, dst.remaining()));
+  }
+
   /** Returns the object's size and time, or empty if there is none under {@code key}. */
   Optional<ObjectInfo> stat(String key) throws IOException;
 
