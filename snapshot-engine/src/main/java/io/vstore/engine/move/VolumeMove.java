@@ -41,8 +41,12 @@ public final class VolumeMove {
   /** Checkpoints: after this many bytes copied, or this much time, whichever first. */
   private static final long CHECKPOINT_BYTES = 256L << 20;
   private static final long CHECKPOINT_NANOS = 5_000_000_000L;
-  /** Regions copied at once: reading one while writing another keeps both cores and the disk busy. */
-  private static final int COPIERS = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
+  /**
+   * Regions copied at once: reading one while writing another keeps both cores and the disk busy,
+   * and more than the cores overlap the copiers' I/O waits ({@code -Dvstore.move.copiers} to
+   * measure another count).
+   */
+  private static final int COPIERS = Math.max(1, Math.min(16, Integer.getInteger("vstore.move.copiers", 4)));
 
   /** Hears how the move goes; called on the move's thread. */
   public interface Listener {
