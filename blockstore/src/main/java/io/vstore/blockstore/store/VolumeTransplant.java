@@ -54,6 +54,9 @@ public final class VolumeTransplant implements Closeable {
   private final long bytesCopied;
   private volatile boolean finished;
   private volatile boolean aborted;
+  /** The switch {@link #prepareSwitch} read ahead for, or null; the one {@link #finish} ran, or null. */
+  private volatile TransplantSwitch prepared;
+  private volatile TransplantSwitch switched;
 
   private VolumeTransplant(Datastore source, Datastore dest, VolumeState from, VolumeState to, String claim,
       List<Extent> headRanges, long bytesCopied) {
@@ -216,9 +219,29 @@ public final class VolumeTransplant implements Closeable {
   public String finish(String name) throws IOException {
     SnapshotRef.checkName("volume", name);
     checkRunning();
-    long generation = new TransplantSwitch(source.parts(), from, dest.parts(), to).run(name, firstLocked());
+    TransplantSwitch s = prepared != null ? prepared : new TransplantSwitch(source.parts(), from, dest.parts(), to);
+    switched = s;
+    long generation = s.run(name, firstLocked());
     finished = true;
     return from.uuid + "/" + generation;
+  }
+
+  /**
+   * Reads what {@link #finish} needs of the source's history that is already committed (its
+   * change-log rows), so that {@code finish}, called with writes held, reads only what is newer.
+   * Call after flushing the source, shortly before {@code finish}; optional.
+   */
+  public void prepareSwitch() throws IOException {
+    checkRunning();
+    TransplantSwitch s = new TransplantSwitch(source.parts(), from, dest.parts(), to);
+    s.prepare();
+    prepared = s;
+  }
+
+  /** Describes where the time of {@link #finish} went (locks, reads, the commit), for a log line after the hold. */
+  public String switchTimings() {
+    TransplantSwitch s = switched;
+    return s == null ? "not switched" : s.timings();
   }
 
   /** Makes {@link #finish}'s commit durable, with everything the destination holds: one synced commit. */

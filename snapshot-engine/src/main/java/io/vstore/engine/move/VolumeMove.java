@@ -41,8 +41,12 @@ public final class VolumeMove {
   /** Checkpoints: after this many bytes copied, or this much time, whichever first. */
   private static final long CHECKPOINT_BYTES = 256L << 20;
   private static final long CHECKPOINT_NANOS = 5_000_000_000L;
-  /** Regions copied at once: reading one while writing another keeps both cores and the disk busy. */
-  private static final int COPIERS = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
+  /**
+   * Regions copied at once: reading one while writing another keeps both cores and the disk busy,
+   * and more than the cores overlap the copiers' I/O waits ({@code -Dvstore.move.copiers} to
+   * measure another count).
+   */
+  private static final int COPIERS = Math.max(1, Math.min(16, Integer.getInteger("vstore.move.copiers", 4)));
 
   /** Hears how the move goes; called on the move's thread. */
   public interface Listener {
@@ -84,6 +88,8 @@ public final class VolumeMove {
   private long checkpointBytes = CHECKPOINT_BYTES;
   /** Runs after the switch's unsynced commit and the release, before any sync: a crash point for tests. */
   private Runnable switchCommitted = () -> {};
+  /** Runs between reading the committed history ahead of the switch and holding writes: a race point for tests. */
+  private Runnable switchPrepared = () -> {};
 
   private VolumeMove(Datastore source, Datastore destination, MoveRecord record, VolumeTransplant transplant,
       Volume destHead) throws IOException {
@@ -119,6 +125,12 @@ public final class VolumeMove {
   /** Runs {@code hook} right after the switch's commit and the release, before anything is synced (tests crash there). */
   VolumeMove onSwitchCommitted(Runnable hook) {
     switchCommitted = hook;
+    return this;
+  }
+
+  /** Runs {@code hook} after the switch has read the committed history, before it holds writes (tests write there). */
+  VolumeMove onSwitchPrepared(Runnable hook) {
+    switchPrepared = hook;
     return this;
   }
 
@@ -490,6 +502,8 @@ public final class VolumeMove {
       // Flushed before the hold, so that the switch leaves pending only what clients write from here on.
       source.flush();
       destination.flush();
+      transplant.prepareSwitch(); // the committed change-log rows, read before the hold
+      switchPrepared.run();
       asked = System.nanoTime();
       // Clients see the pause from here: new requests queue behind the hold while those running end.
       long stamp = mirror.holdWrites();
@@ -511,8 +525,8 @@ public final class VolumeMove {
     long drainNanos = held - asked;
     long finishNanos = finished - held;
     LOG.log(Level.INFO, () -> String.format("switch-over of %s: writes held %.2f ms, of which waiting for the"
-        + " writes running %.2f ms, the transplant's commit %.2f ms, forwarding the handles %.2f ms", volume,
-        switchPauseNanos / 1e6, drainNanos / 1e6, finishNanos / 1e6,
+        + " writes running %.2f ms, the transplant's commit %.2f ms (%s), forwarding the handles %.2f ms", volume,
+        switchPauseNanos / 1e6, drainNanos / 1e6, finishNanos / 1e6, transplant.switchTimings(),
         (switchPauseNanos - drainNanos - finishNanos) / 1e6));
     switchCommitted.run();
     transplant.syncSwitch();

@@ -22,6 +22,8 @@ final class ModelClient {
   byte[] model;
   private byte[] flushed;
   private final BitSet dirty;
+  /** Blocks written, zeroed or discarded since {@link #forgetTouched}. */
+  final BitSet touched;
   BlockDevice device;
   private int step;
 
@@ -33,6 +35,12 @@ final class ModelClient {
     this.model = new byte[size];
     this.flushed = new byte[size];
     this.dirty = new BitSet(size / BLOCK);
+    this.touched = new BitSet(size / BLOCK);
+  }
+
+  /** Starts counting touched blocks afresh. */
+  void forgetTouched() {
+    touched.clear();
   }
 
   /** Writes {@code count} random extents of data, leaving holes between, and flushes. */
@@ -77,11 +85,13 @@ final class ModelClient {
     device.write(offset, ByteBuffer.wrap(data));
     System.arraycopy(data, 0, model, offset, length);
     dirty.set(offset / BLOCK, (offset + length - 1) / BLOCK + 1);
+    touched.set(offset / BLOCK, (offset + length - 1) / BLOCK + 1);
   }
 
   private void zero(int offset, int length) {
     Arrays.fill(model, offset, offset + length, (byte) 0);
     dirty.set(offset / BLOCK, (offset + length - 1) / BLOCK + 1);
+    touched.set(offset / BLOCK, (offset + length - 1) / BLOCK + 1);
   }
 
   void flush() throws IOException {
