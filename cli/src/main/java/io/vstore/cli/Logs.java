@@ -31,8 +31,12 @@ public final class Logs extends System.LoggerFinder {
 
   /** Sends warnings and errors to {@code stderr} ({@code debug}: every level), and to {@code VSTORE_LOG} when set. */
   static void install(PrintStream stderr, boolean debug) {
+    install(stderr, debug, System.getenv("VSTORE_LOG"));
+  }
+
+  /** As {@link #install(PrintStream, boolean)}, with the full log in the file {@code name} (null or blank: none). */
+  static void install(PrintStream stderr, boolean debug, String name) {
     PrintStream file = null;
-    String name = System.getenv("VSTORE_LOG");
     if (name != null && !name.isBlank()) {
       try {
         file = new PrintStream(new FileOutputStream(Path.of(name).toAbsolutePath().toFile(), true), false,
@@ -111,13 +115,15 @@ public final class Logs extends System.LoggerFinder {
    * The configuration of {@code java.util.logging} (named by {@code java.util.logging.config.class},
    * instantiated by its {@code LogManager} when it starts): one handler, {@link JulHandler}, and a
    * root level no lower than what the sinks show, so that a library asking whether debug logging
-   * is on (Jetty does on its hot paths) hears "no" unless {@code --debug} or a log file wants it.
+   * is on (Jetty does on its hot paths) hears "no" unless {@code --debug} asks for it.
    */
   public static final class JulConfig {
     /** Called by {@code LogManager}. */
     public JulConfig() throws IOException {
       Sinks s = sinks;
-      String level = s.file() != null || s.terminalLevel() == System.Logger.Level.ALL ? "ALL" : "WARNING";
+      // A log file takes their INFO records, not their debug ones (Jetty's fill thousands of lines a
+      // second and slow the daemon): those come with --debug.
+      String level = s.terminalLevel() == System.Logger.Level.ALL ? "ALL" : s.file() != null ? "INFO" : "WARNING";
       String properties = "handlers=" + JulHandler.class.getName() + "\n.level=" + level + "\n";
       java.util.logging.LogManager.getLogManager()
           .readConfiguration(new java.io.ByteArrayInputStream(properties.getBytes(StandardCharsets.ISO_8859_1)));

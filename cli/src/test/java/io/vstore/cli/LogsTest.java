@@ -56,4 +56,21 @@ final class LogsTest {
     assertThat(jetty.isDebugEnabled()).isFalse();
     assertThat(err()).isEqualTo("vstore: warning: port 8080 busy" + System.lineSeparator());
   }
+
+  @Test
+  void aLogFileTakesEveryOwnRecordAndTheLibrariesInfoButNotTheirDebug(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+      throws Exception {
+    java.nio.file.Path file = tmp.resolve("vstore.log");
+    Logs.install(new PrintStream(err, true, StandardCharsets.UTF_8), false, file.toString());
+    java.util.logging.LogManager.getLogManager().readConfiguration();
+    System.getLogger("io.vstore.test").log(System.Logger.Level.DEBUG, "own debug");
+    org.slf4j.Logger jetty = org.slf4j.LoggerFactory.getLogger("org.eclipse.jetty.test");
+    jetty.info("started");
+    jetty.debug("noise");
+    assertThat(jetty.isDebugEnabled()).isFalse();
+    String log = java.nio.file.Files.readString(file);
+    assertThat(log).contains("DEBUG io.vstore.test: own debug").contains("org.eclipse.jetty.test: started")
+        .doesNotContain("noise");
+    assertThat(err()).isEmpty();
+  }
 }
