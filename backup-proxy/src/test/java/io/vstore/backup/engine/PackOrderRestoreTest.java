@@ -1,5 +1,6 @@
 package io.vstore.backup.engine;
 
+import io.vstore.backup.store.ForwardingObjectStore;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -36,24 +37,13 @@ class PackOrderRestoreTest {
   @TempDir Path tmp;
 
   /** Reads of pack objects, recorded: the pack key and the byte range. */
-  private static final class RecordingStore implements ObjectStore {
+  private static final class RecordingStore extends ForwardingObjectStore {
     record Read(String key, long offset, int length) {}
 
-    private final ObjectStore store;
     final List<Read> packReads = new ArrayList<>();
 
     RecordingStore(ObjectStore store) {
-      this.store = store;
-    }
-
-    @Override
-    public boolean putIfAbsent(String key, ByteBuffer data) throws IOException {
-      return store.putIfAbsent(key, data);
-    }
-
-    @Override
-    public byte[] get(String key) throws IOException {
-      return store.get(key);
+      super(store);
     }
 
     @Override
@@ -63,22 +53,7 @@ class PackOrderRestoreTest {
           packReads.add(new Read(key, offset, length));
         }
       }
-      return store.get(key, offset, length);
-    }
-
-    @Override
-    public Optional<ObjectInfo> stat(String key) throws IOException {
-      return store.stat(key);
-    }
-
-    @Override
-    public void list(String prefix, Consumer<ObjectInfo> visitor) throws IOException {
-      store.list(prefix, visitor);
-    }
-
-    @Override
-    public void delete(String key) throws IOException {
-      store.delete(key);
+      return delegate.get(key, offset, length);
     }
 
     @Override
@@ -86,12 +61,11 @@ class PackOrderRestoreTest {
   }
 
   /** A store whose pack writes fail after {@code packsLeft} of them. */
-  private static final class FailingPacks implements ObjectStore {
-    private final ObjectStore store;
+  private static final class FailingPacks extends ForwardingObjectStore {
     private final AtomicInteger packsLeft;
 
     FailingPacks(ObjectStore store, int packsLeft) {
-      this.store = store;
+      super(store);
       this.packsLeft = new AtomicInteger(packsLeft);
     }
 
@@ -100,32 +74,7 @@ class PackOrderRestoreTest {
       if (key.startsWith("data/") && packsLeft.decrementAndGet() < 0) {
         throw new IOException("injected failure writing pack " + key);
       }
-      return store.putIfAbsent(key, data);
-    }
-
-    @Override
-    public byte[] get(String key) throws IOException {
-      return store.get(key);
-    }
-
-    @Override
-    public byte[] get(String key, long offset, int length) throws IOException {
-      return store.get(key, offset, length);
-    }
-
-    @Override
-    public Optional<ObjectInfo> stat(String key) throws IOException {
-      return store.stat(key);
-    }
-
-    @Override
-    public void list(String prefix, Consumer<ObjectInfo> visitor) throws IOException {
-      store.list(prefix, visitor);
-    }
-
-    @Override
-    public void delete(String key) throws IOException {
-      store.delete(key);
+      return delegate.putIfAbsent(key, data);
     }
 
     @Override

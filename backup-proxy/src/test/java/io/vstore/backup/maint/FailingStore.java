@@ -1,5 +1,6 @@
 package io.vstore.backup.maint;
 
+import io.vstore.backup.store.ForwardingObjectStore;
 import io.vstore.backup.store.ObjectInfo;
 import io.vstore.backup.store.ObjectStore;
 import java.io.IOException;
@@ -11,12 +12,11 @@ import java.util.function.Consumer;
  * A store that dies part-way, like a process killed with -9: after {@code writesLeft} puts and
  * deletes every further write fails (and nothing more reaches the store), reads still work.
  */
-final class FailingStore implements ObjectStore {
-  private final ObjectStore store;
+final class FailingStore extends ForwardingObjectStore {
   private int writesLeft;
 
   FailingStore(ObjectStore store, int writesLeft) {
-    this.store = store;
+    super(store);
     this.writesLeft = writesLeft;
   }
 
@@ -33,33 +33,13 @@ final class FailingStore implements ObjectStore {
   @Override
   public boolean putIfAbsent(String key, ByteBuffer data) throws IOException {
     write(key);
-    return store.putIfAbsent(key, data);
-  }
-
-  @Override
-  public byte[] get(String key) throws IOException {
-    return store.get(key);
-  }
-
-  @Override
-  public byte[] get(String key, long offset, int length) throws IOException {
-    return store.get(key, offset, length);
-  }
-
-  @Override
-  public Optional<ObjectInfo> stat(String key) throws IOException {
-    return store.stat(key);
-  }
-
-  @Override
-  public void list(String prefix, Consumer<ObjectInfo> visitor) throws IOException {
-    store.list(prefix, visitor);
+    return delegate.putIfAbsent(key, data);
   }
 
   @Override
   public void delete(String key) throws IOException {
     write(key);
-    store.delete(key);
+    delegate.delete(key);
   }
 
   @Override
@@ -67,6 +47,6 @@ final class FailingStore implements ObjectStore {
 
   @Override
   public String toString() {
-    return store + " (failing)";
+    return delegate + " (failing)";
   }
 }

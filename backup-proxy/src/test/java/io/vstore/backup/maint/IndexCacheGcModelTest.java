@@ -1,5 +1,6 @@
 package io.vstore.backup.maint;
 
+import io.vstore.backup.store.ForwardingObjectStore;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.common.jimfs.Configuration;
@@ -218,17 +219,11 @@ final class IndexCacheGcModelTest {
   }
 
   /** A store that counts the index objects read from it; same location (toString) as the store it wraps. */
-  private static final class CountingStore implements ObjectStore {
-    final ObjectStore store;
+  private static final class CountingStore extends ForwardingObjectStore {
     final AtomicInteger indexGets = new AtomicInteger();
 
     CountingStore(ObjectStore store) {
-      this.store = store;
-    }
-
-    @Override
-    public boolean putIfAbsent(String key, ByteBuffer data) throws IOException {
-      return store.putIfAbsent(key, data);
+      super(store);
     }
 
     @Override
@@ -236,37 +231,7 @@ final class IndexCacheGcModelTest {
       if (key.startsWith("index/")) {
         indexGets.incrementAndGet();
       }
-      return store.get(key);
-    }
-
-    @Override
-    public byte[] get(String key, long offset, int length) throws IOException {
-      return store.get(key, offset, length);
-    }
-
-    @Override
-    public Optional<ObjectInfo> stat(String key) throws IOException {
-      return store.stat(key);
-    }
-
-    @Override
-    public void list(String prefix, Consumer<ObjectInfo> visitor) throws IOException {
-      store.list(prefix, visitor);
-    }
-
-    @Override
-    public void delete(String key) throws IOException {
-      store.delete(key);
-    }
-
-    @Override
-    public void close() throws IOException {
-      store.close();
-    }
-
-    @Override
-    public String toString() {
-      return store.toString();
+      return delegate.get(key);
     }
   }
 }

@@ -1,5 +1,6 @@
 package io.vstore.backup.maint;
 
+import io.vstore.backup.store.ForwardingObjectStore;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vstore.backup.crypto.Argon2Params;
@@ -234,12 +235,17 @@ final class MaintenanceCrashTest {
   }
 
   /** A {@link FailingStore} that also counts the writes it let through. */
-  private static final class CountingStore implements ObjectStore {
+  private static final class CountingStore extends ForwardingObjectStore {
     private final FailingStore failing;
     int writes;
 
     CountingStore(ObjectStore base, int limit) {
-      this.failing = new FailingStore(base, limit);
+      this(new FailingStore(base, limit));
+    }
+
+    private CountingStore(FailingStore failing) {
+      super(failing);
+      this.failing = failing;
     }
 
     boolean failed() {
@@ -254,27 +260,6 @@ final class MaintenanceCrashTest {
     }
 
     @Override
-    public byte[] get(String key) throws IOException {
-      return failing.get(key);
-    }
-
-    @Override
-    public byte[] get(String key, long offset, int length) throws IOException {
-      return failing.get(key, offset, length);
-    }
-
-    @Override
-    public java.util.Optional<io.vstore.backup.store.ObjectInfo> stat(String key) throws IOException {
-      return failing.stat(key);
-    }
-
-    @Override
-    public void list(String prefix, java.util.function.Consumer<io.vstore.backup.store.ObjectInfo> v)
-        throws IOException {
-      failing.list(prefix, v);
-    }
-
-    @Override
     public void delete(String key) throws IOException {
       failing.delete(key);
       writes++;
@@ -282,10 +267,5 @@ final class MaintenanceCrashTest {
 
     @Override
     public void close() {}
-
-    @Override
-    public String toString() {
-      return failing.toString();
-    }
   }
 }

@@ -1,5 +1,6 @@
 package io.vstore.backup.repo;
 
+import io.vstore.backup.store.ForwardingObjectStore;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vstore.backup.store.ObjectInfo;
@@ -24,12 +25,11 @@ import org.junit.jupiter.api.Test;
  */
 class CrashConsistencyTest {
   /** An ObjectStore that fails every put after the first {@code allowed}. */
-  static final class FailingStore implements ObjectStore {
-    private final ObjectStore inner;
+  static final class FailingStore extends ForwardingObjectStore {
     private final AtomicInteger allowed;
 
     FailingStore(ObjectStore inner, int allowed) {
-      this.inner = inner;
+      super(inner);
       this.allowed = new AtomicInteger(allowed);
     }
 
@@ -38,42 +38,7 @@ class CrashConsistencyTest {
       if (allowed.getAndDecrement() <= 0) {
         throw new IOException("simulated crash before put of " + key);
       }
-      return inner.putIfAbsent(key, data);
-    }
-
-    @Override
-    public byte[] get(String key) throws IOException {
-      return inner.get(key);
-    }
-
-    @Override
-    public byte[] get(String key, long offset, int length) throws IOException {
-      return inner.get(key, offset, length);
-    }
-
-    @Override
-    public Optional<ObjectInfo> stat(String key) throws IOException {
-      return inner.stat(key);
-    }
-
-    @Override
-    public void list(String prefix, Consumer<ObjectInfo> visitor) throws IOException {
-      inner.list(prefix, visitor);
-    }
-
-    @Override
-    public void delete(String key) throws IOException {
-      inner.delete(key);
-    }
-
-    @Override
-    public void close() throws IOException {
-      inner.close();
-    }
-
-    @Override
-    public String toString() {
-      return inner.toString();
+      return delegate.putIfAbsent(key, data);
     }
   }
 
