@@ -8,6 +8,7 @@ import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.Volume;
 import io.vstore.offline.Policy;
 import io.vstore.offline.server.Checkouts;
+import io.vstore.offline.NoCommands;
 import io.vstore.server.CommandRunner;
 import io.vstore.server.ManagedDatastore;
 import io.vstore.server.TestDaemon;
@@ -40,18 +41,7 @@ class CheckoutEndToEndTest {
   private static final long DISK1 = 8L << 20;
   private static final char[] PASS = "correct horse".toCharArray();
 
-  /** The daemon's forwarded commands are not used here. */
-  private static final CommandRunner NO_COMMANDS = new CommandRunner() {
-    @Override
-    public Plan plan(List<String> argv) {
-      throw new IllegalArgumentException("no commands in this test");
-    }
-
-    @Override
-    public int run(Invocation invocation) {
-      return 2;
-    }
-  };
+  private static final CommandRunner NO_COMMANDS = NoCommands.RUNNER;
 
   @TempDir Path tmp;
   private TestDaemon daemon;

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.Volume;
 import io.vstore.offline.server.Checkouts;
+import io.vstore.offline.NoCommands;
 import io.vstore.server.CommandRunner;
 import io.vstore.server.ManagedDatastore;
 import io.vstore.server.TestDaemon;
@@ -41,17 +42,7 @@ class StreamCheckoutTest {
   private static final long DISK0 = 40L << 20;
   private static final long DISK1 = 6L << 20;
 
-  private static final CommandRunner NO_COMMANDS = new CommandRunner() {
-    @Override
-    public Plan plan(List<String> argv) {
-      throw new IllegalArgumentException("no commands in this test");
-    }
-
-    @Override
-    public int run(Invocation invocation) {
-      return 2;
-    }
-  };
+  private static final CommandRunner NO_COMMANDS = NoCommands.RUNNER;
 
   @TempDir Path tmp;
   private TestDaemon daemon;

@@ -8,6 +8,7 @@ import io.vstore.blockstore.store.Datastore;
 import io.vstore.blockstore.store.DatastoreOptions;
 import io.vstore.blockstore.store.Volume;
 import io.vstore.offline.server.Checkouts;
+import io.vstore.offline.NoCommands;
 import io.vstore.server.CommandRunner;
 import io.vstore.server.Daemon;
 import io.vstore.server.DaemonConfig;
@@ -33,17 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 class TlsCheckoutTest {
   private static final long DISK = 40L << 20;
   private static final char[] PASS = "correct horse".toCharArray();
-  private static final CommandRunner NO_COMMANDS = new CommandRunner() {
-    @Override
-    public Plan plan(List<String> argv) {
-      throw new IllegalArgumentException("no commands in this test");
-    }
-
-    @Override
-    public int run(Invocation invocation) {
-      return 2;
-    }
-  };
+  private static final CommandRunner NO_COMMANDS = NoCommands.RUNNER;
 
   @TempDir Path tmp;
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.vstore.blockstore.store.Volume;
 import io.vstore.offline.FrameWriter;
 import io.vstore.offline.client.OfflineCopy;
+import io.vstore.offline.NoCommands;
 import io.vstore.server.CommandRunner;
 import io.vstore.server.TestDaemon;
 import io.vstore.server.auth.Scope;
@@ -28,17 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CheckinRecoveryTest {
   private static final long SIZE = 16L << 20;
-  private static final CommandRunner NO_COMMANDS = new CommandRunner() {
-    @Override
-    public Plan plan(List<String> argv) {
-      throw new IllegalArgumentException("no commands in this test");
-    }
-
-    @Override
-    public int run(Invocation invocation) {
-      return 2;
-    }
-  };
+  private static final CommandRunner NO_COMMANDS = NoCommands.RUNNER;
 
   @TempDir Path tmp;
 
