@@ -17,7 +17,7 @@ import java.util.concurrent.ForkJoinPool;
  */
 final class BackgroundDigest {
   static final int BLOCK = 1 << 20;
-  static final int BLOCKS = 4;
+  static final int BLOCKS = 16;
 
   private final MessageDigest digest;
   private final BlockingQueue<byte[]> free = new ArrayBlockingQueue<>(BLOCKS);
