@@ -96,7 +96,7 @@ class IndexCacheTest {
       String where = "seed " + seed + " (-Dvstore.seed=" + seed + "), round " + round;
       assertThat(kept.size()).as(where).isEqualTo(parsed.size());
       assertThat(kept.packCount()).as(where).isEqualTo(parsed.packCount());
-      assertThat(kept.memoryBytes()).as(where).isEqualTo(parsed.memoryBytes());
+      // memoryBytes may differ: a parsed object's arrays are sized by the bound its byte count gives.
       for (int p = 0; p < kept.packCount(); p++) {
         assertThat(kept.packId(p)).as(where).isEqualTo(parsed.packId(p));
         assertThat(kept.packStart(p)).as(where).isEqualTo(parsed.packStart(p));
