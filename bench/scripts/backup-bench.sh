@@ -64,9 +64,13 @@ sync
 now() { date +%s.%N; }
 size_of() { du -sb "$1" | cut -f1; }
 timed() { local t0 t1; t0=$(now); "$@" >/dev/null; sync; t1=$(now); python3 -c "print($t1 - $t0)"; }
+# CPU seconds (user + system) the daemon has used so far: its share of a job, robust to the machine's load.
+daemon_cpu() { python3 -c "import os,sys; f=open('/proc/%s/stat' % sys.argv[1]).read().rsplit(')',1)[1].split(); print((int(f[11]) + int(f[12])) / os.sysconf('SC_CLK_TCK'))" "$SERVER_PID"; }
 
 echo "full backups ..." >&2
+c0=$(daemon_cpu)
 t_vfull=$(timed vstore backup create -D "$WORKDIR/ds" disk --repo "$WORKDIR/vrepo" --passphrase-file "$pass" --tag full --no-progress)
+c_vfull=$(python3 -c "print($(daemon_cpu) - $c0)")
 s_vfull=$(size_of "$WORKDIR/vrepo")
 t_bfull=$(cd "$WORKDIR" && timed borg create --compression lz4 "$WORKDIR/borg::full" disk.raw)
 s_bfull=$(size_of "$WORKDIR/borg")
@@ -102,7 +106,9 @@ rm -rf "$WORKDIR/patch"
 sync
 
 echo "incremental backups ..." >&2
+c0=$(daemon_cpu)
 t_vinc=$(timed vstore backup create -D "$WORKDIR/ds" disk --repo "$WORKDIR/vrepo" --passphrase-file "$pass" --tag inc --no-progress)
+c_vinc=$(python3 -c "print($(daemon_cpu) - $c0)")
 g_v=$(( $(size_of "$WORKDIR/vrepo") - s_vfull ))
 t_binc=$(cd "$WORKDIR" && timed borg create --compression lz4 "$WORKDIR/borg::inc" disk.raw)
 g_b=$(( $(size_of "$WORKDIR/borg") - s_bfull ))
@@ -111,8 +117,10 @@ g_r=$(( $(size_of "$WORKDIR/restic") - s_rfull ))
 
 echo "restores of the full point ..." >&2
 sync; echo 3 | sudo -n tee /proc/sys/vm/drop_caches >/dev/null 2>&1 || true
+c0=$(daemon_cpu)
 t_vres=$(timed vstore restore "$full_point" -D "$WORKDIR/ds" --repo "$WORKDIR/vrepo" --passphrase-file "$pass" \
   --to-file "$WORKDIR/vstore-restore.raw" -O raw --no-progress)
+c_vres=$(python3 -c "print($(daemon_cpu) - $c0)")
 stop_server
 r_first=$(restic snapshots --repo "$WORKDIR/restic" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["short_id"])')
 sync; echo 3 | sudo -n tee /proc/sys/vm/drop_caches >/dev/null 2>&1 || true
@@ -120,10 +128,10 @@ t_rres=$(timed restic restore -q --repo "$WORKDIR/restic" "$r_first" --target "$
 cmp "$image" "$WORKDIR/vstore-restore.raw" || { echo "vstore restore differs from the image" >&2; exit 1; }
 
 python3 - "$image" "$mib" "$t_vfull" "$t_bfull" "$t_rfull" "$s_vfull" "$s_bfull" "$s_rfull" \
-  "$t_vinc" "$t_binc" "$t_rinc" "$g_v" "$g_b" "$g_r" "$t_vres" "$t_rres" <<'PY'
+  "$t_vinc" "$t_binc" "$t_rinc" "$g_v" "$g_b" "$g_r" "$t_vres" "$t_rres" "$c_vfull" "$c_vinc" "$c_vres" <<'PY'
 import sys
 image, mib = sys.argv[1], int(sys.argv[2])
-tvf, tbf, trf, svf, sbf, srf, tvi, tbi, tri, gv, gb, gr, tvr, trr = map(float, sys.argv[3:])
+tvf, tbf, trf, svf, sbf, srf, tvi, tbi, tri, gv, gb, gr, tvr, trr, cvf, cvi, cvr = map(float, sys.argv[3:])
 M = 1 << 20
 def line(name, t, s, what="repo"):
     print(f"  {name:<22} {t:8.2f} s   {what} {s / M:10.1f} MiB")
@@ -138,6 +146,7 @@ line("vstore backup create", tvi, gv, "growth"); line("borg create (lz4)", tbi, 
 line("restic backup", tri, gr, "growth")
 print("restore of the full point:")
 line("vstore restore", tvr, 0, "-"); line("restic restore", trr, 0, "-")
+print(f"daemon CPU (user + system) of vstore's jobs: full {cvf:.2f} s, incremental {cvi:.2f} s, restore {cvr:.2f} s")
 print("ratios:")
 ratio("full backup speed, vstore / borg", tbf / tvf, 1.5)
 ratio("repository size, vstore / borg", svf / sbf, 1.0, higher=False)

@@ -1,7 +1,9 @@
 package io.vstore.backup.repo;
 
 import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdCompressCtx;
 import com.github.luben.zstd.ZstdDecompressCtx;
+import com.github.luben.zstd.ZstdException;
 import io.vstore.backup.crypto.Aead;
 import io.vstore.backup.crypto.ChunkHasher;
 import java.nio.ByteBuffer;
@@ -28,6 +30,13 @@ final class BlobCodec {
 
   private static final LZ4Compressor LZ4_COMPRESSOR = LZ4Factory.fastestInstance().fastCompressor();
   private static final LZ4SafeDecompressor LZ4_DECOMPRESSOR = LZ4Factory.fastestInstance().safeDecompressor();
+  /**
+   * Zstandard compression contexts of the process, at most as many as chunks were ever compressed at
+   * once, never freed. {@code Zstd.compressByteArray} allocated and initialised a context (its match
+   * tables) for every 64 KiB chunk; per process rather than per codec because a context holds native
+   * memory that nothing would free when a repository (opened anew by every daemon job) is dropped.
+   */
+  private static final ConcurrentLinkedQueue<ZstdCompressCtx> ZSTD_CONTEXTS = new ConcurrentLinkedQueue<>();
 
   private final Compression compression;
   private final Aead dataKey;
@@ -113,12 +122,20 @@ final class BlobCodec {
   private int compress(byte[] src, int off, int n, byte[] dst) {
     switch (compression) {
       case ZSTD, ZSTD3 -> {
-        long r = Zstd.compressByteArray(dst, 1, dst.length - 1, src, off, n, compression == Compression.ZSTD ? 1 : 3);
-        if (Zstd.isError(r)) {
-          return 0;
+        ZstdCompressCtx ctx = ZSTD_CONTEXTS.poll();
+        if (ctx == null) {
+          ctx = new ZstdCompressCtx();
         }
-        dst[0] = ZSTD;
-        return (int) r;
+        try {
+          int r = ctx.setLevel(compression == Compression.ZSTD ? 1 : 3).compressByteArray(dst, 1, dst.length - 1, src,
+              off, n);
+          dst[0] = ZSTD;
+          return r;
+        } catch (ZstdException e) {
+          return 0; // stored raw; the destination is compressBound-sized, so not expected
+        } finally {
+          ZSTD_CONTEXTS.offer(ctx);
+        }
       }
       case LZ4 -> {
         int r = LZ4_COMPRESSOR.compress(src, off, n, dst, 1, dst.length - 1);

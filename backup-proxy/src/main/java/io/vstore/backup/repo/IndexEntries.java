@@ -65,6 +65,36 @@ final class IndexEntries {
     return new IndexEntries(packs.toArray(byte[][]::new), packStarts, words, offsets, stored, plain);
   }
 
+  /** Returns the entries of an index object this process wrote from {@code packs}, without reading it back. */
+  static IndexEntries of(List<IndexObject.PackEntries> packs) {
+    int total = 0;
+    for (IndexObject.PackEntries p : packs) {
+      total += p.ids().length;
+    }
+    long[] words = new long[total * 4];
+    int[] offsets = new int[total];
+    int[] stored = new int[total];
+    int[] plain = new int[total];
+    byte[][] packIds = new byte[packs.size()][];
+    int[] packStarts = new int[packs.size() + 1];
+    int i = 0;
+    for (int p = 0; p < packs.size(); p++) {
+      IndexObject.PackEntries e = packs.get(p);
+      packIds[p] = e.packId();
+      packStarts[p] = i;
+      for (int k = 0; k < e.ids().length; k++, i++) {
+        for (int w = 0; w < 4; w++) {
+          words[i * 4 + w] = e.ids()[k].word(w);
+        }
+        offsets[i] = e.offsets()[k];
+        stored[i] = e.storedLengths()[k];
+        plain[i] = e.plainLengths()[k];
+      }
+    }
+    packStarts[packs.size()] = i;
+    return new IndexEntries(packIds, packStarts, words, offsets, stored, plain);
+  }
+
   /** Returns the number of packs the object names. */
   int packCount() {
     return packIds.length;

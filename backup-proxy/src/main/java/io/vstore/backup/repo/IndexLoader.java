@@ -82,6 +82,21 @@ final class IndexLoader {
     }
   }
 
+  /**
+   * Keeps the entries of index object {@code key}, which this process just wrote from {@code packs},
+   * in the process's cache, so that the next opening (the daemon's next job) neither reads nor parses
+   * it: a backup's own index objects were otherwise read back by the next backup (73 ms of a 4 GiB
+   * incremental). Found by the size and time the store reports for it, as a listing will.
+   */
+  void remember(String key, List<IndexObject.PackEntries> packs) {
+    try {
+      store.stat(key).ifPresent(info -> cache.put(store.toString(), repoId, info, IndexEntries.of(packs)));
+    } catch (IOException e) {
+      // Only a saving lost: the next opening reads the object as it would have.
+      LOG.log(System.Logger.Level.DEBUG, () -> "cannot stat " + key + " of " + store + ": " + e.getMessage());
+    }
+  }
+
   private void readIndexObjects() throws IOException {
     List<ObjectInfo> objects = new ArrayList<>();
     store.list(IndexObject.PREFIX, objects::add);

@@ -198,6 +198,7 @@ final class PackSink implements ChunkSink {
       try {
         String key = IndexObject.PREFIX + Hex.of(Aead.randomBytes(16));
         repo.store().putIfAbsent(key, ByteBuffer.wrap(IndexObject.write(batch, aead, key)));
+        repo.rememberIndexObject(key, batch);
       } catch (IOException | RuntimeException e) {
         synchronized (lock) {
           unindexed.addAll(batch);

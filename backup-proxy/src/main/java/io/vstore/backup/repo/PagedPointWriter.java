@@ -2,11 +2,19 @@ package io.vstore.backup.repo;
 
 import io.vstore.backup.crypto.Aead;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
 
 /**
  * Builds a point's chunk map page by page. The root starts as the base point's page ids; a page is
@@ -19,6 +27,8 @@ import java.util.Map;
 final class PagedPointWriter implements PointWriter {
   /** Bytes of loaded pages kept before the least recently used one is written out. */
   static final long MAX_LOADED_BYTES = 64L * 1024 * 1024;
+  /** Pages written at once when a point commits. */
+  static final int PAGE_WRITERS = 8;
 
   private final Repository repo;
   private final long size;
@@ -134,8 +144,69 @@ final class PagedPointWriter implements PointWriter {
   }
 
   private void store(int p, LoadedPage page) throws IOException {
+    bytesDelta += write(p, page);
+  }
+
+  /** Writes page {@code p}, records its id in the root and returns the data bytes it gained since loaded. */
+  private long write(int p, LoadedPage page) throws IOException {
     root[p] = repo.writePage(page.ids, page.count);
-    bytesDelta += dataBytes(p, page.ids, page.count) - page.bytesAtLoad;
+    return dataBytes(p, page.ids, page.count) - page.bytesAtLoad;
+  }
+
+  /**
+   * Flushes the sink and writes the loaded pages at the same time, the pages {@link
+   * #PAGE_WRITERS} at once: each is an object of its own with its own fsync, and in turn they were
+   * most of an incremental's commit. Only the manifest, written after all of them, must wait for the
+   * chunks; a page written before its chunks are durable is garbage until a manifest names it, as an
+   * evicted page is.
+   */
+  private void flushAndStorePages(ChunkSink sink) throws IOException {
+    List<Map.Entry<Integer, LoadedPage>> pages = new ArrayList<>(loaded.entrySet());
+    loaded.clear();
+    Semaphore writers = new Semaphore(PAGE_WRITERS);
+    List<Future<Long>> written = new ArrayList<>(pages.size());
+    Future<Long> flushed = null;
+    try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+      if (sink != null) {
+        flushed = pool.submit(() -> {
+          sink.flush();
+          return 0L;
+        });
+      }
+      for (Map.Entry<Integer, LoadedPage> e : pages) {
+        written.add(pool.submit(() -> {
+          writers.acquire();
+          try {
+            return write(e.getKey(), e.getValue());
+          } finally {
+            writers.release();
+          }
+        }));
+      }
+    } // waits for every task, so none still writes when this returns or throws
+    if (flushed != null) {
+      result(flushed); // the sink's failure first: it is what the caller must hear about
+    }
+    for (Future<Long> f : written) {
+      bytesDelta += result(f);
+    }
+  }
+
+  private long result(Future<Long> f) throws IOException {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while committing a point of " + repo);
+    } catch (ExecutionException e) {
+      switch (e.getCause()) {
+        case IOException io -> throw io;
+        case RuntimeException re -> throw re;
+        case Error er -> throw er;
+        case InterruptedException ie -> throw new InterruptedIOException("interrupted while committing a point of " + repo);
+        default -> throw new IOException(e.getCause());
+      }
+    }
   }
 
   /** Returns the data bytes page {@code p} maps (holes excluded). */
@@ -164,13 +235,7 @@ final class PagedPointWriter implements PointWriter {
     if (committed) {
       throw new IllegalStateException("point of " + repo + " already committed");
     }
-    if (sink != null) {
-      sink.flush();
-    }
-    for (Map.Entry<Integer, LoadedPage> e : loaded.entrySet()) {
-      store(e.getKey(), e.getValue());
-    }
-    loaded.clear();
+    flushAndStorePages(sink);
     long newBytes = sink instanceof PackSink ps ? ps.claimNewBytes() : sink == null ? 0 : sink.stats().storedBytes();
     long bytes = (base == null ? 0 : base.bytes()) + bytesDelta;
     Aead aead = repo.dataKey();

@@ -153,6 +153,11 @@ public final class Repository implements Closeable {
     return indexLoader.loaded();
   }
 
+  /** Keeps the entries of index object {@code key} that a sink of this repository wrote (see {@link IndexLoader#remember}). */
+  void rememberIndexObject(String key, List<IndexObject.PackEntries> packs) {
+    indexLoader.remember(key, packs);
+  }
+
   /** Returns the repository's settings. */
   public RepositoryConfig config() {
     return config;

@@ -43,7 +43,8 @@ import org.junit.jupiter.api.Test;
  * each in a repository opened anew in this process. After every step a new opening's index is
  * exactly what the index objects say (same chunk count, every chunk at the place the first object
  * naming it gives), every live point restores byte for byte, and an opening with nothing changed
- * since the previous one reads no index object (the cache is used, not bypassed).
+ * since the previous one, or after a backup (whose sink's index objects are kept as written), reads no
+ * index object (the cache is used, not bypassed).
  */
 final class IndexCacheGcModelTest {
   private static final int CHUNK = RepositoryOptions.MIN_CHUNK;
@@ -161,6 +162,12 @@ final class IndexCacheGcModelTest {
           newest.put(source, info.id());
         }
       }
+      int reads = store.indexGets.get();
+      try (Repository repo = open()) {
+        repo.chunkCount();
+      }
+      assertThat(store.indexGets.get() - reads).as("index objects read by the opening after a backup (its sink's"
+          + " objects are kept as written)").isZero();
     }
 
     /** Compares a new opening's index with the index objects, restores every point, then opens again. */
