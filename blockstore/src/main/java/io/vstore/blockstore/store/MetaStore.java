@@ -50,6 +50,8 @@ final class MetaStore implements AutoCloseable {
   private final List<ColumnFamilyHandle> handles = new ArrayList<>();
   private final WriteOptions syncWrite = new WriteOptions().setSync(true);
   private final WriteOptions unsyncedWrite = new WriteOptions();
+  /** Reads of whole-table scans: their blocks are used once, so they do not go into the block cache. */
+  private final ReadOptions scanReads = new ReadOptions().setFillCache(false);
   /** Catalog: volumes, counters, per-segment statistics. */
   final ColumnFamilyHandle catalog;
   /** Block maps: volume id + start block to a map entry. */
@@ -130,6 +132,14 @@ final class MetaStore implements AutoCloseable {
     return db.newIterator(cf);
   }
 
+  /**
+   * Opens an iterator over {@code cf} for a scan of many rows that should not push the lookups'
+   * blocks out of RocksDB's block cache (the metadata warmer's); the caller closes it.
+   */
+  RocksIterator scanIterator(ColumnFamilyHandle cf) {
+    return db.newIterator(cf, scanReads);
+  }
+
   /** Opens an iterator over {@code cf} bounded by {@code options}; the caller closes both. */
   RocksIterator iterator(ColumnFamilyHandle cf, ReadOptions options) {
     return db.newIterator(cf, options);
@@ -173,6 +183,7 @@ final class MetaStore implements AutoCloseable {
     db.close();
     syncWrite.close();
     unsyncedWrite.close();
+    scanReads.close();
     closeOptions();
   }
 

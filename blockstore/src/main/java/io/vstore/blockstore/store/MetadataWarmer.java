@@ -124,10 +124,7 @@ final class MetadataWarmer implements AutoCloseable {
       while (next >= 0 && room()) {
         v.lock.readLock().lock();
         try {
-          for (int i = 0; i < PAGES_PER_HOLD && next >= 0; i++) {
-            next = map.warmFrom(next);
-            loaded.increment();
-          }
+          next = map.warmFrom(next, PAGES_PER_HOLD, loaded);
         } finally {
           v.lock.readLock().unlock();
         }

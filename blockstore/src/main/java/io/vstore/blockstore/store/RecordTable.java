@@ -131,7 +131,7 @@ final class RecordTable {
    */
   RecordKey warmFrom(RecordKey from) {
     PageKey pk;
-    try (RocksIterator it = meta.iterator(meta.records)) {
+    try (RocksIterator it = meta.scanIterator(meta.records)) {
       it.seek(from.key());
       if (!it.isValid()) {
         return null;
@@ -139,11 +139,16 @@ final class RecordTable {
       byte[] k = it.key();
       pk = new PageKey(Keys.first(k), Keys.second(k) >>> RecordPage.SHIFT);
     }
-    page(pk);
+    page(pk, true);
     return new RecordKey(pk.segment(), (pk.index() + 1) << RecordPage.SHIFT);
   }
 
   private RecordPage page(PageKey key) {
+    return page(key, false);
+  }
+
+  /** Returns page {@code key}, loading it if it is not in memory; a {@code scan} (the warmer's) leaves RocksDB's block cache alone. */
+  private RecordPage page(PageKey key, boolean scan) {
     RecordPage page = pages.get(key);
     if (page != null) {
       return page;
@@ -151,7 +156,7 @@ final class RecordTable {
     boolean[] loaded = {false};
     page = pages.computeIfAbsent(key, k -> {
       loaded[0] = true;
-      return load(k);
+      return load(k, scan);
     });
     if (loaded[0]) {
       meta.cache().added(page);
@@ -159,7 +164,7 @@ final class RecordTable {
     return page;
   }
 
-  private RecordPage load(PageKey key) {
+  private RecordPage load(PageKey key, boolean scan) {
     long from = key.index() << RecordPage.SHIFT;
     long to = from + (1L << RecordPage.SHIFT);
     // The overlay first: see the class comment.
@@ -173,7 +178,8 @@ final class RecordTable {
     List<RecordState> states = new ArrayList<>();
     java.util.Iterator<Map.Entry<RecordKey, Change>> ci = changes.entrySet().iterator();
     Map.Entry<RecordKey, Change> c = ci.hasNext() ? ci.next() : null;
-    try (RocksIterator it = meta.iterator(meta.records)) {
+    // The iterator only now, after the overlay was read: see the class comment.
+    try (RocksIterator it = scan ? meta.scanIterator(meta.records) : meta.iterator(meta.records)) {
       it.seek(Keys.pair(key.segment(), from));
       while (true) {
         long row = Long.MAX_VALUE;
