@@ -26,7 +26,6 @@ import java.util.concurrent.atomic.LongAdder;
 public final class ScatteredReadCost {
   private static final int BLOCK = 4096;
   /** The warmer is taken as done once the cache has not grown for this long. */
-  private static final Duration SETTLED = Duration.ofSeconds(3);
 
   private ScatteredReadCost() {}
 
@@ -48,7 +47,7 @@ public final class ScatteredReadCost {
         throw new IllegalArgumentException(dir + " holds a volume of " + v.size() + " bytes, not one of " + extents
             + " extents: use another DIR");
       }
-      long warm = awaitWarm(ds);
+      long warm = ScatteredExtentsBench.awaitWarm(ds);
       System.out.printf("metadata warm after %.1f s: %.1f MiB of pages%n", warm / 1e9,
           ds.info().metadataCache().used() / 1048576.0);
       dropPageCache();
@@ -81,22 +80,6 @@ public final class ScatteredReadCost {
       v.flush();
     }
     System.out.printf("%,d extents written in %.1f s%n", extents, (System.nanoTime() - start) / 1e9);
-  }
-
-  /** Waits until the metadata cache stops growing (its warmer is done); returns the nanoseconds waited. */
-  private static long awaitWarm(Datastore ds) throws InterruptedException {
-    long start = System.nanoTime();
-    long used = -1;
-    long since = start;
-    while (System.nanoTime() - since < SETTLED.toNanos()) {
-      long now = ds.info().metadataCache().used();
-      if (now != used) {
-        used = now;
-        since = System.nanoTime();
-      }
-      Thread.sleep(200);
-    }
-    return since - start;
   }
 
   private static void dropPageCache() {
