@@ -81,21 +81,16 @@ public final class OfflineCopy {
     Begun b = begin(vm, server, token, caCert, dir, passphrase);
     Manifest m = b.manifest();
     long[] counters;
-    try (ServerConnection c = b.connection(); Datastore store = ClientStore.createOrOpen(dir, b.key())) {
-      counters = download(dir, m, c, store, progress);
+    try (Datastore store = ClientStore.createOrOpen(dir, b.key())) {
+      counters = download(dir, m, token, store, progress);
       m = markReady(dir, m, b.key(), store);
     }
     TransferProgress.delete(dir);
     return new CheckoutReport(m.checkoutId(), vm, m.disks().size(), counters[0], counters[1], b.resumed());
   }
 
-  /**
-   * A check-out begun or found half done: its manifest, the key that seals it, whether it was
-   * resumed, and the open connection to its server (the caller closes it): the download goes on
-   * over the connection that started the check-out instead of starting a second HTTP client and
-   * TLS handshake, which a {@code --stream} check-out's first read waited for.
-   */
-  record Begun(Manifest manifest, Passphrase key, boolean resumed, ServerConnection connection) {}
+  /** A check-out begun or found half done: its manifest, the key that seals it, and whether it was resumed. */
+  record Begun(Manifest manifest, Passphrase key, boolean resumed) {}
 
   /**
    * Starts the check-out of {@code vm} on the server and writes the manifest into {@code dir}, or
@@ -106,64 +101,51 @@ public final class OfflineCopy {
     boolean resumed = Files.exists(dir.resolve(Manifest.FILE));
     Manifest m;
     Passphrase key;
-    ServerConnection c = null;
-    try {
-      if (resumed) {
-        m = Manifest.read(dir);
-        key = m.unlock(dir, passphrase);
-        if (!m.vm().equals(vm)) {
-          throw new IllegalArgumentException(dir + " holds a check-out of VM " + m.vm() + ", not " + vm);
-        }
-        if (m.state() != Manifest.State.DOWNLOADING) {
-          throw new IllegalArgumentException(dir + " already holds a complete check-out of " + vm
-              + "; run it with 'vstore offline run'");
-        }
-      } else {
-        if (Files.exists(dir) && Files.list(dir).findAny().isPresent()) {
-          throw new IllegalArgumentException("--to " + dir + " exists and is not empty");
-        }
-        String pem = ServerConnection.readPem(caCert);
-        byte[] salt = Passphrase.newSalt();
-        // Argon2id is slow by design: it runs on a core of its own while the client connects and the
-        // server takes the checkpoint snapshot, instead of after them (--stream's first read waits for both).
-        java.util.concurrent.CompletableFuture<Passphrase> stretched = java.util.concurrent.CompletableFuture
-            .supplyAsync(() -> Passphrase.derive(passphrase, salt), r -> Thread.ofPlatform().daemon()
-                .name("vstore-argon2id").start(r));
-        c = new ServerConnection(server, token, pem);
-        JsonNode started = c.call("POST", "/api/v1/checkouts", java.util.Map.of("vm", vm));
-        SignedPolicy policy = JSON.treeToValue(started.get("policy"), SignedPolicy.class);
-        policy.verify(policy.publicKey()); // the key arrived over the authenticated channel; from now on it is pinned
-        Files.createDirectories(dir);
-        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
-        if (pem != null) {
-          Files.writeString(dir.resolve(CA_FILE), pem);
-        }
-        key = stretched.join();
-        List<Manifest.Disk> disks = new ArrayList<>();
-        for (JsonNode d : started.path("checkout").path("disks")) {
-          disks.add(new Manifest.Disk(d.path("index").asInt(), d.path("volume").asText(), d.path("size").asLong(), null,
-              null));
-        }
-        Base64.Encoder b64 = Base64.getEncoder();
-        m = new Manifest(Manifest.VERSION, server, started.path("checkout").path("id").asText(), vm,
-            started.get("config"), disks, policy, policy.publicKey(), b64.encodeToString(salt),
-            b64.encodeToString(key.verifier()), Instant.now().toString(), Manifest.State.DOWNLOADING, 0, null);
-        m.save(dir, key);
+    if (resumed) {
+      m = Manifest.read(dir);
+      key = m.unlock(dir, passphrase);
+      if (!m.vm().equals(vm)) {
+        throw new IllegalArgumentException(dir + " holds a check-out of VM " + m.vm() + ", not " + vm);
       }
-      if (c == null) {
-        c = new ServerConnection(m.server(), token, caPem(dir)); // a resumed check-out trusts the CA it recorded
+      if (m.state() != Manifest.State.DOWNLOADING) {
+        throw new IllegalArgumentException(dir + " already holds a complete check-out of " + vm
+            + "; run it with 'vstore offline run'");
       }
-      return new Begun(m, key, resumed, c);
-    } catch (IOException | RuntimeException e) {
-      if (c != null) {
-        try {
-          c.close();
-        } catch (IOException suppressed) {
-          e.addSuppressed(suppressed);
-        }
+    } else {
+      if (Files.exists(dir) && Files.list(dir).findAny().isPresent()) {
+        throw new IllegalArgumentException("--to " + dir + " exists and is not empty");
       }
-      throw e;
+      String pem = ServerConnection.readPem(caCert);
+      byte[] salt = Passphrase.newSalt();
+      // Argon2id is slow by design: it runs on a core of its own while the client connects and the
+      // server takes the checkpoint snapshot, instead of after them (--stream's first read waits for both).
+      java.util.concurrent.CompletableFuture<Passphrase> stretched = java.util.concurrent.CompletableFuture
+          .supplyAsync(() -> Passphrase.derive(passphrase, salt), r -> Thread.ofPlatform().daemon()
+              .name("vstore-argon2id").start(r));
+      JsonNode started;
+      try (ServerConnection c = new ServerConnection(server, token, pem)) {
+        started = c.call("POST", "/api/v1/checkouts", java.util.Map.of("vm", vm));
+      }
+      SignedPolicy policy = JSON.treeToValue(started.get("policy"), SignedPolicy.class);
+      policy.verify(policy.publicKey()); // the key arrived over the authenticated channel; from now on it is pinned
+      Files.createDirectories(dir);
+      Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+      if (pem != null) {
+        Files.writeString(dir.resolve(CA_FILE), pem);
+      }
+      key = stretched.join();
+      List<Manifest.Disk> disks = new ArrayList<>();
+      for (JsonNode d : started.path("checkout").path("disks")) {
+        disks.add(new Manifest.Disk(d.path("index").asInt(), d.path("volume").asText(), d.path("size").asLong(), null,
+            null));
+      }
+      Base64.Encoder b64 = Base64.getEncoder();
+      m = new Manifest(Manifest.VERSION, server, started.path("checkout").path("id").asText(), vm,
+          started.get("config"), disks, policy, policy.publicKey(), b64.encodeToString(salt),
+          b64.encodeToString(key.verifier()), Instant.now().toString(), Manifest.State.DOWNLOADING, 0, null);
+      m.save(dir, key);
     }
+    return new Begun(m, key, resumed);
   }
 
   /** Takes the base snapshot {@code base-0} of every disk at one instant and marks the copy ready. */
@@ -191,9 +173,10 @@ public final class OfflineCopy {
   }
 
   /** Fetches every unit the progress log does not list, {@link #WORKERS} at a time; returns bytes received and data bytes. */
-  private static long[] download(Path dir, Manifest m, ServerConnection c, Datastore store, Progress listener)
+  private static long[] download(Path dir, Manifest m, String token, Datastore store, Progress listener)
       throws IOException {
-    try (TransferProgress progress = TransferProgress.open(dir)) {
+    try (TransferProgress progress = TransferProgress.open(dir);
+        ServerConnection c = new ServerConnection(m.server(), token, caPem(dir))) {
       List<Volume> volumes = new ArrayList<>();
       List<long[]> work = new ArrayList<>();
       try {

@@ -85,12 +85,10 @@ public final class StreamingCheckout implements Closeable {
       char[] passphrase, InetSocketAddress listen, OfflineCopy.Progress progress) throws IOException {
     OfflineCopy.Begun b = OfflineCopy.begin(vm, server, token, caCert, dir, passphrase);
     Manifest m = b.manifest();
-    ServerConnection c = b.connection();
+    PolicyDocument doc = m.policy().verify(m.publicKey());
+    OfflineCopy.checkPolicy(doc, m, Instant.now()); // a resumed copy may have expired meanwhile
     List<AutoCloseable> opened = new ArrayList<>();
-    opened.add(c);
     try {
-      PolicyDocument doc = m.policy().verify(m.publicKey());
-      OfflineCopy.checkPolicy(doc, m, Instant.now()); // a resumed copy may have expired meanwhile
       Datastore store = ClientStore.createOrOpen(dir, b.key());
       opened.add(store);
       StreamLog presentLog = StreamLog.open(dir.resolve(StreamLog.PRESENT));
@@ -98,6 +96,8 @@ public final class StreamingCheckout implements Closeable {
       StreamLog dirtyLog = StreamLog.open(dir.resolve(StreamLog.DIRTY));
       opened.add(dirtyLog);
       adoptTransferLog(dir, m, presentLog);
+      ServerConnection c = new ServerConnection(m.server(), token, OfflineCopy.caPem(dir));
+      opened.add(c);
       List<Volume> volumes = new ArrayList<>();
       for (Manifest.Disk d : m.disks()) {
         if (!store.hasVolume(d.volume())) {
