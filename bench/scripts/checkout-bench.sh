@@ -5,7 +5,8 @@
 #   2. vstore serve with HTTPS on loopback (a self-signed certificate made here with openssl);
 #   3. vstore checkout desk over HTTPS, timed; then curl downloading the same allocated bytes (the
 #      image's non-zero MiB regions, as one file) from python3's http.server behind TLS 1.3;
-#      speeds and their ratio (floor: vstore >= 0.8x curl);
+#      speeds and their ratio (floor: vstore >= 0.8x curl), and the CPU seconds of each side (the client
+#      command, the daemon's share; curl, python3's server), which a loaded machine changes less than wall time;
 #   4. vstore offline run, 1% of the disk rewritten through NBD (qemu-io, 64 KiB pieces), stopped;
 #      vstore checkin --json: bytes sent against changed bytes (floor: <= 1.05 x changed + 1 MiB);
 #   5. vstore checkout --stream into a second directory: the time from the command to the first NBD
@@ -75,10 +76,15 @@ wait_port "$api" "$WORKDIR/serve.log"
 for _ in $(seq 100); do [ -S "$ds/vstore.sock" ] && break; sleep 0.1; done
 token=$(vstore token create -D "$ds" bench --scope write --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 
+# CPU seconds (user + system) a process has used so far, from /proc: the daemon's share of the check-out.
+cpu_of() { python3 -c "import os,sys; f=open(f'/proc/{sys.argv[1]}/stat').read().rsplit(')',1)[1].split(); print((int(f[11])+int(f[12]))/os.sysconf('SC_CLK_TCK'))" "$1"; }
+server_cpu0=$(cpu_of "$SERVER_PID")
 t0=$(now)
-out=$(vstore checkout desk --server "https://127.0.0.1:$api" --token "$token" --ca-cert "$WORKDIR/cert.pem" \
-  --to "$client" --passphrase-file "$WORKDIR/pass" --json)
+out=$(/usr/bin/time -f '%U %S' -o "$WORKDIR/client.cpu" "$ROOT/vstore" checkout desk --server "https://127.0.0.1:$api" \
+  --token "$token" --ca-cert "$WORKDIR/cert.pem" --to "$client" --passphrase-file "$WORKDIR/pass" --json)
 t1=$(now)
+server_cpu=$(python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$server_cpu0" "$(cpu_of "$SERVER_PID")")
+client_cpu=$(python3 -c "import sys; u, s = open(sys.argv[1]).read().split()[-2:]; print('%.2f' % (float(u) + float(s)))" "$WORKDIR/client.cpu")
 data=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["dataBytes"])' "$out")
 
 peer=$(free_port)
@@ -87,8 +93,12 @@ python3 "$ROOT/bench/scripts/https-file-server.py" "$www" "$peer" "$WORKDIR/cert
 PEER_PID=$!
 wait_port "$peer" "$WORKDIR/peer.log"
 t2=$(now)
-curl -sS --fail --cacert "$WORKDIR/cert.pem" -o /dev/null "https://127.0.0.1:$peer/alloc.bin"
+peer_cpu0=$(cpu_of "$PEER_PID")
+/usr/bin/time -f '%U %S' -o "$WORKDIR/curl.cpu" curl -sS --fail --cacert "$WORKDIR/cert.pem" -o /dev/null \
+  "https://127.0.0.1:$peer/alloc.bin"
 t3=$(now)
+peer_cpu=$(python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$peer_cpu0" "$(cpu_of "$PEER_PID")")
+curl_cpu=$(python3 -c "import sys; u, s = open(sys.argv[1]).read().split()[-2:]; print('%.2f' % (float(u) + float(s)))" "$WORKDIR/curl.cpu")
 
 co=$(secs "$t0" "$t1") cu=$(secs "$t2" "$t3")
 python3 - "$data" "$co" "$alloc" "$cu" <<'PY'
@@ -99,6 +109,7 @@ print(f"check-out: {data} bytes of data in {co:.2f} s = {v:.1f} MiB/s (whole com
 print(f"curl:      {alloc} bytes in {cu:.2f} s = {c:.1f} MiB/s (python3 http.server behind TLS 1.3)")
 print(f"ratio vstore/curl: {v / c:.2f} (floor 0.80)")
 PY
+echo "CPU seconds: check-out client $client_cpu, daemon $server_cpu; curl $curl_cpu, its server $peer_cpu"
 
 # Check-in after 1% of the disk rewritten through the copy's NBD export.
 run_port=$(free_port)

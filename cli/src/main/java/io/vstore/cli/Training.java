@@ -38,7 +38,7 @@ final class Training {
         run(c);
       }
       ovfRoundTrip(dir, ds);
-      withDaemon(Path.of(ds));
+      withDaemon(dir, Path.of(ds));
     } finally {
       try (Stream<Path> files = Files.walk(dir)) {
         for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
@@ -85,15 +85,21 @@ final class Training {
 
   /**
    * Runs short commands through a daemon, so that the cache also holds the classes of
-   * {@link Forwarder}'s path. The daemon runs in a process of its own: its classes are not the
+   * {@link Forwarder}'s path, and an offline check-out and check-in over its HTTPS listener
+   * ({@link CheckoutTraining}). The daemon runs in a process of its own: its classes are not the
    * client's, and would only make every start-up load more.
    */
-  private static void withDaemon(Path ds) throws IOException {
+  private static void withDaemon(Path dir, Path ds) throws IOException {
     String javaBin = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java")
         .toString());
-    Process daemon = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED",
+    CheckoutTraining checkout = CheckoutTraining.prepare(dir);
+    List<String> command = new java.util.ArrayList<>(List.of(javaBin, "--enable-native-access=ALL-UNNAMED",
         "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"), Vstore.class.getName(),
-        "serve", "-D", ds.toString(), "--nbd-listen", "127.0.0.1:0")
+        "serve", "-D", ds.toString(), "--nbd-listen", "127.0.0.1:0"));
+    if (checkout != null) {
+      command.addAll(checkout.daemonOptions());
+    }
+    Process daemon = new ProcessBuilder(command)
         .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     try {
       Path socket = ds.resolve(io.vstore.cli.client.DaemonClient.SOCKET);
@@ -111,6 +117,9 @@ final class Training {
           List.of("volume", "info", "-D", ds.toString(), "vm2", "--json"), List.of("datastore", "info", "-D", ds.toString()),
           List.of("snapshot", "list", "-D", ds.toString()), List.of("volume", "info", "-D", ds.toString(), "nothere"))) {
         run(c);
+      }
+      if (checkout != null) {
+        checkout.run(ds, dir.resolve("disk.raw"));
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
