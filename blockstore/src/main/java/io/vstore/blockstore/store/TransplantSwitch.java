@@ -68,6 +68,10 @@ final class TransplantSwitch {
     // Read after the generation: every row up to it is committed, so the iterator sees it.
     preparedRows = rows(src.meta(), from.id, 0, generation);
     preparedAt = generation;
+    // Read and dropped: the same reads in the hold then find RocksDB's blocks cached (a cold read of
+    // the copy's catalog entry was 21 ms of a hold under load); what changes meanwhile is read anew there.
+    dst.meta().get(dst.meta().catalog, Keys.catalog('v', to.id));
+    ChangePins.copies(src.meta(), from.id, dst.meta(), to.id);
   }
 
   /**
@@ -159,17 +163,20 @@ final class TransplantSwitch {
         : sourceGeneration;
     MetaStore meta = dst.meta();
     CommitPipeline commits = dst.commits();
-    // The switch's one commit, staged here and written after the caller's release (the write alone
-    // was 19-26 ms of the mover's hold under load, most of its pause), not
+    // The switch's one commit, staged here and written after the caller's release (the write took
+    // 1-9 ms under load, and a write can wait for the page cache when the disk is busy), not
     // synced: the entry publishing the copy as last committed (its sizes those of the last flush,
     // whose maps it matches), the change log and the pins. It points at no segment bytes; the
     // copy's head changes since that flush commit with the next one, like any unflushed write.
+    long tAwait = System.nanoTime();
     commits.awaitCommitted();
+    long tGet = System.nanoTime();
     byte[] committed = meta.get(meta.catalog, Keys.catalog('v', to.id));
     if (committed == null) {
       throw new IllegalStateException("the copy of volume " + from.name + " in " + dst.dir() + " has no catalog entry");
     }
     VolumeRecord record = VolumeRecord.decode(committed).published(name, publishedAt);
+    long tStage = System.nanoTime();
     staged = commits.stageUnsyncedLocked(batch -> {
       batch.put(meta.catalog, Keys.catalog('v', to.id), record.encode());
       for (RawRow r : rows) {
@@ -179,12 +186,14 @@ final class TransplantSwitch {
         batch.put(meta.catalog, pin[0], pin[1]);
       }
     });
+    long tPublish = System.nanoTime();
     to.publish(name, publishedAt);
     dst.volumes().publish(to);
     switchedAt = sourceGeneration;
     long t2 = System.nanoTime();
     // Kept for the caller to log once writes are released: logging here would lengthen the pause.
-    marks = new long[] {t0 - runStarted, tRows - t0, rows.size(), rowsReadInHold, tPins - tRows, t1 - tPins, t2 - t1};
+    marks = new long[] {t0 - runStarted, tRows - t0, rows.size(), rowsReadInHold, tPins - tRows, t1 - tPins,
+        tAwait - t1, tGet - tAwait, tStage - tGet, tPublish - tStage, t2 - tPublish};
   }
 
   /**
@@ -210,9 +219,10 @@ final class TransplantSwitch {
       return "not run";
     }
     return String.format("commit locks and name checks %.2f ms, awaiting commits and snapshot checks %.2f ms,"
-        + " %d change-log rows (%d read in the hold) %.2f ms, pins %.2f ms, staging the commit and publishing %.2f ms;"
-        + " writing the commit after the release %.2f ms", m[0] / 1e6, m[1] / 1e6, m[2], m[3], m[4] / 1e6, m[5] / 1e6,
-        m[6] / 1e6, writeNanos / 1e6);
+        + " %d change-log rows (%d read in the hold) %.2f ms, pins %.2f ms, dropped snapshots %.2f ms, awaiting the"
+        + " destination's commits %.2f ms, reading its catalog entry %.2f ms, staging the commit %.2f ms, publishing"
+        + " %.2f ms; writing the commit after the release %.2f ms", m[0] / 1e6, m[1] / 1e6, m[2], m[3], m[4] / 1e6,
+        m[5] / 1e6, m[6] / 1e6, m[7] / 1e6, m[8] / 1e6, m[9] / 1e6, m[10] / 1e6, writeNanos / 1e6);
   }
 
   /**
