@@ -226,20 +226,17 @@ public final class Datastore implements Closeable {
   }
 
   /**
-   * Starts no background flush nor background cleaning round (whose commits sync too) until
-   * {@link #resumeBackgroundFlushes} and returns once those running have ended, for a caller about
-   * to hold writes briefly that must not wait behind a sync it did not ask for (the mover's
-   * switch-over). Calls nest.
+   * Starts no background flush until {@link #resumeBackgroundFlushes} and returns once the one
+   * running has ended, for a caller about to hold writes briefly that must not wait behind a sync
+   * it did not ask for (the mover's switch-over). Calls nest.
    */
   public void pauseBackgroundFlushes() {
-    cleaner.pauseBackground();
     commits.pauseFlusher();
   }
 
   /** Ends one {@link #pauseBackgroundFlushes}; a flush requested meanwhile starts then. */
   public void resumeBackgroundFlushes() {
     commits.resumeFlusher();
-    cleaner.resumeBackground();
   }
 
   /** Creates a thin volume of {@code size} bytes (a multiple of 512, at most 64 TiB). */

@@ -8,9 +8,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.ReentrantLock;
 import org.rocksdb.RocksIterator;
 
 /**
@@ -34,10 +32,6 @@ final class SegmentCleaner {
   private volatile boolean stopping;
   /** Where the background thread waits between rounds; stopping wakes it. */
   private final Object wakeup = new Object();
-  /** Held by the background thread for a whole round, so that {@link #pauseBackground} can wait for one. */
-  private final ReentrantLock round = new ReentrantLock();
-  /** Pauses not yet resumed: no background round starts while positive. */
-  private final AtomicInteger paused = new AtomicInteger();
   /** Fragmented 1 MiB ranges rewritten per round at most: bounds the I/O one round adds. */
   static final int DEFRAGMENT_PER_ROUND = 1024;
   /** What every pass so far did; replaced (under this cleaner's lock) at the end of each pass. */
@@ -72,13 +66,18 @@ final class SegmentCleaner {
               wakeup.wait(interval.toMillis());
             }
           }
-          round.lock();
-          try {
-            if (!stopping && paused.get() == 0) {
-              backgroundRound(interval);
+          if (!stopping && yieldsToForeground(interval)) {
+            LOG.log(System.Logger.Level.DEBUG, "{0} is busy and its dead space within bounds: cleaning waits", owner);
+          } else if (!stopping) {
+            int rewritten = defragmentNoted();
+            if (rewritten > 0) {
+              LOG.log(System.Logger.Level.DEBUG, "rewrote {0} fragmented ranges of {1} in order", rewritten, owner);
             }
-          } finally {
-            round.unlock();
+            CleanerReport r = clean(cleanBelowLiveRatio, false);
+            if (r.segmentsCleaned() > 0) {
+              LOG.log(System.Logger.Level.INFO, "cleaned {0} segments of {1}, reclaimed {2} bytes",
+                  r.segmentsCleaned(), owner, r.bytesReclaimed());
+            }
           }
         } catch (InterruptedException e) {
           return;
@@ -89,38 +88,6 @@ final class SegmentCleaner {
         }
       }
     });
-  }
-
-  private void backgroundRound(Duration interval) throws IOException {
-    if (yieldsToForeground(interval)) {
-      LOG.log(System.Logger.Level.DEBUG, "{0} is busy and its dead space within bounds: cleaning waits", owner);
-      return;
-    }
-    int rewritten = defragmentNoted();
-    if (rewritten > 0) {
-      LOG.log(System.Logger.Level.DEBUG, "rewrote {0} fragmented ranges of {1} in order", rewritten, owner);
-    }
-    CleanerReport r = clean(cleanBelowLiveRatio, false);
-    if (r.segmentsCleaned() > 0) {
-      LOG.log(System.Logger.Level.INFO, "cleaned {0} segments of {1}, reclaimed {2} bytes",
-          r.segmentsCleaned(), owner, r.bytesReclaimed());
-    }
-  }
-
-  /**
-   * Starts no background round until {@link #resumeBackground} and returns once the one running has
-   * ended: a round's commits sync, and a caller about to hold writes (the mover's switch-over) must
-   * not wait behind them. Calls nest; foreground cleaning is not held.
-   */
-  void pauseBackground() {
-    paused.incrementAndGet();
-    round.lock(); // the running round, if any, ends first
-    round.unlock();
-  }
-
-  /** Ends one {@link #pauseBackground}. */
-  void resumeBackground() {
-    paused.decrementAndGet();
   }
 
   /** Foreground operations per second above which the datastore counts as busy. */

@@ -68,10 +68,6 @@ final class TransplantSwitch {
     // Read after the generation: every row up to it is committed, so the iterator sees it.
     preparedRows = rows(src.meta(), from.id, 0, generation);
     preparedAt = generation;
-    // Read and dropped: the same reads in the hold then find RocksDB's blocks cached (a cold read of
-    // the copy's catalog entry was 21 ms of a hold under load); what changes meanwhile is read anew there.
-    dst.meta().get(dst.meta().catalog, Keys.catalog('v', to.id));
-    ChangePins.copies(src.meta(), from.id, dst.meta(), to.id);
   }
 
   /**

@@ -19,8 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Pausing the background flusher (the mover's switch-over does, so that it never waits behind a
  * sync it did not ask for): no background flush starts while paused, the pause waits for the one
  * running, and a flush asked for meanwhile runs at the resume. A background flush shows as a
- * segment sync held at the channels' gate. The background cleaner, whose rounds commit with syncs
- * too, is paused alike.
+ * segment sync held at the channels' gate.
  */
 class BackgroundFlushPauseTest {
   private static final int THRESHOLD = 64;
@@ -79,28 +78,6 @@ class BackgroundFlushPauseTest {
       gate.countDown();
       pool.shutdownNow();
     }
-  }
-
-  @Test
-  void noBackgroundCleaningRoundStartsWhilePaused(@TempDir Path dir) throws Exception {
-    DatastoreOptions o = DatastoreOptions.defaults().withCleanerInterval(Duration.ofMillis(10));
-    try (Datastore ds = Datastore.create(dir.resolve("ds"), o, 0)) {
-      awaitCleanerRuns(ds, 1);
-      ds.pauseBackgroundFlushes();
-      long runs = ds.cleanerStats().runs(); // the pause waited for the running round, which counts itself
-      Thread.sleep(300);
-      assertThat(ds.cleanerStats().runs()).as("background cleaning rounds while paused").isEqualTo(runs);
-      ds.resumeBackgroundFlushes();
-      awaitCleanerRuns(ds, runs + 1);
-    }
-  }
-
-  private static void awaitCleanerRuns(Datastore ds, long runs) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (ds.cleanerStats().runs() < runs && System.nanoTime() < deadline) {
-      Thread.sleep(5);
-    }
-    assertThat(ds.cleanerStats().runs()).as("background cleaning rounds").isGreaterThanOrEqualTo(runs);
   }
 
   @Test
