@@ -222,30 +222,50 @@ final class CommitPipeline {
   }
 
   /**
-   * Commits {@code op}'s changes alone, written but not synced, after every batch staged so far;
-   * other pending changes stay pending. For catalog changes that point at no segment bytes and
-   * must not wait for a sync; the next synced commit (a {@link #flush} that finds changes, or
-   * {@link #syncCatalog}) makes them durable. The caller holds the commit lock exclusively.
+   * A batch staged by {@link #stageUnsyncedLocked} with its place in the commit order, written by
+   * {@link #writeUnsynced}.
    */
-  void commitUnsyncedLocked(CatalogOp op) throws IOException {
+  static final class UnsyncedCommit {
+    private final long ticket;
+    private final WriteBatch batch;
+
+    private UnsyncedCommit(long ticket, WriteBatch batch) {
+      this.ticket = ticket;
+      this.batch = batch;
+    }
+  }
+
+  /**
+   * Stages {@code op}'s changes alone as the next commit, after every batch staged so far; other
+   * pending changes stay pending. For catalog changes that point at no segment bytes and must not
+   * wait for a sync, nor for the write itself: {@link #writeUnsynced} writes it later, once the
+   * caller has let its lock go, and every commit staged after waits for that (so no flush can make
+   * later changes durable without it; the next synced commit makes it durable). The caller holds
+   * the commit lock exclusively and must write the result, or the commits after it never end.
+   */
+  UnsyncedCommit stageUnsyncedLocked(CatalogOp op) throws IOException {
     assert commitLock.isWriteLockedByCurrentThread();
     order.checkHealthy();
-    try (WriteBatch batch = new WriteBatch()) {
-      try {
-        op.stage(batch);
-      } catch (RocksDBException e) {
-        throw new IOException("cannot stage commit of " + owner + ": " + e.getMessage(), e);
-      }
-      long ticket = order.issue();
-      try {
-        order.awaitTurn(ticket);
-        meta.commitUnsynced(batch);
-        order.committed(ticket);
-      } catch (IOException | RuntimeException e) {
-        IOException failure = e instanceof IOException io ? io : new IOException("commit of " + owner + " failed: " + e, e);
-        order.failed(failure);
-        throw failure;
-      }
+    WriteBatch batch = new WriteBatch();
+    try {
+      op.stage(batch);
+    } catch (RocksDBException | RuntimeException e) {
+      batch.close();
+      throw new IOException("cannot stage commit of " + owner + ": " + e.getMessage(), e);
+    }
+    return new UnsyncedCommit(order.issue(), batch);
+  }
+
+  /** Writes {@code commit} to the log, not synced, in its turn; no lock needed. */
+  void writeUnsynced(UnsyncedCommit commit) throws IOException {
+    try (WriteBatch batch = commit.batch) {
+      order.awaitTurn(commit.ticket);
+      meta.commitUnsynced(batch);
+      order.committed(commit.ticket);
+    } catch (IOException | RuntimeException e) {
+      IOException failure = e instanceof IOException io ? io : new IOException("commit of " + owner + " failed: " + e, e);
+      order.failed(failure);
+      throw failure;
     }
   }
 

@@ -8,13 +8,15 @@ import org.rocksdb.RocksIterator;
 
 /**
  * The switch of a {@link VolumeTransplant}: with both datastores' commit locks held (the source's
- * writes wait), one commit of the destination, written but not synced, publishes the incoming
- * volume under its name with the source's generation, its change-log rows (verbatim, re-keyed to
- * the new volume id; the blocks the source changed since its last flush as one more row) and its
- * pins. Nothing is synced and the source is not committed: the caller flushes both beforehand (so
- * what the commit leaves pending is only the last moments' writes) and, after, makes the switch
- * durable ({@link VolumeTransplant#syncSwitch}) and flushes the source. Everything that can refuse
- * is checked before anything changes.
+ * writes wait), {@link #run} publishes the incoming volume under its name in memory and stages, as
+ * the destination's next commit, its catalog entry with the source's generation, its change-log
+ * rows (verbatim, re-keyed to the new volume id; the blocks the source changed since its last flush
+ * as one more row) and its pins. {@link #write} writes that commit, not synced, once the caller has
+ * released its clients: every later commit of the destination waits for it, so no flush makes a
+ * write to the published volume durable without the switch. Nothing is synced and the source is
+ * not committed: the caller flushes both beforehand (so what the commit leaves pending is only the
+ * last moments' writes) and, after, makes the switch durable ({@link VolumeTransplant#syncSwitch})
+ * and flushes the source. Everything that can refuse is checked before anything changes.
  */
 final class TransplantSwitch {
   private final StoreParts src;
@@ -32,6 +34,9 @@ final class TransplantSwitch {
   /** When {@link #run} began, and its marks for {@link #timings} (null until it ran). */
   private long runStarted;
   private volatile long[] marks;
+  /** The switch's commit, staged by {@link #run}, until {@link #write} writes it. */
+  private CommitPipeline.UnsyncedCommit staged;
+  private long writeNanos = -1;
 
   TransplantSwitch(StoreParts src, VolumeState from, StoreParts dst, VolumeState to) {
     this.src = src;
@@ -66,8 +71,8 @@ final class TransplantSwitch {
   }
 
   /**
-   * Publishes the incoming volume as {@code name}; takes the source's commit lock first when
-   * {@code sourceFirst}. Returns the source's generation the copy now stands for: the source's
+   * Publishes the incoming volume as {@code name} in memory and stages its commit for {@link
+   * #write}; takes the source's commit lock first when {@code sourceFirst}. Returns the source's generation the copy now stands for: the source's
    * change id at that generation (once the source is flushed) names the switch on both sides.
    */
   long run(String name, boolean sourceFirst) throws IOException {
@@ -154,17 +159,21 @@ final class TransplantSwitch {
         : sourceGeneration;
     MetaStore meta = dst.meta();
     CommitPipeline commits = dst.commits();
-    // The switch's one commit, written but not synced (no fsync while writes are held): the entry
-    // publishing the copy as last committed (its sizes those of the last flush, whose maps it
-    // matches), the change log and the pins. It points at no segment bytes; the copy's head
-    // changes since that flush commit with the next one, like any unflushed write.
+    // The switch's one commit, staged here and written after the caller's release (the write took
+    // 1-9 ms under load, and a write can wait for the page cache when the disk is busy), not
+    // synced: the entry publishing the copy as last committed (its sizes those of the last flush,
+    // whose maps it matches), the change log and the pins. It points at no segment bytes; the
+    // copy's head changes since that flush commit with the next one, like any unflushed write.
+    long tAwait = System.nanoTime();
     commits.awaitCommitted();
+    long tGet = System.nanoTime();
     byte[] committed = meta.get(meta.catalog, Keys.catalog('v', to.id));
     if (committed == null) {
       throw new IllegalStateException("the copy of volume " + from.name + " in " + dst.dir() + " has no catalog entry");
     }
     VolumeRecord record = VolumeRecord.decode(committed).published(name, publishedAt);
-    commits.commitUnsyncedLocked(batch -> {
+    long tStage = System.nanoTime();
+    staged = commits.stageUnsyncedLocked(batch -> {
       batch.put(meta.catalog, Keys.catalog('v', to.id), record.encode());
       for (RawRow r : rows) {
         batch.put(meta.changes, Keys.pair(to.id, r.generation()), r.value());
@@ -173,12 +182,30 @@ final class TransplantSwitch {
         batch.put(meta.catalog, pin[0], pin[1]);
       }
     });
+    long tPublish = System.nanoTime();
     to.publish(name, publishedAt);
     dst.volumes().publish(to);
     switchedAt = sourceGeneration;
     long t2 = System.nanoTime();
     // Kept for the caller to log once writes are released: logging here would lengthen the pause.
-    marks = new long[] {t0 - runStarted, tRows - t0, rows.size(), rowsReadInHold, tPins - tRows, t1 - tPins, t2 - t1};
+    marks = new long[] {t0 - runStarted, tRows - t0, rows.size(), rowsReadInHold, tPins - tRows, t1 - tPins,
+        tAwait - t1, tGet - tAwait, tStage - tGet, tPublish - tStage, t2 - tPublish};
+  }
+
+  /**
+   * Writes the commit {@link #run} staged, to the log but not synced, after every earlier commit;
+   * does nothing if it is written or {@code run} staged none. Call once the clients are released,
+   * before anything waits for the destination's commits.
+   */
+  void write() throws IOException {
+    CommitPipeline.UnsyncedCommit commit = staged;
+    if (commit == null) {
+      return;
+    }
+    staged = null;
+    long t = System.nanoTime();
+    dst.commits().writeUnsynced(commit);
+    writeNanos = System.nanoTime() - t;
   }
 
   /** Describes where the time of {@link #run} went (for the move's log), or says it has not run. */
@@ -188,8 +215,10 @@ final class TransplantSwitch {
       return "not run";
     }
     return String.format("commit locks and name checks %.2f ms, awaiting commits and snapshot checks %.2f ms,"
-        + " %d change-log rows (%d read in the hold) %.2f ms, pins %.2f ms, publishing commit %.2f ms", m[0] / 1e6, m[1] / 1e6, m[2], m[3], m[4] / 1e6, m[5] / 1e6,
-        m[6] / 1e6);
+        + " %d change-log rows (%d read in the hold) %.2f ms, pins %.2f ms, dropped snapshots %.2f ms, awaiting the"
+        + " destination's commits %.2f ms, reading its catalog entry %.2f ms, staging the commit %.2f ms, publishing"
+        + " %.2f ms; writing the commit after the release %.2f ms", m[0] / 1e6, m[1] / 1e6, m[2], m[3], m[4] / 1e6,
+        m[5] / 1e6, m[6] / 1e6, m[7] / 1e6, m[8] / 1e6, m[9] / 1e6, m[10] / 1e6, writeNanos / 1e6);
   }
 
   /**

@@ -24,8 +24,9 @@ import java.util.Objects;
  * writes after the newest snapshot are born one past that snapshot's generation, which is at most
  * the source's committed generation at the switch.
  *
- * <p><b>Switch.</b> {@link #finish}, with the source quiesced, holds both datastores' commit locks
- * and in one unsynced commit of the destination copies the source's change-log rows verbatim (keys
+ * <p><b>Switch.</b> {@link #finish} (or {@link #publish} with writes held and {@link #writeSwitch}
+ * after), with the source quiesced, holds both datastores' commit locks and in one unsynced commit
+ * of the destination copies the source's change-log rows verbatim (keys
  * re-numbered to the new volume id) plus one for what the source changed since its last flush,
  * copies its pins, sets the generation to the source's and publishes the volume under its name;
  * {@link #syncSwitch} then makes it durable. A change id taken on the source before the move is then
@@ -208,15 +209,28 @@ public final class VolumeTransplant implements Closeable {
    * Publishes the copy as volume {@code name} of the destination, with the source's generation,
    * change log and pins, in one commit of the destination written but not synced (a killed process
    * keeps it; {@link #syncSwitch} makes it durable against a power loss), committing nothing on the
-   * source and syncing nothing, so it takes about a millisecond. Call with the source quiesced (no
-   * write in flight, none accepted until this returns) and the head copied, after flushing both
-   * datastores: the head's changes since the destination's last flush stay pending, as unflushed
-   * writes do. Flush the source after if it is to be read again. Returns the change id of the
-   * source's head at the switch, which names the same point on the destination (on the source once
-   * it is flushed). Refused, changing nothing, when {@code name} is taken, a pin label clashes, or
-   * a snapshot was created on the source since {@code begin}.
+   * source and syncing nothing. Call with the source quiesced (no write in flight, none accepted
+   * until this returns) and the head copied, after flushing both datastores: the head's changes
+   * since the destination's last flush stay pending, as unflushed writes do. Flush the source after
+   * if it is to be read again. Returns the change id of the source's head at the switch, which
+   * names the same point on the destination (on the source once it is flushed). Refused, changing
+   * nothing, when {@code name} is taken, a pin label clashes, or a snapshot was created on the
+   * source since {@code begin}. The same as {@link #publish} then {@link #writeSwitch}.
    */
   public String finish(String name) throws IOException {
+    String changeId = publish(name);
+    writeSwitch();
+    return changeId;
+  }
+
+  /**
+   * Does {@link #finish}'s work in memory only, about a millisecond with no I/O: the copy serves
+   * as {@code name} from here, and its commit is staged as the destination's next. Call {@link
+   * #writeSwitch} next, once the source's writers are released: until then every later commit of
+   * the destination (a flush, a change-id query) waits for it. A crash before it leaves the source
+   * authoritative, as before {@code finish}; no client's flush on the destination can have returned.
+   */
+  public String publish(String name) throws IOException {
     SnapshotRef.checkName("volume", name);
     checkRunning();
     TransplantSwitch s = prepared != null ? prepared : new TransplantSwitch(source.parts(), from, dest.parts(), to);
@@ -224,6 +238,14 @@ public final class VolumeTransplant implements Closeable {
     long generation = s.run(name, firstLocked());
     finished = true;
     return from.uuid + "/" + generation;
+  }
+
+  /** Writes {@link #publish}'s commit, not synced, after every earlier commit of the destination; idempotent. */
+  public void writeSwitch() throws IOException {
+    TransplantSwitch s = switched;
+    if (s != null) {
+      s.write();
+    }
   }
 
   /**
@@ -249,6 +271,7 @@ public final class VolumeTransplant implements Closeable {
     if (!finished) {
       throw new IllegalStateException("the move of volume " + from.name + " has not switched over");
     }
+    writeSwitch();
     dest.parts().commits().syncCatalog();
   }
 

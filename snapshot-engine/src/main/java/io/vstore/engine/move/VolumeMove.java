@@ -88,6 +88,8 @@ public final class VolumeMove {
   private long checkpointBytes = CHECKPOINT_BYTES;
   /** Runs after the switch's unsynced commit and the release, before any sync: a crash point for tests. */
   private Runnable switchCommitted = () -> {};
+  /** Runs after the release, before the switch's commit is written: a crash point for tests. */
+  private Runnable switchReleased = () -> {};
   /** Runs between reading the committed history ahead of the switch and holding writes: a race point for tests. */
   private Runnable switchPrepared = () -> {};
 
@@ -125,6 +127,12 @@ public final class VolumeMove {
   /** Runs {@code hook} right after the switch's commit and the release, before anything is synced (tests crash there). */
   VolumeMove onSwitchCommitted(Runnable hook) {
     switchCommitted = hook;
+    return this;
+  }
+
+  /** Runs {@code hook} right after the release, before the switch's commit is written (tests crash there; no flush may wait on it). */
+  VolumeMove onSwitchReleased(Runnable hook) {
+    switchReleased = hook;
     return this;
   }
 
@@ -472,31 +480,41 @@ public final class VolumeMove {
   // ---- switch-over, verification, end ----
 
   /**
-   * Holds new writes, publishes the copy (the transplant's one commit, of the destination only,
-   * written but not synced) and forwards every handle of the source volume to the destination,
-   * then releases: a pause of about a millisecond, whatever the volume's size or the disk's sync
-   * latency. Both sides are flushed before the hold, their background flushers paused from before
-   * that flush until the release (so no sync is in flight for the commit to wait for), and only
-   * what clients wrote in the last moments is pending; after the release the switch is synced
-   * ({@code syncSwitch}, with those writes on the destination) and the source, no longer written
-   * once its handles forward, is flushed. A power loss before that sync leaves the source
-   * authoritative (clients' flushes after the release sync the switch along with their writes). A
-   * crash in between leaves the destination authoritative and the source behind by those last
-   * writes: the switch's change id (the source's generation the copy stands for, answered alike on
-   * both sides) counts them as changed since the switch, so verification skips them, and resume
-   * takes it from the source.
+   * Holds new writes, publishes the copy in memory (the transplant's one commit, of the destination
+   * only, staged as its next) and forwards every handle of the source volume to the destination,
+   * then releases and only then writes that commit, unsynced: a pause of about a millisecond with
+   * no I/O in it, whatever the volume's size or the disk's latency. Both sides are flushed before
+   * the hold, their background flushers paused from before that flush until the commit is written,
+   * and only what clients wrote in the last moments is pending; after the write the switch is
+   * synced ({@code syncSwitch}, with those writes on the destination) and the source, no longer
+   * written once its handles forward, is flushed.
+   *
+   * <p>Why the source stays authoritative until the commit is written, and no flushed byte is lost:
+   * the destination's commits go in ticket order, and the switch's ticket is taken in the hold, so
+   * every commit after the release (a client's flush through a forwarded handle, even one with
+   * nothing pending, a background flush, a change-id query) waits for the switch's write and a synced
+   * one makes it durable too. A crash before the write loses only the destination's unflushed writes
+   * since the release (no flush of them can have returned) and leaves the copy unpublished: the
+   * source holds every byte flushed before the hold, the record is not switched, and resume goes on
+   * from the checkpoint. A power loss before the sync does the same (clients' flushes after the
+   * release sync the switch along with their writes). A crash after the write leaves the
+   * destination authoritative and the source behind by the last writes: the switch's change id
+   * (the source's generation the copy stands for, answered alike on both sides) counts them as
+   * changed since the switch, so verification skips them, and resume takes it from the source.
    * The record is saved as switched after the source's flush; a crash before that is recognised at
    * resume by the destination holding the source's uuid under the volume's name.
    */
   private void switchOver() throws IOException {
-    // No background flush may start on either side until the release: the switch's commit waits
+    // No background flush may start on either side until the commit is written: the switch waits
     // for every commit in flight, and a background one ends with a sync of whatever clients wrote
-    // meanwhile, tens of milliseconds on a busy disk, which used to be most of the pause.
+    // meanwhile, tens of milliseconds on a busy disk.
     source.pauseBackgroundFlushes();
     destination.pauseBackgroundFlushes();
     long asked;
     long held;
-    long finished;
+    long published;
+    long released;
+    long written;
     String switchChangeId;
     try {
       // Flushed before the hold, so that the switch leaves pending only what clients write from here on.
@@ -508,26 +526,43 @@ public final class VolumeMove {
       // Clients see the pause from here: new requests queue behind the hold while those running end.
       long stamp = mirror.holdWrites();
       held = System.nanoTime();
-      finished = held;
+      published = held;
       try {
-        // The history's switch: change log, pins and generation, and the volume published, in one commit.
-        switchChangeId = transplant.finish(volume);
-        finished = System.nanoTime();
+        // The history's switch: change log, pins and generation, and the volume published, staged as one commit.
+        switchChangeId = transplant.publish(volume);
+        published = System.nanoTime();
         source.forwardHandles(volume, destHead);
+      } catch (IOException | RuntimeException e) {
+        mirror.release(stamp);
+        stamp = 0;
+        try {
+          transplant.writeSwitch(); // published in memory: its commit must not block the ones after it
+        } catch (IOException | RuntimeException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+        throw e;
       } finally {
         switchPauseNanos = System.nanoTime() - asked;
-        mirror.release(stamp);
+        if (stamp != 0) {
+          mirror.release(stamp);
+        }
       }
+      released = System.nanoTime();
+      switchReleased.run();
+      transplant.writeSwitch();
+      written = System.nanoTime();
     } finally {
       destination.resumeBackgroundFlushes();
       source.resumeBackgroundFlushes();
     }
     long drainNanos = held - asked;
-    long finishNanos = finished - held;
+    long publishNanos = published - held;
+    long forwardNanos = released - published;
+    long writeNanos = written - released;
     LOG.log(Level.INFO, () -> String.format("switch-over of %s: writes held %.2f ms, of which waiting for the"
-        + " writes running %.2f ms, the transplant's commit %.2f ms (%s), forwarding the handles %.2f ms", volume,
-        switchPauseNanos / 1e6, drainNanos / 1e6, finishNanos / 1e6, transplant.switchTimings(),
-        (switchPauseNanos - drainNanos - finishNanos) / 1e6));
+        + " writes running %.2f ms, publishing the copy %.2f ms (%s), forwarding the handles and releasing %.2f ms;"
+        + " the switch's commit written after the release in %.2f ms", volume, switchPauseNanos / 1e6, drainNanos / 1e6,
+        publishNanos / 1e6, transplant.switchTimings(), forwardNanos / 1e6, writeNanos / 1e6));
     switchCommitted.run();
     transplant.syncSwitch();
     source.flush(); // its last writes, for verification; nothing writes it any more

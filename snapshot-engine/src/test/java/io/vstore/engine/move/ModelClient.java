@@ -77,6 +77,16 @@ final class ModelClient {
     }
   }
 
+  /** Writes {@code count} random extents of data and flushes nothing (nothing may wait for a commit). */
+  void writes(int count) throws IOException {
+    for (int i = 0; i < count; i++) {
+      int offset = random.nextInt(size);
+      int length = Math.min(size - offset, 1 + random.nextInt(8192));
+      run.step(step++, "write " + offset + "+" + length);
+      write(offset, length);
+    }
+  }
+
   private void write(int offset, int length) throws IOException {
     byte[] data = new byte[length];
     if (random.nextInt(8) != 0) {

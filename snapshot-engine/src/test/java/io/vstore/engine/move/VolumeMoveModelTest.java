@@ -37,7 +37,7 @@ class VolumeMoveModelTest {
     }
   }
 
-  private enum Mode { COMPLETE, CANCEL, CRASH, CRASH_AT_SWITCH }
+  private enum Mode { COMPLETE, CANCEL, CRASH, CRASH_AT_SWITCH, CRASH_BEFORE_SWITCH_WRITE, FLUSH_RACING_SWITCH_WRITE }
 
   /** The listener of one run: client operations at each step, and the cancel or crash point. */
   private static final class Steps implements VolumeMove.Listener {
@@ -116,6 +116,28 @@ class VolumeMoveModelTest {
   }
 
   /**
+   * Both datastores crashed after the release, before the switch's commit is written (with client
+   * writes through the forwarded handle meanwhile): the copy is not published, the source is
+   * authoritative with every flushed byte, and the resumed move ends as the model.
+   */
+  @Test
+  void crashBeforeTheSwitchCommitIsWrittenLeavesTheSourceAuthoritative(@TempDir Path dir) {
+    ModelRun.seeds(CI ? 2 : 4).forEach(seed -> ModelRun.run(seed, run -> runOnce(dir.resolve("w" + seed), run,
+        Mode.CRASH_BEFORE_SWITCH_WRITE)));
+  }
+
+  /**
+   * A client's flush through the forwarded handle issued before the switch's commit is written
+   * waits for it, and once it returns a crash leaves the destination authoritative with what it
+   * flushed: the flush cannot be acknowledged on a copy that a crash would unpublish.
+   */
+  @Test
+  void aFlushRacingTheSwitchCommitWaitsForItAndSurvivesACrash(@TempDir Path dir) {
+    ModelRun.seeds(CI ? 2 : 4).forEach(seed -> ModelRun.run(seed, run -> runOnce(dir.resolve("r" + seed), run,
+        Mode.FLUSH_RACING_SWITCH_WRITE)));
+  }
+
+  /**
    * A client thread writing without pause while the copiers run on their own threads (the listener
    * does nothing): a write racing a copier's unlocked copy of a region must end up in the copy.
    */
@@ -187,10 +209,11 @@ class VolumeMoveModelTest {
       }
       VolumeMove move = VolumeMove.start(a, "v", b, 0, false).checkpointEvery(4 << 20);
       // Copy-pass steps are about 40; verification adds about 40 more.
-      int stopAt = mode == Mode.CRASH_AT_SWITCH ? 0 : 1 + run.random().nextInt(mode == Mode.CANCEL ? 40 : 80);
+      boolean atSwitch = mode == Mode.CRASH_AT_SWITCH || mode == Mode.CRASH_BEFORE_SWITCH_WRITE
+          || mode == Mode.FLUSH_RACING_SWITCH_WRITE;
+      int stopAt = atSwitch ? 0 : 1 + run.random().nextInt(mode == Mode.CANCEL ? 40 : 80);
       Steps steps = new Steps(client, stopAt, mode, a, b);
-      run.context(mode == Mode.CRASH_AT_SWITCH ? "move, crash after the switch's commit"
-          : "move, stop at listener call " + stopAt);
+      run.context(atSwitch ? "move, " + mode : "move, stop at listener call " + stopAt);
       if (mode == Mode.CRASH_AT_SWITCH) {
         Datastore sa = a;
         Datastore sb = b;
@@ -205,10 +228,60 @@ class VolumeMoveModelTest {
           throw new Crashed();
         });
       }
+      if (mode == Mode.CRASH_BEFORE_SWITCH_WRITE) {
+        Datastore sa = a;
+        Datastore sb = b;
+        move.onSwitchReleased(() -> {
+          try {
+            client.writes(3); // through the forwarded handle; a flush would wait for this thread's write
+            DatastoreCrashes.crash(sa);
+            DatastoreCrashes.crash(sb);
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+          throw new Crashed();
+        });
+      }
+      if (mode == Mode.FLUSH_RACING_SWITCH_WRITE) {
+        Datastore sa = a;
+        Datastore sb = b;
+        Thread[] flusher = new Thread[1];
+        Throwable[] flushFailed = new Throwable[1];
+        move.onSwitchReleased(() -> {
+          try {
+            client.writes(3);
+            flusher[0] = Thread.ofPlatform().start(() -> {
+              try {
+                client.flush();
+              } catch (Throwable t) {
+                flushFailed[0] = t;
+              }
+            });
+            flusher[0].join(100);
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          } catch (InterruptedException e) {
+            throw new AssertionError(e);
+          }
+          assertThat(flusher[0].isAlive()).as("a flush waits for the switch's commit, which is not written yet").isTrue();
+        });
+        move.onSwitchCommitted(() -> {
+          try {
+            flusher[0].join();
+            assertThat(flushFailed[0]).as("the flush racing the switch's commit").isNull();
+            DatastoreCrashes.crash(sa);
+            DatastoreCrashes.crash(sb);
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          } catch (InterruptedException e) {
+            throw new AssertionError(e);
+          }
+          throw new Crashed();
+        });
+      }
       try {
-        VolumeMove.Result r = move.run(steps, () -> mode == Mode.CRASH || mode == Mode.CRASH_AT_SWITCH);
-        assertThat(mode).as("a move that switched over ran into the crash after its commit")
-            .isNotEqualTo(Mode.CRASH_AT_SWITCH);
+        VolumeMove.Result r = move.run(steps, () -> mode == Mode.CRASH || atSwitch);
+        assertThat(atSwitch).as("a move that switched over ran into the crash at its switch").isFalse();
         assertThat(mode != Mode.CRASH || !steps.stopped).isTrue();
         assertThat(r.copiedBytes()).isLessThanOrEqualTo(SIZE);
         if (mode == Mode.CANCEL && steps.stopped) {
@@ -231,6 +304,11 @@ class VolumeMoveModelTest {
         assertThat(pending).hasSize(1);
         MoveRecord record = pending.getFirst();
         run.context("resumed " + record);
+        if (mode == Mode.CRASH_BEFORE_SWITCH_WRITE) {
+          assertThat(b.hasVolume("v")).as("the copy, its switch never written, is not published").isFalse();
+        } else if (mode == Mode.FLUSH_RACING_SWITCH_WRITE) {
+          assertThat(b.hasVolume("v")).as("the copy, whose switch a client's flush followed, is published").isTrue();
+        }
         // The destination is authoritative once the switch's commit is durable, switched record or not.
         client.recover(b.hasVolume("v") ? b.volume("v") : a.volume("v"));
         VolumeMove resumed = VolumeMove.resume(a, b, record).checkpointEvery(4 << 20);
