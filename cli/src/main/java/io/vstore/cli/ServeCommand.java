@@ -54,6 +54,11 @@ final class ServeCommand implements Callable<Integer> {
       description = "Heavy jobs (import, export, flatten, clean, ...) run at once per datastore; more wait in a queue"
           + " (default: ${DEFAULT-VALUE}).")
   int maxHeavyJobs;
+  @Option(names = "--metadata-cache", paramLabel = "SIZE", defaultValue = "256M",
+      description = "Memory for block-map and record-state pages, shared evenly by the datastores served"
+          + " (default: ${DEFAULT-VALUE}); the rest is paged from each datastore's metadata.")
+  String metadataCache;
+
   @Mixin DatastoreKeyOptions keys;
 
   @Option(names = "--transfer-slots", paramLabel = "N", defaultValue = "" + io.vstore.offline.server.Checkouts.DEFAULT_SLOTS,
@@ -72,7 +77,8 @@ final class ServeCommand implements Callable<Integer> {
       dirs.add(DatastoreLocation.choose(null).toAbsolutePath().normalize());
     }
     DaemonConfig config = new DaemonConfig(dirs, createDefault, listen == null ? null : address("--listen", listen),
-        tlsCert, tlsKey, address("--nbd-listen", nbdListen), alarmWebhook, maxHeavyJobs);
+        tlsCert, tlsKey, address("--nbd-listen", nbdListen), alarmWebhook, maxHeavyJobs,
+        metadataCacheBytes());
     Daemon daemon;
     try {
       daemon = Daemon.start(config, new CliCommandRunner().prepare(), keys.source());
@@ -158,6 +164,14 @@ final class ServeCommand implements Callable<Integer> {
       throw new IllegalArgumentException(option + " " + value + ": port " + port + " is not between 0 and 65535");
     }
     return new InetSocketAddress(host, port);
+  }
+
+  private long metadataCacheBytes() {
+    try {
+      return Sizes.parse(metadataCache);
+    } catch (picocli.CommandLine.TypeConversionException e) {
+      throw new IllegalArgumentException("--metadata-cache " + e.getMessage());
+    }
   }
 
   private static String hostForUrl(InetSocketAddress a) {

@@ -99,7 +99,8 @@ public final class Daemon implements DatastoreHost, Closeable {
         for (int i = 2; !names.add(name); i++) {
           name = base + "-" + i;
         }
-        ManagedDatastore ds = ManagedDatastore.open(name, dir, config.createMissing(), keys);
+        ManagedDatastore ds = ManagedDatastore.open(name, dir, config.createMissing(), keys,
+            config.metadataCachePerDatastore());
         opened.add(ds);
         // Sockets and token files live here: only the owner may enter.
         Files.setPosixFilePermissions(ds.path(), PosixFilePermissions.fromString("rwx------"));

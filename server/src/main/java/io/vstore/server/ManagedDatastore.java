@@ -27,10 +27,12 @@ public final class ManagedDatastore implements Closeable {
 
   /**
    * Opens (or, if {@code create}, creates) the datastore at {@code dir} and names it {@code name};
-   * an encrypted one is unlocked with {@code keys}.
+   * an encrypted one is unlocked with {@code keys}; its metadata cache holds at most
+   * {@code metadataCacheBytes}.
    */
-  static ManagedDatastore open(String name, Path dir, boolean create, KeySource keys) throws IOException {
-    DatastoreOptions options = DatastoreOptions.defaults().withKeys(keys);
+  static ManagedDatastore open(String name, Path dir, boolean create, KeySource keys, long metadataCacheBytes)
+      throws IOException {
+    DatastoreOptions options = DatastoreOptions.defaults().withKeys(keys).withMetadataCache(metadataCacheBytes);
     Datastore store = create ? Datastore.openOrCreate(dir, options) : Datastore.open(dir, options);
     try {
       Inventory inventory = Inventory.open(store);

@@ -62,6 +62,19 @@ class DaemonTest {
   }
 
   @Test
+  void theMetadataCacheBudgetIsSharedByTheDatastores() throws Exception {
+    Path a = tmp.resolve("a");
+    Path b = tmp.resolve("b");
+    try (TestDaemon d = TestDaemon.start(null, a, b)) {
+      for (ManagedDatastore ds : d.daemon().all()) {
+        assertThat(ds.store().info().metadataCache().budget()).isEqualTo(DatastoreOptions.DEFAULT_METADATA_CACHE / 2);
+      }
+    }
+    assertThatThrownBy(() -> new DaemonConfig(List.of(a, b), false, null, null, null, null, null, 2, 12L << 20))
+        .hasMessageContaining("too small for 2 datastore(s): at least 8 MiB each");
+  }
+
+  @Test
   void plainHttpIsRefusedOffLoopback() {
     assertThatThrownBy(() -> new io.vstore.server.http.ApiServer.Options(List.of(),
         new java.net.InetSocketAddress("0.0.0.0", 8443), null, 10, java.time.Duration.ofSeconds(1)))
