@@ -243,11 +243,17 @@ fi
 [[ $PARTS == *d* ]] || exit 0
 
 # (d) fio through a daemon's export (metrics scraped, dashboard open) vs `vstore nbd serve`, each
-# on a fresh volume in a fresh datastore, writes first so that the reads read data. The sides take
+# on a fresh volume in a fresh datastore, filled sequentially first (not timed) so that the reads
+# read data everywhere: after the timed random writes alone, the side that had written more read
+# fewer holes, and reading data costs more than reading a hole, so a faster writer read slower. The sides take
 # turns for ROUNDS rounds (daemon then serve in odd rounds, serve then daemon in even ones) so that
 # neither always runs first on a machine whose speed drifts; the ratio is of the sums over the rounds.
 JOBS=("randwrite-4k randwrite" "randread-4k randread")
 RAMP=2
+prefill() { # port: writes the whole volume once, sequentially, before the timed jobs
+  fio --name=prefill --ioengine=nbd --uri="nbd://127.0.0.1:$1/disk" --rw=write --bs=1M --iodepth=8 --size="$SIZE" \
+    --output-format=json --output=/dev/null >/dev/null
+}
 run_fio() { # side port name rw: also writes the server's CPU ticks over fio's timed window to side-name.cpu
   fio --name="$3" --ioengine=nbd --uri="nbd://127.0.0.1:$2/disk" --rw="$4" --bs=4k --iodepth=32 --size="$SIZE" \
     --time_based --runtime="$RUNTIME" --ramp_time="$RAMP" --randrepeat=1 --norandommap --output-format=json \
@@ -296,6 +302,7 @@ daemon_side() { # round
   fi
   # The floor is about a daemon whose dashboard is open, not one whose browser is starting: both
   # sides wait SETTLE seconds between their server's start and fio's first job.
+  prefill "$NBD_PORT"
   settle "daemon-r$1"
   for job in "${JOBS[@]}"; do
     # shellcheck disable=SC2086
@@ -313,6 +320,7 @@ serve_side() { # round
   "$VSTORE" nbd serve -D "$DS" --port "$port" disk=bench >"$WORKDIR/nbd-serve-$1.log" 2>&1 &
   SERVER_PID=$!
   wait_port "$port" "$WORKDIR/nbd-serve-$1.log"
+  prefill "$port"
   settle "serve-r$1"
   for job in "${JOBS[@]}"; do
     # shellcheck disable=SC2086
