@@ -505,64 +505,10 @@ public final class VolumeMove {
    * resume by the destination holding the source's uuid under the volume's name.
    */
   private void switchOver() throws IOException {
-    // No background flush may start on either side until the commit is written: the switch waits
-    // for every commit in flight, and a background one ends with a sync of whatever clients wrote
-    // meanwhile, tens of milliseconds on a busy disk.
-    source.pauseBackgroundFlushes();
-    destination.pauseBackgroundFlushes();
-    long asked;
-    long held;
-    long published;
-    long released;
-    long written;
-    String switchChangeId;
-    try {
-      // Flushed before the hold, so that the switch leaves pending only what clients write from here on.
-      source.flush();
-      destination.flush();
-      transplant.prepareSwitch(); // the committed change-log rows, read before the hold
-      switchPrepared.run();
-      asked = System.nanoTime();
-      // Clients see the pause from here: new requests queue behind the hold while those running end.
-      long stamp = mirror.holdWrites();
-      held = System.nanoTime();
-      published = held;
-      try {
-        // The history's switch: change log, pins and generation, and the volume published, staged as one commit.
-        switchChangeId = transplant.publish(volume);
-        published = System.nanoTime();
-        source.forwardHandles(volume, destHead);
-      } catch (IOException | RuntimeException e) {
-        mirror.release(stamp);
-        stamp = 0;
-        try {
-          transplant.writeSwitch(); // published in memory: its commit must not block the ones after it
-        } catch (IOException | RuntimeException suppressed) {
-          e.addSuppressed(suppressed);
-        }
-        throw e;
-      } finally {
-        switchPauseNanos = System.nanoTime() - asked;
-        if (stamp != 0) {
-          mirror.release(stamp);
-        }
-      }
-      released = System.nanoTime();
-      switchReleased.run();
-      transplant.writeSwitch();
-      written = System.nanoTime();
-    } finally {
-      destination.resumeBackgroundFlushes();
-      source.resumeBackgroundFlushes();
-    }
-    long drainNanos = held - asked;
-    long publishNanos = published - held;
-    long forwardNanos = released - published;
-    long writeNanos = written - released;
-    LOG.log(Level.INFO, () -> String.format("switch-over of %s: writes held %.2f ms, of which waiting for the"
-        + " writes running %.2f ms, publishing the copy %.2f ms (%s), forwarding the handles and releasing %.2f ms;"
-        + " the switch's commit written after the release in %.2f ms", volume, switchPauseNanos / 1e6, drainNanos / 1e6,
-        publishNanos / 1e6, transplant.switchTimings(), forwardNanos / 1e6, writeNanos / 1e6));
+    SwitchHold.Outcome switched = SwitchHold.run(source, destination, transplant, mirror, volume, destHead,
+        switchPrepared, switchReleased);
+    switchPauseNanos = switched.pauseNanos();
+    String switchChangeId = switched.changeId();
     switchCommitted.run();
     transplant.syncSwitch();
     source.flush(); // its last writes, for verification; nothing writes it any more
