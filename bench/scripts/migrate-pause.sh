@@ -22,7 +22,16 @@ source "$ROOT/bench/scripts/nbd-lib.sh" # JAVA, JAR, free_port, wait_port, stop_
 if [[ -z ${SKIP_BUILD:-} ]]; then nbd_build; fi
 vstore() { "$JAVA" -Xmx2g -jar "$JAR" "$@"; }
 FIO_PID=
-cleanup() { [[ -n $FIO_PID ]] && { kill -INT "$FIO_PID" 2>/dev/null; wait "$FIO_PID" 2>/dev/null; FIO_PID=; }; stop_server; true; }
+# fio interrupted exits non-zero: under set -e that ended the script inside cleanup, before
+# stop_server, and left the daemon running.
+cleanup() {
+  if [[ -n $FIO_PID ]]; then
+    kill -INT "$FIO_PID" 2>/dev/null || true
+    wait "$FIO_PID" 2>/dev/null || true
+    FIO_PID=
+  fi
+  stop_server
+}
 trap cleanup EXIT
 
 mkdir -p "$WORKDIR"
