@@ -82,15 +82,15 @@ public final class ScatteredExtentsBench {
         ByteBuffer one = ByteBuffer.allocateDirect(BLOCK);
         v.read(blockOf(extents / 2, extents) * BLOCK, one);
         double firstRead = (System.nanoTime() - open) / 1e6;
-        double read = rate(seconds, (i, r, buf) -> v.read(blockOf(r.nextLong(extents), extents) * BLOCK, buf.clear()));
-        double write = rate(seconds, (i, r, buf) -> v.write(blockOf(r.nextLong(extents), extents) * BLOCK,
-            slice(pool, r, buf)));
+        double[] cold = randomRates(v, extents, pool, seconds);
+        double read = cold[0];
+        double write = cold[1];
         System.out.printf("%,d extents: reopen and first read %.0f ms; right after: 4 KiB random read %.0f/s, write %.0f/s%n",
             extents, firstRead, read, write);
         long warm = awaitWarm(ds);
-        double warmRead = rate(seconds, (i, r, buf) -> v.read(blockOf(r.nextLong(extents), extents) * BLOCK, buf.clear()));
-        double warmWrite = rate(seconds, (i, r, buf) -> v.write(blockOf(r.nextLong(extents), extents) * BLOCK,
-            slice(pool, r, buf)));
+        double[] warmRates = randomRates(v, extents, pool, seconds);
+        double warmRead = warmRates[0];
+        double warmWrite = warmRates[1];
         System.out.printf("%,d extents: metadata warm %.1f s after the reads and writes; then 4 KiB random read %.0f/s, write %.0f/s%n",
             extents, warm / 1e9, warmRead, warmWrite);
         if (report) {
@@ -173,6 +173,14 @@ public final class ScatteredExtentsBench {
         op.run(i, r, buf);
       }
     });
+  }
+
+  /** Returns {reads, writes} per second of 4 KiB at random written blocks of {@code v}, {@code seconds} each. */
+  private static double[] randomRates(Volume v, long extents, byte[] pool, int seconds) throws Exception {
+    double read = rate(seconds, (i, r, buf) -> v.read(blockOf(r.nextLong(extents), extents) * BLOCK, buf.clear()));
+    double write = rate(seconds, (i, r, buf) -> v.write(blockOf(r.nextLong(extents), extents) * BLOCK,
+        slice(pool, r, buf)));
+    return new double[] {read, write};
   }
 
   /** Runs {@code op} on {@link #THREADS} threads for {@code seconds}; returns operations per second. */
