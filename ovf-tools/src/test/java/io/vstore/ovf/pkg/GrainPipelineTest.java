@@ -29,7 +29,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * as a stream by hand, read into a device and compared with the bytes they were made from; a grain
  * of zeros is never written. Then one grain is corrupted (its deflate data, its header, its
  * checksum, or cut short): the copy must fail with a {@link CorruptImageException} that names that
- * grain's LBA and its marker's offset. A failure names the seed ({@link ModelRun}).
+ * grain's LBA and its marker's offset. A failure names the seed ({@link ModelRun}). Every seed
+ * runs twice: grains inflated by libdeflate (where the system has it) and by the JDK's zlib.
  */
 class GrainPipelineTest {
   private static final int SECTOR = 512;
@@ -43,6 +44,22 @@ class GrainPipelineTest {
   @MethodSource("seeds")
   void randomGrainLayoutsReadAsWritten(long seed) {
     ModelRun.run(seed, GrainPipelineTest::oneRun);
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void zlibReadsTheSame(long seed) {
+    String before = System.getProperty("vstore.inflate.native");
+    System.setProperty("vstore.inflate.native", "false");
+    try {
+      ModelRun.run(seed, GrainPipelineTest::oneRun);
+    } finally {
+      if (before == null) {
+        System.clearProperty("vstore.inflate.native");
+      } else {
+        System.setProperty("vstore.inflate.native", before);
+      }
+    }
   }
 
   /** One disk: its grains, what they hold, and the stream that carries them. */
