@@ -28,6 +28,8 @@ import java.lang.invoke.MethodHandle;
 final class NativeInflater implements AutoCloseable {
   private static final Functions FUNCTIONS = Functions.load();
   private static final int SUCCESS = 0;
+  /** zlib's stream of no bytes, which {@link #prime} inflates. */
+  static final byte[] EMPTY_ZLIB = {0x78, (byte) 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01};
 
   private final MemorySegment decompressor;
   private final MemorySegment sizes; // two size_t results: bytes consumed, bytes produced
@@ -52,6 +54,24 @@ final class NativeInflater implements AutoCloseable {
     } catch (Throwable t) {
       throw rethrow(t);
     }
+  }
+
+  /**
+   * Starts linking libdeflate on a daemon thread (looking the library up, making the downcall
+   * handles, one call on a tiny stream), so that the first disk's copy does not wait for it: on the
+   * loaded 2-core VM the first FFM use of a process costs about 0.1 s.
+   */
+  static void prime() {
+    Thread t = new Thread(() -> {
+      if (!enabled()) {
+        return; // the class initialization found no libdeflate (or it is turned off)
+      }
+      try (NativeInflater inflater = create()) {
+        inflater.inflateZlib(EMPTY_ZLIB, 0, EMPTY_ZLIB.length, new byte[1], 0, 1);
+      }
+    }, "inflate-prime");
+    t.setDaemon(true);
+    t.start();
   }
 
   /** Returns whether {@link #create} makes libdeflate inflaters: libdeflate loaded and not turned off. */

@@ -97,6 +97,20 @@ final class NativeInflaterTest {
   }
 
   @Test
+  void emptyStreamThatPrimingInflates() throws Exception {
+    assumeTrue(NativeInflater.enabled(), "libdeflate.so.0 not found");
+    byte[] zlib = new byte[64];
+    Deflater deflater = new Deflater();
+    deflater.finish();
+    int n = deflater.deflate(zlib);
+    deflater.end();
+    assertThat(Arrays.copyOf(zlib, n)).isEqualTo(NativeInflater.EMPTY_ZLIB);
+    try (NativeInflater inflater = NativeInflater.create()) {
+      assertThat(inflater.inflateZlib(zlib, 0, n, new byte[1], 0, 1)).isZero();
+    }
+  }
+
+  @Test
   void turnedOffByTheProperty() {
     String before = System.getProperty("vstore.inflate.native");
     System.setProperty("vstore.inflate.native", "false");
