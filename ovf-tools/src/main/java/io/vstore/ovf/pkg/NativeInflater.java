@@ -26,7 +26,6 @@ import java.lang.invoke.MethodHandle;
  * Not thread-safe: one per worker.
  */
 final class NativeInflater implements AutoCloseable {
-  private static final Functions FUNCTIONS = Functions.load();
   private static final int SUCCESS = 0;
   /** zlib's stream of no bytes, which {@link #prime} inflates. */
   static final byte[] EMPTY_ZLIB = {0x78, (byte) 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01};
@@ -46,7 +45,7 @@ final class NativeInflater implements AutoCloseable {
       return null;
     }
     try {
-      MemorySegment d = (MemorySegment) FUNCTIONS.alloc.invokeExact();
+      MemorySegment d = (MemorySegment) Functions.LOADED.alloc.invokeExact();
       if (d.equals(MemorySegment.NULL)) {
         throw new OutOfMemoryError("libdeflate: libdeflate_alloc_decompressor failed");
       }
@@ -76,7 +75,8 @@ final class NativeInflater implements AutoCloseable {
 
   /** Returns whether {@link #create} makes libdeflate inflaters: libdeflate loaded and not turned off. */
   static boolean enabled() {
-    return FUNCTIONS != null && !"false".equals(System.getProperty("vstore.inflate.native"));
+    // The property first: turned off, the library is not even looked up (no FFM work at all).
+    return !"false".equals(System.getProperty("vstore.inflate.native")) && Functions.LOADED != null;
   }
 
   /**
@@ -86,7 +86,7 @@ final class NativeInflater implements AutoCloseable {
    * {@code outLen}. Bytes after the checksum are ignored.
    */
   int inflateZlib(byte[] in, int off, int len, byte[] out, int outOff, int outLen) {
-    return call(FUNCTIONS.zlib, in, off, len, out, outOff, outLen);
+    return call(Functions.LOADED.zlib, in, off, len, out, outOff, outLen);
   }
 
   /**
@@ -94,7 +94,7 @@ final class NativeInflater implements AutoCloseable {
    * no header or checksum; {@link #consumed()} then tells where the data ended.
    */
   int inflateRaw(byte[] in, int off, int len, byte[] out, int outOff, int outLen) {
-    return call(FUNCTIONS.raw, in, off, len, out, outOff, outLen);
+    return call(Functions.LOADED.raw, in, off, len, out, outOff, outLen);
   }
 
   /** Returns how many input bytes the last successful call used. */
@@ -125,7 +125,7 @@ final class NativeInflater implements AutoCloseable {
     }
     closed = true;
     try {
-      FUNCTIONS.free.invokeExact(decompressor);
+      Functions.LOADED.free.invokeExact(decompressor);
     } catch (Throwable t) {
       throw rethrow(t);
     }
@@ -143,6 +143,8 @@ final class NativeInflater implements AutoCloseable {
 
   /** The libdeflate functions used, looked up once; null when the library is missing. */
   private record Functions(MethodHandle alloc, MethodHandle free, MethodHandle zlib, MethodHandle raw) {
+    static final Functions LOADED = load();
+
     static Functions load() {
       SymbolLookup lib;
       try {
