@@ -136,6 +136,24 @@ class GrainPipelineTest {
     assertThatThrownBy(() -> reader(disk).copyTo(new ByteArrayInputStream(corrupt), broken, x -> { }, false))
         .isInstanceOf(CorruptImageException.class)
         .hasMessageContaining("grain at LBA " + bad.lba() + " (marker at byte " + bad.marker() + ")");
+    if (how == 3) {
+      // Unchecked, a cut grain still fails: the deflate data, or the checksum after it, is missing.
+      run.step(3, "copy the cut grain with checksums off");
+      MemoryBlockDevice unchecked = new MemoryBlockDevice("u", capacity);
+      assertThatThrownBy(() -> reader(disk).copyTo(new ByteArrayInputStream(corrupt), unchecked, x -> { }, false, false))
+          .isInstanceOf(CorruptImageException.class)
+          .hasMessageContaining("grain at LBA " + bad.lba() + " (marker at byte " + bad.marker() + ")");
+      int trailerCut = 1 + r.nextInt(4);
+      if ((12 + bad.dataLength() - trailerCut + SECTOR - 1) / SECTOR == sectors) {
+        // Only the checksum cut: the deflate data is whole, and still the grain is refused unchecked.
+        run.step(4, "copy with " + trailerCut + " bytes of the checksum cut, checksums off");
+        byte[] cutTrailer = disk.stream().clone();
+        ByteBuffer.wrap(cutTrailer).order(ByteOrder.LITTLE_ENDIAN).putInt(bad.marker() + 8, bad.dataLength() - trailerCut);
+        assertThatThrownBy(() -> reader(disk).copyTo(new ByteArrayInputStream(cutTrailer), unchecked, x -> { }, false, false))
+            .isInstanceOf(CorruptImageException.class)
+            .hasMessageContaining("grain at LBA " + bad.lba() + " (marker at byte " + bad.marker() + ")");
+      }
+    }
     if (how == 2) {
       // Unchecked (the caller digests the stream): a bad trailer alone changes nothing copied.
       run.step(3, "copy with the bad checksum, checksums off");
