@@ -7,6 +7,7 @@ import io.vstore.ovf.OvfImport;
 import io.vstore.ovf.OvfVersion;
 import io.vstore.ovf.ProbeReport;
 import io.vstore.ovf.pkg.DigestAlgorithm;
+import io.vstore.ovf.pkg.DiskReader;
 import io.vstore.ovf.pkg.OvfPackage;
 import io.vstore.ovf.pkg.PackageSigner;
 import io.vstore.ovf.pkg.SignaturePolicy;
@@ -98,7 +99,9 @@ final class OvfCommand {
       // '-': an OVA read from standard input in one pass (the package layer never seeks).
       boolean std = StdIo.isStd(spec, "FILE");
       // The package is opened before the datastore: reading its manifest starts the digest's
-      // set-up on another thread (DigestAlgorithm.prime), which then overlaps opening the datastore.
+      // set-up on another thread (DigestAlgorithm.prime), which then overlaps opening the datastore;
+      // so does the grain inflater's.
+      DiskReader.primeInflater();
       try (OvfPackage pkg = std ? OvfPackage.open(StdIo.in(), "stdin", req.policy()) : OvfPackage.open(file, req.policy());
           EngineSession s = EngineSession.open(location, spec.commandLine().getErr());
           OvfImport imp = OvfImport.prepare(s.inventory, pkg, req)) {

@@ -56,6 +56,14 @@ public final class DiskReader {
     this.channel = channel;
   }
 
+  /**
+   * Starts the native grain inflater's set-up on another thread (see {@code NativeInflater}): an
+   * importer calls it before opening the datastore, so that the two overlap.
+   */
+  public static void primeInflater() {
+    NativeInflater.prime();
+  }
+
   /** Looks at the disk's first bytes (and, in a seekable package, its last) to learn its format and capacity. */
   public static DiskReader open(PackageFile file) throws IOException {
     Optional<FileChannel> ch = file.channel();

@@ -10,9 +10,14 @@ import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
 
 /**
- * One worker's means to turn a {@link GrainBatch} into writes: an {@link Inflater} and an output
- * buffer reused for every batch, the grains inflated side by side so that a run of them is one
- * write. Not thread-safe: each worker has its own.
+ * One worker's means to turn a {@link GrainBatch} into writes: an inflater and an output buffer
+ * reused for every batch, the grains inflated side by side so that a run of them is one write.
+ * Not thread-safe: each worker has its own.
+ *
+ * <p>Grains are inflated by libdeflate ({@link NativeInflater}) when the system has it, else by
+ * the JDK's zlib ({@link Inflater}). A grain libdeflate refuses is inflated again by zlib, which
+ * either accepts it too or fails with the message the zlib-only path gives, so that what is
+ * accepted and every error message are the same either way.
  *
  * <p>A grain is a zlib stream (RFC 1950: two header bytes, deflate data, the Adler-32 of the
  * data, big-endian). It is inflated raw and its checksum computed with {@link Adler32} rather than
@@ -33,16 +38,19 @@ final class GrainInflater {
   private final long capacity;
   private final boolean checksums;
   private final Inflater inflater = new Inflater(true);
+  private final NativeInflater libdeflate; // null: zlib only
   private final Adler32 adler = new Adler32();
   private final byte[] grains;
   private final byte[] oneMore = new byte[1];
 
   /**
    * Creates an inflater for disk {@code name} of {@code capacity} bytes and grains of
-   * {@code grainBytes}, checking each grain's Adler-32 if {@code checksums}.
+   * {@code grainBytes}, checking each grain's Adler-32 if {@code checksums}; grains are inflated by
+   * {@code libdeflate} when it is not null, else by zlib. The inflater takes {@code libdeflate} over.
    */
-  GrainInflater(String name, int grainBytes, long capacity, boolean checksums) {
+  GrainInflater(String name, int grainBytes, long capacity, boolean checksums, NativeInflater libdeflate) {
     this.name = name;
+    this.libdeflate = libdeflate;
     this.checksums = checksums;
     this.grainBytes = grainBytes;
     this.capacity = capacity;
@@ -101,6 +109,14 @@ final class GrainInflater {
     if ((cmf & 0x0f) != 8 || (cmf >>> 4) > 7 || ((cmf << 8) | flg) % 31 != 0 || (flg & 0x20) != 0) {
       throw new CorruptImageException(grain(batch, i) + " is not a zlib stream: header " + String.format("0x%02x%02x", cmf, flg));
     }
+    if (libdeflate != null) {
+      int n = checksums ? libdeflate.inflateZlib(data, start, length, grains, at, grainBytes) : inflateUnchecked(data, start,
+          length, at);
+      if (n >= 0) {
+        return n;
+      }
+      // Refused: zlib inflates it again, for its reason (or accepts it, if libdeflate is the stricter).
+    }
     inflater.reset();
     inflater.setInput(data, start + 2, length - 2);
     int n;
@@ -135,13 +151,25 @@ final class GrainInflater {
     return n;
   }
 
+  /**
+   * Inflates grain data at {@code start} by libdeflate without its checksum as the zlib path does
+   * (which needs the four bytes of it after the deflate data); returns its length or -1.
+   */
+  private int inflateUnchecked(byte[] data, int start, int length, int at) {
+    int n = libdeflate.inflateRaw(data, start + 2, length - 2, grains, at, grainBytes);
+    return n >= 0 && length - 2 - libdeflate.consumed() >= 4 ? n : -1;
+  }
+
   /** Returns the start of an error message about grain {@code i} of {@code batch} (built only on failure). */
   private String grain(GrainBatch batch, int i) {
     return "bad vmdk: " + name + ": grain at LBA " + batch.lba(i) + " (marker at byte " + batch.marker(i) + ")";
   }
 
-  /** Releases the inflater's native memory. */
+  /** Releases the inflaters' native memory. */
   void close() {
     inflater.end();
+    if (libdeflate != null) {
+      libdeflate.close();
+    }
   }
 }

@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.LongAdder;
  * what it created.
  */
 final class GrainPipeline implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(GrainPipeline.class.getName());
   /** Tells a worker to stop. */
   private static final GrainBatch STOP = new GrainBatch(GrainBatch.MAX_BYTES, 1);
 
@@ -51,8 +52,10 @@ final class GrainPipeline implements AutoCloseable {
     this.free = new ArrayBlockingQueue<>(maxBatches);
     this.full = new ArrayBlockingQueue<>(maxBatches + workers);
     this.workers = new Thread[workers];
+    boolean libdeflate = NativeInflater.enabled();
+    LOG.log(System.Logger.Level.DEBUG, () -> name + ": grains inflated by " + (libdeflate ? "libdeflate" : "the JDK's zlib"));
     for (int i = 0; i < workers; i++) {
-      GrainInflater inflater = new GrainInflater(name, grainBytes, capacity, checksums);
+      GrainInflater inflater = new GrainInflater(name, grainBytes, capacity, checksums, libdeflate ? NativeInflater.create() : null);
       Thread t = new Thread(() -> work(inflater, target, overParent), "ova-inflate " + name);
       t.setDaemon(true);
       this.workers[i] = t;

@@ -29,7 +29,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * as a stream by hand, read into a device and compared with the bytes they were made from; a grain
  * of zeros is never written. Then one grain is corrupted (its deflate data, its header, its
  * checksum, or cut short): the copy must fail with a {@link CorruptImageException} that names that
- * grain's LBA and its marker's offset. A failure names the seed ({@link ModelRun}).
+ * grain's LBA and its marker's offset. A failure names the seed ({@link ModelRun}). Every seed
+ * runs twice: grains inflated by libdeflate (where the system has it) and by the JDK's zlib.
  */
 class GrainPipelineTest {
   private static final int SECTOR = 512;
@@ -43,6 +44,22 @@ class GrainPipelineTest {
   @MethodSource("seeds")
   void randomGrainLayoutsReadAsWritten(long seed) {
     ModelRun.run(seed, GrainPipelineTest::oneRun);
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void zlibReadsTheSame(long seed) {
+    String before = System.getProperty("vstore.inflate.native");
+    System.setProperty("vstore.inflate.native", "false");
+    try {
+      ModelRun.run(seed, GrainPipelineTest::oneRun);
+    } finally {
+      if (before == null) {
+        System.clearProperty("vstore.inflate.native");
+      } else {
+        System.setProperty("vstore.inflate.native", before);
+      }
+    }
   }
 
   /** One disk: its grains, what they hold, and the stream that carries them. */
@@ -119,6 +136,24 @@ class GrainPipelineTest {
     assertThatThrownBy(() -> reader(disk).copyTo(new ByteArrayInputStream(corrupt), broken, x -> { }, false))
         .isInstanceOf(CorruptImageException.class)
         .hasMessageContaining("grain at LBA " + bad.lba() + " (marker at byte " + bad.marker() + ")");
+    if (how == 3) {
+      // Unchecked, a cut grain still fails: the deflate data, or the checksum after it, is missing.
+      run.step(3, "copy the cut grain with checksums off");
+      MemoryBlockDevice unchecked = new MemoryBlockDevice("u", capacity);
+      assertThatThrownBy(() -> reader(disk).copyTo(new ByteArrayInputStream(corrupt), unchecked, x -> { }, false, false))
+          .isInstanceOf(CorruptImageException.class)
+          .hasMessageContaining("grain at LBA " + bad.lba() + " (marker at byte " + bad.marker() + ")");
+      int trailerCut = 1 + r.nextInt(4);
+      if ((12 + bad.dataLength() - trailerCut + SECTOR - 1) / SECTOR == sectors) {
+        // Only the checksum cut: the deflate data is whole, and still the grain is refused unchecked.
+        run.step(4, "copy with " + trailerCut + " bytes of the checksum cut, checksums off");
+        byte[] cutTrailer = disk.stream().clone();
+        ByteBuffer.wrap(cutTrailer).order(ByteOrder.LITTLE_ENDIAN).putInt(bad.marker() + 8, bad.dataLength() - trailerCut);
+        assertThatThrownBy(() -> reader(disk).copyTo(new ByteArrayInputStream(cutTrailer), unchecked, x -> { }, false, false))
+            .isInstanceOf(CorruptImageException.class)
+            .hasMessageContaining("grain at LBA " + bad.lba() + " (marker at byte " + bad.marker() + ")");
+      }
+    }
     if (how == 2) {
       // Unchecked (the caller digests the stream): a bad trailer alone changes nothing copied.
       run.step(3, "copy with the bad checksum, checksums off");
