@@ -47,6 +47,13 @@ final class MetaStore implements AutoCloseable {
    * 1 million extents, all of it replayed by the next open.
    */
   static final long MAX_WAL_BYTES = 64L << 20;
+  /**
+   * Change-log rows from this size on are kept in RocksDB's blob files, out of its table blocks. A
+   * row of scattered writes takes 16 bytes a block (32 MB at 2 M extents once merged), and a table
+   * block holding one was read and decompressed whole by every seek that passed it: the merges'
+   * seeks at each flush, in every sorted run, and compactions rewrote it each time.
+   */
+  static final long LARGE_ROW = 16L << 10;
 
   private final Path dir;
   private final MetadataCache cache;
@@ -55,6 +62,8 @@ final class MetaStore implements AutoCloseable {
   private final BloomFilter bloom;
   private final DBOptions dbOptions;
   private final ColumnFamilyOptions cfOptions;
+  /** The change log's: {@link #cfOptions} with its large rows kept apart (see {@link #LARGE_ROW}). */
+  private final ColumnFamilyOptions changesOptions;
   private final RocksDB db;
   private final List<ColumnFamilyHandle> handles = new ArrayList<>();
   private final WriteOptions syncWrite = new WriteOptions().setSync(true);
@@ -87,6 +96,8 @@ final class MetaStore implements AutoCloseable {
     cfOptions = new ColumnFamilyOptions().setTableFormatConfig(table).setWriteBufferSize(16L << 20)
         .setMaxWriteBufferNumber(4).setCompressionType(CompressionType.LZ4_COMPRESSION)
         .setLevelCompactionDynamicLevelBytes(true);
+    changesOptions = new ColumnFamilyOptions(cfOptions).setEnableBlobFiles(true).setMinBlobSize(LARGE_ROW)
+        .setBlobCompressionType(CompressionType.LZ4_COMPRESSION).setEnableBlobGarbageCollection(true);
     // Skipping the statistics update at open: otherwise the open reads the properties block of
     // every table file to refine compaction choices, a cost that grows with the metadata and is
     // paid by every command and every reopen; compaction works from the files' sizes without it.
@@ -97,7 +108,7 @@ final class MetaStore implements AutoCloseable {
         new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
         new ColumnFamilyDescriptor(bytes("maps"), cfOptions),
         new ColumnFamilyDescriptor(bytes("records"), cfOptions),
-        new ColumnFamilyDescriptor(bytes("changes"), cfOptions));
+        new ColumnFamilyDescriptor(bytes("changes"), changesOptions));
     try {
       db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);
     } catch (RocksDBException e) {
@@ -111,6 +122,7 @@ final class MetaStore implements AutoCloseable {
   }
 
   private void closeOptions() {
+    changesOptions.close();
     cfOptions.close();
     dbOptions.close();
     writeBuffers.close();
