@@ -24,6 +24,16 @@ import java.util.stream.Stream;
  * extents that takes tens of seconds, and reads and writes that miss the cache seek RocksDB), and
  * once the warmer is done, the state of a datastore that has been open for a while.
  *
+ * <p>Those two compare unlike cache states of the data: segments are written with
+ * {@code O_DIRECT}, so right after writing none of the 10 M case's ~14 GB is in the page cache,
+ * while the 10 k case's 40 MB is read into it within the first phase: its reads are page-cache
+ * reads, the other's disk reads. The floor is about the metadata's scale, so a third phase
+ * compares like with like: every segment file is read once (the residency before and after is
+ * printed; the machine's memory must hold the data, which the bench checks against
+ * {@code MemAvailable}), then the same reads and writes run with both volumes' data in the page
+ * cache. Each phase also prints the bytes read from the disk per read ({@code /proc/self/io}).
+ * A first 10,000-extent pass, not compared, lets the JIT compile the I/O paths beforehand.
+ *
  * <pre>
  * java -cp bench/target/benchmarks.jar io.vstore.bench.ScatteredExtentsBench DIR [EXTENTS (default 10000000)] [SECONDS (default 10)]
  * </pre>
@@ -44,17 +54,24 @@ public final class ScatteredExtentsBench {
     int seconds = args.length > 2 ? Integer.parseInt(args[2]) : 10;
     Path base = Path.of(args[0]);
     Files.createDirectories(base);
+    // The JIT compiles the I/O paths during whichever run comes first: a pass that is not compared
+    // puts both compared runs in the same state (without it the 10,000 case ran partly interpreted).
+    System.out.println("warm-up pass (not compared):");
+    run(base, 10_000, Math.min(seconds, 3), false);
+    System.out.println();
     double[] small = run(base, 10_000, seconds, false);
     double[] large = run(base, extents, seconds, true);
     System.out.printf("%n%,d extents against 10,000, right after the reopen: random read %.2fx, random write %.2fx%n",
         extents, large[0] / small[0], large[1] / small[1]);
-    System.out.printf("%,d extents against 10,000, metadata warm: random read %.2fx, random write %.2fx (floor 0.9x each)%n",
+    System.out.printf("%,d extents against 10,000, metadata warm: random read %.2fx, random write %.2fx%n",
         extents, large[2] / small[2], large[3] / small[3]);
+    System.out.printf("%,d extents against 10,000, like with like (metadata warm, both volumes' data in the page cache):"
+        + " random read %.2fx, random write %.2fx (floor 0.9x each)%n", extents, large[4] / small[4], large[5] / small[5]);
   }
 
   /**
    * Builds, measures and deletes one datastore; returns {read IOPS, write IOPS} right after the
-   * reopen, then the same once the metadata is warm.
+   * reopen, then the same once the metadata is warm, then once its data is in the page cache too.
    */
   private static double[] run(Path base, long extents, int seconds, boolean report) throws Exception {
     Path dir = Files.createTempDirectory(base, "scattered");
@@ -83,23 +100,24 @@ public final class ScatteredExtentsBench {
         v.read(blockOf(extents / 2, extents) * BLOCK, one);
         double firstRead = (System.nanoTime() - open) / 1e6;
         double[] cold = randomRates(v, extents, pool, seconds);
-        double read = cold[0];
-        double write = cold[1];
-        System.out.printf("%,d extents: reopen and first read %.0f ms; right after: 4 KiB random read %.0f/s, write %.0f/s%n",
-            extents, firstRead, read, write);
+        System.out.printf("%,d extents: reopen and first read %.0f ms; right after: 4 KiB random read %.0f/s, write %.0f/s"
+            + " (%.0f bytes from the disk per read)%n", extents, firstRead, cold[0], cold[1], cold[2]);
         long warm = awaitWarm(ds);
         double[] warmRates = randomRates(v, extents, pool, seconds);
-        double warmRead = warmRates[0];
-        double warmWrite = warmRates[1];
-        System.out.printf("%,d extents: metadata warm %.1f s after the reads and writes; then 4 KiB random read %.0f/s, write %.0f/s%n",
-            extents, warm / 1e9, warmRead, warmWrite);
+        System.out.printf("%,d extents: metadata warm %.1f s after the reads and writes; then 4 KiB random read %.0f/s,"
+            + " write %.0f/s (%.0f bytes from the disk per read)%n", extents, warm / 1e9, warmRates[0], warmRates[1],
+            warmRates[2]);
+        SegmentCache.readAll(dir.resolve("ds").resolve("segments"));
+        double[] cached = randomRates(v, extents, pool, seconds);
+        System.out.printf("%,d extents: metadata warm, data in the page cache: 4 KiB random read %.0f/s, write %.0f/s"
+            + " (%.0f bytes from the disk per read)%n", extents, cached[0], cached[1], cached[2]);
         if (report) {
           var cache = ds.info().metadataCache();
           System.out.printf("metadata pages held after the reads and writes: %.1f MiB, %,d evictions%n",
               cache.used() / 1048576.0, cache.evictions());
           System.out.printf("heap after a full GC, after the reads and writes: %.1f MiB%n", heapAfterGc());
         }
-        return new double[] {read, write, warmRead, warmWrite};
+        return new double[] {cold[0], cold[1], warmRates[0], warmRates[1], cached[0], cached[1]};
       }
     } finally {
       try (Stream<Path> files = Files.walk(dir)) {
@@ -175,12 +193,17 @@ public final class ScatteredExtentsBench {
     });
   }
 
-  /** Returns {reads, writes} per second of 4 KiB at random written blocks of {@code v}, {@code seconds} each. */
+  /**
+   * Returns {reads, writes} per second of 4 KiB at random written blocks of {@code v}, {@code seconds}
+   * each, and the bytes the reads brought from the disk, per read.
+   */
   private static double[] randomRates(Volume v, long extents, byte[] pool, int seconds) throws Exception {
+    long diskBefore = ScatteredReadCost.io()[1];
     double read = rate(seconds, (i, r, buf) -> v.read(blockOf(r.nextLong(extents), extents) * BLOCK, buf.clear()));
+    double diskPerRead = (ScatteredReadCost.io()[1] - diskBefore) / (read * seconds);
     double write = rate(seconds, (i, r, buf) -> v.write(blockOf(r.nextLong(extents), extents) * BLOCK,
         slice(pool, r, buf)));
-    return new double[] {read, write};
+    return new double[] {read, write, diskPerRead};
   }
 
   /** Runs {@code op} on {@link #THREADS} threads for {@code seconds}; returns operations per second. */

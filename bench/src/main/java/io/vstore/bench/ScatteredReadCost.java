@@ -91,7 +91,7 @@ public final class ScatteredReadCost {
   }
 
   /** Returns this process's {read system calls, bytes read from storage} so far. */
-  private static long[] io() throws IOException {
+  static long[] io() throws IOException {
     long[] out = new long[2];
     for (String line : Files.readAllLines(Path.of("/proc/self/io"))) {
       if (line.startsWith("syscr:")) {

@@ -572,7 +572,7 @@ public final class Datastore implements Closeable {
       try {
         segments.abandon();
       } finally {
-        meta.close();
+        meta.abandon();
         fileLock.close();
       }
     } finally {

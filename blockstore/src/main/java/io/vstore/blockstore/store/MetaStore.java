@@ -12,6 +12,7 @@ import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.CompressionType;
 import org.rocksdb.DBOptions;
+import org.rocksdb.FlushOptions;
 import org.rocksdb.LRUCache;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
@@ -32,12 +33,27 @@ import org.rocksdb.WriteOptions;
  * states count against the {@link MetadataCache} on the heap. Neither grows with the data.
  */
 final class MetaStore implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(MetaStore.class.getName());
   static {
     RocksDB.loadLibrary();
   }
 
   /** RocksDB's native memory: block cache and memtables together. */
   static final long ROCKSDB_MEMORY = 128L << 20;
+  /**
+   * The write-ahead log kept at most before RocksDB flushes the column families that hold on to its
+   * oldest file. The default (four times every memtable's size, 1 GiB here) let the catalog, written
+   * a little at every commit and hardly ever flushed, keep every log file alive: 160 MB of log at
+   * 1 million extents, all of it replayed by the next open.
+   */
+  static final long MAX_WAL_BYTES = 64L << 20;
+  /**
+   * Change-log rows from this size on are kept in RocksDB's blob files, out of its table blocks. A
+   * row of scattered writes takes 16 bytes a block (32 MB at 2 M extents once merged), and a table
+   * block holding one was read and decompressed whole by every seek that passed it: the merges'
+   * seeks at each flush, in every sorted run, and compactions rewrote it each time.
+   */
+  static final long LARGE_ROW = 16L << 10;
 
   private final Path dir;
   private final MetadataCache cache;
@@ -46,6 +62,8 @@ final class MetaStore implements AutoCloseable {
   private final BloomFilter bloom;
   private final DBOptions dbOptions;
   private final ColumnFamilyOptions cfOptions;
+  /** The change log's: {@link #cfOptions} with its large rows kept apart (see {@link #LARGE_ROW}). */
+  private final ColumnFamilyOptions changesOptions;
   private final RocksDB db;
   private final List<ColumnFamilyHandle> handles = new ArrayList<>();
   private final WriteOptions syncWrite = new WriteOptions().setSync(true);
@@ -78,17 +96,19 @@ final class MetaStore implements AutoCloseable {
     cfOptions = new ColumnFamilyOptions().setTableFormatConfig(table).setWriteBufferSize(16L << 20)
         .setMaxWriteBufferNumber(4).setCompressionType(CompressionType.LZ4_COMPRESSION)
         .setLevelCompactionDynamicLevelBytes(true);
+    changesOptions = new ColumnFamilyOptions(cfOptions).setEnableBlobFiles(true).setMinBlobSize(LARGE_ROW)
+        .setBlobCompressionType(CompressionType.LZ4_COMPRESSION).setEnableBlobGarbageCollection(true);
     // Skipping the statistics update at open: otherwise the open reads the properties block of
     // every table file to refine compaction choices, a cost that grows with the metadata and is
     // paid by every command and every reopen; compaction works from the files' sizes without it.
     dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true)
         .setMaxBackgroundJobs(2).setKeepLogFileNum(4).setWriteBufferManager(writeBuffers)
-        .setSkipStatsUpdateOnDbOpen(true);
+        .setSkipStatsUpdateOnDbOpen(true).setMaxTotalWalSize(MAX_WAL_BYTES);
     List<ColumnFamilyDescriptor> descriptors = List.of(
         new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
         new ColumnFamilyDescriptor(bytes("maps"), cfOptions),
         new ColumnFamilyDescriptor(bytes("records"), cfOptions),
-        new ColumnFamilyDescriptor(bytes("changes"), cfOptions));
+        new ColumnFamilyDescriptor(bytes("changes"), changesOptions));
     try {
       db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);
     } catch (RocksDBException e) {
@@ -102,6 +122,7 @@ final class MetaStore implements AutoCloseable {
   }
 
   private void closeOptions() {
+    changesOptions.close();
     cfOptions.close();
     dbOptions.close();
     writeBuffers.close();
@@ -170,8 +191,23 @@ final class MetaStore implements AutoCloseable {
     return new IOException("metadata store " + dir + ": " + what + " failed: " + e.getMessage(), e);
   }
 
+  /**
+   * Closes the store after writing every memtable to table files, so that the next open replays
+   * no log (at 10 million extents, replaying it was most of the open's second).
+   */
   @Override
   public void close() {
+    try (FlushOptions wait = new FlushOptions().setWaitForFlush(true)) {
+      db.flush(wait, handles);
+    } catch (RocksDBException e) {
+      // Nothing is lost: every commit is in the log, which the next open replays.
+      LOG.log(System.Logger.Level.WARNING, "{0}: flushing the memtables before closing failed: {1}", this, e.getMessage());
+    }
+    abandon();
+  }
+
+  /** Closes the store as a crash would leave it: its log to be replayed by the next open. For crash tests. */
+  void abandon() {
     for (ColumnFamilyHandle h : handles) {
       h.close();
     }

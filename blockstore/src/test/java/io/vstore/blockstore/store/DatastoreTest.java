@@ -43,6 +43,37 @@ final class DatastoreTest {
   }
 
   @Test
+  void anOrderlyCloseLeavesNoLogToReplayWhileACrashLeavesTheCommitsInIt() throws IOException {
+    Path dir = tmp.resolve("ds");
+    ByteBuffer data = random(7, 64 << 10);
+    for (boolean crash : new boolean[] {false, true}) {
+      Datastore ds = Datastore.create(dir.resolve(String.valueOf(crash)), options(), 0);
+      Volume v = ds.createVolume("v", 1 << 20);
+      v.write(0, data.duplicate());
+      v.flush();
+      if (crash) {
+        ds.abandon();
+      } else {
+        ds.close();
+      }
+      long logBytes;
+      try (var files = Files.list(dir.resolve(crash + "/meta"))) {
+        logBytes = files.filter(p -> p.toString().endsWith(".log")).mapToLong(p -> p.toFile().length()).sum();
+      }
+      if (crash) {
+        assertThat(logBytes).as("write-ahead log bytes after a crash").isPositive();
+      } else {
+        assertThat(logBytes).as("write-ahead log bytes after an orderly close").isZero();
+      }
+      try (Datastore again = Datastore.open(dir.resolve(String.valueOf(crash)), options())) {
+        ByteBuffer back = ByteBuffer.allocate(64 << 10);
+        again.volume("v").read(0, back);
+        assertThat(back.flip()).as("data after reopening, crash " + crash).isEqualTo(data.duplicate());
+      }
+    }
+  }
+
+  @Test
   void pathsThatAreNotDatastoresAreRefusedClearly() throws IOException {
     Path file = Files.writeString(tmp.resolve("file"), "x");
     assertThatThrownBy(() -> Datastore.open(file, options())).hasMessageContaining("is a file");
