@@ -20,10 +20,9 @@ import java.util.function.LongConsumer;
 
 /**
  * Reads chunk-aligned ranges of a device and stores them as chunks of a point: the calling thread
- * lists the ranges, {@link #READERS} readers fill large buffers (a device call per chunk), a few
- * workers split each into chunks, turn all-zero chunks into holes and hash and store the rest
- * ({@link Repository#chunkId}, {@link ChunkSink#add}, which compresses and seals on the worker's
- * thread), and record each chunk in the {@link PointWriter}.
+ * lists the ranges, {@link #READERS} readers fill large buffers, a few workers split each into chunks, turn all-zero chunks
+ * into holes and hash and store the rest ({@link Repository#chunkId}, {@link ChunkSink#add}, which
+ * compresses and seals on the worker's thread), and record each chunk in the {@link PointWriter}.
  *
  * <p>Memory is fixed: {@code 2 * workers + READERS} buffers of {@link #PIECE_BYTES} circulate between the
  * readers and the workers through two bounded queues, whatever the device's size.
@@ -158,7 +157,9 @@ final class ChunkStorer {
         }
         ByteBuffer buf = free.take();
         try {
-          readByChunk(source, range[0], buf, (int) range[1]);
+          buf.clear().limit((int) range[1]);
+          source.read(range[0], buf);
+          buf.flip();
           full.put(new Piece(range[0], buf));
           buf = null;
         } finally {
@@ -184,24 +185,6 @@ final class ChunkStorer {
         Thread.currentThread().interrupt();
       }
     }
-  }
-
-  /**
-   * Reads {@code n} bytes of {@code source} at {@code offset} into {@code buf}, one device call per
-   * chunk, whether the range is a 4 MiB piece of a full backup or a changed chunk of an incremental:
-   * the full backup then runs the volume's read path on the shapes an incremental gives it, so its
-   * code is compiled (C2) by the time the daemon's first incremental runs. With 4 MiB calls the full
-   * backup of the 4 GiB test image made about 500 of them, too few for C2, and the first incremental's
-   * 3,276 64 KiB reads had C2 compile {@code BlockMap.overlapping}, {@code BlockMap.pages} and
-   * {@code MapPage.collect} while it ran (JFR, loaded machine: compilations of 0.5-1.5 s each, on the
-   * two cores the backup's own threads need).
-   */
-  private void readByChunk(BlockDevice source, long offset, ByteBuffer buf, int n) throws IOException {
-    for (int at = 0; at < n; at += chunkSize) {
-      buf.limit(Math.min(n, at + chunkSize)).position(at);
-      source.read(offset + at, buf);
-    }
-    buf.position(0).limit(n);
   }
 
   private void work(BlockingQueue<Piece> full, BlockingQueue<ByteBuffer> free, AtomicReference<Throwable> failure) {
