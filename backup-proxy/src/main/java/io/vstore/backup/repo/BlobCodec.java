@@ -8,6 +8,8 @@ import io.vstore.backup.crypto.Aead;
 import io.vstore.backup.crypto.ChunkHasher;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import javax.crypto.AEADBadTagException;
 import net.jpountz.lz4.LZ4Compressor;
@@ -37,12 +39,19 @@ final class BlobCodec {
    * memory that nothing would free when a repository (opened anew by every daemon job) is dropped.
    */
   private static final ConcurrentLinkedQueue<ZstdCompressCtx> ZSTD_CONTEXTS = new ConcurrentLinkedQueue<>();
+  /**
+   * Scratch buffers of the process by chunk size: a daemon opens the repository again for every job,
+   * and a codec's own, empty pool made each job's first encodes take the allocating path, which the
+   * previous job's compiled code had never seen (the JIT deoptimised {@link #borrow} mid-job). Bounded
+   * as the Zstandard contexts are: at most as many as were ever in use at once, per chunk size.
+   */
+  private static final Map<Integer, ConcurrentLinkedQueue<Scratch>> SCRATCH = new ConcurrentHashMap<>();
 
   private final Compression compression;
   private final Aead dataKey;
   private final ChunkHasher hasher;
   private final int maxPlain;
-  private final ConcurrentLinkedQueue<Scratch> pool = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<Scratch> pool;
 
   /** Per-call buffers: the encoded blob is in {@link #out}, {@link #length} bytes. */
   static final class Scratch {
@@ -64,6 +73,7 @@ final class BlobCodec {
     this.dataKey = dataKey;
     this.hasher = hasher;
     this.maxPlain = maxPlain;
+    this.pool = SCRATCH.computeIfAbsent(maxPlain, n -> new ConcurrentLinkedQueue<>());
   }
 
   /** Returns the largest blob a chunk of {@code plainLength} bytes can become. */
