@@ -4,7 +4,6 @@ import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
-import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Unit;
 import io.vstore.blockstore.store.Alarm;
@@ -35,7 +34,8 @@ import java.util.function.Supplier;
  * (bytes, operations by kind, a latency histogram; series of deleted volumes go with them);
  * NBD connections; running jobs' progress; the cleaner's work; the JVM. Labels are
  * {@code datastore} and {@code volume} (plus {@code kind}, {@code level}, {@code job} where
- * named), never anything per request. Also watches the capacity alarms, publishing them as
+ * named), never anything per request. The JVM's metrics are those {@link JvmGauges} reads without a
+ * safepoint. Also watches the capacity alarms, publishing them as
  * events and, with {@code --alarm-webhook}, posting them to a URL.
  */
 public final class Metrics implements Closeable {
@@ -90,7 +90,7 @@ public final class Metrics implements Closeable {
             }
           }
         }).register(registry);
-    JvmMetrics.builder().register(registry);
+    JvmGauges.register(registry);
     this.webhook = alarmWebhook == null ? null
         : new AlarmWebhook(alarmWebhook, AlarmWebhook.ATTEMPTS, webhookBackoff, AlarmWebhook.QUEUE);
     this.alarms = new AlarmWatcher(this.datastores, events, e -> {
