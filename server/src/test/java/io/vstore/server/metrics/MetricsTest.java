@@ -135,6 +135,39 @@ class MetricsTest {
   }
 
   @Test
+  void concurrentScrapesEachReadWhatWasWrittenBeforeTheyBegan() throws Exception {
+    long seed = System.nanoTime();
+    try (TestDaemon d = TestDaemon.start(null, tmp.resolve("ds"))) {
+      Datastore store = d.daemon().byName("ds").store();
+      try (Volume v = store.createVolume("vm1", 1 << 20)) {
+        java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+        List<java.util.concurrent.Future<?>> clients = new java.util.ArrayList<>();
+        try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+          for (int c = 0; c < 8; c++) {
+            java.util.Random random = new java.util.Random(seed + c);
+            int client = c;
+            clients.add(pool.submit(() -> {
+              for (int step = 0; step < 25; step++) {
+                int blocks = 1 + random.nextInt(4);
+                v.write(4096L * random.nextInt(200), random(4096 * blocks));
+                // Every write this client or another has finished by now must be in the reading.
+                long before = written.addAndGet(4096L * blocks);
+                double seen = scrape(d).get("vstore_volume_write_bytes_total{datastore=\"ds\",volume=\"vm1\"}");
+                assertThat(seen).as("seed %d, client %d, step %d", seed, client, step).isGreaterThanOrEqualTo(before);
+              }
+              return null;
+            }));
+          }
+          for (var f : clients) {
+            f.get();
+          }
+        }
+        assertSample(scrape(d), "vstore_volume_write_bytes_total{datastore=\"ds\",volume=\"vm1\"}", written.get());
+      }
+    }
+  }
+
+  @Test
   void aDeletedVolumesSeriesAreGone() throws Exception {
     try (TestDaemon d = TestDaemon.start(null, tmp.resolve("ds"))) {
       Datastore store = d.daemon().byName("ds").store();
