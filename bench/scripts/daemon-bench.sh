@@ -13,6 +13,10 @@
 #      idle CPU per second (the last half of SETTLE, no fio: scrapes, dashboard, background work).
 #      The same less the JIT compiler threads' CPU is printed too: C2 was still compiling on both
 #      sides during fio's window on the loaded VM, half of each server's CPU there.
+#      The viewer's CPU (chromium with all its processes, or the events client) is printed over the
+#      same windows: it runs on the daemon side only and competes with fio and the server for the
+#      CPUs. So are the safepoints each server took during fio's windows (-Xlog:safepoint on both
+#      sides), with their total pause: each one stops the NBD workers too.
 #      A warm-up round (both sides, short jobs) runs first and is not counted: the first fio run of
 #      a session met a colder page cache and disk than the rest. The sides' order alternates by round.
 #
@@ -47,7 +51,7 @@ if [[ ${SKIP_BUILD:-} != 1 ]]; then
   touch "$ROOT/cli/target/vstore.jar" # the launcher would otherwise rebuild on its first use
 fi
 mkdir -p "$WORKDIR"
-rm -rf "$WORKDIR"/*.json "$WORKDIR"/*.cpu "$WORKDIR"/*.log "$WORKDIR"/ds-* "$WORKDIR/chromium"
+rm -rf "$WORKDIR"/*.json "$WORKDIR"/*.cpu "$WORKDIR"/*.viewer "$WORKDIR"/*.safepoints "$WORKDIR"/*.log "$WORKDIR"/ds-* "$WORKDIR"/chromium*
 
 # Runs a setup command quietly; shows its output only when it fails.
 quiet() {
@@ -70,6 +74,32 @@ for t in os.listdir(f"/proc/{sys.argv[1]}/task"):
         f = s[s.rindex(")") + 2:].split()
         total += int(f[11]) + int(f[12])
 print(total)' "$1"
+}
+
+# CPU ticks of a process and all its live descendants (chromium's browser, zygotes, renderers...).
+tree_ticks() {
+  python3 -c 'import os, sys
+root, parent, ticks = int(sys.argv[1]), {}, {}
+for p in os.listdir("/proc"):
+    if not p.isdigit():
+        continue
+    try:
+        s = open(f"/proc/{p}/stat").read()
+    except OSError:
+        continue  # the process ended
+    f = s[s.rindex(")") + 2:].split()
+    parent[int(p)], ticks[int(p)] = int(f[1]), int(f[11]) + int(f[12])
+def under(p):
+    while p > 1:
+        if p == root:
+            return True
+        p = parent.get(p, 0)
+    return False
+print(sum(t for p, t in ticks.items() if under(p)))' "$1"
+}
+# Safepoints a server has logged so far (-Xlog:safepoint) and their total pause in ns.
+safepoints() {
+  awk '/Safepoint "/ { n++; for (i = 1; i < NF; i++) if ($i == "Total:") ns += $(i + 1) } END { printf "%d %.0f\n", n, ns }' "$1" 2>/dev/null || echo "0 0"
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -208,7 +238,7 @@ PY
 
 start_daemon() { # datastore log [extra serve options]
   local nbd; nbd=$(free_port)
-  "$VSTORE" serve -D "$1" --nbd-listen "127.0.0.1:$nbd" "${@:3}" >"$2" 2>&1 &
+  VSTORE_JAVA_OPTS="${VSTORE_JAVA_OPTS:-} -Xlog:safepoint:file=$2.safepoints" "$VSTORE" serve -D "$1" --nbd-listen "127.0.0.1:$nbd" "${@:3}" >"$2" 2>&1 &
   SERVER_PID=$!
   wait_socket "$1/vstore.sock" "$2"
   NBD_PORT=$nbd
@@ -254,26 +284,38 @@ prefill() { # port: writes the whole volume once, sequentially, before the timed
   fio --name=prefill --ioengine=nbd --uri="nbd://127.0.0.1:$1/disk" --rw=write --bs=1M --iodepth=8 --size="$SIZE" \
     --output-format=json --output=/dev/null >/dev/null
 }
-run_fio() { # side port name rw: also writes the server's CPU ticks over fio's timed window to side-name.cpu
+run_fio() { # side port name rw: also writes the server's CPU ticks over fio's timed window to side-name.cpu,
+  # the viewer's to side-name.viewer and the server's safepoints to side-name.safepoints
   fio --name="$3" --ioengine=nbd --uri="nbd://127.0.0.1:$2/disk" --rw="$4" --bs=4k --iodepth=32 --size="$SIZE" \
     --time_based --runtime="$RUNTIME" --ramp_time="$RAMP" --randrepeat=1 --norandommap --output-format=json \
     --output="$WORKDIR/$1-$3.json" >/dev/null &
-  local fio_pid=$! before jit
+  local fio_pid=$! before jit viewer sp
   sleep "$RAMP" # fio counts no operation during its ramp; neither does the CPU figure
   before=$(cpu_ticks "$SERVER_PID")
   jit=$(jit_ticks "$SERVER_PID")
+  viewer=$(viewer_ticks)
+  sp=$(safepoints "$SERVER_LOG.safepoints")
   wait "$fio_pid"
   # A compiler thread that ends within the window takes its ticks along: the JIT figure is a floor.
   echo "$(($(cpu_ticks "$SERVER_PID") - before)) $(($(jit_ticks "$SERVER_PID") - jit))" >"$WORKDIR/$1-$3.cpu"
+  echo "$(($(viewer_ticks) - viewer))" >"$WORKDIR/$1-$3.viewer"
+  echo "$sp $(safepoints "$SERVER_LOG.safepoints")" >"$WORKDIR/$1-$3.safepoints"
+}
+
+# The viewer's CPU ticks so far (0 on the side without one).
+viewer_ticks() {
+  if [[ -n $VIEWER_PID ]]; then tree_ticks "$VIEWER_PID"; else echo 0; fi
 }
 
 # Waits SETTLE seconds, writing the server's CPU ticks over the last half of them to side-idle.cpu.
 settle() { # side
-  local half=$((SETTLE / 2)) before
+  local half=$((SETTLE / 2)) before viewer
   sleep "$((SETTLE - half))"
   before=$(cpu_ticks "$SERVER_PID")
+  viewer=$(viewer_ticks)
   sleep "$half"
   echo "$(($(cpu_ticks "$SERVER_PID") - before)) $half" >"$WORKDIR/$1-idle.cpu"
+  echo "$(($(viewer_ticks) - viewer))" >"$WORKDIR/$1-idle.viewer"
 }
 
 daemon_side() { # round
@@ -281,7 +323,8 @@ daemon_side() { # round
   quiet "$VSTORE" datastore init -D "$DS"
   quiet "$VSTORE" volume create -D "$DS" bench "$SIZE"
   # TCP on loopback too: the dashboard's login link points there.
-  start_daemon "$DS" "$WORKDIR/daemon-nbd-$1.log" --listen "127.0.0.1:$(free_port)"
+  SERVER_LOG=$WORKDIR/daemon-nbd-$1.log
+  start_daemon "$DS" "$SERVER_LOG" --listen "127.0.0.1:$(free_port)"
   python3 "$WORKDIR/uds.py" "$DS/vstore.sock" export bench
   python3 "$WORKDIR/uds.py" "$DS/vstore.sock" scrape "$WORKDIR/scrapes-$1.txt" &
   HELPER_PIDS+=($!)
@@ -291,12 +334,14 @@ daemon_side() { # round
     if [[ -n $url ]]; then
       chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$WORKDIR/chromium-$1" \
         --remote-debugging-port=0 "$url" >"$WORKDIR/chromium.log" 2>&1 &
+      VIEWER_PID=$!
       HELPER_PIDS+=($!)
       viewer="the dashboard open in headless chromium"
     fi
   fi
   if [[ -z $viewer ]]; then
     python3 "$WORKDIR/uds.py" "$DS/vstore.sock" events &
+    VIEWER_PID=$!
     HELPER_PIDS+=($!)
     viewer="a client reading /api/v1/events as the dashboard page does (chromium or \`vstore dashboard\` unavailable)"
   fi
@@ -310,6 +355,7 @@ daemon_side() { # round
   done
   scrapes=$((scrapes + $(cat "$WORKDIR/scrapes-$1.txt" 2>/dev/null || echo 0)))
   stop_server
+  VIEWER_PID=
 }
 
 serve_side() { # round
@@ -317,9 +363,11 @@ serve_side() { # round
   quiet "$VSTORE" datastore init -D "$DS"
   quiet "$VSTORE" volume create -D "$DS" bench "$SIZE"
   port=$(free_port)
-  "$VSTORE" nbd serve -D "$DS" --port "$port" disk=bench >"$WORKDIR/nbd-serve-$1.log" 2>&1 &
+  SERVER_LOG=$WORKDIR/nbd-serve-$1.log
+  VSTORE_JAVA_OPTS="${VSTORE_JAVA_OPTS:-} -Xlog:safepoint:file=$SERVER_LOG.safepoints" \
+    "$VSTORE" nbd serve -D "$DS" --port "$port" disk=bench >"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
-  wait_port "$port" "$WORKDIR/nbd-serve-$1.log"
+  wait_port "$port" "$SERVER_LOG"
   prefill "$port"
   settle "serve-r$1"
   for job in "${JOBS[@]}"; do
@@ -330,6 +378,7 @@ serve_side() { # round
 }
 
 echo "$RUNTIME" >"$WORKDIR/runtime"
+VIEWER_PID=
 scrapes=0
 if [[ $WARMUP == 1 ]]; then
   echo "(d) warm-up round (not counted): both sides, 5 s jobs"
@@ -367,6 +416,14 @@ for side in ["daemon", "serve"]:
     idle[side] = ms
 each = ", ".join(f"{a:.0f} vs {b:.0f}" for a, b in zip(idle["daemon"], idle["serve"]))
 print(f"    idle server CPU before fio (ms per second), daemon vs nbd serve, per round: {each}")
+def viewer_ms(name, secs):
+    return [int(open(f"{d}/daemon-r{r}-{name}.viewer").read()) * 1000 / hz / max(secs, 1) for r in range(1, rounds + 1)]
+runtime = int(open(f"{d}/runtime").read())
+idle_secs = int(open(f"{d}/daemon-r1-idle.cpu").read().split()[1])
+parts = [f"idle {', '.join(f'{v:.0f}' for v in viewer_ms('idle', idle_secs))}"]
+for name in ["randwrite-4k", "randread-4k"]:
+    parts.append(f"{name} {', '.join(f'{v:.0f}' for v in viewer_ms(name, runtime))}")
+print(f"    the viewer's CPU (all its processes; daemon side only; ms per second), per round: {'; '.join(parts)}")
 for name in ["randwrite-4k", "randread-4k"]:
     iops = {"daemon": [], "serve": []}
     cpu = {"daemon": [], "serve": []}  # server CPU ms per 1,000 operations
@@ -395,10 +452,17 @@ for name in ["randwrite-4k", "randread-4k"]:
     # The same less each side's idle CPU rate over fio's window: what the operations cost beyond the
     # work a server does anyway (scrapes, dashboard, JIT). That work is fixed per second, so its share
     # per operation grows as a loaded machine lowers the IOPS; both figures are printed.
-    runtime = int(open(f"{d}/runtime").read())
     for side in net:
         net[side] = [c - i * runtime / ops * 1000 for c, i, ops in zip(cpu[side], idle[side], total[side])]
     each = ", ".join(f"{a:.0f} vs {b:.0f}" for a, b in zip(net["daemon"], net["serve"]))
     print(f"        the same less each side's idle CPU rate: {each} ms; ratio of the sums"
           f" {sum(net['daemon']) / sum(net['serve']):.2f}x")
+    sp = {"daemon": [], "serve": []}
+    for r in range(1, rounds + 1):
+        for side in sp:
+            n0, ns0, n1, ns1 = (float(x) for x in open(f"{d}/{side}-r{r}-{name}.safepoints").read().split())
+            n0, n1 = int(n0), int(n1)
+            sp[side].append(f"{n1 - n0} ({(ns1 - ns0) / 1e6:.1f} ms)")
+    each_sp = ", ".join(f"{a} vs {b}" for a, b in zip(sp["daemon"], sp["serve"]))
+    print(f"        safepoints in fio's window (their total pause), daemon vs nbd serve, per round: {each_sp}")
 PY

@@ -246,14 +246,14 @@ async function loadVolumes() {
 
 function toggleForm(key) {
   state.openForm = state.openForm === key ? null : key;
-  renderVolumes();
+  draw('volumes', true);
   const input = document.querySelector(`form[data-form="${CSS.escape(key)}"] input`);
   if (input) input.focus();
 }
 
 function redrawIfStale() {
   // After the blur settles: focus may be moving to another field of the same form.
-  setTimeout(() => { if (state.volumesStale) renderVolumes(); }, 0);
+  setTimeout(() => { if (state.volumesStale) draw('volumes', true); }, 0);
 }
 
 function defaultSnapshotName() {
@@ -629,7 +629,7 @@ function onEvent(e) {
   const d = e.data || {};
   if (e.type.startsWith('job.')) {
     const known = mergeJob(d);
-    renderJobs();
+    draw('jobs');
     if (!known || e.type === 'job.state') soon('jobs');
     if (e.type === 'job.state' && ['succeeded', 'failed', 'cancelled'].includes(String(d.state).toLowerCase())) soon('volumes', 'datastores', 'pools');
   } else if (e.type.startsWith('alarm.') || e.type.startsWith('datastore.')) {
@@ -641,7 +641,7 @@ function onEvent(e) {
   } else if (e.type.startsWith('vm.') || e.type.startsWith('pool.')) {
     soon('vms', 'pools', 'volumes', 'datastores'); // a VM's disks are volumes
   }
-  if (e.type !== 'job.progress') renderEvents();
+  if (e.type !== 'job.progress') draw('events');
 }
 
 /** Turns an SSE message into an event; the data is the event, or only its data. */
@@ -701,15 +701,20 @@ async function loadRecentEvents() {
 
 // ---- refresh ----
 
+// Each section: how it loads, how it draws, and what its drawing depends on.
 const SECTIONS = {
-  datastores: [loadDatastores, renderDatastores],
-  volumes: [loadVolumes, renderVolumes],
-  jobs: [loadJobs, renderJobs],
-  vms: [loadVms, renderVms],
-  pools: [loadPools, renderPools],
-  exports: [loadExports, renderExports],
-  events: [loadRecentEvents, renderEvents],
+  datastores: [loadDatastores, renderDatastores, () => [state.datastore, state.datastores]],
+  volumes: [loadVolumes, renderVolumes, () => [state.datastore, state.volumes, state.snapshots, state.openForm, state.volumesStale]],
+  jobs: [loadJobs, renderJobs, () => [...state.jobs.values()]],
+  vms: [loadVms, renderVms, () => state.vms],
+  pools: [loadPools, renderPools, () => state.pools],
+  exports: [loadExports, renderExports, () => state.exports],
+  events: [loadRecentEvents, renderEvents, () => [state.lastEventId, state.events.length]],
 };
+
+// What each section was last drawn from: a periodic reload that brings nothing new
+// leaves the page's DOM alone, so an open dashboard costs its browser nothing between changes.
+const drawnFrom = new Map();
 
 async function refresh(names) {
   try {
@@ -719,7 +724,18 @@ async function refresh(names) {
     if (e.status === 401) return loggedOut();
     show(e.message);
   }
-  for (const n of names) SECTIONS[n][1]();
+  for (const n of names) draw(n);
+}
+
+function inputsOf(n) {
+  return JSON.stringify([state.missing.has(n), SECTIONS[n][2]()]);
+}
+
+/** Draws section {@code n}, unless {@code force} is false and it was last drawn from the same inputs. */
+function draw(n, force) {
+  if (!force && drawnFrom.get(n) === inputsOf(n)) return;
+  SECTIONS[n][1]();
+  drawnFrom.set(n, inputsOf(n)); // after: drawing volumes may mark them stale (a form has focus)
 }
 
 function refreshAll() {

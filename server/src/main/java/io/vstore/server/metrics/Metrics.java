@@ -4,7 +4,6 @@ import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
-import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Unit;
 import io.vstore.blockstore.store.Alarm;
@@ -20,12 +19,18 @@ import io.vstore.server.jobs.Jobs;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 
@@ -35,7 +40,8 @@ import java.util.function.Supplier;
  * (bytes, operations by kind, a latency histogram; series of deleted volumes go with them);
  * NBD connections; running jobs' progress; the cleaner's work; the JVM. Labels are
  * {@code datastore} and {@code volume} (plus {@code kind}, {@code level}, {@code job} where
- * named), never anything per request. Also watches the capacity alarms, publishing them as
+ * named), never anything per request. The JVM's metrics are those {@link JvmGauges} reads without a
+ * safepoint. Also watches the capacity alarms, publishing them as
  * events and, with {@code --alarm-webhook}, posting them to a URL.
  */
 public final class Metrics implements Closeable {
@@ -50,6 +56,20 @@ public final class Metrics implements Closeable {
   private final AlarmWatcher alarms;
   private final AlarmWebhook webhook;
   private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
+  /**
+   * The one platform thread that formats scrapes. The text writer writes the exposition a
+   * character at a time through a locked {@code BufferedWriter}: on a virtual thread that work held
+   * one of the two carriers the NBD connections' virtual threads share, and the JDK sizes such a
+   * writer's buffer small on a virtual thread and grows it copy by copy. Scrapes queue here instead.
+   */
+  private final ExecutorService formatter = Executors.newSingleThreadExecutor(
+      Thread.ofPlatform().name("vstore-metrics").daemon().factory());
+  private final Object pendingLock = new Object();
+  /** The scrape queued on the metrics thread and not started yet, which new callers join; or null. */
+  @GuardedBy("pendingLock")
+  private CompletableFuture<byte[]> pending;
+  /** The formatted text, reused from scrape to scrape: confined to the metrics thread. */
+  private final ByteArrayOutputStream text = new ByteArrayOutputStream(64 << 10);
   private volatile IntSupplier nbdConnections;
   private volatile Supplier<List<JobInfo>> jobs;
   @GuardedBy("this")
@@ -90,7 +110,7 @@ public final class Metrics implements Closeable {
             }
           }
         }).register(registry);
-    JvmMetrics.builder().register(registry);
+    JvmGauges.register(registry);
     this.webhook = alarmWebhook == null ? null
         : new AlarmWebhook(alarmWebhook, AlarmWebhook.ATTEMPTS, webhookBackoff, AlarmWebhook.QUEUE);
     this.alarms = new AlarmWatcher(this.datastores, events, e -> {
@@ -229,20 +249,63 @@ public final class Metrics implements Closeable {
         ex -> ex.send(200, PrometheusTextFormatWriter.CONTENT_TYPE, scrape()));
   }
 
-  /** Returns every metric in the text format 0.0.4. */
+  /**
+   * Returns every metric in the text format 0.0.4, read after this call began. The metrics thread
+   * formats it while the caller waits; callers that arrive while a scrape waits to start share it,
+   * so one thread keeps up with any number of scrapers (200 API clients, a sixth of whose reads
+   * are scrapes, queued faster than one thread formats them one by one).
+   */
   public byte[] scrape() throws IOException {
+    CompletableFuture<byte[]> mine;
+    synchronized (pendingLock) {
+      if (pending == null) {
+        CompletableFuture<byte[]> next = new CompletableFuture<>();
+        try {
+          formatter.execute(() -> {
+            synchronized (pendingLock) {
+              pending = null; // started: whoever comes now needs a later reading
+            }
+            try {
+              next.complete(format());
+            } catch (IOException | RuntimeException e) {
+              next.completeExceptionally(e);
+            }
+          });
+        } catch (RejectedExecutionException e) {
+          throw new IOException("the daemon is shutting down: no metrics", e);
+        }
+        pending = next;
+      }
+      mine = pending;
+    }
+    try {
+      return mine.get();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      throw new IllegalStateException("formatting the metrics failed: " + e.getCause(), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // the scrape goes on for the others who wait for it
+      throw new InterruptedIOException("interrupted while the metrics were formatted");
+    }
+  }
+
+  /** Formats every metric; runs on the metrics thread only, which owns {@link #text}. */
+  private byte[] format() throws IOException {
     for (int i = 0; i < datastores.size(); i++) {
       ManagedDatastore ds = datastores.get(i);
       observers.get(i).retainExisting(ds.store()::hasVolume);
     }
-    ByteArrayOutputStream out = new ByteArrayOutputStream(64 << 10);
-    writer.write(out, registry.scrape());
-    return out.toByteArray();
+    text.reset();
+    writer.write(text, registry.scrape());
+    return text.toByteArray();
   }
 
   /** Stops watching alarms and posting them, and detaches from the datastores' I/O. */
   @Override
   public void close() {
+    formatter.shutdownNow();
     alarms.close();
     if (webhook != null) {
       webhook.close();

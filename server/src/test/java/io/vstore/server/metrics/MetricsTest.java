@@ -9,6 +9,7 @@ import io.vstore.server.TestDaemon;
 import io.vstore.server.jobs.JobInfo;
 import io.vstore.server.jobs.JobState;
 import io.vstore.server.jobs.Jobs;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,6 +17,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordingFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -104,6 +107,63 @@ class MetricsTest {
       assertThat(reply.body()).doesNotContain("/metrics");
 
       assertThat(d.tcp("GET", "/metrics", null, null).status()).isEqualTo(401);
+    }
+  }
+
+  @Test
+  void aScrapeStopsNoThreadsToLookForDeadlocksAndStillCountsThreads() throws Exception {
+    try (TestDaemon d = TestDaemon.start(null, tmp.resolve("ds"))) {
+      Path jfr = tmp.resolve("scrapes.jfr");
+      try (Recording r = new Recording()) {
+        r.enable("jdk.ExecuteVMOperation").withThreshold(Duration.ZERO);
+        r.start();
+        for (int i = 0; i < 3; i++) {
+          Map<String, Double> m = scrape(d);
+          assertThat(m.get("jvm_threads_current")).as("jvm_threads_current").isPositive();
+          assertThat(m.get("jvm_threads_started_total")).as("jvm_threads_started_total").isPositive();
+          assertThat(m.keySet()).noneMatch(k -> k.startsWith("jvm_threads_deadlocked") || k.startsWith("jvm_threads_state"));
+        }
+        // One search of our own: it shows the recording sees this kind of operation at all.
+        ManagementFactory.getThreadMXBean().findDeadlockedThreads();
+        r.stop();
+        r.dump(jfr);
+      }
+      long searches = RecordingFile.readAllEvents(jfr).stream()
+          .filter(e -> "FindDeadlocks".equals(e.getString("operation"))).count();
+      assertThat(searches).as("FindDeadlocks safepoints during 3 scrapes and one direct search").isEqualTo(1);
+    }
+  }
+
+  @Test
+  void concurrentScrapesEachReadWhatWasWrittenBeforeTheyBegan() throws Exception {
+    long seed = System.nanoTime();
+    try (TestDaemon d = TestDaemon.start(null, tmp.resolve("ds"))) {
+      Datastore store = d.daemon().byName("ds").store();
+      try (Volume v = store.createVolume("vm1", 1 << 20)) {
+        java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+        List<java.util.concurrent.Future<?>> clients = new java.util.ArrayList<>();
+        try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+          for (int c = 0; c < 8; c++) {
+            java.util.Random random = new java.util.Random(seed + c);
+            int client = c;
+            clients.add(pool.submit(() -> {
+              for (int step = 0; step < 25; step++) {
+                int blocks = 1 + random.nextInt(4);
+                v.write(4096L * random.nextInt(200), random(4096 * blocks));
+                // Every write this client or another has finished by now must be in the reading.
+                long before = written.addAndGet(4096L * blocks);
+                double seen = scrape(d).get("vstore_volume_write_bytes_total{datastore=\"ds\",volume=\"vm1\"}");
+                assertThat(seen).as("seed %d, client %d, step %d", seed, client, step).isGreaterThanOrEqualTo(before);
+              }
+              return null;
+            }));
+          }
+          for (var f : clients) {
+            f.get();
+          }
+        }
+        assertSample(scrape(d), "vstore_volume_write_bytes_total{datastore=\"ds\",volume=\"vm1\"}", written.get());
+      }
     }
   }
 
