@@ -21,7 +21,8 @@ import java.lang.management.ThreadMXBean;
  * scrape, each a safepoint that stops every thread, NBD workers included (measured on the loaded
  * 2-core VM: two per scrape, up to 25 ms each while fio read through an export), and count threads
  * by state by taking a {@code ThreadInfo} of every thread. The thread counts are kept, read from
- * the counters the JVM maintains anyway.
+ * the counters the JVM maintains anyway. The set's native-memory metrics are left out too: they
+ * are empty unless the JVM runs with native memory tracking, which the daemon does not.
  */
 final class JvmGauges {
   private JvmGauges() {}
