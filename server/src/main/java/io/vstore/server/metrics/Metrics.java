@@ -306,6 +306,13 @@ public final class Metrics implements Closeable {
   @Override
   public void close() {
     formatter.shutdownNow();
+    // A scrape queued and not started never runs now: its callers get an error, not a wait forever.
+    synchronized (pendingLock) {
+      if (pending != null) {
+        pending.completeExceptionally(new IOException("the daemon is shutting down: no metrics"));
+        pending = null;
+      }
+    }
     alarms.close();
     if (webhook != null) {
       webhook.close();

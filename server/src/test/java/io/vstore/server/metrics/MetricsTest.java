@@ -280,4 +280,55 @@ class MetricsTest {
       throw new UnsupportedOperationException();
     }
   }
+
+  @Test
+  void aScrapeStillQueuedWhenTheDaemonStopsFailsInsteadOfWaitingForever() throws Exception {
+    java.util.concurrent.CountDownLatch inFormat = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CompletableFuture<Throwable> queued = new java.util.concurrent.CompletableFuture<>();
+    Thread second;
+    TestDaemon d = TestDaemon.start(null, tmp.resolve("ds"));
+    try {
+      Metrics metrics = d.daemon().metrics();
+      metrics.trackNbdConnections(() -> { // holds the metrics thread inside a scrape
+        inFormat.countDown();
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return 0;
+      });
+      Thread first = Thread.ofPlatform().daemon().start(() -> {
+        try {
+          metrics.scrape();
+        } catch (java.io.IOException ignored) {
+          // interrupted by the stop: either outcome is fine for the scrape under way
+        }
+      });
+      inFormat.await();
+      second = Thread.ofPlatform().daemon().start(() -> {
+        try {
+          metrics.scrape();
+          queued.complete(null);
+        } catch (Throwable t) {
+          queued.complete(t);
+        }
+      });
+      while (second.getState() != Thread.State.WAITING) { // queued behind the first, waiting for its own reading
+        Thread.onSpinWait();
+      }
+      d.close(); // stops the metrics: the second scrape never starts
+      d = null;
+      release.countDown();
+      first.join();
+    } finally {
+      release.countDown();
+      if (d != null) {
+        d.close();
+      }
+    }
+    assertThat(second.join(Duration.ofSeconds(60))).as("the queued scrape returned").isTrue();
+    assertThat(queued.get()).isInstanceOf(java.io.IOException.class).hasMessageContaining("shutting down");
+  }
 }
